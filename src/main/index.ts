@@ -1,0 +1,6 @@
+// The package root: kvd's public API. Import from 'kvd'.
+
+export { ERROR_CODES, KvError, type KvErrorCode } from '../shared/errors.js';
+export type { Durability, SegmentStats } from '../shared/messages.js';
+export { DEFAULTS, LIMITS, type StoreOptions } from './options.js';
+export { type BatchOp, type Bytes, type SetOptions, Store, type StoreStats } from './store.js';

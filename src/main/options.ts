@@ -1,0 +1,66 @@
+// Owns Store.open's options: their defaults, their limits and their validation.
+
+import { availableParallelism } from 'node:os';
+import { KvError } from '../shared/errors.js';
+import type { Durability } from '../shared/messages.js';
+
+/** Options of `Store.open`. Every field is optional. */
+export interface StoreOptions {
+  /** When a write is durable: `always` (fdatasync before the promise resolves), `everysec` (default), `no`. */
+  durability?: Durability;
+  /** Reader pool threads (default: the machine's available parallelism). */
+  readers?: number;
+  /** Size at which the active segment is sealed and a new one started (default 64 MiB). */
+  segmentBytes?: number;
+  /** Largest key in bytes (default 65,536; at most 16 MiB). */
+  maxKeyBytes?: number;
+  /** Largest value in bytes (default 16 MiB; at most 1 GiB). */
+  maxValueBytes?: number;
+  /** Testing only: keep this many bits of each key hash (32 = all) to force hash collisions. */
+  hashBits?: number;
+}
+
+/** Options with every default filled in. */
+export type ResolvedOptions = Required<StoreOptions>;
+
+export const DEFAULTS = {
+  durability: 'everysec',
+  segmentBytes: 64 * 1024 * 1024,
+  maxKeyBytes: 64 * 1024,
+  maxValueBytes: 16 * 1024 * 1024,
+  hashBits: 32,
+} as const;
+
+/** Hard ceilings: record lengths are u32 and one record must fit in a Buffer. */
+export const LIMITS = { maxKeyBytes: 16 * 1024 * 1024, maxValueBytes: 1024 * 1024 * 1024, minSegmentBytes: 4096 } as const;
+
+/** Fills in defaults and checks ranges. Throws `KV_INVALID_ARGUMENT`. */
+export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
+  const resolved: ResolvedOptions = {
+    durability: options.durability ?? DEFAULTS.durability,
+    readers: options.readers ?? Math.max(1, availableParallelism()),
+    segmentBytes: options.segmentBytes ?? DEFAULTS.segmentBytes,
+    maxKeyBytes: options.maxKeyBytes ?? DEFAULTS.maxKeyBytes,
+    maxValueBytes: options.maxValueBytes ?? DEFAULTS.maxValueBytes,
+    hashBits: options.hashBits ?? DEFAULTS.hashBits,
+  };
+  if (!['always', 'everysec', 'no'].includes(resolved.durability)) {
+    throw invalid(`durability must be always, everysec or no (got ${String(resolved.durability)})`);
+  }
+  checkInteger('readers', resolved.readers, 1, 256);
+  checkInteger('segmentBytes', resolved.segmentBytes, LIMITS.minSegmentBytes, 2 ** 32 - 1);
+  checkInteger('maxKeyBytes', resolved.maxKeyBytes, 0, LIMITS.maxKeyBytes);
+  checkInteger('maxValueBytes', resolved.maxValueBytes, 0, LIMITS.maxValueBytes);
+  checkInteger('hashBits', resolved.hashBits, 1, 32);
+  return resolved;
+}
+
+function checkInteger(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw invalid(`${name} must be an integer from ${min} to ${max} (got ${String(value)})`);
+  }
+}
+
+function invalid(message: string): KvError {
+  return new KvError('KV_INVALID_ARGUMENT', message);
+}

@@ -1,0 +1,85 @@
+// Owns the caller-side half of pooled reads: the gets issued in one tick are coalesced into
+// a few getMany tasks (one per reader thread at most), so a thread hop carries many keys.
+
+import type { Piscina } from 'piscina';
+import { deserializeError, KvError } from '../shared/errors.js';
+import type { KeyInput } from '../shared/key-bytes.js';
+import type { ReadReply, ReadTask } from '../shared/messages.js';
+import { packKeys, unpackValues } from '../shared/read-batch.js';
+
+interface PendingGet {
+  readonly key: KeyInput;
+  readonly resolve: (value: Buffer | undefined) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Below this many keys a tick's gets go to one reader; above, they are split across readers. */
+const KEYS_PER_TASK_BEFORE_SPLIT = 64;
+
+export class ReadQueue {
+  private pending: PendingGet[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly pool: Piscina,
+    private readonly readers: number,
+  ) {}
+
+  /** Queues one get for this tick's coalesced task. */
+  get(key: KeyInput): Promise<Buffer | undefined> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ key, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        queueMicrotask(() => this.flush());
+      }
+    });
+  }
+
+  /** Runs one task per slice of `keys`, split across readers when there are many. */
+  async getMany(keys: readonly KeyInput[]): Promise<(Buffer | undefined)[]> {
+    const slices = this.split(keys.length);
+    const parts = await Promise.all(slices.map(([from, to]) => this.runGetMany(keys.slice(from, to))));
+    return parts.length === 1 ? parts[0]! : parts.flat();
+  }
+
+  /** Presence of each key, as one task. */
+  async has(keys: readonly KeyInput[]): Promise<boolean[]> {
+    const reply = await this.run({ kind: 'has', keys: packKeys(keys) });
+    return Array.from(new Uint8Array(reply), (b) => b === 1);
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    for (const [from, to] of this.split(batch.length)) {
+      const slice = batch.slice(from, to);
+      this.runGetMany(slice.map((p) => p.key)).then(
+        (values) => slice.forEach((p, i) => p.resolve(values[i])),
+        (error: unknown) => slice.forEach((p) => p.reject(error)),
+      );
+    }
+  }
+
+  private split(count: number): [number, number][] {
+    const tasks = Math.max(1, Math.min(this.readers, Math.ceil(count / KEYS_PER_TASK_BEFORE_SPLIT)));
+    const per = Math.ceil(count / tasks);
+    const slices: [number, number][] = [];
+    for (let from = 0; from < count || slices.length === 0; from += per) slices.push([from, Math.min(count, from + per)]);
+    return slices;
+  }
+
+  private async runGetMany(keys: readonly KeyInput[]): Promise<(Buffer | undefined)[]> {
+    if (keys.length === 0) return [];
+    const reply = await this.run({ kind: 'getMany', keys: packKeys(keys) });
+    return unpackValues(reply, keys.length);
+  }
+
+  private async run(task: ReadTask): Promise<ArrayBuffer> {
+    const reply = (await this.pool.run(task, { transferList: [task.keys] })) as ReadReply;
+    if (reply instanceof ArrayBuffer) return reply;
+    if (reply && typeof reply === 'object' && 'code' in reply) throw deserializeError(reply);
+    throw new KvError('KV_INTERNAL', 'reader returned an unexpected reply');
+  }
+}

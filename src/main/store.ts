@@ -1,0 +1,308 @@
+// Owns the public Store: validate input once, then delegate: writes to the writer worker
+// (one message per tick, via WriteQueue), pooled reads to the reader pool (via ReadQueue),
+// getSync to this thread's own RecordReader. Also the store's lifecycle: open, close, failure.
+
+import { mkdirSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { type Remote, transfer, wrap } from 'comlink';
+import { Piscina } from 'piscina';
+import { nodeEndpoint } from '../shared/comlink-endpoint.js';
+import { deserializeError, KvError } from '../shared/errors.js';
+import { TYPE_DELETE, TYPE_PUT } from '../shared/format.js';
+import { IndexTable } from '../shared/index-table.js';
+import { byteLength } from '../shared/key-bytes.js';
+import { createLogger } from '../shared/logger.js';
+import type { ReaderInit, SegmentStats, ValueReply, VoidReply, WriterApi, WriterOpened } from '../shared/messages.js';
+import { RecordReader } from '../shared/record-reader.js';
+import { type DirLock, lockDirectory } from './dir-lock.js';
+import { type ResolvedOptions, resolveOptions, type StoreOptions } from './options.js';
+import { ReadQueue } from './read-queue.js';
+import { type EncodedOp, WriteQueue } from './write-queue.js';
+
+/** A key or a value: a string (stored as UTF-8) or bytes. */
+export type Bytes = string | Uint8Array;
+
+/** One operation of an atomic `batch`. */
+export type BatchOp = { type: 'set'; key: Bytes; value: Bytes } | { type: 'delete'; key: Bytes };
+
+/** Options of a single `set`. */
+export interface SetOptions {
+  /** Absolute expiry time in ms since the epoch; the key reads as absent from then on. 0 = never. */
+  expiresAt?: number;
+}
+
+/** What `stats()` reports. */
+export interface StoreStats {
+  readonly keys: number;
+  readonly indexBytes: number;
+  /** Shared index bytes per live key (the table runs 50–75% full). */
+  readonly indexBytesPerKey: number;
+  readonly indexCapacity: number;
+  readonly segments: readonly SegmentStats[];
+  readonly diskBytes: number;
+  readonly liveBytes: number;
+  readonly deadBytes: number;
+  readonly lastSeq: number;
+  readonly durability: ResolvedOptions['durability'];
+  readonly readers: number;
+  readonly recovery: { readonly records: number; readonly truncatedBytes: number; readonly ms: number };
+  readonly writer: { readonly writes: number; readonly flushes: number; readonly syncs: number };
+}
+
+const log = createLogger('store');
+
+/**
+ * A kvd store: an append-only log on disk with a shared in-memory index. Open one with
+ * `Store.open`; call its methods from the thread that opened it. All methods but `getSync`
+ * return promises; every failure is a `KvError` with a stable `code`.
+ */
+export class Store {
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private failure: KvError | undefined;
+
+  private constructor(
+    readonly dir: string,
+    private readonly options: ResolvedOptions,
+    private readonly lock: DirLock,
+    private readonly writerThread: Worker,
+    private readonly writer: Remote<WriterApi>,
+    private readonly pool: Piscina,
+    private readonly index: IndexTable,
+    private readonly localReader: RecordReader,
+    private readonly writes: WriteQueue,
+    private readonly reads: ReadQueue,
+    private readonly opened: WriterOpened,
+  ) {
+    writerThread.on('error', (error) => this.fail(new KvError('KV_INTERNAL', `writer thread crashed: ${error.message}`)));
+    writerThread.on('exit', (code) => {
+      if (!this.closed) this.fail(new KvError('KV_INTERNAL', `writer thread exited (code ${code})`));
+    });
+  }
+
+  /**
+   * Opens (creating if needed) the store in `dir`: locks the directory, starts the writer
+   * (which recovers the index from the log) and the reader pool. Throws `KV_LOCKED` if another
+   * live process or Store has it open, `KV_CORRUPTION` if a sealed segment is damaged,
+   * `KV_INVALID_ARGUMENT` for bad options, `KV_IO` for file system errors.
+   */
+  static async open(dir: string, options?: StoreOptions): Promise<Store> {
+    const resolved = resolveOptions(options);
+    const absolute = resolvePath(dir);
+    mkdirSync(absolute, { recursive: true });
+    const lock = await lockDirectory(absolute);
+    let writerThread: Worker | undefined;
+    try {
+      writerThread = new Worker(new URL('../workers/writer.js', import.meta.url));
+      const writer = wrap<WriterApi>(nodeEndpoint(writerThread as unknown as Parameters<typeof nodeEndpoint>[0]));
+      const opened = unwrap(
+        await writer.open({
+          dir: absolute,
+          durability: resolved.durability,
+          segmentBytes: resolved.segmentBytes,
+          hashBits: resolved.hashBits,
+        }),
+      );
+      const index = new IndexTable(opened.index);
+      const init: ReaderInit = { dir: absolute, index: opened.index };
+      const pool = new Piscina({
+        filename: new URL('../workers/reader.js', import.meta.url).href,
+        minThreads: resolved.readers,
+        maxThreads: resolved.readers,
+        idleTimeout: Number.POSITIVE_INFINITY,
+        workerData: init,
+      });
+      const writes = new WriteQueue((records, length) => writer.write(transfer(records, [records]), length));
+      const store = new Store(
+        absolute,
+        resolved,
+        lock,
+        writerThread,
+        writer,
+        pool,
+        index,
+        new RecordReader(absolute, index),
+        writes,
+        new ReadQueue(pool, resolved.readers),
+        opened,
+      );
+      log.info({ dir: absolute, keys: index.count, recoveryMs: Math.round(opened.recoveryMs) }, 'store opened');
+      return store;
+    } catch (error) {
+      await writerThread?.terminate();
+      await lock.release();
+      throw error;
+    }
+  }
+
+  /** Stores `value` under `key`. Resolves once the write is appended (and synced under `always`) and visible to every read. */
+  async set(key: Bytes, value: Bytes, options?: SetOptions): Promise<void> {
+    this.checkOpen();
+    await this.writes.enqueue(this.encodePut(key, value, options?.expiresAt ?? 0));
+  }
+
+  /** The value stored under `key`, or undefined. Served by the reader pool; gets of one tick share a task. */
+  async get(key: Bytes): Promise<Buffer | undefined> {
+    this.checkOpen();
+    this.checkKey(key);
+    return this.reads.get(key);
+  }
+
+  /** The value stored under `key`, read on the calling thread (lowest latency; blocks for one pread). */
+  getSync(key: Bytes): Buffer | undefined {
+    this.checkOpen();
+    this.checkKey(key);
+    return this.localReader.get(key);
+  }
+
+  /** Values for many keys in one reader task (split across readers when there are many). */
+  async getMany(keys: readonly Bytes[]): Promise<(Buffer | undefined)[]> {
+    this.checkOpen();
+    if (!Array.isArray(keys)) throw new KvError('KV_INVALID_ARGUMENT', 'getMany takes an array of keys');
+    for (const k of keys) this.checkKey(k);
+    return this.reads.getMany(keys);
+  }
+
+  /** Whether `key` has a value. */
+  async has(key: Bytes): Promise<boolean> {
+    this.checkOpen();
+    this.checkKey(key);
+    const [present] = await this.reads.has([key]);
+    return present === true;
+  }
+
+  /** Deletes `key`; resolves with whether it existed. */
+  async delete(key: Bytes): Promise<boolean> {
+    this.checkOpen();
+    this.checkKey(key);
+    return this.writes.enqueue({ type: TYPE_DELETE, key, value: '', expiresAt: 0 });
+  }
+
+  /** Applies all `ops` or none, even across a crash. */
+  async batch(ops: readonly BatchOp[]): Promise<void> {
+    this.checkOpen();
+    if (!Array.isArray(ops)) throw new KvError('KV_INVALID_ARGUMENT', 'batch takes an array of operations');
+    const encoded: EncodedOp[] = ops.map((op) => {
+      if (op?.type === 'set') return this.encodePut(op.key, op.value, 0);
+      if (op?.type === 'delete') {
+        this.checkKey(op.key);
+        return { type: TYPE_DELETE, key: op.key, value: '', expiresAt: 0 };
+      }
+      throw new KvError('KV_INVALID_ARGUMENT', `unknown batch operation type ${String((op as { type?: unknown })?.type)}`);
+    });
+    if (encoded.length === 0) return;
+    await this.writes.enqueueBatch(encoded);
+  }
+
+  /** Forces every write so far to disk (fdatasync), whatever the durability mode. */
+  async flush(): Promise<void> {
+    this.checkOpen();
+    await this.writes.drain();
+    unwrapVoid(await this.writer.sync());
+  }
+
+  /** Keys, index memory, per-segment live and dead bytes, recovery and writer counters. */
+  async stats(): Promise<StoreStats> {
+    this.checkOpen();
+    const w = unwrap(await this.writer.stats());
+    const diskBytes = w.segments.reduce((n, s) => n + s.bytes, 0);
+    const liveBytes = w.segments.reduce((n, s) => n + s.liveBytes, 0);
+    const keys = this.index.count;
+    return {
+      keys,
+      indexBytes: this.index.byteLength,
+      indexBytesPerKey: keys > 0 ? this.index.byteLength / keys : 0,
+      indexCapacity: this.index.capacity,
+      segments: w.segments,
+      diskBytes,
+      liveBytes,
+      deadBytes: w.segments.reduce((n, s) => n + s.deadBytes, 0),
+      lastSeq: w.lastSeq,
+      durability: this.options.durability,
+      readers: this.options.readers,
+      recovery: {
+        records: this.opened.recoveredRecords,
+        truncatedBytes: this.opened.truncatedBytes,
+        ms: this.opened.recoveryMs,
+      },
+      writer: { writes: w.writes, flushes: w.flushes, syncs: w.syncs },
+    };
+  }
+
+  /** Flushes and syncs every write, stops the threads and releases the directory. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  /** Whether `close()` has been called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closed = true;
+    let firstError: unknown;
+    const attempt = async (step: () => Promise<unknown> | unknown) => {
+      try {
+        await step();
+      } catch (error) {
+        firstError ??= error;
+      }
+    };
+    await attempt(() => this.writes.drain());
+    if (!this.failure) await attempt(async () => unwrapVoid(await this.writer.close()));
+    await attempt(() => this.pool.destroy());
+    await attempt(() => this.writerThread.terminate());
+    await attempt(() => this.localReader.close());
+    await attempt(() => this.lock.release());
+    log.info({ dir: this.dir }, 'store closed');
+    if (firstError) throw firstError;
+  }
+
+  private fail(error: KvError): void {
+    if (this.failure) return;
+    this.failure = error;
+    log.fatal({ err: error, dir: this.dir }, 'store failed');
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new KvError('KV_CLOSED', 'the store is closed');
+    if (this.failure) throw this.failure;
+  }
+
+  private checkKey(key: unknown): asserts key is Bytes {
+    if (typeof key !== 'string' && !(key instanceof Uint8Array)) {
+      throw new KvError('KV_INVALID_ARGUMENT', 'a key must be a string or a Uint8Array');
+    }
+    const n = byteLength(key);
+    if (n > this.options.maxKeyBytes) {
+      throw new KvError('KV_KEY_TOO_LARGE', `key of ${n} bytes exceeds maxKeyBytes (${this.options.maxKeyBytes})`);
+    }
+  }
+
+  private encodePut(key: Bytes, value: Bytes, expiresAt: number): EncodedOp {
+    this.checkKey(key);
+    if (typeof value !== 'string' && !(value instanceof Uint8Array)) {
+      throw new KvError('KV_INVALID_ARGUMENT', 'a value must be a string or a Uint8Array');
+    }
+    const n = byteLength(value);
+    if (n > this.options.maxValueBytes) {
+      throw new KvError('KV_VALUE_TOO_LARGE', `value of ${n} bytes exceeds maxValueBytes (${this.options.maxValueBytes})`);
+    }
+    if (!Number.isSafeInteger(expiresAt) || expiresAt < 0) {
+      throw new KvError('KV_INVALID_ARGUMENT', 'expiresAt must be a non-negative integer (ms since the epoch)');
+    }
+    return { type: TYPE_PUT, key, value, expiresAt };
+  }
+}
+
+function unwrap<T>(reply: ValueReply<T>): T {
+  if (!reply.ok) throw deserializeError(reply.error);
+  return reply.value;
+}
+
+function unwrapVoid(reply: VoidReply): void {
+  if (!reply.ok) throw deserializeError(reply.error);
+}

@@ -1,0 +1,140 @@
+// Owns the caller-side half of group commit: every write issued in one tick is laid out as
+// records (seq and CRC left to the writer) in one buffer, sent to the writer as one message,
+// and each caller's promise settled from that message's per-record outcomes.
+
+import { deserializeError, KvError } from '../shared/errors.js';
+import {
+  encodeBatchCommitValue,
+  FLAG_IN_BATCH,
+  RECORD_HEADER_BYTES,
+  type RecordType,
+  TYPE_BATCH_COMMIT,
+  TYPE_DELETE,
+  TYPE_PUT,
+  writeRecordHeader,
+} from '../shared/format.js';
+import { byteLength, type KeyInput } from '../shared/key-bytes.js';
+import { WRITE_FAILED, WRITE_OK_EXISTED, type WriteReply } from '../shared/messages.js';
+
+/** One write of the API, encoded: its key, value bytes and expiry are already validated. */
+export interface EncodedOp {
+  readonly type: typeof TYPE_PUT | typeof TYPE_DELETE;
+  readonly key: KeyInput;
+  readonly value: KeyInput;
+  readonly expiresAt: number;
+}
+
+interface Waiter {
+  readonly firstRecord: number;
+  readonly records: number;
+  readonly resolve: (existed: boolean) => void;
+  readonly reject: (error: KvError) => void;
+}
+
+const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+const INITIAL_BYTES = 64 * 1024;
+
+/** Sends one buffer of records to the writer and answers with its reply. */
+export type SendToWriter = (records: ArrayBuffer, length: number) => Promise<WriteReply>;
+
+export class WriteQueue {
+  private buffer = new Uint8Array(INITIAL_BYTES);
+  private used = 0;
+  private records = 0;
+  private waiters: Waiter[] = [];
+  private scheduled = false;
+  private inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly send: SendToWriter) {}
+
+  /** Queues one put or delete; resolves with whether the key was live before. */
+  enqueue(op: EncodedOp): Promise<boolean> {
+    return this.add(() => this.encode(op.type, 0, op.key, op.value, op.expiresAt), 1);
+  }
+
+  /** Queues an atomic batch: its records, then a commit record naming their count. */
+  enqueueBatch(ops: readonly EncodedOp[]): Promise<boolean> {
+    return this.add(() => {
+      for (const op of ops) this.encode(op.type, FLAG_IN_BATCH, op.key, op.value, op.expiresAt);
+      this.encode(TYPE_BATCH_COMMIT, 0, EMPTY, encodeBatchCommitValue(ops.length), 0);
+    }, ops.length + 1);
+  }
+
+  /** Sends whatever is queued now and waits until every write sent so far is answered. */
+  async drain(): Promise<void> {
+    this.flush();
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+  }
+
+  private add(encode: () => void, records: number): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      const firstRecord = this.records;
+      encode();
+      this.records += records;
+      this.waiters.push({ firstRecord, records, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        queueMicrotask(() => this.flush());
+      }
+    });
+  }
+
+  private encode(type: RecordType, flags: number, key: KeyInput, value: KeyInput, expiresAt: number): void {
+    const keyLength = byteLength(key);
+    const valueLength = byteLength(value);
+    const length = RECORD_HEADER_BYTES + keyLength + valueLength;
+    this.reserve(length);
+    const b = this.buffer;
+    const at = this.used;
+    writeRecordHeader(b, at, type, flags, expiresAt, keyLength, valueLength);
+    copyInto(b, at + RECORD_HEADER_BYTES, key, keyLength);
+    copyInto(b, at + RECORD_HEADER_BYTES + keyLength, value, valueLength);
+    this.used += length;
+  }
+
+  private reserve(length: number): void {
+    if (this.used + length <= this.buffer.length) return;
+    const bigger = new Uint8Array(Math.max(this.buffer.length * 2, this.used + length));
+    bigger.set(this.buffer.subarray(0, this.used));
+    this.buffer = bigger;
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.waiters.length === 0) return;
+    const waiters = this.waiters;
+    // The whole buffer is transferred to the writer (no copy); it reads the first `used` bytes.
+    const records = this.buffer.buffer as ArrayBuffer;
+    const length = this.used;
+    this.buffer = new Uint8Array(Math.max(INITIAL_BYTES, Math.min(this.buffer.length, 4 * 1024 * 1024)));
+    this.used = 0;
+    this.records = 0;
+    this.waiters = [];
+    const done = this.send(records, length).then(
+      (reply) => settle(waiters, reply),
+      (error: unknown) => {
+        const failure = error instanceof KvError ? error : new KvError('KV_INTERNAL', `writer unreachable: ${String(error)}`);
+        for (const w of waiters) w.reject(failure);
+      },
+    );
+    this.inFlight.add(done);
+    void done.finally(() => this.inFlight.delete(done));
+  }
+}
+
+function copyInto(b: Uint8Array, at: number, input: KeyInput, length: number): void {
+  if (length === 0) return;
+  if (typeof input === 'string') encoder.encodeInto(input, b.subarray(at, at + length));
+  else b.set(input, at);
+}
+
+function settle(waiters: readonly Waiter[], reply: WriteReply): void {
+  const error = reply.error ? deserializeError(reply.error) : undefined;
+  for (const w of waiters) {
+    const outcome = reply.outcomes[w.firstRecord];
+    const failed = outcome === undefined || reply.outcomes.subarray(w.firstRecord, w.firstRecord + w.records).includes(WRITE_FAILED);
+    if (failed) w.reject(error ?? new KvError('KV_INTERNAL', 'the writer gave no outcome for a write'));
+    else w.resolve(outcome === WRITE_OK_EXISTED);
+  }
+}

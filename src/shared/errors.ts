@@ -1,0 +1,69 @@
+// Owns kvd's error type: one class with a stable string `code`, and the pair of functions that
+// carry errors across threads (structured clone drops custom fields, so we serialise by hand).
+
+/** Every error kvd raises carries one of these codes; match on the code, never the message. */
+export const ERROR_CODES = [
+  'KV_CLOSED',
+  'KV_LOCKED',
+  'KV_KEY_TOO_LARGE',
+  'KV_VALUE_TOO_LARGE',
+  'KV_INVALID_ARGUMENT',
+  'KV_CORRUPTION',
+  'KV_IO',
+  'KV_DISK_FULL',
+  'KV_INDEX_FULL',
+  'KV_INTERNAL',
+] as const;
+
+/** A stable error code (see the README's error table). */
+export type KvErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * The one error class kvd throws. Any thread may construct or catch it.
+ * `code` is stable across versions; `message` is for humans and may change.
+ */
+export class KvError extends Error {
+  override readonly name = 'KvError';
+  readonly code: KvErrorCode;
+
+  constructor(code: KvErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** The plain-object form of a `KvError` that crosses a thread boundary. */
+export interface SerializedError {
+  readonly code: KvErrorCode;
+  readonly message: string;
+}
+
+/** Turns any thrown value into a `SerializedError`; non-kvd errors become `KV_INTERNAL`, I/O errors `KV_IO`. */
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof KvError) return { code: error.code, message: error.message };
+  return { code: classifyNativeError(error), message: errorMessage(error) };
+}
+
+/** Rebuilds a `KvError` on the receiving thread. */
+export function deserializeError(error: SerializedError): KvError {
+  return new KvError(error.code, error.message);
+}
+
+/** Wraps a Node.js system error from the file system in a `KvError` naming what was being done. */
+export function ioError(action: string, error: unknown): KvError {
+  if (error instanceof KvError) return error;
+  return new KvError(classifyNativeError(error), `${action}: ${errorMessage(error)}`, {
+    cause: error,
+  });
+}
+
+function classifyNativeError(error: unknown): KvErrorCode {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG') return 'KV_DISK_FULL';
+  if (typeof code === 'string' && code.startsWith('E')) return 'KV_IO';
+  return 'KV_INTERNAL';
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

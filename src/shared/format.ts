@@ -1,0 +1,229 @@
+// The one definition of kvd's on-disk log format (documented in FORMAT.md): segment file header,
+// record header layout, record types, encode, decode and checksum. Every reader and writer of
+// segment files goes through this module; nobody else computes a record offset.
+
+import { crc32c } from './crc32c.js';
+
+/** Bumped whenever any layout below changes. */
+export const FORMAT_VERSION = 1;
+
+/** Segment file header: magic "KVDS", u16 version, u16 reserved, u32 segment id, u32 CRC32C of bytes 0..11. */
+export const SEGMENT_MAGIC = 0x5344564b; // "KVDS" read as a little-endian u32
+export const SEGMENT_HEADER_BYTES = 16;
+
+/** Record header: u32 crc, u8 type, u8 flags, u16 reserved, u64 seq, u64 expiresAt, u32 keyLen, u32 valueLen. */
+export const RECORD_HEADER_BYTES = 32;
+export const OFF_CRC = 0;
+export const OFF_TYPE = 4;
+export const OFF_FLAGS = 5;
+export const OFF_SEQ = 8;
+export const OFF_EXPIRES = 16;
+export const OFF_KEY_LEN = 24;
+export const OFF_VALUE_LEN = 28;
+
+/** Record types. */
+export const TYPE_PUT = 1;
+export const TYPE_DELETE = 2;
+export const TYPE_BATCH_COMMIT = 3;
+
+/** Flag bit: the record belongs to an atomic batch and takes effect only once its commit record is read. */
+export const FLAG_IN_BATCH = 1;
+
+/** Largest record the index can locate (its length field is a u32). */
+export const MAX_RECORD_BYTES = 0xffff_ffff;
+
+/** A record type as stored in byte 4 of the header. */
+export type RecordType = typeof TYPE_PUT | typeof TYPE_DELETE | typeof TYPE_BATCH_COMMIT;
+
+/** A decoded record header; `offset` is where the record starts in its buffer. */
+export interface RecordHeader {
+  readonly type: number;
+  readonly flags: number;
+  readonly seq: number;
+  readonly expiresAt: number;
+  readonly keyLength: number;
+  readonly valueLength: number;
+}
+
+/** Segment file name for an id: six or more decimal digits, `.log`. */
+export function segmentFileName(id: number): string {
+  return `${String(id).padStart(6, '0')}.log`;
+}
+
+/** Parses a segment file name, or returns undefined if the name is not one. */
+export function parseSegmentFileName(name: string): number | undefined {
+  const m = /^(\d{6,})\.log$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Encodes a segment file header into a new 16-byte buffer. */
+export function encodeSegmentHeader(id: number): Uint8Array {
+  const b = new Uint8Array(SEGMENT_HEADER_BYTES);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, SEGMENT_MAGIC, true);
+  v.setUint16(4, FORMAT_VERSION, true);
+  v.setUint32(8, id, true);
+  v.setUint32(12, crc32c(b, 0, 12), true);
+  return b;
+}
+
+/** Checks a segment file header; returns a reason string if it is not valid for `id`. */
+export function checkSegmentHeader(b: Uint8Array, id: number): string | undefined {
+  if (b.length < SEGMENT_HEADER_BYTES) return 'segment header is cut short';
+  const v = new DataView(b.buffer, b.byteOffset, SEGMENT_HEADER_BYTES);
+  if (v.getUint32(0, true) !== SEGMENT_MAGIC) return 'bad segment magic';
+  if (v.getUint32(12, true) !== crc32c(b, 0, 12)) return 'segment header checksum mismatch';
+  const version = v.getUint16(4, true);
+  if (version !== FORMAT_VERSION) return `unsupported format version ${version}`;
+  if (v.getUint32(8, true) !== id) return `segment header names id ${v.getUint32(8, true)}`;
+  return undefined;
+}
+
+/** Total bytes of a record with these key and value lengths. */
+export function recordBytes(keyLength: number, valueLength: number): number {
+  return RECORD_HEADER_BYTES + keyLength + valueLength;
+}
+
+function writeU32(b: Uint8Array, at: number, x: number): void {
+  b[at] = x;
+  b[at + 1] = x >>> 8;
+  b[at + 2] = x >>> 16;
+  b[at + 3] = x >>> 24;
+}
+
+function readU32(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
+/** Writes a u64 held in a JS number (< 2^53) as two little-endian u32 halves. */
+function writeU64(b: Uint8Array, at: number, x: number): void {
+  writeU32(b, at, x >>> 0);
+  writeU32(b, at + 4, Math.floor(x / 0x1_0000_0000));
+}
+
+function readU64(b: Uint8Array, at: number): number {
+  return readU32(b, at + 4) * 0x1_0000_0000 + readU32(b, at);
+}
+
+/**
+ * Writes the header of a record at `at` with seq and CRC left zero, so the caller's thread can
+ * lay out records before the writer assigns sequence numbers. The key and value bytes follow it.
+ */
+export function writeRecordHeader(
+  b: Uint8Array,
+  at: number,
+  type: RecordType,
+  flags: number,
+  expiresAt: number,
+  keyLength: number,
+  valueLength: number,
+): void {
+  writeU32(b, at + OFF_CRC, 0);
+  b[at + OFF_TYPE] = type;
+  b[at + OFF_FLAGS] = flags;
+  b[at + 6] = 0;
+  b[at + 7] = 0;
+  writeU64(b, at + OFF_SEQ, 0);
+  writeU64(b, at + OFF_EXPIRES, expiresAt);
+  writeU32(b, at + OFF_KEY_LEN, keyLength);
+  writeU32(b, at + OFF_VALUE_LEN, valueLength);
+}
+
+/** Stamps the sequence number and then the CRC of a fully laid-out record at `at`. */
+export function sealRecord(b: Uint8Array, at: number, seq: number): void {
+  writeU64(b, at + OFF_SEQ, seq);
+  const end = at + RECORD_HEADER_BYTES + readU32(b, at + OFF_KEY_LEN) + readU32(b, at + OFF_VALUE_LEN);
+  writeU32(b, at + OFF_CRC, crc32c(b, at + 4, end));
+}
+
+/**
+ * Encodes a complete record (header, key, value, seq and CRC) into a new buffer.
+ * Used by tests, the writer's own records (batch commits) and compaction.
+ */
+export function encodeRecord(
+  type: RecordType,
+  flags: number,
+  seq: number,
+  expiresAt: number,
+  key: Uint8Array,
+  value: Uint8Array,
+): Uint8Array {
+  const b = new Uint8Array(recordBytes(key.length, value.length));
+  writeRecordHeader(b, 0, type, flags, expiresAt, key.length, value.length);
+  b.set(key, RECORD_HEADER_BYTES);
+  b.set(value, RECORD_HEADER_BYTES + key.length);
+  sealRecord(b, 0, seq);
+  return b;
+}
+
+/** Decodes the header at `at`; the caller must have checked that 32 bytes are there. */
+export function decodeHeader(b: Uint8Array, at: number): RecordHeader {
+  return {
+    type: b[at + OFF_TYPE]!,
+    flags: b[at + OFF_FLAGS]!,
+    seq: readU64(b, at + OFF_SEQ),
+    expiresAt: readU64(b, at + OFF_EXPIRES),
+    keyLength: readU32(b, at + OFF_KEY_LEN),
+    valueLength: readU32(b, at + OFF_VALUE_LEN),
+  };
+}
+
+/** Key length of the record at `at` (hot path: no object allocation). */
+export function recordKeyLength(b: Uint8Array, at: number): number {
+  return readU32(b, at + OFF_KEY_LEN);
+}
+
+/** Value length of the record at `at`. */
+export function recordValueLength(b: Uint8Array, at: number): number {
+  return readU32(b, at + OFF_VALUE_LEN);
+}
+
+/** Expiry (absolute ms since the epoch, 0 = never) of the record at `at`. */
+export function recordExpiresAt(b: Uint8Array, at: number): number {
+  return readU64(b, at + OFF_EXPIRES);
+}
+
+/** Type byte of the record at `at`. */
+export function recordType(b: Uint8Array, at: number): number {
+  return b[at + OFF_TYPE]!;
+}
+
+/** Whether the stored CRC matches the record `b[at, at+length)`. */
+export function recordChecksumOk(b: Uint8Array, at: number, length: number): boolean {
+  return readU32(b, at + OFF_CRC) === crc32c(b, at + 4, at + length);
+}
+
+/** Outcome of looking at the bytes at one offset while scanning a segment. */
+export type ScanStep =
+  | { readonly kind: 'record'; readonly header: RecordHeader; readonly length: number }
+  | { readonly kind: 'short' } // fewer bytes remain than the record needs
+  | { readonly kind: 'bad'; readonly reason: string };
+
+/**
+ * Examines the record starting at `at` in `b[0, end)`: a whole, valid record; too few bytes to
+ * hold it (`short`); or a bad one (unknown type, impossible length or CRC mismatch).
+ */
+export function scanRecord(b: Uint8Array, at: number, end: number): ScanStep {
+  if (end - at < RECORD_HEADER_BYTES) return { kind: 'short' };
+  const header = decodeHeader(b, at);
+  if (header.type < TYPE_PUT || header.type > TYPE_BATCH_COMMIT) {
+    return { kind: 'bad', reason: `unknown record type ${header.type}` };
+  }
+  const length = RECORD_HEADER_BYTES + header.keyLength + header.valueLength;
+  if (length > MAX_RECORD_BYTES) return { kind: 'bad', reason: 'record length overflows' };
+  if (end - at < length) return { kind: 'short' };
+  if (!recordChecksumOk(b, at, length)) return { kind: 'bad', reason: 'checksum mismatch' };
+  return { kind: 'record', header, length };
+}
+
+/** Value of a batch commit record: the number of records the batch holds before it. */
+export function encodeBatchCommitValue(count: number): Uint8Array {
+  const v = new Uint8Array(4);
+  writeU32(v, 0, count);
+  return v;
+}
+
+/** Reads the record count out of a batch commit record at `at`. */
+export function batchCommitCount(b: Uint8Array, at: number): number {
+  return readU32(b, at + RECORD_HEADER_BYTES + readU32(b, at + OFF_KEY_LEN));
+}

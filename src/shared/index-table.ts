@@ -1,0 +1,333 @@
+// Owns the memory layout of kvd's shared index: an open-addressing (linear probing) hash table
+// in one growable SharedArrayBuffer, its striped reader-writer locks and the segment handle
+// table. Nobody else computes a slot offset. Readers (any thread) use `lookup`-style probing
+// under a stripe read lock; only the writer worker mutates, under stripe write locks.
+//
+// Layout (u32 words):
+//   [0, 16)            header: magic, capacity, live count, deleted slots, hash bits, generation
+//   [16, 16+1024)      stripe lock words (see rw-lock.ts)
+//   [1040, 1040+65536) segment handle table: handle -> segment file id (0 = free)
+//   [TABLE_BASE, ...)  slots, 4 words each: tag (the key's 32-bit hash, never 0 or 1), segment
+//                      handle, offset, record length. Tag 0 is an empty slot, 1 a deleted one.
+// A key's home slot is tag % capacity (capacity need not be a power of two, so the table grows
+// by 1.5x and stays 50-75% full); probing is linear. The full hash is kept so growth rehashes
+// without touching the disk.
+
+import { hashBytes, hashKey, type KeyInput } from './key-bytes.js';
+import { lockRead, lockWrite, unlockRead, unlockWrite } from './rw-lock.js';
+
+const MAGIC = 0x4b564931; // "KVI1"
+const H_MAGIC = 0;
+const H_CAPACITY = 1;
+const H_COUNT = 2;
+const H_DELETED = 3;
+const H_HASH_BITS = 4;
+const H_GENERATION = 5;
+const HEADER_WORDS = 16;
+
+/** Number of lock stripes; a key's stripe is its tag's low bits. */
+export const STRIPES = 1024;
+const STRIPE_BASE = HEADER_WORDS;
+
+/** Number of segment handles: a slot names its segment by a 16-bit handle. */
+export const MAX_SEGMENT_HANDLES = 65536;
+const HANDLE_BASE = STRIPE_BASE + STRIPES;
+const TABLE_BASE = HANDLE_BASE + MAX_SEGMENT_HANDLES;
+
+const SLOT_WORDS = 4;
+/** Bytes of one slot. */
+export const SLOT_BYTES = SLOT_WORDS * 4;
+const EMPTY = 0;
+const DELETED = 1;
+const MAX_LOAD = 0.75;
+const GROWTH = 1.5;
+const MIN_CAPACITY = 1024;
+/** Largest table a growable SharedArrayBuffer (4 GiB max on Node 20) can hold. */
+export const MAX_CAPACITY = Math.floor((2 ** 32 - 1) / SLOT_BYTES) - TABLE_BASE;
+const MAX_BYTES = (TABLE_BASE + MAX_CAPACITY * SLOT_WORDS) * 4;
+
+/** Where a record lives: segment handle, byte offset in its file, total record length. */
+export interface SlotLocation {
+  readonly handle: number;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Decides whether the record at a candidate location holds the key being looked for. */
+export type KeyCheck = (handle: number, offset: number, length: number) => boolean;
+
+function capacityFor(keys: number): number {
+  let c = MIN_CAPACITY;
+  while (c * MAX_LOAD < keys + 1) c = Math.ceil(c * GROWTH);
+  return Math.min(c, MAX_CAPACITY);
+}
+
+/** Slot tag for a hash: the hash itself, moved off the two values that mark free slots. */
+export function tagOf(hash: number): number {
+  return hash < 2 ? hash + 2 : hash;
+}
+
+function stripeOf(tag: number): number {
+  return STRIPE_BASE + (tag & (STRIPES - 1));
+}
+
+/**
+ * A view of the shared index. Construct one per thread over the same SharedArrayBuffer; the
+ * typed arrays track the buffer's growth. Methods named `writer*` may only be called from the
+ * writer worker; the rest from any thread.
+ */
+export class IndexTable {
+  readonly buffer: SharedArrayBuffer;
+  /** Signed view: Atomics.wait needs an Int32Array. */
+  private readonly i32: Int32Array;
+  private readonly u32: Uint32Array;
+  private readonly hashMask: number;
+
+  constructor(buffer: SharedArrayBuffer) {
+    this.buffer = buffer;
+    this.i32 = new Int32Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    if (this.u32[H_MAGIC] !== MAGIC) throw new Error('not a kvd index buffer');
+    const bits = this.u32[H_HASH_BITS]!;
+    this.hashMask = bits >= 32 ? 0xffff_ffff : 2 ** bits - 1;
+  }
+
+  /**
+   * Allocates a new, empty shared index sized for `expectedKeys`. `hashBits` < 32 truncates
+   * every hash (tests use it to force fingerprint collisions).
+   */
+  static create(expectedKeys = 0, hashBits = 32): IndexTable {
+    const capacity = capacityFor(expectedKeys);
+    const buffer = new SharedArrayBuffer((TABLE_BASE + capacity * SLOT_WORDS) * 4, {
+      maxByteLength: MAX_BYTES,
+    });
+    const u32 = new Uint32Array(buffer);
+    u32[H_CAPACITY] = capacity;
+    u32[H_HASH_BITS] = hashBits;
+    u32[H_MAGIC] = MAGIC;
+    return new IndexTable(buffer);
+  }
+
+  /** Slot tag of a key as this index hashes it (possibly truncated for tests). */
+  tagOfKey(key: KeyInput): number {
+    return tagOf((hashKey(key) & this.hashMask) >>> 0);
+  }
+
+  /** Slot tag of raw key bytes `b[start, end)`; equal to `tagOfKey` of the same key. */
+  tagOfBytes(b: Uint8Array, start: number, end: number): number {
+    return tagOf((hashBytes(b, start, end) & this.hashMask) >>> 0);
+  }
+
+  /** Live keys. */
+  get count(): number {
+    return Atomics.load(this.u32, H_COUNT);
+  }
+
+  /** Slots in the table. */
+  get capacity(): number {
+    return Atomics.load(this.u32, H_CAPACITY);
+  }
+
+  /** Times the table has been rebuilt (grown or purged of deleted slots). */
+  get generation(): number {
+    return Atomics.load(this.u32, H_GENERATION);
+  }
+
+  /** Bytes of shared memory the index occupies. */
+  get byteLength(): number {
+    return this.buffer.byteLength;
+  }
+
+  /** Segment file id a handle names (0 if the handle is free). */
+  segmentIdOf(handle: number): number {
+    return Atomics.load(this.u32, HANDLE_BASE + handle);
+  }
+
+  // --- Reading (any thread) -------------------------------------------------------------
+
+  /** Takes the read lock of the stripe that guards `tag`'s slot. Pair with `endRead(tag)`. */
+  beginRead(tag: number): void {
+    lockRead(this.i32, stripeOf(tag));
+  }
+
+  /** Releases the lock taken by `beginRead(tag)`. */
+  endRead(tag: number): void {
+    unlockRead(this.i32, stripeOf(tag));
+  }
+
+  /**
+   * Finds the slot holding the key with this tag, asking `check` to verify each candidate
+   * (tags can collide; only the key bytes decide). Call between `beginRead` and `endRead`.
+   * Returns the slot number, or -1 when the key is absent.
+   */
+  find(tag: number, check: KeyCheck): number {
+    const u = this.u32;
+    const cap = u[H_CAPACITY]!;
+    for (let i = tag % cap; ; i = i + 1 === cap ? 0 : i + 1) {
+      const base = TABLE_BASE + i * SLOT_WORDS;
+      // The atomic tag load pairs with the writer's Atomics.store made after it wrote the
+      // location words: a tag we see comes with its location.
+      const t = Atomics.load(u, base);
+      if (t === EMPTY) return -1;
+      if (t === tag && check(u[base + 1]!, u[base + 2]!, u[base + 3]!)) return i;
+    }
+  }
+
+  /** Location stored in slot `i` (as returned by `find`, under the same read lock). */
+  locationAt(i: number): SlotLocation {
+    const base = TABLE_BASE + i * SLOT_WORDS;
+    const u = this.u32;
+    return { handle: u[base + 1]!, offset: u[base + 2]!, length: u[base + 3]! };
+  }
+
+  /** Calls `visit` for every live slot. Writer thread only (it takes no locks). */
+  forEachSlot(visit: (tag: number, handle: number, offset: number, length: number) => void): void {
+    const u = this.u32;
+    const cap = u[H_CAPACITY]!;
+    for (let i = 0; i < cap; i++) {
+      const base = TABLE_BASE + i * SLOT_WORDS;
+      const t = u[base]!;
+      if (t > DELETED) visit(t, u[base + 1]!, u[base + 2]!, u[base + 3]!);
+    }
+  }
+
+  // --- Writing (writer worker only) -----------------------------------------------------
+
+  /** Records that `handle` now names segment file `segmentId` (0 frees it). */
+  writerSetHandle(handle: number, segmentId: number): void {
+    Atomics.store(this.u32, HANDLE_BASE + handle, segmentId);
+  }
+
+  /**
+   * Points the key with `tag` at `loc`, inserting it if absent (growing the table first if it
+   * is full). Returns the previous location, for dead-byte accounting, or undefined.
+   */
+  writerUpsert(tag: number, check: KeyCheck, loc: SlotLocation): SlotLocation | undefined {
+    this.growIfFull();
+    const u = this.u32;
+    const cap = u[H_CAPACITY]!;
+    let firstDeleted = -1;
+    let i = tag % cap;
+    for (; ; i = i + 1 === cap ? 0 : i + 1) {
+      const base = TABLE_BASE + i * SLOT_WORDS;
+      const t = u[base]!;
+      if (t === EMPTY) break;
+      if (t === DELETED) {
+        if (firstDeleted < 0) firstDeleted = i;
+      } else if (t === tag && check(u[base + 1]!, u[base + 2]!, u[base + 3]!)) {
+        const old = this.locationAt(i);
+        this.writeSlot(base, tag, loc);
+        return old;
+      }
+    }
+    const target = firstDeleted >= 0 ? firstDeleted : i;
+    this.writeSlot(TABLE_BASE + target * SLOT_WORDS, tag, loc);
+    if (firstDeleted >= 0) Atomics.sub(u, H_DELETED, 1);
+    Atomics.add(u, H_COUNT, 1);
+    return undefined;
+  }
+
+  /** Removes the key with `tag`; returns its old location, or undefined if it was absent. */
+  writerRemove(tag: number, check: KeyCheck): SlotLocation | undefined {
+    const u = this.u32;
+    const cap = u[H_CAPACITY]!;
+    for (let i = tag % cap; ; i = i + 1 === cap ? 0 : i + 1) {
+      const base = TABLE_BASE + i * SLOT_WORDS;
+      const t = u[base]!;
+      if (t === EMPTY) return undefined;
+      if (t === tag && check(u[base + 1]!, u[base + 2]!, u[base + 3]!)) {
+        const old = this.locationAt(i);
+        const stripe = stripeOf(tag);
+        lockWrite(this.i32, stripe);
+        // A deleted marker, not an empty slot: keys probed past this slot must stay reachable.
+        Atomics.store(u, base, DELETED);
+        unlockWrite(this.i32, stripe);
+        Atomics.sub(u, H_COUNT, 1);
+        Atomics.add(u, H_DELETED, 1);
+        return old;
+      }
+    }
+  }
+
+  /**
+   * Compare-and-set for compaction install: moves the key with `tag` from exactly `from` to
+   * `to`. Returns false (and changes nothing) if the key now points anywhere else.
+   */
+  writerReplaceIf(tag: number, from: SlotLocation, to: SlotLocation): boolean {
+    const u = this.u32;
+    const cap = u[H_CAPACITY]!;
+    for (let i = tag % cap; ; i = i + 1 === cap ? 0 : i + 1) {
+      const base = TABLE_BASE + i * SLOT_WORDS;
+      const t = u[base]!;
+      if (t === EMPTY) return false;
+      if (t === tag && u[base + 1] === from.handle && u[base + 2] === from.offset) {
+        this.writeSlot(base, tag, to);
+        return true;
+      }
+    }
+  }
+
+  /** Takes every stripe's write lock: no reader is inside the index until `writerUnlockAll`. */
+  writerLockAll(): void {
+    for (let s = 0; s < STRIPES; s++) lockWrite(this.i32, STRIPE_BASE + s);
+  }
+
+  /** Releases the locks taken by `writerLockAll`. */
+  writerUnlockAll(): void {
+    for (let s = 0; s < STRIPES; s++) unlockWrite(this.i32, STRIPE_BASE + s);
+  }
+
+  /** Writes a slot under its stripe's write lock; the tag goes last so it publishes the rest. */
+  private writeSlot(base: number, tag: number, loc: SlotLocation): void {
+    const u = this.u32;
+    const stripe = stripeOf(tag);
+    lockWrite(this.i32, stripe);
+    u[base + 1] = loc.handle;
+    u[base + 2] = loc.offset;
+    u[base + 3] = loc.length;
+    Atomics.store(u, base, tag);
+    unlockWrite(this.i32, stripe);
+  }
+
+  private growIfFull(): void {
+    const u = this.u32;
+    const cap = u[H_CAPACITY]!;
+    const count = u[H_COUNT]!;
+    if (count + u[H_DELETED]! + 1 <= cap * MAX_LOAD) return;
+    // Mostly deleted slots: rebuild at the same size; otherwise grow by half.
+    let next = count + 1 <= cap * MAX_LOAD * 0.6 ? cap : Math.ceil(cap * GROWTH);
+    if (next > MAX_CAPACITY) {
+      if (count + 1 > MAX_CAPACITY * MAX_LOAD) throw new RangeError('index is full');
+      next = MAX_CAPACITY;
+    }
+    this.rehash(next);
+  }
+
+  /**
+   * Rebuilds the table at `capacity` slots. Every stripe is write-locked, so no reader is
+   * probing while slots move; readers that were waiting re-read the capacity once inside.
+   */
+  private rehash(capacity: number): void {
+    const u = this.u32;
+    this.writerLockAll();
+    try {
+      const oldCap = u[H_CAPACITY]!;
+      const old = u.slice(TABLE_BASE, TABLE_BASE + oldCap * SLOT_WORDS);
+      const bytes = (TABLE_BASE + capacity * SLOT_WORDS) * 4;
+      if (bytes > this.buffer.byteLength) this.buffer.grow(bytes);
+      u.fill(0, TABLE_BASE, TABLE_BASE + capacity * SLOT_WORDS);
+      for (let j = 0; j < oldCap * SLOT_WORDS; j += SLOT_WORDS) {
+        const tag = old[j]!;
+        if (tag <= DELETED) continue;
+        let i = tag % capacity;
+        while (u[TABLE_BASE + i * SLOT_WORDS] !== EMPTY) i = i + 1 === capacity ? 0 : i + 1;
+        u.set(old.subarray(j, j + SLOT_WORDS), TABLE_BASE + i * SLOT_WORDS);
+      }
+      u[H_CAPACITY] = capacity;
+      u[H_DELETED] = 0;
+      u[H_GENERATION] = u[H_GENERATION]! + 1;
+    } finally {
+      this.writerUnlockAll();
+    }
+  }
+}

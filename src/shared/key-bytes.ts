@@ -1,0 +1,72 @@
+// Owns how a key (string or bytes) is turned into bytes, hashed and compared with the key bytes
+// stored in a record. Strings are UTF-8; a string key and its UTF-8 bytes are the same key, so
+// both forms hash and compare identically without encoding ASCII strings.
+
+/** A key or value as the API accepts it. */
+export type KeyInput = string | Uint8Array;
+
+const encoder = new TextEncoder();
+
+/** UTF-8 bytes of a key or value (the same view when it is already bytes). */
+export function toBytes(input: KeyInput): Uint8Array {
+  return typeof input === 'string' ? encoder.encode(input) : input;
+}
+
+/** Byte length of a key or value once encoded, without encoding ASCII strings. */
+export function byteLength(input: KeyInput): number {
+  if (typeof input !== 'string') return input.length;
+  const n = input.length;
+  for (let i = 0; i < n; i++) if (input.charCodeAt(i) >= 0x80) return Buffer.byteLength(input, 'utf8');
+  return n;
+}
+
+/** Final avalanche (MurmurHash3 fmix32) so that the low bits used for the slot are well mixed. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/** 32-bit hash (FNV-1a then fmix32) of `bytes[start, end)`. */
+export function hashBytes(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  let h = FNV_OFFSET;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
+  return fmix32(h);
+}
+
+/** 32-bit hash of a key; equal to `hashBytes` of its UTF-8 bytes. */
+export function hashKey(key: KeyInput): number {
+  if (typeof key !== 'string') return hashBytes(key);
+  let h = FNV_OFFSET;
+  const n = key.length;
+  for (let i = 0; i < n; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 0x80) return hashBytes(encoder.encode(key));
+    h = Math.imul(h ^ c, FNV_PRIME);
+  }
+  return fmix32(h);
+}
+
+/** Whether `stored[at, at+length)` holds exactly the bytes of `key`. Compares in place. */
+export function keyEquals(stored: Uint8Array, at: number, length: number, key: KeyInput): boolean {
+  if (typeof key === 'string') {
+    const n = key.length;
+    // UTF-8 never takes fewer bytes than UTF-16 code units, so a shorter stored key cannot match.
+    if (length < n) return false;
+    for (let i = 0; i < n; i++) {
+      const c = key.charCodeAt(i);
+      if (c >= 0x80) return keyEquals(stored, at, length, encoder.encode(key));
+      if (stored[at + i] !== c) return false;
+    }
+    return length === n;
+  }
+  if (key.length !== length) return false;
+  for (let i = 0; i < length; i++) if (stored[at + i] !== key[i]) return false;
+  return true;
+}

@@ -1,0 +1,102 @@
+// Owns the typed messages that cross threads: the writer worker's RPC surface (called over
+// comlink) and the reader pool's tasks and replies. Both sides import these types; nothing
+// else defines a message shape.
+
+import type { SerializedError } from './errors.js';
+
+/** Durability policy, as Redis names it. */
+export type Durability = 'always' | 'everysec' | 'no';
+
+/** What the writer needs to open a store directory. */
+export interface WriterConfig {
+  readonly dir: string;
+  readonly durability: Durability;
+  readonly segmentBytes: number;
+  /** Bits of the key hash to keep (32 in production; tests use fewer to force collisions). */
+  readonly hashBits: number;
+}
+
+/** Per-segment accounting, as `stats()` reports it. */
+export interface SegmentStats {
+  readonly id: number;
+  readonly bytes: number;
+  readonly liveBytes: number;
+  readonly deadBytes: number;
+  readonly liveKeys: number;
+  readonly active: boolean;
+}
+
+/** What the writer knows about the store. */
+export interface WriterStats {
+  readonly segments: readonly SegmentStats[];
+  readonly lastSeq: number;
+  readonly writes: number;
+  readonly flushes: number;
+  readonly syncs: number;
+}
+
+/** Reply to `open`: the shared index and what recovery did. */
+export interface WriterOpened {
+  readonly index: SharedArrayBuffer;
+  readonly recoveredRecords: number;
+  readonly truncatedBytes: number;
+  readonly recoveryMs: number;
+}
+
+/** Per-record outcome codes in a `WriteReply`. */
+export const WRITE_OK = 0;
+export const WRITE_OK_EXISTED = 1;
+export const WRITE_FAILED = 2;
+
+/**
+ * Reply to `write`: one outcome per record of the submitted buffer (WRITE_OK, WRITE_OK_EXISTED
+ * when a put replaced or a delete removed a live key, WRITE_FAILED), and the error that failed
+ * records, if any did.
+ */
+export interface WriteReply {
+  readonly outcomes: Uint8Array;
+  readonly error?: SerializedError;
+}
+
+/** A reply that carries nothing but success or an error. */
+export type VoidReply = { readonly ok: true } | { readonly ok: false; readonly error: SerializedError };
+
+/** A reply that carries a value or an error. */
+export type ValueReply<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: SerializedError };
+
+/**
+ * The writer worker's RPC surface (src/workers/writer.ts exposes it over comlink).
+ * `write` takes a buffer whose first `length` bytes are records laid out by the caller with seq and CRC zero
+ * (format.writeRecordHeader); the writer stamps, appends, syncs and publishes them.
+ */
+export interface WriterApi {
+  open(config: WriterConfig): Promise<ValueReply<WriterOpened>>;
+  write(records: ArrayBuffer, length: number): Promise<WriteReply>;
+  sync(): Promise<VoidReply>;
+  stats(): Promise<ValueReply<WriterStats>>;
+  close(): Promise<VoidReply>;
+}
+
+/** Data every reader worker gets at start-up (Piscina workerData). */
+export interface ReaderInit {
+  readonly dir: string;
+  readonly index: SharedArrayBuffer;
+}
+
+/**
+ * A reader task: `keys` packs the keys as [u32 count][u32 length × count][key bytes…].
+ * `getMany` answers values; `has` answers presence flags.
+ */
+export interface ReadTask {
+  readonly kind: 'getMany' | 'has';
+  readonly keys: ArrayBuffer;
+}
+
+/**
+ * A reader reply: on success the packed ArrayBuffer itself (transferred, not copied), else the
+ * error. For `getMany` it packs [i32 start, i32 length] per key (start −1 = absent) followed by
+ * the records the values live in; for `has`, one byte per key.
+ */
+export type ReadReply = ArrayBuffer | SerializedError;

@@ -1,0 +1,93 @@
+// Owns the byte layouts of a reader task and its reply (see messages.ts): the caller packs
+// keys, the reader unpacks them and packs values, the caller unpacks values as zero-copy views.
+
+import { RECORD_HEADER_BYTES } from './format.js';
+import type { KeyInput } from './key-bytes.js';
+import type { RecordReader } from './record-reader.js';
+
+const encoder = new TextEncoder();
+
+/** Packs keys as [u32 count][u32 length × count][bytes…] into a transferable buffer. */
+export function packKeys(keys: readonly KeyInput[]): ArrayBuffer {
+  const encoded = keys.map((k) => (typeof k === 'string' ? encoder.encode(k) : k));
+  let total = 4 + 4 * keys.length;
+  for (const e of encoded) total += e.length;
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, keys.length, true);
+  let at = 4 + 4 * keys.length;
+  encoded.forEach((e, i) => {
+    view.setUint32(4 + 4 * i, e.length, true);
+    out.set(e, at);
+    at += e.length;
+  });
+  return out.buffer;
+}
+
+/** Unpacks keys packed by `packKeys` as views into the buffer. */
+export function unpackKeys(packed: ArrayBuffer): Uint8Array[] {
+  const view = new DataView(packed);
+  const count = view.getUint32(0, true);
+  const keys: Uint8Array[] = new Array(count);
+  let at = 4 + 4 * count;
+  for (let i = 0; i < count; i++) {
+    const length = view.getUint32(4 + 4 * i, true);
+    keys[i] = new Uint8Array(packed, at, length);
+    at += length;
+  }
+  return keys;
+}
+
+/**
+ * Reads every key with `reader` straight into one growing reply buffer:
+ * [i32 valueStart, i32 valueLength] per key (start −1 = absent), then the records.
+ */
+export function readValues(reader: RecordReader, keys: readonly Uint8Array[]): ArrayBuffer {
+  const tableBytes = 8 * keys.length;
+  let out = new Uint8Array(tableBytes + keys.length * (RECORD_HEADER_BYTES + 128));
+  let used = tableBytes;
+  const spans = new Int32Array(keys.length * 2);
+  const destination = (length: number) => {
+    if (used + length > out.length) {
+      const bigger = new Uint8Array(Math.max(out.length * 2, used + length));
+      bigger.set(out.subarray(0, used));
+      out = bigger;
+    }
+    return { buffer: out, at: used };
+  };
+  for (let i = 0; i < keys.length; i++) {
+    const hit = reader.read(keys[i]!, destination);
+    if (hit) {
+      spans[2 * i] = hit.valueStart;
+      spans[2 * i + 1] = hit.valueLength;
+      used += hit.recordLength;
+    } else {
+      spans[2 * i] = -1;
+    }
+  }
+  new Uint8Array(out.buffer, 0, tableBytes).set(new Uint8Array(spans.buffer));
+  return out.buffer; // transferred whole: trimming it would copy every value
+}
+
+/** Unpacks a `readValues` reply into Buffers that view the reply (no copies). */
+export function unpackValues(reply: ArrayBuffer, count: number): (Buffer | undefined)[] {
+  const spans = new Int32Array(reply, 0, count * 2);
+  const values: (Buffer | undefined)[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const start = spans[2 * i]!;
+    values[i] = start < 0 ? undefined : Buffer.from(reply, start, spans[2 * i + 1]!);
+  }
+  return values;
+}
+
+/** Presence flags: one byte per key. */
+export function readPresence(reader: RecordReader, keys: readonly Uint8Array[]): ArrayBuffer {
+  const out = new Uint8Array(keys.length);
+  let scratch = new Uint8Array(4096);
+  const destination = (length: number) => {
+    if (scratch.length < length) scratch = new Uint8Array(length);
+    return { buffer: scratch, at: 0 };
+  };
+  for (let i = 0; i < keys.length; i++) out[i] = reader.read(keys[i]!, destination) ? 1 : 0;
+  return out.buffer;
+}

@@ -1,0 +1,113 @@
+// Owns the read path shared by every thread: probe the shared index for a key, pread the
+// candidate record, verify its key bytes and CRC, and hand back the value. getSync on the
+// caller's thread and the reader pool's getMany/has both run this code.
+
+import { readSync } from 'node:fs';
+import { KvError } from './errors.js';
+import {
+  RECORD_HEADER_BYTES,
+  recordChecksumOk,
+  recordExpiresAt,
+  recordKeyLength,
+} from './format.js';
+import type { IndexTable } from './index-table.js';
+import { type KeyInput, keyEquals } from './key-bytes.js';
+import { SegmentFds } from './segment-fds.js';
+
+/** Where a found record landed in the destination buffer. */
+export interface ReadHit {
+  /** Offset of the value's first byte in the destination buffer. */
+  readonly valueStart: number;
+  readonly valueLength: number;
+  /** Total bytes of the record written into the destination. */
+  readonly recordLength: number;
+}
+
+/** A sink for a record: returns a buffer with at least `length` free bytes at the given offset. */
+export type Destination = (length: number) => { buffer: Uint8Array; at: number };
+
+/** One thread's reader: its own fds, the shared index. Not shareable across threads. */
+export class RecordReader {
+  private readonly fds: SegmentFds;
+
+  constructor(
+    dir: string,
+    private readonly index: IndexTable,
+  ) {
+    this.fds = new SegmentFds(dir, index);
+  }
+
+  /**
+   * Reads the value stored for `key` into a new Buffer (one allocation: the value is a view of
+   * the record read from disk). Returns undefined if absent or expired.
+   * Throws `KV_CORRUPTION` if the record fails its checksum, `KV_IO` on a read error.
+   */
+  get(key: KeyInput): Buffer | undefined {
+    let record: Buffer | undefined;
+    const hit = this.read(key, (length) => {
+      record = Buffer.allocUnsafe(length);
+      return { buffer: record, at: 0 };
+    });
+    return hit && record ? record.subarray(hit.valueStart, hit.valueStart + hit.valueLength) : undefined;
+  }
+
+  /**
+   * Looks `key` up and reads its whole record into the buffer `destination` provides. Returns
+   * where the value lies, or undefined if the key is absent or expired.
+   * The stripe read lock is held from the probe until the pread returns, so the writer cannot
+   * retire the segment under us.
+   */
+  read(key: KeyInput, destination: Destination): ReadHit | undefined {
+    const index = this.index;
+    const tag = index.tagOfKey(key);
+    let hit: ReadHit | undefined;
+    index.beginRead(tag);
+    try {
+      index.find(tag, (handle, offset, length) => {
+        const { buffer, at } = destination(length);
+        this.preadFully(handle, buffer, at, length, offset);
+        const keyLength = recordKeyLength(buffer, at);
+        if (!keyEquals(buffer, at + RECORD_HEADER_BYTES, keyLength, key)) return false;
+        if (!recordChecksumOk(buffer, at, length)) {
+          throw new KvError(
+            'KV_CORRUPTION',
+            `checksum mismatch in ${this.fds.nameOf(handle)} at offset ${offset}`,
+          );
+        }
+        const expiresAt = recordExpiresAt(buffer, at);
+        if (expiresAt !== 0 && expiresAt <= Date.now()) return true; // found, but expired
+        const valueStart = at + RECORD_HEADER_BYTES + keyLength;
+        hit = { valueStart, valueLength: length - RECORD_HEADER_BYTES - keyLength, recordLength: length };
+        return true;
+      });
+    } finally {
+      index.endRead(tag);
+    }
+    return hit;
+  }
+
+  /** Closes this thread's fds. */
+  close(): void {
+    this.fds.closeAll();
+  }
+
+  private preadFully(handle: number, buffer: Uint8Array, at: number, length: number, offset: number): void {
+    const fd = this.fds.fdFor(handle);
+    let done = 0;
+    while (done < length) {
+      let n: number;
+      try {
+        n = readSync(fd, buffer, at + done, length - done, offset + done);
+      } catch (error) {
+        throw new KvError('KV_IO', `read of ${this.fds.nameOf(handle)} failed: ${String(error)}`);
+      }
+      if (n === 0) {
+        throw new KvError(
+          'KV_CORRUPTION',
+          `${this.fds.nameOf(handle)} ends before the record at offset ${offset} (${length} bytes)`,
+        );
+      }
+      done += n;
+    }
+  }
+}

@@ -1,0 +1,102 @@
+// Owns how a record's effect reaches the shared index on the writer's side: verify the stored
+// key of each candidate slot (fingerprints collide), upsert or remove, and keep the segments'
+// live-byte accounting in step. Used by recovery and by the log writer. Writer thread only.
+
+import { readSync } from 'node:fs';
+import { KvError } from '../shared/errors.js';
+import { RECORD_HEADER_BYTES, recordKeyLength } from '../shared/format.js';
+import type { IndexTable, KeyCheck, SlotLocation } from '../shared/index-table.js';
+import { SegmentFds } from '../shared/segment-fds.js';
+import type { SegmentTable } from './segments.js';
+
+/** Bytes of one segment already in memory (recovery's scan buffer, the last write), to skip a pread. */
+interface MemoryWindow {
+  handle: number;
+  base: number;
+  bytes: Uint8Array;
+}
+
+export class IndexPublisher {
+  private readonly fds: SegmentFds;
+  private scratch = Buffer.allocUnsafe(4096);
+  private window: MemoryWindow | undefined;
+  // The key being published, set before each index call so `check` needs no closure.
+  private keyBytes: Uint8Array = new Uint8Array(0);
+  private keyStart = 0;
+  private keyLength = 0;
+  private readonly check: KeyCheck = (handle, offset, length) => this.storedKeyMatches(handle, offset, length);
+
+  constructor(
+    private readonly index: IndexTable,
+    private readonly segments: SegmentTable,
+  ) {
+    this.fds = new SegmentFds(segments.dir, index);
+  }
+
+  /** Declares that `bytes` hold segment `handle` from file offset `base` on (or clears it). */
+  setWindow(handle: number, base: number, bytes: Uint8Array): void {
+    this.window = { handle, base, bytes };
+  }
+
+  clearWindow(): void {
+    this.window = undefined;
+  }
+
+  /** Points the key `b[keyStart, +keyLength)` at `loc`; returns whether it replaced a live key. */
+  put(b: Uint8Array, keyStart: number, keyLength: number, loc: SlotLocation): boolean {
+    this.setKey(b, keyStart, keyLength);
+    const tag = this.index.tagOfBytes(b, keyStart, keyStart + keyLength);
+    const old = this.index.writerUpsert(tag, this.check, loc);
+    if (old) this.segments.removeLive(old);
+    this.segments.addLive(loc);
+    return old !== undefined;
+  }
+
+  /** Removes the key `b[keyStart, +keyLength)`; returns whether it was live. */
+  remove(b: Uint8Array, keyStart: number, keyLength: number): boolean {
+    this.setKey(b, keyStart, keyLength);
+    const tag = this.index.tagOfBytes(b, keyStart, keyStart + keyLength);
+    const old = this.index.writerRemove(tag, this.check);
+    if (old) this.segments.removeLive(old);
+    return old !== undefined;
+  }
+
+  /** Closes the fds this publisher opened. */
+  close(): void {
+    this.fds.closeAll();
+  }
+
+  private setKey(b: Uint8Array, start: number, length: number): void {
+    this.keyBytes = b;
+    this.keyStart = start;
+    this.keyLength = length;
+  }
+
+  private storedKeyMatches(handle: number, offset: number, length: number): boolean {
+    const need = RECORD_HEADER_BYTES + this.keyLength;
+    if (length < need) return false;
+    let src: Uint8Array;
+    let at: number;
+    const w = this.window;
+    if (w && w.handle === handle && offset >= w.base && offset + need <= w.base + w.bytes.length) {
+      src = w.bytes;
+      at = offset - w.base;
+    } else {
+      if (this.scratch.length < need) this.scratch = Buffer.allocUnsafe(need * 2);
+      const fd = this.fds.fdFor(handle);
+      const n = readSync(fd, this.scratch, 0, need, offset);
+      if (n < need) {
+        throw new KvError('KV_CORRUPTION', `${this.fds.nameOf(handle)} ends inside the record at ${offset}`);
+      }
+      src = this.scratch;
+      at = 0;
+    }
+    if (recordKeyLength(src, at) !== this.keyLength) return false;
+    const k = this.keyBytes;
+    const ks = this.keyStart;
+    for (let i = 0; i < this.keyLength; i++) {
+      if (src[at + RECORD_HEADER_BYTES + i] !== k[ks + i]) return false;
+    }
+    return true;
+  }
+}

@@ -1,0 +1,24 @@
+// Entry point of a reader pool worker (Piscina): serves getMany and has tasks from its own
+// RecordReader (its own fds) over the shared index. Errors come back as values with their code.
+
+import { workerData } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { serializeError } from '../shared/errors.js';
+import { IndexTable } from '../shared/index-table.js';
+import type { ReadReply, ReaderInit, ReadTask } from '../shared/messages.js';
+import { readPresence, readValues, unpackKeys } from '../shared/read-batch.js';
+import { RecordReader } from '../shared/record-reader.js';
+
+const init = workerData as ReaderInit;
+const reader = new RecordReader(init.dir, new IndexTable(init.index));
+
+/** Piscina's task handler: one task carries many keys. */
+export default function handle(task: ReadTask): ReadReply | ReturnType<typeof Piscina.move> {
+  try {
+    const keys = unpackKeys(task.keys);
+    const data = task.kind === 'has' ? readPresence(reader, keys) : readValues(reader, keys);
+    return Piscina.move(data);
+  } catch (error) {
+    return serializeError(error);
+  }
+}

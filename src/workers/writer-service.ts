@@ -1,0 +1,153 @@
+// Owns the writer worker's behaviour behind its RPC surface: open (recovery), the group-commit
+// queue (every write message that arrives before the next turn of the event loop is appended
+// with one writev and one sync), the everysec sync timer, stats and close. The entry file
+// writer.ts only wires this to comlink, so tests can drive it on their own thread.
+
+import { mkdirSync } from 'node:fs';
+import { serializeError } from '../shared/errors.js';
+import { IndexTable } from '../shared/index-table.js';
+import { createLogger, type Logger } from '../shared/logger.js';
+import type { ValueReply, VoidReply, WriteReply, WriterApi, WriterConfig, WriterOpened, WriterStats } from '../shared/messages.js';
+import { IndexPublisher } from './index-publisher.js';
+import { LogWriter } from './log-writer.js';
+import { recover } from './recovery.js';
+import { SegmentTable } from './segments.js';
+
+interface Queued {
+  readonly bytes: Uint8Array;
+  readonly resolve: (reply: WriteReply) => void;
+}
+
+interface OpenState {
+  readonly index: IndexTable;
+  readonly segments: SegmentTable;
+  readonly publisher: IndexPublisher;
+  readonly log: LogWriter;
+  readonly timer: NodeJS.Timeout | undefined;
+}
+
+export class WriterService implements WriterApi {
+  private state: OpenState | undefined;
+  private queue: Queued[] = [];
+  private flushScheduled = false;
+  private readonly logger: Logger = createLogger('writer');
+
+  async open(config: WriterConfig): Promise<ValueReply<WriterOpened>> {
+    try {
+      const started = performance.now();
+      mkdirSync(config.dir, { recursive: true });
+      const index = IndexTable.create(0, config.hashBits);
+      const segments = new SegmentTable(config.dir, index);
+      const publisher = new IndexPublisher(index, segments);
+      const recovered = recover(segments, publisher, this.logger);
+      const active = recovered.last ?? segments.create(1);
+      const log = new LogWriter(
+        segments,
+        publisher,
+        active,
+        recovered.lastSeq,
+        { durability: config.durability, segmentBytes: config.segmentBytes },
+        this.logger,
+      );
+      const timer = config.durability === 'everysec' ? setInterval(() => this.backgroundSync(), 1000) : undefined;
+      timer?.unref();
+      this.state = { index, segments, publisher, log, timer };
+      return {
+        ok: true,
+        value: {
+          index: index.buffer,
+          recoveredRecords: recovered.records,
+          truncatedBytes: recovered.truncatedBytes,
+          recoveryMs: performance.now() - started,
+        },
+      };
+    } catch (error) {
+      this.logger.error({ err: error, dir: config.dir }, 'open failed');
+      return { ok: false, error: serializeError(error) };
+    }
+  }
+
+  /** Queues a buffer of records; they are appended with everything else queued this turn. */
+  write(records: ArrayBuffer, length: number): Promise<WriteReply> {
+    return new Promise((resolve) => {
+      this.queue.push({ bytes: new Uint8Array(records, 0, length), resolve });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  async sync(): Promise<VoidReply> {
+    try {
+      this.flush();
+      this.requireOpen().log.sync();
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, error: serializeError(error) };
+    }
+  }
+
+  async stats(): Promise<ValueReply<WriterStats>> {
+    try {
+      const { segments, log } = this.requireOpen();
+      return {
+        ok: true,
+        value: {
+          segments: segments.stats(log.activeId),
+          lastSeq: log.sequence,
+          writes: log.writes,
+          flushes: log.flushes,
+          syncs: log.syncs,
+        },
+      };
+    } catch (error) {
+      return { ok: false, error: serializeError(error) };
+    }
+  }
+
+  async close(): Promise<VoidReply> {
+    try {
+      this.flush();
+      const state = this.state;
+      if (!state) return { ok: true };
+      this.state = undefined;
+      if (state.timer) clearInterval(state.timer);
+      state.log.close();
+      state.publisher.close();
+      this.logger.info({ dir: state.segments.dir }, 'closed');
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, error: serializeError(error) };
+    }
+  }
+
+  /** Appends everything queued so far as one group: one writev per segment, one sync. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    const state = this.state;
+    if (!state) {
+      const error = { code: 'KV_CLOSED' as const, message: 'the store is closed' };
+      for (const q of batch) q.resolve({ outcomes: new Uint8Array(0), error });
+      return;
+    }
+    const replies = state.log.append(batch.map((q) => q.bytes));
+    batch.forEach((q, i) => q.resolve(replies[i]!));
+  }
+
+  private backgroundSync(): void {
+    try {
+      this.state?.log.syncInBackground();
+    } catch (error) {
+      this.logger.error({ err: error }, 'background sync failed');
+    }
+  }
+
+  private requireOpen(): OpenState {
+    if (!this.state) throw new Error('writer is not open');
+    return this.state;
+  }
+}

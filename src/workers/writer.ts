@@ -1,0 +1,10 @@
+// Entry point of the writer worker thread: exposes a WriterService over comlink on the
+// worker's parent port. This is the only file of the writer that touches parentPort.
+
+import { parentPort } from 'node:worker_threads';
+import { expose } from 'comlink';
+import { nodeEndpoint } from '../shared/comlink-endpoint.js';
+import { WriterService } from './writer-service.js';
+
+if (!parentPort) throw new Error('writer.ts must run as a worker thread');
+expose(new WriterService(), nodeEndpoint(parentPort as unknown as Parameters<typeof nodeEndpoint>[0]));
