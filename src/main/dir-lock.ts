@@ -22,7 +22,12 @@ export async function lockDirectory(dir: string): Promise<DirLock> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') {
-        reject(new KvError('KV_LOCKED', `${real} is already open in another live store (see ${join(real, 'LOCK')})`));
+        reject(
+          new KvError(
+            'KV_LOCKED',
+            `${real} is already open in another live store (see ${join(real, 'LOCK')})`,
+          ),
+        );
       } else {
         reject(new KvError('KV_IO', `cannot lock ${real}: ${error.message}`));
       }
@@ -31,7 +36,10 @@ export async function lockDirectory(dir: string): Promise<DirLock> {
   });
   server.unref();
   const lockFile = join(real, 'LOCK');
-  writeFileSync(lockFile, `${JSON.stringify({ pid: process.pid, since: new Date().toISOString() })}\n`);
+  writeFileSync(
+    lockFile,
+    `${JSON.stringify({ pid: process.pid, since: new Date().toISOString() })}\n`,
+  );
   return {
     async release(): Promise<void> {
       rmSync(lockFile, { force: true });

@@ -32,7 +32,11 @@ export const DEFAULTS = {
 } as const;
 
 /** Hard ceilings: record lengths are u32 and one record must fit in a Buffer. */
-export const LIMITS = { maxKeyBytes: 16 * 1024 * 1024, maxValueBytes: 1024 * 1024 * 1024, minSegmentBytes: 4096 } as const;
+export const LIMITS = {
+  maxKeyBytes: 16 * 1024 * 1024,
+  maxValueBytes: 1024 * 1024 * 1024,
+  minSegmentBytes: 4096,
+} as const;
 
 /** Fills in defaults and checks ranges. Throws `KV_INVALID_ARGUMENT`. */
 export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {

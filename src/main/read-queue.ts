@@ -39,7 +39,9 @@ export class ReadQueue {
   /** Runs one task per slice of `keys`, split across readers when there are many. */
   async getMany(keys: readonly KeyInput[]): Promise<(Buffer | undefined)[]> {
     const slices = this.split(keys.length);
-    const parts = await Promise.all(slices.map(([from, to]) => this.runGetMany(keys.slice(from, to))));
+    const parts = await Promise.all(
+      slices.map(([from, to]) => this.runGetMany(keys.slice(from, to))),
+    );
     return parts.length === 1 ? parts[0]! : parts.flat();
   }
 
@@ -56,17 +58,25 @@ export class ReadQueue {
     for (const [from, to] of this.split(batch.length)) {
       const slice = batch.slice(from, to);
       this.runGetMany(slice.map((p) => p.key)).then(
-        (values) => slice.forEach((p, i) => p.resolve(values[i])),
-        (error: unknown) => slice.forEach((p) => p.reject(error)),
+        (values) => {
+          for (let i = 0; i < slice.length; i++) slice[i]!.resolve(values[i]);
+        },
+        (error: unknown) => {
+          for (const p of slice) p.reject(error);
+        },
       );
     }
   }
 
   private split(count: number): [number, number][] {
-    const tasks = Math.max(1, Math.min(this.readers, Math.ceil(count / KEYS_PER_TASK_BEFORE_SPLIT)));
+    const tasks = Math.max(
+      1,
+      Math.min(this.readers, Math.ceil(count / KEYS_PER_TASK_BEFORE_SPLIT)),
+    );
     const per = Math.ceil(count / tasks);
     const slices: [number, number][] = [];
-    for (let from = 0; from < count || slices.length === 0; from += per) slices.push([from, Math.min(count, from + per)]);
+    for (let from = 0; from < count || slices.length === 0; from += per)
+      slices.push([from, Math.min(count, from + per)]);
     return slices;
   }
 

@@ -13,7 +13,14 @@ import { TYPE_DELETE, TYPE_PUT } from '../shared/format.js';
 import { IndexTable } from '../shared/index-table.js';
 import { byteLength } from '../shared/key-bytes.js';
 import { createLogger } from '../shared/logger.js';
-import type { ReaderInit, SegmentStats, ValueReply, VoidReply, WriterApi, WriterOpened } from '../shared/messages.js';
+import type {
+  ReaderInit,
+  SegmentStats,
+  ValueReply,
+  VoidReply,
+  WriterApi,
+  WriterOpened,
+} from '../shared/messages.js';
 import { RecordReader } from '../shared/record-reader.js';
 import { type DirLock, lockDirectory } from './dir-lock.js';
 import { type ResolvedOptions, resolveOptions, type StoreOptions } from './options.js';
@@ -46,7 +53,11 @@ export interface StoreStats {
   readonly lastSeq: number;
   readonly durability: ResolvedOptions['durability'];
   readonly readers: number;
-  readonly recovery: { readonly records: number; readonly truncatedBytes: number; readonly ms: number };
+  readonly recovery: {
+    readonly records: number;
+    readonly truncatedBytes: number;
+    readonly ms: number;
+  };
   readonly writer: { readonly writes: number; readonly flushes: number; readonly syncs: number };
 }
 
@@ -75,9 +86,12 @@ export class Store {
     private readonly reads: ReadQueue,
     private readonly opened: WriterOpened,
   ) {
-    writerThread.on('error', (error) => this.fail(new KvError('KV_INTERNAL', `writer thread crashed: ${error.message}`)));
+    writerThread.on('error', (error) =>
+      this.fail(new KvError('KV_INTERNAL', `writer thread crashed: ${error.message}`)),
+    );
     writerThread.on('exit', (code) => {
-      if (!this.closed) this.fail(new KvError('KV_INTERNAL', `writer thread exited (code ${code})`));
+      if (!this.closed)
+        this.fail(new KvError('KV_INTERNAL', `writer thread exited (code ${code})`));
     });
   }
 
@@ -95,7 +109,9 @@ export class Store {
     let writerThread: Worker | undefined;
     try {
       writerThread = new Worker(new URL('../workers/writer.js', import.meta.url));
-      const writer = wrap<WriterApi>(nodeEndpoint(writerThread as unknown as Parameters<typeof nodeEndpoint>[0]));
+      const writer = wrap<WriterApi>(
+        nodeEndpoint(writerThread as unknown as Parameters<typeof nodeEndpoint>[0]),
+      );
       const opened = unwrap(
         await writer.open({
           dir: absolute,
@@ -113,7 +129,9 @@ export class Store {
         idleTimeout: Number.POSITIVE_INFINITY,
         workerData: init,
       });
-      const writes = new WriteQueue((records, length) => writer.write(transfer(records, [records]), length));
+      const writes = new WriteQueue((records, length) =>
+        writer.write(transfer(records, [records]), length),
+      );
       const store = new Store(
         absolute,
         resolved,
@@ -127,7 +145,10 @@ export class Store {
         new ReadQueue(pool, resolved.readers),
         opened,
       );
-      log.info({ dir: absolute, keys: index.count, recoveryMs: Math.round(opened.recoveryMs) }, 'store opened');
+      log.info(
+        { dir: absolute, keys: index.count, recoveryMs: Math.round(opened.recoveryMs) },
+        'store opened',
+      );
       return store;
     } catch (error) {
       await writerThread?.terminate();
@@ -159,7 +180,8 @@ export class Store {
   /** Values for many keys in one reader task (split across readers when there are many). */
   async getMany(keys: readonly Bytes[]): Promise<(Buffer | undefined)[]> {
     this.checkOpen();
-    if (!Array.isArray(keys)) throw new KvError('KV_INVALID_ARGUMENT', 'getMany takes an array of keys');
+    if (!Array.isArray(keys))
+      throw new KvError('KV_INVALID_ARGUMENT', 'getMany takes an array of keys');
     for (const k of keys) this.checkKey(k);
     return this.reads.getMany(keys);
   }
@@ -182,14 +204,18 @@ export class Store {
   /** Applies all `ops` or none, even across a crash. */
   async batch(ops: readonly BatchOp[]): Promise<void> {
     this.checkOpen();
-    if (!Array.isArray(ops)) throw new KvError('KV_INVALID_ARGUMENT', 'batch takes an array of operations');
+    if (!Array.isArray(ops))
+      throw new KvError('KV_INVALID_ARGUMENT', 'batch takes an array of operations');
     const encoded: EncodedOp[] = ops.map((op) => {
       if (op?.type === 'set') return this.encodePut(op.key, op.value, 0);
       if (op?.type === 'delete') {
         this.checkKey(op.key);
         return { type: TYPE_DELETE, key: op.key, value: '', expiresAt: 0 };
       }
-      throw new KvError('KV_INVALID_ARGUMENT', `unknown batch operation type ${String((op as { type?: unknown })?.type)}`);
+      throw new KvError(
+        'KV_INVALID_ARGUMENT',
+        `unknown batch operation type ${String((op as { type?: unknown })?.type)}`,
+      );
     });
     if (encoded.length === 0) return;
     await this.writes.enqueueBatch(encoded);
@@ -278,7 +304,10 @@ export class Store {
     }
     const n = byteLength(key);
     if (n > this.options.maxKeyBytes) {
-      throw new KvError('KV_KEY_TOO_LARGE', `key of ${n} bytes exceeds maxKeyBytes (${this.options.maxKeyBytes})`);
+      throw new KvError(
+        'KV_KEY_TOO_LARGE',
+        `key of ${n} bytes exceeds maxKeyBytes (${this.options.maxKeyBytes})`,
+      );
     }
   }
 
@@ -289,10 +318,16 @@ export class Store {
     }
     const n = byteLength(value);
     if (n > this.options.maxValueBytes) {
-      throw new KvError('KV_VALUE_TOO_LARGE', `value of ${n} bytes exceeds maxValueBytes (${this.options.maxValueBytes})`);
+      throw new KvError(
+        'KV_VALUE_TOO_LARGE',
+        `value of ${n} bytes exceeds maxValueBytes (${this.options.maxValueBytes})`,
+      );
     }
     if (!Number.isSafeInteger(expiresAt) || expiresAt < 0) {
-      throw new KvError('KV_INVALID_ARGUMENT', 'expiresAt must be a non-negative integer (ms since the epoch)');
+      throw new KvError(
+        'KV_INVALID_ARGUMENT',
+        'expiresAt must be a non-negative integer (ms since the epoch)',
+      );
     }
     return { type: TYPE_PUT, key, value, expiresAt };
   }

@@ -9,8 +9,8 @@ import {
   RECORD_HEADER_BYTES,
   type RecordType,
   TYPE_BATCH_COMMIT,
-  TYPE_DELETE,
-  TYPE_PUT,
+  type TYPE_DELETE,
+  type TYPE_PUT,
   writeRecordHeader,
 } from '../shared/format.js';
 import { byteLength, type KeyInput } from '../shared/key-bytes.js';
@@ -80,7 +80,13 @@ export class WriteQueue {
     });
   }
 
-  private encode(type: RecordType, flags: number, key: KeyInput, value: KeyInput, expiresAt: number): void {
+  private encode(
+    type: RecordType,
+    flags: number,
+    key: KeyInput,
+    value: KeyInput,
+    expiresAt: number,
+  ): void {
     const keyLength = byteLength(key);
     const valueLength = byteLength(value);
     const length = RECORD_HEADER_BYTES + keyLength + valueLength;
@@ -107,14 +113,19 @@ export class WriteQueue {
     // The whole buffer is transferred to the writer (no copy); it reads the first `used` bytes.
     const records = this.buffer.buffer as ArrayBuffer;
     const length = this.used;
-    this.buffer = new Uint8Array(Math.max(INITIAL_BYTES, Math.min(this.buffer.length, 4 * 1024 * 1024)));
+    this.buffer = new Uint8Array(
+      Math.max(INITIAL_BYTES, Math.min(this.buffer.length, 4 * 1024 * 1024)),
+    );
     this.used = 0;
     this.records = 0;
     this.waiters = [];
     const done = this.send(records, length).then(
       (reply) => settle(waiters, reply),
       (error: unknown) => {
-        const failure = error instanceof KvError ? error : new KvError('KV_INTERNAL', `writer unreachable: ${String(error)}`);
+        const failure =
+          error instanceof KvError
+            ? error
+            : new KvError('KV_INTERNAL', `writer unreachable: ${String(error)}`);
         for (const w of waiters) w.reject(failure);
       },
     );
@@ -133,8 +144,11 @@ function settle(waiters: readonly Waiter[], reply: WriteReply): void {
   const error = reply.error ? deserializeError(reply.error) : undefined;
   for (const w of waiters) {
     const outcome = reply.outcomes[w.firstRecord];
-    const failed = outcome === undefined || reply.outcomes.subarray(w.firstRecord, w.firstRecord + w.records).includes(WRITE_FAILED);
-    if (failed) w.reject(error ?? new KvError('KV_INTERNAL', 'the writer gave no outcome for a write'));
+    const failed =
+      outcome === undefined ||
+      reply.outcomes.subarray(w.firstRecord, w.firstRecord + w.records).includes(WRITE_FAILED);
+    if (failed)
+      w.reject(error ?? new KvError('KV_INTERNAL', 'the writer gave no outcome for a write'));
     else w.resolve(outcome === WRITE_OK_EXISTED);
   }
 }

@@ -32,7 +32,9 @@ export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length, seed = 
   let i = start;
   // Slicing-by-8: fold eight bytes per step through eight tables.
   for (; i + 8 <= end; i += 8) {
-    const a = (crc ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24))) >>> 0;
+    const a =
+      (crc ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24))) >>>
+      0;
     crc =
       t[1792 + (a & 0xff)]! ^
       t[1536 + ((a >>> 8) & 0xff)]! ^

@@ -132,7 +132,8 @@ export function writeRecordHeader(
 /** Stamps the sequence number and then the CRC of a fully laid-out record at `at`. */
 export function sealRecord(b: Uint8Array, at: number, seq: number): void {
   writeU64(b, at + OFF_SEQ, seq);
-  const end = at + RECORD_HEADER_BYTES + readU32(b, at + OFF_KEY_LEN) + readU32(b, at + OFF_VALUE_LEN);
+  const end =
+    at + RECORD_HEADER_BYTES + readU32(b, at + OFF_KEY_LEN) + readU32(b, at + OFF_VALUE_LEN);
   writeU32(b, at + OFF_CRC, crc32c(b, at + 4, end));
 }
 

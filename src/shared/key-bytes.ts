@@ -16,7 +16,8 @@ export function toBytes(input: KeyInput): Uint8Array {
 export function byteLength(input: KeyInput): number {
   if (typeof input !== 'string') return input.length;
   const n = input.length;
-  for (let i = 0; i < n; i++) if (input.charCodeAt(i) >= 0x80) return Buffer.byteLength(input, 'utf8');
+  for (let i = 0; i < n; i++)
+    if (input.charCodeAt(i) >= 0x80) return Buffer.byteLength(input, 'utf8');
   return n;
 }
 

@@ -59,7 +59,9 @@ export interface WriteReply {
 }
 
 /** A reply that carries nothing but success or an error. */
-export type VoidReply = { readonly ok: true } | { readonly ok: false; readonly error: SerializedError };
+export type VoidReply =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly error: SerializedError };
 
 /** A reply that carries a value or an error. */
 export type ValueReply<T> =

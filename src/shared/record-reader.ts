@@ -48,7 +48,9 @@ export class RecordReader {
       record = Buffer.allocUnsafe(length);
       return { buffer: record, at: 0 };
     });
-    return hit && record ? record.subarray(hit.valueStart, hit.valueStart + hit.valueLength) : undefined;
+    return hit && record
+      ? record.subarray(hit.valueStart, hit.valueStart + hit.valueLength)
+      : undefined;
   }
 
   /**
@@ -77,7 +79,11 @@ export class RecordReader {
         const expiresAt = recordExpiresAt(buffer, at);
         if (expiresAt !== 0 && expiresAt <= Date.now()) return true; // found, but expired
         const valueStart = at + RECORD_HEADER_BYTES + keyLength;
-        hit = { valueStart, valueLength: length - RECORD_HEADER_BYTES - keyLength, recordLength: length };
+        hit = {
+          valueStart,
+          valueLength: length - RECORD_HEADER_BYTES - keyLength,
+          recordLength: length,
+        };
         return true;
       });
     } finally {
@@ -91,7 +97,13 @@ export class RecordReader {
     this.fds.closeAll();
   }
 
-  private preadFully(handle: number, buffer: Uint8Array, at: number, length: number, offset: number): void {
+  private preadFully(
+    handle: number,
+    buffer: Uint8Array,
+    at: number,
+    length: number,
+    offset: number,
+  ): void {
     const fd = this.fds.fdFor(handle);
     let done = 0;
     while (done < length) {

@@ -24,7 +24,8 @@ export class IndexPublisher {
   private keyBytes: Uint8Array = new Uint8Array(0);
   private keyStart = 0;
   private keyLength = 0;
-  private readonly check: KeyCheck = (handle, offset, length) => this.storedKeyMatches(handle, offset, length);
+  private readonly check: KeyCheck = (handle, offset, length) =>
+    this.storedKeyMatches(handle, offset, length);
 
   constructor(
     private readonly index: IndexTable,
@@ -86,7 +87,10 @@ export class IndexPublisher {
       const fd = this.fds.fdFor(handle);
       const n = readSync(fd, this.scratch, 0, need, offset);
       if (n < need) {
-        throw new KvError('KV_CORRUPTION', `${this.fds.nameOf(handle)} ends inside the record at ${offset}`);
+        throw new KvError(
+          'KV_CORRUPTION',
+          `${this.fds.nameOf(handle)} ends inside the record at ${offset}`,
+        );
       }
       src = this.scratch;
       at = 0;

@@ -5,7 +5,7 @@
 
 import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
-import { KvError, ioError, type SerializedError, serializeError } from '../shared/errors.js';
+import { ioError, KvError, type SerializedError, serializeError } from '../shared/errors.js';
 import {
   batchCommitCount,
   FLAG_IN_BATCH,
@@ -21,7 +21,12 @@ import {
   TYPE_PUT,
 } from '../shared/format.js';
 import type { Logger } from '../shared/logger.js';
-import { type Durability, WRITE_FAILED, WRITE_OK_EXISTED, type WriteReply } from '../shared/messages.js';
+import {
+  type Durability,
+  WRITE_FAILED,
+  WRITE_OK_EXISTED,
+  type WriteReply,
+} from '../shared/messages.js';
 import type { IndexPublisher } from './index-publisher.js';
 import type { Segment, SegmentTable } from './segments.js';
 
@@ -104,7 +109,9 @@ export class LogWriter {
       errors[unit.buffer] ??= serializeError(this.failure);
     }
     this.flushes++;
-    return buffers.map((_, i) => (errors[i] ? { outcomes: outcomes[i]!, error: errors[i] } : { outcomes: outcomes[i]! }));
+    return buffers.map((_, i) =>
+      errors[i] ? { outcomes: outcomes[i]!, error: errors[i] } : { outcomes: outcomes[i]! },
+    );
   }
 
   /** fdatasyncs the active segment now if anything is unsynced. */
@@ -153,7 +160,10 @@ export class LogWriter {
     errors: (SerializedError | undefined)[],
   ): number {
     const limit = this.options.segmentBytes;
-    if (this.active.size > SEGMENT_HEADER_BYTES && this.active.size + units[first]!.end - units[first]!.start > limit) {
+    if (
+      this.active.size > SEGMENT_HEADER_BYTES &&
+      this.active.size + units[first]!.end - units[first]!.start > limit
+    ) {
       this.rotate();
       if (this.failure) return first;
     }
@@ -167,7 +177,8 @@ export class LogWriter {
       const length = unit.end - unit.start;
       if (size > SEGMENT_HEADER_BYTES && size + length > limit) break;
       const b = buffers[unit.buffer]!;
-      for (let at = unit.start; at < unit.end; at += recordLengthAt(b, at)) sealRecord(b, at, ++this.lastSeq);
+      for (let at = unit.start; at < unit.end; at += recordLengthAt(b, at))
+        sealRecord(b, at, ++this.lastSeq);
       placed.push({ unit, handle: this.active.handle, offset: size });
       // Units of one buffer are contiguous: extend the previous iovec instead of adding one.
       const prev = placed[placed.length - 2]?.unit;
@@ -208,7 +219,11 @@ export class LogWriter {
       const offset = p.offset + (at - p.unit.start);
       let existed = false;
       if (type === TYPE_PUT) {
-        existed = this.publisher.put(b, at + RECORD_HEADER_BYTES, keyLength, { handle: p.handle, offset, length });
+        existed = this.publisher.put(b, at + RECORD_HEADER_BYTES, keyLength, {
+          handle: p.handle,
+          offset,
+          length,
+        });
       } else if (type === TYPE_DELETE) {
         existed = this.publisher.remove(b, at + RECORD_HEADER_BYTES, keyLength);
       }
@@ -230,7 +245,10 @@ export class LogWriter {
       this.fail(ioError('segment rotation failed', error));
       return;
     }
-    this.log.info({ sealed: segmentFileName(old.id), bytes: old.size, next: segmentFileName(this.active.id) }, 'rotated segment');
+    this.log.info(
+      { sealed: segmentFileName(old.id), bytes: old.size, next: segmentFileName(this.active.id) },
+      'rotated segment',
+    );
   }
 
   /** Truncates the active segment back to `size` after a failed write; if even that fails, stop writing. */
@@ -244,7 +262,10 @@ export class LogWriter {
 
   private fail(error: KvError): void {
     if (this.failure) return;
-    this.failure = new KvError('KV_IO', `the writer stopped after an I/O failure; reopen the store: ${error.message}`);
+    this.failure = new KvError(
+      'KV_IO',
+      `the writer stopped after an I/O failure; reopen the store: ${error.message}`,
+    );
     this.log.error({ err: error }, 'writer failed; refusing further writes');
   }
 
@@ -278,7 +299,8 @@ function splitUnits(b: Uint8Array, buffer: number, out: Unit[]): void {
     const length = recordLengthAt(b, at);
     const type = recordType(b, at);
     if (at + length > b.length) throw malformed('record overruns the buffer');
-    if (type !== TYPE_PUT && type !== TYPE_DELETE && type !== TYPE_BATCH_COMMIT) throw malformed(`type ${type}`);
+    if (type !== TYPE_PUT && type !== TYPE_DELETE && type !== TYPE_BATCH_COMMIT)
+      throw malformed(`type ${type}`);
     if (b[at + 5]! & FLAG_IN_BATCH) {
       if (batchStart < 0) {
         batchStart = at;
@@ -288,7 +310,12 @@ function splitUnits(b: Uint8Array, buffer: number, out: Unit[]): void {
       batchCount++;
     } else if (type === TYPE_BATCH_COMMIT) {
       if (batchCommitCount(b, at) !== batchCount) throw malformed('batch commit count');
-      out.push({ buffer, start: batchStart < 0 ? at : batchStart, end: at + length, firstRecord: batchStart < 0 ? record : batchFirst });
+      out.push({
+        buffer,
+        start: batchStart < 0 ? at : batchStart,
+        end: at + length,
+        firstRecord: batchStart < 0 ? record : batchFirst,
+      });
       batchStart = -1;
       batchCount = 0;
     } else {
@@ -307,7 +334,8 @@ function malformed(what: string): KvError {
 
 function markFailed(b: Uint8Array, unit: Unit, outcomes: Uint8Array): void {
   let record = unit.firstRecord;
-  for (let at = unit.start; at < unit.end; at += recordLengthAt(b, at)) outcomes[record++] = WRITE_FAILED;
+  for (let at = unit.start; at < unit.end; at += recordLengthAt(b, at))
+    outcomes[record++] = WRITE_FAILED;
 }
 
 /** writev that retries short writes until every byte is written at `position`. */

@@ -5,7 +5,7 @@ import { workerData } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { serializeError } from '../shared/errors.js';
 import { IndexTable } from '../shared/index-table.js';
-import type { ReadReply, ReaderInit, ReadTask } from '../shared/messages.js';
+import type { ReaderInit, ReadReply, ReadTask } from '../shared/messages.js';
 import { readPresence, readValues, unpackKeys } from '../shared/read-batch.js';
 import { RecordReader } from '../shared/record-reader.js';
 

@@ -3,9 +3,18 @@
 // segment (keeping the cut bytes aside in a .torn file), and refuse to open when a sealed
 // segment is damaged. Writer thread only.
 
-import { fsyncSync, openSync, closeSync, readdirSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import { KvError, ioError } from '../shared/errors.js';
+import { ioError, KvError } from '../shared/errors.js';
 import {
   batchCommitCount,
   checkSegmentHeader,
@@ -14,8 +23,8 @@ import {
   RECORD_HEADER_BYTES,
   recordKeyLength,
   SEGMENT_HEADER_BYTES,
-  segmentFileName,
   scanRecord,
+  segmentFileName,
   TYPE_BATCH_COMMIT,
   TYPE_DELETE,
   TYPE_PUT,
@@ -53,7 +62,11 @@ export function listSegmentIds(dir: string): number[] {
  * Scans every segment in `dir` into the index through `publisher`. Throws `KV_CORRUPTION`
  * naming the file and offset if a sealed segment (any but the last) is damaged.
  */
-export function recover(segments: SegmentTable, publisher: IndexPublisher, log: Logger): RecoveryResult {
+export function recover(
+  segments: SegmentTable,
+  publisher: IndexPublisher,
+  log: Logger,
+): RecoveryResult {
   const dir = segments.dir;
   const ids = listSegmentIds(dir);
   let last: Segment | undefined;
@@ -119,7 +132,10 @@ export function recover(segments: SegmentTable, publisher: IndexPublisher, log: 
     const cutAt = pending ? pendingStart : at;
     if (cutAt < bytes.length) {
       if (!isLast) {
-        throw new KvError('KV_CORRUPTION', `${name} at offset ${at}: ${problem || 'unfinished batch'}`);
+        throw new KvError(
+          'KV_CORRUPTION',
+          `${name} at offset ${at}: ${problem || 'unfinished batch'}`,
+        );
       }
       truncatedBytes += cutTornTail(path, name, bytes, cutAt, problem || 'unfinished batch', log);
       segment.size = cutAt;
@@ -143,7 +159,14 @@ function apply(publisher: IndexPublisher, bytes: Uint8Array, handle: number, op:
 }
 
 /** Saves `bytes[cutAt..]` beside the segment, then truncates the segment there and fsyncs it. */
-function cutTornTail(path: string, name: string, bytes: Uint8Array, cutAt: number, reason: string, log: Logger): number {
+function cutTornTail(
+  path: string,
+  name: string,
+  bytes: Uint8Array,
+  cutAt: number,
+  reason: string,
+  log: Logger,
+): number {
   const cut = bytes.length - cutAt;
   const aside = `${path}.torn-${cutAt}`;
   try {
@@ -158,6 +181,9 @@ function cutTornTail(path: string, name: string, bytes: Uint8Array, cutAt: numbe
   } catch (error) {
     throw ioError(`cannot cut the torn tail of ${name}`, error);
   }
-  log.warn({ file: name, offset: cutAt, bytesCut: cut, reason, savedTo: aside }, 'cut a torn tail off the last segment');
+  log.warn(
+    { file: name, offset: cutAt, bytesCut: cut, reason, savedTo: aside },
+    'cut a torn tail off the last segment',
+  );
   return cut;
 }

@@ -3,7 +3,7 @@
 
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { KvError, ioError } from '../shared/errors.js';
+import { ioError, KvError } from '../shared/errors.js';
 import { encodeSegmentHeader, SEGMENT_HEADER_BYTES, segmentFileName } from '../shared/format.js';
 import { type IndexTable, MAX_SEGMENT_HANDLES, type SlotLocation } from '../shared/index-table.js';
 import type { SegmentStats } from '../shared/messages.js';

@@ -7,7 +7,15 @@ import { mkdirSync } from 'node:fs';
 import { serializeError } from '../shared/errors.js';
 import { IndexTable } from '../shared/index-table.js';
 import { createLogger, type Logger } from '../shared/logger.js';
-import type { ValueReply, VoidReply, WriteReply, WriterApi, WriterConfig, WriterOpened, WriterStats } from '../shared/messages.js';
+import type {
+  ValueReply,
+  VoidReply,
+  WriteReply,
+  WriterApi,
+  WriterConfig,
+  WriterOpened,
+  WriterStats,
+} from '../shared/messages.js';
 import { IndexPublisher } from './index-publisher.js';
 import { LogWriter } from './log-writer.js';
 import { recover } from './recovery.js';
@@ -49,7 +57,10 @@ export class WriterService implements WriterApi {
         { durability: config.durability, segmentBytes: config.segmentBytes },
         this.logger,
       );
-      const timer = config.durability === 'everysec' ? setInterval(() => this.backgroundSync(), 1000) : undefined;
+      const timer =
+        config.durability === 'everysec'
+          ? setInterval(() => this.backgroundSync(), 1000)
+          : undefined;
       timer?.unref();
       this.state = { index, segments, publisher, log, timer };
       return {
@@ -135,7 +146,7 @@ export class WriterService implements WriterApi {
       return;
     }
     const replies = state.log.append(batch.map((q) => q.bytes));
-    batch.forEach((q, i) => q.resolve(replies[i]!));
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(replies[i]!);
   }
 
   private backgroundSync(): void {

@@ -7,4 +7,7 @@ import { nodeEndpoint } from '../shared/comlink-endpoint.js';
 import { WriterService } from './writer-service.js';
 
 if (!parentPort) throw new Error('writer.ts must run as a worker thread');
-expose(new WriterService(), nodeEndpoint(parentPort as unknown as Parameters<typeof nodeEndpoint>[0]));
+expose(
+  new WriterService(),
+  nodeEndpoint(parentPort as unknown as Parameters<typeof nodeEndpoint>[0]),
+);
