@@ -13,6 +13,7 @@
 // by 1.5x and stays 50-75% full); probing is linear. The full hash is kept so growth rehashes
 // without touching the disk.
 
+import { KvError } from './errors.js';
 import { hashBytes, hashKey, type KeyInput } from './key-bytes.js';
 import { lockRead, lockWrite, unlockRead, unlockWrite } from './rw-lock.js';
 
@@ -78,18 +79,35 @@ function stripeOf(tag: number): number {
  */
 export class IndexTable {
   readonly buffer: SharedArrayBuffer;
-  /** Signed view: Atomics.wait needs an Int32Array. */
+  // Fixed-length views: V8 accesses length-tracking views of a growable buffer 2-3x slower, so
+  // the header/locks/handles view never changes and the slot view is rebuilt when the
+  // capacity (read under a stripe lock) differs from the one it was built for.
+  /** Signed view of the header, locks and handles: Atomics.wait needs an Int32Array. */
   private readonly i32: Int32Array;
   private readonly u32: Uint32Array;
+  private slots: Uint32Array;
+  private slotsCapacity: number;
   private readonly hashMask: number;
 
   constructor(buffer: SharedArrayBuffer) {
     this.buffer = buffer;
-    this.i32 = new Int32Array(buffer);
-    this.u32 = new Uint32Array(buffer);
+    this.i32 = new Int32Array(buffer, 0, TABLE_BASE);
+    this.u32 = new Uint32Array(buffer, 0, TABLE_BASE);
     if (this.u32[H_MAGIC] !== MAGIC) throw new Error('not a kvd index buffer');
     const bits = this.u32[H_HASH_BITS]!;
     this.hashMask = bits >= 32 ? 0xffff_ffff : 2 ** bits - 1;
+    this.slotsCapacity = 0;
+    this.slots = this.slotView();
+  }
+
+  /** The slot view for the current capacity (call under a stripe lock, or on the writer). */
+  private slotView(): Uint32Array {
+    const cap = Atomics.load(this.u32, H_CAPACITY);
+    if (cap !== this.slotsCapacity) {
+      this.slots = new Uint32Array(this.buffer, TABLE_BASE * 4, cap * SLOT_WORDS);
+      this.slotsCapacity = cap;
+    }
+    return this.slots;
   }
 
   /**
@@ -101,7 +119,7 @@ export class IndexTable {
     const buffer = new SharedArrayBuffer((TABLE_BASE + capacity * SLOT_WORDS) * 4, {
       maxByteLength: MAX_BYTES,
     });
-    const u32 = new Uint32Array(buffer);
+    const u32 = new Uint32Array(buffer, 0, HEADER_WORDS);
     u32[H_CAPACITY] = capacity;
     u32[H_HASH_BITS] = hashBits;
     u32[H_MAGIC] = MAGIC;
@@ -161,33 +179,34 @@ export class IndexTable {
    * Returns the slot number, or -1 when the key is absent.
    */
   find(tag: number, check: KeyCheck): number {
-    const u = this.u32;
-    const cap = u[H_CAPACITY]!;
+    // Plain reads are enough: the stripe read lock (a seq-cst RMW) orders us after the writer's
+    // last unlock of this stripe, so our key's slot is stable. Slots of other stripes may
+    // change under us, but only EMPTY/DELETED -> other tag or tag -> DELETED, and aligned u32
+    // reads never tear, so we either skip them or stop at an EMPTY that was EMPTY when our key
+    // was inserted past it (nothing before a live key in its probe chain is ever EMPTY).
+    const slots = this.slotView();
+    const cap = this.slotsCapacity;
     for (let i = tag % cap; ; i = i + 1 === cap ? 0 : i + 1) {
-      const base = TABLE_BASE + i * SLOT_WORDS;
-      // The atomic tag load pairs with the writer's Atomics.store made after it wrote the
-      // location words: a tag we see comes with its location.
-      const t = Atomics.load(u, base);
+      const base = i * SLOT_WORDS;
+      const t = slots[base]!;
       if (t === EMPTY) return -1;
-      if (t === tag && check(u[base + 1]!, u[base + 2]!, u[base + 3]!)) return i;
+      if (t === tag && check(slots[base + 1]!, slots[base + 2]!, slots[base + 3]!)) return i;
     }
   }
 
   /** Location stored in slot `i` (as returned by `find`, under the same read lock). */
   locationAt(i: number): SlotLocation {
-    const base = TABLE_BASE + i * SLOT_WORDS;
-    const u = this.u32;
-    return { handle: u[base + 1]!, offset: u[base + 2]!, length: u[base + 3]! };
+    const base = i * SLOT_WORDS;
+    const slots = this.slots;
+    return { handle: slots[base + 1]!, offset: slots[base + 2]!, length: slots[base + 3]! };
   }
 
   /** Calls `visit` for every live slot. Writer thread only (it takes no locks). */
   forEachSlot(visit: (tag: number, handle: number, offset: number, length: number) => void): void {
-    const u = this.u32;
-    const cap = u[H_CAPACITY]!;
-    for (let i = 0; i < cap; i++) {
-      const base = TABLE_BASE + i * SLOT_WORDS;
-      const t = u[base]!;
-      if (t > DELETED) visit(t, u[base + 1]!, u[base + 2]!, u[base + 3]!);
+    const slots = this.slotView();
+    for (let base = 0; base < slots.length; base += SLOT_WORDS) {
+      const t = slots[base]!;
+      if (t > DELETED) visit(t, slots[base + 1]!, slots[base + 2]!, slots[base + 3]!);
     }
   }
 
@@ -204,46 +223,46 @@ export class IndexTable {
    */
   writerUpsert(tag: number, check: KeyCheck, loc: SlotLocation): SlotLocation | undefined {
     this.growIfFull();
-    const u = this.u32;
-    const cap = u[H_CAPACITY]!;
+    const slots = this.slotView();
+    const cap = this.slotsCapacity;
     let firstDeleted = -1;
     let i = tag % cap;
     for (; ; i = i + 1 === cap ? 0 : i + 1) {
-      const base = TABLE_BASE + i * SLOT_WORDS;
-      const t = u[base]!;
+      const base = i * SLOT_WORDS;
+      const t = slots[base]!;
       if (t === EMPTY) break;
       if (t === DELETED) {
         if (firstDeleted < 0) firstDeleted = i;
-      } else if (t === tag && check(u[base + 1]!, u[base + 2]!, u[base + 3]!)) {
+      } else if (t === tag && check(slots[base + 1]!, slots[base + 2]!, slots[base + 3]!)) {
         const old = this.locationAt(i);
         this.writeSlot(base, tag, loc);
         return old;
       }
     }
     const target = firstDeleted >= 0 ? firstDeleted : i;
-    this.writeSlot(TABLE_BASE + target * SLOT_WORDS, tag, loc);
-    if (firstDeleted >= 0) Atomics.sub(u, H_DELETED, 1);
-    Atomics.add(u, H_COUNT, 1);
+    this.writeSlot(target * SLOT_WORDS, tag, loc);
+    if (firstDeleted >= 0) Atomics.sub(this.u32, H_DELETED, 1);
+    Atomics.add(this.u32, H_COUNT, 1);
     return undefined;
   }
 
   /** Removes the key with `tag`; returns its old location, or undefined if it was absent. */
   writerRemove(tag: number, check: KeyCheck): SlotLocation | undefined {
-    const u = this.u32;
-    const cap = u[H_CAPACITY]!;
+    const slots = this.slotView();
+    const cap = this.slotsCapacity;
     for (let i = tag % cap; ; i = i + 1 === cap ? 0 : i + 1) {
-      const base = TABLE_BASE + i * SLOT_WORDS;
-      const t = u[base]!;
+      const base = i * SLOT_WORDS;
+      const t = slots[base]!;
       if (t === EMPTY) return undefined;
-      if (t === tag && check(u[base + 1]!, u[base + 2]!, u[base + 3]!)) {
+      if (t === tag && check(slots[base + 1]!, slots[base + 2]!, slots[base + 3]!)) {
         const old = this.locationAt(i);
         const stripe = stripeOf(tag);
         lockWrite(this.i32, stripe);
         // A deleted marker, not an empty slot: keys probed past this slot must stay reachable.
-        Atomics.store(u, base, DELETED);
+        slots[base] = DELETED;
         unlockWrite(this.i32, stripe);
-        Atomics.sub(u, H_COUNT, 1);
-        Atomics.add(u, H_DELETED, 1);
+        Atomics.sub(this.u32, H_COUNT, 1);
+        Atomics.add(this.u32, H_DELETED, 1);
         return old;
       }
     }
@@ -254,13 +273,13 @@ export class IndexTable {
    * `to`. Returns false (and changes nothing) if the key now points anywhere else.
    */
   writerReplaceIf(tag: number, from: SlotLocation, to: SlotLocation): boolean {
-    const u = this.u32;
-    const cap = u[H_CAPACITY]!;
+    const slots = this.slotView();
+    const cap = this.slotsCapacity;
     for (let i = tag % cap; ; i = i + 1 === cap ? 0 : i + 1) {
-      const base = TABLE_BASE + i * SLOT_WORDS;
-      const t = u[base]!;
+      const base = i * SLOT_WORDS;
+      const t = slots[base]!;
       if (t === EMPTY) return false;
-      if (t === tag && u[base + 1] === from.handle && u[base + 2] === from.offset) {
+      if (t === tag && slots[base + 1] === from.handle && slots[base + 2] === from.offset) {
         this.writeSlot(base, tag, to);
         return true;
       }
@@ -277,15 +296,15 @@ export class IndexTable {
     for (let s = 0; s < STRIPES; s++) unlockWrite(this.i32, STRIPE_BASE + s);
   }
 
-  /** Writes a slot under its stripe's write lock; the tag goes last so it publishes the rest. */
+  /** Writes a slot under its stripe's write lock (readers of the stripe are out meanwhile). */
   private writeSlot(base: number, tag: number, loc: SlotLocation): void {
-    const u = this.u32;
+    const slots = this.slots;
     const stripe = stripeOf(tag);
     lockWrite(this.i32, stripe);
-    u[base + 1] = loc.handle;
-    u[base + 2] = loc.offset;
-    u[base + 3] = loc.length;
-    Atomics.store(u, base, tag);
+    slots[base + 1] = loc.handle;
+    slots[base + 2] = loc.offset;
+    slots[base + 3] = loc.length;
+    slots[base] = tag;
     unlockWrite(this.i32, stripe);
   }
 
@@ -297,7 +316,8 @@ export class IndexTable {
     // Mostly deleted slots: rebuild at the same size; otherwise grow by half.
     let next = count + 1 <= cap * MAX_LOAD * 0.6 ? cap : Math.ceil(cap * GROWTH);
     if (next > MAX_CAPACITY) {
-      if (count + 1 > MAX_CAPACITY * MAX_LOAD) throw new RangeError('index is full');
+      if (count + 1 > MAX_CAPACITY * MAX_LOAD)
+        throw new KvError('KV_INDEX_FULL', 'the index holds as many keys as it can');
       next = MAX_CAPACITY;
     }
     this.rehash(next);
@@ -305,27 +325,26 @@ export class IndexTable {
 
   /**
    * Rebuilds the table at `capacity` slots. Every stripe is write-locked, so no reader is
-   * probing while slots move; readers that were waiting re-read the capacity once inside.
+   * probing while slots move; readers that were waiting see the new capacity once inside.
    */
   private rehash(capacity: number): void {
-    const u = this.u32;
     this.writerLockAll();
     try {
-      const oldCap = u[H_CAPACITY]!;
-      const old = u.slice(TABLE_BASE, TABLE_BASE + oldCap * SLOT_WORDS);
+      const old = this.slotView().slice();
       const bytes = (TABLE_BASE + capacity * SLOT_WORDS) * 4;
       if (bytes > this.buffer.byteLength) this.buffer.grow(bytes);
-      u.fill(0, TABLE_BASE, TABLE_BASE + capacity * SLOT_WORDS);
-      for (let j = 0; j < oldCap * SLOT_WORDS; j += SLOT_WORDS) {
+      Atomics.store(this.u32, H_CAPACITY, capacity);
+      const slots = this.slotView();
+      slots.fill(0);
+      for (let j = 0; j < old.length; j += SLOT_WORDS) {
         const tag = old[j]!;
         if (tag <= DELETED) continue;
         let i = tag % capacity;
-        while (u[TABLE_BASE + i * SLOT_WORDS] !== EMPTY) i = i + 1 === capacity ? 0 : i + 1;
-        u.set(old.subarray(j, j + SLOT_WORDS), TABLE_BASE + i * SLOT_WORDS);
+        while (slots[i * SLOT_WORDS] !== EMPTY) i = i + 1 === capacity ? 0 : i + 1;
+        slots.set(old.subarray(j, j + SLOT_WORDS), i * SLOT_WORDS);
       }
-      u[H_CAPACITY] = capacity;
-      u[H_DELETED] = 0;
-      u[H_GENERATION] = u[H_GENERATION]! + 1;
+      this.u32[H_DELETED] = 0;
+      this.u32[H_GENERATION] = this.u32[H_GENERATION]! + 1;
     } finally {
       this.writerUnlockAll();
     }

@@ -29,6 +29,18 @@ export type Destination = (length: number) => { buffer: Uint8Array; at: number }
 /** One thread's reader: its own fds, the shared index. Not shareable across threads. */
 export class RecordReader {
   private readonly fds: SegmentFds;
+  // State of the lookup in progress, kept in fields so the hot path allocates no closures.
+  private key: KeyInput = '';
+  private destination: Destination = () => ({ buffer: new Uint8Array(0), at: 0 });
+  private hit: ReadHit | undefined;
+  private readonly check = (handle: number, offset: number, length: number): boolean =>
+    this.checkCandidate(handle, offset, length);
+  // getSync's destination: a new Buffer per candidate, so the value needs no copy.
+  private record: Buffer | undefined;
+  private readonly intoNewBuffer: Destination = (length) => {
+    this.record = Buffer.allocUnsafe(length);
+    return { buffer: this.record, at: 0 };
+  };
 
   constructor(
     dir: string,
@@ -43,11 +55,9 @@ export class RecordReader {
    * Throws `KV_CORRUPTION` if the record fails its checksum, `KV_IO` on a read error.
    */
   get(key: KeyInput): Buffer | undefined {
-    let record: Buffer | undefined;
-    const hit = this.read(key, (length) => {
-      record = Buffer.allocUnsafe(length);
-      return { buffer: record, at: 0 };
-    });
+    const hit = this.read(key, this.intoNewBuffer);
+    const record = this.record;
+    this.record = undefined;
     return hit && record
       ? record.subarray(hit.valueStart, hit.valueStart + hit.valueLength)
       : undefined;
@@ -55,46 +65,50 @@ export class RecordReader {
 
   /**
    * Looks `key` up and reads its whole record into the buffer `destination` provides. Returns
-   * where the value lies, or undefined if the key is absent or expired.
-   * The stripe read lock is held from the probe until the pread returns, so the writer cannot
-   * retire the segment under us.
+   * where the value lies, or undefined if the key is absent or expired. The stripe read lock
+   * is held from the probe until the pread returns, so the writer cannot retire the segment
+   * under us. Not reentrant (one lookup at a time per reader).
    */
   read(key: KeyInput, destination: Destination): ReadHit | undefined {
     const index = this.index;
     const tag = index.tagOfKey(key);
-    let hit: ReadHit | undefined;
+    this.key = key;
+    this.destination = destination;
+    this.hit = undefined;
     index.beginRead(tag);
     try {
-      index.find(tag, (handle, offset, length) => {
-        const { buffer, at } = destination(length);
-        this.preadFully(handle, buffer, at, length, offset);
-        const keyLength = recordKeyLength(buffer, at);
-        if (!keyEquals(buffer, at + RECORD_HEADER_BYTES, keyLength, key)) return false;
-        if (!recordChecksumOk(buffer, at, length)) {
-          throw new KvError(
-            'KV_CORRUPTION',
-            `checksum mismatch in ${this.fds.nameOf(handle)} at offset ${offset}`,
-          );
-        }
-        const expiresAt = recordExpiresAt(buffer, at);
-        if (expiresAt !== 0 && expiresAt <= Date.now()) return true; // found, but expired
-        const valueStart = at + RECORD_HEADER_BYTES + keyLength;
-        hit = {
-          valueStart,
-          valueLength: length - RECORD_HEADER_BYTES - keyLength,
-          recordLength: length,
-        };
-        return true;
-      });
+      index.find(tag, this.check);
     } finally {
       index.endRead(tag);
     }
-    return hit;
+    return this.hit;
   }
 
   /** Closes this thread's fds. */
   close(): void {
     this.fds.closeAll();
+  }
+
+  private checkCandidate(handle: number, offset: number, length: number): boolean {
+    const { buffer, at } = this.destination(length);
+    this.preadFully(handle, buffer, at, length, offset);
+    const keyLength = recordKeyLength(buffer, at);
+    if (!keyEquals(buffer, at + RECORD_HEADER_BYTES, keyLength, this.key)) return false;
+    if (!recordChecksumOk(buffer, at, length)) {
+      throw new KvError(
+        'KV_CORRUPTION',
+        `checksum mismatch in ${this.fds.nameOf(handle)} at offset ${offset}`,
+      );
+    }
+    const expiresAt = recordExpiresAt(buffer, at);
+    if (expiresAt !== 0 && expiresAt <= Date.now()) return true; // found, but expired: absent
+    const valueStart = at + RECORD_HEADER_BYTES + keyLength;
+    this.hit = {
+      valueStart,
+      valueLength: length - RECORD_HEADER_BYTES - keyLength,
+      recordLength: length,
+    };
+    return true;
   }
 
   private preadFully(

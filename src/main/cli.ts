@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// Owns the `kvd` binary: builds the commander program and registers each subcommand, which
+// lives in its own `*-command.ts` file (`repl` today; `serve` joins the same way).
+
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { addReplCommand } from './repl-command.js';
+
+const packageJson = JSON.parse(
+  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+) as { version: string };
+
+const program = new Command('kvd')
+  .description('kvd: a persistent append-only-log key-value store')
+  .version(packageJson.version)
+  .showHelpAfterError();
+
+addReplCommand(program);
+
+await program.parseAsync(process.argv);
