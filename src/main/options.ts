@@ -10,7 +10,7 @@ export interface StoreOptions {
   durability?: Durability;
   /** Reader pool threads (default: the machine's available parallelism). */
   readers?: number;
-  /** Size at which the active segment is sealed and a new one started (default 64 MiB). */
+  /** Size at which the active segment is sealed and a new one started (default 64 MiB; 4 KiB to 1 GiB). */
   segmentBytes?: number;
   /** Largest key in bytes (default 65,536; at most 16 MiB). */
   maxKeyBytes?: number;
@@ -36,6 +36,9 @@ export const LIMITS = {
   maxKeyBytes: 16 * 1024 * 1024,
   maxValueBytes: 1024 * 1024 * 1024,
   minSegmentBytes: 4096,
+  maxSegmentBytes: 1024 * 1024 * 1024,
+  /** Encoded size of one atomic batch: it must land in one segment, whose offsets are u32. */
+  maxBatchBytes: 1024 * 1024 * 1024,
 } as const;
 
 /** Fills in defaults and checks ranges. Throws `KV_INVALID_ARGUMENT`. */
@@ -52,7 +55,12 @@ export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
     throw invalid(`durability must be always, everysec or no (got ${String(resolved.durability)})`);
   }
   checkInteger('readers', resolved.readers, 1, 256);
-  checkInteger('segmentBytes', resolved.segmentBytes, LIMITS.minSegmentBytes, 2 ** 32 - 1);
+  checkInteger(
+    'segmentBytes',
+    resolved.segmentBytes,
+    LIMITS.minSegmentBytes,
+    LIMITS.maxSegmentBytes,
+  );
   checkInteger('maxKeyBytes', resolved.maxKeyBytes, 0, LIMITS.maxKeyBytes);
   checkInteger('maxValueBytes', resolved.maxValueBytes, 0, LIMITS.maxValueBytes);
   checkInteger('hashBits', resolved.hashBits, 1, 32);

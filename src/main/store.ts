@@ -9,7 +9,7 @@ import { type Remote, transfer, wrap } from 'comlink';
 import { Piscina } from 'piscina';
 import { nodeEndpoint } from '../shared/comlink-endpoint.js';
 import { deserializeError, KvError } from '../shared/errors.js';
-import { TYPE_DELETE, TYPE_PUT } from '../shared/format.js';
+import { RECORD_HEADER_BYTES, TYPE_DELETE, TYPE_PUT } from '../shared/format.js';
 import { IndexTable } from '../shared/index-table.js';
 import { byteLength } from '../shared/key-bytes.js';
 import { createLogger } from '../shared/logger.js';
@@ -23,7 +23,7 @@ import type {
 } from '../shared/messages.js';
 import { RecordReader } from '../shared/record-reader.js';
 import { type DirLock, lockDirectory } from './dir-lock.js';
-import { type ResolvedOptions, resolveOptions, type StoreOptions } from './options.js';
+import { LIMITS, type ResolvedOptions, resolveOptions, type StoreOptions } from './options.js';
 import { ReadQueue } from './read-queue.js';
 import { type EncodedOp, WriteQueue } from './write-queue.js';
 
@@ -218,6 +218,15 @@ export class Store {
       );
     });
     if (encoded.length === 0) return;
+    let bytes = 0;
+    for (const op of encoded)
+      bytes += RECORD_HEADER_BYTES + byteLength(op.key) + byteLength(op.value);
+    if (bytes > LIMITS.maxBatchBytes) {
+      throw new KvError(
+        'KV_VALUE_TOO_LARGE',
+        `batch of ${bytes} bytes exceeds the ${LIMITS.maxBatchBytes}-byte limit`,
+      );
+    }
     await this.writes.enqueueBatch(encoded);
   }
 
