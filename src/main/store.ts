@@ -4,28 +4,19 @@
 
 import { mkdirSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { type Remote, transfer, wrap } from 'comlink';
 import { Piscina } from 'piscina';
-import { nodeEndpoint } from '../shared/comlink-endpoint.js';
-import { deserializeError, KvError } from '../shared/errors.js';
+import { KvError } from '../shared/errors.js';
 import { RECORD_HEADER_BYTES, TYPE_DELETE, TYPE_PUT } from '../shared/format.js';
 import { IndexTable } from '../shared/index-table.js';
 import { byteLength } from '../shared/key-bytes.js';
 import { createLogger } from '../shared/logger.js';
-import type {
-  ReaderInit,
-  SegmentStats,
-  ValueReply,
-  VoidReply,
-  WriterApi,
-  WriterOpened,
-} from '../shared/messages.js';
+import type { ReaderInit, SegmentStats, WriterOpened } from '../shared/messages.js';
 import { RecordReader } from '../shared/record-reader.js';
 import { type DirLock, lockDirectory } from './dir-lock.js';
 import { LIMITS, type ResolvedOptions, resolveOptions, type StoreOptions } from './options.js';
 import { ReadQueue } from './read-queue.js';
 import { type EncodedOp, WriteQueue } from './write-queue.js';
+import { WriterLink } from './writer-link.js';
 
 /** A key or a value: a string (stored as UTF-8) or bytes. */
 export type Bytes = string | Uint8Array;
@@ -77,23 +68,14 @@ export class Store {
     readonly dir: string,
     private readonly options: ResolvedOptions,
     private readonly lock: DirLock,
-    private readonly writerThread: Worker,
-    private readonly writer: Remote<WriterApi>,
+    private readonly writer: WriterLink,
     private readonly pool: Piscina,
     private readonly index: IndexTable,
     private readonly localReader: RecordReader,
     private readonly writes: WriteQueue,
     private readonly reads: ReadQueue,
     private readonly opened: WriterOpened,
-  ) {
-    writerThread.on('error', (error) =>
-      this.fail(new KvError('KV_INTERNAL', `writer thread crashed: ${error.message}`)),
-    );
-    writerThread.on('exit', (code) => {
-      if (!this.closed)
-        this.fail(new KvError('KV_INTERNAL', `writer thread exited (code ${code})`));
-    });
-  }
+  ) {}
 
   /**
    * Opens (creating if needed) the store in `dir`: locks the directory, starts the writer
@@ -106,20 +88,15 @@ export class Store {
     const absolute = resolvePath(dir);
     mkdirSync(absolute, { recursive: true });
     const lock = await lockDirectory(absolute);
-    let writerThread: Worker | undefined;
+    let store: Store | undefined;
+    const writer = new WriterLink((error) => store?.fail(error));
     try {
-      writerThread = new Worker(new URL('../workers/writer.js', import.meta.url));
-      const writer = wrap<WriterApi>(
-        nodeEndpoint(writerThread as unknown as Parameters<typeof nodeEndpoint>[0]),
-      );
-      const opened = unwrap(
-        await writer.open({
-          dir: absolute,
-          durability: resolved.durability,
-          segmentBytes: resolved.segmentBytes,
-          hashBits: resolved.hashBits,
-        }),
-      );
+      const opened = await writer.open({
+        dir: absolute,
+        durability: resolved.durability,
+        segmentBytes: resolved.segmentBytes,
+        hashBits: resolved.hashBits,
+      });
       const index = new IndexTable(opened.index);
       const init: ReaderInit = { dir: absolute, index: opened.index };
       const pool = new Piscina({
@@ -129,19 +106,15 @@ export class Store {
         idleTimeout: Number.POSITIVE_INFINITY,
         workerData: init,
       });
-      const writes = new WriteQueue((records, length) =>
-        writer.write(transfer(records, [records]), length),
-      );
-      const store = new Store(
+      store = new Store(
         absolute,
         resolved,
         lock,
-        writerThread,
         writer,
         pool,
         index,
         new RecordReader(absolute, index),
-        writes,
+        new WriteQueue((records, length) => writer.write(records, length)),
         new ReadQueue(pool, resolved.readers),
         opened,
       );
@@ -151,7 +124,7 @@ export class Store {
       );
       return store;
     } catch (error) {
-      await writerThread?.terminate();
+      await writer.terminate();
       await lock.release();
       throw error;
     }
@@ -234,13 +207,13 @@ export class Store {
   async flush(): Promise<void> {
     this.checkOpen();
     await this.writes.drain();
-    unwrapVoid(await this.writer.sync());
+    await this.writer.sync();
   }
 
   /** Keys, index memory, per-segment live and dead bytes, recovery and writer counters. */
   async stats(): Promise<StoreStats> {
     this.checkOpen();
-    const w = unwrap(await this.writer.stats());
+    const w = await this.writer.stats();
     const diskBytes = w.segments.reduce((n, s) => n + s.bytes, 0);
     const liveBytes = w.segments.reduce((n, s) => n + s.liveBytes, 0);
     const keys = this.index.count;
@@ -287,9 +260,9 @@ export class Store {
       }
     };
     await attempt(() => this.writes.drain());
-    if (!this.failure) await attempt(async () => unwrapVoid(await this.writer.close()));
+    if (!this.failure) await attempt(() => this.writer.close());
     await attempt(() => this.pool.destroy());
-    await attempt(() => this.writerThread.terminate());
+    await attempt(() => this.writer.terminate());
     await attempt(() => this.localReader.close());
     await attempt(() => this.lock.release());
     log.info({ dir: this.dir }, 'store closed');
@@ -340,13 +313,4 @@ export class Store {
     }
     return { type: TYPE_PUT, key, value, expiresAt };
   }
-}
-
-function unwrap<T>(reply: ValueReply<T>): T {
-  if (!reply.ok) throw deserializeError(reply.error);
-  return reply.value;
-}
-
-function unwrapVoid(reply: VoidReply): void {
-  if (!reply.ok) throw deserializeError(reply.error);
 }

@@ -308,19 +308,30 @@ export class IndexTable {
     unlockWrite(this.i32, stripe);
   }
 
-  private growIfFull(): void {
+  /**
+   * Makes room for `extra` more keys now (growing, or purging deleted slots), so that the
+   * upserts that follow cannot fail. Throws `KV_INDEX_FULL`, changing nothing, if the table
+   * cannot hold them.
+   */
+  writerReserve(extra: number): void {
     const u = this.u32;
     const cap = u[H_CAPACITY]!;
     const count = u[H_COUNT]!;
-    if (count + u[H_DELETED]! + 1 <= cap * MAX_LOAD) return;
-    // Mostly deleted slots: rebuild at the same size; otherwise grow by half.
-    let next = count + 1 <= cap * MAX_LOAD * 0.6 ? cap : Math.ceil(cap * GROWTH);
-    if (next > MAX_CAPACITY) {
-      if (count + 1 > MAX_CAPACITY * MAX_LOAD)
-        throw new KvError('KV_INDEX_FULL', 'the index holds as many keys as it can');
-      next = MAX_CAPACITY;
+    if (count + u[H_DELETED]! + extra <= cap * MAX_LOAD) return;
+    if (count + extra > MAX_CAPACITY * MAX_LOAD) {
+      throw new KvError('KV_INDEX_FULL', `the index cannot hold ${count + extra} keys`);
     }
-    this.rehash(next);
+    // Mostly deleted slots: rebuild at the same size; otherwise grow by half (or more).
+    let next = cap;
+    if (count + extra > cap * MAX_LOAD * 0.6) {
+      next = Math.ceil(cap * GROWTH);
+      while (count + extra > next * MAX_LOAD) next = Math.ceil(next * GROWTH);
+    }
+    this.rehash(Math.min(next, MAX_CAPACITY));
+  }
+
+  private growIfFull(): void {
+    this.writerReserve(1);
   }
 
   /**

@@ -43,6 +43,11 @@ export class IndexPublisher {
     this.window = undefined;
   }
 
+  /** Makes room in the index for `keys` more keys; throws `KV_INDEX_FULL` if it cannot. */
+  reserve(keys: number): void {
+    this.index.writerReserve(keys);
+  }
+
   /** Points the key `b[keyStart, +keyLength)` at `loc`; returns whether it replaced a live key. */
   put(b: Uint8Array, keyStart: number, keyLength: number, loc: SlotLocation): boolean {
     this.setKey(b, keyStart, keyLength);

@@ -191,6 +191,10 @@ export class LogWriter {
       size += length;
     }
     try {
+      // Room in the index first: once the bytes are on disk, publishing them must not fail.
+      this.publisher.reserve(
+        placed.reduce((n, p) => n + countRecordsIn(buffers[p.unit.buffer]!, p.unit), 0),
+      );
       writeAllv(this.fd, iov, startSize);
       this.active.size = size;
       this.dirty = true;
@@ -205,7 +209,16 @@ export class LogWriter {
       }
       return u;
     }
-    for (const p of placed) this.publish(buffers[p.unit.buffer]!, p, outcomes[p.unit.buffer]!);
+    try {
+      for (const p of placed) this.publish(buffers[p.unit.buffer]!, p, outcomes[p.unit.buffer]!);
+    } catch (error) {
+      // The records are on disk but the index could not take them all (a segment file became
+      // unreadable): stop writing; reopening rebuilds the index from the log.
+      this.fail(
+        error instanceof KvError ? error : ioError('publishing to the index failed', error),
+      );
+      throw this.failure;
+    }
     this.writes += placed.length;
     return u;
   }
@@ -280,6 +293,12 @@ export class LogWriter {
 
 function recordLengthAt(b: Uint8Array, at: number): number {
   return RECORD_HEADER_BYTES + recordKeyLength(b, at) + recordValueLength(b, at);
+}
+
+function countRecordsIn(b: Uint8Array, unit: Unit): number {
+  let n = 0;
+  for (let at = unit.start; at < unit.end; at += recordLengthAt(b, at)) n++;
+  return n;
 }
 
 function countRecords(b: Uint8Array): number {

@@ -145,7 +145,16 @@ export class WriterService implements WriterApi {
       for (const q of batch) q.resolve({ outcomes: new Uint8Array(0), error });
       return;
     }
-    const replies = state.log.append(batch.map((q) => q.bytes));
+    let replies: WriteReply[];
+    try {
+      replies = state.log.append(batch.map((q) => q.bytes));
+    } catch (error) {
+      // LogWriter.append handles I/O failures itself; anything else is a bug. Answer every
+      // caller rather than leave their promises hanging.
+      this.logger.error({ err: error }, 'append failed unexpectedly');
+      const reply = { outcomes: new Uint8Array(0), error: serializeError(error) };
+      replies = batch.map(() => reply);
+    }
     for (let i = 0; i < batch.length; i++) batch[i]!.resolve(replies[i]!);
   }
 

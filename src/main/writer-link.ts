@@ -1,0 +1,92 @@
+// Owns the caller's connection to the writer worker: starting the thread, the comlink proxy,
+// and turning the thread's death into rejected calls (comlink alone would leave them pending).
+
+import { Worker } from 'node:worker_threads';
+import { type Remote, transfer, wrap } from 'comlink';
+import { nodeEndpoint } from '../shared/comlink-endpoint.js';
+import { deserializeError, KvError } from '../shared/errors.js';
+import type {
+  ValueReply,
+  VoidReply,
+  WriteReply,
+  WriterApi,
+  WriterConfig,
+  WriterOpened,
+  WriterStats,
+} from '../shared/messages.js';
+
+export class WriterLink {
+  private readonly thread: Worker;
+  private readonly remote: Remote<WriterApi>;
+  private death: KvError | undefined;
+  private readonly died: Promise<never>;
+  private stopping = false;
+
+  /** Starts the writer thread. `onDeath` runs once if it dies before `terminate()`. */
+  constructor(onDeath: (error: KvError) => void) {
+    this.thread = new Worker(new URL('../workers/writer.js', import.meta.url));
+    this.remote = wrap<WriterApi>(
+      nodeEndpoint(this.thread as unknown as Parameters<typeof nodeEndpoint>[0]),
+    );
+    this.died = new Promise<never>((_, reject) => {
+      const die = (error: KvError) => {
+        if (this.death || this.stopping) return;
+        this.death = error;
+        reject(error);
+        onDeath(error);
+      };
+      this.thread.on('error', (error) =>
+        die(new KvError('KV_INTERNAL', `writer thread crashed: ${error.message}`)),
+      );
+      this.thread.on('exit', (code) =>
+        die(new KvError('KV_INTERNAL', `writer thread exited (code ${code})`)),
+      );
+    });
+    this.died.catch(() => {}); // observed through call(); never an unhandled rejection
+  }
+
+  /** Opens the store in the writer (runs recovery). Throws the writer's `KvError`. */
+  async open(config: WriterConfig): Promise<WriterOpened> {
+    return unwrap(await this.call(this.remote.open(config) as Promise<ValueReply<WriterOpened>>));
+  }
+
+  /** Sends one buffer of records (transferred, not copied); see WriterApi.write. */
+  write(records: ArrayBuffer, length: number): Promise<WriteReply> {
+    return this.call(
+      this.remote.write(transfer(records, [records]), length) as Promise<WriteReply>,
+    );
+  }
+
+  async sync(): Promise<void> {
+    unwrapVoid(await this.call(this.remote.sync() as Promise<VoidReply>));
+  }
+
+  async stats(): Promise<WriterStats> {
+    return unwrap(await this.call(this.remote.stats() as Promise<ValueReply<WriterStats>>));
+  }
+
+  /** Closes the store in the writer: flush, sync, close files. */
+  async close(): Promise<void> {
+    unwrapVoid(await this.call(this.remote.close() as Promise<VoidReply>));
+  }
+
+  /** Stops the thread (after `close`, or to abandon it). */
+  async terminate(): Promise<void> {
+    this.stopping = true;
+    await this.thread.terminate();
+  }
+
+  private call<T>(rpc: Promise<T>): Promise<T> {
+    if (this.death) return Promise.reject(this.death);
+    return Promise.race([rpc, this.died]);
+  }
+}
+
+function unwrap<T>(reply: ValueReply<T>): T {
+  if (!reply.ok) throw deserializeError(reply.error);
+  return reply.value;
+}
+
+function unwrapVoid(reply: VoidReply): void {
+  if (!reply.ok) throw deserializeError(reply.error);
+}
