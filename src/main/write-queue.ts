@@ -136,17 +136,23 @@ export class WriteQueue {
 
 function copyInto(b: Uint8Array, at: number, input: KeyInput, length: number): void {
   if (length === 0) return;
-  if (typeof input === 'string') encoder.encodeInto(input, b.subarray(at, at + length));
-  else b.set(input, at);
+  if (typeof input !== 'string') b.set(input, at);
+  else if (length === input.length && length <= 64) {
+    // ASCII (byte length equals code units) and short: a plain loop beats a native call.
+    for (let i = 0; i < length; i++) b[at + i] = input.charCodeAt(i);
+  } else encoder.encodeInto(input, b.subarray(at, at + length));
 }
 
 function settle(waiters: readonly Waiter[], reply: WriteReply): void {
   const error = reply.error ? deserializeError(reply.error) : undefined;
+  const outcomes = reply.outcomes;
   for (const w of waiters) {
-    const outcome = reply.outcomes[w.firstRecord];
+    const outcome = outcomes[w.firstRecord];
     const failed =
       outcome === undefined ||
-      reply.outcomes.subarray(w.firstRecord, w.firstRecord + w.records).includes(WRITE_FAILED);
+      outcome === WRITE_FAILED ||
+      (w.records > 1 &&
+        outcomes.subarray(w.firstRecord, w.firstRecord + w.records).includes(WRITE_FAILED));
     if (failed)
       w.reject(error ?? new KvError('KV_INTERNAL', 'the writer gave no outcome for a write'));
     else w.resolve(outcome === WRITE_OK_EXISTED);

@@ -352,7 +352,11 @@ export class IndexTable {
         if (tag <= DELETED) continue;
         let i = tag % capacity;
         while (slots[i * SLOT_WORDS] !== EMPTY) i = i + 1 === capacity ? 0 : i + 1;
-        slots.set(old.subarray(j, j + SLOT_WORDS), i * SLOT_WORDS);
+        const base = i * SLOT_WORDS;
+        slots[base] = tag;
+        slots[base + 1] = old[j + 1]!;
+        slots[base + 2] = old[j + 2]!;
+        slots[base + 3] = old[j + 3]!;
       }
       this.u32[H_DELETED] = 0;
       this.u32[H_GENERATION] = this.u32[H_GENERATION]! + 1;

@@ -7,16 +7,12 @@ import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, writevSyn
 import { join } from 'node:path';
 import { ioError, KvError, type SerializedError, serializeError } from '../shared/errors.js';
 import {
-  batchCommitCount,
-  FLAG_IN_BATCH,
   RECORD_HEADER_BYTES,
   recordKeyLength,
   recordType,
-  recordValueLength,
   SEGMENT_HEADER_BYTES,
   sealRecord,
   segmentFileName,
-  TYPE_BATCH_COMMIT,
   TYPE_DELETE,
   TYPE_PUT,
 } from '../shared/format.js';
@@ -29,20 +25,32 @@ import {
 } from '../shared/messages.js';
 import type { IndexPublisher } from './index-publisher.js';
 import type { Segment, SegmentTable } from './segments.js';
+import {
+  countRecords,
+  parseWriteBuffer,
+  recordLengthAt,
+  type WriteBuffer,
+} from './write-buffer.js';
 
-/** A run of records that must land in one segment: a single record, or a whole batch. */
-interface Unit {
-  readonly buffer: number; // which submitted buffer
+/**
+ * A contiguous span of one submitted buffer written into one segment: records
+ * [start, end) of buffer `buffer`, starting at file `offset`, the first being record number
+ * `firstRecord` of that buffer.
+ */
+interface Run {
+  readonly buffer: number;
   readonly start: number;
-  readonly end: number;
-  readonly firstRecord: number; // record number within its buffer
-}
-
-/** A unit placed in a segment: the handle and file offset its first byte goes to. */
-interface Placed {
-  readonly unit: Unit;
+  end: number;
   readonly handle: number;
   readonly offset: number;
+  readonly firstRecord: number;
+}
+
+/** Where the next unit to append is: buffer index, unit index, and its first record number. */
+interface Cursor {
+  buffer: number;
+  unit: number;
+  record: number;
 }
 
 export interface LogWriterOptions {
@@ -88,29 +96,37 @@ export class LogWriter {
    * log never holds a record the index and the caller were told failed.
    */
   append(buffers: readonly Uint8Array[]): WriteReply[] {
-    const outcomes = buffers.map((b) => new Uint8Array(countRecords(b)));
-    const errors: (SerializedError | undefined)[] = buffers.map(() => undefined);
-    const units: Unit[] = [];
-    buffers.forEach((b, i) => {
+    const parsed: WriteBuffer[] = [];
+    const outcomes: Uint8Array[] = [];
+    const errors: (SerializedError | undefined)[] = [];
+    for (const b of buffers) {
       try {
-        splitUnits(b, i, units);
+        const p = parseWriteBuffer(b);
+        parsed.push(p);
+        outcomes.push(new Uint8Array(p.records));
+        errors.push(undefined);
       } catch (error) {
-        outcomes[i]!.fill(WRITE_FAILED);
-        errors[i] = serializeError(error);
+        parsed.push({ bytes: b, unitEnds: [], records: 0 });
+        outcomes.push(new Uint8Array(0));
+        errors.push(serializeError(error));
       }
-    });
-    let next = 0;
-    while (next < units.length && !this.failure) {
-      next = this.appendToActive(buffers, units, next, outcomes, errors);
     }
-    for (let u = next; u < units.length; u++) {
-      const unit = units[u]!;
-      markFailed(buffers[unit.buffer]!, unit, outcomes[unit.buffer]!);
-      errors[unit.buffer] ??= serializeError(this.failure);
+    const cursor: Cursor = { buffer: 0, unit: 0, record: 0 };
+    skipExhausted(parsed, cursor);
+    while (cursor.buffer < parsed.length && !this.failure) {
+      this.appendToActive(parsed, cursor, outcomes, errors);
+    }
+    // Whatever could not be appended (the writer failed) fails with the writer's error.
+    for (; cursor.buffer < parsed.length; cursor.buffer++, cursor.unit = 0, cursor.record = 0) {
+      const p = parsed[cursor.buffer]!;
+      if (p.unitEnds.length === 0) continue;
+      const from = cursor.unit === 0 ? 0 : p.unitEnds[cursor.unit - 1]!;
+      markFailed(p.bytes, from, p.bytes.length, cursor.record, outcomes[cursor.buffer]!);
+      errors[cursor.buffer] ??= serializeError(this.failure);
     }
     this.flushes++;
-    return buffers.map((_, i) =>
-      errors[i] ? { outcomes: outcomes[i]!, error: errors[i] } : { outcomes: outcomes[i]! },
+    return outcomes.map((o, i) =>
+      errors[i] ? { outcomes: o, error: errors[i] } : { outcomes: o },
     );
   }
 
@@ -151,51 +167,63 @@ export class LogWriter {
     }
   }
 
-  /** Writes units from `first` on into the active segment, rotating first if needed. Returns the next unit. */
+  /**
+   * Writes units from `cursor` on into the active segment, rotating first if the next unit
+   * does not fit, until the segment is full or the units run out. Advances `cursor`.
+   */
   private appendToActive(
-    buffers: readonly Uint8Array[],
-    units: readonly Unit[],
-    first: number,
+    parsed: readonly WriteBuffer[],
+    cursor: Cursor,
     outcomes: Uint8Array[],
     errors: (SerializedError | undefined)[],
-  ): number {
+  ): void {
     const limit = this.options.segmentBytes;
     if (
       this.active.size > SEGMENT_HEADER_BYTES &&
-      this.active.size + units[first]!.end - units[first]!.start > limit
+      this.active.size + unitLength(parsed, cursor) > limit
     ) {
       this.rotate();
-      if (this.failure) return first;
+      if (this.failure) return;
     }
     const startSize = this.active.size;
-    const placed: Placed[] = [];
-    const iov: Uint8Array[] = [];
+    const handle = this.active.handle;
+    const runs: Run[] = [];
     let size = startSize;
-    let u = first;
-    for (; u < units.length; u++) {
-      const unit = units[u]!;
-      const length = unit.end - unit.start;
-      if (size > SEGMENT_HEADER_BYTES && size + length > limit) break;
-      const b = buffers[unit.buffer]!;
-      for (let at = unit.start; at < unit.end; at += recordLengthAt(b, at))
+    let records = 0;
+    while (cursor.buffer < parsed.length) {
+      const p = parsed[cursor.buffer]!;
+      const start = cursor.unit === 0 ? 0 : p.unitEnds[cursor.unit - 1]!;
+      const end = p.unitEnds[cursor.unit]!;
+      if (size > SEGMENT_HEADER_BYTES && size + (end - start) > limit) break;
+      const b = p.bytes;
+      let n = 0;
+      for (let at = start; at < end; at += recordLengthAt(b, at), n++)
         sealRecord(b, at, ++this.lastSeq);
-      placed.push({ unit, handle: this.active.handle, offset: size });
-      // Units of one buffer are contiguous: extend the previous iovec instead of adding one.
-      const prev = placed[placed.length - 2]?.unit;
-      if (prev && prev.buffer === unit.buffer && prev.end === unit.start) {
-        const last = iov[iov.length - 1]!;
-        iov[iov.length - 1] = new Uint8Array(last.buffer, last.byteOffset, last.length + length);
-      } else {
-        iov.push(b.subarray(unit.start, unit.end));
-      }
-      size += length;
+      const last = runs[runs.length - 1];
+      if (last && last.buffer === cursor.buffer && last.end === start) last.end = end;
+      else
+        runs.push({
+          buffer: cursor.buffer,
+          start,
+          end,
+          handle,
+          offset: size,
+          firstRecord: cursor.record,
+        });
+      size += end - start;
+      records += n;
+      cursor.record += n;
+      cursor.unit++;
+      skipExhausted(parsed, cursor);
     }
     try {
       // Room in the index first: once the bytes are on disk, publishing them must not fail.
-      this.publisher.reserve(
-        placed.reduce((n, p) => n + countRecordsIn(buffers[p.unit.buffer]!, p.unit), 0),
+      this.publisher.reserve(records);
+      writeAllv(
+        this.fd,
+        runs.map((r) => parsed[r.buffer]!.bytes.subarray(r.start, r.end)),
+        startSize,
       );
-      writeAllv(this.fd, iov, startSize);
       this.active.size = size;
       this.dirty = true;
       if (this.options.durability === 'always') this.sync();
@@ -203,42 +231,42 @@ export class LogWriter {
       const failure = ioError(`append to ${segmentFileName(this.active.id)} failed`, error);
       this.log.error({ err: failure, file: segmentFileName(this.active.id) }, 'append failed');
       this.cutBack(startSize);
-      for (const p of placed) {
-        markFailed(buffers[p.unit.buffer]!, p.unit, outcomes[p.unit.buffer]!);
-        errors[p.unit.buffer] ??= serializeError(failure);
+      for (const r of runs) {
+        markFailed(parsed[r.buffer]!.bytes, r.start, r.end, r.firstRecord, outcomes[r.buffer]!);
+        errors[r.buffer] ??= serializeError(failure);
       }
-      return u;
+      return;
     }
     try {
-      for (const p of placed) this.publish(buffers[p.unit.buffer]!, p, outcomes[p.unit.buffer]!);
+      for (const r of runs) this.publish(parsed[r.buffer]!.bytes, r, outcomes[r.buffer]!);
     } catch (error) {
-      // The records are on disk but the index could not take them all (a segment file became
-      // unreadable): stop writing; reopening rebuilds the index from the log.
+      // The records are on disk but a segment file became unreadable while checking keys:
+      // stop writing; reopening rebuilds the index from the log.
       this.fail(
         error instanceof KvError ? error : ioError('publishing to the index failed', error),
       );
       throw this.failure;
     }
-    this.writes += placed.length;
-    return u;
+    this.writes += records;
   }
 
-  private publish(b: Uint8Array, p: Placed, outcomes: Uint8Array): void {
-    let record = p.unit.firstRecord;
-    for (let at = p.unit.start; at < p.unit.end; record++) {
+  private publish(b: Uint8Array, run: Run, outcomes: Uint8Array): void {
+    let record = run.firstRecord;
+    for (let at = run.start; at < run.end; record++) {
       const length = recordLengthAt(b, at);
       const type = recordType(b, at);
       const keyLength = recordKeyLength(b, at);
-      const offset = p.offset + (at - p.unit.start);
+      const keyStart = at + RECORD_HEADER_BYTES;
       let existed = false;
       if (type === TYPE_PUT) {
-        existed = this.publisher.put(b, at + RECORD_HEADER_BYTES, keyLength, {
-          handle: p.handle,
+        const offset = run.offset + (at - run.start);
+        existed = this.publisher.put(b, keyStart, keyLength, {
+          handle: run.handle,
           offset,
           length,
         });
       } else if (type === TYPE_DELETE) {
-        existed = this.publisher.remove(b, at + RECORD_HEADER_BYTES, keyLength);
+        existed = this.publisher.remove(b, keyStart, keyLength);
       }
       if (existed) outcomes[record] = WRITE_OK_EXISTED;
       at += length;
@@ -291,70 +319,28 @@ export class LogWriter {
   }
 }
 
-function recordLengthAt(b: Uint8Array, at: number): number {
-  return RECORD_HEADER_BYTES + recordKeyLength(b, at) + recordValueLength(b, at);
-}
-
-function countRecordsIn(b: Uint8Array, unit: Unit): number {
-  let n = 0;
-  for (let at = unit.start; at < unit.end; at += recordLengthAt(b, at)) n++;
-  return n;
-}
-
-function countRecords(b: Uint8Array): number {
-  let n = 0;
-  for (let at = 0; at + RECORD_HEADER_BYTES <= b.length; at += recordLengthAt(b, at)) n++;
-  return n;
-}
-
-/** Splits a submitted buffer into units, checking that it is well formed. Throws `KV_INTERNAL`. */
-function splitUnits(b: Uint8Array, buffer: number, out: Unit[]): void {
-  let record = 0;
-  let batchStart = -1;
-  let batchFirst = 0;
-  let batchCount = 0;
-  for (let at = 0; at < b.length; ) {
-    if (b.length - at < RECORD_HEADER_BYTES) throw malformed('trailing bytes');
-    const length = recordLengthAt(b, at);
-    const type = recordType(b, at);
-    if (at + length > b.length) throw malformed('record overruns the buffer');
-    if (type !== TYPE_PUT && type !== TYPE_DELETE && type !== TYPE_BATCH_COMMIT)
-      throw malformed(`type ${type}`);
-    if (b[at + 5]! & FLAG_IN_BATCH) {
-      if (batchStart < 0) {
-        batchStart = at;
-        batchFirst = record;
-        batchCount = 0;
-      }
-      batchCount++;
-    } else if (type === TYPE_BATCH_COMMIT) {
-      if (batchCommitCount(b, at) !== batchCount) throw malformed('batch commit count');
-      out.push({
-        buffer,
-        start: batchStart < 0 ? at : batchStart,
-        end: at + length,
-        firstRecord: batchStart < 0 ? record : batchFirst,
-      });
-      batchStart = -1;
-      batchCount = 0;
-    } else {
-      if (batchStart >= 0) throw malformed('a plain record inside a batch');
-      out.push({ buffer, start: at, end: at + length, firstRecord: record });
-    }
-    at += length;
-    record++;
+/** Moves the cursor past buffers with no units left. */
+function skipExhausted(parsed: readonly WriteBuffer[], cursor: Cursor): void {
+  while (cursor.buffer < parsed.length && cursor.unit >= parsed[cursor.buffer]!.unitEnds.length) {
+    cursor.buffer++;
+    cursor.unit = 0;
+    cursor.record = 0;
   }
-  if (batchStart >= 0) throw malformed('batch without commit');
 }
 
-function malformed(what: string): KvError {
-  return new KvError('KV_INTERNAL', `malformed write buffer: ${what}`);
+function unitLength(parsed: readonly WriteBuffer[], cursor: Cursor): number {
+  const p = parsed[cursor.buffer]!;
+  return p.unitEnds[cursor.unit]! - (cursor.unit === 0 ? 0 : p.unitEnds[cursor.unit - 1]!);
 }
 
-function markFailed(b: Uint8Array, unit: Unit, outcomes: Uint8Array): void {
-  let record = unit.firstRecord;
-  for (let at = unit.start; at < unit.end; at += recordLengthAt(b, at))
-    outcomes[record++] = WRITE_FAILED;
+function markFailed(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  firstRecord: number,
+  outcomes: Uint8Array,
+): void {
+  outcomes.fill(WRITE_FAILED, firstRecord, firstRecord + countRecords(b, start, end));
 }
 
 /** writev that retries short writes until every byte is written at `position`. */
