@@ -19,6 +19,7 @@ const KEYS_PER_TASK_BEFORE_SPLIT = 64;
 export class ReadQueue {
   private pending: PendingGet[] = [];
   private scheduled = false;
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(
     private readonly pool: Piscina,
@@ -54,6 +55,7 @@ export class ReadQueue {
   private flush(): void {
     this.scheduled = false;
     const batch = this.pending;
+    if (batch.length === 0) return;
     this.pending = [];
     for (const [from, to] of this.split(batch.length)) {
       const slice = batch.slice(from, to);
@@ -86,8 +88,21 @@ export class ReadQueue {
     return unpackValues(reply, keys.length);
   }
 
+  /** Sends the gets queued now and waits until every task sent so far has answered. */
+  async drain(): Promise<void> {
+    this.flush();
+    while (this.inFlight.size > 0) await Promise.allSettled(this.inFlight);
+  }
+
   private async run(task: ReadTask): Promise<ArrayBuffer> {
-    const reply = (await this.pool.run(task, { transferList: [task.keys] })) as ReadReply;
+    const sent = this.pool.run(task, { transferList: [task.keys] });
+    this.inFlight.add(sent);
+    let reply: ReadReply;
+    try {
+      reply = (await sent) as ReadReply;
+    } finally {
+      this.inFlight.delete(sent);
+    }
     if (reply instanceof ArrayBuffer) return reply;
     if (reply && typeof reply === 'object' && 'code' in reply) throw deserializeError(reply);
     throw new KvError('KV_INTERNAL', 'reader returned an unexpected reply');

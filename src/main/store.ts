@@ -269,6 +269,7 @@ export class Store {
       }
     };
     await attempt(() => this.writes.drain());
+    await attempt(() => this.reads.drain());
     if (!this.failure) await attempt(() => this.writer.close());
     await attempt(() => this.pool.destroy());
     await attempt(() => this.writer.terminate());

@@ -91,6 +91,7 @@ export class IndexTable {
 
   constructor(buffer: SharedArrayBuffer) {
     this.buffer = buffer;
+    if (buffer.byteLength < TABLE_BASE * 4) throw new Error('not a kvd index buffer');
     this.i32 = new Int32Array(buffer, 0, TABLE_BASE);
     this.u32 = new Uint32Array(buffer, 0, TABLE_BASE);
     if (this.u32[H_MAGIC] !== MAGIC) throw new Error('not a kvd index buffer');

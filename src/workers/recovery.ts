@@ -86,13 +86,18 @@ export function recover(
     } catch (error) {
       throw ioError(`cannot read ${name}`, error);
     }
-    if (isLast && bytes.length < SEGMENT_HEADER_BYTES) {
-      // Crashed while creating the segment: nothing was ever appended to it.
+    const headerProblem = checkSegmentHeader(bytes, id);
+    if (
+      isLast &&
+      (bytes.length < SEGMENT_HEADER_BYTES ||
+        (bytes.length === SEGMENT_HEADER_BYTES && headerProblem))
+    ) {
+      // Crashed while creating the segment (its header is missing or was never made durable):
+      // nothing can have been appended to it.
       log.warn({ file: name, bytes: bytes.length }, 'removing a segment cut short at creation');
       unlinkSync(path);
       continue;
     }
-    const headerProblem = checkSegmentHeader(bytes, id);
     if (headerProblem) throw new KvError('KV_CORRUPTION', `${name} at offset 0: ${headerProblem}`);
 
     const segment = segments.add(id, bytes.length);
@@ -134,7 +139,7 @@ export function recover(
       if (!isLast) {
         throw new KvError(
           'KV_CORRUPTION',
-          `${name} at offset ${at}: ${problem || 'unfinished batch'}`,
+          `${name} at offset ${problem ? at : cutAt}: ${problem || 'unfinished batch'}`,
         );
       }
       truncatedBytes += cutTornTail(path, name, bytes, cutAt, problem || 'unfinished batch', log);
