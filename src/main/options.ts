@@ -23,6 +23,7 @@ export interface StoreOptions {
 /** Options with every default filled in. */
 export type ResolvedOptions = Required<StoreOptions>;
 
+/** Default option values (see the README's options table). */
 export const DEFAULTS = {
   durability: 'everysec',
   segmentBytes: 64 * 1024 * 1024,

@@ -16,6 +16,10 @@ interface PendingGet {
 /** Below this many keys a tick's gets go to one reader; above, they are split across readers. */
 const KEYS_PER_TASK_BEFORE_SPLIT = 64;
 
+/**
+ * Coalesces one tick's gets into getMany tasks for the reader pool. Caller's thread only;
+ * rejects with the reader's `KvError` (`KV_CORRUPTION`, `KV_IO`, …).
+ */
 export class ReadQueue {
   private pending: PendingGet[] = [];
   private scheduled = false;

@@ -130,7 +130,11 @@ export class Store {
     }
   }
 
-  /** Stores `value` under `key`. Resolves once the write is appended (and synced under `always`) and visible to every read. */
+  /**
+   * Stores `value` under `key`. Resolves once the write is appended (and synced under `always`)
+   * and visible to every read. Rejects with `KV_KEY_TOO_LARGE`, `KV_VALUE_TOO_LARGE`,
+   * `KV_INVALID_ARGUMENT`, `KV_CLOSED`, `KV_DISK_FULL` or `KV_IO`.
+   */
   set(key: Bytes, value: Bytes, options?: SetOptions): Promise<void> {
     // Not `async`: the hot write path saves a promise and a microtask per call.
     try {
@@ -141,7 +145,11 @@ export class Store {
     }
   }
 
-  /** The value stored under `key`, or undefined. Served by the reader pool; gets of one tick share a task. */
+  /**
+   * The value stored under `key`, or undefined. Served by the reader pool; the gets issued in one
+   * tick travel as one task. Rejects with `KV_CORRUPTION` if the record fails its checksum,
+   * `KV_KEY_TOO_LARGE`, `KV_INVALID_ARGUMENT`, `KV_CLOSED` or `KV_IO`.
+   */
   get(key: Bytes): Promise<Buffer | undefined> {
     try {
       this.checkOpen();
@@ -152,14 +160,17 @@ export class Store {
     }
   }
 
-  /** The value stored under `key`, read on the calling thread (lowest latency; blocks for one pread). */
+  /**
+   * The value stored under `key`, read synchronously on the calling thread (lowest latency; it
+   * blocks for one pread). Throws like `get`.
+   */
   getSync(key: Bytes): Buffer | undefined {
     this.checkOpen();
     this.checkKey(key);
     return this.localReader.get(key);
   }
 
-  /** Values for many keys in one reader task (split across readers when there are many). */
+  /** Values for many keys, in order, in one reader task (split across readers past 64 keys). Rejects like `get`. */
   async getMany(keys: readonly Bytes[]): Promise<(Buffer | undefined)[]> {
     this.checkOpen();
     if (!Array.isArray(keys))
@@ -168,7 +179,7 @@ export class Store {
     return this.reads.getMany(keys);
   }
 
-  /** Whether `key` has a value. */
+  /** Whether `key` has a value (an expired key has none). Rejects like `get`. */
   async has(key: Bytes): Promise<boolean> {
     this.checkOpen();
     this.checkKey(key);
@@ -176,14 +187,17 @@ export class Store {
     return present === true;
   }
 
-  /** Deletes `key`; resolves with whether it existed. */
+  /** Deletes `key`; resolves with whether it existed. Rejects like `set`. */
   async delete(key: Bytes): Promise<boolean> {
     this.checkOpen();
     this.checkKey(key);
     return this.writes.enqueue({ type: TYPE_DELETE, key, value: '', expiresAt: 0 });
   }
 
-  /** Applies all `ops` or none, even across a crash. */
+  /**
+   * Applies all `ops` or none, even across a crash (one commit record seals them). Rejects like
+   * `set`, or with `KV_VALUE_TOO_LARGE` if the batch passes 1 GiB encoded.
+   */
   async batch(ops: readonly BatchOp[]): Promise<void> {
     this.checkOpen();
     if (!Array.isArray(ops))
@@ -212,7 +226,7 @@ export class Store {
     await this.writes.enqueueBatch(encoded);
   }
 
-  /** Forces every write so far to disk (fdatasync), whatever the durability mode. */
+  /** Forces every write so far to disk (fdatasync), whatever the durability mode. Rejects with `KV_IO` or `KV_CLOSED`. */
   async flush(): Promise<void> {
     this.checkOpen();
     await this.writes.drain();
@@ -247,7 +261,10 @@ export class Store {
     };
   }
 
-  /** Flushes and syncs every write, stops the threads and releases the directory. Idempotent. */
+  /**
+   * Waits for writes and reads in flight, syncs, stops the threads and releases the directory.
+   * Idempotent; later calls to other methods throw `KV_CLOSED`.
+   */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;

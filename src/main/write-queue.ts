@@ -38,6 +38,10 @@ const INITIAL_BYTES = 64 * 1024;
 /** Sends one buffer of records to the writer and answers with its reply. */
 export type SendToWriter = (records: ArrayBuffer, length: number) => Promise<WriteReply>;
 
+/**
+ * Lays out one tick's writes in one buffer and sends it to the writer as one message.
+ * Caller's thread only; each write's promise rejects with the writer's `KvError`.
+ */
 export class WriteQueue {
   private buffer = new Uint8Array(INITIAL_BYTES);
   private used = 0;

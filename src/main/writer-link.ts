@@ -15,6 +15,10 @@ import type {
   WriterStats,
 } from '../shared/messages.js';
 
+/**
+ * The caller's handle on the writer thread. Caller's thread only. Every call rejects with
+ * `KV_INTERNAL` once the thread has died, and with the writer's `KvError` otherwise.
+ */
 export class WriterLink {
   private readonly thread: Worker;
   private readonly remote: Remote<WriterApi>;

@@ -9,10 +9,12 @@ export const FORMAT_VERSION = 1;
 
 /** Segment file header: magic "KVDS", u16 version, u16 reserved, u32 segment id, u32 CRC32C of bytes 0..11. */
 export const SEGMENT_MAGIC = 0x5344564b; // "KVDS" read as a little-endian u32
+/** Bytes of the segment file header; the first record starts here. */
 export const SEGMENT_HEADER_BYTES = 16;
 
 /** Record header: u32 crc, u8 type, u8 flags, u16 reserved, u64 seq, u64 expiresAt, u32 keyLen, u32 valueLen. */
 export const RECORD_HEADER_BYTES = 32;
+/** Byte offsets of the record header's fields (see FORMAT.md). */
 export const OFF_CRC = 0;
 export const OFF_TYPE = 4;
 export const OFF_FLAGS = 5;
@@ -21,9 +23,11 @@ export const OFF_EXPIRES = 16;
 export const OFF_KEY_LEN = 24;
 export const OFF_VALUE_LEN = 28;
 
-/** Record types. */
+/** Record types. A put: the key's value from this record on. */
 export const TYPE_PUT = 1;
+/** A tombstone: the key has no value from this record on. */
 export const TYPE_DELETE = 2;
+/** Ends an atomic batch; its value is the u32 count of the batch's records. */
 export const TYPE_BATCH_COMMIT = 3;
 
 /** Flag bit: the record belongs to an atomic batch and takes effect only once its commit record is read. */

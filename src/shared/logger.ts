@@ -3,6 +3,7 @@
 
 import { type Logger, pino } from 'pino';
 
+/** The logger type (pino's). */
 export type { Logger };
 
 /** Creates the logger for one component ("store", "writer", "reader", "repl", …). */

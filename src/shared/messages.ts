@@ -43,9 +43,11 @@ export interface WriterOpened {
   readonly recoveryMs: number;
 }
 
-/** Per-record outcome codes in a `WriteReply`. */
+/** Per-record outcome codes in a `WriteReply`. The write succeeded. */
 export const WRITE_OK = 0;
+/** The write succeeded and replaced (put) or removed (delete) a live key. */
 export const WRITE_OK_EXISTED = 1;
+/** The write failed; the reply's `error` says why. */
 export const WRITE_FAILED = 2;
 
 /**

@@ -16,6 +16,10 @@ interface MemoryWindow {
   bytes: Uint8Array;
 }
 
+/**
+ * The writer's side of the shared index. Writer thread only. Methods throw `KV_INDEX_FULL`
+ * (reserve) or `KV_CORRUPTION`/`KV_IO` when a candidate's stored key cannot be read.
+ */
 export class IndexPublisher {
   private readonly fds: SegmentFds;
   private scratch = Buffer.allocUnsafe(4096);

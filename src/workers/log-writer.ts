@@ -53,11 +53,17 @@ interface Cursor {
   record: number;
 }
 
+/** The durability policy and rotation size the log writer follows. */
 export interface LogWriterOptions {
   readonly durability: Durability;
   readonly segmentBytes: number;
 }
 
+/**
+ * Appends to the active segment and publishes to the index. Writer thread only. I/O failures
+ * become failed outcomes (`KV_IO`, `KV_DISK_FULL`); after a failure it cannot undo, it refuses
+ * every later write with `KV_IO`.
+ */
 export class LogWriter {
   private active: Segment;
   private fd: number;

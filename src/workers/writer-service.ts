@@ -34,6 +34,11 @@ interface OpenState {
   readonly timer: NodeJS.Timeout | undefined;
 }
 
+/**
+ * The writer worker's RPC implementation. Runs on the writer thread (tests drive it on their
+ * own). Never throws across the RPC: failures come back as `{ ok: false, error }` replies or as
+ * failed write outcomes.
+ */
 export class WriterService implements WriterApi {
   private state: OpenState | undefined;
   private queue: Queued[] = [];
