@@ -308,7 +308,10 @@ export class Store {
   }
 
   private checkKey(key: unknown): asserts key is Bytes {
-    if (typeof key !== 'string' && !(key instanceof Uint8Array)) {
+    if (typeof key === 'string') {
+      // A UTF-16 code unit takes at most 3 UTF-8 bytes: short strings need no byte count.
+      if (key.length * 3 <= this.options.maxKeyBytes) return;
+    } else if (!(key instanceof Uint8Array)) {
       throw new KvError('KV_INVALID_ARGUMENT', 'a key must be a string or a Uint8Array');
     }
     const n = byteLength(key);
