@@ -1,0 +1,107 @@
+// Owns kvd's performance targets and how each is judged from a run's figures.
+
+import type { BenchConfig } from './config.js';
+import { formatNumber } from './format.js';
+import type { Figure, ScenarioResult, TargetResult } from './results.js';
+
+/** A target: kvd's figure ÷ a peer's figure at least `atLeast`, or a bound on kvd's own figure. */
+type TargetSpec =
+  | {
+      readonly id: string;
+      readonly text: string;
+      readonly kvd: string;
+      readonly peer: string;
+      readonly atLeast: number;
+    }
+  | { readonly id: string; readonly text: string; readonly kvd: string; readonly below: number }
+  | { readonly id: string; readonly text: string; readonly kvd: string; readonly atMost: number };
+
+export const TARGETS: readonly TargetSpec[] = [
+  {
+    id: 'getSync-vs-get',
+    text: 'getSync ≥ 2× lmdb get (A, hits)',
+    kvd: 'hits.A.kvd.getSync',
+    peer: 'hits.A.lmdb.get',
+    atLeast: 2,
+  },
+  {
+    id: 'getSync-vs-fast',
+    text: 'getSync ≥ 1.2× lmdb getBinaryFast (A, hits)',
+    kvd: 'hits.A.kvd.getSync',
+    peer: 'hits.A.lmdb.getBinaryFast',
+    atLeast: 1.2,
+  },
+  {
+    id: 'misses',
+    text: 'misses: getSync ≥ 2× lmdb get (A)',
+    kvd: 'misses.A.kvd.getSync',
+    peer: 'misses.A.lmdb.get',
+    atLeast: 2,
+  },
+  {
+    id: 'pooled-get',
+    text: 'pooled get, 256 in flight ≥ 1× lmdb get (A, hits)',
+    kvd: 'hits.A.kvd.get256',
+    peer: 'hits.A.lmdb.get',
+    atLeast: 1,
+  },
+  {
+    id: 'getMany',
+    text: 'getMany(100), keys/s ≥ 1.5× lmdb get (A, hits)',
+    kvd: 'hits.A.kvd.getMany100',
+    peer: 'hits.A.lmdb.get',
+    atLeast: 1.5,
+  },
+  {
+    id: 'batched-set',
+    text: "batched set ('everysec') ≥ 2.5× lmdb put (A, load)",
+    kvd: 'load.A.kvd.set.everysec',
+    peer: 'load.A.lmdb.put',
+    atLeast: 2.5,
+  },
+  {
+    id: 'always',
+    text: "'always', 64 in flight ≥ 20× the fdatasync rate",
+    kvd: 'always.A.kvd.set',
+    peer: 'always.fs.fdatasync',
+    atLeast: 20,
+  },
+  { id: 'reopen', text: 'reopen with 1M keys < 1 s', kvd: 'reopen.A.kvd.open', below: 1000 },
+  {
+    id: 'index-bytes',
+    text: '≤ 32 B of index per key',
+    kvd: 'memory.A.kvd.indexBytesPerKey',
+    atMost: 32,
+  },
+];
+
+/** Judges every target from the figures of `scenarios`; absent figures make "not measured". */
+export function evaluateTargets(
+  scenarios: readonly ScenarioResult[],
+  config: BenchConfig,
+): TargetResult[] {
+  const figures = new Map<string, Figure>();
+  for (const s of scenarios) for (const f of s.figures) figures.set(f.id, f);
+  const small =
+    config.keys < 1_000_000
+      ? `measured at ${config.keys.toLocaleString('en-US')} keys, not 1M`
+      : undefined;
+  return TARGETS.map((t): TargetResult => {
+    const kvd = figures.get(t.kvd);
+    const base = { id: t.id, text: t.text, ...(small ? { note: small } : {}) };
+    if (!kvd) return { ...base, status: 'not measured', measured: `no figure ${t.kvd}` };
+    const own = `${formatNumber(kvd.value)} ${kvd.unit}`;
+    if ('peer' in t) {
+      const peer = figures.get(t.peer);
+      if (!peer) return { ...base, status: 'not measured', measured: `no figure ${t.peer}` };
+      const ratio = kvd.value / peer.value;
+      return {
+        ...base,
+        status: ratio >= t.atLeast ? 'met' : 'NOT met',
+        measured: `${ratio.toFixed(2)}× (${own} vs ${formatNumber(peer.value)} ${peer.unit})`,
+      };
+    }
+    const met = 'below' in t ? kvd.value < t.below : kvd.value <= t.atMost;
+    return { ...base, status: met ? 'met' : 'NOT met', measured: own };
+  });
+}

@@ -1,0 +1,179 @@
+// Scenario "always": durable writes. kvd with durability 'always' and 64 sets in flight
+// (group commit: one fdatasync covers every write of a batch) against the disk's own rate of
+// append + fdatasync, one at a time, and against peers' synced writes with 64 in flight.
+
+import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { openKvd } from '../engines/kvd.js';
+import { openLevel } from '../engines/level.js';
+import { openLmdb } from '../engines/lmdb.js';
+import { hitKey } from '../lib/dataset.js';
+import { measureSync, measureWindow } from '../lib/measure.js';
+import type { Figure } from '../lib/results.js';
+import { figureId, type Scenario } from '../lib/scenario.js';
+
+/** Durable writes kept in flight. */
+const IN_FLIGHT = 64;
+/** Bytes appended per fdatasync in the disk-rate loop (a kvd record of dataset A is ~140 B). */
+const RECORD_BYTES = 128;
+
+export const scenario: Scenario = {
+  id: 'always',
+  title: `durable writes, ${IN_FLIGHT} in flight, vs the disk's fsync rate`,
+  async run({ config, temp, fixtures }, out) {
+    const data = fixtures.dataset('A');
+    const timeMs = config.timeMs;
+    const keyAt = (i: number): string => hitKey(i % data.count);
+    const valueAt = (i: number): Buffer => data.value(i % data.count);
+    const base = { dataset: 'A', unit: 'writes/s', better: 'higher' } as const;
+    out.note(
+      `fsync rate: append ${RECORD_BYTES} B then fdatasync, one at a time, on a file in ${temp.root}; ` +
+        'the writes of every engine land on that same file system',
+    );
+
+    const dir = temp.dir('always');
+    let fsync: Figure;
+    const fd = openSync(join(dir, 'fsync.bin'), 'a');
+    try {
+      const record = Buffer.alloc(RECORD_BYTES, 7);
+      fsync = out.measured(
+        {
+          ...base,
+          dataset: undefined,
+          id: figureId('always', undefined, 'fs', 'fdatasync'),
+          engine: 'fs',
+          unit: 'syncs/s',
+          label: 'write + fdatasync',
+          how: '1 at a time',
+        },
+        measureSync(
+          () => {
+            writeSync(fd, record);
+            fdatasyncSync(fd);
+            return 1;
+          },
+          { timeMs },
+        ),
+      );
+    } finally {
+      closeSync(fd);
+    }
+
+    const store = await openKvd(temp.dir('always-kvd'), 'always', config.readers);
+    let kvd: Figure;
+    try {
+      kvd = out.measured(
+        {
+          ...base,
+          id: figureId('always', 'A', 'kvd', 'set'),
+          engine: 'kvd',
+          label: "kvd set (durability 'always')",
+          how: `${IN_FLIGHT} in flight`,
+        },
+        await measureWindow(
+          async (i) => {
+            await store.set(keyAt(i), valueAt(i));
+            return 1;
+          },
+          { timeMs, inFlight: IN_FLIGHT },
+        ),
+      );
+    } finally {
+      await store.close();
+    }
+
+    const lmdbDb = openLmdb(temp.dir('always-lmdb'));
+    let lmdb: Figure;
+    try {
+      lmdb = out.measured(
+        {
+          ...base,
+          id: figureId('always', 'A', 'lmdb', 'put'),
+          engine: 'lmdb',
+          label: 'lmdb put (synced commits)',
+          how: `${IN_FLIGHT} in flight, defaults`,
+        },
+        await measureWindow(
+          async (i) => {
+            await lmdbDb.put(keyAt(i), valueAt(i));
+            await lmdbDb.flushed;
+            return 1;
+          },
+          { timeMs, inFlight: IN_FLIGHT },
+        ),
+      );
+    } finally {
+      await lmdbDb.close();
+    }
+
+    const level = await openLevel(temp.dir('always-level'));
+    let levelPut: Figure;
+    try {
+      levelPut = out.measured(
+        {
+          ...base,
+          id: figureId('always', 'A', 'classic-level', 'put'),
+          engine: 'classic-level',
+          label: 'classic-level put {sync: true}',
+          how: `${IN_FLIGHT} in flight`,
+        },
+        await measureWindow(
+          async (i) => {
+            await level.put(keyAt(i), valueAt(i), { sync: true });
+            return 1;
+          },
+          { timeMs, inFlight: IN_FLIGHT },
+        ),
+      );
+    } finally {
+      await level.close();
+    }
+
+    const sqliteDb = new Database(join(temp.dir('always-sqlite'), 'kv.sqlite'));
+    let sqlite: Figure;
+    try {
+      sqliteDb.pragma('journal_mode = WAL');
+      sqliteDb.pragma('synchronous = FULL');
+      sqliteDb.exec('CREATE TABLE kv (k TEXT PRIMARY KEY NOT NULL, v BLOB NOT NULL) WITHOUT ROWID');
+      const upsert = sqliteDb.prepare('INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)');
+      sqlite = out.measured(
+        {
+          ...base,
+          id: figureId('always', 'A', 'sqlite', 'insert'),
+          engine: 'sqlite',
+          label: 'sqlite INSERT, synchronous=FULL',
+          how: '1 at a time (autocommit)',
+        },
+        measureSync((i) => upsert.run(keyAt(i), valueAt(i)).changes, { timeMs }),
+      );
+    } finally {
+      sqliteDb.close();
+    }
+
+    out.ratio(
+      figureId('always', 'A', 'ratio', 'kvd/fsync'),
+      `kvd 'always' ×${IN_FLIGHT} ÷ fdatasync rate`,
+      kvd,
+      fsync,
+    );
+    out.ratio(
+      figureId('always', 'A', 'ratio', 'kvd/lmdb'),
+      `kvd 'always' ÷ lmdb put (both ×${IN_FLIGHT})`,
+      kvd,
+      lmdb,
+    );
+    out.ratio(
+      figureId('always', 'A', 'ratio', 'kvd/level'),
+      `kvd 'always' ÷ classic-level sync put (both ×${IN_FLIGHT})`,
+      kvd,
+      levelPut,
+    );
+    out.ratio(
+      figureId('always', 'A', 'ratio', 'kvd/sqlite'),
+      `kvd 'always' ÷ sqlite synchronous=FULL`,
+      kvd,
+      sqlite,
+    );
+  },
+};
