@@ -2,25 +2,36 @@
 // keys, the reader unpacks them and packs values, the caller unpacks values as zero-copy views.
 
 import { RECORD_HEADER_BYTES } from './format.js';
-import type { KeyInput } from './key-bytes.js';
+import { byteLength, type KeyInput } from './key-bytes.js';
 import type { RecordReader } from './record-reader.js';
 
 const encoder = new TextEncoder();
 
 /** Packs keys as [u32 count][u32 length × count][bytes…] into a transferable buffer. */
 export function packKeys(keys: readonly KeyInput[]): ArrayBuffer {
-  const encoded = keys.map((k) => (typeof k === 'string' ? encoder.encode(k) : k));
-  let total = 4 + 4 * keys.length;
-  for (const e of encoded) total += e.length;
+  const count = keys.length;
+  const lengths = new Uint32Array(count);
+  let total = 4 + 4 * count;
+  for (let i = 0; i < count; i++) {
+    const n = byteLength(keys[i]!);
+    lengths[i] = n;
+    total += n;
+  }
   const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, keys.length, true);
-  let at = 4 + 4 * keys.length;
-  encoded.forEach((e, i) => {
-    view.setUint32(4 + 4 * i, e.length, true);
-    out.set(e, at);
-    at += e.length;
-  });
+  const head = new Uint32Array(out.buffer, 0, 1 + count); // little-endian on every platform Node runs on
+  head[0] = count;
+  head.set(lengths, 1);
+  let at = 4 + 4 * count;
+  for (let i = 0; i < count; i++) {
+    const key = keys[i]!;
+    const n = lengths[i]!;
+    if (typeof key !== 'string') out.set(key, at);
+    else if (n === key.length) {
+      // ASCII: copy code units directly, no TextEncoder allocation per key.
+      for (let j = 0; j < n; j++) out[at + j] = key.charCodeAt(j);
+    } else encoder.encodeInto(key, out.subarray(at, at + n));
+    at += n;
+  }
   return out.buffer;
 }
 
