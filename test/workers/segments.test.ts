@@ -1,0 +1,84 @@
+// Tests for the writer's segment table (src/workers/segments.ts): handles registered in the
+// shared index, creating a segment file durably with its header (and refusing to clobber one),
+// live/dead accounting, and running out of handles.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { KvError } from '../../dist/shared/errors.js';
+import { encodeSegmentHeader, SEGMENT_HEADER_BYTES } from '../../dist/shared/format.js';
+import { IndexTable, MAX_SEGMENT_HANDLES } from '../../dist/shared/index-table.js';
+import { SegmentTable, syncDirectory } from '../../dist/workers/segments.js';
+import { removeTempDirs, tempDir } from './worker-harness.js';
+
+afterEach(removeTempDirs);
+
+function kvCode(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof KvError) return error.code;
+    throw error;
+  }
+  return 'no error';
+}
+
+describe('SegmentTable', () => {
+  it('gives each segment its own non-zero handle and records it in the shared index', async () => {
+    const index = IndexTable.create();
+    const table = new SegmentTable(await tempDir('seg-handles'), index);
+    const a = table.add(7, 100);
+    const b = table.add(3, 50);
+    expect(a.handle).not.toBe(0);
+    expect(b.handle).not.toBe(a.handle);
+    expect(index.segmentIdOf(a.handle)).toBe(7);
+    expect(index.segmentIdOf(b.handle)).toBe(3);
+    expect(table.get(a.handle)).toBe(a);
+    expect(table.list().map((s) => s.id)).toEqual([3, 7]);
+    expect(kvCode(() => table.get(999))).toBe('KV_INTERNAL');
+  });
+
+  it('creates a segment file holding exactly its header, and refuses to overwrite one', async () => {
+    const dir = await tempDir('seg-create');
+    const index = IndexTable.create();
+    const table = new SegmentTable(dir, index);
+    const s = table.create(1);
+    expect(s.size).toBe(SEGMENT_HEADER_BYTES);
+    expect(readFileSync(join(dir, '000001.log'))).toEqual(Buffer.from(encodeSegmentHeader(1)));
+    writeFileSync(join(dir, '000002.log'), 'precious');
+    expect(kvCode(() => table.create(2))).toBe('KV_IO');
+    expect(readFileSync(join(dir, '000002.log'), 'utf8')).toBe('precious');
+    expect(table.list().map((x) => x.id)).toEqual([1]);
+  });
+
+  it('fails with KV_IO when the directory is gone', async () => {
+    const table = new SegmentTable(join(await tempDir('seg-gone'), 'missing'), IndexTable.create());
+    expect(kvCode(() => table.create(1))).toBe('KV_IO');
+    expect(() => syncDirectory(join(table.dir, 'nowhere'))).toThrow();
+  });
+
+  it('accounts live and dead bytes per segment', async () => {
+    const table = new SegmentTable(await tempDir('seg-live'), IndexTable.create());
+    const s = table.add(1, SEGMENT_HEADER_BYTES + 300);
+    const t = table.add(2, SEGMENT_HEADER_BYTES + 40);
+    table.addLive({ handle: s.handle, offset: 16, length: 100 });
+    table.addLive({ handle: s.handle, offset: 116, length: 200 });
+    table.addLive({ handle: t.handle, offset: 16, length: 40 });
+    table.removeLive({ handle: s.handle, offset: 16, length: 100 });
+    expect(table.stats(2)).toEqual([
+      { id: 1, bytes: 316, liveBytes: 200, deadBytes: 100, liveKeys: 1, active: false },
+      { id: 2, bytes: 56, liveBytes: 40, deadBytes: 0, liveKeys: 1, active: true },
+    ]);
+  });
+
+  it('refuses a segment past the last free handle with KV_INTERNAL', async () => {
+    const index = IndexTable.create();
+    const table = new SegmentTable(await tempDir('seg-full'), index);
+    const handles = new Set<number>();
+    for (let id = 1; id < MAX_SEGMENT_HANDLES; id++) handles.add(table.add(id, 16).handle);
+    expect(handles.size).toBe(MAX_SEGMENT_HANDLES - 1);
+    expect(handles.has(0)).toBe(false);
+    expect(kvCode(() => table.add(MAX_SEGMENT_HANDLES, 16))).toBe('KV_INTERNAL');
+    expect(table.list()).toHaveLength(MAX_SEGMENT_HANDLES - 1);
+  });
+});
