@@ -93,13 +93,18 @@ export class RecordReader {
     const { buffer, at } = this.destination(length);
     this.preadFully(handle, buffer, at, length, offset);
     const keyLength = recordKeyLength(buffer, at);
-    if (!keyEquals(buffer, at + RECORD_HEADER_BYTES, keyLength, this.key)) return false;
+    const keyMatches =
+      RECORD_HEADER_BYTES + keyLength <= length &&
+      keyEquals(buffer, at + RECORD_HEADER_BYTES, keyLength, this.key);
+    // The CRC is checked even when the key differs: a hash collision has a good CRC, a damaged
+    // key (or key length) does not, and must not make the key look absent.
     if (!recordChecksumOk(buffer, at, length)) {
       throw new KvError(
         'KV_CORRUPTION',
         `checksum mismatch in ${this.fds.nameOf(handle)} at offset ${offset}`,
       );
     }
+    if (!keyMatches) return false;
     const expiresAt = recordExpiresAt(buffer, at);
     if (expiresAt !== 0 && expiresAt <= Date.now()) return true; // found, but expired: absent
     const valueStart = at + RECORD_HEADER_BYTES + keyLength;

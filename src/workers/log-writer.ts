@@ -68,7 +68,10 @@ export class LogWriter {
   private active: Segment;
   private fd: number;
   private lastSeq: number;
-  private dirty = false;
+  /** Count of successful writes; `synced` is the count known to be on disk. */
+  private written = 0;
+  private synced = 0;
+  private backgroundSyncs = 0;
   private failure: KvError | undefined;
   /** Counters for stats(). */
   writes = 0;
@@ -138,10 +141,11 @@ export class LogWriter {
 
   /** fdatasyncs the active segment now if anything is unsynced. */
   sync(): void {
-    if (!this.dirty) return;
-    this.dirty = false;
+    if (this.synced === this.written) return;
+    const target = this.written;
     try {
       fdatasyncSync(this.fd);
+      this.synced = target;
       this.syncs++;
     } catch (error) {
       this.fail(ioError('fdatasync failed', error));
@@ -154,22 +158,37 @@ export class LogWriter {
    * rotation that closes the append fd meanwhile cannot make us sync a reused fd number.
    */
   syncInBackground(): void {
-    if (!this.dirty) return;
-    this.dirty = false;
-    const fd = this.openForSync(this.active);
+    if (this.synced === this.written || this.backgroundSyncs > 0) return;
+    // Writes up to `target` are in this segment or in sealed ones (synced when sealed), so
+    // once this fdatasync succeeds they are all durable, even if the segment rotates meanwhile.
+    const target = this.written;
+    let fd: number;
+    try {
+      fd = this.openForSync(this.active);
+    } catch (error) {
+      this.log.error({ err: error }, 'cannot open the active segment for a background sync');
+      return;
+    }
+    this.backgroundSyncs++;
     fdatasync(fd, (error) => {
+      this.backgroundSyncs--;
       closeSync(fd);
       if (error) this.fail(ioError('background fdatasync failed', error));
-      else this.syncs++;
+      else {
+        this.synced = Math.max(this.synced, target);
+        this.syncs++;
+      }
     });
   }
 
   /** Syncs and closes the active segment's fd. */
   close(): void {
+    if (this.fd < 0) return; // a failed rotation already closed it
     try {
-      if (this.dirty) fdatasyncSync(this.fd);
+      if (this.synced !== this.written) fdatasyncSync(this.fd);
     } finally {
       closeSync(this.fd);
+      this.fd = -1;
     }
   }
 
@@ -231,7 +250,7 @@ export class LogWriter {
         startSize,
       );
       this.active.size = size;
-      this.dirty = true;
+      this.written++;
       if (this.options.durability === 'always') this.sync();
     } catch (error) {
       const failure = ioError(`append to ${segmentFileName(this.active.id)} failed`, error);
@@ -284,8 +303,9 @@ export class LogWriter {
     const old = this.active;
     try {
       fdatasyncSync(this.fd);
+      this.synced = this.written;
       closeSync(this.fd);
-      this.dirty = false;
+      this.fd = -1; // never close or write through a number the OS may reuse
       this.active = this.segments.create(old.id + 1);
       this.fd = this.openForAppend(this.active);
     } catch (error) {

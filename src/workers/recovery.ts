@@ -5,6 +5,7 @@
 
 import {
   closeSync,
+  existsSync,
   fsyncSync,
   openSync,
   readdirSync,
@@ -173,9 +174,11 @@ function cutTornTail(
   log: Logger,
 ): number {
   const cut = bytes.length - cutAt;
-  const aside = `${path}.torn-${cutAt}`;
+  let aside = `${path}.torn-${cutAt}`;
   try {
-    writeFileSync(aside, bytes.subarray(cutAt));
+    // Never overwrite bytes an earlier recovery saved: they may be the only copy.
+    for (let n = 1; existsSync(aside); n++) aside = `${path}.torn-${cutAt}.${n}`;
+    writeFileSync(aside, bytes.subarray(cutAt), { flag: 'wx' });
     truncateSync(path, cutAt);
     const fd = openSync(path, 'r+');
     try {

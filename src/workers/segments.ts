@@ -44,7 +44,9 @@ export class SegmentTable {
     try {
       const fd = openSync(path, 'wx');
       try {
-        writeSync(fd, encodeSegmentHeader(id));
+        const header = encodeSegmentHeader(id);
+        if (writeSync(fd, header) !== header.length)
+          throw new Error('short write of the segment header');
         fsyncSync(fd);
       } finally {
         closeSync(fd);

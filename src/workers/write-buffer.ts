@@ -57,6 +57,8 @@ export function parseWriteBuffer(b: Uint8Array): WriteBuffer {
       if (type === TYPE_BATCH_COMMIT) throw malformed('commit record flagged as in a batch');
       inBatch++;
     } else if (type === TYPE_BATCH_COMMIT) {
+      // A commit seals the records before it; recovery rejects an empty one, so never write it.
+      if (inBatch === 0) throw malformed('batch commit without records');
       if (batchCommitCount(b, at - length) !== inBatch) throw malformed('batch commit count');
       inBatch = 0;
       unitEnds.push(at);

@@ -4,7 +4,7 @@
 // writer.ts only wires this to comlink, so tests can drive it on their own thread.
 
 import { mkdirSync } from 'node:fs';
-import { serializeError } from '../shared/errors.js';
+import { KvError, serializeError } from '../shared/errors.js';
 import { IndexTable } from '../shared/index-table.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import type {
@@ -46,12 +46,13 @@ export class WriterService implements WriterApi {
   private readonly logger: Logger = createLogger('writer');
 
   async open(config: WriterConfig): Promise<ValueReply<WriterOpened>> {
+    let publisher: IndexPublisher | undefined;
     try {
       const started = performance.now();
       mkdirSync(config.dir, { recursive: true });
       const index = IndexTable.create(0, config.hashBits);
       const segments = new SegmentTable(config.dir, index);
-      const publisher = new IndexPublisher(index, segments);
+      publisher = new IndexPublisher(index, segments);
       const recovered = recover(segments, publisher, this.logger);
       const active = recovered.last ?? segments.create(1);
       const log = new LogWriter(
@@ -78,6 +79,7 @@ export class WriterService implements WriterApi {
         },
       };
     } catch (error) {
+      publisher?.close();
       this.logger.error({ err: error, dir: config.dir }, 'open failed');
       return { ok: false, error: serializeError(error) };
     }
@@ -172,7 +174,7 @@ export class WriterService implements WriterApi {
   }
 
   private requireOpen(): OpenState {
-    if (!this.state) throw new Error('writer is not open');
+    if (!this.state) throw new KvError('KV_CLOSED', 'the store is closed');
     return this.state;
   }
 }

@@ -3,7 +3,14 @@
 // sealed segments refused with file and offset, bad segment headers, segments cut short at
 // creation, sequence numbers, deletes across segments, live-byte accounting, and I/O failures.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { pino } from 'pino';
@@ -485,7 +492,10 @@ describe('recover: I/O failures', () => {
     const a = rec(1, 'put', 'a', 'one');
     const s = Buffer.concat([segment(1, [a]), Buffer.from('torn')]);
     writeSegments(dir, { 1: s });
-    mkdirSync(join(dir, `${name(1)}.torn-${16 + a.length}`)); // occupied by a directory
+    // The usual name is taken (so recovery picks `.1`), and `.1` is a dangling symlink: an
+    // exclusive create fails on it, so the bytes cannot be saved.
+    mkdirSync(join(dir, `${name(1)}.torn-${16 + a.length}`));
+    symlinkSync(join(dir, 'nowhere', 'x'), join(dir, `${name(1)}.torn-${16 + a.length}.1`));
     const error = expectRecoveryError(dir, 'KV_IO');
     expect(error.message).toContain(name(1));
     expect(readFileSync(join(dir, name(1)))).toEqual(s);
