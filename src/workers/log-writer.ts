@@ -3,7 +3,15 @@
 // share with one writev, sync per the durability policy, then publish to the shared index.
 // Writer thread only.
 
-import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, writevSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasync,
+  fdatasyncSync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  writevSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { ioError, KvError, type SerializedError, serializeError } from '../shared/errors.js';
 import {
@@ -46,6 +54,10 @@ interface Run {
   readonly firstRecord: number;
 }
 
+/** Step of preallocation under `always` (zeros written ahead of the data). */
+const PREALLOCATE_BYTES = 1024 * 1024;
+const ZEROS = new Uint8Array(PREALLOCATE_BYTES);
+
 /** Where the next unit to append is: buffer index, unit index, and its first record number. */
 interface Cursor {
   buffer: number;
@@ -72,6 +84,8 @@ export class LogWriter {
   private written = 0;
   private synced = 0;
   private backgroundSyncs = 0;
+  /** Bytes of the active segment file that exist on disk (data, then preallocated zeros). */
+  private allocatedEnd: number;
   private failure: KvError | undefined;
   /** Counters for stats(). */
   writes = 0;
@@ -89,6 +103,7 @@ export class LogWriter {
     this.active = active;
     this.lastSeq = lastSeq;
     this.fd = this.openForAppend(active);
+    this.allocatedEnd = fstatSync(this.fd).size;
   }
 
   get activeId(): number {
@@ -185,7 +200,9 @@ export class LogWriter {
   close(): void {
     if (this.fd < 0) return; // a failed rotation already closed it
     try {
-      if (this.synced !== this.written) fdatasyncSync(this.fd);
+      const trimmed = this.allocatedEnd > this.active.size;
+      this.trimPreallocation();
+      if (trimmed || this.synced !== this.written) fdatasyncSync(this.fd);
     } finally {
       closeSync(this.fd);
       this.fd = -1;
@@ -244,6 +261,7 @@ export class LogWriter {
     try {
       // Room in the index first: once the bytes are on disk, publishing them must not fail.
       this.publisher.reserve(records);
+      if (this.options.durability === 'always') this.preallocate(size);
       writeAllv(
         this.fd,
         runs.map((r) => parsed[r.buffer]!.bytes.subarray(r.start, r.end)),
@@ -298,16 +316,40 @@ export class LogWriter {
     }
   }
 
-  /** Seals the active segment (fdatasync, close) and starts the next one. */
+  /**
+   * Under `always`, makes sure the file already extends past `end` by writing zeros ahead in
+   * PREALLOCATE_BYTES steps: an fdatasync that need not also commit a new file size is about
+   * 3x faster on ext4 (measured: bench/README.md). Recovery treats a zero tail as unused space.
+   */
+  private preallocate(end: number): void {
+    if (end <= this.allocatedEnd) return;
+    const target = Math.ceil(end / PREALLOCATE_BYTES) * PREALLOCATE_BYTES;
+    for (let at = this.allocatedEnd; at < target; at += PREALLOCATE_BYTES) {
+      writeAllv(this.fd, [ZEROS.subarray(0, Math.min(PREALLOCATE_BYTES, target - at))], at);
+    }
+    this.allocatedEnd = target;
+  }
+
+  /** Cuts preallocated zeros off the active segment, leaving exactly its records. */
+  private trimPreallocation(): void {
+    if (this.allocatedEnd > this.active.size) {
+      ftruncateSync(this.fd, this.active.size);
+      this.allocatedEnd = this.active.size;
+    }
+  }
+
+  /** Seals the active segment (trim, fdatasync, close) and starts the next one. */
   private rotate(): void {
     const old = this.active;
     try {
+      this.trimPreallocation();
       fdatasyncSync(this.fd);
       this.synced = this.written;
       closeSync(this.fd);
       this.fd = -1; // never close or write through a number the OS may reuse
       this.active = this.segments.create(old.id + 1);
       this.fd = this.openForAppend(this.active);
+      this.allocatedEnd = this.active.size;
     } catch (error) {
       this.fail(ioError('segment rotation failed', error));
       return;
@@ -322,6 +364,7 @@ export class LogWriter {
   private cutBack(size: number): void {
     try {
       ftruncateSync(this.fd, size);
+      this.allocatedEnd = size;
     } catch (error) {
       this.fail(ioError('cannot cut a failed write back off the log', error));
     }

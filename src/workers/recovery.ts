@@ -14,7 +14,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ioError, KvError } from '../shared/errors.js';
 import {
   batchCommitCount,
@@ -32,7 +32,7 @@ import {
 } from '../shared/format.js';
 import type { Logger } from '../shared/logger.js';
 import type { IndexPublisher } from './index-publisher.js';
-import type { Segment, SegmentTable } from './segments.js';
+import { type Segment, type SegmentTable, syncDirectory } from './segments.js';
 
 /** What recovery found. */
 export interface RecoveryResult {
@@ -143,7 +143,16 @@ export function recover(
           `${name} at offset ${problem ? at : cutAt}: ${problem || 'unfinished batch'}`,
         );
       }
-      truncatedBytes += cutTornTail(path, name, bytes, cutAt, problem || 'unfinished batch', log);
+      if (isAllZero(bytes, cutAt)) {
+        // Space the writer preallocated under `always` (zeros are never a valid record).
+        trimFile(path, name, cutAt);
+        log.info(
+          { file: name, offset: cutAt, bytes: bytes.length - cutAt },
+          'trimmed preallocated space',
+        );
+      } else {
+        truncatedBytes += cutTornTail(path, name, bytes, cutAt, problem || 'unfinished batch', log);
+      }
       segment.size = cutAt;
     }
     last = segment;
@@ -164,6 +173,26 @@ function apply(publisher: IndexPublisher, bytes: Uint8Array, handle: number, op:
   }
 }
 
+function isAllZero(bytes: Uint8Array, from: number): boolean {
+  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
+/** Truncates a segment file to `size` and fsyncs it. */
+function trimFile(path: string, name: string, size: number): void {
+  try {
+    truncateSync(path, size);
+    const fd = openSync(path, 'r+');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    throw ioError(`cannot trim ${name}`, error);
+  }
+}
+
 /** Saves `bytes[cutAt..]` beside the segment, then truncates the segment there and fsyncs it. */
 function cutTornTail(
   path: string,
@@ -178,14 +207,15 @@ function cutTornTail(
   try {
     // Never overwrite bytes an earlier recovery saved: they may be the only copy.
     for (let n = 1; existsSync(aside); n++) aside = `${path}.torn-${cutAt}.${n}`;
-    writeFileSync(aside, bytes.subarray(cutAt), { flag: 'wx' });
-    truncateSync(path, cutAt);
-    const fd = openSync(path, 'r+');
+    const fd = openSync(aside, 'wx');
     try {
-      fsyncSync(fd);
+      writeFileSync(fd, bytes.subarray(cutAt));
+      fsyncSync(fd); // the saved copy is durable before the segment loses those bytes
     } finally {
       closeSync(fd);
     }
+    syncDirectory(dirname(path));
+    trimFile(path, name, cutAt);
   } catch (error) {
     throw ioError(`cannot cut the torn tail of ${name}`, error);
   }
