@@ -1,0 +1,239 @@
+// Model test of the Store API: random sequences of writes, reads and reopens, run against a
+// real store with tiny segments (so rotation happens) and checked against a Map. A small key
+// space (with non-ASCII and empty keys, given as strings or as their UTF-8 bytes) makes
+// overwrites and deletes hit.
+
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type BatchOp, type Durability, Store } from '../../dist/main/index.js';
+import { makeTempDir, removeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
+
+const KEYS = ['a', 'b', 'c', 'ключ', '鍵🔑', '', 'a\u0000b', 'k'.repeat(100), 'é', 'e\u0301'];
+
+/** A key of KEYS, passed as a string or as a Uint8Array of the same UTF-8 bytes. */
+interface KeyRef {
+  readonly k: number;
+  readonly asBytes: boolean;
+}
+
+type Value = string | Uint8Array;
+type WriteCmd =
+  | { readonly t: 'set'; readonly key: KeyRef; readonly value: Value }
+  | { readonly t: 'delete'; readonly key: KeyRef };
+type Cmd =
+  | WriteCmd
+  | { readonly t: 'batch'; readonly ops: readonly WriteCmd[] }
+  | { readonly t: 'group'; readonly ops: readonly (WriteCmd | BatchCmd)[] }
+  | { readonly t: 'get' | 'getSync' | 'has'; readonly key: KeyRef }
+  | { readonly t: 'getMany'; readonly keys: readonly KeyRef[] }
+  | { readonly t: 'stats' }
+  | { readonly t: 'reopen' };
+type BatchCmd = { readonly t: 'batch'; readonly ops: readonly WriteCmd[] };
+
+const keyRef = fc.record({ k: fc.nat(KEYS.length - 1), asBytes: fc.boolean() });
+const value: fc.Arbitrary<Value> = fc.oneof(
+  { weight: 4, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }) },
+  { weight: 4, arbitrary: fc.uint8Array({ maxLength: 600 }) },
+  { weight: 1, arbitrary: fc.constantFrom<Value>('', new Uint8Array(0)) },
+  // Larger than a whole 4 KiB segment: such a record gets a segment of its own.
+  { weight: 1, arbitrary: fc.uint8Array({ minLength: 3000, maxLength: 5000 }) },
+);
+const setCmd = fc.record({ t: fc.constant('set' as const), key: keyRef, value });
+const deleteCmd = fc.record({ t: fc.constant('delete' as const), key: keyRef });
+const writeCmd: fc.Arbitrary<WriteCmd> = fc.oneof(setCmd, deleteCmd);
+const batchCmd: fc.Arbitrary<BatchCmd> = fc.record({
+  t: fc.constant('batch' as const),
+  ops: fc.array(writeCmd, { minLength: 1, maxLength: 8 }),
+});
+const cmd: fc.Arbitrary<Cmd> = fc.oneof(
+  { weight: 6, arbitrary: setCmd },
+  { weight: 3, arbitrary: deleteCmd },
+  { weight: 2, arbitrary: batchCmd },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant('group' as const),
+      ops: fc.array(fc.oneof(writeCmd, batchCmd), { minLength: 2, maxLength: 6 }),
+    }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      t: fc.constantFrom<'get' | 'getSync' | 'has'>('get', 'getSync', 'has'),
+      key: keyRef,
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant('getMany' as const),
+      keys: fc.array(keyRef, { maxLength: 12 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ t: 'stats' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'reopen' as const }) },
+);
+
+function keyOf(ref: KeyRef): string | Uint8Array {
+  const text = KEYS[ref.k]!;
+  return ref.asBytes ? new Uint8Array(Buffer.from(text, 'utf8')) : text;
+}
+
+/** The model's key: the hex of the key's UTF-8 bytes, so both forms address one entry. */
+function modelKey(ref: KeyRef): string {
+  return Buffer.from(KEYS[ref.k]!, 'utf8').toString('hex');
+}
+
+function bytesOf(v: Value): Buffer {
+  return typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v);
+}
+
+function toBatchOp(op: WriteCmd): BatchOp {
+  return op.t === 'set'
+    ? { type: 'set', key: keyOf(op.key), value: op.value }
+    : { type: 'delete', key: keyOf(op.key) };
+}
+
+/** Applies one write to the model; returns whether the key existed before (delete's answer). */
+function applyToModel(model: Map<string, Buffer>, op: WriteCmd): boolean {
+  const k = modelKey(op.key);
+  const existed = model.has(k);
+  if (op.t === 'set') model.set(k, bytesOf(op.value));
+  else model.delete(k);
+  return existed;
+}
+
+function expectValue(actual: Buffer | undefined, expected: Buffer | undefined, what: string): void {
+  if (expected === undefined) {
+    expect(actual, what).toBeUndefined();
+  } else {
+    expect(actual, what).toBeInstanceOf(Uint8Array);
+    expect(Buffer.from(actual!).equals(expected), `${what}: bytes differ`).toBe(true);
+  }
+}
+
+interface RunStats {
+  maxSegments: number;
+  reopens: number;
+}
+
+async function runCommands(durability: Durability, cmds: readonly Cmd[], seen: RunStats) {
+  const dir = await makeTempDir('model');
+  const options = { durability, readers: 1, segmentBytes: 4096 };
+  const model = new Map<string, Buffer>();
+  let store = await Store.open(dir, options);
+  try {
+    for (const [step, c] of cmds.entries()) {
+      const at = `step ${step} (${c.t})`;
+      switch (c.t) {
+        case 'set':
+          await store.set(keyOf(c.key), c.value);
+          applyToModel(model, c);
+          break;
+        case 'delete': {
+          const existed = await store.delete(keyOf(c.key));
+          expect(existed, `${at}: delete's answer`).toBe(applyToModel(model, c));
+          break;
+        }
+        case 'batch':
+          await store.batch(c.ops.map(toBatchOp));
+          for (const op of c.ops) applyToModel(model, op);
+          break;
+        case 'group': {
+          // Issued in one tick: they travel to the writer as one message and must apply in order.
+          const pending = c.ops.map((op) =>
+            op.t === 'batch'
+              ? store.batch(op.ops.map(toBatchOp))
+              : op.t === 'set'
+                ? store.set(keyOf(op.key), op.value)
+                : store.delete(keyOf(op.key)),
+          );
+          const answers = await Promise.all(pending);
+          c.ops.forEach((op, i) => {
+            if (op.t === 'batch') {
+              for (const inner of op.ops) applyToModel(model, inner);
+            } else {
+              const existed = applyToModel(model, op);
+              if (op.t === 'delete') expect(answers[i], `${at}: delete #${i}`).toBe(existed);
+            }
+          });
+          break;
+        }
+        case 'get':
+          expectValue(await store.get(keyOf(c.key)), model.get(modelKey(c.key)), at);
+          break;
+        case 'getSync':
+          expectValue(store.getSync(keyOf(c.key)), model.get(modelKey(c.key)), at);
+          break;
+        case 'has':
+          expect(await store.has(keyOf(c.key)), at).toBe(model.has(modelKey(c.key)));
+          break;
+        case 'getMany': {
+          const values = await store.getMany(c.keys.map(keyOf));
+          expect(values).toHaveLength(c.keys.length);
+          c.keys.forEach((ref, i) => {
+            expectValue(values[i], model.get(modelKey(ref)), `${at} #${i}`);
+          });
+          break;
+        }
+        case 'stats': {
+          const stats = await store.stats();
+          expect(stats.keys, at).toBe(model.size);
+          seen.maxSegments = Math.max(seen.maxSegments, stats.segments.length);
+          break;
+        }
+        case 'reopen':
+          await store.close();
+          store = await Store.open(dir, options);
+          seen.reopens++;
+          expect((await store.stats()).keys, `${at}: keys after reopen`).toBe(model.size);
+          break;
+      }
+    }
+    await checkEverything(store, model, 'after the last command');
+    seen.maxSegments = Math.max(seen.maxSegments, (await store.stats()).segments.length);
+    await store.close();
+    store = await Store.open(dir, options);
+    await checkEverything(store, model, 'after the final reopen');
+  } finally {
+    await store.close();
+    await removeTempDir(dir);
+  }
+}
+
+/** Every key of the key space, through every read path, plus the live key count. */
+async function checkEverything(store: Store, model: Map<string, Buffer>, when: string) {
+  const refs = KEYS.flatMap((_, k) => [
+    { k, asBytes: false },
+    { k, asBytes: true },
+  ]);
+  const many = await store.getMany(refs.map(keyOf));
+  for (const [i, ref] of refs.entries()) {
+    const expected = model.get(modelKey(ref));
+    const what = `${when}: key ${JSON.stringify(KEYS[ref.k])} as ${ref.asBytes ? 'bytes' : 'string'}`;
+    expectValue(many[i], expected, `${what} (getMany)`);
+    expectValue(store.getSync(keyOf(ref)), expected, `${what} (getSync)`);
+    expectValue(await store.get(keyOf(ref)), expected, `${what} (get)`);
+    expect(await store.has(keyOf(ref)), `${what} (has)`).toBe(expected !== undefined);
+  }
+  expect((await store.stats()).keys, `${when}: stats().keys`).toBe(model.size);
+}
+
+describe('Store against a Map model', () => {
+  afterEach(removeTempDirs);
+
+  it('agrees with the model on random command sequences, across rotation and reopen', async () => {
+    const seen: RunStats = { maxSegments: 0, reopens: 0 };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<Durability>('no', 'everysec', 'always'),
+        fc.array(cmd, { minLength: 1, maxLength: 60 }),
+        (durability, cmds) => runCommands(durability, cmds, seen),
+      ),
+      { numRuns: 25 },
+    );
+    // The runs must actually have exercised rotation and reopening.
+    expect(seen.maxSegments).toBeGreaterThan(1);
+    expect(seen.reopens).toBeGreaterThan(0);
+  }, 180_000);
+});
