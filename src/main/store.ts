@@ -106,6 +106,9 @@ export class Store {
         idleTimeout: Number.POSITIVE_INFINITY,
         workerData: init,
       });
+      // A reader thread that crashes fails its task (the caller sees the error) and Piscina
+      // starts another; log it rather than let it surface as an uncaught exception.
+      pool.on('error', (error: unknown) => log.error({ err: error }, 'reader thread crashed'));
       store = new Store(
         absolute,
         resolved,

@@ -86,6 +86,8 @@ export class LogWriter {
   private backgroundSyncs = 0;
   /** Bytes of the active segment file that exist on disk (data, then preallocated zeros). */
   private allocatedEnd: number;
+  /** False after a preallocation failed, until the next segment. */
+  private preallocating = true;
   private failure: KvError | undefined;
   /** Counters for stats(). */
   writes = 0;
@@ -322,12 +324,25 @@ export class LogWriter {
    * 3x faster on ext4 (measured: bench/README.md). Recovery treats a zero tail as unused space.
    */
   private preallocate(end: number): void {
-    if (end <= this.allocatedEnd) return;
+    if (end <= this.allocatedEnd || !this.preallocating) return;
     const target = Math.ceil(end / PREALLOCATE_BYTES) * PREALLOCATE_BYTES;
-    for (let at = this.allocatedEnd; at < target; at += PREALLOCATE_BYTES) {
-      writeAllv(this.fd, [ZEROS.subarray(0, Math.min(PREALLOCATE_BYTES, target - at))], at);
+    try {
+      for (let at = this.allocatedEnd; at < target; at += PREALLOCATE_BYTES) {
+        writeAllv(this.fd, [ZEROS.subarray(0, Math.min(PREALLOCATE_BYTES, target - at))], at);
+      }
+      this.allocatedEnd = target;
+    } catch (error) {
+      // No room for the zeros (a full disk, a file size limit): an optimisation must never
+      // refuse a write that fits, so cut them back and append without preallocating until
+      // the next segment.
+      ftruncateSync(this.fd, this.active.size);
+      this.allocatedEnd = this.active.size;
+      this.preallocating = false;
+      this.log.warn(
+        { err: error, file: segmentFileName(this.active.id) },
+        'preallocation failed; appending without it',
+      );
     }
-    this.allocatedEnd = target;
   }
 
   /** Cuts preallocated zeros off the active segment, leaving exactly its records. */
@@ -350,6 +365,7 @@ export class LogWriter {
       this.active = this.segments.create(old.id + 1);
       this.fd = this.openForAppend(this.active);
       this.allocatedEnd = this.active.size;
+      this.preallocating = true;
     } catch (error) {
       this.fail(ioError('segment rotation failed', error));
       return;
