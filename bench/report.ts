@@ -4,13 +4,14 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { readAnalysis } from './lib/analysis.js';
 import { renderReport } from './lib/report-markdown.js';
 import type { BenchResults } from './lib/results.js';
 
 /** Reads a results file and writes its report. */
 export function writeReport(resultsPath: string, reportPath: string): void {
   const results = JSON.parse(readFileSync(resultsPath, 'utf8')) as BenchResults;
-  writeFileSync(reportPath, renderReport(results));
+  writeFileSync(reportPath, renderReport(results, readAnalysis()));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -13,6 +13,7 @@ export const SCENARIO_IDS = [
   'always',
   'reopen',
   'memory',
+  'breakdown',
 ] as const;
 
 export type ScenarioId = (typeof SCENARIO_IDS)[number];

@@ -5,7 +5,7 @@ import { formatNumber, formatRatio, formatUs } from './format.js';
 import type { BenchResults, Figure, ScenarioResult } from './results.js';
 
 /** The Markdown report for one run. */
-export function renderReport(results: BenchResults): string {
+export function renderReport(results: BenchResults, analysis?: string): string {
   const { machine, config } = results;
   const lines: string[] = [
     '# kvd benchmarks',
@@ -54,6 +54,7 @@ export function renderReport(results: BenchResults): string {
   const notes = [...new Set(results.targets.flatMap((t) => (t.note ? [t.note] : [])))];
   if (notes.length > 0) lines.push('', `Note: ${notes.join('; ')}.`);
   lines.push('');
+  if (analysis) lines.push(analysis.trim(), '');
   for (const s of results.scenarios) lines.push(...renderScenario(s));
   return `${lines.join('\n')}\n`;
 }

@@ -7,7 +7,7 @@ import type { Measurement } from './measure.js';
 
 export type Engine = 'kvd' | 'lmdb' | 'classic-level' | 'sqlite' | 'fs' | 'js-map';
 
-export type Unit = 'keys/s' | 'writes/s' | 'reads/s' | 'syncs/s' | 'ms' | 'B/key';
+export type Unit = 'keys/s' | 'writes/s' | 'reads/s' | 'syncs/s' | 'checksums/s' | 'ms' | 'B/key';
 
 /** One measured number. */
 export interface Figure {

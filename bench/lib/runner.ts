@@ -3,6 +3,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { readAnalysis } from './analysis.js';
 import { type BenchConfig, parseConfig, type ScenarioId } from './config.js';
 import { Fixtures } from './fixtures.js';
 import { describeMachine } from './machine.js';
@@ -22,6 +23,7 @@ const SCENARIOS: Record<ScenarioId, () => Promise<{ scenario: Scenario }>> = {
   always: () => import('../scenarios/always.js'),
   reopen: () => import('../scenarios/reopen.js'),
   memory: () => import('../scenarios/memory.js'),
+  breakdown: () => import('../scenarios/breakdown.js'),
 };
 
 /** Runs the benchmark for command-line `argv`; resolves with the process exit code. */
@@ -100,7 +102,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   writeFileSync(config.out, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwrote ${config.out}`);
   if (config.report !== '') {
-    writeFileSync(config.report, renderReport(results));
+    writeFileSync(config.report, renderReport(results, readAnalysis()));
     console.log(`wrote ${config.report}`);
   }
   console.log(`total ${results.seconds.toFixed(0)} s`);

@@ -9,7 +9,7 @@ const POLY = 0x82f63b78; // reflected Castagnoli polynomial
 
 const TABLES: Uint32Array = buildTables();
 
-/** From this many bytes on, the native implementation is faster (measured: bench/README.md). */
+/** From this many bytes on, the native implementation is faster (bench scenario "breakdown"). */
 const NATIVE_MIN_BYTES = 512;
 
 type NativeCrc32c = (input: Uint8Array, initialState?: number) => number;
