@@ -3,4 +3,12 @@
 export { ERROR_CODES, KvError, type KvErrorCode } from '../shared/errors.js';
 export type { Durability, SegmentStats } from '../shared/messages.js';
 export { DEFAULTS, LIMITS, type StoreOptions } from './options.js';
-export { type BatchOp, type Bytes, type SetOptions, Store, type StoreStats } from './store.js';
+export {
+  type BatchOp,
+  type Bytes,
+  type SetOptions,
+  type SetWithOptions,
+  type SetWithResult,
+  Store,
+  type StoreStats,
+} from './store.js';

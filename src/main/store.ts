@@ -12,6 +12,18 @@ import { byteLength } from '../shared/key-bytes.js';
 import { createLogger } from '../shared/logger.js';
 import type { ReaderInit, SegmentStats, WriterOpened } from '../shared/messages.js';
 import { RecordReader } from '../shared/record-reader.js';
+import {
+  OP_APPEND,
+  OP_EXPIRE,
+  OP_GETDEL,
+  OP_INCRBY,
+  OP_SET,
+  type OpResult,
+  SET_IF_ABSENT,
+  SET_IF_PRESENT,
+  SET_KEEP_EXPIRY,
+  SET_RETURN_PREVIOUS,
+} from '../shared/write-ops.js';
 import { type DirLock, lockDirectory } from './dir-lock.js';
 import { LIMITS, type ResolvedOptions, resolveOptions, type StoreOptions } from './options.js';
 import { ReadQueue } from './read-queue.js';
@@ -23,6 +35,26 @@ export type Bytes = string | Uint8Array;
 
 /** One operation of an atomic `batch`. */
 export type BatchOp = { type: 'set'; key: Bytes; value: Bytes } | { type: 'delete'; key: Bytes };
+
+/** Options of `setWith`, a conditional set (Redis's SET NX/XX/GET/KEEPTTL). */
+export interface SetWithOptions {
+  /** Write only if the key has no value (NX). */
+  ifAbsent?: boolean;
+  /** Write only if the key has a value (XX). */
+  ifPresent?: boolean;
+  /** Answer the value the key had (GET). */
+  returnPrevious?: boolean;
+  /** Keep the key's current expiry (KEEPTTL); otherwise `expiresAt` (default none) applies. */
+  keepExpiry?: boolean;
+  /** Absolute expiry in ms since the epoch; 0 = none. */
+  expiresAt?: number;
+}
+
+/** What `setWith` answers. */
+export interface SetWithResult {
+  readonly written: boolean;
+  readonly previous: Buffer | undefined;
+}
 
 /** Options of a single `set`. */
 export interface SetOptions {
@@ -96,6 +128,7 @@ export class Store {
         durability: resolved.durability,
         segmentBytes: resolved.segmentBytes,
         hashBits: resolved.hashBits,
+        maxValueBytes: resolved.maxValueBytes,
       });
       const index = new IndexTable(opened.index);
       const init: ReaderInit = { dir: absolute, index: opened.index };
@@ -229,6 +262,94 @@ export class Store {
     await this.writes.enqueueBatch(encoded);
   }
 
+  /**
+   * Adds `delta` (default 1) to the integer stored under `key` (an absent key counts as 0),
+   * atomically: the writer applies it in order with every other write. Keeps the key's expiry.
+   * Resolves with the new value. Rejects with `KV_NOT_INTEGER` if the stored value is not a
+   * base-10 signed 64-bit integer or the result overflows (nothing changes then), and like `set`.
+   */
+  incrBy(key: Bytes, delta: number | bigint = 1): Promise<bigint> {
+    return this.operation(() => {
+      if (typeof delta === 'number' ? !Number.isSafeInteger(delta) : typeof delta !== 'bigint') {
+        throw new KvError('KV_INVALID_ARGUMENT', 'delta must be an integer');
+      }
+      return this.writes.enqueueOperation(OP_INCRBY, 0, key, String(delta), 0);
+    }).then((r) => r.integer ?? 0n);
+  }
+
+  /**
+   * Appends `value` to the value stored under `key` (an absent key counts as empty), atomically.
+   * Keeps the key's expiry. Resolves with the new length in bytes. Rejects with
+   * `KV_VALUE_TOO_LARGE` if the result would pass `maxValueBytes`, and like `set`.
+   */
+  append(key: Bytes, value: Bytes): Promise<number> {
+    return this.operation(() => {
+      this.encodePut(key, value, 0);
+      return this.writes.enqueueOperation(OP_APPEND, 0, key, value, 0);
+    }).then((r) => Number(r.integer ?? 0n));
+  }
+
+  /**
+   * A conditional `set`, atomic against every other write: `ifAbsent` writes only if the key
+   * has no value, `ifPresent` only if it has one; `returnPrevious` answers the value it had;
+   * `keepExpiry` keeps the key's expiry instead of setting `expiresAt`. Resolves with whether it
+   * wrote and the previous value (when asked). Rejects like `set`.
+   */
+  setWith(key: Bytes, value: Bytes, options: SetWithOptions = {}): Promise<SetWithResult> {
+    return this.operation(() => {
+      const op = this.encodePut(key, value, options.expiresAt ?? 0);
+      let flags = 0;
+      if (options.ifAbsent) flags |= SET_IF_ABSENT;
+      if (options.ifPresent) flags |= SET_IF_PRESENT;
+      if (options.returnPrevious) flags |= SET_RETURN_PREVIOUS;
+      if (options.keepExpiry) flags |= SET_KEEP_EXPIRY;
+      return this.writes.enqueueOperation(OP_SET, flags, key, value, op.expiresAt);
+    }).then((r) => ({ written: r.applied, previous: asBuffer(r.previous) }));
+  }
+
+  /** Deletes `key` and resolves with the value it had (undefined if none), atomically. Rejects like `set`. */
+  getDelete(key: Bytes): Promise<Buffer | undefined> {
+    return this.operation(() => {
+      this.checkKey(key);
+      return this.writes.enqueueOperation(OP_GETDEL, 0, key, '', 0);
+    }).then((r) => asBuffer(r.previous));
+  }
+
+  /**
+   * Sets the key's expiry to `expiresAt` (ms since the epoch; a time already past deletes the
+   * key now). Resolves with whether the key existed. Rejects like `set`.
+   */
+  expire(key: Bytes, expiresAt: number): Promise<boolean> {
+    return this.operation(() => {
+      this.checkKey(key);
+      if (!Number.isSafeInteger(expiresAt) || expiresAt <= 0) {
+        throw new KvError(
+          'KV_INVALID_ARGUMENT',
+          'expiresAt must be a positive integer (ms since the epoch)',
+        );
+      }
+      return this.writes.enqueueOperation(OP_EXPIRE, 0, key, '', expiresAt);
+    }).then((r) => r.applied);
+  }
+
+  /** Removes the key's expiry; resolves with whether it had one. Rejects like `set`. */
+  persist(key: Bytes): Promise<boolean> {
+    return this.operation(() => {
+      this.checkKey(key);
+      return this.writes.enqueueOperation(OP_EXPIRE, 0, key, '', 0);
+    }).then((r) => r.applied);
+  }
+
+  /**
+   * The key's expiry, read on the calling thread: ms since the epoch, 0 if it has none,
+   * undefined if the key has no value. Throws like `getSync`.
+   */
+  expirySync(key: Bytes): number | undefined {
+    this.checkOpen();
+    this.checkKey(key);
+    return this.localReader.getWithExpiry(key)?.expiresAt;
+  }
+
   /** Forces every write so far to disk (fdatasync), whatever the durability mode. Rejects with `KV_IO` or `KV_CLOSED`. */
   async flush(): Promise<void> {
     this.checkOpen();
@@ -276,6 +397,16 @@ export class Store {
   /** Whether `close()` has been called. */
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** Runs the validation and enqueueing in `start`, turning a synchronous throw into a rejection. */
+  private operation(start: () => Promise<OpResult>): Promise<OpResult> {
+    try {
+      this.checkOpen();
+      return start();
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   private async shutdown(): Promise<void> {
@@ -349,3 +480,9 @@ export class Store {
 }
 
 function nothing(): void {}
+
+function asBuffer(bytes: Uint8Array | undefined): Buffer | undefined {
+  return bytes === undefined
+    ? undefined
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+}

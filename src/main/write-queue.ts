@@ -15,6 +15,7 @@ import {
 } from '../shared/format.js';
 import { byteLength, type KeyInput } from '../shared/key-bytes.js';
 import { WRITE_FAILED, WRITE_OK_EXISTED, type WriteReply } from '../shared/messages.js';
+import type { OpResult, OpType } from '../shared/write-ops.js';
 
 /** One write of the API, encoded: its key, value bytes and expiry are already validated. */
 export interface EncodedOp {
@@ -27,7 +28,8 @@ export interface EncodedOp {
 interface Waiter {
   readonly firstRecord: number;
   readonly records: number;
-  readonly resolve: (existed: boolean) => void;
+  /** Settles the caller's promise from the record's outcome (and an operation's result). */
+  readonly resolve: (existed: boolean, result: OpResult | undefined) => void;
   readonly reject: (error: KvError) => void;
 }
 
@@ -71,21 +73,53 @@ export class WriteQueue {
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 
-  private add(encode: () => void, records: number): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
-      const firstRecord = this.records;
-      encode();
-      this.records += records;
-      this.waiters.push({ firstRecord, records, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        queueMicrotask(() => this.flush());
-      }
+  /**
+   * Queues one read-modify-write operation (write-ops.ts); resolves with its result, or rejects
+   * with the `KvError` that refused it (nothing changed then).
+   */
+  enqueueOperation(
+    type: OpType,
+    flags: number,
+    key: KeyInput,
+    argument: KeyInput,
+    expiresAt: number,
+  ): Promise<OpResult> {
+    return new Promise<OpResult>((resolve, reject) => {
+      this.push(() => this.encode(type, flags, key, argument, expiresAt), 1, {
+        resolve: (_existed, result) => {
+          if (!result)
+            reject(new KvError('KV_INTERNAL', 'the writer gave no result for an operation'));
+          else if (result.error) reject(deserializeError(result.error));
+          else resolve(result);
+        },
+        reject,
+      });
     });
   }
 
+  private add(encode: () => void, records: number): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.push(encode, records, { resolve: (existed) => resolve(existed), reject });
+    });
+  }
+
+  private push(
+    encode: () => void,
+    records: number,
+    settle: Pick<Waiter, 'resolve' | 'reject'>,
+  ): void {
+    const firstRecord = this.records;
+    encode();
+    this.records += records;
+    this.waiters.push({ firstRecord, records, resolve: settle.resolve, reject: settle.reject });
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
   private encode(
-    type: RecordType,
+    type: RecordType | OpType,
     flags: number,
     key: KeyInput,
     value: KeyInput,
@@ -159,6 +193,6 @@ function settle(waiters: readonly Waiter[], reply: WriteReply): void {
         outcomes.subarray(w.firstRecord, w.firstRecord + w.records).includes(WRITE_FAILED));
     if (failed)
       w.reject(error ?? new KvError('KV_INTERNAL', 'the writer gave no outcome for a write'));
-    else w.resolve(outcome === WRITE_OK_EXISTED);
+    else w.resolve(outcome === WRITE_OK_EXISTED, reply.results?.[w.firstRecord]);
   }
 }

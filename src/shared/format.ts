@@ -116,7 +116,7 @@ function readU64(b: Uint8Array, at: number): number {
 export function writeRecordHeader(
   b: Uint8Array,
   at: number,
-  type: RecordType,
+  type: RecordType | number,
   flags: number,
   expiresAt: number,
   keyLength: number,

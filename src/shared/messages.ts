@@ -3,6 +3,7 @@
 // else defines a message shape.
 
 import type { SerializedError } from './errors.js';
+import type { OpResult } from './write-ops.js';
 
 /** Durability policy, as Redis names it. */
 export type Durability = 'always' | 'everysec' | 'no';
@@ -14,6 +15,8 @@ export interface WriterConfig {
   readonly segmentBytes: number;
   /** Bits of the key hash to keep (32 in production; tests use fewer to force collisions). */
   readonly hashBits: number;
+  /** Largest value an operation (append) may produce; default: no limit beyond the format's. */
+  readonly maxValueBytes?: number;
 }
 
 /** Per-segment accounting, as `stats()` reports it. */
@@ -58,6 +61,8 @@ export const WRITE_FAILED = 2;
 export interface WriteReply {
   readonly outcomes: Uint8Array;
   readonly error?: SerializedError;
+  /** Results of read-modify-write operations (write-ops.ts), by record number. */
+  readonly results?: Readonly<Record<number, OpResult>>;
 }
 
 /** A reply that carries nothing but success or an error. */

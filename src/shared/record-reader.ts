@@ -21,6 +21,8 @@ export interface ReadHit {
   readonly valueLength: number;
   /** Total bytes of the record written into the destination. */
   readonly recordLength: number;
+  /** The record's expiry (ms since the epoch), 0 = none. */
+  readonly expiresAt: number;
 }
 
 /** A sink for a record: returns a buffer with at least `length` free bytes at the given offset. */
@@ -60,6 +62,19 @@ export class RecordReader {
     this.record = undefined;
     return hit && record
       ? record.subarray(hit.valueStart, hit.valueStart + hit.valueLength)
+      : undefined;
+  }
+
+  /** Like `get`, with the record's expiry (ms since the epoch, 0 = none). */
+  getWithExpiry(key: KeyInput): { value: Buffer; expiresAt: number } | undefined {
+    const hit = this.read(key, this.intoNewBuffer);
+    const record = this.record;
+    this.record = undefined;
+    return hit && record
+      ? {
+          value: record.subarray(hit.valueStart, hit.valueStart + hit.valueLength),
+          expiresAt: hit.expiresAt,
+        }
       : undefined;
   }
 
@@ -112,6 +127,7 @@ export class RecordReader {
       valueStart,
       valueLength: length - RECORD_HEADER_BYTES - keyLength,
       recordLength: length,
+      expiresAt,
     };
     return true;
   }

@@ -32,7 +32,7 @@ export class IndexPublisher {
     this.storedKeyMatches(handle, offset, length);
 
   constructor(
-    private readonly index: IndexTable,
+    readonly index: IndexTable,
     private readonly segments: SegmentTable,
   ) {
     this.fds = new SegmentFds(segments.dir, index);

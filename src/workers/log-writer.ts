@@ -15,7 +15,9 @@ import {
 import { join } from 'node:path';
 import { ioError, KvError, type SerializedError, serializeError } from '../shared/errors.js';
 import {
+  MAX_RECORD_BYTES,
   RECORD_HEADER_BYTES,
+  recordExpiresAt,
   recordKeyLength,
   recordType,
   SEGMENT_HEADER_BYTES,
@@ -31,7 +33,10 @@ import {
   WRITE_OK_EXISTED,
   type WriteReply,
 } from '../shared/messages.js';
+import { RecordReader } from '../shared/record-reader.js';
+import { isOpType, type OpResult } from '../shared/write-ops.js';
 import type { IndexPublisher } from './index-publisher.js';
+import { type Evaluation, evaluate } from './op-evaluator.js';
 import type { Segment, SegmentTable } from './segments.js';
 import {
   countRecords,
@@ -69,6 +74,8 @@ interface Cursor {
 export interface LogWriterOptions {
   readonly durability: Durability;
   readonly segmentBytes: number;
+  /** Largest value a read-modify-write operation may produce (default: the format's limit). */
+  readonly maxValueBytes?: number;
 }
 
 /**
@@ -86,6 +93,8 @@ export class LogWriter {
   private backgroundSyncs = 0;
   /** Bytes of the active segment file that exist on disk (data, then preallocated zeros). */
   private allocatedEnd: number;
+  /** Reads current values for read-modify-write operations (created on first use). */
+  private reader: RecordReader | undefined;
   /** False after a preallocation failed, until the next segment. */
   private preallocating = true;
   private failure: KvError | undefined;
@@ -139,8 +148,13 @@ export class LogWriter {
     }
     const cursor: Cursor = { buffer: 0, unit: 0, record: 0 };
     skipExhausted(parsed, cursor);
+    const results: Record<number, OpResult>[] = parsed.map(() => ({}));
     while (cursor.buffer < parsed.length && !this.failure) {
-      this.appendToActive(parsed, cursor, outcomes, errors);
+      if (isOpType(recordType(parsed[cursor.buffer]!.bytes, unitStart(parsed, cursor)))) {
+        this.applyOperation(parsed, cursor, outcomes, errors, results);
+      } else {
+        this.appendToActive(parsed, cursor, outcomes, errors);
+      }
     }
     // Whatever could not be appended (the writer failed) fails with the writer's error.
     for (; cursor.buffer < parsed.length; cursor.buffer++, cursor.unit = 0, cursor.record = 0) {
@@ -151,9 +165,78 @@ export class LogWriter {
       errors[cursor.buffer] ??= serializeError(this.failure);
     }
     this.flushes++;
-    return outcomes.map((o, i) =>
-      errors[i] ? { outcomes: o, error: errors[i] } : { outcomes: o },
-    );
+    return outcomes.map((o, i) => {
+      const reply: {
+        outcomes: Uint8Array;
+        error?: SerializedError;
+        results?: Record<number, OpResult>;
+      } = {
+        outcomes: o,
+      };
+      if (errors[i]) reply.error = errors[i];
+      if (Object.keys(results[i]!).length > 0) reply.results = results[i]!;
+      return reply;
+    });
+  }
+
+  /**
+   * Evaluates the read-modify-write operation at `cursor` against the key's current value
+   * (everything before it is already written and published) and appends the record it
+   * produces, if any. Advances `cursor` past it.
+   */
+  private applyOperation(
+    parsed: readonly WriteBuffer[],
+    cursor: Cursor,
+    outcomes: Uint8Array[],
+    errors: (SerializedError | undefined)[],
+    results: Record<number, OpResult>[],
+  ): void {
+    const b = parsed[cursor.buffer]!.bytes;
+    const start = unitStart(parsed, cursor);
+    const keyLength = recordKeyLength(b, start);
+    const keyStart = start + RECORD_HEADER_BYTES;
+    const op = {
+      type: recordType(b, start),
+      flags: b[start + 5]!,
+      key: b.subarray(keyStart, keyStart + keyLength),
+      argument: b.subarray(keyStart + keyLength, start + recordLengthAt(b, start)),
+      expiresAt: recordExpiresAt(b, start),
+    };
+    const buffer = cursor.buffer;
+    const record = cursor.record;
+    cursor.record++;
+    cursor.unit++;
+    skipExhausted(parsed, cursor);
+    let evaluation: Evaluation;
+    try {
+      this.reader ??= new RecordReader(this.segments.dir, this.publisher.index);
+      const current = this.reader.getWithExpiry(op.key);
+      evaluation = evaluate(
+        op,
+        current,
+        this.options.maxValueBytes ?? MAX_RECORD_BYTES,
+        Date.now(),
+      );
+    } catch (error) {
+      // Reading the current value failed (KV_CORRUPTION, KV_IO): refuse the operation only.
+      results[buffer]![record] = { applied: false, error: serializeError(error) };
+      return;
+    }
+    results[buffer]![record] = evaluation.result;
+    if (!evaluation.record) return;
+    const produced: WriteBuffer = {
+      bytes: evaluation.record,
+      unitEnds: [evaluation.record.length],
+      records: 1,
+    };
+    const own = { buffer: 0, unit: 0, record: 0 };
+    const ownOutcomes = [new Uint8Array(1)];
+    const ownErrors: (SerializedError | undefined)[] = [undefined];
+    this.appendToActive([produced], own, ownOutcomes, ownErrors);
+    if (own.buffer === 0 || ownOutcomes[0]![0] === WRITE_FAILED) {
+      outcomes[buffer]![record] = WRITE_FAILED;
+      errors[buffer] ??= ownErrors[0] ?? serializeError(this.failure);
+    }
   }
 
   /** fdatasyncs the active segment now if anything is unsynced. */
@@ -200,6 +283,8 @@ export class LogWriter {
 
   /** Syncs and closes the active segment's fd. */
   close(): void {
+    this.reader?.close();
+    this.reader = undefined;
     if (this.fd < 0) return; // a failed rotation already closed it
     try {
       const trimmed = this.allocatedEnd > this.active.size;
@@ -239,6 +324,8 @@ export class LogWriter {
       const start = cursor.unit === 0 ? 0 : p.unitEnds[cursor.unit - 1]!;
       const end = p.unitEnds[cursor.unit]!;
       if (size > SEGMENT_HEADER_BYTES && size + (end - start) > limit) break;
+      // An operation must see everything before it published: stop the run here.
+      if (isOpType(recordType(p.bytes, start))) break;
       const b = p.bytes;
       let n = 0;
       for (let at = start; at < end; at += recordLengthAt(b, at), n++)
@@ -411,6 +498,10 @@ function skipExhausted(parsed: readonly WriteBuffer[], cursor: Cursor): void {
     cursor.unit = 0;
     cursor.record = 0;
   }
+}
+
+function unitStart(parsed: readonly WriteBuffer[], cursor: Cursor): number {
+  return cursor.unit === 0 ? 0 : parsed[cursor.buffer]!.unitEnds[cursor.unit - 1]!;
 }
 
 function unitLength(parsed: readonly WriteBuffer[], cursor: Cursor): number {

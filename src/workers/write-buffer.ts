@@ -1,6 +1,6 @@
 // Owns parsing one buffer of records submitted to the writer: check that it is well formed and
 // find its units — a single record, or a whole atomic batch with its commit record — which are
-// the pieces that may not be split across two segments. Writer thread only.
+// the pieces that may not be split across two segments, or a read-modify-write operation. Writer thread only.
 
 import { KvError } from '../shared/errors.js';
 import {
@@ -14,6 +14,7 @@ import {
   TYPE_DELETE,
   TYPE_PUT,
 } from '../shared/format.js';
+import { isOpType } from '../shared/write-ops.js';
 
 /** A parsed submission: its bytes, where each unit ends, and how many records it holds. */
 export interface WriteBuffer {
@@ -48,6 +49,14 @@ export function parseWriteBuffer(b: Uint8Array): WriteBuffer {
     const length = recordLengthAt(b, at);
     const type = recordType(b, at);
     if (at + length > b.length) throw malformed('record overruns the buffer');
+    if (isOpType(type)) {
+      // A read-modify-write operation: a unit of its own, never inside a batch.
+      if (inBatch > 0) throw malformed('an operation inside a batch');
+      at += length;
+      records++;
+      unitEnds.push(at);
+      continue;
+    }
     if (type !== TYPE_PUT && type !== TYPE_DELETE && type !== TYPE_BATCH_COMMIT) {
       throw malformed(`record type ${type}`);
     }

@@ -60,7 +60,11 @@ export class WriterService implements WriterApi {
         publisher,
         active,
         recovered.lastSeq,
-        { durability: config.durability, segmentBytes: config.segmentBytes },
+        {
+          durability: config.durability,
+          segmentBytes: config.segmentBytes,
+          maxValueBytes: config.maxValueBytes,
+        },
         this.logger,
       );
       const timer =

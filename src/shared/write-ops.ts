@@ -1,0 +1,68 @@
+// Owns the caller-to-writer encoding of read-modify-write operations (increment, append,
+// conditional set, get-and-delete, expiry changes). They travel in the same per-tick buffer as
+// plain records, laid out like records but with an operation type; the writer evaluates each
+// one against the current value, in order with the writes around it, and appends the plain
+// record it produces. Operation types never reach the disk (FORMAT.md knows only 1-3).
+
+import type { SerializedError } from './errors.js';
+
+/** Operation types (record type byte of an operation in a submission). */
+export const OP_INCRBY = 0x81; // value: the delta as decimal ASCII
+export const OP_APPEND = 0x82; // value: the bytes to append
+export const OP_SET = 0x83; // value: the new value; flags: SET_*; expiresAt: the new expiry
+export const OP_GETDEL = 0x84; // no value
+export const OP_EXPIRE = 0x85; // expiresAt: the new expiry (0 removes it: persist)
+
+/** Flags of OP_SET (in the flags byte). */
+export const SET_IF_ABSENT = 1;
+export const SET_IF_PRESENT = 2;
+export const SET_RETURN_PREVIOUS = 4;
+export const SET_KEEP_EXPIRY = 8;
+
+/** The operation types, for validation. */
+export type OpType =
+  | typeof OP_INCRBY
+  | typeof OP_APPEND
+  | typeof OP_SET
+  | typeof OP_GETDEL
+  | typeof OP_EXPIRE;
+
+/** Whether a type byte is an operation rather than an on-disk record type. */
+export function isOpType(type: number): type is OpType {
+  return type >= OP_INCRBY && type <= OP_EXPIRE;
+}
+
+/**
+ * What the writer answers for one operation.
+ * - OP_INCRBY: `integer` = the new value.
+ * - OP_APPEND: `integer` = the new length in bytes.
+ * - OP_SET: `applied` = whether it wrote; `previous` = the old value when SET_RETURN_PREVIOUS.
+ * - OP_GETDEL: `previous` = the deleted value (undefined: there was none).
+ * - OP_EXPIRE: `applied` = the key existed (and, when removing an expiry, had one).
+ */
+export interface OpResult {
+  readonly applied: boolean;
+  readonly integer?: bigint;
+  readonly previous?: Uint8Array;
+  /** Set when the operation was refused (not an integer, too large, corruption): nothing changed. */
+  readonly error?: SerializedError;
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * Parses a value as a signed 64-bit decimal integer the way Redis does (no spaces, no '+', no
+ * leading zeros), or returns undefined.
+ */
+export function parseInteger(bytes: Uint8Array): bigint | undefined {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+  if (!/^(0|-?[1-9][0-9]*)$/.test(text) || text.length > 20) return undefined;
+  const n = BigInt(text);
+  return n < INT64_MIN || n > INT64_MAX ? undefined : n;
+}
+
+/** Whether `n` fits in a signed 64-bit integer. */
+export function inInt64Range(n: bigint): boolean {
+  return n >= INT64_MIN && n <= INT64_MAX;
+}
