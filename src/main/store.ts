@@ -270,6 +270,7 @@ export class Store {
    */
   incrBy(key: Bytes, delta: number | bigint = 1): Promise<bigint> {
     return this.operation(() => {
+      this.checkKey(key);
       if (typeof delta === 'number' ? !Number.isSafeInteger(delta) : typeof delta !== 'bigint') {
         throw new KvError('KV_INVALID_ARGUMENT', 'delta must be an integer');
       }
