@@ -5,7 +5,7 @@ import type { Piscina } from 'piscina';
 import { deserializeError, KvError } from '../shared/errors.js';
 import type { KeyInput } from '../shared/key-bytes.js';
 import type { ReadReply, ReadTask } from '../shared/messages.js';
-import { packKeys, unpackValues } from '../shared/read-batch.js';
+import { packKeys, unpackKeys, unpackValues } from '../shared/read-batch.js';
 
 interface PendingGet {
   readonly key: KeyInput;
@@ -48,6 +48,25 @@ export class ReadQueue {
       slices.map(([from, to]) => this.runGetMany(keys.slice(from, to))),
     );
     return parts.length === 1 ? parts[0]! : parts.flat();
+  }
+
+  /**
+   * The keys at `locations` ((handle, offset, length) triples), read by the readers in
+   * parallel slices. Expired records are left out.
+   */
+  async keysAt(locations: Uint32Array): Promise<Buffer[]> {
+    const count = locations.length / 3;
+    const per = Math.max(1024, Math.ceil(count / this.readers));
+    const parts: Promise<Buffer[]>[] = [];
+    for (let from = 0; from < count; from += per) {
+      const slice = locations.slice(from * 3, Math.min(count, from + per) * 3);
+      parts.push(
+        this.run({ kind: 'keysAt', locations: slice.buffer }).then((packed) =>
+          unpackKeys(packed).map((k) => Buffer.from(k.buffer, k.byteOffset, k.length)),
+        ),
+      );
+    }
+    return (await Promise.all(parts)).flat();
   }
 
   /** Presence of each key, as one task. */
@@ -99,7 +118,9 @@ export class ReadQueue {
   }
 
   private async run(task: ReadTask): Promise<ArrayBuffer> {
-    const sent = this.pool.run(task, { transferList: [task.keys] });
+    const sent = this.pool.run(task, {
+      transferList: [task.kind === 'keysAt' ? task.locations : task.keys],
+    });
     this.inFlight.add(sent);
     let reply: ReadReply;
     try {

@@ -351,6 +351,17 @@ export class Store {
     return this.localReader.getWithExpiry(key)?.expiresAt;
   }
 
+  /**
+   * Every key with a live value, as of a point in time after all writes issued before the call
+   * (the order is the index's, not sorted). Reads each record (and checks its CRC) in the reader
+   * pool, so it costs one pread per key. Rejects with `KV_CORRUPTION`, `KV_IO`, `KV_CLOSED`.
+   */
+  async keys(): Promise<Buffer[]> {
+    this.checkOpen();
+    await this.writes.drain();
+    return this.reads.keysAt(await this.writer.snapshot());
+  }
+
   /** Forces every write so far to disk (fdatasync), whatever the durability mode. Rejects with `KV_IO` or `KV_CLOSED`. */
   async flush(): Promise<void> {
     this.checkOpen();

@@ -69,6 +69,11 @@ export class WriterLink {
     return unwrap(await this.call(this.remote.stats() as Promise<ValueReply<WriterStats>>));
   }
 
+  /** A point-in-time copy of every live key's location (see WriterApi.snapshot). */
+  async snapshot(): Promise<Uint32Array> {
+    return unwrap(await this.call(this.remote.snapshot() as Promise<ValueReply<Uint32Array>>));
+  }
+
   /** Closes the store in the writer: flush, sync, close files. */
   async close(): Promise<void> {
     unwrapVoid(await this.call(this.remote.close() as Promise<VoidReply>));

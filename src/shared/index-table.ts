@@ -211,6 +211,24 @@ export class IndexTable {
     }
   }
 
+  /**
+   * A point-in-time copy of every live slot's location as (handle, offset, length) triples.
+   * Writer thread only: no write can interleave, so the copy is consistent.
+   */
+  writerCopyLocations(): Uint32Array {
+    const slots = this.slotView();
+    const out = new Uint32Array(Atomics.load(this.u32, H_COUNT) * 3);
+    let n = 0;
+    for (let base = 0; base < slots.length; base += SLOT_WORDS) {
+      if (slots[base]! > DELETED) {
+        out[n++] = slots[base + 1]!;
+        out[n++] = slots[base + 2]!;
+        out[n++] = slots[base + 3]!;
+      }
+    }
+    return out;
+  }
+
   // --- Writing (writer worker only) -----------------------------------------------------
 
   /** Records that `handle` now names segment file `segmentId` (0 frees it). */

@@ -85,6 +85,11 @@ export interface WriterApi {
   write(records: ArrayBuffer, length: number): Promise<WriteReply>;
   sync(): Promise<VoidReply>;
   stats(): Promise<ValueReply<WriterStats>>;
+  /**
+   * After appending everything queued, a point-in-time copy of every live key's location as
+   * (handle, offset, length) u32 triples (IndexTable.writerCopyLocations).
+   */
+  snapshot(): Promise<ValueReply<Uint32Array>>;
   close(): Promise<VoidReply>;
 }
 
@@ -98,10 +103,10 @@ export interface ReaderInit {
  * A reader task: `keys` packs the keys as [u32 count][u32 length × count][key bytes…].
  * `getMany` answers values; `has` answers presence flags.
  */
-export interface ReadTask {
-  readonly kind: 'getMany' | 'has';
-  readonly keys: ArrayBuffer;
-}
+export type ReadTask =
+  | { readonly kind: 'getMany' | 'has'; readonly keys: ArrayBuffer }
+  /** Reads the keys of the records at `locations` ((handle, offset, length) u32 triples), packed like `keys`. */
+  | { readonly kind: 'keysAt'; readonly locations: ArrayBuffer };
 
 /**
  * A reader reply: on success the packed ArrayBuffer itself (transferred, not copied), else the

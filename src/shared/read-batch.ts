@@ -91,6 +91,16 @@ export function unpackValues(reply: ArrayBuffer, count: number): (Buffer | undef
   return values;
 }
 
+/** Reads the keys at (handle, offset, length) triples and packs them like `packKeys`. */
+export function readKeysAt(reader: RecordReader, locations: Uint32Array): ArrayBuffer {
+  const keys: Uint8Array[] = [];
+  for (let i = 0; i + 2 < locations.length; i += 3) {
+    const key = reader.keyAt(locations[i]!, locations[i + 1]!, locations[i + 2]!);
+    if (key) keys.push(key);
+  }
+  return packKeys(keys);
+}
+
 /** Presence flags: one byte per key. */
 export function readPresence(reader: RecordReader, keys: readonly Uint8Array[]): ArrayBuffer {
   const out = new Uint8Array(keys.length);

@@ -99,6 +99,24 @@ export class RecordReader {
     return this.hit;
   }
 
+  /**
+   * The key of the put record at a known location, or undefined if it has expired. Reads the
+   * whole record and checks its CRC: throws `KV_CORRUPTION`, `KV_IO`.
+   */
+  keyAt(handle: number, offset: number, length: number): Uint8Array | undefined {
+    const buffer = new Uint8Array(length);
+    this.preadFully(handle, buffer, 0, length, offset);
+    if (!recordChecksumOk(buffer, 0, length)) {
+      throw new KvError(
+        'KV_CORRUPTION',
+        `checksum mismatch in ${this.fds.nameOf(handle)} at offset ${offset}`,
+      );
+    }
+    const expiresAt = recordExpiresAt(buffer, 0);
+    if (expiresAt !== 0 && expiresAt <= Date.now()) return undefined;
+    return buffer.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + recordKeyLength(buffer, 0));
+  }
+
   /** Closes this thread's fds. */
   close(): void {
     this.fds.closeAll();

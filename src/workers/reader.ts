@@ -6,7 +6,7 @@ import { Piscina } from 'piscina';
 import { serializeError } from '../shared/errors.js';
 import { IndexTable } from '../shared/index-table.js';
 import type { ReaderInit, ReadReply, ReadTask } from '../shared/messages.js';
-import { readPresence, readValues, unpackKeys } from '../shared/read-batch.js';
+import { readKeysAt, readPresence, readValues, unpackKeys } from '../shared/read-batch.js';
 import { RecordReader } from '../shared/record-reader.js';
 
 const init = workerData as ReaderInit;
@@ -15,6 +15,8 @@ const reader = new RecordReader(init.dir, new IndexTable(init.index));
 /** Piscina's task handler: one task carries many keys. */
 export default function handle(task: ReadTask): ReadReply | ReturnType<typeof Piscina.move> {
   try {
+    if (task.kind === 'keysAt')
+      return Piscina.move(readKeysAt(reader, new Uint32Array(task.locations)));
     const keys = unpackKeys(task.keys);
     const data = task.kind === 'has' ? readPresence(reader, keys) : readValues(reader, keys);
     return Piscina.move(data);

@@ -110,6 +110,15 @@ export class WriterService implements WriterApi {
     }
   }
 
+  async snapshot(): Promise<ValueReply<Uint32Array>> {
+    try {
+      this.flush();
+      return { ok: true, value: this.requireOpen().index.writerCopyLocations() };
+    } catch (error) {
+      return { ok: false, error: serializeError(error) };
+    }
+  }
+
   async stats(): Promise<ValueReply<WriterStats>> {
     try {
       const { segments, log } = this.requireOpen();
