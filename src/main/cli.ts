@@ -4,7 +4,10 @@
 
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { installCrashLogging } from './crash-log.js';
 import { addReplCommand } from './repl-command.js';
+
+installCrashLogging();
 
 const packageJson = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
