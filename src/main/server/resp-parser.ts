@@ -1,0 +1,244 @@
+// Owns reading client requests: an incremental RESP2 parser for multibulk (`*N\r\n$len\r\n…`) and
+// inline commands, binary-safe, fed socket chunks of any size. Its limits bound the memory one
+// client can make the server hold; breaking one is a protocol error (Redis's wording).
+
+import { splitInline } from './inline-command.js';
+
+/** The parser's limits. Defaults follow Redis (proto-max-bulk-len, client-query-buffer-limit). */
+export interface RespParserLimits {
+  /** Largest bulk string (one argument), in bytes. Default 512 MiB. */
+  readonly maxBulkBytes: number;
+  /** Most arguments in one multibulk request. Default 1,048,576. */
+  readonly maxMultibulkCount: number;
+  /** Longest inline command, and longest `*`/`$` header line, in bytes. Default 64 KiB. */
+  readonly maxInlineBytes: number;
+  /** Most protocol bytes one request may take, all arguments together. Default 1 GiB. */
+  readonly maxRequestBytes: number;
+}
+
+/** Default limits. */
+export const DEFAULT_PARSER_LIMITS: RespParserLimits = {
+  maxBulkBytes: 512 * 1024 * 1024,
+  maxMultibulkCount: 1024 * 1024,
+  maxInlineBytes: 64 * 1024,
+  maxRequestBytes: 1024 * 1024 * 1024,
+};
+
+/** Before AUTH (when a password is required) Redis allows only tiny requests; so does kvd. */
+const UNAUTHENTICATED_MULTIBULK_COUNT = 10;
+const UNAUTHENTICATED_BULK_BYTES = 16 * 1024;
+
+const EMPTY = Buffer.alloc(0);
+const CR = 13;
+const LF = 10;
+const STAR = 42;
+const DOLLAR = 36;
+const MINUS = 45;
+const ZERO = 48;
+
+/**
+ * A request the client got wrong. `message` is the text after `ERR Protocol error: `; the
+ * connection answers with it and closes, as Redis does.
+ */
+export class RespProtocolError extends Error {
+  override readonly name = 'RespProtocolError';
+}
+
+/**
+ * Parses one connection's request stream. Main thread. `push` each chunk read from the socket,
+ * then call `next` until it returns undefined (more bytes needed). Arguments are Buffers that
+ * may share memory with the pushed chunks; the parser never writes to a chunk.
+ *
+ * Memory held is at most one unfinished request (bounded by `maxRequestBytes`) plus the last
+ * chunk pushed, provided the caller parses everything it can before pushing more.
+ */
+export class RespParser {
+  /** When true, the stricter pre-AUTH limits apply (10 arguments, 16 KiB each). */
+  unauthenticated = false;
+  private buf: Buffer = EMPTY;
+  private pos = 0;
+  /** Arguments still to read in the current multibulk request (0: between requests). */
+  private argsLeft = 0;
+  private args: Buffer[] = [];
+  /** Protocol bytes taken by the current request so far. */
+  private requestBytes = 0;
+  /** Length of the bulk string being read; -1 while its `$` header is still to read. */
+  private bulkLen = -1;
+  /** Chunks of a bulk string that did not arrive whole, gathered until it is complete. */
+  private parts: Buffer[] | undefined;
+  private partsBytes = 0;
+
+  constructor(private readonly limits: RespParserLimits = DEFAULT_PARSER_LIMITS) {}
+
+  /** Adds bytes read from the socket. */
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    if (this.parts) {
+      this.parts.push(chunk);
+      this.partsBytes += chunk.length;
+    } else if (this.pos >= this.buf.length) {
+      this.buf = chunk;
+      this.pos = 0;
+    } else {
+      this.buf = Buffer.concat([this.buf.subarray(this.pos), chunk]);
+      this.pos = 0;
+    }
+  }
+
+  /** Bytes pushed and not yet returned as part of a request. */
+  get bufferedBytes(): number {
+    return this.buf.length - this.pos + this.partsBytes;
+  }
+
+  /**
+   * The next complete request as its arguments (the command name first), or undefined when
+   * more bytes are needed. Throws `RespProtocolError`; after that the parser must be dropped.
+   */
+  next(): Buffer[] | undefined {
+    for (;;) {
+      if (this.argsLeft === 0) {
+        if (this.pos >= this.buf.length) return undefined;
+        if (this.buf[this.pos] !== STAR) {
+          const inline = this.nextInline();
+          if (inline === undefined) return undefined;
+          if (inline.length > 0) return inline;
+          continue;
+        }
+        const count = this.readHeader('mbulk count');
+        if (count === undefined) return undefined;
+        if (Number.isNaN(count) || count > this.limits.maxMultibulkCount) {
+          throw new RespProtocolError('invalid multibulk length');
+        }
+        if (this.unauthenticated && count > UNAUTHENTICATED_MULTIBULK_COUNT) {
+          throw new RespProtocolError('unauthenticated multibulk length');
+        }
+        if (count <= 0) continue; // `*0` and `*-1` are empty requests: skipped, as by Redis
+        this.argsLeft = count;
+        this.args = [];
+      }
+      if (!this.readArguments()) return undefined;
+      const request = this.args;
+      this.args = [];
+      this.requestBytes = 0;
+      return request;
+    }
+  }
+
+  /** Reads bulk strings until the request is complete (true) or bytes run out (false). */
+  private readArguments(): boolean {
+    while (this.argsLeft > 0) {
+      if (this.parts) {
+        if (this.partsBytes < this.bulkLen + 2) return false;
+        const whole = Buffer.concat(this.parts, this.partsBytes);
+        this.parts = undefined;
+        this.partsBytes = 0;
+        this.buf = whole;
+        this.pos = 0;
+      }
+      if (this.bulkLen < 0) {
+        if (this.pos < this.buf.length && this.buf[this.pos] !== DOLLAR) {
+          throw new RespProtocolError(`expected '$', got '${describeByte(this.buf[this.pos]!)}'`);
+        }
+        const length = this.readHeader('bulk count');
+        if (length === undefined) return false;
+        const max = this.unauthenticated
+          ? Math.min(UNAUTHENTICATED_BULK_BYTES, this.limits.maxBulkBytes)
+          : this.limits.maxBulkBytes;
+        if (Number.isNaN(length) || length < 0 || length > max) {
+          throw new RespProtocolError(
+            this.unauthenticated && length > UNAUTHENTICATED_BULK_BYTES
+              ? 'unauthenticated bulk length'
+              : 'invalid bulk length',
+          );
+        }
+        this.take(length + 2);
+        this.bulkLen = length;
+      }
+      const need = this.bulkLen + 2;
+      const available = this.buf.length - this.pos;
+      if (available < need) {
+        // Gather the rest as it arrives and copy once at the end, rather than re-concatenating.
+        this.parts = available > 0 ? [this.buf.subarray(this.pos)] : [];
+        this.partsBytes = available;
+        this.buf = EMPTY;
+        this.pos = 0;
+        return false;
+      }
+      this.args.push(this.buf.subarray(this.pos, this.pos + this.bulkLen));
+      this.pos += need; // Like Redis, the two bytes after the data are not checked.
+      this.bulkLen = -1;
+      this.argsLeft--;
+    }
+    return true;
+  }
+
+  /**
+   * Reads a `*n` or `$n` header line at `pos`: the number (NaN if malformed), or undefined if
+   * the line is not complete yet.
+   */
+  private readHeader(what: string): number | undefined {
+    const cr = this.buf.indexOf(CR, this.pos);
+    if (cr < 0 || cr + 1 >= this.buf.length) {
+      if (this.buf.length - this.pos > this.limits.maxInlineBytes) {
+        throw new RespProtocolError(`too big ${what} string`);
+      }
+      return undefined;
+    }
+    const value = parseLength(this.buf, this.pos + 1, cr);
+    this.take(cr + 2 - this.pos);
+    this.pos = cr + 2;
+    return value;
+  }
+
+  /** The arguments of the inline command at `pos` ([] for a blank line), or undefined. */
+  private nextInline(): Buffer[] | undefined {
+    const lf = this.buf.indexOf(LF, this.pos);
+    if (lf < 0) {
+      if (this.buf.length - this.pos > this.limits.maxInlineBytes) {
+        throw new RespProtocolError('too big inline request');
+      }
+      return undefined;
+    }
+    const end = lf > this.pos && this.buf[lf - 1] === CR ? lf - 1 : lf;
+    if (end - this.pos > this.limits.maxInlineBytes) {
+      throw new RespProtocolError('too big inline request');
+    }
+    const line = this.buf.subarray(this.pos, end);
+    this.pos = lf + 1;
+    const args = splitInline(line);
+    if (args === undefined) throw new RespProtocolError('unbalanced quotes in request');
+    return args;
+  }
+
+  /** Counts `bytes` against the request limit. */
+  private take(bytes: number): void {
+    this.requestBytes += bytes;
+    if (this.requestBytes > this.limits.maxRequestBytes) {
+      throw new RespProtocolError('request exceeds the query buffer limit');
+    }
+  }
+}
+
+/**
+ * Parses `buf[start, end)` as Redis's string2ll does (optional `-`, no `+`, no leading zeros,
+ * no spaces), for lengths only: NaN if malformed or beyond 15 digits (no limit is that large).
+ */
+function parseLength(buf: Buffer, start: number, end: number): number {
+  let i = start;
+  const negative = buf[i] === MINUS;
+  if (negative) i++;
+  const digits = end - i;
+  if (digits < 1 || digits > 15) return Number.NaN;
+  if (buf[i] === ZERO && (digits > 1 || negative)) return Number.NaN;
+  let n = 0;
+  for (; i < end; i++) {
+    const d = buf[i]! - ZERO;
+    if (d < 0 || d > 9) return Number.NaN;
+    n = n * 10 + d;
+  }
+  return negative ? -n : n;
+}
+
+function describeByte(byte: number): string {
+  return byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16)}`;
+}

@@ -1,0 +1,201 @@
+// Tests the daemon's RESP layer in memory: the request parser (any chunking, pipelining, inline
+// quoting, every limit and protocol error, bounded memory) and the reply writer's exact bytes in
+// RESP2 and RESP3.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { splitInline } from '../../dist/main/server/inline-command.js';
+import {
+  DEFAULT_PARSER_LIMITS,
+  RespParser,
+  type RespParserLimits,
+  RespProtocolError,
+} from '../../dist/main/server/resp-parser.js';
+import {
+  array,
+  boolean,
+  bulk,
+  double,
+  error,
+  integer,
+  map,
+  NO_REPLY,
+  NULL,
+  type RespValue,
+  simple,
+} from '../../dist/main/server/resp-value.js';
+import { type RespProtocol, RespWriter } from '../../dist/main/server/resp-writer.js';
+import { encodeCommand } from '../fixtures/resp-client.js';
+
+/** Feeds `chunks` to a parser and returns every request it yields, as arrays of strings (latin1). */
+function parseAll(
+  chunks: readonly (string | Buffer)[],
+  limits?: Partial<RespParserLimits>,
+): string[][] {
+  const parser = new RespParser({ ...DEFAULT_PARSER_LIMITS, ...limits });
+  const out: string[][] = [];
+  for (const chunk of chunks) {
+    parser.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk);
+    for (let r = parser.next(); r !== undefined; r = parser.next()) {
+      out.push(r.map((a) => a.toString('latin1')));
+    }
+  }
+  return out;
+}
+
+/** The protocol error message for `input`, or fails if it parses. */
+function protocolError(input: string, limits?: Partial<RespParserLimits>): string {
+  try {
+    parseAll([input], limits);
+  } catch (cause) {
+    if (cause instanceof RespProtocolError) return cause.message;
+    throw cause;
+  }
+  throw new Error(`expected a protocol error for ${JSON.stringify(input)}`);
+}
+
+function encode(value: RespValue, protocol: RespProtocol): string {
+  const writer = new RespWriter();
+  writer.write(value, protocol);
+  return Buffer.concat(writer.take()).toString('latin1');
+}
+
+describe('RespParser', () => {
+  it('returns the same requests however the bytes are split (property)', () => {
+    const arg = fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a));
+    const requests = fc.array(fc.array(arg, { minLength: 1, maxLength: 5 }), {
+      minLength: 1,
+      maxLength: 20,
+    });
+    fc.assert(
+      fc.property(requests, fc.array(fc.nat(), { maxLength: 30 }), (reqs, cuts) => {
+        const bytes = Buffer.concat(reqs.map((r) => encodeCommand(r)));
+        const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+        const chunks: Buffer[] = [];
+        let from = 0;
+        for (const p of [...points, bytes.length]) {
+          chunks.push(bytes.subarray(from, p));
+          from = p;
+        }
+        const parsed = parseAll(chunks);
+        expect(parsed).toEqual(reqs.map((r) => r.map((a) => a.toString('latin1'))));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('parses many pipelined requests from one read, mixing multibulk and inline', () => {
+    expect(
+      parseAll(['*1\r\n$4\r\nPING\r\nGET a\r\n\r\n*0\r\n*-1\r\nECHO x\n*2\r\n$1\r\na\r\n']),
+    ).toEqual([['PING'], ['GET', 'a'], ['ECHO', 'x']]);
+  });
+
+  it('splits inline commands with Redis quoting rules', () => {
+    const split = (line: string) =>
+      splitInline(Buffer.from(line, 'latin1'))?.map((b) => b.toString('latin1'));
+    expect(split('  SET  "a b"  \'c d\'  ')).toEqual(['SET', 'a b', 'c d']);
+    expect(split('X "\\x41\\n\\t\\"q\\\\"')).toEqual(['X', 'A\n\t"q\\']);
+    expect(split("X 'it\\'s'")).toEqual(['X', "it's"]);
+    expect(split('X ""')).toEqual(['X', '']);
+    expect(split('X a\0b c')).toEqual(['X', 'a']);
+    expect(split('')).toEqual([]);
+    expect(split('X "open')).toBeUndefined();
+    expect(split('X "a"b')).toBeUndefined();
+    expect(split("X 'a")).toBeUndefined();
+    expect(protocolError('SET "a\r\n')).toBe('unbalanced quotes in request');
+  });
+
+  it('raises the protocol errors Redis raises, with its wording', () => {
+    expect(protocolError('*x\r\n')).toBe('invalid multibulk length');
+    expect(protocolError('*01\r\n')).toBe('invalid multibulk length');
+    expect(protocolError('*1048577\r\n')).toBe('invalid multibulk length');
+    expect(protocolError('*3\r\n', { maxMultibulkCount: 2 })).toBe('invalid multibulk length');
+    expect(protocolError('*1\r\n+PING\r\n')).toBe("expected '$', got '+'");
+    expect(protocolError('*1\r\n\x01')).toBe("expected '$', got '\\x1'");
+    expect(protocolError('*1\r\n$-1\r\n')).toBe('invalid bulk length');
+    expect(protocolError('*1\r\n$abc\r\n')).toBe('invalid bulk length');
+    expect(protocolError('*1\r\n$11\r\n', { maxBulkBytes: 10 })).toBe('invalid bulk length');
+    expect(protocolError(`GET ${'a'.repeat(100)}`, { maxInlineBytes: 64 })).toBe(
+      'too big inline request',
+    );
+    expect(protocolError(`*${'1'.repeat(80)}`, { maxInlineBytes: 64 })).toBe(
+      'too big mbulk count string',
+    );
+    expect(protocolError(`*1\r\n$${'1'.repeat(80)}`, { maxInlineBytes: 64 })).toBe(
+      'too big bulk count string',
+    );
+    expect(protocolError('*3\r\n$4\r\nabcd\r\n$4\r\nabcd\r\n$4\r\n', { maxRequestBytes: 30 })).toBe(
+      'request exceeds the query buffer limit',
+    );
+  });
+
+  it('applies the stricter limits before AUTH', () => {
+    const parser = new RespParser();
+    parser.unauthenticated = true;
+    parser.push(Buffer.from('*11\r\n'));
+    expect(() => parser.next()).toThrow('unauthenticated multibulk length');
+    const bulkParser = new RespParser();
+    bulkParser.unauthenticated = true;
+    bulkParser.push(Buffer.from('*2\r\n$4\r\nAUTH\r\n$16385\r\n'));
+    expect(() => bulkParser.next()).toThrow('unauthenticated bulk length');
+  });
+
+  it('holds only the bytes received for a large bulk, and none once it is returned', () => {
+    const parser = new RespParser();
+    const length = 4 * 1024 * 1024;
+    parser.push(Buffer.from(`*2\r\n$3\r\nSET\r\n$${length}\r\n`));
+    expect(parser.next()).toBeUndefined();
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    for (let sent = 0; sent < length; sent += chunk.length) {
+      expect(parser.bufferedBytes).toBe(sent); // no preallocation from the declared length
+      parser.push(chunk);
+      expect(parser.next()).toBeUndefined();
+    }
+    parser.push(Buffer.from('\r\nPING\r\n'));
+    const request = parser.next()!;
+    expect(request[1]!.length).toBe(length);
+    expect(parser.next()!.map(String)).toEqual(['PING']);
+    expect(parser.bufferedBytes).toBe(0);
+  });
+});
+
+describe('RespWriter', () => {
+  it('encodes every reply type in RESP2 and RESP3', () => {
+    const cases: [RespValue, string, string][] = [
+      [simple('OK'), '+OK\r\n', '+OK\r\n'],
+      [error('ERR bad\r\nthing'), '-ERR bad  thing\r\n', '-ERR bad  thing\r\n'],
+      [integer(-42), ':-42\r\n', ':-42\r\n'],
+      [bulk('héllo'), '$6\r\nhéllo\r\n', '$6\r\nhéllo\r\n'],
+      [bulk(Buffer.from([0, 13, 10])), '$3\r\n\0\r\n\r\n', '$3\r\n\0\r\n\r\n'],
+      [NULL, '$-1\r\n', '_\r\n'],
+      [{ kind: 'null-array' }, '*-1\r\n', '_\r\n'],
+      [array([integer(1), bulk('a')]), '*2\r\n:1\r\n$1\r\na\r\n', '*2\r\n:1\r\n$1\r\na\r\n'],
+      [map([[bulk('k'), integer(3)]]), '*2\r\n$1\r\nk\r\n:3\r\n', '%1\r\n$1\r\nk\r\n:3\r\n'],
+      [double(1.5), '$3\r\n1.5\r\n', ',1.5\r\n'],
+      [double(Number.NEGATIVE_INFINITY), '$4\r\n-inf\r\n', ',-inf\r\n'],
+      [boolean(true), ':1\r\n', '#t\r\n'],
+      [NO_REPLY, '', ''],
+    ];
+    for (const [value, resp2, resp3] of cases) {
+      expect(Buffer.from(encode(value, 2), 'latin1').toString('utf8')).toBe(resp2);
+      expect(Buffer.from(encode(value, 3), 'latin1').toString('utf8')).toBe(resp3);
+    }
+  });
+
+  it('hands large values to the socket uncopied and merges small pieces', () => {
+    const writer = new RespWriter();
+    const large = Buffer.alloc(64 * 1024, 7);
+    writer.write(simple('OK'), 2);
+    writer.write(bulk(Buffer.from('small')), 2);
+    writer.write(bulk(large), 2);
+    writer.write(integer(1), 2);
+    const parts = writer.take();
+    expect(parts.length).toBe(3);
+    expect(parts[1]).toBe(large);
+    expect(Buffer.concat(parts).toString('latin1')).toBe(
+      `+OK\r\n$5\r\nsmall\r\n$65536\r\n${large.toString('latin1')}\r\n:1\r\n`,
+    );
+    expect(writer.isEmpty).toBe(true);
+    expect(writer.take()).toEqual([]);
+  });
+});
