@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Owns the `kvd` binary: builds the commander program and registers each subcommand, which
-// lives in its own `*-command.ts` file (`repl` today; `serve` joins the same way).
+// lives in its own `*-command.ts` file (`repl`, and `serve` in server/).
 
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { installCrashLogging } from './crash-log.js';
 import { addReplCommand } from './repl-command.js';
+import { addServeCommand } from './server/serve-command.js';
 
 installCrashLogging();
 
@@ -19,5 +20,6 @@ const program = new Command('kvd')
   .showHelpAfterError();
 
 addReplCommand(program);
+addServeCommand(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,44 @@
+// Owns one client's session state as commands see it: id, name, protocol version, whether it
+// has authenticated, library info, and a request to close after the current reply.
+
+import type { RespProtocol } from './resp-writer.js';
+
+/**
+ * The per-connection state commands read and change. Main thread. The connection reads
+ * `protocol` when it starts a command (its reply is encoded in that version) and
+ * `closeRequested` after it (QUIT, SHUTDOWN).
+ */
+export class ClientSession {
+  /** Client name set by CLIENT SETNAME or HELLO SETNAME; undefined when unset. */
+  name: string | undefined;
+  /** RESP version: 2 until HELLO 3. */
+  protocol: RespProtocol = 2;
+  /** Whether the client may run commands (always true when no password is set). */
+  authenticated: boolean;
+  /** Set by CLIENT SETINFO LIB-NAME / LIB-VER. */
+  libName = '';
+  libVersion = '';
+  /** When the connection was accepted (ms since the epoch). */
+  readonly createdAt = Date.now();
+  private closing = false;
+
+  constructor(
+    /** Unique per server, from 1, as CLIENT ID reports. */
+    readonly id: number,
+    /** The peer, `ip:port` or the Unix socket path. */
+    readonly address: string,
+    passwordRequired: boolean,
+  ) {
+    this.authenticated = !passwordRequired;
+  }
+
+  /** Asks the connection to close once the reply to the current command is written. */
+  closeAfterReply(): void {
+    this.closing = true;
+  }
+
+  /** Whether `closeAfterReply` was called. */
+  get closeRequested(): boolean {
+    return this.closing;
+  }
+}

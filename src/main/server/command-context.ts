@@ -1,0 +1,64 @@
+// Owns what a command handler may touch: the store (through a narrow interface), the client's
+// session, the server's shared state and counters, and the per-connection GET coalescer.
+
+import type { Store } from '../store.js';
+import type { ClientSession } from './client-session.js';
+import type { CommandSpec } from './commands/command-spec.js';
+
+/** The part of `Store` the commands use. */
+export type CommandStore = Pick<
+  Store,
+  'get' | 'getMany' | 'has' | 'set' | 'delete' | 'batch' | 'stats' | 'dir'
+>;
+
+/** Coalesces the GETs started in one pass over a read batch into one `getMany`. */
+export interface GetCoalescer {
+  /** The value of `key`, fetched with the other GETs of this pass. */
+  get(key: Buffer): Promise<Buffer | undefined>;
+}
+
+/** Server-wide counters, as INFO reports them. Main thread. */
+export class ServerCounters {
+  connectionsReceived = 0;
+  rejectedConnections = 0;
+  commandsProcessed = 0;
+  keyspaceHits = 0;
+  keyspaceMisses = 0;
+  protocolErrors = 0;
+}
+
+/** The listening addresses and limits, as INFO and HELLO report them. */
+export interface ServerSettings {
+  readonly version: string;
+  readonly host: string | undefined;
+  readonly port: number | undefined;
+  readonly unixPath: string | undefined;
+  readonly tls: boolean;
+  readonly maxClients: number;
+  readonly idleTimeoutSeconds: number;
+  readonly passwordRequired: boolean;
+}
+
+/** What the server shares with every command. Main thread. */
+export interface ServerContext {
+  readonly settings: ServerSettings;
+  readonly counters: ServerCounters;
+  /** When the server started (ms since the epoch). */
+  readonly startedAt: number;
+  /** The command table, by lower-case name. */
+  readonly commands: ReadonlyMap<string, CommandSpec>;
+  /** Connected clients right now. */
+  clientCount(): number;
+  /** Whether `password` is the server's (`--requirepass`), compared in constant time. */
+  checkPassword(password: Uint8Array): boolean;
+  /** Starts a graceful shutdown (SHUTDOWN); never throws. */
+  shutdown(): void;
+}
+
+/** The arguments every command handler gets. */
+export interface CommandContext {
+  readonly store: CommandStore;
+  readonly gets: GetCoalescer;
+  readonly client: ClientSession;
+  readonly server: ServerContext;
+}

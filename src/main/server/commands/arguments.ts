@@ -1,0 +1,75 @@
+// Owns reading command arguments: Redis's strict integer syntax, case-insensitive keywords, and
+// the error replies whose wording clients and tests rely on.
+
+import { KvError } from '../../../shared/errors.js';
+import { createLogger } from '../../../shared/logger.js';
+import { error, type RespValue } from '../resp-value.js';
+
+const log = createLogger('server');
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * `arg` as a signed 64-bit integer with Redis's string2ll rules (optional `-`, no `+`, no
+ * leading zeros, no spaces), or undefined if it is not one.
+ */
+export function parseInt64(arg: Uint8Array): bigint | undefined {
+  if (arg.length === 0 || arg.length > 20) return undefined;
+  const text = Buffer.from(arg.buffer, arg.byteOffset, arg.length).toString('latin1');
+  if (!/^(0|-?[1-9][0-9]*)$/.test(text)) return undefined;
+  const value = BigInt(text);
+  return value < INT64_MIN || value > INT64_MAX ? undefined : value;
+}
+
+/** `arg` decoded as latin1 and lower-cased: for comparing keywords (`ex`, `nx`, …). */
+export function keyword(arg: Uint8Array): string {
+  return Buffer.from(arg.buffer, arg.byteOffset, arg.length).toString('latin1').toLowerCase();
+}
+
+/** `-ERR wrong number of arguments for '<name>' command` (name as in the table, lower case). */
+export function wrongArity(name: string): RespValue {
+  return error(`ERR wrong number of arguments for '${name}' command`);
+}
+
+/** `-ERR syntax error`. */
+export const SYNTAX_ERROR = error('ERR syntax error');
+
+/** `-ERR value is not an integer or out of range`. */
+export const NOT_AN_INTEGER = error('ERR value is not an integer or out of range');
+
+/**
+ * Redis's reply to an unknown command: the name (up to 128 bytes) and the first arguments
+ * (each quoted and followed by a space, up to 128 bytes in all), NUL ending each as in C.
+ */
+export function unknownCommand(args: readonly Uint8Array[]): RespValue {
+  let listed = '';
+  for (let i = 1; i < args.length && listed.length < 128; i++) {
+    listed += `'${cString(args[i]!).slice(0, 128 - listed.length)}' `;
+  }
+  return error(
+    `ERR unknown command '${cString(args[0]!).slice(0, 128)}', with args beginning with: ${listed}`,
+  );
+}
+
+/** Redis's reply to an unknown subcommand of `container` (CLIENT, COMMAND). */
+export function unknownSubcommand(container: string, sub: Uint8Array): RespValue {
+  return error(
+    `ERR unknown subcommand '${cString(sub).slice(0, 128)}'. Try ${container.toUpperCase()} HELP.`,
+  );
+}
+
+/**
+ * The error reply for a failed handler: a `KvError` as `-CODE message`; anything else is a bug,
+ * logged and answered `-ERR internal error`.
+ */
+export function errorReply(cause: unknown): RespValue {
+  if (cause instanceof KvError) return error(`${cause.code} ${cause.message}`);
+  log.error({ err: cause }, 'command failed unexpectedly');
+  return error('ERR internal error (see the server log)');
+}
+
+function cString(arg: Uint8Array): string {
+  const nul = arg.indexOf(0);
+  const bytes = nul >= 0 ? arg.subarray(0, nul) : arg;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
+}

@@ -1,0 +1,45 @@
+// Owns the shape of one entry of the command table: name, arity (Redis convention), flags, how
+// it orders against other commands of the same connection, key positions, and the handler.
+
+import type { CommandContext } from '../command-context.js';
+import type { RespValue } from '../resp-value.js';
+
+/**
+ * How a command is ordered against the other commands of its connection:
+ * - `read`: reads the store; runs alongside other reads, after every earlier write has settled;
+ * - `write`: writes the store; runs alongside other writes (one group commit), after every
+ *   earlier read has settled, so a pipelined GET never sees a later SET;
+ * - `none`: touches only the session or server state; runs as soon as its turn comes.
+ */
+export type CommandKind = 'read' | 'write' | 'none';
+
+/**
+ * Handles one request. `args[0]` is the command name as sent. Returns the reply, or a promise
+ * of it; a thrown or rejected error becomes an error reply (`KvError`: `-CODE message`).
+ */
+export type CommandHandler = (
+  ctx: CommandContext,
+  args: readonly Buffer[],
+) => RespValue | Promise<RespValue>;
+
+/** One command of the table. */
+export interface CommandSpec {
+  /** Lower-case name. */
+  readonly name: string;
+  /** Argument count including the name; negative: at least that many (Redis convention). */
+  readonly arity: number;
+  /** Flags as COMMAND reports them (`write`, `readonly`, `fast`, `no-auth`, …). */
+  readonly flags: readonly string[];
+  readonly kind: CommandKind;
+  /** First key, last key (-1: the last argument) and step, as COMMAND reports them; 0 0 0: no keys. */
+  readonly keys: readonly [first: number, last: number, step: number];
+  readonly handler: CommandHandler;
+}
+
+/** No key positions. */
+export const NO_KEYS = [0, 0, 0] as const;
+
+/** Whether `argc` arguments (name included) satisfy `arity`. */
+export function arityAllows(arity: number, argc: number): boolean {
+  return arity >= 0 ? argc === arity : argc >= -arity;
+}

@@ -1,0 +1,54 @@
+// Owns the command table: every command kvd answers, by lower-case name. A new command is one
+// file in this folder exporting a `CommandSpec`, plus one line here.
+
+import { authCommand } from './auth.js';
+import { clientCommand } from './client.js';
+import { commandCommand } from './command.js';
+import type { CommandSpec } from './command-spec.js';
+import { dbsizeCommand } from './dbsize.js';
+import { delCommand } from './del.js';
+import { echoCommand } from './echo.js';
+import { existsCommand } from './exists.js';
+import { flushallCommand } from './flushall.js';
+import { getCommand } from './get.js';
+import { helloCommand } from './hello.js';
+import { infoCommand } from './info.js';
+import { mgetCommand } from './mget.js';
+import { msetCommand } from './mset.js';
+import { pingCommand } from './ping.js';
+import { quitCommand } from './quit.js';
+import { selectCommand } from './select.js';
+import { setCommand } from './set.js';
+import { shutdownCommand } from './shutdown.js';
+import { statsCommand } from './stats.js';
+import { strlenCommand } from './strlen.js';
+import { typeCommand } from './type.js';
+
+const COMMANDS: readonly CommandSpec[] = [
+  authCommand,
+  clientCommand,
+  commandCommand,
+  dbsizeCommand,
+  delCommand,
+  echoCommand,
+  existsCommand,
+  flushallCommand,
+  getCommand,
+  helloCommand,
+  infoCommand,
+  mgetCommand,
+  msetCommand,
+  pingCommand,
+  quitCommand,
+  selectCommand,
+  setCommand,
+  shutdownCommand,
+  statsCommand,
+  strlenCommand,
+  typeCommand,
+];
+
+/** Builds the command table. Pure. */
+export function createCommandTable(): ReadonlyMap<string, CommandSpec> {
+  return new Map(COMMANDS.map((spec) => [spec.name, spec]));
+}

@@ -1,0 +1,380 @@
+// Owns one client connection: parse requests, start them in order (reads alongside reads, writes
+// alongside writes, never a read overtaking an earlier write or the reverse), answer in request
+// order however the work completes, and apply backpressure both ways.
+
+import type { Socket } from 'node:net';
+import { createLogger } from '../../shared/logger.js';
+import { ClientSession } from './client-session.js';
+import type { CommandContext, CommandStore, ServerContext } from './command-context.js';
+import { errorReply, unknownCommand, wrongArity } from './commands/arguments.js';
+import { arityAllows, type CommandKind, type CommandSpec } from './commands/command-spec.js';
+import { GetBatch } from './get-batch.js';
+import { RespParser, type RespParserLimits, RespProtocolError } from './resp-parser.js';
+import { error, type RespValue } from './resp-value.js';
+import { type RespProtocol, RespWriter } from './resp-writer.js';
+
+const log = createLogger('server');
+const NOAUTH = error('NOAUTH Authentication required.');
+
+/** Per-connection limits. */
+export interface ConnectionOptions {
+  readonly parserLimits: RespParserLimits;
+  /** Requests parsed but not yet answered before the connection stops reading. */
+  readonly maxPendingReplies: number;
+  /** Close a connection idle this long (ms); 0: never. */
+  readonly idleTimeoutMs: number;
+}
+
+/** A connection's state, for INFO, tests and logs. */
+export interface ConnectionInfo {
+  readonly id: number;
+  readonly address: string;
+  readonly name: string | undefined;
+  /** Requests parsed and not yet answered. */
+  readonly pendingReplies: number;
+  /** Requests whose store work has not settled. */
+  readonly inFlight: number;
+  /** Whether the socket is paused (not reading). */
+  readonly paused: boolean;
+  /** Whether the last socket write returned false (waiting for 'drain'). */
+  readonly outputBlocked: boolean;
+  /** Reply bytes the socket has queued and the kernel has not taken. */
+  readonly outputBytes: number;
+  /** Request bytes read and not yet parsed into a request. */
+  readonly inputBytes: number;
+}
+
+/** One reply in request order; `value` stays undefined until the request completes. */
+interface Slot {
+  value: RespValue | undefined;
+  protocol: RespProtocol;
+  close: boolean;
+}
+
+/** A parsed request waiting for its turn; `early` is its reply if it cannot run at all. */
+interface Request {
+  readonly args: Buffer[];
+  readonly spec: CommandSpec | undefined;
+  readonly early: RespValue | undefined;
+  readonly slot: Slot;
+}
+
+/**
+ * One client. Main thread. Created by the server for each accepted socket; it owns the socket
+ * from then on and tells the server when it closes (`onClose`).
+ */
+export class Connection {
+  readonly session: ClientSession;
+  private readonly parser: RespParser;
+  private readonly writer = new RespWriter();
+  private readonly gets: GetBatch;
+  private readonly context: CommandContext;
+  private replies: Slot[] = [];
+  private replyHead = 0;
+  private waiting: Request[] = [];
+  private waitingHead = 0;
+  /** Requests started whose promise has not settled, all of kind `phase`. */
+  private inFlight = 0;
+  private phase: CommandKind = 'none';
+  /** Parsing stopped at a limit while complete requests may still be buffered. */
+  private inputStalled = false;
+  private outputBlocked = false;
+  /** No more requests are parsed (QUIT, protocol error, shutdown, socket gone). */
+  private stopReading = false;
+  private closed = false;
+  /** `end()` was called: the socket drains its replies, then closes. */
+  private ending = false;
+  private pumping = false;
+  private pumpScheduled = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly socket: Socket,
+    id: number,
+    private readonly server: ServerContext,
+    store: CommandStore,
+    private readonly options: ConnectionOptions,
+    private readonly onClose: (connection: Connection) => void,
+  ) {
+    const address =
+      socket.remoteAddress !== undefined
+        ? `${socket.remoteAddress}:${socket.remotePort}`
+        : String(socket.localAddress ?? 'unix');
+    this.session = new ClientSession(id, address, server.settings.passwordRequired);
+    this.parser = new RespParser(options.parserLimits);
+    this.parser.unauthenticated = !this.session.authenticated;
+    this.gets = new GetBatch(store);
+    this.context = { store, gets: this.gets, client: this.session, server };
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => {
+      this.outputBlocked = false;
+      this.pump();
+    });
+    socket.on('error', (err: Error) => log.debug({ err, client: id }, 'client socket error'));
+    socket.on('close', () => this.handleClose());
+    if (options.idleTimeoutMs > 0) {
+      socket.setTimeout(options.idleTimeoutMs);
+      socket.on('timeout', () => {
+        log.info({ client: id, address, idleMs: options.idleTimeoutMs }, 'closing idle client');
+        socket.destroy();
+      });
+    }
+  }
+
+  /** Counts and state, for INFO and tests. */
+  info(): ConnectionInfo {
+    return {
+      id: this.session.id,
+      address: this.session.address,
+      name: this.session.name,
+      pendingReplies: this.replies.length - this.replyHead,
+      inFlight: this.inFlight,
+      paused: this.socket.isPaused(),
+      outputBlocked: this.outputBlocked,
+      outputBytes: this.socket.writableLength,
+      inputBytes: this.parser.bufferedBytes,
+    };
+  }
+
+  /**
+   * Graceful shutdown, first half: reads no more requests and resolves once every request
+   * already parsed has been answered (its reply handed to the socket).
+   */
+  drain(): Promise<void> {
+    this.stopReading = true;
+    this.updateReading();
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.notifyIdle();
+    });
+  }
+
+  /**
+   * Graceful shutdown, second half (also QUIT and protocol errors): ends the socket once its
+   * queued replies are sent. Incoming bytes are read and dropped from now on, so the peer's
+   * FIN is seen and the socket closes.
+   */
+  end(): void {
+    this.stopReading = true;
+    this.ending = true;
+    if (this.closed) return;
+    this.socket.end();
+    this.socket.resume();
+  }
+
+  /** Closes the socket at once. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Whether the socket has closed. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.stopReading) return;
+    this.parser.push(chunk);
+    this.pump();
+  }
+
+  /** Parses what it may, starts what it can, sends what is ready, and pauses or resumes. */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      this.parseRequests();
+      this.startWaiting();
+      this.gets.flush();
+      this.writeReplies();
+      this.updateReading();
+      this.notifyIdle();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    // After the current microtasks: the replies that settle together are sent together.
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private parseRequests(): void {
+    while (!this.stopReading) {
+      if (
+        this.outputBlocked ||
+        this.replies.length - this.replyHead >= this.options.maxPendingReplies
+      ) {
+        this.inputStalled = true;
+        return;
+      }
+      let args: Buffer[] | undefined;
+      try {
+        args = this.parser.next();
+      } catch (cause) {
+        if (!(cause instanceof RespProtocolError)) throw cause;
+        this.protocolError(cause);
+        return;
+      }
+      this.inputStalled = false;
+      if (args === undefined) return;
+      this.dispatch(args);
+    }
+  }
+
+  private dispatch(args: Buffer[]): void {
+    this.server.counters.commandsProcessed++;
+    const slot: Slot = { value: undefined, protocol: this.session.protocol, close: false };
+    this.replies.push(slot);
+    const spec = this.server.commands.get(args[0]!.toString('latin1').toLowerCase());
+    let early: RespValue | undefined;
+    if (!spec) early = unknownCommand(args);
+    else if (!arityAllows(spec.arity, args.length)) early = wrongArity(spec.name);
+    this.waiting.push({ args, spec, early, slot });
+    // Start at once when possible: a pipelined AUTH must run before the next request is parsed
+    // with the stricter pre-AUTH limits.
+    this.startWaiting();
+  }
+
+  /** Starts waiting requests in order while each is compatible with what is in flight. */
+  private startWaiting(): void {
+    while (this.waitingHead < this.waiting.length && !this.session.closeRequested) {
+      const request = this.waiting[this.waitingHead]!;
+      const kind = request.early || !request.spec ? 'none' : request.spec.kind;
+      if (kind !== 'none' && this.inFlight > 0 && kind !== this.phase) break;
+      this.waitingHead++;
+      this.start(request, kind);
+    }
+    if (this.waitingHead === this.waiting.length) {
+      this.waiting = [];
+      this.waitingHead = 0;
+    }
+  }
+
+  private start(request: Request, kind: CommandKind): void {
+    const { slot, spec } = request;
+    if (request.early || !spec) {
+      slot.value = request.early;
+      slot.protocol = this.session.protocol;
+      return;
+    }
+    if (!this.session.authenticated && !spec.flags.includes('no-auth')) {
+      slot.value = NOAUTH;
+      slot.protocol = this.session.protocol;
+      return;
+    }
+    let result: RespValue | Promise<RespValue>;
+    try {
+      result = spec.handler(this.context, request.args);
+    } catch (cause) {
+      result = errorReply(cause);
+    }
+    // After the handler: HELLO 3 answers in RESP3.
+    slot.protocol = this.session.protocol;
+    this.parser.unauthenticated = !this.session.authenticated;
+    if (this.session.closeRequested) {
+      slot.close = true;
+      this.stopReading = true;
+    }
+    if (!(result instanceof Promise)) {
+      slot.value = result;
+      return;
+    }
+    this.inFlight++;
+    this.phase = kind;
+    result.then(
+      (value) => this.settle(slot, value),
+      (cause: unknown) => this.settle(slot, errorReply(cause)),
+    );
+  }
+
+  private settle(slot: Slot, value: RespValue): void {
+    slot.value = value;
+    this.inFlight--;
+    this.schedulePump();
+  }
+
+  /** Encodes the replies that are ready, in order, and hands them to the socket in one go. */
+  private writeReplies(): void {
+    let closeAfter = false;
+    while (this.replyHead < this.replies.length) {
+      const slot = this.replies[this.replyHead]!;
+      if (slot.value === undefined) break;
+      this.replyHead++;
+      if (!this.closed) this.writer.write(slot.value, slot.protocol);
+      if (slot.close) {
+        closeAfter = true;
+        this.replyHead = this.replies.length; // nothing after it is answered
+        break;
+      }
+    }
+    if (this.replyHead === this.replies.length) {
+      this.replies = [];
+      this.replyHead = 0;
+    }
+    const parts = this.writer.take();
+    if (parts.length > 0 && !this.closed && this.socket.writable) {
+      let ok = true;
+      if (parts.length === 1) {
+        ok = this.socket.write(parts[0]!);
+      } else {
+        this.socket.cork();
+        for (const part of parts) ok = this.socket.write(part);
+        this.socket.uncork();
+      }
+      if (!ok) this.outputBlocked = true;
+    }
+    if (closeAfter) this.end();
+  }
+
+  /** Reads while nothing holds it back: limits, a full socket buffer, or the end of reading. */
+  private updateReading(): void {
+    if (this.closed || this.ending) return;
+    const read = !this.stopReading && !this.outputBlocked && !this.inputStalled;
+    if (read && this.socket.isPaused()) this.socket.resume();
+    else if (!read && !this.socket.isPaused()) this.socket.pause();
+  }
+
+  private protocolError(cause: RespProtocolError): void {
+    this.server.counters.protocolErrors++;
+    log.info(
+      { client: this.session.id, address: this.session.address, reason: cause.message },
+      'protocol error; closing the connection',
+    );
+    this.stopReading = true;
+    // Queued behind the replies still owed, like any other reply.
+    const slot: Slot = {
+      value: error(`ERR Protocol error: ${cause.message}`),
+      protocol: this.session.protocol,
+      close: true,
+    };
+    this.replies.push(slot);
+  }
+
+  /** Nothing in flight, nothing startable waiting, and every settled reply handed to the socket. */
+  private isIdle(): boolean {
+    return (
+      this.inFlight === 0 &&
+      !this.pumpScheduled &&
+      (this.waitingHead === this.waiting.length || this.session.closeRequested)
+    );
+  }
+
+  private notifyIdle(): void {
+    if (this.idleWaiters.length === 0 || !this.isIdle()) return;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private handleClose(): void {
+    this.closed = true;
+    this.stopReading = true;
+    this.onClose(this);
+    this.notifyIdle();
+  }
+}

@@ -1,0 +1,186 @@
+// Owns the `kvd serve` subcommand: its flags (each with an environment variable fallback), and
+// the process around the daemon: start it, print one ready line, shut down on SIGTERM/SIGINT or
+// SHUTDOWN, and set the exit code (0 after a clean stop, 1 if it cannot start or stop cleanly).
+
+import { readFileSync } from 'node:fs';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { KvError } from '../../shared/errors.js';
+import type { Durability } from '../../shared/messages.js';
+
+/** The parsed flags of `kvd serve`. */
+interface ServeFlags {
+  readonly dir: string;
+  readonly port: number;
+  readonly host: string;
+  readonly tcp: boolean;
+  readonly unix?: string;
+  readonly durability: Durability;
+  readonly requirepass?: string;
+  readonly readers?: number;
+  readonly maxClients: number;
+  readonly idleTimeout: number;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly maxValueBytes?: number;
+  readonly maxBulkBytes?: number;
+}
+
+const DURABILITIES: readonly Durability[] = ['always', 'everysec', 'no'];
+
+/**
+ * Registers `kvd serve` on `program`. Main thread. The action never throws: failures go to
+ * stderr as `kvd serve: CODE: message` with exit code 1.
+ */
+export function addServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .summary('run the Redis-protocol daemon (RESP2/RESP3 over TCP, TLS or a Unix socket)')
+    .description(
+      'Serves a store over the Redis protocol, so redis-cli and Redis client libraries work ' +
+        'with it. Prints one line on stdout when ready; logs JSON lines to stderr ' +
+        '(KVD_LOG_LEVEL). SIGTERM, SIGINT or the SHUTDOWN command stop it gracefully: ' +
+        'requests in flight are answered and the store is flushed and fsynced.',
+    )
+    .addOption(new Option('-d, --dir <path>', 'store directory').env('KVD_DIR').default('./data'))
+    .addOption(
+      new Option('-p, --port <port>', 'TCP port (0: any free port)')
+        .env('KVD_PORT')
+        .default(6380)
+        .argParser(integerIn('port', 0, 65_535)),
+    )
+    .addOption(
+      new Option('--host <address>', 'TCP address to listen on')
+        .env('KVD_HOST')
+        .default('127.0.0.1'),
+    )
+    .option('--no-tcp', 'do not listen on TCP (use with --unix)')
+    .addOption(new Option('--unix <path>', 'also listen on this Unix socket').env('KVD_UNIX'))
+    .addOption(
+      new Option('--durability <mode>', 'when writes reach the disk')
+        .choices(DURABILITIES)
+        .env('KVD_DURABILITY')
+        .default('everysec'),
+    )
+    .addOption(
+      new Option(
+        '--requirepass <password>',
+        'clients must AUTH with this password (prefer the environment variable: argv is public)',
+      ).env('KVD_REQUIREPASS'),
+    )
+    .addOption(
+      new Option('--readers <n>', 'reader threads (default: CPU count)')
+        .env('KVD_READERS')
+        .argParser(integerIn('readers', 1, 256)),
+    )
+    .addOption(
+      new Option('--max-clients <n>', 'most clients connected at once')
+        .env('KVD_MAX_CLIENTS')
+        .default(10_000)
+        .argParser(integerIn('max-clients', 1, 1_000_000)),
+    )
+    .addOption(
+      new Option('--idle-timeout <seconds>', 'close clients idle this long (0: never)')
+        .env('KVD_IDLE_TIMEOUT')
+        .default(0)
+        .argParser(integerIn('idle-timeout', 0, 31_536_000)),
+    )
+    .addOption(
+      new Option('--tls-cert <file>', 'PEM certificate: TCP clients must use TLS').env(
+        'KVD_TLS_CERT',
+      ),
+    )
+    .addOption(new Option('--tls-key <file>', 'PEM private key for --tls-cert').env('KVD_TLS_KEY'))
+    .addOption(
+      new Option('--max-value-bytes <n>', 'largest value (default 16 MiB)')
+        .env('KVD_MAX_VALUE_BYTES')
+        .argParser(integerIn('max-value-bytes', 0, 1024 * 1024 * 1024)),
+    )
+    .addOption(
+      new Option('--max-bulk-bytes <n>', 'largest bulk string in a request (default 512 MiB)')
+        .env('KVD_MAX_BULK_BYTES')
+        .argParser(integerIn('max-bulk-bytes', 1, 1024 * 1024 * 1024)),
+    )
+    .action(async (flags: ServeFlags) => {
+      process.exitCode = await serveMain(flags);
+    });
+}
+
+async function serveMain(flags: ServeFlags): Promise<number> {
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
+    return fail('BAD_FLAGS', '--tls-cert and --tls-key go together');
+  }
+  if (!flags.tcp && flags.unix === undefined) {
+    return fail('BAD_FLAGS', '--no-tcp needs --unix');
+  }
+  // Imported here so that loggers, which read KVD_LOG_LEVEL at creation, see the environment.
+  const { startServer } = await import('./server.js');
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      dir: flags.dir,
+      host: flags.host,
+      port: flags.tcp ? flags.port : false,
+      unixPath: flags.unix,
+      tls:
+        flags.tlsCert !== undefined && flags.tlsKey !== undefined
+          ? { cert: readFileSync(flags.tlsCert), key: readFileSync(flags.tlsKey) }
+          : undefined,
+      requirepass: flags.requirepass,
+      maxClients: flags.maxClients,
+      idleTimeoutSeconds: flags.idleTimeout,
+      limits: flags.maxBulkBytes === undefined ? undefined : { maxBulkBytes: flags.maxBulkBytes },
+      store: {
+        durability: flags.durability,
+        readers: flags.readers,
+        maxValueBytes: flags.maxValueBytes,
+      },
+    });
+  } catch (cause) {
+    return fail(codeOf(cause), `cannot start on ${flags.dir}: ${messageOf(cause)}`);
+  }
+  const where = [
+    server.port === undefined ? undefined : `${server.host}:${server.port}`,
+    server.unixPath === undefined ? undefined : `unix:${server.unixPath}`,
+  ].filter((w) => w !== undefined);
+  process.stdout.write(`kvd serving ${server.store.dir} on ${where.join(' and ')}\n`);
+
+  const stop = (): void => {
+    server.close().catch(() => {});
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  try {
+    await server.closed;
+    return 0;
+  } catch (cause) {
+    return fail(codeOf(cause), `stopped with an error: ${messageOf(cause)}`);
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+  }
+}
+
+function integerIn(name: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+function codeOf(cause: unknown): string {
+  if (cause instanceof KvError) return cause.code;
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? code : 'KV_INTERNAL';
+}
+
+function messageOf(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+function fail(code: string, message: string): number {
+  process.stderr.write(`kvd serve: ${code}: ${message}\n`);
+  return 1;
+}

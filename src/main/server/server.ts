@@ -1,0 +1,225 @@
+// Owns the daemon's lifecycle: open the Store, listen (TCP, TLS, Unix socket), accept clients up
+// to the limit, and shut down gracefully: stop accepting, answer what is in flight, then close
+// the Store (flush + fsync) so nothing acknowledged is lost.
+
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { createLogger } from '../../shared/logger.js';
+import type { StoreOptions } from '../options.js';
+import { Store } from '../store.js';
+import { type ServerContext, ServerCounters, type ServerSettings } from './command-context.js';
+import { createCommandTable } from './commands/command-table.js';
+import { Connection, type ConnectionInfo, type ConnectionOptions } from './connection.js';
+import { type Listeners, openListeners } from './listeners.js';
+import { DEFAULT_PARSER_LIMITS, type RespParserLimits } from './resp-parser.js';
+
+const log = createLogger('server');
+
+/** Options of `startServer`. Only `dir` is required. */
+export interface ServerOptions {
+  /** Store directory (created if missing). */
+  readonly dir: string;
+  /** TCP host (default 127.0.0.1). */
+  readonly host?: string;
+  /** TCP port (default 6380); 0 picks a free port; false: no TCP listener. */
+  readonly port?: number | false;
+  /** Also listen on this Unix socket path. */
+  readonly unixPath?: string;
+  /** PEM certificate and key: TCP clients must use TLS. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** Password clients must give with AUTH or HELLO … AUTH before any other command. */
+  readonly requirepass?: string;
+  /** Most clients connected at once (default 10,000); more are refused with an error. */
+  readonly maxClients?: number;
+  /** Close clients idle this many seconds (default 0: never). */
+  readonly idleTimeoutSeconds?: number;
+  /** Requests one client may have parsed and unanswered before it stops being read (default 1,024). */
+  readonly maxPendingReplies?: number;
+  /** Request size limits (defaults: `DEFAULT_PARSER_LIMITS`). */
+  readonly limits?: Partial<RespParserLimits>;
+  /** Options of the Store the server opens. */
+  readonly store?: StoreOptions;
+}
+
+/** A running daemon. */
+export interface KvdServer {
+  /** The open Store (for in-process use alongside the daemon). */
+  readonly store: Store;
+  /** The bound TCP port, or undefined without TCP. */
+  readonly port: number | undefined;
+  readonly host: string | undefined;
+  readonly unixPath: string | undefined;
+  /** Settles when the server has closed (by `close()` or SHUTDOWN); rejects if closing the Store failed. */
+  readonly closed: Promise<void>;
+  /** Graceful shutdown; idempotent; same outcome as `closed`. */
+  close(): Promise<void>;
+  /** Every connected client's state. */
+  clients(): ConnectionInfo[];
+}
+
+const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_PORT = 6380;
+/** After the Store has closed, clients that do not read their last replies are cut off. */
+const LINGER_MS = 2_000;
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
+/**
+ * Opens the Store in `options.dir` and starts serving it. Main thread. Rejects with the Store's
+ * `KvError` (`KV_LOCKED` if another process has the directory) or the listen error
+ * (`EADDRINUSE`, …); the Store is closed again if listening fails.
+ */
+export async function startServer(options: ServerOptions): Promise<KvdServer> {
+  const store = await Store.open(options.dir, options.store);
+  const connections = new Set<Connection>();
+  const whenNoClients: (() => void)[] = [];
+  const counters = new ServerCounters();
+  const expected = options.requirepass === undefined ? undefined : digest(options.requirepass);
+  const connectionOptions: ConnectionOptions = {
+    parserLimits: { ...DEFAULT_PARSER_LIMITS, ...options.limits },
+    maxPendingReplies: options.maxPendingReplies ?? 1024,
+    idleTimeoutMs: (options.idleTimeoutSeconds ?? 0) * 1000,
+  };
+  const maxClients = options.maxClients ?? 10_000;
+  const host = options.port === false ? undefined : (options.host ?? DEFAULT_HOST);
+  let nextClientId = 1;
+  let closing: Promise<void> | undefined;
+  let settings: ServerSettings | undefined;
+
+  const context: ServerContext = {
+    get settings(): ServerSettings {
+      return settings!;
+    },
+    counters,
+    startedAt: Date.now(),
+    commands: createCommandTable(),
+    clientCount: () => connections.size,
+    checkPassword: (password) =>
+      expected !== undefined && timingSafeEqual(digest(password), expected),
+    shutdown: () => {
+      close().catch(() => {}); // logged by close(), reported by `closed`
+    },
+  };
+
+  function onSocket(socket: Socket): void {
+    counters.connectionsReceived++;
+    if (closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    if (connections.size >= maxClients) {
+      counters.rejectedConnections++;
+      log.warn({ maxClients }, 'refusing a client: max number of clients reached');
+      socket.on('error', () => {});
+      socket.end('-ERR max number of clients reached\r\n');
+      return;
+    }
+    const connection = new Connection(
+      socket,
+      nextClientId++,
+      context,
+      store,
+      connectionOptions,
+      (gone) => {
+        connections.delete(gone);
+        if (connections.size === 0) for (const resolve of whenNoClients.splice(0)) resolve();
+      },
+    );
+    connections.add(connection);
+  }
+
+  let listeners: Listeners;
+  try {
+    listeners = await openListeners(
+      {
+        host: options.host ?? DEFAULT_HOST,
+        port: options.port ?? DEFAULT_PORT,
+        unixPath: options.unixPath,
+        tls: options.tls,
+      },
+      onSocket,
+    );
+  } catch (cause) {
+    await store.close();
+    throw cause;
+  }
+  settings = {
+    version: VERSION,
+    host,
+    port: listeners.port,
+    unixPath: listeners.unixPath,
+    tls: options.tls !== undefined,
+    maxClients,
+    idleTimeoutSeconds: options.idleTimeoutSeconds ?? 0,
+    passwordRequired: expected !== undefined,
+  };
+  log.info(
+    { dir: store.dir, host, port: listeners.port, unix: listeners.unixPath, tls: settings.tls },
+    'kvd serving',
+  );
+
+  /** Clients that have not closed LINGER_MS after the Store closed are cut off. */
+  async function lingerThenDestroy(): Promise<void> {
+    if (connections.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => whenNoClients.push(resolve)),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, LINGER_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    for (const c of connections) c.destroy();
+  }
+
+  async function shutdown(): Promise<void> {
+    log.info({ clients: connections.size }, 'shutting down: no new clients, finishing requests');
+    const listenersClosed = listeners.close();
+    await Promise.all([...connections].map((c) => c.drain()));
+    for (const c of connections) c.end();
+    try {
+      await store.close();
+      log.info({ dir: store.dir }, 'kvd stopped');
+    } catch (cause) {
+      log.error({ err: cause }, 'closing the store failed');
+      throw cause;
+    } finally {
+      await lingerThenDestroy();
+      await listenersClosed;
+    }
+  }
+
+  let settleClosed: { resolve: () => void; reject: (cause: unknown) => void } | undefined;
+  const closed = new Promise<void>((resolve, reject) => {
+    settleClosed = { resolve, reject };
+  });
+  closed.catch(() => {}); // observed through close() or `closed`; never unhandled
+
+  function close(): Promise<void> {
+    if (!closing) {
+      closing = shutdown();
+      closing.then(settleClosed!.resolve, settleClosed!.reject);
+    }
+    return closing;
+  }
+
+  return {
+    store,
+    port: listeners.port,
+    host,
+    unixPath: listeners.unixPath,
+    closed,
+    close,
+    clients: () => [...connections].map((c) => c.info()),
+  };
+}
+
+function digest(secret: string | Uint8Array): Buffer {
+  return createHash('sha256').update(secret).digest();
+}

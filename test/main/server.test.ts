@@ -1,0 +1,418 @@
+// Tests the daemon with real clients over real sockets: redis-cli for the everyday commands and
+// Redis's exact error texts, ioredis for pipelining, binary values, limits, AUTH, SELECT and
+// CLIENT, plus RESP3, TLS, the Unix socket, and the client-count and idle limits.
+
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis, type RedisOptions } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { redisCli, startTestServer } from '../fixtures/kvd-server.js';
+import { RespClient } from '../fixtures/resp-client.js';
+import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
+
+type TestServer = Awaited<ReturnType<typeof startTestServer>>;
+const run = promisify(execFile);
+
+const clients: Redis[] = [];
+function ioredis(port: number, options: RedisOptions = {}): Redis {
+  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, ...options });
+  clients.push(client);
+  return client;
+}
+
+afterEach(() => {
+  for (const c of clients.splice(0)) c.disconnect();
+});
+
+describe('kvd serve with redis-cli', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server.close();
+    await removeTempDirs();
+  });
+
+  it('answers PING, SET, GET, DEL, EXISTS, MGET and MSET like Redis', async () => {
+    const cli = (...args: string[]) => redisCli(server.port, args);
+    expect(await cli('PING')).toBe('PONG\n');
+    expect(await cli('SET', 'greeting', 'hello world')).toBe('OK\n');
+    expect(await cli('GET', 'greeting')).toBe('hello world\n');
+    expect(await cli('MSET', 'a', '1', 'b', '2', 'c', '3')).toBe('OK\n');
+    expect(await cli('MGET', 'a', 'missing', 'c')).toBe('1\n\n3\n');
+    expect(await cli('EXISTS', 'a', 'a', 'missing', 'b')).toBe('3\n');
+    expect(await cli('DEL', 'a', 'b', 'missing', 'a')).toBe('2\n');
+    expect(await cli('EXISTS', 'a', 'b')).toBe('0\n');
+    expect(await cli('GET', 'a')).toBe('\n');
+    expect(await cli('STRLEN', 'greeting')).toBe('11\n');
+    expect(await cli('TYPE', 'greeting')).toBe('string\n');
+    expect(await cli('TYPE', 'a')).toBe('none\n');
+    expect(await cli('ECHO', 'x y')).toBe('x y\n');
+  });
+
+  it('answers INFO with Redis-style sections, and DBSIZE', async () => {
+    await redisCli(server.port, ['MSET', 'info:1', 'x', 'info:2', 'y']);
+    const keys = Number((await redisCli(server.port, ['DBSIZE'])).trim());
+    expect(keys).toBeGreaterThanOrEqual(2);
+    const info = await redisCli(server.port, ['INFO']);
+    for (const section of ['Server', 'Clients', 'Memory', 'Persistence', 'Stats', 'Keyspace']) {
+      expect(info).toContain(`# ${section}\r\n`);
+    }
+    expect(info).toMatch(/redis_version:\d+\.\d+\.\d+\r\n/);
+    expect(info).toContain('loading:0\r\n');
+    expect(info).toContain(`tcp_port:${server.port}\r\n`);
+    expect(info).toContain(`db0:keys=${keys},expires=0,avg_ttl=0\r\n`);
+    const keyspace = await redisCli(server.port, ['INFO', 'keyspace']);
+    expect(keyspace).toBe(`# Keyspace\r\ndb0:keys=${keys},expires=0,avg_ttl=0\r\n`);
+  });
+
+  it("gives Redis's exact errors for unknown commands and wrong arity, and stays usable", async () => {
+    // One redis-cli session, one connection: the commands after the errors still work. (In
+    // raw mode redis-cli prints an empty line after each error, with Redis too.)
+    const out = await redisCli(
+      server.port,
+      [],
+      'SET k v\nfoo a b\nget\nGET k a\nGET k\nNOSUCH\nPING\n',
+    );
+    expect(out).toBe(
+      [
+        'OK',
+        "ERR unknown command 'foo', with args beginning with: 'a' 'b' ",
+        '',
+        "ERR wrong number of arguments for 'get' command",
+        '',
+        "ERR wrong number of arguments for 'get' command",
+        '',
+        'v',
+        "ERR unknown command 'NOSUCH', with args beginning with: ",
+        '',
+        'PONG',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('answers COMMAND, FLUSHALL (not supported), SELECT and STATS', async () => {
+    const count = Number((await redisCli(server.port, ['COMMAND', 'COUNT'])).trim());
+    expect(count).toBeGreaterThan(15);
+    expect(await redisCli(server.port, ['COMMAND', 'DOCS'])).toBe('\n');
+    const info = await redisCli(server.port, ['COMMAND', 'INFO', 'get', 'nosuch']);
+    expect(info.split('\n').slice(0, 3)).toEqual(['get', '2', 'readonly']);
+    expect(await redisCli(server.port, ['FLUSHALL'])).toBe('ERR FLUSHALL is not supported yet\n\n');
+    expect(await redisCli(server.port, ['SELECT', '0'])).toBe('OK\n');
+    expect(await redisCli(server.port, ['SELECT', '1'])).toBe('ERR DB index is out of range\n\n');
+    const stats = JSON.parse(await redisCli(server.port, ['STATS'])) as { keys: number };
+    expect(stats.keys).toBeGreaterThan(0);
+  });
+
+  it('speaks RESP3 with redis-cli -3', async () => {
+    await redisCli(server.port, ['SET', 'r3', 'v']);
+    const out = await redisCli(server.port, ['-3', 'HELLO', '3']);
+    expect(out).toContain('proto 3\n');
+    expect(await redisCli(server.port, ['-3', 'GET', 'r3'])).toBe('v\n');
+  });
+});
+
+describe('kvd serve with ioredis', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ store: { maxValueBytes: 1024 * 1024 } });
+  });
+  afterAll(async () => {
+    await server.close();
+    await removeTempDirs();
+  });
+
+  it('answers a pipeline of 1,000 commands in order', async () => {
+    const redis = ioredis(server.port);
+    const pipeline = redis.pipeline();
+    const expected: unknown[] = [];
+    const model = new Map<string, string>();
+    for (let i = 0; i < 1000; i++) {
+      const key = `p:${i % 37}`;
+      switch (i % 5) {
+        case 0:
+        case 1:
+          pipeline.set(key, `v${i}`);
+          model.set(key, `v${i}`);
+          expected.push('OK');
+          break;
+        case 2:
+          pipeline.get(key);
+          expected.push(model.get(key) ?? null);
+          break;
+        case 3:
+          pipeline.exists(key);
+          expected.push(model.has(key) ? 1 : 0);
+          break;
+        default:
+          pipeline.del(key);
+          expected.push(model.delete(key) ? 1 : 0);
+      }
+    }
+    const results = await pipeline.exec();
+    expect(results).not.toBeNull();
+    expect(results!.map(([error]) => error)).toEqual(expected.map(() => null));
+    expect(results!.map(([, value]) => value)).toEqual(expected);
+  });
+
+  it('never lets a pipelined GET see a later SET, nor miss an earlier one', async () => {
+    const redis = ioredis(server.port);
+    await redis.set('order', 'old');
+    const results = await redis
+      .pipeline()
+      .get('order')
+      .set('order', 'new')
+      .get('order')
+      .del('order')
+      .get('order')
+      .exec();
+    expect(results!.map(([, v]) => v)).toEqual(['old', 'OK', 'new', 1, null]);
+  });
+
+  it('stores binary keys and values with CR, LF and NUL bytes exactly', async () => {
+    const redis = ioredis(server.port);
+    const key = Buffer.from([0, 13, 10, 36, 42, 255, 0]);
+    const value = Buffer.from('\r\n$5\r\nhello\0\r\n*1\r\n\0\xff', 'latin1');
+    expect(await redis.set(key, value)).toBe('OK');
+    expect(await redis.getBuffer(key)).toEqual(value);
+    expect(await redis.strlen(key)).toBe(value.length);
+    const [a, b] = await redis.mgetBuffer(key, 'nothing');
+    expect(a).toEqual(value);
+    expect(b).toBeNull();
+    expect(await redis.set('empty', '')).toBe('OK');
+    expect(await redis.getBuffer('empty')).toEqual(Buffer.alloc(0));
+  });
+
+  it('accepts values up to maxValueBytes and refuses larger ones with KV_VALUE_TOO_LARGE', async () => {
+    const redis = ioredis(server.port);
+    const limit = 1024 * 1024;
+    const atLimit = Buffer.alloc(limit, 7);
+    atLimit[0] = 13;
+    atLimit[limit - 1] = 0;
+    expect(await redis.set('big', atLimit)).toBe('OK');
+    // Buffer.equals: vitest's deep equality walks a 1 MiB buffer slowly.
+    expect((await redis.getBuffer('big'))!.equals(atLimit)).toBe(true);
+    await expect(redis.set('big', Buffer.alloc(limit + 1, 1))).rejects.toThrow(
+      /^KV_VALUE_TOO_LARGE /,
+    );
+    await expect(redis.mset('ok', '1', 'big', Buffer.alloc(limit + 1))).rejects.toThrow(
+      /^KV_VALUE_TOO_LARGE /,
+    );
+    expect(await redis.exists('ok')).toBe(0); // MSET is all or nothing
+    expect((await redis.getBuffer('big'))!.length).toBe(limit);
+  });
+
+  it('names the connection (CLIENT SETNAME/GETNAME/ID) and selects db 0 only', async () => {
+    const redis = ioredis(server.port, { connectionName: 'worker-1' });
+    expect(await redis.client('GETNAME')).toBe('worker-1');
+    expect(await redis.client('SETNAME', 'worker-2')).toBe('OK');
+    expect(await redis.client('GETNAME')).toBe('worker-2');
+    const id = Number(await redis.client('ID'));
+    expect(id).toBeGreaterThan(0);
+    const other = ioredis(server.port);
+    expect(Number(await other.client('ID'))).not.toBe(id);
+    expect(await other.client('GETNAME')).toBeNull();
+    await expect(redis.client('SETNAME', 'two words')).rejects.toThrow(/cannot contain spaces/);
+    await expect(redis.call('CLIENT', 'NOPE')).rejects.toThrow(
+      "ERR unknown subcommand 'NOPE'. Try CLIENT HELP.",
+    );
+    expect(await redis.select(0)).toBe('OK');
+    await expect(redis.select(3)).rejects.toThrow('ERR DB index is out of range');
+    await expect(redis.call('SELECT', 'x')).rejects.toThrow(
+      'ERR value is not an integer or out of range',
+    );
+  });
+
+  it('stores SET expiries: EX/PX in the future, EXAT/PXAT in the past delete', async () => {
+    const redis = ioredis(server.port);
+    expect(await redis.set('ttl:ex', 'v', 'EX', 100)).toBe('OK');
+    expect(await redis.get('ttl:ex')).toBe('v');
+    await redis.set('ttl:past', 'v');
+    expect(await redis.call('SET', 'ttl:past', 'w', 'PXAT', '1')).toBe('OK');
+    expect(await redis.get('ttl:past')).toBeNull();
+    expect(await redis.call('SET', 'ttl:exat', 'v', 'EXAT', String(2 ** 31))).toBe('OK');
+    expect(await redis.get('ttl:exat')).toBe('v');
+    expect(await redis.set('ttl:px', 'v', 'PX', 1)).toBe('OK');
+    // The key expires 1 ms later; poll (bounded) rather than sleep.
+    for (let i = 0; i < 1000 && (await redis.get('ttl:px')) !== null; i++);
+    expect(await redis.get('ttl:px')).toBeNull();
+    await expect(redis.call('SET', 'k', 'v', 'EX', '0')).rejects.toThrow(
+      "ERR invalid expire time in 'set' command",
+    );
+    await expect(redis.call('SET', 'k', 'v', 'EX', 'soon')).rejects.toThrow(
+      'ERR value is not an integer or out of range',
+    );
+    await expect(redis.call('SET', 'k', 'v', 'EX', '1', 'PX', '1')).rejects.toThrow(
+      'ERR syntax error',
+    );
+    await expect(redis.call('SET', 'k', 'v', 'NX')).rejects.toThrow(/not supported yet/);
+  });
+});
+
+describe('kvd serve security and limits', () => {
+  afterAll(removeTempDirs);
+
+  it('requires AUTH with --requirepass: NOAUTH before, WRONGPASS for a bad password', async () => {
+    const server = await startTestServer({ requirepass: 's3cret' });
+    try {
+      const anonymous = ioredis(server.port, { enableReadyCheck: false });
+      await expect(anonymous.get('k')).rejects.toThrow('NOAUTH Authentication required.');
+      await expect(anonymous.set('k', 'v')).rejects.toThrow('NOAUTH Authentication required.');
+      expect(await anonymous.ping().catch((e: Error) => e.message)).toBe(
+        'NOAUTH Authentication required.',
+      );
+      await expect(anonymous.auth('wrong')).rejects.toThrow(
+        'WRONGPASS invalid username-password pair or user is disabled.',
+      );
+      await expect(anonymous.auth('nobody', 's3cret')).rejects.toThrow(/^WRONGPASS/);
+      expect(await anonymous.auth('s3cret')).toBe('OK');
+      expect(await anonymous.set('k', 'v')).toBe('OK');
+
+      const good = ioredis(server.port, { password: 's3cret' });
+      expect(await good.get('k')).toBe('v');
+      const user = ioredis(server.port, { username: 'default', password: 's3cret' });
+      expect(await user.get('k')).toBe('v');
+
+      const raw = await RespClient.connect(server.port);
+      expect((await raw.call('HELLO', '3')).raw).toMatch(/^-NOAUTH HELLO must be called/);
+      const hello = await raw.call('HELLO', '3', 'AUTH', 'default', 's3cret', 'SETNAME', 'h');
+      expect(hello.type).toBe('map');
+      expect((await raw.call('CLIENT', 'GETNAME')).raw).toBe('$1\r\nh\r\n');
+      raw.close();
+
+      // Before AUTH only tiny requests are parsed, as in Redis.
+      const big = await RespClient.connect(server.port);
+      big.send(`*11\r\n`);
+      expect(await big.rest()).toBe('-ERR Protocol error: unauthenticated multibulk length\r\n');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers AUTH without a configured password like Redis', async () => {
+    const server = await startTestServer();
+    try {
+      const raw = await RespClient.connect(server.port);
+      expect((await raw.call('AUTH', 'x')).raw).toMatch(
+        /^-ERR AUTH <password> called without any password configured/,
+      );
+      expect((await raw.call('AUTH', 'default', 'x')).raw).toBe('+OK\r\n');
+      raw.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('speaks RESP3 after HELLO 3: maps, nulls, and back to RESP2 with HELLO 2', async () => {
+    const server = await startTestServer();
+    try {
+      const raw = await RespClient.connect(server.port);
+      expect((await raw.call('GET', 'none')).raw).toBe('$-1\r\n');
+      const hello = await raw.call('HELLO', '3');
+      expect(hello.type).toBe('map');
+      const fields = new Map(
+        (hello.type === 'map' ? hello.value : []).map(([k, v]) => [
+          k.type === 'bulk' ? k.value.toString() : '?',
+          v,
+        ]),
+      );
+      expect(fields.get('proto')).toMatchObject({ type: 'integer', value: 3 });
+      expect(fields.get('server')).toMatchObject({ type: 'bulk' });
+      expect([...fields.keys()]).toEqual([
+        'server',
+        'version',
+        'proto',
+        'id',
+        'mode',
+        'role',
+        'modules',
+      ]);
+      expect((await raw.call('GET', 'none')).raw).toBe('_\r\n');
+      expect((await raw.call('MGET', 'none', 'none')).raw).toBe('*2\r\n_\r\n_\r\n');
+      expect((await raw.call('COMMAND', 'DOCS')).raw).toBe('%0\r\n');
+      expect((await raw.call('HELLO', '4')).raw).toBe('-NOPROTO unsupported protocol version\r\n');
+      expect((await raw.call('HELLO', 'x')).raw).toBe(
+        '-ERR Protocol version is not an integer or out of range\r\n',
+      );
+      expect((await raw.call('HELLO', '3', 'BOGUS')).raw).toBe(
+        "-ERR Syntax error in HELLO option 'BOGUS'\r\n",
+      );
+      expect((await raw.call('HELLO', '2')).raw.startsWith('*14\r\n')).toBe(true);
+      expect((await raw.call('GET', 'none')).raw).toBe('$-1\r\n');
+      raw.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses clients past --max-clients with a clear error', async () => {
+    const server = await startTestServer({ maxClients: 1 });
+    try {
+      const first = await RespClient.connect(server.port);
+      expect((await first.call('PING')).raw).toBe('+PONG\r\n');
+      const second = await RespClient.connect(server.port);
+      expect(await second.rest()).toBe('-ERR max number of clients reached\r\n');
+      expect((await first.call('PING')).raw).toBe('+PONG\r\n');
+      first.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('closes a client idle past --idle-timeout', async () => {
+    const server = await startTestServer({ idleTimeoutSeconds: 1 });
+    try {
+      const idle = await RespClient.connect(server.port);
+      expect((await idle.call('PING')).raw).toBe('+PONG\r\n');
+      expect(await idle.rest()).toBe(''); // the server closes it; no reply
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('serves TLS on TCP with --tls-cert/--tls-key, and plain RESP on a Unix socket', async () => {
+    const dir = await makeTempDir('tls');
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ]);
+    const unixPath = join(dir, 'kvd.sock');
+    const server = await startTestServer({
+      tls: { cert: readFileSync(cert), key: readFileSync(key) },
+      unixPath,
+    });
+    try {
+      const secure = ioredis(server.port, {
+        tls: { ca: readFileSync(cert), servername: 'localhost', rejectUnauthorized: false },
+      });
+      expect(await secure.set('tls', 'yes')).toBe('OK');
+      expect(await secure.get('tls')).toBe('yes');
+      const local = ioredis(0, { path: unixPath });
+      expect(await local.get('tls')).toBe('yes');
+      const plain = await RespClient.connect(server.port);
+      plain.send('PING\r\n');
+      expect(await plain.rest()).not.toContain('PONG'); // not TLS: refused
+    } finally {
+      await server.close();
+    }
+  });
+});
