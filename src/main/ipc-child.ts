@@ -86,6 +86,20 @@ function perform(request: IpcRequest): Promise<IpcResults[IpcOp]> {
       return store.delete(request.key);
     case 'batch':
       return store.batch(request.ops).then(nothing);
+    case 'incrBy':
+      return store.incrBy(request.key, request.delta);
+    case 'append':
+      return store.append(request.key, request.value);
+    case 'setWith':
+      return store.setWith(request.key, request.value, request.options);
+    case 'getDelete':
+      return store.getDelete(request.key);
+    case 'expire':
+      return store.expire(request.key, request.expiresAt);
+    case 'persist':
+      return store.persist(request.key);
+    case 'keys':
+      return store.keys();
     case 'flush':
       return store.flush().then(nothing);
     case 'stats':

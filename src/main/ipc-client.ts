@@ -15,7 +15,15 @@ import {
   type IpcResults,
 } from './ipc-messages.js';
 import type { StoreOptions } from './options.js';
-import type { BatchOp, Bytes, SetOptions, Store, StoreStats } from './store.js';
+import type {
+  BatchOp,
+  Bytes,
+  SetOptions,
+  SetWithOptions,
+  SetWithResult,
+  Store,
+  StoreStats,
+} from './store.js';
 
 /** The members of `Store` a RemoteStore has too, with the same signatures (checked by `implements`). */
 type RemoteMethods =
@@ -26,6 +34,13 @@ type RemoteMethods =
   | 'has'
   | 'delete'
   | 'batch'
+  | 'incrBy'
+  | 'append'
+  | 'setWith'
+  | 'getDelete'
+  | 'expire'
+  | 'persist'
+  | 'keys'
   | 'flush'
   | 'stats'
   | 'close'
@@ -138,6 +153,42 @@ export class RemoteStore implements Pick<Store, RemoteMethods> {
   /** Applies all `ops` or none. Rejects like `Store.batch`. */
   batch(ops: readonly BatchOp[]): Promise<void> {
     return this.call('batch', { ops });
+  }
+
+  /** Adds `delta` to an integer value atomically; resolves with the new value. Rejects like `Store.incrBy`. */
+  incrBy(key: Bytes, delta: number | bigint = 1): Promise<bigint> {
+    return this.call('incrBy', { key, delta });
+  }
+
+  /** Appends to a value atomically; resolves with the new length. Rejects like `Store.append`. */
+  append(key: Bytes, value: Bytes): Promise<number> {
+    return this.call('append', { key, value });
+  }
+
+  /** A conditional set; resolves with whether it wrote and the previous value. Rejects like `Store.setWith`. */
+  async setWith(key: Bytes, value: Bytes, options: SetWithOptions = {}): Promise<SetWithResult> {
+    const r = await this.call('setWith', { key, value, options });
+    return { written: r.written, previous: toBuffer(r.previous) };
+  }
+
+  /** Deletes `key` and resolves with the value it had. Rejects like `Store.getDelete`. */
+  async getDelete(key: Bytes): Promise<Buffer | undefined> {
+    return toBuffer(await this.call('getDelete', { key }));
+  }
+
+  /** Sets the key's expiry; resolves with whether the key existed. Rejects like `Store.expire`. */
+  expire(key: Bytes, expiresAt: number): Promise<boolean> {
+    return this.call('expire', { key, expiresAt });
+  }
+
+  /** Removes the key's expiry; resolves with whether it had one. Rejects like `Store.persist`. */
+  persist(key: Bytes): Promise<boolean> {
+    return this.call('persist', { key });
+  }
+
+  /** Every live key (see `Store.keys`). Rejects like `Store.keys`. */
+  async keys(): Promise<Buffer[]> {
+    return (await this.call('keys', {})).map((k) => toBuffer(k) as Buffer);
   }
 
   /** Forces every write so far to disk. Rejects like `Store.flush`. */

@@ -4,7 +4,7 @@
 
 import type { SerializedError } from '../shared/errors.js';
 import type { StoreOptions } from './options.js';
-import type { BatchOp, Bytes, SetOptions, StoreStats } from './store.js';
+import type { BatchOp, Bytes, SetOptions, SetWithOptions, StoreStats } from './store.js';
 
 /** What the child is told at start, as JSON in its one argv argument: where and how to open. */
 export interface IpcChildConfig {
@@ -26,6 +26,13 @@ export interface IpcArgs {
   has: { readonly key: Bytes };
   delete: { readonly key: Bytes };
   batch: { readonly ops: readonly BatchOp[] };
+  incrBy: { readonly key: Bytes; readonly delta: number | bigint };
+  append: { readonly key: Bytes; readonly value: Bytes };
+  setWith: { readonly key: Bytes; readonly value: Bytes; readonly options: SetWithOptions };
+  getDelete: { readonly key: Bytes };
+  expire: { readonly key: Bytes; readonly expiresAt: number };
+  persist: { readonly key: Bytes };
+  keys: Record<never, never>;
   flush: Record<never, never>;
   stats: Record<never, never>;
   /** Closes the store (flush, sync, unlock); the child exits once this is answered. */
@@ -43,6 +50,13 @@ export interface IpcResults {
   has: boolean;
   delete: boolean;
   batch: undefined;
+  incrBy: bigint;
+  append: number;
+  setWith: { readonly written: boolean; readonly previous: Uint8Array | undefined };
+  getDelete: Uint8Array | undefined;
+  expire: boolean;
+  persist: boolean;
+  keys: Uint8Array[];
   flush: undefined;
   stats: StoreStats;
   close: undefined;

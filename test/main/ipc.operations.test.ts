@@ -1,0 +1,41 @@
+// The read-modify-write operations and keys() through spawnStore: the same answers and error
+// codes as the in-process Store, across the process boundary (bigints and binary included).
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawnStore } from '../../dist/main/index.js';
+import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
+
+afterEach(removeTempDirs);
+
+describe('spawnStore: operations', () => {
+  it('forwards incrBy, append, setWith, getDelete, expire, persist and keys', async () => {
+    const dir = await makeTempDir('ipc-ops');
+    const db = await spawnStore(dir, { maxValueBytes: 8 });
+    try {
+      expect(await db.incrBy('n', 9007199254740993n)).toBe(9007199254740993n);
+      expect(await db.incrBy('n', -1)).toBe(9007199254740992n);
+      expect(await db.append('s', Buffer.from([0, 13, 10]))).toBe(3);
+      const swapped = await db.setWith('s', 'new', { returnPrevious: true, ifPresent: true });
+      expect(swapped.written).toBe(true);
+      expect(swapped.previous).toEqual(Buffer.from([0, 13, 10]));
+      expect(await db.setWith('s', 'other', { ifAbsent: true })).toEqual({
+        written: false,
+        previous: undefined,
+      });
+      expect(await db.expire('s', Date.now() + 60_000)).toBe(true);
+      expect(await db.persist('s')).toBe(true);
+      expect(await db.persist('s')).toBe(false);
+      expect((await db.keys()).map(String).sort()).toEqual(['n', 's']);
+      expect(await db.getDelete('s')).toEqual(Buffer.from('new'));
+      expect(await db.getDelete('s')).toBeUndefined();
+      await expect(db.incrBy('n', 1.5)).rejects.toMatchObject({ code: 'KV_INVALID_ARGUMENT' });
+      await expect(db.append('n', 'xxxxxxxxx')).rejects.toMatchObject({
+        code: 'KV_VALUE_TOO_LARGE',
+      });
+      await db.set('t', 'text');
+      await expect(db.incrBy('t')).rejects.toMatchObject({ code: 'KV_NOT_INTEGER' });
+    } finally {
+      await db.close();
+    }
+  });
+});
