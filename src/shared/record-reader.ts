@@ -103,7 +103,12 @@ export class RecordReader {
    * The key of the put record at a known location, or undefined if it has expired. Reads the
    * whole record and checks its CRC: throws `KV_CORRUPTION`, `KV_IO`.
    */
-  keyAt(handle: number, offset: number, length: number): Uint8Array | undefined {
+  keyAt(
+    handle: number,
+    offset: number,
+    length: number,
+    includeExpired = false,
+  ): Uint8Array | undefined {
     const buffer = new Uint8Array(length);
     this.preadFully(handle, buffer, 0, length, offset);
     if (!recordChecksumOk(buffer, 0, length)) {
@@ -113,7 +118,7 @@ export class RecordReader {
       );
     }
     const expiresAt = recordExpiresAt(buffer, 0);
-    if (expiresAt !== 0 && expiresAt <= Date.now()) return undefined;
+    if (!includeExpired && expiresAt !== 0 && expiresAt <= Date.now()) return undefined;
     return buffer.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + recordKeyLength(buffer, 0));
   }
 

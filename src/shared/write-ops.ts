@@ -12,6 +12,7 @@ export const OP_APPEND = 0x82; // value: the bytes to append
 export const OP_SET = 0x83; // value: the new value; flags: SET_*; expiresAt: the new expiry
 export const OP_GETDEL = 0x84; // no value
 export const OP_EXPIRE = 0x85; // expiresAt: the new expiry (0 removes it: persist)
+export const OP_CLEAR = 0x86; // no key, no value: delete every key, atomically
 
 /** Flags of OP_SET (in the flags byte). */
 export const SET_IF_ABSENT = 1;
@@ -25,11 +26,12 @@ export type OpType =
   | typeof OP_APPEND
   | typeof OP_SET
   | typeof OP_GETDEL
-  | typeof OP_EXPIRE;
+  | typeof OP_EXPIRE
+  | typeof OP_CLEAR;
 
 /** Whether a type byte is an operation rather than an on-disk record type. */
 export function isOpType(type: number): type is OpType {
-  return type >= OP_INCRBY && type <= OP_EXPIRE;
+  return type >= OP_INCRBY && type <= OP_CLEAR;
 }
 
 /**
@@ -39,6 +41,7 @@ export function isOpType(type: number): type is OpType {
  * - OP_SET: `applied` = whether it wrote; `previous` = the old value when SET_RETURN_PREVIOUS.
  * - OP_GETDEL: `previous` = the deleted value (undefined: there was none).
  * - OP_EXPIRE: `applied` = the key existed (and, when removing an expiry, had one).
+ * - OP_CLEAR: `integer` = how many keys it deleted.
  */
 export interface OpResult {
   readonly applied: boolean;

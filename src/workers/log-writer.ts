@@ -34,9 +34,9 @@ import {
   type WriteReply,
 } from '../shared/messages.js';
 import { RecordReader } from '../shared/record-reader.js';
-import { isOpType, type OpResult } from '../shared/write-ops.js';
+import { isOpType, OP_CLEAR, type OpResult } from '../shared/write-ops.js';
 import type { IndexPublisher } from './index-publisher.js';
-import { type Evaluation, evaluate } from './op-evaluator.js';
+import { type Evaluation, evaluate, tombstoneBatch } from './op-evaluator.js';
 import type { Segment, SegmentTable } from './segments.js';
 import {
   countRecords,
@@ -210,13 +210,17 @@ export class LogWriter {
     let evaluation: Evaluation;
     try {
       this.reader ??= new RecordReader(this.segments.dir, this.publisher.index);
-      const current = this.reader.getWithExpiry(op.key);
-      evaluation = evaluate(
-        op,
-        current,
-        this.options.maxValueBytes ?? MAX_RECORD_BYTES,
-        Date.now(),
-      );
+      if (op.type === OP_CLEAR) {
+        evaluation = this.clearAll(this.reader);
+      } else {
+        const current = this.reader.getWithExpiry(op.key);
+        evaluation = evaluate(
+          op,
+          current,
+          this.options.maxValueBytes ?? MAX_RECORD_BYTES,
+          Date.now(),
+        );
+      }
     } catch (error) {
       // Reading the current value failed (KV_CORRUPTION, KV_IO): refuse the operation only.
       results[buffer]![record] = { applied: false, error: serializeError(error) };
@@ -227,7 +231,7 @@ export class LogWriter {
     const produced: WriteBuffer = {
       bytes: evaluation.record,
       unitEnds: [evaluation.record.length],
-      records: 1,
+      records: countRecords(evaluation.record, 0, evaluation.record.length),
     };
     const own = { buffer: 0, unit: 0, record: 0 };
     const ownOutcomes = [new Uint8Array(1)];
@@ -319,6 +323,7 @@ export class LogWriter {
     const runs: Run[] = [];
     let size = startSize;
     let records = 0;
+    let puts = 0; // only puts can add keys to the index
     while (cursor.buffer < parsed.length) {
       const p = parsed[cursor.buffer]!;
       const start = cursor.unit === 0 ? 0 : p.unitEnds[cursor.unit - 1]!;
@@ -328,8 +333,10 @@ export class LogWriter {
       if (isOpType(recordType(p.bytes, start))) break;
       const b = p.bytes;
       let n = 0;
-      for (let at = start; at < end; at += recordLengthAt(b, at), n++)
+      for (let at = start; at < end; at += recordLengthAt(b, at), n++) {
         sealRecord(b, at, ++this.lastSeq);
+        if (recordType(b, at) === TYPE_PUT) puts++;
+      }
       const last = runs[runs.length - 1];
       if (last && last.buffer === cursor.buffer && last.end === start) last.end = end;
       else
@@ -349,7 +356,7 @@ export class LogWriter {
     }
     try {
       // Room in the index first: once the bytes are on disk, publishing them must not fail.
-      this.publisher.reserve(records);
+      this.publisher.reserve(puts);
       if (this.options.durability === 'always') this.preallocate(size);
       writeAllv(
         this.fd,
@@ -380,6 +387,24 @@ export class LogWriter {
       throw this.failure;
     }
     this.writes += records;
+  }
+
+  /**
+   * OP_CLEAR: one atomic batch of tombstones for every key in the index (expired ones too),
+   * read from the log now; nothing can interleave, since this thread applies every write.
+   */
+  private clearAll(reader: RecordReader): Evaluation {
+    const locations = this.publisher.index.writerCopyLocations();
+    const keys: Uint8Array[] = [];
+    for (let i = 0; i < locations.length; i += 3) {
+      const key = reader.keyAt(locations[i]!, locations[i + 1]!, locations[i + 2]!, true);
+      if (key) keys.push(key);
+    }
+    if (keys.length === 0) return { result: { applied: true, integer: 0n } };
+    return {
+      record: tombstoneBatch(keys),
+      result: { applied: true, integer: BigInt(keys.length) },
+    };
   }
 
   private publish(b: Uint8Array, run: Run, outcomes: Uint8Array): void {

@@ -4,8 +4,11 @@
 
 import { KvError, serializeError } from '../shared/errors.js';
 import {
+  encodeBatchCommitValue,
+  FLAG_IN_BATCH,
   RECORD_HEADER_BYTES,
   recordBytes,
+  TYPE_BATCH_COMMIT,
   TYPE_DELETE,
   TYPE_PUT,
   writeRecordHeader,
@@ -145,6 +148,22 @@ function put(key: Uint8Array, value: Uint8Array, expiresAt: number): Uint8Array 
   writeRecordHeader(b, 0, TYPE_PUT, 0, expiresAt, key.length, value.length);
   b.set(key, RECORD_HEADER_BYTES);
   b.set(value, RECORD_HEADER_BYTES + key.length);
+  return b;
+}
+
+/** An atomic batch deleting every key of `keys`: IN_BATCH tombstones, then the commit record. */
+export function tombstoneBatch(keys: readonly Uint8Array[]): Uint8Array {
+  let total = recordBytes(0, 4);
+  for (const k of keys) total += recordBytes(k.length, 0);
+  const b = new Uint8Array(total);
+  let at = 0;
+  for (const k of keys) {
+    writeRecordHeader(b, at, TYPE_DELETE, FLAG_IN_BATCH, 0, k.length, 0);
+    b.set(k, at + RECORD_HEADER_BYTES);
+    at += recordBytes(k.length, 0);
+  }
+  writeRecordHeader(b, at, TYPE_BATCH_COMMIT, 0, 0, 0, 4);
+  b.set(encodeBatchCommitValue(keys.length), at + RECORD_HEADER_BYTES);
   return b;
 }
 

@@ -213,6 +213,30 @@ describe('read-modify-write operations', () => {
     }
   });
 
+  it('clears every key atomically, in order with the writes around it, across reopen', async () => {
+    const dir = await makeTempDir('ops-clear');
+    let db = await Store.open(dir, { segmentBytes: 4096 });
+    try {
+      await Promise.all(Array.from({ length: 3000 }, (_, i) => db.set(`k${i}`, `v${i}`)));
+      await db.set('expired', 'x', { expiresAt: Date.now() - 1 });
+      void db.set('before', '1');
+      const cleared = db.clear();
+      void db.set('after', '2');
+      expect(await cleared).toBe(3002);
+      expect((await db.keys()).map(String)).toEqual(['after']);
+      expect((await db.stats()).keys).toBe(1);
+      expect(await db.clear()).toBe(1);
+      expect(await db.clear()).toBe(0);
+      await db.set('again', '3');
+      await db.close();
+      db = await Store.open(dir, { segmentBytes: 4096 });
+      expect((await db.keys()).map(String)).toEqual(['again']);
+      expect(db.getSync('k1')).toBeUndefined();
+    } finally {
+      await db.close();
+    }
+  });
+
   it('refuses bad input with typed errors and changes nothing', async () => {
     const dir = await makeTempDir('ops-errors');
     const db = await Store.open(dir, { maxValueBytes: 20, maxKeyBytes: 4 });

@@ -4,7 +4,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { WRITE_OK } from '../../dist/shared/messages.js';
-import { OP_APPEND, OP_GETDEL, OP_INCRBY } from '../../dist/shared/write-ops.js';
+import { OP_APPEND, OP_CLEAR, OP_GETDEL, OP_INCRBY } from '../../dist/shared/write-ops.js';
 import { layoutRecord, OpenWriter, removeTempDirs, tempDir, utf8 } from './worker-harness.js';
 
 afterEach(removeTempDirs);
@@ -44,6 +44,24 @@ describe('operations in the writer', () => {
     expect(again.get('n')).toBeUndefined();
     expect(again.get('s')).toBe('ab');
     await again.close();
+  });
+
+  it('clear writes one batch of tombstones for every key, expired ones too', async () => {
+    const dir = await tempDir('ops-clear');
+    const w = await OpenWriter.open(dir, { segmentBytes: 4096 });
+    await w.write([
+      { put: 'a', value: '1' },
+      { put: 'b', value: '2' },
+      { put: 'old', value: 'x', expiresAt: Date.now() - 1 },
+    ]);
+    const reply = await w.write([opRecord(OP_CLEAR, ''), { put: 'c', value: '3' }]);
+    expect(reply.results?.[0]).toEqual({ applied: true, integer: 3n });
+    expect((await w.stats()).segments.reduce((n, s) => n + s.liveKeys, 0)).toBe(1);
+    expect(w.get('a')).toBeUndefined();
+    expect(w.get('c')).toBe('3');
+    expect((await w.write([opRecord(OP_CLEAR, '')])).results?.[0]?.integer).toBe(1n);
+    expect((await w.write([opRecord(OP_CLEAR, '')])).results?.[0]?.integer).toBe(0n);
+    await w.close();
   });
 
   it('refuse to sit inside a batch', async () => {
