@@ -100,6 +100,8 @@ function perform(request: IpcRequest): Promise<IpcResults[IpcOp]> {
       return store.persist(request.key);
     case 'keys':
       return store.keys();
+    case 'clear':
+      return store.clear();
     case 'flush':
       return store.flush().then(nothing);
     case 'stats':

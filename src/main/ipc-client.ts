@@ -41,6 +41,7 @@ type RemoteMethods =
   | 'expire'
   | 'persist'
   | 'keys'
+  | 'clear'
   | 'flush'
   | 'stats'
   | 'close'
@@ -189,6 +190,11 @@ export class RemoteStore implements Pick<Store, RemoteMethods> {
   /** Every live key (see `Store.keys`). Rejects like `Store.keys`. */
   async keys(): Promise<Buffer[]> {
     return (await this.call('keys', {})).map((k) => toBuffer(k) as Buffer);
+  }
+
+  /** Deletes every key atomically; resolves with how many. Rejects like `Store.clear`. */
+  clear(): Promise<number> {
+    return this.call('clear', {});
   }
 
   /** Forces every write so far to disk. Rejects like `Store.flush`. */

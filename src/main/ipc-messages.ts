@@ -33,6 +33,7 @@ export interface IpcArgs {
   expire: { readonly key: Bytes; readonly expiresAt: number };
   persist: { readonly key: Bytes };
   keys: Record<never, never>;
+  clear: Record<never, never>;
   flush: Record<never, never>;
   stats: Record<never, never>;
   /** Closes the store (flush, sync, unlock); the child exits once this is answered. */
@@ -57,6 +58,7 @@ export interface IpcResults {
   expire: boolean;
   persist: boolean;
   keys: Uint8Array[];
+  clear: number;
   flush: undefined;
   stats: StoreStats;
   close: undefined;

@@ -34,6 +34,8 @@ describe('spawnStore: operations', () => {
       });
       await db.set('t', 'text');
       await expect(db.incrBy('t')).rejects.toMatchObject({ code: 'KV_NOT_INTEGER' });
+      expect(await db.clear()).toBe(2);
+      expect(await db.keys()).toEqual([]);
     } finally {
       await db.close();
     }
