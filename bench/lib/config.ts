@@ -14,6 +14,7 @@ export const SCENARIO_IDS = [
   'reopen',
   'memory',
   'breakdown',
+  'redis',
 ] as const;
 
 export type ScenarioId = (typeof SCENARIO_IDS)[number];

@@ -5,9 +5,17 @@ import type { BenchConfig, ScenarioId } from './config.js';
 import type { DatasetId } from './dataset.js';
 import type { Measurement } from './measure.js';
 
-export type Engine = 'kvd' | 'lmdb' | 'classic-level' | 'sqlite' | 'fs' | 'js-map';
+export type Engine = 'kvd' | 'lmdb' | 'classic-level' | 'sqlite' | 'fs' | 'js-map' | 'redis';
 
-export type Unit = 'keys/s' | 'writes/s' | 'reads/s' | 'syncs/s' | 'checksums/s' | 'ms' | 'B/key';
+export type Unit =
+  | 'keys/s'
+  | 'writes/s'
+  | 'reads/s'
+  | 'syncs/s'
+  | 'checksums/s'
+  | 'requests/s'
+  | 'ms'
+  | 'B/key';
 
 /** One measured number. */
 export interface Figure {

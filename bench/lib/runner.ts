@@ -24,6 +24,7 @@ const SCENARIOS: Record<ScenarioId, () => Promise<{ scenario: Scenario }>> = {
   reopen: () => import('../scenarios/reopen.js'),
   memory: () => import('../scenarios/memory.js'),
   breakdown: () => import('../scenarios/breakdown.js'),
+  redis: () => import('../scenarios/redis.js'),
 };
 
 /** Runs the benchmark for command-line `argv`; resolves with the process exit code. */

@@ -18,6 +18,20 @@ type TargetSpec =
 
 export const TARGETS: readonly TargetSpec[] = [
   {
+    id: 'redis-set',
+    text: 'daemon: pipelined SET (-P 16) ≥ 1× redis-server (everysec)',
+    kvd: 'redis.A.kvd.set.P16',
+    peer: 'redis.A.redis.set.P16',
+    atLeast: 1,
+  },
+  {
+    id: 'redis-get',
+    text: 'daemon: pipelined GET (-P 16) ≥ 1× redis-server (everysec)',
+    kvd: 'redis.A.kvd.get.P16',
+    peer: 'redis.A.redis.get.P16',
+    atLeast: 1,
+  },
+  {
     id: 'getSync-vs-get',
     text: 'getSync ≥ 2× lmdb get (A, hits)',
     kvd: 'hits.A.kvd.getSync',
