@@ -95,7 +95,15 @@ describe('Store under concurrent reads and writes (readers: 2)', () => {
           for (let i = 0; i < 40 && keyCount < FINAL_KEYS; i++) tick.push(keyCount++);
           for (let i = 0; i < 30; i++) tick.push(Math.floor(random() * keyCount));
           await writeTick([...new Set(tick)]);
-          capacity = (await store.stats()).indexCapacity;
+          const grown = (await store.stats()).indexCapacity;
+          if (grown !== capacity) {
+            capacity = grown;
+            // Let the readers complete reads at this size before the table grows again, so the
+            // test does not depend on how the threads happen to be scheduled (bounded wait).
+            for (let turn = 0; turn < 10_000 && !capacitiesSeenByReaders.has(capacity); turn++) {
+              await new Promise<void>((resolve) => setImmediate(resolve));
+            }
+          }
         }
         // A last stretch of pure overwrites, so readers also race plain slot updates.
         for (let round = 0; round < 40; round++) {
