@@ -85,7 +85,8 @@ describe('kvd serve protocol handling', () => {
     }
     setup.close();
 
-    // Fuzz commands touch only keys f:a..f:c; flips and cuts cannot reach `known:` (6 bytes).
+    // Fuzz commands touch only keys f:a..f:c (no FLUSHALL); flips and cuts cannot reach
+    // `known:` (6 bytes).
     const fuzzKey = fc.constantFrom('f:a', 'f:b', 'f:c');
     const value = fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a));
     const command = fc.oneof(
@@ -94,7 +95,9 @@ describe('kvd serve protocol handling', () => {
       fc.tuple(fc.constant('DEL'), fuzzKey, fuzzKey),
       fc.tuple(fc.constant('MSET'), fuzzKey, value, fuzzKey, value),
       fc.tuple(fc.constant('MGET'), fuzzKey, fuzzKey),
-      fc.tuple(fc.constantFrom('PING', 'INFO', 'DBSIZE', 'COMMAND', 'HELLO', 'FLUSHALL')),
+      fc.tuple(fc.constantFrom('PING', 'INFO', 'DBSIZE', 'COMMAND', 'HELLO', 'TTL', 'SCAN')),
+      fc.tuple(fc.constantFrom('INCR', 'GETDEL', 'PERSIST'), fuzzKey),
+      fc.tuple(fc.constant('APPEND'), fuzzKey, value),
       fc.tuple(fc.constant('ECHO'), value),
       fc.tuple(fc.constant('HELLO'), fc.constantFrom('2', '3', '4')),
     );

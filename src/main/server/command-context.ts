@@ -4,11 +4,28 @@
 import type { Store } from '../store.js';
 import type { ClientSession } from './client-session.js';
 import type { CommandSpec } from './commands/command-spec.js';
+import type { ScanCursors } from './scan-cursors.js';
 
 /** The part of `Store` the commands use. */
 export type CommandStore = Pick<
   Store,
-  'get' | 'getMany' | 'has' | 'set' | 'delete' | 'batch' | 'stats' | 'dir'
+  | 'get'
+  | 'getMany'
+  | 'has'
+  | 'set'
+  | 'delete'
+  | 'batch'
+  | 'stats'
+  | 'dir'
+  | 'incrBy'
+  | 'append'
+  | 'setWith'
+  | 'getDelete'
+  | 'expire'
+  | 'persist'
+  | 'expirySync'
+  | 'keys'
+  | 'clear'
 >;
 
 /** Coalesces the GETs started in one pass over a read batch into one `getMany`. */
@@ -47,6 +64,8 @@ export interface ServerContext {
   readonly startedAt: number;
   /** The command table, by lower-case name. */
   readonly commands: ReadonlyMap<string, CommandSpec>;
+  /** SCAN's live cursors. */
+  readonly scans: ScanCursors;
   /** Connected clients right now. */
   clientCount(): number;
   /** Whether `password` is the server's (`--requirepass`), compared in constant time. */

@@ -184,15 +184,29 @@ export class Connection {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      this.parseRequests();
-      this.startWaiting();
-      this.gets.flush();
-      this.writeReplies();
+      do {
+        // Replies first: answering frees room under maxPendingReplies for more requests.
+        this.writeReplies();
+        this.parseRequests();
+        this.startWaiting();
+        this.gets.flush();
+        this.writeReplies();
+        // Requests that answered at once (PING, errors) may have freed room again.
+      } while (this.inputStalled && this.canParse());
       this.updateReading();
       this.notifyIdle();
     } finally {
       this.pumping = false;
     }
+  }
+
+  /** Whether parsing may go on: reading, output not blocked, room under maxPendingReplies. */
+  private canParse(): boolean {
+    return (
+      !this.stopReading &&
+      !this.outputBlocked &&
+      this.replies.length - this.replyHead < this.options.maxPendingReplies
+    );
   }
 
   private schedulePump(): void {

@@ -5,7 +5,7 @@
 export type RespValue =
   | { readonly kind: 'simple'; readonly text: string }
   | { readonly kind: 'error'; readonly text: string }
-  | { readonly kind: 'integer'; readonly value: number }
+  | { readonly kind: 'integer'; readonly value: number | bigint }
   | { readonly kind: 'bulk'; readonly value: Uint8Array | string }
   /** RESP2 null bulk string (`$-1`), RESP3 null (`_`). */
   | { readonly kind: 'null' }
@@ -46,10 +46,10 @@ export function error(text: string): RespValue {
   return { kind: 'error', text };
 }
 
-/** An integer reply (`:n`). */
-export function integer(value: number): RespValue {
-  return value >= 0 && value < SMALL_INTEGERS.length && Number.isInteger(value)
-    ? SMALL_INTEGERS[value]!
+/** An integer reply (`:n`); a bigint carries the full signed 64-bit range. */
+export function integer(value: number | bigint): RespValue {
+  return typeof value === 'number' && value >= 0 && value < SMALL_INTEGERS.length
+    ? (SMALL_INTEGERS[value] ?? { kind: 'integer', value })
     : { kind: 'integer', value };
 }
 

@@ -13,6 +13,7 @@ import { createCommandTable } from './commands/command-table.js';
 import { Connection, type ConnectionInfo, type ConnectionOptions } from './connection.js';
 import { type Listeners, openListeners } from './listeners.js';
 import { DEFAULT_PARSER_LIMITS, type RespParserLimits } from './resp-parser.js';
+import { ScanCursors } from './scan-cursors.js';
 
 const log = createLogger('server');
 
@@ -98,6 +99,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     counters,
     startedAt: Date.now(),
     commands: createCommandTable(),
+    scans: new ScanCursors(),
     clientCount: () => connections.size,
     checkPassword: (password) =>
       expected !== undefined && timingSafeEqual(digest(password), expected),

@@ -59,10 +59,13 @@ export function unknownSubcommand(container: string, sub: Uint8Array): RespValue
 }
 
 /**
- * The error reply for a failed handler: a `KvError` as `-CODE message`; anything else is a bug,
+ * The error reply for a failed handler: a `KvError` as `-CODE message` (but `KV_NOT_INTEGER` as
+ * Redis's `-ERR value is not an integer or out of range`); anything else is a bug,
  * logged and answered `-ERR internal error`.
  */
 export function errorReply(cause: unknown): RespValue {
+  // INCR and friends on a non-integer: Redis's own words, which clients recognise.
+  if (cause instanceof KvError && cause.code === 'KV_NOT_INTEGER') return NOT_AN_INTEGER;
   if (cause instanceof KvError) return error(`${cause.code} ${cause.message}`);
   log.error({ err: cause }, 'command failed unexpectedly');
   return error('ERR internal error (see the server log)');

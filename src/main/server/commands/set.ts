@@ -1,10 +1,9 @@
-// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]. Plain SET and the expiry
-// options work (expiry is stored in the record: `Store.set`'s `expiresAt`). NX, XX, GET and
-// KEEPTTL need a read-and-write that the writer applies atomically; until the Store has one
-// they answer an error instead of an emulation that could race.
+// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]. The expiry is stored in the
+// record. Plain SET is `Store.set`; NX, XX, GET and KEEPTTL are `Store.setWith`, which the
+// writer applies atomically against every other write (never a read followed by a write).
 
 import type { CommandContext } from '../command-context.js';
-import { error, OK, type RespValue } from '../resp-value.js';
+import { bulkOrNull, error, NULL, OK, type RespValue } from '../resp-value.js';
 import { keyword, NOT_AN_INTEGER, parseInt64, SYNTAX_ERROR } from './arguments.js';
 import type { CommandSpec } from './command-spec.js';
 
@@ -62,15 +61,23 @@ async function set(ctx: CommandContext, args: readonly Buffer[]): Promise<RespVa
   const now = Date.now();
   const at = request.expiry ? expiresAt(request.expiry, now) : 0;
   if (typeof at !== 'number') return at;
-  const unsupported = request.condition?.toUpperCase() ?? (request.get ? 'GET' : undefined);
-  if (unsupported !== undefined || request.keepTtl) {
-    return error(`ERR SET ${unsupported ?? 'KEEPTTL'} is not supported yet`);
-  }
   const key = args[1]!;
-  // An expiry already past deletes the key, as Redis does, rather than storing a dead value.
-  if (at !== 0 && at <= now) await ctx.store.delete(key);
-  else await ctx.store.set(key, args[2]!, { expiresAt: at });
-  return OK;
+  const value = args[2]!;
+  if (request.condition === undefined && !request.get && !request.keepTtl) {
+    // An expiry already past deletes the key, as Redis does, rather than storing a dead value.
+    if (at !== 0 && at <= now) await ctx.store.delete(key);
+    else await ctx.store.set(key, value, { expiresAt: at });
+    return OK;
+  }
+  const result = await ctx.store.setWith(key, value, {
+    ifAbsent: request.condition === 'nx',
+    ifPresent: request.condition === 'xx',
+    returnPrevious: request.get === true,
+    keepExpiry: request.keepTtl === true,
+    expiresAt: at,
+  });
+  if (request.get) return bulkOrNull(result.previous);
+  return result.written ? OK : NULL;
 }
 
 /** SET. */
