@@ -95,13 +95,19 @@ describe('kvd serve with redis-cli', () => {
     );
   });
 
-  it('answers COMMAND, SELECT and STATS', async () => {
+  it('answers COMMAND, CONFIG GET, SELECT and STATS', async () => {
     const count = Number((await redisCli(server.port, ['COMMAND', 'COUNT'])).trim());
     expect(count).toBeGreaterThan(15);
     expect(await redisCli(server.port, ['COMMAND', 'DOCS'])).toBe('\n');
     const info = await redisCli(server.port, ['COMMAND', 'INFO', 'get', 'nosuch']);
     expect(info.split('\n').slice(0, 3)).toEqual(['get', '2', 'readonly']);
     expect(await redisCli(server.port, ['FLUSHALL', 'BOGUS'])).toBe('ERR syntax error\n\n');
+    expect(await redisCli(server.port, ['CONFIG', 'GET', 'append*'])).toBe(
+      'appendonly\nyes\nappendfsync\neverysec\n',
+    );
+    expect(await redisCli(server.port, ['CONFIG', 'SET', 'x', 'y'])).toBe(
+      "ERR unknown subcommand 'SET'. Try CONFIG HELP.\n\n",
+    );
     expect(await redisCli(server.port, ['SELECT', '0'])).toBe('OK\n');
     expect(await redisCli(server.port, ['SELECT', '1'])).toBe('ERR DB index is out of range\n\n');
     const stats = JSON.parse(await redisCli(server.port, ['STATS'])) as { keys: number };

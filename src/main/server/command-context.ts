@@ -1,6 +1,7 @@
 // Owns what a command handler may touch: the store (through a narrow interface), the client's
 // session, the server's shared state and counters, and the per-connection GET coalescer.
 
+import type { Durability } from '../../shared/messages.js';
 import type { Store } from '../store.js';
 import type { ClientSession } from './client-session.js';
 import type { CommandSpec } from './commands/command-spec.js';
@@ -54,6 +55,8 @@ export interface ServerSettings {
   readonly maxClients: number;
   readonly idleTimeoutSeconds: number;
   readonly passwordRequired: boolean;
+  /** The store's durability mode. */
+  readonly durability: Durability;
 }
 
 /** What the server shares with every command. Main thread. */

@@ -99,7 +99,7 @@ export class Connection {
     const address =
       socket.remoteAddress !== undefined
         ? `${socket.remoteAddress}:${socket.remotePort}`
-        : String(socket.localAddress ?? 'unix');
+        : `unix:${server.settings.unixPath ?? ''}`;
     this.session = new ClientSession(id, address, server.settings.passwordRequired);
     this.parser = new RespParser(options.parserLimits);
     this.parser.unauthenticated = !this.session.authenticated;

@@ -31,7 +31,8 @@ export interface Listeners {
 
 /**
  * Opens the listeners and passes each accepted socket to `onSocket`. Main thread. Throws the
- * listen error (EADDRINUSE, EACCES, a bad certificate, …); nothing stays open when it throws.
+ * listen error (EADDRINUSE, EACCES, a bad certificate, …); no listener stays open when it
+ * throws, though sockets already accepted do (the caller closes them).
  */
 export async function openListeners(
   options: ListenOptions,
@@ -65,7 +66,8 @@ export async function openListeners(
     }
     return { port, unixPath: options.unixPath, close: closeAll };
   } catch (cause) {
-    await closeAll();
+    // Not awaited: a client accepted meanwhile would hold it open; the caller drops such clients.
+    for (const server of servers) server.close();
     throw cause;
   }
 }

@@ -6,7 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { createLogger } from '../../shared/logger.js';
-import type { StoreOptions } from '../options.js';
+import { DEFAULTS, type StoreOptions } from '../options.js';
 import { Store } from '../store.js';
 import { type ServerContext, ServerCounters, type ServerSettings } from './command-context.js';
 import { createCommandTable } from './commands/command-table.js';
@@ -90,12 +90,22 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
   const host = options.port === false ? undefined : (options.host ?? DEFAULT_HOST);
   let nextClientId = 1;
   let closing: Promise<void> | undefined;
-  let settings: ServerSettings | undefined;
+  // Complete before the first listener opens (a client may connect while the next one opens);
+  // the bound port and socket path are filled in once known.
+  const settings: { -readonly [K in keyof ServerSettings]: ServerSettings[K] } = {
+    version: VERSION,
+    host,
+    port: undefined,
+    unixPath: undefined,
+    tls: options.tls !== undefined,
+    maxClients,
+    idleTimeoutSeconds: options.idleTimeoutSeconds ?? 0,
+    passwordRequired: expected !== undefined,
+    durability: options.store?.durability ?? DEFAULTS.durability,
+  };
 
   const context: ServerContext = {
-    get settings(): ServerSettings {
-      return settings!;
-    },
+    settings,
     counters,
     startedAt: Date.now(),
     commands: createCommandTable(),
@@ -147,19 +157,12 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
       onSocket,
     );
   } catch (cause) {
+    for (const c of connections) c.destroy();
     await store.close();
     throw cause;
   }
-  settings = {
-    version: VERSION,
-    host,
-    port: listeners.port,
-    unixPath: listeners.unixPath,
-    tls: options.tls !== undefined,
-    maxClients,
-    idleTimeoutSeconds: options.idleTimeoutSeconds ?? 0,
-    passwordRequired: expected !== undefined,
-  };
+  settings.port = listeners.port;
+  settings.unixPath = listeners.unixPath;
   log.info(
     { dir: store.dir, host, port: listeners.port, unix: listeners.unixPath, tls: settings.tls },
     'kvd serving',
