@@ -1,4 +1,5 @@
-// Owns the caller-side half of group commit: every write issued in one tick is laid out as
+// Owns the caller-side half of group commit: every write issued in one turn of the event loop
+// (not just one tick: a server's connections each get their own I/O callback) is laid out as
 // records (seq and CRC left to the writer) in one buffer, sent to the writer as one message,
 // and each caller's promise settled from that message's per-record outcomes.
 
@@ -41,7 +42,8 @@ const INITIAL_BYTES = 64 * 1024;
 export type SendToWriter = (records: ArrayBuffer, length: number) => Promise<WriteReply>;
 
 /**
- * Lays out one tick's writes in one buffer and sends it to the writer as one message.
+ * Lays out one event-loop turn's writes in one buffer and sends it to the writer as one message
+ * (flushed from setImmediate, after the turn's I/O callbacks).
  * Caller's thread only; each write's promise rejects with the writer's `KvError`.
  */
 export class WriteQueue {
@@ -114,7 +116,7 @@ export class WriteQueue {
     this.waiters.push({ firstRecord, records, resolve: settle.resolve, reject: settle.reject });
     if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(() => this.flush());
+      setImmediate(() => this.flush());
     }
   }
 

@@ -156,9 +156,9 @@ describe('read-modify-write operations', () => {
             for (const tick of ticks) {
               // Everything of one tick is issued before awaiting: one writer message.
               const answers = await Promise.all(tick.map((c) => issue(db, c)));
-              tick.forEach((c, i) =>
-                expect(answers[i], JSON.stringify(c)).toEqual(apply(model, c)),
-              );
+              tick.forEach((c, i) => {
+                expect(answers[i], JSON.stringify(c)).toEqual(apply(model, c));
+              });
               for (const key of KEYS) {
                 const want = model.get(key);
                 expect(db.getSync(key)?.toString(), key).toBe(want?.value.toString());

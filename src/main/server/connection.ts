@@ -103,7 +103,7 @@ export class Connection {
     this.session = new ClientSession(id, address, server.settings.passwordRequired);
     this.parser = new RespParser(options.parserLimits);
     this.parser.unauthenticated = !this.session.authenticated;
-    this.gets = new GetBatch(store);
+    this.gets = GetBatch.for(store);
     this.context = { store, gets: this.gets, client: this.session, server };
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));

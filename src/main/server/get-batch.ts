@@ -1,7 +1,11 @@
-// Owns coalescing GETs: the GETs a connection starts in one pass over its requests are sent to
-// the Store as one getMany (one reader task) when the pass ends.
+// Owns coalescing GETs: the GETs every connection starts during one turn of the event loop are
+// sent to the Store as one getMany (split across the reader threads), once the turn's I/O
+// callbacks have run. One batch per Store, shared by all connections: a reader-task round trip
+// costs far more than a read, so it must carry many keys even when each client sends one GET.
 
 import type { CommandStore, GetCoalescer } from './command-context.js';
+
+const shared = new WeakMap<object, GetBatch>();
 
 interface Waiter {
   readonly resolve: (value: Buffer | undefined) => void;
@@ -16,8 +20,19 @@ interface Waiter {
 export class GetBatch implements GetCoalescer {
   private keys: Buffer[] = [];
   private waiters: Waiter[] = [];
+  private scheduled = false;
 
   constructor(private readonly store: Pick<CommandStore, 'get' | 'getMany'>) {}
+
+  /** The batch every connection of `store` shares. */
+  static for(store: Pick<CommandStore, 'get' | 'getMany'>): GetBatch {
+    let batch = shared.get(store);
+    if (!batch) {
+      batch = new GetBatch(store);
+      shared.set(store, batch);
+    }
+    return batch;
+  }
 
   /** The value of `key`; settles after the next `flush`. */
   get(key: Buffer): Promise<Buffer | undefined> {
@@ -27,8 +42,20 @@ export class GetBatch implements GetCoalescer {
     });
   }
 
-  /** Sends the keys collected since the last flush, if any. */
+  /**
+   * Asks for the keys collected so far to be sent; they go at the end of this turn of the
+   * event loop (setImmediate), together with every other connection's.
+   */
   flush(): void {
+    if (this.scheduled || this.keys.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.send();
+    });
+  }
+
+  private send(): void {
     if (this.keys.length === 0) return;
     const keys = this.keys;
     const waiters = this.waiters;
