@@ -88,6 +88,8 @@ export class IndexTable {
   private slots: Uint32Array;
   private slotsCapacity: number;
   private readonly hashMask: number;
+  /** True while only the writer knows this table (recovery): no locks needed. */
+  private private = false;
 
   constructor(buffer: SharedArrayBuffer) {
     this.buffer = buffer;
@@ -276,10 +278,10 @@ export class IndexTable {
       if (t === tag && check(slots[base + 1]!, slots[base + 2]!, slots[base + 3]!)) {
         const old = this.locationAt(i);
         const stripe = stripeOf(tag);
-        lockWrite(this.i32, stripe);
+        if (!this.private) lockWrite(this.i32, stripe);
         // A deleted marker, not an empty slot: keys probed past this slot must stay reachable.
         slots[base] = DELETED;
-        unlockWrite(this.i32, stripe);
+        if (!this.private) unlockWrite(this.i32, stripe);
         Atomics.sub(this.u32, H_COUNT, 1);
         Atomics.add(this.u32, H_DELETED, 1);
         return old;
@@ -319,12 +321,20 @@ export class IndexTable {
   private writeSlot(base: number, tag: number, loc: SlotLocation): void {
     const slots = this.slots;
     const stripe = stripeOf(tag);
-    lockWrite(this.i32, stripe);
+    if (!this.private) lockWrite(this.i32, stripe);
     slots[base + 1] = loc.handle;
     slots[base + 2] = loc.offset;
     slots[base + 3] = loc.length;
     slots[base] = tag;
-    unlockWrite(this.i32, stripe);
+    if (!this.private) unlockWrite(this.i32, stripe);
+  }
+
+  /**
+   * Declares that no other thread can see the table yet (recovery, before the buffer is handed
+   * to any reader), so writes may skip the stripe locks. Writer thread only.
+   */
+  writerSetPrivate(isPrivate: boolean): void {
+    this.private = isPrivate;
   }
 
   /**

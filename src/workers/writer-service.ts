@@ -20,6 +20,7 @@ import { IndexPublisher } from './index-publisher.js';
 import { LogWriter } from './log-writer.js';
 import { recover } from './recovery.js';
 import { SegmentTable } from './segments.js';
+import { readSizeHint, writeSizeHint } from './size-hint.js';
 
 interface Queued {
   readonly bytes: Uint8Array;
@@ -50,10 +51,13 @@ export class WriterService implements WriterApi {
     try {
       const started = performance.now();
       mkdirSync(config.dir, { recursive: true });
-      const index = IndexTable.create(0, config.hashBits);
+      const index = IndexTable.create(readSizeHint(config.dir), config.hashBits);
       const segments = new SegmentTable(config.dir, index);
       publisher = new IndexPublisher(index, segments);
+      // No reader can see the index until open returns it: recovery may skip the locks.
+      index.writerSetPrivate(true);
       const recovered = recover(segments, publisher, this.logger);
+      index.writerSetPrivate(false);
       const active = recovered.last ?? segments.create(1);
       const log = new LogWriter(
         segments,
@@ -146,6 +150,7 @@ export class WriterService implements WriterApi {
       if (state.timer) clearInterval(state.timer);
       state.log.close();
       state.publisher.close();
+      writeSizeHint(state.segments.dir, state.index.count);
       this.logger.info({ dir: state.segments.dir }, 'closed');
       return { ok: true };
     } catch (error) {
