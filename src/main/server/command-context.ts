@@ -11,6 +11,7 @@ import type { ScanCursors } from './scan-cursors.js';
 export type CommandStore = Pick<
   Store,
   | 'get'
+  | 'getSync'
   | 'getMany'
   | 'has'
   | 'set'
