@@ -43,7 +43,7 @@ export function addServeCommand(program: Command): void {
     )
     .addOption(new Option('-d, --dir <path>', 'store directory').env('KVD_DIR').default('./data'))
     .addOption(
-      new Option('-p, --port <port>', 'TCP port (0: any free port)')
+      new Option('-p, --port <port>', 'TCP port (0: a free port)')
         .env('KVD_PORT')
         .default(6380)
         .argParser(integerIn('port', 0, 65_535)),
