@@ -17,7 +17,6 @@ import { ioError, KvError, type SerializedError, serializeError } from '../share
 import {
   MAX_RECORD_BYTES,
   RECORD_HEADER_BYTES,
-  recordExpiresAt,
   recordKeyLength,
   recordType,
   SEGMENT_HEADER_BYTES,
@@ -34,9 +33,10 @@ import {
   type WriteReply,
 } from '../shared/messages.js';
 import { RecordReader } from '../shared/record-reader.js';
-import { isOpType, OP_CLEAR, type OpResult } from '../shared/write-ops.js';
+import { isOpType, type OpResult } from '../shared/write-ops.js';
+import { type Cursor, markFailed, skipExhausted, unitLength, unitStart } from './append-cursor.js';
 import type { IndexPublisher } from './index-publisher.js';
-import { type Evaluation, evaluate, tombstoneBatch } from './op-evaluator.js';
+import { operationAt, runOperation } from './operation-runner.js';
 import type { Segment, SegmentTable } from './segments.js';
 import {
   countRecords,
@@ -62,13 +62,6 @@ interface Run {
 /** Step of preallocation under `always` (zeros written ahead of the data). */
 const PREALLOCATE_BYTES = 1024 * 1024;
 const ZEROS = new Uint8Array(PREALLOCATE_BYTES);
-
-/** Where the next unit to append is: buffer index, unit index, and its first record number. */
-interface Cursor {
-  buffer: number;
-  unit: number;
-  record: number;
-}
 
 /** The durability policy and rotation size the log writer follows. */
 export interface LogWriterOptions {
@@ -191,41 +184,19 @@ export class LogWriter {
     errors: (SerializedError | undefined)[],
     results: Record<number, OpResult>[],
   ): void {
-    const b = parsed[cursor.buffer]!.bytes;
-    const start = unitStart(parsed, cursor);
-    const keyLength = recordKeyLength(b, start);
-    const keyStart = start + RECORD_HEADER_BYTES;
-    const op = {
-      type: recordType(b, start),
-      flags: b[start + 5]!,
-      key: b.subarray(keyStart, keyStart + keyLength),
-      argument: b.subarray(keyStart + keyLength, start + recordLengthAt(b, start)),
-      expiresAt: recordExpiresAt(b, start),
-    };
+    const op = operationAt(parsed[cursor.buffer]!.bytes, unitStart(parsed, cursor));
     const buffer = cursor.buffer;
     const record = cursor.record;
     cursor.record++;
     cursor.unit++;
     skipExhausted(parsed, cursor);
-    let evaluation: Evaluation;
-    try {
-      this.reader ??= new RecordReader(this.segments.dir, this.publisher.index);
-      if (op.type === OP_CLEAR) {
-        evaluation = this.clearAll(this.reader);
-      } else {
-        const current = this.reader.getWithExpiry(op.key);
-        evaluation = evaluate(
-          op,
-          current,
-          this.options.maxValueBytes ?? MAX_RECORD_BYTES,
-          Date.now(),
-        );
-      }
-    } catch (error) {
-      // Reading the current value failed (KV_CORRUPTION, KV_IO): refuse the operation only.
-      results[buffer]![record] = { applied: false, error: serializeError(error) };
-      return;
-    }
+    this.reader ??= new RecordReader(this.segments.dir, this.publisher.index);
+    const evaluation = runOperation(
+      op,
+      this.reader,
+      this.publisher.index,
+      this.options.maxValueBytes ?? MAX_RECORD_BYTES,
+    );
     results[buffer]![record] = evaluation.result;
     if (!evaluation.record) return;
     const produced: WriteBuffer = {
@@ -389,24 +360,6 @@ export class LogWriter {
     this.writes += records;
   }
 
-  /**
-   * OP_CLEAR: one atomic batch of tombstones for every key in the index (expired ones too),
-   * read from the log now; nothing can interleave, since this thread applies every write.
-   */
-  private clearAll(reader: RecordReader): Evaluation {
-    const locations = this.publisher.index.writerCopyLocations();
-    const keys: Uint8Array[] = [];
-    for (let i = 0; i < locations.length; i += 3) {
-      const key = reader.keyAt(locations[i]!, locations[i + 1]!, locations[i + 2]!, true);
-      if (key) keys.push(key);
-    }
-    if (keys.length === 0) return { result: { applied: true, integer: 0n } };
-    return {
-      record: tombstoneBatch(keys),
-      result: { applied: true, integer: BigInt(keys.length) },
-    };
-  }
-
   private publish(b: Uint8Array, run: Run, outcomes: Uint8Array): void {
     let record = run.firstRecord;
     for (let at = run.start; at < run.end; record++) {
@@ -517,33 +470,6 @@ export class LogWriter {
 }
 
 /** Moves the cursor past buffers with no units left. */
-function skipExhausted(parsed: readonly WriteBuffer[], cursor: Cursor): void {
-  while (cursor.buffer < parsed.length && cursor.unit >= parsed[cursor.buffer]!.unitEnds.length) {
-    cursor.buffer++;
-    cursor.unit = 0;
-    cursor.record = 0;
-  }
-}
-
-function unitStart(parsed: readonly WriteBuffer[], cursor: Cursor): number {
-  return cursor.unit === 0 ? 0 : parsed[cursor.buffer]!.unitEnds[cursor.unit - 1]!;
-}
-
-function unitLength(parsed: readonly WriteBuffer[], cursor: Cursor): number {
-  const p = parsed[cursor.buffer]!;
-  return p.unitEnds[cursor.unit]! - (cursor.unit === 0 ? 0 : p.unitEnds[cursor.unit - 1]!);
-}
-
-function markFailed(
-  b: Uint8Array,
-  start: number,
-  end: number,
-  firstRecord: number,
-  outcomes: Uint8Array,
-): void {
-  outcomes.fill(WRITE_FAILED, firstRecord, firstRecord + countRecords(b, start, end));
-}
-
 /** writev that retries short writes until every byte is written at `position`. */
 function writeAllv(fd: number, iov: Uint8Array[], position: number): void {
   let pending = iov;

@@ -1,0 +1,63 @@
+// Owns running one read-modify-write operation on the writer thread: read the key's current
+// value (or, for clear, every key) through the writer's own RecordReader, then evaluate what to
+// append (op-evaluator.ts). The log writer appends the record and publishes it. Writer only.
+
+import { serializeError } from '../shared/errors.js';
+import {
+  OFF_FLAGS,
+  RECORD_HEADER_BYTES,
+  recordExpiresAt,
+  recordKeyLength,
+  recordType,
+} from '../shared/format.js';
+import type { IndexTable } from '../shared/index-table.js';
+import type { RecordReader } from '../shared/record-reader.js';
+import { OP_CLEAR } from '../shared/write-ops.js';
+import { type Evaluation, evaluate, type Operation, tombstoneBatch } from './op-evaluator.js';
+import { recordLengthAt } from './write-buffer.js';
+
+/** Decodes the operation laid out as a record at `start` of a submitted buffer. */
+export function operationAt(b: Uint8Array, start: number): Operation {
+  const keyLength = recordKeyLength(b, start);
+  const keyStart = start + RECORD_HEADER_BYTES;
+  return {
+    type: recordType(b, start),
+    flags: b[start + OFF_FLAGS]!,
+    key: b.subarray(keyStart, keyStart + keyLength),
+    argument: b.subarray(keyStart + keyLength, start + recordLengthAt(b, start)),
+    expiresAt: recordExpiresAt(b, start),
+  };
+}
+
+/**
+ * What `op` appends and answers. Everything written before it must already be published. A
+ * failed read of the current value (KV_CORRUPTION, KV_IO) refuses this operation only.
+ */
+export function runOperation(
+  op: Operation,
+  reader: RecordReader,
+  index: IndexTable,
+  maxValueBytes: number,
+): Evaluation {
+  try {
+    if (op.type === OP_CLEAR) return clearAll(reader, index);
+    return evaluate(op, reader.getWithExpiry(op.key), maxValueBytes, Date.now());
+  } catch (error) {
+    return { result: { applied: false, error: serializeError(error) } };
+  }
+}
+
+/**
+ * OP_CLEAR: one atomic batch of tombstones for every key in the index (expired ones too), read
+ * from the log now; nothing can interleave, since the writer thread applies every write.
+ */
+function clearAll(reader: RecordReader, index: IndexTable): Evaluation {
+  const locations = index.writerCopyLocations();
+  const keys: Uint8Array[] = [];
+  for (let i = 0; i < locations.length; i += 3) {
+    const key = reader.keyAt(locations[i]!, locations[i + 1]!, locations[i + 2]!, true);
+    if (key) keys.push(key);
+  }
+  if (keys.length === 0) return { result: { applied: true, integer: 0n } };
+  return { record: tombstoneBatch(keys), result: { applied: true, integer: BigInt(keys.length) } };
+}
