@@ -127,6 +127,7 @@ async function startServer(
       const reply = execFileSync('redis-cli', ['-p', String(port), 'PING'], {
         encoding: 'utf8',
         timeout: 2000,
+        stdio: ['ignore', 'pipe', 'ignore'], // "connection refused" until it is up
       });
       if (reply.trim() === 'PONG') return { port, child, exited };
     } catch {
