@@ -1,0 +1,156 @@
+// Owns the open file of the active segment: its append fd, the zeros preallocated ahead of the
+// data under `always`, and which writes are known to be on disk (sync, background sync, seal,
+// close). The log writer decides what to write and when; this file only does the file I/O.
+// Writer thread only.
+
+import {
+  closeSync,
+  fdatasync,
+  fdatasyncSync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  writevSync,
+} from 'node:fs';
+import type { Logger } from '../shared/logger.js';
+
+/** Step of preallocation under `always` (zeros written ahead of the data). */
+const PREALLOCATE_BYTES = 1024 * 1024;
+const ZEROS = new Uint8Array(PREALLOCATE_BYTES);
+
+export class ActiveFile {
+  private fd: number;
+  /** Bytes of the file that exist on disk (data, then preallocated zeros). */
+  private allocatedEnd: number;
+  /** False after a preallocation failed (no room): this file appends without it. */
+  private preallocating = true;
+  /** Count of successful writes; `synced` is the count known to be on disk. */
+  private written = 0;
+  private synced = 0;
+  private backgroundSyncs = 0;
+
+  /** Opens the segment file at `path` for appending. Throws the I/O error. */
+  constructor(
+    private readonly path: string,
+    private readonly log: Logger,
+  ) {
+    this.fd = openSync(path, 'r+');
+    this.allocatedEnd = fstatSync(this.fd).size;
+  }
+
+  /** Writes `iov` at `position` (all of it, retrying short writes). Throws the I/O error. */
+  write(iov: Uint8Array[], position: number): void {
+    writeAllv(this.fd, iov, position);
+    this.written++;
+  }
+
+  /**
+   * Makes sure the file already extends past `end` by writing zeros ahead in 1 MiB steps: an
+   * fdatasync that need not also commit a new file size is about 3x faster on ext4 (bench
+   * scenario "always", preallocated vs append). Recovery treats a zero tail as unused space.
+   * If there is no room for the zeros, they are cut back to `dataEnd` and the file appends
+   * without them: an optimisation must never refuse a write that fits.
+   */
+  preallocate(end: number, dataEnd: number): void {
+    if (end <= this.allocatedEnd || !this.preallocating) return;
+    const target = Math.ceil(end / PREALLOCATE_BYTES) * PREALLOCATE_BYTES;
+    try {
+      for (let at = this.allocatedEnd; at < target; at += PREALLOCATE_BYTES) {
+        writeAllv(this.fd, [ZEROS.subarray(0, Math.min(PREALLOCATE_BYTES, target - at))], at);
+      }
+      this.allocatedEnd = target;
+    } catch (error) {
+      ftruncateSync(this.fd, dataEnd);
+      this.allocatedEnd = dataEnd;
+      this.preallocating = false;
+      this.log.warn({ err: error, file: this.path }, 'preallocation failed; appending without it');
+    }
+  }
+
+  /** Truncates the file to `size` (a failed write's bytes, or preallocated zeros). Throws. */
+  cutBack(size: number): void {
+    ftruncateSync(this.fd, size);
+    this.allocatedEnd = size;
+  }
+
+  /** fdatasyncs if any write is not known to be on disk; returns whether it synced. Throws. */
+  sync(): boolean {
+    if (this.synced === this.written) return false;
+    const target = this.written;
+    fdatasyncSync(this.fd);
+    this.synced = target;
+    return true;
+  }
+
+  /**
+   * Starts an fdatasync on the libuv pool through an fd owned by this call, so a seal or close
+   * of the append fd meanwhile cannot make it sync a reused fd number. `done` gets its outcome.
+   * Does nothing if everything is synced or a background sync is already running.
+   */
+  syncInBackground(done: (error: Error | null) => void): void {
+    if (this.synced === this.written || this.backgroundSyncs > 0) return;
+    const target = this.written;
+    let fd: number;
+    try {
+      fd = openSync(this.path, 'r');
+    } catch (error) {
+      this.log.error(
+        { err: error, file: this.path },
+        'cannot open the active segment for a background sync',
+      );
+      return;
+    }
+    this.backgroundSyncs++;
+    fdatasync(fd, (error) => {
+      this.backgroundSyncs--;
+      closeSync(fd);
+      if (!error) this.synced = Math.max(this.synced, target);
+      done(error);
+    });
+  }
+
+  /** Trims preallocated zeros down to `dataEnd`, syncs and closes: the segment is sealed. Throws. */
+  seal(dataEnd: number): void {
+    if (this.allocatedEnd > dataEnd) this.cutBack(dataEnd);
+    fdatasyncSync(this.fd);
+    this.synced = this.written;
+    this.closeFd();
+  }
+
+  /** Like `seal`, but syncs only if something is unsynced (a clean close). Throws. */
+  close(dataEnd: number): void {
+    if (this.fd < 0) return;
+    try {
+      const trimmed = this.allocatedEnd > dataEnd;
+      if (trimmed) this.cutBack(dataEnd);
+      if (trimmed || this.synced !== this.written) fdatasyncSync(this.fd);
+    } finally {
+      this.closeFd();
+    }
+  }
+
+  private closeFd(): void {
+    const fd = this.fd;
+    this.fd = -1; // never close or write through a number the OS may reuse
+    closeSync(fd);
+  }
+}
+
+/** writev that retries short writes until every byte is written at `position`. */
+function writeAllv(fd: number, iov: Uint8Array[], position: number): void {
+  let pending = iov;
+  let pos = position;
+  while (pending.length > 0) {
+    let n = writevSync(fd, pending, pos);
+    pos += n;
+    const rest: Uint8Array[] = [];
+    for (const chunk of pending) {
+      if (n >= chunk.length) n -= chunk.length;
+      else {
+        rest.push(n > 0 ? chunk.subarray(n) : chunk);
+        n = 0;
+      }
+    }
+    pending = rest;
+  }
+}
