@@ -10,7 +10,7 @@ import { RECORD_HEADER_BYTES, TYPE_DELETE, TYPE_PUT } from '../shared/format.js'
 import { IndexTable } from '../shared/index-table.js';
 import { byteLength } from '../shared/key-bytes.js';
 import { createLogger } from '../shared/logger.js';
-import type { ReaderInit, SegmentStats, WriterOpened } from '../shared/messages.js';
+import type { ReaderInit, WriterOpened } from '../shared/messages.js';
 import { RecordReader } from '../shared/record-reader.js';
 import {
   OP_APPEND,
@@ -26,64 +26,28 @@ import {
   SET_RETURN_PREVIOUS,
 } from '../shared/write-ops.js';
 import { type DirLock, lockDirectory } from './dir-lock.js';
+import { checkExpiry, checkKey, checkValue } from './input-checks.js';
 import { LIMITS, type ResolvedOptions, resolveOptions, type StoreOptions } from './options.js';
 import { ReadQueue } from './read-queue.js';
+import type {
+  BatchOp,
+  Bytes,
+  SetOptions,
+  SetWithOptions,
+  SetWithResult,
+  StoreStats,
+} from './store-types.js';
 import { type EncodedOp, WriteQueue } from './write-queue.js';
 import { WriterLink } from './writer-link.js';
 
-/** A key or a value: a string (stored as UTF-8) or bytes. */
-export type Bytes = string | Uint8Array;
-
-/** One operation of an atomic `batch`. */
-export type BatchOp = { type: 'set'; key: Bytes; value: Bytes } | { type: 'delete'; key: Bytes };
-
-/** Options of `setWith`, a conditional set (Redis's SET NX/XX/GET/KEEPTTL). */
-export interface SetWithOptions {
-  /** Write only if the key has no value (NX). */
-  ifAbsent?: boolean;
-  /** Write only if the key has a value (XX). */
-  ifPresent?: boolean;
-  /** Answer the value the key had (GET). */
-  returnPrevious?: boolean;
-  /** Keep the key's current expiry (KEEPTTL); otherwise `expiresAt` (default none) applies. */
-  keepExpiry?: boolean;
-  /** Absolute expiry in ms since the epoch; 0 = none. */
-  expiresAt?: number;
-}
-
-/** What `setWith` answers. */
-export interface SetWithResult {
-  readonly written: boolean;
-  readonly previous: Buffer | undefined;
-}
-
-/** Options of a single `set`. */
-export interface SetOptions {
-  /** Absolute expiry time in ms since the epoch; the key reads as absent from then on. 0 = never. */
-  expiresAt?: number;
-}
-
-/** What `stats()` reports. */
-export interface StoreStats {
-  readonly keys: number;
-  readonly indexBytes: number;
-  /** Shared index bytes per live key (the table runs 50–75% full). */
-  readonly indexBytesPerKey: number;
-  readonly indexCapacity: number;
-  readonly segments: readonly SegmentStats[];
-  readonly diskBytes: number;
-  readonly liveBytes: number;
-  readonly deadBytes: number;
-  readonly lastSeq: number;
-  readonly durability: ResolvedOptions['durability'];
-  readonly readers: number;
-  readonly recovery: {
-    readonly records: number;
-    readonly truncatedBytes: number;
-    readonly ms: number;
-  };
-  readonly writer: { readonly writes: number; readonly flushes: number; readonly syncs: number };
-}
+export type {
+  BatchOp,
+  Bytes,
+  SetOptions,
+  SetWithOptions,
+  SetWithResult,
+  StoreStats,
+} from './store-types.js';
 
 const log = createLogger('store');
 
@@ -466,39 +430,13 @@ export class Store {
   }
 
   private checkKey(key: unknown): asserts key is Bytes {
-    if (typeof key === 'string') {
-      // A UTF-16 code unit takes at most 3 UTF-8 bytes: short strings need no byte count.
-      if (key.length * 3 <= this.options.maxKeyBytes) return;
-    } else if (!(key instanceof Uint8Array)) {
-      throw new KvError('KV_INVALID_ARGUMENT', 'a key must be a string or a Uint8Array');
-    }
-    const n = byteLength(key);
-    if (n > this.options.maxKeyBytes) {
-      throw new KvError(
-        'KV_KEY_TOO_LARGE',
-        `key of ${n} bytes exceeds maxKeyBytes (${this.options.maxKeyBytes})`,
-      );
-    }
+    checkKey(key, this.options.maxKeyBytes);
   }
 
   private encodePut(key: Bytes, value: Bytes, expiresAt: number): EncodedOp {
-    this.checkKey(key);
-    if (typeof value !== 'string' && !(value instanceof Uint8Array)) {
-      throw new KvError('KV_INVALID_ARGUMENT', 'a value must be a string or a Uint8Array');
-    }
-    const n = byteLength(value);
-    if (n > this.options.maxValueBytes) {
-      throw new KvError(
-        'KV_VALUE_TOO_LARGE',
-        `value of ${n} bytes exceeds maxValueBytes (${this.options.maxValueBytes})`,
-      );
-    }
-    if (!Number.isSafeInteger(expiresAt) || expiresAt < 0) {
-      throw new KvError(
-        'KV_INVALID_ARGUMENT',
-        'expiresAt must be a non-negative integer (ms since the epoch)',
-      );
-    }
+    checkKey(key, this.options.maxKeyBytes);
+    checkValue(value, this.options.maxValueBytes);
+    checkExpiry(expiresAt);
     return { type: TYPE_PUT, key, value, expiresAt };
   }
 }
