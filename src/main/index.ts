@@ -2,7 +2,7 @@
 
 export { ERROR_CODES, KvError, type KvErrorCode } from '../shared/errors.js';
 export type { Durability, SegmentStats } from '../shared/messages.js';
-export { type RemoteStore, spawnStore } from './ipc-client.js';
+export { type RemoteMethods, type RemoteStore, spawnStore } from './ipc-client.js';
 export { DEFAULTS, LIMITS, type StoreOptions } from './options.js';
 export {
   type BatchOp,

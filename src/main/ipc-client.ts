@@ -26,7 +26,7 @@ import type {
 } from './store.js';
 
 /** The members of `Store` a RemoteStore has too, with the same signatures (checked by `implements`). */
-type RemoteMethods =
+export type RemoteMethods =
   | 'dir'
   | 'set'
   | 'get'
