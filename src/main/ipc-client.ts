@@ -15,15 +15,15 @@ import {
   type IpcResults,
 } from './ipc-messages.js';
 import type { StoreOptions } from './options.js';
+import type { Store } from './store.js';
 import type {
   BatchOp,
   Bytes,
   SetOptions,
   SetWithOptions,
   SetWithResult,
-  Store,
   StoreStats,
-} from './store.js';
+} from './store-types.js';
 
 /** The members of `Store` a RemoteStore has too, with the same signatures (checked by `implements`). */
 export type RemoteMethods =

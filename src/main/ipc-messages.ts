@@ -4,7 +4,7 @@
 
 import type { SerializedError } from '../shared/errors.js';
 import type { StoreOptions } from './options.js';
-import type { BatchOp, Bytes, SetOptions, SetWithOptions, StoreStats } from './store.js';
+import type { BatchOp, Bytes, SetOptions, SetWithOptions, StoreStats } from './store-types.js';
 
 /** What the child is told at start, as JSON in its one argv argument: where and how to open. */
 export interface IpcChildConfig {

@@ -40,15 +40,6 @@ import type {
 import { type EncodedOp, WriteQueue } from './write-queue.js';
 import { WriterLink } from './writer-link.js';
 
-export type {
-  BatchOp,
-  Bytes,
-  SetOptions,
-  SetWithOptions,
-  SetWithResult,
-  StoreStats,
-} from './store-types.js';
-
 const log = createLogger('store');
 
 /**

@@ -4,7 +4,7 @@
 // Redis version whose protocol kvd follows, so tools that check it behave.
 
 import { arch, type as osType, release } from 'node:os';
-import type { StoreStats } from '../../store.js';
+import type { StoreStats } from '../../store-types.js';
 import type { CommandContext } from '../command-context.js';
 import { bulk, type RespValue } from '../resp-value.js';
 import { keyword } from './arguments.js';

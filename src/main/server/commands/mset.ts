@@ -1,7 +1,7 @@
 // MSET key value [key value ...]: sets every pair as one atomic batch (all or none, even across
 // a crash); `+OK`.
 
-import type { BatchOp } from '../../store.js';
+import type { BatchOp } from '../../store-types.js';
 import type { CommandContext } from '../command-context.js';
 import { OK, type RespValue } from '../resp-value.js';
 import { wrongArity } from './arguments.js';
