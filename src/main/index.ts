@@ -8,6 +8,7 @@ export { Store } from './store.js';
 export type {
   BatchOp,
   Bytes,
+  ExpireCondition,
   SetOptions,
   SetWithOptions,
   SetWithResult,

@@ -95,7 +95,7 @@ function perform(request: IpcRequest): Promise<IpcResults[IpcOp]> {
     case 'getDelete':
       return store.getDelete(request.key);
     case 'expire':
-      return store.expire(request.key, request.expiresAt);
+      return store.expire(request.key, request.expiresAt, request.condition);
     case 'persist':
       return store.persist(request.key);
     case 'keys':

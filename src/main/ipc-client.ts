@@ -19,6 +19,7 @@ import type { Store } from './store.js';
 import type {
   BatchOp,
   Bytes,
+  ExpireCondition,
   SetOptions,
   SetWithOptions,
   SetWithResult,
@@ -177,9 +178,13 @@ export class RemoteStore implements Pick<Store, RemoteMethods> {
     return toBuffer(await this.call('getDelete', { key }));
   }
 
-  /** Sets the key's expiry; resolves with whether the key existed. Rejects like `Store.expire`. */
-  expire(key: Bytes, expiresAt: number): Promise<boolean> {
-    return this.call('expire', { key, expiresAt });
+  /** Sets the key's expiry if `condition` allows; resolves with whether it was set. Rejects like `Store.expire`. */
+  expire(
+    key: Bytes,
+    expiresAt: number,
+    condition?: ExpireCondition | readonly ExpireCondition[],
+  ): Promise<boolean> {
+    return this.call('expire', { key, expiresAt, condition });
   }
 
   /** Removes the key's expiry; resolves with whether it had one. Rejects like `Store.persist`. */

@@ -4,7 +4,14 @@
 
 import type { SerializedError } from '../shared/errors.js';
 import type { StoreOptions } from './options.js';
-import type { BatchOp, Bytes, SetOptions, SetWithOptions, StoreStats } from './store-types.js';
+import type {
+  BatchOp,
+  Bytes,
+  ExpireCondition,
+  SetOptions,
+  SetWithOptions,
+  StoreStats,
+} from './store-types.js';
 
 /** What the child is told at start, as JSON in its one argv argument: where and how to open. */
 export interface IpcChildConfig {
@@ -30,7 +37,11 @@ export interface IpcArgs {
   append: { readonly key: Bytes; readonly value: Bytes };
   setWith: { readonly key: Bytes; readonly value: Bytes; readonly options: SetWithOptions };
   getDelete: { readonly key: Bytes };
-  expire: { readonly key: Bytes; readonly expiresAt: number };
+  expire: {
+    readonly key: Bytes;
+    readonly expiresAt: number;
+    readonly condition?: ExpireCondition | readonly ExpireCondition[] | undefined;
+  };
   persist: { readonly key: Bytes };
   keys: Record<never, never>;
   clear: Record<never, never>;

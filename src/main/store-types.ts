@@ -24,6 +24,13 @@ export interface SetWithOptions {
   expiresAt?: number;
 }
 
+/**
+ * A condition on `expire`, as Redis's EXPIRE options: `NX` only if the key has no expiry, `XX`
+ * only if it has one, `GT` only if the new expiry is later, `LT` only if earlier (no expiry
+ * counts as never expiring).
+ */
+export type ExpireCondition = 'NX' | 'XX' | 'GT' | 'LT';
+
 /** What `setWith` answers. */
 export interface SetWithResult {
   readonly written: boolean;

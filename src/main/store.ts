@@ -13,6 +13,10 @@ import { createLogger } from '../shared/logger.js';
 import type { ReaderInit, WriterOpened } from '../shared/messages.js';
 import { RecordReader } from '../shared/record-reader.js';
 import {
+  EXPIRE_IF_EARLIER,
+  EXPIRE_IF_LATER,
+  EXPIRE_IF_NONE,
+  EXPIRE_IF_SET,
   OP_APPEND,
   OP_CLEAR,
   OP_EXPIRE,
@@ -32,6 +36,7 @@ import { ReadQueue } from './read-queue.js';
 import type {
   BatchOp,
   Bytes,
+  ExpireCondition,
   SetOptions,
   SetWithOptions,
   SetWithResult,
@@ -274,9 +279,14 @@ export class Store {
 
   /**
    * Sets the key's expiry to `expiresAt` (ms since the epoch; a time already past deletes the
-   * key now). Resolves with whether the key existed. Rejects like `set`.
+   * key now), if `condition` (NX/XX/GT/LT) allows. Resolves with whether it was set (false if
+   * the key has no value or the condition failed). Rejects like `set`.
    */
-  expire(key: Bytes, expiresAt: number): Promise<boolean> {
+  expire(
+    key: Bytes,
+    expiresAt: number,
+    condition?: ExpireCondition | readonly ExpireCondition[],
+  ): Promise<boolean> {
     return this.operation(() => {
       this.checkKey(key);
       if (!Number.isSafeInteger(expiresAt) || expiresAt <= 0) {
@@ -285,7 +295,7 @@ export class Store {
           'expiresAt must be a positive integer (ms since the epoch)',
         );
       }
-      return this.writes.enqueueOperation(OP_EXPIRE, 0, key, '', expiresAt);
+      return this.writes.enqueueOperation(OP_EXPIRE, expireFlags(condition), key, '', expiresAt);
     }).then((r) => r.applied);
   }
 
@@ -438,4 +448,31 @@ function asBuffer(bytes: Uint8Array | undefined): Buffer | undefined {
   return bytes === undefined
     ? undefined
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+const EXPIRE_FLAGS: Record<ExpireCondition, number> = {
+  NX: EXPIRE_IF_NONE,
+  XX: EXPIRE_IF_SET,
+  GT: EXPIRE_IF_LATER,
+  LT: EXPIRE_IF_EARLIER,
+};
+
+/** The OP_EXPIRE flags for the conditions; throws `KV_INVALID_ARGUMENT` for combinations Redis refuses. */
+function expireFlags(condition: ExpireCondition | readonly ExpireCondition[] | undefined): number {
+  const list: readonly ExpireCondition[] =
+    condition === undefined ? [] : typeof condition === 'string' ? [condition] : condition;
+  let flags = 0;
+  for (const c of list) {
+    const flag = EXPIRE_FLAGS[c];
+    if (flag === undefined)
+      throw new KvError('KV_INVALID_ARGUMENT', `unknown expire condition ${String(c)}`);
+    flags |= flag;
+  }
+  if (flags & EXPIRE_IF_NONE && flags !== EXPIRE_IF_NONE) {
+    throw new KvError('KV_INVALID_ARGUMENT', 'NX cannot be combined with XX, GT or LT');
+  }
+  if (flags & EXPIRE_IF_LATER && flags & EXPIRE_IF_EARLIER) {
+    throw new KvError('KV_INVALID_ARGUMENT', 'GT and LT cannot be combined');
+  }
+  return flags;
 }

@@ -20,6 +20,12 @@ export const SET_IF_PRESENT = 2;
 export const SET_RETURN_PREVIOUS = 4;
 export const SET_KEEP_EXPIRY = 8;
 
+/** Conditions of OP_EXPIRE (in the flags byte), as Redis's EXPIRE NX/XX/GT/LT. */
+export const EXPIRE_IF_NONE = 1; // NX: only if the key has no expiry
+export const EXPIRE_IF_SET = 2; // XX: only if the key has an expiry
+export const EXPIRE_IF_LATER = 4; // GT: only if later than the current one (none counts as never)
+export const EXPIRE_IF_EARLIER = 8; // LT: only if earlier than the current one (none counts as never)
+
 /** The operation types, for validation. */
 export type OpType =
   | typeof OP_INCRBY

@@ -14,6 +14,10 @@ import {
   writeRecordHeader,
 } from '../shared/format.js';
 import {
+  EXPIRE_IF_EARLIER,
+  EXPIRE_IF_LATER,
+  EXPIRE_IF_NONE,
+  EXPIRE_IF_SET,
   inInt64Range,
   OP_APPEND,
   OP_EXPIRE,
@@ -130,6 +134,9 @@ function evaluateOrThrow(
         if (current.expiresAt === 0) return { result: { applied: false } };
         return { record: put(op.key, current.value, 0), result: { applied: true } };
       }
+      if (!expiryConditionHolds(op.flags, current.expiresAt, op.expiresAt)) {
+        return { result: { applied: false } };
+      }
       // An expiry already past deletes the key now, as Redis does.
       if (op.expiresAt <= now) return { record: del(op.key), result: { applied: true } };
       return { record: put(op.key, current.value, op.expiresAt), result: { applied: true } };
@@ -137,6 +144,15 @@ function evaluateOrThrow(
     default:
       throw new KvError('KV_INTERNAL', `unknown operation type ${op.type}`);
   }
+}
+
+/** Whether EXPIRE's NX/XX/GT/LT conditions allow replacing `current` (0 = none) by `next`. */
+function expiryConditionHolds(flags: number, current: number, next: number): boolean {
+  if (flags & EXPIRE_IF_NONE && current !== 0) return false;
+  if (flags & EXPIRE_IF_SET && current === 0) return false;
+  if (flags & EXPIRE_IF_LATER && (current === 0 || next <= current)) return false;
+  if (flags & EXPIRE_IF_EARLIER && current !== 0 && next >= current) return false;
+  return true;
 }
 
 function withPrevious(result: { applied: boolean }, previous: Uint8Array | undefined): OpResult {

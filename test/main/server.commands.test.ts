@@ -131,7 +131,33 @@ describe('counters and read-modify-write commands', () => {
     await expect(redis.call('EXPIRE', 'e', '9223372036854775807')).rejects.toThrow(
       "ERR invalid expire time in 'expire' command",
     );
-    await expect(redis.call('EXPIRE', 'e', '10', 'NX')).rejects.toThrow(/not supported yet/);
+  });
+
+  it('EXPIRE options NX, XX, GT and LT, with Redis errors for bad combinations', async () => {
+    const redis = connect();
+    await redis.set('c', 'v');
+    expect(await redis.call('EXPIRE', 'c', '100', 'XX')).toBe(0); // no expiry yet
+    expect(await redis.call('EXPIRE', 'c', '100', 'GT')).toBe(0); // none counts as never
+    expect(await redis.call('EXPIRE', 'c', '100', 'NX')).toBe(1);
+    expect(await redis.call('EXPIRE', 'c', '200', 'NX')).toBe(0);
+    expect(await redis.call('EXPIRE', 'c', '50', 'GT')).toBe(0);
+    expect(await redis.call('EXPIRE', 'c', '300', 'gt')).toBe(1);
+    expect(await redis.ttl('c')).toBeGreaterThan(200);
+    expect(await redis.call('EXPIRE', 'c', '400', 'LT')).toBe(0);
+    expect(await redis.call('EXPIRE', 'c', '150', 'XX', 'LT')).toBe(1);
+    expect(await redis.ttl('c')).toBeLessThanOrEqual(150);
+    await redis.set('d', 'v');
+    expect(await redis.call('EXPIRE', 'd', '100', 'LT')).toBe(1); // none counts as never
+    expect(await redis.call('EXPIRE', 'missing', '100', 'NX')).toBe(0);
+    await expect(redis.call('EXPIRE', 'c', '10', 'NX', 'XX')).rejects.toThrow(
+      'ERR NX and XX, GT or LT options at the same time are not compatible',
+    );
+    await expect(redis.call('EXPIRE', 'c', '10', 'GT', 'LT')).rejects.toThrow(
+      'ERR GT and LT options at the same time are not compatible',
+    );
+    await expect(redis.call('EXPIRE', 'c', '10', 'SOON')).rejects.toThrow(
+      'ERR Unsupported option SOON',
+    );
   });
 
   it('orders a pipelined TTL after the SET EX before it', async () => {

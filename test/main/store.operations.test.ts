@@ -252,6 +252,16 @@ describe('read-modify-write operations', () => {
       await expect(db.incrBy('n', 1.5)).rejects.toMatchObject({ code: 'KV_INVALID_ARGUMENT' });
       await expect(db.incrBy('toolong')).rejects.toMatchObject({ code: 'KV_KEY_TOO_LARGE' });
       await expect(db.expire('s', -5)).rejects.toMatchObject({ code: 'KV_INVALID_ARGUMENT' });
+      await expect(db.expire('s', FAR, ['NX', 'GT'])).rejects.toMatchObject({
+        code: 'KV_INVALID_ARGUMENT',
+      });
+      await expect(db.expire('s', FAR, ['GT', 'LT'])).rejects.toMatchObject({
+        code: 'KV_INVALID_ARGUMENT',
+      });
+      expect(await db.expire('s', FAR, 'XX')).toBe(false);
+      expect(await db.expire('s', FAR, 'NX')).toBe(true);
+      expect(await db.expire('s', FAR - 1, ['XX', 'LT'])).toBe(true);
+      expect(db.expirySync('s')).toBe(FAR - 1);
       await expect(db.setWith('s', '123456789012345678901')).rejects.toMatchObject({
         code: 'KV_VALUE_TOO_LARGE',
       });

@@ -9,6 +9,10 @@ import {
   TYPE_PUT,
 } from '../../dist/shared/format.js';
 import {
+  EXPIRE_IF_EARLIER,
+  EXPIRE_IF_LATER,
+  EXPIRE_IF_NONE,
+  EXPIRE_IF_SET,
   OP_APPEND,
   OP_EXPIRE,
   OP_GETDEL,
@@ -104,6 +108,24 @@ describe('evaluate', () => {
     });
     const persist = evaluate(op(OP_EXPIRE, '', 0, 0), cur('v', NOW + 5), 100, NOW);
     expect(record(persist.record)).toEqual({ type: TYPE_PUT, expiresAt: 0, value: 'v' });
+  });
+
+  it('applies an expiry only when its NX/XX/GT/LT condition holds', () => {
+    const at = (flags: number, current: CurrentValue, next: number) =>
+      evaluate(op(OP_EXPIRE, '', flags, next), current, 100, NOW).result.applied;
+    const none = cur('v');
+    const set = cur('v', NOW + 100);
+    expect(at(EXPIRE_IF_NONE, none, NOW + 5)).toBe(true);
+    expect(at(EXPIRE_IF_NONE, set, NOW + 5)).toBe(false);
+    expect(at(EXPIRE_IF_SET, none, NOW + 5)).toBe(false);
+    expect(at(EXPIRE_IF_SET, set, NOW + 5)).toBe(true);
+    expect(at(EXPIRE_IF_LATER, none, NOW + 500)).toBe(false);
+    expect(at(EXPIRE_IF_LATER, set, NOW + 50)).toBe(false);
+    expect(at(EXPIRE_IF_LATER, set, NOW + 500)).toBe(true);
+    expect(at(EXPIRE_IF_EARLIER, none, NOW + 500)).toBe(true);
+    expect(at(EXPIRE_IF_EARLIER, set, NOW + 500)).toBe(false);
+    expect(at(EXPIRE_IF_EARLIER, set, NOW + 50)).toBe(true);
+    expect(at(EXPIRE_IF_SET | EXPIRE_IF_EARLIER, none, NOW + 50)).toBe(false);
   });
 
   it('refuses an unknown operation type', () => {

@@ -1,22 +1,44 @@
 // EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT key time: sets the key's expiry, stored durably in its
 // record (`Store.expire`, applied by the writer); a time already past deletes the key. Answers 1
-// if the key exists, else 0. The NX/XX/GT/LT conditions are not supported yet (the Store's
-// expire has no condition).
+// if the expiry was set, else 0 (no such key, or an NX/XX/GT/LT condition failed).
 
+import type { ExpireCondition } from '../../store-types.js';
 import type { CommandContext } from '../command-context.js';
 import { error, integer, type RespValue } from '../resp-value.js';
 import { NOT_AN_INTEGER, parseInt64 } from './arguments.js';
 import type { CommandSpec } from './command-spec.js';
 
-async function setExpiry(ctx: CommandContext, key: Buffer, at: number): Promise<RespValue> {
-  return integer((await ctx.store.expire(key, at)) ? 1 : 0);
+async function setExpiry(
+  ctx: CommandContext,
+  key: Buffer,
+  at: number,
+  conditions: readonly ExpireCondition[],
+): Promise<RespValue> {
+  return integer((await ctx.store.expire(key, at, conditions)) ? 1 : 0);
+}
+
+const NX_INCOMPATIBLE = error(
+  'ERR NX and XX, GT or LT options at the same time are not compatible',
+);
+const GT_LT_INCOMPATIBLE = error('ERR GT and LT options at the same time are not compatible');
+
+/** Parses EXPIRE's options (Redis's rules and error texts); a RespValue is an error to answer. */
+function parseConditions(options: readonly Buffer[]): ExpireCondition[] | RespValue {
+  const seen = new Set<ExpireCondition>();
+  for (const option of options) {
+    const name = option.toString('latin1').toUpperCase();
+    if (name !== 'NX' && name !== 'XX' && name !== 'GT' && name !== 'LT') {
+      return error(`ERR Unsupported option ${option.toString('latin1')}`);
+    }
+    seen.add(name);
+  }
+  if (seen.has('NX') && seen.size > 1) return NX_INCOMPATIBLE;
+  if (seen.has('GT') && seen.has('LT')) return GT_LT_INCOMPATIBLE;
+  return [...seen];
 }
 
 function expireCommand(name: string, unitMs: bigint, absolute: boolean): CommandSpec {
   const invalid = error(`ERR invalid expire time in '${name}' command`);
-  const unsupported = error(
-    `ERR ${name.toUpperCase()} options NX, XX, GT and LT are not supported yet`,
-  );
   return {
     name,
     arity: -3,
@@ -26,14 +48,15 @@ function expireCommand(name: string, unitMs: bigint, absolute: boolean): Command
     handler: (ctx, args) => {
       const amount = parseInt64(args[2]!);
       if (amount === undefined) return NOT_AN_INTEGER;
-      if (args.length > 3) return unsupported;
+      const conditions = parseConditions(args.slice(3));
+      if (!Array.isArray(conditions)) return conditions;
       let at = amount * unitMs;
       if (!absolute) at += BigInt(Date.now());
       if (at > BigInt(Number.MAX_SAFE_INTEGER) || at < -BigInt(Number.MAX_SAFE_INTEGER)) {
         return invalid;
       }
       // Any time at or before the epoch is simply in the past: the key is deleted.
-      return setExpiry(ctx, args[1]!, at <= 0n ? 1 : Number(at));
+      return setExpiry(ctx, args[1]!, at <= 0n ? 1 : Number(at), conditions);
     },
   };
 }
