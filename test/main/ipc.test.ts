@@ -10,7 +10,6 @@ import { createInterface } from 'node:readline';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  type BatchOp,
   type Durability,
   type RemoteStore,
   Store,
@@ -19,6 +18,13 @@ import {
 } from '../../dist/main/index.js';
 import { ChildLines, fixturePath } from '../fixtures/child-lines.js';
 import { expectFailsWith, expectRejectsWith } from '../fixtures/kv-errors.js';
+import {
+  type BatchCmd,
+  type KeyRef,
+  modelWrites,
+  type Value,
+  type WriteCmd,
+} from '../fixtures/model-writes.js';
 import { makeTempDir, removeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
 const BASE: StoreOptions = { readers: 1, durability: 'no' };
@@ -67,15 +73,6 @@ function processState(pid: number): string {
 // ---------------------------------------------------------------------------------------------
 // Model test
 
-interface KeyRef {
-  readonly k: number;
-  readonly asBytes: boolean;
-}
-type Value = string | Uint8Array;
-type WriteCmd =
-  | { readonly t: 'set'; readonly key: KeyRef; readonly value: Value }
-  | { readonly t: 'delete'; readonly key: KeyRef };
-type BatchCmd = { readonly t: 'batch'; readonly ops: readonly WriteCmd[] };
 type Cmd =
   | WriteCmd
   | BatchCmd
@@ -84,7 +81,6 @@ type Cmd =
   | { readonly t: 'getMany' | 'gets'; readonly keys: readonly KeyRef[] }
   | { readonly t: 'stats' | 'respawn' };
 
-const keyRef = fc.record({ k: fc.nat(KEYS.length - 1), asBytes: fc.boolean() });
 const value: fc.Arbitrary<Value> = fc.oneof(
   { weight: 3, arbitrary: fc.string({ unit: 'grapheme', maxLength: 30 }) },
   { weight: 3, arbitrary: fc.uint8Array({ maxLength: 600 }) },
@@ -100,13 +96,8 @@ const value: fc.Arbitrary<Value> = fc.oneof(
   // Larger than a whole 4 KiB segment: such a record gets a segment of its own.
   { weight: 1, arbitrary: fc.uint8Array({ minLength: 4500, maxLength: 6000 }) },
 );
-const setCmd = fc.record({ t: fc.constant('set' as const), key: keyRef, value });
-const deleteCmd = fc.record({ t: fc.constant('delete' as const), key: keyRef });
-const writeCmd: fc.Arbitrary<WriteCmd> = fc.oneof(setCmd, deleteCmd);
-const batchCmd: fc.Arbitrary<BatchCmd> = fc.record({
-  t: fc.constant('batch' as const),
-  ops: fc.array(writeCmd, { minLength: 1, maxLength: 6 }),
-});
+const { keyRef, setCmd, deleteCmd, writeCmd, batchCmd, keyOf, modelKey, toBatchOp, applyToModel } =
+  modelWrites(KEYS, value, 6);
 const cmd: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 6, arbitrary: setCmd },
   { weight: 3, arbitrary: deleteCmd },
@@ -132,34 +123,6 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ t: 'stats' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'respawn' as const }) },
 );
-
-function keyOf(ref: KeyRef): string | Uint8Array {
-  const text = KEYS[ref.k]!;
-  return ref.asBytes ? new Uint8Array(Buffer.from(text, 'utf8')) : text;
-}
-
-/** The model's key: the hex of the key's UTF-8 bytes, so both forms address one entry. */
-function modelKey(ref: KeyRef): string {
-  return Buffer.from(KEYS[ref.k]!, 'utf8').toString('hex');
-}
-
-function toBatchOp(op: WriteCmd): BatchOp {
-  return op.t === 'set'
-    ? { type: 'set', key: keyOf(op.key), value: op.value }
-    : { type: 'delete', key: keyOf(op.key) };
-}
-
-/** Applies one write to the model; returns whether the key existed before (delete's answer). */
-function applyToModel(model: Map<string, Buffer>, op: WriteCmd): boolean {
-  const k = modelKey(op.key);
-  const existed = model.has(k);
-  if (op.t === 'set') {
-    model.set(k, typeof op.value === 'string' ? Buffer.from(op.value) : Buffer.from(op.value));
-  } else {
-    model.delete(k);
-  }
-  return existed;
-}
 
 function expectValue(actual: Buffer | undefined, expected: Buffer | undefined, what: string): void {
   if (expected === undefined) {

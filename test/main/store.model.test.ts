@@ -5,21 +5,18 @@
 
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type BatchOp, type Durability, Store } from '../../dist/main/index.js';
+import { type Durability, Store } from '../../dist/main/index.js';
+import {
+  type BatchCmd,
+  type KeyRef,
+  modelWrites,
+  type Value,
+  type WriteCmd,
+} from '../fixtures/model-writes.js';
 import { makeTempDir, removeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
 const KEYS = ['a', 'b', 'c', 'ключ', '鍵🔑', '', 'a\u0000b', 'k'.repeat(100), 'é', 'e\u0301'];
 
-/** A key of KEYS, passed as a string or as a Uint8Array of the same UTF-8 bytes. */
-interface KeyRef {
-  readonly k: number;
-  readonly asBytes: boolean;
-}
-
-type Value = string | Uint8Array;
-type WriteCmd =
-  | { readonly t: 'set'; readonly key: KeyRef; readonly value: Value }
-  | { readonly t: 'delete'; readonly key: KeyRef };
 type Cmd =
   | WriteCmd
   | { readonly t: 'batch'; readonly ops: readonly WriteCmd[] }
@@ -28,9 +25,7 @@ type Cmd =
   | { readonly t: 'getMany'; readonly keys: readonly KeyRef[] }
   | { readonly t: 'stats' }
   | { readonly t: 'reopen' };
-type BatchCmd = { readonly t: 'batch'; readonly ops: readonly WriteCmd[] };
 
-const keyRef = fc.record({ k: fc.nat(KEYS.length - 1), asBytes: fc.boolean() });
 const value: fc.Arbitrary<Value> = fc.oneof(
   { weight: 4, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }) },
   { weight: 4, arbitrary: fc.uint8Array({ maxLength: 600 }) },
@@ -38,13 +33,8 @@ const value: fc.Arbitrary<Value> = fc.oneof(
   // Larger than a whole 4 KiB segment: such a record gets a segment of its own.
   { weight: 1, arbitrary: fc.uint8Array({ minLength: 3000, maxLength: 5000 }) },
 );
-const setCmd = fc.record({ t: fc.constant('set' as const), key: keyRef, value });
-const deleteCmd = fc.record({ t: fc.constant('delete' as const), key: keyRef });
-const writeCmd: fc.Arbitrary<WriteCmd> = fc.oneof(setCmd, deleteCmd);
-const batchCmd: fc.Arbitrary<BatchCmd> = fc.record({
-  t: fc.constant('batch' as const),
-  ops: fc.array(writeCmd, { minLength: 1, maxLength: 8 }),
-});
+const { keyRef, setCmd, deleteCmd, writeCmd, batchCmd, keyOf, modelKey, toBatchOp, applyToModel } =
+  modelWrites(KEYS, value, 8);
 const cmd: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 6, arbitrary: setCmd },
   { weight: 3, arbitrary: deleteCmd },
@@ -73,35 +63,6 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ t: 'stats' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'reopen' as const }) },
 );
-
-function keyOf(ref: KeyRef): string | Uint8Array {
-  const text = KEYS[ref.k]!;
-  return ref.asBytes ? new Uint8Array(Buffer.from(text, 'utf8')) : text;
-}
-
-/** The model's key: the hex of the key's UTF-8 bytes, so both forms address one entry. */
-function modelKey(ref: KeyRef): string {
-  return Buffer.from(KEYS[ref.k]!, 'utf8').toString('hex');
-}
-
-function bytesOf(v: Value): Buffer {
-  return typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v);
-}
-
-function toBatchOp(op: WriteCmd): BatchOp {
-  return op.t === 'set'
-    ? { type: 'set', key: keyOf(op.key), value: op.value }
-    : { type: 'delete', key: keyOf(op.key) };
-}
-
-/** Applies one write to the model; returns whether the key existed before (delete's answer). */
-function applyToModel(model: Map<string, Buffer>, op: WriteCmd): boolean {
-  const k = modelKey(op.key);
-  const existed = model.has(k);
-  if (op.t === 'set') model.set(k, bytesOf(op.value));
-  else model.delete(k);
-  return existed;
-}
 
 function expectValue(actual: Buffer | undefined, expected: Buffer | undefined, what: string): void {
   if (expected === undefined) {
