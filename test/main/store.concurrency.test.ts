@@ -99,8 +99,10 @@ describe('Store under concurrent reads and writes (readers: 2)', () => {
           if (grown !== capacity) {
             capacity = grown;
             // Let the readers complete reads at this size before the table grows again, so the
-            // test does not depend on how the threads happen to be scheduled (bounded wait).
-            for (let turn = 0; turn < 10_000 && !capacitiesSeenByReaders.has(capacity); turn++) {
+            // test does not depend on how the threads happen to be scheduled: a poll bounded
+            // in time, not in turns, since a loaded 2-core machine can take many turns.
+            const deadline = Date.now() + 15_000;
+            while (!capacitiesSeenByReaders.has(capacity) && Date.now() < deadline) {
               await new Promise<void>((resolve) => setImmediate(resolve));
             }
           }
