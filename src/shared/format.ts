@@ -5,12 +5,29 @@
 import { crc32c } from './crc32c.js';
 
 /** Bumped whenever any layout below changes. */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 
-/** Segment file header: magic "KVDS", u16 version, u16 reserved, u32 segment id, u32 CRC32C of bytes 0..11. */
+/**
+ * Segment file header: magic "KVDS", u16 version, u16 kind, u32 segment id, u32 first, u32 last,
+ * 8 reserved bytes, u32 CRC32C of bytes 0..27. `first..last` is the span of log segment ids whose
+ * records the file holds: a log segment spans its own id; a merged one (compaction output) the
+ * ids of the segments it replaced. Replay order is `first` order.
+ */
 export const SEGMENT_MAGIC = 0x5344564b; // "KVDS" read as a little-endian u32
 /** Bytes of the segment file header; the first record starts here. */
-export const SEGMENT_HEADER_BYTES = 16;
+export const SEGMENT_HEADER_BYTES = 32;
+/** Segment kinds (header bytes 6..7). A log segment: written by appending. */
+export const KIND_LOG = 0;
+/** A merged segment: written whole by compaction, holding what segments first..last still held. */
+export const KIND_MERGED = 1;
+
+/** What a segment header says. */
+export interface SegmentHeader {
+  readonly id: number;
+  readonly kind: typeof KIND_LOG | typeof KIND_MERGED;
+  readonly first: number;
+  readonly last: number;
+}
 
 /** Record header: u32 crc, u8 type, u8 flags, u16 reserved, u64 seq, u64 expiresAt, u32 keyLen, u32 valueLen. */
 export const RECORD_HEADER_BYTES = 32;
@@ -60,27 +77,49 @@ export function parseSegmentFileName(name: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** Encodes a segment file header into a new 16-byte buffer. */
-export function encodeSegmentHeader(id: number): Uint8Array {
+/**
+ * Encodes a segment file header into a new 32-byte buffer. A log segment (the default) spans
+ * its own id; a merged one spans `first..last`.
+ */
+export function encodeSegmentHeader(
+  id: number,
+  kind: SegmentHeader['kind'] = KIND_LOG,
+  first = id,
+  last = id,
+): Uint8Array {
   const b = new Uint8Array(SEGMENT_HEADER_BYTES);
   const v = new DataView(b.buffer);
   v.setUint32(0, SEGMENT_MAGIC, true);
   v.setUint16(4, FORMAT_VERSION, true);
+  v.setUint16(6, kind, true);
   v.setUint32(8, id, true);
-  v.setUint32(12, crc32c(b, 0, 12), true);
+  v.setUint32(12, first, true);
+  v.setUint32(16, last, true);
+  v.setUint32(28, crc32c(b, 0, 28), true);
   return b;
+}
+
+/** Decodes a segment file header for file `id`; returns a reason string if it is not valid. */
+export function decodeSegmentHeader(b: Uint8Array, id: number): SegmentHeader | string {
+  if (b.length < SEGMENT_HEADER_BYTES) return 'segment header is cut short';
+  const v = new DataView(b.buffer, b.byteOffset, SEGMENT_HEADER_BYTES);
+  if (v.getUint32(0, true) !== SEGMENT_MAGIC) return 'bad segment magic';
+  if (v.getUint32(28, true) !== crc32c(b, 0, 28)) return 'segment header checksum mismatch';
+  const version = v.getUint16(4, true);
+  if (version !== FORMAT_VERSION) return `unsupported format version ${version}`;
+  if (v.getUint32(8, true) !== id) return `segment header names id ${v.getUint32(8, true)}`;
+  const kind = v.getUint16(6, true);
+  const first = v.getUint32(12, true);
+  const last = v.getUint32(16, true);
+  if (kind === KIND_LOG && first === id && last === id) return { id, kind, first, last };
+  if (kind === KIND_MERGED && first <= last && last < id) return { id, kind, first, last };
+  return `segment header has kind ${kind} spanning ${first}..${last}`;
 }
 
 /** Checks a segment file header; returns a reason string if it is not valid for `id`. */
 export function checkSegmentHeader(b: Uint8Array, id: number): string | undefined {
-  if (b.length < SEGMENT_HEADER_BYTES) return 'segment header is cut short';
-  const v = new DataView(b.buffer, b.byteOffset, SEGMENT_HEADER_BYTES);
-  if (v.getUint32(0, true) !== SEGMENT_MAGIC) return 'bad segment magic';
-  if (v.getUint32(12, true) !== crc32c(b, 0, 12)) return 'segment header checksum mismatch';
-  const version = v.getUint16(4, true);
-  if (version !== FORMAT_VERSION) return `unsupported format version ${version}`;
-  if (v.getUint32(8, true) !== id) return `segment header names id ${v.getUint32(8, true)}`;
-  return undefined;
+  const h = decodeSegmentHeader(b, id);
+  return typeof h === 'string' ? h : undefined;
 }
 
 /** Total bytes of a record with these key and value lengths. */

@@ -26,6 +26,14 @@ export interface SegmentStats {
   readonly liveBytes: number;
   readonly deadBytes: number;
   readonly liveKeys: number;
+  /** Bytes of tombstones (part of `deadBytes`). */
+  readonly tombstoneBytes: number;
+  /** Written by compaction (holds what log segments `first`..`last` still held). */
+  readonly merged: boolean;
+  readonly first: number;
+  readonly last: number;
+  /** Whether its hint file exists. */
+  readonly hinted: boolean;
   readonly active: boolean;
 }
 

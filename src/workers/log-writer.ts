@@ -323,6 +323,7 @@ export class LogWriter {
         });
       } else if (type === TYPE_DELETE) {
         existed = this.publisher.remove(b, keyStart, keyLength);
+        this.segments.addTombstone(run.handle, length);
       }
       if (existed) outcomes[record] = WRITE_OK_EXISTED;
       at += length;
@@ -334,7 +335,7 @@ export class LogWriter {
     const old = this.active;
     try {
       this.file.seal(old.size);
-      this.active = this.segments.create(old.id + 1);
+      this.active = this.segments.create();
       this.file = this.openFile(this.active);
     } catch (error) {
       this.fail(ioError('segment rotation failed', error));

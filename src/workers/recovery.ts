@@ -1,176 +1,238 @@
-// Owns start-up recovery: rebuild the shared index by scanning every segment in id order, apply
-// atomic batches only when their commit record is present, cut a torn tail off the last
-// segment (keeping the cut bytes aside in a .torn file), and refuse to open when a sealed
-// segment is damaged. Writer thread only.
+// Owns start-up recovery: rebuild the shared index from the segments in replay order (after an
+// index snapshot, if one restored part of it), each from its hint file or by scanning it (atomic
+// batches apply only with their commit record); cut a torn tail off the last segment (keeping
+// the cut bytes aside in a .torn file); refuse to open when a sealed segment is damaged.
+// Writer thread only.
 
 import {
   closeSync,
   existsSync,
   fsyncSync,
   openSync,
-  readdirSync,
   readFileSync,
   truncateSync,
-  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ioError, KvError } from '../shared/errors.js';
 import {
-  batchCommitCount,
-  checkSegmentHeader,
-  FLAG_IN_BATCH,
-  parseSegmentFileName,
+  KIND_LOG,
   RECORD_HEADER_BYTES,
   recordKeyLength,
   SEGMENT_HEADER_BYTES,
-  scanRecord,
-  segmentFileName,
-  TYPE_BATCH_COMMIT,
-  TYPE_DELETE,
   TYPE_PUT,
 } from '../shared/format.js';
+import { hintFileName, readHint } from '../shared/hint-format.js';
 import type { Logger } from '../shared/logger.js';
+import { scanEffects } from '../shared/segment-scan.js';
+import { removeFilesDurably, syncDirectory } from './durable-file.js';
 import type { IndexPublisher } from './index-publisher.js';
-import { type Segment, type SegmentTable, syncDirectory } from './segments.js';
+import { type Inventory, type SegmentFile, takeInventory } from './segment-inventory.js';
+import type { Segment, SegmentTable } from './segments.js';
+
+export { listSegmentIds } from './segment-inventory.js';
 
 /** What recovery found. */
 export interface RecoveryResult {
-  /** The last segment (to keep appending to), if any segment exists. */
+  /** The last log segment (to keep appending to), if the newest segment is one. */
   readonly last: Segment | undefined;
   readonly lastSeq: number;
   readonly records: number;
   readonly truncatedBytes: number;
-}
-
-interface PendingOp {
-  readonly type: number;
-  readonly offset: number;
-  readonly length: number;
-}
-
-/** Segment ids present in `dir`, ascending. */
-export function listSegmentIds(dir: string): number[] {
-  const ids: number[] = [];
-  for (const name of readdirSync(dir)) {
-    const id = parseSegmentFileName(name);
-    if (id !== undefined) ids.push(id);
-  }
-  return ids.sort((a, b) => a - b);
+  /** Segments loaded from their hint file, scanned, and restored from an index snapshot. */
+  readonly hinted: number;
+  readonly scanned: number;
+  readonly restored: number;
 }
 
 /**
- * Scans every segment in `dir` into the index through `publisher`. Throws `KV_CORRUPTION`
- * naming the file and offset if a sealed segment (any but the last) is damaged.
+ * What an index snapshot restored before the replay: the segments it covered (already in the
+ * segment table and the index) and where the log after it starts.
+ */
+export interface Restored {
+  readonly segmentIds: ReadonlySet<number>;
+  /** The log segment the snapshot was taken in, replayed from `resumeFrom` on. */
+  readonly resumeId: number;
+  readonly resumeFrom: number;
+  readonly lastSeq: number;
+}
+
+/**
+ * Rebuilds the index from the segments in `dir` through `publisher`: takes stock of the files
+ * (segment-inventory.ts), lets `restore` load an index snapshot if it can, then replays every
+ * segment it did not cover, from its hint file when a valid one exists, else by scanning it.
+ * Throws `KV_CORRUPTION` naming the file and offset if a sealed segment is damaged.
  */
 export function recover(
   segments: SegmentTable,
   publisher: IndexPublisher,
   log: Logger,
+  restore?: (inventory: Inventory) => Restored | undefined,
 ): RecoveryResult {
   const dir = segments.dir;
-  const ids = listSegmentIds(dir);
-  let last: Segment | undefined;
-  let lastSeq = 0;
+  const started = performance.now();
+  const inventory = takeInventory(dir, log);
+  segments.noteId(inventory.maxId);
+  const restored = restore?.(inventory);
+  const files = inventory.files;
+  const newest = files[files.length - 1];
+  const lastLog = newest?.header.kind === KIND_LOG ? newest : undefined;
+  let lastSeq = restored?.lastSeq ?? 0;
   let records = 0;
   let truncatedBytes = 0;
-  const started = performance.now();
+  let hinted = 0;
+  let scanned = 0;
+  let bytesRead = 0;
+  let last: Segment | undefined;
+  let progressAt = started;
 
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i]!;
-    const isLast = i === ids.length - 1;
-    const name = segmentFileName(id);
-    const path = join(dir, name);
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path);
-    } catch (error) {
-      throw ioError(`cannot read ${name}`, error);
-    }
-    const headerProblem = checkSegmentHeader(bytes, id);
-    if (
-      isLast &&
-      (bytes.length < SEGMENT_HEADER_BYTES ||
-        (bytes.length === SEGMENT_HEADER_BYTES && headerProblem))
-    ) {
-      // Crashed while creating the segment (its header is missing or was never made durable):
-      // nothing can have been appended to it.
-      log.warn({ file: name, bytes: bytes.length }, 'removing a segment cut short at creation');
-      unlinkSync(path);
-      continue;
-    }
-    if (headerProblem) throw new KvError('KV_CORRUPTION', `${name} at offset 0: ${headerProblem}`);
-
-    const segment = segments.add(id, bytes.length);
-    publisher.setWindow(segment.handle, 0, bytes);
-    let at = SEGMENT_HEADER_BYTES;
-    let pending: PendingOp[] | undefined;
-    let pendingStart = 0;
-    let problem = '';
-    while (at < bytes.length) {
-      const step = scanRecord(bytes, at, bytes.length);
-      if (step.kind !== 'record') {
-        problem = step.kind === 'short' ? 'record cut short' : step.reason;
-        break;
+  for (const file of files) {
+    const id = file.header.id;
+    const isLast = file === lastLog;
+    let segment: Segment;
+    let from = 0;
+    if (restored?.segmentIds.has(id)) {
+      segment = segments.byFileId(id)!;
+      if (id !== restored.resumeId) {
+        if (isLast) last = segment;
+        continue;
       }
-      const { header, length } = step;
-      if (header.seq > lastSeq) lastSeq = header.seq;
-      if (header.flags & FLAG_IN_BATCH) {
-        if (!pending) {
-          pending = [];
-          pendingStart = at;
-        }
-        pending.push({ type: header.type, offset: at, length });
-      } else if (header.type === TYPE_BATCH_COMMIT) {
-        if (!pending || batchCommitCount(bytes, at) !== pending.length) {
-          problem = 'batch commit does not match the records before it';
-          break;
-        }
-        for (const op of pending) apply(publisher, bytes, segment.handle, op);
-        records += pending.length;
-        pending = undefined;
-      } else {
-        apply(publisher, bytes, segment.handle, { type: header.type, offset: at, length });
-        records++;
-      }
-      at += length;
-    }
-    const cutAt = pending ? pendingStart : at;
-    if (cutAt < bytes.length) {
+      from = restored.resumeFrom;
+    } else {
+      segment = segments.add(file.header, file.size);
       if (!isLast) {
-        throw new KvError(
-          'KV_CORRUPTION',
-          `${name} at offset ${problem ? at : cutAt}: ${problem || 'unfinished batch'}`,
-        );
-      }
-      if (isAllZero(bytes, cutAt)) {
-        // Space the writer preallocated under `always` (zeros are never a valid record).
-        trimFile(path, name, cutAt);
-        log.info(
-          { file: name, offset: cutAt, bytes: bytes.length - cutAt },
-          'trimmed preallocated space',
-        );
+        const loaded = loadHint(segments, publisher, segment, log);
+        if (loaded !== undefined) {
+          hinted++;
+          records += loaded.records;
+          if (loaded.maxSeq > lastSeq) lastSeq = loaded.maxSeq;
+          continue;
+        }
       } else {
-        truncatedBytes += cutTornTail(path, name, bytes, cutAt, problem || 'unfinished batch', log);
+        // The writer appends to it: a hint for it (left by an earlier open) would go stale.
+        removeFilesDurably(dir, [hintFileName(id)]);
       }
-      segment.size = cutAt;
     }
-    last = segment;
+    const replay = replaySegment(segments, publisher, segment, file, from, isLast, log);
+    scanned++;
+    bytesRead += file.size - from;
+    records += replay.records;
+    truncatedBytes += replay.truncatedBytes;
+    if (replay.lastSeq > lastSeq) lastSeq = replay.lastSeq;
+    if (isLast) last = segment;
+    if (performance.now() - progressAt > 1000) {
+      progressAt = performance.now();
+      log.info({ file: file.name, bytesRead, seconds: (progressAt - started) / 1000 }, 'recovering');
+    }
   }
   publisher.clearWindow();
   const seconds = (performance.now() - started) / 1000;
-  log.info({ segments: ids.length, records, truncatedBytes, seconds }, 'recovery finished');
-  return { last, lastSeq, records, truncatedBytes };
+  log.info(
+    {
+      segments: files.length,
+      restored: restored?.segmentIds.size ?? 0,
+      hinted,
+      scanned,
+      bytesRead,
+      records,
+      truncatedBytes,
+      seconds,
+    },
+    'recovery finished',
+  );
+  return {
+    last,
+    lastSeq,
+    records,
+    truncatedBytes,
+    hinted,
+    scanned,
+    restored: restored?.segmentIds.size ?? 0,
+  };
 }
 
-function apply(publisher: IndexPublisher, bytes: Uint8Array, handle: number, op: PendingOp): void {
-  const keyLength = recordKeyLength(bytes, op.offset);
-  const keyStart = op.offset + RECORD_HEADER_BYTES;
-  if (op.type === TYPE_PUT) {
-    publisher.put(bytes, keyStart, keyLength, { handle, offset: op.offset, length: op.length });
-  } else if (op.type === TYPE_DELETE) {
-    publisher.remove(bytes, keyStart, keyLength);
+/**
+ * Replays segment `file` from its hint file into the index. Returns undefined (and logs why)
+ * when the hint is missing or not valid for the segment, so the caller scans it instead.
+ */
+function loadHint(
+  segments: SegmentTable,
+  publisher: IndexPublisher,
+  segment: Segment,
+  log: Logger,
+): { records: number; maxSeq: number } | undefined {
+  const name = hintFileName(segment.id);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(join(segments.dir, name));
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    log.info({ file: name, reason: missing ? 'missing' : String(error) }, 'no usable hint file; scanning the segment');
+    return undefined;
   }
+  const hint = readHint(bytes, segment.id, segment.size);
+  if (typeof hint === 'string') {
+    log.warn({ file: name, reason: hint }, 'bad hint file; scanning the segment instead');
+    return undefined;
+  }
+  const handle = segment.handle;
+  hint.forEach((type, b, keyStart, keyLength, offset, length) => {
+    if (type === TYPE_PUT) publisher.put(b, keyStart, keyLength, { handle, offset, length });
+    else {
+      publisher.remove(b, keyStart, keyLength);
+      segments.addTombstone(handle, length);
+    }
+  });
+  segment.hinted = true;
+  return { records: hint.entries, maxSeq: hint.maxSeq };
+}
+
+/** Scans segment `file` from byte `from` (0: from its first record) into the index. */
+function replaySegment(
+  segments: SegmentTable,
+  publisher: IndexPublisher,
+  segment: Segment,
+  file: SegmentFile,
+  from: number,
+  isLast: boolean,
+  log: Logger,
+): { records: number; lastSeq: number; truncatedBytes: number } {
+  const name = file.name;
+  const path = join(segments.dir, name);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw ioError(`cannot read ${name}`, error);
+  }
+  const start = Math.max(from, SEGMENT_HEADER_BYTES);
+  const handle = segment.handle;
+  publisher.setWindow(handle, 0, bytes);
+  const outcome = scanEffects(bytes, start, bytes.length, (type, offset, length) => {
+    const keyLength = recordKeyLength(bytes, offset);
+    const keyStart = offset + RECORD_HEADER_BYTES;
+    if (type === TYPE_PUT) publisher.put(bytes, keyStart, keyLength, { handle, offset, length });
+    else {
+      publisher.remove(bytes, keyStart, keyLength);
+      segments.addTombstone(handle, length);
+    }
+  });
+  let truncatedBytes = 0;
+  const cutAt = outcome.goodEnd;
+  if (cutAt < bytes.length) {
+    if (!isLast) {
+      throw new KvError('KV_CORRUPTION', `${name} at offset ${outcome.problemAt}: ${outcome.problem}`);
+    }
+    if (isAllZero(bytes, cutAt)) {
+      // Space the writer preallocated under `always` (zeros are never a valid record).
+      trimFile(path, name, cutAt);
+      log.info({ file: name, offset: cutAt, bytes: bytes.length - cutAt }, 'trimmed preallocated space');
+    } else {
+      truncatedBytes = cutTornTail(path, name, bytes, cutAt, outcome.problem, log);
+    }
+    segment.size = cutAt;
+  }
+  return { records: outcome.effects, lastSeq: outcome.lastSeq, truncatedBytes };
 }
 
 function isAllZero(bytes: Uint8Array, from: number): boolean {

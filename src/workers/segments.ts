@@ -1,20 +1,36 @@
 // Owns the writer's view of the segment files: which exist, their handles in the shared index,
-// their sizes and live/dead accounting, and creating a new segment file durably. Writer only.
+// their sizes and live/dead/tombstone accounting, creating a new log segment durably, and
+// retiring segments that compaction replaced. Writer only.
 
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ioError, KvError } from '../shared/errors.js';
-import { encodeSegmentHeader, SEGMENT_HEADER_BYTES, segmentFileName } from '../shared/format.js';
+import {
+  encodeSegmentHeader,
+  KIND_LOG,
+  SEGMENT_HEADER_BYTES,
+  type SegmentHeader,
+  segmentFileName,
+} from '../shared/format.js';
 import { type IndexTable, MAX_SEGMENT_HANDLES, type SlotLocation } from '../shared/index-table.js';
 import type { SegmentStats } from '../shared/messages.js';
+import { syncDirectory } from './durable-file.js';
 
 /** One segment as the writer tracks it. */
 export interface Segment {
   readonly id: number;
   readonly handle: number;
+  readonly kind: SegmentHeader['kind'];
+  /** Span of log segment ids whose records it holds (replay order is `first` order). */
+  readonly first: number;
+  readonly last: number;
   size: number;
   liveBytes: number;
   liveKeys: number;
+  /** Bytes of tombstones: dead, but only a merge that includes every older segment may drop them. */
+  tombstoneBytes: number;
+  /** Whether its hint file exists (sealed and merged segments). */
+  hinted: boolean;
 }
 
 /** The writer's table of segments, keyed by handle and by id. */
@@ -22,24 +38,67 @@ export class SegmentTable {
   private readonly byHandle: (Segment | undefined)[] = [];
   private readonly byId = new Map<number, Segment>();
   private nextHandle = 1; // handle 0 is never used, so a zeroed slot cannot name a segment
+  /** The id the next new segment file gets: ids are never reused. */
+  private nextId = 1;
 
   constructor(
     readonly dir: string,
     private readonly index: IndexTable,
   ) {}
 
-  /** Registers an existing segment file of `size` bytes and gives it a handle. */
-  add(id: number, size: number): Segment {
-    const handle = this.allocateHandle();
-    const segment: Segment = { id, handle, size, liveBytes: 0, liveKeys: 0 };
+  /**
+   * Registers an existing segment file of `size` bytes and gives it a handle (or the handle an
+   * index snapshot recorded for it).
+   */
+  add(header: SegmentHeader, size: number, handle = this.allocateHandle()): Segment {
+    if (this.byHandle[handle]) throw new KvError('KV_INTERNAL', `handle ${handle} is in use`);
+    const { id, kind, first, last } = header;
+    const segment: Segment = {
+      id,
+      handle,
+      kind,
+      first,
+      last,
+      size,
+      liveBytes: 0,
+      liveKeys: 0,
+      tombstoneBytes: 0,
+      hinted: false,
+    };
     this.byHandle[handle] = segment;
     this.byId.set(id, segment);
+    this.noteId(id);
     this.index.writerSetHandle(handle, id);
     return segment;
   }
 
-  /** Creates segment file `id` with its header, fsyncs it and the directory, and registers it. */
-  create(id: number): Segment {
+  /** Declares that segment file `id` exists (or existed): new segments get higher ids. */
+  noteId(id: number): void {
+    if (id >= this.nextId) this.nextId = id + 1;
+  }
+
+  /** Takes the id for a new segment file. */
+  takeId(): number {
+    return this.nextId++;
+  }
+
+  /** The segment with file id `id`, if registered. */
+  byFileId(id: number): Segment | undefined {
+    return this.byId.get(id);
+  }
+
+  /**
+   * Forgets a segment compaction replaced: frees its handle in the shared index. The caller
+   * holds every stripe's write lock, so no reader is between a lookup and its pread.
+   */
+  retire(segment: Segment): void {
+    this.byHandle[segment.handle] = undefined;
+    this.byId.delete(segment.id);
+    this.index.writerSetHandle(segment.handle, 0);
+  }
+
+  /** Creates log segment file `id` with its header, fsyncs it and the directory, and registers it. */
+  create(id = this.takeId()): Segment {
     const path = join(this.dir, segmentFileName(id));
     try {
       const fd = openSync(path, 'wx');
@@ -55,7 +114,7 @@ export class SegmentTable {
     } catch (error) {
       throw ioError(`cannot create segment ${segmentFileName(id)}`, error);
     }
-    return this.add(id, SEGMENT_HEADER_BYTES);
+    return this.add({ id, kind: KIND_LOG, first: id, last: id }, SEGMENT_HEADER_BYTES);
   }
 
   /** The segment a handle names. */
@@ -65,9 +124,14 @@ export class SegmentTable {
     return s;
   }
 
-  /** All segments, oldest first. */
+  /** All segments in replay order (by `first`). */
   list(): Segment[] {
-    return [...this.byId.values()].sort((a, b) => a.id - b.id);
+    return [...this.byId.values()].sort((a, b) => a.first - b.first);
+  }
+
+  /** Accounts a tombstone of `length` bytes written to segment `handle`. */
+  addTombstone(handle: number, length: number): void {
+    this.get(handle).tombstoneBytes += length;
   }
 
   /** Accounts a record that the index now points at. */
@@ -92,6 +156,11 @@ export class SegmentTable {
       liveBytes: s.liveBytes,
       deadBytes: s.size - SEGMENT_HEADER_BYTES - s.liveBytes,
       liveKeys: s.liveKeys,
+      tombstoneBytes: s.tombstoneBytes,
+      merged: s.kind !== KIND_LOG,
+      first: s.first,
+      last: s.last,
+      hinted: s.hinted,
       active: s.id === activeId,
     }));
   }
@@ -103,15 +172,5 @@ export class SegmentTable {
       if (this.byHandle[h] === undefined) return h;
     }
     throw new KvError('KV_INTERNAL', `more than ${MAX_SEGMENT_HANDLES - 1} live segments`);
-  }
-}
-
-/** fsyncs a directory so that a file created or renamed in it survives power loss. */
-export function syncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

@@ -58,7 +58,7 @@ export class WriterService implements WriterApi {
       index.writerSetPrivate(true);
       const recovered = recover(segments, publisher, this.logger);
       index.writerSetPrivate(false);
-      const active = recovered.last ?? segments.create(1);
+      const active = recovered.last ?? segments.create();
       const log = new LogWriter(
         segments,
         publisher,

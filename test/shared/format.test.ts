@@ -8,11 +8,14 @@ import {
   batchCommitCount,
   checkSegmentHeader,
   decodeHeader,
+  decodeSegmentHeader,
   encodeBatchCommitValue,
   encodeRecord,
   encodeSegmentHeader,
   FLAG_IN_BATCH,
   FORMAT_VERSION,
+  KIND_LOG,
+  KIND_MERGED,
   MAX_RECORD_BYTES,
   OFF_CRC,
   OFF_EXPIRES,
@@ -64,10 +67,23 @@ const GOLDEN_PUT = [
 ].join('');
 const GOLDEN_SEGMENT_HEADER_1 = [
   '4b564453', // "KVDS"
-  '0100', // format version 1
-  '0000', // reserved
+  '0200', // format version 2
+  '0000', // kind 0: log segment
   '01000000', // segment id 1
-  '685a64f6', // CRC32C of bytes 0..11 (0xF6645A68)
+  '01000000', // first: 1 (a log segment spans its own id)
+  '01000000', // last: 1
+  '0000000000000000', // reserved
+  '8d44f1b6', // CRC32C of bytes 0..27 (0xB6F1448D)
+].join('');
+const GOLDEN_MERGED_HEADER_9 = [
+  '4b564453', // "KVDS"
+  '0200', // format version 2
+  '0100', // kind 1: merged segment
+  '09000000', // segment id 9
+  '03000000', // first: 3
+  '07000000', // last: 7
+  '0000000000000000', // reserved
+  '8df4c713', // CRC32C of bytes 0..27
 ].join('');
 const GOLDEN_COMMIT_OF_2 = [
   '84cc5c32', // CRC32C of bytes 4..39
@@ -92,7 +108,7 @@ const recordArb = fc.record({
 
 describe('record encoding', () => {
   it('layout constants match FORMAT.md', () => {
-    expect(FORMAT_VERSION).toBe(1);
+    expect(FORMAT_VERSION).toBe(2);
     expect(RECORD_HEADER_BYTES).toBe(32);
     expect([
       OFF_CRC,
@@ -313,12 +329,43 @@ describe('batch commit records', () => {
 
 describe('segment header', () => {
   it('encodes segment 1 to its golden bytes', () => {
-    expect(SEGMENT_HEADER_BYTES).toBe(16);
+    expect(SEGMENT_HEADER_BYTES).toBe(32);
     expect(hex(encodeSegmentHeader(1))).toBe(GOLDEN_SEGMENT_HEADER_1);
+    expect(decodeSegmentHeader(fromHex(GOLDEN_SEGMENT_HEADER_1), 1)).toEqual({
+      id: 1,
+      kind: KIND_LOG,
+      first: 1,
+      last: 1,
+    });
     expect(Buffer.from(fromHex(GOLDEN_SEGMENT_HEADER_1).subarray(0, 4)).toString('latin1')).toBe(
       'KVDS',
     );
     expect(SEGMENT_MAGIC).toBe(0x5344564b);
+  });
+
+  it('encodes a merged segment 9 spanning segments 3..7 to its golden bytes', () => {
+    expect(hex(encodeSegmentHeader(9, KIND_MERGED, 3, 7))).toBe(GOLDEN_MERGED_HEADER_9);
+    expect(decodeSegmentHeader(fromHex(GOLDEN_MERGED_HEADER_9), 9)).toEqual({
+      id: 9,
+      kind: KIND_MERGED,
+      first: 3,
+      last: 7,
+    });
+  });
+
+  it('rejects spans no writer produces: a log segment not spanning its id, a merged one ending at or after its id', () => {
+    const reseal = (h: Uint8Array) => {
+      new DataView(h.buffer).setUint32(28, crcOfFirst(h, 28), true);
+      return h;
+    };
+    const log = encodeSegmentHeader(5);
+    new DataView(log.buffer).setUint32(16, 6, true);
+    expect(checkSegmentHeader(reseal(log), 5)).toMatch(/kind 0 spanning 5\.\.6/);
+    expect(checkSegmentHeader(encodeSegmentHeader(7, KIND_MERGED, 3, 7), 7)).toMatch(/spanning/);
+    expect(checkSegmentHeader(encodeSegmentHeader(9, KIND_MERGED, 8, 3), 9)).toMatch(/spanning/);
+    const kind = encodeSegmentHeader(5);
+    new DataView(kind.buffer).setUint16(6, 2, true);
+    expect(checkSegmentHeader(reseal(kind), 5)).toMatch(/kind 2/);
   });
 
   it('round-trips any segment id, also when the header sits at a non-zero byteOffset', () => {
@@ -346,7 +393,7 @@ describe('segment header', () => {
     expect(checkSegmentHeader(h, 1)).toMatch(/magic/);
   });
 
-  it('rejects a checksum mismatch anywhere in bytes 4..15', () => {
+  it('rejects a checksum mismatch anywhere in bytes 4..31', () => {
     for (let byte = 4; byte < SEGMENT_HEADER_BYTES; byte++) {
       const h = encodeSegmentHeader(1);
       h[byte] ^= 0x10;
@@ -357,9 +404,9 @@ describe('segment header', () => {
   it('rejects another format version even with a valid checksum', () => {
     const h = encodeSegmentHeader(1);
     const v = new DataView(h.buffer);
-    v.setUint16(4, 2, true);
-    v.setUint32(12, crcOfFirst12(h), true);
-    expect(checkSegmentHeader(h, 1)).toMatch(/version 2/);
+    v.setUint16(4, 1, true);
+    v.setUint32(28, crcOfFirst(h, 28), true);
+    expect(checkSegmentHeader(h, 1)).toMatch(/version 1/);
   });
 
   it('rejects a header that names another segment id', () => {
@@ -395,9 +442,9 @@ describe('segment file names', () => {
 });
 
 /** Bitwise CRC32C, independent of src/shared/crc32c.ts, for re-sealing edited headers. */
-function crcOfFirst12(b: Uint8Array): number {
+function crcOfFirst(b: Uint8Array, n: number): number {
   let crc = 0xffff_ffff;
-  for (let i = 0; i < 12; i++) {
+  for (let i = 0; i < n; i++) {
     crc ^= b[i]!;
     for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
   }

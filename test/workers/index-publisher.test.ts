@@ -30,7 +30,7 @@ async function setup(
   writeFileSync(join(dir, '000001.log'), file);
   const index = IndexTable.create(0, hashBits);
   const segments = new SegmentTable(dir, index);
-  const s = segments.add(1, file.length);
+  const s = segments.add({ id: 1, kind: 0, first: 1, last: 1 }, file.length);
   const publisher = new IndexPublisher(index, segments);
   const offsets: number[] = [];
   let at = SEGMENT_HEADER_BYTES;

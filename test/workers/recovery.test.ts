@@ -29,6 +29,10 @@ import { rec, removeTempDirs, segment, tempDir, text } from './worker-harness.js
 afterEach(removeTempDirs);
 
 const name = (id: number): string => `${String(id).padStart(6, '0')}.log`;
+/** The span fields stats() reports for log segment `id` (no hint file in these tests). */
+const logSpan = (id: number) => ({ merged: false, first: id, last: id, hinted: false });
+/** Bytes of a segment header (FORMAT.md): the first record starts here. */
+const HEADER = 32;
 const silent = createLogger('test');
 
 interface Recovered {
@@ -95,7 +99,15 @@ describe('recover: clean logs', () => {
   it('finds nothing in an empty directory and creates nothing', async () => {
     const dir = await tempDir('rec-empty');
     withRecovery(dir, ({ result }) => {
-      expect(result).toEqual({ last: undefined, lastSeq: 0, records: 0, truncatedBytes: 0 });
+      expect(result).toEqual({
+        last: undefined,
+        lastSeq: 0,
+        records: 0,
+        truncatedBytes: 0,
+        hinted: 0,
+        scanned: 0,
+        restored: 0,
+      });
     });
     expect(readdirSync(dir)).toEqual([]);
   });
@@ -156,7 +168,7 @@ describe('recover: clean logs', () => {
         'delta',
         undefined,
       ]);
-      const size = (...rs: Uint8Array[]) => 16 + rs.reduce((n, r) => n + r.length, 0);
+      const size = (...rs: Uint8Array[]) => HEADER + rs.reduce((n, r) => n + r.length, 0);
       expect(segments.stats(3)).toEqual([
         {
           id: 1,
@@ -164,6 +176,8 @@ describe('recover: clean logs', () => {
           liveBytes: 0,
           deadBytes: a.length + b.length,
           liveKeys: 0,
+          tombstoneBytes: 0,
+          ...logSpan(1),
           active: false,
         },
         {
@@ -172,6 +186,8 @@ describe('recover: clean logs', () => {
           liveBytes: b2.length,
           deadBytes: delA.length + c.length,
           liveKeys: 1,
+          tombstoneBytes: delA.length,
+          ...logSpan(2),
           active: false,
         },
         {
@@ -181,6 +197,8 @@ describe('recover: clean logs', () => {
           liveBytes: d.length + expired.length,
           deadBytes: delC.length + commit.length,
           liveKeys: 2,
+          tombstoneBytes: delC.length,
+          ...logSpan(3),
           active: true,
         },
       ]);
@@ -237,7 +255,7 @@ describe('recover: the last segment (torn tails)', () => {
     const b = rec(2, 'put', 'b', 'two');
     const c = rec(3, 'put', 'c', 'three');
     const whole = segment(1, [a, b, c]);
-    const cutAt = 16 + a.length + b.length;
+    const cutAt = HEADER + a.length + b.length;
     for (let keep = 1; keep < c.length; keep++) {
       const dir = await tempDir('rec-torn');
       writeSegments(dir, { 1: whole.subarray(0, cutAt + keep) });
@@ -259,7 +277,7 @@ describe('recover: the last segment (torn tails)', () => {
     const b = rec(2, 'put', 'bb', 'two');
     const c = rec(3, 'put', 'c', 'three');
     const whole = segment(1, [a, b, c]);
-    const at = 16 + a.length;
+    const at = HEADER + a.length;
     for (let i = 0; i < b.length; i++) {
       const dir = await tempDir('rec-flip');
       const damaged = Buffer.from(whole);
@@ -279,7 +297,7 @@ describe('recover: the last segment (torn tails)', () => {
     // 'no' or 'everysec'), so the second cut must not overwrite it.
     const dir = await tempDir('rec-torn-twice');
     const a = rec(1, 'put', 'a', 'one');
-    const at = 16 + a.length;
+    const at = HEADER + a.length;
     const earlier = Buffer.from('bytes cut by an earlier recovery');
     writeFileSync(join(dir, `${name(1)}.torn-${at}`), earlier);
     const now = Buffer.from([9, 9, 9]);
@@ -306,7 +324,7 @@ describe('recover: the last segment (torn tails)', () => {
     expect(warnings[0]).toMatchObject({
       level: 40,
       file: name(1),
-      offset: 16 + a.length,
+      offset: HEADER + a.length,
       bytesCut: 3,
     });
   });
@@ -322,7 +340,7 @@ describe('recover: the last segment (torn tails)', () => {
       expect(result.records).toBe(1);
       expect([get('a'), get('b')]).toEqual(['one', undefined]);
     });
-    expect(readFileSync(join(dir, `${name(1)}.torn-${16 + a.length}`))).toEqual(
+    expect(readFileSync(join(dir, `${name(1)}.torn-${HEADER + a.length}`))).toEqual(
       Buffer.concat([b, delA]),
     );
   });
@@ -334,7 +352,7 @@ describe('recover: the last segment (torn tails)', () => {
     const c = rec(3, 'put', 'c', 'three', { inBatch: true });
     writeSegments(dir, { 1: segment(1, [a, b, c.subarray(0, 20)]) });
     withRecovery(dir, ({ result, get }) => {
-      expect(result.last?.size).toBe(16 + a.length);
+      expect(result.last?.size).toBe(HEADER + a.length);
       expect([get('a'), get('b'), get('c')]).toEqual(['one', undefined, undefined]);
     });
   });
@@ -348,7 +366,7 @@ describe('recover: the last segment (torn tails)', () => {
     const d = rec(5, 'put', 'd', 'four');
     writeSegments(dir, { 1: segment(1, [a, b, c, commit, d]) });
     withRecovery(dir, ({ result, get }) => {
-      expect(result.last?.size).toBe(16 + a.length);
+      expect(result.last?.size).toBe(HEADER + a.length);
       expect(result.truncatedBytes).toBe(b.length + c.length + commit.length + d.length);
       expect([get('a'), get('b'), get('c'), get('d')]).toEqual([
         'one',
@@ -385,7 +403,7 @@ describe('recover: the last segment (torn tails)', () => {
       writeSegments(dir, { 1: segment(1, [a]), 2: tail });
       withRecovery(dir, ({ result, get }) => {
         expect(result.last?.id, `tail of ${tail.length}`).toBe(1);
-        expect(result.last?.size).toBe(16 + a.length);
+        expect(result.last?.size).toBe(HEADER + a.length);
         expect(get('a')).toBe('one');
       });
       expect(existsSync(join(dir, name(2)))).toBe(false);
@@ -404,7 +422,7 @@ describe('recover: the last segment (torn tails)', () => {
     writeSegments(dir, { 1: segment(1, [rec(1, 'put', 'a', 'one')]), 2: segment(2, []) });
     withRecovery(dir, ({ result }) => {
       expect(result.last?.id).toBe(2);
-      expect(result.last?.size).toBe(16);
+      expect(result.last?.size).toBe(HEADER);
     });
   });
 
@@ -434,7 +452,7 @@ describe('recover: sealed segments (corruption)', () => {
 
   it('refuses a damaged record anywhere in a sealed segment, naming file and offset', async () => {
     const whole = segment(1, [a, b]);
-    const at = 16 + a.length;
+    const at = HEADER + a.length;
     for (let i = 0; i < b.length; i++) {
       const damaged = Buffer.from(whole);
       damaged[at + i]! ^= 0x04;
@@ -444,19 +462,19 @@ describe('recover: sealed segments (corruption)', () => {
 
   it('refuses a sealed segment that ends inside a record', async () => {
     const whole = segment(1, [a, b]);
-    await expectSealedCorruption(whole.subarray(0, whole.length - 1), 16 + a.length);
-    await expectSealedCorruption(whole.subarray(0, 16 + a.length + 31), 16 + a.length);
+    await expectSealedCorruption(whole.subarray(0, whole.length - 1), HEADER + a.length);
+    await expectSealedCorruption(whole.subarray(0, HEADER + a.length + 31), HEADER + a.length);
   });
 
   it('refuses a sealed segment ending in an unfinished batch, naming the batch start', async () => {
     const inBatch = rec(2, 'put', 'b', 'two', { inBatch: true });
-    await expectSealedCorruption(segment(1, [a, inBatch]), 16 + a.length);
+    await expectSealedCorruption(segment(1, [a, inBatch]), HEADER + a.length);
   });
 
   it('refuses a commit whose count does not match in a sealed segment, naming the commit', async () => {
     const inBatch = rec(2, 'put', 'b', 'two', { inBatch: true });
     const commit = rec(3, 'commit', '', '', { count: 2 });
-    await expectSealedCorruption(segment(1, [a, inBatch, commit]), 16 + a.length + inBatch.length);
+    await expectSealedCorruption(segment(1, [a, inBatch, commit]), HEADER + a.length + inBatch.length);
   });
 
   it('refuses a bad segment header: magic, checksum, version, id, or cut short', async () => {
@@ -494,8 +512,8 @@ describe('recover: I/O failures', () => {
     writeSegments(dir, { 1: s });
     // The usual name is taken (so recovery picks `.1`), and `.1` is a dangling symlink: an
     // exclusive create fails on it, so the bytes cannot be saved.
-    mkdirSync(join(dir, `${name(1)}.torn-${16 + a.length}`));
-    symlinkSync(join(dir, 'nowhere', 'x'), join(dir, `${name(1)}.torn-${16 + a.length}.1`));
+    mkdirSync(join(dir, `${name(1)}.torn-${HEADER + a.length}`));
+    symlinkSync(join(dir, 'nowhere', 'x'), join(dir, `${name(1)}.torn-${HEADER + a.length}.1`));
     const error = expectRecoveryError(dir, 'KV_IO');
     expect(error.message).toContain(name(1));
     expect(readFileSync(join(dir, name(1)))).toEqual(s);

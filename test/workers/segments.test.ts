@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { KvError } from '../../dist/shared/errors.js';
 import { encodeSegmentHeader, SEGMENT_HEADER_BYTES } from '../../dist/shared/format.js';
 import { IndexTable, MAX_SEGMENT_HANDLES } from '../../dist/shared/index-table.js';
-import { SegmentTable, syncDirectory } from '../../dist/workers/segments.js';
+import { syncDirectory } from '../../dist/workers/durable-file.js';
+import { SegmentTable } from '../../dist/workers/segments.js';
 import { removeTempDirs, tempDir } from './worker-harness.js';
 
 afterEach(removeTempDirs);
@@ -27,8 +28,8 @@ describe('SegmentTable', () => {
   it('gives each segment its own non-zero handle and records it in the shared index', async () => {
     const index = IndexTable.create();
     const table = new SegmentTable(await tempDir('seg-handles'), index);
-    const a = table.add(7, 100);
-    const b = table.add(3, 50);
+    const a = table.add(logHeader(7), 100);
+    const b = table.add(logHeader(3), 50);
     expect(a.handle).not.toBe(0);
     expect(b.handle).not.toBe(a.handle);
     expect(index.segmentIdOf(a.handle)).toBe(7);
@@ -59,15 +60,17 @@ describe('SegmentTable', () => {
 
   it('accounts live and dead bytes per segment', async () => {
     const table = new SegmentTable(await tempDir('seg-live'), IndexTable.create());
-    const s = table.add(1, SEGMENT_HEADER_BYTES + 300);
-    const t = table.add(2, SEGMENT_HEADER_BYTES + 40);
-    table.addLive({ handle: s.handle, offset: 16, length: 100 });
-    table.addLive({ handle: s.handle, offset: 116, length: 200 });
-    table.addLive({ handle: t.handle, offset: 16, length: 40 });
-    table.removeLive({ handle: s.handle, offset: 16, length: 100 });
+    const s = table.add(logHeader(1), SEGMENT_HEADER_BYTES + 300);
+    const t = table.add(logHeader(2), SEGMENT_HEADER_BYTES + 40);
+    table.addLive({ handle: s.handle, offset: 32, length: 100 });
+    table.addLive({ handle: s.handle, offset: 132, length: 200 });
+    table.addLive({ handle: t.handle, offset: 32, length: 40 });
+    table.removeLive({ handle: s.handle, offset: 32, length: 100 });
+    table.addTombstone(s.handle, 0); // a tombstone's bytes count as dead, and as tombstones
+    const common = { merged: false, hinted: false, tombstoneBytes: 0 };
     expect(table.stats(2)).toEqual([
-      { id: 1, bytes: 316, liveBytes: 200, deadBytes: 100, liveKeys: 1, active: false },
-      { id: 2, bytes: 56, liveBytes: 40, deadBytes: 0, liveKeys: 1, active: true },
+      { ...common, id: 1, first: 1, last: 1, bytes: 332, liveBytes: 200, deadBytes: 100, liveKeys: 1, active: false },
+      { ...common, id: 2, first: 2, last: 2, bytes: 72, liveBytes: 40, deadBytes: 0, liveKeys: 1, active: true },
     ]);
   });
 
@@ -75,10 +78,15 @@ describe('SegmentTable', () => {
     const index = IndexTable.create();
     const table = new SegmentTable(await tempDir('seg-full'), index);
     const handles = new Set<number>();
-    for (let id = 1; id < MAX_SEGMENT_HANDLES; id++) handles.add(table.add(id, 16).handle);
+    for (let id = 1; id < MAX_SEGMENT_HANDLES; id++) handles.add(table.add(logHeader(id), 32).handle);
     expect(handles.size).toBe(MAX_SEGMENT_HANDLES - 1);
     expect(handles.has(0)).toBe(false);
-    expect(kvCode(() => table.add(MAX_SEGMENT_HANDLES, 16))).toBe('KV_INTERNAL');
+    expect(kvCode(() => table.add(logHeader(MAX_SEGMENT_HANDLES), 32))).toBe('KV_INTERNAL');
     expect(table.list()).toHaveLength(MAX_SEGMENT_HANDLES - 1);
   });
 });
+
+/** The header of log segment `id`. */
+function logHeader(id: number) {
+  return { id, kind: 0, first: id, last: id } as const;
+}

@@ -74,7 +74,19 @@ describe('WriterService: writing and reading back', () => {
       expect(w.opened.truncatedBytes).toBe(0);
       const s = await w.stats();
       expect(s.segments).toEqual([
-        { id: 1, bytes: 16, liveBytes: 0, deadBytes: 0, liveKeys: 0, active: true },
+        {
+          id: 1,
+          bytes: SEGMENT_HEADER_BYTES,
+          liveBytes: 0,
+          deadBytes: 0,
+          liveKeys: 0,
+          tombstoneBytes: 0,
+          merged: false,
+          first: 1,
+          last: 1,
+          hinted: false,
+          active: true,
+        },
       ]);
       expect(s.lastSeq).toBe(0);
       expect(readFileSync(seg(dir, 1)).length).toBe(SEGMENT_HEADER_BYTES);
@@ -266,6 +278,12 @@ describe('WriterService: stats and rotation', () => {
           liveBytes: live,
           deadBytes: dead,
           liveKeys: 2,
+          // The tombstone of b (the delete of nobody removed nothing, but is written too).
+          tombstoneBytes: putLen('b', '') + putLen('nobody', ''),
+          merged: false,
+          first: 1,
+          last: 1,
+          hinted: false,
           active: true,
         },
       ]);
@@ -287,10 +305,10 @@ describe('WriterService: stats and rotation', () => {
       expect([...r.outcomes]).toEqual(new Array(10).fill(WRITE_OK));
       const s = await w.stats();
       expect(s.segments.map((x) => x.bytes)).toEqual([
-        16 + 3 * one,
-        16 + 3 * one,
-        16 + 3 * one,
-        16 + one,
+        SEGMENT_HEADER_BYTES + 3 * one,
+        SEGMENT_HEADER_BYTES + 3 * one,
+        SEGMENT_HEADER_BYTES + 3 * one,
+        SEGMENT_HEADER_BYTES + one,
       ]);
       expect(s.segments.map((x) => x.active)).toEqual([false, false, false, true]);
       expect(s.segments.map((x) => x.liveKeys)).toEqual([3, 3, 3, 1]);
@@ -316,9 +334,9 @@ describe('WriterService: stats and rotation', () => {
       await w.write([{ put: 'after', value: 'a' }]);
       const s = await w.stats();
       expect(s.segments.map((x) => x.bytes)).toEqual([
-        16 + putLen('small', 's'),
-        16 + putLen('big', big),
-        16 + putLen('after', 'a'),
+        SEGMENT_HEADER_BYTES + putLen('small', 's'),
+        SEGMENT_HEADER_BYTES + putLen('big', big),
+        SEGMENT_HEADER_BYTES + putLen('after', 'a'),
       ]);
       expect(w.get('big')).toBe(big);
     } finally {
@@ -512,7 +530,7 @@ describe('WriterService: close and failures', () => {
     // Outside damage, not a mock: segment 1 is truncated to its header after rotation, so the
     // writer cannot read the stored key it must compare before overwriting "a".
     const dir = await tempDir('publish-fail');
-    const w = await OpenWriter.open(dir, { segmentBytes: 16 + putLen('a', 'v1') });
+    const w = await OpenWriter.open(dir, { segmentBytes: SEGMENT_HEADER_BYTES + putLen('a', 'v1') });
     try {
       await w.write([{ put: 'a', value: 'v1' }]);
       await w.write([{ put: 'b', value: 'v2' }]); // rotates: segment 1 is sealed

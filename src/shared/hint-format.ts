@@ -1,0 +1,173 @@
+// The one definition of hint files (FORMAT.md, "Hint file"): beside a sealed or merged segment,
+// the effects it holds (type, key, location, sequence) without the values, so start-up reads a
+// few bytes per key instead of the whole segment. Encode (a builder) and validate-and-walk.
+
+import { crc32c } from './crc32c.js';
+import { TYPE_DELETE, TYPE_PUT } from './format.js';
+
+/** Hint file header: magic "KVDH", u16 version, u16 reserved, u32 segment id, u32 segment size, u64 max seq, u32 entries, u32 reserved. */
+export const HINT_MAGIC = 0x4844564b; // "KVDH" read as a little-endian u32
+export const HINT_VERSION = 1;
+export const HINT_HEADER_BYTES = 32;
+/** Per entry before the key: u8 type, 3 reserved, u32 keyLen, u32 offset, u32 length, u64 seq. */
+export const HINT_ENTRY_BYTES = 24;
+/** The file ends with the CRC32C of every byte before it. */
+const TRAILER_BYTES = 4;
+
+/** Hint file name for segment `id`. */
+export function hintFileName(id: number): string {
+  return `${String(id).padStart(6, '0')}.hint`;
+}
+
+/** Parses a hint file name, or returns undefined if the name is not one. */
+export function parseHintFileName(name: string): number | undefined {
+  const m = /^(\d{6,})\.hint$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Collects hint entries in file order and encodes the file. */
+export class HintBuilder {
+  private bytes = new Uint8Array(64 * 1024);
+  private view = new DataView(this.bytes.buffer);
+  private length = HINT_HEADER_BYTES;
+  private entries = 0;
+  private maxSeq = 0;
+
+  /** Adds the effect at `offset` (`length` bytes) for the key `key[keyStart, keyStart+keyLength)`. */
+  add(
+    type: typeof TYPE_PUT | typeof TYPE_DELETE,
+    key: Uint8Array,
+    keyStart: number,
+    keyLength: number,
+    offset: number,
+    length: number,
+    seq: number,
+  ): void {
+    this.ensure(HINT_ENTRY_BYTES + keyLength);
+    const v = this.view;
+    const at = this.length;
+    v.setUint32(at, type, true);
+    v.setUint32(at + 4, keyLength, true);
+    v.setUint32(at + 8, offset, true);
+    v.setUint32(at + 12, length, true);
+    setU64(v, at + 16, seq);
+    this.bytes.set(key.subarray(keyStart, keyStart + keyLength), at + HINT_ENTRY_BYTES);
+    this.length = at + HINT_ENTRY_BYTES + keyLength;
+    this.entries++;
+    if (seq > this.maxSeq) this.maxSeq = seq;
+  }
+
+  /** Raises the recorded max seq (records that are not effects, such as batch commits, count). */
+  noteSeq(seq: number): void {
+    if (seq > this.maxSeq) this.maxSeq = seq;
+  }
+
+  /** The whole hint file for segment `segmentId` of `segmentSize` bytes. */
+  finish(segmentId: number, segmentSize: number): Uint8Array {
+    this.ensure(TRAILER_BYTES);
+    const v = this.view;
+    v.setUint32(0, HINT_MAGIC, true);
+    v.setUint16(4, HINT_VERSION, true);
+    v.setUint16(6, 0, true);
+    v.setUint32(8, segmentId, true);
+    v.setUint32(12, segmentSize, true);
+    setU64(v, 16, this.maxSeq);
+    v.setUint32(24, this.entries, true);
+    v.setUint32(28, 0, true);
+    v.setUint32(this.length, crc32c(this.bytes, 0, this.length), true);
+    return this.bytes.subarray(0, this.length + TRAILER_BYTES);
+  }
+
+  private ensure(extra: number): void {
+    if (this.length + extra <= this.bytes.length) return;
+    let size = this.bytes.length * 2;
+    while (size < this.length + extra) size *= 2;
+    const grown = new Uint8Array(size);
+    grown.set(this.bytes.subarray(0, this.length));
+    this.bytes = grown;
+    this.view = new DataView(grown.buffer);
+  }
+}
+
+/** Called for each entry of a hint file; the key is `bytes[keyStart, keyStart+keyLength)`. */
+export type HintVisitor = (
+  type: typeof TYPE_PUT | typeof TYPE_DELETE,
+  bytes: Uint8Array,
+  keyStart: number,
+  keyLength: number,
+  offset: number,
+  length: number,
+  seq: number,
+) => void;
+
+/** A validated hint file. */
+export interface HintFile {
+  readonly maxSeq: number;
+  readonly entries: number;
+  /** Visits every entry in file order. */
+  forEach(visit: HintVisitor): void;
+}
+
+/**
+ * Validates a hint file for segment `segmentId` of `segmentSize` bytes: magic, version, CRC,
+ * the segment it names and its size, and every entry's bounds. Returns the reason it is not
+ * usable as a string, or the file.
+ */
+export function readHint(
+  bytes: Uint8Array,
+  segmentId: number,
+  segmentSize: number,
+): HintFile | string {
+  if (bytes.length < HINT_HEADER_BYTES + TRAILER_BYTES) return 'hint file is cut short';
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  if (v.getUint32(0, true) !== HINT_MAGIC) return 'bad hint magic';
+  const body = bytes.length - TRAILER_BYTES;
+  if (v.getUint32(body, true) !== crc32c(bytes, 0, body)) return 'hint checksum mismatch';
+  if (v.getUint16(4, true) !== HINT_VERSION) return `unsupported hint version ${v.getUint16(4, true)}`;
+  if (v.getUint32(8, true) !== segmentId) return `hint names segment ${v.getUint32(8, true)}`;
+  if (v.getUint32(12, true) !== segmentSize) {
+    return `hint is for ${v.getUint32(12, true)} bytes of segment, the file has ${segmentSize}`;
+  }
+  const entries = v.getUint32(24, true);
+  let at = HINT_HEADER_BYTES;
+  for (let n = 0; n < entries; n++) {
+    if (at + HINT_ENTRY_BYTES > body) return 'hint entries run past the end';
+    const type = v.getUint32(at, true);
+    const offset = v.getUint32(at + 8, true);
+    const length = v.getUint32(at + 12, true);
+    if ((type !== TYPE_PUT && type !== TYPE_DELETE) || offset + length > segmentSize) {
+      return `bad hint entry ${n}`;
+    }
+    at += HINT_ENTRY_BYTES + v.getUint32(at + 4, true);
+  }
+  if (at !== body) return 'hint entries do not fill the file';
+  return {
+    maxSeq: getU64(v, 16),
+    entries,
+    forEach(visit) {
+      let p = HINT_HEADER_BYTES;
+      for (let n = 0; n < entries; n++) {
+        const keyLength = v.getUint32(p + 4, true);
+        visit(
+          v.getUint32(p, true) as typeof TYPE_PUT | typeof TYPE_DELETE,
+          bytes,
+          p + HINT_ENTRY_BYTES,
+          keyLength,
+          v.getUint32(p + 8, true),
+          v.getUint32(p + 12, true),
+          getU64(v, p + 16),
+        );
+        p += HINT_ENTRY_BYTES + keyLength;
+      }
+    },
+  };
+}
+
+function setU64(v: DataView, at: number, x: number): void {
+  v.setUint32(at, x >>> 0, true);
+  v.setUint32(at + 4, Math.floor(x / 0x1_0000_0000), true);
+}
+
+function getU64(v: DataView, at: number): number {
+  return v.getUint32(at + 4, true) * 0x1_0000_0000 + v.getUint32(at, true);
+}
