@@ -4,6 +4,26 @@ import { availableParallelism } from 'node:os';
 import { KvError } from '../shared/errors.js';
 import type { Durability } from '../shared/messages.js';
 
+/** Compaction settings (`StoreOptions.compaction`). Every field is optional. */
+export interface CompactionOptions {
+  /** Merge automatically when the triggers below fire (default true); `compact()` always works. */
+  auto?: boolean;
+  /** How often the triggers are checked, and hint files of sealed segments written (default 10 s). */
+  intervalMs?: number;
+  /** Merge when a segment's reclaimable bytes reach this share of it (default 0.6, as Bitcask). */
+  triggerDeadRatio?: number;
+  /** ...or this many bytes (default 512 MiB). */
+  triggerDeadBytes?: number;
+  /** A merge also takes neighbouring segments at least this dead (default 0.4)... */
+  includeDeadRatio?: number;
+  /** ...or smaller than this (default 10 MiB). */
+  smallSegmentBytes?: number;
+  /** Input bytes one merge takes at most (default 1 GiB; at most 3 GiB, as offsets are u32). */
+  maxMergeBytes?: number;
+  /** Compaction I/O rate limit in bytes per second, so it does not starve writes (default 64 MiB/s; 0 = none). */
+  bytesPerSecond?: number;
+}
+
 /** Options of `Store.open`. Every field is optional. */
 export interface StoreOptions {
   /** When a write is durable: `always` (fdatasync before the promise resolves), `everysec` (default), `no`. */
@@ -18,10 +38,14 @@ export interface StoreOptions {
   maxValueBytes?: number;
   /** Testing only: keep this many bits of each key hash (32 = all) to force hash collisions. */
   hashBits?: number;
+  /** Background compaction (merge) and hint files; see CompactionOptions. */
+  compaction?: CompactionOptions;
 }
 
 /** Options with every default filled in. */
-export type ResolvedOptions = Required<StoreOptions>;
+export type ResolvedOptions = Required<Omit<StoreOptions, 'compaction'>> & {
+  compaction: Required<CompactionOptions>;
+};
 
 /** Default option values (see the README's options table). */
 export const DEFAULTS = {
@@ -30,6 +54,16 @@ export const DEFAULTS = {
   maxKeyBytes: 64 * 1024,
   maxValueBytes: 16 * 1024 * 1024,
   hashBits: 32,
+  compaction: {
+    auto: true,
+    intervalMs: 10_000,
+    triggerDeadRatio: 0.6,
+    triggerDeadBytes: 512 * 1024 * 1024,
+    includeDeadRatio: 0.4,
+    smallSegmentBytes: 10 * 1024 * 1024,
+    maxMergeBytes: 1024 * 1024 * 1024,
+    bytesPerSecond: 64 * 1024 * 1024,
+  },
 } as const;
 
 /** Hard ceilings: record lengths are u32 and one record must fit in a Buffer. */
@@ -51,6 +85,7 @@ export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
     maxKeyBytes: options.maxKeyBytes ?? DEFAULTS.maxKeyBytes,
     maxValueBytes: options.maxValueBytes ?? DEFAULTS.maxValueBytes,
     hashBits: options.hashBits ?? DEFAULTS.hashBits,
+    compaction: { ...DEFAULTS.compaction, ...options.compaction },
   };
   if (!['always', 'everysec', 'no'].includes(resolved.durability)) {
     throw invalid(`durability must be always, everysec or no (got ${String(resolved.durability)})`);
@@ -65,7 +100,23 @@ export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
   checkInteger('maxKeyBytes', resolved.maxKeyBytes, 0, LIMITS.maxKeyBytes);
   checkInteger('maxValueBytes', resolved.maxValueBytes, 0, LIMITS.maxValueBytes);
   checkInteger('hashBits', resolved.hashBits, 1, 32);
+  checkCompaction(resolved.compaction);
   return resolved;
+}
+
+function checkCompaction(c: Required<CompactionOptions>): void {
+  if (typeof c.auto !== 'boolean') throw invalid('compaction.auto must be a boolean');
+  checkInteger('compaction.intervalMs', c.intervalMs, 10, 24 * 3600 * 1000);
+  for (const name of ['triggerDeadRatio', 'includeDeadRatio'] as const) {
+    const v = c[name];
+    if (typeof v !== 'number' || !(v > 0 && v <= 1)) {
+      throw invalid(`compaction.${name} must be a number in (0, 1] (got ${String(v)})`);
+    }
+  }
+  checkInteger('compaction.triggerDeadBytes', c.triggerDeadBytes, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger('compaction.smallSegmentBytes', c.smallSegmentBytes, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger('compaction.maxMergeBytes', c.maxMergeBytes, 1, 3 * 1024 * 1024 * 1024);
+  checkInteger('compaction.bytesPerSecond', c.bytesPerSecond, 0, Number.MAX_SAFE_INTEGER);
 }
 
 function checkInteger(name: string, value: number, min: number, max: number): void {

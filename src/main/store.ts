@@ -29,6 +29,7 @@ import {
   SET_KEEP_EXPIRY,
   SET_RETURN_PREVIOUS,
 } from '../shared/write-ops.js';
+import { type CompactionProgress, type CompactionResult, Compactor } from './compactor.js';
 import { type DirLock, lockDirectory } from './dir-lock.js';
 import { checkExpiry, checkKey, checkValue } from './input-checks.js';
 import { LIMITS, type ResolvedOptions, resolveOptions, type StoreOptions } from './options.js';
@@ -68,6 +69,7 @@ export class Store {
     private readonly writes: WriteQueue,
     private readonly reads: ReadQueue,
     private readonly opened: WriterOpened,
+    private readonly compactor: Compactor,
   ) {}
 
   /**
@@ -114,6 +116,7 @@ export class Store {
         new WriteQueue((records, length) => writer.write(records, length)),
         new ReadQueue(pool, resolved.readers),
         opened,
+        new Compactor(absolute, writer, opened.index, resolved.compaction),
       );
       log.info(
         { dir: absolute, keys: index.count, recoveryMs: Math.round(opened.recoveryMs) },
@@ -336,7 +339,29 @@ export class Store {
   async keys(): Promise<Buffer[]> {
     this.checkOpen();
     await this.writes.drain();
-    return this.reads.keysAt(await this.writer.snapshot());
+    // The copied locations must stay readable: compaction retires no segment until unpinned.
+    this.index.pinSegments();
+    try {
+      return await this.reads.keysAt(await this.writer.snapshot());
+    } finally {
+      this.index.unpinSegments();
+    }
+  }
+
+  /**
+   * Compacts now: seals the active segment and merges every sealed segment into merged ones
+   * holding only live records (tombstones and expired keys are dropped where no older segment
+   * needs them). Resolves once the merges are installed and the old segment files removed.
+   * `onProgress` reports bytes read. Rejects with `KV_CLOSED` if the store closes first,
+   * `KV_IO` on a file system error (the old segments then stay in use).
+   */
+  compact(onProgress?: CompactionProgress): Promise<CompactionResult> {
+    try {
+      this.checkOpen();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.compactor.compact(onProgress);
   }
 
   /** Forces every write so far to disk (fdatasync), whatever the durability mode. Rejects with `KV_IO` or `KV_CLOSED`. */
@@ -408,6 +433,7 @@ export class Store {
         firstError ??= error;
       }
     };
+    await attempt(() => this.compactor.close());
     await attempt(() => this.writes.drain());
     await attempt(() => this.reads.drain());
     if (!this.failure) await attempt(() => this.writer.close());

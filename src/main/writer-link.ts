@@ -6,6 +6,13 @@ import { type Remote, transfer, wrap } from 'comlink';
 import { nodeEndpoint } from '../shared/comlink-endpoint.js';
 import { deserializeError, KvError } from '../shared/errors.js';
 import type {
+  CompactionPolicy,
+  InstallOutcome,
+  MergePlan,
+  MergeResult,
+  UnhintedSegment,
+} from '../shared/compaction-messages.js';
+import type {
   ValueReply,
   VoidReply,
   WriteReply,
@@ -72,6 +79,45 @@ export class WriterLink {
   /** A point-in-time copy of every live key's location (see WriterApi.snapshot). */
   async snapshot(): Promise<Uint32Array> {
     return unwrap(await this.call(this.remote.snapshot() as Promise<ValueReply<Uint32Array>>));
+  }
+
+  /** Plans the next merge, or null (see WriterApi.planCompaction). */
+  async planCompaction(
+    all: boolean,
+    after: number,
+    policy: CompactionPolicy,
+  ): Promise<MergePlan | null> {
+    return unwrap(
+      await this.call(
+        this.remote.planCompaction(all, after, policy) as Promise<ValueReply<MergePlan | null>>,
+      ),
+    );
+  }
+
+  /** Installs a finished merge (the moves are transferred, not copied). */
+  async installCompaction(plan: MergePlan, result: MergeResult): Promise<InstallOutcome> {
+    return unwrap(
+      await this.call(
+        this.remote.installCompaction(
+          plan,
+          transfer(result, [result.moves.buffer as ArrayBuffer]),
+        ) as Promise<ValueReply<InstallOutcome>>,
+      ),
+    );
+  }
+
+  async abandonCompaction(plan: MergePlan): Promise<void> {
+    unwrapVoid(await this.call(this.remote.abandonCompaction(plan) as Promise<VoidReply>));
+  }
+
+  async unhintedSegments(): Promise<UnhintedSegment[]> {
+    return unwrap(
+      await this.call(this.remote.unhintedSegments() as Promise<ValueReply<UnhintedSegment[]>>),
+    );
+  }
+
+  async hintWritten(id: number): Promise<void> {
+    unwrapVoid(await this.call(this.remote.hintWritten(id) as Promise<VoidReply>));
   }
 
   /** Closes the store in the writer: flush, sync, close files. */

@@ -4,7 +4,8 @@
 // under a stripe read lock; only the writer worker mutates, under stripe write locks.
 //
 // Layout (u32 words):
-//   [0, 16)            header: magic, capacity, live count, deleted slots, hash bits, generation
+//   [0, 16)            header: magic, capacity, live count, deleted slots, hash bits, generation,
+//                      segment epoch (bumped when segments retire), segment pins (keys() in flight)
 //   [16, 16+1024)      stripe lock words (see rw-lock.ts)
 //   [1040, 1040+65536) segment handle table: handle -> segment file id (0 = free)
 //   [TABLE_BASE, ...)  slots, 4 words each: tag (the key's 32-bit hash, never 0 or 1), segment
@@ -24,6 +25,8 @@ const H_COUNT = 2;
 const H_DELETED = 3;
 const H_HASH_BITS = 4;
 const H_GENERATION = 5;
+const H_SEGMENT_EPOCH = 6;
+const H_SEGMENT_PINS = 7;
 const HEADER_WORDS = 16;
 
 /** Number of lock stripes; a key's stripe is its tag's low bits. */
@@ -159,6 +162,29 @@ export class IndexTable {
     return this.buffer.byteLength;
   }
 
+  /** Bumped each time segments are retired: threads then close fds of freed handles. */
+  get segmentEpoch(): number {
+    return Atomics.load(this.u32, H_SEGMENT_EPOCH);
+  }
+
+  /**
+   * Holds back segment retirement while a caller works from a copy of locations (keys()):
+   * retirement waits until every pin is released. Any thread.
+   */
+  pinSegments(): void {
+    Atomics.add(this.u32, H_SEGMENT_PINS, 1);
+  }
+
+  /** Releases a pin taken by `pinSegments`. */
+  unpinSegments(): void {
+    Atomics.sub(this.u32, H_SEGMENT_PINS, 1);
+  }
+
+  /** Pins currently held (writer: retire only at 0). */
+  get segmentPins(): number {
+    return Atomics.load(this.u32, H_SEGMENT_PINS);
+  }
+
   /** Segment file id a handle names (0 if the handle is free). */
   segmentIdOf(handle: number): number {
     return Atomics.load(this.u32, HANDLE_BASE + handle);
@@ -194,6 +220,27 @@ export class IndexTable {
       const t = slots[base]!;
       if (t === EMPTY) return -1;
       if (t === tag && check(slots[base + 1]!, slots[base + 2]!, slots[base + 3]!)) return i;
+    }
+  }
+
+  /**
+   * Whether the key with `tag` is indexed at exactly (`handle`, `offset`): a location names one
+   * record, so this says whether that record is its key's live version. Any thread; takes the
+   * stripe's read lock.
+   */
+  pointsAt(tag: number, handle: number, offset: number): boolean {
+    this.beginRead(tag);
+    try {
+      const slots = this.slotView();
+      const cap = this.slotsCapacity;
+      for (let i = tag % cap; ; i = i + 1 === cap ? 0 : i + 1) {
+        const base = i * SLOT_WORDS;
+        const t = slots[base]!;
+        if (t === EMPTY) return false;
+        if (t === tag && slots[base + 1] === handle && slots[base + 2] === offset) return true;
+      }
+    } finally {
+      this.endRead(tag);
     }
   }
 
@@ -305,6 +352,34 @@ export class IndexTable {
         return true;
       }
     }
+  }
+
+  /**
+   * Compare-and-delete for compaction (an expired record it drops): removes the key with `tag`
+   * only if it points at exactly `from`. Returns whether it did.
+   */
+  writerRemoveIf(tag: number, from: SlotLocation): boolean {
+    const slots = this.slotView();
+    const cap = this.slotsCapacity;
+    for (let i = tag % cap; ; i = i + 1 === cap ? 0 : i + 1) {
+      const base = i * SLOT_WORDS;
+      const t = slots[base]!;
+      if (t === EMPTY) return false;
+      if (t === tag && slots[base + 1] === from.handle && slots[base + 2] === from.offset) {
+        const stripe = stripeOf(tag);
+        if (!this.private) lockWrite(this.i32, stripe);
+        slots[base] = DELETED;
+        if (!this.private) unlockWrite(this.i32, stripe);
+        Atomics.sub(this.u32, H_COUNT, 1);
+        Atomics.add(this.u32, H_DELETED, 1);
+        return true;
+      }
+    }
+  }
+
+  /** Announces retired segments (call under `writerLockAll`, after freeing their handles). */
+  writerBumpSegmentEpoch(): void {
+    Atomics.add(this.u32, H_SEGMENT_EPOCH, 1);
   }
 
   /** Takes every stripe's write lock: no reader is inside the index until `writerUnlockAll`. */

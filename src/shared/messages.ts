@@ -2,6 +2,13 @@
 // comlink) and the reader pool's tasks and replies. Both sides import these types; nothing
 // else defines a message shape.
 
+import type {
+  CompactionPolicy,
+  InstallOutcome,
+  MergePlan,
+  MergeResult,
+  UnhintedSegment,
+} from './compaction-messages.js';
 import type { SerializedError } from './errors.js';
 import type { OpResult } from './write-ops.js';
 
@@ -98,6 +105,25 @@ export interface WriterApi {
    * (handle, offset, length) u32 triples (IndexTable.writerCopyLocations).
    */
   snapshot(): Promise<ValueReply<Uint32Array>>;
+  /**
+   * Plans the next merge (compaction-plan.ts) and reserves its output id, or answers null when
+   * none is due. Only segments whose span starts after `after` are considered. With `all`,
+   * takes every such sealed segment (up to policy.maxMergeBytes), sealing the active segment
+   * first when `after` is 0. Refuses (KV_INTERNAL) while another planned merge is pending.
+   */
+  planCompaction(
+    all: boolean,
+    after: number,
+    policy: CompactionPolicy,
+  ): Promise<ValueReply<MergePlan | null>>;
+  /** Installs a merge the worker finished (merge-install.ts). */
+  installCompaction(plan: MergePlan, result: MergeResult): Promise<ValueReply<InstallOutcome>>;
+  /** Forgets a planned merge that will not be installed, removing its temporary files. */
+  abandonCompaction(plan: MergePlan): Promise<VoidReply>;
+  /** Sealed segments without a hint file, oldest first. */
+  unhintedSegments(): Promise<ValueReply<UnhintedSegment[]>>;
+  /** Records that the hint file of segment `id` now exists. */
+  hintWritten(id: number): Promise<VoidReply>;
   close(): Promise<VoidReply>;
 }
 

@@ -12,17 +12,22 @@ import type { IndexTable } from './index-table.js';
 export class SegmentFds {
   private readonly fds: (number | undefined)[] = [];
   private readonly ids: (number | undefined)[] = [];
+  /** The index's segment epoch when we last checked our fds against the handle table. */
+  private epoch: number;
 
   constructor(
     private readonly dir: string,
     private readonly index: IndexTable,
-  ) {}
+  ) {
+    this.epoch = index.segmentEpoch;
+  }
 
   /**
    * The fd for the segment a handle names now. If the handle was reused for another segment
    * since we opened it, the stale fd is closed and the new file opened. Throws `KV_IO`.
    */
   fdFor(handle: number): number {
+    if (this.index.segmentEpoch !== this.epoch) this.closeRetired();
     const id = this.index.segmentIdOf(handle);
     const cached = this.fds[handle];
     if (cached !== undefined && this.ids[handle] === id) return cached;
@@ -51,6 +56,17 @@ export class SegmentFds {
       closeSync(fd);
       this.fds[handle] = undefined;
       this.ids[handle] = undefined;
+    }
+  }
+
+  /**
+   * Closes the fds of segments compaction retired since the last check, so their files' space
+   * is freed (an open fd keeps an unlinked file on disk).
+   */
+  private closeRetired(): void {
+    this.epoch = this.index.segmentEpoch;
+    for (let h = 0; h < this.fds.length; h++) {
+      if (this.fds[h] !== undefined && this.ids[h] !== this.index.segmentIdOf(h)) this.closeHandle(h);
     }
   }
 

@@ -212,6 +212,15 @@ export class LogWriter {
     });
   }
 
+  /**
+   * Seals the active segment now if it holds any record, so that compaction can take it.
+   * Throws the writer's failure if rotation failed.
+   */
+  sealActive(): void {
+    if (this.active.size > SEGMENT_HEADER_BYTES) this.rotate();
+    if (this.failure) throw this.failure;
+  }
+
   /** Trims, syncs and closes the active segment's file. */
   close(): void {
     this.reader?.close();

@@ -8,6 +8,15 @@ import { KvError, serializeError } from '../shared/errors.js';
 import { IndexTable } from '../shared/index-table.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import type {
+  CompactionPolicy,
+  InstallOutcome,
+  MergePlan,
+  MergeResult,
+  UnhintedSegment,
+} from '../shared/compaction-messages.js';
+import { segmentFileName } from '../shared/format.js';
+import { hintFileName } from '../shared/hint-format.js';
+import type {
   ValueReply,
   VoidReply,
   WriteReply,
@@ -16,7 +25,10 @@ import type {
   WriterOpened,
   WriterStats,
 } from '../shared/messages.js';
+import { mergeInputs, chooseRun } from './compaction-plan.js';
+import { removeFilesDurably, TEMP_SUFFIX } from './durable-file.js';
 import { IndexPublisher } from './index-publisher.js';
+import { installMerge } from './merge-install.js';
 import { LogWriter } from './log-writer.js';
 import { recover } from './recovery.js';
 import { SegmentTable } from './segments.js';
@@ -44,6 +56,8 @@ export class WriterService implements WriterApi {
   private state: OpenState | undefined;
   private queue: Queued[] = [];
   private flushScheduled = false;
+  /** The merge planned and not yet installed or abandoned (one at a time). */
+  private merging: MergePlan | undefined;
   private readonly logger: Logger = createLogger('writer');
 
   async open(config: WriterConfig): Promise<ValueReply<WriterOpened>> {
@@ -121,6 +135,111 @@ export class WriterService implements WriterApi {
     } catch (error) {
       return { ok: false, error: serializeError(error) };
     }
+  }
+
+  async planCompaction(
+    all: boolean,
+    after: number,
+    policy: CompactionPolicy,
+  ): Promise<ValueReply<MergePlan | null>> {
+    try {
+      const { segments, log } = this.requireOpen();
+      if (this.merging) throw new KvError('KV_INTERNAL', 'a merge is already in progress');
+      if (all && after === 0) {
+        this.flush();
+        log.sealActive();
+      }
+      const sealed = segments.list().filter((s) => s.id !== log.activeId);
+      const run = chooseRun(
+        sealed.filter((s) => s.first > after),
+        sealed[0],
+        policy,
+        all,
+      );
+      if (run.length === 0) return { ok: true, value: null };
+      const plan: MergePlan = {
+        outputId: segments.takeId(),
+        first: run[0]!.first,
+        last: run[run.length - 1]!.last,
+        inputs: mergeInputs(run),
+        dropTombstones: run[0] === sealed[0],
+        now: Date.now(),
+      };
+      this.merging = plan;
+      this.logger.info(
+        {
+          inputs: run.map((s) => segmentFileName(s.id)),
+          bytes: run.reduce((n, s) => n + s.size, 0),
+          output: segmentFileName(plan.outputId),
+          dropTombstones: plan.dropTombstones,
+        },
+        'compaction: merge planned',
+      );
+      return { ok: true, value: plan };
+    } catch (error) {
+      return { ok: false, error: serializeError(error) };
+    }
+  }
+
+  async installCompaction(
+    plan: MergePlan,
+    result: MergeResult,
+  ): Promise<ValueReply<InstallOutcome>> {
+    try {
+      const { segments, index } = this.requireOpen();
+      if (this.merging?.outputId !== plan.outputId) {
+        throw new KvError('KV_INTERNAL', `merge into ${plan.outputId} was not planned`);
+      }
+      const started = performance.now();
+      try {
+        const outcome = await installMerge(segments, index, plan, result);
+        this.logger.info(
+          { ...outcome, output: segmentFileName(plan.outputId), bytes: result.size, seconds: (performance.now() - started) / 1000 },
+          'compaction: merge installed, inputs retired',
+        );
+        return { ok: true, value: outcome };
+      } finally {
+        this.merging = undefined;
+      }
+    } catch (error) {
+      this.logger.error({ err: error }, 'compaction: install failed');
+      return { ok: false, error: serializeError(error) };
+    }
+  }
+
+  async abandonCompaction(plan: MergePlan): Promise<VoidReply> {
+    try {
+      if (this.merging?.outputId === plan.outputId) this.merging = undefined;
+      const dir = this.state?.segments.dir;
+      if (dir) {
+        removeFilesDurably(dir, [
+          segmentFileName(plan.outputId) + TEMP_SUFFIX,
+          hintFileName(plan.outputId) + TEMP_SUFFIX,
+        ]);
+      }
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, error: serializeError(error) };
+    }
+  }
+
+  async unhintedSegments(): Promise<ValueReply<UnhintedSegment[]>> {
+    try {
+      const { segments, log } = this.requireOpen();
+      const value = segments
+        .list()
+        .filter((s) => !s.hinted && s.id !== log.activeId)
+        .map((s) => ({ id: s.id, size: s.size }));
+      return { ok: true, value };
+    } catch (error) {
+      return { ok: false, error: serializeError(error) };
+    }
+  }
+
+  async hintWritten(id: number): Promise<VoidReply> {
+    const segment = this.state?.segments.byFileId(id);
+    if (segment) segment.hinted = true;
+    return { ok: true };
   }
 
   async stats(): Promise<ValueReply<WriterStats>> {

@@ -1,0 +1,240 @@
+// Owns running compaction for a Store: the automatic check (every intervalMs: write missing hint
+// files, then merge if a trigger fires), `compact()` on demand (seal the active segment, merge
+// everything sealed), one job at a time, each in its own compaction worker thread, and stopping
+// cleanly on close. The writer plans and installs; the worker copies. Caller's thread only.
+
+import { Worker } from 'node:worker_threads';
+import type {
+  CompactionEvent,
+  CompactionJob,
+  CompactionPolicy,
+  MergeResult,
+} from '../shared/compaction-messages.js';
+import { deserializeError, KvError } from '../shared/errors.js';
+import { createLogger } from '../shared/logger.js';
+import { requestStop } from '../shared/throttle.js';
+import type { CompactionOptions } from './options.js';
+import type { WriterLink } from './writer-link.js';
+
+const log = createLogger('compaction');
+
+/** What `compact()` did. */
+export interface CompactionResult {
+  /** Merges run (a large store takes several, each up to `maxMergeBytes` of input). */
+  readonly merges: number;
+  /** Segments merged away, and their bytes. */
+  readonly segmentsMerged: number;
+  readonly bytesBefore: number;
+  /** Bytes of the merged segments written in their place. */
+  readonly bytesAfter: number;
+  /** Keys moved to merged segments, and expired keys dropped. */
+  readonly keysMoved: number;
+  readonly keysExpired: number;
+  readonly seconds: number;
+}
+
+/** Progress of a running `compact()`: bytes of input read so far, of the current merge. */
+export type CompactionProgress = (progress: {
+  readonly merge: number;
+  readonly bytesRead: number;
+  readonly bytesTotal: number;
+}) => void;
+
+/** Runs the merges and hint files of one store. */
+export class Compactor {
+  private queue: Promise<unknown> = Promise.resolve();
+  private control: SharedArrayBuffer | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private autoQueued = false;
+  private closed = false;
+  private readonly policy: CompactionPolicy;
+
+  constructor(
+    private readonly dir: string,
+    private readonly writer: WriterLink,
+    private readonly index: SharedArrayBuffer,
+    private readonly options: Required<CompactionOptions>,
+  ) {
+    this.policy = {
+      triggerDeadRatio: options.triggerDeadRatio,
+      triggerDeadBytes: options.triggerDeadBytes,
+      includeDeadRatio: options.includeDeadRatio,
+      smallSegmentBytes: options.smallSegmentBytes,
+      maxMergeBytes: options.maxMergeBytes,
+    };
+    if (options.auto) {
+      this.timer = setInterval(() => this.checkNow(), options.intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /**
+   * Seals the active segment and merges every sealed segment; resolves once each merge is
+   * installed and its inputs retired. Rejects with `KV_CLOSED` if the store closes first.
+   */
+  compact(onProgress?: CompactionProgress): Promise<CompactionResult> {
+    return this.enqueue(() => this.mergeAll(onProgress));
+  }
+
+  /** Runs the automatic check once (unless one is already queued): hints, then a due merge. */
+  checkNow(): void {
+    if (this.autoQueued || this.closed) return;
+    this.autoQueued = true;
+    this.enqueue(async () => {
+      this.autoQueued = false;
+      await this.writeHints();
+      const plan = await this.writer.planCompaction(false, 0, this.policy);
+      if (plan) await this.runMerge(plan, undefined, 1);
+    }).catch((error: unknown) => {
+      if (!this.closed) log.error({ err: error }, 'automatic compaction failed');
+    });
+  }
+
+  /** Stops the timer and any running job, and waits for it to end. Never throws. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.control) requestStop(this.control);
+    await this.queue.catch(() => {});
+  }
+
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => {
+      if (this.closed) throw new KvError('KV_CLOSED', 'the store is closed');
+      return task();
+    });
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async mergeAll(onProgress: CompactionProgress | undefined): Promise<CompactionResult> {
+    const started = performance.now();
+    const totals = {
+      merges: 0,
+      segmentsMerged: 0,
+      bytesBefore: 0,
+      bytesAfter: 0,
+      keysMoved: 0,
+      keysExpired: 0,
+    };
+    let after = 0;
+    for (;;) {
+      const plan = await this.writer.planCompaction(true, after, this.policy);
+      if (!plan) break;
+      totals.merges++;
+      const { result, moved, dropped } = await this.runMerge(plan, onProgress, totals.merges);
+      totals.segmentsMerged += plan.inputs.length;
+      totals.bytesBefore += plan.inputs.reduce((n, s) => n + s.size, 0);
+      totals.bytesAfter += result.size;
+      totals.keysMoved += moved;
+      totals.keysExpired += dropped;
+      after = plan.last;
+    }
+    return { ...totals, seconds: (performance.now() - started) / 1000 };
+  }
+
+  /** Runs one planned merge in a worker and installs it; abandons the plan if the worker fails. */
+  private async runMerge(
+    plan: Parameters<WriterLink['installCompaction']>[0],
+    onProgress: CompactionProgress | undefined,
+    merge: number,
+  ): Promise<{ result: MergeResult; moved: number; dropped: number }> {
+    const started = performance.now();
+    const bytesTotal = plan.inputs.reduce((n, s) => n + s.size, 0);
+    log.info(
+      { merge, segments: plan.inputs.length, bytes: bytesTotal, output: plan.outputId },
+      'compaction: merging',
+    );
+    let result: MergeResult;
+    try {
+      result = await this.runJob(
+        {
+          kind: 'merge',
+          dir: this.dir,
+          index: this.index,
+          control: this.newControl(),
+          plan,
+          bytesPerSecond: this.options.bytesPerSecond,
+        },
+        (bytesRead) => onProgress?.({ merge, bytesRead, bytesTotal }),
+      ).then((event) => {
+        if (event.kind !== 'merged') throw new KvError('KV_INTERNAL', 'unexpected worker reply');
+        return event.result;
+      });
+    } catch (error) {
+      await this.writer.abandonCompaction(plan).catch(() => {});
+      throw error;
+    }
+    const copied = performance.now();
+    log.info(
+      { merge, bytesRead: bytesTotal, bytesWritten: result.size, records: result.records, seconds: (copied - started) / 1000 },
+      'compaction: copied live records',
+    );
+    const outcome = await this.writer.installCompaction(plan, result);
+    log.info(
+      { merge, ...outcome, seconds: (performance.now() - copied) / 1000 },
+      'compaction: installed',
+    );
+    return { result, moved: outcome.moved, dropped: outcome.dropped };
+  }
+
+  /** Writes the hint file of every sealed segment that lacks one. */
+  private async writeHints(): Promise<void> {
+    for (const segment of await this.writer.unhintedSegments()) {
+      if (this.closed) return;
+      const started = performance.now();
+      const event = await this.runJob({
+        kind: 'hint',
+        dir: this.dir,
+        control: this.newControl(),
+        segment,
+        bytesPerSecond: this.options.bytesPerSecond,
+      });
+      await this.writer.hintWritten(segment.id);
+      log.info(
+        {
+          segment: segment.id,
+          entries: event.kind === 'hinted' ? event.entries : 0,
+          bytes: segment.size,
+          seconds: (performance.now() - started) / 1000,
+        },
+        'compaction: wrote hint file',
+      );
+    }
+  }
+
+  private newControl(): SharedArrayBuffer {
+    this.control = new SharedArrayBuffer(4);
+    if (this.closed) requestStop(this.control);
+    return this.control;
+  }
+
+  /** Runs one job in a new compaction worker; resolves with its final event. */
+  private runJob(
+    job: CompactionJob,
+    onProgress?: (bytesRead: number) => void,
+  ): Promise<CompactionEvent> {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(new URL('../workers/compaction-worker.js', import.meta.url), {
+        workerData: job,
+      });
+      let settled = false;
+      worker.on('message', (event: CompactionEvent) => {
+        if (event.kind === 'progress') {
+          onProgress?.(event.bytesRead);
+          return;
+        }
+        settled = true;
+        if (event.kind === 'failed') reject(deserializeError(event.error));
+        else resolve(event);
+      });
+      worker.on('error', (error) => {
+        settled = true;
+        reject(new KvError('KV_INTERNAL', `compaction worker crashed: ${error.message}`));
+      });
+      worker.on('exit', (code) => {
+        if (!settled) reject(new KvError('KV_INTERNAL', `compaction worker exited (code ${code})`));
+      });
+    });
+  }
+}

@@ -1,0 +1,94 @@
+// Owns the typed messages of compaction: the plan the writer makes, the job the caller's thread
+// gives the compaction worker, the worker's events, and the result the writer installs. Every
+// thread involved imports these; nothing else defines their shape.
+
+import type { SerializedError } from './errors.js';
+
+/** When and how much to merge (StoreOptions.compaction, resolved). */
+export interface CompactionPolicy {
+  /** Merge when a segment's reclaimable share reaches this (Bitcask: 60%). */
+  readonly triggerDeadRatio: number;
+  /** ...or when its reclaimable bytes reach this. */
+  readonly triggerDeadBytes: number;
+  /** A merge also takes neighbours at least this dead (Bitcask: 40%)... */
+  readonly includeDeadRatio: number;
+  /** ...or smaller than this. */
+  readonly smallSegmentBytes: number;
+  /** Input bytes one automatic merge takes at most (it stops adding segments past this). */
+  readonly maxMergeBytes: number;
+}
+
+/** One segment a merge reads. */
+export interface MergeInput {
+  readonly id: number;
+  readonly handle: number;
+  readonly size: number;
+}
+
+/** A merge the writer planned: contiguous segments `first..last` into segment `outputId`. */
+export interface MergePlan {
+  readonly outputId: number;
+  readonly first: number;
+  readonly last: number;
+  readonly inputs: readonly MergeInput[];
+  /** True when no older segment exists: tombstones and expired records are then dropped. */
+  readonly dropTombstones: boolean;
+  /** Wall-clock ms the merge judges expiry by. */
+  readonly now: number;
+}
+
+/** Words per move in `MergeResult.moves`: tag, from handle, from offset, to offset, length. */
+export const MOVE_WORDS = 5;
+/** `to offset` of a move that drops the record (an expired one): the key is removed. */
+export const MOVE_DROP = 0xffff_ffff;
+
+/** What the worker wrote: the merged segment and hint under temporary names, and the moves. */
+export interface MergeResult {
+  readonly size: number;
+  readonly moves: Uint32Array;
+  readonly records: number;
+  readonly tombstoneBytes: number;
+  readonly bytesRead: number;
+}
+
+/** What installing a merge did. */
+export interface InstallOutcome {
+  /** Keys moved to the new segment. */
+  readonly moved: number;
+  /** Keys the writer changed while the merge ran (their copies in the new segment are dead). */
+  readonly superseded: number;
+  /** Expired keys removed. */
+  readonly dropped: number;
+  readonly retiredBytes: number;
+}
+
+/** A sealed segment that has no hint file yet. */
+export interface UnhintedSegment {
+  readonly id: number;
+  readonly size: number;
+}
+
+/** Work for the compaction worker (workerData). `control[0]` set to 1 asks it to stop. */
+export type CompactionJob =
+  | {
+      readonly kind: 'merge';
+      readonly dir: string;
+      readonly index: SharedArrayBuffer;
+      readonly control: SharedArrayBuffer;
+      readonly plan: MergePlan;
+      readonly bytesPerSecond: number;
+    }
+  | {
+      readonly kind: 'hint';
+      readonly dir: string;
+      readonly control: SharedArrayBuffer;
+      readonly segment: UnhintedSegment;
+      readonly bytesPerSecond: number;
+    };
+
+/** What the compaction worker posts back. */
+export type CompactionEvent =
+  | { readonly kind: 'progress'; readonly bytesRead: number; readonly bytesTotal: number }
+  | { readonly kind: 'merged'; readonly result: MergeResult }
+  | { readonly kind: 'hinted'; readonly entries: number }
+  | { readonly kind: 'failed'; readonly error: SerializedError };

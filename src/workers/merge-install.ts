@@ -1,0 +1,124 @@
+// Owns installing a finished merge on the writer thread: commit the merged segment (rename its
+// hint and then the segment into place, fsync the directory: from here a crash keeps the merge),
+// register it, move each key to it by compare-and-set in slices (writes run between slices; a
+// key they change keeps its new location), then retire the inputs once no reader can be reading
+// them and remove their files. Writer thread only.
+
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import {
+  type InstallOutcome,
+  MOVE_DROP,
+  MOVE_WORDS,
+  type MergePlan,
+  type MergeResult,
+} from '../shared/compaction-messages.js';
+import { KvError } from '../shared/errors.js';
+import { KIND_MERGED, segmentFileName } from '../shared/format.js';
+import { faultPoint } from '../shared/fault-points.js';
+import { hintFileName } from '../shared/hint-format.js';
+import type { IndexTable } from '../shared/index-table.js';
+import { commitTemp, removeFilesDurably, syncDirectory } from './durable-file.js';
+import type { Segment, SegmentTable } from './segments.js';
+
+/** Moves installed per slice before letting queued writes run. */
+const SLICE = 32_768;
+/** How long retirement waits for keys() calls to release their pins before giving up. */
+const PIN_WAIT_MS = 30_000;
+
+/**
+ * Installs `result` of `plan`. Throws `KV_INTERNAL` if an input is no longer registered (a
+ * bug), or the I/O error of the commit; a failure before the commit leaves the inputs in place.
+ */
+export async function installMerge(
+  segments: SegmentTable,
+  index: IndexTable,
+  plan: MergePlan,
+  result: MergeResult,
+): Promise<InstallOutcome> {
+  const inputs: Segment[] = plan.inputs.map((i) => {
+    const s = segments.byFileId(i.id);
+    if (!s || s.handle !== i.handle) {
+      throw new KvError('KV_INTERNAL', `merge input ${segmentFileName(i.id)} is gone`);
+    }
+    return s;
+  });
+  const dir = segments.dir;
+  faultPoint('merge-before-commit');
+  commitTemp(dir, hintFileName(plan.outputId));
+  faultPoint('merge-hint-committed');
+  commitTemp(dir, segmentFileName(plan.outputId));
+  syncDirectory(dir);
+  faultPoint('merge-committed');
+  const output = segments.add(
+    { id: plan.outputId, kind: KIND_MERGED, first: plan.first, last: plan.last },
+    result.size,
+  );
+  output.hinted = true;
+  output.tombstoneBytes = result.tombstoneBytes;
+
+  let moved = 0;
+  let superseded = 0;
+  let dropped = 0;
+  const m = result.moves;
+  for (let at = 0; at < m.length; at += MOVE_WORDS) {
+    const tag = m[at]!;
+    const from = { handle: m[at + 1]!, offset: m[at + 2]!, length: m[at + 4]! };
+    if (m[at + 3] === MOVE_DROP) {
+      if (index.writerRemoveIf(tag, from)) {
+        segments.removeLive(from);
+        dropped++;
+      }
+    } else {
+      const to = { handle: output.handle, offset: m[at + 3]!, length: from.length };
+      if (index.writerReplaceIf(tag, from, to)) {
+        segments.removeLive(from);
+        segments.addLive(to);
+        moved++;
+      } else superseded++;
+    }
+    if ((at / MOVE_WORDS) % SLICE === SLICE - 1) {
+      faultPoint('merge-installing');
+      await nextTurn();
+    }
+  }
+  faultPoint('merge-installed');
+  const stillLive = inputs.filter((s) => s.liveKeys !== 0);
+  if (stillLive.length > 0) {
+    // Cannot happen while the merge copies everything the index points at; keep the files (and
+    // their handles) so no read fails, and say so loudly.
+    throw new KvError(
+      'KV_INTERNAL',
+      `retired segments still held live keys: ${stillLive.map((s) => segmentFileName(s.id)).join(', ')}`,
+    );
+  }
+  await waitForPins(index);
+  index.writerLockAll();
+  try {
+    for (const s of inputs) segments.retire(s);
+    index.writerBumpSegmentEpoch();
+  } finally {
+    index.writerUnlockAll();
+  }
+  removeFilesDurably(
+    dir,
+    inputs.flatMap((s) => [segmentFileName(s.id), hintFileName(s.id)]),
+  );
+  faultPoint('merge-retired');
+  return {
+    moved,
+    superseded,
+    dropped,
+    retiredBytes: inputs.reduce((n, s) => n + s.size, 0),
+  };
+}
+
+/** Waits (without blocking writes) until no keys() call holds a copy of old locations. */
+async function waitForPins(index: IndexTable): Promise<void> {
+  const deadline = performance.now() + PIN_WAIT_MS;
+  while (index.segmentPins > 0) {
+    if (performance.now() > deadline) {
+      throw new KvError('KV_INTERNAL', 'segment retirement waited too long for keys() calls');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
