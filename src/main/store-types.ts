@@ -61,6 +61,10 @@ export interface StoreStats {
     readonly records: number;
     readonly truncatedBytes: number;
     readonly ms: number;
+    /** Segments the last open loaded from an index snapshot, from hint files, and by scanning. */
+    readonly restoredSegments: number;
+    readonly hintedSegments: number;
+    readonly scannedSegments: number;
   };
   readonly writer: { readonly writes: number; readonly flushes: number; readonly syncs: number };
 }

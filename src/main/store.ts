@@ -392,6 +392,9 @@ export class Store {
       readers: this.options.readers,
       recovery: {
         records: this.opened.recoveredRecords,
+        restoredSegments: this.opened.restoredSegments,
+        hintedSegments: this.opened.hintedSegments,
+        scannedSegments: this.opened.scannedSegments,
         truncatedBytes: this.opened.truncatedBytes,
         ms: this.opened.recoveryMs,
       },

@@ -57,6 +57,10 @@ export interface WriterStats {
 export interface WriterOpened {
   readonly index: SharedArrayBuffer;
   readonly recoveredRecords: number;
+  /** Segments restored from an index snapshot, loaded from hint files, and scanned. */
+  readonly restoredSegments: number;
+  readonly hintedSegments: number;
+  readonly scannedSegments: number;
   readonly truncatedBytes: number;
   readonly recoveryMs: number;
 }

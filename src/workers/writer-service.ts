@@ -96,6 +96,9 @@ export class WriterService implements WriterApi {
         value: {
           index: index.buffer,
           recoveredRecords: recovered.records,
+          restoredSegments: recovered.restored,
+          hintedSegments: recovered.hinted,
+          scannedSegments: recovered.scanned,
           truncatedBytes: recovered.truncatedBytes,
           recoveryMs: performance.now() - started,
         },

@@ -1,5 +1,6 @@
-// Model test of the Store API: random sequences of writes, reads and reopens, run against a
-// real store with tiny segments (so rotation happens) and checked against a Map. A small key
+// Model test of the Store API: random sequences of writes, reads, compactions (alone and racing
+// writes) and reopens, run against a real store with tiny segments (so rotation happens) and
+// checked against a Map. A small key
 // space (with non-ASCII and empty keys, given as strings or as their UTF-8 bytes) makes
 // overwrites and deletes hit.
 
@@ -24,6 +25,9 @@ type Cmd =
   | { readonly t: 'get' | 'getSync' | 'has'; readonly key: KeyRef }
   | { readonly t: 'getMany'; readonly keys: readonly KeyRef[] }
   | { readonly t: 'stats' }
+  | { readonly t: 'compact' }
+  /** compact() issued in the same tick as writes, which then race the merge and its install. */
+  | { readonly t: 'compactDuring'; readonly ops: readonly (WriteCmd | BatchCmd)[] }
   | { readonly t: 'reopen' };
 
 const value: fc.Arbitrary<Value> = fc.oneof(
@@ -61,6 +65,14 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.constant({ t: 'stats' as const }) },
+  { weight: 2, arbitrary: fc.constant({ t: 'compact' as const }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant('compactDuring' as const),
+      ops: fc.array(fc.oneof(writeCmd, batchCmd), { minLength: 1, maxLength: 8 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ t: 'reopen' as const }) },
 );
 
@@ -76,11 +88,13 @@ function expectValue(actual: Buffer | undefined, expected: Buffer | undefined, w
 interface RunStats {
   maxSegments: number;
   reopens: number;
+  segmentsMerged: number;
 }
 
 async function runCommands(durability: Durability, cmds: readonly Cmd[], seen: RunStats) {
   const dir = await makeTempDir('model');
-  const options = { durability, readers: 1, segmentBytes: 4096 };
+  // Automatic compaction off: merges happen exactly at the compact steps, so a failure replays.
+  const options = { durability, readers: 1, segmentBytes: 4096, compaction: { auto: false } };
   const model = new Map<string, Buffer>();
   let store = await Store.open(dir, options);
   try {
@@ -100,24 +114,23 @@ async function runCommands(durability: Durability, cmds: readonly Cmd[], seen: R
           await store.batch(c.ops.map(toBatchOp));
           for (const op of c.ops) applyToModel(model, op);
           break;
-        case 'group': {
+        case 'group':
           // Issued in one tick: they travel to the writer as one message and must apply in order.
-          const pending = c.ops.map((op) =>
-            op.t === 'batch'
-              ? store.batch(op.ops.map(toBatchOp))
-              : op.t === 'set'
-                ? store.set(keyOf(op.key), op.value)
-                : store.delete(keyOf(op.key)),
-          );
-          const answers = await Promise.all(pending);
-          c.ops.forEach((op, i) => {
-            if (op.t === 'batch') {
-              for (const inner of op.ops) applyToModel(model, inner);
-            } else {
-              const existed = applyToModel(model, op);
-              if (op.t === 'delete') expect(answers[i], `${at}: delete #${i}`).toBe(existed);
-            }
-          });
+          await writeGroup(store, model, c.ops, at);
+          break;
+        case 'compact': {
+          const result = await store.compact();
+          seen.segmentsMerged += result.segmentsMerged;
+          const stats = await store.stats();
+          // Everything sealed was merged: only live records (tombstones and dead copies gone).
+          expect(stats.keys, at).toBe(model.size);
+          expect(stats.segments.filter((x) => !x.active && !x.merged), at).toEqual([]);
+          break;
+        }
+        case 'compactDuring': {
+          const compaction = store.compact();
+          await writeGroup(store, model, c.ops, at);
+          seen.segmentsMerged += (await compaction).segmentsMerged;
           break;
         }
         case 'get':
@@ -162,6 +175,31 @@ async function runCommands(durability: Durability, cmds: readonly Cmd[], seen: R
   }
 }
 
+/** Issues `ops` in one tick, then checks delete answers and applies them to the model in order. */
+async function writeGroup(
+  store: Store,
+  model: Map<string, Buffer>,
+  ops: readonly (WriteCmd | BatchCmd)[],
+  at: string,
+): Promise<void> {
+  const pending = ops.map((op) =>
+    op.t === 'batch'
+      ? store.batch(op.ops.map(toBatchOp))
+      : op.t === 'set'
+        ? store.set(keyOf(op.key), op.value)
+        : store.delete(keyOf(op.key)),
+  );
+  const answers = await Promise.all(pending);
+  ops.forEach((op, i) => {
+    if (op.t === 'batch') {
+      for (const inner of op.ops) applyToModel(model, inner);
+    } else {
+      const existed = applyToModel(model, op);
+      if (op.t === 'delete') expect(answers[i], `${at}: delete #${i}`).toBe(existed);
+    }
+  });
+}
+
 /** Every key of the key space, through every read path, plus the live key count. */
 async function checkEverything(store: Store, model: Map<string, Buffer>, when: string) {
   const refs = KEYS.flatMap((_, k) => [
@@ -183,8 +221,8 @@ async function checkEverything(store: Store, model: Map<string, Buffer>, when: s
 describe('Store against a Map model', () => {
   afterEach(removeTempDirs);
 
-  it('agrees with the model on random command sequences, across rotation and reopen', async () => {
-    const seen: RunStats = { maxSegments: 0, reopens: 0 };
+  it('agrees with the model on random command sequences, across rotation, compaction and reopen', async () => {
+    const seen: RunStats = { maxSegments: 0, reopens: 0, segmentsMerged: 0 };
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom<Durability>('no', 'everysec', 'always'),
@@ -196,5 +234,6 @@ describe('Store against a Map model', () => {
     // The runs must actually have exercised rotation and reopening.
     expect(seen.maxSegments).toBeGreaterThan(1);
     expect(seen.reopens).toBeGreaterThan(0);
+    expect(seen.segmentsMerged).toBeGreaterThan(0);
   }, 180_000);
 });
