@@ -40,6 +40,11 @@ export interface StoreOptions {
   hashBits?: number;
   /** Background compaction (merge) and hint files; see CompactionOptions. */
   compaction?: CompactionOptions;
+  /**
+   * Period of the index snapshot written while writes happen, in ms (default 300,000; 0: only
+   * the one written at close). Open loads the newest snapshot and replays only the log after it.
+   */
+  snapshotIntervalMs?: number;
 }
 
 /** Options with every default filled in. */
@@ -54,6 +59,7 @@ export const DEFAULTS = {
   maxKeyBytes: 64 * 1024,
   maxValueBytes: 16 * 1024 * 1024,
   hashBits: 32,
+  snapshotIntervalMs: 300_000,
   compaction: {
     auto: true,
     intervalMs: 10_000,
@@ -86,6 +92,7 @@ export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
     maxValueBytes: options.maxValueBytes ?? DEFAULTS.maxValueBytes,
     hashBits: options.hashBits ?? DEFAULTS.hashBits,
     compaction: { ...DEFAULTS.compaction, ...options.compaction },
+    snapshotIntervalMs: options.snapshotIntervalMs ?? DEFAULTS.snapshotIntervalMs,
   };
   if (!['always', 'everysec', 'no'].includes(resolved.durability)) {
     throw invalid(`durability must be always, everysec or no (got ${String(resolved.durability)})`);
@@ -101,6 +108,7 @@ export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
   checkInteger('maxValueBytes', resolved.maxValueBytes, 0, LIMITS.maxValueBytes);
   checkInteger('hashBits', resolved.hashBits, 1, 32);
   checkCompaction(resolved.compaction);
+  checkInteger('snapshotIntervalMs', resolved.snapshotIntervalMs, 0, 24 * 3600 * 1000);
   return resolved;
 }
 

@@ -92,6 +92,7 @@ export class Store {
         segmentBytes: resolved.segmentBytes,
         hashBits: resolved.hashBits,
         maxValueBytes: resolved.maxValueBytes,
+        snapshotIntervalMs: resolved.snapshotIntervalMs,
       });
       const index = new IndexTable(opened.index);
       const init: ReaderInit = { dir: absolute, index: opened.index };

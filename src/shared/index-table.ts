@@ -157,6 +157,16 @@ export class IndexTable {
     return Atomics.load(this.u32, H_GENERATION);
   }
 
+  /** Slots marked deleted (they count towards the load until a rehash purges them). */
+  get deletedSlots(): number {
+    return Atomics.load(this.u32, H_DELETED);
+  }
+
+  /** Bits of each key hash the index keeps (32 but in collision tests). */
+  get hashBits(): number {
+    return this.u32[H_HASH_BITS]!;
+  }
+
   /** Bytes of shared memory the index occupies. */
   get byteLength(): number {
     return this.buffer.byteLength;
@@ -279,6 +289,27 @@ export class IndexTable {
   }
 
   // --- Writing (writer worker only) -----------------------------------------------------
+
+  /** A copy of the slot array's bytes (the index snapshot's body). Writer thread only. */
+  writerCopySlots(): Uint8Array {
+    const slots = this.slotView();
+    return new Uint8Array(slots.buffer, slots.byteOffset, slots.byteLength).slice();
+  }
+
+  /**
+   * Loads a slot array saved by `writerCopySlots` into this (empty, still private) table,
+   * resizing it to `capacity` slots. Writer thread only, before any reader sees the table.
+   */
+  writerRestore(capacity: number, count: number, deleted: number, slots: Uint8Array): void {
+    if (!this.private) throw new KvError('KV_INTERNAL', 'restore into an index readers can see');
+    const bytes = (TABLE_BASE + capacity * SLOT_WORDS) * 4;
+    if (bytes > this.buffer.byteLength) this.buffer.grow(bytes);
+    Atomics.store(this.u32, H_CAPACITY, capacity);
+    const view = this.slotView();
+    new Uint8Array(view.buffer, view.byteOffset, view.byteLength).set(slots);
+    this.u32[H_COUNT] = count;
+    this.u32[H_DELETED] = deleted;
+  }
 
   /** Records that `handle` now names segment file `segmentId` (0 frees it). */
   writerSetHandle(handle: number, segmentId: number): void {

@@ -24,6 +24,8 @@ export interface WriterConfig {
   readonly hashBits: number;
   /** Largest value an operation (append) may produce; default: no limit beyond the format's. */
   readonly maxValueBytes?: number;
+  /** Index snapshot period in ms while writes happen (0: only at close; default 0). */
+  readonly snapshotIntervalMs?: number;
 }
 
 /** Per-segment accounting, as `stats()` reports it. */

@@ -27,12 +27,16 @@ export function writeAll(fd: number, bytes: Uint8Array, position: number): void 
   }
 }
 
-/** Writes `bytes` to `name.tmp` in `dir` and fsyncs it, without renaming it yet. */
-export function writeTemp(dir: string, name: string, bytes: Uint8Array): string {
+/** Writes `pieces`, one after another, to `name.tmp` in `dir` and fsyncs it (not renamed yet). */
+export function writeTemp(dir: string, name: string, ...pieces: Uint8Array[]): string {
   const tmp = join(dir, name + TEMP_SUFFIX);
   const fd = openSync(tmp, 'w');
   try {
-    writeAll(fd, bytes, 0);
+    let at = 0;
+    for (const piece of pieces) {
+      writeAll(fd, piece, at);
+      at += piece.length;
+    }
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -45,9 +49,9 @@ export function commitTemp(dir: string, name: string): void {
   renameSync(join(dir, name + TEMP_SUFFIX), join(dir, name));
 }
 
-/** Writes `dir/name` crash-safely: temporary file, fsync, rename, directory fsync. */
-export function writeFileDurably(dir: string, name: string, bytes: Uint8Array): void {
-  writeTemp(dir, name, bytes);
+/** Writes `dir/name` (the concatenated pieces) crash-safely: temporary file, fsync, rename, directory fsync. */
+export function writeFileDurably(dir: string, name: string, ...pieces: Uint8Array[]): void {
+  writeTemp(dir, name, ...pieces);
   commitTemp(dir, name);
   syncDirectory(dir);
 }

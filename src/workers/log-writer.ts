@@ -98,6 +98,11 @@ export class LogWriter {
     return this.lastSeq;
   }
 
+  /** Bytes of the active segment written so far. */
+  get activeSize(): number {
+    return this.active.size;
+  }
+
   /**
    * Appends the records in `buffers` (laid out by the caller, seq and CRC zero) and publishes
    * them. Returns one reply per buffer. A failed segment write is cut back off the file, so the

@@ -60,7 +60,9 @@ export async function installMerge(
   let superseded = 0;
   let dropped = 0;
   const m = result.moves;
+  const halfway = Math.floor(m.length / MOVE_WORDS / 2) * MOVE_WORDS;
   for (let at = 0; at < m.length; at += MOVE_WORDS) {
+    if (at === halfway) faultPoint('merge-installing');
     const tag = m[at]!;
     const from = { handle: m[at + 1]!, offset: m[at + 2]!, length: m[at + 4]! };
     if (m[at + 3] === MOVE_DROP) {
@@ -76,10 +78,7 @@ export async function installMerge(
         moved++;
       } else superseded++;
     }
-    if ((at / MOVE_WORDS) % SLICE === SLICE - 1) {
-      faultPoint('merge-installing');
-      await nextTurn();
-    }
+    if ((at / MOVE_WORDS) % SLICE === SLICE - 1) await nextTurn();
   }
   faultPoint('merge-installed');
   const stillLive = inputs.filter((s) => s.liveKeys !== 0);

@@ -28,6 +28,13 @@ import type {
 import { mergeInputs, chooseRun } from './compaction-plan.js';
 import { removeFilesDurably, TEMP_SUFFIX } from './durable-file.js';
 import { IndexPublisher } from './index-publisher.js';
+import {
+  readSnapshotFile,
+  restoreSnapshot,
+  takeSnapshot,
+  writeSnapshot,
+  writeSnapshotInBackground,
+} from './index-snapshot.js';
 import { installMerge } from './merge-install.js';
 import { LogWriter } from './log-writer.js';
 import { recover } from './recovery.js';
@@ -45,6 +52,7 @@ interface OpenState {
   readonly publisher: IndexPublisher;
   readonly log: LogWriter;
   readonly timer: NodeJS.Timeout | undefined;
+  readonly snapshotTimer: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -58,6 +66,9 @@ export class WriterService implements WriterApi {
   private flushScheduled = false;
   /** The merge planned and not yet installed or abandoned (one at a time). */
   private merging: MergePlan | undefined;
+  /** A background index snapshot being written, and the sequence number the last one covered. */
+  private snapshotting: Promise<void> | undefined;
+  private snapshotSeq = 0;
   private readonly logger: Logger = createLogger('writer');
 
   async open(config: WriterConfig): Promise<ValueReply<WriterOpened>> {
@@ -68,9 +79,12 @@ export class WriterService implements WriterApi {
       const index = IndexTable.create(readSizeHint(config.dir), config.hashBits);
       const segments = new SegmentTable(config.dir, index);
       publisher = new IndexPublisher(index, segments);
+      const snapshot = await readSnapshotFile(config.dir);
       // No reader can see the index until open returns it: recovery may skip the locks.
       index.writerSetPrivate(true);
-      const recovered = recover(segments, publisher, this.logger);
+      const recovered = recover(segments, publisher, this.logger, (inventory) =>
+        restoreSnapshot(snapshot, inventory, index, segments, this.logger),
+      );
       index.writerSetPrivate(false);
       const active = recovered.last ?? segments.create();
       const log = new LogWriter(
@@ -90,7 +104,12 @@ export class WriterService implements WriterApi {
           ? setInterval(() => this.backgroundSync(), 1000)
           : undefined;
       timer?.unref();
-      this.state = { index, segments, publisher, log, timer };
+      const period = config.snapshotIntervalMs ?? 0;
+      const snapshotTimer =
+        period > 0 ? setInterval(() => this.snapshotInBackground(), period) : undefined;
+      snapshotTimer?.unref();
+      this.snapshotSeq = recovered.restored > 0 && recovered.records === 0 ? log.sequence : 0;
+      this.state = { index, segments, publisher, log, timer, snapshotTimer };
       return {
         ok: true,
         value: {
@@ -270,9 +289,12 @@ export class WriterService implements WriterApi {
       if (!state) return { ok: true };
       this.state = undefined;
       if (state.timer) clearInterval(state.timer);
+      if (state.snapshotTimer) clearInterval(state.snapshotTimer);
+      await this.snapshotting;
       state.log.close();
       state.publisher.close();
       writeSizeHint(state.segments.dir, state.index.count);
+      this.writeFinalSnapshot(state);
       this.logger.info({ dir: state.segments.dir }, 'closed');
       return { ok: true };
     } catch (error) {
@@ -303,6 +325,52 @@ export class WriterService implements WriterApi {
       replies = batch.map(() => reply);
     }
     for (let i = 0; i < batch.length; i++) batch[i]!.resolve(replies[i]!);
+  }
+
+  /** At close, after the log is synced and closed: the snapshot the next open starts from. */
+  private writeFinalSnapshot(state: OpenState): void {
+    const { index, segments, log } = state;
+    try {
+      const started = performance.now();
+      writeSnapshot(
+        segments.dir,
+        takeSnapshot(index, segments, log.sequence, log.activeId, log.activeSize),
+      );
+      this.logger.info(
+        { keys: index.count, seconds: (performance.now() - started) / 1000 },
+        'wrote the index snapshot',
+      );
+    } catch (error) {
+      // Not data: the next open rebuilds the index from hint files and segments instead.
+      this.logger.warn({ err: error }, 'could not write the index snapshot');
+    }
+  }
+
+  /** Periodic snapshot: copy the index now (after a sync), write the file off this thread. */
+  private snapshotInBackground(): void {
+    const state = this.state;
+    if (!state || this.snapshotting || state.log.sequence === this.snapshotSeq) return;
+    try {
+      this.flush();
+      state.log.sync();
+      const { index, segments, log } = state;
+      const snapshot = takeSnapshot(index, segments, log.sequence, log.activeId, log.activeSize);
+      const started = performance.now();
+      this.snapshotting = writeSnapshotInBackground(segments.dir, snapshot).then(
+        () => {
+          this.snapshotSeq = snapshot.lastSeq;
+          this.logger.info(
+            { keys: snapshot.count, seconds: (performance.now() - started) / 1000 },
+            'wrote a periodic index snapshot',
+          );
+        },
+        (error: unknown) => this.logger.warn({ err: error }, 'periodic index snapshot failed'),
+      ).finally(() => {
+        this.snapshotting = undefined;
+      });
+    } catch (error) {
+      this.logger.warn({ err: error }, 'periodic index snapshot failed');
+    }
   }
 
   private backgroundSync(): void {
