@@ -17,6 +17,8 @@ import type { CompactionOptions } from './options.js';
 import type { WriterLink } from './writer-link.js';
 
 const log = createLogger('compaction');
+/** Larger than any segment id (they are u32). */
+const MAX_ID = 0xffff_ffff;
 
 /** What `compact()` did. */
 export interface CompactionResult {
@@ -83,7 +85,7 @@ export class Compactor {
     this.enqueue(async () => {
       this.autoQueued = false;
       await this.writeHints();
-      const plan = await this.writer.planCompaction(false, 0, this.policy);
+      const plan = await this.writer.planCompaction(false, 0, MAX_ID, this.policy);
       if (plan) await this.runMerge(plan, undefined, 1);
     }).catch((error: unknown) => {
       if (!this.closed) log.error({ err: error }, 'automatic compaction failed');
@@ -117,10 +119,13 @@ export class Compactor {
       keysMoved: 0,
       keysExpired: 0,
     };
+    // Segments sealed while compact() runs are left for later, so it ends under any write load.
     let after = 0;
+    let upTo = MAX_ID;
     for (;;) {
-      const plan = await this.writer.planCompaction(true, after, this.policy);
+      const plan = await this.writer.planCompaction(true, after, upTo, this.policy);
       if (!plan) break;
+      upTo = Math.min(upTo, plan.sealedThrough);
       totals.merges++;
       const { result, moved, dropped } = await this.runMerge(plan, onProgress, totals.merges);
       totals.segmentsMerged += plan.inputs.length;

@@ -85,11 +85,14 @@ export class WriterLink {
   async planCompaction(
     all: boolean,
     after: number,
+    upTo: number,
     policy: CompactionPolicy,
   ): Promise<MergePlan | null> {
     return unwrap(
       await this.call(
-        this.remote.planCompaction(all, after, policy) as Promise<ValueReply<MergePlan | null>>,
+        this.remote.planCompaction(all, after, upTo, policy) as Promise<
+          ValueReply<MergePlan | null>
+        >,
       ),
     );
   }

@@ -35,6 +35,8 @@ export interface MergePlan {
   readonly dropTombstones: boolean;
   /** Wall-clock ms the merge judges expiry by. */
   readonly now: number;
+  /** The newest segment that was sealed when the plan was made (compact() stops there). */
+  readonly sealedThrough: number;
 }
 
 /** Words per move in `MergeResult.moves`: tag, from handle, from offset, to offset, length. */

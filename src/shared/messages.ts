@@ -113,13 +113,15 @@ export interface WriterApi {
   snapshot(): Promise<ValueReply<Uint32Array>>;
   /**
    * Plans the next merge (compaction-plan.ts) and reserves its output id, or answers null when
-   * none is due. Only segments whose span starts after `after` are considered. With `all`,
-   * takes every such sealed segment (up to policy.maxMergeBytes), sealing the active segment
-   * first when `after` is 0. Refuses (KV_INTERNAL) while another planned merge is pending.
+   * none is due. Only segments spanning ids after `after` and up to `upTo` are considered.
+   * With `all`, takes every such sealed segment (up to policy.maxMergeBytes), sealing the
+   * active segment first when `after` is 0. Refuses (KV_INTERNAL) while another planned merge
+   * is pending.
    */
   planCompaction(
     all: boolean,
     after: number,
+    upTo: number,
     policy: CompactionPolicy,
   ): Promise<ValueReply<MergePlan | null>>;
   /** Installs a merge the worker finished (merge-install.ts). */

@@ -110,7 +110,7 @@ function copyLive(
     throttle.checkStop();
     const bytes = readFileSync(join(dir, segmentFileName(input.id)));
     const end = Math.min(bytes.length, input.size);
-    let paced = SEGMENT_HEADER_BYTES;
+    let paced = 0; // the header counts as read
     const outcome = scanEffects(bytes, SEGMENT_HEADER_BYTES, end, (type, offset, length, seq) => {
       const keyStart = offset + RECORD_HEADER_BYTES;
       const keyLength = recordKeyLength(bytes, offset);

@@ -162,6 +162,7 @@ export class WriterService implements WriterApi {
   async planCompaction(
     all: boolean,
     after: number,
+    upTo: number,
     policy: CompactionPolicy,
   ): Promise<ValueReply<MergePlan | null>> {
     try {
@@ -173,7 +174,7 @@ export class WriterService implements WriterApi {
       }
       const sealed = segments.list().filter((s) => s.id !== log.activeId);
       const run = chooseRun(
-        sealed.filter((s) => s.first > after),
+        sealed.filter((s) => s.first > after && s.last <= upTo),
         sealed[0],
         policy,
         all,
@@ -186,6 +187,7 @@ export class WriterService implements WriterApi {
         inputs: mergeInputs(run),
         dropTombstones: run[0] === sealed[0],
         now: Date.now(),
+        sealedThrough: sealed.reduce((m, s) => Math.max(m, s.last), 0),
       };
       this.merging = plan;
       this.logger.info(

@@ -1,0 +1,338 @@
+// Compaction through the Store API: compact() reclaims dead bytes and keeps every live value
+// (across reopen); a merge that does not start at the oldest segment keeps the tombstones that
+// still hide older values (the deleted-key resurrection case); automatic merges and hint files;
+// readers racing merges see only written values; keys() racing a merge misses no key; close()
+// during a merge.
+
+import { readdirSync, rmSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type SegmentStats, Store, type StoreOptions } from '../../dist/main/index.js';
+import { expectRejectsWith } from '../fixtures/kv-errors.js';
+import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
+
+const SMALL: StoreOptions = {
+  readers: 2,
+  segmentBytes: 4096,
+  compaction: { auto: false, bytesPerSecond: 0 },
+};
+
+afterEach(removeTempDirs);
+
+/** Polls `probe` until it is true, every few ms, failing after `ms`. */
+async function pollUntil(what: string, probe: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function writeAll(store: Store, entries: Iterable<[string, string]>): Promise<void> {
+  await Promise.all([...entries].map(([k, v]) => store.set(k, v)));
+}
+
+describe('compact()', () => {
+  it('reclaims dead bytes, keeps every live value, drops deletes and expired keys, across reopen', async () => {
+    const dir = await makeTempDir('compact');
+    const store = await Store.open(dir, SMALL);
+    const model = new Map<string, string>();
+    try {
+      for (let round = 0; round < 5; round++) {
+        const entries: [string, string][] = [];
+        for (let i = 0; i < 300; i++) entries.push([`k${i}`, `round ${round} value ${i} `.repeat(3)]);
+        await writeAll(store, entries);
+        for (const [k, v] of entries) model.set(k, v);
+      }
+      for (let i = 0; i < 300; i += 3) {
+        expect(await store.delete(`k${i}`)).toBe(true);
+        model.delete(`k${i}`);
+      }
+      await store.set('short-lived', 'x', { expiresAt: Date.now() - 1 }); // already expired
+      await store.batch([
+        { type: 'set', key: 'b1', value: 'batched 1' },
+        { type: 'set', key: 'b2', value: 'batched 2' },
+      ]);
+      model.set('b1', 'batched 1');
+      model.set('b2', 'batched 2');
+      const before = await store.stats();
+      expect(before.deadBytes).toBeGreaterThan(before.liveBytes * 3);
+
+      const progress: number[] = [];
+      const result = await store.compact(({ bytesRead }) => progress.push(bytesRead));
+      const after = await store.stats();
+      expect(result.segmentsMerged).toBe(before.segments.length);
+      expect(result.bytesBefore).toBeGreaterThan(result.bytesAfter * 3);
+      expect(result.keysExpired).toBe(1);
+      expect(progress.at(-1)).toBe(result.bytesBefore);
+      // Only merged segments and the new, empty active one remain; no dead bytes at all.
+      expect(after.segments.filter((s) => !s.merged && !s.active)).toEqual([]);
+      expect(after.deadBytes).toBe(0);
+      expect(after.keys).toBe(model.size);
+      expect(after.diskBytes).toBeLessThanOrEqual(after.liveBytes * 1.05 + 4096);
+      for (const s of after.segments.filter((x) => x.merged)) expect(s.hinted).toBe(true);
+      await expectModel(store, model, 'after compact');
+      expect(store.getSync('short-lived')).toBeUndefined();
+      // The old segment files are gone from the directory.
+      const logs = readdirSync(dir).filter((n) => n.endsWith('.log'));
+      expect(logs.sort()).toEqual(after.segments.map((s) => name(s)).sort());
+    } finally {
+      await store.close();
+    }
+    const reopened = await Store.open(dir, SMALL);
+    try {
+      await expectModel(reopened, model, 'after reopen');
+      expect((await reopened.stats()).keys).toBe(model.size);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('on an empty store, or twice in a row, merges what there is and changes no value', async () => {
+    const dir = await makeTempDir('compact-empty');
+    const store = await Store.open(dir, SMALL);
+    try {
+      const empty = await store.compact();
+      expect(empty.merges).toBe(0);
+      await store.set('a', '1');
+      const first = await store.compact();
+      expect(first.segmentsMerged).toBe(1);
+      const second = await store.compact();
+      // The merged segment has nothing to reclaim, but compact() merges everything sealed.
+      expect(second.keysMoved).toBe(1);
+      expect(store.getSync('a')?.toString()).toBe('1');
+    } finally {
+      await store.close();
+    }
+    await expectRejectsWith(store.compact(), 'KV_CLOSED');
+  });
+
+  it('keeps a tombstone when an older segment outside the merge still holds the value it hides', async () => {
+    const dir = await makeTempDir('resurrection');
+    // Automatic merges only, of segments at least 60% dead; nothing counts as small.
+    const options: StoreOptions = {
+      ...SMALL,
+      compaction: { auto: true, intervalMs: 10, smallSegmentBytes: 0, bytesPerSecond: 0 },
+    };
+    let store = await Store.open(dir, { ...SMALL, compaction: { auto: false } });
+    try {
+      // Segment 1: the victim's value among plenty of live keys (so it never becomes 40% dead).
+      await store.set('victim', 'the old value');
+      for (let i = 0; (await segmentCount(store)) < 2; i++) {
+        await store.set(`live${i}`, 'v'.repeat(100));
+      }
+      // Segment 2: the victim's tombstone among dead overwrites of one churning key.
+      expect(await store.delete('victim')).toBe(true);
+      while ((await segmentCount(store)) < 3) await store.set('churn', 'c'.repeat(100));
+      await store.set('churn', 'final');
+    } finally {
+      await store.close();
+    }
+    store = await Store.open(dir, options);
+    try {
+      // The automatic check merges segment 2 (and more), never segment 1.
+      await pollUntil('an automatic merge', async () =>
+        (await store.stats()).segments.some((s) => s.merged),
+      );
+      const segments = (await store.stats()).segments;
+      expect(segments[0]).toMatchObject({ id: 1, merged: false });
+      const merged = segments.find((s) => s.merged)!;
+      expect(merged.first).toBe(2);
+      expect(merged.tombstoneBytes).toBeGreaterThan(0);
+      expect(store.getSync('victim')).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+    // Replaying segment 1 and then the merged one must still end with the victim deleted.
+    store = await Store.open(dir, SMALL);
+    try {
+      expect(store.getSync('victim')).toBeUndefined();
+      expect(store.getSync('churn')?.toString()).toBe('final');
+      // A full merge starts at the oldest segment: the tombstone can go, the victim stays gone.
+      await store.compact();
+      expect((await store.stats()).segments.every((s) => s.tombstoneBytes === 0)).toBe(true);
+    } finally {
+      await store.close();
+    }
+    store = await Store.open(dir, SMALL);
+    try {
+      expect(store.getSync('victim')).toBeUndefined();
+      expect(await store.get('victim')).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('automatic compaction', () => {
+  it('writes hint files for sealed segments and merges fragmented ones, and the next open uses the hints', async () => {
+    const dir = await makeTempDir('auto');
+    const options: StoreOptions = {
+      ...SMALL,
+      snapshotIntervalMs: 0,
+      compaction: { auto: true, intervalMs: 10, bytesPerSecond: 0 },
+    };
+    const store = await Store.open(dir, options);
+    const model = new Map<string, string>();
+    try {
+      for (let round = 0; round < 8; round++) {
+        const entries: [string, string][] = [];
+        for (let i = 0; i < 100; i++) entries.push([`k${i}`, `r${round}:${i}`.padEnd(60, '.')]);
+        await writeAll(store, entries);
+        for (const [k, v] of entries) model.set(k, v);
+      }
+      await pollUntil('a merge and hints for every sealed segment', async () => {
+        const s = (await store.stats()).segments;
+        return s.some((x) => x.merged) && s.every((x) => x.active || x.hinted);
+      });
+      await expectModel(store, model, 'after automatic merges');
+    } finally {
+      await store.close();
+    }
+    // Without the snapshot, the hints rebuild the index: only the active segment is scanned.
+    rmSync(`${dir}/INDEX-SNAPSHOT`, { force: true });
+    const reopened = await Store.open(dir, options);
+    try {
+      const stats = await reopened.stats();
+      expect(stats.recovery.restoredSegments).toBe(0);
+      expect(stats.recovery.hintedSegments).toBe(stats.segments.length - 1);
+      expect(stats.recovery.scannedSegments).toBe(1);
+      await expectModel(reopened, model, 'after reopening from hints');
+    } finally {
+      await reopened.close();
+    }
+  });
+});
+
+describe('compaction racing the other threads', () => {
+  it('readers (getMany, get, getSync) see only written values, never older than acknowledged, while merges install', async () => {
+    const dir = await makeTempDir('compact-race');
+    const store = await Store.open(dir, SMALL);
+    const KEYS = 400;
+    const acked = new Array<number>(KEYS).fill(-1);
+    let done = false;
+    let reads = 0;
+    let merges = 0;
+    const value = (n: number, v: number) => `k${n}:v${v}:`.padEnd(40 + ((n * 7 + v) % 50), '#');
+    const check = (n: number, ackedBefore: number, got: Buffer | undefined) => {
+      reads++;
+      if (ackedBefore < 0) return; // may or may not exist yet
+      expect(got, `k${n} vanished`).toBeDefined();
+      const m = /^k(\d+):v(\d+):(#*)$/.exec(got!.toString());
+      expect(m, `k${n} read ${got!.toString().slice(0, 60)}`).not.toBeNull();
+      expect(Number(m![1])).toBe(n);
+      expect(got!.toString()).toBe(value(n, Number(m![2])));
+      expect(Number(m![2])).toBeGreaterThanOrEqual(ackedBefore);
+    };
+    try {
+      const writer = async () => {
+        for (let v = 0; v < 12; v++) {
+          const writes: Promise<void>[] = [];
+          for (let n = 0; n < KEYS; n++) {
+            writes.push(store.set(`k${n}`, value(n, v)).then(() => void (acked[n] = v)));
+          }
+          await Promise.all(writes);
+        }
+      };
+      const compactor = async () => {
+        while (!done) {
+          await store.compact();
+          merges++;
+        }
+      };
+      const reader = async () => {
+        while (!done) {
+          const ids = Array.from({ length: 64 }, (_, i) => (i * 37 + reads) % KEYS);
+          const before = ids.map((n) => acked[n]!);
+          const values = await store.getMany(ids.map((n) => `k${n}`));
+          ids.forEach((n, i) => check(n, before[i]!, values[i]));
+          const n = reads % KEYS;
+          const b = acked[n]!;
+          check(n, b, store.getSync(`k${n}`));
+          check(n, acked[n]!, await store.get(`k${n}`));
+        }
+      };
+      const writing = writer().finally(() => {
+        done = true;
+      });
+      await Promise.all([writing, compactor(), reader(), reader()]);
+      expect(merges).toBeGreaterThan(1);
+      expect(reads).toBeGreaterThan(1000);
+      for (let n = 0; n < KEYS; n++) expect(store.getSync(`k${n}`)?.toString()).toBe(value(n, 11));
+    } finally {
+      done = true;
+      await store.close();
+    }
+  });
+
+  it('keys() during merges returns every key present for the whole call', async () => {
+    const dir = await makeTempDir('compact-keys');
+    const store = await Store.open(dir, SMALL);
+    try {
+      await writeAll(store, Array.from({ length: 500 }, (_, i) => [`stable${i}`, 'x'.repeat(50)]));
+      let done = false;
+      const churn = async () => {
+        for (let r = 0; !done; r++) await store.set(`churn${r % 50}`, 'y'.repeat(80));
+      };
+      const churning = churn();
+      for (let round = 0; round < 5; round++) {
+        const [keys] = await Promise.all([store.keys(), store.compact()]);
+        const names = new Set(keys.map((k) => k.toString()));
+        for (let i = 0; i < 500; i++) expect(names.has(`stable${i}`), `stable${i}`).toBe(true);
+      }
+      done = true;
+      await churning;
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('close() during a slow merge stops it, leaves no temporary file and loses nothing', async () => {
+    const dir = await makeTempDir('compact-close');
+    // 256 KiB/s: a merge of a few hundred KiB takes over a second, so close() lands inside it.
+    const options: StoreOptions = { ...SMALL, compaction: { auto: false, bytesPerSecond: 256 * 1024 } };
+    const store = await Store.open(dir, options);
+    const model = new Map<string, string>();
+    for (let round = 0; round < 4; round++) {
+      const entries: [string, string][] = [];
+      for (let i = 0; i < 500; i++) entries.push([`k${i}`, `r${round}:${'z'.repeat(200)}`]);
+      await writeAll(store, entries);
+      for (const [k, v] of entries) model.set(k, v);
+    }
+    let started = () => {};
+    const progressed = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const outcome = store.compact(() => started()).then(
+      () => 'finished',
+      (error: unknown) => error,
+    );
+    await progressed;
+    await store.close();
+    expect(await outcome).toMatchObject({ code: 'KV_CLOSED' });
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    const reopened = await Store.open(dir, SMALL);
+    try {
+      await expectModel(reopened, model, 'after close during a merge');
+    } finally {
+      await reopened.close();
+    }
+  });
+});
+
+function name(s: SegmentStats): string {
+  return `${String(s.id).padStart(6, '0')}.log`;
+}
+
+async function segmentCount(store: Store): Promise<number> {
+  return (await store.stats()).segments.length;
+}
+
+async function expectModel(store: Store, model: Map<string, string>, when: string) {
+  const keys = [...model.keys()];
+  const values = await store.getMany(keys);
+  keys.forEach((k, i) => {
+    expect(values[i]?.toString(), `${when}: ${k} (getMany)`).toBe(model.get(k));
+    expect(store.getSync(k)?.toString(), `${when}: ${k} (getSync)`).toBe(model.get(k));
+  });
+  expect((await store.stats()).keys, `${when}: key count`).toBe(model.size);
+}
