@@ -12,8 +12,11 @@ export const SCENARIO_IDS = [
   'parallel',
   'always',
   'reopen',
+  'reopen-modes',
   'memory',
   'breakdown',
+  'compaction-space',
+  'compaction-load',
   'redis',
 ] as const;
 

@@ -50,7 +50,7 @@ function warmupMs(timeMs: number): number {
  * Warm-up of an async window: longer, because the work runs on other threads too (kvd's
  * reader pool reaches its steady rate only after ~1 s of traffic on the reference VM).
  */
-function windowWarmupMs(timeMs: number): number {
+export function windowWarmupMs(timeMs: number): number {
   return Math.min(1000, Math.max(300, timeMs / 2));
 }
 

@@ -15,7 +15,9 @@ export type Unit =
   | 'checksums/s'
   | 'requests/s'
   | 'ms'
-  | 'B/key';
+  | 'B/key'
+  | 'MiB'
+  | 'disk/live';
 
 /** One measured number. */
 export interface Figure {

@@ -22,8 +22,11 @@ const SCENARIOS: Record<ScenarioId, () => Promise<{ scenario: Scenario }>> = {
   parallel: () => import('../scenarios/parallel.js'),
   always: () => import('../scenarios/always.js'),
   reopen: () => import('../scenarios/reopen.js'),
+  'reopen-modes': () => import('../scenarios/reopen-modes.js'),
   memory: () => import('../scenarios/memory.js'),
   breakdown: () => import('../scenarios/breakdown.js'),
+  'compaction-space': () => import('../scenarios/compaction-space.js'),
+  'compaction-load': () => import('../scenarios/compaction-load.js'),
   redis: () => import('../scenarios/redis.js'),
 };
 

@@ -82,10 +82,22 @@ export const TARGETS: readonly TargetSpec[] = [
   },
   { id: 'reopen', text: 'reopen with 1M keys < 1 s', kvd: 'reopen.A.kvd.open', below: 1000 },
   {
+    id: 'reopen-snapshot',
+    text: 'reopen with 5M keys (5 × A) from the index snapshot < 1 s',
+    kvd: 'reopen-modes.A.kvd.snapshot.x5',
+    below: 1000,
+  },
+  {
     id: 'index-bytes',
     text: '≤ 32 B of index per key',
     kvd: 'memory.A.kvd.indexBytesPerKey',
     atMost: 32,
+  },
+  {
+    id: 'compaction-space',
+    text: 'disk ÷ live bytes after compact() ≤ 1.2× (A, every key overwritten 5 times)',
+    kvd: 'compaction-space.A.kvd.diskPerLive.after',
+    atMost: 1.2,
   },
 ];
 
