@@ -172,7 +172,13 @@ export class Compactor {
     }
     const copied = performance.now();
     log.info(
-      { merge, bytesRead: bytesTotal, bytesWritten: result.size, records: result.records, seconds: (copied - started) / 1000 },
+      {
+        merge,
+        bytesRead: bytesTotal,
+        bytesWritten: result.size,
+        records: result.records,
+        seconds: (copied - started) / 1000,
+      },
       'compaction: copied live records',
     );
     const outcome = await this.writer.installCompaction(plan, result);

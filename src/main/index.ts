@@ -2,8 +2,8 @@
 
 export { ERROR_CODES, KvError, type KvErrorCode } from '../shared/errors.js';
 export type { Durability, SegmentStats } from '../shared/messages.js';
-export { type RemoteMethods, type RemoteStore, spawnStore } from './ipc-client.js';
 export type { CompactionProgress, CompactionResult } from './compactor.js';
+export { type RemoteMethods, type RemoteStore, spawnStore } from './ipc-client.js';
 export { type CompactionOptions, DEFAULTS, LIMITS, type StoreOptions } from './options.js';
 export { Store } from './store.js';
 export type {

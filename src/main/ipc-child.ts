@@ -106,6 +106,8 @@ function perform(request: IpcRequest): Promise<IpcResults[IpcOp]> {
       return store.flush().then(nothing);
     case 'stats':
       return store.stats();
+    case 'compact':
+      return store.compact();
     default:
       return rejectWith(
         'KV_INVALID_ARGUMENT',

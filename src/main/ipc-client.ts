@@ -5,6 +5,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { resolve as resolvePath } from 'node:path';
 import { deserializeError, KvError } from '../shared/errors.js';
+import type { CompactionResult } from './compactor.js';
 import {
   IPC_OPEN_ID,
   type IpcArgs,
@@ -45,6 +46,7 @@ export type RemoteMethods =
   | 'clear'
   | 'flush'
   | 'stats'
+  | 'compact'
   | 'close'
   | 'isClosed';
 
@@ -190,6 +192,14 @@ export class RemoteStore implements Pick<Store, RemoteMethods> {
   /** Removes the key's expiry; resolves with whether it had one. Rejects like `Store.persist`. */
   persist(key: Bytes): Promise<boolean> {
     return this.call('persist', { key });
+  }
+
+  /**
+   * Merges every sealed segment in the child (see `Store.compact`; progress is not reported
+   * across the process boundary). Rejects like `Store.compact`.
+   */
+  compact(): Promise<CompactionResult> {
+    return this.call('compact', {});
   }
 
   /** Every live key (see `Store.keys`). Rejects like `Store.keys`. */

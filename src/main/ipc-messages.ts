@@ -3,6 +3,7 @@
 // import these types; nothing else defines an IPC message shape.
 
 import type { SerializedError } from '../shared/errors.js';
+import type { CompactionResult } from './compactor.js';
 import type { StoreOptions } from './options.js';
 import type {
   BatchOp,
@@ -47,6 +48,7 @@ export interface IpcArgs {
   clear: Record<never, never>;
   flush: Record<never, never>;
   stats: Record<never, never>;
+  compact: Record<never, never>;
   /** Closes the store (flush, sync, unlock); the child exits once this is answered. */
   close: Record<never, never>;
 }
@@ -72,6 +74,7 @@ export interface IpcResults {
   clear: number;
   flush: undefined;
   stats: StoreStats;
+  compact: CompactionResult;
   close: undefined;
 }
 

@@ -3,6 +3,8 @@
 
 import { createInterface } from 'node:readline';
 import { KvError } from '../shared/errors.js';
+import type { CompactionProgress, CompactionResult } from './compactor.js';
+import { type ProgressBar, progressBar } from './progress-bar.js';
 
 /** The part of `Store` the REPL uses; a `Store` satisfies it. */
 export interface ReplStore {
@@ -11,6 +13,7 @@ export interface ReplStore {
   delete(key: string): Promise<boolean>;
   has(key: string): Promise<boolean>;
   stats(): Promise<object>;
+  compact(onProgress?: CompactionProgress): Promise<CompactionResult>;
 }
 
 /** What one input line produced: text to print (each line newline-terminated; may be empty) and whether the session ended. */
@@ -38,10 +41,15 @@ const COMMAND_HEAD = /^\s*(\S*)\s*(\S*)\s*/;
 export class ReplSession {
   private pending: { key: string; lines: string[] } | undefined;
 
-  /** `sentinel` is the exact line that ends a multi-line value. Throws `KV_INVALID_ARGUMENT` if it is empty or holds a line break. */
+  /**
+   * `sentinel` is the exact line that ends a multi-line value; `bar` makes the progress bar
+   * long commands draw (none by default). Throws `KV_INVALID_ARGUMENT` if the sentinel is empty
+   * or holds a line break.
+   */
   constructor(
     private readonly store: ReplStore,
     readonly sentinel: string = DEFAULT_SENTINEL,
+    private readonly bar: (label: string) => ProgressBar = () => ({ update() {}, stop() {} }),
   ) {
     checkSentinel(sentinel);
   }
@@ -98,6 +106,19 @@ export class ReplSession {
       case 'STATS':
         if (key !== '') return usage(command, 'STATS');
         return reply(`${JSON.stringify(await this.store.stats(), null, 2)}\n`);
+      case 'COMPACT': {
+        if (key !== '') return usage(command, 'COMPACT');
+        const bar = this.bar('compacting');
+        try {
+          const r = await this.store.compact((p) => bar.update(p.bytesRead, p.bytesTotal));
+          return reply(
+            `OK: merged ${r.segmentsMerged} segments, ${r.bytesBefore} -> ${r.bytesAfter} bytes, ` +
+              `${r.keysExpired} expired keys dropped, in ${r.seconds.toFixed(2)} s\n`,
+          );
+        } finally {
+          bar.stop();
+        }
+      }
       case 'HELP':
         return reply(helpText(this.sentinel));
       case 'EXIT':
@@ -140,7 +161,9 @@ export interface ReplIo {
  * caller that opened it closes it (which flushes). Main thread; never rejects for a bad command.
  */
 export async function runRepl(store: ReplStore, io: ReplIo, sentinel?: string): Promise<void> {
-  const session = new ReplSession(store, sentinel);
+  const session = new ReplSession(store, sentinel, (label) =>
+    progressBar(label, io.output, io.terminal),
+  );
   const rl = createInterface({
     input: io.input,
     output: io.terminal ? io.output : undefined,
@@ -180,6 +203,7 @@ export function helpText(sentinel: string = DEFAULT_SENTINEL): string {
     '  DEL key         delete the key; prints (integer) 1 if it existed, else (integer) 0',
     '  EXISTS key      prints (integer) 1 if the key has a value, else (integer) 0',
     '  STATS           print the store statistics as JSON',
+    '  COMPACT         merge every sealed segment now (a progress bar in a terminal); prints what it did',
     '  HELP            print this help',
     '  EXIT            flush every write to disk, close the store and quit (as end of input does)',
     'Keys are whitespace-free words. A value is the rest of the line after the key and the',

@@ -4,7 +4,6 @@
 import { Worker } from 'node:worker_threads';
 import { type Remote, transfer, wrap } from 'comlink';
 import { nodeEndpoint } from '../shared/comlink-endpoint.js';
-import { deserializeError, KvError } from '../shared/errors.js';
 import type {
   CompactionPolicy,
   InstallOutcome,
@@ -12,6 +11,7 @@ import type {
   MergeResult,
   UnhintedSegment,
 } from '../shared/compaction-messages.js';
+import { deserializeError, KvError } from '../shared/errors.js';
 import type {
   ValueReply,
   VoidReply,

@@ -123,7 +123,8 @@ export function readHint(
   if (v.getUint32(0, true) !== HINT_MAGIC) return 'bad hint magic';
   const body = bytes.length - TRAILER_BYTES;
   if (v.getUint32(body, true) !== crc32c(bytes, 0, body)) return 'hint checksum mismatch';
-  if (v.getUint16(4, true) !== HINT_VERSION) return `unsupported hint version ${v.getUint16(4, true)}`;
+  if (v.getUint16(4, true) !== HINT_VERSION)
+    return `unsupported hint version ${v.getUint16(4, true)}`;
   if (v.getUint32(8, true) !== segmentId) return `hint names segment ${v.getUint32(8, true)}`;
   if (v.getUint32(12, true) !== segmentSize) {
     return `hint is for ${v.getUint32(12, true)} bytes of segment, the file has ${segmentSize}`;

@@ -66,7 +66,8 @@ export class SegmentFds {
   private closeRetired(): void {
     this.epoch = this.index.segmentEpoch;
     for (let h = 0; h < this.fds.length; h++) {
-      if (this.fds[h] !== undefined && this.ids[h] !== this.index.segmentIdOf(h)) this.closeHandle(h);
+      if (this.fds[h] !== undefined && this.ids[h] !== this.index.segmentIdOf(h))
+        this.closeHandle(h);
     }
   }
 

@@ -6,10 +6,10 @@
 import {
   batchCommitCount,
   FLAG_IN_BATCH,
+  scanRecord,
   TYPE_BATCH_COMMIT,
   TYPE_DELETE,
   TYPE_PUT,
-  scanRecord,
 } from './format.js';
 
 /** A record that took effect: a put or a tombstone at `offset` (its `length` bytes). */

@@ -7,8 +7,8 @@
 
 import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { KIND_LOG, KIND_MERGED, segmentFileName } from '../shared/format.js';
 import { faultPoint } from '../shared/fault-points.js';
+import { KIND_LOG, KIND_MERGED, segmentFileName } from '../shared/format.js';
 import type { IndexTable } from '../shared/index-table.js';
 import type { Logger } from '../shared/logger.js';
 import {
@@ -110,7 +110,10 @@ export function restoreSnapshot(
   const snapshot = decodeSnapshot(bytes);
   const problem = typeof snapshot === 'string' ? snapshot : mismatch(snapshot, inventory, index);
   if (problem !== undefined || typeof snapshot === 'string') {
-    log.warn({ reason: problem }, 'index snapshot not usable; rebuilding from hint files and segments');
+    log.warn(
+      { reason: problem },
+      'index snapshot not usable; rebuilding from hint files and segments',
+    );
     return undefined;
   }
   index.writerRestore(snapshot.capacity, snapshot.count, snapshot.deleted, snapshot.slots);

@@ -7,14 +7,14 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   type InstallOutcome,
-  MOVE_DROP,
-  MOVE_WORDS,
   type MergePlan,
   type MergeResult,
+  MOVE_DROP,
+  MOVE_WORDS,
 } from '../shared/compaction-messages.js';
 import { KvError } from '../shared/errors.js';
-import { KIND_MERGED, segmentFileName } from '../shared/format.js';
 import { faultPoint } from '../shared/fault-points.js';
+import { KIND_MERGED, segmentFileName } from '../shared/format.js';
 import { hintFileName } from '../shared/hint-format.js';
 import type { IndexTable } from '../shared/index-table.js';
 import { commitTemp, removeFilesDurably, syncDirectory } from './durable-file.js';

@@ -7,10 +7,10 @@
 import { closeSync, fsyncSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  MOVE_DROP,
-  MOVE_WORDS,
   type MergePlan,
   type MergeResult,
+  MOVE_DROP,
+  MOVE_WORDS,
 } from '../shared/compaction-messages.js';
 import {
   encodeSegmentHeader,

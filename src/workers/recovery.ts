@@ -122,7 +122,10 @@ export function recover(
     if (isLast) last = segment;
     if (performance.now() - progressAt > 1000) {
       progressAt = performance.now();
-      log.info({ file: file.name, bytesRead, seconds: (progressAt - started) / 1000 }, 'recovering');
+      log.info(
+        { file: file.name, bytesRead, seconds: (progressAt - started) / 1000 },
+        'recovering',
+      );
     }
   }
   publisher.clearWindow();
@@ -167,7 +170,10 @@ function loadHint(
     bytes = readFileSync(join(segments.dir, name));
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    log.info({ file: name, reason: missing ? 'missing' : String(error) }, 'no usable hint file; scanning the segment');
+    log.info(
+      { file: name, reason: missing ? 'missing' : String(error) },
+      'no usable hint file; scanning the segment',
+    );
     return undefined;
   }
   const hint = readHint(bytes, segment.id, segment.size);
@@ -221,12 +227,18 @@ function replaySegment(
   const cutAt = outcome.goodEnd;
   if (cutAt < bytes.length) {
     if (!isLast) {
-      throw new KvError('KV_CORRUPTION', `${name} at offset ${outcome.problemAt}: ${outcome.problem}`);
+      throw new KvError(
+        'KV_CORRUPTION',
+        `${name} at offset ${outcome.problemAt}: ${outcome.problem}`,
+      );
     }
     if (isAllZero(bytes, cutAt)) {
       // Space the writer preallocated under `always` (zeros are never a valid record).
       trimFile(path, name, cutAt);
-      log.info({ file: name, offset: cutAt, bytes: bytes.length - cutAt }, 'trimmed preallocated space');
+      log.info(
+        { file: name, offset: cutAt, bytes: bytes.length - cutAt },
+        'trimmed preallocated space',
+      );
     } else {
       truncatedBytes = cutTornTail(path, name, bytes, cutAt, outcome.problem, log);
     }

@@ -5,14 +5,23 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UnhintedSegment } from '../shared/compaction-messages.js';
-import { RECORD_HEADER_BYTES, recordKeyLength, SEGMENT_HEADER_BYTES, segmentFileName } from '../shared/format.js';
+import {
+  RECORD_HEADER_BYTES,
+  recordKeyLength,
+  SEGMENT_HEADER_BYTES,
+  segmentFileName,
+} from '../shared/format.js';
 import { HintBuilder, hintFileName } from '../shared/hint-format.js';
 import { scanEffects } from '../shared/segment-scan.js';
 import type { Throttle } from '../shared/throttle.js';
 import { writeFileDurably } from './durable-file.js';
 
 /** Writes `<id>.hint` for sealed segment `segment`; returns its entry count. Throws on damage. */
-export function writeSegmentHint(dir: string, segment: UnhintedSegment, throttle: Throttle): number {
+export function writeSegmentHint(
+  dir: string,
+  segment: UnhintedSegment,
+  throttle: Throttle,
+): number {
   const name = segmentFileName(segment.id);
   const bytes = readFileSync(join(dir, name));
   if (bytes.length !== segment.size) {
@@ -20,10 +29,15 @@ export function writeSegmentHint(dir: string, segment: UnhintedSegment, throttle
   }
   throttle.spent(bytes.length);
   const hint = new HintBuilder();
-  const outcome = scanEffects(bytes, SEGMENT_HEADER_BYTES, bytes.length, (type, offset, length, seq) => {
-    const keyLength = recordKeyLength(bytes, offset);
-    hint.add(type, bytes, offset + RECORD_HEADER_BYTES, keyLength, offset, length, seq);
-  });
+  const outcome = scanEffects(
+    bytes,
+    SEGMENT_HEADER_BYTES,
+    bytes.length,
+    (type, offset, length, seq) => {
+      const keyLength = recordKeyLength(bytes, offset);
+      hint.add(type, bytes, offset + RECORD_HEADER_BYTES, keyLength, offset, length, seq);
+    },
+  );
   if (outcome.goodEnd !== bytes.length) {
     throw new Error(`${name} at offset ${outcome.problemAt}: ${outcome.problem}`);
   }

@@ -4,9 +4,6 @@
 // writer.ts only wires this to comlink, so tests can drive it on their own thread.
 
 import { mkdirSync } from 'node:fs';
-import { KvError, serializeError } from '../shared/errors.js';
-import { IndexTable } from '../shared/index-table.js';
-import { createLogger, type Logger } from '../shared/logger.js';
 import type {
   CompactionPolicy,
   InstallOutcome,
@@ -14,8 +11,11 @@ import type {
   MergeResult,
   UnhintedSegment,
 } from '../shared/compaction-messages.js';
+import { KvError, serializeError } from '../shared/errors.js';
 import { segmentFileName } from '../shared/format.js';
 import { hintFileName } from '../shared/hint-format.js';
+import { IndexTable } from '../shared/index-table.js';
+import { createLogger, type Logger } from '../shared/logger.js';
 import type {
   ValueReply,
   VoidReply,
@@ -25,7 +25,7 @@ import type {
   WriterOpened,
   WriterStats,
 } from '../shared/messages.js';
-import { mergeInputs, chooseRun } from './compaction-plan.js';
+import { chooseRun, mergeInputs } from './compaction-plan.js';
 import { removeFilesDurably, TEMP_SUFFIX } from './durable-file.js';
 import { IndexPublisher } from './index-publisher.js';
 import {
@@ -35,8 +35,8 @@ import {
   writeSnapshot,
   writeSnapshotInBackground,
 } from './index-snapshot.js';
-import { installMerge } from './merge-install.js';
 import { LogWriter } from './log-writer.js';
+import { installMerge } from './merge-install.js';
 import { recover } from './recovery.js';
 import { SegmentTable } from './segments.js';
 import { readSizeHint, writeSizeHint } from './size-hint.js';
@@ -218,7 +218,12 @@ export class WriterService implements WriterApi {
       try {
         const outcome = await installMerge(segments, index, plan, result);
         this.logger.info(
-          { ...outcome, output: segmentFileName(plan.outputId), bytes: result.size, seconds: (performance.now() - started) / 1000 },
+          {
+            ...outcome,
+            output: segmentFileName(plan.outputId),
+            bytes: result.size,
+            seconds: (performance.now() - started) / 1000,
+          },
           'compaction: merge installed, inputs retired',
         );
         return { ok: true, value: outcome };
@@ -358,18 +363,20 @@ export class WriterService implements WriterApi {
       const { index, segments, log } = state;
       const snapshot = takeSnapshot(index, segments, log.sequence, log.activeId, log.activeSize);
       const started = performance.now();
-      this.snapshotting = writeSnapshotInBackground(segments.dir, snapshot).then(
-        () => {
-          this.snapshotSeq = snapshot.lastSeq;
-          this.logger.info(
-            { keys: snapshot.count, seconds: (performance.now() - started) / 1000 },
-            'wrote a periodic index snapshot',
-          );
-        },
-        (error: unknown) => this.logger.warn({ err: error }, 'periodic index snapshot failed'),
-      ).finally(() => {
-        this.snapshotting = undefined;
-      });
+      this.snapshotting = writeSnapshotInBackground(segments.dir, snapshot)
+        .then(
+          () => {
+            this.snapshotSeq = snapshot.lastSeq;
+            this.logger.info(
+              { keys: snapshot.count, seconds: (performance.now() - started) / 1000 },
+              'wrote a periodic index snapshot',
+            );
+          },
+          (error: unknown) => this.logger.warn({ err: error }, 'periodic index snapshot failed'),
+        )
+        .finally(() => {
+          this.snapshotting = undefined;
+        });
     } catch (error) {
       this.logger.warn({ err: error }, 'periodic index snapshot failed');
     }

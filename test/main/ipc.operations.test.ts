@@ -8,7 +8,7 @@ import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 afterEach(removeTempDirs);
 
 describe('spawnStore: operations', () => {
-  it('forwards incrBy, append, setWith, getDelete, expire, persist and keys', async () => {
+  it('forwards incrBy, append, setWith, getDelete, expire, persist, keys, clear and compact', async () => {
     const dir = await makeTempDir('ipc-ops');
     const db = await spawnStore(dir, { maxValueBytes: 8 });
     try {
@@ -36,6 +36,10 @@ describe('spawnStore: operations', () => {
       await expect(db.incrBy('t')).rejects.toMatchObject({ code: 'KV_NOT_INTEGER' });
       expect(await db.clear()).toBe(2);
       expect(await db.keys()).toEqual([]);
+      await db.set('kept', 'compact');
+      const compacted = await db.compact();
+      expect(compacted.segmentsMerged).toBeGreaterThan(0);
+      expect((await db.get('kept'))?.toString()).toBe('compact');
     } finally {
       await db.close();
     }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KvError } from '../../dist/main/index.js';
+import { type CompactionProgress, type CompactionResult, KvError } from '../../dist/main/index.js';
 import { helpText, ReplSession, type ReplStore, runRepl } from '../../dist/main/repl.js';
 
 const CLI = fileURLToPath(new URL('../../dist/main/cli.js', import.meta.url));
@@ -37,6 +37,19 @@ class MapStore implements ReplStore {
   }
   async stats(): Promise<object> {
     return { keys: this.data.size };
+  }
+  async compact(onProgress?: CompactionProgress): Promise<CompactionResult> {
+    onProgress?.({ merge: 1, bytesRead: 50, bytesTotal: 100 });
+    onProgress?.({ merge: 1, bytesRead: 100, bytesTotal: 100 });
+    return {
+      merges: 1,
+      segmentsMerged: 3,
+      bytesBefore: 100,
+      bytesAfter: 40,
+      keysMoved: 2,
+      keysExpired: 1,
+      seconds: 0.5,
+    };
   }
 }
 
@@ -146,6 +159,22 @@ describe('ReplSession', () => {
     expect(() => new ReplSession(new MapStore(), 'a\nb')).toThrow(KvError);
     expect(helpText('STOP')).toContain('exactly STOP');
     expect((await converse(['help'], '%%')).output).toBe(helpText('%%'));
+  });
+});
+
+describe('ReplSession COMPACT', () => {
+  it('runs compact(), draws its progress on the bar it is given, and prints what it did', async () => {
+    const drawn: string[] = [];
+    const session = new ReplSession(new MapStore(), undefined, (label) => ({
+      update: (done, total) => drawn.push(`${label} ${done}/${total}`),
+      stop: () => drawn.push('stop'),
+    }));
+    const { output } = await session.handleLine('compact');
+    expect(output).toBe(
+      'OK: merged 3 segments, 100 -> 40 bytes, 1 expired keys dropped, in 0.50 s\n',
+    );
+    expect(drawn).toEqual(['compacting 50/100', 'compacting 100/100', 'stop']);
+    expect((await session.handleLine('COMPACT now')).output).toMatch(/usage: COMPACT/);
   });
 });
 
@@ -306,6 +335,12 @@ describe('kvd repl (built binary)', () => {
     );
     expectClean(second);
     expect(second.stdout).toBe(`${POEM}\nhello   wide world\n(integer) 0\n(integer) 0\nOK\n`);
+
+    // COMPACT merges what the runs wrote; nothing changes for the reader.
+    const compacted = await runCli(['repl', '--dir', dir], 'COMPACT\nGET greeting\n');
+    expectClean(compacted);
+    expect(compacted.stdout).toMatch(/^OK: merged \d+ segments, \d+ -> \d+ bytes, /);
+    expect(compacted.stdout.endsWith('\nhello   wide world\n')).toBe(true);
 
     const third = await runCli(['repl', '--dir', dir], 'GET dotted\nSTATS\n');
     expectClean(third);

@@ -83,7 +83,10 @@ async function reopenAndCheck(dir: string, where: string, model: Model, orInFlig
   const store = await Store.open(dir, OPTIONS);
   try {
     // A crash may leave temporary files; open removes them.
-    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp')), `${where}: after open`).toEqual([]);
+    expect(
+      readdirSync(dir).filter((n) => n.endsWith('.tmp')),
+      `${where}: after open`,
+    ).toEqual([]);
     const actual = await contents(store);
     const matches = (m: Model | undefined) =>
       m !== undefined && m.size === actual.size && [...m].every(([k, v]) => actual.get(k) === v);
@@ -132,7 +135,10 @@ describe('crash safety of compaction and snapshots (kill -9)', () => {
       const killAfter = 30 + ((round * 7919) % 250);
       const { announced, acked, other, exit } = await collect(child, killAfter);
       expect(exit.signal, `round ${round}: stderr ${child.stderr}`).toBe('SIGKILL');
-      expect(other.filter((l) => l.startsWith('E ')), `round ${round}`).toEqual([]);
+      expect(
+        other.filter((l) => l.startsWith('E ')),
+        `round ${round}`,
+      ).toEqual([]);
       let state = model;
       for (let i = 0; i < acked; i++) state = apply(state, announced[i]!);
       const inFlight = announced.length > acked ? apply(state, announced[acked]!) : undefined;

@@ -39,7 +39,8 @@ describe('compact()', () => {
     try {
       for (let round = 0; round < 5; round++) {
         const entries: [string, string][] = [];
-        for (let i = 0; i < 300; i++) entries.push([`k${i}`, `round ${round} value ${i} `.repeat(3)]);
+        for (let i = 0; i < 300; i++)
+          entries.push([`k${i}`, `round ${round} value ${i} `.repeat(3)]);
         await writeAll(store, entries);
         for (const [k, v] of entries) model.set(k, v);
       }
@@ -228,7 +229,11 @@ describe('compaction racing the other threads', () => {
         for (let v = 0; v < 12; v++) {
           const writes: Promise<void>[] = [];
           for (let n = 0; n < KEYS; n++) {
-            writes.push(store.set(`k${n}`, value(n, v)).then(() => void (acked[n] = v)));
+            writes.push(
+              store.set(`k${n}`, value(n, v)).then(() => {
+                acked[n] = v;
+              }),
+            );
           }
           await Promise.all(writes);
         }
@@ -244,7 +249,9 @@ describe('compaction racing the other threads', () => {
           const ids = Array.from({ length: 64 }, (_, i) => (i * 37 + reads) % KEYS);
           const before = ids.map((n) => acked[n]!);
           const values = await store.getMany(ids.map((n) => `k${n}`));
-          ids.forEach((n, i) => check(n, before[i]!, values[i]));
+          ids.forEach((n, i) => {
+            check(n, before[i]!, values[i]);
+          });
           const n = reads % KEYS;
           const b = acked[n]!;
           check(n, b, store.getSync(`k${n}`));
@@ -268,7 +275,10 @@ describe('compaction racing the other threads', () => {
     const dir = await makeTempDir('compact-keys');
     const store = await Store.open(dir, SMALL);
     try {
-      await writeAll(store, Array.from({ length: 500 }, (_, i) => [`stable${i}`, 'x'.repeat(50)]));
+      await writeAll(
+        store,
+        Array.from({ length: 500 }, (_, i) => [`stable${i}`, 'x'.repeat(50)]),
+      );
       let done = false;
       const churn = async () => {
         for (let r = 0; !done; r++) await store.set(`churn${r % 50}`, 'y'.repeat(80));
@@ -289,7 +299,10 @@ describe('compaction racing the other threads', () => {
   it('close() during a slow merge stops it, leaves no temporary file and loses nothing', async () => {
     const dir = await makeTempDir('compact-close');
     // 256 KiB/s: a merge of a few hundred KiB takes over a second, so close() lands inside it.
-    const options: StoreOptions = { ...SMALL, compaction: { auto: false, bytesPerSecond: 256 * 1024 } };
+    const options: StoreOptions = {
+      ...SMALL,
+      compaction: { auto: false, bytesPerSecond: 256 * 1024 },
+    };
     const store = await Store.open(dir, options);
     const model = new Map<string, string>();
     for (let round = 0; round < 4; round++) {
@@ -302,10 +315,12 @@ describe('compaction racing the other threads', () => {
     const progressed = new Promise<void>((resolve) => {
       started = resolve;
     });
-    const outcome = store.compact(() => started()).then(
-      () => 'finished',
-      (error: unknown) => error,
-    );
+    const outcome = store
+      .compact(() => started())
+      .then(
+        () => 'finished',
+        (error: unknown) => error,
+      );
     await progressed;
     await store.close();
     expect(await outcome).toMatchObject({ code: 'KV_CLOSED' });

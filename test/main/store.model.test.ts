@@ -124,7 +124,10 @@ async function runCommands(durability: Durability, cmds: readonly Cmd[], seen: R
           const stats = await store.stats();
           // Everything sealed was merged: only live records (tombstones and dead copies gone).
           expect(stats.keys, at).toBe(model.size);
-          expect(stats.segments.filter((x) => !x.active && !x.merged), at).toEqual([]);
+          expect(
+            stats.segments.filter((x) => !x.active && !x.merged),
+            at,
+          ).toEqual([]);
           break;
         }
         case 'compactDuring': {

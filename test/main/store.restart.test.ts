@@ -4,7 +4,15 @@
 // cut-short or stale snapshot, one for another hash width, a damaged, missing or mismatched hint.
 // A periodic snapshot followed by more writes and kill -9 replays the writes after it.
 
-import { closeSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store, type StoreOptions } from '../../dist/main/index.js';
@@ -83,7 +91,8 @@ async function openAndCheck(dir: string, model: Model, options: StoreOptions = O
     keys.forEach((k, i) => {
       expect(values[i]?.toString(), k).toBe(model.get(k));
     });
-    for (let i = 1; i < 150; i += 10) expect(store.getSync(`a${i}`), `a${i} stays deleted`).toBeUndefined();
+    for (let i = 1; i < 150; i += 10)
+      expect(store.getSync(`a${i}`), `a${i} stays deleted`).toBeUndefined();
     const stats = await store.stats();
     expect(stats.keys).toBe(model.size);
     return stats;
@@ -102,7 +111,10 @@ function flipByte(path: string, offset: number): void {
   }
 }
 
-const files = (dir: string, suffix: string) => readdirSync(dir).filter((n) => n.endsWith(suffix)).sort();
+const files = (dir: string, suffix: string) =>
+  readdirSync(dir)
+    .filter((n) => n.endsWith(suffix))
+    .sort();
 
 describe('index snapshot', () => {
   it('a clean close writes it; open restores every segment from it and replays nothing', async () => {

@@ -474,7 +474,10 @@ describe('recover: sealed segments (corruption)', () => {
   it('refuses a commit whose count does not match in a sealed segment, naming the commit', async () => {
     const inBatch = rec(2, 'put', 'b', 'two', { inBatch: true });
     const commit = rec(3, 'commit', '', '', { count: 2 });
-    await expectSealedCorruption(segment(1, [a, inBatch, commit]), HEADER + a.length + inBatch.length);
+    await expectSealedCorruption(
+      segment(1, [a, inBatch, commit]),
+      HEADER + a.length + inBatch.length,
+    );
   });
 
   it('refuses a bad segment header: magic, checksum, version, id, or cut short', async () => {

@@ -69,8 +69,28 @@ describe('SegmentTable', () => {
     table.addTombstone(s.handle, 0); // a tombstone's bytes count as dead, and as tombstones
     const common = { merged: false, hinted: false, tombstoneBytes: 0 };
     expect(table.stats(2)).toEqual([
-      { ...common, id: 1, first: 1, last: 1, bytes: 332, liveBytes: 200, deadBytes: 100, liveKeys: 1, active: false },
-      { ...common, id: 2, first: 2, last: 2, bytes: 72, liveBytes: 40, deadBytes: 0, liveKeys: 1, active: true },
+      {
+        ...common,
+        id: 1,
+        first: 1,
+        last: 1,
+        bytes: 332,
+        liveBytes: 200,
+        deadBytes: 100,
+        liveKeys: 1,
+        active: false,
+      },
+      {
+        ...common,
+        id: 2,
+        first: 2,
+        last: 2,
+        bytes: 72,
+        liveBytes: 40,
+        deadBytes: 0,
+        liveKeys: 1,
+        active: true,
+      },
     ]);
   });
 
@@ -78,7 +98,8 @@ describe('SegmentTable', () => {
     const index = IndexTable.create();
     const table = new SegmentTable(await tempDir('seg-full'), index);
     const handles = new Set<number>();
-    for (let id = 1; id < MAX_SEGMENT_HANDLES; id++) handles.add(table.add(logHeader(id), 32).handle);
+    for (let id = 1; id < MAX_SEGMENT_HANDLES; id++)
+      handles.add(table.add(logHeader(id), 32).handle);
     expect(handles.size).toBe(MAX_SEGMENT_HANDLES - 1);
     expect(handles.has(0)).toBe(false);
     expect(kvCode(() => table.add(logHeader(MAX_SEGMENT_HANDLES), 32))).toBe('KV_INTERNAL');

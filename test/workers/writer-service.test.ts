@@ -532,7 +532,9 @@ describe('WriterService: close and failures', () => {
     // Outside damage, not a mock: segment 1 is truncated to its header after rotation, so the
     // writer cannot read the stored key it must compare before overwriting "a".
     const dir = await tempDir('publish-fail');
-    const w = await OpenWriter.open(dir, { segmentBytes: SEGMENT_HEADER_BYTES + putLen('a', 'v1') });
+    const w = await OpenWriter.open(dir, {
+      segmentBytes: SEGMENT_HEADER_BYTES + putLen('a', 'v1'),
+    });
     try {
       await w.write([{ put: 'a', value: 'v1' }]);
       await w.write([{ put: 'b', value: 'v2' }]); // rotates: segment 1 is sealed

@@ -28,6 +28,7 @@ export type CommandStore = Pick<
   | 'expirySync'
   | 'keys'
   | 'clear'
+  | 'compact'
 >;
 
 /** Coalesces the GETs started in one pass over a read batch into one `getMany`. */

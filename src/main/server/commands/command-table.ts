@@ -6,6 +6,7 @@ import { authCommand } from './auth.js';
 import { clientCommand } from './client.js';
 import { commandCommand } from './command.js';
 import type { CommandSpec } from './command-spec.js';
+import { compactCommand } from './compact.js';
 import { configCommand } from './config.js';
 import { dbsizeCommand } from './dbsize.js';
 import { delCommand } from './del.js';
@@ -57,6 +58,7 @@ const COMMANDS: readonly CommandSpec[] = [
   ttlCommand,
   clientCommand,
   commandCommand,
+  compactCommand,
   configCommand,
   dbsizeCommand,
   delCommand,
