@@ -22,9 +22,9 @@ const DURABILITIES: readonly Durability[] = ['always', 'everysec', 'no'];
 export function addReplCommand(program: Command): void {
   program
     .command('repl')
-    .summary('interactive shell on a store (SET, GET, DEL, EXISTS, STATS, HELP, EXIT)')
+    .summary('interactive shell on a store (SET, GET, DEL, EXISTS, STATS, COMPACT, HELP, EXIT)')
     .description(
-      'Interactive shell on a store: SET, GET, DEL, EXISTS, STATS, HELP, EXIT. Reads commands ' +
+      'Interactive shell on a store: SET, GET, DEL, EXISTS, STATS, COMPACT, HELP, EXIT. Reads commands ' +
         'from stdin (prompts only on a terminal) and prints replies on stdout; logs go to ' +
         'stderr (KVD_LOG_LEVEL, default warn here).',
     )

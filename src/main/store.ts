@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { Piscina } from 'piscina';
-import { KvError } from '../shared/errors.js';
+import { ioError, KvError } from '../shared/errors.js';
 import { RECORD_HEADER_BYTES, TYPE_DELETE, TYPE_PUT } from '../shared/format.js';
 import { IndexTable } from '../shared/index-table.js';
 import { byteLength } from '../shared/key-bytes.js';
@@ -81,7 +81,11 @@ export class Store {
   static async open(dir: string, options?: StoreOptions): Promise<Store> {
     const resolved = resolveOptions(options);
     const absolute = resolvePath(dir);
-    mkdirSync(absolute, { recursive: true });
+    try {
+      mkdirSync(absolute, { recursive: true });
+    } catch (error) {
+      throw ioError(`cannot create ${absolute}`, error);
+    }
     const lock = await lockDirectory(absolute);
     let store: Store | undefined;
     const writer = new WriterLink((error) => store?.fail(error));

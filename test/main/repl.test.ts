@@ -402,3 +402,28 @@ describe('kvd repl (built binary)', () => {
     expect(bad.stderr).toContain('--durability');
   });
 });
+
+describe('kvd compact (built binary)', () => {
+  it('merges a store offline and prints what it did as JSON; the data is unchanged', async () => {
+    const dir = await tempDir();
+    expectClean(await runCli(['repl', '--dir', dir], 'SET a 1\nSET a 2\nSET b 3\nDEL b\n'));
+    const run = await runCli(['compact', '--dir', dir]);
+    expectClean(run);
+    const result = JSON.parse(run.stdout) as {
+      segmentsMerged: number;
+      bytesAfter: number;
+      bytesBefore: number;
+    };
+    expect(result.segmentsMerged).toBe(1);
+    expect(result.bytesAfter).toBeLessThan(result.bytesBefore);
+    const after = await runCli(['repl', '--dir', dir], 'GET a\nEXISTS b\n');
+    expectClean(after);
+    expect(after.stdout).toBe('2\n(integer) 0\n');
+  });
+
+  it('fails with a clear error and exit code 1 when the store cannot be opened', async () => {
+    const run = await runCli(['compact', '--dir', '/etc/passwd/x']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^\(error\) KV_IO: cannot create/);
+  });
+});

@@ -262,7 +262,9 @@ describe('COMPACT', () => {
   it('merges every sealed segment and answers with what it did; values stay readable', async () => {
     const redis = connect();
     for (let round = 0; round < 3; round++) {
-      await redis.mset(...Array.from({ length: 50 }, (_, i) => [`c:${i}`, `v${round}:${i}`]).flat());
+      await redis.mset(
+        ...Array.from({ length: 50 }, (_, i) => [`c:${i}`, `v${round}:${i}`]).flat(),
+      );
     }
     await redis.del('c:0');
     const result = JSON.parse(await redisCli(server.port, ['COMPACT'])) as {
