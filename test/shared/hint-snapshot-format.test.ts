@@ -1,0 +1,174 @@
+// Tests the codecs of hint files (src/shared/hint-format.ts) and index snapshots
+// (src/shared/snapshot-format.ts): round trips, and that every single-byte change, a cut, or a
+// file for another segment is refused rather than misread.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { TYPE_DELETE, TYPE_PUT } from '../../dist/shared/format.js';
+import {
+  HINT_ENTRY_BYTES,
+  HINT_HEADER_BYTES,
+  HintBuilder,
+  hintFileName,
+  parseHintFileName,
+  readHint,
+} from '../../dist/shared/hint-format.js';
+import {
+  decodeSnapshot,
+  encodeSnapshot,
+  type Snapshot,
+} from '../../dist/shared/snapshot-format.js';
+
+const utf8 = (s: string) => new TextEncoder().encode(s);
+
+interface Entry {
+  type: typeof TYPE_PUT | typeof TYPE_DELETE;
+  key: string;
+  offset: number;
+  length: number;
+  seq: number;
+}
+
+function build(entries: readonly Entry[], id = 7, size = 1 << 20): Uint8Array {
+  const b = new HintBuilder();
+  for (const e of entries) {
+    const key = utf8(`xx${e.key}`); // a key inside a larger buffer
+    b.add(e.type, key, 2, key.length - 2, e.offset, e.length, e.seq);
+  }
+  b.noteSeq(3);
+  return b.finish(id, size).slice();
+}
+
+function entriesOf(bytes: Uint8Array, id = 7, size = 1 << 20): Entry[] {
+  const hint = readHint(bytes, id, size);
+  if (typeof hint === 'string') throw new Error(hint);
+  const out: Entry[] = [];
+  hint.forEach((type, b, keyStart, keyLength, offset, length, seq) => {
+    out.push({
+      type,
+      key: new TextDecoder().decode(b.subarray(keyStart, keyStart + keyLength)),
+      offset,
+      length,
+      seq,
+    });
+  });
+  return out;
+}
+
+const entry = fc.record({
+  type: fc.constantFrom<typeof TYPE_PUT | typeof TYPE_DELETE>(TYPE_PUT, TYPE_DELETE),
+  key: fc.string({ maxLength: 40 }),
+  offset: fc.nat({ max: 500_000 }),
+  length: fc.integer({ min: 32, max: 500_000 }),
+  seq: fc.nat({ max: 2 ** 52 }),
+});
+
+describe('hint files', () => {
+  it('round-trip any entries, in order, with the highest sequence number', () => {
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 30 }), (entries) => {
+        const bytes = build(entries);
+        expect(entriesOf(bytes)).toEqual(entries);
+        const hint = readHint(bytes, 7, 1 << 20);
+        if (typeof hint === 'string') throw new Error(hint);
+        expect(hint.entries).toBe(entries.length);
+        expect(hint.maxSeq).toBe(Math.max(3, ...entries.map((e) => e.seq)));
+      }),
+    );
+  });
+
+  it('refuses every single-byte change, every cut, and a hint for another segment or size', () => {
+    const bytes = build([
+      { type: TYPE_PUT, key: 'alpha', offset: 32, length: 60, seq: 1 },
+      { type: TYPE_DELETE, key: 'beta', offset: 92, length: 36, seq: 2 },
+    ]);
+    expect(bytes.length).toBe(HINT_HEADER_BYTES + 2 * HINT_ENTRY_BYTES + 9 + 4);
+    for (let i = 0; i < bytes.length; i++) {
+      const damaged = bytes.slice();
+      damaged[i] ^= 0x01;
+      expect(typeof readHint(damaged, 7, 1 << 20), `byte ${i}`).toBe('string');
+    }
+    for (let n = 0; n < bytes.length; n++) {
+      expect(typeof readHint(bytes.subarray(0, n), 7, 1 << 20), `cut at ${n}`).toBe('string');
+    }
+    expect(readHint(bytes, 8, 1 << 20)).toMatch(/names segment 7/);
+    expect(readHint(bytes, 7, 100)).toMatch(/for 1048576 bytes/);
+  });
+
+  it('refuses entries that point past the segment, even with a valid checksum', () => {
+    const bytes = build([{ type: TYPE_PUT, key: 'k', offset: 90, length: 20, seq: 1 }], 7, 100);
+    expect(readHint(bytes, 7, 100)).toMatch(/bad hint entry 0/);
+  });
+
+  it('names files NNNNNN.hint and parses them back', () => {
+    expect(hintFileName(12)).toBe('000012.hint');
+    expect(parseHintFileName('000012.hint')).toBe(12);
+    expect(parseHintFileName('000012.hint.tmp')).toBeUndefined();
+    expect(parseHintFileName('000012.log')).toBeUndefined();
+  });
+});
+
+function snapshot(slots = 4): Snapshot {
+  const bytes = new Uint8Array(slots * 16);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31) & 0xff;
+  return {
+    hashBits: 32,
+    capacity: slots,
+    count: 2,
+    deleted: 1,
+    lastSeq: 2 ** 40 + 5,
+    resumeId: 9,
+    resumeFrom: 4096,
+    segments: [
+      {
+        id: 3,
+        handle: 1,
+        kind: 1,
+        first: 1,
+        last: 2,
+        size: 500,
+        liveKeys: 1,
+        hinted: true,
+        liveBytes: 2 ** 33,
+        tombstoneBytes: 40,
+      },
+      {
+        id: 9,
+        handle: 2,
+        kind: 0,
+        first: 9,
+        last: 9,
+        size: 4096,
+        liveKeys: 1,
+        hinted: false,
+        liveBytes: 60,
+        tombstoneBytes: 0,
+      },
+    ],
+    slots: bytes,
+  };
+}
+
+const concat = (pieces: Uint8Array[]) => Buffer.concat(pieces);
+
+describe('index snapshots', () => {
+  it('round-trip', () => {
+    const s = snapshot();
+    const decoded = decodeSnapshot(concat(encodeSnapshot(s)));
+    expect(decoded).toEqual({ ...s, slots: expect.any(Uint8Array) });
+    if (typeof decoded === 'string') throw new Error(decoded);
+    expect(Buffer.from(decoded.slots).equals(Buffer.from(s.slots))).toBe(true);
+  });
+
+  it('refuses every single-byte change and every cut', () => {
+    const bytes = concat(encodeSnapshot(snapshot()));
+    for (let i = 0; i < bytes.length; i++) {
+      const damaged = Buffer.from(bytes);
+      damaged[i] ^= 0x80;
+      expect(typeof decodeSnapshot(damaged), `byte ${i}`).toBe('string');
+    }
+    for (let n = 0; n < bytes.length; n++) {
+      expect(typeof decodeSnapshot(bytes.subarray(0, n)), `cut at ${n}`).toBe('string');
+    }
+  });
+});
