@@ -4,19 +4,15 @@
 
 import { mkdirSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { ioError, KvError } from '../shared/errors.js';
 import { RECORD_HEADER_BYTES, TYPE_DELETE, TYPE_PUT } from '../shared/format.js';
 import { IndexTable } from '../shared/index-table.js';
 import { byteLength } from '../shared/key-bytes.js';
 import { createLogger } from '../shared/logger.js';
-import type { ReaderInit, WriterOpened } from '../shared/messages.js';
+import type { WriterOpened } from '../shared/messages.js';
 import { RecordReader } from '../shared/record-reader.js';
 import {
-  EXPIRE_IF_EARLIER,
-  EXPIRE_IF_LATER,
-  EXPIRE_IF_NONE,
-  EXPIRE_IF_SET,
   OP_APPEND,
   OP_CLEAR,
   OP_EXPIRE,
@@ -24,16 +20,15 @@ import {
   OP_INCRBY,
   OP_SET,
   type OpResult,
-  SET_IF_ABSENT,
-  SET_IF_PRESENT,
-  SET_KEEP_EXPIRY,
-  SET_RETURN_PREVIOUS,
 } from '../shared/write-ops.js';
 import { type CompactionProgress, type CompactionResult, Compactor } from './compactor.js';
 import { type DirLock, lockDirectory } from './dir-lock.js';
 import { checkExpiry, checkKey, checkValue } from './input-checks.js';
+import { checkDelta, checkExpiresAt, expireFlags, setWithFlags } from './op-encoding.js';
 import { LIMITS, type ResolvedOptions, resolveOptions, type StoreOptions } from './options.js';
 import { ReadQueue } from './read-queue.js';
+import { startReaderPool } from './reader-pool.js';
+import { composeStats } from './store-stats.js';
 import type {
   BatchOp,
   Bytes,
@@ -99,17 +94,7 @@ export class Store {
         snapshotIntervalMs: resolved.snapshotIntervalMs,
       });
       const index = new IndexTable(opened.index);
-      const init: ReaderInit = { dir: absolute, index: opened.index };
-      const pool = new Piscina({
-        filename: new URL('../workers/reader.js', import.meta.url).href,
-        minThreads: resolved.readers,
-        maxThreads: resolved.readers,
-        idleTimeout: Number.POSITIVE_INFINITY,
-        workerData: init,
-      });
-      // A reader thread that crashes fails its task (the caller sees the error) and Piscina
-      // starts another; log it rather than let it surface as an uncaught exception.
-      pool.on('error', (error: unknown) => log.error({ err: error }, 'reader thread crashed'));
+      const pool = startReaderPool(absolute, opened.index, resolved.readers);
       store = new Store(
         absolute,
         resolved,
@@ -240,9 +225,7 @@ export class Store {
   incrBy(key: Bytes, delta: number | bigint = 1): Promise<bigint> {
     return this.operation(() => {
       this.checkKey(key);
-      if (typeof delta === 'number' ? !Number.isSafeInteger(delta) : typeof delta !== 'bigint') {
-        throw new KvError('KV_INVALID_ARGUMENT', 'delta must be an integer');
-      }
+      checkDelta(delta);
       return this.writes.enqueueOperation(OP_INCRBY, 0, key, String(delta), 0);
     }).then((r) => r.integer ?? 0n);
   }
@@ -268,12 +251,7 @@ export class Store {
   setWith(key: Bytes, value: Bytes, options: SetWithOptions = {}): Promise<SetWithResult> {
     return this.operation(() => {
       const op = this.encodePut(key, value, options.expiresAt ?? 0);
-      let flags = 0;
-      if (options.ifAbsent) flags |= SET_IF_ABSENT;
-      if (options.ifPresent) flags |= SET_IF_PRESENT;
-      if (options.returnPrevious) flags |= SET_RETURN_PREVIOUS;
-      if (options.keepExpiry) flags |= SET_KEEP_EXPIRY;
-      return this.writes.enqueueOperation(OP_SET, flags, key, value, op.expiresAt);
+      return this.writes.enqueueOperation(OP_SET, setWithFlags(options), key, value, op.expiresAt);
     }).then((r) => ({ written: r.applied, previous: asBuffer(r.previous) }));
   }
 
@@ -297,12 +275,7 @@ export class Store {
   ): Promise<boolean> {
     return this.operation(() => {
       this.checkKey(key);
-      if (!Number.isSafeInteger(expiresAt) || expiresAt <= 0) {
-        throw new KvError(
-          'KV_INVALID_ARGUMENT',
-          'expiresAt must be a positive integer (ms since the epoch)',
-        );
-      }
+      checkExpiresAt(expiresAt);
       return this.writes.enqueueOperation(OP_EXPIRE, expireFlags(condition), key, '', expiresAt);
     }).then((r) => r.applied);
   }
@@ -379,32 +352,7 @@ export class Store {
   /** Keys, index memory, per-segment live and dead bytes, recovery and writer counters. */
   async stats(): Promise<StoreStats> {
     this.checkOpen();
-    const w = await this.writer.stats();
-    const diskBytes = w.segments.reduce((n, s) => n + s.bytes, 0);
-    const liveBytes = w.segments.reduce((n, s) => n + s.liveBytes, 0);
-    const keys = this.index.count;
-    return {
-      keys,
-      indexBytes: this.index.byteLength,
-      indexBytesPerKey: keys > 0 ? this.index.byteLength / keys : 0,
-      indexCapacity: this.index.capacity,
-      segments: w.segments,
-      diskBytes,
-      liveBytes,
-      deadBytes: w.segments.reduce((n, s) => n + s.deadBytes, 0),
-      lastSeq: w.lastSeq,
-      durability: this.options.durability,
-      readers: this.options.readers,
-      recovery: {
-        records: this.opened.recoveredRecords,
-        restoredSegments: this.opened.restoredSegments,
-        hintedSegments: this.opened.hintedSegments,
-        scannedSegments: this.opened.scannedSegments,
-        truncatedBytes: this.opened.truncatedBytes,
-        ms: this.opened.recoveryMs,
-      },
-      writer: { writes: w.writes, flushes: w.flushes, syncs: w.syncs },
-    };
+    return composeStats(this.index, await this.writer.stats(), this.options, this.opened);
   }
 
   /**
@@ -482,31 +430,4 @@ function asBuffer(bytes: Uint8Array | undefined): Buffer | undefined {
   return bytes === undefined
     ? undefined
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-}
-
-const EXPIRE_FLAGS: Record<ExpireCondition, number> = {
-  NX: EXPIRE_IF_NONE,
-  XX: EXPIRE_IF_SET,
-  GT: EXPIRE_IF_LATER,
-  LT: EXPIRE_IF_EARLIER,
-};
-
-/** The OP_EXPIRE flags for the conditions; throws `KV_INVALID_ARGUMENT` for combinations Redis refuses. */
-function expireFlags(condition: ExpireCondition | readonly ExpireCondition[] | undefined): number {
-  const list: readonly ExpireCondition[] =
-    condition === undefined ? [] : typeof condition === 'string' ? [condition] : condition;
-  let flags = 0;
-  for (const c of list) {
-    const flag = EXPIRE_FLAGS[c];
-    if (flag === undefined)
-      throw new KvError('KV_INVALID_ARGUMENT', `unknown expire condition ${String(c)}`);
-    flags |= flag;
-  }
-  if (flags & EXPIRE_IF_NONE && flags !== EXPIRE_IF_NONE) {
-    throw new KvError('KV_INVALID_ARGUMENT', 'NX cannot be combined with XX, GT or LT');
-  }
-  if (flags & EXPIRE_IF_LATER && flags & EXPIRE_IF_EARLIER) {
-    throw new KvError('KV_INVALID_ARGUMENT', 'GT and LT cannot be combined');
-  }
-  return flags;
 }

@@ -1,0 +1,24 @@
+// Owns starting a store's reader pool: Piscina threads running src/workers/reader.ts over the
+// shared index, kept alive for the store's lifetime, with crashes logged rather than thrown.
+
+import { Piscina } from 'piscina';
+import { createLogger } from '../shared/logger.js';
+import type { ReaderInit } from '../shared/messages.js';
+
+const log = createLogger('store');
+
+/** Starts `readers` reader threads for the store in `dir` (absolute) over `index`. Caller's thread. */
+export function startReaderPool(dir: string, index: SharedArrayBuffer, readers: number): Piscina {
+  const init: ReaderInit = { dir, index };
+  const pool = new Piscina({
+    filename: new URL('../workers/reader.js', import.meta.url).href,
+    minThreads: readers,
+    maxThreads: readers,
+    idleTimeout: Number.POSITIVE_INFINITY,
+    workerData: init,
+  });
+  // A reader thread that crashes fails its task (the caller sees the error) and Piscina
+  // starts another; log it rather than let it surface as an uncaught exception.
+  pool.on('error', (error: unknown) => log.error({ err: error }, 'reader thread crashed'));
+  return pool;
+}

@@ -1,0 +1,39 @@
+// Owns composing `Store.stats()`: the index's own figures (read on the caller's thread), the
+// writer's segment accounting and counters, the options and what recovery did at open.
+
+import type { IndexTable } from '../shared/index-table.js';
+import type { WriterOpened, WriterStats } from '../shared/messages.js';
+import type { ResolvedOptions } from './options.js';
+import type { StoreStats } from './store-types.js';
+
+/** The statistics `Store.stats()` answers. Caller's thread. */
+export function composeStats(
+  index: IndexTable,
+  w: WriterStats,
+  options: ResolvedOptions,
+  opened: WriterOpened,
+): StoreStats {
+  const keys = index.count;
+  return {
+    keys,
+    indexBytes: index.byteLength,
+    indexBytesPerKey: keys > 0 ? index.byteLength / keys : 0,
+    indexCapacity: index.capacity,
+    segments: w.segments,
+    diskBytes: w.segments.reduce((n, s) => n + s.bytes, 0),
+    liveBytes: w.segments.reduce((n, s) => n + s.liveBytes, 0),
+    deadBytes: w.segments.reduce((n, s) => n + s.deadBytes, 0),
+    lastSeq: w.lastSeq,
+    durability: options.durability,
+    readers: options.readers,
+    recovery: {
+      records: opened.recoveredRecords,
+      restoredSegments: opened.restoredSegments,
+      hintedSegments: opened.hintedSegments,
+      scannedSegments: opened.scannedSegments,
+      truncatedBytes: opened.truncatedBytes,
+      ms: opened.recoveryMs,
+    },
+    writer: { writes: w.writes, flushes: w.flushes, syncs: w.syncs },
+  };
+}
