@@ -30,15 +30,22 @@ async function compactMain(dir: string): Promise<number> {
   process.env.KVD_LOG_LEVEL ??= 'warn';
   const { Store } = await import('./store.js');
   let store: Awaited<ReturnType<typeof Store.open>> | undefined;
-  const bar = progressBar('compacting', process.stderr, process.stderr.isTTY === true);
+  const terminal = process.stderr.isTTY === true;
+  const bar = progressBar('compacting', process.stderr, terminal);
+  const recovering = progressBar('recovering', process.stderr, terminal);
   try {
-    store = await Store.open(dir, { compaction: { auto: false, bytesPerSecond: 0 } });
+    store = await Store.open(dir, {
+      compaction: { auto: false, bytesPerSecond: 0 },
+      onRecoveryProgress: (done, total) => recovering.update(done, total),
+    });
+    recovering.stop();
     const result = await store.compact((p) => bar.update(p.bytesRead, p.bytesTotal));
     bar.stop();
     await store.close();
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return 0;
   } catch (error) {
+    recovering.stop();
     bar.stop();
     await store?.close().catch(() => {});
     const code = error instanceof KvError ? error.code : 'KV_INTERNAL';

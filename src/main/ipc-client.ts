@@ -90,6 +90,12 @@ export class RemoteStore implements Pick<Store, RemoteMethods> {
   /** @internal The implementation of `spawnStore` (which documents it). */
   static async spawn(dir: string, options: StoreOptions): Promise<RemoteStore> {
     const absolute = resolvePath(dir);
+    if (options.onRecoveryProgress) {
+      throw new KvError(
+        'KV_INVALID_ARGUMENT',
+        'onRecoveryProgress is not supported by spawnStore (a function cannot cross processes)',
+      );
+    }
     const config: IpcChildConfig = { dir: absolute, options };
     const child = fork(new URL('./ipc-child.js', import.meta.url), [JSON.stringify(config)], {
       serialization: 'advanced',

@@ -45,11 +45,17 @@ export interface StoreOptions {
    * the one written at close). Open loads the newest snapshot and replays only the log after it.
    */
   snapshotIntervalMs?: number;
+  /**
+   * Hears recovery's progress during `open`, in bytes of segments processed (for a progress
+   * bar). Not supported by `spawnStore` (a function cannot cross the process boundary).
+   */
+  onRecoveryProgress?: (bytesDone: number, bytesTotal: number) => void;
 }
 
 /** Options with every default filled in. */
-export type ResolvedOptions = Required<Omit<StoreOptions, 'compaction'>> & {
+export type ResolvedOptions = Required<Omit<StoreOptions, 'compaction' | 'onRecoveryProgress'>> & {
   compaction: Required<CompactionOptions>;
+  onRecoveryProgress?: (bytesDone: number, bytesTotal: number) => void;
 };
 
 /** Default option values (see the README's options table). */
@@ -94,6 +100,7 @@ export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
     compaction: { ...DEFAULTS.compaction, ...options.compaction },
     snapshotIntervalMs: options.snapshotIntervalMs ?? DEFAULTS.snapshotIntervalMs,
   };
+  if (options.onRecoveryProgress) resolved.onRecoveryProgress = options.onRecoveryProgress;
   if (!['always', 'everysec', 'no'].includes(resolved.durability)) {
     throw invalid(`durability must be always, everysec or no (got ${String(resolved.durability)})`);
   }

@@ -4,6 +4,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { KvError } from '../shared/errors.js';
 import type { Durability } from '../shared/messages.js';
+import { progressBar } from './progress-bar.js';
 import { DEFAULT_SENTINEL, runRepl } from './repl.js';
 
 /** The parsed options of `kvd repl`. */
@@ -48,14 +49,20 @@ async function replMain(options: ReplCommandOptions): Promise<number> {
   // Before the store's modules load: their loggers read the level once, at import.
   process.env.KVD_LOG_LEVEL ??= 'warn';
   const { Store } = await import('./store.js');
+  const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
   let store: Awaited<ReturnType<typeof Store.open>>;
+  const bar = progressBar('recovering', process.stdout, terminal);
   try {
-    store = await Store.open(options.dir, { durability: options.durability });
+    store = await Store.open(options.dir, {
+      durability: options.durability,
+      onRecoveryProgress: (done, total) => bar.update(done, total),
+    });
   } catch (error) {
     reportFatal(error);
     return 1;
+  } finally {
+    bar.stop();
   }
-  const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
   if (terminal) {
     process.stdout.write(`kvd on ${store.dir}. Type HELP for commands, EXIT or Ctrl-D to quit.\n`);
   }

@@ -85,14 +85,17 @@ export class Store {
     let store: Store | undefined;
     const writer = new WriterLink((error) => store?.fail(error));
     try {
-      const opened = await writer.open({
-        dir: absolute,
-        durability: resolved.durability,
-        segmentBytes: resolved.segmentBytes,
-        hashBits: resolved.hashBits,
-        maxValueBytes: resolved.maxValueBytes,
-        snapshotIntervalMs: resolved.snapshotIntervalMs,
-      });
+      const opened = await writer.open(
+        {
+          dir: absolute,
+          durability: resolved.durability,
+          segmentBytes: resolved.segmentBytes,
+          hashBits: resolved.hashBits,
+          maxValueBytes: resolved.maxValueBytes,
+          snapshotIntervalMs: resolved.snapshotIntervalMs,
+        },
+        resolved.onRecoveryProgress,
+      );
       const index = new IndexTable(opened.index);
       const pool = startReaderPool(absolute, opened.index, resolved.readers);
       store = new Store(

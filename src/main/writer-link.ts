@@ -13,6 +13,7 @@ import type {
 } from '../shared/compaction-messages.js';
 import { deserializeError, KvError } from '../shared/errors.js';
 import type {
+  RecoveryProgressMessage,
   ValueReply,
   VoidReply,
   WriteReply,
@@ -32,6 +33,7 @@ export class WriterLink {
   private death: KvError | undefined;
   private readonly died: Promise<never>;
   private stopping = false;
+  private onRecoveryProgress: ((done: number, total: number) => void) | undefined;
 
   /** Starts the writer thread. `onDeath` runs once if it dies before `terminate()`. */
   constructor(onDeath: (error: KvError) => void) {
@@ -54,11 +56,27 @@ export class WriterLink {
       );
     });
     this.died.catch(() => {}); // observed through call(); never an unhandled rejection
+    // Progress reports travel outside comlink (which ignores messages without its ids).
+    this.thread.on('message', (message: Partial<RecoveryProgressMessage> | null) => {
+      const p = message?.kvdRecoveryProgress;
+      if (p) this.onRecoveryProgress?.(p.done, p.total);
+    });
   }
 
-  /** Opens the store in the writer (runs recovery). Throws the writer's `KvError`. */
-  async open(config: WriterConfig): Promise<WriterOpened> {
-    return unwrap(await this.call(this.remote.open(config) as Promise<ValueReply<WriterOpened>>));
+  /**
+   * Opens the store in the writer (runs recovery; `onProgress` hears its progress in bytes).
+   * Throws the writer's `KvError`.
+   */
+  async open(
+    config: WriterConfig,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<WriterOpened> {
+    this.onRecoveryProgress = onProgress;
+    try {
+      return unwrap(await this.call(this.remote.open(config) as Promise<ValueReply<WriterOpened>>));
+    } finally {
+      this.onRecoveryProgress = undefined;
+    }
   }
 
   /** Sends one buffer of records (transferred, not copied); see WriterApi.write. */

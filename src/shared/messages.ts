@@ -28,6 +28,15 @@ export interface WriterConfig {
   readonly snapshotIntervalMs?: number;
 }
 
+/**
+ * Progress of recovery during `open`: bytes of segments (and hint files, counted as their
+ * segments' bytes) processed so far, out of the total. Posted by the writer thread outside
+ * comlink (WriterLink picks it out of the thread's messages).
+ */
+export interface RecoveryProgressMessage {
+  readonly kvdRecoveryProgress: { readonly done: number; readonly total: number };
+}
+
 /** Per-segment accounting, as `stats()` reports it. */
 export interface SegmentStats {
   readonly id: number;

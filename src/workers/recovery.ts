@@ -68,6 +68,7 @@ export function recover(
   publisher: IndexPublisher,
   log: Logger,
   restore?: (inventory: Inventory) => Restored | undefined,
+  progress: (done: number, total: number) => void = () => {},
 ): RecoveryResult {
   const dir = segments.dir;
   const started = performance.now();
@@ -85,8 +86,13 @@ export function recover(
   let bytesRead = 0;
   let last: Segment | undefined;
   let progressAt = started;
+  const bytesTotal = files.reduce((n, f) => n + f.size, 0);
+  let bytesDone = 0;
+  progress(0, bytesTotal);
 
   for (const file of files) {
+    if (bytesDone > 0) progress(bytesDone, bytesTotal);
+    bytesDone += file.size;
     const id = file.header.id;
     const isLast = file === lastLog;
     let segment: Segment;
@@ -129,6 +135,7 @@ export function recover(
     }
   }
   publisher.clearWindow();
+  progress(bytesTotal, bytesTotal);
   const seconds = (performance.now() - started) / 1000;
   log.info(
     {

@@ -71,6 +71,11 @@ export class WriterService implements WriterApi {
   private snapshotSeq = 0;
   private readonly logger: Logger = createLogger('writer');
 
+  /** `onRecoveryProgress` hears recovery's progress during `open` (bytes done, total). */
+  constructor(
+    private readonly onRecoveryProgress: (done: number, total: number) => void = () => {},
+  ) {}
+
   async open(config: WriterConfig): Promise<ValueReply<WriterOpened>> {
     let publisher: IndexPublisher | undefined;
     try {
@@ -82,8 +87,12 @@ export class WriterService implements WriterApi {
       const snapshot = await readSnapshotFile(config.dir);
       // No reader can see the index until open returns it: recovery may skip the locks.
       index.writerSetPrivate(true);
-      const recovered = recover(segments, publisher, this.logger, (inventory) =>
-        restoreSnapshot(snapshot, inventory, index, segments, this.logger),
+      const recovered = recover(
+        segments,
+        publisher,
+        this.logger,
+        (inventory) => restoreSnapshot(snapshot, inventory, index, segments, this.logger),
+        this.onRecoveryProgress,
       );
       index.writerSetPrivate(false);
       const active = recovered.last ?? segments.create();

@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Store, type StoreOptions } from '../../dist/main/index.js';
+import { spawnStore, Store, type StoreOptions } from '../../dist/main/index.js';
 import { ChildLines, fixturePath } from '../fixtures/child-lines.js';
 import { expectRejectsWith } from '../fixtures/kv-errors.js';
 import { readSegment } from '../fixtures/segment-file.js';
@@ -196,6 +196,34 @@ describe('index snapshot', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('recovery progress', () => {
+  it('reports bytes processed, rising to the total of the segments, during open', async () => {
+    const { dir, model } = await buildStore('progress');
+    rmSync(join(dir, SNAPSHOT));
+    const reports: [number, number][] = [];
+    const store = await Store.open(dir, {
+      ...OPTIONS,
+      onRecoveryProgress: (done, total) => reports.push([done, total]),
+    });
+    try {
+      const total = (await store.stats()).segments.reduce((n, s) => n + s.bytes, 0);
+      expect(reports.length).toBeGreaterThan(2);
+      expect(reports[0]).toEqual([0, total]);
+      expect(reports.at(-1)).toEqual([total, total]);
+      for (let i = 1; i < reports.length; i++) {
+        expect(reports[i]![0]).toBeGreaterThanOrEqual(reports[i - 1]![0]);
+      }
+      expect((await store.getMany([...model.keys()])).length).toBe(model.size);
+    } finally {
+      await store.close();
+    }
+    await expectRejectsWith(
+      spawnStore(dir, { onRecoveryProgress: () => {} }),
+      'KV_INVALID_ARGUMENT',
+    );
   });
 });
 
