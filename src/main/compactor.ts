@@ -48,6 +48,8 @@ export class Compactor {
   private control: SharedArrayBuffer | undefined;
   private timer: NodeJS.Timeout | undefined;
   private autoQueued = false;
+  /** Segments whose hint file could not be written (damaged?): not retried until reopen. */
+  private readonly hintFailed = new Set<number>();
   private closed = false;
   private readonly policy: CompactionPolicy;
 
@@ -56,6 +58,8 @@ export class Compactor {
     private readonly writer: WriterLink,
     private readonly index: SharedArrayBuffer,
     private readonly options: Required<CompactionOptions>,
+    /** Runs after each merge is installed (the caller's thread closes retired fds). */
+    private readonly onInstalled: () => void = () => {},
   ) {
     this.policy = {
       triggerDeadRatio: options.triggerDeadRatio,
@@ -182,6 +186,7 @@ export class Compactor {
       'compaction: copied live records',
     );
     const outcome = await this.writer.installCompaction(plan, result);
+    this.onInstalled();
     log.info(
       { merge, ...outcome, seconds: (performance.now() - copied) / 1000 },
       'compaction: installed',
@@ -189,23 +194,37 @@ export class Compactor {
     return { result, moved: outcome.moved, dropped: outcome.dropped };
   }
 
-  /** Writes the hint file of every sealed segment that lacks one. */
+  /**
+   * Writes the hint file of every sealed segment that lacks one. A segment whose hint cannot be
+   * written (a damaged segment reports KV_CORRUPTION) is logged and skipped from then on, so it
+   * never holds up merges; its reads still verify every record.
+   */
   private async writeHints(): Promise<void> {
     for (const segment of await this.writer.unhintedSegments()) {
       if (this.closed) return;
+      if (this.hintFailed.has(segment.id)) continue;
       const started = performance.now();
-      const event = await this.runJob({
-        kind: 'hint',
-        dir: this.dir,
-        control: this.newControl(),
-        segment,
-        bytesPerSecond: this.options.bytesPerSecond,
-      });
+      let entries: number;
+      try {
+        const event = await this.runJob({
+          kind: 'hint',
+          dir: this.dir,
+          control: this.newControl(),
+          segment,
+          bytesPerSecond: this.options.bytesPerSecond,
+        });
+        entries = event.kind === 'hinted' ? event.entries : 0;
+      } catch (error) {
+        if (this.closed) throw error;
+        this.hintFailed.add(segment.id);
+        log.error({ err: error, segment: segment.id }, 'compaction: cannot write a hint file');
+        continue;
+      }
       await this.writer.hintWritten(segment.id);
       log.info(
         {
           segment: segment.id,
-          entries: event.kind === 'hinted' ? event.entries : 0,
+          entries,
           bytes: segment.size,
           seconds: (performance.now() - started) / 1000,
         },

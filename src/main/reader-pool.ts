@@ -7,6 +7,17 @@ import type { ReaderInit } from '../shared/messages.js';
 
 const log = createLogger('store');
 
+/**
+ * Piscina first tries `require()` on the worker file, which on Node 20.19+ loads our ESM file
+ * through require(esm); under load that path has aborted the whole process (a native assertion
+ * in ModuleWrap::CreateRequiredModuleFacade, seen in a benchmark run and, we believe, in a CI
+ * run). With require(esm) off in the reader threads, Piscina's require fails cleanly and it
+ * falls back to import(), the path an ESM file is meant to take.
+ */
+const READER_EXEC_ARGV = (process.features as { require_module?: boolean }).require_module
+  ? [...process.execArgv, '--no-experimental-require-module']
+  : process.execArgv;
+
 /** Starts `readers` reader threads for the store in `dir` (absolute) over `index`. Caller's thread. */
 export function startReaderPool(dir: string, index: SharedArrayBuffer, readers: number): Piscina {
   const init: ReaderInit = { dir, index };
@@ -16,6 +27,7 @@ export function startReaderPool(dir: string, index: SharedArrayBuffer, readers: 
     maxThreads: readers,
     idleTimeout: Number.POSITIVE_INFINITY,
     workerData: init,
+    execArgv: READER_EXEC_ARGV,
   });
   // A reader thread that crashes fails its task (the caller sees the error) and Piscina
   // starts another; log it rather than let it surface as an uncaught exception.

@@ -98,6 +98,7 @@ export class Store {
       );
       const index = new IndexTable(opened.index);
       const pool = startReaderPool(absolute, opened.index, resolved.readers);
+      const localReader = new RecordReader(absolute, index);
       store = new Store(
         absolute,
         resolved,
@@ -105,11 +106,13 @@ export class Store {
         writer,
         pool,
         index,
-        new RecordReader(absolute, index),
+        localReader,
         new WriteQueue((records, length) => writer.write(records, length)),
         new ReadQueue(pool, resolved.readers),
         opened,
-        new Compactor(absolute, writer, opened.index, resolved.compaction),
+        new Compactor(absolute, writer, opened.index, resolved.compaction, () =>
+          localReader.sweep(),
+        ),
       );
       log.info(
         { dir: absolute, keys: index.count, recoveryMs: Math.round(opened.recoveryMs) },

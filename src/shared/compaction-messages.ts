@@ -37,6 +37,8 @@ export interface MergePlan {
   readonly now: number;
   /** The newest segment that was sealed when the plan was made (compact() stops there). */
   readonly sealedThrough: number;
+  /** The log's last sequence number when the plan was made (recorded in the merged hint). */
+  readonly sequence: number;
 }
 
 /** Words per move in `MergeResult.moves`: tag, from handle, from offset, to offset, length. */

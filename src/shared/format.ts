@@ -101,12 +101,16 @@ export function encodeSegmentHeader(
 
 /** Decodes a segment file header for file `id`; returns a reason string if it is not valid. */
 export function decodeSegmentHeader(b: Uint8Array, id: number): SegmentHeader | string {
+  if (b.length >= 6 && otherVersion(b)) {
+    return `unsupported format version ${b[4]! | (b[5]! << 8)}`;
+  }
   if (b.length < SEGMENT_HEADER_BYTES) return 'segment header is cut short';
   const v = new DataView(b.buffer, b.byteOffset, SEGMENT_HEADER_BYTES);
   if (v.getUint32(0, true) !== SEGMENT_MAGIC) return 'bad segment magic';
-  if (v.getUint32(28, true) !== crc32c(b, 0, 28)) return 'segment header checksum mismatch';
+  // The version first: an older format's header is laid out (and checksummed) differently.
   const version = v.getUint16(4, true);
   if (version !== FORMAT_VERSION) return `unsupported format version ${version}`;
+  if (v.getUint32(28, true) !== crc32c(b, 0, 28)) return 'segment header checksum mismatch';
   if (v.getUint32(8, true) !== id) return `segment header names id ${v.getUint32(8, true)}`;
   const kind = v.getUint16(6, true);
   const first = v.getUint32(12, true);
@@ -114,6 +118,12 @@ export function decodeSegmentHeader(b: Uint8Array, id: number): SegmentHeader | 
   if (kind === KIND_LOG && first === id && last === id) return { id, kind, first, last };
   if (kind === KIND_MERGED && first <= last && last < id) return { id, kind, first, last };
   return `segment header has kind ${kind} spanning ${first}..${last}`;
+}
+
+/** Whether `b` starts with the segment magic and a version other than this one. */
+function otherVersion(b: Uint8Array): boolean {
+  const magic = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+  return magic === SEGMENT_MAGIC && (b[4]! | (b[5]! << 8)) !== FORMAT_VERSION;
 }
 
 /** Checks a segment file header; returns a reason string if it is not valid for `id`. */

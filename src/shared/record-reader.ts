@@ -122,6 +122,11 @@ export class RecordReader {
     return buffer.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + recordKeyLength(buffer, 0));
   }
 
+  /** Closes the fds of segments compaction has retired (their files' space is then freed). */
+  sweep(): void {
+    this.fds.sweep();
+  }
+
   /** Closes this thread's fds. */
   close(): void {
     this.fds.closeAll();

@@ -59,6 +59,11 @@ export class SegmentFds {
     }
   }
 
+  /** Closes the fds of retired segments now, if any segment was retired since the last check. */
+  sweep(): void {
+    if (this.index.segmentEpoch !== this.epoch) this.closeRetired();
+  }
+
   /**
    * Closes the fds of segments compaction retired since the last check, so their files' space
    * is freed (an open fd keeps an unlinked file on disk).

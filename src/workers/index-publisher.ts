@@ -71,6 +71,11 @@ export class IndexPublisher {
     return old !== undefined;
   }
 
+  /** Closes the fds of retired segments. */
+  sweep(): void {
+    this.fds.sweep();
+  }
+
   /** Closes the fds this publisher opened. */
   close(): void {
     this.fds.closeAll();

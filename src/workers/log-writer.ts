@@ -226,6 +226,12 @@ export class LogWriter {
     if (this.failure) throw this.failure;
   }
 
+  /** Closes this thread's fds of retired segments (after a merge install). */
+  sweepFds(): void {
+    this.reader?.sweep();
+    this.publisher.sweep();
+  }
+
   /** Trims, syncs and closes the active segment's file. */
   close(): void {
     this.reader?.close();

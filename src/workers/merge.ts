@@ -12,6 +12,7 @@ import {
   MOVE_DROP,
   MOVE_WORDS,
 } from '../shared/compaction-messages.js';
+import { KvError } from '../shared/errors.js';
 import {
   encodeSegmentHeader,
   FLAG_IN_BATCH,
@@ -55,6 +56,9 @@ export function mergeSegments(
   try {
     const result = copyLive(fd, index, plan, dir, throttle, progress);
     fsyncSync(fd);
+    // The hint carries the log's sequence number at planning, so that a recovery from hints
+    // never hands out again a number a dropped record (a batch commit, a tombstone) had.
+    result.hint.noteSeq(plan.sequence);
     writeTemp(dir, hintFileName(plan.outputId), result.hint.finish(plan.outputId, result.size));
     return {
       size: result.size,
@@ -141,7 +145,8 @@ function copyLive(
       }
     });
     if (outcome.goodEnd !== end) {
-      throw new Error(
+      throw new KvError(
+        'KV_CORRUPTION',
         `${segmentFileName(input.id)} at offset ${outcome.problemAt}: ${outcome.problem}`,
       );
     }

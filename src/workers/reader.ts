@@ -11,6 +11,9 @@ import { RecordReader } from '../shared/record-reader.js';
 
 const init = workerData as ReaderInit;
 const reader = new RecordReader(init.dir, new IndexTable(init.index));
+// An idle reader would otherwise keep retired segments' fds (and their disk space) until its
+// next read: check once a second (one atomic load when nothing was retired).
+setInterval(() => reader.sweep(), 1000).unref();
 
 /** Piscina's task handler: one task carries many keys. */
 export default function handle(task: ReadTask): ReadReply | ReturnType<typeof Piscina.move> {

@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UnhintedSegment } from '../shared/compaction-messages.js';
+import { KvError } from '../shared/errors.js';
+import { faultPoint } from '../shared/fault-points.js';
 import {
   RECORD_HEADER_BYTES,
   recordKeyLength,
@@ -14,7 +16,7 @@ import {
 import { HintBuilder, hintFileName } from '../shared/hint-format.js';
 import { scanEffects } from '../shared/segment-scan.js';
 import type { Throttle } from '../shared/throttle.js';
-import { writeFileDurably } from './durable-file.js';
+import { commitTemp, syncDirectory, writeTemp } from './durable-file.js';
 
 /** Writes `<id>.hint` for sealed segment `segment`; returns its entry count. Throws on damage. */
 export function writeSegmentHint(
@@ -25,7 +27,10 @@ export function writeSegmentHint(
   const name = segmentFileName(segment.id);
   const bytes = readFileSync(join(dir, name));
   if (bytes.length !== segment.size) {
-    throw new Error(`${name} has ${bytes.length} bytes, the writer expects ${segment.size}`);
+    throw new KvError(
+      'KV_CORRUPTION',
+      `${name} has ${bytes.length} bytes, the writer expects ${segment.size}`,
+    );
   }
   throttle.spent(bytes.length);
   const hint = new HintBuilder();
@@ -39,10 +44,17 @@ export function writeSegmentHint(
     },
   );
   if (outcome.goodEnd !== bytes.length) {
-    throw new Error(`${name} at offset ${outcome.problemAt}: ${outcome.problem}`);
+    throw new KvError(
+      'KV_CORRUPTION',
+      `${name} at offset ${outcome.problemAt}: ${outcome.problem}`,
+    );
   }
   hint.noteSeq(outcome.lastSeq);
   throttle.checkStop();
-  writeFileDurably(dir, hintFileName(segment.id), hint.finish(segment.id, bytes.length));
+  const hintName = hintFileName(segment.id);
+  writeTemp(dir, hintName, hint.finish(segment.id, bytes.length));
+  faultPoint('hint-written');
+  commitTemp(dir, hintName);
+  syncDirectory(dir);
   return outcome.effects;
 }

@@ -61,7 +61,7 @@ export function takeInventory(dir: string, log: Logger): Inventory {
     const { head, size } = readHead(join(dir, name));
     const header = decodeSegmentHeader(head, id);
     if (typeof header === 'string') {
-      if (id === maxId && size <= SEGMENT_HEADER_BYTES) {
+      if (id === maxId && size <= SEGMENT_HEADER_BYTES && !header.startsWith('unsupported')) {
         // Crashed while creating the segment (its header never became durable): nothing can
         // have been appended to it.
         log.warn({ file: name, bytes: size }, 'removing a segment cut short at creation');

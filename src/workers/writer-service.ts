@@ -197,6 +197,7 @@ export class WriterService implements WriterApi {
         dropTombstones: run[0] === sealed[0],
         now: Date.now(),
         sealedThrough: sealed.reduce((m, s) => Math.max(m, s.last), 0),
+        sequence: log.sequence,
       };
       this.merging = plan;
       this.logger.info(
@@ -226,6 +227,9 @@ export class WriterService implements WriterApi {
       const started = performance.now();
       try {
         const outcome = await installMerge(segments, index, plan, result);
+        this.requireOpen().log.sweepFds();
+        // The last snapshot names retired segments now: take a new one at the next period.
+        this.snapshotSeq = -1;
         this.logger.info(
           {
             ...outcome,

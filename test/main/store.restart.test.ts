@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnStore, Store, type StoreOptions } from '../../dist/main/index.js';
+import { Store, type StoreOptions, spawnStore } from '../../dist/main/index.js';
 import { ChildLines, fixturePath } from '../fixtures/child-lines.js';
 import { expectRejectsWith } from '../fixtures/kv-errors.js';
 import { readSegment } from '../fixtures/segment-file.js';

@@ -393,12 +393,26 @@ describe('segment header', () => {
     expect(checkSegmentHeader(h, 1)).toMatch(/magic/);
   });
 
-  it('rejects a checksum mismatch anywhere in bytes 4..31', () => {
-    for (let byte = 4; byte < SEGMENT_HEADER_BYTES; byte++) {
+  it('rejects a checksum mismatch anywhere in bytes 6..31 (bytes 4..5 name another version)', () => {
+    for (let byte = 4; byte < 6; byte++) {
+      const h = encodeSegmentHeader(1);
+      h[byte] ^= 0x10;
+      expect(checkSegmentHeader(h, 1), `byte ${byte}`).toMatch(/unsupported format version/);
+    }
+    for (let byte = 6; byte < SEGMENT_HEADER_BYTES; byte++) {
       const h = encodeSegmentHeader(1);
       h[byte] ^= 0x10;
       expect(checkSegmentHeader(h, 1), `byte ${byte}`).toMatch(/checksum/);
     }
+  });
+
+  it('names the version of an older store (v1: a 16-byte header) instead of a checksum error', () => {
+    const v1 = new Uint8Array(16);
+    const v = new DataView(v1.buffer);
+    v.setUint32(0, SEGMENT_MAGIC, true);
+    v.setUint16(4, 1, true);
+    v.setUint32(8, 1, true);
+    expect(checkSegmentHeader(v1, 1)).toBe('unsupported format version 1');
   });
 
   it('rejects another format version even with a valid checksum', () => {

@@ -70,6 +70,17 @@ describe('takeInventory', () => {
     expect(() => takeInventory(dir, log)).toThrow(/overlaps/);
   });
 
+  it('refuses a store of another format version, even an empty last segment of it', async () => {
+    const dir = await tempDir('inv-v1');
+    const v1 = Buffer.alloc(16);
+    v1.writeUInt32LE(0x5344564b, 0);
+    v1.writeUInt16LE(1, 4);
+    v1.writeUInt32LE(1, 8);
+    writeFileSync(join(dir, name(1)), v1);
+    expect(() => takeInventory(dir, log)).toThrow(/unsupported format version 1/);
+    expect(existsSync(join(dir, name(1)))).toBe(true);
+  });
+
   it('removes a last segment cut short at creation, and refuses a bad header anywhere else', async () => {
     const dir = await tempDir('inv-short');
     writeFileSync(join(dir, name(1)), segment(1, [rec(1, 'put', 'a', '1')]));
