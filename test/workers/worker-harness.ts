@@ -168,6 +168,7 @@ export interface WriterOptions {
   readonly durability?: Durability;
   readonly segmentBytes?: number;
   readonly hashBits?: number;
+  readonly snapshotIntervalMs?: number;
 }
 
 /** A WriterService opened on `dir`, with a RecordReader over the index it publishes. */
@@ -188,6 +189,7 @@ export class OpenWriter {
         durability: options.durability ?? 'no',
         segmentBytes: options.segmentBytes ?? 1 << 20,
         hashBits: options.hashBits ?? 32,
+        snapshotIntervalMs: options.snapshotIntervalMs ?? 0,
       }),
     );
     const index = new IndexTable(opened.index);
