@@ -2,13 +2,24 @@
 // and the log position, after an fdatasync so it only covers durable records), writing it
 // crash-safely (at close, or in the background without stalling writes), and at open deciding
 // whether the snapshot still describes the directory's segments and loading it if so. Any
-// doubt (checksum, version, hash bits, a segment missing, changed or replaced) means "no
-// snapshot": recovery then uses hint files and scans. Writer thread only.
+// doubt (checksum, version, hash bits, a segment missing, changed or replaced, a log after it
+// that does not continue its sequence) means "no snapshot": recovery then uses hint files and
+// scans. Writer thread only.
 
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { faultPoint } from '../shared/fault-points.js';
-import { KIND_LOG, KIND_MERGED, segmentFileName } from '../shared/format.js';
+import {
+  decodeHeader,
+  KIND_LOG,
+  KIND_MERGED,
+  RECORD_HEADER_BYTES,
+  recordType,
+  segmentFileName,
+  TYPE_BATCH_COMMIT,
+  TYPE_PUT,
+} from '../shared/format.js';
 import type { IndexTable } from '../shared/index-table.js';
 import type { Logger } from '../shared/logger.js';
 import {
@@ -103,12 +114,14 @@ export function restoreSnapshot(
   segments: SegmentTable,
   log: Logger,
 ): Restored | undefined {
+  const dir = segments.dir;
   if (!bytes) {
     log.info('no index snapshot; rebuilding the index from hint files and segments');
     return undefined;
   }
   const snapshot = decodeSnapshot(bytes);
-  const problem = typeof snapshot === 'string' ? snapshot : mismatch(snapshot, inventory, index);
+  const problem =
+    typeof snapshot === 'string' ? snapshot : mismatch(snapshot, inventory, index, dir);
   if (problem !== undefined || typeof snapshot === 'string') {
     log.warn(
       { reason: problem },
@@ -139,7 +152,12 @@ export function restoreSnapshot(
 }
 
 /** Why the snapshot does not describe the directory, or undefined if it does. */
-function mismatch(s: Snapshot, inventory: Inventory, index: IndexTable): string | undefined {
+function mismatch(
+  s: Snapshot,
+  inventory: Inventory,
+  index: IndexTable,
+  dir: string,
+): string | undefined {
   if (s.hashBits !== index.hashBits) return `snapshot hashes keys to ${s.hashBits} bits`;
   const files = new Map(inventory.files.map((f) => [f.header.id, f]));
   for (const g of s.segments) {
@@ -159,5 +177,33 @@ function mismatch(s: Snapshot, inventory: Inventory, index: IndexTable): string 
       return `${f.name} is older than the snapshot but not in it`;
     }
   }
-  return undefined;
+  return sequenceMismatch(s, dir);
+}
+
+/**
+ * Checks the covered sequence: records get rising sequence numbers, so a record header right
+ * after the snapshot's resume point must carry more than the snapshot's lastSeq (lastSeq + 1
+ * unless a failed write used numbers up). A torn or preallocated tail there proves nothing
+ * either way; the replay deals with it.
+ */
+function sequenceMismatch(s: Snapshot, dir: string): string | undefined {
+  const head = new Uint8Array(RECORD_HEADER_BYTES);
+  let n: number;
+  try {
+    const fd = openSync(join(dir, segmentFileName(s.resumeId)), 'r');
+    try {
+      n = readSync(fd, head, 0, head.length, s.resumeFrom);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    return `cannot read the resume segment: ${String(error)}`;
+  }
+  if (n < RECORD_HEADER_BYTES) return undefined;
+  const type = recordType(head, 0);
+  if (type < TYPE_PUT || type > TYPE_BATCH_COMMIT) return undefined;
+  const seq = decodeHeader(head, 0).seq;
+  return seq > s.lastSeq
+    ? undefined
+    : `the log after the snapshot starts at sequence ${seq}, the snapshot covers up to ${s.lastSeq}`;
 }
