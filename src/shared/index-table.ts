@@ -241,16 +241,21 @@ export class IndexTable {
   pointsAt(tag: number, handle: number, offset: number): boolean {
     this.beginRead(tag);
     try {
-      const slots = this.slotView();
-      const cap = this.slotsCapacity;
-      for (let i = tag % cap; ; i = i + 1 === cap ? 0 : i + 1) {
-        const base = i * SLOT_WORDS;
-        const t = slots[base]!;
-        if (t === EMPTY) return false;
-        if (t === tag && slots[base + 1] === handle && slots[base + 2] === offset) return true;
-      }
+      return this.slotAt(tag, handle, offset) >= 0;
     } finally {
       this.endRead(tag);
+    }
+  }
+
+  /** The slot holding `tag` at exactly (`handle`, `offset`), or -1. Call under its stripe's lock, or on the writer. */
+  private slotAt(tag: number, handle: number, offset: number): number {
+    const slots = this.slotView();
+    const cap = this.slotsCapacity;
+    for (let i = tag % cap; ; i = i + 1 === cap ? 0 : i + 1) {
+      const base = i * SLOT_WORDS;
+      const t = slots[base]!;
+      if (t === EMPTY) return -1;
+      if (t === tag && slots[base + 1] === handle && slots[base + 2] === offset) return i;
     }
   }
 
@@ -355,13 +360,7 @@ export class IndexTable {
       if (t === EMPTY) return undefined;
       if (t === tag && check(slots[base + 1]!, slots[base + 2]!, slots[base + 3]!)) {
         const old = this.locationAt(i);
-        const stripe = stripeOf(tag);
-        if (!this.private) lockWrite(this.i32, stripe);
-        // A deleted marker, not an empty slot: keys probed past this slot must stay reachable.
-        slots[base] = DELETED;
-        if (!this.private) unlockWrite(this.i32, stripe);
-        Atomics.sub(this.u32, H_COUNT, 1);
-        Atomics.add(this.u32, H_DELETED, 1);
+        this.markDeleted(base, tag);
         return old;
       }
     }
@@ -372,17 +371,10 @@ export class IndexTable {
    * `to`. Returns false (and changes nothing) if the key now points anywhere else.
    */
   writerReplaceIf(tag: number, from: SlotLocation, to: SlotLocation): boolean {
-    const slots = this.slotView();
-    const cap = this.slotsCapacity;
-    for (let i = tag % cap; ; i = i + 1 === cap ? 0 : i + 1) {
-      const base = i * SLOT_WORDS;
-      const t = slots[base]!;
-      if (t === EMPTY) return false;
-      if (t === tag && slots[base + 1] === from.handle && slots[base + 2] === from.offset) {
-        this.writeSlot(base, tag, to);
-        return true;
-      }
-    }
+    const i = this.slotAt(tag, from.handle, from.offset);
+    if (i < 0) return false;
+    this.writeSlot(i * SLOT_WORDS, tag, to);
+    return true;
   }
 
   /**
@@ -390,22 +382,10 @@ export class IndexTable {
    * only if it points at exactly `from`. Returns whether it did.
    */
   writerRemoveIf(tag: number, from: SlotLocation): boolean {
-    const slots = this.slotView();
-    const cap = this.slotsCapacity;
-    for (let i = tag % cap; ; i = i + 1 === cap ? 0 : i + 1) {
-      const base = i * SLOT_WORDS;
-      const t = slots[base]!;
-      if (t === EMPTY) return false;
-      if (t === tag && slots[base + 1] === from.handle && slots[base + 2] === from.offset) {
-        const stripe = stripeOf(tag);
-        if (!this.private) lockWrite(this.i32, stripe);
-        slots[base] = DELETED;
-        if (!this.private) unlockWrite(this.i32, stripe);
-        Atomics.sub(this.u32, H_COUNT, 1);
-        Atomics.add(this.u32, H_DELETED, 1);
-        return true;
-      }
-    }
+    const i = this.slotAt(tag, from.handle, from.offset);
+    if (i < 0) return false;
+    this.markDeleted(i * SLOT_WORDS, tag);
+    return true;
   }
 
   /** Announces retired segments (call under `writerLockAll`, after freeing their handles). */
@@ -421,6 +401,19 @@ export class IndexTable {
   /** Releases the locks taken by `writerLockAll`. */
   writerUnlockAll(): void {
     for (let s = 0; s < STRIPES; s++) unlockWrite(this.i32, STRIPE_BASE + s);
+  }
+
+  /**
+   * Marks a slot deleted under its stripe's write lock: a deleted marker, not an empty slot,
+   * so keys probed past this slot stay reachable.
+   */
+  private markDeleted(base: number, tag: number): void {
+    const stripe = stripeOf(tag);
+    if (!this.private) lockWrite(this.i32, stripe);
+    this.slots[base] = DELETED;
+    if (!this.private) unlockWrite(this.i32, stripe);
+    Atomics.sub(this.u32, H_COUNT, 1);
+    Atomics.add(this.u32, H_DELETED, 1);
   }
 
   /** Writes a slot under its stripe's write lock (readers of the stripe are out meanwhile). */
