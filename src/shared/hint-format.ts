@@ -3,6 +3,7 @@
 // few bytes per key instead of the whole segment. Encode (a builder) and validate-and-walk.
 
 import { crc32c } from './crc32c.js';
+import { getU64, setU64 } from './data-view-u64.js';
 import { TYPE_DELETE, TYPE_PUT } from './format.js';
 
 /** Hint file header: magic "KVDH", u16 version, u16 reserved, u32 segment id, u32 segment size, u64 max seq, u32 entries, u32 reserved. */
@@ -162,13 +163,4 @@ export function readHint(
       }
     },
   };
-}
-
-function setU64(v: DataView, at: number, x: number): void {
-  v.setUint32(at, x >>> 0, true);
-  v.setUint32(at + 4, Math.floor(x / 0x1_0000_0000), true);
-}
-
-function getU64(v: DataView, at: number): number {
-  return v.getUint32(at + 4, true) * 0x1_0000_0000 + v.getUint32(at, true);
 }

@@ -3,9 +3,11 @@
 // record is read (FORMAT.md, "Atomic batches"). Recovery, hint-file writing and compaction all
 // read segments through this one loop, so they agree on what a segment holds.
 
+import { KvError } from './errors.js';
 import {
   batchCommitCount,
   FLAG_IN_BATCH,
+  SEGMENT_HEADER_BYTES,
   scanRecord,
   TYPE_BATCH_COMMIT,
   TYPE_DELETE,
@@ -94,6 +96,26 @@ export function scanEffects(
     };
   }
   return { goodEnd: at, problem, problemAt: at, lastSeq, effects };
+}
+
+/**
+ * Visits the effects of a sealed segment's records `bytes[SEGMENT_HEADER_BYTES, end)`, which
+ * must all be whole and valid: anything else throws `KV_CORRUPTION` naming `name` and the offset.
+ */
+export function scanSealedSegment(
+  bytes: Uint8Array,
+  end: number,
+  name: string,
+  visit: EffectVisitor,
+): ScanOutcome {
+  const outcome = scanEffects(bytes, SEGMENT_HEADER_BYTES, end, visit);
+  if (outcome.goodEnd !== end) {
+    throw new KvError(
+      'KV_CORRUPTION',
+      `${name} at offset ${outcome.problemAt}: ${outcome.problem}`,
+    );
+  }
+  return outcome;
 }
 
 function emit(visit: EffectVisitor, type: number, offset: number, length: number, seq: number) {

@@ -4,6 +4,7 @@
 // whether it still matches the directory is index-snapshot.ts's job.
 
 import { crc32c } from './crc32c.js';
+import { getU64, setU64 } from './data-view-u64.js';
 
 /** File name of the index snapshot in a data directory. */
 export const SNAPSHOT_FILE = 'INDEX-SNAPSHOT';
@@ -115,13 +116,4 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot | string {
     segments,
     slots: bytes.subarray(slotsStart, body),
   };
-}
-
-function setU64(v: DataView, at: number, x: number): void {
-  v.setUint32(at, x >>> 0, true);
-  v.setUint32(at + 4, Math.floor(x / 0x1_0000_0000), true);
-}
-
-function getU64(v: DataView, at: number): number {
-  return v.getUint32(at + 4, true) * 0x1_0000_0000 + v.getUint32(at, true);
 }

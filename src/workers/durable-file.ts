@@ -5,6 +5,7 @@
 
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { faultPoint } from '../shared/fault-points.js';
 
 /** Suffix of every temporary file kvd writes; recovery removes leftovers. */
 export const TEMP_SUFFIX = '.tmp';
@@ -49,9 +50,19 @@ export function commitTemp(dir: string, name: string): void {
   renameSync(join(dir, name + TEMP_SUFFIX), join(dir, name));
 }
 
-/** Writes `dir/name` (the concatenated pieces) crash-safely: temporary file, fsync, rename, directory fsync. */
-export function writeFileDurably(dir: string, name: string, ...pieces: Uint8Array[]): void {
+/**
+ * Writes `dir/name` (the concatenated pieces) crash-safely: temporary file, fsync, rename,
+ * directory fsync. `faultName` names the fault point between the fsync and the rename
+ * (fault-points.ts), where a crash must leave the old file.
+ */
+export function writeFileDurably(
+  dir: string,
+  name: string,
+  faultName: string,
+  ...pieces: Uint8Array[]
+): void {
   writeTemp(dir, name, ...pieces);
+  faultPoint(faultName);
   commitTemp(dir, name);
   syncDirectory(dir);
 }

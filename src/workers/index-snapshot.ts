@@ -28,7 +28,7 @@ import {
   SNAPSHOT_FILE,
   type Snapshot,
 } from '../shared/snapshot-format.js';
-import { commitTemp, syncDirectory, TEMP_SUFFIX, writeTemp } from './durable-file.js';
+import { TEMP_SUFFIX, writeFileDurably } from './durable-file.js';
 import type { Restored } from './recovery.js';
 import type { Inventory } from './segment-inventory.js';
 import type { SegmentTable } from './segments.js';
@@ -67,10 +67,7 @@ export function takeSnapshot(
 
 /** Writes `snapshot` as INDEX-SNAPSHOT: temporary file, fsync, rename, directory fsync. */
 export function writeSnapshot(dir: string, snapshot: Snapshot): void {
-  writeTemp(dir, SNAPSHOT_FILE, ...encodeSnapshot(snapshot));
-  faultPoint('snapshot-written');
-  commitTemp(dir, SNAPSHOT_FILE);
-  syncDirectory(dir);
+  writeFileDurably(dir, SNAPSHOT_FILE, 'snapshot-written', ...encodeSnapshot(snapshot));
 }
 
 /** The same as `writeSnapshot`, with the file I/O off the writer's thread (libuv's pool). */

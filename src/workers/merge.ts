@@ -12,7 +12,6 @@ import {
   MOVE_DROP,
   MOVE_WORDS,
 } from '../shared/compaction-messages.js';
-import { KvError } from '../shared/errors.js';
 import {
   encodeSegmentHeader,
   FLAG_IN_BATCH,
@@ -21,14 +20,13 @@ import {
   RECORD_HEADER_BYTES,
   recordExpiresAt,
   recordKeyLength,
-  SEGMENT_HEADER_BYTES,
   sealRecord,
   segmentFileName,
   TYPE_PUT,
 } from '../shared/format.js';
 import { HintBuilder, hintFileName } from '../shared/hint-format.js';
 import type { IndexTable } from '../shared/index-table.js';
-import { scanEffects } from '../shared/segment-scan.js';
+import { scanSealedSegment } from '../shared/segment-scan.js';
 import type { Throttle } from '../shared/throttle.js';
 import { TEMP_SUFFIX, writeAll, writeTemp } from './durable-file.js';
 
@@ -115,7 +113,8 @@ function copyLive(
     const bytes = readFileSync(join(dir, segmentFileName(input.id)));
     const end = Math.min(bytes.length, input.size);
     let paced = 0; // the header counts as read
-    const outcome = scanEffects(bytes, SEGMENT_HEADER_BYTES, end, (type, offset, length, seq) => {
+    const name = segmentFileName(input.id);
+    scanSealedSegment(bytes, end, name, (type, offset, length, seq) => {
       const keyStart = offset + RECORD_HEADER_BYTES;
       const keyLength = recordKeyLength(bytes, offset);
       if (type === TYPE_PUT) {
@@ -144,12 +143,6 @@ function copyLive(
         progress(bytesRead, bytesTotal);
       }
     });
-    if (outcome.goodEnd !== end) {
-      throw new KvError(
-        'KV_CORRUPTION',
-        `${segmentFileName(input.id)} at offset ${outcome.problemAt}: ${outcome.problem}`,
-      );
-    }
     throttle.spent(end - paced);
     bytesRead += end - paced;
     progress(bytesRead, bytesTotal);

@@ -23,6 +23,7 @@ import {
   TYPE_PUT,
 } from '../shared/format.js';
 import { hintFileName, readHint } from '../shared/hint-format.js';
+import type { SlotLocation } from '../shared/index-table.js';
 import type { Logger } from '../shared/logger.js';
 import { scanEffects } from '../shared/segment-scan.js';
 import { removeFilesDurably, syncDirectory } from './durable-file.js';
@@ -190,14 +191,28 @@ function loadHint(
   }
   const handle = segment.handle;
   hint.forEach((type, b, keyStart, keyLength, offset, length) => {
-    if (type === TYPE_PUT) publisher.put(b, keyStart, keyLength, { handle, offset, length });
-    else {
-      publisher.remove(b, keyStart, keyLength);
-      segments.addTombstone(handle, length);
-    }
+    applyEffect(segments, publisher, type, b, keyStart, keyLength, { handle, offset, length });
   });
   segment.hinted = true;
   return { records: hint.entries, maxSeq: hint.maxSeq };
+}
+
+/** Applies one put or tombstone (from a hint or a scan) to the index and the accounting. */
+function applyEffect(
+  segments: SegmentTable,
+  publisher: IndexPublisher,
+  type: number,
+  key: Uint8Array,
+  keyStart: number,
+  keyLength: number,
+  loc: SlotLocation,
+): void {
+  if (type === TYPE_PUT) {
+    publisher.put(key, keyStart, keyLength, loc);
+  } else {
+    publisher.remove(key, keyStart, keyLength);
+    segments.addTombstone(loc.handle, loc.length);
+  }
 }
 
 /** Scans segment `file` from byte `from` (0: from its first record) into the index. */
@@ -224,11 +239,7 @@ function replaySegment(
   const outcome = scanEffects(bytes, start, bytes.length, (type, offset, length) => {
     const keyLength = recordKeyLength(bytes, offset);
     const keyStart = offset + RECORD_HEADER_BYTES;
-    if (type === TYPE_PUT) publisher.put(bytes, keyStart, keyLength, { handle, offset, length });
-    else {
-      publisher.remove(bytes, keyStart, keyLength);
-      segments.addTombstone(handle, length);
-    }
+    applyEffect(segments, publisher, type, bytes, keyStart, keyLength, { handle, offset, length });
   });
   let truncatedBytes = 0;
   const cutAt = outcome.goodEnd;

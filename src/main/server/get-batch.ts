@@ -31,7 +31,7 @@ export class GetBatch implements GetCoalescer {
   private waiters: Waiter[] = [];
   private scheduled = false;
 
-  constructor(private readonly store: Pick<CommandStore, 'get' | 'getMany' | 'getSync'>) {}
+  constructor(private readonly store: Pick<CommandStore, 'getMany' | 'getSync'>) {}
 
   /** Reads `keys` on this thread with getSync, settling each waiter alone. */
   private readHere(keys: readonly Buffer[], waiters: readonly Waiter[]): void {
@@ -45,7 +45,7 @@ export class GetBatch implements GetCoalescer {
   }
 
   /** The batch every connection of `store` shares. */
-  static for(store: Pick<CommandStore, 'get' | 'getMany' | 'getSync'>): GetBatch {
+  static for(store: Pick<CommandStore, 'getMany' | 'getSync'>): GetBatch {
     let batch = shared.get(store);
     if (!batch) {
       batch = new GetBatch(store);
