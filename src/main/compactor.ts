@@ -24,21 +24,33 @@ const MAX_ID = 0xffff_ffff;
 export interface CompactionResult {
   /** Merges run (a large store takes several, each up to `maxMergeBytes` of input). */
   readonly merges: number;
-  /** Segments merged away, and their bytes. */
+  /** Segments merged away (the inputs of every merge, now removed). */
   readonly segmentsMerged: number;
+  /** Bytes of the segments merged away (their file sizes, headers included). */
   readonly bytesBefore: number;
   /** Bytes of the merged segments written in their place. */
   readonly bytesAfter: number;
-  /** Keys moved to merged segments, and expired keys dropped. */
+  /**
+   * Keys moved to merged segments. A key written again while its merge ran keeps its newer
+   * value and is not counted.
+   */
   readonly keysMoved: number;
+  /**
+   * Expired keys the merges removed from the index without copying them (only a merge that
+   * starts at the oldest segment drops them).
+   */
   readonly keysExpired: number;
+  /** Wall-clock time the whole `compact()` took, in seconds. */
   readonly seconds: number;
 }
 
 /** Progress of a running `compact()`: bytes of input read so far, of the current merge. */
 export type CompactionProgress = (progress: {
+  /** Which merge of this `compact()` is running, from 1. */
   readonly merge: number;
+  /** Input bytes that merge has read so far. */
   readonly bytesRead: number;
+  /** Input bytes that merge will read in all (the sizes of its input segments). */
   readonly bytesTotal: number;
 }) => void;
 

@@ -8,7 +8,21 @@ import type { ResolvedOptions } from './options.js';
 export type Bytes = string | Uint8Array;
 
 /** One operation of an atomic `batch`. */
-export type BatchOp = { type: 'set'; key: Bytes; value: Bytes } | { type: 'delete'; key: Bytes };
+export type BatchOp =
+  | {
+      /** Sets `key` to `value` (no expiry). */
+      type: 'set';
+      /** The key to set. */
+      key: Bytes;
+      /** Its new value. */
+      value: Bytes;
+    }
+  | {
+      /** Deletes `key` (an absent key is not an error). */
+      type: 'delete';
+      /** The key to delete. */
+      key: Bytes;
+    };
 
 /** Options of `setWith`, a conditional set (Redis's SET NX/XX/GET/KEEPTTL). */
 export interface SetWithOptions {
@@ -33,7 +47,12 @@ export type ExpireCondition = 'NX' | 'XX' | 'GT' | 'LT';
 
 /** What `setWith` answers. */
 export interface SetWithResult {
+  /** Whether the value was written (false when `ifAbsent` or `ifPresent` did not hold). */
   readonly written: boolean;
+  /**
+   * The value the key had before the call, with `returnPrevious`; undefined if it had none (or
+   * was expired), and always undefined without `returnPrevious`.
+   */
   readonly previous: Buffer | undefined;
 }
 
@@ -45,26 +64,50 @@ export interface SetOptions {
 
 /** What `stats()` reports. */
 export interface StoreStats {
+  /** Live keys in the index, counting expired keys that no merge has dropped yet. */
   readonly keys: number;
+  /** Bytes of shared memory the index occupies. */
   readonly indexBytes: number;
   /** Shared index bytes per live key (the table runs 50–75% full). */
   readonly indexBytesPerKey: number;
+  /** Slots in the shared index table. */
   readonly indexCapacity: number;
+  /** Every segment, log and merged, in replay order. */
   readonly segments: readonly SegmentStats[];
+  /** Sum of the segments' file sizes in bytes (not counting hint files or the snapshot). */
   readonly diskBytes: number;
+  /** Sum of the segments' live bytes: the records the index points at. */
   readonly liveBytes: number;
+  /** Sum of the segments' dead bytes (file bytes − 32-byte header − live bytes). */
   readonly deadBytes: number;
+  /** The last sequence number the writer gave out (0 if no record was ever written). */
   readonly lastSeq: number;
+  /** The durability mode in effect. */
   readonly durability: ResolvedOptions['durability'];
+  /** Threads in the reader pool. */
   readonly readers: number;
+  /** What the last open did to rebuild the index. */
   readonly recovery: {
+    /** Records replayed into the index (from hint files and segment scans). */
     readonly records: number;
+    /** Bytes cut off a torn tail of the last segment (kept aside in a `.torn-<offset>` file). */
     readonly truncatedBytes: number;
+    /** Milliseconds the open's recovery took. */
     readonly ms: number;
-    /** Segments the last open loaded from an index snapshot, from hint files, and by scanning. */
+    /** Segments loaded from the index snapshot (the one it resumes in also counts as scanned). */
     readonly restoredSegments: number;
+    /** Segments loaded from their hint files. */
     readonly hintedSegments: number;
+    /** Segments read by scanning their records. */
     readonly scannedSegments: number;
   };
-  readonly writer: { readonly writes: number; readonly flushes: number; readonly syncs: number };
+  /** The writer thread's counters since open. */
+  readonly writer: {
+    /** Records appended to the log. */
+    readonly writes: number;
+    /** Group commits: appends of everything queued since the last one. */
+    readonly flushes: number;
+    /** fdatasyncs of the active segment. */
+    readonly syncs: number;
+  };
 }

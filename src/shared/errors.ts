@@ -24,7 +24,9 @@ export type KvErrorCode = (typeof ERROR_CODES)[number];
  * `code` is stable across versions; `message` is for humans and may change.
  */
 export class KvError extends Error {
+  /** Always `'KvError'`, so logs and `String(error)` name the class. */
   override readonly name = 'KvError';
+  /** Which failure this is (one of `ERROR_CODES`); stable across versions, unlike `message`. */
   readonly code: KvErrorCode;
 
   constructor(code: KvErrorCode, message: string, options?: { cause?: unknown }) {
@@ -35,7 +37,9 @@ export class KvError extends Error {
 
 /** The plain-object form of a `KvError` that crosses a thread boundary. */
 export interface SerializedError {
+  /** The error's code, as `KvError.code`. */
   readonly code: KvErrorCode;
+  /** The error's human-readable message, as `KvError.message`. */
   readonly message: string;
 }
 

@@ -8,12 +8,14 @@ import { crc32c } from './crc32c.js';
 export const FORMAT_VERSION = 2;
 
 /**
+ * Magic of a segment file: the ASCII bytes "KVDS" read as a little-endian u32.
+ *
  * Segment file header: magic "KVDS", u16 version, u16 kind, u32 segment id, u32 first, u32 last,
  * 8 reserved bytes, u32 CRC32C of bytes 0..27. `first..last` is the span of log segment ids whose
  * records the file holds: a log segment spans its own id; a merged one (compaction output) the
  * ids of the segments it replaced. Replay order is `first` order.
  */
-export const SEGMENT_MAGIC = 0x5344564b; // "KVDS" read as a little-endian u32
+export const SEGMENT_MAGIC = 0x5344564b;
 /** Bytes of the segment file header; the first record starts here. */
 export const SEGMENT_HEADER_BYTES = 32;
 /** Segment kinds (header bytes 6..7). A log segment: written by appending. */
@@ -31,13 +33,22 @@ export interface SegmentHeader {
 
 /** Record header: u32 crc, u8 type, u8 flags, u16 reserved, u64 seq, u64 expiresAt, u32 keyLen, u32 valueLen. */
 export const RECORD_HEADER_BYTES = 32;
-/** Byte offsets of the record header's fields (see FORMAT.md). */
+/** Offset in the record header of the u32 CRC32C of bytes 4 .. end of the record (FORMAT.md). */
 export const OFF_CRC = 0;
+/** Offset in the record header of the u8 record type (`TYPE_*`; `OP_*` in a submission). */
 export const OFF_TYPE = 4;
+/**
+ * Offset in the record header of the u8 flags (`FLAG_IN_BATCH`; in an operation, its `SET_*` or
+ * `EXPIRE_*` flags).
+ */
 export const OFF_FLAGS = 5;
+/** Offset in the record header of the u64 sequence number. */
 export const OFF_SEQ = 8;
+/** Offset in the record header of the u64 expiry, in ms since the epoch (0 = never). */
 export const OFF_EXPIRES = 16;
+/** Offset in the record header of the u32 key length in bytes. */
 export const OFF_KEY_LEN = 24;
+/** Offset in the record header of the u32 value length in bytes. */
 export const OFF_VALUE_LEN = 28;
 
 /** Record types. A put: the key's value from this record on. */

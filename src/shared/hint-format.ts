@@ -6,9 +6,16 @@ import { crc32c } from './crc32c.js';
 import { getU64, setU64 } from './data-view-u64.js';
 import { TYPE_DELETE, TYPE_PUT } from './format.js';
 
-/** Hint file header: magic "KVDH", u16 version, u16 reserved, u32 segment id, u32 segment size, u64 max seq, u32 entries, u32 reserved. */
-export const HINT_MAGIC = 0x4844564b; // "KVDH" read as a little-endian u32
+/**
+ * Magic of a hint file: the ASCII bytes "KVDH" read as a little-endian u32.
+ *
+ * Hint file header: magic "KVDH", u16 version, u16 reserved, u32 segment id, u32 segment size,
+ * u64 max seq, u32 entries, u32 reserved.
+ */
+export const HINT_MAGIC = 0x4844564b;
+/** Hint file layout version (header bytes 4..5); bumped whenever the hint layout changes. */
 export const HINT_VERSION = 1;
+/** Bytes of the hint file header; the first entry starts here. */
 export const HINT_HEADER_BYTES = 32;
 /** Per entry before the key: u8 type, 3 reserved, u32 keyLen, u32 offset, u32 length, u64 seq. */
 export const HINT_ENTRY_BYTES = 24;

@@ -8,7 +8,9 @@ import { getU64, setU64 } from './data-view-u64.js';
 
 /** File name of the index snapshot in a data directory. */
 export const SNAPSHOT_FILE = 'INDEX-SNAPSHOT';
-export const SNAPSHOT_MAGIC = 0x5844564b; // "KVDX" read as a little-endian u32
+/** Magic of the index snapshot file: the ASCII bytes "KVDX" read as a little-endian u32. */
+export const SNAPSHOT_MAGIC = 0x5844564b;
+/** Snapshot layout version (header bytes 4..5); bumped whenever the snapshot layout changes. */
 export const SNAPSHOT_VERSION = 1;
 const HEADER_BYTES = 64;
 const SEGMENT_ENTRY_BYTES = 48;

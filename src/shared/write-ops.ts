@@ -6,25 +6,45 @@
 
 import type { SerializedError } from './errors.js';
 
-/** Operation types (record type byte of an operation in a submission). */
-export const OP_INCRBY = 0x81; // value: the delta as decimal ASCII
-export const OP_APPEND = 0x82; // value: the bytes to append
-export const OP_SET = 0x83; // value: the new value; flags: SET_*; expiresAt: the new expiry
-export const OP_GETDEL = 0x84; // no value
-export const OP_EXPIRE = 0x85; // expiresAt: the new expiry (0 removes it: persist)
-export const OP_CLEAR = 0x86; // no key, no value: delete every key, atomically
+/**
+ * Operation type of an increment (`Store.incrBy`): the record type byte of the operation in a
+ * submission; its value is the delta as decimal ASCII.
+ */
+export const OP_INCRBY = 0x81;
+/** Operation type of an append (`Store.append`); value: the bytes to append. */
+export const OP_APPEND = 0x82;
+/**
+ * Operation type of a conditional set (`Store.setWith`); value: the new value; flags: `SET_*`;
+ * expiresAt: the new expiry.
+ */
+export const OP_SET = 0x83;
+/** Operation type of a get-and-delete (`Store.getDelete`); no value. */
+export const OP_GETDEL = 0x84;
+/**
+ * Operation type of an expiry change (`Store.expire`, `Store.persist`); expiresAt: the new
+ * expiry (0 removes it: persist); flags: `EXPIRE_*`.
+ */
+export const OP_EXPIRE = 0x85;
+/** Operation type of a clear (`Store.clear`); no key, no value: deletes every key, atomically. */
+export const OP_CLEAR = 0x86;
 
-/** Flags of OP_SET (in the flags byte). */
+/** Flag of OP_SET (in the flags byte): write only if the key has no value (NX). */
 export const SET_IF_ABSENT = 1;
+/** Flag of OP_SET: write only if the key has a value (XX). */
 export const SET_IF_PRESENT = 2;
+/** Flag of OP_SET: answer the value the key had (GET). */
 export const SET_RETURN_PREVIOUS = 4;
+/** Flag of OP_SET: keep the key's current expiry instead of the operation's (KEEPTTL). */
 export const SET_KEEP_EXPIRY = 8;
 
-/** Conditions of OP_EXPIRE (in the flags byte), as Redis's EXPIRE NX/XX/GT/LT. */
-export const EXPIRE_IF_NONE = 1; // NX: only if the key has no expiry
-export const EXPIRE_IF_SET = 2; // XX: only if the key has an expiry
-export const EXPIRE_IF_LATER = 4; // GT: only if later than the current one (none counts as never)
-export const EXPIRE_IF_EARLIER = 8; // LT: only if earlier than the current one (none counts as never)
+/** Condition of OP_EXPIRE (in the flags byte), as EXPIRE NX: only if the key has no expiry. */
+export const EXPIRE_IF_NONE = 1;
+/** Condition of OP_EXPIRE, as XX: only if the key has an expiry. */
+export const EXPIRE_IF_SET = 2;
+/** Condition of OP_EXPIRE, as GT: only if later than the current one (none counts as never). */
+export const EXPIRE_IF_LATER = 4;
+/** Condition of OP_EXPIRE, as LT: only if earlier than the current one (none counts as never). */
+export const EXPIRE_IF_EARLIER = 8;
 
 /** The operation types, for validation. */
 export type OpType =

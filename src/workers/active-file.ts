@@ -18,6 +18,14 @@ import type { Logger } from '../shared/logger.js';
 const PREALLOCATE_BYTES = 1024 * 1024;
 const ZEROS = new Uint8Array(PREALLOCATE_BYTES);
 
+/**
+ * The open append fd of one segment while it is active: writes at a position, preallocates
+ * zeros ahead of the data under `always`, fdatasyncs (in line, or on the libuv pool for
+ * `everysec`) only when some write is not yet known to be on disk, and trims the zeros and
+ * closes the fd at seal or close. Methods throw Node.js I/O errors as they are (the log writer
+ * turns them into `KvError`s); a failed preallocation is logged and given up instead. Writer
+ * thread only.
+ */
 export class ActiveFile {
   private fd: number;
   /** Bytes of the file that exist on disk (data, then preallocated zeros). */
