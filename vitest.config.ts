@@ -13,6 +13,11 @@ export default defineConfig({
       provider: 'v8',
       include: ['dist/**/*.js'],
       reporter: ['text-summary', 'text'],
+      // Issue 5's floor for the engine's folders; a drop below it fails `npm run check`.
+      thresholds: {
+        'src/shared/**': { lines: 90 },
+        'src/workers/**': { lines: 90 },
+      },
     },
   },
 });
