@@ -117,6 +117,56 @@ export async function runReadSuite(
     await kvdStore.close();
   }
 
+  // The same store with every get and getMany sent to the reader threads (inlineReadKeys 0),
+  // so the pool's own figures stay visible now that small batches are read on the caller.
+  const kvdPoolStore = await openKvd(await fixtures.dir('kvd', id), 'everysec', config.readers, {
+    inlineReadKeys: 0,
+  });
+  let kvdPoolGet: Figure;
+  let kvdPoolMany: Figure;
+  try {
+    kvdPoolGet = record(
+      'kvd',
+      'get256.pool',
+      'kvd get, reader pool',
+      `${GET_IN_FLIGHT} in flight, ${config.readers} readers, inlineReadKeys 0`,
+      await measureWindow(async (i) => score(await kvdPoolStore.get(probeAt(probe, i))), {
+        timeMs,
+        inFlight: GET_IN_FLIGHT,
+      }),
+    );
+    kvdPoolMany = record(
+      'kvd',
+      'getMany100.pool',
+      `kvd getMany(${MANY_KEYS}), reader pool`,
+      '1 call in flight, inlineReadKeys 0',
+      await measureWindow(async (i) => scoreMany(await kvdPoolStore.getMany(batchAt(i))), {
+        timeMs,
+        inFlight: 1,
+        keysPerOp: MANY_KEYS,
+      }),
+    );
+  } finally {
+    await kvdPoolStore.close();
+  }
+
+  // The design's first read path: one pread per record instead of a memory-mapped segment.
+  const kvdPreadStore = await openKvd(await fixtures.dir('kvd', id), 'everysec', config.readers, {
+    readMode: 'pread',
+  });
+  let kvdPreadSync: Figure;
+  try {
+    kvdPreadSync = record(
+      'kvd',
+      'getSync.pread',
+      'kvd getSync, pread',
+      "caller thread, readMode 'pread'",
+      measureSync((i) => score(kvdPreadStore.getSync(probeAt(probe, i))), { timeMs }),
+    );
+  } finally {
+    await kvdPreadStore.close();
+  }
+
   const lmdb = openLmdb(await fixtures.dir('lmdb', id), true);
   let lmdbGet: Figure;
   let lmdbFast: Figure;
@@ -204,6 +254,18 @@ export async function runReadSuite(
     lmdbFast,
   );
   out.ratio(
+    figureId(scenario, id, 'ratio', 'getSync.pread/lmdb.get'),
+    `${id}: kvd getSync with pread ÷ lmdb get`,
+    kvdPreadSync,
+    lmdbGet,
+  );
+  out.ratio(
+    figureId(scenario, id, 'ratio', 'getSync/getSync.pread'),
+    `${id}: kvd getSync, mmap ÷ pread`,
+    kvdSync,
+    kvdPreadSync,
+  );
+  out.ratio(
     figureId(scenario, id, 'ratio', 'getSync/level.getSync'),
     `${id}: kvd getSync ÷ classic-level getSync`,
     kvdSync,
@@ -222,6 +284,12 @@ export async function runReadSuite(
     lmdbGet,
   );
   out.ratio(
+    figureId(scenario, id, 'ratio', 'get256.pool/lmdb.get'),
+    `${id}: kvd get through the reader pool (${GET_IN_FLIGHT} in flight) ÷ lmdb get`,
+    kvdPoolGet,
+    lmdbGet,
+  );
+  out.ratio(
     figureId(scenario, id, 'ratio', 'get256/level.get256'),
     `${id}: kvd get ÷ classic-level get (both ${GET_IN_FLIGHT} in flight)`,
     kvdPooled,
@@ -231,6 +299,12 @@ export async function runReadSuite(
     figureId(scenario, id, 'ratio', 'getMany100/lmdb.get'),
     `${id}: kvd getMany(${MANY_KEYS}) ÷ lmdb get`,
     kvdMany,
+    lmdbGet,
+  );
+  out.ratio(
+    figureId(scenario, id, 'ratio', 'getMany100.pool/lmdb.get'),
+    `${id}: kvd getMany(${MANY_KEYS}) through the reader pool ÷ lmdb get`,
+    kvdPoolMany,
     lmdbGet,
   );
   out.ratio(

@@ -54,14 +54,14 @@ export const TARGETS: readonly TargetSpec[] = [
   },
   {
     id: 'pooled-get',
-    text: 'pooled get, 256 in flight ≥ 1× lmdb get (A, hits)',
-    kvd: 'hits.A.kvd.get256',
+    text: 'pooled get, 256 in flight ≥ 1× lmdb get (A, hits; reader pool: inlineReadKeys 0)',
+    kvd: 'hits.A.kvd.get256.pool',
     peer: 'hits.A.lmdb.get',
     atLeast: 1,
   },
   {
     id: 'getMany',
-    text: 'getMany(100), keys/s ≥ 1.5× lmdb get (A, hits)',
+    text: 'getMany(100), keys/s ≥ 1.5× lmdb get (A, hits; default options: read on the caller)',
     kvd: 'hits.A.kvd.getMany100',
     peer: 'hits.A.lmdb.get',
     atLeast: 1.5,

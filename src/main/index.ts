@@ -2,6 +2,7 @@
 
 export { ERROR_CODES, KvError, type KvErrorCode } from '../shared/errors.js';
 export type { Durability, SegmentStats } from '../shared/messages.js';
+export type { ReadMode } from '../shared/segment-fds.js';
 export type { CompactionProgress, CompactionResult } from './compactor.js';
 export { type RemoteMethods, type RemoteStore, spawnStore } from './ipc-client.js';
 export { type CompactionOptions, DEFAULTS, LIMITS, type StoreOptions } from './options.js';

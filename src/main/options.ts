@@ -2,7 +2,9 @@
 
 import { availableParallelism } from 'node:os';
 import { KvError } from '../shared/errors.js';
+import { fileMaps, fileMapsStatus } from '../shared/file-map.js';
 import type { Durability } from '../shared/messages.js';
+import type { ReadMode } from '../shared/segment-fds.js';
 
 /** Compaction settings (`StoreOptions.compaction`). Every field is optional. */
 export interface CompactionOptions {
@@ -36,6 +38,19 @@ export interface StoreOptions {
   maxKeyBytes?: number;
   /** Largest value in bytes (default 16 MiB; at most 1 GiB). */
   maxValueBytes?: number;
+  /**
+   * How records are read: `mmap` (the default where kvd's native addon is built: segments are
+   * memory-mapped, a read is a memory copy) or `pread` (one system call a read; the fallback).
+   */
+  readMode?: ReadMode;
+  /**
+   * Reads issued together (the gets of one event-loop turn, one getMany, one has) of up to this
+   * many keys are served on the calling thread, like getSync, instead of by the reader pool,
+   * whose round trip costs more than a hundred reads; bigger batches go to the pool, so the
+   * event loop is never blocked for more than this many reads. Default 1,024; 0 sends every
+   * read to the pool.
+   */
+  inlineReadKeys?: number;
   /** Testing only: keep this many bits of each key hash (32 = all) to force hash collisions. */
   hashBits?: number;
   /** Background compaction (merge) and hint files; see CompactionOptions. */
@@ -60,29 +75,50 @@ export type ResolvedOptions = Required<Omit<StoreOptions, 'compaction' | 'onReco
 
 /** Default option values (see the README's options table). */
 export const DEFAULTS = {
+  /** Default durability: 'everysec'. */
   durability: 'everysec',
+  /** Default segmentBytes: 64 MiB. */
   segmentBytes: 64 * 1024 * 1024,
+  /** Default maxKeyBytes: 64 KiB. */
   maxKeyBytes: 64 * 1024,
+  /** Default maxValueBytes: 16 MiB. */
   maxValueBytes: 16 * 1024 * 1024,
+  /** Default hashBits: 32 (every bit; fewer only in collision tests). */
   hashBits: 32,
+  /** Default snapshotIntervalMs: 5 minutes. */
   snapshotIntervalMs: 300_000,
+  /** Default inlineReadKeys: 1,024 (the daemon reads a turn's GETs inline up to the same count). */
+  inlineReadKeys: 1024,
+  /** Defaults of the compaction options (see CompactionOptions). */
   compaction: {
+    /** Default: automatic compaction on. */
     auto: true,
+    /** Default: check every 10 s. */
     intervalMs: 10_000,
+    /** Default: 0.6 (as Bitcask). */
     triggerDeadRatio: 0.6,
+    /** Default: 512 MiB. */
     triggerDeadBytes: 512 * 1024 * 1024,
+    /** Default: 0.4. */
     includeDeadRatio: 0.4,
+    /** Default: 10 MiB. */
     smallSegmentBytes: 10 * 1024 * 1024,
+    /** Default: 1 GiB of input per merge. */
     maxMergeBytes: 1024 * 1024 * 1024,
+    /** Default: 64 MiB/s. */
     bytesPerSecond: 64 * 1024 * 1024,
   },
 } as const;
 
 /** Hard ceilings: record lengths are u32 and one record must fit in a Buffer. */
 export const LIMITS = {
+  /** Largest maxKeyBytes accepted: 16 MiB. */
   maxKeyBytes: 16 * 1024 * 1024,
+  /** Largest maxValueBytes accepted: 1 GiB. */
   maxValueBytes: 1024 * 1024 * 1024,
+  /** Smallest segmentBytes accepted: 4 KiB. */
   minSegmentBytes: 4096,
+  /** Largest segmentBytes accepted: 1 GiB. */
   maxSegmentBytes: 1024 * 1024 * 1024,
   /** Encoded size of one atomic batch: it must land in one segment, whose offsets are u32. */
   maxBatchBytes: 1024 * 1024 * 1024,
@@ -97,6 +133,8 @@ export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
     maxKeyBytes: options.maxKeyBytes ?? DEFAULTS.maxKeyBytes,
     maxValueBytes: options.maxValueBytes ?? DEFAULTS.maxValueBytes,
     hashBits: options.hashBits ?? DEFAULTS.hashBits,
+    readMode: options.readMode ?? (fileMaps ? 'mmap' : 'pread'),
+    inlineReadKeys: options.inlineReadKeys ?? DEFAULTS.inlineReadKeys,
     compaction: { ...DEFAULTS.compaction, ...options.compaction },
     snapshotIntervalMs: options.snapshotIntervalMs ?? DEFAULTS.snapshotIntervalMs,
   };
@@ -104,7 +142,14 @@ export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
   if (!['always', 'everysec', 'no'].includes(resolved.durability)) {
     throw invalid(`durability must be always, everysec or no (got ${String(resolved.durability)})`);
   }
+  if (resolved.readMode !== 'mmap' && resolved.readMode !== 'pread') {
+    throw invalid(`readMode must be mmap or pread (got ${String(resolved.readMode)})`);
+  }
+  if (resolved.readMode === 'mmap' && !fileMaps) {
+    throw invalid(`readMode 'mmap' needs kvd's native addon: ${fileMapsStatus}`);
+  }
   checkInteger('readers', resolved.readers, 1, 256);
+  checkInteger('inlineReadKeys', resolved.inlineReadKeys, 0, 1_000_000);
   checkInteger(
     'segmentBytes',
     resolved.segmentBytes,

@@ -1,5 +1,8 @@
-// Owns the caller-side half of pooled reads: the gets issued in one tick are coalesced into
-// a few getMany tasks (one per reader thread at most), so a thread hop carries many keys.
+// Owns the caller-side half of reads: the gets issued in one event-loop turn are coalesced; a
+// batch of up to `inlineKeys` keys (the gets of one turn, a getMany, a has) is read right here on the caller's
+// thread (a read is a memory copy or one pread, far cheaper than a reader round trip), and a
+// bigger one goes to the reader pool as a few getMany tasks (one per reader thread at most),
+// so a thread hop carries many keys and the caller's event loop is never blocked for long.
 
 import type { Piscina } from 'piscina';
 import { deserializeError, KvError } from '../shared/errors.js';
@@ -16,9 +19,17 @@ interface PendingGet {
 /** Below this many keys a tick's gets go to one reader; above, they are split across readers. */
 const KEYS_PER_TASK_BEFORE_SPLIT = 64;
 
+/** The caller thread's own reader, used for batches of up to `inlineKeys` keys. */
+export interface InlineReader {
+  get(key: KeyInput): Buffer | undefined;
+  has(key: KeyInput): boolean;
+}
+
 /**
- * Coalesces one tick's gets into getMany tasks for the reader pool. Caller's thread only;
- * rejects with the reader's `KvError` (`KV_CORRUPTION`, `KV_IO`, …).
+ * Coalesces one tick's gets, and serves them, getMany and has either inline or through the
+ * reader pool. Caller's thread only; rejects with the reader's `KvError` (`KV_CORRUPTION`,
+ * `KV_IO`, …). Of the gets issued together, only those whose records are bad reject (a failed
+ * pooled task is retried key by key inline); a getMany rejects as a whole.
  */
 export class ReadQueue {
   private pending: PendingGet[] = [];
@@ -28,9 +39,15 @@ export class ReadQueue {
   constructor(
     private readonly pool: Piscina,
     private readonly readers: number,
+    private readonly inline: InlineReader,
+    private readonly inlineKeys: number,
   ) {}
 
-  /** Queues one get for this tick's coalesced task. */
+  /**
+   * Queues one get for this tick's batch. An inline batch is read from setImmediate, so a read
+   * always yields to the event loop (a loop of awaited inline reads cannot starve timers and
+   * the writer's replies), as a pooled one does.
+   */
   get(key: KeyInput): Promise<Buffer | undefined> {
     return new Promise((resolve, reject) => {
       this.pending.push({ key, resolve, reject });
@@ -41,8 +58,13 @@ export class ReadQueue {
     });
   }
 
-  /** Runs one task per slice of `keys`, split across readers when there are many. */
+  /**
+   * Values of `keys`, in order: read inline if there are at most `inlineKeys`, else one task
+   * per slice, split across readers when there are many.
+   */
   async getMany(keys: readonly KeyInput[]): Promise<(Buffer | undefined)[]> {
+    if (keys.length <= this.inlineKeys)
+      return this.nextTurn(() => keys.map((k) => this.inline.get(k)));
     const slices = this.split(keys.length);
     const parts = await Promise.all(
       slices.map(([from, to]) => this.runGetMany(keys.slice(from, to))),
@@ -71,6 +93,8 @@ export class ReadQueue {
 
   /** Presence of each key, as one task. */
   async has(keys: readonly KeyInput[]): Promise<boolean[]> {
+    if (keys.length <= this.inlineKeys)
+      return this.nextTurn(() => keys.map((k) => this.inline.has(k)));
     const reply = await this.run({ kind: 'has', keys: packKeys(keys) });
     return Array.from(new Uint8Array(reply), (b) => b === 1);
   }
@@ -80,16 +104,47 @@ export class ReadQueue {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
+    if (batch.length <= this.inlineKeys) {
+      setImmediate(() => this.readInline(batch));
+      return;
+    }
     for (const [from, to] of this.split(batch.length)) {
       const slice = batch.slice(from, to);
       this.runGetMany(slice.map((p) => p.key)).then(
         (values) => {
           for (let i = 0; i < slice.length; i++) slice[i]!.resolve(values[i]);
         },
-        (error: unknown) => {
-          for (const p of slice) p.reject(error);
-        },
+        // One bad record fails the whole task: read each key again here, so that only the
+        // gets at fault reject.
+        () => this.readInline(slice),
       );
+    }
+  }
+
+  /** Runs `read` from setImmediate (so an inline read yields to the event loop like a pooled one). */
+  private nextTurn<T>(read: () => T): Promise<T> {
+    return new Promise((resolve, reject) => {
+      setImmediate(() => {
+        try {
+          resolve(read());
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+  }
+
+  /** Reads each pending get on this thread, settling each alone. */
+  private readInline(batch: readonly PendingGet[]): void {
+    for (const p of batch) {
+      let value: Buffer | undefined;
+      try {
+        value = this.inline.get(p.key);
+      } catch (error) {
+        p.reject(error);
+        continue;
+      }
+      p.resolve(value);
     }
   }
 

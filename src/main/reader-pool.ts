@@ -4,6 +4,7 @@
 import { Piscina } from 'piscina';
 import { createLogger } from '../shared/logger.js';
 import type { ReaderInit } from '../shared/messages.js';
+import type { ReadMode } from '../shared/segment-fds.js';
 
 const log = createLogger('store');
 
@@ -19,8 +20,13 @@ const READER_EXEC_ARGV = (process.features as { require_module?: boolean }).requ
   : process.execArgv;
 
 /** Starts `readers` reader threads for the store in `dir` (absolute) over `index`. Caller's thread. */
-export function startReaderPool(dir: string, index: SharedArrayBuffer, readers: number): Piscina {
-  const init: ReaderInit = { dir, index };
+export function startReaderPool(
+  dir: string,
+  index: SharedArrayBuffer,
+  readers: number,
+  readMode: ReadMode,
+): Piscina {
+  const init: ReaderInit = { dir, index, readMode };
   const pool = new Piscina({
     filename: new URL('../workers/reader.js', import.meta.url).href,
     minThreads: readers,

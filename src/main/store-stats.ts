@@ -26,6 +26,7 @@ export function composeStats(
     lastSeq: w.lastSeq,
     durability: options.durability,
     readers: options.readers,
+    readMode: options.readMode,
     recovery: {
       records: opened.recoveredRecords,
       restoredSegments: opened.restoredSegments,

@@ -86,6 +86,8 @@ export interface StoreStats {
   readonly durability: ResolvedOptions['durability'];
   /** Threads in the reader pool. */
   readonly readers: number;
+  /** How records are read: `mmap` (memory-mapped segments) or `pread` (see the `readMode` option). */
+  readonly readMode: ResolvedOptions['readMode'];
   /** What the last open did to rebuild the index. */
   readonly recovery: {
     /** Records replayed into the index (from hint files and segment scans). */

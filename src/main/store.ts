@@ -54,6 +54,7 @@ export class Store {
   private failure: KvError | undefined;
 
   private constructor(
+    /** Absolute path of the store's data directory (resolved by open). */
     readonly dir: string,
     private readonly options: ResolvedOptions,
     private readonly lock: DirLock,
@@ -93,12 +94,13 @@ export class Store {
           hashBits: resolved.hashBits,
           maxValueBytes: resolved.maxValueBytes,
           snapshotIntervalMs: resolved.snapshotIntervalMs,
+          readMode: resolved.readMode,
         },
         resolved.onRecoveryProgress,
       );
       const index = new IndexTable(opened.index);
-      const pool = startReaderPool(absolute, opened.index, resolved.readers);
-      const localReader = new RecordReader(absolute, index);
+      const pool = startReaderPool(absolute, opened.index, resolved.readers, resolved.readMode);
+      const localReader = new RecordReader(absolute, index, resolved.readMode);
       store = new Store(
         absolute,
         resolved,
@@ -108,7 +110,7 @@ export class Store {
         index,
         localReader,
         new WriteQueue((records, length) => writer.write(records, length)),
-        new ReadQueue(pool, resolved.readers),
+        new ReadQueue(pool, resolved.readers, localReader, resolved.inlineReadKeys),
         opened,
         new Compactor(absolute, writer, opened.index, resolved.compaction, () =>
           localReader.sweep(),
@@ -142,8 +144,9 @@ export class Store {
   }
 
   /**
-   * The value stored under `key`, or undefined. Served by the reader pool; the gets issued in one
-   * tick travel as one task. Rejects with `KV_CORRUPTION` if the record fails its checksum,
+   * The value stored under `key`, or undefined. The gets issued in one tick are served together:
+   * on this thread if there are at most `inlineReadKeys` of them, else by the reader pool as one
+   * task per reader. Rejects with `KV_CORRUPTION` if the record fails its checksum,
    * `KV_KEY_TOO_LARGE`, `KV_INVALID_ARGUMENT`, `KV_CLOSED` or `KV_IO`.
    */
   get(key: Bytes): Promise<Buffer | undefined> {
@@ -158,7 +161,7 @@ export class Store {
 
   /**
    * The value stored under `key`, read synchronously on the calling thread (lowest latency; it
-   * blocks for one pread). Throws like `get`.
+   * blocks for one read: a memory copy from the segment's map, or one pread). Throws like `get`.
    */
   getSync(key: Bytes): Buffer | undefined {
     this.checkOpen();
@@ -166,7 +169,10 @@ export class Store {
     return this.localReader.get(key);
   }
 
-  /** Values for many keys, in order, in one reader task (split across readers past 64 keys). Rejects like `get`. */
+  /**
+   * Values for many keys, in order: read on this thread if there are at most `inlineReadKeys`,
+   * else by the reader pool (one task per reader). Rejects like `get`.
+   */
   async getMany(keys: readonly Bytes[]): Promise<(Buffer | undefined)[]> {
     this.checkOpen();
     if (!Array.isArray(keys))
@@ -175,7 +181,7 @@ export class Store {
     return this.reads.getMany(keys);
   }
 
-  /** Whether `key` has a value (an expired key has none). Rejects like `get`. */
+  /** Whether `key` has a value (an expired key has none). Served like `get`. Rejects like `get`. */
   async has(key: Bytes): Promise<boolean> {
     this.checkOpen();
     this.checkKey(key);

@@ -10,6 +10,7 @@ import type {
   UnhintedSegment,
 } from './compaction-messages.js';
 import type { SerializedError } from './errors.js';
+import type { ReadMode } from './segment-fds.js';
 import type { OpResult } from './write-ops.js';
 
 /** Durability policy, as Redis names it. */
@@ -26,6 +27,8 @@ export interface WriterConfig {
   readonly maxValueBytes?: number;
   /** Index snapshot period in ms while writes happen (0: only at close; default 0). */
   readonly snapshotIntervalMs?: number;
+  /** How the writer reads stored records (overwrite checks, getSync-like reads); default 'pread'. */
+  readonly readMode?: ReadMode;
 }
 
 /**
@@ -39,19 +42,27 @@ export interface RecoveryProgressMessage {
 
 /** Per-segment accounting, as `stats()` reports it. */
 export interface SegmentStats {
+  /** Segment id (the number in its file name, NNNNNN.log). */
   readonly id: number;
+  /** Size of the segment file in bytes, header included. */
   readonly bytes: number;
+  /** Bytes of the records the index points at (the keys' current values). */
   readonly liveBytes: number;
+  /** Bytes no live key needs: bytes − 32-byte header − liveBytes (includes tombstoneBytes). */
   readonly deadBytes: number;
+  /** Keys whose current record is in this segment. */
   readonly liveKeys: number;
   /** Bytes of tombstones (part of `deadBytes`). */
   readonly tombstoneBytes: number;
   /** Written by compaction (holds what log segments `first`..`last` still held). */
   readonly merged: boolean;
+  /** Lowest log segment id whose records this file holds (a log segment's own id). */
   readonly first: number;
+  /** Highest log segment id whose records this file holds (a log segment's own id). */
   readonly last: number;
   /** Whether its hint file exists. */
   readonly hinted: boolean;
+  /** Whether this is the active segment, the one the writer appends to. */
   readonly active: boolean;
 }
 
@@ -148,6 +159,8 @@ export interface WriterApi {
 export interface ReaderInit {
   readonly dir: string;
   readonly index: SharedArrayBuffer;
+  /** How the reader reads records: memory maps or pread. */
+  readonly readMode: ReadMode;
 }
 
 /**

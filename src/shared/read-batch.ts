@@ -104,11 +104,6 @@ export function readKeysAt(reader: RecordReader, locations: Uint32Array): ArrayB
 /** Presence flags: one byte per key. */
 export function readPresence(reader: RecordReader, keys: readonly Uint8Array[]): ArrayBuffer {
   const out = new Uint8Array(keys.length);
-  let scratch = new Uint8Array(4096);
-  const destination = (length: number) => {
-    if (scratch.length < length) scratch = new Uint8Array(length);
-    return { buffer: scratch, at: 0 };
-  };
-  for (let i = 0; i < keys.length; i++) out[i] = reader.read(keys[i]!, destination) ? 1 : 0;
+  for (let i = 0; i < keys.length; i++) out[i] = reader.has(keys[i]!) ? 1 : 0;
   return out.buffer;
 }

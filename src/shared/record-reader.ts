@@ -1,8 +1,8 @@
-// Owns the read path shared by every thread: probe the shared index for a key, pread the
-// candidate record, verify its key bytes and CRC, and hand back the value. getSync on the
-// caller's thread and the reader pool's getMany/has both run this code.
+// Owns the read path shared by every thread: probe the shared index for a key, look at the
+// candidate record where it lies (in a memory map, or in a pread scratch buffer:
+// segment-fds.ts), verify its key bytes and CRC, and copy out what the caller needs. getSync on
+// the caller's thread, the reader pool's getMany/has and the writer's reads all run this code.
 
-import { readSync } from 'node:fs';
 import { KvError } from './errors.js';
 import {
   RECORD_HEADER_BYTES,
@@ -12,7 +12,7 @@ import {
 } from './format.js';
 import type { IndexTable } from './index-table.js';
 import { type KeyInput, keyEquals } from './key-bytes.js';
-import { SegmentFds } from './segment-fds.js';
+import { type ReadMode, SegmentFds } from './segment-fds.js';
 
 /** Where a found record landed in the destination buffer. */
 export interface ReadHit {
@@ -28,75 +28,66 @@ export interface ReadHit {
 /** A sink for a record: returns a buffer with at least `length` free bytes at the given offset. */
 export type Destination = (length: number) => { buffer: Uint8Array; at: number };
 
-/** One thread's reader: its own fds, the shared index. Not shareable across threads. */
+/** One thread's reader: its own fds and maps, the shared index. Not shareable across threads. */
 export class RecordReader {
   private readonly fds: SegmentFds;
-  // State of the lookup in progress, kept in fields so the hot path allocates no closures.
+  // The lookup in progress, kept in fields so the hot path allocates no closures. After a hit,
+  // `found` holds the record from `foundAt` (a map or the scratch buffer): valid only until
+  // this thread's next read, so every caller copies out of it at once.
   private key: KeyInput = '';
-  private destination: Destination = () => ({ buffer: new Uint8Array(0), at: 0 });
-  private hit: ReadHit | undefined;
+  private found: Uint8Array | undefined;
+  private foundAt = 0;
+  private foundLength = 0;
+  private foundKeyLength = 0;
+  private foundExpiresAt = 0;
   private readonly check = (handle: number, offset: number, length: number): boolean =>
     this.checkCandidate(handle, offset, length);
-  // getSync's destination: a new Buffer per candidate, so the value needs no copy.
-  private record: Buffer | undefined;
-  private readonly intoNewBuffer: Destination = (length) => {
-    this.record = Buffer.allocUnsafe(length);
-    return { buffer: this.record, at: 0 };
-  };
 
+  /** `readMode` 'mmap' reads through memory maps (needs the native addon), 'pread' with pread. */
   constructor(
     dir: string,
     private readonly index: IndexTable,
+    readMode: ReadMode = 'pread',
   ) {
-    this.fds = new SegmentFds(dir, index);
+    this.fds = new SegmentFds(dir, index, readMode);
   }
 
   /**
-   * Reads the value stored for `key` into a new Buffer (one allocation: the value is a view of
-   * the record read from disk). Returns undefined if absent or expired.
+   * Reads the value stored for `key` into a new Buffer (one allocation, one copy). Returns
+   * undefined if absent or expired.
    * Throws `KV_CORRUPTION` if the record fails its checksum, `KV_IO` on a read error.
    */
   get(key: KeyInput): Buffer | undefined {
-    const hit = this.read(key, this.intoNewBuffer);
-    const record = this.record;
-    this.record = undefined;
-    return hit && record
-      ? record.subarray(hit.valueStart, hit.valueStart + hit.valueLength)
-      : undefined;
+    return this.lookup(key) ? this.copyValue() : undefined;
   }
 
   /** Like `get`, with the record's expiry (ms since the epoch, 0 = none). */
   getWithExpiry(key: KeyInput): { value: Buffer; expiresAt: number } | undefined {
-    const hit = this.read(key, this.intoNewBuffer);
-    const record = this.record;
-    this.record = undefined;
-    return hit && record
-      ? {
-          value: record.subarray(hit.valueStart, hit.valueStart + hit.valueLength),
-          expiresAt: hit.expiresAt,
-        }
+    return this.lookup(key)
+      ? { value: this.copyValue(), expiresAt: this.foundExpiresAt }
       : undefined;
   }
 
+  /** Whether `key` has a live value (its record is read and checked like `get`'s). */
+  has(key: KeyInput): boolean {
+    return this.lookup(key);
+  }
+
   /**
-   * Looks `key` up and reads its whole record into the buffer `destination` provides. Returns
-   * where the value lies, or undefined if the key is absent or expired. The stripe read lock
-   * is held from the probe until the pread returns, so the writer cannot retire the segment
-   * under us. Not reentrant (one lookup at a time per reader).
+   * Looks `key` up and copies its whole record into the buffer `destination` provides. Returns
+   * where the value lies, or undefined if the key is absent or expired. Not reentrant.
    */
   read(key: KeyInput, destination: Destination): ReadHit | undefined {
-    const index = this.index;
-    const tag = index.tagOfKey(key);
-    this.key = key;
-    this.destination = destination;
-    this.hit = undefined;
-    index.beginRead(tag);
-    try {
-      index.find(tag, this.check);
-    } finally {
-      index.endRead(tag);
-    }
-    return this.hit;
+    if (!this.lookup(key)) return undefined;
+    const length = this.foundLength;
+    const { buffer, at } = destination(length);
+    buffer.set(this.found!.subarray(this.foundAt, this.foundAt + length), at);
+    return {
+      valueStart: at + RECORD_HEADER_BYTES + this.foundKeyLength,
+      valueLength: length - RECORD_HEADER_BYTES - this.foundKeyLength,
+      recordLength: length,
+      expiresAt: this.foundExpiresAt,
+    };
   }
 
   /**
@@ -109,80 +100,78 @@ export class RecordReader {
     length: number,
     includeExpired = false,
   ): Uint8Array | undefined {
-    const buffer = new Uint8Array(length);
-    this.preadFully(handle, buffer, 0, length, offset);
-    if (!recordChecksumOk(buffer, 0, length)) {
-      throw new KvError(
-        'KV_CORRUPTION',
-        `checksum mismatch in ${this.fds.nameOf(handle)} at offset ${offset}`,
-      );
-    }
-    const expiresAt = recordExpiresAt(buffer, 0);
+    const bytes = this.fds.view(handle, offset, length);
+    const at = this.fds.viewAt;
+    if (!recordChecksumOk(bytes, at, length)) throw this.checksumError(handle, offset);
+    const expiresAt = recordExpiresAt(bytes, at);
     if (!includeExpired && expiresAt !== 0 && expiresAt <= Date.now()) return undefined;
-    return buffer.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + recordKeyLength(buffer, 0));
+    const start = at + RECORD_HEADER_BYTES;
+    return bytes.slice(start, start + recordKeyLength(bytes, at));
   }
 
-  /** Closes the fds of segments compaction has retired (their files' space is then freed). */
+  /** Unmaps and closes the fds of segments compaction has retired (their space is then freed). */
   sweep(): void {
     this.fds.sweep();
   }
 
-  /** Closes this thread's fds. */
+  /** Unmaps and closes this thread's fds. */
   close(): void {
     this.fds.closeAll();
   }
 
+  /**
+   * Probes the index for `key`; on a live hit, leaves the record in `found`. The stripe read
+   * lock is held from the probe until the record's bytes have been looked at, so the writer
+   * cannot retire the segment under us (and this thread unmaps a retired segment only in its
+   * own later calls, after the caller has copied what it needs).
+   */
+  private lookup(key: KeyInput): boolean {
+    const index = this.index;
+    const tag = index.tagOfKey(key);
+    this.key = key;
+    this.found = undefined;
+    index.beginRead(tag);
+    try {
+      index.find(tag, this.check);
+    } finally {
+      index.endRead(tag);
+    }
+    return this.found !== undefined;
+  }
+
+  private copyValue(): Buffer {
+    const start = this.foundAt + RECORD_HEADER_BYTES + this.foundKeyLength;
+    const length = this.foundLength - RECORD_HEADER_BYTES - this.foundKeyLength;
+    const value = Buffer.allocUnsafe(length);
+    value.set(this.found!.subarray(start, start + length));
+    return value;
+  }
+
   private checkCandidate(handle: number, offset: number, length: number): boolean {
-    const { buffer, at } = this.destination(length);
-    this.preadFully(handle, buffer, at, length, offset);
-    const keyLength = recordKeyLength(buffer, at);
+    const bytes = this.fds.view(handle, offset, length);
+    const at = this.fds.viewAt;
+    const keyLength = recordKeyLength(bytes, at);
     const keyMatches =
       RECORD_HEADER_BYTES + keyLength <= length &&
-      keyEquals(buffer, at + RECORD_HEADER_BYTES, keyLength, this.key);
+      keyEquals(bytes, at + RECORD_HEADER_BYTES, keyLength, this.key);
     // The CRC is checked even when the key differs: a hash collision has a good CRC, a damaged
     // key (or key length) does not, and must not make the key look absent.
-    if (!recordChecksumOk(buffer, at, length)) {
-      throw new KvError(
-        'KV_CORRUPTION',
-        `checksum mismatch in ${this.fds.nameOf(handle)} at offset ${offset}`,
-      );
-    }
+    if (!recordChecksumOk(bytes, at, length)) throw this.checksumError(handle, offset);
     if (!keyMatches) return false;
-    const expiresAt = recordExpiresAt(buffer, at);
+    const expiresAt = recordExpiresAt(bytes, at);
     if (expiresAt !== 0 && expiresAt <= Date.now()) return true; // found, but expired: absent
-    const valueStart = at + RECORD_HEADER_BYTES + keyLength;
-    this.hit = {
-      valueStart,
-      valueLength: length - RECORD_HEADER_BYTES - keyLength,
-      recordLength: length,
-      expiresAt,
-    };
+    this.found = bytes;
+    this.foundAt = at;
+    this.foundLength = length;
+    this.foundKeyLength = keyLength;
+    this.foundExpiresAt = expiresAt;
     return true;
   }
 
-  private preadFully(
-    handle: number,
-    buffer: Uint8Array,
-    at: number,
-    length: number,
-    offset: number,
-  ): void {
-    const fd = this.fds.fdFor(handle);
-    let done = 0;
-    while (done < length) {
-      let n: number;
-      try {
-        n = readSync(fd, buffer, at + done, length - done, offset + done);
-      } catch (error) {
-        throw new KvError('KV_IO', `read of ${this.fds.nameOf(handle)} failed: ${String(error)}`);
-      }
-      if (n === 0) {
-        throw new KvError(
-          'KV_CORRUPTION',
-          `${this.fds.nameOf(handle)} ends before the record at offset ${offset} (${length} bytes)`,
-        );
-      }
-      done += n;
-    }
+  private checksumError(handle: number, offset: number): KvError {
+    return new KvError(
+      'KV_CORRUPTION',
+      `checksum mismatch in ${this.fds.nameOf(handle)} at offset ${offset}`,
+    );
   }
 }

@@ -1,24 +1,54 @@
-// Owns one thread's read-only file descriptors for segment files, cached by segment handle.
-// Each thread opens its own fds (DESIGN §4): Node closes a worker's fds when it exits, and fd
-// numbers are reused, so fds are never shared between threads.
+// Owns one thread's read access to segment files, cached by segment handle: a read-only fd per
+// segment and, in read mode 'mmap', a read-only memory map of it, so a record read is a memory
+// copy instead of a pread system call. Each thread opens and maps its own (DESIGN §4): Node
+// closes a worker's fds when it exits, and fd numbers are reused, so fds are never shared.
+//
+// A map may reach past the end of its file (the active segment grows into it); touching a page
+// past the end would raise SIGBUS, so every read is checked against the file size this thread
+// last saw, and the size is read again (fstat) only when a read reaches beyond it.
 
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { KvError } from './errors.js';
+import { fileMaps } from './file-map.js';
 import { segmentFileName } from './format.js';
 import type { IndexTable } from './index-table.js';
 
-/** Per-thread cache: handle -> (segment id it was opened for, fd). */
+/** How records are read: memory-mapped segments (the default where the addon is built) or pread. */
+export type ReadMode = 'mmap' | 'pread';
+
+/** A map covers whole multiples of this, so the growing active segment is seldom remapped. */
+export const MAP_CHUNK_BYTES = 64 * 1024 * 1024;
+
+/** The largest pread scratch buffer kept between reads. */
+const MAX_KEPT_SCRATCH_BYTES = 1024 * 1024;
+
+/** Per-thread cache: handle -> (segment id it was opened for, fd, map, size seen). */
 export class SegmentFds {
   private readonly fds: (number | undefined)[] = [];
   private readonly ids: (number | undefined)[] = [];
+  private readonly maps: (Uint8Array | undefined)[] = [];
+  /** Bytes of each file known to exist (its size at the last fstat); 0 = not checked yet. */
+  private readonly sizes: number[] = [];
   /** The index's segment epoch when we last checked our fds against the handle table. */
   private epoch: number;
+  private scratch = new Uint8Array(4096);
+  /** Where the bytes `view` returned start. */
+  viewAt = 0;
 
+  /**
+   * `readMode` 'mmap' needs the native addon (`fileMaps`); throws `KV_INVALID_ARGUMENT` without
+   * it. `mapChunkBytes` is for tests that need a remap without writing 64 MiB.
+   */
   constructor(
     private readonly dir: string,
     private readonly index: IndexTable,
+    readonly readMode: ReadMode = 'pread',
+    private readonly mapChunkBytes = MAP_CHUNK_BYTES,
   ) {
+    if (readMode === 'mmap' && !fileMaps) {
+      throw new KvError('KV_INVALID_ARGUMENT', "readMode 'mmap' needs kvd's native addon");
+    }
     this.epoch = index.segmentEpoch;
   }
 
@@ -41,7 +71,31 @@ export class SegmentFds {
     }
     this.fds[handle] = fd;
     this.ids[handle] = id;
+    this.sizes[handle] = 0;
     return fd;
+  }
+
+  /**
+   * The `length` bytes at `offset` of the segment `handle` names: returns the array that holds
+   * them, from index `viewAt` on. That is the segment's map ('mmap') or this object's scratch
+   * buffer ('pread'), so the bytes are valid only until this object's next call: copy what you
+   * keep. Throws `KV_CORRUPTION` if the file ends first, `KV_IO` on a read error.
+   */
+  view(handle: number, offset: number, length: number): Uint8Array {
+    const fd = this.fdFor(handle);
+    if (this.readMode === 'mmap' && length > 0) {
+      this.viewAt = offset;
+      return this.mapCovering(handle, fd, offset, length);
+    }
+    let scratch = this.scratch;
+    if (scratch.length < length) {
+      scratch = new Uint8Array(Math.max(length, 2 * scratch.length));
+      // Keep a grown scratch buffer only while it is small; a huge value gets its own.
+      if (scratch.length <= MAX_KEPT_SCRATCH_BYTES) this.scratch = scratch;
+    }
+    this.preadFully(handle, fd, scratch, length, offset);
+    this.viewAt = 0;
+    return scratch;
   }
 
   /** File name of the segment a handle names (for error messages). */
@@ -49,13 +103,19 @@ export class SegmentFds {
     return segmentFileName(this.index.segmentIdOf(handle));
   }
 
-  /** Closes the fd cached for `handle`, if any. */
+  /** Unmaps and closes what is cached for `handle`, if anything. */
   closeHandle(handle: number): void {
+    const map = this.maps[handle];
+    if (map !== undefined) {
+      fileMaps?.unmap(map.buffer as ArrayBuffer);
+      this.maps[handle] = undefined;
+    }
     const fd = this.fds[handle];
     if (fd !== undefined) {
       closeSync(fd);
       this.fds[handle] = undefined;
       this.ids[handle] = undefined;
+      this.sizes[handle] = 0;
     }
   }
 
@@ -64,9 +124,14 @@ export class SegmentFds {
     if (this.index.segmentEpoch !== this.epoch) this.closeRetired();
   }
 
+  /** Unmaps and closes everything cached. */
+  closeAll(): void {
+    for (let h = 0; h < this.fds.length; h++) if (this.fds[h] !== undefined) this.closeHandle(h);
+  }
+
   /**
-   * Closes the fds of segments compaction retired since the last check, so their files' space
-   * is freed (an open fd keeps an unlinked file on disk).
+   * Closes the fds (and maps) of segments compaction retired since the last check, so their
+   * files' space is freed (an open fd or a map keeps an unlinked file on disk).
    */
   private closeRetired(): void {
     this.epoch = this.index.segmentEpoch;
@@ -76,8 +141,59 @@ export class SegmentFds {
     }
   }
 
-  /** Closes every cached fd. */
-  closeAll(): void {
-    for (let h = 0; h < this.fds.length; h++) if (this.fds[h] !== undefined) this.closeHandle(h);
+  /** The map of `handle`'s segment, (re)made if it does not reach `offset + length`. */
+  private mapCovering(handle: number, fd: number, offset: number, length: number): Uint8Array {
+    const end = offset + length;
+    if (end > this.sizes[handle]!) {
+      let size: number;
+      try {
+        size = fstatSync(fd).size;
+      } catch (error) {
+        throw new KvError('KV_IO', `cannot stat ${this.nameOf(handle)}: ${String(error)}`);
+      }
+      this.sizes[handle] = size;
+      if (end > size) throw this.endsEarly(handle, offset, length);
+    }
+    let map = this.maps[handle];
+    if (map === undefined || end > map.length) {
+      if (map !== undefined) fileMaps!.unmap(map.buffer as ArrayBuffer);
+      this.maps[handle] = undefined;
+      const chunk = this.mapChunkBytes;
+      const mapLength = Math.ceil(Math.max(end, this.sizes[handle]!) / chunk) * chunk;
+      try {
+        map = new Uint8Array(fileMaps!.map(fd, mapLength));
+      } catch (error) {
+        throw new KvError('KV_IO', `cannot map ${this.nameOf(handle)}: ${String(error)}`);
+      }
+      this.maps[handle] = map;
+    }
+    return map;
+  }
+
+  private preadFully(
+    handle: number,
+    fd: number,
+    buffer: Uint8Array,
+    length: number,
+    offset: number,
+  ): void {
+    let done = 0;
+    while (done < length) {
+      let n: number;
+      try {
+        n = readSync(fd, buffer, done, length - done, offset + done);
+      } catch (error) {
+        throw new KvError('KV_IO', `read of ${this.nameOf(handle)} failed: ${String(error)}`);
+      }
+      if (n === 0) throw this.endsEarly(handle, offset, length);
+      done += n;
+    }
+  }
+
+  private endsEarly(handle: number, offset: number, length: number): KvError {
+    return new KvError(
+      'KV_CORRUPTION',
+      `${this.nameOf(handle)} ends before the record at offset ${offset} (${length} bytes)`,
+    );
   }
 }

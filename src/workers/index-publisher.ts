@@ -2,11 +2,9 @@
 // key of each candidate slot (fingerprints collide), upsert or remove, and keep the segments'
 // live-byte accounting in step. Used by recovery and by the log writer. Writer thread only.
 
-import { readSync } from 'node:fs';
-import { KvError } from '../shared/errors.js';
 import { RECORD_HEADER_BYTES, recordKeyLength } from '../shared/format.js';
 import type { IndexTable, KeyCheck, SlotLocation } from '../shared/index-table.js';
-import { SegmentFds } from '../shared/segment-fds.js';
+import { type ReadMode, SegmentFds } from '../shared/segment-fds.js';
 import type { SegmentTable } from './segments.js';
 
 /** Bytes of one segment already in memory (recovery's scan buffer, the last write), to skip a pread. */
@@ -22,7 +20,6 @@ interface MemoryWindow {
  */
 export class IndexPublisher {
   private readonly fds: SegmentFds;
-  private scratch = Buffer.allocUnsafe(4096);
   private window: MemoryWindow | undefined;
   // The key being published, set before each index call so `check` needs no closure.
   private keyBytes: Uint8Array = new Uint8Array(0);
@@ -31,11 +28,13 @@ export class IndexPublisher {
   private readonly check: KeyCheck = (handle, offset, length) =>
     this.storedKeyMatches(handle, offset, length);
 
+  /** `readMode`: how stored keys are read back for overwrite checks (and by the LogWriter). */
   constructor(
     readonly index: IndexTable,
     private readonly segments: SegmentTable,
+    readonly readMode: ReadMode = 'pread',
   ) {
-    this.fds = new SegmentFds(segments.dir, index);
+    this.fds = new SegmentFds(segments.dir, index, readMode);
   }
 
   /** Declares that `bytes` hold segment `handle` from file offset `base` on (or clears it). */
@@ -97,17 +96,8 @@ export class IndexPublisher {
       src = w.bytes;
       at = offset - w.base;
     } else {
-      if (this.scratch.length < need) this.scratch = Buffer.allocUnsafe(need * 2);
-      const fd = this.fds.fdFor(handle);
-      const n = readSync(fd, this.scratch, 0, need, offset);
-      if (n < need) {
-        throw new KvError(
-          'KV_CORRUPTION',
-          `${this.fds.nameOf(handle)} ends inside the record at ${offset}`,
-        );
-      }
-      src = this.scratch;
-      at = 0;
+      src = this.fds.view(handle, offset, need);
+      at = this.fds.viewAt;
     }
     if (recordKeyLength(src, at) !== this.keyLength) return false;
     const k = this.keyBytes;

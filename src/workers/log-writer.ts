@@ -175,7 +175,11 @@ export class LogWriter {
     cursor.record++;
     cursor.unit++;
     skipExhausted(parsed, cursor);
-    this.reader ??= new RecordReader(this.segments.dir, this.publisher.index);
+    this.reader ??= new RecordReader(
+      this.segments.dir,
+      this.publisher.index,
+      this.publisher.readMode,
+    );
     const evaluation = runOperation(
       op,
       this.reader,

@@ -10,7 +10,7 @@ import { readKeysAt, readPresence, readValues, unpackKeys } from '../shared/read
 import { RecordReader } from '../shared/record-reader.js';
 
 const init = workerData as ReaderInit;
-const reader = new RecordReader(init.dir, new IndexTable(init.index));
+const reader = new RecordReader(init.dir, new IndexTable(init.index), init.readMode);
 // An idle reader would otherwise keep retired segments' fds (and their disk space) until its
 // next read: check once a second (one atomic load when nothing was retired).
 setInterval(() => reader.sweep(), 1000).unref();

@@ -83,7 +83,7 @@ export class WriterService implements WriterApi {
       mkdirSync(config.dir, { recursive: true });
       const index = IndexTable.create(readSizeHint(config.dir), config.hashBits);
       const segments = new SegmentTable(config.dir, index);
-      publisher = new IndexPublisher(index, segments);
+      publisher = new IndexPublisher(index, segments, config.readMode);
       const snapshot = await readSnapshotFile(config.dir);
       // No reader can see the index until open returns it: recovery may skip the locks.
       index.writerSetPrivate(true);

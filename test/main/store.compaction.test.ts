@@ -205,71 +205,75 @@ describe('automatic compaction', () => {
 });
 
 describe('compaction racing the other threads', () => {
-  it('readers (getMany, get, getSync) see only written values, never older than acknowledged, while merges install', async () => {
-    const dir = await makeTempDir('compact-race');
-    const store = await Store.open(dir, SMALL);
-    const KEYS = 400;
-    const acked = new Array<number>(KEYS).fill(-1);
-    let done = false;
-    let reads = 0;
-    let merges = 0;
-    const value = (n: number, v: number) => `k${n}:v${v}:`.padEnd(40 + ((n * 7 + v) % 50), '#');
-    const check = (n: number, ackedBefore: number, got: Buffer | undefined) => {
-      reads++;
-      if (ackedBefore < 0) return; // may or may not exist yet
-      expect(got, `k${n} vanished`).toBeDefined();
-      const m = /^k(\d+):v(\d+):(#*)$/.exec(got!.toString());
-      expect(m, `k${n} read ${got!.toString().slice(0, 60)}`).not.toBeNull();
-      expect(Number(m![1])).toBe(n);
-      expect(got!.toString()).toBe(value(n, Number(m![2])));
-      expect(Number(m![2])).toBeGreaterThanOrEqual(ackedBefore);
-    };
-    try {
-      const writer = async () => {
-        for (let v = 0; v < 12; v++) {
-          const writes: Promise<void>[] = [];
-          for (let n = 0; n < KEYS; n++) {
-            writes.push(
-              store.set(`k${n}`, value(n, v)).then(() => {
-                acked[n] = v;
-              }),
-            );
+  it.each([0, 1024])(
+    'readers (getMany, get, getSync) see only written values, never older than acknowledged, while merges install (inlineReadKeys %i)',
+    async (inlineReadKeys) => {
+      const dir = await makeTempDir('compact-race');
+      const store = await Store.open(dir, { ...SMALL, inlineReadKeys });
+      const KEYS = 400;
+      const acked = new Array<number>(KEYS).fill(-1);
+      let done = false;
+      let reads = 0;
+      let merges = 0;
+      const value = (n: number, v: number) => `k${n}:v${v}:`.padEnd(40 + ((n * 7 + v) % 50), '#');
+      const check = (n: number, ackedBefore: number, got: Buffer | undefined) => {
+        reads++;
+        if (ackedBefore < 0) return; // may or may not exist yet
+        expect(got, `k${n} vanished`).toBeDefined();
+        const m = /^k(\d+):v(\d+):(#*)$/.exec(got!.toString());
+        expect(m, `k${n} read ${got!.toString().slice(0, 60)}`).not.toBeNull();
+        expect(Number(m![1])).toBe(n);
+        expect(got!.toString()).toBe(value(n, Number(m![2])));
+        expect(Number(m![2])).toBeGreaterThanOrEqual(ackedBefore);
+      };
+      try {
+        const writer = async () => {
+          for (let v = 0; v < 12; v++) {
+            const writes: Promise<void>[] = [];
+            for (let n = 0; n < KEYS; n++) {
+              writes.push(
+                store.set(`k${n}`, value(n, v)).then(() => {
+                  acked[n] = v;
+                }),
+              );
+            }
+            await Promise.all(writes);
           }
-          await Promise.all(writes);
-        }
-      };
-      const compactor = async () => {
-        while (!done) {
-          await store.compact();
-          merges++;
-        }
-      };
-      const reader = async () => {
-        while (!done) {
-          const ids = Array.from({ length: 64 }, (_, i) => (i * 37 + reads) % KEYS);
-          const before = ids.map((n) => acked[n]!);
-          const values = await store.getMany(ids.map((n) => `k${n}`));
-          ids.forEach((n, i) => {
-            check(n, before[i]!, values[i]);
-          });
-          const n = reads % KEYS;
-          const b = acked[n]!;
-          check(n, b, store.getSync(`k${n}`));
-          check(n, acked[n]!, await store.get(`k${n}`));
-        }
-      };
-      const writing = writer().finally(() => {
+        };
+        const compactor = async () => {
+          while (!done) {
+            await store.compact();
+            merges++;
+          }
+        };
+        const reader = async () => {
+          while (!done) {
+            const ids = Array.from({ length: 64 }, (_, i) => (i * 37 + reads) % KEYS);
+            const before = ids.map((n) => acked[n]!);
+            const values = await store.getMany(ids.map((n) => `k${n}`));
+            ids.forEach((n, i) => {
+              check(n, before[i]!, values[i]);
+            });
+            const n = reads % KEYS;
+            const b = acked[n]!;
+            check(n, b, store.getSync(`k${n}`));
+            check(n, acked[n]!, await store.get(`k${n}`));
+          }
+        };
+        const writing = writer().finally(() => {
+          done = true;
+        });
+        await Promise.all([writing, compactor(), reader(), reader()]);
+        expect(merges).toBeGreaterThan(1);
+        expect(reads).toBeGreaterThan(1000);
+        for (let n = 0; n < KEYS; n++)
+          expect(store.getSync(`k${n}`)?.toString()).toBe(value(n, 11));
+      } finally {
         done = true;
-      });
-      await Promise.all([writing, compactor(), reader(), reader()]);
-      expect(merges).toBeGreaterThan(1);
-      expect(reads).toBeGreaterThan(1000);
-      for (let n = 0; n < KEYS; n++) expect(store.getSync(`k${n}`)?.toString()).toBe(value(n, 11));
-    } finally {
-      done = true;
-      await store.close();
-    }
-  });
+        await store.close();
+      }
+    },
+  );
 
   it('keys() during merges returns every key present for the whole call', async () => {
     const dir = await makeTempDir('compact-keys');

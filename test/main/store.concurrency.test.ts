@@ -47,12 +47,18 @@ describe('Store under concurrent reads and writes (readers: 2)', () => {
   afterEach(removeTempDirs);
 
   it.each(Array.from({ length: GROWTH_RUNS }, (_, n) => n + 1))(
-    'serves only written, acknowledged-or-newer, untorn values while the index grows (run %i)',
-    async () => {
+    'serves only written, acknowledged-or-newer, untorn values while the index grows (run %i; odd runs read through the reader pool)',
+    async (run) => {
       const seed = Date.now() >>> 0;
       const random = prng(seed);
       const dir = await makeTempDir('concurrency');
-      const store = await Store.open(dir, { readers: 2, durability: 'no', segmentBytes: 1 << 20 });
+      const store = await Store.open(dir, {
+        readers: 2,
+        durability: 'no',
+        segmentBytes: 1 << 20,
+        // inlineReadKeys 0: every get and getMany goes to the reader threads.
+        ...(run % 2 === 1 ? { inlineReadKeys: 0 } : {}),
+      });
       /** Highest version issued (set called) per key, and highest acknowledged (set resolved). */
       const issued: number[] = [];
       const acked: number[] = [];
@@ -162,6 +168,34 @@ describe('Store under concurrent reads and writes (readers: 2)', () => {
       }
     },
     90_000,
+  );
+
+  it.each([1024, 0])(
+    'a loop of awaited reads yields to the event loop, so writes issued meanwhile complete (inlineReadKeys %i)',
+    async (inlineReadKeys) => {
+      const dir = await makeTempDir('yield');
+      const store = await Store.open(dir, { readers: 1, durability: 'no', inlineReadKeys });
+      try {
+        await store.set('k', 'v');
+        let written = false;
+        const write = store.set('other', 'value').then(() => {
+          written = true;
+        });
+        // Inline reads resolved by microtasks alone would spin here forever: the write's answer
+        // comes from the writer thread as an event-loop message.
+        let loops = 0;
+        while (!written) {
+          expect(++loops, 'reads never let the write complete').toBeLessThan(1_000_000);
+          expect((await store.get('k'))?.toString()).toBe('v');
+          expect(await store.getMany(['k'])).toHaveLength(1);
+          expect(await store.has('k')).toBe(true);
+        }
+        await write;
+        expect(store.getSync('other')?.toString()).toBe('value');
+      } finally {
+        await store.close();
+      }
+    },
   );
 
   it('read-your-writes: after await set/delete/batch, get, getSync, getMany and has agree', async () => {

@@ -177,6 +177,7 @@ describe('Store errors', () => {
       { maxValueBytes: '1000' },
       { hashBits: 0 },
       { hashBits: 33 },
+      { readMode: 'mmapped' },
     ];
     for (const options of bad) {
       await expectRejectsWith(
@@ -187,6 +188,29 @@ describe('Store errors', () => {
     }
     const store = await Store.open(dir, BASE);
     await store.close();
+  });
+
+  it('reads through memory maps by default (the native addon is built by npm ci), and with pread when asked', async () => {
+    const dir = await makeTempDir('read-mode');
+    const written: string[] = [];
+    for (const readMode of [undefined, 'pread', 'mmap'] as const) {
+      const store = await Store.open(dir, { ...BASE, ...(readMode ? { readMode } : {}) });
+      try {
+        expect((await store.stats()).readMode).toBe(readMode ?? 'mmap');
+        written.push(String(readMode));
+        await store.set(`k-${readMode}`, `v-${readMode}`);
+        // Every value written so far (before a reopen, or just now) reads back in this mode.
+        for (const mode of written)
+          expect(store.getSync(`k-${mode}`)?.toString()).toBe(`v-${mode}`);
+        const many = await store.getMany([...written.map((m) => `k-${m}`), 'absent']);
+        expect(many.map((v) => v?.toString())).toEqual([
+          ...written.map((m) => `v-${m}`),
+          undefined,
+        ]);
+      } finally {
+        await store.close();
+      }
+    }
   });
 
   it('every method throws KV_CLOSED after close; close is idempotent', async () => {

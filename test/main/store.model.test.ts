@@ -6,7 +6,7 @@
 
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Durability, Store } from '../../dist/main/index.js';
+import { type Durability, type ReadMode, Store } from '../../dist/main/index.js';
 import {
   type BatchCmd,
   type KeyRef,
@@ -91,10 +91,23 @@ interface RunStats {
   segmentsMerged: number;
 }
 
-async function runCommands(durability: Durability, cmds: readonly Cmd[], seen: RunStats) {
+async function runCommands(
+  durability: Durability,
+  readMode: ReadMode,
+  inlineReadKeys: number,
+  cmds: readonly Cmd[],
+  seen: RunStats,
+) {
   const dir = await makeTempDir('model');
   // Automatic compaction off: merges happen exactly at the compact steps, so a failure replays.
-  const options = { durability, readers: 1, segmentBytes: 4096, compaction: { auto: false } };
+  const options = {
+    durability,
+    readMode,
+    inlineReadKeys,
+    readers: 1,
+    segmentBytes: 4096,
+    compaction: { auto: false },
+  };
   const model = new Map<string, Buffer>();
   let store = await Store.open(dir, options);
   try {
@@ -229,8 +242,11 @@ describe('Store against a Map model', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom<Durability>('no', 'everysec', 'always'),
+        fc.constantFrom<ReadMode>('mmap', 'pread'),
+        fc.constantFrom(0, 1024), // 0: every get, getMany and has goes to the reader pool
         fc.array(cmd, { minLength: 1, maxLength: 60 }),
-        (durability, cmds) => runCommands(durability, cmds, seen),
+        (durability, readMode, inlineReadKeys, cmds) =>
+          runCommands(durability, readMode, inlineReadKeys, cmds, seen),
       ),
       { numRuns: 25 },
     );

@@ -281,95 +281,125 @@ describe('corruption', () => {
     expect(error.message).toContain('offset 0');
   });
 
-  describe('a flipped byte in a record being read, while the store is open', () => {
-    /**
-     * Opens a store with a sealed and an active segment and calls `probe` for one record of
-     * each, with a function that flips a byte of the record on disk (and restores it).
-     */
-    async function withOpenStore(
-      probe: (
-        store: Store,
-        key: string,
-        record: RecordSpan,
-        flip: (at: number) => () => void,
-      ) => Promise<void>,
-    ): Promise<void> {
-      const dir = await makeTempDir('flip-open');
-      const store = await Store.open(dir, OPTIONS);
-      try {
-        for (let i = 0; i < 100; i++) await store.set(`key-${i}`, `value-${i}-${'v'.repeat(60)}`);
-        const names = segmentFiles(dir);
-        expect(names.length).toBeGreaterThanOrEqual(2);
-        for (const name of [names[0]!, names[names.length - 1]!]) {
-          const { records } = readSegment(dir, name);
-          const record = records[records.length - 1]!;
-          const key = record.key.toString();
-          const path = join(dir, name);
-          const flip = (at: number) => {
-            const original = readFileSync(path)[record.offset + at]!;
-            pokeByte(path, record.offset + at, original ^ 0x01);
-            return () => pokeByte(path, record.offset + at, original);
-          };
-          expect(store.getSync(key)?.toString()).toBe(record.value.toString());
-          await probe(store, key, record, flip);
-          // Restored: served again.
-          expect(store.getSync(key)?.toString()).toBe(record.value.toString());
-          expect((await store.get(key))?.toString()).toBe(record.value.toString());
+  // inlineReadKeys 0: get and getMany go to the reader threads; 1024 (the default): this thread.
+  describe.each([1024, 0])(
+    'a flipped byte in a record being read, while the store is open (inlineReadKeys %i)',
+    (inlineReadKeys) => {
+      /**
+       * Opens a store with a sealed and an active segment and calls `probe` for one record of
+       * each, with a function that flips a byte of the record on disk (and restores it).
+       */
+      async function withOpenStore(
+        probe: (
+          store: Store,
+          key: string,
+          record: RecordSpan,
+          flip: (at: number) => () => void,
+        ) => Promise<void>,
+      ): Promise<void> {
+        const dir = await makeTempDir('flip-open');
+        const store = await Store.open(dir, { ...OPTIONS, inlineReadKeys });
+        try {
+          for (let i = 0; i < 100; i++) await store.set(`key-${i}`, `value-${i}-${'v'.repeat(60)}`);
+          const names = segmentFiles(dir);
+          expect(names.length).toBeGreaterThanOrEqual(2);
+          for (const name of [names[0]!, names[names.length - 1]!]) {
+            const { records } = readSegment(dir, name);
+            const record = records[records.length - 1]!;
+            const key = record.key.toString();
+            const path = join(dir, name);
+            const flip = (at: number) => {
+              const original = readFileSync(path)[record.offset + at]!;
+              pokeByte(path, record.offset + at, original ^ 0x01);
+              return () => pokeByte(path, record.offset + at, original);
+            };
+            expect(store.getSync(key)?.toString()).toBe(record.value.toString());
+            await probe(store, key, record, flip);
+            // Restored: served again.
+            expect(store.getSync(key)?.toString()).toBe(record.value.toString());
+            expect((await store.get(key))?.toString()).toBe(record.value.toString());
+          }
+        } finally {
+          await store.close();
         }
-      } finally {
-        await store.close();
       }
-    }
 
-    async function expectCorruptionEverywhere(store: Store, key: string, what: string) {
-      const sync = expectThrowsWith(
-        () => store.getSync(key),
-        'KV_CORRUPTION',
-        `${what}: getSync: `,
-      );
-      expect(sync.message, what).toMatch(/\d{6}\.log/);
-      await expectRejectsWith(store.get(key), 'KV_CORRUPTION', `${what}: get: `);
-      await expectRejectsWith(store.getMany(['key-0', key]), 'KV_CORRUPTION', `${what}: getMany: `);
-    }
+      async function expectCorruptionEverywhere(store: Store, key: string, what: string) {
+        const sync = expectThrowsWith(
+          () => store.getSync(key),
+          'KV_CORRUPTION',
+          `${what}: getSync: `,
+        );
+        expect(sync.message, what).toMatch(/\d{6}\.log/);
+        await expectRejectsWith(store.get(key), 'KV_CORRUPTION', `${what}: get: `);
+        await expectRejectsWith(
+          store.getMany(['key-0', key]),
+          'KV_CORRUPTION',
+          `${what}: getMany: `,
+        );
+      }
 
-    it('in the header (after the CRC field too) or the value: get, getSync and getMany raise KV_CORRUPTION', async () => {
-      await withOpenStore(async (store, key, record, flip) => {
-        const keyStart = RECORD_HEADER;
-        const valueStart = RECORD_HEADER + record.key.length;
-        const positions: number[] = [];
-        for (let at = 0; at < keyStart; at++) {
-          if (at >= FIELD.keyLen && at < FIELD.keyLen + 4) continue; // covered by the next test
-          positions.push(at);
-        }
-        for (let at = valueStart; at < record.length; at++) positions.push(at);
-        for (const at of positions) {
-          const restore = flip(at);
+      it('in the header (after the CRC field too) or the value: get, getSync and getMany raise KV_CORRUPTION', async () => {
+        await withOpenStore(async (store, key, record, flip) => {
+          const keyStart = RECORD_HEADER;
+          const valueStart = RECORD_HEADER + record.key.length;
+          const positions: number[] = [];
+          for (let at = 0; at < keyStart; at++) {
+            if (at >= FIELD.keyLen && at < FIELD.keyLen + 4) continue; // covered by the next test
+            positions.push(at);
+          }
+          for (let at = valueStart; at < record.length; at++) positions.push(at);
+          for (const at of positions) {
+            const restore = flip(at);
+            try {
+              await expectCorruptionEverywhere(store, key, `${key}: flip at record byte ${at}`);
+            } finally {
+              restore();
+            }
+          }
+        });
+      }, 60_000);
+
+      it('gets issued together: the damaged key rejects, the others still resolve', async () => {
+        await withOpenStore(async (store, key, record, flip) => {
+          const others = ['key-3', 'key-97'].filter((k) => k !== key);
+          const restore = flip(RECORD_HEADER + record.key.length); // the value's first byte
           try {
-            await expectCorruptionEverywhere(store, key, `${key}: flip at record byte ${at}`);
+            const results = await Promise.allSettled([key, ...others].map((k) => store.get(k)));
+            const [damaged, ...rest] = results;
+            expect(damaged?.status).toBe('rejected');
+            if (damaged?.status === 'rejected') expect(damaged.reason.code).toBe('KV_CORRUPTION');
+            // Pooled, one reader task carried the tick's gets and failed; each is then read
+            // again alone, so only the damaged one rejects.
+            for (const [i, result] of rest.entries()) {
+              expect(result.status === 'fulfilled' && result.value?.toString()).toMatch(
+                new RegExp(`^value-${others[i]!.slice(4)}-`),
+              );
+            }
           } finally {
             restore();
           }
-        }
+        });
       });
-    }, 60_000);
 
-    // The key bytes and key length are covered by the CRC like everything else: a record whose
-    // key no longer matches because it was damaged must be reported, not read as "absent".
-    it('in the key bytes or key length: reads raise KV_CORRUPTION rather than report the key absent', async () => {
-      await withOpenStore(async (store, key, record, flip) => {
-        const positions: number[] = [];
-        for (let at = FIELD.keyLen; at < FIELD.keyLen + 4; at++) positions.push(at);
-        for (let at = RECORD_HEADER; at < RECORD_HEADER + record.key.length; at++)
-          positions.push(at);
-        for (const at of positions) {
-          const restore = flip(at);
-          try {
-            await expectCorruptionEverywhere(store, key, `${key}: flip at record byte ${at}`);
-          } finally {
-            restore();
+      // The key bytes and key length are covered by the CRC like everything else: a record whose
+      // key no longer matches because it was damaged must be reported, not read as "absent".
+      it('in the key bytes or key length: reads raise KV_CORRUPTION rather than report the key absent', async () => {
+        await withOpenStore(async (store, key, record, flip) => {
+          const positions: number[] = [];
+          for (let at = FIELD.keyLen; at < FIELD.keyLen + 4; at++) positions.push(at);
+          for (let at = RECORD_HEADER; at < RECORD_HEADER + record.key.length; at++)
+            positions.push(at);
+          for (const at of positions) {
+            const restore = flip(at);
+            try {
+              await expectCorruptionEverywhere(store, key, `${key}: flip at record byte ${at}`);
+            } finally {
+              restore();
+            }
           }
-        }
-      });
-    }, 60_000);
-  });
+        });
+      }, 60_000);
+    },
+  );
 });

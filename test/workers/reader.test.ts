@@ -3,7 +3,7 @@
 // packing round trips, reply buffers growing past their first guess, damaged records raising
 // KV_CORRUPTION (never bytes), expiry, fingerprint collisions, and per-thread fd handling.
 
-import { mkdirSync, readSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -23,7 +23,7 @@ import {
   unpackValues,
 } from '../../dist/shared/read-batch.js';
 import { RecordReader } from '../../dist/shared/record-reader.js';
-import { SegmentFds } from '../../dist/shared/segment-fds.js';
+import { type ReadMode, SegmentFds } from '../../dist/shared/segment-fds.js';
 import { IndexPublisher } from '../../dist/workers/index-publisher.js';
 import { recover } from '../../dist/workers/recovery.js';
 import { SegmentTable } from '../../dist/workers/segments.js';
@@ -37,6 +37,7 @@ const name = (id: number): string => `${String(id).padStart(6, '0')}.log`;
 async function indexed(
   files: Record<number, Uint8Array>,
   hashBits = 32,
+  readMode: ReadMode = 'pread',
 ): Promise<{ dir: string; index: IndexTable; reader: RecordReader; dispose(): void }> {
   const dir = await tempDir('reader');
   for (const [id, bytes] of Object.entries(files))
@@ -49,7 +50,7 @@ async function indexed(
   } finally {
     publisher.close();
   }
-  const reader = new RecordReader(dir, index);
+  const reader = new RecordReader(dir, index, readMode);
   return { dir, index, reader, dispose: () => reader.close() };
 }
 
@@ -165,13 +166,15 @@ describe('read-batch: readValues and readPresence', () => {
   });
 });
 
-describe('RecordReader', () => {
+const READ_MODES: readonly ReadMode[] = ['pread', 'mmap'];
+
+describe.each(READ_MODES)('RecordReader (readMode %s)', (mode) => {
   it('reads string and byte keys alike, and the right record among colliding fingerprints', async () => {
     // hashBits 1: every key has tag 2 or 3, so each lookup walks candidates of other keys.
     const records = [];
     for (let i = 0; i < 40; i++) records.push(rec(i + 1, 'put', `key${i}`, `value${i}`));
     records.push(rec(41, 'put', 'é-ü', 'unicode'), rec(42, 'del', 'key7'));
-    const f = await indexed({ 1: segment(1, records) }, 1);
+    const f = await indexed({ 1: segment(1, records) }, 1, mode);
     try {
       for (let i = 0; i < 40; i++)
         expect(text(f.reader.get(`key${i}`))).toBe(i === 7 ? undefined : `value${i}`);
@@ -194,7 +197,7 @@ describe('RecordReader', () => {
 
     /** For each byte offset in `offsets` of the record, flips it on disk and calls `probe`. */
     async function eachFlip(offsets: number[], probe: (f: RecordReader, i: number) => void) {
-      const f = await indexed({ 1: segment(1, [before, target]) });
+      const f = await indexed({ 1: segment(1, [before, target]) }, 32, mode);
       const path = join(f.dir, name(1));
       try {
         for (const i of offsets) {
@@ -241,7 +244,7 @@ describe('RecordReader', () => {
     });
 
     it('raises KV_CORRUPTION when the segment ends before the record', async () => {
-      const f = await indexed({ 1: segment(1, [before, target]) });
+      const f = await indexed({ 1: segment(1, [before, target]) }, 32, mode);
       try {
         expect(text(f.reader.get('key'))).toBe('value');
         truncateSync(join(f.dir, name(1)), at + 10);
@@ -254,10 +257,14 @@ describe('RecordReader', () => {
   });
 
   it('raises KV_IO when the segment cannot be read or opened', async () => {
-    const f = await indexed({
-      1: segment(1, [rec(1, 'put', 'a', 'one')]),
-      2: segment(2, [rec(2, 'put', 'b', 'two')]),
-    });
+    const f = await indexed(
+      {
+        1: segment(1, [rec(1, 'put', 'a', 'one')]),
+        2: segment(2, [rec(2, 'put', 'b', 'two')]),
+      },
+      32,
+      mode,
+    );
     try {
       const p1 = join(f.dir, name(1));
       const p2 = join(f.dir, name(2));
@@ -331,6 +338,64 @@ describe('SegmentFds', () => {
     const c = fds.fdFor(1);
     try {
       expect(readSync(c, Buffer.alloc(4), 0, 4, 0)).toBe(4);
+    } finally {
+      fds.closeAll();
+    }
+  });
+});
+
+describe('SegmentFds in readMode mmap', () => {
+  const pattern = (from: number, length: number): Buffer =>
+    Buffer.from(Array.from({ length }, (_, i) => (from + i) % 251));
+
+  it('views the file through a map, remaps when a read passes the map, and refuses a read past the end of the file', async () => {
+    const dir = await tempDir('fds-map');
+    const path = join(dir, name(1));
+    writeFileSync(path, pattern(0, 5000));
+    const index = IndexTable.create();
+    index.writerSetHandle(1, 1);
+    // Maps cover multiples of 4 KiB here (64 MiB in production), so appends soon pass them.
+    const fds = new SegmentFds(dir, index, 'mmap', 4096);
+    try {
+      const first = fds.view(1, 4000, 50);
+      expect(first.byteLength).toBe(8192); // the map itself: 5000 bytes rounded up to 4 KiB
+      expect(Buffer.from(first.subarray(fds.viewAt, fds.viewAt + 50))).toEqual(pattern(4000, 50));
+      // The file grows (as the active segment does) past the map: the next read remaps it,
+      // and the old map is detached (any view of it is empty, never a dangling pointer).
+      appendFileSync(path, pattern(5000, 10_000));
+      const second = fds.view(1, 12_000, 100);
+      expect(second.byteLength).toBe(16_384);
+      expect(first.byteLength).toBe(0);
+      expect(Buffer.from(second.subarray(fds.viewAt, fds.viewAt + 100))).toEqual(
+        pattern(12_000, 100),
+      );
+      // Inside the map but past the file's end: refused, since touching it would be SIGBUS.
+      const error = expectKvError(() => fds.view(1, 14_990, 20), 'KV_CORRUPTION');
+      expect(error.message).toContain(`${name(1)} ends before the record at offset 14990`);
+      expect(Buffer.from(fds.view(1, 14_990, 10).subarray(fds.viewAt, fds.viewAt + 10))).toEqual(
+        pattern(14_990, 10),
+      );
+    } finally {
+      fds.closeAll();
+    }
+  });
+
+  it("releases a segment's map when its handle names another segment, and at closeAll", async () => {
+    const dir = await tempDir('fds-map-retire');
+    writeFileSync(join(dir, name(1)), segment(1, [rec(1, 'put', 'one', '1')]));
+    writeFileSync(join(dir, name(2)), segment(2, [rec(2, 'put', 'two', '2')]));
+    const index = IndexTable.create();
+    index.writerSetHandle(5, 1);
+    const fds = new SegmentFds(dir, index, 'mmap');
+    try {
+      const map1 = fds.view(5, 0, SEGMENT_HEADER_BYTES);
+      expect(Buffer.from(map1.subarray(8, 12)).readUInt32LE(0)).toBe(1);
+      index.writerSetHandle(5, 2);
+      const map2 = fds.view(5, 0, SEGMENT_HEADER_BYTES);
+      expect(map1.byteLength).toBe(0); // unmapped
+      expect(Buffer.from(map2.subarray(8, 12)).readUInt32LE(0)).toBe(2);
+      fds.closeAll();
+      expect(map2.byteLength).toBe(0);
     } finally {
       fds.closeAll();
     }

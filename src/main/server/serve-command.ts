@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { KvError } from '../../shared/errors.js';
 import type { Durability } from '../../shared/messages.js';
+import type { ReadMode } from '../../shared/segment-fds.js';
 
 /** The parsed flags of `kvd serve`. */
 interface ServeFlags {
@@ -17,6 +18,7 @@ interface ServeFlags {
   readonly durability: Durability;
   readonly requirepass?: string;
   readonly readers?: number;
+  readonly readMode?: ReadMode;
   readonly maxClients: number;
   readonly idleTimeout: number;
   readonly tlsCert?: string;
@@ -26,6 +28,7 @@ interface ServeFlags {
 }
 
 const DURABILITIES: readonly Durability[] = ['always', 'everysec', 'no'];
+const READ_MODES: readonly ReadMode[] = ['mmap', 'pread'];
 
 /**
  * Registers `kvd serve` on `program`. Main thread. The action never throws: failures go to
@@ -71,6 +74,14 @@ export function addServeCommand(program: Command): void {
       new Option('--readers <n>', 'reader threads (default: CPU count)')
         .env('KVD_READERS')
         .argParser(integerIn('readers', 1, 256)),
+    )
+    .addOption(
+      new Option(
+        '--read-mode <mode>',
+        'read records from memory maps or with pread (default: mmap if built)',
+      )
+        .choices(READ_MODES)
+        .env('KVD_READ_MODE'),
     )
     .addOption(
       new Option('--max-clients <n>', 'most clients connected at once')
@@ -132,6 +143,7 @@ async function serveMain(flags: ServeFlags): Promise<number> {
       store: {
         durability: flags.durability,
         readers: flags.readers,
+        readMode: flags.readMode,
         maxValueBytes: flags.maxValueBytes,
       },
     });
