@@ -30,6 +30,8 @@ export class SegmentFds {
   private readonly maps: (Uint8Array | undefined)[] = [];
   /** Bytes of each file known to exist (its size at the last fstat); 0 = not checked yet. */
   private readonly sizes: number[] = [];
+  /** Handles whose file could not be mapped (mmap failed): read with pread until reopened. */
+  private readonly unmappable: boolean[] = [];
   /** The index's segment epoch when we last checked our fds against the handle table. */
   private epoch: number;
   private scratch = new Uint8Array(4096);
@@ -83,9 +85,12 @@ export class SegmentFds {
    */
   view(handle: number, offset: number, length: number): Uint8Array {
     const fd = this.fdFor(handle);
-    if (this.readMode === 'mmap' && length > 0) {
-      this.viewAt = offset;
-      return this.mapCovering(handle, fd, offset, length);
+    if (this.readMode === 'mmap' && length > 0 && !this.unmappable[handle]) {
+      const map = this.mapCovering(handle, fd, offset, length);
+      if (map !== undefined) {
+        this.viewAt = offset;
+        return map;
+      }
     }
     let scratch = this.scratch;
     if (scratch.length < length) {
@@ -116,6 +121,7 @@ export class SegmentFds {
       this.fds[handle] = undefined;
       this.ids[handle] = undefined;
       this.sizes[handle] = 0;
+      this.unmappable[handle] = false;
     }
   }
 
@@ -141,8 +147,17 @@ export class SegmentFds {
     }
   }
 
-  /** The map of `handle`'s segment, (re)made if it does not reach `offset + length`. */
-  private mapCovering(handle: number, fd: number, offset: number, length: number): Uint8Array {
+  /**
+   * The map of `handle`'s segment, (re)made if it does not reach `offset + length`; undefined if
+   * the file cannot be mapped (mmap failed, say at the process's map count limit): that handle
+   * is then read with pread. Throws `KV_CORRUPTION` past the file's end, `KV_IO`.
+   */
+  private mapCovering(
+    handle: number,
+    fd: number,
+    offset: number,
+    length: number,
+  ): Uint8Array | undefined {
     const end = offset + length;
     if (end > this.sizes[handle]!) {
       let size: number;
@@ -162,8 +177,9 @@ export class SegmentFds {
       const mapLength = Math.ceil(Math.max(end, this.sizes[handle]!) / chunk) * chunk;
       try {
         map = new Uint8Array(fileMaps!.map(fd, mapLength));
-      } catch (error) {
-        throw new KvError('KV_IO', `cannot map ${this.nameOf(handle)}: ${String(error)}`);
+      } catch {
+        this.unmappable[handle] = true;
+        return undefined;
       }
       this.maps[handle] = map;
     }

@@ -380,6 +380,23 @@ describe('SegmentFds in readMode mmap', () => {
     }
   });
 
+  it('falls back to pread for a file it cannot map', async () => {
+    const dir = await tempDir('fds-map-fail');
+    writeFileSync(join(dir, name(1)), pattern(0, 5000));
+    const index = IndexTable.create();
+    index.writerSetHandle(1, 1);
+    // A 1 PiB map cannot be made (ENOMEM): the read still succeeds, through pread.
+    const fds = new SegmentFds(dir, index, 'mmap', 2 ** 50);
+    try {
+      const bytes = fds.view(1, 100, 50);
+      expect(bytes.byteLength).toBeLessThan(5000); // the scratch buffer, not a map
+      expect(Buffer.from(bytes.subarray(fds.viewAt, fds.viewAt + 50))).toEqual(pattern(100, 50));
+      expectKvError(() => fds.view(1, 4990, 20), 'KV_CORRUPTION');
+    } finally {
+      fds.closeAll();
+    }
+  });
+
   it("releases a segment's map when its handle names another segment, and at closeAll", async () => {
     const dir = await tempDir('fds-map-retire');
     writeFileSync(join(dir, name(1)), segment(1, [rec(1, 'put', 'one', '1')]));
