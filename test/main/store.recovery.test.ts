@@ -339,6 +339,23 @@ describe('corruption', () => {
         );
       }
 
+      /** Flips each record byte in `positions` in turn: every read path must raise KV_CORRUPTION. */
+      async function expectCorruptionAtEach(
+        store: Store,
+        key: string,
+        positions: readonly number[],
+        flip: (at: number) => () => void,
+      ) {
+        for (const at of positions) {
+          const restore = flip(at);
+          try {
+            await expectCorruptionEverywhere(store, key, `${key}: flip at record byte ${at}`);
+          } finally {
+            restore();
+          }
+        }
+      }
+
       it('in the header (after the CRC field too) or the value: get, getSync and getMany raise KV_CORRUPTION', async () => {
         await withOpenStore(async (store, key, record, flip) => {
           const keyStart = RECORD_HEADER;
@@ -349,14 +366,7 @@ describe('corruption', () => {
             positions.push(at);
           }
           for (let at = valueStart; at < record.length; at++) positions.push(at);
-          for (const at of positions) {
-            const restore = flip(at);
-            try {
-              await expectCorruptionEverywhere(store, key, `${key}: flip at record byte ${at}`);
-            } finally {
-              restore();
-            }
-          }
+          await expectCorruptionAtEach(store, key, positions, flip);
         });
       }, 60_000);
 
@@ -390,14 +400,7 @@ describe('corruption', () => {
           for (let at = FIELD.keyLen; at < FIELD.keyLen + 4; at++) positions.push(at);
           for (let at = RECORD_HEADER; at < RECORD_HEADER + record.key.length; at++)
             positions.push(at);
-          for (const at of positions) {
-            const restore = flip(at);
-            try {
-              await expectCorruptionEverywhere(store, key, `${key}: flip at record byte ${at}`);
-            } finally {
-              restore();
-            }
-          }
+          await expectCorruptionAtEach(store, key, positions, flip);
         });
       }, 60_000);
     },
