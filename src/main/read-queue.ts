@@ -1,8 +1,8 @@
-// Owns the caller-side half of reads: the gets issued in one event-loop turn are coalesced; a
-// batch of up to `inlineKeys` keys (the gets of one turn, a getMany, a has) is read right here on the caller's
-// thread (a read is a memory copy or one pread, far cheaper than a reader round trip), and a
-// bigger one goes to the reader pool as a few getMany tasks (one per reader thread at most),
-// so a thread hop carries many keys and the caller's event loop is never blocked for long.
+// Owns the caller-side half of reads: the gets issued in one tick are coalesced; a batch of up
+// to `inlineKeys` keys (the gets of one tick, a getMany, a has) is read right here on the
+// caller's thread (a read is a memory copy or one pread, far cheaper than a reader round
+// trip), and a bigger one goes to the reader pool as a few getMany tasks (one per reader
+// thread at most), so a thread hop carries many keys and the event loop is never blocked long.
 
 import type { Piscina } from 'piscina';
 import { deserializeError, KvError } from '../shared/errors.js';
