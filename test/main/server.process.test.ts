@@ -79,6 +79,7 @@ describe('kvd serve as a process', () => {
       '--durability',
       '--requirepass',
       '--readers',
+      '--read-mode',
       '--max-clients',
       '--idle-timeout',
       '--tls-cert',
@@ -86,9 +87,19 @@ describe('kvd serve as a process', () => {
     ]) {
       expect(help).toContain(flag);
     }
-    for (const env of ['KVD_DIR', 'KVD_PORT', 'KVD_HOST', 'KVD_DURABILITY', 'KVD_REQUIREPASS']) {
+    for (const env of [
+      'KVD_DIR',
+      'KVD_PORT',
+      'KVD_HOST',
+      'KVD_DURABILITY',
+      'KVD_REQUIREPASS',
+      'KVD_READ_MODE',
+    ]) {
       expect(help).toContain(`env: ${env}`);
     }
+    const bad = new ChildLines(process.execPath, [CLI, 'serve', '--read-mode', 'mapped']);
+    expect((await bad.exited).code).not.toBe(0);
+    expect(bad.stderr).toContain('mmap, pread');
   });
 
   it('refuses a second instance on the same directory and a busy port; SHUTDOWN exits 0', async () => {
@@ -115,9 +126,12 @@ describe('kvd serve as a process', () => {
     await expectStoreHas(dir, new Map([['k', 'v']]));
   });
 
-  it('keeps every acknowledged write after SIGTERM (durability no)', async () => {
+  it('keeps every acknowledged write after SIGTERM (durability no, reads with pread)', async () => {
     const dir = await makeTempDir('serve-term');
-    const server = await spawnServer(['--dir', dir, '--readers', '1'], { KVD_DURABILITY: 'no' });
+    const server = await spawnServer(['--dir', dir, '--readers', '1'], {
+      KVD_DURABILITY: 'no',
+      KVD_READ_MODE: 'pread',
+    });
     let signalled = false;
     const load = writeLoad(server.port, (acked) => {
       if (acked >= 1000 && !signalled) {
