@@ -15,7 +15,7 @@ import { figureId, type Scenario } from '../lib/scenario.js';
 
 /** The store's shared index: internal, read here only to time the read path's parts. */
 function indexOf(store: Store): IndexTable {
-  return (store as unknown as { index: IndexTable }).index;
+  return (store as unknown as { e: { index: IndexTable } }).e.index;
 }
 
 export const scenario: Scenario = {

@@ -1,17 +1,12 @@
-// Owns the public Store: validate input once, then delegate: writes to the writer worker
-// (one message per tick, via WriteQueue), pooled reads to the reader pool (via ReadQueue),
-// getSync to this thread's own RecordReader. Also the store's lifecycle: open, close, failure.
+// Owns the public Store: validate input once, then delegate to the parts store-engine.ts
+// starts: writes to the writer worker (one message per tick, via WriteQueue), reads through
+// ReadQueue (on this thread or the reader pool), getSync to this thread's own RecordReader.
+// Also the store's state: open, closing, failed.
 
-import { mkdirSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
-import type { Piscina } from 'piscina';
-import { ioError, KvError } from '../shared/errors.js';
+import { KvError } from '../shared/errors.js';
 import { RECORD_HEADER_BYTES, TYPE_DELETE, TYPE_PUT } from '../shared/format.js';
-import { IndexTable } from '../shared/index-table.js';
 import { byteLength } from '../shared/key-bytes.js';
 import { createLogger } from '../shared/logger.js';
-import type { WriterOpened } from '../shared/messages.js';
-import { RecordReader } from '../shared/record-reader.js';
 import {
   OP_APPEND,
   OP_CLEAR,
@@ -21,13 +16,11 @@ import {
   OP_SET,
   type OpResult,
 } from '../shared/write-ops.js';
-import { type CompactionProgress, type CompactionResult, Compactor } from './compactor.js';
-import { type DirLock, lockDirectory } from './dir-lock.js';
+import type { CompactionProgress, CompactionResult } from './compactor.js';
 import { checkExpiry, checkKey, checkValue } from './input-checks.js';
 import { checkDelta, checkExpiresAt, expireFlags, setWithFlags } from './op-encoding.js';
-import { LIMITS, type ResolvedOptions, resolveOptions, type StoreOptions } from './options.js';
-import { ReadQueue } from './read-queue.js';
-import { startReaderPool } from './reader-pool.js';
+import { LIMITS, type StoreOptions } from './options.js';
+import { type StoreEngine, startEngine, stopEngine } from './store-engine.js';
 import { composeStats } from './store-stats.js';
 import type {
   BatchOp,
@@ -38,8 +31,7 @@ import type {
   SetWithResult,
   StoreStats,
 } from './store-types.js';
-import { type EncodedOp, WriteQueue } from './write-queue.js';
-import { WriterLink } from './writer-link.js';
+import type { EncodedOp } from './write-queue.js';
 
 const log = createLogger('store');
 
@@ -53,20 +45,12 @@ export class Store {
   private closing: Promise<void> | undefined;
   private failure: KvError | undefined;
 
-  private constructor(
-    /** Absolute path of the store's data directory (resolved by open). */
-    readonly dir: string,
-    private readonly options: ResolvedOptions,
-    private readonly lock: DirLock,
-    private readonly writer: WriterLink,
-    private readonly pool: Piscina,
-    private readonly index: IndexTable,
-    private readonly localReader: RecordReader,
-    private readonly writes: WriteQueue,
-    private readonly reads: ReadQueue,
-    private readonly opened: WriterOpened,
-    private readonly compactor: Compactor,
-  ) {}
+  /** Absolute path of the store's data directory (resolved by open). */
+  readonly dir: string;
+
+  private constructor(private readonly e: StoreEngine) {
+    this.dir = e.dir;
+  }
 
   /**
    * Opens (creating if needed) the store in `dir`: locks the directory, starts the writer
@@ -75,57 +59,9 @@ export class Store {
    * `KV_INVALID_ARGUMENT` for bad options, `KV_IO` for file system errors.
    */
   static async open(dir: string, options?: StoreOptions): Promise<Store> {
-    const resolved = resolveOptions(options);
-    const absolute = resolvePath(dir);
-    try {
-      mkdirSync(absolute, { recursive: true });
-    } catch (error) {
-      throw ioError(`cannot create ${absolute}`, error);
-    }
-    const lock = await lockDirectory(absolute);
     let store: Store | undefined;
-    const writer = new WriterLink((error) => store?.fail(error));
-    try {
-      const opened = await writer.open(
-        {
-          dir: absolute,
-          durability: resolved.durability,
-          segmentBytes: resolved.segmentBytes,
-          hashBits: resolved.hashBits,
-          maxValueBytes: resolved.maxValueBytes,
-          snapshotIntervalMs: resolved.snapshotIntervalMs,
-          readMode: resolved.readMode,
-        },
-        resolved.onRecoveryProgress,
-      );
-      const index = new IndexTable(opened.index);
-      const pool = startReaderPool(absolute, opened.index, resolved.readers, resolved.readMode);
-      const localReader = new RecordReader(absolute, index, resolved.readMode);
-      store = new Store(
-        absolute,
-        resolved,
-        lock,
-        writer,
-        pool,
-        index,
-        localReader,
-        new WriteQueue((records, length) => writer.write(records, length)),
-        new ReadQueue(pool, resolved.readers, localReader, resolved.inlineReadKeys),
-        opened,
-        new Compactor(absolute, writer, opened.index, resolved.compaction, () =>
-          localReader.sweep(),
-        ),
-      );
-      log.info(
-        { dir: absolute, keys: index.count, recoveryMs: Math.round(opened.recoveryMs) },
-        'store opened',
-      );
-      return store;
-    } catch (error) {
-      await writer.terminate();
-      await lock.release();
-      throw error;
-    }
+    store = new Store(await startEngine(dir, options, (error) => store?.fail(error)));
+    return store;
   }
 
   /**
@@ -137,7 +73,9 @@ export class Store {
     // Not `async`: the hot write path saves a promise and a microtask per call.
     try {
       this.checkOpen();
-      return this.writes.enqueue(this.encodePut(key, value, options?.expiresAt ?? 0)).then(nothing);
+      return this.e.writes
+        .enqueue(this.encodePut(key, value, options?.expiresAt ?? 0))
+        .then(nothing);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -153,7 +91,7 @@ export class Store {
     try {
       this.checkOpen();
       this.checkKey(key);
-      return this.reads.get(key);
+      return this.e.reads.get(key);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -166,7 +104,7 @@ export class Store {
   getSync(key: Bytes): Buffer | undefined {
     this.checkOpen();
     this.checkKey(key);
-    return this.localReader.get(key);
+    return this.e.localReader.get(key);
   }
 
   /**
@@ -178,14 +116,14 @@ export class Store {
     if (!Array.isArray(keys))
       throw new KvError('KV_INVALID_ARGUMENT', 'getMany takes an array of keys');
     for (const k of keys) this.checkKey(k);
-    return this.reads.getMany(keys);
+    return this.e.reads.getMany(keys);
   }
 
   /** Whether `key` has a value (an expired key has none). Served like `get`. Rejects like `get`. */
   async has(key: Bytes): Promise<boolean> {
     this.checkOpen();
     this.checkKey(key);
-    const [present] = await this.reads.has([key]);
+    const [present] = await this.e.reads.has([key]);
     return present === true;
   }
 
@@ -193,7 +131,7 @@ export class Store {
   async delete(key: Bytes): Promise<boolean> {
     this.checkOpen();
     this.checkKey(key);
-    return this.writes.enqueue({ type: TYPE_DELETE, key, value: '', expiresAt: 0 });
+    return this.e.writes.enqueue({ type: TYPE_DELETE, key, value: '', expiresAt: 0 });
   }
 
   /**
@@ -225,7 +163,7 @@ export class Store {
         `batch of ${bytes} bytes exceeds the ${LIMITS.maxBatchBytes}-byte limit`,
       );
     }
-    await this.writes.enqueueBatch(encoded);
+    await this.e.writes.enqueueBatch(encoded);
   }
 
   /**
@@ -238,7 +176,7 @@ export class Store {
     return this.operation(() => {
       this.checkKey(key);
       checkDelta(delta);
-      return this.writes.enqueueOperation(OP_INCRBY, 0, key, String(delta), 0);
+      return this.e.writes.enqueueOperation(OP_INCRBY, 0, key, String(delta), 0);
     }).then((r) => r.integer ?? 0n);
   }
 
@@ -250,7 +188,7 @@ export class Store {
   append(key: Bytes, value: Bytes): Promise<number> {
     return this.operation(() => {
       this.encodePut(key, value, 0);
-      return this.writes.enqueueOperation(OP_APPEND, 0, key, value, 0);
+      return this.e.writes.enqueueOperation(OP_APPEND, 0, key, value, 0);
     }).then((r) => Number(r.integer ?? 0n));
   }
 
@@ -263,7 +201,13 @@ export class Store {
   setWith(key: Bytes, value: Bytes, options: SetWithOptions = {}): Promise<SetWithResult> {
     return this.operation(() => {
       const op = this.encodePut(key, value, options.expiresAt ?? 0);
-      return this.writes.enqueueOperation(OP_SET, setWithFlags(options), key, value, op.expiresAt);
+      return this.e.writes.enqueueOperation(
+        OP_SET,
+        setWithFlags(options),
+        key,
+        value,
+        op.expiresAt,
+      );
     }).then((r) => ({ written: r.applied, previous: asBuffer(r.previous) }));
   }
 
@@ -271,7 +215,7 @@ export class Store {
   getDelete(key: Bytes): Promise<Buffer | undefined> {
     return this.operation(() => {
       this.checkKey(key);
-      return this.writes.enqueueOperation(OP_GETDEL, 0, key, '', 0);
+      return this.e.writes.enqueueOperation(OP_GETDEL, 0, key, '', 0);
     }).then((r) => asBuffer(r.previous));
   }
 
@@ -288,7 +232,7 @@ export class Store {
     return this.operation(() => {
       this.checkKey(key);
       checkExpiresAt(expiresAt);
-      return this.writes.enqueueOperation(OP_EXPIRE, expireFlags(condition), key, '', expiresAt);
+      return this.e.writes.enqueueOperation(OP_EXPIRE, expireFlags(condition), key, '', expiresAt);
     }).then((r) => r.applied);
   }
 
@@ -298,7 +242,7 @@ export class Store {
    * from the log on the writer thread, so other writes wait meanwhile (about 1 µs a key).
    */
   clear(): Promise<number> {
-    return this.operation(() => this.writes.enqueueOperation(OP_CLEAR, 0, '', '', 0)).then((r) =>
+    return this.operation(() => this.e.writes.enqueueOperation(OP_CLEAR, 0, '', '', 0)).then((r) =>
       Number(r.integer ?? 0n),
     );
   }
@@ -307,7 +251,7 @@ export class Store {
   persist(key: Bytes): Promise<boolean> {
     return this.operation(() => {
       this.checkKey(key);
-      return this.writes.enqueueOperation(OP_EXPIRE, 0, key, '', 0);
+      return this.e.writes.enqueueOperation(OP_EXPIRE, 0, key, '', 0);
     }).then((r) => r.applied);
   }
 
@@ -318,7 +262,7 @@ export class Store {
   expirySync(key: Bytes): number | undefined {
     this.checkOpen();
     this.checkKey(key);
-    return this.localReader.getWithExpiry(key)?.expiresAt;
+    return this.e.localReader.getWithExpiry(key)?.expiresAt;
   }
 
   /**
@@ -328,13 +272,13 @@ export class Store {
    */
   async keys(): Promise<Buffer[]> {
     this.checkOpen();
-    await this.writes.drain();
+    await this.e.writes.drain();
     // The copied locations must stay readable: compaction retires no segment until unpinned.
-    this.index.pinSegments();
+    this.e.index.pinSegments();
     try {
-      return await this.reads.keysAt(await this.writer.snapshot());
+      return await this.e.reads.keysAt(await this.e.writer.snapshot());
     } finally {
-      this.index.unpinSegments();
+      this.e.index.unpinSegments();
     }
   }
 
@@ -351,20 +295,20 @@ export class Store {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.compactor.compact(onProgress);
+    return this.e.compactor.compact(onProgress);
   }
 
   /** Forces every write so far to disk (fdatasync), whatever the durability mode. Rejects with `KV_IO` or `KV_CLOSED`. */
   async flush(): Promise<void> {
     this.checkOpen();
-    await this.writes.drain();
-    await this.writer.sync();
+    await this.e.writes.drain();
+    await this.e.writer.sync();
   }
 
   /** Keys, index memory, per-segment live and dead bytes, recovery and writer counters. */
   async stats(): Promise<StoreStats> {
     this.checkOpen();
-    return composeStats(this.index, await this.writer.stats(), this.options, this.opened);
+    return composeStats(this.e.index, await this.e.writer.stats(), this.e.options, this.e.opened);
   }
 
   /**
@@ -393,24 +337,7 @@ export class Store {
 
   private async shutdown(): Promise<void> {
     this.closed = true;
-    let firstError: unknown;
-    const attempt = async (step: () => Promise<unknown> | unknown) => {
-      try {
-        await step();
-      } catch (error) {
-        firstError ??= error;
-      }
-    };
-    await attempt(() => this.compactor.close());
-    await attempt(() => this.writes.drain());
-    await attempt(() => this.reads.drain());
-    if (!this.failure) await attempt(() => this.writer.close());
-    await attempt(() => this.pool.destroy());
-    await attempt(() => this.writer.terminate());
-    await attempt(() => this.localReader.close());
-    await attempt(() => this.lock.release());
-    log.info({ dir: this.dir }, 'store closed');
-    if (firstError) throw firstError;
+    await stopEngine(this.e, this.failure !== undefined);
   }
 
   private fail(error: KvError): void {
@@ -425,12 +352,12 @@ export class Store {
   }
 
   private checkKey(key: unknown): asserts key is Bytes {
-    checkKey(key, this.options.maxKeyBytes);
+    checkKey(key, this.e.options.maxKeyBytes);
   }
 
   private encodePut(key: Bytes, value: Bytes, expiresAt: number): EncodedOp {
-    checkKey(key, this.options.maxKeyBytes);
-    checkValue(value, this.options.maxValueBytes);
+    checkKey(key, this.e.options.maxKeyBytes);
+    checkValue(value, this.e.options.maxValueBytes);
     checkExpiry(expiresAt);
     return { type: TYPE_PUT, key, value, expiresAt };
   }

@@ -1,0 +1,135 @@
+// Owns the moving parts of one open store on the caller's thread, and the order they start and
+// stop in: the directory lock, the writer worker (which recovers the index), the reader pool,
+// this thread's RecordReader, the read and write queues and the compactor.
+
+import { mkdirSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import type { Piscina } from 'piscina';
+import { ioError, type KvError } from '../shared/errors.js';
+import { IndexTable } from '../shared/index-table.js';
+import { createLogger } from '../shared/logger.js';
+import type { WriterOpened } from '../shared/messages.js';
+import { RecordReader } from '../shared/record-reader.js';
+import { Compactor } from './compactor.js';
+import { type DirLock, lockDirectory } from './dir-lock.js';
+import { type ResolvedOptions, resolveOptions, type StoreOptions } from './options.js';
+import { ReadQueue } from './read-queue.js';
+import { startReaderPool } from './reader-pool.js';
+import { WriteQueue } from './write-queue.js';
+import { WriterLink } from './writer-link.js';
+
+const log = createLogger('store');
+
+/** Everything an open Store delegates to. Caller's thread. */
+export interface StoreEngine {
+  /** Absolute path of the data directory. */
+  readonly dir: string;
+  /** The options in effect, defaults filled in. */
+  readonly options: ResolvedOptions;
+  /** The directory lock, held until stop. */
+  readonly lock: DirLock;
+  /** The writer worker: every append, sync and compaction install. */
+  readonly writer: WriterLink;
+  /** The reader threads. */
+  readonly pool: Piscina;
+  /** This thread's view of the shared index. */
+  readonly index: IndexTable;
+  /** This thread's reader (getSync and inline reads). */
+  readonly localReader: RecordReader;
+  /** Per-tick write batching. */
+  readonly writes: WriteQueue;
+  /** Per-tick read batching: inline or through the pool. */
+  readonly reads: ReadQueue;
+  /** What the writer found and did at open (recovery figures). */
+  readonly opened: WriterOpened;
+  /** Automatic and on-demand compaction. */
+  readonly compactor: Compactor;
+}
+
+/**
+ * Opens (creating if needed) the store in `dir` and starts every part. `onWriterFailure` hears
+ * a failure of the writer thread after open. Throws like `Store.open`; on a throw, whatever
+ * was started is stopped and the lock released.
+ */
+export async function startEngine(
+  dir: string,
+  options: StoreOptions | undefined,
+  onWriterFailure: (error: KvError) => void,
+): Promise<StoreEngine> {
+  const resolved = resolveOptions(options);
+  const absolute = resolvePath(dir);
+  try {
+    mkdirSync(absolute, { recursive: true });
+  } catch (error) {
+    throw ioError(`cannot create ${absolute}`, error);
+  }
+  const lock = await lockDirectory(absolute);
+  const writer = new WriterLink(onWriterFailure);
+  try {
+    const opened = await writer.open(
+      {
+        dir: absolute,
+        durability: resolved.durability,
+        segmentBytes: resolved.segmentBytes,
+        hashBits: resolved.hashBits,
+        maxValueBytes: resolved.maxValueBytes,
+        snapshotIntervalMs: resolved.snapshotIntervalMs,
+        readMode: resolved.readMode,
+      },
+      resolved.onRecoveryProgress,
+    );
+    const index = new IndexTable(opened.index);
+    const pool = startReaderPool(absolute, opened.index, resolved.readers, resolved.readMode);
+    const localReader = new RecordReader(absolute, index, resolved.readMode);
+    const engine: StoreEngine = {
+      dir: absolute,
+      options: resolved,
+      lock,
+      writer,
+      pool,
+      index,
+      localReader,
+      writes: new WriteQueue((records, length) => writer.write(records, length)),
+      reads: new ReadQueue(pool, resolved.readers, localReader, resolved.inlineReadKeys),
+      opened,
+      compactor: new Compactor(absolute, writer, opened.index, resolved.compaction, () =>
+        localReader.sweep(),
+      ),
+    };
+    log.info(
+      { dir: absolute, keys: index.count, recoveryMs: Math.round(opened.recoveryMs) },
+      'store opened',
+    );
+    return engine;
+  } catch (error) {
+    await writer.terminate();
+    await lock.release();
+    throw error;
+  }
+}
+
+/**
+ * Stops every part, in order: compaction, the writes and reads in flight, the writer's clean
+ * close (skipped if `writerFailed`: it cannot flush), the threads, this thread's reader, the
+ * lock. Every step is attempted; the first error is thrown at the end.
+ */
+export async function stopEngine(engine: StoreEngine, writerFailed: boolean): Promise<void> {
+  let firstError: unknown;
+  const attempt = async (step: () => Promise<unknown> | unknown) => {
+    try {
+      await step();
+    } catch (error) {
+      firstError ??= error;
+    }
+  };
+  await attempt(() => engine.compactor.close());
+  await attempt(() => engine.writes.drain());
+  await attempt(() => engine.reads.drain());
+  if (!writerFailed) await attempt(() => engine.writer.close());
+  await attempt(() => engine.pool.destroy());
+  await attempt(() => engine.writer.terminate());
+  await attempt(() => engine.localReader.close());
+  await attempt(() => engine.lock.release());
+  log.info({ dir: engine.dir }, 'store closed');
+  if (firstError) throw firstError;
+}
