@@ -249,14 +249,7 @@ export class IndexTable {
 
   /** The slot holding `tag` at exactly (`handle`, `offset`), or -1. Call under its stripe's lock, or on the writer. */
   private slotAt(tag: number, handle: number, offset: number): number {
-    const slots = this.slotView();
-    const cap = this.slotsCapacity;
-    for (let i = tag % cap; ; i = i + 1 === cap ? 0 : i + 1) {
-      const base = i * SLOT_WORDS;
-      const t = slots[base]!;
-      if (t === EMPTY) return -1;
-      if (t === tag && slots[base + 1] === handle && slots[base + 2] === offset) return i;
-    }
+    return this.find(tag, (h, o) => h === handle && o === offset);
   }
 
   /** Location stored in slot `i` (as returned by `find`, under the same read lock). */
