@@ -1,8 +1,8 @@
 {
   "targets": [
     {
-      "target_name": "kvd_mmap",
-      "sources": ["src/native/kvd_mmap.c"],
+      "target_name": "kvd_native",
+      "sources": ["src/native/kvd_native.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]

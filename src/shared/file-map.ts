@@ -1,13 +1,14 @@
-// Owns the loading of kvd's native memory-map addon (src/native/kvd_mmap.c, built by node-gyp
-// into build/Release) and its typed surface. When the addon is missing (not built, or a
-// platform without a compiler), `fileMaps` is undefined and readers use pread instead.
+// Owns the loading of kvd's native addon (src/native/kvd_native.c, built by node-gyp into
+// build/Release) and its typed surface: memory maps (`fileMaps`) and the directory's file lock
+// (`fileLocks`). Where the addon is missing, both are undefined: readers use pread instead, and
+// the directory lock falls back to an abstract socket (src/main/dir-lock.ts).
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The addon's two functions. */
+/** The addon's memory-map functions. */
 export interface FileMaps {
   /**
    * Maps the first `length` bytes of the open file `fd` read-only and shared. `length` may
@@ -19,16 +20,32 @@ export interface FileMaps {
   unmap(buffer: ArrayBuffer): void;
 }
 
-const ADDON = join('build', 'Release', 'kvd_mmap.node');
+/** The addon's lock function. */
+export interface FileLocks {
+  /**
+   * Takes an exclusive, non-blocking lock on the whole file open as `fd` (which must be open
+   * for writing), owned by that open file description (`fcntl(F_OFD_SETLK)`): another open of
+   * the same file conflicts with it, in this process or any other, through any path, mount or
+   * namespace; it is released when `fd` is closed or the process dies. Returns 0 when taken, or
+   * the errno's name when not: `EAGAIN` or `EACCES` if another description holds it, `ENOLCK`,
+   * `EINVAL`, `ENOSYS` or `EOPNOTSUPP` where the file system or platform has no such locks,
+   * `EBADF` for a bad fd. Never throws for a failed lock; any thread may call it.
+   */
+  lock(fd: number): 0 | string;
+}
 
-function loadFileMaps(): { maps?: FileMaps; why: string } {
+interface NativeAddon extends FileMaps, Partial<FileLocks> {}
+
+const ADDON = join('build', 'Release', 'kvd_native.node');
+
+function loadAddon(): { addon?: NativeAddon; why: string } {
   // From dist/shared (or dist-bench/src/shared) up to the package root that holds build/.
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let up = 0; up < 5; up++) {
     const candidate = join(dir, ADDON);
     if (existsSync(candidate)) {
       try {
-        return { maps: createRequire(import.meta.url)(candidate) as FileMaps, why: candidate };
+        return { addon: createRequire(import.meta.url)(candidate) as NativeAddon, why: candidate };
       } catch (error) {
         return { why: `cannot load ${candidate}: ${String(error)}` };
       }
@@ -38,10 +55,14 @@ function loadFileMaps(): { maps?: FileMaps; why: string } {
   return { why: `${ADDON} was not built (npm ci builds it with node-gyp)` };
 }
 
-const loaded = loadFileMaps();
+const loaded = loadAddon();
 
-/** The memory-map addon, or undefined where it could not be loaded. */
-export const fileMaps: FileMaps | undefined = loaded.maps;
+/** The memory-map functions of the native addon, or undefined where it could not be loaded. */
+export const fileMaps: FileMaps | undefined = loaded.addon;
 
 /** Where the addon was loaded from, or why it was not. */
 export const fileMapsStatus: string = loaded.why;
+
+/** The native file lock, or undefined where the addon could not be loaded (or predates it). */
+export const fileLocks: FileLocks | undefined =
+  typeof loaded.addon?.lock === 'function' ? (loaded.addon as FileLocks) : undefined;

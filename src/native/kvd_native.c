@@ -1,0 +1,180 @@
+// kvd's one native piece, for what Node's fs cannot do. Built by node-gyp (binding.gyp); when
+// it is missing, kvd reads with pread and locks its directory with an abstract socket.
+//
+// map(fd, length) -> ArrayBuffer over mmap(PROT_READ, MAP_SHARED) of the file's first `length`
+// bytes, so a read is a memory copy instead of a pread system call. unmap(buffer) detaches the
+// ArrayBuffer (every view of it becomes empty, so no JS code can touch the unmapped pages) and
+// then munmaps it. A mapping that is never unmapped is munmapped when its ArrayBuffer is
+// garbage-collected. Which files to map, bounds checks and when to unmap are in
+// src/shared/segment-fds.ts.
+//
+// lock(fd) -> 0, or the errno's name ("EAGAIN": someone else holds it): an exclusive,
+// non-blocking, whole-file lock on the open file description of `fd` (see lock_file). What the
+// lock means (the store directory's LOCK file) is in src/main/dir-lock.ts.
+
+#define _GNU_SOURCE // F_OFD_SETLK
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+typedef struct {
+  void *addr;
+  size_t length;
+  int mapped;
+} Mapping;
+
+static void finalize_mapping(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  Mapping *m = (Mapping *)data;
+  if (m->mapped) munmap(m->addr, m->length);
+  free(m);
+}
+
+static napi_value throw_io(napi_env env, const char *what, int err) {
+  char message[256];
+  snprintf(message, sizeof message, "%s failed: %s", what, strerror(err));
+  napi_throw_error(env, "KV_IO", message);
+  return NULL;
+}
+
+static napi_value map_file(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd = -1;
+  int64_t length = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      napi_get_value_int64(env, argv[1], &length) != napi_ok || fd < 0 || length <= 0) {
+    napi_throw_type_error(env, "KV_INVALID_ARGUMENT", "map(fd, length) needs an fd and a positive length");
+    return NULL;
+  }
+  void *addr = mmap(NULL, (size_t)length, PROT_READ, MAP_SHARED, fd, 0);
+  if (addr == MAP_FAILED) return throw_io(env, "mmap", errno);
+  Mapping *m = malloc(sizeof *m);
+  if (m == NULL) {
+    munmap(addr, (size_t)length);
+    return throw_io(env, "malloc", ENOMEM);
+  }
+  m->addr = addr;
+  m->length = (size_t)length;
+  m->mapped = 1;
+  napi_value buffer;
+  if (napi_create_external_arraybuffer(env, addr, (size_t)length, NULL, NULL, &buffer) != napi_ok) {
+    munmap(addr, (size_t)length);
+    free(m);
+    napi_throw_error(env, "KV_IO", "cannot wrap a mapping in an ArrayBuffer");
+    return NULL;
+  }
+  if (napi_wrap(env, buffer, m, finalize_mapping, NULL, NULL) != napi_ok) {
+    // Without the wrap nobody could unmap it: detach and unmap now, and fail.
+    napi_detach_arraybuffer(env, buffer);
+    munmap(addr, (size_t)length);
+    free(m);
+    napi_throw_error(env, "KV_IO", "cannot attach a mapping to its ArrayBuffer");
+    return NULL;
+  }
+  return buffer;
+}
+
+static napi_value unmap_file(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Mapping *m = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_unwrap(env, argv[0], (void **)&m) != napi_ok || m == NULL) {
+    napi_throw_type_error(env, "KV_INVALID_ARGUMENT", "unmap(buffer) needs a buffer from map()");
+    return NULL;
+  }
+  if (m->mapped) {
+    if (napi_detach_arraybuffer(env, argv[0]) != napi_ok) {
+      napi_throw_error(env, "KV_INTERNAL", "cannot detach a mapping's ArrayBuffer");
+      return NULL;
+    }
+    munmap(m->addr, m->length);
+    m->mapped = 0;
+  }
+  return NULL;
+}
+
+// The errno values fcntl(F_OFD_SETLK) can give, by name; others as "errno N".
+static const char *errno_name(int err, char *buf, size_t size) {
+  switch (err) {
+    case EAGAIN: return "EAGAIN";
+#if EACCES != EAGAIN
+    case EACCES: return "EACCES";
+#endif
+    case EBADF: return "EBADF";
+    case EINVAL: return "EINVAL";
+    case ENOLCK: return "ENOLCK";
+    case ENOSYS: return "ENOSYS";
+#ifdef EOPNOTSUPP
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+#endif
+    default: snprintf(buf, size, "errno %d", err); return buf;
+  }
+}
+
+// Why an open file description (OFD) lock, fcntl(F_OFD_SETLK), and not flock or a classic
+// POSIX lock (F_SETLK): like flock, an OFD lock belongs to the open file description, so two
+// opens of LOCK conflict even inside one process (a second Store.open is refused), and it is
+// released when the last fd of that description is closed or the process dies, however it dies.
+// Classic POSIX locks belong to the process: they never conflict within it, and closing *any* fd
+// of the file (say, reading LOCK to name its holder) silently drops them. Over NFS an OFD lock
+// goes to the server's lock manager as a byte-range lock, where flock is only emulated (as a
+// byte-range lock, since Linux 2.6.12) and whether it reaches the server depends on the mount
+// (local_lock=). All three are per inode, so bind mounts and mount or network namespaces do
+// not split them. FD_CLOEXEC is set so no child process can inherit the fd and keep the lock
+// alive after the holder dies (libuv opens with O_CLOEXEC already; this keeps it true).
+static napi_value lock_file(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, "KV_INVALID_ARGUMENT", "lock(fd) needs a file descriptor");
+    return NULL;
+  }
+  int err = 0;
+#ifdef F_OFD_SETLK
+  struct flock whole;
+  memset(&whole, 0, sizeof whole); // l_pid must be 0 for OFD locks
+  whole.l_type = F_WRLCK;
+  whole.l_whence = SEEK_SET;
+  whole.l_start = 0;
+  whole.l_len = 0; // to the end of the file, however long it grows
+  int rc;
+  do {
+    rc = fcntl(fd, F_OFD_SETLK, &whole);
+  } while (rc == -1 && errno == EINTR);
+  if (rc == -1) err = errno;
+  else if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) err = errno;
+#else
+  (void)fd;
+  err = ENOSYS; // no OFD locks on this platform: the caller falls back
+#endif
+  napi_value result;
+  if (err == 0) {
+    napi_create_int32(env, 0, &result);
+  } else {
+    char buf[32];
+    napi_create_string_utf8(env, errno_name(err, buf, sizeof buf), NAPI_AUTO_LENGTH, &result);
+  }
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value fn;
+  napi_create_function(env, "map", NAPI_AUTO_LENGTH, map_file, NULL, &fn);
+  napi_set_named_property(env, exports, "map", fn);
+  napi_create_function(env, "unmap", NAPI_AUTO_LENGTH, unmap_file, NULL, &fn);
+  napi_set_named_property(env, exports, "unmap", fn);
+  napi_create_function(env, "lock", NAPI_AUTO_LENGTH, lock_file, NULL, &fn);
+  napi_set_named_property(env, exports, "lock", fn);
+  return exports;
+}
