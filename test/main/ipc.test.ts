@@ -25,6 +25,7 @@ import {
   type Value,
   type WriteCmd,
 } from '../fixtures/model-writes.js';
+import { pollUntil } from '../fixtures/poll.js';
 import { makeTempDir, removeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
 const BASE: StoreOptions = { readers: 1, durability: 'no' };
@@ -39,15 +40,6 @@ function processGone(pid: number): boolean {
     return false;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
-
-/** Polls `condition` every 10 ms until it holds; fails after `ms`. */
-async function pollUntil(what: string, condition: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
@@ -379,7 +371,7 @@ describe('spawnStore errors', () => {
     await store.set('kept', 'acknowledged');
     // Stop the child so it cannot answer, put calls in flight, then kill it.
     process.kill(store.pid, 'SIGSTOP');
-    await pollUntil('the child is stopped', () => processState(store.pid) === 'T');
+    await pollUntil('the child is stopped', () => processState(store.pid) === 'T', 10_000);
     const pending = [store.set('lost', 'x'), store.get('kept'), store.stats()];
     process.kill(store.pid, 'SIGKILL');
     for (const call of pending) {
@@ -448,7 +440,7 @@ describe('spawnStore child lifetime', () => {
       expect((await parent.exited).signal).toBe('SIGKILL');
       await bounded(stderrClosed, `child ${childPid} to exit (its stderr to close)`);
       // The orphan is reaped by init, which may take a moment: poll, bounded.
-      await pollUntil(`child ${childPid} no longer exists`, () => processGone(childPid));
+      await pollUntil(`child ${childPid} no longer exists`, () => processGone(childPid), 10_000);
     } finally {
       parent.kill('SIGKILL');
       if (childPid > 0 && !processGone(childPid)) process.kill(childPid, 'SIGKILL');

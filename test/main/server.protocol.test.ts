@@ -5,19 +5,11 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer } from '../fixtures/kvd-server.js';
+import { pollUntil } from '../fixtures/poll.js';
 import { encodeCommand, RespClient } from '../fixtures/resp-client.js';
 import { removeTempDirs } from '../fixtures/temp-dir.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
-
-/** Polls `condition` every 10 ms, at most `tries` times; fails with `what` if it never holds. */
-async function waitFor(what: string, condition: () => boolean, tries = 1000): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('kvd serve protocol handling', () => {
   let server: TestServer;
@@ -127,7 +119,11 @@ describe('kvd serve protocol handling', () => {
       { numRuns: 250 },
     );
 
-    await waitFor('fuzz connections to close', () => server.clients().length === 0);
+    await pollUntil(
+      'the fuzz connections have closed',
+      () => server.clients().length === 0,
+      10_000,
+    );
     const check = await RespClient.connect(server.port);
     expect((await check.call('PING')).raw).toBe('+PONG\r\n');
     const names = [...known.keys()];
@@ -164,10 +160,14 @@ describe('kvd serve protocol handling', () => {
     );
     const mine = () =>
       server.clients().find((c) => c.address.endsWith(`:${slow.socket.localPort}`));
-    await waitFor('the server to pause the slow client with nothing in flight', () => {
-      const c = mine();
-      return c?.paused === true && c.outputBlocked && c.inFlight === 0;
-    });
+    await pollUntil(
+      'the server has paused the slow client with nothing in flight',
+      () => {
+        const c = mine();
+        return c?.paused === true && c.outputBlocked && c.inFlight === 0;
+      },
+      10_000,
+    );
     const state = mine()!;
 
     const replyBytes = valueBytes + `$${valueBytes}\r\n\r\n`.length;

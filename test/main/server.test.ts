@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redisCli, startTestServer } from '../fixtures/kvd-server.js';
+import { pollUntil } from '../fixtures/poll.js';
 import { RespClient } from '../fixtures/resp-client.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
@@ -253,7 +254,7 @@ describe('kvd serve with ioredis', () => {
     expect(await redis.get('ttl:exat')).toBe('v');
     expect(await redis.set('ttl:px', 'v', 'PX', 1)).toBe('OK');
     // The key expires 1 ms later; poll (bounded) rather than sleep.
-    for (let i = 0; i < 1000 && (await redis.get('ttl:px')) !== null; i++);
+    await pollUntil('ttl:px has expired', async () => (await redis.get('ttl:px')) === null, 10_000);
     expect(await redis.get('ttl:px')).toBeNull();
     await expect(redis.call('SET', 'k', 'v', 'EX', '0')).rejects.toThrow(
       "ERR invalid expire time in 'set' command",

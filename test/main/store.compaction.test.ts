@@ -8,6 +8,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type SegmentStats, Store, type StoreOptions } from '../../dist/main/index.js';
 import { expectRejectsWith } from '../fixtures/kv-errors.js';
+import { pollUntil } from '../fixtures/poll.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
 const SMALL: StoreOptions = {
@@ -17,15 +18,6 @@ const SMALL: StoreOptions = {
 };
 
 afterEach(removeTempDirs);
-
-/** Polls `probe` until it is true, every few ms, failing after `ms`. */
-async function pollUntil(what: string, probe: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 async function writeAll(store: Store, entries: Iterable<[string, string]>): Promise<void> {
   await Promise.all([...entries].map(([k, v]) => store.set(k, v)));
@@ -131,8 +123,10 @@ describe('compact()', () => {
     store = await Store.open(dir, options);
     try {
       // The automatic check merges segment 2 (and more), never segment 1.
-      await pollUntil('an automatic merge', async () =>
-        (await store.stats()).segments.some((s) => s.merged),
+      await pollUntil(
+        'an automatic merge has run',
+        async () => (await store.stats()).segments.some((s) => s.merged),
+        20_000,
       );
       const segments = (await store.stats()).segments;
       expect(segments[0]).toMatchObject({ id: 1, merged: false });
@@ -181,10 +175,14 @@ describe('automatic compaction', () => {
         await writeAll(store, entries);
         for (const [k, v] of entries) model.set(k, v);
       }
-      await pollUntil('a merge and hints for every sealed segment', async () => {
-        const s = (await store.stats()).segments;
-        return s.some((x) => x.merged) && s.every((x) => x.active || x.hinted);
-      });
+      await pollUntil(
+        'a merge has run and every sealed segment has a hint file',
+        async () => {
+          const s = (await store.stats()).segments;
+          return s.some((x) => x.merged) && s.every((x) => x.active || x.hinted);
+        },
+        20_000,
+      );
       await expectModel(store, model, 'after automatic merges');
     } finally {
       await store.close();

@@ -5,6 +5,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store } from '../../dist/main/index.js';
+import { pollUntil } from '../fixtures/poll.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
 const INITIAL_KEYS = 50;
@@ -107,10 +108,12 @@ describe('Store under concurrent reads and writes (readers: 2)', () => {
             // Let the readers complete reads at this size before the table grows again, so the
             // test does not depend on how the threads happen to be scheduled: a poll bounded
             // in time, not in turns, since a loaded 2-core machine can take many turns.
-            const deadline = Date.now() + 15_000;
-            while (!capacitiesSeenByReaders.has(capacity) && Date.now() < deadline) {
-              await new Promise<void>((resolve) => setImmediate(resolve));
-            }
+            const size = grown;
+            await pollUntil(
+              `the readers have completed a read at index capacity ${size}`,
+              () => capacitiesSeenByReaders.has(size),
+              15_000,
+            );
           }
         }
         // A last stretch of pure overwrites, so readers also race plain slot updates.

@@ -20,6 +20,7 @@ import { Store, type StoreOptions, spawnStore } from '../../dist/main/index.js';
 import { decodeSnapshot, encodeSnapshot } from '../../dist/shared/snapshot-format.js';
 import { ChildLines, fixturePath } from '../fixtures/child-lines.js';
 import { expectRejectsWith } from '../fixtures/kv-errors.js';
+import { pollUntil } from '../fixtures/poll.js';
 import { readSegment } from '../fixtures/segment-file.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
@@ -74,11 +75,11 @@ async function buildStore(label: string): Promise<{ dir: string; model: Model }>
       await store.set(`b${i}`, `bee ${i}`.padEnd(60, '-'));
       model.set(`b${i}`, `bee ${i}`.padEnd(60, '-'));
     }
-    const deadline = Date.now() + 20_000;
-    while ((await store.stats()).segments.some((x) => !x.active && !x.hinted)) {
-      if (Date.now() > deadline) throw new Error('hint files were not written in 20 s');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await pollUntil(
+      'every sealed segment has a hint file',
+      async () => (await store.stats()).segments.every((x) => x.active || x.hinted),
+      20_000,
+    );
   } finally {
     await store.close();
   }

@@ -17,9 +17,9 @@ import { IndexPublisher } from '../../dist/workers/index-publisher.js';
 import { LogWriter } from '../../dist/workers/log-writer.js';
 import { recover } from '../../dist/workers/recovery.js';
 import { SegmentTable } from '../../dist/workers/segments.js';
+import { pollUntil } from '../fixtures/poll.js';
 import {
   type Op,
-  pollUntil,
   recordCount,
   removeTempDirs,
   submission,
@@ -288,7 +288,7 @@ describe('LogWriter: syncing', () => {
       f.append([{ put: 'a', value: '1' }]);
       expect(f.log.syncs).toBe(0);
       f.log.syncInBackground();
-      await pollUntil(async () => f.log.syncs === 1, 10_000);
+      await pollUntil('the background fdatasync has completed', () => f.log.syncs === 1, 10_000);
       f.log.sync(); // clean: no fdatasync
       expect(f.log.syncs).toBe(1);
     } finally {
@@ -306,7 +306,7 @@ describe('LogWriter: syncing', () => {
       f.log.sync();
       expect(f.log.syncs, 'sync() returned while the only fdatasync was still in flight').toBe(1);
     } finally {
-      await pollUntil(async () => f.log.syncs >= 1, 10_000);
+      await pollUntil('the fdatasync in flight has completed', () => f.log.syncs >= 1, 10_000);
       f.close();
     }
   });

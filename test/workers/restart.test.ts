@@ -8,14 +8,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requestStop, Throttle } from '../../dist/shared/throttle.js';
 import { writeSegmentHint } from '../../dist/workers/segment-hint.js';
-import {
-  expectValue,
-  expectVoid,
-  OpenWriter,
-  pollUntil,
-  removeTempDirs,
-  tempDir,
-} from './worker-harness.js';
+import { pollUntil } from '../fixtures/poll.js';
+import { expectValue, expectVoid, OpenWriter, removeTempDirs, tempDir } from './worker-harness.js';
 
 afterEach(removeTempDirs);
 
@@ -74,10 +68,18 @@ describe('restart on the writer thread', () => {
   it('writes periodic snapshots in the background while writes go on', async () => {
     const { dir, w } = await filled('periodic', { snapshotIntervalMs: 10 });
     try {
-      await pollUntil(async () => existsSync(join(dir, SNAPSHOT)), 10_000);
+      await pollUntil(
+        'a periodic snapshot is written',
+        () => existsSync(join(dir, SNAPSHOT)),
+        10_000,
+      );
       const first = readFileSync(join(dir, SNAPSHOT));
       await w.write([{ put: 'e', value: 'e1' }]);
-      await pollUntil(async () => !readFileSync(join(dir, SNAPSHOT)).equals(first), 10_000);
+      await pollUntil(
+        'a newer snapshot replaces the first',
+        () => !readFileSync(join(dir, SNAPSHOT)).equals(first),
+        10_000,
+      );
     } finally {
       await w.close();
     }

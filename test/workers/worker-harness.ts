@@ -224,12 +224,3 @@ export function expectValue<T>(reply: ValueReply<T>): T {
 export function expectVoid(reply: VoidReply): void {
   if (!reply.ok) expect.fail(`expected success, got ${reply.error.code}: ${reply.error.message}`);
 }
-
-/** Polls `probe` until it returns true, for at most `ms` milliseconds (no fixed sleeps). */
-export async function pollUntil(probe: () => Promise<boolean>, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > deadline) expect.fail(`condition not met within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -20,13 +20,13 @@ import {
 } from '../../dist/shared/format.js';
 import { WRITE_FAILED, WRITE_OK, WRITE_OK_EXISTED } from '../../dist/shared/messages.js';
 import { WriterService } from '../../dist/workers/writer-service.js';
+import { pollUntil } from '../fixtures/poll.js';
 import {
   expectVoid,
   layoutRecord,
   type Op,
   OpenWriter,
   openFds,
-  pollUntil,
   rec,
   recordCount,
   removeTempDirs,
@@ -249,7 +249,11 @@ describe('WriterService: group commit, sync and durability', () => {
     const w = await OpenWriter.open(dir, { durability: 'everysec' });
     try {
       await w.write([{ put: 'a', value: '1' }]);
-      await pollUntil(async () => (await w.stats()).syncs >= 1, 10_000);
+      await pollUntil(
+        'the everysec timer has synced',
+        async () => (await w.stats()).syncs >= 1,
+        10_000,
+      );
     } finally {
       await w.close();
     }
