@@ -148,14 +148,42 @@ describe('RespParser', () => {
     const chunk = Buffer.alloc(64 * 1024, 1);
     for (let sent = 0; sent < length; sent += chunk.length) {
       expect(parser.bufferedBytes).toBe(sent); // no preallocation from the declared length
+      // Gathered in one buffer grown by doubling: at most twice what arrived (64 KiB at first).
+      expect(parser.retainedBytes).toBeLessThanOrEqual(Math.max(2 * sent, 64 * 1024));
       parser.push(chunk);
       expect(parser.next()).toBeUndefined();
     }
     parser.push(Buffer.from('\r\nPING\r\n'));
     const request = parser.next()!;
     expect(request[1]!.length).toBe(length);
+    expect(request[1]!.every((byte) => byte === 1)).toBe(true);
     expect(parser.next()!.map(String)).toEqual(['PING']);
+    expect(parser.next()).toBeUndefined();
     expect(parser.bufferedBytes).toBe(0);
+    expect(parser.retainedBytes).toBe(0); // neither the bulk nor the last chunk is kept
+  });
+
+  it('keeps the bytes after a gathered bulk, and drops everything on release()', () => {
+    const parser = new RespParser();
+    parser.push(Buffer.from('*2\r\n$4\r\nECHO\r\n$100000\r\n'));
+    expect(parser.next()).toBeUndefined();
+    parser.push(Buffer.alloc(99_999, 2));
+    expect(parser.next()).toBeUndefined();
+    parser.push(Buffer.from('2\r\n*1\r\n$4\r\nPI'));
+    const echo = parser.next()!;
+    expect(echo[1]!.length).toBe(100_000);
+    expect(echo[1]![99_999]).toBe(0x32);
+    expect(parser.next()).toBeUndefined();
+    expect(parser.bufferedBytes).toBe(2); // `PI`, waiting for `NG\r\n`
+    parser.push(Buffer.from('NG\r\n*2\r\n$4\r\nECHO\r\n$10\r\nabc'));
+    expect(parser.next()!.map(String)).toEqual(['PING']);
+    expect(parser.next()).toBeUndefined();
+    expect(parser.retainedBytes).toBeGreaterThan(0);
+    parser.release();
+    expect(parser.bufferedBytes).toBe(0);
+    expect(parser.retainedBytes).toBe(0);
+    parser.push(Buffer.from('PING\r\n')); // a released parser starts afresh
+    expect(parser.next()!.map(String)).toEqual(['PING']);
   });
 });
 

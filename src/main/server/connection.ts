@@ -42,6 +42,8 @@ export interface ConnectionInfo {
   readonly outputBytes: number;
   /** Request bytes read and not yet parsed into a request. */
   readonly inputBytes: number;
+  /** Bytes of memory the request parser's buffers keep alive (`RespParser.retainedBytes`). */
+  readonly inputBufferBytes: number;
 }
 
 /** One reply in request order; `value` stays undefined until the request completes. */
@@ -134,6 +136,7 @@ export class Connection {
       outputBlocked: this.outputBlocked,
       outputBytes: this.socket.writableLength,
       inputBytes: this.parser.bufferedBytes,
+      inputBufferBytes: this.parser.retainedBytes,
     };
   }
 
@@ -362,6 +365,7 @@ export class Connection {
       'protocol error; closing the connection',
     );
     this.stopReading = true;
+    this.parser.release(); // nothing more is parsed: the unfinished request is dropped
     // Queued behind the replies still owed, like any other reply.
     const slot: Slot = {
       value: error(`ERR Protocol error: ${cause.message}`),
@@ -388,6 +392,8 @@ export class Connection {
   private handleClose(): void {
     this.closed = true;
     this.stopReading = true;
+    // Gone now, not when this object is collected (requests in flight still reference it).
+    this.parser.release();
     this.onClose(this);
     this.notifyIdle();
   }

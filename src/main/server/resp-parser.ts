@@ -4,9 +4,12 @@
 
 import { splitInline } from './inline-command.js';
 
-/** The parser's limits. Defaults follow Redis (proto-max-bulk-len, client-query-buffer-limit). */
+/**
+ * The parser's limits. Defaults follow Redis (client-query-buffer-limit), except the bulk
+ * limit: the server derives it from the store's key and value limits (`defaultMaxBulkBytes`).
+ */
 export interface RespParserLimits {
-  /** Largest bulk string (one argument), in bytes. Default 512 MiB. */
+  /** Largest bulk string (one argument), in bytes. Default 16 MiB + 1 MiB (`defaultMaxBulkBytes()`). */
   readonly maxBulkBytes: number;
   /** Most arguments in one multibulk request. Default 1,048,576. */
   readonly maxMultibulkCount: number;
@@ -16,9 +19,22 @@ export interface RespParserLimits {
   readonly maxRequestBytes: number;
 }
 
-/** Default limits. */
+/** Room a bulk string has past the largest key or value: a value up to this much too large is read and refused by the store (`KV_VALUE_TOO_LARGE`), not as a protocol error. */
+export const BULK_SLACK_BYTES = 1024 * 1024;
+
+/**
+ * The default `maxBulkBytes` for a store whose largest key and value are `maxKeyBytes` and
+ * `maxValueBytes`: the larger of the two plus `BULK_SLACK_BYTES`. Every argument a command
+ * can store fits, a value a little too large gets the store's clear error, and a client cannot
+ * make the server buffer an argument much larger than anything it could store.
+ */
+export function defaultMaxBulkBytes(maxKeyBytes: number, maxValueBytes: number): number {
+  return Math.max(maxKeyBytes, maxValueBytes) + BULK_SLACK_BYTES;
+}
+
+/** Default limits (for a store with the default 64 KiB keys and 16 MiB values). */
 export const DEFAULT_PARSER_LIMITS: RespParserLimits = {
-  maxBulkBytes: 512 * 1024 * 1024,
+  maxBulkBytes: defaultMaxBulkBytes(64 * 1024, 16 * 1024 * 1024),
   maxMultibulkCount: 1024 * 1024,
   maxInlineBytes: 64 * 1024,
   maxRequestBytes: 1024 * 1024 * 1024,
@@ -27,6 +43,9 @@ export const DEFAULT_PARSER_LIMITS: RespParserLimits = {
 /** Before AUTH (when a password is required) Redis allows only tiny requests; so does kvd. */
 const UNAUTHENTICATED_MULTIBULK_COUNT = 10;
 const UNAUTHENTICATED_BULK_BYTES = 16 * 1024;
+
+/** First capacity of the buffer a bulk string split across reads is gathered in. */
+const GATHER_START_BYTES = 64 * 1024;
 
 const EMPTY = Buffer.alloc(0);
 const CR = 13;
@@ -50,7 +69,10 @@ export class RespProtocolError extends Error {
  * may share memory with the pushed chunks; the parser never writes to a chunk.
  *
  * Memory held is at most one unfinished request (bounded by `maxRequestBytes`) plus the last
- * chunk pushed, provided the caller parses everything it can before pushing more.
+ * chunk pushed, provided the caller parses everything it can before pushing more. A bulk
+ * string split across reads is copied into one buffer as it arrives (grown by doubling, never
+ * past its length, so at most twice the bytes received), and the chunks are let go at once.
+ * Once a request is returned the parser keeps no reference to it; `release()` drops the rest.
  */
 export class RespParser {
   /** When true, the stricter pre-AUTH limits apply (10 arguments, 16 KiB each). */
@@ -64,19 +86,18 @@ export class RespParser {
   private requestBytes = 0;
   /** Length of the bulk string being read; -1 while its `$` header is still to read. */
   private bulkLen = -1;
-  /** Chunks of a bulk string that did not arrive whole, gathered until it is complete. */
-  private parts: Buffer[] | undefined;
-  private partsBytes = 0;
+  /** A bulk string (with its CRLF) that did not arrive whole, gathered until it is complete. */
+  private gather: Buffer | undefined;
+  /** Bytes of `gather` filled so far. */
+  private gathered = 0;
 
   constructor(private readonly limits: RespParserLimits = DEFAULT_PARSER_LIMITS) {}
 
   /** Adds bytes read from the socket. */
   push(chunk: Buffer): void {
+    if (this.gather) chunk = this.fill(chunk);
     if (chunk.length === 0) return;
-    if (this.parts) {
-      this.parts.push(chunk);
-      this.partsBytes += chunk.length;
-    } else if (this.pos >= this.buf.length) {
+    if (this.pos >= this.buf.length) {
       this.buf = chunk;
       this.pos = 0;
     } else {
@@ -87,7 +108,29 @@ export class RespParser {
 
   /** Bytes pushed and not yet returned as part of a request. */
   get bufferedBytes(): number {
-    return this.buf.length - this.pos + this.partsBytes;
+    return this.buf.length - this.pos + this.gathered;
+  }
+
+  /**
+   * Bytes of memory the parser's input buffers keep alive: the chunk it is reading (the whole
+   * allocation behind it) and the capacity of the buffer gathering a split bulk string. The
+   * arguments of an unfinished request are counted by `maxRequestBytes`, not here.
+   */
+  get retainedBytes(): number {
+    const current = this.pos < this.buf.length ? this.buf.buffer.byteLength : 0;
+    return current + (this.gather?.length ?? 0);
+  }
+
+  /** Drops every buffer and the request in progress (the client is gone). */
+  release(): void {
+    this.buf = EMPTY;
+    this.pos = 0;
+    this.gather = undefined;
+    this.gathered = 0;
+    this.args = [];
+    this.argsLeft = 0;
+    this.bulkLen = -1;
+    this.requestBytes = 0;
   }
 
   /**
@@ -97,7 +140,11 @@ export class RespParser {
   next(): Buffer[] | undefined {
     for (;;) {
       if (this.argsLeft === 0) {
-        if (this.pos >= this.buf.length) return undefined;
+        if (this.pos >= this.buf.length) {
+          this.buf = EMPTY; // let the last chunk go: nothing in it is needed any more
+          this.pos = 0;
+          return undefined;
+        }
         if (this.buf[this.pos] !== STAR) {
           const inline = this.nextInline();
           if (inline === undefined) return undefined;
@@ -127,13 +174,14 @@ export class RespParser {
   /** Reads bulk strings until the request is complete (true) or bytes run out (false). */
   private readArguments(): boolean {
     while (this.argsLeft > 0) {
-      if (this.parts) {
-        if (this.partsBytes < this.bulkLen + 2) return false;
-        const whole = Buffer.concat(this.parts, this.partsBytes);
-        this.parts = undefined;
-        this.partsBytes = 0;
-        this.buf = whole;
-        this.pos = 0;
+      if (this.gather) {
+        if (this.gathered < this.bulkLen + 2) return false;
+        this.args.push(this.gather.subarray(0, this.bulkLen));
+        this.gather = undefined;
+        this.gathered = 0;
+        this.bulkLen = -1;
+        this.argsLeft--;
+        continue;
       }
       if (this.bulkLen < 0) {
         if (this.pos < this.buf.length && this.buf[this.pos] !== DOLLAR) {
@@ -157,9 +205,11 @@ export class RespParser {
       const need = this.bulkLen + 2;
       const available = this.buf.length - this.pos;
       if (available < need) {
-        // Gather the rest as it arrives and copy once at the end, rather than re-concatenating.
-        this.parts = available > 0 ? [this.buf.subarray(this.pos)] : [];
-        this.partsBytes = available;
+        // Copy what is here and what arrives into one buffer, so no socket chunk is kept.
+        this.gather = Buffer.allocUnsafeSlow(
+          Math.min(need, Math.max(GATHER_START_BYTES, 2 * available)),
+        );
+        this.gathered = this.buf.copy(this.gather, 0, this.pos);
         this.buf = EMPTY;
         this.pos = 0;
         return false;
@@ -208,6 +258,27 @@ export class RespParser {
     const args = splitInline(line);
     if (args === undefined) throw new RespProtocolError('unbalanced quotes in request');
     return args;
+  }
+
+  /**
+   * Copies the front of `chunk` into the bulk string being gathered, growing its buffer by
+   * doubling up to the bulk's length; returns the rest of `chunk` (bytes after the bulk).
+   */
+  private fill(chunk: Buffer): Buffer {
+    let gather = this.gather!;
+    const need = this.bulkLen + 2;
+    const take = Math.min(need - this.gathered, chunk.length);
+    if (this.gathered + take > gather.length) {
+      const grown = Buffer.allocUnsafeSlow(
+        Math.min(need, Math.max(this.gathered + take, 2 * gather.length)),
+      );
+      gather.copy(grown, 0, 0, this.gathered);
+      gather = grown;
+      this.gather = grown;
+    }
+    chunk.copy(gather, this.gathered, 0, take);
+    this.gathered += take;
+    return chunk.subarray(take);
   }
 
   /** Counts `bytes` against the request limit. */

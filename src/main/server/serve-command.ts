@@ -23,6 +23,7 @@ interface ServeFlags {
   readonly idleTimeout: number;
   readonly tlsCert?: string;
   readonly tlsKey?: string;
+  readonly maxKeyBytes?: number;
   readonly maxValueBytes?: number;
   readonly maxBulkBytes?: number;
 }
@@ -102,12 +103,21 @@ export function addServeCommand(program: Command): void {
     )
     .addOption(new Option('--tls-key <file>', 'PEM private key for --tls-cert').env('KVD_TLS_KEY'))
     .addOption(
+      new Option('--max-key-bytes <n>', 'largest key (default 64 KiB)')
+        .env('KVD_MAX_KEY_BYTES')
+        .argParser(integerIn('max-key-bytes', 0, 16 * 1024 * 1024)),
+    )
+    .addOption(
       new Option('--max-value-bytes <n>', 'largest value (default 16 MiB)')
         .env('KVD_MAX_VALUE_BYTES')
         .argParser(integerIn('max-value-bytes', 0, 1024 * 1024 * 1024)),
     )
     .addOption(
-      new Option('--max-bulk-bytes <n>', 'largest bulk string in a request (default 512 MiB)')
+      new Option(
+        '--max-bulk-bytes <n>',
+        'largest argument in a request; a larger one is a protocol error ' +
+          '(default: the larger of --max-key-bytes and --max-value-bytes, plus 1 MiB)',
+      )
         .env('KVD_MAX_BULK_BYTES')
         .argParser(integerIn('max-bulk-bytes', 1, 1024 * 1024 * 1024)),
     )
@@ -144,6 +154,7 @@ async function serveMain(flags: ServeFlags): Promise<number> {
         durability: flags.durability,
         readers: flags.readers,
         readMode: flags.readMode,
+        maxKeyBytes: flags.maxKeyBytes,
         maxValueBytes: flags.maxValueBytes,
       },
     });

@@ -12,7 +12,11 @@ import { type ServerContext, ServerCounters, type ServerSettings } from './comma
 import { createCommandTable } from './commands/command-table.js';
 import { Connection, type ConnectionInfo, type ConnectionOptions } from './connection.js';
 import { type Listeners, openListeners } from './listeners.js';
-import { DEFAULT_PARSER_LIMITS, type RespParserLimits } from './resp-parser.js';
+import {
+  DEFAULT_PARSER_LIMITS,
+  defaultMaxBulkBytes,
+  type RespParserLimits,
+} from './resp-parser.js';
 import { ScanCursors } from './scan-cursors.js';
 
 const log = createLogger('server');
@@ -37,7 +41,10 @@ export interface ServerOptions {
   readonly idleTimeoutSeconds?: number;
   /** Requests one client may have parsed and unanswered before it stops being read (default 1,024). */
   readonly maxPendingReplies?: number;
-  /** Request size limits (defaults: `DEFAULT_PARSER_LIMITS`). */
+  /**
+   * Request size limits (defaults: `DEFAULT_PARSER_LIMITS`, except `maxBulkBytes`, which
+   * defaults to `defaultMaxBulkBytes` of the store's `maxKeyBytes` and `maxValueBytes`).
+   */
   readonly limits?: Partial<RespParserLimits>;
   /** Options of the Store the server opens. */
   readonly store?: StoreOptions;
@@ -82,7 +89,16 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
   const counters = new ServerCounters();
   const expected = options.requirepass === undefined ? undefined : digest(options.requirepass);
   const connectionOptions: ConnectionOptions = {
-    parserLimits: { ...DEFAULT_PARSER_LIMITS, ...options.limits },
+    parserLimits: {
+      ...DEFAULT_PARSER_LIMITS,
+      ...options.limits,
+      maxBulkBytes:
+        options.limits?.maxBulkBytes ??
+        defaultMaxBulkBytes(
+          options.store?.maxKeyBytes ?? DEFAULTS.maxKeyBytes,
+          options.store?.maxValueBytes ?? DEFAULTS.maxValueBytes,
+        ),
+    },
     maxPendingReplies: options.maxPendingReplies ?? 1024,
     idleTimeoutMs: (options.idleTimeoutSeconds ?? 0) * 1000,
   };
