@@ -31,12 +31,13 @@ export const PROMPT = 'kvd> ';
 export const CONTINUATION_PROMPT = '... ';
 
 /** Command word, key, and the whitespace after each; always matches (every part may be empty). */
-const COMMAND_HEAD = /^\s*(\S*)\s*(\S*)\s*/;
+const COMMAND_HEAD = /^\s*(\S*)\s*(\S*)(\s*)/;
 
 /**
  * One REPL conversation: turns each input line into the text to print. Holds the state of a
- * multi-line `SET key` until its sentinel line. Call `handleLine` once at a time (await each)
- * on the thread that owns the store; it never throws: store errors become `(error)` lines.
+ * multi-line `SET key` (the line ends right after the key) until its sentinel line, or until
+ * `cancel()`. Call `handleLine` once at a time (await each) on the thread that owns the store;
+ * it never throws: store errors become `(error)` lines.
  */
 export class ReplSession {
   private pending: { key: string; lines: string[] } | undefined;
@@ -59,16 +60,32 @@ export class ReplSession {
     return this.pending ? CONTINUATION_PROMPT : PROMPT;
   }
 
+  /** Whether a multi-line value is being entered (lines go to it until the sentinel). */
+  get inValue(): boolean {
+    return this.pending !== undefined;
+  }
+
   /** Handles one input line (without its line break). */
   async handleLine(line: string): Promise<LineResult> {
     if (this.pending) return this.continueValue(line);
-    const { word, key, rest } = splitCommand(line);
+    const { word, key, rest, endsAfterKey } = splitCommand(line);
     if (word === '') return reply('');
     try {
-      return await this.run(word.toUpperCase(), word, key, rest);
+      return await this.run(word.toUpperCase(), word, key, rest, endsAfterKey);
     } catch (error) {
       return reply(formatError(error));
     }
+  }
+
+  /**
+   * Drops the multi-line value being entered (Ctrl-C): nothing is written. Returns the note to
+   * print, or '' if no value was being entered.
+   */
+  cancel(): string {
+    if (!this.pending) return '';
+    const { key } = this.pending;
+    this.pending = undefined;
+    return `(cancelled) ${key} was not set\n`;
   }
 
   /** Called once at end of input: reports a multi-line value left without its sentinel (it is not stored). */
@@ -82,11 +99,19 @@ export class ReplSession {
     );
   }
 
-  private async run(command: string, word: string, key: string, rest: string): Promise<LineResult> {
+  private async run(
+    command: string,
+    word: string,
+    key: string,
+    rest: string,
+    endsAfterKey: boolean,
+  ): Promise<LineResult> {
     switch (command) {
       case 'SET':
         if (key === '') return usage(command, 'SET key value | SET key');
-        if (rest === '') {
+        // `SET key` alone starts a multi-line value; `SET key ` (whitespace after the key and
+        // nothing else) sets the empty value, like any other rest of the line.
+        if (endsAfterKey) {
           this.pending = { key, lines: [] };
           return reply('');
         }
@@ -155,8 +180,10 @@ export interface ReplIo {
 }
 
 /**
- * Reads lines from `io.input` until EXIT, end of input, Ctrl-C (terminal) or `io.signal`, one
- * command at a time, and writes replies to `io.output`. Prompts are written only when
+ * Reads lines from `io.input` until EXIT, end of input, Ctrl-C at an empty prompt (terminal) or
+ * `io.signal`, one command at a time, and writes replies to `io.output`. On a terminal, Ctrl-C
+ * inside a multi-line value cancels it (nothing is written) and Ctrl-C after typed text drops
+ * the text; both print a fresh prompt. Prompts are written only when
  * `io.terminal` is true, so piped output holds replies alone. Does not close the store: the
  * caller that opened it closes it (which flushes). Main thread; never rejects for a bad command.
  */
@@ -172,12 +199,25 @@ export async function runRepl(store: ReplStore, io: ReplIo, sentinel?: string): 
   });
   const stop = (): void => rl.close();
   io.signal?.addEventListener('abort', stop, { once: true });
-  rl.on('SIGINT', stop);
   const showPrompt = (): void => {
     if (!io.terminal) return;
     rl.setPrompt(session.prompt);
     rl.prompt();
   };
+  // Ctrl-C (terminal only) cancels what is being entered: a multi-line value, or the text
+  // typed at the prompt. At an empty prompt it ends the session, as end of input does.
+  rl.on('SIGINT', () => {
+    if (!session.inValue && rl.line === '') {
+      stop();
+      return;
+    }
+    rl.write(null, { ctrl: true, name: 'e' }); // to the end of what was typed, which stays shown
+    rl.setPrompt('');
+    io.output.write('\n');
+    rl.write(null, { ctrl: true, name: 'u' }); // forget it (redraws an empty line)
+    io.output.write(session.cancel());
+    showPrompt();
+  });
   try {
     showPrompt();
     for await (const line of rl) {
@@ -198,7 +238,8 @@ export function helpText(sentinel: string = DEFAULT_SENTINEL): string {
   return [
     'Commands (the command word is case-insensitive):',
     '  SET key value   set key to value, the rest of the line after the key; prints OK',
-    `  SET key         then the value's lines, ended by a line that is exactly ${sentinel}; prints OK`,
+    `  SET key         (nothing after the key) then the value's lines, ended by a line that is`,
+    `                  exactly ${sentinel}; prints OK. Ctrl-C cancels the value (nothing is set)`,
     '  GET key         print the value, or (nil)',
     '  DEL key         delete the key; prints (integer) 1 if it existed, else (integer) 0',
     '  EXISTS key      prints (integer) 1 if the key has a value, else (integer) 0',
@@ -207,8 +248,9 @@ export function helpText(sentinel: string = DEFAULT_SENTINEL): string {
     '  HELP            print this help',
     '  EXIT            flush every write to disk, close the store and quit (as end of input does)',
     'Keys are whitespace-free words. A value is the rest of the line after the key and the',
-    'whitespace that follows it; a multi-line value keeps its lines, blank ones included,',
-    'joined by newlines (the newline before the sentinel is not part of it).',
+    'whitespace that follows it, so "SET key " (a space after the key) sets the empty value; a',
+    'multi-line value keeps its lines, blank ones included, joined by newlines (the newline',
+    'before the sentinel is not part of it). Ctrl-C at an empty prompt quits, as EXIT does.',
     'Errors print as "(error) CODE: message" and the REPL goes on.',
     '',
   ].join('\n');
@@ -217,11 +259,24 @@ export function helpText(sentinel: string = DEFAULT_SENTINEL): string {
 /**
  * Splits a command line into the command word, the key (the next word) and `rest`: the text
  * after the key and the whitespace that follows it, verbatim (SET's value). Missing parts are
- * empty strings. Only the line's prefix is scanned, so a long value costs one slice.
+ * empty strings. `endsAfterKey` is true when there is a key and the line ends right after it
+ * (no whitespace): `SET key` then starts a multi-line value. Only the line's prefix is
+ * scanned, so a long value costs one slice.
  */
-export function splitCommand(line: string): { word: string; key: string; rest: string } {
+export function splitCommand(line: string): {
+  word: string;
+  key: string;
+  rest: string;
+  endsAfterKey: boolean;
+} {
   const head = COMMAND_HEAD.exec(line)!;
-  return { word: head[1]!, key: head[2]!, rest: line.slice(head[0].length) };
+  const key = head[2]!;
+  return {
+    word: head[1]!,
+    key,
+    rest: line.slice(head[0].length),
+    endsAfterKey: key !== '' && head[0].length === line.length && head[3] === '',
+  };
 }
 
 function checkSentinel(sentinel: string): void {

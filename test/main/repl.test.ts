@@ -9,49 +9,11 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CompactionProgress, type CompactionResult, KvError } from '../../dist/main/index.js';
-import { helpText, ReplSession, type ReplStore, runRepl } from '../../dist/main/repl.js';
+import { KvError } from '../../dist/main/index.js';
+import { helpText, ReplSession, runRepl, splitCommand } from '../../dist/main/repl.js';
+import { MapStore } from '../fixtures/map-repl-store.js';
 
 const CLI = fileURLToPath(new URL('../../dist/main/cli.js', import.meta.url));
-
-/** An in-memory ReplStore; `failNextSet` makes the next set reject with that KvError. */
-class MapStore implements ReplStore {
-  readonly data = new Map<string, string>();
-  failNextSet: KvError | undefined;
-
-  async set(key: string, value: string): Promise<void> {
-    const failure = this.failNextSet;
-    this.failNextSet = undefined;
-    if (failure) throw failure;
-    this.data.set(key, value);
-  }
-  async get(key: string): Promise<Uint8Array | undefined> {
-    const value = this.data.get(key);
-    return value === undefined ? undefined : Buffer.from(value);
-  }
-  async delete(key: string): Promise<boolean> {
-    return this.data.delete(key);
-  }
-  async has(key: string): Promise<boolean> {
-    return this.data.has(key);
-  }
-  async stats(): Promise<object> {
-    return { keys: this.data.size };
-  }
-  async compact(onProgress?: CompactionProgress): Promise<CompactionResult> {
-    onProgress?.({ merge: 1, bytesRead: 50, bytesTotal: 100 });
-    onProgress?.({ merge: 1, bytesRead: 100, bytesTotal: 100 });
-    return {
-      merges: 1,
-      segmentsMerged: 3,
-      bytesBefore: 100,
-      bytesAfter: 40,
-      keysMoved: 2,
-      keysExpired: 1,
-      seconds: 0.5,
-    };
-  }
-}
 
 /** Feeds `lines` to a fresh session and returns everything it printed, plus the store. */
 async function converse(lines: readonly string[], sentinel?: string) {
@@ -85,6 +47,49 @@ describe('ReplSession', () => {
     expect(output).toBe('OK\nOK\n');
     expect(store.data.get('doc')).toBe('\n  first\n END\nEND \nexit\n');
     expect(store.data.get('empty')).toBe('');
+  });
+
+  it('sets the empty value for `SET key ` (whitespace after the key); `SET key` alone starts a value', async () => {
+    const { output, store } = await converse([
+      'SET a ',
+      'SET b\t',
+      'set c   ',
+      'SET d',
+      'x ',
+      'END',
+      'EXISTS a',
+    ]);
+    expect(output).toBe('OK\nOK\nOK\nOK\n(integer) 1\n');
+    expect([...store.data]).toEqual([
+      ['a', ''],
+      ['b', ''],
+      ['c', ''],
+      ['d', 'x '],
+    ]);
+    expect(splitCommand('SET k')).toEqual({ word: 'SET', key: 'k', rest: '', endsAfterKey: true });
+    expect(splitCommand('  SET k ')).toEqual({
+      word: 'SET',
+      key: 'k',
+      rest: '',
+      endsAfterKey: false,
+    });
+    expect(splitCommand('SET k  v ').rest).toBe('v ');
+    expect(splitCommand('SET').endsAfterKey).toBe(false);
+  });
+
+  it('drops a multi-line value on cancel(): nothing is set, and the next line is a command', async () => {
+    const store = new MapStore();
+    const session = new ReplSession(store);
+    expect(session.cancel()).toBe('');
+    await session.handleLine('SET doc');
+    await session.handleLine('first line');
+    expect(session.inValue).toBe(true);
+    expect(session.cancel()).toBe('(cancelled) doc was not set\n');
+    expect(session.inValue).toBe(false);
+    expect(session.prompt).toBe('kvd> ');
+    expect((await session.handleLine('EXISTS doc')).output).toBe('(integer) 0\n');
+    expect(session.end()).toBe('');
+    expect(store.data.size).toBe(0);
   });
 
   it('shows the continuation prompt inside a multi-line value', async () => {
@@ -354,13 +359,16 @@ describe('kvd repl (built binary)', () => {
     const dir = await tempDir();
     const first = await runCli(
       ['repl', '--dir', dir, '--durability', 'no'],
-      'SET k v1\nSET k v2\nSET multi\na\n\nb\nEND',
+      'SET k v1\nSET k v2\nSET blank \nSET multi\na\n\nb\nEND',
     );
     expectClean(first);
-    expect(first.stdout).toBe('OK\nOK\nOK\n');
-    const second = await runCli(['repl', '--dir', dir], 'GET k\nGET multi');
+    expect(first.stdout).toBe('OK\nOK\nOK\nOK\n');
+    const second = await runCli(
+      ['repl', '--dir', dir],
+      'GET k\nGET multi\nEXISTS blank\nGET blank',
+    );
     expectClean(second);
-    expect(second.stdout).toBe('v2\na\n\nb\n');
+    expect(second.stdout).toBe('v2\na\n\nb\n(integer) 1\n\n');
   });
 
   it('refuses a directory held by a live REPL with KV_LOCKED and a non-zero exit', async () => {
