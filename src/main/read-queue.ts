@@ -3,6 +3,7 @@
 // caller's thread (a read is a memory copy or one pread, far cheaper than a reader round
 // trip), and a bigger one goes to the reader pool as a few getMany tasks (one per reader
 // thread at most), so a thread hop carries many keys and the event loop is never blocked long.
+// It counts the keys read each way (`stats().reads`).
 
 import type { Piscina } from 'piscina';
 import { deserializeError, KvError } from '../shared/errors.js';
@@ -18,6 +19,14 @@ interface PendingGet {
 
 /** Below this many keys a tick's gets go to one reader; above, they are split across readers. */
 const KEYS_PER_TASK_BEFORE_SPLIT = 64;
+
+/** Keys looked up since open (getSync, get, getMany, has; not keysAt), by where they were read. */
+export interface ReadCounts {
+  /** Read on the caller's thread: getSync, batches of up to `inlineKeys`, retried keys. */
+  readonly inline: number;
+  /** Read by the reader pool, in tasks that answered (a failed task's keys count as retried). */
+  readonly pooled: number;
+}
 
 /** The caller thread's own reader, used for batches of up to `inlineKeys` keys. */
 export interface InlineReader {
@@ -35,6 +44,8 @@ export class ReadQueue {
   private pending: PendingGet[] = [];
   private scheduled = false;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private inlineCount = 0;
+  private pooledCount = 0;
 
   constructor(
     private readonly pool: Piscina,
@@ -58,13 +69,27 @@ export class ReadQueue {
     });
   }
 
+  /** The keys read so far on this thread and by the pool. */
+  counts(): ReadCounts {
+    return { inline: this.inlineCount, pooled: this.pooledCount };
+  }
+
+  /** The value of `key`, read now on this thread (Store.getSync). Throws the reader's error. */
+  getSync(key: KeyInput): Buffer | undefined {
+    this.inlineCount++;
+    return this.inline.get(key);
+  }
+
   /**
    * Values of `keys`, in order: read inline if there are at most `inlineKeys`, else one task
    * per slice, split across readers when there are many.
    */
   async getMany(keys: readonly KeyInput[]): Promise<(Buffer | undefined)[]> {
     if (keys.length <= this.inlineKeys)
-      return this.nextTurn(() => keys.map((k) => this.inline.get(k)));
+      return this.nextTurn(() => {
+        this.inlineCount += keys.length;
+        return keys.map((k) => this.inline.get(k));
+      });
     const slices = this.split(keys.length);
     const parts = await Promise.all(
       slices.map(([from, to]) => this.runGetMany(keys.slice(from, to))),
@@ -94,8 +119,12 @@ export class ReadQueue {
   /** Presence of each key, as one task. */
   async has(keys: readonly KeyInput[]): Promise<boolean[]> {
     if (keys.length <= this.inlineKeys)
-      return this.nextTurn(() => keys.map((k) => this.inline.has(k)));
+      return this.nextTurn(() => {
+        this.inlineCount += keys.length;
+        return keys.map((k) => this.inline.has(k));
+      });
     const reply = await this.run({ kind: 'has', keys: packKeys(keys) });
+    this.pooledCount += keys.length;
     return Array.from(new Uint8Array(reply), (b) => b === 1);
   }
 
@@ -136,6 +165,7 @@ export class ReadQueue {
 
   /** Reads each pending get on this thread, settling each alone. */
   private readInline(batch: readonly PendingGet[]): void {
+    this.inlineCount += batch.length;
     for (const p of batch) {
       let value: Buffer | undefined;
       try {
@@ -163,6 +193,7 @@ export class ReadQueue {
   private async runGetMany(keys: readonly KeyInput[]): Promise<(Buffer | undefined)[]> {
     if (keys.length === 0) return [];
     const reply = await this.run({ kind: 'getMany', keys: packKeys(keys) });
+    this.pooledCount += keys.length;
     return unpackValues(reply, keys.length);
   }
 

@@ -1,9 +1,11 @@
 // Owns composing `Store.stats()`: the index's own figures (read on the caller's thread), the
-// writer's segment accounting and counters, the options and what recovery did at open.
+// writer's segment accounting and counters, the options, what recovery did at open and the
+// read queue's counts.
 
 import type { IndexTable } from '../shared/index-table.js';
 import type { WriterOpened, WriterStats } from '../shared/messages.js';
 import type { ResolvedOptions } from './options.js';
+import type { ReadCounts } from './read-queue.js';
 import type { StoreStats } from './store-types.js';
 
 /** The statistics `Store.stats()` answers. Caller's thread. */
@@ -12,6 +14,7 @@ export function composeStats(
   w: WriterStats,
   options: ResolvedOptions,
   opened: WriterOpened,
+  reads: ReadCounts,
 ): StoreStats {
   const keys = index.count;
   return {
@@ -35,6 +38,7 @@ export function composeStats(
       truncatedBytes: opened.truncatedBytes,
       ms: opened.recoveryMs,
     },
+    reads: { inline: reads.inline, pooled: reads.pooled },
     writer: { writes: w.writes, flushes: w.flushes, syncs: w.syncs },
   };
 }

@@ -103,6 +103,12 @@ export interface StoreStats {
     /** Segments read by scanning their records. */
     readonly scannedSegments: number;
   };
+  /**
+   * Keys looked up since open (getSync, get, getMany, has; not keys()), by where they were read:
+   * batches of up to `inlineReadKeys` keys and getSync on the caller's thread, bigger ones by
+   * the reader pool. A key of a failed pooled task counts where it is retried (inline).
+   */
+  readonly reads: { readonly inline: number; readonly pooled: number };
   /** The writer thread's counters since open. */
   readonly writer: {
     /** Records appended to the log. */

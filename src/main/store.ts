@@ -104,7 +104,7 @@ export class Store {
   getSync(key: Bytes): Buffer | undefined {
     this.checkOpen();
     this.checkKey(key);
-    return this.e.localReader.get(key);
+    return this.e.reads.getSync(key);
   }
 
   /**
@@ -305,10 +305,16 @@ export class Store {
     await this.e.writer.sync();
   }
 
-  /** Keys, index memory, per-segment live and dead bytes, recovery and writer counters. */
+  /** Keys, index memory, per-segment live and dead bytes, recovery, read and writer counters. */
   async stats(): Promise<StoreStats> {
     this.checkOpen();
-    return composeStats(this.e.index, await this.e.writer.stats(), this.e.options, this.e.opened);
+    return composeStats(
+      this.e.index,
+      await this.e.writer.stats(),
+      this.e.options,
+      this.e.opened,
+      this.e.reads.counts(),
+    );
   }
 
   /**

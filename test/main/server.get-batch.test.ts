@@ -1,7 +1,8 @@
 // Tests the daemon's GET coalescer (src/main/server/get-batch.ts) against a real store: a turn's
 // GETs up to the cap are read on this thread, more go to the reader pool as one getMany, and
 // when that getMany fails (one damaged record fails the whole call) each key is retried alone,
-// so only the GET of the damaged record gets the error.
+// so only the GET of the damaged record gets the error. Which path ran is read from the
+// store's `stats().reads` counts and from the calls GetBatch makes on the store.
 
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +23,11 @@ async function storeWith(n: number): Promise<{ dir: string; store: Store }> {
   return { dir, store };
 }
 
+/** The store's read counts (keys read on this thread, and by the reader pool) so far. */
+async function readCounts(store: Store): Promise<{ inline: number; pooled: number }> {
+  return (await store.stats()).reads;
+}
+
 /** Issues GETs for `keys` in one turn, flushes, and settles each. */
 function getAll(batch: GetBatch, keys: readonly string[]) {
   const results = keys.map((k) =>
@@ -39,9 +45,19 @@ describe('GetBatch', () => {
     const { store } = await storeWith(3000);
     try {
       const batch = new GetBatch(store);
-      for (const count of [10, 2500]) {
+      // Up to the cap (1,024) every key is read on this thread; past it, by the reader pool.
+      for (const [count, where] of [
+        [10, { inline: 10, pooled: 0 }],
+        [2500, { inline: 0, pooled: 2500 }],
+      ] as const) {
         const keys = Array.from({ length: count }, (_, i) => `k${i * 2}`);
+        const before = await readCounts(store);
         const results = await getAll(batch, keys);
+        const after = await readCounts(store);
+        expect(
+          { inline: after.inline - before.inline, pooled: after.pooled - before.pooled },
+          `where the ${count} keys were read`,
+        ).toEqual(where);
         results.forEach((r, i) => {
           const n = i * 2;
           expect(r, keys[i]).toEqual({ ok: true, value: n < 3000 ? `value ${n}` : undefined });
@@ -63,12 +79,38 @@ describe('GetBatch', () => {
     closeSync(fd);
     const reopened = await Store.open(dir, OPTIONS);
     try {
+      // The real store, with the calls GetBatch makes on it and how its getMany ended recorded.
+      const getManys: { keys: number; code: string | undefined }[] = [];
+      let getSyncs = 0;
+      const watched = {
+        getMany: async (keys: readonly Buffer[]) => {
+          try {
+            const values = await reopened.getMany(keys);
+            getManys.push({ keys: keys.length, code: undefined });
+            return values;
+          } catch (error) {
+            getManys.push({ keys: keys.length, code: (error as { code?: string }).code });
+            throw error;
+          }
+        },
+        getSync: (key: Buffer) => {
+          getSyncs++;
+          return reopened.getSync(key);
+        },
+      };
       const keys = Array.from({ length: 1500 }, (_, i) => `k${i}`);
-      const results = await getAll(new GetBatch(reopened), keys);
+      const before = await readCounts(reopened);
+      const results = await getAll(new GetBatch(watched), keys);
+      const after = await readCounts(reopened);
       results.forEach((r, i) => {
         if (i === 700) expect(r).toEqual({ ok: false, code: 'KV_CORRUPTION' });
         else expect(r, keys[i]).toEqual({ ok: true, value: `value ${i}` });
       });
+      // One getMany of all 1,500 went to the pool and failed as a whole; then each key alone.
+      expect(getManys).toEqual([{ keys: 1500, code: 'KV_CORRUPTION' }]);
+      expect(getSyncs).toBe(1500);
+      expect(after.pooled - before.pooled, 'keys the pool answered').toBe(0);
+      expect(after.inline - before.inline, 'keys read again on this thread').toBe(1500);
     } finally {
       await reopened.close();
     }
