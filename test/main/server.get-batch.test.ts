@@ -4,11 +4,11 @@
 // so only the GET of the damaged record gets the error. Which path ran is read from the
 // store's `stats().reads` counts and from the calls GetBatch makes on the store.
 
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store } from '../../dist/main/index.js';
 import { GetBatch } from '../../dist/main/server/get-batch.js';
+import { flipByte } from '../fixtures/file-bytes.js';
 import { readSegment, segmentFiles } from '../fixtures/segment-file.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
@@ -73,10 +73,7 @@ describe('GetBatch', () => {
     await store.close();
     const name = segmentFiles(dir)[0]!;
     const victim = readSegment(dir, name).records.find((r) => r.key.toString() === 'k700')!;
-    const fd = openSync(join(dir, name), 'r+');
-    const last = victim.offset + victim.length - 1;
-    writeSync(fd, Uint8Array.of(readFileSync(join(dir, name))[last]! ^ 0xff), 0, 1, last);
-    closeSync(fd);
+    flipByte(join(dir, name), victim.offset + victim.length - 1); // its checksum fails
     const reopened = await Store.open(dir, OPTIONS);
     try {
       // The real store, with the calls GetBatch makes on it and how its getMany ended recorded.

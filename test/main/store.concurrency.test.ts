@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store } from '../../dist/main/index.js';
 import { pollUntil } from '../fixtures/poll.js';
+import { prng } from '../fixtures/prng.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
 const INITIAL_KEYS = 50;
@@ -30,18 +31,6 @@ function parseValue(text: string): { n: number; v: number } {
   const v = Number(m[2]);
   if (m[3]!.length !== (n * 7 + v * 13) % 97) throw new Error(`torn value ${text}`);
   return { n, v };
-}
-
-/** Deterministic PRNG (mulberry32), so a failing run can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('Store under concurrent reads and writes (readers: 2)', () => {

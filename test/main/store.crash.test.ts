@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store, type StoreOptions } from '../../dist/main/index.js';
 import { ChildLines, fixturePath } from '../fixtures/child-lines.js';
+import { prng } from '../fixtures/prng.js';
 import {
   allZero,
   parseSegment,
@@ -29,18 +30,6 @@ const OPTIONS: StoreOptions = { durability: 'always', readers: 1, segmentBytes: 
 
 type Inner = { op: 'set'; key: string; value: string } | { op: 'del'; key: string };
 type Op = { i: number } & (Inner | { op: 'batch'; ops: Inner[] });
-
-/** Deterministic PRNG (mulberry32): the seed in a failure message replays the run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function applyInner(state: Map<string, string>, op: Inner): void {
   if (op.op === 'set') state.set(op.key, op.value);

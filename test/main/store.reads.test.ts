@@ -2,10 +2,10 @@
 // inlineReadKeys keys (a getMany, a has, the gets of one tick) on the caller's thread, bigger
 // batches by the reader pool; the keys of a pooled task that failed are read again here.
 
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store, type StoreOptions } from '../../dist/main/index.js';
+import { flipByte } from '../fixtures/file-bytes.js';
 import { readSegment, segmentFiles } from '../fixtures/segment-file.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
@@ -63,10 +63,7 @@ describe('stats().reads', () => {
     // Flip the last byte of b's record: its checksum fails, so the pooled task reading it fails.
     const name = segmentFiles(dir)[0]!;
     const victim = readSegment(dir, name).records.find((r) => r.key.toString() === 'b')!;
-    const last = victim.offset + victim.length - 1;
-    const fd = openSync(join(dir, name), 'r+');
-    writeSync(fd, Uint8Array.of(readFileSync(join(dir, name))[last]! ^ 0xff), 0, 1, last);
-    closeSync(fd);
+    flipByte(join(dir, name), victim.offset + victim.length - 1);
 
     const reopened = await Store.open(dir, OPTIONS);
     try {

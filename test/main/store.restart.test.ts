@@ -19,6 +19,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Store, type StoreOptions, spawnStore } from '../../dist/main/index.js';
 import { decodeSnapshot, encodeSnapshot } from '../../dist/shared/snapshot-format.js';
 import { ChildLines, fixturePath } from '../fixtures/child-lines.js';
+import { flipByte } from '../fixtures/file-bytes.js';
 import { expectRejectsWith } from '../fixtures/kv-errors.js';
 import { pollUntil } from '../fixtures/poll.js';
 import { readSegment } from '../fixtures/segment-file.js';
@@ -104,16 +105,6 @@ async function openAndCheck(dir: string, model: Model, options: StoreOptions = O
   }
 }
 
-function flipByte(path: string, offset: number): void {
-  const b = readFileSync(path);
-  const fd = openSync(path, 'r+');
-  try {
-    writeSync(fd, Uint8Array.of(b[offset]! ^ 0x20), 0, 1, offset);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 const files = (dir: string, suffix: string) =>
   readdirSync(dir)
     .filter((n) => n.endsWith(suffix))
@@ -129,8 +120,8 @@ describe('index snapshot', () => {
   });
 
   it.each([
-    ['a flipped byte in the slots', (p: string) => flipByte(p, readFileSync(p).length - 100)],
-    ['a flipped byte in the header', (p: string) => flipByte(p, 9)],
+    ['a flipped byte in the slots', (p: string) => flipByte(p, readFileSync(p).length - 100, 0x20)],
+    ['a flipped byte in the header', (p: string) => flipByte(p, 9, 0x20)],
     ['a cut-short file', (p: string) => truncateSync(p, readFileSync(p).length - 1)],
     ['an empty file', (p: string) => truncateSync(p, 0)],
   ])('with %s, open falls back to hints and scans and loses nothing', async (_, damage) => {
@@ -187,7 +178,7 @@ describe('index snapshot', () => {
     const sealed = files(dir, '.log')[0]!;
     const { records } = readSegment(dir, sealed);
     const victim = records.find((r) => r.type === 1)!;
-    flipByte(join(dir, sealed), victim.offset + victim.length - 1);
+    flipByte(join(dir, sealed), victim.offset + victim.length - 1, 0x20);
     const store = await Store.open(dir, OPTIONS);
     try {
       expect((await store.stats()).recovery.restoredSegments).toBeGreaterThan(0);
@@ -271,7 +262,7 @@ describe('hint files', () => {
   });
 
   it.each([
-    ['a flipped byte', (p: string) => flipByte(p, 40)],
+    ['a flipped byte', (p: string) => flipByte(p, 40, 0x20)],
     ['a cut-short file', (p: string) => truncateSync(p, readFileSync(p).length - 3)],
     ['a missing file', (p: string) => rmSync(p)],
   ])('with %s, open scans that segment instead and loses nothing', async (_, damage) => {
