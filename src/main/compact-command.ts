@@ -36,6 +36,7 @@ async function compactMain(dir: string): Promise<number> {
   try {
     store = await Store.open(dir, {
       compaction: { auto: false, bytesPerSecond: 0 },
+      logger: true, // JSON lines on stderr at KVD_LOG_LEVEL (default warn here)
       onRecoveryProgress: (done, total) => recovering.update(done, total),
     });
     recovering.stop();

@@ -1,7 +1,8 @@
 // Owns running compaction for a Store: the automatic check (every intervalMs: write missing hint
 // files, then merge if a trigger fires), `compact()` on demand (seal the active segment, merge
 // everything sealed), one job at a time, each in its own compaction worker thread, and stopping
-// cleanly on close. The writer plans and installs; the worker copies. Caller's thread only.
+// cleanly on close. The writer plans and installs; the worker copies. Only a pending `compact()`
+// holds the process open; automatic work does not. Caller's thread only.
 
 import { Worker } from 'node:worker_threads';
 import type {
@@ -11,12 +12,12 @@ import type {
   MergeResult,
 } from '../shared/compaction-messages.js';
 import { deserializeError, KvError } from '../shared/errors.js';
-import { createLogger } from '../shared/logger.js';
+import type { Logger } from '../shared/logger.js';
 import { requestStop } from '../shared/throttle.js';
 import type { CompactionOptions } from './options.js';
+import { threadExecArgv } from './thread-exec-argv.js';
 import type { WriterLink } from './writer-link.js';
 
-const log = createLogger('compaction');
 /** Larger than any segment id (they are u32). */
 const MAX_ID = 0xffff_ffff;
 
@@ -64,12 +65,17 @@ export class Compactor {
   private readonly hintFailed = new Set<number>();
   private closed = false;
   private readonly policy: CompactionPolicy;
+  /** The running job's compaction worker, if any. */
+  private worker: Worker | undefined;
+  /** `compact()` calls not yet settled: while there is one, the worker holds the process open. */
+  private waiting = 0;
 
   constructor(
     private readonly dir: string,
     private readonly writer: WriterLink,
     private readonly index: SharedArrayBuffer,
     private readonly options: Required<CompactionOptions>,
+    private readonly log: Logger,
     /** Runs after each merge is installed (the caller's thread closes retired fds). */
     private readonly onInstalled: () => void = () => {},
   ) {
@@ -88,10 +94,16 @@ export class Compactor {
 
   /**
    * Seals the active segment and merges every sealed segment; resolves once each merge is
-   * installed and its inputs retired. Rejects with `KV_CLOSED` if the store closes first.
+   * installed and its inputs retired. Rejects with `KV_CLOSED` if the store closes first. The
+   * process stays alive until it settles (even while it waits for an automatic job).
    */
   compact(onProgress?: CompactionProgress): Promise<CompactionResult> {
-    return this.enqueue(() => this.mergeAll(onProgress));
+    this.waiting++;
+    this.holdProcess();
+    return this.enqueue(() => this.mergeAll(onProgress)).finally(() => {
+      this.waiting--;
+      this.holdProcess();
+    });
   }
 
   /** Runs the automatic check once (unless one is already queued): hints, then a due merge. */
@@ -104,13 +116,15 @@ export class Compactor {
       const plan = await this.writer.planCompaction(false, 0, MAX_ID, this.policy);
       if (plan) await this.runMerge(plan, undefined, 1);
     }).catch((error: unknown) => {
-      if (!this.closed) log.error({ err: error }, 'automatic compaction failed');
+      if (!this.closed) this.log.error({ err: error }, 'automatic compaction failed');
     });
   }
 
   /** Stops the timer and any running job, and waits for it to end. Never throws. */
   async close(): Promise<void> {
     this.closed = true;
+    this.waiting++; // the caller waits for the running job to stop: hold the process meanwhile
+    this.holdProcess();
     if (this.timer) clearInterval(this.timer);
     if (this.control) requestStop(this.control);
     await this.queue.catch(() => {});
@@ -162,7 +176,7 @@ export class Compactor {
   ): Promise<{ result: MergeResult; moved: number; dropped: number }> {
     const started = performance.now();
     const bytesTotal = plan.inputs.reduce((n, s) => n + s.size, 0);
-    log.info(
+    this.log.info(
       { merge, segments: plan.inputs.length, bytes: bytesTotal, output: plan.outputId },
       'compaction: merging',
     );
@@ -187,7 +201,7 @@ export class Compactor {
       throw error;
     }
     const copied = performance.now();
-    log.info(
+    this.log.info(
       {
         merge,
         bytesRead: bytesTotal,
@@ -199,7 +213,7 @@ export class Compactor {
     );
     const outcome = await this.writer.installCompaction(plan, result);
     this.onInstalled();
-    log.info(
+    this.log.info(
       { merge, ...outcome, seconds: (performance.now() - copied) / 1000 },
       'compaction: installed',
     );
@@ -229,11 +243,11 @@ export class Compactor {
       } catch (error) {
         if (this.closed) throw error;
         this.hintFailed.add(segment.id);
-        log.error({ err: error, segment: segment.id }, 'compaction: cannot write a hint file');
+        this.log.error({ err: error, segment: segment.id }, 'compaction: cannot write a hint file');
         continue;
       }
       await this.writer.hintWritten(segment.id);
-      log.info(
+      this.log.info(
         {
           segment: segment.id,
           entries,
@@ -259,6 +273,11 @@ export class Compactor {
     return new Promise((resolve, reject) => {
       const worker = new Worker(new URL('../workers/compaction-worker.js', import.meta.url), {
         workerData: job,
+        execArgv: threadExecArgv(),
+      });
+      this.worker = worker;
+      worker.once('exit', () => {
+        if (this.worker === worker) this.worker = undefined;
       });
       let settled = false;
       worker.on('message', (event: CompactionEvent) => {
@@ -277,6 +296,17 @@ export class Compactor {
       worker.on('exit', (code) => {
         if (!settled) reject(new KvError('KV_INTERNAL', `compaction worker exited (code ${code})`));
       });
+      // After the listeners: adding a 'message' listener refs a Worker again.
+      this.holdProcess();
     });
+  }
+
+  /**
+   * Refs the running job's worker while a `compact()` is waiting, unrefs it otherwise. Between
+   * jobs, the writer's pending calls hold the process (WriterLink).
+   */
+  private holdProcess(): void {
+    if (this.waiting > 0) this.worker?.ref();
+    else this.worker?.unref();
   }
 }

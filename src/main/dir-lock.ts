@@ -17,7 +17,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { ioError, KvError } from '../shared/errors.js';
 import { type FileLocks, fileLocks, fileMapsStatus } from '../shared/file-map.js';
-import { createLogger } from '../shared/logger.js';
+import type { Logger } from '../shared/logger.js';
 
 /** A held directory lock; `release()` frees it. */
 export interface DirLock {
@@ -32,17 +32,17 @@ const HELD = new Set(['EAGAIN', 'EACCES']);
 /** Errors of `lock()` meaning this file system or kernel has no such locks. */
 const UNSUPPORTED = new Set(['ENOLCK', 'EINVAL', 'ENOSYS', 'EOPNOTSUPP']);
 
-const log = createLogger('dir-lock');
 let warnedFallback = false;
 
 /**
  * Acquires the lock on `dir` (which must exist), for as long as this process lives or until
  * `release()`. Caller's thread. With the native addon it locks `<dir>/LOCK` (see
  * `lockDirectoryByFile`); without it, or where the file system has no such locks, it falls back
- * to `lockDirectoryBySocket` and logs a warning. Throws `KV_LOCKED` if another live holder
- * (this process or another) has it, `KV_IO` if the lock file cannot be opened or written.
+ * to `lockDirectoryBySocket` and logs a warning to `log` (once a process). Throws `KV_LOCKED`
+ * if another live holder (this process or another) has it, `KV_IO` if the lock file cannot be
+ * opened or written.
  */
-export async function lockDirectory(dir: string): Promise<DirLock> {
+export async function lockDirectory(dir: string, log: Logger): Promise<DirLock> {
   let why = `kvd's native addon is missing (${fileMapsStatus})`;
   if (fileLocks) {
     const held = lockDirectoryByFile(dir, fileLocks);

@@ -1,6 +1,7 @@
 // The package root: kvd's public API. Import from 'kvd'.
 
 export { ERROR_CODES, KvError, type KvErrorCode } from '../shared/errors.js';
+export type { Logger } from '../shared/logger.js';
 export type { Durability, SegmentStats } from '../shared/messages.js';
 export type { ReadMode } from '../shared/segment-fds.js';
 export type { CompactionProgress, CompactionResult } from './compactor.js';

@@ -3,7 +3,7 @@
 // The only file that touches `process.send` and the channel's events.
 
 import { KvError, type KvErrorCode, serializeError } from '../shared/errors.js';
-import { createLogger } from '../shared/logger.js';
+import { createLogger, SILENT_LOGGER } from '../shared/logger.js';
 import {
   IPC_OPEN_ID,
   type IpcChildConfig,
@@ -19,8 +19,9 @@ const WATCHDOG_MS = 1000;
 /** How long closing the store may take once the parent is gone, before exiting regardless. */
 const CLOSE_BOUND_MS = 10_000;
 
-const log = createLogger('ipc-child');
 const config = JSON.parse(process.argv[2] ?? '{}') as IpcChildConfig;
+// The child's own lines follow the store's logger option (spawnStore allows only a boolean).
+const log = config.options?.logger === true ? createLogger('ipc-child') : SILENT_LOGGER;
 const parentPid = process.ppid;
 let store: Store | undefined;
 let closing: Promise<void> | undefined;
@@ -28,7 +29,9 @@ let closing: Promise<void> | undefined;
 const inflight = new Set<Promise<void>>();
 
 if (typeof process.send !== 'function') {
-  log.fatal('ipc-child must be started with child_process.fork (it has no IPC channel)');
+  process.stderr.write(
+    'ipc-child must be started with child_process.fork (it has no IPC channel)\n',
+  );
   process.exit(2);
 }
 

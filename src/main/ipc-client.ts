@@ -61,7 +61,11 @@ interface Pending {
  * Call from any thread, then use the store from that thread. Rejects with `Store.open`'s errors
  * (`KV_LOCKED`, `KV_INVALID_ARGUMENT`, `KV_CORRUPTION`, `KV_IO`) only after the child has exited,
  * or with `KV_INTERNAL` if the child could not start. The child inherits `process.env` and
- * stderr (its logs), runs without this process's Node flags, and exits when this process does.
+ * stderr, runs without this process's Node flags, and exits when this process does. Like
+ * `Store.open`, the child logs nothing unless `options.logger` is `true`: then the store's JSON
+ * lines (and the child's own) go to the inherited stderr. Rejects with `KV_INVALID_ARGUMENT`,
+ * before starting the child, for a logger object or an `onRecoveryProgress` function, which
+ * cannot cross the process boundary.
  */
 export function spawnStore(dir: string, options: StoreOptions = {}): Promise<RemoteStore> {
   return RemoteStore.spawn(dir, options);
@@ -94,6 +98,13 @@ export class RemoteStore implements Pick<Store, RemoteMethods> {
       throw new KvError(
         'KV_INVALID_ARGUMENT',
         'onRecoveryProgress is not supported by spawnStore (a function cannot cross processes)',
+      );
+    }
+    if (options.logger !== undefined && typeof options.logger !== 'boolean') {
+      throw new KvError(
+        'KV_INVALID_ARGUMENT',
+        'spawnStore takes logger: true (JSON lines on stderr) but not a logger object, which ' +
+          'cannot cross processes',
       );
     }
     const config: IpcChildConfig = { dir: absolute, options };

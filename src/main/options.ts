@@ -1,12 +1,18 @@
-// Owns Store.open's options: their defaults, their limits and their validation.
+// Owns Store.open's options: their defaults, their limits and their validation, with the one
+// table of option names (RESOLVERS, checked against StoreOptions by the compiler) that decides
+// which names Store.open accepts.
 
 import { availableParallelism } from 'node:os';
 import { KvError } from '../shared/errors.js';
 import { fileMaps, fileMapsStatus } from '../shared/file-map.js';
+import { LOG_LEVELS, type Logger } from '../shared/logger.js';
 import type { Durability } from '../shared/messages.js';
 import type { ReadMode } from '../shared/segment-fds.js';
 
-/** Compaction settings (`StoreOptions.compaction`). Every field is optional. */
+/**
+ * Compaction settings (`StoreOptions.compaction`). Every field is optional; `Store.open` refuses
+ * a name not listed here with `KV_INVALID_ARGUMENT`.
+ */
 export interface CompactionOptions {
   /** Merge automatically when the triggers below fire (default true); `compact()` always works. */
   auto?: boolean;
@@ -26,7 +32,10 @@ export interface CompactionOptions {
   bytesPerSecond?: number;
 }
 
-/** Options of `Store.open`. Every field is optional. */
+/**
+ * Options of `Store.open`. Every field is optional; `Store.open` refuses a name not listed here
+ * with `KV_INVALID_ARGUMENT`.
+ */
 export interface StoreOptions {
   /** When a write is durable: `always` (fdatasync before the promise resolves), `everysec` (default), `no`. */
   durability?: Durability;
@@ -65,12 +74,26 @@ export interface StoreOptions {
    * bar). Not supported by `spawnStore` (a function cannot cross the process boundary).
    */
   onRecoveryProgress?: (bytesDone: number, bytesTotal: number) => void;
+  /**
+   * Where the store logs (open, close, recovery, rotation, snapshots, merges, failures, from
+   * every thread of the store): a pino logger, or any object with `debug`, `info`, `warn` and
+   * `error` methods taking `(fields, message)`; `true` for kvd's JSON lines on stderr at the
+   * level KVD_LOG_LEVEL names (default info). Default: nothing is logged. A logger's lines
+   * arrive on the thread that opened the store; the writer thread sends only the lines at or
+   * above the level the logger's `level` property names when the store opens (every line if
+   * it has none). `spawnStore` takes `true` but not an object (it cannot cross processes).
+   */
+  logger?: Logger | boolean;
 }
 
 /** Options with every default filled in. */
-export type ResolvedOptions = Required<Omit<StoreOptions, 'compaction' | 'onRecoveryProgress'>> & {
+export type ResolvedOptions = Required<
+  Omit<StoreOptions, 'compaction' | 'onRecoveryProgress' | 'logger'>
+> & {
   compaction: Required<CompactionOptions>;
-  onRecoveryProgress?: (bytesDone: number, bytesTotal: number) => void;
+  onRecoveryProgress?: ((bytesDone: number, bytesTotal: number) => void) | undefined;
+  /** The logger option as given (checked; false if absent): see store-logger.ts. */
+  logger: Logger | boolean;
 };
 
 /** Default option values (see the README's options table). */
@@ -107,7 +130,7 @@ export const DEFAULTS = {
     maxMergeBytes: 1024 * 1024 * 1024,
     /** Default: 64 MiB/s. */
     bytesPerSecond: 64 * 1024 * 1024,
-  },
+  } satisfies Required<CompactionOptions>,
 } as const;
 
 /** Hard ceilings: record lengths are u32 and one record must fit in a Buffer. */
@@ -124,44 +147,97 @@ export const LIMITS = {
   maxBatchBytes: 1024 * 1024 * 1024,
 } as const;
 
-/** Fills in defaults and checks ranges. Throws `KV_INVALID_ARGUMENT`. */
+/**
+ * Fills in defaults and checks ranges. Throws `KV_INVALID_ARGUMENT` for a bad value or an
+ * option name `Store.open` does not know (at the top level or in `compaction`).
+ */
 export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
-  const resolved: ResolvedOptions = {
-    durability: options.durability ?? DEFAULTS.durability,
-    readers: options.readers ?? Math.max(1, availableParallelism()),
-    segmentBytes: options.segmentBytes ?? DEFAULTS.segmentBytes,
-    maxKeyBytes: options.maxKeyBytes ?? DEFAULTS.maxKeyBytes,
-    maxValueBytes: options.maxValueBytes ?? DEFAULTS.maxValueBytes,
-    hashBits: options.hashBits ?? DEFAULTS.hashBits,
-    readMode: options.readMode ?? (fileMaps ? 'mmap' : 'pread'),
-    inlineReadKeys: options.inlineReadKeys ?? DEFAULTS.inlineReadKeys,
-    compaction: { ...DEFAULTS.compaction, ...options.compaction },
-    snapshotIntervalMs: options.snapshotIntervalMs ?? DEFAULTS.snapshotIntervalMs,
-  };
-  if (options.onRecoveryProgress) resolved.onRecoveryProgress = options.onRecoveryProgress;
-  if (!['always', 'everysec', 'no'].includes(resolved.durability)) {
-    throw invalid(`durability must be always, everysec or no (got ${String(resolved.durability)})`);
+  if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
+  refuseUnknown(options, RESOLVERS, '');
+  const resolved: Partial<Record<OptionName, unknown>> = {};
+  for (const name of Object.keys(RESOLVERS) as OptionName[]) {
+    resolved[name] = resolveOne(name, options[name]);
   }
-  if (resolved.readMode !== 'mmap' && resolved.readMode !== 'pread') {
-    throw invalid(`readMode must be mmap or pread (got ${String(resolved.readMode)})`);
+  return resolved as ResolvedOptions;
+}
+
+type OptionName = keyof StoreOptions;
+type Resolvers = {
+  readonly [K in OptionName]: (value: StoreOptions[K]) => ResolvedOptions[K];
+};
+
+/**
+ * Each option's default and check, by name. Its keys are the option names `Store.open` accepts:
+ * the type requires exactly one entry per `StoreOptions` field, so adding an option is its
+ * field and its entry here. Compaction's names are those of `DEFAULTS.compaction`.
+ */
+const RESOLVERS: Resolvers = {
+  durability: (v = DEFAULTS.durability) => {
+    if (!['always', 'everysec', 'no'].includes(v)) {
+      throw invalid(`durability must be always, everysec or no (got ${String(v)})`);
+    }
+    return v;
+  },
+  readers: (v = Math.max(1, availableParallelism())) => checkInteger('readers', v, 1, 256),
+  segmentBytes: (v = DEFAULTS.segmentBytes) =>
+    checkInteger('segmentBytes', v, LIMITS.minSegmentBytes, LIMITS.maxSegmentBytes),
+  maxKeyBytes: (v = DEFAULTS.maxKeyBytes) => checkInteger('maxKeyBytes', v, 0, LIMITS.maxKeyBytes),
+  maxValueBytes: (v = DEFAULTS.maxValueBytes) =>
+    checkInteger('maxValueBytes', v, 0, LIMITS.maxValueBytes),
+  readMode: (v = fileMaps ? 'mmap' : 'pread') => {
+    if (v !== 'mmap' && v !== 'pread') {
+      throw invalid(`readMode must be mmap or pread (got ${String(v)})`);
+    }
+    if (v === 'mmap' && !fileMaps) {
+      throw invalid(`readMode 'mmap' needs kvd's native addon: ${fileMapsStatus}`);
+    }
+    return v;
+  },
+  inlineReadKeys: (v = DEFAULTS.inlineReadKeys) => checkInteger('inlineReadKeys', v, 0, 1_000_000),
+  hashBits: (v = DEFAULTS.hashBits) => checkInteger('hashBits', v, 1, 32),
+  compaction: (v) => resolveCompaction(v),
+  snapshotIntervalMs: (v = DEFAULTS.snapshotIntervalMs) =>
+    checkInteger('snapshotIntervalMs', v, 0, 24 * 3600 * 1000),
+  onRecoveryProgress: (v) => {
+    if (v !== undefined && typeof v !== 'function') {
+      throw invalid('onRecoveryProgress must be a function');
+    }
+    return v;
+  },
+  logger: (v = false) => {
+    if (typeof v === 'boolean') return v;
+    const methods = v as unknown as Record<string, unknown> | null;
+    if (typeof v !== 'object' || !LOG_LEVELS.every((m) => typeof methods?.[m] === 'function')) {
+      throw invalid('logger must be true, false or an object with debug, info, warn and error');
+    }
+    return v;
+  },
+};
+
+function resolveOne<K extends OptionName>(name: K, value: StoreOptions[K]): ResolvedOptions[K] {
+  return RESOLVERS[name](value);
+}
+
+function resolveCompaction(given: CompactionOptions | undefined): Required<CompactionOptions> {
+  if (given === undefined) return { ...DEFAULTS.compaction };
+  if (typeof given !== 'object' || given === null) throw invalid('compaction must be an object');
+  refuseUnknown(given, DEFAULTS.compaction, 'compaction.');
+  const c = { ...DEFAULTS.compaction } as Required<CompactionOptions>;
+  for (const name of Object.keys(c) as (keyof CompactionOptions)[]) {
+    if (given[name] !== undefined) (c as Record<string, unknown>)[name] = given[name];
   }
-  if (resolved.readMode === 'mmap' && !fileMaps) {
-    throw invalid(`readMode 'mmap' needs kvd's native addon: ${fileMapsStatus}`);
+  checkCompaction(c);
+  return c;
+}
+
+/** Throws `KV_INVALID_ARGUMENT` naming the first key of `given` that `known` lacks. */
+function refuseUnknown(given: object, known: object, prefix: string): void {
+  for (const name of Object.keys(given)) {
+    if (!Object.hasOwn(known, name)) {
+      const names = Object.keys(known).join(', ');
+      throw invalid(`unknown option ${prefix}${name} (the options are ${names})`);
+    }
   }
-  checkInteger('readers', resolved.readers, 1, 256);
-  checkInteger('inlineReadKeys', resolved.inlineReadKeys, 0, 1_000_000);
-  checkInteger(
-    'segmentBytes',
-    resolved.segmentBytes,
-    LIMITS.minSegmentBytes,
-    LIMITS.maxSegmentBytes,
-  );
-  checkInteger('maxKeyBytes', resolved.maxKeyBytes, 0, LIMITS.maxKeyBytes);
-  checkInteger('maxValueBytes', resolved.maxValueBytes, 0, LIMITS.maxValueBytes);
-  checkInteger('hashBits', resolved.hashBits, 1, 32);
-  checkCompaction(resolved.compaction);
-  checkInteger('snapshotIntervalMs', resolved.snapshotIntervalMs, 0, 24 * 3600 * 1000);
-  return resolved;
 }
 
 function checkCompaction(c: Required<CompactionOptions>): void {
@@ -179,10 +255,11 @@ function checkCompaction(c: Required<CompactionOptions>): void {
   checkInteger('compaction.bytesPerSecond', c.bytesPerSecond, 0, Number.MAX_SAFE_INTEGER);
 }
 
-function checkInteger(name: string, value: number, min: number, max: number): void {
+function checkInteger(name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw invalid(`${name} must be an integer from ${min} to ${max} (got ${String(value)})`);
   }
+  return value;
 }
 
 function invalid(message: string): KvError {

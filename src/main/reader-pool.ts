@@ -1,12 +1,12 @@
 // Owns starting a store's reader pool: Piscina threads running src/workers/reader.ts over the
 // shared index, kept alive for the store's lifetime, with crashes logged rather than thrown.
+// Piscina unrefs a reader thread while it has no task, so idle readers never hold the process.
 
 import { Piscina } from 'piscina';
-import { createLogger } from '../shared/logger.js';
+import type { Logger } from '../shared/logger.js';
 import type { ReaderInit } from '../shared/messages.js';
 import type { ReadMode } from '../shared/segment-fds.js';
-
-const log = createLogger('store');
+import { threadExecArgv } from './thread-exec-argv.js';
 
 /**
  * Piscina first tries `require()` on the worker file, which on Node 20.19+ loads our ESM file
@@ -15,16 +15,20 @@ const log = createLogger('store');
  * run). With require(esm) off in the reader threads, Piscina's require fails cleanly and it
  * falls back to import(), the path an ESM file is meant to take.
  */
-const READER_EXEC_ARGV = (process.features as { require_module?: boolean }).require_module
-  ? [...process.execArgv, '--no-experimental-require-module']
-  : process.execArgv;
+const READER_FLAGS = (process.features as { require_module?: boolean }).require_module
+  ? ['--no-experimental-require-module']
+  : [];
 
-/** Starts `readers` reader threads for the store in `dir` (absolute) over `index`. Caller's thread. */
+/**
+ * Starts `readers` reader threads for the store in `dir` (absolute) over `index`; a reader
+ * thread's crash is logged to `log`. Caller's thread.
+ */
 export function startReaderPool(
   dir: string,
   index: SharedArrayBuffer,
   readers: number,
   readMode: ReadMode,
+  log: Logger,
 ): Piscina {
   const init: ReaderInit = { dir, index, readMode };
   const pool = new Piscina({
@@ -33,7 +37,7 @@ export function startReaderPool(
     maxThreads: readers,
     idleTimeout: Number.POSITIVE_INFINITY,
     workerData: init,
-    execArgv: READER_EXEC_ARGV,
+    execArgv: threadExecArgv(READER_FLAGS),
   });
   // A reader thread that crashes fails its task (the caller sees the error) and Piscina
   // starts another; log it rather than let it surface as an uncaught exception.

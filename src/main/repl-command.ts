@@ -46,7 +46,7 @@ export function addReplCommand(program: Command): void {
 }
 
 async function replMain(options: ReplCommandOptions): Promise<number> {
-  // Before the store's modules load: their loggers read the level once, at import.
+  // Before the store opens: its logger (logger: true) reads the level then.
   process.env.KVD_LOG_LEVEL ??= 'warn';
   const { Store } = await import('./store.js');
   const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
@@ -55,6 +55,7 @@ async function replMain(options: ReplCommandOptions): Promise<number> {
   try {
     store = await Store.open(options.dir, {
       durability: options.durability,
+      logger: true,
       onRecoveryProgress: (done, total) => bar.update(done, total),
     });
   } catch (error) {

@@ -7,7 +7,7 @@ import { resolve as resolvePath } from 'node:path';
 import type { Piscina } from 'piscina';
 import { ioError, type KvError } from '../shared/errors.js';
 import { IndexTable } from '../shared/index-table.js';
-import { createLogger } from '../shared/logger.js';
+import type { Logger } from '../shared/logger.js';
 import type { WriterOpened } from '../shared/messages.js';
 import { RecordReader } from '../shared/record-reader.js';
 import { Compactor } from './compactor.js';
@@ -15,10 +15,9 @@ import { type DirLock, lockDirectory } from './dir-lock.js';
 import { type ResolvedOptions, resolveOptions, type StoreOptions } from './options.js';
 import { ReadQueue } from './read-queue.js';
 import { startReaderPool } from './reader-pool.js';
+import { storeLogger } from './store-logger.js';
 import { WriteQueue } from './write-queue.js';
 import { WriterLink } from './writer-link.js';
-
-const log = createLogger('store');
 
 /** Everything an open Store delegates to. Caller's thread. */
 export interface StoreEngine {
@@ -26,6 +25,8 @@ export interface StoreEngine {
   readonly dir: string;
   /** The options in effect, defaults filled in. */
   readonly options: ResolvedOptions;
+  /** Where the store's own lines go (`StoreOptions.logger`, component 'store'). */
+  readonly log: Logger;
   /** The directory lock, held until stop. */
   readonly lock: DirLock;
   /** The writer worker: every append, sync and compaction install. */
@@ -63,8 +64,10 @@ export async function startEngine(
   } catch (error) {
     throw ioError(`cannot create ${absolute}`, error);
   }
-  const lock = await lockDirectory(absolute);
-  const writer = new WriterLink(onWriterFailure);
+  const logging = storeLogger(resolved.logger);
+  const log = logging.of('store');
+  const lock = await lockDirectory(absolute, log);
+  const writer = new WriterLink(onWriterFailure, logging.writer, logging.of('writer'));
   try {
     const opened = await writer.open(
       {
@@ -79,11 +82,12 @@ export async function startEngine(
       resolved.onRecoveryProgress,
     );
     const index = new IndexTable(opened.index);
-    const pool = startReaderPool(absolute, opened.index, resolved.readers, resolved.readMode);
+    const pool = startReaderPool(absolute, opened.index, resolved.readers, resolved.readMode, log);
     const localReader = new RecordReader(absolute, index, resolved.readMode);
     const engine: StoreEngine = {
       dir: absolute,
       options: resolved,
+      log,
       lock,
       writer,
       pool,
@@ -92,8 +96,13 @@ export async function startEngine(
       writes: new WriteQueue((records, length) => writer.write(records, length)),
       reads: new ReadQueue(pool, resolved.readers, localReader, resolved.inlineReadKeys),
       opened,
-      compactor: new Compactor(absolute, writer, opened.index, resolved.compaction, () =>
-        localReader.sweep(),
+      compactor: new Compactor(
+        absolute,
+        writer,
+        opened.index,
+        resolved.compaction,
+        logging.of('compaction'),
+        () => localReader.sweep(),
       ),
     };
     log.info(
@@ -130,6 +139,6 @@ export async function stopEngine(engine: StoreEngine, writerFailed: boolean): Pr
   await attempt(() => engine.writer.terminate());
   await attempt(() => engine.localReader.close());
   await attempt(() => engine.lock.release());
-  log.info({ dir: engine.dir }, 'store closed');
+  engine.log.info({ dir: engine.dir }, 'store closed');
   if (firstError) throw firstError;
 }

@@ -6,7 +6,6 @@
 import { KvError } from '../shared/errors.js';
 import { RECORD_HEADER_BYTES, TYPE_DELETE, TYPE_PUT } from '../shared/format.js';
 import { byteLength } from '../shared/key-bytes.js';
-import { createLogger } from '../shared/logger.js';
 import {
   OP_APPEND,
   OP_CLEAR,
@@ -32,8 +31,6 @@ import type {
   StoreStats,
 } from './store-types.js';
 import type { EncodedOp } from './write-queue.js';
-
-const log = createLogger('store');
 
 /**
  * A kvd store: an append-only log on disk with a shared in-memory index. Open one with
@@ -349,7 +346,7 @@ export class Store {
   private fail(error: KvError): void {
     if (this.failure) return;
     this.failure = error;
-    log.fatal({ err: error, dir: this.dir }, 'store failed');
+    this.e.log.error({ err: error, dir: this.dir }, 'store failed');
   }
 
   private checkOpen(): void {

@@ -1,5 +1,6 @@
 // Owns the caller's connection to the writer worker: starting the thread, the comlink proxy,
-// and turning the thread's death into rejected calls (comlink alone would leave them pending).
+// turning the thread's death into rejected calls (comlink alone would leave them pending), its
+// log lines, and holding the process open only while a call to it is pending.
 
 import { Worker } from 'node:worker_threads';
 import { type Remote, transfer, wrap } from 'comlink';
@@ -12,6 +13,8 @@ import type {
   UnhintedSegment,
 } from '../shared/compaction-messages.js';
 import { deserializeError, KvError } from '../shared/errors.js';
+import { logForwardedLine } from '../shared/log-forwarding.js';
+import type { Logger } from '../shared/logger.js';
 import type {
   RecoveryProgressMessage,
   ValueReply,
@@ -19,13 +22,19 @@ import type {
   WriteReply,
   WriterApi,
   WriterConfig,
+  WriterInit,
+  WriterLogging,
+  WriterLogMessage,
   WriterOpened,
   WriterStats,
 } from '../shared/messages.js';
+import { threadExecArgv } from './thread-exec-argv.js';
 
 /**
  * The caller's handle on the writer thread. Caller's thread only. Every call rejects with
- * `KV_INTERNAL` once the thread has died, and with the writer's `KvError` otherwise.
+ * `KV_INTERNAL` once the thread has died, and with the writer's `KvError` otherwise. The thread
+ * keeps the process alive only while a call is pending, so that an idle store lets it exit and
+ * a write issued without waiting is still applied before it does.
  */
 export class WriterLink {
   private readonly thread: Worker;
@@ -34,10 +43,22 @@ export class WriterLink {
   private readonly died: Promise<never>;
   private stopping = false;
   private onRecoveryProgress: ((done: number, total: number) => void) | undefined;
+  /** Calls sent and not yet settled; the thread is ref'd while there is one. */
+  private pending = 0;
+  private readonly settle = (): void => {
+    if (--this.pending === 0) this.thread.unref();
+  };
 
-  /** Starts the writer thread. `onDeath` runs once if it dies before `terminate()`. */
-  constructor(onDeath: (error: KvError) => void) {
-    this.thread = new Worker(new URL('../workers/writer.js', import.meta.url));
+  /**
+   * Starts the writer thread, which does with its log lines what `logging` says (`caller`: they
+   * go to `logger`). `onDeath` runs once if it dies before `terminate()`.
+   */
+  constructor(onDeath: (error: KvError) => void, logging: WriterLogging, logger: Logger) {
+    const init: WriterInit = { logging };
+    this.thread = new Worker(new URL('../workers/writer.js', import.meta.url), {
+      workerData: init,
+      execArgv: threadExecArgv(),
+    });
     this.remote = wrap<WriterApi>(
       nodeEndpoint(this.thread as unknown as Parameters<typeof nodeEndpoint>[0]),
     );
@@ -56,11 +77,20 @@ export class WriterLink {
       );
     });
     this.died.catch(() => {}); // observed through call(); never an unhandled rejection
-    // Progress reports travel outside comlink (which ignores messages without its ids).
-    this.thread.on('message', (message: Partial<RecoveryProgressMessage> | null) => {
-      const p = message?.kvdRecoveryProgress;
-      if (p) this.onRecoveryProgress?.(p.done, p.total);
-    });
+    // Progress reports and log lines travel outside comlink (which ignores messages without
+    // its ids).
+    this.thread.on(
+      'message',
+      (message: Partial<RecoveryProgressMessage & WriterLogMessage> | null) => {
+        const p = message?.kvdRecoveryProgress;
+        if (p) this.onRecoveryProgress?.(p.done, p.total);
+        const line = message?.kvdLog;
+        if (line) logForwardedLine(logger, line);
+      },
+    );
+    // Idle until the first call; after the listeners, since adding a 'message' listener refs a
+    // Worker again.
+    this.thread.unref();
   }
 
   /**
@@ -149,12 +179,14 @@ export class WriterLink {
   /** Stops the thread (after `close`, or to abandon it). */
   async terminate(): Promise<void> {
     this.stopping = true;
+    this.thread.ref(); // until it has stopped: the caller is waiting
     await this.thread.terminate();
   }
 
   private call<T>(rpc: Promise<T>): Promise<T> {
     if (this.death) return Promise.reject(this.death);
-    return Promise.race([rpc, this.died]);
+    if (this.pending++ === 0) this.thread.ref();
+    return Promise.race([rpc, this.died]).finally(this.settle);
   }
 }
 

@@ -10,6 +10,7 @@ import type {
   UnhintedSegment,
 } from './compaction-messages.js';
 import type { SerializedError } from './errors.js';
+import type { LogLevel } from './logger.js';
 import type { ReadMode } from './segment-fds.js';
 import type { OpResult } from './write-ops.js';
 
@@ -38,6 +39,47 @@ export interface WriterConfig {
  */
 export interface RecoveryProgressMessage {
   readonly kvdRecoveryProgress: { readonly done: number; readonly total: number };
+}
+
+/**
+ * What the writer thread does with its log lines, given in its `workerData` (`WriterInit`):
+ * write kvd's JSON lines on stderr itself (at a pino level name), post those at or above `level`
+ * to the caller's thread as `WriterLogMessage`s, or drop them all.
+ */
+export type WriterLogging =
+  | { readonly to: 'stderr'; readonly level: string }
+  | { readonly to: 'caller'; readonly level: LogLevel }
+  | { readonly to: 'none' };
+
+/** The writer thread's `workerData`. */
+export interface WriterInit {
+  /** Where its log lines go. */
+  readonly logging: WriterLogging;
+}
+
+/**
+ * One log line of the writer thread, posted outside comlink (as `RecoveryProgressMessage` is)
+ * when its `WriterLogging` is `caller`. Errors in the fields are plain objects (`PlainError`),
+ * since structured clone drops an error's custom fields such as `code`.
+ */
+export interface WriterLogMessage {
+  readonly kvdLog: {
+    readonly level: LogLevel;
+    readonly fields: Readonly<Record<string, unknown>>;
+    readonly message: string | undefined;
+  };
+}
+
+/** An error in a `WriterLogMessage`'s fields. */
+export interface PlainError {
+  /** The error's class name (`KvError`, `Error`, …). */
+  readonly type: string;
+  /** Its message. */
+  readonly message: string;
+  /** Its code (`KV_IO`, `ENOSPC`, …), if it had one. */
+  readonly code?: string;
+  /** Its stack trace, if it had one. */
+  readonly stack?: string;
 }
 
 /** Per-segment accounting, as `stats()` reports it. */

@@ -41,6 +41,14 @@ import { recover } from './recovery.js';
 import { SegmentTable } from './segments.js';
 import { readSizeHint, writeSizeHint } from './size-hint.js';
 
+/** What the thread entry (or a test) gives the writer service. */
+export interface WriterServiceOptions {
+  /** Hears recovery's progress during `open` (bytes done, total). */
+  readonly onRecoveryProgress?: (done: number, total: number) => void;
+  /** Where the writer's log lines go (default: kvd's JSON lines on stderr). */
+  readonly logger?: Logger;
+}
+
 interface Queued {
   readonly bytes: Uint8Array;
   readonly resolve: (reply: WriteReply) => void;
@@ -69,12 +77,13 @@ export class WriterService implements WriterApi {
   /** A background index snapshot being written, and the sequence number the last one covered. */
   private snapshotting: Promise<void> | undefined;
   private snapshotSeq = 0;
-  private readonly logger: Logger = createLogger('writer');
+  private readonly logger: Logger;
+  private readonly onRecoveryProgress: (done: number, total: number) => void;
 
-  /** `onRecoveryProgress` hears recovery's progress during `open` (bytes done, total). */
-  constructor(
-    private readonly onRecoveryProgress: (done: number, total: number) => void = () => {},
-  ) {}
+  constructor(options: WriterServiceOptions = {}) {
+    this.logger = options.logger ?? createLogger('writer');
+    this.onRecoveryProgress = options.onRecoveryProgress ?? (() => {});
+  }
 
   async open(config: WriterConfig): Promise<ValueReply<WriterOpened>> {
     let publisher: IndexPublisher | undefined;

@@ -156,6 +156,7 @@ async function serveMain(flags: ServeFlags): Promise<number> {
         readMode: flags.readMode,
         maxKeyBytes: flags.maxKeyBytes,
         maxValueBytes: flags.maxValueBytes,
+        logger: true, // the daemon logs JSON lines on stderr (KVD_LOG_LEVEL)
       },
     });
   } catch (cause) {
