@@ -59,6 +59,8 @@ export interface ServerSettings {
   readonly passwordRequired: boolean;
   /** The store's durability mode. */
   readonly durability: Durability;
+  /** Largest argument in a request (`--max-bulk-bytes`, Redis's proto-max-bulk-len). */
+  readonly maxBulkBytes: number;
 }
 
 /** What the server shares with every command. Main thread. */

@@ -118,6 +118,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     idleTimeoutSeconds: options.idleTimeoutSeconds ?? 0,
     passwordRequired: expected !== undefined,
     durability: options.store?.durability ?? DEFAULTS.durability,
+    maxBulkBytes: connectionOptions.parserLimits.maxBulkBytes,
   };
 
   const context: ServerContext = {

@@ -26,6 +26,7 @@ function parameters(ctx: CommandContext): [string, string][] {
     ['databases', '1'],
     ['maxclients', String(s.maxClients)],
     ['port', String(s.port ?? 0)],
+    ['proto-max-bulk-len', String(s.maxBulkBytes)],
     ['save', ''],
     ['timeout', String(s.idleTimeoutSeconds)],
     ['unixsocket', s.unixPath ?? ''],
