@@ -7,6 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer } from '../fixtures/kvd-server.js';
 import { pollUntil } from '../fixtures/poll.js';
 import { encodeCommand, RespClient } from '../fixtures/resp-client.js';
+import {
+  headerSoup,
+  inlineRequest,
+  lengthAbuse,
+  mutatedStream,
+  randomStream,
+} from '../fixtures/resp-fuzz.js';
 import { removeTempDirs } from '../fixtures/temp-dir.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
@@ -77,42 +84,18 @@ describe('kvd serve protocol handling', () => {
     }
     setup.close();
 
-    // Fuzz commands touch only keys f:a..f:c (no FLUSHALL); flips and cuts cannot reach
-    // `known:` (6 bytes).
-    const fuzzKey = fc.constantFrom('f:a', 'f:b', 'f:c');
-    const value = fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a));
-    const command = fc.oneof(
-      fc.tuple(fc.constant('SET'), fuzzKey, value),
-      fc.tuple(fc.constant('GET'), fuzzKey),
-      fc.tuple(fc.constant('DEL'), fuzzKey, fuzzKey),
-      fc.tuple(fc.constant('MSET'), fuzzKey, value, fuzzKey, value),
-      fc.tuple(fc.constant('MGET'), fuzzKey, fuzzKey),
-      fc.tuple(fc.constantFrom('PING', 'INFO', 'DBSIZE', 'COMMAND', 'HELLO', 'TTL', 'SCAN')),
-      fc.tuple(fc.constantFrom('INCR', 'GETDEL', 'PERSIST'), fuzzKey),
-      fc.tuple(fc.constant('APPEND'), fuzzKey, value),
-      fc.tuple(fc.constant('ECHO'), value),
-      fc.tuple(fc.constant('HELLO'), fc.constantFrom('2', '3', '4')),
+    // Fuzz commands touch only FUZZ_KEYS (no FLUSHALL); flips and cuts cannot reach `known:`.
+    const stream = fc.oneof(
+      mutatedStream,
+      randomStream,
+      headerSoup,
+      inlineRequest,
+      lengthAbuse(1024 * 1024), // the server's maxBulkBytes
     );
-    const mutated = fc
-      .tuple(
-        fc.array(command, { minLength: 1, maxLength: 8 }),
-        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
-        fc.option(fc.nat(), { nil: undefined }),
-      )
-      .map(([commands, flips, cut]) => {
-        const bytes = Buffer.concat(commands.map((c) => encodeCommand(c)));
-        for (const [at, byte] of flips) bytes[at % bytes.length] = byte;
-        return cut === undefined ? bytes : bytes.subarray(0, cut % (bytes.length + 1));
-      });
-    const random = fc.uint8Array({ minLength: 1, maxLength: 512 }).map((a) => Buffer.from(a));
-    const headers = fc
-      .array(fc.constantFrom('*', '$', '\r\n', '-1', '0', '99999999999', 'GET', ' ', '"', '\n'))
-      .map((parts) => Buffer.from(parts.join('')));
-
     await fc.assert(
-      fc.asyncProperty(fc.oneof(mutated, random, headers), async (stream) => {
+      fc.asyncProperty(stream, async (bytes) => {
         const client = await RespClient.connect(server.port);
-        client.send(stream);
+        client.send(bytes);
         client.socket.end();
         await client.closed;
       }),
