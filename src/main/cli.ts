@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Owns the `kvd` binary: builds the commander program and registers each subcommand, which
-// lives in its own `*-command.ts` file (`repl`, `compact`, and `serve` in server/).
+// lives in its own `*-command.ts` file (`repl`, `compact`, `repair`, and `serve` in server/).
 
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { addCompactCommand } from './compact-command.js';
 import { installCrashLogging } from './crash-log.js';
+import { addRepairCommand } from './repair-command.js';
 import { addReplCommand } from './repl-command.js';
 import { addServeCommand } from './server/serve-command.js';
 
@@ -23,5 +24,6 @@ const program = new Command('kvd')
 addReplCommand(program);
 addServeCommand(program);
 addCompactCommand(program);
+addRepairCommand(program);
 
 await program.parseAsync(process.argv);

@@ -2,7 +2,13 @@
 
 export { ERROR_CODES, KvError, type KvErrorCode } from '../shared/errors.js';
 export type { Logger } from '../shared/logger.js';
-export type { Durability, SegmentStats } from '../shared/messages.js';
+export type {
+  Durability,
+  RepairedRange,
+  RepairReport,
+  SegmentStats,
+  TornTailReport,
+} from '../shared/messages.js';
 export type { ReadMode } from '../shared/segment-fds.js';
 export type { CompactionProgress, CompactionResult } from './compactor.js';
 export { type RemoteMethods, type RemoteStore, spawnStore } from './ipc-client.js';

@@ -84,6 +84,15 @@ export interface StoreOptions {
    * it has none). `spawnStore` takes `true` but not an object (it cannot cross processes).
    */
   logger?: Logger | boolean;
+  /**
+   * Repair the directory before opening it (default false; `kvd repair` does this): read every
+   * segment whole, keep every intact record (a batch only whole), save each damaged stretch to
+   * a `NNNNNN.log.damaged-<offset>` file beside its segment and remove it from the segment,
+   * set aside a segment whose header cannot be read (`NNNNNN.log.damaged`), then rebuild the
+   * index, the hint files and the index snapshot. `stats().recovery.repair` reports what was
+   * lost, with key names where they can still be read.
+   */
+  repair?: boolean;
 }
 
 /** Options with every default filled in. */
@@ -202,6 +211,10 @@ const RESOLVERS: Resolvers = {
     if (v !== undefined && typeof v !== 'function') {
       throw invalid('onRecoveryProgress must be a function');
     }
+    return v;
+  },
+  repair: (v = false) => {
+    if (typeof v !== 'boolean') throw invalid(`repair must be a boolean (got ${String(v)})`);
     return v;
   },
   logger: (v = false) => {

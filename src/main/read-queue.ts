@@ -9,7 +9,12 @@ import type { Piscina } from 'piscina';
 import { deserializeError, KvError } from '../shared/errors.js';
 import type { KeyInput } from '../shared/key-bytes.js';
 import type { ReadReply, ReadTask } from '../shared/messages.js';
-import { packKeys, unpackKeys, unpackValues } from '../shared/read-batch.js';
+import {
+  type DamagedLocation,
+  packKeys,
+  unpackKeysAt,
+  unpackValues,
+} from '../shared/read-batch.js';
 
 interface PendingGet {
   readonly key: KeyInput;
@@ -99,21 +104,23 @@ export class ReadQueue {
 
   /**
    * The keys at `locations` ((handle, offset, length) triples), read by the readers in
-   * parallel slices. Expired records are left out.
+   * parallel slices. Expired records are left out; damaged ones are left out and listed.
    */
-  async keysAt(locations: Uint32Array): Promise<Buffer[]> {
+  async keysAt(locations: Uint32Array): Promise<{ keys: Buffer[]; damaged: DamagedLocation[] }> {
     const count = locations.length / 3;
     const per = Math.max(1024, Math.ceil(count / this.readers));
-    const parts: Promise<Buffer[]>[] = [];
+    const parts: Promise<{ keys: Buffer[]; damaged: DamagedLocation[] }>[] = [];
     for (let from = 0; from < count; from += per) {
       const slice = locations.slice(from * 3, Math.min(count, from + per) * 3);
       parts.push(
-        this.run({ kind: 'keysAt', locations: slice.buffer }).then((packed) =>
-          unpackKeys(packed).map((k) => Buffer.from(k.buffer, k.byteOffset, k.length)),
-        ),
+        this.run({ kind: 'keysAt', locations: slice.buffer }).then((packed) => {
+          const { keys, damaged } = unpackKeysAt(packed);
+          return { keys: keys.map((k) => Buffer.from(k.buffer, k.byteOffset, k.length)), damaged };
+        }),
       );
     }
-    return (await Promise.all(parts)).flat();
+    const done = await Promise.all(parts);
+    return { keys: done.flatMap((p) => p.keys), damaged: done.flatMap((p) => p.damaged) };
   }
 
   /** Presence of each key, as one task. */

@@ -78,6 +78,7 @@ export async function startEngine(
         maxValueBytes: resolved.maxValueBytes,
         snapshotIntervalMs: resolved.snapshotIntervalMs,
         readMode: resolved.readMode,
+        repair: resolved.repair,
       },
       resolved.onRecoveryProgress,
     );

@@ -36,7 +36,13 @@ export function composeStats(
       hintedSegments: opened.hintedSegments,
       scannedSegments: opened.scannedSegments,
       truncatedBytes: opened.truncatedBytes,
+      ...(opened.tornTail ? { tornTail: opened.tornTail } : {}),
+      ...(opened.repair ? { repair: opened.repair } : {}),
       ms: opened.recoveryMs,
+    },
+    damage: {
+      reads: index.damagedReads,
+      skippedByMerges: w.damageSkippedByMerges,
     },
     reads: { inline: reads.inline, pooled: reads.pooled },
     writer: { writes: w.writes, flushes: w.flushes, syncs: w.syncs },

@@ -1,7 +1,7 @@
 // Owns the types of the public Store API: keys and values, batch operations, options of single
 // calls, and what stats() and setWith() answer. Shared by Store and RemoteStore (IPC).
 
-import type { SegmentStats } from '../shared/messages.js';
+import type { RepairReport, SegmentStats, TornTailReport } from '../shared/messages.js';
 import type { ResolvedOptions } from './options.js';
 
 /** A key or a value: a string (stored as UTF-8) or bytes. */
@@ -102,13 +102,38 @@ export interface StoreStats {
     readonly hintedSegments: number;
     /** Segments read by scanning their records. */
     readonly scannedSegments: number;
+    /**
+     * The torn tail cut off the last segment at open, if there was one: where, how many bytes,
+     * where they were saved, and how many valid records were among them (never reported
+     * durable: they lay after the last synced byte).
+     */
+    readonly tornTail?: TornTailReport;
+    /** What repair did, when the store was opened with `repair: true`. */
+    readonly repair?: RepairReport;
+  };
+  /** Damage met since open (damage found at open fails the open instead). */
+  readonly damage: {
+    /** Reads refused with `KV_CORRUPTION`, by any thread (get, getSync, getMany, keys, …). */
+    readonly reads: number;
+    /** Damaged stretches compaction skipped (no live key needed them), and their bytes. */
+    readonly skippedByMerges: {
+      /** Stretches skipped. */
+      readonly ranges: number;
+      /** Their bytes. */
+      readonly bytes: number;
+    };
   };
   /**
    * Keys looked up since open (getSync, get, getMany, has; not keys()), by where they were read:
    * batches of up to `inlineReadKeys` keys and getSync on the caller's thread, bigger ones by
    * the reader pool. A key of a failed pooled task counts where it is retried (inline).
    */
-  readonly reads: { readonly inline: number; readonly pooled: number };
+  readonly reads: {
+    /** Keys read on the caller's thread (getSync, batches of up to inlineReadKeys, retries). */
+    readonly inline: number;
+    /** Keys read by the reader threads. */
+    readonly pooled: number;
+  };
   /** The writer thread's counters since open. */
   readonly writer: {
     /** Records appended to the log. */

@@ -4,7 +4,7 @@
 // Also the store's state: open, closing, failed.
 
 import { KvError } from '../shared/errors.js';
-import { RECORD_HEADER_BYTES, TYPE_DELETE, TYPE_PUT } from '../shared/format.js';
+import { RECORD_HEADER_BYTES, segmentFileName, TYPE_DELETE, TYPE_PUT } from '../shared/format.js';
 import { byteLength } from '../shared/key-bytes.js';
 import {
   OP_APPEND,
@@ -265,7 +265,9 @@ export class Store {
   /**
    * Every key with a live value, as of a point in time after all writes issued before the call
    * (the order is the index's, not sorted). Reads each record (and checks its CRC) in the reader
-   * pool, so it costs one pread per key. Rejects with `KV_CORRUPTION`, `KV_IO`, `KV_CLOSED`.
+   * pool, so it costs one pread per key. A damaged record is left out, logged with its file and
+   * offset, and counted in `stats().damage.reads`: one bad record does not hide every other
+   * key. Rejects with `KV_IO`, `KV_CLOSED`.
    */
   async keys(): Promise<Buffer[]> {
     this.checkOpen();
@@ -273,7 +275,12 @@ export class Store {
     // The copied locations must stay readable: compaction retires no segment until unpinned.
     this.e.index.pinSegments();
     try {
-      return await this.e.reads.keysAt(await this.e.writer.snapshot());
+      const { keys, damaged } = await this.e.reads.keysAt(await this.e.writer.snapshot());
+      for (const d of damaged) {
+        const file = segmentFileName(this.e.index.segmentIdOf(d.handle));
+        this.e.log.warn({ file, offset: d.offset }, 'keys(): left out a damaged record');
+      }
+      return keys;
     } finally {
       this.e.index.unpinSegments();
     }

@@ -41,10 +41,26 @@ export interface MergePlan {
   readonly sequence: number;
 }
 
-/** Words per move in `MergeResult.moves`: tag, from handle, from offset, to offset, length. */
-export const MOVE_WORDS = 5;
+/**
+ * Words per move in `MergeResult.moves`: tag, from handle, from offset, to offset, length,
+ * key length, and the record's expiry (ms since the epoch, 0 = none) as low and high u32.
+ */
+export const MOVE_WORDS = 8;
 /** `to offset` of a move that drops the record (an expired one): the key is removed. */
 export const MOVE_DROP = 0xffff_ffff;
+
+/**
+ * A damaged stretch of an input segment the merge skipped: `[from, to)` holds no valid record.
+ * The writer refuses to install the merge if a live key still points into it.
+ */
+export interface MergeDamage {
+  readonly segmentId: number;
+  readonly handle: number;
+  readonly from: number;
+  readonly to: number;
+  /** The key the damaged record's header names, if it can still be read (not verified). */
+  readonly key?: string;
+}
 
 /** What the worker wrote: the merged segment and hint under temporary names, and the moves. */
 export interface MergeResult {
@@ -53,6 +69,8 @@ export interface MergeResult {
   readonly records: number;
   readonly tombstoneBytes: number;
   readonly bytesRead: number;
+  /** Damaged stretches of the inputs, skipped (see MergeDamage). */
+  readonly damaged: readonly MergeDamage[];
 }
 
 /** What installing a merge did. */
@@ -64,6 +82,9 @@ export interface InstallOutcome {
   /** Expired keys removed. */
   readonly dropped: number;
   readonly retiredBytes: number;
+  /** Damaged stretches of the inputs no live key pointed into, skipped, and their bytes. */
+  readonly damagedRanges: number;
+  readonly damagedBytes: number;
 }
 
 /** A sealed segment that has no hint file yet. */

@@ -4,8 +4,13 @@
 
 import { crc32c } from './crc32c.js';
 
-/** Bumped whenever any layout below changes. */
-export const FORMAT_VERSION = 2;
+/**
+ * Bumped whenever any layout below changes. Version 3 added the sync mark record type; a
+ * version-2 segment (no sync marks) is read as it is.
+ */
+export const FORMAT_VERSION = 3;
+/** Oldest segment format version this code reads. */
+export const OLDEST_READABLE_VERSION = 2;
 
 /**
  * Magic of a segment file: the ASCII bytes "KVDS" read as a little-endian u32.
@@ -26,6 +31,8 @@ export const KIND_MERGED = 1;
 /** What a segment header says. */
 export interface SegmentHeader {
   readonly id: number;
+  /** The format version the file was written in (`OLDEST_READABLE_VERSION`..`FORMAT_VERSION`). */
+  readonly version?: number;
   readonly kind: typeof KIND_LOG | typeof KIND_MERGED;
   readonly first: number;
   readonly last: number;
@@ -57,6 +64,16 @@ export const TYPE_PUT = 1;
 export const TYPE_DELETE = 2;
 /** Ends an atomic batch; its value is the u32 count of the batch's records. */
 export const TYPE_BATCH_COMMIT = 3;
+/**
+ * A sync mark (format 3): no key; its value is the u64 count of bytes of this segment, from
+ * offset 0, that were known to be on stable storage (fdatasync returned) when it was written.
+ * Recovery uses the marks to tell a torn tail (after the last synced byte) from damage.
+ */
+export const TYPE_SYNC_MARK = 4;
+/** Value length of a sync mark: one u64. */
+export const SYNC_MARK_VALUE_BYTES = 8;
+/** Total bytes of a sync mark record. */
+export const SYNC_MARK_BYTES = 32 + SYNC_MARK_VALUE_BYTES;
 
 /** Flag bit: the record belongs to an atomic batch and takes effect only once its commit record is read. */
 export const FLAG_IN_BATCH = 1;
@@ -65,7 +82,16 @@ export const FLAG_IN_BATCH = 1;
 export const MAX_RECORD_BYTES = 0xffff_ffff;
 
 /** A record type as stored in byte 4 of the header. */
-export type RecordType = typeof TYPE_PUT | typeof TYPE_DELETE | typeof TYPE_BATCH_COMMIT;
+export type RecordType =
+  | typeof TYPE_PUT
+  | typeof TYPE_DELETE
+  | typeof TYPE_BATCH_COMMIT
+  | typeof TYPE_SYNC_MARK;
+
+/** Whether `type` is a record type some format version writes to disk. */
+export function isRecordType(type: number): boolean {
+  return type >= TYPE_PUT && type <= TYPE_SYNC_MARK;
+}
 
 /** A decoded record header; `offset` is where the record starts in its buffer. */
 export interface RecordHeader {
@@ -120,21 +146,27 @@ export function decodeSegmentHeader(b: Uint8Array, id: number): SegmentHeader | 
   if (v.getUint32(0, true) !== SEGMENT_MAGIC) return 'bad segment magic';
   // The version first: an older format's header is laid out (and checksummed) differently.
   const version = v.getUint16(4, true);
-  if (version !== FORMAT_VERSION) return `unsupported format version ${version}`;
+  if (!readableVersion(version)) return `unsupported format version ${version}`;
   if (v.getUint32(28, true) !== crc32c(b, 0, 28)) return 'segment header checksum mismatch';
   if (v.getUint32(8, true) !== id) return `segment header names id ${v.getUint32(8, true)}`;
   const kind = v.getUint16(6, true);
   const first = v.getUint32(12, true);
   const last = v.getUint32(16, true);
-  if (kind === KIND_LOG && first === id && last === id) return { id, kind, first, last };
-  if (kind === KIND_MERGED && first <= last && last < id) return { id, kind, first, last };
+  if (kind === KIND_LOG && first === id && last === id) return { id, version, kind, first, last };
+  if (kind === KIND_MERGED && first <= last && last < id) {
+    return { id, version, kind, first, last };
+  }
   return `segment header has kind ${kind} spanning ${first}..${last}`;
 }
 
-/** Whether `b` starts with the segment magic and a version other than this one. */
+function readableVersion(version: number): boolean {
+  return version >= OLDEST_READABLE_VERSION && version <= FORMAT_VERSION;
+}
+
+/** Whether `b` starts with the segment magic and a version this code cannot read. */
 function otherVersion(b: Uint8Array): boolean {
   const magic = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
-  return magic === SEGMENT_MAGIC && (b[4]! | (b[5]! << 8)) !== FORMAT_VERSION;
+  return magic === SEGMENT_MAGIC && !readableVersion(b[4]! | (b[5]! << 8));
 }
 
 /** Checks a segment file header; returns a reason string if it is not valid for `id`. */
@@ -271,7 +303,7 @@ export type ScanStep =
 export function scanRecord(b: Uint8Array, at: number, end: number): ScanStep {
   if (end - at < RECORD_HEADER_BYTES) return { kind: 'short' };
   const header = decodeHeader(b, at);
-  if (header.type < TYPE_PUT || header.type > TYPE_BATCH_COMMIT) {
+  if (!isRecordType(header.type)) {
     return { kind: 'bad', reason: `unknown record type ${header.type}` };
   }
   const length = RECORD_HEADER_BYTES + header.keyLength + header.valueLength;
@@ -291,4 +323,39 @@ export function encodeBatchCommitValue(count: number): Uint8Array {
 /** Reads the record count out of a batch commit record at `at`. */
 export function batchCommitCount(b: Uint8Array, at: number): number {
   return readU32(b, at + RECORD_HEADER_BYTES + readU32(b, at + OFF_KEY_LEN));
+}
+
+/**
+ * Encodes a sync mark saying the segment's first `syncedThrough` bytes were on stable storage
+ * when it was written, with sequence number `seq`, into a new `SYNC_MARK_BYTES` buffer.
+ */
+export function encodeSyncMark(seq: number, syncedThrough: number): Uint8Array {
+  const b = new Uint8Array(SYNC_MARK_BYTES);
+  writeRecordHeader(b, 0, TYPE_SYNC_MARK, 0, 0, 0, SYNC_MARK_VALUE_BYTES);
+  writeU64(b, RECORD_HEADER_BYTES, syncedThrough);
+  sealRecord(b, 0, seq);
+  return b;
+}
+
+/** The synced byte count a (valid) sync mark record at `at` states. */
+export function syncMarkValue(b: Uint8Array, at: number): number {
+  return readU64(b, at + RECORD_HEADER_BYTES + readU32(b, at + OFF_KEY_LEN));
+}
+
+/**
+ * The offset of the first whole, valid record that starts in `b[from, end)`, or -1: how a scan
+ * finds its footing again after damage. Every byte offset is tried (records have no
+ * alignment); a candidate must have a known type, zero reserved bytes, lengths that fit and a
+ * matching CRC, so a false match needs a 32-bit CRC collision on top of the cheap checks.
+ */
+export function findNextRecord(b: Uint8Array, from: number, end: number): number {
+  for (let at = from; at + RECORD_HEADER_BYTES <= end; at++) {
+    if (!isRecordType(b[at + OFF_TYPE]!) || b[at + 6] !== 0 || b[at + 7] !== 0) continue;
+    if ((b[at + OFF_FLAGS]! & ~FLAG_IN_BATCH) !== 0) continue;
+    const length =
+      RECORD_HEADER_BYTES + readU32(b, at + OFF_KEY_LEN) + readU32(b, at + OFF_VALUE_LEN);
+    if (length > end - at) continue;
+    if (recordChecksumOk(b, at, length)) return at;
+  }
+  return -1;
 }

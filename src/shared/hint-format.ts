@@ -13,12 +13,22 @@ import { TYPE_DELETE, TYPE_PUT } from './format.js';
  * u64 max seq, u32 entries, u32 reserved.
  */
 export const HINT_MAGIC = 0x4844564b;
-/** Hint file layout version (header bytes 4..5); bumped whenever the hint layout changes. */
-export const HINT_VERSION = 1;
+/**
+ * Hint file layout version (header bytes 4..5); bumped whenever the hint layout changes.
+ * Version 2 added the expiry of puts that have one. A hint of another version is not used
+ * (open scans that segment instead, and a new hint is written).
+ */
+export const HINT_VERSION = 2;
 /** Bytes of the hint file header; the first entry starts here. */
 export const HINT_HEADER_BYTES = 32;
-/** Per entry before the key: u8 type, 3 reserved, u32 keyLen, u32 offset, u32 length, u64 seq. */
+/**
+ * Per entry before the key: u8 type, u8 flags, u16 reserved, u32 keyLen, u32 offset,
+ * u32 length, u64 seq. After the key, a u64 expiry if flags has `HINT_FLAG_EXPIRES`.
+ */
 export const HINT_ENTRY_BYTES = 24;
+/** Entry flag: a u64 expiry (ms since the epoch) follows the key. */
+export const HINT_FLAG_EXPIRES = 1;
+const EXPIRY_BYTES = 8;
 /** The file ends with the CRC32C of every byte before it. */
 const TRAILER_BYTES = 4;
 
@@ -41,7 +51,10 @@ export class HintBuilder {
   private entries = 0;
   private maxSeq = 0;
 
-  /** Adds the effect at `offset` (`length` bytes) for the key `key[keyStart, keyStart+keyLength)`. */
+  /**
+   * Adds the effect at `offset` (`length` bytes) for the key `key[keyStart, keyStart+keyLength)`;
+   * `expiresAt`: a put's expiry (ms since the epoch, 0 = none).
+   */
   add(
     type: typeof TYPE_PUT | typeof TYPE_DELETE,
     key: Uint8Array,
@@ -50,17 +63,22 @@ export class HintBuilder {
     offset: number,
     length: number,
     seq: number,
+    expiresAt = 0,
   ): void {
-    this.ensure(HINT_ENTRY_BYTES + keyLength);
+    const extra = expiresAt !== 0 ? EXPIRY_BYTES : 0;
+    this.ensure(HINT_ENTRY_BYTES + keyLength + extra);
     const v = this.view;
     const at = this.length;
-    v.setUint32(at, type, true);
+    v.setUint8(at, type);
+    v.setUint8(at + 1, extra ? HINT_FLAG_EXPIRES : 0);
+    v.setUint16(at + 2, 0, true);
     v.setUint32(at + 4, keyLength, true);
     v.setUint32(at + 8, offset, true);
     v.setUint32(at + 12, length, true);
     setU64(v, at + 16, seq);
     this.bytes.set(key.subarray(keyStart, keyStart + keyLength), at + HINT_ENTRY_BYTES);
-    this.length = at + HINT_ENTRY_BYTES + keyLength;
+    if (extra) setU64(v, at + HINT_ENTRY_BYTES + keyLength, expiresAt);
+    this.length = at + HINT_ENTRY_BYTES + keyLength + extra;
     this.entries++;
     if (seq > this.maxSeq) this.maxSeq = seq;
   }
@@ -106,6 +124,7 @@ export type HintVisitor = (
   offset: number,
   length: number,
   seq: number,
+  expiresAt: number,
 ) => void;
 
 /** A validated hint file. */
@@ -141,13 +160,19 @@ export function readHint(
   let at = HINT_HEADER_BYTES;
   for (let n = 0; n < entries; n++) {
     if (at + HINT_ENTRY_BYTES > body) return 'hint entries run past the end';
-    const type = v.getUint32(at, true);
+    const type = v.getUint8(at);
+    const flags = v.getUint8(at + 1);
     const offset = v.getUint32(at + 8, true);
     const length = v.getUint32(at + 12, true);
-    if ((type !== TYPE_PUT && type !== TYPE_DELETE) || offset + length > segmentSize) {
+    if (
+      (type !== TYPE_PUT && type !== TYPE_DELETE) ||
+      (flags & ~HINT_FLAG_EXPIRES) !== 0 ||
+      v.getUint16(at + 2, true) !== 0 ||
+      offset + length > segmentSize
+    ) {
       return `bad hint entry ${n}`;
     }
-    at += HINT_ENTRY_BYTES + v.getUint32(at + 4, true);
+    at += HINT_ENTRY_BYTES + v.getUint32(at + 4, true) + (flags ? EXPIRY_BYTES : 0);
   }
   if (at !== body) return 'hint entries do not fill the file';
   return {
@@ -157,16 +182,19 @@ export function readHint(
       let p = HINT_HEADER_BYTES;
       for (let n = 0; n < entries; n++) {
         const keyLength = v.getUint32(p + 4, true);
+        const expires = v.getUint8(p + 1) !== 0;
+        const keyEnd = p + HINT_ENTRY_BYTES + keyLength;
         visit(
-          v.getUint32(p, true) as typeof TYPE_PUT | typeof TYPE_DELETE,
+          v.getUint8(p) as typeof TYPE_PUT | typeof TYPE_DELETE,
           bytes,
           p + HINT_ENTRY_BYTES,
           keyLength,
           v.getUint32(p + 8, true),
           v.getUint32(p + 12, true),
           getU64(v, p + 16),
+          expires ? getU64(v, keyEnd) : 0,
         );
-        p += HINT_ENTRY_BYTES + keyLength;
+        p = keyEnd + (expires ? EXPIRY_BYTES : 0);
       }
     },
   };

@@ -5,7 +5,8 @@
 //
 // Layout (u32 words):
 //   [0, 16)            header: magic, capacity, live count, deleted slots, hash bits, generation,
-//                      segment epoch (bumped when segments retire), segment pins (keys() in flight)
+//                      segment epoch (bumped when segments retire), segment pins (keys() in
+//                      flight), damaged reads (reads any thread refused as KV_CORRUPTION)
 //   [16, 16+1024)      stripe lock words (see rw-lock.ts)
 //   [1040, 1040+65536) segment handle table: handle -> segment file id (0 = free)
 //   [TABLE_BASE, ...)  slots, 4 words each: tag (the key's 32-bit hash, never 0 or 1), segment
@@ -27,6 +28,7 @@ const H_HASH_BITS = 4;
 const H_GENERATION = 5;
 const H_SEGMENT_EPOCH = 6;
 const H_SEGMENT_PINS = 7;
+const H_DAMAGED_READS = 8;
 const HEADER_WORDS = 16;
 
 /** Number of lock stripes; a key's stripe is its tag's low bits. */
@@ -193,6 +195,16 @@ export class IndexTable {
   /** Pins currently held (writer: retire only at 0). */
   get segmentPins(): number {
     return Atomics.load(this.u32, H_SEGMENT_PINS);
+  }
+
+  /** Counts a read refused because its record was damaged (any thread; for stats). */
+  noteDamagedRead(): void {
+    Atomics.add(this.u32, H_DAMAGED_READS, 1);
+  }
+
+  /** Reads refused as damaged since the store opened, by every thread. */
+  get damagedReads(): number {
+    return Atomics.load(this.u32, H_DAMAGED_READS);
   }
 
   /** Segment file id a handle names (0 if the handle is free). */

@@ -30,6 +30,46 @@ export interface WriterConfig {
   readonly snapshotIntervalMs?: number;
   /** How the writer reads stored records (overwrite checks, getSync-like reads); default 'pread'. */
   readonly readMode?: ReadMode;
+  /** Repair the directory before recovery (salvage intact records, set damage aside). */
+  readonly repair?: boolean;
+  /** Period of the `everysec` background sync in ms (default 1,000; tests shorten it). */
+  readonly syncIntervalMs?: number;
+}
+
+/** A damaged stretch repair set aside (`Store.open(dir, { repair: true })`, `kvd repair`). */
+export interface RepairedRange {
+  /** The segment file it was in. */
+  readonly file: string;
+  /** Where it started in that file (0 for a whole file set aside). */
+  readonly offset: number;
+  /** Its length in bytes. */
+  readonly bytes: number;
+  /** The file its bytes were saved to. */
+  readonly savedTo: string;
+  /**
+   * Keys of the records lost with it, where they can still be read: keys of intact records
+   * set aside with it (a batch is kept only whole), and the key a damaged header names
+   * (marked as such: those bytes may be damaged too).
+   */
+  readonly lostKeys: readonly string[];
+  /** Why the scan could not use it. */
+  readonly reason: string;
+}
+
+/** What a repair did. */
+export interface RepairReport {
+  /** Segment files read whole. */
+  readonly segmentsChecked: number;
+  /** Segments rewritten without their damaged stretches. */
+  readonly segmentsRepaired: number;
+  /** Records kept in the rewritten segments. */
+  readonly recordsSalvaged: number;
+  /** Every stretch set aside. */
+  readonly damaged: readonly RepairedRange[];
+  /** Segment files set aside whole (their header was unreadable). */
+  readonly setAside: readonly string[];
+  /** Every key named in `damaged`, once. */
+  readonly lostKeys: readonly string[];
 }
 
 /**
@@ -88,12 +128,19 @@ export interface SegmentStats {
   readonly id: number;
   /** Size of the segment file in bytes, header included. */
   readonly bytes: number;
-  /** Bytes of the records the index points at (the keys' current values). */
+  /** Bytes of the records the index points at (the keys' current values), less expired ones. */
   readonly liveBytes: number;
-  /** Bytes no live key needs: bytes − 32-byte header − liveBytes (includes tombstoneBytes). */
+  /** Bytes no live key needs: bytes − 32-byte header − liveBytes (includes tombstoneBytes and expiredBytes). */
   readonly deadBytes: number;
-  /** Keys whose current record is in this segment. */
+  /** Keys whose current record is in this segment (expired ones not counted). */
   readonly liveKeys: number;
+  /**
+   * Bytes of records the index still points at whose expiry has passed (part of `deadBytes`:
+   * a merge reclaims them). Expiry is accounted per second, so up to a second late.
+   */
+  readonly expiredBytes: number;
+  /** Keys of those records. */
+  readonly expiredKeys: number;
   /** Bytes of tombstones (part of `deadBytes`). */
   readonly tombstoneBytes: number;
   /** Written by compaction (holds what log segments `first`..`last` still held). */
@@ -115,6 +162,25 @@ export interface WriterStats {
   readonly writes: number;
   readonly flushes: number;
   readonly syncs: number;
+  /** Damaged stretches merges skipped since open (no live key needed them), and their bytes. */
+  readonly damageSkippedByMerges: { readonly ranges: number; readonly bytes: number };
+}
+
+/** A torn tail recovery cut off the last segment at open (see FORMAT.md, "Recovery"). */
+export interface TornTailReport {
+  /** The segment's file name. */
+  readonly file: string;
+  /** Where the cut starts. */
+  readonly offset: number;
+  /** Bytes cut off. */
+  readonly bytes: number;
+  /**
+   * Whole, valid records among the cut bytes (written after the last sync, so never reported
+   * durable; after a power loss pages can reach the disk out of order).
+   */
+  readonly recordsAfter: number;
+  /** Where the cut bytes were saved. */
+  readonly savedTo: string;
 }
 
 /** Reply to `open`: the shared index and what recovery did. */
@@ -126,6 +192,10 @@ export interface WriterOpened {
   readonly hintedSegments: number;
   readonly scannedSegments: number;
   readonly truncatedBytes: number;
+  /** The torn tail cut off the last segment, if any. */
+  readonly tornTail?: TornTailReport;
+  /** What repair did, when the store was opened with `repair`. */
+  readonly repair?: RepairReport;
   readonly recoveryMs: number;
 }
 

@@ -91,14 +91,57 @@ export function unpackValues(reply: ArrayBuffer, count: number): (Buffer | undef
   return values;
 }
 
-/** Reads the keys at (handle, offset, length) triples and packs them like `packKeys`. */
+/** A record `readKeysAt` could not read because it is damaged: its handle and offset. */
+export interface DamagedLocation {
+  readonly handle: number;
+  readonly offset: number;
+}
+
+/**
+ * Reads the keys at (handle, offset, length) triples. The reply is packed like `packKeys`,
+ * followed by [u32 damaged count][u32 handle, u32 offset × count]: the records that failed
+ * their check (`KV_CORRUPTION`), left out so one damaged record does not hide every other key.
+ * Other errors (I/O) throw.
+ */
 export function readKeysAt(reader: RecordReader, locations: Uint32Array): ArrayBuffer {
   const keys: Uint8Array[] = [];
+  const damaged: number[] = [];
   for (let i = 0; i + 2 < locations.length; i += 3) {
-    const key = reader.keyAt(locations[i]!, locations[i + 1]!, locations[i + 2]!);
-    if (key) keys.push(key);
+    try {
+      const key = reader.keyAt(locations[i]!, locations[i + 1]!, locations[i + 2]!);
+      if (key) keys.push(key);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'KV_CORRUPTION') throw error;
+      damaged.push(locations[i]!, locations[i + 1]!);
+    }
   }
-  return packKeys(keys);
+  const packed = new Uint8Array(packKeys(keys));
+  const out = new Uint8Array(packed.length + 4 + 4 * damaged.length);
+  out.set(packed);
+  const trailer = new DataView(out.buffer, packed.length);
+  trailer.setUint32(0, damaged.length / 2, true);
+  for (let i = 0; i < damaged.length; i++) trailer.setUint32(4 + 4 * i, damaged[i]!, true);
+  return out.buffer;
+}
+
+/** Unpacks a `readKeysAt` reply: the keys (views into the reply) and the damaged records. */
+export function unpackKeysAt(reply: ArrayBuffer): {
+  keys: Uint8Array[];
+  damaged: DamagedLocation[];
+} {
+  const keys = unpackKeys(reply);
+  let end = 4 + 4 * keys.length;
+  for (const k of keys) end += k.length;
+  const view = new DataView(reply, end);
+  const damaged: DamagedLocation[] = [];
+  const count = view.getUint32(0, true);
+  for (let i = 0; i < count; i++) {
+    damaged.push({
+      handle: view.getUint32(4 + 8 * i, true),
+      offset: view.getUint32(8 + 8 * i, true),
+    });
+  }
+  return { keys, damaged };
 }
 
 /** Presence flags: one byte per key. */

@@ -100,9 +100,15 @@ export class RecordReader {
     length: number,
     includeExpired = false,
   ): Uint8Array | undefined {
-    const bytes = this.fds.view(handle, offset, length);
-    const at = this.fds.viewAt;
-    if (!recordChecksumOk(bytes, at, length)) throw this.checksumError(handle, offset);
+    let bytes: Uint8Array;
+    let at: number;
+    try {
+      bytes = this.fds.view(handle, offset, length);
+      at = this.fds.viewAt;
+      if (!recordChecksumOk(bytes, at, length)) throw this.checksumError(handle, offset);
+    } catch (error) {
+      throw this.counted(error);
+    }
     const expiresAt = recordExpiresAt(bytes, at);
     if (!includeExpired && expiresAt !== 0 && expiresAt <= Date.now()) return undefined;
     const start = at + RECORD_HEADER_BYTES;
@@ -133,10 +139,18 @@ export class RecordReader {
     index.beginRead(tag);
     try {
       index.find(tag, this.check);
+    } catch (error) {
+      throw this.counted(error);
     } finally {
       index.endRead(tag);
     }
     return this.found !== undefined;
+  }
+
+  /** Counts `error` in the index's damaged-read counter if it is damage; returns it. */
+  private counted(error: unknown): unknown {
+    if (error instanceof KvError && error.code === 'KV_CORRUPTION') this.index.noteDamagedRead();
+    return error;
   }
 
   private copyValue(): Buffer {

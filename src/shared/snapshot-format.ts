@@ -1,6 +1,6 @@
 // The one definition of the index snapshot file (FORMAT.md, "Index snapshot"): the shared
 // index's slot array as it is in memory, the segment table it refers to (handles, spans, sizes,
-// accounting), and the point in the log it covers. Encode and validate-and-decode; deciding
+// accounting, expiry tallies), and the point in the log it covers. Encode and validate-and-decode; deciding
 // whether it still matches the directory is index-snapshot.ts's job.
 
 import { crc32c } from './crc32c.js';
@@ -10,11 +10,27 @@ import { getU64, setU64 } from './data-view-u64.js';
 export const SNAPSHOT_FILE = 'INDEX-SNAPSHOT';
 /** Magic of the index snapshot file: the ASCII bytes "KVDX" read as a little-endian u32. */
 export const SNAPSHOT_MAGIC = 0x5844564b;
-/** Snapshot layout version (header bytes 4..5); bumped whenever the snapshot layout changes. */
-export const SNAPSHOT_VERSION = 1;
+/**
+ * Snapshot layout version (header bytes 4..5); bumped whenever the snapshot layout changes.
+ * Version 2 added the expiry tallies. A snapshot of another version is not used.
+ */
+export const SNAPSHOT_VERSION = 2;
 const HEADER_BYTES = 64;
-const SEGMENT_ENTRY_BYTES = 48;
+const SEGMENT_ENTRY_BYTES = 72;
+const BUCKET_BYTES = 20;
 const TRAILER_BYTES = 4;
+
+/** Bytes, keys and key bytes of a set of live records (for expiry accounting). */
+export interface Tally {
+  readonly bytes: number;
+  readonly keys: number;
+  readonly keyBytes: number;
+}
+
+/** Live records of a segment that expire during one second (`second` × 1000 ms at the latest). */
+export interface ExpiryBucket extends Tally {
+  readonly second: number;
+}
 
 /** One segment as the snapshot records it. */
 export interface SnapshotSegment {
@@ -28,6 +44,10 @@ export interface SnapshotSegment {
   readonly hinted: boolean;
   readonly liveBytes: number;
   readonly tombstoneBytes: number;
+  /** Live records whose expiry had passed when they were last swept (dead bytes). */
+  readonly expired: Tally;
+  /** Live records whose expiry had not passed yet, by the second they expire in. */
+  readonly expiring: readonly ExpiryBucket[];
 }
 
 /** Everything a snapshot holds. `slots` is the index's slot array (16 bytes per slot). */
@@ -41,13 +61,17 @@ export interface Snapshot {
   /** The log segment being appended to when it was taken, and its size then. */
   readonly resumeId: number;
   readonly resumeFrom: number;
+  /** The time (ms) up to which expiring records were moved to `expired`. */
+  readonly sweptAt: number;
   readonly segments: readonly SnapshotSegment[];
   readonly slots: Uint8Array;
 }
 
 /** Encodes a snapshot into the pieces of the file, in order (to write with one writev). */
 export function encodeSnapshot(s: Snapshot): Uint8Array[] {
-  const head = new Uint8Array(HEADER_BYTES + s.segments.length * SEGMENT_ENTRY_BYTES);
+  const buckets = s.segments.reduce((n, g) => n + g.expiring.length, 0);
+  const bucketsStart = HEADER_BYTES + s.segments.length * SEGMENT_ENTRY_BYTES;
+  const head = new Uint8Array(bucketsStart + buckets * BUCKET_BYTES);
   const v = new DataView(head.buffer);
   v.setUint32(0, SNAPSHOT_MAGIC, true);
   v.setUint16(4, SNAPSHOT_VERSION, true);
@@ -59,6 +83,9 @@ export function encodeSnapshot(s: Snapshot): Uint8Array[] {
   v.setUint32(32, s.resumeId, true);
   v.setUint32(36, s.resumeFrom, true);
   v.setUint32(40, s.segments.length, true);
+  v.setUint32(44, buckets, true);
+  setU64(v, 48, s.sweptAt);
+  let b = bucketsStart;
   s.segments.forEach((g, i) => {
     const at = HEADER_BYTES + i * SEGMENT_ENTRY_BYTES;
     v.setUint32(at, g.id, true);
@@ -71,6 +98,17 @@ export function encodeSnapshot(s: Snapshot): Uint8Array[] {
     v.setUint32(at + 28, g.hinted ? 1 : 0, true);
     setU64(v, at + 32, g.liveBytes);
     setU64(v, at + 40, g.tombstoneBytes);
+    setU64(v, at + 48, g.expired.bytes);
+    v.setUint32(at + 56, g.expired.keys, true);
+    v.setUint32(at + 60, g.expired.keyBytes, true);
+    v.setUint32(at + 64, g.expiring.length, true);
+    for (const e of g.expiring) {
+      v.setUint32(b, e.second, true);
+      setU64(v, b + 4, e.bytes);
+      v.setUint32(b + 12, e.keys, true);
+      v.setUint32(b + 16, e.keyBytes, true);
+      b += BUCKET_BYTES;
+    }
   });
   const trailer = new Uint8Array(TRAILER_BYTES);
   const crc = crc32c(s.slots, 0, s.slots.length, crc32c(head, 0, head.length));
@@ -87,13 +125,27 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot | string {
   if (version !== SNAPSHOT_VERSION) return `unsupported snapshot version ${version}`;
   const capacity = v.getUint32(12, true);
   const segmentCount = v.getUint32(40, true);
-  const slotsStart = HEADER_BYTES + segmentCount * SEGMENT_ENTRY_BYTES;
+  const bucketCount = v.getUint32(44, true);
+  const bucketsStart = HEADER_BYTES + segmentCount * SEGMENT_ENTRY_BYTES;
+  const slotsStart = bucketsStart + bucketCount * BUCKET_BYTES;
   const body = slotsStart + capacity * 16;
   if (bytes.length !== body + TRAILER_BYTES) return 'snapshot length does not match its header';
   if (v.getUint32(body, true) !== crc32c(bytes, 0, body)) return 'snapshot checksum mismatch';
   const segments: SnapshotSegment[] = [];
+  let b = bucketsStart;
   for (let i = 0; i < segmentCount; i++) {
     const at = HEADER_BYTES + i * SEGMENT_ENTRY_BYTES;
+    const expiring: ExpiryBucket[] = [];
+    const n = v.getUint32(at + 64, true);
+    if (b + n * BUCKET_BYTES > slotsStart) return 'snapshot expiry buckets do not match its header';
+    for (let k = 0; k < n; k++, b += BUCKET_BYTES) {
+      expiring.push({
+        second: v.getUint32(b, true),
+        bytes: getU64(v, b + 4),
+        keys: v.getUint32(b + 12, true),
+        keyBytes: v.getUint32(b + 16, true),
+      });
+    }
     segments.push({
       id: v.getUint32(at, true),
       handle: v.getUint32(at + 4, true),
@@ -105,8 +157,15 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot | string {
       hinted: v.getUint32(at + 28, true) === 1,
       liveBytes: getU64(v, at + 32),
       tombstoneBytes: getU64(v, at + 40),
+      expired: {
+        bytes: getU64(v, at + 48),
+        keys: v.getUint32(at + 56, true),
+        keyBytes: v.getUint32(at + 60, true),
+      },
+      expiring,
     });
   }
+  if (b !== slotsStart) return 'snapshot expiry buckets do not match its header';
   return {
     hashBits: v.getUint32(8, true),
     capacity,
@@ -115,6 +174,7 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot | string {
     lastSeq: getU64(v, 24),
     resumeId: v.getUint32(32, true),
     resumeFrom: v.getUint32(36, true),
+    sweptAt: getU64(v, 48),
     segments,
     slots: bytes.subarray(slotsStart, body),
   };

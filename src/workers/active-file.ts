@@ -3,16 +3,8 @@
 // close). The log writer decides what to write and when; this file only does the file I/O.
 // Writer thread only.
 
-import {
-  closeSync,
-  fdatasync,
-  fdatasyncSync,
-  fstatSync,
-  ftruncateSync,
-  openSync,
-  writevSync,
-} from 'node:fs';
 import type { Logger } from '../shared/logger.js';
+import { type FileSystem, writeAllv } from './file-system.js';
 
 /** Step of preallocation under `always` (zeros written ahead of the data). */
 const PREALLOCATE_BYTES = 1024 * 1024;
@@ -32,24 +24,40 @@ export class ActiveFile {
   private allocatedEnd: number;
   /** False after a preallocation failed (no room): this file appends without it. */
   private preallocating = true;
-  /** Count of successful writes; `synced` is the count known to be on disk. */
-  private written = 0;
-  private synced = 0;
+  /** End of the data written so far; `syncedEnd`: how much of it is known to be on disk. */
+  private dataEnd: number;
+  private synced: number;
   private backgroundSyncs = 0;
 
-  /** Opens the segment file at `path` for appending. Throws the I/O error. */
+  /**
+   * Opens the segment file at `path` for appending through `files`. Its data ends at
+   * `dataEnd`, of which the first `syncedEnd` bytes are known to be on stable storage.
+   * Throws the I/O error.
+   */
   constructor(
+    private readonly files: FileSystem,
     private readonly path: string,
     private readonly log: Logger,
+    dataEnd: number,
+    syncedEnd: number,
   ) {
-    this.fd = openSync(path, 'r+');
-    this.allocatedEnd = fstatSync(this.fd).size;
+    this.fd = files.open(path, 'r+');
+    this.allocatedEnd = files.size(this.fd);
+    this.dataEnd = dataEnd;
+    this.synced = Math.min(syncedEnd, dataEnd);
+  }
+
+  /** Bytes of the file known to be on stable storage (an fdatasync covering them returned). */
+  get syncedEnd(): number {
+    return this.synced;
   }
 
   /** Writes `iov` at `position` (all of it, retrying short writes). Throws the I/O error. */
   write(iov: Uint8Array[], position: number): void {
-    writeAllv(this.fd, iov, position);
-    this.written++;
+    writeAllv(this.files, this.fd, iov, position);
+    let end = position;
+    for (const chunk of iov) end += chunk.length;
+    if (end > this.dataEnd) this.dataEnd = end;
   }
 
   /**
@@ -64,11 +72,16 @@ export class ActiveFile {
     const target = Math.ceil(end / PREALLOCATE_BYTES) * PREALLOCATE_BYTES;
     try {
       for (let at = this.allocatedEnd; at < target; at += PREALLOCATE_BYTES) {
-        writeAllv(this.fd, [ZEROS.subarray(0, Math.min(PREALLOCATE_BYTES, target - at))], at);
+        writeAllv(
+          this.files,
+          this.fd,
+          [ZEROS.subarray(0, Math.min(PREALLOCATE_BYTES, target - at))],
+          at,
+        );
       }
       this.allocatedEnd = target;
     } catch (error) {
-      ftruncateSync(this.fd, dataEnd);
+      this.files.ftruncate(this.fd, dataEnd);
       this.allocatedEnd = dataEnd;
       this.preallocating = false;
       this.log.warn({ err: error, file: this.path }, 'preallocation failed; appending without it');
@@ -77,15 +90,17 @@ export class ActiveFile {
 
   /** Truncates the file to `size` (a failed write's bytes, or preallocated zeros). Throws. */
   cutBack(size: number): void {
-    ftruncateSync(this.fd, size);
+    this.files.ftruncate(this.fd, size);
     this.allocatedEnd = size;
+    if (this.dataEnd > size) this.dataEnd = size;
+    if (this.synced > size) this.synced = size;
   }
 
   /** fdatasyncs if any write is not known to be on disk; returns whether it synced. Throws. */
   sync(): boolean {
-    if (this.synced === this.written) return false;
-    const target = this.written;
-    fdatasyncSync(this.fd);
+    if (this.synced >= this.dataEnd) return false;
+    const target = this.dataEnd;
+    this.files.fdatasync(this.fd);
     this.synced = target;
     return true;
   }
@@ -96,11 +111,11 @@ export class ActiveFile {
    * Does nothing if everything is synced or a background sync is already running.
    */
   syncInBackground(done: (error: Error | null) => void): void {
-    if (this.synced === this.written || this.backgroundSyncs > 0) return;
-    const target = this.written;
+    if (this.synced >= this.dataEnd || this.backgroundSyncs > 0) return;
+    const target = this.dataEnd;
     let fd: number;
     try {
-      fd = openSync(this.path, 'r');
+      fd = this.files.open(this.path, 'r');
     } catch (error) {
       this.log.error(
         { err: error, file: this.path },
@@ -109,9 +124,9 @@ export class ActiveFile {
       return;
     }
     this.backgroundSyncs++;
-    fdatasync(fd, (error) => {
+    this.files.fdatasyncInBackground(fd, (error) => {
       this.backgroundSyncs--;
-      closeSync(fd);
+      this.files.close(fd);
       if (!error) this.synced = Math.max(this.synced, target);
       done(error);
     });
@@ -120,8 +135,8 @@ export class ActiveFile {
   /** Trims preallocated zeros down to `dataEnd`, syncs and closes: the segment is sealed. Throws. */
   seal(dataEnd: number): void {
     if (this.allocatedEnd > dataEnd) this.cutBack(dataEnd);
-    fdatasyncSync(this.fd);
-    this.synced = this.written;
+    this.files.fdatasync(this.fd);
+    this.synced = this.dataEnd;
     this.closeFd();
   }
 
@@ -131,7 +146,7 @@ export class ActiveFile {
     try {
       const trimmed = this.allocatedEnd > dataEnd;
       if (trimmed) this.cutBack(dataEnd);
-      if (trimmed || this.synced !== this.written) fdatasyncSync(this.fd);
+      if (trimmed || this.synced < this.dataEnd) this.files.fdatasync(this.fd);
     } finally {
       this.closeFd();
     }
@@ -140,25 +155,6 @@ export class ActiveFile {
   private closeFd(): void {
     const fd = this.fd;
     this.fd = -1; // never close or write through a number the OS may reuse
-    closeSync(fd);
-  }
-}
-
-/** writev that retries short writes until every byte is written at `position`. */
-function writeAllv(fd: number, iov: Uint8Array[], position: number): void {
-  let pending = iov;
-  let pos = position;
-  while (pending.length > 0) {
-    let n = writevSync(fd, pending, pos);
-    pos += n;
-    const rest: Uint8Array[] = [];
-    for (const chunk of pending) {
-      if (n >= chunk.length) n -= chunk.length;
-      else {
-        rest.push(n > 0 ? chunk.subarray(n) : chunk);
-        n = 0;
-      }
-    }
-    pending = rest;
+    this.files.close(fd);
   }
 }

@@ -3,13 +3,19 @@
 // it reads the segment table and decides; the writer service reserves the output id. Writer only.
 
 import type { CompactionPolicy, MergeInput } from '../shared/compaction-messages.js';
-import { SEGMENT_HEADER_BYTES } from '../shared/format.js';
+import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../shared/format.js';
 import type { Segment } from './segments.js';
 
-/** Bytes a merge of a run starting at the oldest segment (`prefix`) or not would free in `s`. */
+/**
+ * Bytes a merge of a run starting at the oldest segment (`prefix`) or not would free in `s`.
+ * Expired records count as dead; elsewhere than in a prefix a merge keeps each as a tombstone
+ * (header and key) in case it hides an older value, so only its value is freed.
+ */
 export function reclaimableBytes(s: Segment, prefix: boolean): number {
-  const dead = s.size - SEGMENT_HEADER_BYTES - s.liveBytes;
-  return prefix ? dead : dead - s.tombstoneBytes;
+  const dead = s.size - SEGMENT_HEADER_BYTES - s.liveBytes + s.expired.bytes;
+  if (prefix) return dead;
+  const keptOfExpired = s.expired.keys * RECORD_HEADER_BYTES + s.expired.keyBytes;
+  return dead - s.tombstoneBytes - keptOfExpired;
 }
 
 /**

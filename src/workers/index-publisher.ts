@@ -2,7 +2,7 @@
 // key of each candidate slot (fingerprints collide), upsert or remove, and keep the segments'
 // live-byte accounting in step. Used by recovery and by the log writer. Writer thread only.
 
-import { RECORD_HEADER_BYTES, recordKeyLength } from '../shared/format.js';
+import { RECORD_HEADER_BYTES, recordExpiresAt, recordKeyLength } from '../shared/format.js';
 import type { IndexTable, KeyCheck, SlotLocation } from '../shared/index-table.js';
 import { type ReadMode, SegmentFds } from '../shared/segment-fds.js';
 import type { SegmentTable } from './segments.js';
@@ -25,6 +25,8 @@ export class IndexPublisher {
   private keyBytes: Uint8Array = new Uint8Array(0);
   private keyStart = 0;
   private keyLength = 0;
+  /** The expiry of the stored record the last successful key check matched. */
+  private matchedExpiresAt = 0;
   private readonly check: KeyCheck = (handle, offset, length) =>
     this.storedKeyMatches(handle, offset, length);
 
@@ -51,13 +53,22 @@ export class IndexPublisher {
     this.index.writerReserve(keys);
   }
 
-  /** Points the key `b[keyStart, +keyLength)` at `loc`; returns whether it replaced a live key. */
-  put(b: Uint8Array, keyStart: number, keyLength: number, loc: SlotLocation): boolean {
+  /**
+   * Points the key `b[keyStart, +keyLength)` at `loc`, a put expiring at `expiresAt` (0 =
+   * never); returns whether it replaced a live key.
+   */
+  put(
+    b: Uint8Array,
+    keyStart: number,
+    keyLength: number,
+    loc: SlotLocation,
+    expiresAt: number,
+  ): boolean {
     this.setKey(b, keyStart, keyLength);
     const tag = this.index.tagOfBytes(b, keyStart, keyStart + keyLength);
     const old = this.index.writerUpsert(tag, this.check, loc);
-    if (old) this.segments.removeLive(old);
-    this.segments.addLive(loc);
+    if (old) this.segments.removeLive(old, this.matchedExpiresAt, keyLength);
+    this.segments.addLive(loc, expiresAt, keyLength);
     return old !== undefined;
   }
 
@@ -66,7 +77,7 @@ export class IndexPublisher {
     this.setKey(b, keyStart, keyLength);
     const tag = this.index.tagOfBytes(b, keyStart, keyStart + keyLength);
     const old = this.index.writerRemove(tag, this.check);
-    if (old) this.segments.removeLive(old);
+    if (old) this.segments.removeLive(old, this.matchedExpiresAt, keyLength);
     return old !== undefined;
   }
 
@@ -105,6 +116,7 @@ export class IndexPublisher {
     for (let i = 0; i < this.keyLength; i++) {
       if (src[at + RECORD_HEADER_BYTES + i] !== k[ks + i]) return false;
     }
+    this.matchedExpiresAt = recordExpiresAt(src, at);
     return true;
   }
 }

@@ -6,19 +6,16 @@
 // that does not continue its sequence) means "no snapshot": recovery then uses hint files and
 // scans. Writer thread only.
 
-import { closeSync, openSync, readSync } from 'node:fs';
-import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { faultPoint } from '../shared/fault-points.js';
 import {
   decodeHeader,
+  isRecordType,
   KIND_LOG,
   KIND_MERGED,
   RECORD_HEADER_BYTES,
   recordType,
   segmentFileName,
-  TYPE_BATCH_COMMIT,
-  TYPE_PUT,
 } from '../shared/format.js';
 import type { IndexTable } from '../shared/index-table.js';
 import type { Logger } from '../shared/logger.js';
@@ -29,6 +26,7 @@ import {
   type Snapshot,
 } from '../shared/snapshot-format.js';
 import { TEMP_SUFFIX, writeFileDurably } from './durable-file.js';
+import type { FileSystem } from './file-system.js';
 import type { Restored } from './recovery.js';
 import type { Inventory } from './segment-inventory.js';
 import type { SegmentTable } from './segments.js';
@@ -49,6 +47,7 @@ export function takeSnapshot(
     lastSeq,
     resumeId,
     resumeFrom,
+    sweptAt: segments.sweptAt,
     segments: segments.list().map((s) => ({
       id: s.id,
       handle: s.handle,
@@ -60,34 +59,44 @@ export function takeSnapshot(
       hinted: s.hinted,
       liveBytes: s.liveBytes,
       tombstoneBytes: s.tombstoneBytes,
+      expired: { ...s.expired },
+      expiring: [...s.expiring].map(([second, t]) => ({ second, ...t })),
     })),
     slots: index.writerCopySlots(),
   };
 }
 
 /** Writes `snapshot` as INDEX-SNAPSHOT: temporary file, fsync, rename, directory fsync. */
-export function writeSnapshot(dir: string, snapshot: Snapshot): void {
-  writeFileDurably(dir, SNAPSHOT_FILE, 'snapshot-written', ...encodeSnapshot(snapshot));
+export function writeSnapshot(files: FileSystem, dir: string, snapshot: Snapshot): void {
+  writeFileDurably(files, dir, SNAPSHOT_FILE, 'snapshot-written', ...encodeSnapshot(snapshot));
 }
 
 /** The same as `writeSnapshot`, with the file I/O off the writer's thread (libuv's pool). */
-export async function writeSnapshotInBackground(dir: string, snapshot: Snapshot): Promise<void> {
+export async function writeSnapshotInBackground(
+  files: FileSystem,
+  dir: string,
+  snapshot: Snapshot,
+): Promise<void> {
+  const bg = files.background;
   const tmp = join(dir, SNAPSHOT_FILE + TEMP_SUFFIX);
-  const file = await open(tmp, 'w');
+  const fd = await bg.open(tmp, 'w');
   try {
-    await file.writev(encodeSnapshot(snapshot));
-    await file.sync();
+    let pieces = encodeSnapshot(snapshot);
+    let at = 0;
+    while (pieces.length > 0) {
+      // writev may write less than asked: go on from where it stopped.
+      let n = await bg.writev(fd, pieces, at);
+      at += n;
+      while (pieces.length > 0 && n >= pieces[0]!.length) n -= pieces.shift()!.length;
+      if (n > 0) pieces = [pieces[0]!.subarray(n), ...pieces.slice(1)];
+    }
+    await bg.fsync(fd);
   } finally {
-    await file.close();
+    await bg.close(fd);
   }
   faultPoint('snapshot-written');
-  await rename(tmp, join(dir, SNAPSHOT_FILE));
-  const d = await open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
+  await bg.rename(tmp, join(dir, SNAPSHOT_FILE));
+  await bg.syncDirectory(dir);
 }
 
 /**
@@ -95,9 +104,9 @@ export async function writeSnapshotInBackground(dir: string, snapshot: Snapshot)
  * directory's segments exactly; returns what it restored, or undefined (with a log line saying
  * why) when recovery must rebuild without it.
  */
-export async function readSnapshotFile(dir: string): Promise<Uint8Array | undefined> {
+export function readSnapshotFile(files: FileSystem, dir: string): Uint8Array | undefined {
   try {
-    return await readFile(join(dir, SNAPSHOT_FILE));
+    return files.readFile(join(dir, SNAPSHOT_FILE));
   } catch {
     return undefined;
   }
@@ -118,7 +127,9 @@ export function restoreSnapshot(
   }
   const snapshot = decodeSnapshot(bytes);
   const problem =
-    typeof snapshot === 'string' ? snapshot : mismatch(snapshot, inventory, index, dir);
+    typeof snapshot === 'string'
+      ? snapshot
+      : mismatch(snapshot, inventory, index, segments.files, dir);
   if (problem !== undefined || typeof snapshot === 'string') {
     log.warn(
       { reason: problem },
@@ -127,6 +138,7 @@ export function restoreSnapshot(
     return undefined;
   }
   index.writerRestore(snapshot.capacity, snapshot.count, snapshot.deleted, snapshot.slots);
+  segments.restoreSweptAt(snapshot.sweptAt);
   for (const g of snapshot.segments) {
     const kind = g.kind === KIND_MERGED ? KIND_MERGED : KIND_LOG;
     const file = inventory.files.find((f) => f.header.id === g.id)!;
@@ -135,6 +147,10 @@ export function restoreSnapshot(
     s.liveKeys = g.liveKeys;
     s.tombstoneBytes = g.tombstoneBytes;
     s.hinted = g.hinted;
+    Object.assign(s.expired, g.expired);
+    for (const e of g.expiring) {
+      s.expiring.set(e.second, { bytes: e.bytes, keys: e.keys, keyBytes: e.keyBytes });
+    }
   }
   log.info(
     { keys: snapshot.count, segments: snapshot.segments.length, lastSeq: snapshot.lastSeq },
@@ -153,12 +169,13 @@ function mismatch(
   s: Snapshot,
   inventory: Inventory,
   index: IndexTable,
+  files: FileSystem,
   dir: string,
 ): string | undefined {
   if (s.hashBits !== index.hashBits) return `snapshot hashes keys to ${s.hashBits} bits`;
-  const files = new Map(inventory.files.map((f) => [f.header.id, f]));
+  const byId = new Map(inventory.files.map((f) => [f.header.id, f]));
   for (const g of s.segments) {
-    const f = files.get(g.id);
+    const f = byId.get(g.id);
     const name = segmentFileName(g.id);
     if (!f) return `${name} is gone (compacted after the snapshot?)`;
     const h = f.header;
@@ -174,7 +191,7 @@ function mismatch(
       return `${f.name} is older than the snapshot but not in it`;
     }
   }
-  return sequenceMismatch(s, dir);
+  return sequenceMismatch(s, files, dir);
 }
 
 /**
@@ -183,22 +200,21 @@ function mismatch(
  * unless a failed write used numbers up). A torn or preallocated tail there proves nothing
  * either way; the replay deals with it.
  */
-function sequenceMismatch(s: Snapshot, dir: string): string | undefined {
+function sequenceMismatch(s: Snapshot, files: FileSystem, dir: string): string | undefined {
   const head = new Uint8Array(RECORD_HEADER_BYTES);
   let n: number;
   try {
-    const fd = openSync(join(dir, segmentFileName(s.resumeId)), 'r');
+    const fd = files.open(join(dir, segmentFileName(s.resumeId)), 'r');
     try {
-      n = readSync(fd, head, 0, head.length, s.resumeFrom);
+      n = files.read(fd, head, 0, head.length, s.resumeFrom);
     } finally {
-      closeSync(fd);
+      files.close(fd);
     }
   } catch (error) {
     return `cannot read the resume segment: ${String(error)}`;
   }
   if (n < RECORD_HEADER_BYTES) return undefined;
-  const type = recordType(head, 0);
-  if (type < TYPE_PUT || type > TYPE_BATCH_COMMIT) return undefined;
+  if (!isRecordType(recordType(head, 0))) return undefined;
   const seq = decodeHeader(head, 0).seq;
   return seq > s.lastSeq
     ? undefined

@@ -6,11 +6,14 @@
 import { join } from 'node:path';
 import { ioError, KvError, type SerializedError, serializeError } from '../shared/errors.js';
 import {
+  encodeSyncMark,
   MAX_RECORD_BYTES,
   RECORD_HEADER_BYTES,
+  recordExpiresAt,
   recordKeyLength,
   recordType,
   SEGMENT_HEADER_BYTES,
+  SYNC_MARK_BYTES,
   sealRecord,
   segmentFileName,
   TYPE_DELETE,
@@ -51,6 +54,14 @@ interface Run {
   readonly firstRecord: number;
 }
 
+/** How much of the active segment recovery knew to be synced (continues its sync marks). */
+export interface ActiveSyncState {
+  /** The largest synced byte count a sync mark (or the snapshot's resume point) stated. */
+  readonly syncedThrough: number;
+  /** End of a final sync mark covering every byte before it, if the segment ends in one. */
+  readonly fullMarkEnd: number;
+}
+
 /** The durability policy and rotation size the log writer follows. */
 export interface LogWriterOptions {
   readonly durability: Durability;
@@ -72,6 +83,12 @@ export class LogWriter {
   /** Reads current values for read-modify-write operations (created on first use). */
   private reader: RecordReader | undefined;
   private failure: KvError | undefined;
+  /**
+   * The synced byte count the last sync mark of the active segment states, and the end of its
+   * last mark if that mark covers every byte before it (FORMAT.md, "Sync marks").
+   */
+  private markedThrough: number;
+  private fullMarkEnd: number;
   /** Counters for stats(). */
   writes = 0;
   flushes = 0;
@@ -84,10 +101,13 @@ export class LogWriter {
     lastSeq: number,
     private readonly options: LogWriterOptions,
     private readonly log: Logger,
+    activeSync: ActiveSyncState = { syncedThrough: SEGMENT_HEADER_BYTES, fullMarkEnd: 0 },
   ) {
     this.active = active;
     this.lastSeq = lastSeq;
-    this.file = this.openFile(active);
+    this.markedThrough = Math.max(activeSync.syncedThrough, SEGMENT_HEADER_BYTES);
+    this.fullMarkEnd = activeSync.fullMarkEnd;
+    this.file = this.openFile(active, this.markedThrough);
   }
 
   get activeId(): number {
@@ -236,11 +256,44 @@ export class LogWriter {
     this.publisher.sweep();
   }
 
-  /** Trims, syncs and closes the active segment's file. */
+  /**
+   * Syncs the active segment, ends it with a sync mark covering all of it (unless it already
+   * ends in one), trims and closes its file.
+   */
   close(): void {
     this.reader?.close();
     this.reader = undefined;
-    this.file.close(this.active.size);
+    try {
+      if (!this.failure) this.writeFinalMark();
+    } finally {
+      this.file.close(this.active.size);
+    }
+  }
+
+  /**
+   * Makes every byte of the active segment durable and records that with a sync mark at its
+   * end, itself synced: a clean close or a seal leaves a segment whose every byte a mark
+   * covers, so recovery treats any damage in it as damage. The mark is written only after the
+   * sync it reports has returned. Throws the I/O error.
+   */
+  private writeFinalMark(): void {
+    if (this.active.size === this.fullMarkEnd || this.active.size <= SEGMENT_HEADER_BYTES) return;
+    this.file.sync();
+    const at = this.active.size;
+    this.file.write([encodeSyncMark(++this.lastSeq, at)], at);
+    this.active.size = at + SYNC_MARK_BYTES;
+    this.file.sync();
+    this.markedThrough = at;
+    this.fullMarkEnd = this.active.size;
+  }
+
+  /**
+   * The sync mark to write ahead of the next append, if a sync has covered more of the active
+   * segment than the last mark says (it becomes durable with the next sync).
+   */
+  private pendingMark(): Uint8Array | undefined {
+    const synced = this.file.syncedEnd;
+    return synced > this.markedThrough ? encodeSyncMark(this.lastSeq + 1, synced) : undefined;
   }
 
   /**
@@ -254,17 +307,21 @@ export class LogWriter {
     errors: (SerializedError | undefined)[],
   ): void {
     const limit = this.options.segmentBytes;
+    let mark = this.pendingMark();
+    const markBytes = mark ? SYNC_MARK_BYTES : 0;
     if (
       this.active.size > SEGMENT_HEADER_BYTES &&
-      this.active.size + unitLength(parsed, cursor) > limit
+      this.active.size + markBytes + unitLength(parsed, cursor) > limit
     ) {
       this.rotate();
       if (this.failure) return;
+      mark = this.pendingMark();
     }
     const startSize = this.active.size;
     const handle = this.active.handle;
     const runs: Run[] = [];
-    let size = startSize;
+    if (mark) this.lastSeq++; // the mark's sequence number, before its records'
+    let size = startSize + (mark ? SYNC_MARK_BYTES : 0);
     let records = 0;
     let puts = 0; // only puts can add keys to the index
     while (cursor.buffer < parsed.length) {
@@ -301,11 +358,11 @@ export class LogWriter {
       // Room in the index first: once the bytes are on disk, publishing them must not fail.
       this.publisher.reserve(puts);
       if (this.options.durability === 'always') this.file.preallocate(size, startSize);
-      this.file.write(
-        runs.map((r) => parsed[r.buffer]!.bytes.subarray(r.start, r.end)),
-        startSize,
-      );
+      const iov = runs.map((r) => parsed[r.buffer]!.bytes.subarray(r.start, r.end));
+      if (mark) iov.unshift(mark);
+      this.file.write(iov, startSize);
       this.active.size = size;
+      if (mark) this.markedThrough = this.file.syncedEnd;
       if (this.options.durability === 'always') this.sync();
     } catch (error) {
       const failure = ioError(`append to ${segmentFileName(this.active.id)} failed`, error);
@@ -340,11 +397,13 @@ export class LogWriter {
       let existed = false;
       if (type === TYPE_PUT) {
         const offset = run.offset + (at - run.start);
-        existed = this.publisher.put(b, keyStart, keyLength, {
-          handle: run.handle,
-          offset,
-          length,
-        });
+        existed = this.publisher.put(
+          b,
+          keyStart,
+          keyLength,
+          { handle: run.handle, offset, length },
+          recordExpiresAt(b, at),
+        );
       } else if (type === TYPE_DELETE) {
         existed = this.publisher.remove(b, keyStart, keyLength);
         this.segments.addTombstone(run.handle, length);
@@ -354,13 +413,16 @@ export class LogWriter {
     }
   }
 
-  /** Seals the active segment (trim, fdatasync, close) and starts the next one. */
+  /** Seals the active segment (final sync mark, trim, fdatasync, close) and starts the next one. */
   private rotate(): void {
     const old = this.active;
     try {
+      this.writeFinalMark();
       this.file.seal(old.size);
       this.active = this.segments.create();
-      this.file = this.openFile(this.active);
+      this.markedThrough = SEGMENT_HEADER_BYTES;
+      this.fullMarkEnd = 0;
+      this.file = this.openFile(this.active, SEGMENT_HEADER_BYTES);
     } catch (error) {
       this.fail(ioError('segment rotation failed', error));
       return;
@@ -389,8 +451,14 @@ export class LogWriter {
     this.log.error({ err: error }, 'writer failed; refusing further writes');
   }
 
-  private openFile(segment: Segment): ActiveFile {
-    return new ActiveFile(join(this.segments.dir, segmentFileName(segment.id)), this.log);
+  private openFile(segment: Segment, syncedEnd: number): ActiveFile {
+    return new ActiveFile(
+      this.segments.files,
+      join(this.segments.dir, segmentFileName(segment.id)),
+      this.log,
+      segment.size,
+      syncedEnd,
+    );
   }
 }
 

@@ -1,8 +1,9 @@
-// Owns installing a finished merge on the writer thread: commit the merged segment (rename its
-// hint and then the segment into place, fsync the directory: from here a crash keeps the merge),
-// register it, move each key to it by compare-and-set in slices (writes run between slices; a
-// key they change keeps its new location), then retire the inputs once no reader can be reading
-// them and remove their files. Writer thread only.
+// Owns installing a finished merge on the writer thread: refuse it if a live key still points
+// into a damaged stretch the merge skipped, commit the merged segment (rename its hint and then
+// the segment into place, fsync the directory: from here a crash keeps the merge), register it,
+// move each key to it by compare-and-set in slices (writes run between slices; a key they
+// change keeps its new location), then retire the inputs once no reader can be reading them
+// and remove their files. Writer thread only.
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
@@ -17,7 +18,7 @@ import { faultPoint } from '../shared/fault-points.js';
 import { KIND_MERGED, segmentFileName } from '../shared/format.js';
 import { hintFileName } from '../shared/hint-format.js';
 import type { IndexTable } from '../shared/index-table.js';
-import { commitTemp, removeFilesDurably, syncDirectory } from './durable-file.js';
+import { commitTemp, removeFilesDurably, TEMP_SUFFIX } from './durable-file.js';
 import type { Segment, SegmentTable } from './segments.js';
 
 /** Moves installed per slice before letting queued writes run. */
@@ -43,11 +44,23 @@ export async function installMerge(
     return s;
   });
   const dir = segments.dir;
+  const files = segments.files;
+  try {
+    refuseLiveDamage(index, result.damaged);
+  } catch (error) {
+    const temps = [segmentFileName(plan.outputId), hintFileName(plan.outputId)];
+    removeFilesDurably(
+      files,
+      dir,
+      temps.map((name) => name + TEMP_SUFFIX),
+    );
+    throw error;
+  }
   faultPoint('merge-before-commit');
-  commitTemp(dir, hintFileName(plan.outputId));
+  commitTemp(files, dir, hintFileName(plan.outputId));
   faultPoint('merge-hint-committed');
-  commitTemp(dir, segmentFileName(plan.outputId));
-  syncDirectory(dir);
+  commitTemp(files, dir, segmentFileName(plan.outputId));
+  files.syncDirectory(dir);
   faultPoint('merge-committed');
   const output = segments.add(
     { id: plan.outputId, kind: KIND_MERGED, first: plan.first, last: plan.last },
@@ -65,16 +78,18 @@ export async function installMerge(
     if (at === halfway) faultPoint('merge-installing');
     const tag = m[at]!;
     const from = { handle: m[at + 1]!, offset: m[at + 2]!, length: m[at + 4]! };
+    const keyLength = m[at + 5]!;
+    const expiresAt = m[at + 7]! * 0x1_0000_0000 + m[at + 6]!;
     if (m[at + 3] === MOVE_DROP) {
       if (index.writerRemoveIf(tag, from)) {
-        segments.removeLive(from);
+        segments.removeLive(from, expiresAt, keyLength);
         dropped++;
       }
     } else {
       const to = { handle: output.handle, offset: m[at + 3]!, length: from.length };
       if (index.writerReplaceIf(tag, from, to)) {
-        segments.removeLive(from);
-        segments.addLive(to);
+        segments.removeLive(from, expiresAt, keyLength);
+        segments.addLive(to, expiresAt, keyLength);
         moved++;
       } else superseded++;
     }
@@ -99,6 +114,7 @@ export async function installMerge(
     index.writerUnlockAll();
   }
   removeFilesDurably(
+    files,
     dir,
     inputs.flatMap((s) => [segmentFileName(s.id), hintFileName(s.id)]),
   );
@@ -108,7 +124,38 @@ export async function installMerge(
     superseded,
     dropped,
     retiredBytes: inputs.reduce((n, s) => n + s.size, 0),
+    damagedRanges: result.damaged.length,
+    damagedBytes: result.damaged.reduce((n, d) => n + d.to - d.from, 0),
   };
+}
+
+/**
+ * Throws `KV_CORRUPTION` if a live key's record lies in a damaged stretch the merge skipped:
+ * retiring the input would then lose the key without a trace. Once the key is deleted or
+ * written again (or `kvd repair` has run), a merge skips the damage. Checked here, on the
+ * writer, where no write can change the index during the walk.
+ */
+function refuseLiveDamage(index: IndexTable, damaged: MergeResult['damaged']): void {
+  if (damaged.length === 0) return;
+  let hit: (typeof damaged)[number] | undefined;
+  let hitOffset = 0;
+  index.forEachSlot((_tag, handle, offset) => {
+    if (hit) return;
+    for (const d of damaged) {
+      if (d.handle === handle && offset >= d.from && offset < d.to) {
+        hit = d;
+        hitOffset = offset;
+        return;
+      }
+    }
+  });
+  if (!hit) return;
+  const key = hit.key !== undefined ? ` (its header names key ${JSON.stringify(hit.key)})` : '';
+  throw new KvError(
+    'KV_CORRUPTION',
+    `${segmentFileName(hit.segmentId)} at offset ${hitOffset}: the live record of a key is damaged${key}; ` +
+      'delete or overwrite that key, or run kvd repair, and compaction will skip the damage',
+  );
 }
 
 /** Waits (without blocking writes) until no keys() call holds a copy of old locations. */

@@ -1,18 +1,21 @@
 // Owns the merge itself (Bitcask's "merge"): read the planned segments in replay order, copy
 // every record the index still points at (and the tombstones that may still hide an older value)
 // into one new merged segment with its hint file, both under temporary names and fsynced, and
-// list the moves the writer must install. Runs on the compaction worker; it only reads the
-// index, never changes it.
+// list the moves the writer must install. An expired record is dropped (or, where an older
+// segment may hold a value it hides, kept as a tombstone without its value). A damaged stretch
+// of an input is skipped and reported: the writer refuses the install if a live key points
+// into it. Runs on the compaction worker; it only reads the index, never changes it.
 
-import { closeSync, fsyncSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  type MergeDamage,
   type MergePlan,
   type MergeResult,
   MOVE_DROP,
   MOVE_WORDS,
 } from '../shared/compaction-messages.js';
 import {
+  encodeRecord,
   encodeSegmentHeader,
   FLAG_IN_BATCH,
   KIND_MERGED,
@@ -20,15 +23,18 @@ import {
   RECORD_HEADER_BYTES,
   recordExpiresAt,
   recordKeyLength,
+  SEGMENT_HEADER_BYTES,
   sealRecord,
   segmentFileName,
+  TYPE_DELETE,
   TYPE_PUT,
 } from '../shared/format.js';
 import { HintBuilder, hintFileName } from '../shared/hint-format.js';
 import type { IndexTable } from '../shared/index-table.js';
-import { scanSealedSegment } from '../shared/segment-scan.js';
+import { damagedRecordKey, walkIntactRecords } from '../shared/segment-scan.js';
 import type { Throttle } from '../shared/throttle.js';
-import { TEMP_SUFFIX, writeAll, writeTemp } from './durable-file.js';
+import { TEMP_SUFFIX, writeTemp } from './durable-file.js';
+import { type FileSystem, nodeFileSystem, writeAll } from './file-system.js';
 
 /** Bytes buffered before each write of the output. */
 const WRITE_CHUNK = 1024 * 1024;
@@ -47,34 +53,42 @@ export function mergeSegments(
   plan: MergePlan,
   throttle: Throttle,
   progress: MergeProgress,
+  files: FileSystem = nodeFileSystem,
 ): MergeResult {
   const outName = segmentFileName(plan.outputId);
   const outPath = join(dir, outName + TEMP_SUFFIX);
-  const fd = openSync(outPath, 'wx');
+  const fd = files.open(outPath, 'wx');
   try {
-    const result = copyLive(fd, index, plan, dir, throttle, progress);
-    fsyncSync(fd);
+    const result = copyLive(files, fd, index, plan, dir, throttle, progress);
+    files.fsync(fd);
     // The hint carries the log's sequence number at planning, so that a recovery from hints
     // never hands out again a number a dropped record (a batch commit, a tombstone) had.
     result.hint.noteSeq(plan.sequence);
-    writeTemp(dir, hintFileName(plan.outputId), result.hint.finish(plan.outputId, result.size));
+    writeTemp(
+      files,
+      dir,
+      hintFileName(plan.outputId),
+      result.hint.finish(plan.outputId, result.size),
+    );
     return {
       size: result.size,
       moves: result.moves,
       records: result.records,
       tombstoneBytes: result.tombstoneBytes,
       bytesRead: result.bytesRead,
+      damaged: result.damaged,
     };
   } catch (error) {
-    removeQuietly(outPath);
-    removeQuietly(join(dir, hintFileName(plan.outputId) + TEMP_SUFFIX));
+    removeQuietly(files, outPath);
+    removeQuietly(files, join(dir, hintFileName(plan.outputId) + TEMP_SUFFIX));
     throw error;
   } finally {
-    closeSync(fd);
+    files.close(fd);
   }
 }
 
 function copyLive(
+  files: FileSystem,
   fd: number,
   index: IndexTable,
   plan: MergePlan,
@@ -88,8 +102,10 @@ function copyLive(
   tombstoneBytes: number;
   bytesRead: number;
   hint: HintBuilder;
+  damaged: MergeDamage[];
 } {
-  const out = new OutputBuffer(fd);
+  const out = new OutputBuffer(files, fd);
+  const damaged: MergeDamage[] = [];
   out.append(encodeSegmentHeader(plan.outputId, KIND_MERGED, plan.first, plan.last), 0);
   const hint = new HintBuilder();
   let moves = new Uint32Array(MOVE_WORDS * 1024);
@@ -98,36 +114,63 @@ function copyLive(
   let tombstoneBytes = 0;
   let bytesRead = 0;
   const bytesTotal = plan.inputs.reduce((n, s) => n + s.size, 0);
-  const addMove = (tag: number, handle: number, offset: number, to: number, length: number) => {
+  const addMove = (
+    tag: number,
+    handle: number,
+    offset: number,
+    to: number,
+    length: number,
+    keyLength: number,
+    expiresAt: number,
+  ) => {
     if ((moveCount + 1) * MOVE_WORDS > moves.length) {
       const grown = new Uint32Array(moves.length * 2);
       grown.set(moves);
       moves = grown;
     }
-    moves.set([tag, handle, offset, to, length], moveCount * MOVE_WORDS);
+    const high = Math.floor(expiresAt / 0x1_0000_0000);
+    moves.set(
+      [tag, handle, offset, to, length, keyLength, expiresAt >>> 0, high],
+      moveCount * MOVE_WORDS,
+    );
     moveCount++;
   };
 
   for (const input of plan.inputs) {
     throttle.checkStop();
-    const bytes = readFileSync(join(dir, segmentFileName(input.id)));
+    const bytes = files.readFile(join(dir, segmentFileName(input.id)));
     const end = Math.min(bytes.length, input.size);
     let paced = 0; // the header counts as read
-    const name = segmentFileName(input.id);
-    scanSealedSegment(bytes, end, name, (type, offset, length, seq) => {
+    const visit = (type: number, offset: number, length: number, seq: number) => {
+      if (type !== TYPE_PUT && type !== TYPE_DELETE) return; // batch commits, sync marks
       const keyStart = offset + RECORD_HEADER_BYTES;
       const keyLength = recordKeyLength(bytes, offset);
       if (type === TYPE_PUT) {
         const tag = index.tagOfBytes(bytes, keyStart, keyStart + keyLength);
         if (!index.pointsAt(tag, input.handle, offset)) return; // overwritten or deleted
         const expiresAt = recordExpiresAt(bytes, offset);
-        if (plan.dropTombstones && expiresAt !== 0 && expiresAt <= plan.now) {
-          addMove(tag, input.handle, offset, MOVE_DROP, length);
-          return;
+        if (expiresAt !== 0 && expiresAt <= plan.now) {
+          addMove(tag, input.handle, offset, MOVE_DROP, length, keyLength, expiresAt);
+          if (plan.dropTombstones) return;
+          // It may hide an older value of the key: keep what hides it, without the value.
+          const key = bytes.subarray(keyStart, keyStart + keyLength);
+          const tombstone = encodeRecord(TYPE_DELETE, 0, seq, 0, key, new Uint8Array(0));
+          const to = out.append(tombstone, 0);
+          hint.add(
+            TYPE_DELETE,
+            tombstone,
+            RECORD_HEADER_BYTES,
+            keyLength,
+            to,
+            tombstone.length,
+            seq,
+          );
+          tombstoneBytes += tombstone.length;
+        } else {
+          const to = out.append(bytes.subarray(offset, offset + length), seq);
+          addMove(tag, input.handle, offset, to, length, keyLength, expiresAt);
+          hint.add(type, bytes, keyStart, keyLength, to, length, seq, expiresAt);
         }
-        const to = out.append(bytes.subarray(offset, offset + length), seq);
-        addMove(tag, input.handle, offset, to, length);
-        hint.add(type, bytes, keyStart, keyLength, to, length, seq);
       } else {
         // A tombstone can only be dropped when no older segment may hold a value it hides.
         if (plan.dropTombstones) return;
@@ -142,6 +185,18 @@ function copyLive(
         paced = offset;
         progress(bytesRead, bytesTotal);
       }
+    };
+    // A sealed segment's batches all committed, so every intact record counts (the index
+    // says which puts are live). Damage is skipped here and judged by the writer.
+    walkIntactRecords(bytes, SEGMENT_HEADER_BYTES, end, visit, ({ from, to }) => {
+      const key = damagedRecordKey(bytes, from, to);
+      damaged.push({
+        segmentId: input.id,
+        handle: input.handle,
+        from,
+        to,
+        ...(key ? { key } : {}),
+      });
     });
     throttle.spent(end - paced);
     bytesRead += end - paced;
@@ -155,6 +210,7 @@ function copyLive(
     tombstoneBytes,
     bytesRead,
     hint,
+    damaged,
   };
 }
 
@@ -165,7 +221,10 @@ class OutputBuffer {
   /** File offset of `buffer[0]`. */
   private flushed = 0;
 
-  constructor(private readonly fd: number) {}
+  constructor(
+    private readonly files: FileSystem,
+    private readonly fd: number,
+  ) {}
 
   get size(): number {
     return this.flushed + this.used;
@@ -193,15 +252,15 @@ class OutputBuffer {
 
   flush(): void {
     if (this.used === 0) return;
-    writeAll(this.fd, this.buffer.subarray(0, this.used), this.flushed);
+    writeAll(this.files, this.fd, this.buffer.subarray(0, this.used), this.flushed);
     this.flushed += this.used;
     this.used = 0;
   }
 }
 
-function removeQuietly(path: string): void {
+function removeQuietly(files: FileSystem, path: string): void {
   try {
-    unlinkSync(path);
+    files.unlink(path);
   } catch {
     // already gone
   }

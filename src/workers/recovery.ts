@@ -1,23 +1,18 @@
 // Owns start-up recovery: rebuild the shared index from the segments in replay order (after an
 // index snapshot, if one restored part of it), each from its hint file or by scanning it (atomic
-// batches apply only with their commit record); cut a torn tail off the last segment (keeping
-// the cut bytes aside in a .torn file); refuse to open when a sealed segment is damaged.
+// batches apply only with their commit record). In the last segment it tells a torn tail (after
+// the last byte known synced: sync marks, the snapshot's resume point) from damage: a torn tail
+// is cut (the bytes kept aside, a report of any valid records after it), damage is refused like
+// damage in a sealed segment (KV_CORRUPTION naming file, offset and the records that follow).
 // Writer thread only.
 
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  truncateSync,
-  writeFileSync,
-} from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ioError, KvError } from '../shared/errors.js';
+import { ioError } from '../shared/errors.js';
 import {
+  FORMAT_VERSION,
   KIND_LOG,
   RECORD_HEADER_BYTES,
+  recordExpiresAt,
   recordKeyLength,
   SEGMENT_HEADER_BYTES,
   TYPE_PUT,
@@ -25,13 +20,30 @@ import {
 import { hintFileName, readHint } from '../shared/hint-format.js';
 import type { SlotLocation } from '../shared/index-table.js';
 import type { Logger } from '../shared/logger.js';
-import { scanEffects } from '../shared/segment-scan.js';
-import { removeFilesDurably, syncDirectory } from './durable-file.js';
+import { damageError, scanEffects, surveyDamage } from '../shared/segment-scan.js';
+import { removeFilesDurably } from './durable-file.js';
+import { type FileSystem, writeAll } from './file-system.js';
 import type { IndexPublisher } from './index-publisher.js';
 import { type Inventory, type SegmentFile, takeInventory } from './segment-inventory.js';
 import type { Segment, SegmentTable } from './segments.js';
 
-export { listSegmentIds } from './segment-inventory.js';
+/** A torn tail recovery cut off the last segment. */
+export interface TornTail {
+  /** The segment's file name. */
+  readonly file: string;
+  /** Where the cut starts (everything before it was kept). */
+  readonly offset: number;
+  /** Bytes cut off. */
+  readonly bytes: number;
+  /**
+   * Whole, valid records among the cut bytes: after a power loss, pages can reach the disk out
+   * of order, so a write after a torn one may have landed (its caller was never told it was
+   * durable: it lay after the last synced byte).
+   */
+  readonly recordsAfter: number;
+  /** Where the cut bytes were saved. */
+  readonly savedTo: string;
+}
 
 /** What recovery found. */
 export interface RecoveryResult {
@@ -44,6 +56,12 @@ export interface RecoveryResult {
   readonly hinted: number;
   readonly scanned: number;
   readonly restored: number;
+  /** Of the last log segment (`last`): the largest synced byte count known (marks, snapshot). */
+  readonly lastSyncedThrough: number;
+  /** Of `last`: the end of a final sync mark that covers every byte before it (else 0). */
+  readonly lastFullMarkEnd: number;
+  /** The torn tail cut off the last segment, if there was one. */
+  readonly tornTail?: TornTail;
 }
 
 /**
@@ -72,8 +90,9 @@ export function recover(
   progress: (done: number, total: number) => void = () => {},
 ): RecoveryResult {
   const dir = segments.dir;
+  const fs = segments.files;
   const started = performance.now();
-  const inventory = takeInventory(dir, log);
+  const inventory = takeInventory(fs, dir, log);
   segments.noteId(inventory.maxId);
   const restored = restore?.(inventory);
   const files = inventory.files;
@@ -86,6 +105,9 @@ export function recover(
   let scanned = 0;
   let bytesRead = 0;
   let last: Segment | undefined;
+  let lastSyncedThrough = 0;
+  let lastFullMarkEnd = 0;
+  let tornTail: TornTail | undefined;
   let progressAt = started;
   const bytesTotal = files.reduce((n, f) => n + f.size, 0);
   let bytesDone = 0;
@@ -117,16 +139,21 @@ export function recover(
         }
       } else {
         // The writer appends to it: a hint for it (left by an earlier open) would go stale.
-        removeFilesDurably(dir, [hintFileName(id)]);
+        removeFilesDurably(fs, dir, [hintFileName(id)]);
       }
     }
     const replay = replaySegment(segments, publisher, segment, file, from, isLast, log);
     scanned++;
     bytesRead += file.size - from;
     records += replay.records;
-    truncatedBytes += replay.truncatedBytes;
+    truncatedBytes += replay.tornTail?.bytes ?? 0;
     if (replay.lastSeq > lastSeq) lastSeq = replay.lastSeq;
-    if (isLast) last = segment;
+    if (isLast) {
+      last = segment;
+      lastSyncedThrough = replay.syncedThrough;
+      lastFullMarkEnd = replay.fullMarkEnd;
+      tornTail = replay.tornTail;
+    }
     if (performance.now() - progressAt > 1000) {
       progressAt = performance.now();
       log.info(
@@ -136,6 +163,13 @@ export function recover(
     }
   }
   publisher.clearWindow();
+  if (last && lastLog && (lastLog.header.version ?? FORMAT_VERSION) < FORMAT_VERSION) {
+    // Written by an older format: never append newer record types to it. Sync it (it may hold
+    // bytes a crash left unsynced) so it can be sealed; the writer starts a new segment.
+    syncFile(fs, join(dir, lastLog.name), lastLog.name);
+    log.info({ file: lastLog.name }, 'sealed a segment of an older format version');
+    last = undefined;
+  }
   progress(bytesTotal, bytesTotal);
   const seconds = (performance.now() - started) / 1000;
   log.info(
@@ -159,6 +193,9 @@ export function recover(
     hinted,
     scanned,
     restored: restored?.segmentIds.size ?? 0,
+    lastSyncedThrough,
+    lastFullMarkEnd,
+    ...(tornTail ? { tornTail } : {}),
   };
 }
 
@@ -175,7 +212,7 @@ function loadHint(
   const name = hintFileName(segment.id);
   let bytes: Buffer;
   try {
-    bytes = readFileSync(join(segments.dir, name));
+    bytes = segments.files.readFile(join(segments.dir, name));
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
     log.info(
@@ -190,8 +227,9 @@ function loadHint(
     return undefined;
   }
   const handle = segment.handle;
-  hint.forEach((type, b, keyStart, keyLength, offset, length) => {
-    applyEffect(segments, publisher, type, b, keyStart, keyLength, { handle, offset, length });
+  hint.forEach((type, b, keyStart, keyLength, offset, length, _seq, expiresAt) => {
+    const loc = { handle, offset, length };
+    applyEffect(segments, publisher, type, b, keyStart, keyLength, loc, expiresAt);
   });
   segment.hinted = true;
   return { records: hint.entries, maxSeq: hint.maxSeq };
@@ -206,16 +244,31 @@ function applyEffect(
   keyStart: number,
   keyLength: number,
   loc: SlotLocation,
+  expiresAt: number,
 ): void {
   if (type === TYPE_PUT) {
-    publisher.put(key, keyStart, keyLength, loc);
+    publisher.put(key, keyStart, keyLength, loc, expiresAt);
   } else {
     publisher.remove(key, keyStart, keyLength);
     segments.addTombstone(loc.handle, loc.length);
   }
 }
 
-/** Scans segment `file` from byte `from` (0: from its first record) into the index. */
+/** What replaying one segment found. */
+interface Replay {
+  readonly records: number;
+  readonly lastSeq: number;
+  readonly syncedThrough: number;
+  readonly fullMarkEnd: number;
+  readonly tornTail?: TornTail;
+}
+
+/**
+ * Scans segment `file` from byte `from` (0: from its first record; else a snapshot's resume
+ * point, which was synced) into the index. A sealed segment must be whole. The last one may
+ * end in a torn write, but only after the last byte known synced: anything it cannot read at
+ * or before that byte is damage, and open fails (FORMAT.md, "Recovery").
+ */
 function replaySegment(
   segments: SegmentTable,
   publisher: IndexPublisher,
@@ -224,12 +277,13 @@ function replaySegment(
   from: number,
   isLast: boolean,
   log: Logger,
-): { records: number; lastSeq: number; truncatedBytes: number } {
+): Replay {
   const name = file.name;
   const path = join(segments.dir, name);
+  const files = segments.files;
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    bytes = files.readFile(path);
   } catch (error) {
     throw ioError(`cannot read ${name}`, error);
   }
@@ -239,30 +293,69 @@ function replaySegment(
   const outcome = scanEffects(bytes, start, bytes.length, (type, offset, length) => {
     const keyLength = recordKeyLength(bytes, offset);
     const keyStart = offset + RECORD_HEADER_BYTES;
-    applyEffect(segments, publisher, type, bytes, keyStart, keyLength, { handle, offset, length });
+    const loc = { handle, offset, length };
+    applyEffect(
+      segments,
+      publisher,
+      type,
+      bytes,
+      keyStart,
+      keyLength,
+      loc,
+      recordExpiresAt(bytes, offset),
+    );
   });
-  let truncatedBytes = 0;
+  let syncedThrough = Math.max(outcome.syncedThrough, from);
+  let lastSeq = outcome.lastSeq;
   const cutAt = outcome.goodEnd;
-  if (cutAt < bytes.length) {
-    if (!isLast) {
-      throw new KvError(
-        'KV_CORRUPTION',
-        `${name} at offset ${outcome.problemAt}: ${outcome.problem}`,
-      );
-    }
-    if (isAllZero(bytes, cutAt)) {
-      // Space the writer preallocated under `always` (zeros are never a valid record).
-      trimFile(path, name, cutAt);
-      log.info(
-        { file: name, offset: cutAt, bytes: bytes.length - cutAt },
-        'trimmed preallocated space',
-      );
-    } else {
-      truncatedBytes = cutTornTail(path, name, bytes, cutAt, outcome.problem, log);
-    }
-    segment.size = cutAt;
+  if (cutAt === bytes.length) {
+    // Nothing after a snapshot's resume point: the snapshot already says all of it is synced.
+    const fullMarkEnd = from > 0 && cutAt === from ? from : outcome.fullMarkEnd;
+    return { records: outcome.effects, lastSeq, syncedThrough, fullMarkEnd };
   }
-  return { records: outcome.effects, lastSeq: outcome.lastSeq, truncatedBytes };
+  if (!isLast) throw damageError(bytes, bytes.length, name, outcome);
+  const survey = surveyDamage(bytes, outcome.problemAt, bytes.length);
+  syncedThrough = Math.max(syncedThrough, survey.syncedThrough);
+  lastSeq = Math.max(lastSeq, survey.lastSeq); // never hand out a number a cut record had
+  if (cutAt < syncedThrough) {
+    throw damageError(
+      bytes,
+      bytes.length,
+      name,
+      outcome,
+      ` (the segment was synced through byte ${syncedThrough}, so this is damage, not a torn write)`,
+    );
+  }
+  let tornTail: TornTail | undefined;
+  if (isAllZero(bytes, cutAt)) {
+    // Space the writer preallocated under `always` (zeros are never a valid record).
+    trimFile(files, path, name, cutAt);
+    log.info(
+      { file: name, offset: cutAt, bytes: bytes.length - cutAt },
+      'trimmed preallocated space',
+    );
+  } else {
+    const savedTo = cutTornTail(files, path, name, bytes, cutAt);
+    tornTail = {
+      file: name,
+      offset: cutAt,
+      bytes: bytes.length - cutAt,
+      recordsAfter: survey.recordsAfter,
+      savedTo,
+    };
+    log.warn(
+      {
+        ...tornTail,
+        reason: outcome.problem,
+        syncedThrough,
+      },
+      survey.recordsAfter > 0
+        ? `cut a torn tail off the last segment; ${survey.recordsAfter} valid records followed the torn write (written after the last sync, never reported durable) and were cut with it`
+        : 'cut a torn tail off the last segment',
+    );
+  }
+  segment.size = cutAt;
+  return { records: outcome.effects, lastSeq, syncedThrough, fullMarkEnd: 0, tornTail };
 }
 
 function isAllZero(bytes: Uint8Array, from: number): boolean {
@@ -271,49 +364,60 @@ function isAllZero(bytes: Uint8Array, from: number): boolean {
 }
 
 /** Truncates a segment file to `size` and fsyncs it. */
-function trimFile(path: string, name: string, size: number): void {
+function trimFile(files: FileSystem, path: string, name: string, size: number): void {
   try {
-    truncateSync(path, size);
-    const fd = openSync(path, 'r+');
+    const fd = files.open(path, 'r+');
     try {
-      fsyncSync(fd);
+      files.ftruncate(fd, size);
+      files.fsync(fd);
     } finally {
-      closeSync(fd);
+      files.close(fd);
     }
   } catch (error) {
     throw ioError(`cannot trim ${name}`, error);
   }
 }
 
-/** Saves `bytes[cutAt..]` beside the segment, then truncates the segment there and fsyncs it. */
+/** fdatasyncs the file at `path`. */
+function syncFile(files: FileSystem, path: string, name: string): void {
+  try {
+    const fd = files.open(path, 'r+');
+    try {
+      files.fdatasync(fd);
+    } finally {
+      files.close(fd);
+    }
+  } catch (error) {
+    throw ioError(`cannot sync ${name}`, error);
+  }
+}
+
+/**
+ * Saves `bytes[cutAt..]` beside the segment, then truncates the segment there and fsyncs it.
+ * Returns the path the bytes were saved to.
+ */
 function cutTornTail(
+  files: FileSystem,
   path: string,
   name: string,
   bytes: Uint8Array,
   cutAt: number,
-  reason: string,
-  log: Logger,
-): number {
-  const cut = bytes.length - cutAt;
+): string {
   let aside = `${path}.torn-${cutAt}`;
   try {
     // Never overwrite bytes an earlier recovery saved: they may be the only copy.
-    for (let n = 1; existsSync(aside); n++) aside = `${path}.torn-${cutAt}.${n}`;
-    const fd = openSync(aside, 'wx');
+    for (let n = 1; files.exists(aside); n++) aside = `${path}.torn-${cutAt}.${n}`;
+    const fd = files.open(aside, 'wx');
     try {
-      writeFileSync(fd, bytes.subarray(cutAt));
-      fsyncSync(fd); // the saved copy is durable before the segment loses those bytes
+      writeAll(files, fd, bytes.subarray(cutAt), 0);
+      files.fsync(fd); // the saved copy is durable before the segment loses those bytes
     } finally {
-      closeSync(fd);
+      files.close(fd);
     }
-    syncDirectory(dirname(path));
-    trimFile(path, name, cutAt);
+    files.syncDirectory(dirname(path));
+    trimFile(files, path, name, cutAt);
   } catch (error) {
     throw ioError(`cannot cut the torn tail of ${name}`, error);
   }
-  log.warn(
-    { file: name, offset: cutAt, bytesCut: cut, reason, savedTo: aside },
-    'cut a torn tail off the last segment',
-  );
-  return cut;
+  return aside;
 }

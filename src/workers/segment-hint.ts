@@ -2,24 +2,31 @@
 // recovery) and write every effect's key, location and sequence crash-safely beside it. Runs on
 // the compaction worker, off the writer's thread; merged segments get theirs from the merge.
 
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UnhintedSegment } from '../shared/compaction-messages.js';
 import { KvError } from '../shared/errors.js';
-import { RECORD_HEADER_BYTES, recordKeyLength, segmentFileName } from '../shared/format.js';
+import {
+  RECORD_HEADER_BYTES,
+  recordExpiresAt,
+  recordKeyLength,
+  segmentFileName,
+  TYPE_PUT,
+} from '../shared/format.js';
 import { HintBuilder, hintFileName } from '../shared/hint-format.js';
 import { scanSealedSegment } from '../shared/segment-scan.js';
 import type { Throttle } from '../shared/throttle.js';
 import { writeFileDurably } from './durable-file.js';
+import { type FileSystem, nodeFileSystem } from './file-system.js';
 
 /** Writes `<id>.hint` for sealed segment `segment`; returns its entry count. Throws on damage. */
 export function writeSegmentHint(
   dir: string,
   segment: UnhintedSegment,
   throttle: Throttle,
+  files: FileSystem = nodeFileSystem,
 ): number {
   const name = segmentFileName(segment.id);
-  const bytes = readFileSync(join(dir, name));
+  const bytes = files.readFile(join(dir, name));
   if (bytes.length !== segment.size) {
     throw new KvError(
       'KV_CORRUPTION',
@@ -30,11 +37,13 @@ export function writeSegmentHint(
   const hint = new HintBuilder();
   const outcome = scanSealedSegment(bytes, bytes.length, name, (type, offset, length, seq) => {
     const keyLength = recordKeyLength(bytes, offset);
-    hint.add(type, bytes, offset + RECORD_HEADER_BYTES, keyLength, offset, length, seq);
+    const expiresAt = type === TYPE_PUT ? recordExpiresAt(bytes, offset) : 0;
+    hint.add(type, bytes, offset + RECORD_HEADER_BYTES, keyLength, offset, length, seq, expiresAt);
   });
   hint.noteSeq(outcome.lastSeq);
   throttle.checkStop();
   writeFileDurably(
+    files,
     dir,
     hintFileName(segment.id),
     'hint-written',

@@ -4,7 +4,6 @@
 // cut short at creation; it refuses a directory whose segments overlap in a way no sequence of
 // merges produces. The result is the segments in replay order. Writer thread only.
 
-import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { ioError, KvError } from '../shared/errors.js';
 import {
@@ -17,6 +16,7 @@ import {
 import { hintFileName, parseHintFileName } from '../shared/hint-format.js';
 import type { Logger } from '../shared/logger.js';
 import { removeFilesDurably, TEMP_SUFFIX } from './durable-file.js';
+import type { FileSystem } from './file-system.js';
 
 /** A segment file that belongs to the store. */
 export interface SegmentFile {
@@ -31,10 +31,10 @@ export interface Inventory {
   readonly maxId: number;
 }
 
-/** Segment ids present in `dir`, ascending. */
-export function listSegmentIds(dir: string): number[] {
+/** Segment ids among the file `names` of a directory, ascending. */
+function segmentIds(names: readonly string[]): number[] {
   const ids: number[] = [];
-  for (const name of readdirSync(dir)) {
+  for (const name of names) {
     const id = parseSegmentFileName(name);
     if (id !== undefined) ids.push(id);
   }
@@ -46,50 +46,55 @@ export function listSegmentIds(dir: string): number[] {
  * log line for each removal. Throws `KV_CORRUPTION` for a bad segment header (other than a last
  * segment cut short at creation) or overlapping segments.
  */
-export function takeInventory(dir: string, log: Logger): Inventory {
-  const names = readdirSync(dir);
+export function takeInventory(files: FileSystem, dir: string, log: Logger): Inventory {
+  const names = files.readdir(dir);
   const leftovers = names.filter((n) => n.endsWith(TEMP_SUFFIX));
   if (leftovers.length > 0) {
     log.warn({ files: leftovers }, 'removing temporary files of an interrupted write');
-    removeFilesDurably(dir, leftovers);
+    removeFilesDurably(files, dir, leftovers);
   }
-  const ids = listSegmentIds(dir);
+  const ids = segmentIds(names);
   const maxId = ids.length > 0 ? ids[ids.length - 1]! : 0;
-  let files: SegmentFile[] = [];
+  let found: SegmentFile[] = [];
   for (const id of ids) {
     const name = segmentFileName(id);
-    const { head, size } = readHead(join(dir, name));
+    const { head, size } = readHead(files, join(dir, name));
     const header = decodeSegmentHeader(head, id);
     if (typeof header === 'string') {
       if (id === maxId && size <= SEGMENT_HEADER_BYTES && !header.startsWith('unsupported')) {
         // Crashed while creating the segment (its header never became durable): nothing can
         // have been appended to it.
         log.warn({ file: name, bytes: size }, 'removing a segment cut short at creation');
-        removeFilesDurably(dir, [name, hintFileName(id)]);
+        removeFilesDurably(files, dir, [name, hintFileName(id)]);
         continue;
       }
       throw new KvError('KV_CORRUPTION', `${name} at offset 0: ${header}`);
     }
-    files.push({ header, size, name });
+    found.push({ header, size, name });
   }
-  files = dropReplaced(dir, files, log);
-  files.sort((a, b) => a.header.first - b.header.first);
-  for (let i = 1; i < files.length; i++) {
-    const prev = files[i - 1]!.header;
-    const next = files[i]!.header;
+  found = dropReplaced(files, dir, found, log);
+  found.sort((a, b) => a.header.first - b.header.first);
+  for (let i = 1; i < found.length; i++) {
+    const prev = found[i - 1]!.header;
+    const next = found[i]!.header;
     if (next.first <= prev.last) {
       throw new KvError(
         'KV_CORRUPTION',
-        `${files[i - 1]!.name} (segments ${prev.first}..${prev.last}) overlaps ${files[i]!.name} (${next.first}..${next.last})`,
+        `${found[i - 1]!.name} (segments ${prev.first}..${prev.last}) overlaps ${found[i]!.name} (${next.first}..${next.last})`,
       );
     }
   }
-  removeOrphanHints(dir, new Set(files.map((f) => f.header.id)), log);
-  return { files, maxId };
+  removeOrphanHints(files, dir, new Set(found.map((f) => f.header.id)), log);
+  return { files: found, maxId };
 }
 
 /** Removes every segment whose span a later merged segment covers (its inputs). */
-function dropReplaced(dir: string, files: SegmentFile[], log: Logger): SegmentFile[] {
+function dropReplaced(
+  fs: FileSystem,
+  dir: string,
+  files: SegmentFile[],
+  log: Logger,
+): SegmentFile[] {
   const replaced = files.filter((f) =>
     files.some(
       (m) =>
@@ -105,31 +110,32 @@ function dropReplaced(dir: string, files: SegmentFile[], log: Logger): SegmentFi
     'removing segments a finished merge replaced (an interrupted retirement)',
   );
   removeFilesDurably(
+    fs,
     dir,
     replaced.flatMap((f) => [hintFileName(f.header.id), f.name]),
   );
   return files.filter((f) => !replaced.includes(f));
 }
 
-function removeOrphanHints(dir: string, ids: Set<number>, log: Logger): void {
-  const orphans = readdirSync(dir).filter((n) => {
+function removeOrphanHints(files: FileSystem, dir: string, ids: Set<number>, log: Logger): void {
+  const orphans = files.readdir(dir).filter((n) => {
     const id = parseHintFileName(n);
     return id !== undefined && !ids.has(id);
   });
   if (orphans.length === 0) return;
   log.warn({ files: orphans }, 'removing hint files whose segment is gone');
-  removeFilesDurably(dir, orphans);
+  removeFilesDurably(files, dir, orphans);
 }
 
-function readHead(path: string): { head: Uint8Array; size: number } {
+function readHead(files: FileSystem, path: string): { head: Uint8Array; size: number } {
   try {
-    const fd = openSync(path, 'r');
+    const fd = files.open(path, 'r');
     try {
       const head = new Uint8Array(SEGMENT_HEADER_BYTES);
-      const n = readSync(fd, head, 0, head.length, 0);
-      return { head: head.subarray(0, n), size: fstatSync(fd).size };
+      const n = files.read(fd, head, 0, head.length, 0);
+      return { head: head.subarray(0, n), size: files.size(fd) };
     } finally {
-      closeSync(fd);
+      files.close(fd);
     }
   } catch (error) {
     throw ioError(`cannot read ${path}`, error);

@@ -1,8 +1,8 @@
 // Owns the writer's view of the segment files: which exist, their handles in the shared index,
-// their sizes and live/dead/tombstone accounting, creating a new log segment durably, and
-// retiring segments that compaction replaced. Writer only.
+// their sizes and live/dead/tombstone accounting (a live record whose expiry has passed counts
+// as dead), creating a new log segment durably, and retiring segments that compaction
+// replaced. Writer only.
 
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ioError, KvError } from '../shared/errors.js';
 import {
@@ -14,7 +14,14 @@ import {
 } from '../shared/format.js';
 import { type IndexTable, MAX_SEGMENT_HANDLES, type SlotLocation } from '../shared/index-table.js';
 import type { SegmentStats } from '../shared/messages.js';
-import { syncDirectory } from './durable-file.js';
+import { type FileSystem, nodeFileSystem, writeAll } from './file-system.js';
+
+/** Bytes, keys and key bytes of a set of records (expiry accounting). */
+export interface MutableTally {
+  bytes: number;
+  keys: number;
+  keyBytes: number;
+}
 
 /** One segment as the writer tracks it. */
 export interface Segment {
@@ -31,7 +38,16 @@ export interface Segment {
   tombstoneBytes: number;
   /** Whether its hint file exists (sealed and merged segments). */
   hinted: boolean;
+  /**
+   * Live records (the index points at them) whose expiry had passed at the last sweep: dead
+   * bytes, though the index still holds them until a merge or a read removes them.
+   */
+  readonly expired: MutableTally;
+  /** Live records that expire later, by the second their expiry falls in (ceil(ms / 1000)). */
+  readonly expiring: Map<number, MutableTally>;
 }
+
+const MS_PER_SECOND = 1000;
 
 /** The writer's table of segments, keyed by handle and by id. */
 export class SegmentTable {
@@ -40,10 +56,17 @@ export class SegmentTable {
   private nextHandle = 1; // handle 0 is never used, so a zeroed slot cannot name a segment
   /** The id the next new segment file gets: ids are never reused. */
   private nextId = 1;
+  /**
+   * Expiring records of every second up to this time (ms) have been moved to `expired`: a
+   * record of second `s` counts as expired exactly when s × 1000 ≤ sweptAt.
+   */
+  private sweptTo = 0;
 
+  /** `files`: the file layer every writer-side operation on `dir` goes through. */
   constructor(
     readonly dir: string,
     private readonly index: IndexTable,
+    readonly files: FileSystem = nodeFileSystem,
   ) {}
 
   /**
@@ -64,6 +87,8 @@ export class SegmentTable {
       liveKeys: 0,
       tombstoneBytes: 0,
       hinted: false,
+      expired: { bytes: 0, keys: 0, keyBytes: 0 },
+      expiring: new Map(),
     };
     this.byHandle[handle] = segment;
     this.byId.set(id, segment);
@@ -101,16 +126,15 @@ export class SegmentTable {
   create(id = this.takeId()): Segment {
     const path = join(this.dir, segmentFileName(id));
     try {
-      const fd = openSync(path, 'wx');
+      const files = this.files;
+      const fd = files.open(path, 'wx');
       try {
-        const header = encodeSegmentHeader(id);
-        if (writeSync(fd, header) !== header.length)
-          throw new Error('short write of the segment header');
-        fsyncSync(fd);
+        writeAll(files, fd, encodeSegmentHeader(id), 0);
+        files.fsync(fd);
       } finally {
-        closeSync(fd);
+        files.close(fd);
       }
-      syncDirectory(this.dir);
+      files.syncDirectory(this.dir);
     } catch (error) {
       throw ioError(`cannot create segment ${segmentFileName(id)}`, error);
     }
@@ -134,18 +158,66 @@ export class SegmentTable {
     this.get(handle).tombstoneBytes += length;
   }
 
-  /** Accounts a record that the index now points at. */
-  addLive(loc: SlotLocation): void {
+  /**
+   * Accounts a record that the index now points at: `expiresAt` is its expiry (ms since the
+   * epoch, 0 = none) and `keyLength` its key's length, for the expiry accounting.
+   */
+  addLive(loc: SlotLocation, expiresAt = 0, keyLength = 0): void {
     const s = this.get(loc.handle);
     s.liveBytes += loc.length;
     s.liveKeys += 1;
+    if (expiresAt !== 0) addTo(this.expiryTally(s, expiresAt, true)!, loc.length, keyLength, 1);
   }
 
-  /** Accounts a record the index no longer points at (overwritten or deleted). */
-  removeLive(loc: SlotLocation): void {
+  /** Accounts a record the index no longer points at (overwritten, deleted, moved or dropped). */
+  removeLive(loc: SlotLocation, expiresAt = 0, keyLength = 0): void {
     const s = this.get(loc.handle);
     s.liveBytes -= loc.length;
     s.liveKeys -= 1;
+    if (expiresAt === 0) return;
+    const second = Math.ceil(expiresAt / MS_PER_SECOND);
+    const tally = this.expiryTally(s, expiresAt, false);
+    if (!tally) return; // accounted before expiry accounting existed (an older snapshot)
+    addTo(tally, -loc.length, -keyLength, -1);
+    if (tally !== s.expired && tally.keys === 0) s.expiring.delete(second);
+  }
+
+  /** Moves every live record whose expiry second has passed by `now` (ms) to `expired`. */
+  sweepExpired(now = Date.now()): void {
+    if (now <= this.sweptTo) return;
+    this.sweptTo = now;
+    for (const s of this.byId.values()) {
+      for (const [second, tally] of s.expiring) {
+        if (second * MS_PER_SECOND > now) continue;
+        addTo(s.expired, tally.bytes, tally.keyBytes, tally.keys);
+        s.expiring.delete(second);
+      }
+    }
+  }
+
+  /** The time up to which expiring records were swept (recorded in the index snapshot). */
+  get sweptAt(): number {
+    return this.sweptTo;
+  }
+
+  /** Restores the sweep time an index snapshot recorded. */
+  restoreSweptAt(sweptAt: number): void {
+    this.sweptTo = sweptAt;
+  }
+
+  /**
+   * The tally a record expiring at `expiresAt` belongs to in segment `s`: `expired` if its
+   * second was swept, else its bucket (created if `create`, else undefined when missing).
+   */
+  private expiryTally(s: Segment, expiresAt: number, create: boolean): MutableTally | undefined {
+    const second = Math.ceil(expiresAt / MS_PER_SECOND);
+    if (second * MS_PER_SECOND <= this.sweptTo) return s.expired;
+    let tally = s.expiring.get(second);
+    if (!tally && create) {
+      tally = { bytes: 0, keys: 0, keyBytes: 0 };
+      s.expiring.set(second, tally);
+    }
+    return tally;
   }
 
   /** Per-segment stats; `activeId` marks the one being appended to. */
@@ -153,9 +225,11 @@ export class SegmentTable {
     return this.list().map((s) => ({
       id: s.id,
       bytes: s.size,
-      liveBytes: s.liveBytes,
-      deadBytes: s.size - SEGMENT_HEADER_BYTES - s.liveBytes,
-      liveKeys: s.liveKeys,
+      liveBytes: s.liveBytes - s.expired.bytes,
+      deadBytes: s.size - SEGMENT_HEADER_BYTES - s.liveBytes + s.expired.bytes,
+      liveKeys: s.liveKeys - s.expired.keys,
+      expiredBytes: s.expired.bytes,
+      expiredKeys: s.expired.keys,
       tombstoneBytes: s.tombstoneBytes,
       merged: s.kind !== KIND_LOG,
       first: s.first,
@@ -173,4 +247,10 @@ export class SegmentTable {
     }
     throw new KvError('KV_INTERNAL', `more than ${MAX_SEGMENT_HANDLES - 1} live segments`);
   }
+}
+
+function addTo(t: MutableTally, bytes: number, keyBytes: number, keys: number): void {
+  t.bytes += bytes;
+  t.keyBytes += keyBytes;
+  t.keys += keys;
 }

@@ -3,7 +3,6 @@
 // with one writev and one sync), the everysec sync timer, stats and close. The entry file
 // writer.ts only wires this to comlink, so tests can drive it on their own thread.
 
-import { mkdirSync } from 'node:fs';
 import type {
   CompactionPolicy,
   InstallOutcome,
@@ -27,6 +26,7 @@ import type {
 } from '../shared/messages.js';
 import { chooseRun, mergeInputs } from './compaction-plan.js';
 import { removeFilesDurably, TEMP_SUFFIX } from './durable-file.js';
+import { type FileSystem, nodeFileSystem } from './file-system.js';
 import { IndexPublisher } from './index-publisher.js';
 import {
   readSnapshotFile,
@@ -38,6 +38,7 @@ import {
 import { LogWriter } from './log-writer.js';
 import { installMerge } from './merge-install.js';
 import { recover } from './recovery.js';
+import { repairDirectory, writeMissingHints } from './repair.js';
 import { SegmentTable } from './segments.js';
 import { readSizeHint, writeSizeHint } from './size-hint.js';
 
@@ -47,6 +48,8 @@ export interface WriterServiceOptions {
   readonly onRecoveryProgress?: (done: number, total: number) => void;
   /** Where the writer's log lines go (default: kvd's JSON lines on stderr). */
   readonly logger?: Logger;
+  /** The file layer (default: node:fs); tests record operations or inject errors through it. */
+  readonly files?: FileSystem;
 }
 
 interface Queued {
@@ -79,21 +82,27 @@ export class WriterService implements WriterApi {
   private snapshotSeq = 0;
   private readonly logger: Logger;
   private readonly onRecoveryProgress: (done: number, total: number) => void;
+  private readonly files: FileSystem;
+  /** Damaged stretches merges skipped since open (no live key needed them), and their bytes. */
+  private damageSkipped = { ranges: 0, bytes: 0 };
 
   constructor(options: WriterServiceOptions = {}) {
     this.logger = options.logger ?? createLogger('writer');
     this.onRecoveryProgress = options.onRecoveryProgress ?? (() => {});
+    this.files = options.files ?? nodeFileSystem;
   }
 
   async open(config: WriterConfig): Promise<ValueReply<WriterOpened>> {
     let publisher: IndexPublisher | undefined;
     try {
       const started = performance.now();
-      mkdirSync(config.dir, { recursive: true });
-      const index = IndexTable.create(readSizeHint(config.dir), config.hashBits);
-      const segments = new SegmentTable(config.dir, index);
+      const files = this.files;
+      files.mkdir(config.dir);
+      const index = IndexTable.create(readSizeHint(files, config.dir), config.hashBits);
+      const segments = new SegmentTable(config.dir, index, files);
       publisher = new IndexPublisher(index, segments, config.readMode);
-      const snapshot = await readSnapshotFile(config.dir);
+      const repair = config.repair ? repairDirectory(files, config.dir, this.logger) : undefined;
+      const snapshot = readSnapshotFile(files, config.dir);
       // No reader can see the index until open returns it: recovery may skip the locks.
       index.writerSetPrivate(true);
       const recovered = recover(
@@ -116,10 +125,17 @@ export class WriterService implements WriterApi {
           maxValueBytes: config.maxValueBytes,
         },
         this.logger,
+        recovered.last
+          ? {
+              syncedThrough: recovered.lastSyncedThrough,
+              fullMarkEnd: recovered.lastFullMarkEnd,
+            }
+          : undefined,
       );
+      segments.sweepExpired();
       const timer =
         config.durability === 'everysec'
-          ? setInterval(() => this.backgroundSync(), 1000)
+          ? setInterval(() => this.backgroundSync(), config.syncIntervalMs ?? 1000)
           : undefined;
       timer?.unref();
       const period = config.snapshotIntervalMs ?? 0;
@@ -127,7 +143,14 @@ export class WriterService implements WriterApi {
         period > 0 ? setInterval(() => this.snapshotInBackground(), period) : undefined;
       snapshotTimer?.unref();
       this.snapshotSeq = recovered.restored > 0 && recovered.records === 0 ? log.sequence : 0;
-      this.state = { index, segments, publisher, log, timer, snapshotTimer };
+      const state: OpenState = { index, segments, publisher, log, timer, snapshotTimer };
+      this.state = state;
+      if (repair) {
+        // Rebuild what repair removed: hint files, and an index snapshot of the synced log.
+        writeMissingHints(segments, log.activeId);
+        log.sync();
+        this.writeFinalSnapshot(state);
+      }
       return {
         ok: true,
         value: {
@@ -137,6 +160,8 @@ export class WriterService implements WriterApi {
           hintedSegments: recovered.hinted,
           scannedSegments: recovered.scanned,
           truncatedBytes: recovered.truncatedBytes,
+          ...(recovered.tornTail ? { tornTail: recovered.tornTail } : {}),
+          ...(repair ? { repair } : {}),
           recoveryMs: performance.now() - started,
         },
       };
@@ -190,6 +215,7 @@ export class WriterService implements WriterApi {
         this.flush();
         log.sealActive();
       }
+      segments.sweepExpired();
       const sealed = segments.list().filter((s) => s.id !== log.activeId);
       const run = chooseRun(
         sealed.filter((s) => s.first > after && s.last <= upTo),
@@ -237,6 +263,21 @@ export class WriterService implements WriterApi {
       try {
         const outcome = await installMerge(segments, index, plan, result);
         this.requireOpen().log.sweepFds();
+        if (result.damaged.length > 0) {
+          this.damageSkipped.ranges += outcome.damagedRanges;
+          this.damageSkipped.bytes += outcome.damagedBytes;
+          for (const d of result.damaged) {
+            this.logger.warn(
+              {
+                file: segmentFileName(d.segmentId),
+                offset: d.from,
+                bytes: d.to - d.from,
+                key: d.key,
+              },
+              'compaction: skipped a damaged stretch no live key needed (its bytes are gone with the merged segment)',
+            );
+          }
+        }
         // The last snapshot names retired segments now: take a new one at the next period.
         this.snapshotSeq = -1;
         this.logger.info(
@@ -263,7 +304,7 @@ export class WriterService implements WriterApi {
       if (this.merging?.outputId === plan.outputId) this.merging = undefined;
       const dir = this.state?.segments.dir;
       if (dir) {
-        removeFilesDurably(dir, [
+        removeFilesDurably(this.files, dir, [
           segmentFileName(plan.outputId) + TEMP_SUFFIX,
           hintFileName(plan.outputId) + TEMP_SUFFIX,
         ]);
@@ -296,6 +337,7 @@ export class WriterService implements WriterApi {
   async stats(): Promise<ValueReply<WriterStats>> {
     try {
       const { segments, log } = this.requireOpen();
+      segments.sweepExpired();
       return {
         ok: true,
         value: {
@@ -304,6 +346,7 @@ export class WriterService implements WriterApi {
           writes: log.writes,
           flushes: log.flushes,
           syncs: log.syncs,
+          damageSkippedByMerges: { ...this.damageSkipped },
         },
       };
     } catch (error) {
@@ -322,7 +365,7 @@ export class WriterService implements WriterApi {
       await this.snapshotting;
       state.log.close();
       state.publisher.close();
-      writeSizeHint(state.segments.dir, state.index.count);
+      writeSizeHint(this.files, state.segments.dir, state.index.count);
       this.writeFinalSnapshot(state);
       this.logger.info({ dir: state.segments.dir }, 'closed');
       return { ok: true };
@@ -362,6 +405,7 @@ export class WriterService implements WriterApi {
     try {
       const started = performance.now();
       writeSnapshot(
+        this.files,
         segments.dir,
         takeSnapshot(index, segments, log.sequence, log.activeId, log.activeSize),
       );
@@ -385,7 +429,7 @@ export class WriterService implements WriterApi {
       const { index, segments, log } = state;
       const snapshot = takeSnapshot(index, segments, log.sequence, log.activeId, log.activeSize);
       const started = performance.now();
-      this.snapshotting = writeSnapshotInBackground(segments.dir, snapshot)
+      this.snapshotting = writeSnapshotInBackground(this.files, segments.dir, snapshot)
         .then(
           () => {
             this.snapshotSeq = snapshot.lastSeq;

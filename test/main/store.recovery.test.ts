@@ -23,6 +23,7 @@ import {
   RECORD_HEADER,
   type RecordSpan,
   readSegment,
+  SYNC_MARK_BYTES,
   segmentFiles,
   TYPE_BATCH_COMMIT,
   tornFiles,
@@ -69,10 +70,13 @@ describe('recovery of a torn tail', () => {
     await store.close();
 
     const name = lastSegment(source);
-    const { bytes, records } = readSegment(source, name);
+    const { bytes, records, marks } = readSegment(source, name);
     const final = records[records.length - 1]!;
     expect(final.key.toString()).toBe('final');
-    expect(final.offset + final.length).toBe(bytes.length);
+    // Close ended the segment with a sync mark right after the final record; a cut inside the
+    // record takes the mark too, so nothing says the record was synced: a torn tail.
+    expect(marks.at(-1)!.offset).toBe(final.offset + final.length);
+    expect(final.offset + final.length + SYNC_MARK_BYTES).toBe(bytes.length);
 
     for (let cut = final.offset; cut < final.offset + final.length; cut++) {
       const dir = await copyStore(source, 'torn');
@@ -214,12 +218,46 @@ describe('recovery of a torn tail', () => {
       }
       await removeTempDir(dir);
     }
-    expect(bytes.length).toBe(commit.offset + commit.length);
+    // Close's sync mark follows the commit.
+    expect(bytes.length).toBe(commit.offset + commit.length + SYNC_MARK_BYTES);
   }, 120_000);
 });
 
 describe('corruption', () => {
   afterEach(removeTempDirs);
+
+  it('a flipped byte in the middle of the last segment after a clean close is damage, not a torn tail', async () => {
+    // The case a hostile test found: the old recovery cut 225 KB as a "torn tail" and opened
+    // without 1,503 acknowledged, flushed keys.
+    const dir = await makeTempDir('last-damage');
+    const options: StoreOptions = { readers: 1, durability: 'no', segmentBytes: 512 * 1024 };
+    const store = await Store.open(dir, options);
+    for (let i = 0; i < 10_000; i += 500) {
+      await Promise.all(
+        Array.from({ length: 500 }, (_, j) =>
+          store.set(`key-${i + j}`, `value-${i + j}-${'x'.repeat(100)}`),
+        ),
+      );
+    }
+    await store.close();
+    rmSync(join(dir, 'INDEX-SNAPSHOT'));
+    const name = lastSegment(dir);
+    const { bytes, records } = readSegment(dir, name);
+    expect(segmentFiles(dir).length).toBeGreaterThan(1);
+    const victim = records[Math.floor(records.length / 2)]!;
+    pokeByte(
+      join(dir, name),
+      victim.offset + RECORD_HEADER + 3,
+      bytes[victim.offset + RECORD_HEADER + 3]! ^ 0x04,
+    );
+    const error = await expectRejectsWith(Store.open(dir, options), 'KV_CORRUPTION');
+    expect(error.message).toContain(`${name} at offset ${victim.offset}`);
+    const after = records.filter((r) => r.offset > victim.offset).length + 1; // + the close mark
+    expect(error.message).toContain(`${after} valid records follow`);
+    // Nothing was cut: every acknowledged byte is still in the file, and no .torn file exists.
+    expect(readFileSync(join(dir, name)).length).toBe(bytes.length);
+    expect(tornFiles(dir, name)).toEqual([]);
+  }, 60_000);
 
   /** A store with several sealed 4 KiB segments; returns its dir. */
   async function sealedStore(label: string): Promise<string> {

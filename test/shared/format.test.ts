@@ -12,8 +12,10 @@ import {
   encodeBatchCommitValue,
   encodeRecord,
   encodeSegmentHeader,
+  encodeSyncMark,
   FLAG_IN_BATCH,
   FORMAT_VERSION,
+  findNextRecord,
   KIND_LOG,
   KIND_MERGED,
   MAX_RECORD_BYTES,
@@ -24,6 +26,7 @@ import {
   OFF_SEQ,
   OFF_TYPE,
   OFF_VALUE_LEN,
+  OLDEST_READABLE_VERSION,
   parseSegmentFileName,
   RECORD_HEADER_BYTES,
   type RecordType,
@@ -35,12 +38,15 @@ import {
   recordValueLength,
   SEGMENT_HEADER_BYTES,
   SEGMENT_MAGIC,
+  SYNC_MARK_BYTES,
   scanRecord,
   sealRecord,
   segmentFileName,
+  syncMarkValue,
   TYPE_BATCH_COMMIT,
   TYPE_DELETE,
   TYPE_PUT,
+  TYPE_SYNC_MARK,
   writeRecordHeader,
 } from '../../dist/shared/format.js';
 
@@ -67,23 +73,23 @@ const GOLDEN_PUT = [
 ].join('');
 const GOLDEN_SEGMENT_HEADER_1 = [
   '4b564453', // "KVDS"
-  '0200', // format version 2
+  '0300', // format version 3
   '0000', // kind 0: log segment
   '01000000', // segment id 1
   '01000000', // first: 1 (a log segment spans its own id)
   '01000000', // last: 1
   '0000000000000000', // reserved
-  '8d44f1b6', // CRC32C of bytes 0..27 (0xB6F1448D)
+  '0386be0c', // CRC32C of bytes 0..27 (0x0CBE8603)
 ].join('');
 const GOLDEN_MERGED_HEADER_9 = [
   '4b564453', // "KVDS"
-  '0200', // format version 2
+  '0300', // format version 3
   '0100', // kind 1: merged segment
   '09000000', // segment id 9
   '03000000', // first: 3
   '07000000', // last: 7
   '0000000000000000', // reserved
-  '8df4c713', // CRC32C of bytes 0..27
+  '033688a9', // CRC32C of bytes 0..27 (0xA9883603)
 ].join('');
 const GOLDEN_COMMIT_OF_2 = [
   '84cc5c32', // CRC32C of bytes 4..39
@@ -97,6 +103,18 @@ const GOLDEN_COMMIT_OF_2 = [
   '02000000', // value: u32 count 2
 ].join('');
 
+const GOLDEN_SYNC_MARK = [
+  '97c551f2', // CRC32C of bytes 4..39 (0xF251C597)
+  '04', // type SYNC_MARK
+  '00', // flags
+  '0000', // reserved
+  '0900000000000000', // seq 9
+  '0000000000000000', // no expiry
+  '00000000', // key length 0
+  '08000000', // value length 8
+  '0010000000000000', // value: u64 synced through byte 4096
+].join('');
+
 const recordArb = fc.record({
   type: fc.constantFrom<RecordType>(TYPE_PUT, TYPE_DELETE, TYPE_BATCH_COMMIT),
   flags: fc.constantFrom(0, FLAG_IN_BATCH),
@@ -108,7 +126,9 @@ const recordArb = fc.record({
 
 describe('record encoding', () => {
   it('layout constants match FORMAT.md', () => {
-    expect(FORMAT_VERSION).toBe(2);
+    expect(FORMAT_VERSION).toBe(3);
+    expect(OLDEST_READABLE_VERSION).toBe(2);
+    expect([TYPE_SYNC_MARK, SYNC_MARK_BYTES]).toEqual([4, 40]);
     expect(RECORD_HEADER_BYTES).toBe(32);
     expect([
       OFF_CRC,
@@ -121,6 +141,15 @@ describe('record encoding', () => {
     ]).toEqual([0, 4, 5, 8, 16, 24, 28]);
     expect([TYPE_PUT, TYPE_DELETE, TYPE_BATCH_COMMIT, FLAG_IN_BATCH]).toEqual([1, 2, 3, 1]);
     expect(recordBytes(3, 5)).toBe(40);
+  });
+
+  it('encodes a sync mark to its golden bytes and reads its value back', () => {
+    const b = encodeSyncMark(9, 4096);
+    expect(hex(b)).toBe(GOLDEN_SYNC_MARK);
+    const step = scanRecord(b, 0, b.length);
+    expect(step.kind === 'record' && step.header.type).toBe(TYPE_SYNC_MARK);
+    expect(syncMarkValue(b, 0)).toBe(4096);
+    expect(syncMarkValue(encodeSyncMark(1, 2 ** 40 + 3), 0)).toBe(2 ** 40 + 3);
   });
 
   it('encodes the worked example to its golden bytes', () => {
@@ -201,7 +230,7 @@ describe('scanRecord', () => {
   });
 
   it('reports bad for an unknown record type even when the CRC matches', () => {
-    for (const type of [0, 4, 0xff]) {
+    for (const type of [0, 5, 0xff]) {
       const b = fromHex(GOLDEN_PUT);
       b[OFF_TYPE] = type;
       sealRecord(b, 0, GOLDEN_SEQ); // recompute the CRC: only the type is wrong
@@ -333,6 +362,7 @@ describe('segment header', () => {
     expect(hex(encodeSegmentHeader(1))).toBe(GOLDEN_SEGMENT_HEADER_1);
     expect(decodeSegmentHeader(fromHex(GOLDEN_SEGMENT_HEADER_1), 1)).toEqual({
       id: 1,
+      version: 3,
       kind: KIND_LOG,
       first: 1,
       last: 1,
@@ -347,6 +377,7 @@ describe('segment header', () => {
     expect(hex(encodeSegmentHeader(9, KIND_MERGED, 3, 7))).toBe(GOLDEN_MERGED_HEADER_9);
     expect(decodeSegmentHeader(fromHex(GOLDEN_MERGED_HEADER_9), 9)).toEqual({
       id: 9,
+      version: 3,
       kind: KIND_MERGED,
       first: 3,
       last: 7,
@@ -423,8 +454,44 @@ describe('segment header', () => {
     expect(checkSegmentHeader(h, 1)).toMatch(/version 1/);
   });
 
+  it('reads a format 2 header (written before sync marks) and says which version it is', () => {
+    const h = encodeSegmentHeader(1);
+    const v = new DataView(h.buffer);
+    v.setUint16(4, 2, true);
+    v.setUint32(28, crcOfFirst(h, 28), true);
+    expect(decodeSegmentHeader(h, 1)).toEqual({
+      id: 1,
+      version: 2,
+      kind: KIND_LOG,
+      first: 1,
+      last: 1,
+    });
+    expect(decodeSegmentHeader(encodeSegmentHeader(1), 1)).toMatchObject({ version: 3 });
+  });
+
   it('rejects a header that names another segment id', () => {
     expect(checkSegmentHeader(encodeSegmentHeader(2), 1)).toMatch(/id 2/);
+  });
+});
+
+describe('findNextRecord', () => {
+  it('finds where valid records resume after damage, at any offset, and nothing in noise', () => {
+    const a = encodeRecord(TYPE_PUT, 0, 1, 0, utf8('a'), utf8('1'));
+    const b = encodeRecord(TYPE_DELETE, 0, 2, 0, utf8('bb'), new Uint8Array(0));
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 200 }), (noise) => {
+        const image = new Uint8Array(a.length + noise.length + b.length);
+        image.set(a);
+        image.set(noise, a.length);
+        image.set(b, a.length + noise.length);
+        // From just past the first record's start, the first match is the second record (or
+        // an accidental valid record inside the noise, which needs a CRC collision).
+        const found = findNextRecord(image, 1, image.length);
+        expect(found).toBe(a.length + noise.length);
+      }),
+    );
+    expect(findNextRecord(new Uint8Array(100), 0, 100)).toBe(-1);
+    expect(findNextRecord(a, 0, a.length - 1)).toBe(-1); // cut short: not whole
   });
 });
 

@@ -131,6 +131,11 @@ function snapshot(slots = 4): Snapshot {
         hinted: true,
         liveBytes: 2 ** 33,
         tombstoneBytes: 40,
+        expired: { bytes: 2 ** 34 + 1, keys: 7, keyBytes: 70 },
+        expiring: [
+          { second: 1_800_000_000, bytes: 100, keys: 2, keyBytes: 10 },
+          { second: 1_800_000_005, bytes: 2 ** 35, keys: 3, keyBytes: 30 },
+        ],
       },
       {
         id: 9,
@@ -143,8 +148,11 @@ function snapshot(slots = 4): Snapshot {
         hinted: false,
         liveBytes: 60,
         tombstoneBytes: 0,
+        expired: { bytes: 0, keys: 0, keyBytes: 0 },
+        expiring: [{ second: 1_800_000_001, bytes: 60, keys: 1, keyBytes: 3 }],
       },
     ],
+    sweptAt: 1_799_999_999_123,
     slots: bytes,
   };
 }

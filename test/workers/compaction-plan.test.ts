@@ -29,6 +29,8 @@ function seg(id: number, size: number, dead: number, tombstones = 0): Segment {
     liveKeys: 1,
     tombstoneBytes: tombstones,
     hinted: false,
+    expired: { bytes: 0, keys: 0, keyBytes: 0 },
+    expiring: new Map(),
   };
 }
 

@@ -42,11 +42,13 @@ async function setup(
     const r = records[i]!;
     const keyLength = r.length - RECORD_HEADER_BYTES - (recordsByKey[i]![2] ?? '').length;
     if (recordsByKey[i]![0] === 'del') return publisher.remove(r, RECORD_HEADER_BYTES, keyLength);
-    return publisher.put(r, RECORD_HEADER_BYTES, keyLength, {
-      handle: s.handle,
-      offset: offsets[i]!,
-      length: r.length,
-    });
+    return publisher.put(
+      r,
+      RECORD_HEADER_BYTES,
+      keyLength,
+      { handle: s.handle, offset: offsets[i]!, length: r.length },
+      0,
+    );
   };
   return { dir, file, index, segments, segment: s, publisher, offsets, records, publish };
 }

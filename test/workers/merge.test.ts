@@ -2,13 +2,15 @@
 // own threads in production): mergeSegments copies exactly the records the index points at
 // plus the tombstones a non-oldest run must keep, writes the merged segment and hint under
 // temporary names; installCompaction commits them, moves keys by compare-and-set (a key written
-// meanwhile keeps its new location), drops expired keys, retires the inputs; damage found while
-// merging is KV_CORRUPTION and the plan can be abandoned; writeSegmentHint hints a sealed segment.
+// meanwhile keeps its new location), drops expired keys, retires the inputs; a damaged record no
+// live key needs is skipped and reported, one a live key needs stops the install
+// (KV_CORRUPTION); writeSegmentHint hints a sealed segment and refuses a damaged one.
 
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CompactionPolicy } from '../../dist/shared/compaction-messages.js';
+import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../../dist/shared/format.js';
 import { readHint } from '../../dist/shared/hint-format.js';
 import { requestStop, Throttle } from '../../dist/shared/throttle.js';
 import { mergeSegments } from '../../dist/workers/merge.js';
@@ -26,6 +28,14 @@ const name = (id: number) => `${String(id).padStart(6, '0')}.log`;
 const unlimited = () => new Throttle(new SharedArrayBuffer(4), 0);
 
 afterEach(removeTempDirs);
+
+/** Flips a byte of the value of the first record of segment `id` (one record per segment here). */
+function flipValueByte(dir: string, id: number): void {
+  const path = join(dir, name(id));
+  const bytes = readFileSync(path);
+  bytes[SEGMENT_HEADER_BYTES + RECORD_HEADER_BYTES + 2] ^= 0xff;
+  writeFileSync(path, bytes);
+}
 
 /** A writer whose 70-byte segments hold one record each: six segments of puts, a delete and an expired put. */
 async function writerWithSegments(label: string) {
@@ -104,8 +114,8 @@ describe('merge and install', () => {
     }
   });
 
-  it('reports damage in an input as KV_CORRUPTION and leaves no temporary file; a stop is KV_CLOSED', async () => {
-    const { dir, w } = await writerWithSegments('merge-damage');
+  it('stops with KV_CLOSED and leaves no temporary file; a damaged sealed segment gets no hint', async () => {
+    const { dir, w } = await writerWithSegments('merge-stop');
     try {
       const plan = expectValue(await w.service.planCompaction(true, 0, 0xffffffff, ALL))!;
       const control = new SharedArrayBuffer(4);
@@ -113,18 +123,69 @@ describe('merge and install', () => {
       expect(() => mergeSegments(dir, w.index, plan, new Throttle(control, 0), () => {})).toThrow(
         expect.objectContaining({ code: 'KV_CLOSED' }),
       );
-      const path = join(dir, name(plan.inputs[0]!.id));
-      const bytes = readFileSync(path);
-      bytes[bytes.length - 2] ^= 0xff;
-      writeFileSync(path, bytes);
-      expect(() => mergeSegments(dir, w.index, plan, unlimited(), () => {})).toThrow(
-        expect.objectContaining({ code: 'KV_CORRUPTION' }),
-      );
       expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+      flipValueByte(dir, plan.inputs[0]!.id);
       expect(() => writeSegmentHint(dir, plan.inputs[0]!, unlimited())).toThrow(
         expect.objectContaining({ code: 'KV_CORRUPTION' }),
       );
       expectVoid(await w.service.abandonCompaction(plan));
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('skips and reports a damaged record no live key needs, and installs the rest', async () => {
+    const { dir, w } = await writerWithSegments('merge-damage-dead');
+    try {
+      const plan = expectValue(await w.service.planCompaction(true, 0, 0xffffffff, ALL))!;
+      flipValueByte(dir, plan.inputs[0]!.id); // a=one, overwritten by a=two: dead
+      const result = mergeSegments(dir, w.index, plan, unlimited(), () => {});
+      expect(result.damaged).toEqual([
+        expect.objectContaining({
+          segmentId: plan.inputs[0]!.id,
+          from: SEGMENT_HEADER_BYTES,
+          key: 'a',
+        }),
+      ]);
+      const outcome = expectValue(await w.service.installCompaction(plan, result));
+      expect(outcome).toMatchObject({ moved: 2, damagedRanges: 1 });
+      expect(outcome.damagedBytes).toBeGreaterThan(0);
+      expect([w.get('a'), w.get('b'), w.get('d')]).toEqual(['two', undefined, 'dee']);
+      expect((await w.stats()).damageSkippedByMerges).toEqual({
+        ranges: 1,
+        bytes: outcome.damagedBytes,
+      });
+      expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('refuses to install over a damaged live record (KV_CORRUPTION naming the key); after its delete a merge skips it', async () => {
+    const { dir, w } = await writerWithSegments('merge-damage-live');
+    try {
+      const plan = expectValue(await w.service.planCompaction(true, 0, 0xffffffff, ALL))!;
+      flipValueByte(dir, plan.inputs[2]!.id); // a=two: the live value of a
+      const result = mergeSegments(dir, w.index, plan, unlimited(), () => {});
+      const refused = await w.service.installCompaction(plan, result);
+      expect(refused.ok).toBe(false);
+      if (!refused.ok) {
+        expect(refused.error.code).toBe('KV_CORRUPTION');
+        expect(refused.error.message).toMatch(/000003\.log at offset 32/);
+        expect(refused.error.message).toMatch(/"a"/);
+      }
+      // Nothing committed: the inputs stay, the temporary files are gone, reads still work.
+      expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+      for (const input of plan.inputs) expect(existsSync(join(dir, name(input.id)))).toBe(true);
+      expect(w.get('d')).toBe('dee');
+      expect(() => w.get('a')).toThrow(expect.objectContaining({ code: 'KV_CORRUPTION' }));
+      // The owner deletes the damaged key: the next merge skips the damage and completes.
+      await w.write([{ del: 'a' }]);
+      const again = expectValue(await w.service.planCompaction(true, 0, 0xffffffff, ALL))!;
+      const merged = mergeSegments(dir, w.index, again, unlimited(), () => {});
+      const outcome = expectValue(await w.service.installCompaction(again, merged));
+      expect(outcome.damagedRanges).toBe(1);
+      expect([w.get('a'), w.get('d')]).toEqual([undefined, 'dee']);
     } finally {
       await w.close();
     }

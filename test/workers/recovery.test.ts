@@ -16,70 +16,16 @@ import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { crc32c } from '../../dist/shared/crc32c.js';
-import { KvError } from '../../dist/shared/errors.js';
 import { encodeSegmentHeader } from '../../dist/shared/format.js';
-import { IndexTable } from '../../dist/shared/index-table.js';
-import { createLogger, type Logger } from '../../dist/shared/logger.js';
-import { RecordReader } from '../../dist/shared/record-reader.js';
-import { IndexPublisher } from '../../dist/workers/index-publisher.js';
-import { type RecoveryResult, recover } from '../../dist/workers/recovery.js';
-import { SegmentTable } from '../../dist/workers/segments.js';
-import { rec, removeTempDirs, segment, tempDir, text } from './worker-harness.js';
+import { expectRecoveryError, name, withRecovery, writeSegments } from './recovery-harness.js';
+import { rec, removeTempDirs, segment, tempDir } from './worker-harness.js';
 
 afterEach(removeTempDirs);
 
-const name = (id: number): string => `${String(id).padStart(6, '0')}.log`;
 /** The span fields stats() reports for log segment `id` (no hint file in these tests). */
 const logSpan = (id: number) => ({ merged: false, first: id, last: id, hinted: false });
 /** Bytes of a segment header (FORMAT.md): the first record starts here. */
 const HEADER = 32;
-const silent = createLogger('test');
-
-interface Recovered {
-  readonly result: RecoveryResult;
-  readonly segments: SegmentTable;
-  readonly index: IndexTable;
-  get(key: string): string | undefined;
-}
-
-/** Runs recovery on `dir`, hands the outcome to `inspect`, and closes every fd it opened. */
-function withRecovery<T>(
-  dir: string,
-  inspect: (r: Recovered) => T,
-  options: { hashBits?: number; log?: Logger } = {},
-): T {
-  const index = IndexTable.create(0, options.hashBits ?? 32);
-  const segments = new SegmentTable(dir, index);
-  const publisher = new IndexPublisher(index, segments);
-  const reader = new RecordReader(dir, index);
-  try {
-    const result = recover(segments, publisher, options.log ?? silent);
-    return inspect({ result, segments, index, get: (k) => text(reader.get(k)) });
-  } finally {
-    reader.close();
-    publisher.close();
-  }
-}
-
-/** Expects recovery of `dir` to throw a KvError with `code`; returns it. */
-function expectRecoveryError(dir: string, code: string): KvError {
-  let caught: unknown;
-  try {
-    withRecovery(dir, () => undefined);
-  } catch (error) {
-    caught = error;
-  }
-  if (!(caught instanceof KvError))
-    expect.fail(`expected a KvError ${code}, got ${String(caught)}`);
-  expect(caught.code, caught.message).toBe(code);
-  return caught;
-}
-
-/** Writes the segment files and returns a snapshot of the directory (name -> bytes). */
-function writeSegments(dir: string, files: Record<number, Uint8Array>): void {
-  for (const [id, bytes] of Object.entries(files))
-    writeFileSync(join(dir, name(Number(id))), bytes);
-}
 
 function snapshot(dir: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -107,6 +53,8 @@ describe('recover: clean logs', () => {
         hinted: 0,
         scanned: 0,
         restored: 0,
+        lastSyncedThrough: 0,
+        lastFullMarkEnd: 0,
       });
     });
     expect(readdirSync(dir)).toEqual([]);
@@ -176,6 +124,8 @@ describe('recover: clean logs', () => {
           liveBytes: 0,
           deadBytes: a.length + b.length,
           liveKeys: 0,
+          expiredBytes: 0,
+          expiredKeys: 0,
           tombstoneBytes: 0,
           ...logSpan(1),
           active: false,
@@ -186,6 +136,8 @@ describe('recover: clean logs', () => {
           liveBytes: b2.length,
           deadBytes: delA.length + c.length,
           liveKeys: 1,
+          expiredBytes: 0,
+          expiredKeys: 0,
           tombstoneBytes: delA.length,
           ...logSpan(2),
           active: false,
@@ -197,6 +149,8 @@ describe('recover: clean logs', () => {
           liveBytes: d.length + expired.length,
           deadBytes: delC.length + commit.length,
           liveKeys: 2,
+          expiredBytes: 0,
+          expiredKeys: 0,
           tombstoneBytes: delC.length,
           ...logSpan(3),
           active: true,
@@ -325,7 +279,8 @@ describe('recover: the last segment (torn tails)', () => {
       level: 40,
       file: name(1),
       offset: HEADER + a.length,
-      bytesCut: 3,
+      bytes: 3,
+      recordsAfter: 0,
     });
   });
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeSegmentHeader, KIND_MERGED } from '../../dist/shared/format.js';
 import { createLogger } from '../../dist/shared/logger.js';
+import { nodeFileSystem } from '../../dist/workers/file-system.js';
 import { takeInventory } from '../../dist/workers/segment-inventory.js';
 import { rec, removeTempDirs, segment, tempDir } from './worker-harness.js';
 
@@ -30,7 +31,7 @@ describe('takeInventory', () => {
     writeFileSync(join(dir, name(4)), segment(4, [rec(5, 'put', 'a', '1')]));
     writeFileSync(join(dir, name(7)), merged(7, 1, 3));
     writeFileSync(join(dir, name(8)), segment(8, []));
-    const inv = takeInventory(dir, log);
+    const inv = takeInventory(nodeFileSystem, dir, log);
     expect(inv.files.map((f) => f.header.id)).toEqual([7, 4, 8]);
     expect(inv.maxId).toBe(8);
   });
@@ -48,7 +49,7 @@ describe('takeInventory', () => {
     writeFileSync(join(dir, `${name(6)}.tmp`), 'half a merge');
     writeFileSync(join(dir, 'INDEX-SNAPSHOT.tmp'), 'half a snapshot');
     writeFileSync(join(dir, hint(9)), 'no segment 9');
-    const inv = takeInventory(dir, log);
+    const inv = takeInventory(nodeFileSystem, dir, log);
     expect(inv.files.map((f) => f.header.id)).toEqual([5, 4]);
     expect(readdirSync(dir).sort()).toEqual([name(4), hint(5), name(5)].sort());
   });
@@ -58,7 +59,7 @@ describe('takeInventory', () => {
     writeFileSync(join(dir, name(5)), merged(5, 1, 3));
     writeFileSync(join(dir, name(6)), segment(6, []));
     writeFileSync(join(dir, name(7)), merged(7, 1, 3));
-    const inv = takeInventory(dir, log);
+    const inv = takeInventory(nodeFileSystem, dir, log);
     expect(inv.files.map((f) => f.header.id)).toEqual([7, 6]);
     expect(existsSync(join(dir, name(5)))).toBe(false);
   });
@@ -67,7 +68,7 @@ describe('takeInventory', () => {
     const dir = await tempDir('inv-overlap');
     writeFileSync(join(dir, name(5)), merged(5, 1, 3));
     writeFileSync(join(dir, name(6)), merged(6, 2, 4));
-    expect(() => takeInventory(dir, log)).toThrow(/overlaps/);
+    expect(() => takeInventory(nodeFileSystem, dir, log)).toThrow(/overlaps/);
   });
 
   it('refuses a store of another format version, even an empty last segment of it', async () => {
@@ -77,7 +78,7 @@ describe('takeInventory', () => {
     v1.writeUInt16LE(1, 4);
     v1.writeUInt32LE(1, 8);
     writeFileSync(join(dir, name(1)), v1);
-    expect(() => takeInventory(dir, log)).toThrow(/unsupported format version 1/);
+    expect(() => takeInventory(nodeFileSystem, dir, log)).toThrow(/unsupported format version 1/);
     expect(existsSync(join(dir, name(1)))).toBe(true);
   });
 
@@ -85,12 +86,14 @@ describe('takeInventory', () => {
     const dir = await tempDir('inv-short');
     writeFileSync(join(dir, name(1)), segment(1, [rec(1, 'put', 'a', '1')]));
     writeFileSync(join(dir, name(2)), encodeSegmentHeader(2).subarray(0, 10));
-    expect(takeInventory(dir, log).files.map((f) => f.header.id)).toEqual([1]);
+    expect(takeInventory(nodeFileSystem, dir, log).files.map((f) => f.header.id)).toEqual([1]);
     expect(existsSync(join(dir, name(2)))).toBe(false);
     const bad = segment(1, [rec(1, 'put', 'a', '1')]);
     bad[3] = 0;
     writeFileSync(join(dir, name(1)), bad);
     writeFileSync(join(dir, name(2)), segment(2, []));
-    expect(() => takeInventory(dir, log)).toThrow(/000001\.log at offset 0: bad segment magic/);
+    expect(() => takeInventory(nodeFileSystem, dir, log)).toThrow(
+      /000001\.log at offset 0: bad segment magic/,
+    );
   });
 });

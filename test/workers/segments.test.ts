@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { KvError } from '../../dist/shared/errors.js';
 import { encodeSegmentHeader, SEGMENT_HEADER_BYTES } from '../../dist/shared/format.js';
 import { IndexTable, MAX_SEGMENT_HANDLES } from '../../dist/shared/index-table.js';
-import { syncDirectory } from '../../dist/workers/durable-file.js';
+import { nodeFileSystem } from '../../dist/workers/file-system.js';
 import { SegmentTable } from '../../dist/workers/segments.js';
 import { removeTempDirs, tempDir } from './worker-harness.js';
 
@@ -55,7 +55,38 @@ describe('SegmentTable', () => {
   it('fails with KV_IO when the directory is gone', async () => {
     const table = new SegmentTable(join(await tempDir('seg-gone'), 'missing'), IndexTable.create());
     expect(kvCode(() => table.create(1))).toBe('KV_IO');
-    expect(() => syncDirectory(join(table.dir, 'nowhere'))).toThrow();
+    expect(() => nodeFileSystem.syncDirectory(join(table.dir, 'nowhere'))).toThrow();
+  });
+
+  it('counts a live record whose expiry has passed as dead, whether it is then overwritten or not', async () => {
+    const table = new SegmentTable(await tempDir('seg-expiry'), IndexTable.create());
+    const s = table.add(logHeader(1), SEGMENT_HEADER_BYTES + 300);
+    const t0 = 1_800_000_000_000;
+    const at = (offset: number, length: number) => ({ handle: s.handle, offset, length });
+    table.addLive(at(32, 100), t0 + 500, 3); // expires during second t0/1000 + 1
+    table.addLive(at(132, 100), t0 + 5_000, 4); // later
+    table.addLive(at(232, 100), 0, 5); // never
+    table.sweepExpired(t0);
+    expect(table.stats(0)[0]).toMatchObject({ liveBytes: 300, deadBytes: 0, expiredBytes: 0 });
+    table.sweepExpired(t0 + 1_000);
+    expect(table.stats(0)[0]).toMatchObject({
+      liveBytes: 200,
+      liveKeys: 2,
+      deadBytes: 100,
+      expiredBytes: 100,
+      expiredKeys: 1,
+    });
+    // Overwriting the expired record: its bytes stay dead, counted once.
+    table.removeLive(at(32, 100), t0 + 500, 3);
+    expect(table.stats(0)[0]).toMatchObject({ liveBytes: 200, deadBytes: 100, expiredBytes: 0 });
+    // Overwriting one that has not expired yet takes it out of its bucket.
+    table.removeLive(at(132, 100), t0 + 5_000, 4);
+    table.sweepExpired(t0 + 10_000);
+    expect(table.stats(0)[0]).toMatchObject({ liveBytes: 100, deadBytes: 200, expiredBytes: 0 });
+    // A record written already expired counts as dead at once.
+    table.addLive(at(332, 10), t0 + 1, 1);
+    expect(table.stats(0)[0]).toMatchObject({ expiredBytes: 10, expiredKeys: 1 });
+    expect(s.expiring.size).toBe(0);
   });
 
   it('accounts live and dead bytes per segment', async () => {
@@ -67,7 +98,13 @@ describe('SegmentTable', () => {
     table.addLive({ handle: t.handle, offset: 32, length: 40 });
     table.removeLive({ handle: s.handle, offset: 32, length: 100 });
     table.addTombstone(s.handle, 0); // a tombstone's bytes count as dead, and as tombstones
-    const common = { merged: false, hinted: false, tombstoneBytes: 0 };
+    const common = {
+      merged: false,
+      hinted: false,
+      tombstoneBytes: 0,
+      expiredBytes: 0,
+      expiredKeys: 0,
+    };
     expect(table.stats(2)).toEqual([
       {
         ...common,

@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { nodeFileSystem } from '../../dist/workers/file-system.js';
 import { readSizeHint, writeSizeHint } from '../../dist/workers/size-hint.js';
 import { OpenWriter, removeTempDirs, tempDir } from './worker-harness.js';
 
@@ -12,14 +13,14 @@ afterEach(removeTempDirs);
 describe('size hint', () => {
   it('round-trips and ignores missing, malformed or absurd hints', async () => {
     const dir = await tempDir('hint');
-    expect(readSizeHint(dir)).toBe(0);
-    writeSizeHint(dir, 1234);
-    expect(readSizeHint(dir)).toBe(1234);
+    expect(readSizeHint(nodeFileSystem, dir)).toBe(0);
+    writeSizeHint(nodeFileSystem, dir, 1234);
+    expect(readSizeHint(nodeFileSystem, dir)).toBe(1234);
     for (const bad of ['not json', '{"keys":-5}', '{"keys":1.5}', '{"keys":"7"}', '{}']) {
       writeFileSync(join(dir, 'SIZE-HINT'), bad);
-      expect(readSizeHint(dir)).toBe(0);
+      expect(readSizeHint(nodeFileSystem, dir)).toBe(0);
     }
-    writeSizeHint(join(dir, 'missing', 'dir'), 5); // never throws
+    writeSizeHint(nodeFileSystem, join(dir, 'missing', 'dir'), 5); // never throws
   });
 
   it('is written on close and sizes the index of the next open for that many keys', async () => {
@@ -29,7 +30,7 @@ describe('size hint', () => {
     await w.write(ops);
     const grownTo = w.index.capacity;
     await w.close();
-    expect(readSizeHint(dir)).toBe(5000);
+    expect(readSizeHint(nodeFileSystem, dir)).toBe(5000);
     const again = await OpenWriter.open(dir);
     // Sized up front: no growth happened while recovery inserted the keys.
     expect(again.index.generation).toBe(0);

@@ -29,6 +29,7 @@ import type {
   WriterStats,
 } from '../../dist/shared/messages.js';
 import { RecordReader } from '../../dist/shared/record-reader.js';
+import type { FileSystem } from '../../dist/workers/file-system.js';
 import { WriterService } from '../../dist/workers/writer-service.js';
 
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -169,6 +170,11 @@ export interface WriterOptions {
   readonly segmentBytes?: number;
   readonly hashBits?: number;
   readonly snapshotIntervalMs?: number;
+  readonly repair?: boolean;
+  /** Period of the everysec background sync (default 1,000 ms). */
+  readonly syncIntervalMs?: number;
+  /** The file layer the writer goes through (default: node:fs). */
+  readonly files?: FileSystem;
 }
 
 /** A WriterService opened on `dir`, with a RecordReader over the index it publishes. */
@@ -182,7 +188,7 @@ export class OpenWriter {
   ) {}
 
   static async open(dir: string, options: WriterOptions = {}): Promise<OpenWriter> {
-    const service = new WriterService();
+    const service = new WriterService(options.files ? { files: options.files } : {});
     const opened = expectValue(
       await service.open({
         dir,
@@ -190,6 +196,8 @@ export class OpenWriter {
         segmentBytes: options.segmentBytes ?? 1 << 20,
         hashBits: options.hashBits ?? 32,
         snapshotIntervalMs: options.snapshotIntervalMs ?? 0,
+        repair: options.repair ?? false,
+        ...(options.syncIntervalMs ? { syncIntervalMs: options.syncIntervalMs } : {}),
       }),
     );
     const index = new IndexTable(opened.index);

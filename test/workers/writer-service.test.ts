@@ -14,9 +14,12 @@ import {
   RECORD_HEADER_BYTES,
   recordBytes,
   SEGMENT_HEADER_BYTES,
+  SYNC_MARK_BYTES,
   scanRecord,
+  syncMarkValue,
   TYPE_BATCH_COMMIT,
   TYPE_PUT,
+  TYPE_SYNC_MARK,
 } from '../../dist/shared/format.js';
 import { WRITE_FAILED, WRITE_OK, WRITE_OK_EXISTED } from '../../dist/shared/messages.js';
 import { WriterService } from '../../dist/workers/writer-service.js';
@@ -64,6 +67,8 @@ const seg = (dir: string, id: number): string => join(dir, `${String(id).padStar
 const putLen = (key: string, value: string): number =>
   recordBytes(utf8(key).length, utf8(value).length);
 const COMMIT_LEN = recordBytes(0, 4);
+/** The records of a segment file other than sync marks. */
+const dataRecords = (path: string) => scanFile(path).filter((r) => r.type !== TYPE_SYNC_MARK);
 
 describe('WriterService: writing and reading back', () => {
   it('opens an empty directory with one segment holding only its header', async () => {
@@ -80,6 +85,8 @@ describe('WriterService: writing and reading back', () => {
           liveBytes: 0,
           deadBytes: 0,
           liveKeys: 0,
+          expiredBytes: 0,
+          expiredKeys: 0,
           tombstoneBytes: 0,
           merged: false,
           first: 1,
@@ -132,9 +139,13 @@ describe('WriterService: writing and reading back', () => {
     }
     // scanFile fails on any record with a bad CRC; the 0xee spare bytes never reach the file.
     const records = scanFile(seg(dir, 1));
-    expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
-    expect(records.map((r) => r.key)).toEqual(['x', 'y', 'x', '', 'z']);
-    expect(records.map((r) => r.flags)).toEqual([0, FLAG_IN_BATCH, FLAG_IN_BATCH, 0, 0]);
+    expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(records.map((r) => r.key)).toEqual(['x', 'y', 'x', '', 'z', '']);
+    expect(records.map((r) => r.flags)).toEqual([0, FLAG_IN_BATCH, FLAG_IN_BATCH, 0, 0, 0]);
+    // Close synced the segment, then ended it with a sync mark covering every byte before it.
+    const mark = records[5]!;
+    expect(mark.type).toBe(TYPE_SYNC_MARK);
+    expect(syncMarkValue(readFileSync(seg(dir, 1)), mark.offset)).toBe(mark.offset);
   });
 
   it('continues the sequence after a reopen and serves what was written before', async () => {
@@ -153,13 +164,23 @@ describe('WriterService: writing and reading back', () => {
       expect(w2.opened.recoveredRecords).toBe(0);
       expect(w2.get('k1')).toBeUndefined();
       expect(w2.get('k2')).toBe('v2');
-      expect((await w2.stats()).lastSeq).toBe(3);
+      // Three records, then the sync mark that close wrote.
+      expect((await w2.stats()).lastSeq).toBe(4);
       const r = await w2.write([{ put: 'k1', value: 'again' }]);
       expect([...r.outcomes]).toEqual([WRITE_OK]);
     } finally {
       await w2.close();
     }
-    expect(scanFile(seg(dir, 1)).map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+    const records = scanFile(seg(dir, 1));
+    expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(records.map((r) => r.type === TYPE_SYNC_MARK)).toEqual([
+      false,
+      false,
+      false,
+      true,
+      false,
+      true,
+    ]);
   });
 
   it('treats expired records as absent but still counts them live until overwritten', async () => {
@@ -284,6 +305,8 @@ describe('WriterService: stats and rotation', () => {
           liveBytes: live,
           deadBytes: dead,
           liveKeys: 2,
+          expiredBytes: 0,
+          expiredKeys: 0,
           // The tombstone of b (the delete of nobody removed nothing, but is written too).
           tombstoneBytes: putLen('b', '') + putLen('nobody', ''),
           merged: false,
@@ -310,10 +333,12 @@ describe('WriterService: stats and rotation', () => {
       const r = await w.write(ops);
       expect([...r.outcomes]).toEqual(new Array(10).fill(WRITE_OK));
       const s = await w.stats();
+      // Each sealed segment ends with a sync mark: it may pass segmentBytes by that much.
+      const sealed = SEGMENT_HEADER_BYTES + 3 * one + SYNC_MARK_BYTES;
       expect(s.segments.map((x) => x.bytes)).toEqual([
-        SEGMENT_HEADER_BYTES + 3 * one,
-        SEGMENT_HEADER_BYTES + 3 * one,
-        SEGMENT_HEADER_BYTES + 3 * one,
+        sealed,
+        sealed,
+        sealed,
         SEGMENT_HEADER_BYTES + one,
       ]);
       expect(s.segments.map((x) => x.active)).toEqual([false, false, false, true]);
@@ -322,7 +347,7 @@ describe('WriterService: stats and rotation', () => {
       // Overwriting a key of segment 1 makes its bytes dead there, live in the active one.
       await w.write([{ put: 'k00', value: 'new' }]);
       const s2 = await w.stats();
-      expect(s2.segments[0]).toMatchObject({ liveKeys: 2, deadBytes: one });
+      expect(s2.segments[0]).toMatchObject({ liveKeys: 2, deadBytes: one + SYNC_MARK_BYTES });
       expect(s2.segments[3]).toMatchObject({ liveKeys: 2, liveBytes: 2 * one });
       expect(w.get('k00')).toBe('new');
     } finally {
@@ -340,8 +365,8 @@ describe('WriterService: stats and rotation', () => {
       await w.write([{ put: 'after', value: 'a' }]);
       const s = await w.stats();
       expect(s.segments.map((x) => x.bytes)).toEqual([
-        SEGMENT_HEADER_BYTES + putLen('small', 's'),
-        SEGMENT_HEADER_BYTES + putLen('big', big),
+        SEGMENT_HEADER_BYTES + putLen('small', 's') + SYNC_MARK_BYTES,
+        SEGMENT_HEADER_BYTES + putLen('big', big) + SYNC_MARK_BYTES,
         SEGMENT_HEADER_BYTES + putLen('after', 'a'),
       ]);
       expect(w.get('big')).toBe(big);
@@ -371,8 +396,8 @@ describe('WriterService: stats and rotation', () => {
     } finally {
       await w.close();
     }
-    expect(scanFile(seg(dir, 1)).map((x) => x.key)).toEqual(['p']);
-    const second = scanFile(seg(dir, 2));
+    expect(dataRecords(seg(dir, 1)).map((x) => x.key)).toEqual(['p']);
+    const second = dataRecords(seg(dir, 2));
     expect(second.map((x) => x.key)).toEqual(['q', 'r', 's', '']);
     expect(second[3]!.type).toBe(TYPE_BATCH_COMMIT);
   });
@@ -450,7 +475,7 @@ describe('WriterService: batches and malformed submissions', () => {
     } finally {
       await w.close();
     }
-    expect(scanFile(seg(dir, 1)).map((r) => r.key)).toEqual(['g1', 'g2']);
+    expect(dataRecords(seg(dir, 1)).map((r) => r.key)).toEqual(['g1', 'g2']);
   });
 
   it('accepts only what recovery will replay: a bare commit record must not hide later writes', async () => {
@@ -495,7 +520,7 @@ describe('WriterService: close and failures', () => {
     expect(sync.ok).toBe(false);
     const stats = await w.service.stats();
     expect(stats.ok).toBe(false);
-    expect(scanFile(seg(dir, 1)).map((r) => r.key)).toEqual(['last']);
+    expect(dataRecords(seg(dir, 1)).map((r) => r.key)).toEqual(['last']);
   });
 
   it('answers a write before open with KV_CLOSED', async () => {
@@ -640,8 +665,14 @@ describe('WriterService: model', () => {
     try {
       for (let k = 0; k < 12; k++) expect(w2.get(`key${k}`)).toBe(model.get(`key${k}`));
       const after = await w2.stats();
-      expect(after.segments).toEqual(stats.segments);
-      expect(after.lastSeq).toBe(stats.lastSeq);
+      // Close ended the active segment (if it held records) with a sync mark: 40 dead bytes.
+      const marked = (x: (typeof stats.segments)[number]) =>
+        x.active && x.bytes > SEGMENT_HEADER_BYTES
+          ? { ...x, bytes: x.bytes + SYNC_MARK_BYTES, deadBytes: x.deadBytes + SYNC_MARK_BYTES }
+          : x;
+      expect(after.segments).toEqual(stats.segments.map(marked));
+      const closeMarks = stats.segments.some((x) => x.active && x.bytes > SEGMENT_HEADER_BYTES);
+      expect(after.lastSeq).toBe(stats.lastSeq + (closeMarks ? 1 : 0));
     } finally {
       await w2.close();
     }

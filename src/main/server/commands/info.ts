@@ -64,6 +64,7 @@ function sectionFields(section: Section, ctx: CommandContext, stats: StoreStats)
         ['kvd_last_seq', stats.lastSeq],
         ['kvd_recovered_records', stats.recovery.records],
         ['kvd_recovery_truncated_bytes', stats.recovery.truncatedBytes],
+        ['kvd_recovery_torn_records_cut', stats.recovery.tornTail?.recordsAfter ?? 0],
       ];
     case 'stats':
       return [
@@ -75,6 +76,8 @@ function sectionFields(section: Section, ctx: CommandContext, stats: StoreStats)
         ['kvd_protocol_errors', counters.protocolErrors],
         ['kvd_writer_writes', stats.writer.writes],
         ['kvd_writer_syncs', stats.writer.syncs],
+        ['kvd_damaged_reads', stats.damage.reads],
+        ['kvd_damaged_ranges_skipped_by_merges', stats.damage.skippedByMerges.ranges],
       ];
     case 'keyspace':
       // Redis lists only non-empty databases. Expiry counts are not tracked: expires=0.
