@@ -40,7 +40,12 @@ export class WriterLink {
   private readonly thread: Worker;
   private readonly remote: Remote<WriterApi>;
   private death: KvError | undefined;
-  private readonly died: Promise<never>;
+  /**
+   * The calls in flight, by their reject functions: the thread's death rejects them all (the
+   * calls themselves would stay pending). A set, not a race against one never-settling
+   * promise, which would keep a reaction per call alive for the store's lifetime.
+   */
+  private readonly inFlight = new Set<(error: KvError) => void>();
   private stopping = false;
   private onRecoveryProgress: ((done: number, total: number) => void) | undefined;
   /** Calls sent and not yet settled; the thread is ref'd while there is one. */
@@ -62,21 +67,18 @@ export class WriterLink {
     this.remote = wrap<WriterApi>(
       nodeEndpoint(this.thread as unknown as Parameters<typeof nodeEndpoint>[0]),
     );
-    this.died = new Promise<never>((_, reject) => {
-      const die = (error: KvError) => {
-        if (this.death || this.stopping) return;
-        this.death = error;
-        reject(error);
-        onDeath(error);
-      };
-      this.thread.on('error', (error) =>
-        die(new KvError('KV_INTERNAL', `writer thread crashed: ${error.message}`)),
-      );
-      this.thread.on('exit', (code) =>
-        die(new KvError('KV_INTERNAL', `writer thread exited (code ${code})`)),
-      );
-    });
-    this.died.catch(() => {}); // observed through call(); never an unhandled rejection
+    const die = (error: KvError) => {
+      if (this.death || this.stopping) return;
+      this.death = error;
+      for (const reject of [...this.inFlight]) reject(error);
+      onDeath(error);
+    };
+    this.thread.on('error', (error) =>
+      die(new KvError('KV_INTERNAL', `writer thread crashed: ${error.message}`)),
+    );
+    this.thread.on('exit', (code) =>
+      die(new KvError('KV_INTERNAL', `writer thread exited (code ${code})`)),
+    );
     // Progress reports and log lines travel outside comlink (which ignores messages without
     // its ids).
     this.thread.on(
@@ -186,7 +188,23 @@ export class WriterLink {
   private call<T>(rpc: Promise<T>): Promise<T> {
     if (this.death) return Promise.reject(this.death);
     if (this.pending++ === 0) this.thread.ref();
-    return Promise.race([rpc, this.died]).finally(this.settle);
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const done = () => {
+        if (settled) return false;
+        settled = true;
+        this.inFlight.delete(fail);
+        this.settle();
+        return true;
+      };
+      const fail = (error: unknown) => {
+        if (done()) reject(error);
+      };
+      this.inFlight.add(fail);
+      rpc.then((value) => {
+        if (done()) resolve(value);
+      }, fail);
+    });
   }
 }
 

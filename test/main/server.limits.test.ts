@@ -2,10 +2,9 @@
 // follows the store's key and value limits (in process and through `kvd serve`'s flags), a bulk
 // past it is refused from its header, and clients that sent big bulks keep no input buffer.
 
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { defaultMaxBulkBytes } from '../../dist/main/server/resp-parser.js';
+import { fullGc } from '../fixtures/gc.js';
 import { type ServerProcess, spawnServer, startTestServer } from '../fixtures/kvd-server.js';
 import { pollUntil } from '../fixtures/poll.js';
 import { encodeCommand, type Reply, RespClient } from '../fixtures/resp-client.js';
@@ -126,10 +125,8 @@ describe('the bulk limit', () => {
   });
 });
 
-// Process-level check: ArrayBuffer memory after a full collection. `gc` is taken at run time
-// (as jest's leak detector does), so the test needs no --expose-gc flag.
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+// Process-level check: ArrayBuffer memory after a full collection (fixtures/gc.ts).
+const gc = fullGc;
 
 /** ArrayBuffer bytes still reachable: collects first (V8 frees buffers on a background thread). */
 async function arrayBuffersBelow(what: string, bytes: number): Promise<void> {
