@@ -21,6 +21,7 @@ import {
   writeRecordHeader,
 } from '../../dist/shared/format.js';
 import { IndexTable } from '../../dist/shared/index-table.js';
+import { type Logger, SILENT_LOGGER } from '../../dist/shared/logger.js';
 import type {
   Durability,
   ValueReply,
@@ -175,6 +176,8 @@ export interface WriterOptions {
   readonly syncIntervalMs?: number;
   /** The file layer the writer goes through (default: node:fs). */
   readonly files?: FileSystem;
+  /** Where the writer logs (default: nowhere). */
+  readonly logger?: Logger;
 }
 
 /** A WriterService opened on `dir`, with a RecordReader over the index it publishes. */
@@ -188,7 +191,10 @@ export class OpenWriter {
   ) {}
 
   static async open(dir: string, options: WriterOptions = {}): Promise<OpenWriter> {
-    const service = new WriterService(options.files ? { files: options.files } : {});
+    const service = new WriterService({
+      logger: options.logger ?? SILENT_LOGGER,
+      ...(options.files ? { files: options.files } : {}),
+    });
     const opened = expectValue(
       await service.open({
         dir,
