@@ -232,6 +232,12 @@ function emit(visit: EffectVisitor, type: number, offset: number, length: number
   return 0;
 }
 
+/** Whether every byte of `bytes` from `from` on is zero (preallocated space, or a zeroed tail). */
+export function isAllZero(bytes: Uint8Array, from: number): boolean {
+  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
 /** Longest key a damage report names (a longer "key length" in a damaged header is noise). */
 const MAX_REPORTED_KEY_BYTES = 1024;
 

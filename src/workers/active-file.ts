@@ -1,10 +1,31 @@
 // Owns the open file of the active segment: its append fd, the zeros preallocated ahead of the
-// data under `always`, and which writes are known to be on disk (sync, background sync, seal,
-// close). The log writer decides what to write and when; this file only does the file I/O.
-// Writer thread only.
+// data under `always`, which writes are known to be on disk (sync, background sync, seal,
+// close), and the sync marks that record it in the segment (FORMAT.md, "Sync marks"). The log
+// writer decides what to write and when; this file only does the file I/O. Writer thread only.
 
+import { encodeSyncMark, SEGMENT_HEADER_BYTES, SYNC_MARK_BYTES } from '../shared/format.js';
 import type { Logger } from '../shared/logger.js';
 import { type FileSystem, writeAllv } from './file-system.js';
+
+/** How much of a segment recovery knew to be synced (continues its sync marks). */
+export interface ActiveSyncState {
+  /** The largest synced byte count a sync mark (or the snapshot's resume point) stated. */
+  readonly syncedThrough: number;
+  /** End of a final sync mark covering every byte before it, if the segment ends in one. */
+  readonly fullMarkEnd: number;
+}
+
+/** The sync state of a segment just created: its header is synced, nothing needs a mark. */
+export const NEW_SEGMENT_SYNC: ActiveSyncState = {
+  syncedThrough: SEGMENT_HEADER_BYTES,
+  fullMarkEnd: 0,
+};
+
+/** A sync mark to write ahead of an append: its bytes and the synced byte count it states. */
+export interface PendingMark {
+  readonly bytes: Uint8Array;
+  readonly claim: number;
+}
 
 /** Step of preallocation under `always` (zeros written ahead of the data). */
 const PREALLOCATE_BYTES = 1024 * 1024;
@@ -28,28 +49,66 @@ export class ActiveFile {
   private dataEnd: number;
   private synced: number;
   private backgroundSyncs = 0;
+  /**
+   * The synced byte count the segment's last sync mark states, and the end of its last mark if
+   * that mark covers every byte before it.
+   */
+  private markedThrough: number;
+  private fullMarkEnd: number;
 
   /**
    * Opens the segment file at `path` for appending through `files`. Its data ends at
-   * `dataEnd`, of which the first `syncedEnd` bytes are known to be on stable storage.
-   * Throws the I/O error.
+   * `dataEnd`; `sync` says how much of it is known to be on stable storage. Throws the I/O
+   * error.
    */
   constructor(
     private readonly files: FileSystem,
     private readonly path: string,
     private readonly log: Logger,
     dataEnd: number,
-    syncedEnd: number,
+    sync: ActiveSyncState,
   ) {
     this.fd = files.open(path, 'r+');
     this.allocatedEnd = files.size(this.fd);
     this.dataEnd = dataEnd;
-    this.synced = Math.min(syncedEnd, dataEnd);
+    this.markedThrough = Math.max(sync.syncedThrough, SEGMENT_HEADER_BYTES);
+    this.fullMarkEnd = sync.fullMarkEnd;
+    this.synced = Math.min(this.markedThrough, dataEnd);
   }
 
-  /** Bytes of the file known to be on stable storage (an fdatasync covering them returned). */
-  get syncedEnd(): number {
-    return this.synced;
+  /**
+   * The sync mark (with sequence number `seq`) to write ahead of the next append, if a sync has
+   * covered more of the segment than its last mark says; it becomes durable with the next
+   * sync. Call `marked` once it is written.
+   */
+  pendingMark(seq: number): PendingMark | undefined {
+    const claim = this.synced;
+    return claim > this.markedThrough ? { bytes: encodeSyncMark(seq, claim), claim } : undefined;
+  }
+
+  /** Records that a mark stating `claim` synced bytes was written. */
+  marked(claim: number): void {
+    this.markedThrough = claim;
+  }
+
+  /** Whether the segment's data, `dataEnd` bytes, needs a final mark (see `writeFinalMark`). */
+  needsFinalMark(dataEnd: number): boolean {
+    return dataEnd !== this.fullMarkEnd && dataEnd > SEGMENT_HEADER_BYTES;
+  }
+
+  /**
+   * Makes every byte up to `dataEnd` durable and records that with a sync mark at `dataEnd`
+   * (sequence number `seq`), itself synced: a clean close or a seal leaves a segment whose
+   * every byte a mark covers, so recovery treats any damage in it as damage. The mark is
+   * written only after the sync it reports has returned. Returns the new data end. Throws.
+   */
+  writeFinalMark(dataEnd: number, seq: number): number {
+    this.sync();
+    this.write([encodeSyncMark(seq, dataEnd)], dataEnd);
+    this.sync();
+    this.markedThrough = dataEnd;
+    this.fullMarkEnd = dataEnd + SYNC_MARK_BYTES;
+    return this.fullMarkEnd;
   }
 
   /** Writes `iov` at `position` (all of it, retrying short writes). Throws the I/O error. */

@@ -1,8 +1,18 @@
 // Owns how a record's effect reaches the shared index on the writer's side: verify the stored
 // key of each candidate slot (fingerprints collide), upsert or remove, and keep the segments'
-// live-byte accounting in step. Used by recovery and by the log writer. Writer thread only.
+// live-byte, tombstone and expiry accounting in step. Used by recovery and by the log writer.
+// Writer thread only.
 
-import { RECORD_HEADER_BYTES, recordExpiresAt, recordKeyLength } from '../shared/format.js';
+import {
+  RECORD_HEADER_BYTES,
+  recordBytes,
+  recordExpiresAt,
+  recordKeyLength,
+  recordType,
+  recordValueLength,
+  TYPE_DELETE,
+  TYPE_PUT,
+} from '../shared/format.js';
 import type { IndexTable, KeyCheck, SlotLocation } from '../shared/index-table.js';
 import { type ReadMode, SegmentFds } from '../shared/segment-fds.js';
 import type { SegmentTable } from './segments.js';
@@ -70,6 +80,36 @@ export class IndexPublisher {
     if (old) this.segments.removeLive(old, this.matchedExpiresAt, keyLength);
     this.segments.addLive(loc, expiresAt, keyLength);
     return old !== undefined;
+  }
+
+  /**
+   * Publishes the records `b[start, end)` just appended at `at.offset` of segment `at.handle`,
+   * in order: each put points its key at its record, each tombstone removes its key (and is
+   * accounted as a tombstone), batch commits and sync marks change nothing. Calls `existed`
+   * with the record's number in the range when it replaced or removed a live key.
+   */
+  publishRecords(
+    b: Uint8Array,
+    start: number,
+    end: number,
+    at: { readonly handle: number; readonly offset: number },
+    existed: (record: number) => void,
+  ): void {
+    let record = 0;
+    for (let p = start; p < end; record++) {
+      const length = recordBytes(recordKeyLength(b, p), recordValueLength(b, p));
+      const type = recordType(b, p);
+      const keyLength = recordKeyLength(b, p);
+      const keyStart = p + RECORD_HEADER_BYTES;
+      if (type === TYPE_PUT) {
+        const loc = { handle: at.handle, offset: at.offset + (p - start), length };
+        if (this.put(b, keyStart, keyLength, loc, recordExpiresAt(b, p))) existed(record);
+      } else if (type === TYPE_DELETE) {
+        if (this.remove(b, keyStart, keyLength)) existed(record);
+        this.segments.addTombstone(at.handle, length);
+      }
+      p += length;
+    }
   }
 
   /** Removes the key `b[keyStart, +keyLength)`; returns whether it was live. */

@@ -6,17 +6,12 @@
 import { join } from 'node:path';
 import { ioError, KvError, type SerializedError, serializeError } from '../shared/errors.js';
 import {
-  encodeSyncMark,
   MAX_RECORD_BYTES,
-  RECORD_HEADER_BYTES,
-  recordExpiresAt,
-  recordKeyLength,
   recordType,
   SEGMENT_HEADER_BYTES,
   SYNC_MARK_BYTES,
   sealRecord,
   segmentFileName,
-  TYPE_DELETE,
   TYPE_PUT,
 } from '../shared/format.js';
 import type { Logger } from '../shared/logger.js';
@@ -28,7 +23,7 @@ import {
 } from '../shared/messages.js';
 import { RecordReader } from '../shared/record-reader.js';
 import { isOpType, type OpResult } from '../shared/write-ops.js';
-import { ActiveFile } from './active-file.js';
+import { ActiveFile, type ActiveSyncState, NEW_SEGMENT_SYNC } from './active-file.js';
 import { type Cursor, markFailed, skipExhausted, unitLength, unitStart } from './append-cursor.js';
 import type { IndexPublisher } from './index-publisher.js';
 import { operationAt, runOperation } from './operation-runner.js';
@@ -54,14 +49,6 @@ interface Run {
   readonly firstRecord: number;
 }
 
-/** How much of the active segment recovery knew to be synced (continues its sync marks). */
-export interface ActiveSyncState {
-  /** The largest synced byte count a sync mark (or the snapshot's resume point) stated. */
-  readonly syncedThrough: number;
-  /** End of a final sync mark covering every byte before it, if the segment ends in one. */
-  readonly fullMarkEnd: number;
-}
-
 /** The durability policy and rotation size the log writer follows. */
 export interface LogWriterOptions {
   readonly durability: Durability;
@@ -83,12 +70,6 @@ export class LogWriter {
   /** Reads current values for read-modify-write operations (created on first use). */
   private reader: RecordReader | undefined;
   private failure: KvError | undefined;
-  /**
-   * The synced byte count the last sync mark of the active segment states, and the end of its
-   * last mark if that mark covers every byte before it (FORMAT.md, "Sync marks").
-   */
-  private markedThrough: number;
-  private fullMarkEnd: number;
   /** Counters for stats(). */
   writes = 0;
   flushes = 0;
@@ -101,13 +82,11 @@ export class LogWriter {
     lastSeq: number,
     private readonly options: LogWriterOptions,
     private readonly log: Logger,
-    activeSync: ActiveSyncState = { syncedThrough: SEGMENT_HEADER_BYTES, fullMarkEnd: 0 },
+    activeSync: ActiveSyncState = NEW_SEGMENT_SYNC,
   ) {
     this.active = active;
     this.lastSeq = lastSeq;
-    this.markedThrough = Math.max(activeSync.syncedThrough, SEGMENT_HEADER_BYTES);
-    this.fullMarkEnd = activeSync.fullMarkEnd;
-    this.file = this.openFile(active, this.markedThrough);
+    this.file = this.openFile(active, activeSync);
   }
 
   get activeId(): number {
@@ -270,30 +249,10 @@ export class LogWriter {
     }
   }
 
-  /**
-   * Makes every byte of the active segment durable and records that with a sync mark at its
-   * end, itself synced: a clean close or a seal leaves a segment whose every byte a mark
-   * covers, so recovery treats any damage in it as damage. The mark is written only after the
-   * sync it reports has returned. Throws the I/O error.
-   */
+  /** Ends the active segment with a sync mark covering all of it (ActiveFile.writeFinalMark). */
   private writeFinalMark(): void {
-    if (this.active.size === this.fullMarkEnd || this.active.size <= SEGMENT_HEADER_BYTES) return;
-    this.file.sync();
-    const at = this.active.size;
-    this.file.write([encodeSyncMark(++this.lastSeq, at)], at);
-    this.active.size = at + SYNC_MARK_BYTES;
-    this.file.sync();
-    this.markedThrough = at;
-    this.fullMarkEnd = this.active.size;
-  }
-
-  /**
-   * The sync mark to write ahead of the next append, if a sync has covered more of the active
-   * segment than the last mark says (it becomes durable with the next sync).
-   */
-  private pendingMark(): Uint8Array | undefined {
-    const synced = this.file.syncedEnd;
-    return synced > this.markedThrough ? encodeSyncMark(this.lastSeq + 1, synced) : undefined;
+    if (!this.file.needsFinalMark(this.active.size)) return;
+    this.active.size = this.file.writeFinalMark(this.active.size, ++this.lastSeq);
   }
 
   /**
@@ -307,7 +266,7 @@ export class LogWriter {
     errors: (SerializedError | undefined)[],
   ): void {
     const limit = this.options.segmentBytes;
-    let mark = this.pendingMark();
+    let mark = this.file.pendingMark(this.lastSeq + 1);
     const markBytes = mark ? SYNC_MARK_BYTES : 0;
     if (
       this.active.size > SEGMENT_HEADER_BYTES &&
@@ -315,7 +274,7 @@ export class LogWriter {
     ) {
       this.rotate();
       if (this.failure) return;
-      mark = this.pendingMark();
+      mark = this.file.pendingMark(this.lastSeq + 1);
     }
     const startSize = this.active.size;
     const handle = this.active.handle;
@@ -359,10 +318,10 @@ export class LogWriter {
       this.publisher.reserve(puts);
       if (this.options.durability === 'always') this.file.preallocate(size, startSize);
       const iov = runs.map((r) => parsed[r.buffer]!.bytes.subarray(r.start, r.end));
-      if (mark) iov.unshift(mark);
+      if (mark) iov.unshift(mark.bytes);
       this.file.write(iov, startSize);
       this.active.size = size;
-      if (mark) this.markedThrough = this.file.syncedEnd;
+      if (mark) this.file.marked(mark.claim);
       if (this.options.durability === 'always') this.sync();
     } catch (error) {
       const failure = ioError(`append to ${segmentFileName(this.active.id)} failed`, error);
@@ -375,7 +334,12 @@ export class LogWriter {
       return;
     }
     try {
-      for (const r of runs) this.publish(parsed[r.buffer]!.bytes, r, outcomes[r.buffer]!);
+      for (const r of runs) {
+        const loc = { handle: r.handle, offset: r.offset };
+        this.publisher.publishRecords(parsed[r.buffer]!.bytes, r.start, r.end, loc, (n) => {
+          outcomes[r.buffer]![r.firstRecord + n] = WRITE_OK_EXISTED;
+        });
+      }
     } catch (error) {
       // The records are on disk but a segment file became unreadable while checking keys:
       // stop writing; reopening rebuilds the index from the log.
@@ -387,32 +351,6 @@ export class LogWriter {
     this.writes += records;
   }
 
-  private publish(b: Uint8Array, run: Run, outcomes: Uint8Array): void {
-    let record = run.firstRecord;
-    for (let at = run.start; at < run.end; record++) {
-      const length = recordLengthAt(b, at);
-      const type = recordType(b, at);
-      const keyLength = recordKeyLength(b, at);
-      const keyStart = at + RECORD_HEADER_BYTES;
-      let existed = false;
-      if (type === TYPE_PUT) {
-        const offset = run.offset + (at - run.start);
-        existed = this.publisher.put(
-          b,
-          keyStart,
-          keyLength,
-          { handle: run.handle, offset, length },
-          recordExpiresAt(b, at),
-        );
-      } else if (type === TYPE_DELETE) {
-        existed = this.publisher.remove(b, keyStart, keyLength);
-        this.segments.addTombstone(run.handle, length);
-      }
-      if (existed) outcomes[record] = WRITE_OK_EXISTED;
-      at += length;
-    }
-  }
-
   /** Seals the active segment (final sync mark, trim, fdatasync, close) and starts the next one. */
   private rotate(): void {
     const old = this.active;
@@ -420,9 +358,7 @@ export class LogWriter {
       this.writeFinalMark();
       this.file.seal(old.size);
       this.active = this.segments.create();
-      this.markedThrough = SEGMENT_HEADER_BYTES;
-      this.fullMarkEnd = 0;
-      this.file = this.openFile(this.active, SEGMENT_HEADER_BYTES);
+      this.file = this.openFile(this.active, NEW_SEGMENT_SYNC);
     } catch (error) {
       this.fail(ioError('segment rotation failed', error));
       return;
@@ -451,13 +387,13 @@ export class LogWriter {
     this.log.error({ err: error }, 'writer failed; refusing further writes');
   }
 
-  private openFile(segment: Segment, syncedEnd: number): ActiveFile {
+  private openFile(segment: Segment, sync: ActiveSyncState): ActiveFile {
     return new ActiveFile(
       this.segments.files,
       join(this.segments.dir, segmentFileName(segment.id)),
       this.log,
       segment.size,
-      syncedEnd,
+      sync,
     );
   }
 }

@@ -6,7 +6,7 @@
 // damage in a sealed segment (KV_CORRUPTION naming file, offset and the records that follow).
 // Writer thread only.
 
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { ioError } from '../shared/errors.js';
 import {
   FORMAT_VERSION,
@@ -20,12 +20,12 @@ import {
 import { hintFileName, readHint } from '../shared/hint-format.js';
 import type { SlotLocation } from '../shared/index-table.js';
 import type { Logger } from '../shared/logger.js';
-import { damageError, scanEffects, surveyDamage } from '../shared/segment-scan.js';
+import { damageError, isAllZero, scanEffects, surveyDamage } from '../shared/segment-scan.js';
 import { removeFilesDurably } from './durable-file.js';
-import { type FileSystem, writeAll } from './file-system.js';
 import type { IndexPublisher } from './index-publisher.js';
 import { type Inventory, type SegmentFile, takeInventory } from './segment-inventory.js';
 import type { Segment, SegmentTable } from './segments.js';
+import { saveAside, syncFile, trimFile } from './set-aside.js';
 
 /** A torn tail recovery cut off the last segment. */
 export interface TornTail {
@@ -335,7 +335,9 @@ function replaySegment(
       'trimmed preallocated space',
     );
   } else {
-    const savedTo = cutTornTail(files, path, name, bytes, cutAt);
+    // The saved copy is durable before the segment loses those bytes.
+    const savedTo = saveAside(files, `${path}.torn-${cutAt}`, bytes.subarray(cutAt));
+    trimFile(files, path, name, cutAt);
     tornTail = {
       file: name,
       offset: cutAt,
@@ -356,68 +358,4 @@ function replaySegment(
   }
   segment.size = cutAt;
   return { records: outcome.effects, lastSeq, syncedThrough, fullMarkEnd: 0, tornTail };
-}
-
-function isAllZero(bytes: Uint8Array, from: number): boolean {
-  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false;
-  return true;
-}
-
-/** Truncates a segment file to `size` and fsyncs it. */
-function trimFile(files: FileSystem, path: string, name: string, size: number): void {
-  try {
-    const fd = files.open(path, 'r+');
-    try {
-      files.ftruncate(fd, size);
-      files.fsync(fd);
-    } finally {
-      files.close(fd);
-    }
-  } catch (error) {
-    throw ioError(`cannot trim ${name}`, error);
-  }
-}
-
-/** fdatasyncs the file at `path`. */
-function syncFile(files: FileSystem, path: string, name: string): void {
-  try {
-    const fd = files.open(path, 'r+');
-    try {
-      files.fdatasync(fd);
-    } finally {
-      files.close(fd);
-    }
-  } catch (error) {
-    throw ioError(`cannot sync ${name}`, error);
-  }
-}
-
-/**
- * Saves `bytes[cutAt..]` beside the segment, then truncates the segment there and fsyncs it.
- * Returns the path the bytes were saved to.
- */
-function cutTornTail(
-  files: FileSystem,
-  path: string,
-  name: string,
-  bytes: Uint8Array,
-  cutAt: number,
-): string {
-  let aside = `${path}.torn-${cutAt}`;
-  try {
-    // Never overwrite bytes an earlier recovery saved: they may be the only copy.
-    for (let n = 1; files.exists(aside); n++) aside = `${path}.torn-${cutAt}.${n}`;
-    const fd = files.open(aside, 'wx');
-    try {
-      writeAll(files, fd, bytes.subarray(cutAt), 0);
-      files.fsync(fd); // the saved copy is durable before the segment loses those bytes
-    } finally {
-      files.close(fd);
-    }
-    files.syncDirectory(dirname(path));
-    trimFile(files, path, name, cutAt);
-  } catch (error) {
-    throw ioError(`cannot cut the torn tail of ${name}`, error);
-  }
-  return aside;
 }

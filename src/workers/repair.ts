@@ -21,13 +21,19 @@ import {
 import { hintFileName } from '../shared/hint-format.js';
 import type { Logger } from '../shared/logger.js';
 import type { RepairedRange, RepairReport } from '../shared/messages.js';
-import { damagedRecordKey, scanEffects, walkIntactRecords } from '../shared/segment-scan.js';
+import {
+  damagedRecordKey,
+  isAllZero,
+  scanEffects,
+  walkIntactRecords,
+} from '../shared/segment-scan.js';
 import { SNAPSHOT_FILE } from '../shared/snapshot-format.js';
 import { Throttle } from '../shared/throttle.js';
-import { removeFilesDurably, TEMP_SUFFIX } from './durable-file.js';
-import { type FileSystem, writeAll } from './file-system.js';
+import { removeFilesDurably, writeFileDurably } from './durable-file.js';
+import type { FileSystem } from './file-system.js';
 import { writeSegmentHint } from './segment-hint.js';
 import type { SegmentTable } from './segments.js';
+import { saveAside } from './set-aside.js';
 
 /** Suffix of a segment set aside whole because its header cannot be read. */
 export const DAMAGED_SUFFIX = '.damaged';
@@ -61,10 +67,9 @@ export function repairDirectory(files: FileSystem, dir: string, log: Logger): Re
       ) {
         continue;
       }
-      const aside = freeName(files, `${path}${DAMAGED_SUFFIX}`);
       const lostKeys = keysIn(bytes, SEGMENT_HEADER_BYTES, bytes.length);
-      files.rename(path, aside);
-      removeFilesDurably(files, dir, [hintFileName(id)]);
+      const aside = saveAside(files, `${path}${DAMAGED_SUFFIX}`, bytes);
+      removeFilesDurably(files, dir, [name, hintFileName(id)]);
       setAside.push(aside);
       damaged.push({
         file: name,
@@ -81,8 +86,11 @@ export function repairDirectory(files: FileSystem, dir: string, log: Logger): Re
     if (plan.damaged.length === 0 && plan.trimTo === bytes.length) continue;
     repaired++;
     for (const range of plan.damaged) {
-      const savedTo = freeName(files, `${path}.damaged-${range.from}`);
-      writeWhole(files, savedTo, bytes.subarray(range.from, range.to));
+      const savedTo = saveAside(
+        files,
+        `${path}.damaged-${range.from}`,
+        bytes.subarray(range.from, range.to),
+      );
       const report: RepairedRange = {
         file: name,
         offset: range.from,
@@ -94,15 +102,14 @@ export function repairDirectory(files: FileSystem, dir: string, log: Logger): Re
       damaged.push(report);
       log.warn(report, 'repair: saved a damaged stretch aside and removed it from the segment');
     }
-    files.syncDirectory(dir);
     const kept = [
       bytes.subarray(0, SEGMENT_HEADER_BYTES),
       ...plan.kept.map(([a, b]) => bytes.subarray(a, b)),
     ];
     salvaged += plan.records;
-    writeWhole(files, path + TEMP_SUFFIX, ...kept);
-    files.rename(path + TEMP_SUFFIX, path);
-    files.syncDirectory(dir);
+    // Temporary file, fsync, rename, directory fsync: a crash leaves the old segment or the
+    // new one (and the bytes set aside are durable before either).
+    writeFileDurably(files, dir, name, 'repair-written', ...kept);
     removeFilesDurably(files, dir, [hintFileName(id)]);
   }
   // Derived files: the snapshot's slots and the rewritten segments' hints name old offsets.
@@ -248,41 +255,10 @@ function keysIn(bytes: Uint8Array, from: number, to: number): string[] {
   return keys;
 }
 
-function isAllZero(bytes: Uint8Array, from: number): boolean {
-  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false;
-  return true;
-}
-
 function read(files: FileSystem, path: string, name: string): Buffer {
   try {
     return files.readFile(path);
   } catch (error) {
     throw ioError(`repair: cannot read ${name}`, error);
   }
-}
-
-/** Writes `pieces` to a new file at `path` and fsyncs it. */
-function writeWhole(files: FileSystem, path: string, ...pieces: Uint8Array[]): void {
-  try {
-    const fd = files.open(path, 'w');
-    try {
-      let at = 0;
-      for (const piece of pieces) {
-        writeAll(files, fd, piece, at);
-        at += piece.length;
-      }
-      files.fsync(fd);
-    } finally {
-      files.close(fd);
-    }
-  } catch (error) {
-    throw ioError(`repair: cannot write ${path}`, error);
-  }
-}
-
-/** `path`, or `path.1`, `path.2`, … : never overwrite bytes an earlier repair saved. */
-function freeName(files: FileSystem, path: string): string {
-  let name = path;
-  for (let n = 1; files.exists(name); n++) name = `${path}.${n}`;
-  return name;
 }

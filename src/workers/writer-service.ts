@@ -1,7 +1,8 @@
 // Owns the writer worker's behaviour behind its RPC surface: open (recovery), the group-commit
 // queue (every write message that arrives before the next turn of the event loop is appended
-// with one writev and one sync), the everysec sync timer, stats and close. The entry file
-// writer.ts only wires this to comlink, so tests can drive it on their own thread.
+// with one writev and one sync), the everysec sync timer, index snapshots, stats and close;
+// compaction's side is writer-compaction.ts. The entry file writer.ts only wires this to
+// comlink, so tests can drive it on their own thread.
 
 import type {
   CompactionPolicy,
@@ -11,8 +12,6 @@ import type {
   UnhintedSegment,
 } from '../shared/compaction-messages.js';
 import { KvError, serializeError } from '../shared/errors.js';
-import { segmentFileName } from '../shared/format.js';
-import { hintFileName } from '../shared/hint-format.js';
 import { IndexTable } from '../shared/index-table.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import type {
@@ -24,8 +23,6 @@ import type {
   WriterOpened,
   WriterStats,
 } from '../shared/messages.js';
-import { chooseRun, mergeInputs } from './compaction-plan.js';
-import { removeFilesDurably, TEMP_SUFFIX } from './durable-file.js';
 import { type FileSystem, nodeFileSystem } from './file-system.js';
 import { IndexPublisher } from './index-publisher.js';
 import {
@@ -36,11 +33,11 @@ import {
   writeSnapshotInBackground,
 } from './index-snapshot.js';
 import { LogWriter } from './log-writer.js';
-import { installMerge } from './merge-install.js';
 import { recover } from './recovery.js';
 import { repairDirectory, writeMissingHints } from './repair.js';
 import { SegmentTable } from './segments.js';
 import { readSizeHint, writeSizeHint } from './size-hint.js';
+import { WriterCompaction } from './writer-compaction.js';
 
 /** What the thread entry (or a test) gives the writer service. */
 export interface WriterServiceOptions {
@@ -75,21 +72,19 @@ export class WriterService implements WriterApi {
   private state: OpenState | undefined;
   private queue: Queued[] = [];
   private flushScheduled = false;
-  /** The merge planned and not yet installed or abandoned (one at a time). */
-  private merging: MergePlan | undefined;
   /** A background index snapshot being written, and the sequence number the last one covered. */
   private snapshotting: Promise<void> | undefined;
   private snapshotSeq = 0;
   private readonly logger: Logger;
   private readonly onRecoveryProgress: (done: number, total: number) => void;
   private readonly files: FileSystem;
-  /** Damaged stretches merges skipped since open (no live key needed them), and their bytes. */
-  private damageSkipped = { ranges: 0, bytes: 0 };
+  private readonly compaction: WriterCompaction;
 
   constructor(options: WriterServiceOptions = {}) {
     this.logger = options.logger ?? createLogger('writer');
     this.onRecoveryProgress = options.onRecoveryProgress ?? (() => {});
     this.files = options.files ?? nodeFileSystem;
+    this.compaction = new WriterCompaction(this.logger);
   }
 
   async open(config: WriterConfig): Promise<ValueReply<WriterOpened>> {
@@ -209,42 +204,9 @@ export class WriterService implements WriterApi {
     policy: CompactionPolicy,
   ): Promise<ValueReply<MergePlan | null>> {
     try {
-      const { segments, log } = this.requireOpen();
-      if (this.merging) throw new KvError('KV_INTERNAL', 'a merge is already in progress');
-      if (all && after === 0) {
-        this.flush();
-        log.sealActive();
-      }
-      segments.sweepExpired();
-      const sealed = segments.list().filter((s) => s.id !== log.activeId);
-      const run = chooseRun(
-        sealed.filter((s) => s.first > after && s.last <= upTo),
-        sealed[0],
-        policy,
-        all,
-      );
-      if (run.length === 0) return { ok: true, value: null };
-      const plan: MergePlan = {
-        outputId: segments.takeId(),
-        first: run[0]!.first,
-        last: run[run.length - 1]!.last,
-        inputs: mergeInputs(run),
-        dropTombstones: run[0] === sealed[0],
-        now: Date.now(),
-        sealedThrough: sealed.reduce((m, s) => Math.max(m, s.last), 0),
-        sequence: log.sequence,
-      };
-      this.merging = plan;
-      this.logger.info(
-        {
-          inputs: run.map((s) => segmentFileName(s.id)),
-          bytes: run.reduce((n, s) => n + s.size, 0),
-          output: segmentFileName(plan.outputId),
-          dropTombstones: plan.dropTombstones,
-        },
-        'compaction: merge planned',
-      );
-      return { ok: true, value: plan };
+      const state = this.requireOpen();
+      if (all && after === 0) this.flush();
+      return { ok: true, value: this.compaction.plan(state, all, after, upTo, policy) };
     } catch (error) {
       return { ok: false, error: serializeError(error) };
     }
@@ -255,44 +217,10 @@ export class WriterService implements WriterApi {
     result: MergeResult,
   ): Promise<ValueReply<InstallOutcome>> {
     try {
-      const { segments, index } = this.requireOpen();
-      if (this.merging?.outputId !== plan.outputId) {
-        throw new KvError('KV_INTERNAL', `merge into ${plan.outputId} was not planned`);
-      }
-      const started = performance.now();
-      try {
-        const outcome = await installMerge(segments, index, plan, result);
-        this.requireOpen().log.sweepFds();
-        if (result.damaged.length > 0) {
-          this.damageSkipped.ranges += outcome.damagedRanges;
-          this.damageSkipped.bytes += outcome.damagedBytes;
-          for (const d of result.damaged) {
-            this.logger.warn(
-              {
-                file: segmentFileName(d.segmentId),
-                offset: d.from,
-                bytes: d.to - d.from,
-                key: d.key,
-              },
-              'compaction: skipped a damaged stretch no live key needed (its bytes are gone with the merged segment)',
-            );
-          }
-        }
-        // The last snapshot names retired segments now: take a new one at the next period.
-        this.snapshotSeq = -1;
-        this.logger.info(
-          {
-            ...outcome,
-            output: segmentFileName(plan.outputId),
-            bytes: result.size,
-            seconds: (performance.now() - started) / 1000,
-          },
-          'compaction: merge installed, inputs retired',
-        );
-        return { ok: true, value: outcome };
-      } finally {
-        this.merging = undefined;
-      }
+      const outcome = await this.compaction.install(this.requireOpen(), plan, result);
+      // The last snapshot names retired segments now: take a new one at the next period.
+      this.snapshotSeq = -1;
+      return { ok: true, value: outcome };
     } catch (error) {
       this.logger.error({ err: error }, 'compaction: install failed');
       return { ok: false, error: serializeError(error) };
@@ -301,14 +229,7 @@ export class WriterService implements WriterApi {
 
   async abandonCompaction(plan: MergePlan): Promise<VoidReply> {
     try {
-      if (this.merging?.outputId === plan.outputId) this.merging = undefined;
-      const dir = this.state?.segments.dir;
-      if (dir) {
-        removeFilesDurably(this.files, dir, [
-          segmentFileName(plan.outputId) + TEMP_SUFFIX,
-          hintFileName(plan.outputId) + TEMP_SUFFIX,
-        ]);
-      }
+      this.compaction.abandon(this.state?.segments, plan);
       return { ok: true };
     } catch (error) {
       return { ok: false, error: serializeError(error) };
@@ -346,7 +267,7 @@ export class WriterService implements WriterApi {
           writes: log.writes,
           flushes: log.flushes,
           syncs: log.syncs,
-          damageSkippedByMerges: { ...this.damageSkipped },
+          damageSkippedByMerges: { ...this.compaction.damageSkipped },
         },
       };
     } catch (error) {
