@@ -37,8 +37,8 @@ export interface CompactionResult {
    */
   readonly keysMoved: number;
   /**
-   * Expired keys the merges removed from the index without copying them (only a merge that
-   * starts at the oldest segment drops them).
+   * Expired keys the merges removed from the index without copying them (a merge that does not
+   * start at the oldest segment keeps a tombstone for each, without its value).
    */
   readonly keysExpired: number;
   /** Wall-clock time the whole `compact()` took, in seconds. */

@@ -352,7 +352,7 @@ function replaySegment(
         syncedThrough,
       },
       survey.recordsAfter > 0
-        ? `cut a torn tail off the last segment; ${survey.recordsAfter} valid records followed the torn write (written after the last sync, never reported durable) and were cut with it`
+        ? `cut a torn tail off the last segment; ${survey.recordsAfter} whole, valid records were among the cut bytes (written after the last sync, so never reported durable: pages of an unsynced tail can reach the disk out of order, and a batch without its commit never took effect)`
         : 'cut a torn tail off the last segment',
     );
   }

@@ -284,8 +284,12 @@ export class WriterService implements WriterApi {
       if (state.timer) clearInterval(state.timer);
       if (state.snapshotTimer) clearInterval(state.snapshotTimer);
       await this.snapshotting;
-      state.log.close();
-      state.publisher.close();
+      try {
+        state.log.close();
+      } finally {
+        state.publisher.close();
+      }
+      // Only once the log is synced and closed: the snapshot must cover only durable records.
       writeSizeHint(this.files, state.segments.dir, state.index.count);
       this.writeFinalSnapshot(state);
       this.logger.info({ dir: state.segments.dir }, 'closed');

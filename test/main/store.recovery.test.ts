@@ -257,6 +257,21 @@ describe('corruption', () => {
     // Nothing was cut: every acknowledged byte is still in the file, and no .torn file exists.
     expect(readFileSync(join(dir, name)).length).toBe(bytes.length);
     expect(tornFiles(dir, name)).toEqual([]);
+    // Repair keeps every other record, and names the one it lost.
+    const repaired = await Store.open(dir, { ...options, repair: true });
+    try {
+      const report = (await repaired.stats()).recovery.repair!;
+      const victimKey = victim.key.toString();
+      // The flipped byte is the key's fourth: the damaged header names the key with it flipped.
+      const asRead = Buffer.from(victim.key);
+      asRead[3]! ^= 0x04;
+      expect(report.lostKeys).toEqual([`${asRead.toString()} (as the damaged header reads)`]);
+      expect((await repaired.stats()).keys).toBe(10_000 - 1);
+      expect(await repaired.get(victimKey)).toBeUndefined();
+      expect((await repaired.get('key-9999'))?.toString()).toMatch(/^value-9999-/);
+    } finally {
+      await repaired.close();
+    }
   }, 60_000);
 
   /** A store with several sealed 4 KiB segments; returns its dir. */

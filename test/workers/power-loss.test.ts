@@ -15,8 +15,9 @@ import type { CompactionPolicy } from '../../dist/shared/compaction-messages.js'
 import { Throttle } from '../../dist/shared/throttle.js';
 import { mergeSegments } from '../../dist/workers/merge.js';
 import { type FileOp, RecordingFileSystem } from '../../dist/workers/recording-file-system.js';
-import { CrashModel, materialize, seededRandom, stateKey } from '../fixtures/crash-states.js';
+import { CrashModel, materialize, stateKey } from '../fixtures/crash-states.js';
 import { pollUntil } from '../fixtures/poll.js';
+import { prng as seededRandom } from '../fixtures/prng.js';
 import { expectValue, type Op, OpenWriter } from './worker-harness.js';
 
 /** tmpfs if there is one: the recorded run's syncs cost nothing there, the model decides. */
