@@ -93,9 +93,7 @@ export function lockDirectoryByFile(dir: string, locks: FileLocks): DirLock | st
     throw new KvError('KV_IO', `cannot lock ${path}: ${result}`);
   }
   try {
-    const record = Buffer.from(
-      `${JSON.stringify({ pid: process.pid, since: new Date().toISOString() })}\n`,
-    );
+    const record = Buffer.from(holderRecord());
     ftruncateSync(fd);
     writeSync(fd, record, 0, record.length, 0);
   } catch (error) {
@@ -178,10 +176,7 @@ export async function lockDirectoryBySocket(dir: string): Promise<DirLock> {
   });
   server.unref();
   try {
-    writeFileSync(
-      path,
-      `${JSON.stringify({ pid: process.pid, since: new Date().toISOString() })}\n`,
-    );
+    writeFileSync(path, holderRecord());
   } catch (error) {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw ioError(`cannot write ${path}`, error);
@@ -199,4 +194,9 @@ export async function lockDirectoryBySocket(dir: string): Promise<DirLock> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** What a holder writes in LOCK: this process's pid and when it took the lock, for humans. */
+function holderRecord(): string {
+  return `${JSON.stringify({ pid: process.pid, since: new Date().toISOString() })}\n`;
 }

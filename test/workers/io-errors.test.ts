@@ -7,22 +7,20 @@
 
 import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CompactionPolicy } from '../../dist/shared/compaction-messages.js';
 import { Throttle } from '../../dist/shared/throttle.js';
 import { mergeSegments } from '../../dist/workers/merge.js';
 import { type FaultableOp, RecordingFileSystem } from '../../dist/workers/recording-file-system.js';
 import { pollUntil } from '../fixtures/poll.js';
-import { expectValue, expectVoid, OpenWriter, removeTempDirs, tempDir } from './worker-harness.js';
+import {
+  expectValue,
+  expectVoid,
+  MERGE_EVERYTHING,
+  OpenWriter,
+  removeTempDirs,
+  tempDir,
+} from './worker-harness.js';
 
 afterEach(removeTempDirs);
-
-const ALL: CompactionPolicy = {
-  triggerDeadRatio: 0.6,
-  triggerDeadBytes: 1 << 30,
-  includeDeadRatio: 0.4,
-  smallSegmentBytes: 0,
-  maxMergeBytes: 1 << 30,
-};
 
 /** A file layer that fails the next `count` operations of kind `op` on paths matching `path`. */
 function failing(op: FaultableOp, code: string, path: RegExp, count = 1) {
@@ -140,7 +138,9 @@ describe('injected I/O errors', () => {
     try {
       for (const k of ['a', 'b', 'a', 'c']) await w.write([{ put: k, value: `${k}-value` }]);
       const unlimited = new Throttle(new SharedArrayBuffer(4), 0);
-      const plan = expectValue(await w.service.planCompaction(true, 0, 0xffffffff, ALL))!;
+      const plan = expectValue(
+        await w.service.planCompaction(true, 0, 0xffffffff, MERGE_EVERYTHING),
+      )!;
       const result = mergeSegments(dir, w.index, plan, unlimited, () => {}, f.files);
       f.arm();
       const refused = await w.service.installCompaction(plan, result);
@@ -151,7 +151,9 @@ describe('injected I/O errors', () => {
       // Reads and writes go on; the next merge commits.
       expect([w.get('a'), w.get('b'), w.get('c')]).toEqual(['a-value', 'b-value', 'c-value']);
       expect((await w.write([{ put: 'd', value: 'd-value' }])).error).toBeUndefined();
-      const again = expectValue(await w.service.planCompaction(true, 0, 0xffffffff, ALL))!;
+      const again = expectValue(
+        await w.service.planCompaction(true, 0, 0xffffffff, MERGE_EVERYTHING),
+      )!;
       const merged = mergeSegments(dir, w.index, again, unlimited, () => {}, f.files);
       expectValue(await w.service.installCompaction(again, merged));
     } finally {

@@ -9,21 +9,20 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CompactionPolicy } from '../../dist/shared/compaction-messages.js';
 import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../../dist/shared/format.js';
 import { readHint } from '../../dist/shared/hint-format.js';
 import { requestStop, Throttle } from '../../dist/shared/throttle.js';
 import { mergeSegments } from '../../dist/workers/merge.js';
 import { writeSegmentHint } from '../../dist/workers/segment-hint.js';
-import { expectValue, expectVoid, OpenWriter, removeTempDirs, tempDir } from './worker-harness.js';
+import {
+  expectValue,
+  expectVoid,
+  MERGE_EVERYTHING,
+  OpenWriter,
+  removeTempDirs,
+  tempDir,
+} from './worker-harness.js';
 
-const ALL: CompactionPolicy = {
-  triggerDeadRatio: 0.6,
-  triggerDeadBytes: 1 << 30,
-  includeDeadRatio: 0.4,
-  smallSegmentBytes: 0,
-  maxMergeBytes: 1 << 30,
-};
 const name = (id: number) => `${String(id).padStart(6, '0')}.log`;
 const unlimited = () => new Throttle(new SharedArrayBuffer(4), 0);
 
@@ -54,7 +53,9 @@ describe('merge and install', () => {
   it('copies live records only, installs them by compare-and-set and retires the inputs', async () => {
     const { dir, w } = await writerWithSegments('merge');
     try {
-      const plan = expectValue(await w.service.planCompaction(true, 0, 0xffffffff, ALL))!;
+      const plan = expectValue(
+        await w.service.planCompaction(true, 0, 0xffffffff, MERGE_EVERYTHING),
+      )!;
       expect(plan.dropTombstones).toBe(true);
       const progress: number[] = [];
       const result = mergeSegments(dir, w.index, plan, unlimited(), (done) => progress.push(done));
@@ -100,14 +101,16 @@ describe('merge and install', () => {
   it('refuses a second plan while one is pending, and abandoning removes the temporary files', async () => {
     const { dir, w } = await writerWithSegments('merge-abandon');
     try {
-      const plan = expectValue(await w.service.planCompaction(true, 0, 0xffffffff, ALL))!;
-      const again = await w.service.planCompaction(true, 0, 0xffffffff, ALL);
+      const plan = expectValue(
+        await w.service.planCompaction(true, 0, 0xffffffff, MERGE_EVERYTHING),
+      )!;
+      const again = await w.service.planCompaction(true, 0, 0xffffffff, MERGE_EVERYTHING);
       expect(again.ok).toBe(false);
       mergeSegments(dir, w.index, plan, unlimited(), () => {});
       expectVoid(await w.service.abandonCompaction(plan));
       expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
       expect(w.get('a')).toBe('two');
-      const fresh = await w.service.planCompaction(true, 0, 0xffffffff, ALL);
+      const fresh = await w.service.planCompaction(true, 0, 0xffffffff, MERGE_EVERYTHING);
       expect(fresh.ok).toBe(true);
     } finally {
       await w.close();
@@ -117,7 +120,9 @@ describe('merge and install', () => {
   it('stops with KV_CLOSED and leaves no temporary file; a damaged sealed segment gets no hint', async () => {
     const { dir, w } = await writerWithSegments('merge-stop');
     try {
-      const plan = expectValue(await w.service.planCompaction(true, 0, 0xffffffff, ALL))!;
+      const plan = expectValue(
+        await w.service.planCompaction(true, 0, 0xffffffff, MERGE_EVERYTHING),
+      )!;
       const control = new SharedArrayBuffer(4);
       requestStop(control);
       expect(() => mergeSegments(dir, w.index, plan, new Throttle(control, 0), () => {})).toThrow(
@@ -137,7 +142,9 @@ describe('merge and install', () => {
   it('skips and reports a damaged record no live key needs, and installs the rest', async () => {
     const { dir, w } = await writerWithSegments('merge-damage-dead');
     try {
-      const plan = expectValue(await w.service.planCompaction(true, 0, 0xffffffff, ALL))!;
+      const plan = expectValue(
+        await w.service.planCompaction(true, 0, 0xffffffff, MERGE_EVERYTHING),
+      )!;
       flipValueByte(dir, plan.inputs[0]!.id); // a=one, overwritten by a=two: dead
       const result = mergeSegments(dir, w.index, plan, unlimited(), () => {});
       expect(result.damaged).toEqual([
@@ -164,7 +171,9 @@ describe('merge and install', () => {
   it('refuses to install over a damaged live record (KV_CORRUPTION naming the key); after its delete a merge skips it', async () => {
     const { dir, w } = await writerWithSegments('merge-damage-live');
     try {
-      const plan = expectValue(await w.service.planCompaction(true, 0, 0xffffffff, ALL))!;
+      const plan = expectValue(
+        await w.service.planCompaction(true, 0, 0xffffffff, MERGE_EVERYTHING),
+      )!;
       flipValueByte(dir, plan.inputs[2]!.id); // a=two: the live value of a
       const result = mergeSegments(dir, w.index, plan, unlimited(), () => {});
       const refused = await w.service.installCompaction(plan, result);
@@ -181,7 +190,9 @@ describe('merge and install', () => {
       expect(() => w.get('a')).toThrow(expect.objectContaining({ code: 'KV_CORRUPTION' }));
       // The owner deletes the damaged key: the next merge skips the damage and completes.
       await w.write([{ del: 'a' }]);
-      const again = expectValue(await w.service.planCompaction(true, 0, 0xffffffff, ALL))!;
+      const again = expectValue(
+        await w.service.planCompaction(true, 0, 0xffffffff, MERGE_EVERYTHING),
+      )!;
       const merged = mergeSegments(dir, w.index, again, unlimited(), () => {});
       const outcome = expectValue(await w.service.installCompaction(again, merged));
       expect(outcome.damagedRanges).toBe(1);
@@ -197,7 +208,7 @@ describe('merge and install', () => {
       const sealed = (await w.stats()).segments.filter((s) => !s.active);
       // Plan everything after the first segment: the run no longer starts at the oldest.
       const plan = expectValue(
-        await w.service.planCompaction(true, sealed[0]!.last, 0xffffffff, ALL),
+        await w.service.planCompaction(true, sealed[0]!.last, 0xffffffff, MERGE_EVERYTHING),
       )!;
       expect(plan.dropTombstones).toBe(false);
       const result = mergeSegments(dir, w.index, plan, unlimited(), () => {});

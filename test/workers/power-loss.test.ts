@@ -11,14 +11,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CompactionPolicy } from '../../dist/shared/compaction-messages.js';
 import { Throttle } from '../../dist/shared/throttle.js';
 import { mergeSegments } from '../../dist/workers/merge.js';
 import { type FileOp, RecordingFileSystem } from '../../dist/workers/recording-file-system.js';
 import { CrashModel, materialize, stateKey } from '../fixtures/crash-states.js';
 import { pollUntil } from '../fixtures/poll.js';
 import { prng as seededRandom } from '../fixtures/prng.js';
-import { expectValue, type Op, OpenWriter } from './worker-harness.js';
+import { expectValue, MERGE_EVERYTHING, type Op, OpenWriter } from './worker-harness.js';
 
 /** tmpfs if there is one: the recorded run's syncs cost nothing there, the model decides. */
 const SCRATCH = ((): string => {
@@ -31,13 +30,6 @@ const SCRATCH = ((): string => {
 afterAll(() => rmSync(SCRATCH, { recursive: true, force: true }));
 
 const KEYS = ['a', 'b', 'c', 'd', 'e', 'f'];
-const ALL: CompactionPolicy = {
-  triggerDeadRatio: 0.6,
-  triggerDeadBytes: 1 << 30,
-  includeDeadRatio: 0.4,
-  smallSegmentBytes: 0,
-  maxMergeBytes: 1 << 30,
-};
 
 /** One key's write in a group: a put of a unique value, or a delete (value undefined). */
 interface KeyWrite {
@@ -293,7 +285,9 @@ describe('power loss at every point of a run (recorded file operations, POSIX cr
     const random = seededRandom(4);
     const run = await record('merge', 'always', async (w, submit, files) => {
       for (const writes of plainWrites(random, 16)) await submit(writes);
-      const plan = expectValue(await w.service.planCompaction(true, 0, 0xffffffff, ALL))!;
+      const plan = expectValue(
+        await w.service.planCompaction(true, 0, 0xffffffff, MERGE_EVERYTHING),
+      )!;
       const unlimited = new Throttle(new SharedArrayBuffer(4), 0);
       const result = mergeSegments(w.dir, w.index, plan, unlimited, () => {}, files);
       for (const writes of plainWrites(random, 4)) await submit(writes);

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import type { CompactionPolicy } from '../../dist/shared/compaction-messages.js';
 import {
   encodeBatchCommitValue,
   encodeRecord,
@@ -165,6 +166,15 @@ export function segment(id: number, records: readonly Uint8Array[]): Buffer {
 }
 
 // --- A writer on the test thread ---------------------------------------------------------
+
+/** A compaction policy under which `planCompaction(true, …)` takes every sealed segment. */
+export const MERGE_EVERYTHING: CompactionPolicy = {
+  triggerDeadRatio: 0.6,
+  triggerDeadBytes: 1 << 30,
+  includeDeadRatio: 0.4,
+  smallSegmentBytes: 0,
+  maxMergeBytes: 1 << 30,
+};
 
 export interface WriterOptions {
   readonly durability?: Durability;
