@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// Owns the `kvd` binary: builds the commander program and registers each subcommand, which
-// lives in its own `*-command.ts` file (`repl`, `compact`, `repair`, and `serve` in server/).
+// Owns the `kvd` binary's entry (the package's `bin`): builds the commander program and
+// registers each subcommand, which lives in its own `*-command.ts` file: `repl`, `compact` and
+// `repair` in cli/, `serve` in server/ (the daemon owns its flags).
 
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { addCompactCommand } from './compact-command.js';
-import { installCrashLogging } from './crash-log.js';
-import { addRepairCommand } from './repair-command.js';
-import { addReplCommand } from './repl-command.js';
+import { addCompactCommand } from './cli/compact-command.js';
+import { installCrashLogging } from './cli/crash-log.js';
+import { addRepairCommand } from './cli/repair-command.js';
+import { addReplCommand } from './cli/repl-command.js';
 import { addServeCommand } from './server/serve-command.js';
 
 installCrashLogging();

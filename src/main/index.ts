@@ -1,18 +1,32 @@
-// The package root: kvd's public API. Import from 'kvd'.
+// The package root: kvd's public API. Import from 'kvd'. The products built on it (the daemon in
+// server/, spawnStore's child in ipc/, the CLI in cli/) import only from this module.
 
-export { ERROR_CODES, KvError, type KvErrorCode } from '../shared/errors.js';
-export type { Logger } from '../shared/logger.js';
+export {
+  deserializeError,
+  ERROR_CODES,
+  KvError,
+  type KvErrorCode,
+  type SerializedError,
+  serializeError,
+} from '../shared/errors.js';
+export { createLogger, type Logger } from '../shared/logger.js';
 export type {
-  Durability,
   RepairedRange,
   RepairReport,
   SegmentStats,
   TornTailReport,
 } from '../shared/messages.js';
-export type { ReadMode } from '../shared/segment-fds.js';
+export { parseInteger } from '../shared/write-ops.js';
 export type { CompactionProgress, CompactionResult } from './compactor.js';
-export { type RemoteMethods, type RemoteStore, spawnStore } from './ipc-client.js';
-export { type CompactionOptions, DEFAULTS, LIMITS, type StoreOptions } from './options.js';
+export { type RemoteMethods, type RemoteStore, spawnStore } from './ipc/ipc-client.js';
+export {
+  type CompactionOptions,
+  DEFAULTS,
+  type Durability,
+  LIMITS,
+  type ReadMode,
+  type StoreOptions,
+} from './options.js';
 export { Store } from './store.js';
 export type {
   BatchOp,

@@ -9,6 +9,11 @@ import { LOG_LEVELS, type Logger } from '../shared/logger.js';
 import type { Durability } from '../shared/messages.js';
 import type { ReadMode } from '../shared/segment-fds.js';
 
+// Durability and ReadMode are defined where the threads' shared code needs them (src/shared:
+// workers never import src/main) and reach the public API through this module, so each keeps
+// one definition and the API takes every option type from here.
+export type { Durability, ReadMode };
+
 /**
  * Compaction settings (`StoreOptions.compaction`). Every field is optional; `Store.open` refuses
  * a name not listed here with `KV_INVALID_ARGUMENT`.

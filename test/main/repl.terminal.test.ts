@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { PassThrough, type Readable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { runRepl } from '../../dist/main/repl.js';
+import { runRepl } from '../../dist/main/cli/repl.js';
 import { CLI } from '../fixtures/kvd-server.js';
 import { MapStore } from '../fixtures/map-repl-store.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { helpText, ReplSession, runRepl, splitCommand } from '../../dist/main/cli/repl.js';
 import { KvError } from '../../dist/main/index.js';
-import { helpText, ReplSession, runRepl, splitCommand } from '../../dist/main/repl.js';
 import { MapStore } from '../fixtures/map-repl-store.js';
 
 const CLI = fileURLToPath(new URL('../../dist/main/cli.js', import.meta.url));

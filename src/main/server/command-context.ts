@@ -1,8 +1,7 @@
 // Owns what a command handler may touch: the store (through a narrow interface), the client's
 // session, the server's shared state and counters, and the per-connection GET coalescer.
 
-import type { Durability } from '../../shared/messages.js';
-import type { Store } from '../store.js';
+import type { Durability, Store } from '../index.js';
 import type { ClientSession } from './client-session.js';
 import type { CommandSpec } from './commands/command-spec.js';
 import type { ScanCursors } from './scan-cursors.js';

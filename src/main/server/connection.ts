@@ -3,7 +3,7 @@
 // order however the work completes, and apply backpressure both ways.
 
 import type { Socket } from 'node:net';
-import { createLogger } from '../../shared/logger.js';
+import { createLogger } from '../index.js';
 import { ClientSession } from './client-session.js';
 import type { CommandContext, CommandStore, ServerContext } from './command-context.js';
 import { errorReply, unknownCommand, wrongArity } from './commands/arguments.js';

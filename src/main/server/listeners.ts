@@ -4,7 +4,7 @@
 import { rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { createLogger } from '../../shared/logger.js';
+import { createLogger } from '../index.js';
 
 const log = createLogger('server');
 

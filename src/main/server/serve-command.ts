@@ -4,9 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { KvError } from '../../shared/errors.js';
-import type { Durability } from '../../shared/messages.js';
-import type { ReadMode } from '../../shared/segment-fds.js';
+import { type Durability, KvError, type ReadMode } from '../index.js';
 
 /** The parsed flags of `kvd serve`. */
 interface ServeFlags {

@@ -5,9 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { createLogger } from '../../shared/logger.js';
-import { DEFAULTS, type StoreOptions } from '../options.js';
-import { Store } from '../store.js';
+import { createLogger, DEFAULTS, Store, type StoreOptions } from '../index.js';
 import { type ServerContext, ServerCounters, type ServerSettings } from './command-context.js';
 import { createCommandTable } from './commands/command-table.js';
 import { Connection, type ConnectionInfo, type ConnectionOptions } from './connection.js';

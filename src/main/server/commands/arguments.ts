@@ -1,25 +1,11 @@
-// Owns reading command arguments: Redis's strict integer syntax, case-insensitive keywords, and
-// the error replies whose wording clients and tests rely on.
+// Owns reading command arguments: case-insensitive keywords, and the error replies whose wording
+// clients and tests rely on. Integers are read with the package's `parseInteger` (Redis's strict
+// string2ll syntax, the one the store's `incrBy` applies to values).
 
-import { KvError } from '../../../shared/errors.js';
-import { createLogger } from '../../../shared/logger.js';
+import { createLogger, KvError } from '../../index.js';
 import { error, type RespValue } from '../resp-value.js';
 
 const log = createLogger('server');
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-
-/**
- * `arg` as a signed 64-bit integer with Redis's string2ll rules (optional `-`, no `+`, no
- * leading zeros, no spaces), or undefined if it is not one.
- */
-export function parseInt64(arg: Uint8Array): bigint | undefined {
-  if (arg.length === 0 || arg.length > 20) return undefined;
-  const text = Buffer.from(arg.buffer, arg.byteOffset, arg.length).toString('latin1');
-  if (!/^(0|-?[1-9][0-9]*)$/.test(text)) return undefined;
-  const value = BigInt(text);
-  return value < INT64_MIN || value > INT64_MAX ? undefined : value;
-}
 
 /** `arg` decoded as latin1 and lower-cased: for comparing keywords (`ex`, `nx`, …). */
 export function keyword(arg: Uint8Array): string {

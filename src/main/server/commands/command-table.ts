@@ -1,87 +1,30 @@
-// Owns the command table: every command kvd answers, by lower-case name. A new command is one
-// file in this folder exporting a `CommandSpec`, plus one line here.
+// Owns the command table: every command kvd answers, by lower-case name, gathered from the
+// command families. A family is one folder here (`strings/`, `keyspace/`, …) whose
+// `<family>-commands.ts` lists its commands, one file each; a new family is one line below.
 
-import { appendCommand } from './append.js';
-import { authCommand } from './auth.js';
-import { clientCommand } from './client.js';
-import { commandCommand } from './command.js';
 import type { CommandSpec } from './command-spec.js';
-import { compactCommand } from './compact.js';
-import { configCommand } from './config.js';
-import { dbsizeCommand } from './dbsize.js';
-import { delCommand } from './del.js';
-import { echoCommand } from './echo.js';
-import { existsCommand } from './exists.js';
-import {
-  expireatCommand,
-  expireSecondsCommand,
-  pexpireatCommand,
-  pexpireCommand,
-} from './expire.js';
-import { flushallCommand, flushdbCommand } from './flushall.js';
-import { getCommand } from './get.js';
-import { getdelCommand } from './getdel.js';
-import { helloCommand } from './hello.js';
-import { decrbyCommand, decrCommand, incrbyCommand, incrCommand } from './incr.js';
-import { infoCommand } from './info.js';
-import { keysCommand } from './keys.js';
-import { mgetCommand } from './mget.js';
-import { msetCommand } from './mset.js';
-import { persistCommand } from './persist.js';
-import { pingCommand } from './ping.js';
-import { quitCommand } from './quit.js';
-import { scanCommand } from './scan.js';
-import { selectCommand } from './select.js';
-import { setCommand } from './set.js';
-import { shutdownCommand } from './shutdown.js';
-import { statsCommand } from './stats.js';
-import { strlenCommand } from './strlen.js';
-import { pttlCommand, ttlCommand } from './ttl.js';
-import { typeCommand } from './type.js';
+import { CONNECTION_COMMANDS } from './connection/connection-commands.js';
+import { KEYSPACE_COMMANDS } from './keyspace/keyspace-commands.js';
+import { SERVER_COMMANDS } from './server/server-commands.js';
+import { STRING_COMMANDS } from './strings/string-commands.js';
 
-const COMMANDS: readonly CommandSpec[] = [
-  appendCommand,
-  authCommand,
-  decrCommand,
-  decrbyCommand,
-  expireSecondsCommand,
-  expireatCommand,
-  getdelCommand,
-  incrCommand,
-  incrbyCommand,
-  keysCommand,
-  persistCommand,
-  pexpireCommand,
-  pexpireatCommand,
-  pttlCommand,
-  scanCommand,
-  ttlCommand,
-  clientCommand,
-  commandCommand,
-  compactCommand,
-  configCommand,
-  dbsizeCommand,
-  delCommand,
-  echoCommand,
-  existsCommand,
-  flushallCommand,
-  flushdbCommand,
-  getCommand,
-  helloCommand,
-  infoCommand,
-  mgetCommand,
-  msetCommand,
-  pingCommand,
-  quitCommand,
-  selectCommand,
-  setCommand,
-  shutdownCommand,
-  statsCommand,
-  strlenCommand,
-  typeCommand,
+/** Every family's commands, in the order COMMAND lists them. */
+const FAMILIES: readonly (readonly CommandSpec[])[] = [
+  STRING_COMMANDS,
+  KEYSPACE_COMMANDS,
+  CONNECTION_COMMANDS,
+  SERVER_COMMANDS,
 ];
 
-/** Builds the command table. Pure. */
+/**
+ * Builds the command table. Pure. Throws an `Error` if two commands share a name (a mistake in
+ * the families' lists, which a Map would otherwise hide by keeping the last).
+ */
 export function createCommandTable(): ReadonlyMap<string, CommandSpec> {
-  return new Map(COMMANDS.map((spec) => [spec.name, spec]));
+  const table = new Map<string, CommandSpec>();
+  for (const spec of FAMILIES.flat()) {
+    if (table.has(spec.name)) throw new Error(`two commands are named ${spec.name}`);
+    table.set(spec.name, spec);
+  }
+  return table;
 }

@@ -1,0 +1,81 @@
+// CLIENT SETNAME | GETNAME | ID | SETINFO | HELP: the connection's own name, id and library info.
+
+import type { CommandContext } from '../../command-context.js';
+import { array, bulkOrNull, error, integer, OK, type RespValue, simple } from '../../resp-value.js';
+import { keyword, unknownSubcommand, wrongArity } from '../arguments.js';
+import { type CommandSpec, NO_KEYS } from '../command-spec.js';
+import { INVALID_CLIENT_NAME, isValidClientName } from './client-name.js';
+
+type Subcommand = {
+  readonly arity: number;
+  readonly run: (ctx: CommandContext, args: readonly Buffer[]) => RespValue;
+};
+
+const HELP = [
+  'CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'GETNAME',
+  '    Return the name of the current connection.',
+  'ID',
+  '    Return the ID of the current connection.',
+  'SETNAME <name>',
+  '    Assign the name <name> to the current connection.',
+  'SETINFO <LIB-NAME|LIB-VER> <value>',
+  '    Set client meta attr. Options are:',
+  '    * LIB-NAME: the client lib name.',
+  '    * LIB-VER: the client lib version.',
+  'HELP',
+  '    Print this help.',
+];
+
+const SUBCOMMANDS = new Map<string, Subcommand>([
+  [
+    'setname',
+    {
+      arity: 3,
+      run: (ctx, args) => {
+        const name = args[2]!;
+        if (!isValidClientName(name)) return error(INVALID_CLIENT_NAME);
+        ctx.client.name = name.length > 0 ? name.toString('latin1') : undefined;
+        return OK;
+      },
+    },
+  ],
+  ['getname', { arity: 2, run: (ctx) => bulkOrNull(ctx.client.name) }],
+  ['id', { arity: 2, run: (ctx) => integer(ctx.client.id) }],
+  [
+    'setinfo',
+    {
+      arity: 4,
+      run: (ctx, args) => {
+        const attribute = keyword(args[2]!);
+        const value = args[3]!;
+        if (attribute !== 'lib-name' && attribute !== 'lib-ver') {
+          return error(`ERR Unrecognized option '${args[2]!.toString('latin1')}'`);
+        }
+        if (!isValidClientName(value)) {
+          return error(`ERR ${attribute} cannot contain spaces, newlines or special characters.`);
+        }
+        if (attribute === 'lib-name') ctx.client.libName = value.toString('latin1');
+        else ctx.client.libVersion = value.toString('latin1');
+        return OK;
+      },
+    },
+  ],
+  ['help', { arity: 2, run: () => array(HELP.map(simple)) }],
+]);
+
+/** CLIENT. */
+export const clientCommand: CommandSpec = {
+  name: 'client',
+  arity: -2,
+  flags: ['no-script', 'loading', 'stale'],
+  kind: 'none',
+  keys: NO_KEYS,
+  handler: (ctx, args) => {
+    const name = keyword(args[1]!);
+    const sub = SUBCOMMANDS.get(name);
+    if (!sub) return unknownSubcommand('client', args[1]!);
+    if (args.length !== sub.arity) return wrongArity(`client|${name}`);
+    return sub.run(ctx, args);
+  },
+};

@@ -1,0 +1,20 @@
+// DBSIZE: the number of keys in the index. It counts keys whose expiry has passed but that
+// compaction has not reclaimed yet, so it can exceed the number of keys GET would find.
+
+import type { CommandContext } from '../../command-context.js';
+import { integer, type RespValue } from '../../resp-value.js';
+import { type CommandSpec, NO_KEYS } from '../command-spec.js';
+
+async function dbsize(ctx: CommandContext): Promise<RespValue> {
+  return integer((await ctx.store.stats()).keys);
+}
+
+/** DBSIZE. */
+export const dbsizeCommand: CommandSpec = {
+  name: 'dbsize',
+  arity: 1,
+  flags: ['readonly', 'fast'],
+  kind: 'read',
+  keys: NO_KEYS,
+  handler: dbsize,
+};

@@ -1,0 +1,115 @@
+// INFO [section ...]: Redis-style text (`# Section` headers, `field:value` lines, CRLF) for the
+// sections server, clients, memory, persistence, stats and keyspace. Fields Redis defines keep
+// Redis's names (tools parse them); kvd's own are prefixed `kvd_`. `redis_version` is the
+// Redis version whose protocol kvd follows, so tools that check it behave.
+
+import { arch, type as osType, release } from 'node:os';
+import type { StoreStats } from '../../../index.js';
+import type { CommandContext } from '../../command-context.js';
+import { bulk, type RespValue } from '../../resp-value.js';
+import { keyword } from '../arguments.js';
+import { type CommandSpec, NO_KEYS } from '../command-spec.js';
+
+/** The Redis version kvd's replies follow. */
+export const REDIS_COMPATIBLE_VERSION = '7.0.0';
+
+type Fields = readonly (readonly [string, string | number])[];
+const SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'keyspace'] as const;
+type Section = (typeof SECTIONS)[number];
+
+function sectionFields(section: Section, ctx: CommandContext, stats: StoreStats): Fields {
+  const { settings, counters } = ctx.server;
+  switch (section) {
+    case 'server': {
+      const uptime = Math.floor((Date.now() - ctx.server.startedAt) / 1000);
+      return [
+        ['redis_version', REDIS_COMPATIBLE_VERSION],
+        ['kvd_version', settings.version],
+        ['redis_mode', 'standalone'],
+        ['os', `${osType()} ${release()} ${arch()}`],
+        ['arch_bits', 64],
+        ['process_id', process.pid],
+        ['tcp_port', settings.port ?? 0],
+        ['uptime_in_seconds', uptime],
+        ['uptime_in_days', Math.floor(uptime / 86_400)],
+      ];
+    }
+    case 'clients':
+      return [
+        ['connected_clients', ctx.server.clientCount()],
+        ['maxclients', settings.maxClients],
+        ['blocked_clients', 0],
+      ];
+    case 'memory': {
+      const memory = process.memoryUsage();
+      const used = memory.heapUsed + memory.external;
+      return [
+        ['used_memory', used],
+        ['used_memory_human', `${(used / 1024 / 1024).toFixed(2)}M`],
+        ['used_memory_rss', memory.rss],
+        ['maxmemory', 0],
+        ['kvd_index_bytes', stats.indexBytes],
+        ['kvd_index_bytes_per_key', stats.indexBytesPerKey.toFixed(2)],
+      ];
+    }
+    case 'persistence':
+      return [
+        ['loading', 0],
+        ['kvd_dir', ctx.store.dir],
+        ['kvd_durability', stats.durability],
+        ['kvd_segments', stats.segments.length],
+        ['kvd_disk_bytes', stats.diskBytes],
+        ['kvd_live_bytes', stats.liveBytes],
+        ['kvd_dead_bytes', stats.deadBytes],
+        ['kvd_last_seq', stats.lastSeq],
+        ['kvd_recovered_records', stats.recovery.records],
+        ['kvd_recovery_truncated_bytes', stats.recovery.truncatedBytes],
+        ['kvd_recovery_torn_records_cut', stats.recovery.tornTail?.recordsAfter ?? 0],
+      ];
+    case 'stats':
+      return [
+        ['total_connections_received', counters.connectionsReceived],
+        ['total_commands_processed', counters.commandsProcessed],
+        ['rejected_connections', counters.rejectedConnections],
+        ['keyspace_hits', counters.keyspaceHits],
+        ['keyspace_misses', counters.keyspaceMisses],
+        ['kvd_protocol_errors', counters.protocolErrors],
+        ['kvd_writer_writes', stats.writer.writes],
+        ['kvd_writer_syncs', stats.writer.syncs],
+        ['kvd_damaged_reads', stats.damage.reads],
+        ['kvd_damaged_ranges_skipped_by_merges', stats.damage.skippedByMerges.ranges],
+      ];
+    case 'keyspace':
+      // Redis lists only non-empty databases. Expiry counts are not tracked: expires=0.
+      return stats.keys > 0 ? [['db0', `keys=${stats.keys},expires=0,avg_ttl=0`]] : [];
+  }
+}
+
+async function info(ctx: CommandContext, args: readonly Buffer[]): Promise<RespValue> {
+  const asked = args.slice(1).map(keyword);
+  const all = asked.length === 0 || asked.some((s) => ['all', 'default', 'everything'].includes(s));
+  const sections = SECTIONS.filter((section) => all || asked.includes(section));
+  const stats = await ctx.store.stats();
+  const text = sections
+    .map((section) => {
+      const title = `# ${section[0]!.toUpperCase()}${section.slice(1)}\r\n`;
+      return (
+        title +
+        sectionFields(section, ctx, stats)
+          .map(([k, v]) => `${k}:${v}\r\n`)
+          .join('')
+      );
+    })
+    .join('\r\n');
+  return bulk(text);
+}
+
+/** INFO. */
+export const infoCommand: CommandSpec = {
+  name: 'info',
+  arity: -1,
+  flags: ['loading', 'stale'],
+  kind: 'read',
+  keys: NO_KEYS,
+  handler: info,
+};
