@@ -30,7 +30,9 @@ export {
 export { Store } from './store.js';
 export type {
   BatchOp,
+  BatchOptions,
   Bytes,
+  Entry,
   ExpireCondition,
   SetOptions,
   SetWithOptions,

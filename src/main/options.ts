@@ -98,6 +98,12 @@ export interface StoreOptions {
    * lost, with key names where they can still be read.
    */
   repair?: boolean;
+  /**
+   * How often the active expiry cycle runs, in ms (default 100, ten times a second as Redis;
+   * 0 turns it off, leaving expired keys to the reads that find them and to merges). Each
+   * cycle samples keys at random and deletes those that have expired, for at most 5 ms.
+   */
+  expiryCycleMs?: number;
 }
 
 /** Options with every default filled in. */
@@ -124,6 +130,8 @@ export const DEFAULTS = {
   hashBits: 32,
   /** Default snapshotIntervalMs: 5 minutes. */
   snapshotIntervalMs: 300_000,
+  /** Default expiryCycleMs: 100 (ten cycles a second). */
+  expiryCycleMs: 100,
   /** Default inlineReadKeys: 1,024 (the daemon reads a turn's GETs inline up to the same count). */
   inlineReadKeys: 1024,
   /** Defaults of the compaction options (see CompactionOptions). */
@@ -218,6 +226,7 @@ const RESOLVERS: Resolvers = {
     }
     return v;
   },
+  expiryCycleMs: (v = DEFAULTS.expiryCycleMs) => checkInteger('expiryCycleMs', v, 0, 60_000),
   repair: (v = false) => {
     if (typeof v !== 'boolean') throw invalid(`repair must be a boolean (got ${String(v)})`);
     return v;

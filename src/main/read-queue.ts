@@ -22,6 +22,13 @@ interface PendingGet {
   readonly reject: (error: unknown) => void;
 }
 
+/** What `keysAt` found: live keys, expired ones (to reap) and damaged records. */
+export interface KeysAt {
+  readonly keys: Buffer[];
+  readonly expired: Buffer[];
+  readonly damaged: DamagedLocation[];
+}
+
 /** Below this many keys a tick's gets go to one reader; above, they are split across readers. */
 const KEYS_PER_TASK_BEFORE_SPLIT = 64;
 
@@ -106,21 +113,27 @@ export class ReadQueue {
    * The keys at `locations` ((handle, offset, length) triples), read by the readers in
    * parallel slices. Expired records are left out; damaged ones are left out and listed.
    */
-  async keysAt(locations: Uint32Array): Promise<{ keys: Buffer[]; damaged: DamagedLocation[] }> {
+  async keysAt(locations: Uint32Array): Promise<KeysAt> {
     const count = locations.length / 3;
     const per = Math.max(1024, Math.ceil(count / this.readers));
-    const parts: Promise<{ keys: Buffer[]; damaged: DamagedLocation[] }>[] = [];
+    const parts: Promise<KeysAt>[] = [];
+    const asBuffers = (keys: Uint8Array[]) =>
+      keys.map((k) => Buffer.from(k.buffer, k.byteOffset, k.length));
     for (let from = 0; from < count; from += per) {
       const slice = locations.slice(from * 3, Math.min(count, from + per) * 3);
       parts.push(
         this.run({ kind: 'keysAt', locations: slice.buffer }).then((packed) => {
-          const { keys, damaged } = unpackKeysAt(packed);
-          return { keys: keys.map((k) => Buffer.from(k.buffer, k.byteOffset, k.length)), damaged };
+          const { keys, expired, damaged } = unpackKeysAt(packed);
+          return { keys: asBuffers(keys), expired: asBuffers(expired), damaged };
         }),
       );
     }
     const done = await Promise.all(parts);
-    return { keys: done.flatMap((p) => p.keys), damaged: done.flatMap((p) => p.damaged) };
+    return {
+      keys: done.flatMap((p) => p.keys),
+      expired: done.flatMap((p) => p.expired),
+      damaged: done.flatMap((p) => p.damaged),
+    };
   }
 
   /** Presence of each key, as one task. */

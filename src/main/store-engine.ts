@@ -12,6 +12,7 @@ import type { WriterOpened } from '../shared/messages.js';
 import { RecordReader } from '../shared/record-reader.js';
 import { Compactor } from './compactor.js';
 import { type DirLock, lockDirectory } from './dir-lock.js';
+import { ExpiryReaper } from './expiry-reaper.js';
 import { type ResolvedOptions, resolveOptions, type StoreOptions } from './options.js';
 import { ReadQueue } from './read-queue.js';
 import { startReaderPool } from './reader-pool.js';
@@ -39,6 +40,8 @@ export interface StoreEngine {
   readonly localReader: RecordReader;
   /** Per-tick write batching. */
   readonly writes: WriteQueue;
+  /** Lazy expiry: deletes the keys reads find expired. */
+  readonly reaper: ExpiryReaper;
   /** Per-tick read batching: inline or through the pool. */
   readonly reads: ReadQueue;
   /** What the writer found and did at open (recovery figures). */
@@ -79,12 +82,17 @@ export async function startEngine(
         snapshotIntervalMs: resolved.snapshotIntervalMs,
         readMode: resolved.readMode,
         repair: resolved.repair,
+        expiryCycleMs: resolved.expiryCycleMs,
       },
       resolved.onRecoveryProgress,
     );
     const index = new IndexTable(opened.index);
     const pool = startReaderPool(absolute, opened.index, resolved.readers, resolved.readMode, log);
-    const localReader = new RecordReader(absolute, index, resolved.readMode);
+    const writes = new WriteQueue((records, length) => writer.write(records, length));
+    const reaper = new ExpiryReaper(writes);
+    const localReader = new RecordReader(absolute, index, resolved.readMode, (key) =>
+      reaper.reap(key),
+    );
     const engine: StoreEngine = {
       dir: absolute,
       options: resolved,
@@ -94,7 +102,8 @@ export async function startEngine(
       pool,
       index,
       localReader,
-      writes: new WriteQueue((records, length) => writer.write(records, length)),
+      writes,
+      reaper,
       reads: new ReadQueue(pool, resolved.readers, localReader, resolved.inlineReadKeys),
       opened,
       compactor: new Compactor(

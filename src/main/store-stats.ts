@@ -27,7 +27,7 @@ export function composeStats(
     liveBytes: w.segments.reduce((n, s) => n + s.liveBytes, 0),
     deadBytes: w.segments.reduce((n, s) => n + s.deadBytes, 0),
     lastSeq: w.lastSeq,
-    durability: options.durability,
+    durability: w.durability,
     readers: options.readers,
     readMode: options.readMode,
     recovery: {
@@ -45,6 +45,7 @@ export function composeStats(
       skippedByMerges: w.damageSkippedByMerges,
     },
     reads: { inline: reads.inline, pooled: reads.pooled },
-    writer: { writes: w.writes, flushes: w.flushes, syncs: w.syncs },
+    writer: { writes: w.writes, flushes: w.flushes, syncs: w.syncs, expiredKeys: w.expiredKeys },
+    lastSnapshotAt: w.lastSnapshotAt,
   };
 }

@@ -10,12 +10,14 @@ export type Bytes = string | Uint8Array;
 /** One operation of an atomic `batch`. */
 export type BatchOp =
   | {
-      /** Sets `key` to `value` (no expiry). */
+      /** Sets `key` to `value`. */
       type: 'set';
       /** The key to set. */
       key: Bytes;
       /** Its new value. */
       value: Bytes;
+      /** When it expires, in ms since the epoch (default 0: never). */
+      expiresAt?: number;
     }
   | {
       /** Deletes `key` (an absent key is not an error). */
@@ -54,6 +56,28 @@ export interface SetWithResult {
    * was expired), and always undefined without `returnPrevious`.
    */
   readonly previous: Buffer | undefined;
+}
+
+/** Options of `batch`. */
+export interface BatchOptions {
+  /**
+   * Keys and the versions they must still have (`Store.version`; undefined: the key must still
+   * be absent or expired) for the batch to apply: the writer checks them in line with every
+   * other write, just before the batch, so nothing can change them in between. If any key
+   * changed, nothing is written and `batch` rejects with `KV_CONFLICT`. A Map or an array of
+   * `[key, version]` pairs.
+   */
+  ifVersions?: Iterable<readonly [Bytes, number | undefined]>;
+}
+
+/** A key's live value with its version and expiry, read in one go (`Store.entrySync`). */
+export interface Entry {
+  /** The value. */
+  readonly value: Buffer;
+  /** The sequence number of the key's current record: it changes with every write of the key. */
+  readonly version: number;
+  /** When it expires, in ms since the epoch (0: never). */
+  readonly expiresAt: number;
 }
 
 /** Options of a single `set`. */
@@ -134,6 +158,11 @@ export interface StoreStats {
     /** Keys read by the reader threads. */
     readonly pooled: number;
   };
+  /**
+   * When the index snapshot was last written (at a `checkpoint()`, periodically, at repair),
+   * in ms since the epoch; 0 if not since open.
+   */
+  readonly lastSnapshotAt: number;
   /** The writer thread's counters since open. */
   readonly writer: {
     /** Records appended to the log. */
@@ -142,5 +171,11 @@ export interface StoreStats {
     readonly flushes: number;
     /** fdatasyncs of the active segment. */
     readonly syncs: number;
+    /**
+     * Expired keys deleted since open: by reads on the caller's thread that found them expired
+     * (`get`, `getSync`, `keys()`), and by the active expiry cycle, which samples keys ten times
+     * a second as Redis does.
+     */
+    readonly expiredKeys: number;
   };
 }

@@ -18,12 +18,14 @@ import {
 import type { CompactionProgress, CompactionResult } from './compactor.js';
 import { checkExpiry, checkKey, checkValue } from './input-checks.js';
 import { checkDelta, checkExpiresAt, expireFlags, setWithFlags } from './op-encoding.js';
-import { LIMITS, type StoreOptions } from './options.js';
+import { type Durability, LIMITS, type StoreOptions } from './options.js';
 import { type StoreEngine, startEngine, stopEngine } from './store-engine.js';
 import { composeStats } from './store-stats.js';
 import type {
   BatchOp,
+  BatchOptions,
   Bytes,
+  Entry,
   ExpireCondition,
   SetOptions,
   SetWithOptions,
@@ -132,15 +134,18 @@ export class Store {
   }
 
   /**
-   * Applies all `ops` or none, even across a crash (one commit record seals them). Rejects like
-   * `set`, or with `KV_VALUE_TOO_LARGE` if the batch passes 1 GiB encoded.
+   * Applies all `ops` or none, even across a crash (one commit record seals them). With
+   * `options.ifVersions`, only if every listed key still has the version given (else rejects
+   * with `KV_CONFLICT` and writes nothing). Rejects like `set`, or with `KV_VALUE_TOO_LARGE` if
+   * the batch passes 1 GiB encoded.
    */
-  async batch(ops: readonly BatchOp[]): Promise<void> {
+  async batch(ops: readonly BatchOp[], options?: BatchOptions): Promise<void> {
     this.checkOpen();
     if (!Array.isArray(ops))
       throw new KvError('KV_INVALID_ARGUMENT', 'batch takes an array of operations');
+    const checks = this.versionChecks(options?.ifVersions);
     const encoded: EncodedOp[] = ops.map((op) => {
-      if (op?.type === 'set') return this.encodePut(op.key, op.value, 0);
+      if (op?.type === 'set') return this.encodePut(op.key, op.value, op.expiresAt ?? 0);
       if (op?.type === 'delete') {
         this.checkKey(op.key);
         return { type: TYPE_DELETE, key: op.key, value: '', expiresAt: 0 };
@@ -160,7 +165,29 @@ export class Store {
         `batch of ${bytes} bytes exceeds the ${LIMITS.maxBatchBytes}-byte limit`,
       );
     }
-    await this.e.writes.enqueueBatch(encoded);
+    await this.e.writes.enqueueBatch(encoded, checks);
+  }
+
+  /**
+   * The version of `key`'s value: the sequence number of its current record, which changes
+   * with every write of the key (undefined if the key is absent or expired). Pass it to
+   * `batch(ops, { ifVersions })` to write only if the key did not change meanwhile. Read on
+   * the calling thread, like `getSync`. Throws like `getSync`.
+   */
+  version(key: Bytes): number | undefined {
+    this.checkOpen();
+    this.checkKey(key);
+    return this.e.localReader.version(key);
+  }
+
+  /**
+   * The value of `key` with its version and expiry, from one read (so the three agree), or
+   * undefined. Synchronous on the calling thread, like `getSync`. Throws like `getSync`.
+   */
+  entrySync(key: Bytes): Entry | undefined {
+    this.checkOpen();
+    this.checkKey(key);
+    return this.e.localReader.entry(key);
   }
 
   /**
@@ -275,7 +302,8 @@ export class Store {
     // The copied locations must stay readable: compaction retires no segment until unpinned.
     this.e.index.pinSegments();
     try {
-      const { keys, damaged } = await this.e.reads.keysAt(await this.e.writer.snapshot());
+      const { keys, expired, damaged } = await this.e.reads.keysAt(await this.e.writer.snapshot());
+      for (const key of expired) this.e.reaper.reap(key);
       for (const d of damaged) {
         const file = segmentFileName(this.e.index.segmentIdOf(d.handle));
         this.e.log.warn({ file, offset: d.offset }, 'keys(): left out a damaged record');
@@ -307,6 +335,56 @@ export class Store {
     this.checkOpen();
     await this.e.writes.drain();
     await this.e.writer.sync();
+  }
+
+  /**
+   * Forces every write so far to disk and writes the index snapshot now (Redis's SAVE), so the
+   * next open replays nothing. Resolves with when the snapshot was written (ms since the
+   * epoch). Rejects with `KV_IO`, `KV_DISK_FULL` or `KV_CLOSED`.
+   */
+  async checkpoint(): Promise<number> {
+    this.checkOpen();
+    await this.e.writes.drain();
+    return this.e.writer.checkpoint();
+  }
+
+  /**
+   * Changes the durability mode while open (Redis's CONFIG SET appendfsync): it applies to the
+   * writes issued after the call. Rejects with `KV_INVALID_ARGUMENT` for an unknown mode.
+   */
+  async setDurability(durability: Durability): Promise<void> {
+    this.checkOpen();
+    if (!['always', 'everysec', 'no'].includes(durability)) {
+      throw new KvError(
+        'KV_INVALID_ARGUMENT',
+        `durability must be always, everysec or no (got ${String(durability)})`,
+      );
+    }
+    await this.e.writes.drain();
+    await this.e.writer.setDurability(durability);
+  }
+
+  /**
+   * A key picked at random among the live ones (Redis's RANDOMKEY), or undefined if there is
+   * none. Keys are sampled from the index, so the choice is close to uniform, not exact.
+   */
+  async randomKey(): Promise<Buffer | undefined> {
+    this.checkOpen();
+    await this.e.writes.drain();
+    for (let attempt = 0; attempt < 8; attempt++) {
+      this.e.index.pinSegments();
+      try {
+        const locations = await this.e.writer.sample(4);
+        for (let i = 0; i + 2 < locations.length; i += 3) {
+          const key = this.e.localReader.keyAt(locations[i]!, locations[i + 1]!, locations[i + 2]!);
+          if (key) return Buffer.from(key.buffer, key.byteOffset, key.length);
+        }
+        if (locations.length === 0) return undefined;
+      } finally {
+        this.e.index.unpinSegments();
+      }
+    }
+    return undefined; // only expired keys were sampled
   }
 
   /** Keys, index memory, per-segment live and dead bytes, recovery, read and writer counters. */
@@ -363,6 +441,29 @@ export class Store {
 
   private checkKey(key: unknown): asserts key is Bytes {
     checkKey(key, this.e.options.maxKeyBytes);
+  }
+
+  /** Validates `ifVersions` into the writer's version checks. */
+  private versionChecks(
+    ifVersions: BatchOptions['ifVersions'],
+  ): { key: Bytes; version: number | undefined }[] {
+    if (ifVersions === undefined) return [];
+    if (typeof (ifVersions as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
+      throw new KvError('KV_INVALID_ARGUMENT', 'ifVersions must be a Map or [key, version] pairs');
+    }
+    const checks: { key: Bytes; version: number | undefined }[] = [];
+    for (const pair of ifVersions) {
+      const [key, version] = pair;
+      this.checkKey(key);
+      if (version !== undefined && !(Number.isSafeInteger(version) && version > 0)) {
+        throw new KvError(
+          'KV_INVALID_ARGUMENT',
+          `a version is a positive integer or undefined (got ${String(version)})`,
+        );
+      }
+      checks.push({ key, version });
+    }
+    return checks;
   }
 
   private encodePut(key: Bytes, value: Bytes, expiresAt: number): EncodedOp {

@@ -16,7 +16,7 @@ import {
 } from '../shared/format.js';
 import { byteLength, type KeyInput } from '../shared/key-bytes.js';
 import { WRITE_FAILED, WRITE_OK_EXISTED, type WriteReply } from '../shared/messages.js';
-import type { OpResult, OpType } from '../shared/write-ops.js';
+import { OP_CHECK, type OpResult, type OpType } from '../shared/write-ops.js';
 
 /** One write of the API, encoded: its key, value bytes and expiry are already validated. */
 export interface EncodedOp {
@@ -37,6 +37,22 @@ interface Waiter {
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 const INITIAL_BYTES = 64 * 1024;
+
+/** A key and the version it must still have (undefined: the key must still be absent). */
+export interface VersionCheck {
+  readonly key: KeyInput;
+  readonly version: number | undefined;
+}
+
+/** OP_CHECK's argument: the version as a little-endian u64, or nothing for "absent". */
+function versionBytes(version: number | undefined): Uint8Array {
+  if (version === undefined) return EMPTY;
+  const b = new Uint8Array(8);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, version >>> 0, true);
+  v.setUint32(4, Math.floor(version / 0x1_0000_0000), true);
+  return b;
+}
 
 /** Sends one buffer of records to the writer and answers with its reply. */
 export type SendToWriter = (records: ArrayBuffer, length: number) => Promise<WriteReply>;
@@ -61,12 +77,21 @@ export class WriteQueue {
     return this.add(() => this.encode(op.type, 0, op.key, op.value, op.expiresAt), 1);
   }
 
-  /** Queues an atomic batch: its records, then a commit record naming their count. */
-  enqueueBatch(ops: readonly EncodedOp[]): Promise<boolean> {
-    return this.add(() => {
-      for (const op of ops) this.encode(op.type, FLAG_IN_BATCH, op.key, op.value, op.expiresAt);
-      this.encode(TYPE_BATCH_COMMIT, 0, EMPTY, encodeBatchCommitValue(ops.length), 0);
-    }, ops.length + 1);
+  /**
+   * Queues an atomic batch: its records, then a commit record naming their count. With
+   * `checks`, each key's version check (OP_CHECK) goes first: the writer applies the batch only
+   * if every key still has its version (undefined: still absent), else the promise rejects with
+   * `KV_CONFLICT` and nothing is written.
+   */
+  enqueueBatch(ops: readonly EncodedOp[], checks: readonly VersionCheck[] = []): Promise<boolean> {
+    return this.add(
+      () => {
+        for (const c of checks) this.encode(OP_CHECK, 0, c.key, versionBytes(c.version), 0);
+        for (const op of ops) this.encode(op.type, FLAG_IN_BATCH, op.key, op.value, op.expiresAt);
+        this.encode(TYPE_BATCH_COMMIT, 0, EMPTY, encodeBatchCommitValue(ops.length), 0);
+      },
+      checks.length + ops.length + 1,
+    );
   }
 
   /** Sends whatever is queued now and waits until every write sent so far is answered. */
@@ -193,8 +218,23 @@ function settle(waiters: readonly Waiter[], reply: WriteReply): void {
       outcome === WRITE_FAILED ||
       (w.records > 1 &&
         outcomes.subarray(w.firstRecord, w.firstRecord + w.records).includes(WRITE_FAILED));
-    if (failed)
-      w.reject(error ?? new KvError('KV_INTERNAL', 'the writer gave no outcome for a write'));
-    else w.resolve(outcome === WRITE_OK_EXISTED, reply.results?.[w.firstRecord]);
+    if (failed) {
+      // An operation of its own that failed (a version check) says why better than the
+      // buffer's first error, which may be another caller's.
+      const own = opError(reply, w.firstRecord, w.records);
+      w.reject(
+        own ?? error ?? new KvError('KV_INTERNAL', 'the writer gave no outcome for a write'),
+      );
+    } else w.resolve(outcome === WRITE_OK_EXISTED, reply.results?.[w.firstRecord]);
   }
+}
+
+/** The first operation error among records [first, first + count) of `reply`, if any. */
+function opError(reply: WriteReply, first: number, count: number): KvError | undefined {
+  if (!reply.results) return undefined;
+  for (let r = first; r < first + count; r++) {
+    const e = reply.results[r]?.error;
+    if (e) return deserializeError(e);
+  }
+  return undefined;
 }

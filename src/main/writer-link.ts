@@ -16,6 +16,7 @@ import { deserializeError, KvError } from '../shared/errors.js';
 import { logForwardedLine } from '../shared/log-forwarding.js';
 import type { Logger } from '../shared/logger.js';
 import type {
+  Durability,
   RecoveryProgressMessage,
   ValueReply,
   VoidReply,
@@ -129,6 +130,21 @@ export class WriterLink {
   /** A point-in-time copy of every live key's location (see WriterApi.snapshot). */
   async snapshot(): Promise<Uint32Array> {
     return unwrap(await this.call(this.remote.snapshot() as Promise<ValueReply<Uint32Array>>));
+  }
+
+  /** Up to `count` random live keys' locations (see WriterApi.sample). */
+  async sample(count: number): Promise<Uint32Array> {
+    return unwrap(await this.call(this.remote.sample(count) as Promise<ValueReply<Uint32Array>>));
+  }
+
+  /** Syncs the log and writes the index snapshot now; resolves with when (ms since the epoch). */
+  async checkpoint(): Promise<number> {
+    return unwrap(await this.call(this.remote.checkpoint() as Promise<ValueReply<number>>));
+  }
+
+  /** Changes the durability mode from the next append on. */
+  async setDurability(durability: Durability): Promise<void> {
+    unwrapVoid(await this.call(this.remote.setDurability(durability) as Promise<VoidReply>));
   }
 
   /** Plans the next merge, or null (see WriterApi.planCompaction). */

@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'KV_IO',
   'KV_DISK_FULL',
   'KV_INDEX_FULL',
+  'KV_CONFLICT',
   'KV_INTERNAL',
 ] as const;
 

@@ -270,6 +270,11 @@ export function recordKeyLength(b: Uint8Array, at: number): number {
   return readU32(b, at + OFF_KEY_LEN);
 }
 
+/** Sequence number of the record at `at` (its version, as `Store.version` reports it). */
+export function recordSeq(b: Uint8Array, at: number): number {
+  return readU64(b, at + OFF_SEQ);
+}
+
 /** Value length of the record at `at`. */
 export function recordValueLength(b: Uint8Array, at: number): number {
   return readU32(b, at + OFF_VALUE_LEN);

@@ -281,6 +281,54 @@ export class IndexTable {
   }
 
   /**
+   * The locations, as (handle, offset, length) triples, of up to `count` live slots (no more
+   * than the table holds), each the first live slot at or after a random one: a sample close
+   * to uniform while the table is not too sparse. For RANDOMKEY. Writer thread only (no locks).
+   */
+  writerSampleLocations(count: number, random: () => number): Uint32Array {
+    const slots = this.slotView();
+    const capacity = slots.length / SLOT_WORDS;
+    const tries = Math.min(count, Atomics.load(this.u32, H_COUNT));
+    const out = new Uint32Array(tries * 3);
+    let n = 0;
+    for (let t = 0; t < tries; t++) {
+      const start = Math.floor(random() * capacity);
+      for (let k = 0; k < capacity; k++) {
+        const base = ((start + k) % capacity) * SLOT_WORDS;
+        if (slots[base]! > DELETED) {
+          out[n++] = slots[base + 1]!;
+          out[n++] = slots[base + 2]!;
+          out[n++] = slots[base + 3]!;
+          break;
+        }
+      }
+    }
+    return out.subarray(0, n);
+  }
+
+  /**
+   * Walks the slots from slot `cursor` (wrapping) and returns the locations, as (handle, offset,
+   * length) triples, of the next `count` live slots at most, with the slot to continue from.
+   * For the expiry cycle's scan. Writer thread only (no locks).
+   */
+  writerScanFrom(cursor: number, count: number): { locations: Uint32Array; next: number } {
+    const slots = this.slotView();
+    const capacity = slots.length / SLOT_WORDS;
+    const out = new Uint32Array(count * 3);
+    let n = 0;
+    let i = cursor % capacity;
+    for (let k = 0; k < capacity && n < out.length; k++, i = (i + 1) % capacity) {
+      const base = i * SLOT_WORDS;
+      if (slots[base]! > DELETED) {
+        out[n++] = slots[base + 1]!;
+        out[n++] = slots[base + 2]!;
+        out[n++] = slots[base + 3]!;
+      }
+    }
+    return { locations: out.subarray(0, n), next: i };
+  }
+
+  /**
    * A point-in-time copy of every live slot's location as (handle, offset, length) triples.
    * Writer thread only: no write can interleave, so the copy is consistent.
    */

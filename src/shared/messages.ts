@@ -34,6 +34,8 @@ export interface WriterConfig {
   readonly repair?: boolean;
   /** Period of the `everysec` background sync in ms (default 1,000; tests shorten it). */
   readonly syncIntervalMs?: number;
+  /** Period of the active expiry cycle in ms (default 100; 0: none). */
+  readonly expiryCycleMs?: number;
 }
 
 /** A damaged stretch repair set aside (`Store.open(dir, { repair: true })`, `kvd repair`). */
@@ -162,6 +164,12 @@ export interface WriterStats {
   readonly writes: number;
   readonly flushes: number;
   readonly syncs: number;
+  /** Expired keys deleted since open: by reads that found them and by the expiry cycle. */
+  readonly expiredKeys: number;
+  /** When the index snapshot was last written (ms since the epoch; 0: not since open). */
+  readonly lastSnapshotAt: number;
+  /** The durability mode in effect (it can change while open: `setDurability`). */
+  readonly durability: Durability;
   /** Damaged stretches merges skipped since open (no live key needed them), and their bytes. */
   readonly damageSkippedByMerges: { readonly ranges: number; readonly bytes: number };
 }
@@ -256,6 +264,15 @@ export interface WriterApi {
     upTo: number,
     policy: CompactionPolicy,
   ): Promise<ValueReply<MergePlan | null>>;
+  /** Up to `count` random live keys' locations as (handle, offset, length) triples. */
+  sample(count: number): Promise<ValueReply<Uint32Array>>;
+  /**
+   * Appends what is queued, syncs the log and writes the index snapshot now; answers when it
+   * was written (ms since the epoch).
+   */
+  checkpoint(): Promise<ValueReply<number>>;
+  /** Changes the durability mode from the next append on. */
+  setDurability(durability: Durability): Promise<VoidReply>;
   /** Installs a merge the worker finished (merge-install.ts). */
   installCompaction(plan: MergePlan, result: MergeResult): Promise<ValueReply<InstallOutcome>>;
   /** Forgets a planned merge that will not be installed, removing its temporary files. */

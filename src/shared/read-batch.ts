@@ -35,12 +35,12 @@ export function packKeys(keys: readonly KeyInput[]): ArrayBuffer {
   return out.buffer;
 }
 
-/** Unpacks keys packed by `packKeys` as views into the buffer. */
-export function unpackKeys(packed: ArrayBuffer): Uint8Array[] {
-  const view = new DataView(packed);
+/** Unpacks keys packed by `packKeys` (starting at byte `from`) as views into the buffer. */
+export function unpackKeys(packed: ArrayBuffer, from = 0): Uint8Array[] {
+  const view = new DataView(packed, from);
   const count = view.getUint32(0, true);
   const keys: Uint8Array[] = new Array(count);
-  let at = 4 + 4 * count;
+  let at = from + 4 + 4 * count;
   for (let i = 0; i < count; i++) {
     const length = view.getUint32(4 + 4 * i, true);
     keys[i] = new Uint8Array(packed, at, length);
@@ -98,41 +98,51 @@ export interface DamagedLocation {
 }
 
 /**
- * Reads the keys at (handle, offset, length) triples. The reply is packed like `packKeys`,
- * followed by [u32 damaged count][u32 handle, u32 offset × count]: the records that failed
- * their check (`KV_CORRUPTION`), left out so one damaged record does not hide every other key.
- * Other errors (I/O) throw.
+ * Reads the keys at (handle, offset, length) triples. The reply is the live keys packed like
+ * `packKeys`, then the expired keys packed the same way (the store has them reaped), then
+ * [u32 damaged count][u32 handle, u32 offset × count]: the records that failed their check
+ * (`KV_CORRUPTION`), left out so one damaged record does not hide every other key. Other errors
+ * (I/O) throw.
  */
 export function readKeysAt(reader: RecordReader, locations: Uint32Array): ArrayBuffer {
   const keys: Uint8Array[] = [];
+  const expired: Uint8Array[] = [];
   const damaged: number[] = [];
+  const now = Date.now();
   for (let i = 0; i + 2 < locations.length; i += 3) {
     try {
-      const key = reader.keyAt(locations[i]!, locations[i + 1]!, locations[i + 2]!);
-      if (key) keys.push(key);
+      const record = reader.recordAt(locations[i]!, locations[i + 1]!, locations[i + 2]!);
+      if (record.expiresAt !== 0 && record.expiresAt <= now) expired.push(record.key);
+      else keys.push(record.key);
     } catch (error) {
       if ((error as { code?: unknown }).code !== 'KV_CORRUPTION') throw error;
       damaged.push(locations[i]!, locations[i + 1]!);
     }
   }
-  const packed = new Uint8Array(packKeys(keys));
-  const out = new Uint8Array(packed.length + 4 + 4 * damaged.length);
-  out.set(packed);
-  const trailer = new DataView(out.buffer, packed.length);
+  const live = new Uint8Array(packKeys(keys));
+  const gone = new Uint8Array(packKeys(expired));
+  const out = new Uint8Array(live.length + gone.length + 4 + 4 * damaged.length);
+  out.set(live);
+  out.set(gone, live.length);
+  const trailer = new DataView(out.buffer, live.length + gone.length);
   trailer.setUint32(0, damaged.length / 2, true);
   for (let i = 0; i < damaged.length; i++) trailer.setUint32(4 + 4 * i, damaged[i]!, true);
   return out.buffer;
 }
 
-/** Unpacks a `readKeysAt` reply: the keys (views into the reply) and the damaged records. */
+/**
+ * Unpacks a `readKeysAt` reply: the live keys and the expired ones (views into the reply), and
+ * the damaged records.
+ */
 export function unpackKeysAt(reply: ArrayBuffer): {
   keys: Uint8Array[];
+  expired: Uint8Array[];
   damaged: DamagedLocation[];
 } {
   const keys = unpackKeys(reply);
-  let end = 4 + 4 * keys.length;
-  for (const k of keys) end += k.length;
-  const view = new DataView(reply, end);
+  const liveEnd = packedLength(keys);
+  const expired = unpackKeys(reply, liveEnd);
+  const view = new DataView(reply, liveEnd + packedLength(expired));
   const damaged: DamagedLocation[] = [];
   const count = view.getUint32(0, true);
   for (let i = 0; i < count; i++) {
@@ -141,7 +151,14 @@ export function unpackKeysAt(reply: ArrayBuffer): {
       offset: view.getUint32(8 + 8 * i, true),
     });
   }
-  return { keys, damaged };
+  return { keys, expired, damaged };
+}
+
+/** Bytes `packKeys` laid `keys` out in. */
+function packedLength(keys: readonly Uint8Array[]): number {
+  let n = 4 + 4 * keys.length;
+  for (const k of keys) n += k.length;
+  return n;
 }
 
 /** Presence flags: one byte per key. */

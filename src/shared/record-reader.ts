@@ -9,6 +9,7 @@ import {
   recordChecksumOk,
   recordExpiresAt,
   recordKeyLength,
+  recordSeq,
 } from './format.js';
 import type { IndexTable } from './index-table.js';
 import { type KeyInput, keyEquals } from './key-bytes.js';
@@ -25,6 +26,18 @@ export interface ReadHit {
   readonly expiresAt: number;
 }
 
+/** A key's live value with its version (the sequence number of its record) and expiry. */
+export interface Entry {
+  readonly value: Buffer;
+  /** The sequence number of the key's current record: it changes with every write of the key. */
+  readonly version: number;
+  /** Expiry in ms since the epoch, 0 = none. */
+  readonly expiresAt: number;
+}
+
+/** Called with the key of a lookup that found the key's current record expired. */
+export type ExpiredListener = (key: KeyInput) => void;
+
 /** A sink for a record: returns a buffer with at least `length` free bytes at the given offset. */
 export type Destination = (length: number) => { buffer: Uint8Array; at: number };
 
@@ -40,14 +53,21 @@ export class RecordReader {
   private foundLength = 0;
   private foundKeyLength = 0;
   private foundExpiresAt = 0;
+  /** Whether the lookup in progress takes an expired record as found (reaping needs it). */
+  private includeExpired = false;
   private readonly check = (handle: number, offset: number, length: number): boolean =>
     this.checkCandidate(handle, offset, length);
 
   /** `readMode` 'mmap' reads through memory maps (needs the native addon), 'pread' with pread. */
+  /**
+   * `readMode` 'mmap' reads through memory maps (needs the native addon), 'pread' with pread.
+   * `onExpired` hears each key a lookup found expired (the store then has it reaped).
+   */
   constructor(
     dir: string,
     private readonly index: IndexTable,
     readMode: ReadMode = 'pread',
+    private readonly onExpired?: ExpiredListener,
   ) {
     this.fds = new SegmentFds(dir, index, readMode);
   }
@@ -66,6 +86,32 @@ export class RecordReader {
     return this.lookup(key)
       ? { value: this.copyValue(), expiresAt: this.foundExpiresAt }
       : undefined;
+  }
+
+  /** The key's live value with its version and expiry, or undefined (one consistent read). */
+  entry(key: KeyInput): Entry | undefined {
+    if (!this.lookup(key)) return undefined;
+    const version = recordSeq(this.found!, this.foundAt);
+    return { value: this.copyValue(), version, expiresAt: this.foundExpiresAt };
+  }
+
+  /** The version (record sequence number) of the key's live value, or undefined. */
+  version(key: KeyInput): number | undefined {
+    return this.lookup(key) ? recordSeq(this.found!, this.foundAt) : undefined;
+  }
+
+  /**
+   * The version and expiry of the key's current record even if it has expired (for reaping),
+   * or undefined if the index has no record for the key.
+   */
+  currentRecord(key: KeyInput): { version: number; expiresAt: number } | undefined {
+    this.includeExpired = true;
+    try {
+      if (!this.lookup(key)) return undefined;
+      return { version: recordSeq(this.found!, this.foundAt), expiresAt: this.foundExpiresAt };
+    } finally {
+      this.includeExpired = false;
+    }
   }
 
   /** Whether `key` has a live value (its record is read and checked like `get`'s). */
@@ -100,6 +146,16 @@ export class RecordReader {
     length: number,
     includeExpired = false,
   ): Uint8Array | undefined {
+    const { key, expiresAt } = this.recordAt(handle, offset, length);
+    if (!includeExpired && expiresAt !== 0 && expiresAt <= Date.now()) return undefined;
+    return key;
+  }
+
+  /**
+   * The key (a copy) and expiry of the record at a known location, expired or not. Reads the
+   * whole record and checks its CRC: throws `KV_CORRUPTION`, `KV_IO`.
+   */
+  recordAt(handle: number, offset: number, length: number): { key: Uint8Array; expiresAt: number } {
     let bytes: Uint8Array;
     let at: number;
     try {
@@ -109,10 +165,11 @@ export class RecordReader {
     } catch (error) {
       throw this.counted(error);
     }
-    const expiresAt = recordExpiresAt(bytes, at);
-    if (!includeExpired && expiresAt !== 0 && expiresAt <= Date.now()) return undefined;
     const start = at + RECORD_HEADER_BYTES;
-    return bytes.slice(start, start + recordKeyLength(bytes, at));
+    return {
+      key: bytes.slice(start, start + recordKeyLength(bytes, at)),
+      expiresAt: recordExpiresAt(bytes, at),
+    };
   }
 
   /** Unmaps and closes the fds of segments compaction has retired (their space is then freed). */
@@ -173,7 +230,10 @@ export class RecordReader {
     if (!recordChecksumOk(bytes, at, length)) throw this.checksumError(handle, offset);
     if (!keyMatches) return false;
     const expiresAt = recordExpiresAt(bytes, at);
-    if (expiresAt !== 0 && expiresAt <= Date.now()) return true; // found, but expired: absent
+    if (expiresAt !== 0 && expiresAt <= Date.now() && !this.includeExpired) {
+      this.onExpired?.(this.key);
+      return true; // found, but expired: absent
+    }
     this.found = bytes;
     this.foundAt = at;
     this.foundLength = length;

@@ -2,7 +2,8 @@
 // conditional set, get-and-delete, expiry changes). They travel in the same per-tick buffer as
 // plain records, laid out like records but with an operation type; the writer evaluates each
 // one against the current value, in order with the writes around it, and appends the plain
-// record it produces. Operation types never reach the disk (FORMAT.md knows only 1-3).
+// record it produces. Operation types never reach the disk (FORMAT.md knows only 1-4). Also the
+// version checks of a conditional batch, and the reap of a key a read found expired.
 
 import type { SerializedError } from './errors.js';
 
@@ -27,6 +28,17 @@ export const OP_GETDEL = 0x84;
 export const OP_EXPIRE = 0x85;
 /** Operation type of a clear (`Store.clear`); no key, no value: deletes every key, atomically. */
 export const OP_CLEAR = 0x86;
+/**
+ * Operation type of a version check (`Store.batch` with `ifVersions`): value: the version the
+ * key must still have, as a u64 (8 bytes), or nothing if the key must still be absent. A failed
+ * check fails the atomic batch that follows it in the same submission with `KV_CONFLICT`.
+ */
+export const OP_CHECK = 0x87;
+/**
+ * Operation type of a reap: delete the key if its current record has expired (a read found it
+ * expired; the writer checks again, so a newer write is never deleted). No value.
+ */
+export const OP_REAP = 0x88;
 
 /** Flag of OP_SET (in the flags byte): write only if the key has no value (NX). */
 export const SET_IF_ABSENT = 1;
@@ -53,11 +65,13 @@ export type OpType =
   | typeof OP_SET
   | typeof OP_GETDEL
   | typeof OP_EXPIRE
-  | typeof OP_CLEAR;
+  | typeof OP_CLEAR
+  | typeof OP_CHECK
+  | typeof OP_REAP;
 
 /** Whether a type byte is an operation rather than an on-disk record type. */
 export function isOpType(type: number): type is OpType {
-  return type >= OP_INCRBY && type <= OP_CLEAR;
+  return type >= OP_INCRBY && type <= OP_REAP;
 }
 
 /**
@@ -68,6 +82,8 @@ export function isOpType(type: number): type is OpType {
  * - OP_GETDEL: `previous` = the deleted value (undefined: there was none).
  * - OP_EXPIRE: `applied` = the key existed (and, when removing an expiry, had one).
  * - OP_CLEAR: `integer` = how many keys it deleted.
+ * - OP_CHECK: `applied` = the key still has the version; else `error` is `KV_CONFLICT`.
+ * - OP_REAP: `applied` = the key had expired and was deleted.
  */
 export interface OpResult {
   readonly applied: boolean;
@@ -85,6 +101,7 @@ const INT64_MAX = 2n ** 63n - 1n;
  * leading zeros), or returns undefined.
  */
 export function parseInteger(bytes: Uint8Array): bigint | undefined {
+  if (bytes.length > 20) return undefined; // never decode a long argument
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
   if (!/^(0|-?[1-9][0-9]*)$/.test(text) || text.length > 20) return undefined;
   const n = BigInt(text);

@@ -22,7 +22,7 @@ import {
   type WriteReply,
 } from '../shared/messages.js';
 import { RecordReader } from '../shared/record-reader.js';
-import { isOpType, type OpResult } from '../shared/write-ops.js';
+import { isOpType, OP_CHECK, OP_REAP, type OpResult } from '../shared/write-ops.js';
 import { ActiveFile, type ActiveSyncState, NEW_SEGMENT_SYNC } from './active-file.js';
 import { type Cursor, markFailed, skipExhausted, unitLength, unitStart } from './append-cursor.js';
 import type { IndexPublisher } from './index-publisher.js';
@@ -70,17 +70,24 @@ export class LogWriter {
   /** Reads current values for read-modify-write operations (created on first use). */
   private reader: RecordReader | undefined;
   private failure: KvError | undefined;
+  /**
+   * A version check (OP_CHECK) failed in buffer `buffer`: the atomic batch it guards, the next
+   * record unit of that buffer, is refused with `error` instead of appended.
+   */
+  private conflict: { readonly buffer: number; readonly error: SerializedError } | undefined;
   /** Counters for stats(). */
   writes = 0;
   flushes = 0;
   syncs = 0;
+  /** Expired keys deleted: by reads that found them (OP_REAP) and by the expiry cycle. */
+  expiredKeys = 0;
 
   constructor(
     private readonly segments: SegmentTable,
     private readonly publisher: IndexPublisher,
     active: Segment,
     lastSeq: number,
-    private readonly options: LogWriterOptions,
+    private options: LogWriterOptions,
     private readonly log: Logger,
     activeSync: ActiveSyncState = NEW_SEGMENT_SYNC,
   ) {
@@ -95,6 +102,21 @@ export class LogWriter {
 
   get sequence(): number {
     return this.lastSeq;
+  }
+
+  /** The durability mode appends follow now. */
+  get durability(): Durability {
+    return this.options.durability;
+  }
+
+  /**
+   * Changes the durability mode for the appends after this one (CONFIG SET appendfsync).
+   * Going to `always`, what is already written is synced first, so nothing acknowledged
+   * before is left behind the new promise. Throws the writer's failure.
+   */
+  setDurability(durability: Durability): void {
+    if (durability === 'always') this.sync();
+    this.options = { ...this.options, durability };
   }
 
   /** Bytes of the active segment written so far. */
@@ -127,12 +149,17 @@ export class LogWriter {
     skipExhausted(parsed, cursor);
     const results: Record<number, OpResult>[] = parsed.map(() => ({}));
     while (cursor.buffer < parsed.length && !this.failure) {
+      if (this.conflict && this.conflict.buffer !== cursor.buffer) this.conflict = undefined;
       if (isOpType(recordType(parsed[cursor.buffer]!.bytes, unitStart(parsed, cursor)))) {
         this.applyOperation(parsed, cursor, outcomes, errors, results);
+      } else if (this.conflict) {
+        this.refuseUnit(parsed, cursor, outcomes, errors, this.conflict.error);
+        this.conflict = undefined;
       } else {
         this.appendToActive(parsed, cursor, outcomes, errors);
       }
     }
+    this.conflict = undefined;
     // Whatever could not be appended (the writer failed) fails with the writer's error.
     for (; cursor.buffer < parsed.length; cursor.buffer++, cursor.unit = 0, cursor.record = 0) {
       const p = parsed[cursor.buffer]!;
@@ -174,18 +201,18 @@ export class LogWriter {
     cursor.record++;
     cursor.unit++;
     skipExhausted(parsed, cursor);
-    this.reader ??= new RecordReader(
-      this.segments.dir,
-      this.publisher.index,
-      this.publisher.readMode,
-    );
     const evaluation = runOperation(
       op,
-      this.reader,
+      this.recordReader(),
       this.publisher.index,
       this.options.maxValueBytes ?? MAX_RECORD_BYTES,
     );
     results[buffer]![record] = evaluation.result;
+    if (op.type === OP_REAP && evaluation.result.applied) this.expiredKeys++;
+    if (op.type === OP_CHECK && evaluation.result.error) {
+      outcomes[buffer]![record] = WRITE_FAILED;
+      this.conflict ??= { buffer, error: evaluation.result.error };
+    }
     if (!evaluation.record) return;
     const produced: WriteBuffer = {
       bytes: evaluation.record,
@@ -200,6 +227,46 @@ export class LogWriter {
       outcomes[buffer]![record] = WRITE_FAILED;
       errors[buffer] ??= ownErrors[0] ?? serializeError(this.failure);
     }
+  }
+
+  /**
+   * This thread's reader of stored records (read-modify-write operations, the expiry cycle),
+   * created on first use.
+   */
+  recordReader(): RecordReader {
+    this.reader ??= new RecordReader(
+      this.segments.dir,
+      this.publisher.index,
+      this.publisher.readMode,
+    );
+    return this.reader;
+  }
+
+  /**
+   * Appends the expiry cycle's tombstones (laid out as a submission) for `count` expired keys,
+   * as one more group commit; a failure is the writer's, as for any append.
+   */
+  appendExpired(tombstones: Uint8Array, count: number): void {
+    const [reply] = this.append([tombstones]);
+    if (!reply?.error) this.expiredKeys += count;
+  }
+
+  /** Marks the unit at `cursor` failed with `error` without appending it; advances `cursor`. */
+  private refuseUnit(
+    parsed: readonly WriteBuffer[],
+    cursor: Cursor,
+    outcomes: Uint8Array[],
+    errors: (SerializedError | undefined)[],
+    error: SerializedError,
+  ): void {
+    const p = parsed[cursor.buffer]!;
+    const start = unitStart(parsed, cursor);
+    const end = start + unitLength(parsed, cursor);
+    markFailed(p.bytes, start, end, cursor.record, outcomes[cursor.buffer]!);
+    errors[cursor.buffer] ??= error;
+    cursor.record += countRecords(p.bytes, start, end);
+    cursor.unit++;
+    skipExhausted(parsed, cursor);
   }
 
   /** fdatasyncs the active segment now if anything is unsynced. */

@@ -125,7 +125,7 @@ function evaluateOrThrow(
     }
     case OP_GETDEL: {
       if (!current) return { result: { applied: false } };
-      return { record: del(op.key), result: { applied: true, previous: current.value } };
+      return { record: tombstone(op.key), result: { applied: true, previous: current.value } };
     }
     case OP_EXPIRE: {
       if (!current) return { result: { applied: false } };
@@ -138,7 +138,7 @@ function evaluateOrThrow(
         return { result: { applied: false } };
       }
       // An expiry already past deletes the key now, as Redis does.
-      if (op.expiresAt <= now) return { record: del(op.key), result: { applied: true } };
+      if (op.expiresAt <= now) return { record: tombstone(op.key), result: { applied: true } };
       return { record: put(op.key, current.value, op.expiresAt), result: { applied: true } };
     }
     default:
@@ -183,7 +183,8 @@ export function tombstoneBatch(keys: readonly Uint8Array[]): Uint8Array {
   return b;
 }
 
-function del(key: Uint8Array): Uint8Array {
+/** A tombstone record for `key` (seq and CRC zero). */
+export function tombstone(key: Uint8Array): Uint8Array {
   const b = new Uint8Array(recordBytes(key.length, 0));
   writeRecordHeader(b, 0, TYPE_DELETE, 0, 0, key.length, 0);
   b.set(key, RECORD_HEADER_BYTES);

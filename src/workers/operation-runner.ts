@@ -2,7 +2,8 @@
 // value (or, for clear, every key) through the writer's own RecordReader, then evaluate what to
 // append (op-evaluator.ts). The log writer appends the record and publishes it. Writer only.
 
-import { serializeError } from '../shared/errors.js';
+import { getU64 } from '../shared/data-view-u64.js';
+import { KvError, serializeError } from '../shared/errors.js';
 import {
   OFF_FLAGS,
   RECORD_HEADER_BYTES,
@@ -12,8 +13,14 @@ import {
 } from '../shared/format.js';
 import type { IndexTable } from '../shared/index-table.js';
 import type { RecordReader } from '../shared/record-reader.js';
-import { OP_CLEAR } from '../shared/write-ops.js';
-import { type Evaluation, evaluate, type Operation, tombstoneBatch } from './op-evaluator.js';
+import { OP_CHECK, OP_CLEAR, OP_REAP } from '../shared/write-ops.js';
+import {
+  type Evaluation,
+  evaluate,
+  type Operation,
+  tombstone,
+  tombstoneBatch,
+} from './op-evaluator.js';
 import { recordLengthAt } from './write-buffer.js';
 
 /** Decodes the operation laid out as a record at `start` of a submitted buffer. */
@@ -41,6 +48,8 @@ export function runOperation(
 ): Evaluation {
   try {
     if (op.type === OP_CLEAR) return clearAll(reader, index);
+    if (op.type === OP_CHECK) return checkVersion(op, reader);
+    if (op.type === OP_REAP) return reap(op, reader);
     return evaluate(op, reader.getWithExpiry(op.key), maxValueBytes, Date.now());
   } catch (error) {
     return { result: { applied: false, error: serializeError(error) } };
@@ -60,4 +69,36 @@ function clearAll(reader: RecordReader, index: IndexTable): Evaluation {
   }
   if (keys.length === 0) return { result: { applied: true, integer: 0n } };
   return { record: tombstoneBatch(keys), result: { applied: true, integer: BigInt(keys.length) } };
+}
+
+/**
+ * OP_CHECK: whether the key still has the version the caller read (argument: u64, or empty for
+ * "still absent"); a changed key answers `KV_CONFLICT`, and the log writer then refuses the
+ * batch that follows.
+ */
+function checkVersion(op: Operation, reader: RecordReader): Evaluation {
+  const a = op.argument;
+  const expected =
+    a.length === 8 ? getU64(new DataView(a.buffer, a.byteOffset, a.length), 0) : undefined;
+  const current = reader.version(op.key);
+  if (current === expected) return { result: { applied: true } };
+  const error = new KvError(
+    'KV_CONFLICT',
+    `key ${describeKey(op.key)} changed since its version was read (expected ${expected ?? 'absent'}, now ${current ?? 'absent'})`,
+  );
+  return { result: { applied: false, error: serializeError(error) } };
+}
+
+/** OP_REAP: a tombstone for the key if its current record has expired (checked again here). */
+function reap(op: Operation, reader: RecordReader): Evaluation {
+  const current = reader.currentRecord(op.key);
+  if (!current || current.expiresAt === 0 || current.expiresAt > Date.now()) {
+    return { result: { applied: false } };
+  }
+  return { record: tombstone(op.key), result: { applied: true } };
+}
+
+function describeKey(key: Uint8Array): string {
+  const text = Buffer.from(key.buffer, key.byteOffset, Math.min(key.length, 200)).toString('utf8');
+  return JSON.stringify(key.length > 200 ? `${text}…` : text);
 }

@@ -15,6 +15,7 @@ import { KvError, serializeError } from '../shared/errors.js';
 import { IndexTable } from '../shared/index-table.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import type {
+  Durability,
   ValueReply,
   VoidReply,
   WriteReply,
@@ -23,21 +24,22 @@ import type {
   WriterOpened,
   WriterStats,
 } from '../shared/messages.js';
+import { runExpiryCycle } from './expiry-cycle.js';
 import { type FileSystem, nodeFileSystem } from './file-system.js';
 import { IndexPublisher } from './index-publisher.js';
-import {
-  readSnapshotFile,
-  restoreSnapshot,
-  takeSnapshot,
-  writeSnapshot,
-  writeSnapshotInBackground,
-} from './index-snapshot.js';
+import { readSnapshotFile, restoreSnapshot } from './index-snapshot.js';
 import { LogWriter } from './log-writer.js';
 import { recover } from './recovery.js';
 import { repairDirectory, writeMissingHints } from './repair.js';
 import { SegmentTable } from './segments.js';
 import { readSizeHint, writeSizeHint } from './size-hint.js';
 import { WriterCompaction } from './writer-compaction.js';
+import { WriterSnapshots } from './writer-snapshots.js';
+
+/** How often the active expiry cycle runs (Redis: 10 times a second). */
+const EXPIRY_CYCLE_MS = 100;
+/** The longest one cycle samples for (the writer appends nothing meanwhile). */
+const EXPIRY_BUDGET_MS = 5;
 
 /** What the thread entry (or a test) gives the writer service. */
 export interface WriterServiceOptions {
@@ -55,12 +57,14 @@ interface Queued {
 }
 
 interface OpenState {
+  // `timer` changes with the durability mode (setDurability); the rest is fixed at open.
   readonly index: IndexTable;
   readonly segments: SegmentTable;
   readonly publisher: IndexPublisher;
   readonly log: LogWriter;
-  readonly timer: NodeJS.Timeout | undefined;
+  timer: NodeJS.Timeout | undefined;
   readonly snapshotTimer: NodeJS.Timeout | undefined;
+  readonly expiryTimer: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -73,18 +77,22 @@ export class WriterService implements WriterApi {
   private queue: Queued[] = [];
   private flushScheduled = false;
   /** A background index snapshot being written, and the sequence number the last one covered. */
-  private snapshotting: Promise<void> | undefined;
-  private snapshotSeq = 0;
   private readonly logger: Logger;
   private readonly onRecoveryProgress: (done: number, total: number) => void;
   private readonly files: FileSystem;
   private readonly compaction: WriterCompaction;
+  private readonly snapshots: WriterSnapshots;
+  /** Period of the everysec background sync. */
+  private syncIntervalMs = 1000;
+  /** The slot the next expiry cycle starts from. */
+  private expiryCursor = 0;
 
   constructor(options: WriterServiceOptions = {}) {
     this.logger = options.logger ?? createLogger('writer');
     this.onRecoveryProgress = options.onRecoveryProgress ?? (() => {});
     this.files = options.files ?? nodeFileSystem;
     this.compaction = new WriterCompaction(this.logger);
+    this.snapshots = new WriterSnapshots(this.files, this.logger);
   }
 
   async open(config: WriterConfig): Promise<ValueReply<WriterOpened>> {
@@ -92,6 +100,7 @@ export class WriterService implements WriterApi {
     try {
       const started = performance.now();
       const files = this.files;
+      this.syncIntervalMs = config.syncIntervalMs ?? 1000;
       files.mkdir(config.dir);
       const index = IndexTable.create(readSizeHint(files, config.dir), config.hashBits);
       const segments = new SegmentTable(config.dir, index, files);
@@ -130,21 +139,33 @@ export class WriterService implements WriterApi {
       segments.sweepExpired();
       const timer =
         config.durability === 'everysec'
-          ? setInterval(() => this.backgroundSync(), config.syncIntervalMs ?? 1000)
+          ? setInterval(() => this.backgroundSync(), this.syncIntervalMs)
           : undefined;
       timer?.unref();
       const period = config.snapshotIntervalMs ?? 0;
       const snapshotTimer =
         period > 0 ? setInterval(() => this.snapshotInBackground(), period) : undefined;
       snapshotTimer?.unref();
-      this.snapshotSeq = recovered.restored > 0 && recovered.records === 0 ? log.sequence : 0;
-      const state: OpenState = { index, segments, publisher, log, timer, snapshotTimer };
+      const expiryPeriod = config.expiryCycleMs ?? EXPIRY_CYCLE_MS;
+      const expiryTimer =
+        expiryPeriod > 0 ? setInterval(() => this.expireSome(), expiryPeriod) : undefined;
+      expiryTimer?.unref();
+      if (recovered.restored > 0 && recovered.records === 0) this.snapshots.restored(log.sequence);
+      const state: OpenState = {
+        index,
+        segments,
+        publisher,
+        log,
+        timer,
+        snapshotTimer,
+        expiryTimer,
+      };
       this.state = state;
       if (repair) {
         // Rebuild what repair removed: hint files, and an index snapshot of the synced log.
         writeMissingHints(segments, log.activeId);
         log.sync();
-        this.writeFinalSnapshot(state);
+        this.snapshots.writeNow(state);
       }
       return {
         ok: true,
@@ -197,6 +218,49 @@ export class WriterService implements WriterApi {
     }
   }
 
+  async sample(count: number): Promise<ValueReply<Uint32Array>> {
+    try {
+      this.flush();
+      return {
+        ok: true,
+        value: this.requireOpen().index.writerSampleLocations(count, Math.random),
+      };
+    } catch (error) {
+      return { ok: false, error: serializeError(error) };
+    }
+  }
+
+  async checkpoint(): Promise<ValueReply<number>> {
+    try {
+      this.flush();
+      const state = this.requireOpen();
+      state.log.sync();
+      await this.snapshots.settled();
+      this.snapshots.writeNow(state, true);
+      return { ok: true, value: this.snapshots.lastWrittenAt };
+    } catch (error) {
+      return { ok: false, error: serializeError(error) };
+    }
+  }
+
+  async setDurability(durability: Durability): Promise<VoidReply> {
+    try {
+      this.flush();
+      const state = this.requireOpen();
+      state.log.setDurability(durability);
+      if (state.timer) clearInterval(state.timer);
+      const timer =
+        durability === 'everysec'
+          ? setInterval(() => this.backgroundSync(), this.syncIntervalMs)
+          : undefined;
+      timer?.unref();
+      state.timer = timer;
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, error: serializeError(error) };
+    }
+  }
+
   async planCompaction(
     all: boolean,
     after: number,
@@ -219,7 +283,7 @@ export class WriterService implements WriterApi {
     try {
       const outcome = await this.compaction.install(this.requireOpen(), plan, result);
       // The last snapshot names retired segments now: take a new one at the next period.
-      this.snapshotSeq = -1;
+      this.snapshots.stale();
       return { ok: true, value: outcome };
     } catch (error) {
       this.logger.error({ err: error }, 'compaction: install failed');
@@ -267,6 +331,9 @@ export class WriterService implements WriterApi {
           writes: log.writes,
           flushes: log.flushes,
           syncs: log.syncs,
+          expiredKeys: log.expiredKeys,
+          lastSnapshotAt: this.snapshots.lastWrittenAt,
+          durability: log.durability,
           damageSkippedByMerges: { ...this.compaction.damageSkipped },
         },
       };
@@ -283,7 +350,8 @@ export class WriterService implements WriterApi {
       this.state = undefined;
       if (state.timer) clearInterval(state.timer);
       if (state.snapshotTimer) clearInterval(state.snapshotTimer);
-      await this.snapshotting;
+      if (state.expiryTimer) clearInterval(state.expiryTimer);
+      await this.snapshots.settled();
       try {
         state.log.close();
       } finally {
@@ -291,7 +359,7 @@ export class WriterService implements WriterApi {
       }
       // Only once the log is synced and closed: the snapshot must cover only durable records.
       writeSizeHint(this.files, state.segments.dir, state.index.count);
-      this.writeFinalSnapshot(state);
+      this.snapshots.writeNow(state);
       this.logger.info({ dir: state.segments.dir }, 'closed');
       return { ok: true };
     } catch (error) {
@@ -324,52 +392,32 @@ export class WriterService implements WriterApi {
     for (let i = 0; i < batch.length; i++) batch[i]!.resolve(replies[i]!);
   }
 
-  /** At close, after the log is synced and closed: the snapshot the next open starts from. */
-  private writeFinalSnapshot(state: OpenState): void {
-    const { index, segments, log } = state;
-    try {
-      const started = performance.now();
-      writeSnapshot(
-        this.files,
-        segments.dir,
-        takeSnapshot(index, segments, log.sequence, log.activeId, log.activeSize),
-      );
-      this.logger.info(
-        { keys: index.count, seconds: (performance.now() - started) / 1000 },
-        'wrote the index snapshot',
-      );
-    } catch (error) {
-      // Not data: the next open rebuilds the index from hint files and segments instead.
-      this.logger.warn({ err: error }, 'could not write the index snapshot');
-    }
-  }
-
-  /** Periodic snapshot: copy the index now (after a sync), write the file off this thread. */
+  /** Periodic snapshot (writer-snapshots.ts), after appending what is queued and a sync. */
   private snapshotInBackground(): void {
     const state = this.state;
-    if (!state || this.snapshotting || state.log.sequence === this.snapshotSeq) return;
-    try {
+    if (!state) return;
+    this.snapshots.inBackground(state, () => {
       this.flush();
       state.log.sync();
-      const { index, segments, log } = state;
-      const snapshot = takeSnapshot(index, segments, log.sequence, log.activeId, log.activeSize);
-      const started = performance.now();
-      this.snapshotting = writeSnapshotInBackground(this.files, segments.dir, snapshot)
-        .then(
-          () => {
-            this.snapshotSeq = snapshot.lastSeq;
-            this.logger.info(
-              { keys: snapshot.count, seconds: (performance.now() - started) / 1000 },
-              'wrote a periodic index snapshot',
-            );
-          },
-          (error: unknown) => this.logger.warn({ err: error }, 'periodic index snapshot failed'),
-        )
-        .finally(() => {
-          this.snapshotting = undefined;
-        });
+    });
+  }
+
+  /** One active expiry cycle (expiry-cycle.ts): delete some expired keys nobody reads. */
+  private expireSome(): void {
+    const state = this.state;
+    if (!state) return;
+    try {
+      const cycle = runExpiryCycle(
+        state.index,
+        state.log.recordReader(),
+        this.expiryCursor,
+        EXPIRY_BUDGET_MS,
+        Date.now(),
+      );
+      this.expiryCursor = cycle.next;
+      if (cycle.tombstones) state.log.appendExpired(cycle.tombstones, cycle.expired);
     } catch (error) {
-      this.logger.warn({ err: error }, 'periodic index snapshot failed');
+      this.logger.warn({ err: error }, 'expiry cycle failed');
     }
   }
 

@@ -1,6 +1,7 @@
-// Expired bytes are dead bytes (issue "Reliability", item 3): stats() counts a live record whose
-// expiry has passed as dead, and the automatic merge reclaims sealed segments whose keys have
-// all expired, without any read touching them.
+// Expiry: expired bytes are dead bytes (stats() counts a live record whose expiry has passed as
+// dead, and the automatic merge reclaims sealed segments whose keys have all expired), a read
+// that finds a key expired has it deleted, and the active expiry cycle deletes expired keys
+// nobody reads (issues "Reliability", item 3, and "Redis compatibility").
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store } from '../../dist/main/index.js';
@@ -44,12 +45,13 @@ describe('expiry and the merge triggers', () => {
         },
         20_000,
       );
-      const after = await store.stats();
-      // The merge started at the oldest segment, so the expired keys it read left the index
-      // too; those still in the active segment wait for their segment to be sealed (or for
-      // the read that finds them expired).
-      const activeKeys = before.segments.find((g) => g.active)!.liveKeys;
-      expect(after.keys).toBe(activeKeys);
+      // The expired keys left the index too (the merge drops them, the expiry cycle deletes
+      // those it samples, in the active segment as well).
+      await pollUntil(
+        'only the key without expiry is left',
+        async () => (await store.stats()).keys === 1,
+        20_000,
+      );
       expect((await store.get('keep'))?.toString()).toBe('forever');
       expect(await store.get('session:7')).toBeUndefined();
     } finally {
@@ -63,6 +65,7 @@ describe('expiry and the merge triggers', () => {
       readers: 1,
       durability: 'no',
       compaction: { auto: false },
+      expiryCycleMs: 0, // the cycle would delete the key before stats() sees it expired
     });
     try {
       await store.set('short', 'v'.repeat(50), { expiresAt: Date.now() + 100 });
@@ -90,4 +93,61 @@ describe('expiry and the merge triggers', () => {
       await store.close();
     }
   });
+});
+
+describe('expired keys leave the index', () => {
+  it("a read on the caller's thread that finds a key expired has it deleted, and keys() too", async () => {
+    const dir = await makeTempDir('expiry-lazy');
+    // No active expiry cycle here: the reads must do it on their own.
+    const store = await Store.open(dir, {
+      readers: 1,
+      durability: 'no',
+      compaction: { auto: false },
+      expiryCycleMs: 0,
+    });
+    try {
+      const soon = Date.now() + 50;
+      await store.set('read-me', 'v', { expiresAt: soon });
+      await store.set('list-me', 'v', { expiresAt: soon });
+      await store.set('stays', 'v');
+      await pollUntil('both expire', () => Date.now() > soon + 5, 5_000);
+      expect(store.getSync('read-me')).toBeUndefined();
+      expect((await store.keys()).map(String)).toEqual(['stays']);
+      await pollUntil('both are deleted', async () => (await store.stats()).keys === 1, 5_000);
+      expect((await store.stats()).writer.expiredKeys).toBeGreaterThanOrEqual(2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('the active expiry cycle deletes 100,000 expired keys nobody reads within seconds', async () => {
+    const dir = await makeTempDir('expiry-active');
+    const store = await Store.open(dir, {
+      readers: 1,
+      durability: 'no',
+      compaction: { auto: false },
+    });
+    try {
+      const expiresAt = Date.now() + 500;
+      for (let i = 0; i < 100_000; i += 10_000) {
+        await Promise.all(
+          Array.from({ length: 10_000 }, (_, j) =>
+            store.set(`ttl:${i + j}`, 'x'.repeat(20), { expiresAt }),
+          ),
+        );
+      }
+      await store.set('stays', 'v');
+      await pollUntil(
+        'every expired key is gone',
+        async () => (await store.stats()).keys === 1,
+        30_000,
+      );
+      const seconds = (Date.now() - expiresAt) / 1000;
+      expect((await store.stats()).writer.expiredKeys).toBe(100_000);
+      expect((await store.get('stays'))?.toString()).toBe('v');
+      console.log(`active expiry: 100,000 keys gone ${seconds.toFixed(1)} s after they expired`);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
 });

@@ -184,6 +184,8 @@ export interface WriterOptions {
   readonly repair?: boolean;
   /** Period of the everysec background sync (default 1,000 ms). */
   readonly syncIntervalMs?: number;
+  /** Period of the active expiry cycle (default 0 here: off, unless a test turns it on). */
+  readonly expiryCycleMs?: number;
   /** The file layer the writer goes through (default: node:fs). */
   readonly files?: FileSystem;
   /** Where the writer logs (default: nowhere). */
@@ -214,6 +216,7 @@ export class OpenWriter {
         snapshotIntervalMs: options.snapshotIntervalMs ?? 0,
         repair: options.repair ?? false,
         ...(options.syncIntervalMs ? { syncIntervalMs: options.syncIntervalMs } : {}),
+        expiryCycleMs: options.expiryCycleMs ?? 0,
       }),
     );
     const index = new IndexTable(opened.index);
