@@ -28,6 +28,11 @@ export type CommandStore = Pick<
   | 'keys'
   | 'clear'
   | 'compact'
+  | 'version'
+  | 'entrySync'
+  | 'randomKey'
+  | 'checkpoint'
+  | 'setDurability'
 >;
 
 /** Coalesces the GETs started in one pass over a read batch into one `getMany`. */
