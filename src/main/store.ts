@@ -4,8 +4,7 @@
 // Also the store's state: open, closing, failed.
 
 import { KvError } from '../shared/errors.js';
-import { RECORD_HEADER_BYTES, segmentFileName, TYPE_DELETE, TYPE_PUT } from '../shared/format.js';
-import { byteLength } from '../shared/key-bytes.js';
+import { TYPE_DELETE } from '../shared/format.js';
 import {
   OP_APPEND,
   OP_CLEAR,
@@ -15,10 +14,12 @@ import {
   OP_SET,
   type OpResult,
 } from '../shared/write-ops.js';
+import { encodeBatch, encodePut } from './batch-encoding.js';
 import type { CompactionProgress, CompactionResult } from './compactor.js';
-import { checkExpiry, checkKey, checkValue } from './input-checks.js';
+import { checkKey } from './input-checks.js';
+import { listKeys, pickRandomKey } from './key-listing.js';
 import { checkDelta, checkExpiresAt, expireFlags, setWithFlags } from './op-encoding.js';
-import { type Durability, LIMITS, type StoreOptions } from './options.js';
+import type { Durability, StoreOptions } from './options.js';
 import { type StoreEngine, startEngine, stopEngine } from './store-engine.js';
 import { composeStats } from './store-stats.js';
 import type {
@@ -32,7 +33,6 @@ import type {
   SetWithResult,
   StoreStats,
 } from './store-types.js';
-import type { EncodedOp } from './write-queue.js';
 
 /**
  * A kvd store: an append-only log on disk with a shared in-memory index. Open one with
@@ -73,7 +73,7 @@ export class Store {
     try {
       this.checkOpen();
       return this.e.writes
-        .enqueue(this.encodePut(key, value, options?.expiresAt ?? 0))
+        .enqueue(encodePut(key, value, options?.expiresAt ?? 0, this.e.options))
         .then(nothing);
     } catch (error) {
       return Promise.reject(error);
@@ -141,31 +141,9 @@ export class Store {
    */
   async batch(ops: readonly BatchOp[], options?: BatchOptions): Promise<void> {
     this.checkOpen();
-    if (!Array.isArray(ops))
-      throw new KvError('KV_INVALID_ARGUMENT', 'batch takes an array of operations');
-    const checks = this.versionChecks(options?.ifVersions);
-    const encoded: EncodedOp[] = ops.map((op) => {
-      if (op?.type === 'set') return this.encodePut(op.key, op.value, op.expiresAt ?? 0);
-      if (op?.type === 'delete') {
-        this.checkKey(op.key);
-        return { type: TYPE_DELETE, key: op.key, value: '', expiresAt: 0 };
-      }
-      throw new KvError(
-        'KV_INVALID_ARGUMENT',
-        `unknown batch operation type ${String((op as { type?: unknown })?.type)}`,
-      );
-    });
-    if (encoded.length === 0) return;
-    let bytes = 0;
-    for (const op of encoded)
-      bytes += RECORD_HEADER_BYTES + byteLength(op.key) + byteLength(op.value);
-    if (bytes > LIMITS.maxBatchBytes) {
-      throw new KvError(
-        'KV_VALUE_TOO_LARGE',
-        `batch of ${bytes} bytes exceeds the ${LIMITS.maxBatchBytes}-byte limit`,
-      );
-    }
-    await this.e.writes.enqueueBatch(encoded, checks);
+    const encoded = encodeBatch(ops, options, this.e.options);
+    if (encoded.ops.length === 0) return;
+    await this.e.writes.enqueueBatch(encoded.ops, encoded.checks);
   }
 
   /**
@@ -211,7 +189,7 @@ export class Store {
    */
   append(key: Bytes, value: Bytes): Promise<number> {
     return this.operation(() => {
-      this.encodePut(key, value, 0);
+      encodePut(key, value, 0, this.e.options);
       return this.e.writes.enqueueOperation(OP_APPEND, 0, key, value, 0);
     }).then((r) => Number(r.integer ?? 0n));
   }
@@ -224,7 +202,7 @@ export class Store {
    */
   setWith(key: Bytes, value: Bytes, options: SetWithOptions = {}): Promise<SetWithResult> {
     return this.operation(() => {
-      const op = this.encodePut(key, value, options.expiresAt ?? 0);
+      const op = encodePut(key, value, options.expiresAt ?? 0, this.e.options);
       return this.e.writes.enqueueOperation(
         OP_SET,
         setWithFlags(options),
@@ -298,20 +276,7 @@ export class Store {
    */
   async keys(): Promise<Buffer[]> {
     this.checkOpen();
-    await this.e.writes.drain();
-    // The copied locations must stay readable: compaction retires no segment until unpinned.
-    this.e.index.pinSegments();
-    try {
-      const { keys, expired, damaged } = await this.e.reads.keysAt(await this.e.writer.snapshot());
-      for (const key of expired) this.e.reaper.reap(key);
-      for (const d of damaged) {
-        const file = segmentFileName(this.e.index.segmentIdOf(d.handle));
-        this.e.log.warn({ file, offset: d.offset }, 'keys(): left out a damaged record');
-      }
-      return keys;
-    } finally {
-      this.e.index.unpinSegments();
-    }
+    return listKeys(this.e);
   }
 
   /**
@@ -370,21 +335,7 @@ export class Store {
    */
   async randomKey(): Promise<Buffer | undefined> {
     this.checkOpen();
-    await this.e.writes.drain();
-    for (let attempt = 0; attempt < 8; attempt++) {
-      this.e.index.pinSegments();
-      try {
-        const locations = await this.e.writer.sample(4);
-        for (let i = 0; i + 2 < locations.length; i += 3) {
-          const key = this.e.localReader.keyAt(locations[i]!, locations[i + 1]!, locations[i + 2]!);
-          if (key) return Buffer.from(key.buffer, key.byteOffset, key.length);
-        }
-        if (locations.length === 0) return undefined;
-      } finally {
-        this.e.index.unpinSegments();
-      }
-    }
-    return undefined; // only expired keys were sampled
+    return pickRandomKey(this.e);
   }
 
   /** Keys, index memory, per-segment live and dead bytes, recovery, read and writer counters. */
@@ -441,36 +392,6 @@ export class Store {
 
   private checkKey(key: unknown): asserts key is Bytes {
     checkKey(key, this.e.options.maxKeyBytes);
-  }
-
-  /** Validates `ifVersions` into the writer's version checks. */
-  private versionChecks(
-    ifVersions: BatchOptions['ifVersions'],
-  ): { key: Bytes; version: number | undefined }[] {
-    if (ifVersions === undefined) return [];
-    if (typeof (ifVersions as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
-      throw new KvError('KV_INVALID_ARGUMENT', 'ifVersions must be a Map or [key, version] pairs');
-    }
-    const checks: { key: Bytes; version: number | undefined }[] = [];
-    for (const pair of ifVersions) {
-      const [key, version] = pair;
-      this.checkKey(key);
-      if (version !== undefined && !(Number.isSafeInteger(version) && version > 0)) {
-        throw new KvError(
-          'KV_INVALID_ARGUMENT',
-          `a version is a positive integer or undefined (got ${String(version)})`,
-        );
-      }
-      checks.push({ key, version });
-    }
-    return checks;
-  }
-
-  private encodePut(key: Bytes, value: Bytes, expiresAt: number): EncodedOp {
-    checkKey(key, this.e.options.maxKeyBytes);
-    checkValue(value, this.e.options.maxValueBytes);
-    checkExpiry(expiresAt);
-    return { type: TYPE_PUT, key, value, expiresAt };
   }
 }
 

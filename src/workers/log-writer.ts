@@ -10,9 +10,7 @@ import {
   recordType,
   SEGMENT_HEADER_BYTES,
   SYNC_MARK_BYTES,
-  sealRecord,
   segmentFileName,
-  TYPE_PUT,
 } from '../shared/format.js';
 import type { Logger } from '../shared/logger.js';
 import {
@@ -24,30 +22,20 @@ import {
 import { RecordReader } from '../shared/record-reader.js';
 import { isOpType, OP_CHECK, OP_REAP, type OpResult } from '../shared/write-ops.js';
 import { ActiveFile, type ActiveSyncState, NEW_SEGMENT_SYNC } from './active-file.js';
-import { type Cursor, markFailed, skipExhausted, unitLength, unitStart } from './append-cursor.js';
+import {
+  type Cursor,
+  collectRuns,
+  failRemaining,
+  markFailed,
+  refuseUnit,
+  skipExhausted,
+  unitLength,
+  unitStart,
+} from './append-cursor.js';
 import type { IndexPublisher } from './index-publisher.js';
 import { operationAt, runOperation } from './operation-runner.js';
 import type { Segment, SegmentTable } from './segments.js';
-import {
-  countRecords,
-  parseWriteBuffer,
-  recordLengthAt,
-  type WriteBuffer,
-} from './write-buffer.js';
-
-/**
- * A contiguous span of one submitted buffer written into one segment: records
- * [start, end) of buffer `buffer`, starting at file `offset`, the first being record number
- * `firstRecord` of that buffer.
- */
-interface Run {
-  readonly buffer: number;
-  readonly start: number;
-  end: number;
-  readonly handle: number;
-  readonly offset: number;
-  readonly firstRecord: number;
-}
+import { countRecords, parseSubmissions, type WriteBuffer } from './write-buffer.js';
 
 /** The durability policy and rotation size the log writer follows. */
 export interface LogWriterOptions {
@@ -130,21 +118,7 @@ export class LogWriter {
    * log never holds a record the index and the caller were told failed.
    */
   append(buffers: readonly Uint8Array[]): WriteReply[] {
-    const parsed: WriteBuffer[] = [];
-    const outcomes: Uint8Array[] = [];
-    const errors: (SerializedError | undefined)[] = [];
-    for (const b of buffers) {
-      try {
-        const p = parseWriteBuffer(b);
-        parsed.push(p);
-        outcomes.push(new Uint8Array(p.records));
-        errors.push(undefined);
-      } catch (error) {
-        parsed.push({ bytes: b, unitEnds: [], records: 0 });
-        outcomes.push(new Uint8Array(0));
-        errors.push(serializeError(error));
-      }
-    }
+    const { parsed, outcomes, errors } = parseSubmissions(buffers);
     const cursor: Cursor = { buffer: 0, unit: 0, record: 0 };
     skipExhausted(parsed, cursor);
     const results: Record<number, OpResult>[] = parsed.map(() => ({}));
@@ -153,7 +127,7 @@ export class LogWriter {
       if (isOpType(recordType(parsed[cursor.buffer]!.bytes, unitStart(parsed, cursor)))) {
         this.applyOperation(parsed, cursor, outcomes, errors, results);
       } else if (this.conflict) {
-        this.refuseUnit(parsed, cursor, outcomes, errors, this.conflict.error);
+        refuseUnit(parsed, cursor, outcomes, errors, this.conflict.error);
         this.conflict = undefined;
       } else {
         this.appendToActive(parsed, cursor, outcomes, errors);
@@ -161,26 +135,15 @@ export class LogWriter {
     }
     this.conflict = undefined;
     // Whatever could not be appended (the writer failed) fails with the writer's error.
-    for (; cursor.buffer < parsed.length; cursor.buffer++, cursor.unit = 0, cursor.record = 0) {
-      const p = parsed[cursor.buffer]!;
-      if (p.unitEnds.length === 0) continue;
-      const from = cursor.unit === 0 ? 0 : p.unitEnds[cursor.unit - 1]!;
-      markFailed(p.bytes, from, p.bytes.length, cursor.record, outcomes[cursor.buffer]!);
-      errors[cursor.buffer] ??= serializeError(this.failure);
+    if (cursor.buffer < parsed.length) {
+      failRemaining(parsed, cursor, outcomes, errors, serializeError(this.failure));
     }
     this.flushes++;
-    return outcomes.map((o, i) => {
-      const reply: {
-        outcomes: Uint8Array;
-        error?: SerializedError;
-        results?: Record<number, OpResult>;
-      } = {
-        outcomes: o,
-      };
-      if (errors[i]) reply.error = errors[i];
-      if (Object.keys(results[i]!).length > 0) reply.results = results[i]!;
-      return reply;
-    });
+    return outcomes.map((o, i) => ({
+      outcomes: o,
+      ...(errors[i] ? { error: errors[i] } : {}),
+      ...(Object.keys(results[i]!).length > 0 ? { results: results[i]! } : {}),
+    }));
   }
 
   /**
@@ -249,24 +212,6 @@ export class LogWriter {
   appendExpired(tombstones: Uint8Array, count: number): void {
     const [reply] = this.append([tombstones]);
     if (!reply?.error) this.expiredKeys += count;
-  }
-
-  /** Marks the unit at `cursor` failed with `error` without appending it; advances `cursor`. */
-  private refuseUnit(
-    parsed: readonly WriteBuffer[],
-    cursor: Cursor,
-    outcomes: Uint8Array[],
-    errors: (SerializedError | undefined)[],
-    error: SerializedError,
-  ): void {
-    const p = parsed[cursor.buffer]!;
-    const start = unitStart(parsed, cursor);
-    const end = start + unitLength(parsed, cursor);
-    markFailed(p.bytes, start, end, cursor.record, outcomes[cursor.buffer]!);
-    errors[cursor.buffer] ??= error;
-    cursor.record += countRecords(p.bytes, start, end);
-    cursor.unit++;
-    skipExhausted(parsed, cursor);
   }
 
   /** fdatasyncs the active segment now if anything is unsynced. */
@@ -344,42 +289,15 @@ export class LogWriter {
       mark = this.file.pendingMark(this.lastSeq + 1);
     }
     const startSize = this.active.size;
-    const handle = this.active.handle;
-    const runs: Run[] = [];
     if (mark) this.lastSeq++; // the mark's sequence number, before its records'
-    let size = startSize + (mark ? SYNC_MARK_BYTES : 0);
-    let records = 0;
-    let puts = 0; // only puts can add keys to the index
-    while (cursor.buffer < parsed.length) {
-      const p = parsed[cursor.buffer]!;
-      const start = cursor.unit === 0 ? 0 : p.unitEnds[cursor.unit - 1]!;
-      const end = p.unitEnds[cursor.unit]!;
-      if (size > SEGMENT_HEADER_BYTES && size + (end - start) > limit) break;
-      // An operation must see everything before it published: stop the run here.
-      if (isOpType(recordType(p.bytes, start))) break;
-      const b = p.bytes;
-      let n = 0;
-      for (let at = start; at < end; at += recordLengthAt(b, at), n++) {
-        sealRecord(b, at, ++this.lastSeq);
-        if (recordType(b, at) === TYPE_PUT) puts++;
-      }
-      const last = runs[runs.length - 1];
-      if (last && last.buffer === cursor.buffer && last.end === start) last.end = end;
-      else
-        runs.push({
-          buffer: cursor.buffer,
-          start,
-          end,
-          handle,
-          offset: size,
-          firstRecord: cursor.record,
-        });
-      size += end - start;
-      records += n;
-      cursor.record += n;
-      cursor.unit++;
-      skipExhausted(parsed, cursor);
-    }
+    const { runs, size, records, puts } = collectRuns(
+      parsed,
+      cursor,
+      this.active.handle,
+      startSize + (mark ? SYNC_MARK_BYTES : 0),
+      limit,
+      () => ++this.lastSeq,
+    );
     try {
       // Room in the index first: once the bytes are on disk, publishing them must not fail.
       this.publisher.reserve(puts);

@@ -2,7 +2,7 @@
 // find its units — a single record, or a whole atomic batch with its commit record — which are
 // the pieces that may not be split across two segments, or a read-modify-write operation. Writer thread only.
 
-import { KvError } from '../shared/errors.js';
+import { KvError, type SerializedError, serializeError } from '../shared/errors.js';
 import {
   batchCommitCount,
   FLAG_IN_BATCH,
@@ -82,4 +82,31 @@ export function parseWriteBuffer(b: Uint8Array): WriteBuffer {
 
 function malformed(what: string): KvError {
   return new KvError('KV_INTERNAL', `malformed write buffer: ${what}`);
+}
+
+/**
+ * Parses every submitted buffer; a malformed one gets no units and its error (its callers are
+ * answered with it), and each gets an outcome per record (all `WRITE_OK` to start with).
+ */
+export function parseSubmissions(buffers: readonly Uint8Array[]): {
+  parsed: WriteBuffer[];
+  outcomes: Uint8Array[];
+  errors: (SerializedError | undefined)[];
+} {
+  const parsed: WriteBuffer[] = [];
+  const outcomes: Uint8Array[] = [];
+  const errors: (SerializedError | undefined)[] = [];
+  for (const b of buffers) {
+    try {
+      const p = parseWriteBuffer(b);
+      parsed.push(p);
+      outcomes.push(new Uint8Array(p.records));
+      errors.push(undefined);
+    } catch (error) {
+      parsed.push({ bytes: b, unitEnds: [], records: 0 });
+      outcomes.push(new Uint8Array(0));
+      errors.push(serializeError(error));
+    }
+  }
+  return { parsed, outcomes, errors };
 }

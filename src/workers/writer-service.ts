@@ -12,7 +12,7 @@ import type {
   UnhintedSegment,
 } from '../shared/compaction-messages.js';
 import { KvError, serializeError } from '../shared/errors.js';
-import { IndexTable } from '../shared/index-table.js';
+import type { IndexTable } from '../shared/index-table.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import type {
   Durability,
@@ -26,14 +26,13 @@ import type {
 } from '../shared/messages.js';
 import { runExpiryCycle } from './expiry-cycle.js';
 import { type FileSystem, nodeFileSystem } from './file-system.js';
-import { IndexPublisher } from './index-publisher.js';
-import { readSnapshotFile, restoreSnapshot } from './index-snapshot.js';
-import { LogWriter } from './log-writer.js';
-import { recover } from './recovery.js';
-import { repairDirectory, writeMissingHints } from './repair.js';
-import { SegmentTable } from './segments.js';
-import { readSizeHint, writeSizeHint } from './size-hint.js';
+import type { IndexPublisher } from './index-publisher.js';
+import type { LogWriter } from './log-writer.js';
+import { writeMissingHints } from './repair.js';
+import type { SegmentTable } from './segments.js';
+import { writeSizeHint } from './size-hint.js';
 import { WriterCompaction } from './writer-compaction.js';
+import { openStoreFiles } from './writer-open.js';
 import { WriterSnapshots } from './writer-snapshots.js';
 
 /** How often the active expiry cycle runs (Redis: 10 times a second). */
@@ -96,47 +95,11 @@ export class WriterService implements WriterApi {
   }
 
   async open(config: WriterConfig): Promise<ValueReply<WriterOpened>> {
-    let publisher: IndexPublisher | undefined;
     try {
       const started = performance.now();
-      const files = this.files;
       this.syncIntervalMs = config.syncIntervalMs ?? 1000;
-      files.mkdir(config.dir);
-      const index = IndexTable.create(readSizeHint(files, config.dir), config.hashBits);
-      const segments = new SegmentTable(config.dir, index, files);
-      publisher = new IndexPublisher(index, segments, config.readMode);
-      const repair = config.repair ? repairDirectory(files, config.dir, this.logger) : undefined;
-      const snapshot = readSnapshotFile(files, config.dir);
-      // No reader can see the index until open returns it: recovery may skip the locks.
-      index.writerSetPrivate(true);
-      const recovered = recover(
-        segments,
-        publisher,
-        this.logger,
-        (inventory) => restoreSnapshot(snapshot, inventory, index, segments, this.logger),
-        this.onRecoveryProgress,
-      );
-      index.writerSetPrivate(false);
-      const active = recovered.last ?? segments.create();
-      const log = new LogWriter(
-        segments,
-        publisher,
-        active,
-        recovered.lastSeq,
-        {
-          durability: config.durability,
-          segmentBytes: config.segmentBytes,
-          maxValueBytes: config.maxValueBytes,
-        },
-        this.logger,
-        recovered.last
-          ? {
-              syncedThrough: recovered.lastSyncedThrough,
-              fullMarkEnd: recovered.lastFullMarkEnd,
-            }
-          : undefined,
-      );
-      segments.sweepExpired();
+      const opened = openStoreFiles(this.files, config, this.logger, this.onRecoveryProgress);
+      const { index, segments, publisher, log, recovered, repair } = opened;
       const timer =
         config.durability === 'everysec'
           ? setInterval(() => this.backgroundSync(), this.syncIntervalMs)
@@ -182,7 +145,6 @@ export class WriterService implements WriterApi {
         },
       };
     } catch (error) {
-      publisher?.close();
       this.logger.error({ err: error, dir: config.dir }, 'open failed');
       return { ok: false, error: serializeError(error) };
     }
