@@ -1,6 +1,8 @@
 // Owns one client's session state as commands see it: id, name, protocol version, whether it
-// has authenticated, library info, and a request to close after the current reply.
+// has authenticated, library info, its transaction (MULTI, WATCH), and a request to close after
+// the current reply.
 
+import { TransactionState } from './commands/transactions/transaction-state.js';
 import type { RespProtocol } from './resp-writer.js';
 
 /**
@@ -20,6 +22,8 @@ export class ClientSession {
   libVersion = '';
   /** When the connection was accepted (ms since the epoch). */
   readonly createdAt = Date.now();
+  /** The open transaction (MULTI … EXEC) and the watched keys. */
+  readonly transaction = new TransactionState();
   private closing = false;
 
   constructor(

@@ -65,6 +65,10 @@ export interface ServerSettings {
   readonly durability: Durability;
   /** Largest argument in a request (`--max-bulk-bytes`, Redis's proto-max-bulk-len). */
   readonly maxBulkBytes: number;
+  /** The store's `maxKeyBytes` (a transaction checks its keys as the store would). */
+  readonly maxKeyBytes: number;
+  /** The store's `maxValueBytes` (a transaction checks its values as the store would). */
+  readonly maxValueBytes: number;
 }
 
 /** What the server shares with every command. Main thread. */

@@ -1,6 +1,6 @@
 // Owns one client connection: parse requests, start them in order (reads alongside reads, writes
-// alongside writes, never a read overtaking an earlier write or the reverse), answer in request
-// order however the work completes, and apply backpressure both ways.
+// alongside writes, EXEC alone, never a read overtaking an earlier write or the reverse), answer
+// in request order however the work completes, and apply backpressure both ways.
 
 import type { Socket } from 'node:net';
 import { createLogger } from '../index.js';
@@ -8,6 +8,7 @@ import { ClientSession } from './client-session.js';
 import type { CommandContext, CommandStore, ServerContext } from './command-context.js';
 import { errorReply, unknownCommand, wrongArity } from './commands/arguments.js';
 import { arityAllows, type CommandKind, type CommandSpec } from './commands/command-spec.js';
+import { heldByTransaction, queueInTransaction } from './commands/transactions/queueing.js';
 import { GetBatch } from './get-batch.js';
 import { RespParser, type RespParserLimits, RespProtocolError } from './resp-parser.js';
 import { error, type RespValue } from './resp-value.js';
@@ -263,8 +264,11 @@ export class Connection {
   private startWaiting(): void {
     while (this.waitingHead < this.waiting.length && !this.session.closeRequested) {
       const request = this.waiting[this.waitingHead]!;
-      const kind = request.early || !request.spec ? 'none' : request.spec.kind;
-      if (kind !== 'none' && this.inFlight > 0 && kind !== this.phase) break;
+      // A request the open transaction takes (queued or refused) touches no store.
+      const held = request.early !== undefined || heldByTransaction(this.session, request.spec);
+      const kind = held || !request.spec ? 'none' : request.spec.kind;
+      const alongside = kind === this.phase && kind !== 'exclusive';
+      if (kind !== 'none' && this.inFlight > 0 && !alongside) break;
       this.waitingHead++;
       this.start(request, kind);
     }
@@ -276,6 +280,12 @@ export class Connection {
 
   private start(request: Request, kind: CommandKind): void {
     const { slot, spec } = request;
+    const queued = queueInTransaction(this.session, request.args, spec, request.early);
+    if (queued) {
+      slot.value = queued;
+      slot.protocol = this.session.protocol;
+      return;
+    }
     if (request.early || !spec) {
       slot.value = request.early;
       slot.protocol = this.session.protocol;

@@ -117,6 +117,8 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     passwordRequired: expected !== undefined,
     durability: options.store?.durability ?? DEFAULTS.durability,
     maxBulkBytes: connectionOptions.parserLimits.maxBulkBytes,
+    maxKeyBytes: options.store?.maxKeyBytes ?? DEFAULTS.maxKeyBytes,
+    maxValueBytes: options.store?.maxValueBytes ?? DEFAULTS.maxValueBytes,
   };
 
   const context: ServerContext = {

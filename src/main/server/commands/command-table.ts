@@ -7,6 +7,7 @@ import { CONNECTION_COMMANDS } from './connection/connection-commands.js';
 import { KEYSPACE_COMMANDS } from './keyspace/keyspace-commands.js';
 import { SERVER_COMMANDS } from './server/server-commands.js';
 import { STRING_COMMANDS } from './strings/string-commands.js';
+import { TRANSACTION_COMMANDS } from './transactions/transaction-commands.js';
 
 /** Every family's commands, in the order COMMAND lists them. */
 const FAMILIES: readonly (readonly CommandSpec[])[] = [
@@ -14,6 +15,7 @@ const FAMILIES: readonly (readonly CommandSpec[])[] = [
   KEYSPACE_COMMANDS,
   CONNECTION_COMMANDS,
   SERVER_COMMANDS,
+  TRANSACTION_COMMANDS,
 ];
 
 /**

@@ -1,0 +1,182 @@
+// Tests transactions through client libraries, and what the queued commands do inside EXEC:
+// random scripts of string and keyspace commands (every SET option, counters, APPEND, GETDEL,
+// the EXPIRE family, PERSIST, TTL, MGET, MSET, DEL, EXISTS, TYPE) give the same replies and
+// leave the same keys whether run one by one or as one MULTI/EXEC (fast-check, ioredis); then
+// ioredis's and node-redis's multi().exec() in RESP2 and RESP3, runtime errors and EXECABORT.
+
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
+import { createClient, MultiErrorReply } from 'redis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer } from '../fixtures/kvd-server.js';
+import { removeTempDirs } from '../fixtures/temp-dir.js';
+
+type TestServer = Awaited<ReturnType<typeof startTestServer>>;
+
+let server: TestServer;
+const closers: (() => unknown)[] = [];
+
+function ioredis(): Redis {
+  const client = new Redis({ port: server.port, host: '127.0.0.1' });
+  closers.push(() => client.disconnect());
+  return client;
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterEach(async () => {
+  for (const close of closers.splice(0)) await close();
+});
+afterAll(async () => {
+  await server.close();
+  await removeTempDirs();
+});
+
+/** A command over the keys k0..k2, written with the key prefix it will run under. */
+type Command = (prefix: string) => string[];
+
+const FAR = 4_000_000_000_000; // ms since the epoch, year 2096
+const key = fc.constantFrom('k0', 'k1', 'k2');
+const value = fc.constantFrom('1', '7', '-3', 'abc', '', '9223372036854775807');
+const setOptions = fc.tuple(
+  fc.constantFrom([], ['NX'], ['XX']),
+  fc.constantFrom([], ['GET']),
+  fc.constantFrom([], ['EX', '100'], ['PX', '100000'], ['PXAT', String(FAR)], ['KEEPTTL']),
+);
+const command: fc.Arbitrary<Command> = fc.oneof(
+  fc.tuple(key, value, setOptions).map(([k, v, [c, g, e]]) => (p: string) => [
+    'SET',
+    p + k,
+    v,
+    ...c,
+    ...g,
+    ...e,
+  ]),
+  fc
+    .tuple(
+      fc.constantFrom('GET', 'INCR', 'DECR', 'STRLEN', 'GETDEL', 'TYPE', 'PERSIST', 'TTL'),
+      key,
+    )
+    .map(([name, k]) => (p: string) => [name, p + k]),
+  fc
+    .tuple(fc.constantFrom('INCRBY', 'DECRBY'), key, fc.constantFrom('5', '-9', 'x'))
+    .map(([name, k, n]) => (p: string) => [name, p + k, n]),
+  fc.tuple(key, value).map(([k, v]) => (p: string) => ['APPEND', p + k, v]),
+  fc
+    .tuple(
+      fc.constantFrom('EXPIRE', 'PEXPIRE'),
+      key,
+      fc.constantFrom('100', '200000', '-1'),
+      fc.constantFrom([], ['NX'], ['XX'], ['GT'], ['LT']),
+    )
+    .map(([name, k, t, c]) => (p: string) => [name, p + k, t, ...c]),
+  key.map((k) => (p: string) => ['PEXPIREAT', p + k, String(FAR)]),
+  fc
+    .tuple(fc.constantFrom('DEL', 'EXISTS', 'MGET'), key, key)
+    .map(([name, a, b]) => (p: string) => [name, p + a, p + b, p + a]),
+  fc.tuple(key, value, key, value).map(([a, x, b, y]) => (p: string) => [
+    'MSET',
+    p + a,
+    x,
+    p + b,
+    y,
+  ]),
+);
+
+/** A reply made comparable: errors by message, TTLs of live keys as 'ttl'. */
+function normalize(name: string, reply: unknown): unknown {
+  if (reply instanceof Error) return `error: ${reply.message}`;
+  if (name === 'TTL' && typeof reply === 'number' && reply >= 0) return 'ttl';
+  return reply;
+}
+
+async function finalState(redis: Redis, prefix: string): Promise<unknown[]> {
+  const state: unknown[] = [];
+  for (const k of ['k0', 'k1', 'k2']) {
+    const ttl = await redis.ttl(prefix + k);
+    state.push(await redis.get(prefix + k), ttl >= 0 ? 'ttl' : ttl);
+  }
+  return state;
+}
+
+describe('queued commands inside EXEC', () => {
+  it('answer and write exactly as the same commands run one by one', async () => {
+    const redis = ioredis();
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 15 }), async (script) => {
+        run++;
+        const plainPrefix = `plain${run}:`;
+        const txPrefix = `tx${run}:`;
+        const plain: unknown[] = [];
+        for (const make of script) {
+          const [name, ...args] = make(plainPrefix);
+          plain.push(normalize(name!, await redis.call(name!, ...args).catch((e: unknown) => e)));
+        }
+        const results = await redis.multi(script.map((make) => ['call', ...make(txPrefix)])).exec();
+        const inTransaction = results!.map(([err, reply], i) =>
+          normalize(script[i]!(txPrefix)[0]!, err ?? reply),
+        );
+        expect(inTransaction).toEqual(plain);
+        expect(await finalState(redis, txPrefix)).toEqual(await finalState(redis, plainPrefix));
+      }),
+      { numRuns: 60, seed: 11 },
+    );
+  });
+});
+
+describe('ioredis', () => {
+  it('multi().exec() gives [error, reply] pairs; a queueing error rejects with EXECABORT', async () => {
+    const redis = ioredis();
+    await redis.set('io:text', 'abc');
+    const results = await redis
+      .multi()
+      .set('io:n', '10')
+      .incr('io:text')
+      .incrby('io:n', 5)
+      .get('io:n')
+      .exec();
+    expect(results![0]).toEqual([null, 'OK']);
+    expect((results![1]![0] as Error).message).toBe('ERR value is not an integer or out of range');
+    expect(results!.slice(2)).toEqual([
+      [null, 15],
+      [null, '15'],
+    ]);
+    await expect(redis.multi().set('io:never', '1').call('NOSUCH').exec()).rejects.toThrow(
+      /EXECABORT Transaction discarded because of previous errors/,
+    );
+    expect(await redis.exists('io:never')).toBe(0);
+    // The connection is usable afterwards, outside any transaction.
+    expect(await redis.get('io:n')).toBe('15');
+  });
+});
+
+describe('node-redis', () => {
+  it('multi().exec() in RESP2 and RESP3, with MultiErrorReply for a runtime error', async () => {
+    for (const RESP of [2, 3] as const) {
+      const client = createClient({ url: `redis://127.0.0.1:${server.port}`, RESP });
+      await client.connect();
+      closers.push(() => client.destroy());
+      const p = `nr${RESP}:`;
+      expect(
+        await client
+          .multi()
+          .set(`${p}a`, '1')
+          .incr(`${p}a`)
+          .get(`${p}a`)
+          .mGet([`${p}a`, `${p}none`])
+          .expire(`${p}a`, 100)
+          .ttl(`${p}a`)
+          .exec(),
+      ).toEqual(['OK', 2, '2', ['2', null], 1, 100]);
+      await client.set(`${p}text`, 'abc');
+      const failing = client.multi().incr(`${p}text`).set(`${p}b`, 'yes').exec();
+      const failure = await failing.catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(MultiErrorReply);
+      expect((failure as MultiErrorReply).errorIndexes).toEqual([0]);
+      expect((failure as MultiErrorReply).replies[1]).toBe('OK');
+      expect(await client.get(`${p}b`)).toBe('yes');
+    }
+  });
+});
