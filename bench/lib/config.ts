@@ -17,6 +17,7 @@ export const SCENARIO_IDS = [
   'breakdown',
   'compaction-space',
   'compaction-load',
+  'expiry',
   'redis',
 ] as const;
 

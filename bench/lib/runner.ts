@@ -27,6 +27,7 @@ const SCENARIOS: Record<ScenarioId, () => Promise<{ scenario: Scenario }>> = {
   breakdown: () => import('../scenarios/breakdown.js'),
   'compaction-space': () => import('../scenarios/compaction-space.js'),
   'compaction-load': () => import('../scenarios/compaction-load.js'),
+  expiry: () => import('../scenarios/expiry.js'),
   redis: () => import('../scenarios/redis.js'),
 };
 

@@ -307,17 +307,21 @@ export class IndexTable {
   }
 
   /**
-   * Walks the slots from slot `cursor` (wrapping) and returns the locations, as (handle, offset,
-   * length) triples, of the next `count` live slots at most, with the slot to continue from.
-   * For the expiry cycle's scan. Writer thread only (no locks).
+   * Looks at `count` slots from slot `cursor` (wrapping) and returns the locations, as
+   * (handle, offset, length) triples, of the live ones among them, the slot to continue from
+   * and how many slots were looked at. For the expiry cycle's walk. Writer thread only.
    */
-  writerScanFrom(cursor: number, count: number): { locations: Uint32Array; next: number } {
+  writerScanSlots(
+    cursor: number,
+    count: number,
+  ): { locations: Uint32Array; next: number; walked: number } {
     const slots = this.slotView();
     const capacity = slots.length / SLOT_WORDS;
-    const out = new Uint32Array(count * 3);
+    const walked = Math.min(count, capacity);
+    const out = new Uint32Array(walked * 3);
     let n = 0;
     let i = cursor % capacity;
-    for (let k = 0; k < capacity && n < out.length; k++, i = (i + 1) % capacity) {
+    for (let k = 0; k < walked; k++, i = i + 1 === capacity ? 0 : i + 1) {
       const base = i * SLOT_WORDS;
       if (slots[base]! > DELETED) {
         out[n++] = slots[base + 1]!;
@@ -325,7 +329,7 @@ export class IndexTable {
         out[n++] = slots[base + 3]!;
       }
     }
-    return { locations: out.subarray(0, n), next: i };
+    return { locations: out.subarray(0, n), next: i, walked };
   }
 
   /**

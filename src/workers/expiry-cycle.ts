@@ -1,9 +1,9 @@
-// Owns active expiry on the writer thread, as Redis's expire cycle does: every cycle, walk on
-// through the index from where the last cycle stopped, 20 keys at a time, read each record's
-// expiry, delete (with an ordinary tombstone, in line with every other write) those that have
-// expired, and go on while more than a quarter of a round had expired and the cycle's time
-// budget lasts. So keys that expire and are never read still leave the index (DBSIZE) and
-// become reclaimable, and a cycle costs little when few keys expire. Writer thread only.
+// Owns active expiry on the writer thread, the work Redis's expire cycle does: delete the keys
+// whose expiry has passed though nobody reads them, so they leave the index (DBSIZE) and their
+// bytes become reclaimable. The segments' expiry tallies (segments.ts) say how many live records
+// have expired and in which segments, so a cycle costs nothing while none has, and reads only
+// the records of those segments: it walks on through the slots from where the last cycle
+// stopped, for at most its time budget, until it has found them all. Writer thread only.
 
 import {
   RECORD_HEADER_BYTES,
@@ -13,15 +13,15 @@ import {
 } from '../shared/format.js';
 import type { IndexTable } from '../shared/index-table.js';
 import type { RecordReader } from '../shared/record-reader.js';
+import type { SegmentTable } from './segments.js';
 
-/** Keys read per round (Redis samples 20). */
-const ROUND = 20;
-/** Go on while more than this share of a round had expired. */
-const REPEAT_ABOVE = 0.25;
+/** Slots looked at between two checks of the time budget. */
+const CHUNK = 256;
 
 /** What one cycle did. */
 export interface ExpiryCycleResult {
-  readonly scanned: number;
+  /** Records read. */
+  readonly read: number;
   /** The slot the next cycle starts from. */
   readonly next: number;
   /** Tombstones to append (seq and CRC zero), one per expired key, or undefined if none. */
@@ -30,46 +30,53 @@ export interface ExpiryCycleResult {
 }
 
 /**
- * Walks `index` from slot `cursor` for expired keys for at most `budgetMs` (at least one round)
- * and returns the tombstones that delete them, and where the next cycle goes on. The caller
- * appends them at once, before any other write can change those keys. A record that cannot be
- * read (damage) is skipped.
+ * Finds expired keys in `index`, walking from slot `cursor` for at most `budgetMs`, and returns
+ * the tombstones that delete them. The caller appends them at once, before any other write can
+ * change those keys. A record that cannot be read (damage) is skipped.
  */
 export function runExpiryCycle(
   index: IndexTable,
+  segments: SegmentTable,
   reader: RecordReader,
   cursor: number,
   budgetMs: number,
   now: number,
 ): ExpiryCycleResult {
+  segments.sweepExpired(now);
+  const handles = new Set<number>();
+  let wanted = 0;
+  for (const s of segments.list()) {
+    if (s.expired.keys > 0) {
+      handles.add(s.handle);
+      wanted += s.expired.keys;
+    }
+  }
+  if (wanted === 0) return { read: 0, next: cursor, tombstones: undefined, expired: 0 };
   const deadline = performance.now() + budgetMs;
+  const capacity = index.capacity;
   const keys: Uint8Array[] = [];
-  const total = index.count;
-  let scanned = 0;
+  let read = 0;
   let next = cursor;
-  while (scanned < total) {
-    const step = index.writerScanFrom(next, Math.min(ROUND, total - scanned));
+  for (let walked = 0; walked < capacity && keys.length < wanted; ) {
+    const step = index.writerScanSlots(next, CHUNK);
     next = step.next;
-    const locations = step.locations;
-    const round = locations.length / 3;
-    let expired = 0;
-    for (let i = 0; i < locations.length; i += 3) {
+    walked += step.walked;
+    const l = step.locations;
+    for (let i = 0; i < l.length; i += 3) {
+      if (!handles.has(l[i]!)) continue;
+      read++;
       let record: { key: Uint8Array; expiresAt: number };
       try {
-        record = reader.recordAt(locations[i]!, locations[i + 1]!, locations[i + 2]!);
+        record = reader.recordAt(l[i]!, l[i + 1]!, l[i + 2]!);
       } catch {
         continue; // damage is reported by the reads and merges that meet it
       }
-      if (record.expiresAt !== 0 && record.expiresAt <= now) {
-        keys.push(record.key);
-        expired++;
-      }
+      if (record.expiresAt !== 0 && record.expiresAt <= now) keys.push(record.key);
     }
-    scanned += round;
-    if (round === 0 || expired <= round * REPEAT_ABOVE || performance.now() > deadline) break;
+    if (performance.now() > deadline) break;
   }
   return {
-    scanned,
+    read,
     next,
     expired: keys.length,
     tombstones: keys.length > 0 ? tombstones(keys) : undefined,

@@ -371,6 +371,7 @@ export class WriterService implements WriterApi {
     try {
       const cycle = runExpiryCycle(
         state.index,
+        state.segments,
         state.log.recordReader(),
         this.expiryCursor,
         EXPIRY_BUDGET_MS,
