@@ -2,15 +2,11 @@
 // record. Plain SET is `Store.set`; NX, XX, GET and KEEPTTL are `Store.setWith`, which the
 // writer applies atomically against every other write (never a read followed by a write).
 
-import { parseInteger } from '../../../index.js';
 import type { CommandContext } from '../../command-context.js';
-import { bulkOrNull, error, NULL, OK, type RespValue } from '../../resp-value.js';
-import { keyword, NOT_AN_INTEGER, SYNTAX_ERROR } from '../arguments.js';
+import { bulkOrNull, NULL, OK, type RespValue } from '../../resp-value.js';
+import { keyword, SYNTAX_ERROR } from '../arguments.js';
 import type { CommandSpec } from '../command-spec.js';
-
-const INVALID_EXPIRE = error("ERR invalid expire time in 'set' command");
-const EXPIRY_UNITS = { ex: 1000n, px: 1n, exat: 1000n, pxat: 1n } as const;
-type ExpiryOption = keyof typeof EXPIRY_UNITS;
+import { type ExpiryOption, expiryFromArgument, isExpiryOption } from './expiry-argument.js';
 
 /** What the options of one SET asked for. */
 interface SetRequest {
@@ -33,11 +29,11 @@ function parseOptions(args: readonly Buffer[]): SetRequest | RespValue {
     } else if (option === 'keepttl') {
       if (request.expiry) return SYNTAX_ERROR;
       request.keepTtl = true;
-    } else if (option in EXPIRY_UNITS) {
+    } else if (isExpiryOption(option)) {
       const amount = args[i + 1];
       if (amount === undefined || request.keepTtl) return SYNTAX_ERROR;
       if (request.expiry && request.expiry.option !== option) return SYNTAX_ERROR;
-      request.expiry = { option: option as ExpiryOption, amount };
+      request.expiry = { option, amount };
       i++;
     } else {
       return SYNTAX_ERROR;
@@ -46,21 +42,13 @@ function parseOptions(args: readonly Buffer[]): SetRequest | RespValue {
   return request;
 }
 
-/** The absolute expiry in ms since the epoch, or an error reply. */
-function expiresAt(expiry: NonNullable<SetRequest['expiry']>, now: number): number | RespValue {
-  const amount = parseInteger(expiry.amount);
-  if (amount === undefined) return NOT_AN_INTEGER;
-  if (amount <= 0n) return INVALID_EXPIRE;
-  let ms = amount * EXPIRY_UNITS[expiry.option];
-  if (expiry.option === 'ex' || expiry.option === 'px') ms += BigInt(now);
-  return ms > BigInt(Number.MAX_SAFE_INTEGER) ? INVALID_EXPIRE : Number(ms);
-}
-
 async function set(ctx: CommandContext, args: readonly Buffer[]): Promise<RespValue> {
   const request = parseOptions(args);
   if ('kind' in request) return request;
   const now = Date.now();
-  const at = request.expiry ? expiresAt(request.expiry, now) : 0;
+  const at = request.expiry
+    ? expiryFromArgument('set', request.expiry.option, request.expiry.amount, now)
+    : 0;
   if (typeof at !== 'number') return at;
   const key = args[1]!;
   const value = args[2]!;

@@ -5,10 +5,19 @@ import type { CommandSpec } from '../command-spec.js';
 import { appendCommand } from './append.js';
 import { getCommand } from './get.js';
 import { getdelCommand } from './getdel.js';
+import { getexCommand } from './getex.js';
+import { getrangeCommand, substrCommand } from './getrange.js';
+import { getsetCommand } from './getset.js';
 import { decrbyCommand, decrCommand, incrbyCommand, incrCommand } from './incr.js';
+import { incrbyfloatCommand } from './incrbyfloat.js';
+import { lcsCommand } from './lcs.js';
 import { mgetCommand } from './mget.js';
 import { msetCommand } from './mset.js';
+import { msetnxCommand } from './msetnx.js';
 import { setCommand } from './set.js';
+import { psetexCommand, setexCommand } from './setex.js';
+import { setnxCommand } from './setnx.js';
+import { setrangeCommand } from './setrange.js';
 import { strlenCommand } from './strlen.js';
 
 /** The strings family, registered by `command-table.ts`. */
@@ -18,10 +27,21 @@ export const STRING_COMMANDS: readonly CommandSpec[] = [
   decrbyCommand,
   getCommand,
   getdelCommand,
+  getexCommand,
+  getrangeCommand,
+  getsetCommand,
   incrCommand,
   incrbyCommand,
+  incrbyfloatCommand,
+  lcsCommand,
   mgetCommand,
   msetCommand,
+  msetnxCommand,
+  psetexCommand,
   setCommand,
+  setexCommand,
+  setnxCommand,
+  setrangeCommand,
   strlenCommand,
+  substrCommand,
 ];

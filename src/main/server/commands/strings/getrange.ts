@@ -1,0 +1,58 @@
+// GETRANGE key start end (and its old name SUBSTR): the bytes from start to end inclusive;
+// negative offsets count from the end, and the range is clamped to the value, as Redis 7.2 does
+// (an end before the start of the value still answers its first byte). Missing key: "".
+
+import { parseInteger } from '../../../index.js';
+import type { CommandContext } from '../../command-context.js';
+import { bulk, type RespValue } from '../../resp-value.js';
+import { NOT_AN_INTEGER } from '../arguments.js';
+import type { CommandSpec } from '../command-spec.js';
+import { readCounted } from './counted-read.js';
+
+const EMPTY = bulk('');
+
+/**
+ * The inclusive byte range [first, last] of a `length`-byte value that Redis 7.2's GETRANGE
+ * answers for `start` and `end`, or undefined for an empty answer. Pure.
+ */
+export function substringRange(
+  length: number,
+  start: bigint,
+  end: bigint,
+): readonly [first: number, last: number] | undefined {
+  if (start < 0n && end < 0n && start > end) return undefined;
+  const n = BigInt(length);
+  let first = start < 0n ? n + start : start;
+  let last = end < 0n ? n + end : end;
+  if (first < 0n) first = 0n;
+  if (last < 0n) last = 0n;
+  if (last >= n) last = n - 1n;
+  if (length === 0 || first > last) return undefined;
+  return [Number(first), Number(last)];
+}
+
+async function getrange(ctx: CommandContext, args: readonly Buffer[]): Promise<RespValue> {
+  const start = parseInteger(args[2]!);
+  const end = parseInteger(args[3]!);
+  if (start === undefined || end === undefined) return NOT_AN_INTEGER;
+  const value = await readCounted(ctx, args[1]!);
+  if (value === undefined) return EMPTY;
+  const range = substringRange(value.length, start, end);
+  return range ? bulk(value.subarray(range[0], range[1] + 1)) : EMPTY;
+}
+
+function rangeCommand(name: string): CommandSpec {
+  return {
+    name,
+    arity: 4,
+    flags: ['readonly'],
+    kind: 'read',
+    keys: [1, 1, 1],
+    handler: getrange,
+  };
+}
+
+/** GETRANGE. */
+export const getrangeCommand = rangeCommand('getrange');
+/** SUBSTR (GETRANGE's old name). */
+export const substrCommand = rangeCommand('substr');
