@@ -36,6 +36,8 @@ export interface CommandSpec {
   /** First key, last key (-1: the last argument) and step, as COMMAND reports them; 0 0 0: no keys. */
   readonly keys: readonly [first: number, last: number, step: number];
   readonly handler: CommandHandler;
+  /** One line on what it does, for COMMAND DOCS (a generic line when absent). */
+  readonly summary?: string;
 }
 
 /** No key positions. */

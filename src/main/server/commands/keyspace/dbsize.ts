@@ -1,5 +1,6 @@
-// DBSIZE: the number of keys in the index. It counts keys whose expiry has passed but that
-// compaction has not reclaimed yet, so it can exceed the number of keys GET would find.
+// DBSIZE: the number of keys in the index. As in Redis, a key whose expiry has passed is still
+// counted until a read finds it expired or the engine's active expiry cycle (ten times a second)
+// deletes it, so it can briefly exceed the number of keys GET would find.
 
 import type { CommandContext } from '../../command-context.js';
 import { integer, type RespValue } from '../../resp-value.js';
@@ -17,4 +18,5 @@ export const dbsizeCommand: CommandSpec = {
   kind: 'read',
   keys: NO_KEYS,
   handler: dbsize,
+  summary: 'Returns the number of keys in the database.',
 };

@@ -22,4 +22,5 @@ export const delCommand: CommandSpec = {
   kind: 'write',
   keys: [1, -1, 1],
   handler: del,
+  summary: 'Deletes one or more keys. Returns how many existed.',
 };

@@ -21,4 +21,5 @@ export const existsCommand: CommandSpec = {
   kind: 'read',
   keys: [1, -1, 1],
   handler: exists,
+  summary: 'Returns how many of the keys exist.',
 };

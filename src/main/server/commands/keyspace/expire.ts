@@ -38,7 +38,12 @@ function parseConditions(options: readonly Buffer[]): ExpireCondition[] | RespVa
   return [...seen];
 }
 
-function expireCommand(name: string, unitMs: bigint, absolute: boolean): CommandSpec {
+function expireCommand(
+  name: string,
+  unitMs: bigint,
+  absolute: boolean,
+  summary: string,
+): CommandSpec {
   const invalid = error(`ERR invalid expire time in '${name}' command`);
   return {
     name,
@@ -46,6 +51,7 @@ function expireCommand(name: string, unitMs: bigint, absolute: boolean): Command
     flags: ['write', 'fast'],
     kind: 'write',
     keys: [1, 1, 1],
+    summary,
     handler: (ctx, args) => {
       const amount = parseInteger(args[2]!);
       if (amount === undefined) return NOT_AN_INTEGER;
@@ -63,10 +69,30 @@ function expireCommand(name: string, unitMs: bigint, absolute: boolean): Command
 }
 
 /** EXPIRE key seconds. */
-export const expireSecondsCommand = expireCommand('expire', 1000n, false);
+export const expireSecondsCommand = expireCommand(
+  'expire',
+  1000n,
+  false,
+  'Sets the expiry of a key in seconds from now.',
+);
 /** PEXPIRE key milliseconds. */
-export const pexpireCommand = expireCommand('pexpire', 1n, false);
+export const pexpireCommand = expireCommand(
+  'pexpire',
+  1n,
+  false,
+  'Sets the expiry of a key in milliseconds from now.',
+);
 /** EXPIREAT key unix-time-seconds. */
-export const expireatCommand = expireCommand('expireat', 1000n, true);
+export const expireatCommand = expireCommand(
+  'expireat',
+  1000n,
+  true,
+  'Sets the expiry of a key to a Unix time in seconds.',
+);
 /** PEXPIREAT key unix-time-milliseconds. */
-export const pexpireatCommand = expireCommand('pexpireat', 1n, true);
+export const pexpireatCommand = expireCommand(
+  'pexpireat',
+  1n,
+  true,
+  'Sets the expiry of a key to a Unix time in milliseconds.',
+);

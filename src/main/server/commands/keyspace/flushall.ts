@@ -22,6 +22,7 @@ function flushCommand(name: string): CommandSpec {
     kind: 'write',
     keys: NO_KEYS,
     handler: flush,
+    summary: 'Deletes every key, atomically (kvd has one database: FLUSHALL and FLUSHDB are one).',
   };
 }
 

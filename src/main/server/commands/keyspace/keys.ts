@@ -21,4 +21,5 @@ export const keysCommand: CommandSpec = {
   kind: 'read',
   keys: NO_KEYS,
   handler: keys,
+  summary: 'Returns every key matching a glob pattern.',
 };

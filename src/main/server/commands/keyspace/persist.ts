@@ -17,4 +17,5 @@ export const persistCommand: CommandSpec = {
   kind: 'write',
   keys: [1, 1, 1],
   handler: persist,
+  summary: 'Removes the expiry of a key.',
 };

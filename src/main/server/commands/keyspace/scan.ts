@@ -88,4 +88,5 @@ export const scanCommand: CommandSpec = {
   kind: 'read',
   keys: NO_KEYS,
   handler: scan,
+  summary: 'Iterates over the key names in the database.',
 };

@@ -22,6 +22,7 @@ export const ttlCommand: CommandSpec = {
   kind: 'read',
   keys: [1, 1, 1],
   handler: (ctx, args) => timeLeft(ctx, args[1]!, false),
+  summary: 'Returns the time to live of a key in seconds.',
 };
 
 /** PTTL key. */
@@ -32,4 +33,5 @@ export const pttlCommand: CommandSpec = {
   kind: 'read',
   keys: [1, 1, 1],
   handler: (ctx, args) => timeLeft(ctx, args[1]!, true),
+  summary: 'Returns the time to live of a key in milliseconds.',
 };

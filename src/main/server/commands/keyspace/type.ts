@@ -19,4 +19,5 @@ export const typeCommand: CommandSpec = {
   kind: 'read',
   keys: [1, 1, 1],
   handler: type,
+  summary: 'Returns the type of the value of a key (string or none).',
 };
