@@ -3,6 +3,7 @@
 
 import type { Durability, Store } from '../index.js';
 import type { ClientSession } from './client-session.js';
+import type { CommandStats } from './command-stats.js';
 import type { CommandSpec } from './commands/command-spec.js';
 import type { ScanCursors } from './scan-cursors.js';
 
@@ -49,6 +50,16 @@ export class ServerCounters {
   keyspaceHits = 0;
   keyspaceMisses = 0;
   protocolErrors = 0;
+
+  /** CONFIG RESETSTAT: zeroes every counter. */
+  reset(): void {
+    this.connectionsReceived = 0;
+    this.rejectedConnections = 0;
+    this.commandsProcessed = 0;
+    this.keyspaceHits = 0;
+    this.keyspaceMisses = 0;
+    this.protocolErrors = 0;
+  }
 }
 
 /** The listening addresses and limits, as INFO and HELLO report them. */
@@ -61,8 +72,8 @@ export interface ServerSettings {
   readonly maxClients: number;
   readonly idleTimeoutSeconds: number;
   readonly passwordRequired: boolean;
-  /** The store's durability mode. */
-  readonly durability: Durability;
+  /** The store's durability mode (CONFIG SET appendfsync changes it). */
+  durability: Durability;
   /** Largest argument in a request (`--max-bulk-bytes`, Redis's proto-max-bulk-len). */
   readonly maxBulkBytes: number;
   /** The store's `maxKeyBytes` (a transaction checks its keys as the store would). */
@@ -79,6 +90,10 @@ export interface ServerContext {
   readonly startedAt: number;
   /** The command table, by lower-case name. */
   readonly commands: ReadonlyMap<string, CommandSpec>;
+  /** Each command's group (Redis's group names: `string`, `generic`, …), by lower-case name. */
+  readonly commandGroups: ReadonlyMap<string, string>;
+  /** Per-command counters (INFO commandstats), counted by the connections. */
+  readonly commandStats: CommandStats;
   /** SCAN's live cursors. */
   readonly scans: ScanCursors;
   /** Connected clients right now. */

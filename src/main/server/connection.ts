@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { createLogger } from '../index.js';
 import { ClientSession } from './client-session.js';
 import type { CommandContext, CommandStore, ServerContext } from './command-context.js';
+import { type CommandCounters, countCall } from './command-stats.js';
 import { errorReply, unknownCommand, wrongArity } from './commands/arguments.js';
 import { arityAllows, type CommandKind, type CommandSpec } from './commands/command-spec.js';
 import { heldByTransaction, queueInTransaction } from './commands/transactions/queueing.js';
@@ -52,6 +53,13 @@ interface Slot {
   value: RespValue | undefined;
   protocol: RespProtocol;
   close: boolean;
+  /** INFO commandstats: the running command's counters and when it started (async replies). */
+  counters: CommandCounters | undefined;
+  startedAt: number;
+}
+
+function newSlot(value: RespValue | undefined, protocol: RespProtocol, close: boolean): Slot {
+  return { value, protocol, close, counters: undefined, startedAt: 0 };
 }
 
 /** A parsed request waiting for its turn; `early` is its reply if it cannot run at all. */
@@ -248,12 +256,15 @@ export class Connection {
 
   private dispatch(args: Buffer[]): void {
     this.server.counters.commandsProcessed++;
-    const slot: Slot = { value: undefined, protocol: this.session.protocol, close: false };
+    const slot = newSlot(undefined, this.session.protocol, false);
     this.replies.push(slot);
     const spec = this.server.commands.get(args[0]!.toString('latin1').toLowerCase());
     let early: RespValue | undefined;
     if (!spec) early = unknownCommand(args);
-    else if (!arityAllows(spec.arity, args.length)) early = wrongArity(spec.name);
+    else if (!arityAllows(spec.arity, args.length)) {
+      early = wrongArity(spec.name);
+      this.server.commandStats.of(spec.name).rejectedCalls++;
+    }
     this.waiting.push({ args, spec, early, slot });
     // Start at once when possible: a pipelined AUTH must run before the next request is parsed
     // with the stricter pre-AUTH limits.
@@ -294,8 +305,11 @@ export class Connection {
     if (!this.session.authenticated && !spec.flags.includes('no-auth')) {
       slot.value = NOAUTH;
       slot.protocol = this.session.protocol;
+      this.server.commandStats.of(spec.name).rejectedCalls++;
       return;
     }
+    const counters = this.server.commandStats.of(spec.name);
+    const startedAt = performance.now();
     let result: RespValue | Promise<RespValue>;
     try {
       result = spec.handler(this.context, request.args);
@@ -311,8 +325,11 @@ export class Connection {
     }
     if (!(result instanceof Promise)) {
       slot.value = result;
+      countCall(counters, startedAt, result);
       return;
     }
+    slot.counters = counters;
+    slot.startedAt = startedAt;
     this.inFlight++;
     this.phase = kind;
     result.then(
@@ -323,6 +340,7 @@ export class Connection {
 
   private settle(slot: Slot, value: RespValue): void {
     slot.value = value;
+    if (slot.counters) countCall(slot.counters, slot.startedAt, value);
     this.inFlight--;
     this.schedulePump();
   }
@@ -377,12 +395,8 @@ export class Connection {
     this.stopReading = true;
     this.parser.release(); // nothing more is parsed: the unfinished request is dropped
     // Queued behind the replies still owed, like any other reply.
-    const slot: Slot = {
-      value: error(`ERR Protocol error: ${cause.message}`),
-      protocol: this.session.protocol,
-      close: true,
-    };
-    this.replies.push(slot);
+    const reply = error(`ERR Protocol error: ${cause.message}`);
+    this.replies.push(newSlot(reply, this.session.protocol, true));
   }
 
   /** Nothing in flight, nothing startable waiting, and every settled reply handed to the socket. */

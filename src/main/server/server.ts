@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { createLogger, DEFAULTS, Store, type StoreOptions } from '../index.js';
 import { type ServerContext, ServerCounters, type ServerSettings } from './command-context.js';
-import { createCommandTable } from './commands/command-table.js';
+import { CommandStats } from './command-stats.js';
+import { createCommandGroups, createCommandTable } from './commands/command-table.js';
 import { Connection, type ConnectionInfo, type ConnectionOptions } from './connection.js';
 import { type Listeners, openListeners } from './listeners.js';
 import {
@@ -121,11 +122,14 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     maxValueBytes: options.store?.maxValueBytes ?? DEFAULTS.maxValueBytes,
   };
 
+  const commands = createCommandTable();
   const context: ServerContext = {
     settings,
     counters,
     startedAt: Date.now(),
-    commands: createCommandTable(),
+    commands,
+    commandGroups: createCommandGroups(),
+    commandStats: new CommandStats(commands.keys()),
     scans: new ScanCursors(),
     clientCount: () => connections.size,
     checkPassword: (password) =>

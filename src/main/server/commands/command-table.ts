@@ -19,6 +19,18 @@ const FAMILIES: readonly (readonly CommandSpec[])[] = [
 ];
 
 /**
+ * Each family's group as COMMAND DOCS reports it (Redis's group names); a family missing here
+ * reports `generic`. A new family adds its line here too.
+ */
+const GROUPS = new Map<readonly CommandSpec[], string>([
+  [STRING_COMMANDS, 'string'],
+  [KEYSPACE_COMMANDS, 'generic'],
+  [CONNECTION_COMMANDS, 'connection'],
+  [SERVER_COMMANDS, 'server'],
+  [TRANSACTION_COMMANDS, 'transactions'],
+]);
+
+/**
  * Builds the command table. Pure. Throws an `Error` if two commands share a name (a mistake in
  * the families' lists, which a Map would otherwise hide by keeping the last).
  */
@@ -29,4 +41,13 @@ export function createCommandTable(): ReadonlyMap<string, CommandSpec> {
     table.set(spec.name, spec);
   }
   return table;
+}
+
+/** Each command's group (COMMAND DOCS, ACL categories), by lower-case name. Pure. */
+export function createCommandGroups(): ReadonlyMap<string, string> {
+  const groups = new Map<string, string>();
+  for (const family of FAMILIES) {
+    for (const spec of family) groups.set(spec.name, GROUPS.get(family) ?? 'generic');
+  }
+  return groups;
 }

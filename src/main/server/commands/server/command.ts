@@ -1,13 +1,22 @@
-// COMMAND [COUNT | INFO name... | LIST | DOCS [name...] | HELP]: the command table as Redis
-// describes it, enough for redis-cli and client libraries. DOCS answers an empty reply (kvd
-// ships no command documentation), which redis-cli accepts.
+// COMMAND [COUNT | INFO [name...] | LIST | DOCS [name...] | HELP]: the command table as Redis 7
+// describes it, for redis-cli and client libraries; each command's description and docs are
+// derived from its spec and family (command-docs.ts), so commands added later are described too.
 
 import type { CommandContext } from '../../command-context.js';
 import { array, bulk, integer, map, type RespValue, simple } from '../../resp-value.js';
 import { keyword, SYNTAX_ERROR, unknownSubcommand, wrongArity } from '../arguments.js';
 import { arityAllows, type CommandSpec, NO_KEYS } from '../command-spec.js';
+import { commandDocs, commandInfo } from './command-docs.js';
 
 const NULL_ARRAY: RespValue = { kind: 'null-array' };
+/** Subcommands and their arity (Redis's, name and subcommand included). */
+const ARITIES: ReadonlyMap<string, number> = new Map([
+  ['count', 2],
+  ['list', -2],
+  ['info', -2],
+  ['docs', -2],
+  ['help', 2],
+]);
 const HELP = [
   'COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
   '(no subcommand)',
@@ -19,34 +28,21 @@ const HELP = [
   'INFO [<command-name> ...]',
   '    Return details about multiple commands.',
   'DOCS [<command-name> ...]',
-  '    Return documentation details about multiple commands (none in kvd).',
+  '    Return documentation details about multiple commands.',
   'HELP',
   '    Print this help.',
 ];
 
-/** One command as Redis 7 describes it: name, arity, flags, key positions, then empty extras. */
-function describe(spec: CommandSpec): RespValue {
-  const [first, last, step] = spec.keys;
-  return array([
-    bulk(spec.name),
-    integer(spec.arity),
-    array(spec.flags.map(simple)),
-    integer(first),
-    integer(last),
-    integer(step),
-    array([]), // ACL categories
-    array([]), // tips
-    array([]), // key specs
-    array([]), // subcommands
-  ]);
+function groupOf(ctx: CommandContext, name: string): string {
+  return ctx.server.commandGroups.get(name) ?? 'generic';
 }
 
 function command(ctx: CommandContext, args: readonly Buffer[]): RespValue {
   const table = ctx.server.commands;
+  const describe = (spec: CommandSpec): RespValue => commandInfo(spec, groupOf(ctx, spec.name));
   if (args.length === 1) return array([...table.values()].map(describe));
   const sub = keyword(args[1]!);
-  const arities: Record<string, number> = { count: 2, list: -2, info: -2, docs: -2, help: 2 };
-  const arity = arities[sub];
+  const arity = ARITIES.get(sub);
   if (arity === undefined) return unknownSubcommand('command', args[1]!);
   if (!arityAllows(arity, args.length)) return wrongArity(`command|${sub}`);
   switch (sub) {
@@ -63,8 +59,16 @@ function command(ctx: CommandContext, args: readonly Buffer[]): RespValue {
         }),
       );
     }
-    case 'docs':
-      return map([]);
+    case 'docs': {
+      // Unknown names are left out, as Redis does.
+      const names = args.length === 2 ? [...table.keys()] : args.slice(2).map(keyword);
+      const entries: [RespValue, RespValue][] = [];
+      for (const name of names) {
+        const spec = table.get(name);
+        if (spec) entries.push([bulk(name), commandDocs(spec, groupOf(ctx, name))]);
+      }
+      return map(entries);
+    }
     default:
       return array(HELP.map(simple));
   }
@@ -78,4 +82,5 @@ export const commandCommand: CommandSpec = {
   kind: 'none',
   keys: NO_KEYS,
   handler: command,
+  summary: 'Returns detailed information about the commands of the server.',
 };

@@ -19,4 +19,5 @@ export const compactCommand: CommandSpec = {
   kind: 'write',
   keys: NO_KEYS,
   handler: compact,
+  summary: 'kvd: compacts the store now and returns what it did as JSON.',
 };

@@ -1,20 +1,38 @@
-// CONFIG GET parameter [parameter ...]: a few read-only settings under Redis's names, enough for
-// tools that ask (redis-benchmark asks for `save` and `appendonly`). Patterns are globs. kvd's
-// settings come from its flags: CONFIG SET and the other subcommands are not supported.
+// CONFIG GET parameter..., CONFIG SET parameter value [parameter value ...], CONFIG RESETSTAT,
+// CONFIG REWRITE and CONFIG HELP, under Redis's parameter names and error texts. kvd's settings
+// come from its flags; the one that can change while it runs is `appendfsync` (the store's
+// durability mode, `Store.setDurability`); the others are refused as Redis refuses immutable ones.
 
+import type { Durability } from '../../../index.js';
 import type { CommandContext } from '../../command-context.js';
 import { globMatch } from '../../glob.js';
-import { array, bulk, map, type RespValue, simple } from '../../resp-value.js';
-import { keyword, unknownSubcommand, wrongArity } from '../arguments.js';
-import { type CommandSpec, NO_KEYS } from '../command-spec.js';
+import { array, bulk, error, map, OK, type RespValue, simple } from '../../resp-value.js';
+import { keyword, SYNTAX_ERROR, unknownSubcommand, wrongArity } from '../arguments.js';
+import { arityAllows, type CommandSpec, NO_KEYS } from '../command-spec.js';
 
 const HELP = [
   'CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
   'GET <pattern>',
   '    Return parameters matching the glob-like <pattern> and their values.',
+  'SET <directive> <value>',
+  '    Set the configuration <directive> to <value> (kvd: appendfsync only).',
+  'RESETSTAT',
+  '    Reset the statistics reported by the INFO command.',
+  'REWRITE',
+  '    Refused: kvd runs without a config file (its settings are its flags).',
   'HELP',
   '    Print this help.',
 ];
+
+/** Subcommands and their arity (Redis's, name and subcommand included). */
+const ARITIES: ReadonlyMap<string, number> = new Map([
+  ['get', -3],
+  ['set', -4],
+  ['resetstat', 2],
+  ['rewrite', 2],
+]);
+
+const DURABILITY_MODES: readonly Durability[] = ['always', 'everysec', 'no'];
 
 /** The parameters CONFIG GET knows, with their values. */
 function parameters(ctx: CommandContext): [string, string][] {
@@ -33,11 +51,7 @@ function parameters(ctx: CommandContext): [string, string][] {
   ];
 }
 
-function config(ctx: CommandContext, args: readonly Buffer[]): RespValue {
-  const sub = keyword(args[1]!);
-  if (sub === 'help' && args.length === 2) return array(HELP.map(simple));
-  if (sub !== 'get') return unknownSubcommand('config', args[1]!);
-  if (args.length < 3) return wrongArity('config|get');
+function configGet(ctx: CommandContext, args: readonly Buffer[]): RespValue {
   const patterns = args
     .slice(2)
     .map((p) => Buffer.from(p.toString('latin1').toLowerCase(), 'latin1'));
@@ -45,6 +59,72 @@ function config(ctx: CommandContext, args: readonly Buffer[]): RespValue {
     patterns.some((pattern) => globMatch(pattern, Buffer.from(name, 'latin1'))),
   );
   return map(found.map(([name, value]) => [bulk(name), bulk(value)]));
+}
+
+function setFailed(name: Buffer, why: string): RespValue {
+  return error(
+    `ERR CONFIG SET failed (possibly related to argument '${name.toString('latin1')}') - ${why}`,
+  );
+}
+
+/**
+ * CONFIG SET, checked whole before anything changes, in Redis's order: an unknown parameter
+ * first, then an immutable or repeated one, then an invalid value.
+ */
+async function configSet(ctx: CommandContext, args: readonly Buffer[]): Promise<RespValue> {
+  if (args.length % 2 !== 0) return SYNTAX_ERROR;
+  const known = new Set(parameters(ctx).map(([name]) => name));
+  const pairs: [name: Buffer, value: Buffer][] = [];
+  for (let i = 2; i < args.length; i += 2) pairs.push([args[i]!, args[i + 1]!]);
+  const unknown = pairs.find(([name]) => !known.has(keyword(name)));
+  if (unknown) {
+    return error(
+      `ERR Unknown option or number of arguments for CONFIG SET - '${unknown[0].toString('latin1')}'`,
+    );
+  }
+  const seen = new Set<string>();
+  for (const [name] of pairs) {
+    const parameter = keyword(name);
+    if (parameter !== 'appendfsync') return setFailed(name, "can't set immutable config");
+    if (seen.has(parameter)) return setFailed(name, 'duplicate parameter');
+    seen.add(parameter);
+  }
+  // Only appendfsync is left, once.
+  const [name, value] = pairs[0]!;
+  const mode = DURABILITY_MODES.find((m) => m === keyword(value));
+  if (mode === undefined) {
+    const modes = DURABILITY_MODES.join(', ');
+    return setFailed(name, `argument(s) must be one of the following: ${modes}`);
+  }
+  await ctx.store.setDurability(mode);
+  ctx.server.settings.durability = mode;
+  return OK;
+}
+
+/** CONFIG RESETSTAT: INFO's counters (stats, commandstats) start again from zero. */
+async function configResetstat(ctx: CommandContext): Promise<RespValue> {
+  ctx.server.counters.reset();
+  ctx.server.commandStats.reset(await ctx.store.stats());
+  return OK;
+}
+
+function config(ctx: CommandContext, args: readonly Buffer[]): RespValue | Promise<RespValue> {
+  const sub = keyword(args[1]!);
+  if (sub === 'help')
+    return args.length === 2 ? array(HELP.map(simple)) : wrongArity('config|help');
+  const arity = ARITIES.get(sub);
+  if (arity === undefined) return unknownSubcommand('config', args[1]!);
+  if (!arityAllows(arity, args.length)) return wrongArity(`config|${sub}`);
+  switch (sub) {
+    case 'get':
+      return configGet(ctx, args);
+    case 'set':
+      return configSet(ctx, args);
+    case 'resetstat':
+      return configResetstat(ctx);
+    default:
+      return error('ERR The server is running without a config file');
+  }
 }
 
 /** CONFIG. */
@@ -55,4 +135,5 @@ export const configCommand: CommandSpec = {
   kind: 'none',
   keys: NO_KEYS,
   handler: config,
+  summary: 'Reads settings (GET), sets appendfsync (SET), resets INFO statistics (RESETSTAT).',
 };

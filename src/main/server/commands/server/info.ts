@@ -1,7 +1,8 @@
 // INFO [section ...]: Redis-style text (`# Section` headers, `field:value` lines, CRLF) for the
-// sections server, clients, memory, persistence, stats and keyspace. Fields Redis defines keep
-// Redis's names (tools parse them); kvd's own are prefixed `kvd_`. `redis_version` is the
-// Redis version whose protocol kvd follows, so tools that check it behave.
+// sections server, clients, memory, persistence, stats, commandstats (only when asked, or with
+// `all`/`everything`, as in Redis) and keyspace. Fields Redis defines keep Redis's names (tools
+// parse them); kvd's own are prefixed `kvd_`. `redis_version` is the Redis version whose protocol
+// kvd follows, so tools that check it behave. The stats counters count since CONFIG RESETSTAT.
 
 import { arch, type as osType, release } from 'node:os';
 import type { StoreStats } from '../../../index.js';
@@ -9,16 +10,46 @@ import type { CommandContext } from '../../command-context.js';
 import { bulk, type RespValue } from '../../resp-value.js';
 import { keyword } from '../arguments.js';
 import { type CommandSpec, NO_KEYS } from '../command-spec.js';
+import { lastSaveMs } from './lastsave.js';
 
 /** The Redis version kvd's replies follow. */
 export const REDIS_COMPATIBLE_VERSION = '7.0.0';
 
 type Fields = readonly (readonly [string, string | number])[];
-const SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'keyspace'] as const;
+/** Every section, in Redis's order. */
+const SECTIONS = [
+  'server',
+  'clients',
+  'memory',
+  'persistence',
+  'stats',
+  'commandstats',
+  'keyspace',
+] as const;
 type Section = (typeof SECTIONS)[number];
+/** The sections of a plain INFO (and `INFO default`). */
+const DEFAULT_SECTIONS: ReadonlySet<Section> = new Set(
+  SECTIONS.filter((s) => s !== 'commandstats'),
+);
+
+/** `cmdstat_<name>` lines for every command called, rejected or failed since the last reset. */
+function commandstats(ctx: CommandContext): Fields {
+  const lines: [string, string][] = [];
+  for (const [name, c] of ctx.server.commandStats.entries()) {
+    if (c.calls === 0 && c.rejectedCalls === 0 && c.failedCalls === 0) continue;
+    const perCall = c.calls === 0 ? 0 : c.usec / c.calls;
+    lines.push([
+      `cmdstat_${name}`,
+      `calls=${c.calls},usec=${Math.round(c.usec)},usec_per_call=${perCall.toFixed(2)},` +
+        `rejected_calls=${c.rejectedCalls},failed_calls=${c.failedCalls}`,
+    ]);
+  }
+  return lines;
+}
 
 function sectionFields(section: Section, ctx: CommandContext, stats: StoreStats): Fields {
   const { settings, counters } = ctx.server;
+  const base = ctx.server.commandStats.engineBase;
   switch (section) {
     case 'server': {
       const uptime = Math.floor((Date.now() - ctx.server.startedAt) / 1000);
@@ -65,30 +96,42 @@ function sectionFields(section: Section, ctx: CommandContext, stats: StoreStats)
         ['kvd_recovered_records', stats.recovery.records],
         ['kvd_recovery_truncated_bytes', stats.recovery.truncatedBytes],
         ['kvd_recovery_torn_records_cut', stats.recovery.tornTail?.recordsAfter ?? 0],
+        ['rdb_last_save_time', Math.floor(lastSaveMs(ctx, stats.lastSnapshotAt) / 1000)],
       ];
     case 'stats':
       return [
         ['total_connections_received', counters.connectionsReceived],
         ['total_commands_processed', counters.commandsProcessed],
         ['rejected_connections', counters.rejectedConnections],
+        ['expired_keys', stats.writer.expiredKeys - base.expiredKeys],
+        ['evicted_keys', 0], // kvd never evicts
         ['keyspace_hits', counters.keyspaceHits],
         ['keyspace_misses', counters.keyspaceMisses],
         ['kvd_protocol_errors', counters.protocolErrors],
-        ['kvd_writer_writes', stats.writer.writes],
-        ['kvd_writer_syncs', stats.writer.syncs],
-        ['kvd_damaged_reads', stats.damage.reads],
-        ['kvd_damaged_ranges_skipped_by_merges', stats.damage.skippedByMerges.ranges],
+        ['kvd_writer_writes', stats.writer.writes - base.writerWrites],
+        ['kvd_writer_syncs', stats.writer.syncs - base.writerSyncs],
+        ['kvd_damaged_reads', stats.damage.reads - base.damagedReads],
+        [
+          'kvd_damaged_ranges_skipped_by_merges',
+          stats.damage.skippedByMerges.ranges - base.damagedRanges,
+        ],
       ];
+    case 'commandstats':
+      return commandstats(ctx);
     case 'keyspace':
-      // Redis lists only non-empty databases. Expiry counts are not tracked: expires=0.
+      // Redis lists only non-empty databases. The engine does not report how many keys have an
+      // expiry, nor their TTLs, so expires and avg_ttl are 0 (README, "The daemon").
       return stats.keys > 0 ? [['db0', `keys=${stats.keys},expires=0,avg_ttl=0`]] : [];
   }
 }
 
 async function info(ctx: CommandContext, args: readonly Buffer[]): Promise<RespValue> {
   const asked = args.slice(1).map(keyword);
-  const all = asked.length === 0 || asked.some((s) => ['all', 'default', 'everything'].includes(s));
-  const sections = SECTIONS.filter((section) => all || asked.includes(section));
+  const all = asked.some((s) => s === 'all' || s === 'everything');
+  const usual = asked.length === 0 || asked.includes('default');
+  const sections = SECTIONS.filter(
+    (section) => all || (usual && DEFAULT_SECTIONS.has(section)) || asked.includes(section),
+  );
   const stats = await ctx.store.stats();
   const text = sections
     .map((section) => {
@@ -112,4 +155,5 @@ export const infoCommand: CommandSpec = {
   kind: 'read',
   keys: NO_KEYS,
   handler: info,
+  summary: 'Returns information and statistics about the server.',
 };

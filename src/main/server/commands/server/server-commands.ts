@@ -1,21 +1,46 @@
 // Owns the server family's list: commands about the daemon and the store as a whole (INFO,
-// CONFIG, COMMAND, SHUTDOWN, and kvd's own STATS and COMPACT; README: "server"). A new server
-// command is one file in this folder exporting its `CommandSpec`, plus one line here.
+// CONFIG, COMMAND, TIME, SAVE, LASTSAVE, SHUTDOWN, the scripting commands kvd refuses, and kvd's
+// own STATS and COMPACT; README: "server"). A new server command is one file in this folder
+// exporting its `CommandSpec`, plus one line here.
 
 import type { CommandSpec } from '../command-spec.js';
 import { commandCommand } from './command.js';
 import { compactCommand } from './compact.js';
 import { configCommand } from './config.js';
+import {
+  evalCommand,
+  evalRoCommand,
+  evalshaCommand,
+  evalshaRoCommand,
+  fcallCommand,
+  fcallRoCommand,
+} from './eval.js';
+import { functionCommand } from './function.js';
 import { infoCommand } from './info.js';
+import { lastsaveCommand } from './lastsave.js';
+import { saveCommand } from './save.js';
+import { scriptCommand } from './script.js';
 import { shutdownCommand } from './shutdown.js';
 import { statsCommand } from './stats.js';
+import { timeCommand } from './time.js';
 
 /** The server family, registered by `command-table.ts`. */
 export const SERVER_COMMANDS: readonly CommandSpec[] = [
   commandCommand,
   compactCommand,
   configCommand,
+  evalCommand,
+  evalRoCommand,
+  evalshaCommand,
+  evalshaRoCommand,
+  fcallCommand,
+  fcallRoCommand,
+  functionCommand,
   infoCommand,
+  lastsaveCommand,
+  saveCommand,
+  scriptCommand,
   shutdownCommand,
   statsCommand,
+  timeCommand,
 ];

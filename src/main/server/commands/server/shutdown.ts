@@ -14,6 +14,7 @@ export const shutdownCommand: CommandSpec = {
   flags: ['admin', 'noscript', 'loading', 'stale'],
   kind: 'none',
   keys: NO_KEYS,
+  summary: 'Stops the server gracefully: answers what is in flight, flushes and closes the store.',
   handler: (ctx, args) => {
     for (let i = 1; i < args.length; i++) if (!OPTIONS.has(keyword(args[i]!))) return SYNTAX_ERROR;
     ctx.client.closeAfterReply();

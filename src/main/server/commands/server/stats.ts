@@ -16,4 +16,5 @@ export const statsCommand: CommandSpec = {
   kind: 'read',
   keys: NO_KEYS,
   handler: stats,
+  summary: 'kvd: returns the store statistics as JSON.',
 };

@@ -1,0 +1,102 @@
+// Tests Redis's expiry semantics through the daemon with real clients: keys that expire and are
+// never read leave DBSIZE and INFO keyspace within seconds (the engine's active expiry cycle),
+// a read that finds a key expired deletes it at once (GET, TTL, KEYS), and INFO stats counts
+// both in expired_keys.
+
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startTestServer } from '../fixtures/kvd-server.js';
+import { pollUntil } from '../fixtures/poll.js';
+import { removeTempDirs } from '../fixtures/temp-dir.js';
+
+type TestServer = Awaited<ReturnType<typeof startTestServer>>;
+
+const servers: TestServer[] = [];
+const clients: Redis[] = [];
+async function start(expiryCycleMs?: number): Promise<Redis> {
+  const server = await startTestServer(
+    expiryCycleMs === undefined ? {} : { store: { expiryCycleMs } },
+  );
+  servers.push(server);
+  const client = new Redis({ port: server.port, host: '127.0.0.1' });
+  clients.push(client);
+  return client;
+}
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.disconnect();
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+afterAll(removeTempDirs);
+
+function infoField(info: string, field: string): string | undefined {
+  return new RegExp(`^${field}:(.*)\r$`, 'm').exec(info)?.[1];
+}
+
+describe('expiry through the daemon', () => {
+  it('drops 100,000 expired keys nobody reads from DBSIZE within seconds', async () => {
+    const redis = await start();
+    await redis.set('keeper', 'stays');
+    const count = 100_000;
+    for (let from = 0; from < count; from += 5_000) {
+      const pipeline = redis.pipeline();
+      for (let i = from; i < from + 5_000; i++) pipeline.set(`short:${i}`, 'v', 'PX', 300);
+      await pipeline.exec();
+    }
+    const lastExpiry = Date.now() + 300;
+    // Only DBSIZE and INFO from here: no command reads the expired keys.
+    await pollUntil(
+      'DBSIZE counts only the key without expiry',
+      async () => {
+        return (await redis.dbsize()) === 1;
+      },
+      60_000,
+    );
+    const seconds = (Date.now() - lastExpiry) / 1000;
+    console.log(`100,000 expired keys left DBSIZE ${seconds.toFixed(2)} s after the last expired`);
+    expect(await redis.get('keeper')).toBe('stays');
+    const stats = await redis.info('stats');
+    expect(Number(infoField(stats, 'expired_keys'))).toBeGreaterThanOrEqual(count);
+    expect(await redis.info('keyspace')).toBe('# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0\r\n');
+  });
+
+  it('deletes an expired key at the first read that finds it, even with no expiry cycle', async () => {
+    const redis = await start(0); // no active expiry: only reads delete expired keys
+    await redis.mset('p:1', 'a', 'p:2', 'b');
+    const at = Date.now() + 40;
+    await redis.set('soon:get', 'x', 'PXAT', at);
+    await redis.set('soon:ttl', 'x', 'PXAT', at);
+    await redis.set('soon:keys', 'x', 'PXAT', at);
+    await pollUntil('the three keys have expired', () => Date.now() > at + 1, 5_000);
+    // Nobody has read them yet: still counted, as in Redis.
+    expect(await redis.dbsize()).toBe(5);
+    expect(await redis.info('keyspace')).toContain('db0:keys=5,');
+
+    // The read queues the delete for the writer; DBSIZE asks the writer's thread for its
+    // statistics without waiting for writes it has received but not yet applied, so it is
+    // polled (DBSIZE reads no key: nothing else deletes them meanwhile).
+    const dbsizeFalls = (to: number) =>
+      pollUntil(`DBSIZE is ${to}`, async () => (await redis.dbsize()) === to, 5_000);
+    expect(await redis.get('soon:get')).toBeNull();
+    await dbsizeFalls(4);
+    expect(await redis.ttl('soon:ttl')).toBe(-2);
+    await dbsizeFalls(3);
+    expect((await redis.keys('*')).sort()).toEqual(['p:1', 'p:2']);
+    await dbsizeFalls(2);
+    expect(await redis.info('keyspace')).toContain('db0:keys=2,');
+    expect(infoField(await redis.info('stats'), 'expired_keys')).toBe('3');
+  });
+
+  it('CONFIG RESETSTAT starts expired_keys again from zero', async () => {
+    const redis = await start(0);
+    await redis.set('gone', 'x', 'PX', 1);
+    await pollUntil('the key has expired', async () => (await redis.pttl('gone')) === -2, 5_000);
+    await pollUntil(
+      'INFO counts the expired key',
+      async () => infoField(await redis.info('stats'), 'expired_keys') === '1',
+      5_000,
+    );
+    expect(await redis.config('RESETSTAT')).toBe('OK');
+    expect(infoField(await redis.info('stats'), 'expired_keys')).toBe('0');
+  });
+});
