@@ -2,6 +2,7 @@
 // command families. A family is one folder here (`strings/`, `keyspace/`, …) whose
 // `<family>-commands.ts` lists its commands, one file each; a new family is one line below.
 
+import { BIT_COMMANDS } from './bits/bits-commands.js';
 import type { CommandSpec } from './command-spec.js';
 import { CONNECTION_COMMANDS } from './connection/connection-commands.js';
 import { KEYSPACE_COMMANDS } from './keyspace/keyspace-commands.js';
@@ -12,6 +13,7 @@ import { TRANSACTION_COMMANDS } from './transactions/transaction-commands.js';
 /** Every family's commands, in the order COMMAND lists them. */
 const FAMILIES: readonly (readonly CommandSpec[])[] = [
   STRING_COMMANDS,
+  BIT_COMMANDS,
   KEYSPACE_COMMANDS,
   CONNECTION_COMMANDS,
   SERVER_COMMANDS,
@@ -24,6 +26,7 @@ const FAMILIES: readonly (readonly CommandSpec[])[] = [
  */
 const GROUPS = new Map<readonly CommandSpec[], string>([
   [STRING_COMMANDS, 'string'],
+  [BIT_COMMANDS, 'bitmap'],
   [KEYSPACE_COMMANDS, 'generic'],
   [CONNECTION_COMMANDS, 'connection'],
   [SERVER_COMMANDS, 'server'],
