@@ -48,4 +48,5 @@ export const bitcountCommand: CommandSpec = {
   kind: 'read',
   keys: [1, 1, 1],
   handler: bitcount,
+  summary: "Counts the set bits of a key's value, or of a range of it.",
 };

@@ -46,6 +46,7 @@ export const bitfieldCommand: CommandSpec = {
   kind: 'write',
   keys: [1, 1, 1],
   handler: bitfieldHandler(false),
+  summary: "Reads, sets and increments integer fields at any bit offset of a key's value.",
 };
 
 /** BITFIELD_RO: BITFIELD's GETs only. */
@@ -56,4 +57,5 @@ export const bitfieldRoCommand: CommandSpec = {
   kind: 'read',
   keys: [1, 1, 1],
   handler: bitfieldHandler(true),
+  summary: "Reads integer fields at any bit offset of a key's value.",
 };

@@ -67,4 +67,5 @@ export const bitopCommand: CommandSpec = {
   kind: 'write',
   keys: [2, -1, 1],
   handler: bitop,
+  summary: 'Combines values bit by bit (AND, OR, XOR, NOT) into a key.',
 };

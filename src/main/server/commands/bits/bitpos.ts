@@ -57,4 +57,5 @@ export const bitposCommand: CommandSpec = {
   kind: 'read',
   keys: [1, 1, 1],
   handler: bitpos,
+  summary: "Finds the first set or clear bit of a key's value.",
 };

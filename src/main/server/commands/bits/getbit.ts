@@ -22,4 +22,5 @@ export const getbitCommand: CommandSpec = {
   kind: 'read',
   keys: [1, 1, 1],
   handler: getbit,
+  summary: "Answers one bit of a key's value.",
 };

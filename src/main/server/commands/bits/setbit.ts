@@ -37,4 +37,5 @@ export const setbitCommand: CommandSpec = {
   kind: 'write',
   keys: [1, 1, 1],
   handler: setbit,
+  summary: "Sets or clears one bit of a key's value.",
 };

@@ -73,4 +73,5 @@ export const getexCommand: CommandSpec = {
   kind: 'write',
   keys: [1, 1, 1],
   handler: getex,
+  summary: "Answers a key's value and sets or removes its expiry.",
 };

@@ -41,7 +41,7 @@ async function getrange(ctx: CommandContext, args: readonly Buffer[]): Promise<R
   return range ? bulk(value.subarray(range[0], range[1] + 1)) : EMPTY;
 }
 
-function rangeCommand(name: string): CommandSpec {
+function rangeCommand(name: string, summary: string): CommandSpec {
   return {
     name,
     arity: 4,
@@ -49,10 +49,14 @@ function rangeCommand(name: string): CommandSpec {
     kind: 'read',
     keys: [1, 1, 1],
     handler: getrange,
+    summary,
   };
 }
 
 /** GETRANGE. */
-export const getrangeCommand = rangeCommand('getrange');
+export const getrangeCommand = rangeCommand('getrange', "Answers a byte range of a key's value.");
 /** SUBSTR (GETRANGE's old name). */
-export const substrCommand = rangeCommand('substr');
+export const substrCommand = rangeCommand(
+  'substr',
+  "Answers a byte range of a key's value (GETRANGE's old name).",
+);

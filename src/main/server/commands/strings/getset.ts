@@ -18,4 +18,5 @@ export const getsetCommand: CommandSpec = {
   kind: 'write',
   keys: [1, 1, 1],
   handler: getset,
+  summary: "Sets a key's value and answers the value it replaced.",
 };

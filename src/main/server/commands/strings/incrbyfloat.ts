@@ -45,4 +45,5 @@ export const incrbyfloatCommand: CommandSpec = {
   kind: 'write',
   keys: [1, 1, 1],
   handler: incrbyfloat,
+  summary: "Adds a floating-point number to a key's value.",
 };

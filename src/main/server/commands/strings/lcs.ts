@@ -77,4 +77,5 @@ export const lcsCommand: CommandSpec = {
   kind: 'read',
   keys: [1, 2, 1],
   handler: lcs,
+  summary: 'Finds the longest common subsequence of two values.',
 };

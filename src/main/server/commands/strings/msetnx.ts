@@ -32,4 +32,5 @@ export const msetnxCommand: CommandSpec = {
   kind: 'write',
   keys: [1, -1, 2],
   handler: msetnx,
+  summary: 'Sets several keys, only if none of them exists (all or none).',
 };

@@ -7,13 +7,14 @@ import { OK, type RespValue } from '../../resp-value.js';
 import type { CommandSpec } from '../command-spec.js';
 import { type ExpiryOption, expiryFromArgument } from './expiry-argument.js';
 
-function setWithExpiry(name: string, option: ExpiryOption): CommandSpec {
+function setWithExpiry(name: string, option: ExpiryOption, summary: string): CommandSpec {
   return {
     name,
     arity: 4,
     flags: ['write', 'denyoom'],
     kind: 'write',
     keys: [1, 1, 1],
+    summary,
     handler: async (ctx: CommandContext, args: readonly Buffer[]): Promise<RespValue> => {
       const at = expiryFromArgument(name, option, args[2]!, Date.now());
       if (typeof at !== 'number') return at;
@@ -24,6 +25,14 @@ function setWithExpiry(name: string, option: ExpiryOption): CommandSpec {
 }
 
 /** SETEX key seconds value. */
-export const setexCommand = setWithExpiry('setex', 'ex');
+export const setexCommand = setWithExpiry(
+  'setex',
+  'ex',
+  "Sets a key's value with an expiry in seconds.",
+);
 /** PSETEX key milliseconds value. */
-export const psetexCommand = setWithExpiry('psetex', 'px');
+export const psetexCommand = setWithExpiry(
+  'psetex',
+  'px',
+  "Sets a key's value with an expiry in milliseconds.",
+);

@@ -18,4 +18,5 @@ export const setnxCommand: CommandSpec = {
   kind: 'write',
   keys: [1, 1, 1],
   handler: setnx,
+  summary: "Sets a key's value only if the key does not exist.",
 };

@@ -45,4 +45,5 @@ export const setrangeCommand: CommandSpec = {
   kind: 'write',
   keys: [1, 1, 1],
   handler: setrange,
+  summary: "Overwrites part of a key's value from a byte offset.",
 };
