@@ -1,7 +1,7 @@
 // Tests the daemon's keyspace commands of issue 11 with ioredis, node-redis and redis-cli: UNLINK,
 // TOUCH, RANDOMKEY, RENAME, RENAMENX and COPY (replies, Redis's errors, expiry carried, atomic
-// under concurrent writers: no value lost or duplicated), EXPIRETIME, PEXPIRETIME and OBJECT,
-// also inside MULTI/EXEC.
+// under concurrent writers: no value lost or duplicated; in order with the connection's pipelined
+// writes), EXPIRETIME, PEXPIRETIME and OBJECT, also inside MULTI/EXEC.
 
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
@@ -114,6 +114,26 @@ describe('RENAME and RENAMENX', () => {
     await redis.set(key, value);
     expect(await redis.rename(key, Buffer.from([0, 254]))).toBe('OK');
     expect(await redis.getBuffer(Buffer.from([0, 254]))).toEqual(value);
+  });
+
+  it("see the connection's earlier pipelined writes, and later requests see them", async () => {
+    const redis = connect();
+    const replies = async (pipeline: ReturnType<Redis['pipeline']>) =>
+      (await pipeline.exec())!.map(([error, value]) => error?.message ?? value);
+    expect(
+      await replies(redis.pipeline().set('pl:a', '1').rename('pl:a', 'pl:b').get('pl:b')),
+    ).toEqual(['OK', 'OK', '1']);
+    expect(
+      await replies(
+        redis.pipeline().rename('pl:b', 'pl:c').rename('pl:c', 'pl:d').exists('pl:b', 'pl:c'),
+      ),
+    ).toEqual(['OK', 'OK', 0]);
+    expect(
+      await replies(redis.pipeline().set('pl:x', '2').copy('pl:x', 'pl:y').copy('pl:y', 'pl:z')),
+    ).toEqual(['OK', 1, 1]);
+    expect(
+      await replies(redis.pipeline().del('pl:z').renamenx('pl:y', 'pl:z').get('pl:z')),
+    ).toEqual([1, 1, '2']);
   });
 
   it('RENAME loses no increment made to the source meanwhile', async () => {

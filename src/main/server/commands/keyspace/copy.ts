@@ -1,11 +1,12 @@
 // COPY source destination [DB destination-db] [REPLACE]: writes the source's value and expiry
 // under the destination (only if it does not exist, unless REPLACE), as one batch conditioned on
-// both keys' versions (`atomically`), planned again if either changed in between. kvd has one
+// both keys' versions (`atomically`, in its turn on both keys), planned again if either changed
+// in between; `exclusive`, like RENAME, so it sees the connection's earlier writes. kvd has one
 // database: DB 0 is accepted, any other index is Redis's out-of-range error.
 
 import { parseInteger } from '../../../index.js';
-import { atomically } from '../../atomic.js';
 import type { CommandContext } from '../../command-context.js';
+import { atomicallyInTurn } from '../../key-turns.js';
 import { error, integer, type RespValue } from '../../resp-value.js';
 import { keyword, NOT_AN_INTEGER, SYNTAX_ERROR } from '../arguments.js';
 import type { CommandSpec } from '../command-spec.js';
@@ -40,7 +41,7 @@ async function copy(ctx: CommandContext, args: readonly Buffer[]): Promise<RespV
   const source = args[1]!;
   const destination = args[2]!;
   if (source.equals(destination)) return SAME_OBJECT;
-  return atomically(ctx.store, [source, destination], ([from, to]) => {
+  return atomicallyInTurn(ctx.store, [source, destination], ([from, to]) => {
     if (from === undefined || (to !== undefined && !replace)) {
       return { writes: [], reply: integer(0) };
     }
@@ -56,7 +57,7 @@ export const copyCommand: CommandSpec = {
   name: 'copy',
   arity: -3,
   flags: ['write'],
-  kind: 'write',
+  kind: 'exclusive',
   keys: [1, 2, 1],
   handler: copy,
   summary: 'Copies the value and expiry of a key to a new key (REPLACE: over an existing one).',

@@ -1,11 +1,12 @@
 // RENAME and RENAMENX source destination: moves the source's value and expiry to the destination
 // (RENAME replaces it; RENAMENX only if it does not exist) and deletes the source, as one atomic
-// batch conditioned on both keys' versions (`atomically`): a write to either key in between
-// makes the batch refuse, and the move is planned again from a fresh read, so no value is lost
-// or duplicated.
+// batch conditioned on both keys' versions (`atomically`, in its turn on both keys): a write to
+// either key in between makes the batch refuse, and the move is planned again from a fresh read,
+// so no value is lost or duplicated. `exclusive`: its read comes after every earlier request of
+// the connection has settled (a pipelined SET before it is seen) and before any later one.
 
-import { atomically } from '../../atomic.js';
 import type { CommandContext } from '../../command-context.js';
+import { atomicallyInTurn } from '../../key-turns.js';
 import { error, integer, OK, type RespValue } from '../../resp-value.js';
 import type { CommandSpec } from '../command-spec.js';
 
@@ -24,7 +25,7 @@ async function rename(
     // Nothing moves; a missing source is still an error.
     return ctx.store.entrySync(source) === undefined ? NO_SUCH_KEY : kept;
   }
-  return atomically(ctx.store, [source, destination], ([from, to]) => {
+  return atomicallyInTurn(ctx.store, [source, destination], ([from, to]) => {
     if (from === undefined) return { writes: [], reply: NO_SUCH_KEY };
     if (onlyIfAbsent && to !== undefined) return { writes: [], reply: kept };
     return {
@@ -42,7 +43,7 @@ export const renameCommand: CommandSpec = {
   name: 'rename',
   arity: 3,
   flags: ['write'],
-  kind: 'write',
+  kind: 'exclusive',
   keys: [1, 2, 1],
   handler: (ctx, args) => rename(ctx, args, false),
   summary: 'Renames a key, overwriting the destination and keeping the expiry.',
@@ -53,7 +54,7 @@ export const renamenxCommand: CommandSpec = {
   name: 'renamenx',
   arity: 3,
   flags: ['write', 'fast'],
-  kind: 'write',
+  kind: 'exclusive',
   keys: [1, 2, 1],
   handler: (ctx, args) => rename(ctx, args, true),
   summary: 'Renames a key only when the destination does not exist.',

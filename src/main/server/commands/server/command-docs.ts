@@ -41,7 +41,7 @@ function categories(spec: CommandSpec, group: string): RespValue[] {
 function keySpecs(spec: CommandSpec): RespValue[] {
   const [first, last, step] = spec.keys;
   if (first <= 0) return [];
-  const flags = spec.kind === 'write' ? ['RW', 'update'] : ['RO', 'access'];
+  const flags = spec.flags.includes('write') ? ['RW', 'update'] : ['RO', 'access'];
   return [
     map([
       [bulk('flags'), array(flags.map(simple))],
