@@ -88,6 +88,22 @@ describe('SETBIT and GETBIT', () => {
     expect(await redis.strlen('big')).toBe(1024);
   });
 
+  it('see the earlier writes of their pipeline and apply in order', async () => {
+    const redis = connect();
+    await redis.set('b-pl', 'z');
+    const replies = await redis
+      .pipeline()
+      .set('b-pl', '\x00')
+      .setbit('b-pl', 0, 1)
+      .call('BITFIELD', 'b-pl', 'OVERFLOW', 'FAIL', 'INCRBY', 'u1', '0', '1')
+      .bitop('NOT', 'b-pl2', 'b-pl')
+      .set('b-pl', 'last')
+      .exec();
+    expect(replies).toEqual(['OK', 0, [null], 1, 'OK'].map((reply) => [null, reply]));
+    expect(await redis.getBuffer('b-pl2')).toEqual(Buffer.from([0x7f]));
+    expect(await redis.get('b-pl')).toBe('last');
+  });
+
   it('lose no bit set by concurrent clients', async () => {
     const clients = Array.from({ length: 4 }, () => connect());
     const replies = await Promise.all(

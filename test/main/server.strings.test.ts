@@ -269,6 +269,27 @@ describe('SETRANGE, GETRANGE and SUBSTR', () => {
     );
   });
 
+  it('read-modify-writes see the earlier writes of their pipeline and apply in order', async () => {
+    const redis = connect();
+    await redis.mset('pl-k', 'old', 'pl-t', 'text', 'pl-e', 'x');
+    const replies = await redis
+      .pipeline()
+      .del('pl-k')
+      .msetnx('pl-k', 'v')
+      .set('pl-t', '1')
+      .incrbyfloat('pl-t', '1')
+      .set('pl-e', 'abcdef')
+      .setrange('pl-e', 0, '')
+      .getex('pl-e', 'EX', 100)
+      .setrange('pl-e', 0, 'A')
+      .set('pl-e', 'last')
+      .exec();
+    expect(replies).toEqual(
+      [1, 1, 'OK', '2', 'OK', 6, 'abcdef', 6, 'OK'].map((reply) => [null, reply]),
+    );
+    expect(await redis.mget('pl-k', 'pl-t', 'pl-e')).toEqual(['v', '2', 'last']);
+  });
+
   it('works through node-redis and redis-cli too', async () => {
     const client = createClient({ socket: { port: server.port, host: '127.0.0.1' } });
     await client.connect();

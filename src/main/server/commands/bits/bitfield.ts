@@ -43,7 +43,7 @@ export const bitfieldCommand: CommandSpec = {
   name: 'bitfield',
   arity: -2,
   flags: ['write', 'denyoom'],
-  kind: 'write',
+  kind: 'exclusive', // reads after the connection's earlier requests have settled
   keys: [1, 1, 1],
   handler: bitfieldHandler(false),
   summary: "Reads, sets and increments integer fields at any bit offset of a key's value.",

@@ -64,7 +64,7 @@ export const bitopCommand: CommandSpec = {
   name: 'bitop',
   arity: -4,
   flags: ['write', 'denyoom'],
-  kind: 'write',
+  kind: 'exclusive', // reads after the connection's earlier requests have settled
   keys: [2, -1, 1],
   handler: bitop,
   summary: 'Combines values bit by bit (AND, OR, XOR, NOT) into a key.',

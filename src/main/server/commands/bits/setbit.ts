@@ -34,7 +34,7 @@ export const setbitCommand: CommandSpec = {
   name: 'setbit',
   arity: 4,
   flags: ['write', 'denyoom'],
-  kind: 'write',
+  kind: 'exclusive', // reads after the connection's earlier requests have settled
   keys: [1, 1, 1],
   handler: setbit,
   summary: "Sets or clears one bit of a key's value.",

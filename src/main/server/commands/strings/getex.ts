@@ -70,7 +70,7 @@ export const getexCommand: CommandSpec = {
   name: 'getex',
   arity: -2,
   flags: ['write', 'fast'],
-  kind: 'write',
+  kind: 'exclusive', // reads after the connection's earlier requests have settled
   keys: [1, 1, 1],
   handler: getex,
   summary: "Answers a key's value and sets or removes its expiry.",

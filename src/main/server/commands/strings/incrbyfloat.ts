@@ -42,7 +42,7 @@ export const incrbyfloatCommand: CommandSpec = {
   name: 'incrbyfloat',
   arity: 3,
   flags: ['write', 'denyoom', 'fast'],
-  kind: 'write',
+  kind: 'exclusive', // reads after the connection's earlier requests have settled
   keys: [1, 1, 1],
   handler: incrbyfloat,
   summary: "Adds a floating-point number to a key's value.",

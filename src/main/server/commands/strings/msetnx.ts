@@ -29,7 +29,7 @@ export const msetnxCommand: CommandSpec = {
   name: 'msetnx',
   arity: -3,
   flags: ['write', 'denyoom'],
-  kind: 'write',
+  kind: 'exclusive', // reads after the connection's earlier requests have settled
   keys: [1, -1, 2],
   handler: msetnx,
   summary: 'Sets several keys, only if none of them exists (all or none).',

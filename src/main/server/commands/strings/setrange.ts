@@ -42,7 +42,7 @@ export const setrangeCommand: CommandSpec = {
   name: 'setrange',
   arity: 4,
   flags: ['write', 'denyoom'],
-  kind: 'write',
+  kind: 'exclusive', // reads after the connection's earlier requests have settled
   keys: [1, 1, 1],
   handler: setrange,
   summary: "Overwrites part of a key's value from a byte offset.",
