@@ -283,6 +283,8 @@ export class WriterService implements WriterApi {
 
   async stats(): Promise<ValueReply<WriterStats>> {
     try {
+      // Apply what is queued first, so the figures include writes already sent (a read's reap).
+      this.flush();
       const { segments, log } = this.requireOpen();
       segments.sweepExpired();
       return {
