@@ -9,6 +9,7 @@ import { createClient, WatchError } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClientSession } from '../../dist/main/server/client-session.js';
 import type { CommandContext, ServerContext } from '../../dist/main/server/command-context.js';
+import { CommandStats } from '../../dist/main/server/command-stats.js';
 import { runTransaction } from '../../dist/main/server/commands/transactions/transaction-runner.js';
 import { bulk } from '../../dist/main/server/resp-value.js';
 import { startTestServer } from '../fixtures/kvd-server.js';
@@ -198,7 +199,7 @@ describe('the commit-time check', () => {
       store: server.store,
       gets: server.store,
       client: new ClientSession(0, 'test', false),
-      server: {} as ServerContext,
+      server: { commandStats: new CommandStats([]) } as unknown as ServerContext,
     };
   }
   const limits = { maxKeyBytes: 1024, maxValueBytes: 1024 };

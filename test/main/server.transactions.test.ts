@@ -106,6 +106,24 @@ describe('MULTI and EXEC', () => {
   });
 });
 
+describe('INFO commandstats', () => {
+  it('counts the commands EXEC ran, not the queueing, nor an aborted transaction', async () => {
+    const c = await connect();
+    await c.call('SET', 'cs:text', 'abc');
+    await c.call('CONFIG', 'RESETSTAT');
+    await raw(c, ['MULTI'], ['INCR', 'cs:n'], ['INCR', 'cs:text'], ['EXEC']);
+    await raw(c, ['MULTI'], ['INCR', 'cs:n'], ['NOSUCH'], ['EXEC']);
+    const info = (await c.call('INFO', 'commandstats')) as { value: Buffer };
+    const stat = (name: string): string | undefined =>
+      new RegExp(`cmdstat_${name}:calls=(\\d+),.*failed_calls=(\\d+)`)
+        .exec(info.value.toString())
+        ?.slice(1)
+        .join('/');
+    expect(stat('incr')).toBe('2/1');
+    expect(stat('multi')).toBe('2/0');
+  });
+});
+
 describe('errors while queueing fail the transaction', () => {
   it('an unknown command or a wrong arity: EXECABORT, and nothing applies', async () => {
     const c = await connect();

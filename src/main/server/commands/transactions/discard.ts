@@ -22,4 +22,5 @@ export const discardCommand: CommandSpec = {
   kind: 'none',
   keys: NO_KEYS,
   handler: discard,
+  summary: "Drops the transaction's queued commands and unwatches every key.",
 };

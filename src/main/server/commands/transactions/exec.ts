@@ -29,4 +29,5 @@ export const execCommand: CommandSpec = {
   kind: 'exclusive',
   keys: NO_KEYS,
   handler: exec,
+  summary: "Runs the transaction's queued commands as one atomic batch.",
 };

@@ -22,4 +22,5 @@ export const multiCommand: CommandSpec = {
   kind: 'none',
   keys: NO_KEYS,
   handler: multi,
+  summary: 'Starts a transaction: later commands are queued until EXEC or DISCARD.',
 };

@@ -52,7 +52,10 @@ export async function runTransaction(
   });
 }
 
-/** One evaluation and commit. Keyspace hit/miss counters count each attempt's reads. */
+/**
+ * One evaluation and commit. Keyspace hit/miss counters count each attempt's reads; INFO
+ * commandstats counts the commands of the attempt that answers (as Redis counts them in EXEC).
+ */
 async function attempt(
   ctx: CommandContext,
   transaction: EndedTransaction,
@@ -64,7 +67,12 @@ async function attempt(
   const view = new TransactionStore(overlay, limits, store.dir);
   const inner: CommandContext = { store: view, gets: view, client: ctx.client, server: ctx.server };
   const replies: RespValue[] = [];
-  for (const command of transaction.commands) replies.push(await run(command, inner));
+  const micros: number[] = [];
+  for (const command of transaction.commands) {
+    const startedAt = performance.now();
+    replies.push(await run(command, inner));
+    micros.push((performance.now() - startedAt) * 1000);
+  }
 
   // The versions the commit depends on: each watched key's at WATCH, each read key's when read.
   const checks = new Map<string, readonly [Buffer, number | undefined]>();
@@ -84,14 +92,20 @@ async function attempt(
     for (const [key, version] of checks.values()) {
       if (store.version(key) !== version) return RETRY;
     }
-    return array(replies);
+  } else {
+    try {
+      await store.batch(writes, { ifVersions: checks.values() });
+    } catch (cause) {
+      if (cause instanceof KvError && cause.code === 'KV_CONFLICT') return RETRY;
+      throw cause;
+    }
   }
-  try {
-    await store.batch(writes, { ifVersions: checks.values() });
-  } catch (cause) {
-    if (cause instanceof KvError && cause.code === 'KV_CONFLICT') return RETRY;
-    throw cause;
-  }
+  transaction.commands.forEach(({ name }, i) => {
+    const counters = ctx.server.commandStats.of(name);
+    counters.calls++;
+    counters.usec += micros[i]!;
+    if (replies[i]!.kind === 'error') counters.failedCalls++;
+  });
   return array(replies);
 }
 

@@ -32,6 +32,7 @@ export const watchCommand: CommandSpec = {
   kind: 'read',
   keys: [1, -1, 1],
   handler: watch,
+  summary: 'Watches keys: EXEC aborts if any of them changes before it.',
 };
 
 /** UNWATCH. */
@@ -42,4 +43,5 @@ export const unwatchCommand: CommandSpec = {
   kind: 'none',
   keys: NO_KEYS,
   handler: unwatch,
+  summary: 'Forgets every watched key.',
 };
