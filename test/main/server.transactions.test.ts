@@ -220,6 +220,29 @@ describe('nesting and misuse', () => {
     ]);
   });
 
+  it('CLIENT, SELECT and COMMAND are queued and act at EXEC', async () => {
+    const c = await connect();
+    expect(
+      await raw(
+        c,
+        ['MULTI'],
+        ['CLIENT', 'SETNAME', 'in-tx'],
+        ['CLIENT', 'GETNAME'],
+        ['SELECT', '0'],
+        ['SELECT', '1'],
+        ['COMMAND', 'INFO', 'multi'],
+      ),
+    ).toEqual(['+OK\r\n', ...Array(5).fill('+QUEUED\r\n')]);
+    const exec = await c.call('EXEC');
+    expect(exec.type === 'array' && exec.value!.map((r) => r.raw).slice(0, 4)).toEqual([
+      '+OK\r\n',
+      '$5\r\nin-tx\r\n',
+      '+OK\r\n',
+      '-ERR DB index is out of range\r\n',
+    ]);
+    expect((await c.call('CLIENT', 'GETNAME')).raw).toBe('$5\r\nin-tx\r\n');
+  });
+
   it('QUIT inside MULTI closes the connection and runs nothing', async () => {
     const c = await connect();
     c.command('MULTI');

@@ -22,8 +22,8 @@ const HANDLER = 'handler';
  * handler touches nothing but keyed `CommandStore` methods (get, set, setWith, incrBy, append,
  * getDelete, delete, has, getMany, entrySync, version, expirySync, expire, persist, batch,
  * `atomically`), `ctx.gets` and the keyspace counters; a handler that needs the whole keyspace
- * (KEYS, SCAN, DBSIZE, FLUSHALL, RANDOMKEY), the server (INFO, COMPACT, CONFIG, …) or the
- * session (AUTH, HELLO, CLIENT, …) is not listed. Adding a command is one line here, or one
+ * (KEYS, SCAN, DBSIZE, FLUSHALL, RANDOMKEY), the server's state (INFO, COMPACT, CONFIG, …) or
+ * would change the connection under EXEC's reply (AUTH, HELLO) is not listed. Adding a command is one line here, or one
  * small function over the view when its handler will not do.
  */
 const FORMS = new Map<string, typeof HANDLER | TransactionalForm>([
@@ -77,9 +77,12 @@ const FORMS = new Map<string, typeof HANDLER | TransactionalForm>([
   ['ttl', HANDLER],
   ['type', HANDLER],
   ['unlink', HANDLER],
-  // connection and server: no store
+  // connection and server: no store (CLIENT and SELECT change only the session, as in Redis)
+  ['client', HANDLER],
+  ['command', HANDLER],
   ['echo', HANDLER],
   ['ping', HANDLER],
+  ['select', HANDLER],
   ['time', HANDLER],
   // UNWATCH inside MULTI is queued and does nothing, as in Redis: EXEC has already unwatched.
   ['unwatch', () => OK],
