@@ -120,7 +120,7 @@ describe('expired keys leave the index', () => {
     }
   });
 
-  it('the active expiry cycle deletes 100,000 expired keys nobody reads within seconds', async () => {
+  it('the active expiry cycle deletes 100,000 expired keys nobody reads within seconds; a merge gives back their disk', async () => {
     const dir = await makeTempDir('expiry-active');
     const store = await Store.open(dir, {
       readers: 1,
@@ -146,6 +146,59 @@ describe('expired keys leave the index', () => {
       expect((await store.stats()).writer.expiredKeys).toBe(100_000);
       expect((await store.get('stays'))?.toString()).toBe('v');
       console.log(`active expiry: 100,000 keys gone ${seconds.toFixed(1)} s after they expired`);
+
+      // Refill with as many keys that never expire.
+      for (let i = 0; i < 100_000; i += 10_000) {
+        await Promise.all(
+          Array.from({ length: 10_000 }, (_, j) => store.set(`new:${i + j}`, 'y'.repeat(20))),
+        );
+      }
+      const refilled = await store.stats();
+      expect(refilled.keys).toBe(100_001);
+
+      // And the disk: a merge keeps only the live keys' records (the expired ones and their
+      // deletes are dead), so the files shrink to about what the live keys need.
+      const expiredDisk = refilled.diskBytes;
+      await store.compact();
+      const merged = await store.stats();
+      expect(merged.keys).toBe(100_001);
+      expect(merged.deadBytes).toBeLessThan(merged.liveBytes / 10);
+      expect(merged.diskBytes).toBeLessThan(expiredDisk * 0.6);
+      expect((await store.get('new:99999'))?.toString()).toBe('y'.repeat(20));
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+
+  it('keys that expire round after round reuse their index slots: the table stops growing', async () => {
+    const dir = await makeTempDir('expiry-churn');
+    const store = await Store.open(dir, { readers: 1, durability: 'no' });
+    try {
+      const perRound = 20_000;
+      const rounds = 6;
+      const capacities: number[] = [];
+      for (let round = 0; round < rounds; round++) {
+        const expiresAt = Date.now() + 300;
+        await Promise.all(
+          Array.from({ length: perRound }, (_, j) =>
+            store.set(`r${round}:${j}`, 'x', { expiresAt }),
+          ),
+        );
+        await pollUntil(
+          `round ${round}'s keys expired and deleted`,
+          async () => {
+            return (await store.stats()).keys === 0;
+          },
+          30_000,
+        );
+        capacities.push((await store.stats()).indexCapacity);
+      }
+      // Were deleted slots never reused, 120,000 keys' slots would be in use by now: a table at
+      // most 75% full would hold 160,000 slots or more. Reused, it settles at what a round needs
+      // (with the growth step's slack) and stays there.
+      const last = capacities[rounds - 1]!;
+      expect(last * 0.75).toBeLessThan(perRound * 3);
+      expect(capacities.slice(2)).toEqual(Array(rounds - 2).fill(last));
     } finally {
       await store.close();
     }
