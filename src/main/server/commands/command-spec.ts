@@ -9,8 +9,9 @@ import type { RespValue } from '../resp-value.js';
  * - `read`: reads the store; runs alongside other reads, after every earlier write has settled;
  * - `write`: writes the store; runs alongside other writes (one group commit), after every
  *   earlier read has settled, so a pipelined GET never sees a later SET;
- * - `exclusive`: reads and writes the store (EXEC); runs alone, after every earlier request has
- *   settled, and no later `read`, `write` or `exclusive` request starts before it settles;
+ * - `exclusive`: reads, then writes from what it read (EXEC, RENAME, SETRANGE, …); runs alone,
+ *   after every earlier request has settled, and no later `read`, `write` or `exclusive`
+ *   request starts before it settles;
  * - `none`: touches only the session or server state; runs as soon as its turn comes.
  */
 export type CommandKind = 'read' | 'write' | 'exclusive' | 'none';
