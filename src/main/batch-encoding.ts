@@ -42,7 +42,10 @@ export function encodeBatch(
   if (!Array.isArray(ops)) {
     throw new KvError('KV_INVALID_ARGUMENT', 'batch takes an array of operations');
   }
-  const checks = versionChecks(options?.ifVersions, limits);
+  const checks = [
+    ...versionChecks(options?.ifVersions, limits),
+    ...absenceChecks(options?.ifAbsentSince, limits),
+  ];
   const encoded: EncodedOp[] = ops.map((op) => {
     if (op?.type === 'set') return encodePut(op.key, op.value, op.expiresAt ?? 0, limits);
     if (op?.type === 'delete') {
@@ -64,6 +67,31 @@ export function encodeBatch(
     );
   }
   return { ops: encoded, checks };
+}
+
+function absenceChecks(
+  ifAbsentSince: BatchOptions['ifAbsentSince'],
+  limits: EncodingLimits,
+): VersionCheck[] {
+  if (ifAbsentSince === undefined) return [];
+  if (typeof (ifAbsentSince as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
+    throw new KvError(
+      'KV_INVALID_ARGUMENT',
+      'ifAbsentSince must be a Map or [key, sequence number] pairs',
+    );
+  }
+  const checks: VersionCheck[] = [];
+  for (const [key, since] of ifAbsentSince) {
+    checkKey(key, limits.maxKeyBytes);
+    if (!(Number.isSafeInteger(since) && since >= 0)) {
+      throw new KvError(
+        'KV_INVALID_ARGUMENT',
+        `a sequence number is a non-negative integer (got ${String(since)})`,
+      );
+    }
+    checks.push({ key, version: undefined, since });
+  }
+  return checks;
 }
 
 function versionChecks(

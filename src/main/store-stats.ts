@@ -46,6 +46,7 @@ export function composeStats(
     },
     reads: { inline: reads.inline, pooled: reads.pooled },
     writer: { writes: w.writes, flushes: w.flushes, syncs: w.syncs, expiredKeys: w.expiredKeys },
+    withExpiry: w.withExpiry,
     lastSnapshotAt: w.lastSnapshotAt,
   };
 }

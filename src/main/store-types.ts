@@ -68,6 +68,15 @@ export interface BatchOptions {
    * `[key, version]` pairs.
    */
   ifVersions?: Iterable<readonly [Bytes, number | undefined]>;
+  /**
+   * Keys that must be absent and have had no value at any moment after a sequence number from
+   * `sequence()` (read before you found them absent): a key written and deleted, or written
+   * and expired, meanwhile fails the check as a changed version does, with `KV_CONFLICT`. This
+   * is Redis's WATCH for a key that did not exist. A Map or an array of `[key, sequence]`
+   * pairs. (The store remembers the last 65,536 removals; a check older than all of them
+   * fails, so a very old sequence number can conflict without a change to its key.)
+   */
+  ifAbsentSince?: Iterable<readonly [Bytes, number]>;
 }
 
 /** A key's live value with its version and expiry, read in one go (`Store.entrySync`). */
@@ -163,6 +172,17 @@ export interface StoreStats {
    * in ms since the epoch; 0 if not since open.
    */
   readonly lastSnapshotAt: number;
+  /**
+   * Keys with an expiry: how many the index holds (counting expired ones not yet deleted, as
+   * Redis's INFO keyspace `expires` does), and the mean time left of those not yet expired in
+   * ms (to the end of each one's expiry second: at most 1 s over; 0 when none).
+   */
+  readonly withExpiry: {
+    /** Keys in the index that have an expiry. */
+    readonly keys: number;
+    /** Mean ms left before the ones not yet expired expire. */
+    readonly avgTtlMs: number;
+  };
   /** The writer thread's counters since open. */
   readonly writer: {
     /** Records appended to the log. */

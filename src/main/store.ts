@@ -135,15 +135,16 @@ export class Store {
 
   /**
    * Applies all `ops` or none, even across a crash (one commit record seals them). With
-   * `options.ifVersions`, only if every listed key still has the version given (else rejects
-   * with `KV_CONFLICT` and writes nothing). Rejects like `set`, or with `KV_VALUE_TOO_LARGE` if
-   * the batch passes 1 GiB encoded.
+   * `options.ifVersions` (or `ifAbsentSince`), only if every listed key still has the version
+   * given (else rejects with `KV_CONFLICT` and writes nothing). With no `ops`, only checks the
+   * versions, all at one point in the write order. Rejects like `set`, or with
+   * `KV_VALUE_TOO_LARGE` if the batch passes 1 GiB encoded.
    */
   async batch(ops: readonly BatchOp[], options?: BatchOptions): Promise<void> {
     this.checkOpen();
     const encoded = encodeBatch(ops, options, this.e.options);
-    if (encoded.ops.length === 0) return;
-    await this.e.writes.enqueueBatch(encoded.ops, encoded.checks);
+    if (encoded.ops.length > 0) await this.e.writes.enqueueBatch(encoded.ops, encoded.checks);
+    else if (encoded.checks.length > 0) await this.e.writes.enqueueChecks(encoded.checks);
   }
 
   /**
@@ -156,6 +157,16 @@ export class Store {
     this.checkOpen();
     this.checkKey(key);
     return this.e.localReader.version(key);
+  }
+
+  /**
+   * The sequence number through which every write is visible to this thread's reads: a key
+   * read after it shows every write numbered up to it. Read it before finding keys absent to
+   * condition a batch on their staying absent (`batch(ops, { ifAbsentSince })`). Synchronous.
+   */
+  sequence(): number {
+    this.checkOpen();
+    return this.e.index.publishedSeq;
   }
 
   /**

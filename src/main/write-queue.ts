@@ -16,7 +16,13 @@ import {
 } from '../shared/format.js';
 import { byteLength, type KeyInput } from '../shared/key-bytes.js';
 import { WRITE_FAILED, WRITE_OK_EXISTED, type WriteReply } from '../shared/messages.js';
-import { OP_CHECK, type OpResult, type OpType } from '../shared/write-ops.js';
+import {
+  CHECK_ABSENT_SINCE,
+  CHECK_ALONE,
+  OP_CHECK,
+  type OpResult,
+  type OpType,
+} from '../shared/write-ops.js';
 
 /** One write of the API, encoded: its key, value bytes and expiry are already validated. */
 export interface EncodedOp {
@@ -38,14 +44,18 @@ const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 const INITIAL_BYTES = 64 * 1024;
 
-/** A key and the version it must still have (undefined: the key must still be absent). */
+/**
+ * A key and the version it must still have (undefined: the key must still be absent); or, with
+ * `since`, a key that must be absent and have had no value after sequence number `since`.
+ */
 export interface VersionCheck {
   readonly key: KeyInput;
   readonly version: number | undefined;
+  readonly since?: number;
 }
 
-/** OP_CHECK's argument: the version as a little-endian u64, or nothing for "absent". */
-function versionBytes(version: number | undefined): Uint8Array {
+/** OP_CHECK's argument: a version or sequence number as a little-endian u64, or nothing. */
+function u64Bytes(version: number | undefined): Uint8Array {
   if (version === undefined) return EMPTY;
   const b = new Uint8Array(8);
   const v = new DataView(b.buffer);
@@ -86,12 +96,40 @@ export class WriteQueue {
   enqueueBatch(ops: readonly EncodedOp[], checks: readonly VersionCheck[] = []): Promise<boolean> {
     return this.add(
       () => {
-        for (const c of checks) this.encode(OP_CHECK, 0, c.key, versionBytes(c.version), 0);
+        for (const c of checks) this.encodeCheck(c, 0);
         for (const op of ops) this.encode(op.type, FLAG_IN_BATCH, op.key, op.value, op.expiresAt);
         this.encode(TYPE_BATCH_COMMIT, 0, EMPTY, encodeBatchCommitValue(ops.length), 0);
       },
       checks.length + ops.length + 1,
     );
+  }
+
+  /**
+   * Queues version checks that guard no write (`Store.batch` with no operations), one after
+   * another, so the writer applies them with nothing in between; resolves if every one holds,
+   * else rejects with the first failure's `KV_CONFLICT`.
+   */
+  async enqueueChecks(checks: readonly VersionCheck[]): Promise<void> {
+    await Promise.all(
+      checks.map(
+        (c) =>
+          new Promise<void>((resolve, reject) => {
+            this.push(() => this.encodeCheck(c, CHECK_ALONE), 1, {
+              resolve: (_existed, result) => {
+                if (result?.error) reject(deserializeError(result.error));
+                else resolve();
+              },
+              reject,
+            });
+          }),
+      ),
+    );
+  }
+
+  /** Lays out one OP_CHECK (with `flags` added). */
+  private encodeCheck(c: VersionCheck, flags: number): void {
+    if (c.since === undefined) this.encode(OP_CHECK, flags, c.key, u64Bytes(c.version), 0);
+    else this.encode(OP_CHECK, flags | CHECK_ABSENT_SINCE, c.key, u64Bytes(c.since), 0);
   }
 
   /** Sends whatever is queued now and waits until every write sent so far is answered. */

@@ -6,7 +6,9 @@
 // Layout (u32 words):
 //   [0, 16)            header: magic, capacity, live count, deleted slots, hash bits, generation,
 //                      segment epoch (bumped when segments retire), segment pins (keys() in
-//                      flight), damaged reads (reads any thread refused as KV_CORRUPTION)
+//                      flight), damaged reads (reads any thread refused as KV_CORRUPTION),
+//                      then at words 10-11 the published sequence number (u64: every record
+//                      up to it is in the index; Store.sequence)
 //   [16, 16+1024)      stripe lock words (see rw-lock.ts)
 //   [1040, 1040+65536) segment handle table: handle -> segment file id (0 = free)
 //   [TABLE_BASE, ...)  slots, 4 words each: tag (the key's 32-bit hash, never 0 or 1), segment
@@ -29,6 +31,8 @@ const H_GENERATION = 5;
 const H_SEGMENT_EPOCH = 6;
 const H_SEGMENT_PINS = 7;
 const H_DAMAGED_READS = 8;
+/** Word index of the published sequence number, a u64 (8-byte aligned for Atomics). */
+const H_PUBLISHED_SEQ = 10;
 const HEADER_WORDS = 16;
 
 /** Number of lock stripes; a key's stripe is its tag's low bits. */
@@ -90,6 +94,8 @@ export class IndexTable {
   /** Signed view of the header, locks and handles: Atomics.wait needs an Int32Array. */
   private readonly i32: Int32Array;
   private readonly u32: Uint32Array;
+  /** The published sequence number (header words 10-11). */
+  private readonly published: BigUint64Array;
   private slots: Uint32Array;
   private slotsCapacity: number;
   private readonly hashMask: number;
@@ -101,6 +107,7 @@ export class IndexTable {
     if (buffer.byteLength < TABLE_BASE * 4) throw new Error('not a kvd index buffer');
     this.i32 = new Int32Array(buffer, 0, TABLE_BASE);
     this.u32 = new Uint32Array(buffer, 0, TABLE_BASE);
+    this.published = new BigUint64Array(buffer, H_PUBLISHED_SEQ * 4, 1);
     if (this.u32[H_MAGIC] !== MAGIC) throw new Error('not a kvd index buffer');
     const bits = this.u32[H_HASH_BITS]!;
     this.hashMask = bits >= 32 ? 0xffff_ffff : 2 ** bits - 1;
@@ -205,6 +212,19 @@ export class IndexTable {
   /** Reads refused as damaged since the store opened, by every thread. */
   get damagedReads(): number {
     return Atomics.load(this.u32, H_DAMAGED_READS);
+  }
+
+  /**
+   * The sequence number through which every record is in the index (any thread): a key looked
+   * up after reading it shows every write up to it. 0 before the writer has published any.
+   */
+  get publishedSeq(): number {
+    return Number(Atomics.load(this.published, 0));
+  }
+
+  /** Announces that every record up to sequence number `seq` is published (writer only). */
+  writerSetPublishedSeq(seq: number): void {
+    Atomics.store(this.published, 0, BigInt(seq));
   }
 
   /** Segment file id a handle names (0 if the handle is free). */

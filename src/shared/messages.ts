@@ -166,6 +166,8 @@ export interface WriterStats {
   readonly syncs: number;
   /** Expired keys deleted since open: by reads that found them and by the expiry cycle. */
   readonly expiredKeys: number;
+  /** Live keys with an expiry, and the mean ms left of those not yet expired (SegmentTable.withExpiry). */
+  readonly withExpiry: { readonly keys: number; readonly avgTtlMs: number };
   /** When the index snapshot was last written (ms since the epoch; 0: not since open). */
   readonly lastSnapshotAt: number;
   /** The durability mode in effect (it can change while open: `setDurability`). */

@@ -29,9 +29,11 @@ export const OP_EXPIRE = 0x85;
 /** Operation type of a clear (`Store.clear`); no key, no value: deletes every key, atomically. */
 export const OP_CLEAR = 0x86;
 /**
- * Operation type of a version check (`Store.batch` with `ifVersions`): value: the version the
- * key must still have, as a u64 (8 bytes), or nothing if the key must still be absent. A failed
- * check fails the atomic batch that follows it in the same submission with `KV_CONFLICT`.
+ * Operation type of a version check (`Store.batch` with `ifVersions` or `ifAbsentSince`): value:
+ * the version the key must still have, as a u64 (8 bytes), or nothing if the key must still be
+ * absent; with flag CHECK_ABSENT_SINCE, a sequence number (u64) the key must have had no value
+ * after. A failed check fails the atomic batch that follows it in the same submission with
+ * `KV_CONFLICT`.
  */
 export const OP_CHECK = 0x87;
 /**
@@ -39,6 +41,17 @@ export const OP_CHECK = 0x87;
  * expired; the writer checks again, so a newer write is never deleted). No value.
  */
 export const OP_REAP = 0x88;
+
+/**
+ * Flag of OP_CHECK: the key must be absent and have had no value since the sequence number in
+ * the value (no write after it was removed again: removal-log.ts).
+ */
+export const CHECK_ABSENT_SINCE = 1;
+/**
+ * Flag of OP_CHECK: the check stands alone (`Store.batch` with no operations): a failure is its
+ * own error and refuses nothing after it.
+ */
+export const CHECK_ALONE = 2;
 
 /** Flag of OP_SET (in the flags byte): write only if the key has no value (NX). */
 export const SET_IF_ABSENT = 1;

@@ -8,6 +8,7 @@ import {
   recordBytes,
   recordExpiresAt,
   recordKeyLength,
+  recordSeq,
   recordType,
   recordValueLength,
   TYPE_DELETE,
@@ -15,6 +16,7 @@ import {
 } from '../shared/format.js';
 import type { IndexTable, KeyCheck, SlotLocation } from '../shared/index-table.js';
 import { type ReadMode, SegmentFds } from '../shared/segment-fds.js';
+import { RemovalLog } from './removal-log.js';
 import type { SegmentTable } from './segments.js';
 
 /** Bytes of one segment already in memory (recovery's scan buffer, the last write), to skip a pread. */
@@ -37,6 +39,12 @@ export class IndexPublisher {
   private keyLength = 0;
   /** The expiry of the stored record the last successful key check matched. */
   private matchedExpiresAt = 0;
+  /** The sequence number of the stored record the last successful key check matched. */
+  private matchedSeq = 0;
+  /** Removals since open, for version checks' "absent since" (not recovery's: nobody asks). */
+  private readonly removals = new RemovalLog();
+  /** Whether removals are remembered: set once recovery is over. */
+  trackRemovals = false;
   private readonly check: KeyCheck = (handle, offset, length) =>
     this.storedKeyMatches(handle, offset, length);
 
@@ -117,8 +125,25 @@ export class IndexPublisher {
     this.setKey(b, keyStart, keyLength);
     const tag = this.index.tagOfBytes(b, keyStart, keyStart + keyLength);
     const old = this.index.writerRemove(tag, this.check);
-    if (old) this.segments.removeLive(old, this.matchedExpiresAt, keyLength);
-    return old !== undefined;
+    if (!old) return false;
+    this.segments.removeLive(old, this.matchedExpiresAt, keyLength);
+    if (this.trackRemovals) this.removals.record(tag, this.matchedSeq);
+    return true;
+  }
+
+  /** Notes that a merge dropped the (expired) record at `from` of the key with `tag`. */
+  noteDropped(tag: number, from: SlotLocation): void {
+    if (!this.trackRemovals) return;
+    const header = this.fds.view(from.handle, from.offset, RECORD_HEADER_BYTES);
+    this.removals.record(tag, recordSeq(header, this.fds.viewAt));
+  }
+
+  /**
+   * Whether `key` may have had a record written after sequence number `since` that a removal
+   * took out of the index since (RemovalLog.removedAfter).
+   */
+  removedAfter(key: Uint8Array, since: number): boolean {
+    return this.removals.removedAfter(this.index.tagOfBytes(key, 0, key.length), since);
   }
 
   /** Closes the fds of retired segments. */
@@ -157,6 +182,7 @@ export class IndexPublisher {
       if (src[at + RECORD_HEADER_BYTES + i] !== k[ks + i]) return false;
     }
     this.matchedExpiresAt = recordExpiresAt(src, at);
+    this.matchedSeq = recordSeq(src, at);
     return true;
   }
 }

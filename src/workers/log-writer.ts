@@ -12,6 +12,7 @@ import {
   SYNC_MARK_BYTES,
   segmentFileName,
 } from '../shared/format.js';
+import type { SlotLocation } from '../shared/index-table.js';
 import type { Logger } from '../shared/logger.js';
 import {
   type Durability,
@@ -20,7 +21,7 @@ import {
   type WriteReply,
 } from '../shared/messages.js';
 import { RecordReader } from '../shared/record-reader.js';
-import { isOpType, OP_CHECK, OP_REAP, type OpResult } from '../shared/write-ops.js';
+import { CHECK_ALONE, isOpType, OP_CHECK, OP_REAP, type OpResult } from '../shared/write-ops.js';
 import { ActiveFile, type ActiveSyncState, NEW_SEGMENT_SYNC } from './active-file.js';
 import {
   type Cursor,
@@ -69,6 +70,8 @@ export class LogWriter {
   syncs = 0;
   /** Expired keys deleted: by reads that found them (OP_REAP) and by the expiry cycle. */
   expiredKeys = 0;
+  private readonly removedAfterCheck = (key: Uint8Array, since: number): boolean =>
+    this.publisher.removedAfter(key, since);
 
   constructor(
     private readonly segments: SegmentTable,
@@ -82,6 +85,10 @@ export class LogWriter {
     this.active = active;
     this.lastSeq = lastSeq;
     this.file = this.openFile(active, activeSync);
+    // Recovery is over: what is in the index now is what readers may see, and removals from
+    // here on are remembered for version checks (removal-log.ts).
+    publisher.index.writerSetPublishedSeq(lastSeq);
+    publisher.trackRemovals = true;
   }
 
   get activeId(): number {
@@ -169,10 +176,11 @@ export class LogWriter {
       this.recordReader(),
       this.publisher.index,
       this.options.maxValueBytes ?? MAX_RECORD_BYTES,
+      this.removedAfterCheck,
     );
     results[buffer]![record] = evaluation.result;
     if (op.type === OP_REAP && evaluation.result.applied) this.expiredKeys++;
-    if (op.type === OP_CHECK && evaluation.result.error) {
+    if (op.type === OP_CHECK && evaluation.result.error && !(op.flags & CHECK_ALONE)) {
       outcomes[buffer]![record] = WRITE_FAILED;
       this.conflict ??= { buffer, error: evaluation.result.error };
     }
@@ -242,6 +250,11 @@ export class LogWriter {
   }
 
   /** Closes this thread's fds of retired segments (after a merge install). */
+  /** Notes that a merge dropped the expired record at `from` of the key with `tag`. */
+  noteDropped(tag: number, from: SlotLocation): void {
+    this.publisher.noteDropped(tag, from);
+  }
+
   sweepFds(): void {
     this.reader?.sweep();
     this.publisher.sweep();
@@ -325,6 +338,7 @@ export class LogWriter {
           outcomes[r.buffer]![r.firstRecord + n] = WRITE_OK_EXISTED;
         });
       }
+      this.publisher.index.writerSetPublishedSeq(this.lastSeq);
     } catch (error) {
       // The records are on disk but a segment file became unreadable while checking keys:
       // stop writing; reopening rebuilds the index from the log.

@@ -17,7 +17,7 @@ import { KvError } from '../shared/errors.js';
 import { faultPoint } from '../shared/fault-points.js';
 import { KIND_MERGED, segmentFileName } from '../shared/format.js';
 import { hintFileName } from '../shared/hint-format.js';
-import type { IndexTable } from '../shared/index-table.js';
+import type { IndexTable, SlotLocation } from '../shared/index-table.js';
 import { commitTemp, removeFilesDurably, TEMP_SUFFIX } from './durable-file.js';
 import type { Segment, SegmentTable } from './segments.js';
 
@@ -27,7 +27,8 @@ const SLICE = 32_768;
 const PIN_WAIT_MS = 30_000;
 
 /**
- * Installs `result` of `plan`. Throws `KV_INTERNAL` if an input is no longer registered (a
+ * Installs `result` of `plan`; `onDropped` hears of each expired record it takes out of the
+ * index (for the removal log, before the input is retired). Throws `KV_INTERNAL` if an input is no longer registered (a
  * bug), or the I/O error of the commit; a failure before the commit leaves the inputs in place.
  */
 export async function installMerge(
@@ -35,6 +36,7 @@ export async function installMerge(
   index: IndexTable,
   plan: MergePlan,
   result: MergeResult,
+  onDropped: (tag: number, from: SlotLocation) => void = () => {},
 ): Promise<InstallOutcome> {
   const inputs: Segment[] = plan.inputs.map((i) => {
     const s = segments.byFileId(i.id);
@@ -82,6 +84,7 @@ export async function installMerge(
     const expiresAt = m[at + 7]! * 0x1_0000_0000 + m[at + 6]!;
     if (m[at + 3] === MOVE_DROP) {
       if (index.writerRemoveIf(tag, from)) {
+        onDropped(tag, from);
         segments.removeLive(from, expiresAt, keyLength);
         dropped++;
       }

@@ -13,7 +13,7 @@ import {
 } from '../shared/format.js';
 import type { IndexTable } from '../shared/index-table.js';
 import type { RecordReader } from '../shared/record-reader.js';
-import { OP_CHECK, OP_CLEAR, OP_REAP } from '../shared/write-ops.js';
+import { CHECK_ABSENT_SINCE, OP_CHECK, OP_CLEAR, OP_REAP } from '../shared/write-ops.js';
 import {
   type Evaluation,
   evaluate,
@@ -37,6 +37,12 @@ export function operationAt(b: Uint8Array, start: number): Operation {
 }
 
 /**
+ * Whether a key may have had a record written after a sequence number that is gone now
+ * (LogWriter.removedAfter).
+ */
+export type RemovedAfter = (key: Uint8Array, since: number) => boolean;
+
+/**
  * What `op` appends and answers. Everything written before it must already be published. A
  * failed read of the current value (KV_CORRUPTION, KV_IO) refuses this operation only.
  */
@@ -45,10 +51,11 @@ export function runOperation(
   reader: RecordReader,
   index: IndexTable,
   maxValueBytes: number,
+  removedAfter: RemovedAfter,
 ): Evaluation {
   try {
     if (op.type === OP_CLEAR) return clearAll(reader, index);
-    if (op.type === OP_CHECK) return checkVersion(op, reader);
+    if (op.type === OP_CHECK) return checkVersion(op, reader, removedAfter);
     if (op.type === OP_REAP) return reap(op, reader);
     return evaluate(op, reader.getWithExpiry(op.key), maxValueBytes, Date.now());
   } catch (error) {
@@ -73,18 +80,33 @@ function clearAll(reader: RecordReader, index: IndexTable): Evaluation {
 
 /**
  * OP_CHECK: whether the key still has the version the caller read (argument: u64, or empty for
- * "still absent"); a changed key answers `KV_CONFLICT`, and the log writer then refuses the
- * batch that follows.
+ * "still absent"), or with CHECK_ABSENT_SINCE is absent and had no value after the sequence
+ * number in the argument; a changed key answers `KV_CONFLICT`, and the log writer then refuses
+ * the batch that follows.
  */
-function checkVersion(op: Operation, reader: RecordReader): Evaluation {
+function checkVersion(op: Operation, reader: RecordReader, removedAfter: RemovedAfter): Evaluation {
   const a = op.argument;
-  const expected =
+  const u64 =
     a.length === 8 ? getU64(new DataView(a.buffer, a.byteOffset, a.length), 0) : undefined;
   const current = reader.version(op.key);
-  if (current === expected) return { result: { applied: true } };
+  if (op.flags & CHECK_ABSENT_SINCE) {
+    const since = u64 ?? 0;
+    if (current === undefined && !removedAfter(op.key, since)) return { result: { applied: true } };
+    const now = current === undefined ? 'absent, but written and removed since' : `at ${current}`;
+    return conflict(op.key, `had no value after sequence number ${since}`, now);
+  }
+  if (current === u64) return { result: { applied: true } };
+  return conflict(
+    op.key,
+    `at ${u64 ?? 'absent'}`,
+    current === undefined ? 'absent' : `at ${current}`,
+  );
+}
+
+function conflict(key: Uint8Array, expected: string, now: string): Evaluation {
   const error = new KvError(
     'KV_CONFLICT',
-    `key ${describeKey(op.key)} changed since its version was read (expected ${expected ?? 'absent'}, now ${current ?? 'absent'})`,
+    `key ${describeKey(key)} changed since its version was read (expected ${expected}, now ${now})`,
   );
   return { result: { applied: false, error: serializeError(error) } };
 }

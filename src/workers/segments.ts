@@ -195,6 +195,26 @@ export class SegmentTable {
     }
   }
 
+  /**
+   * Live keys with an expiry (counting expired ones the index still holds, as Redis counts
+   * them until it deletes them), and the mean time left of those not yet expired, in ms
+   * (measured to the end of each one's expiry second, so at most 1 s over). Sweeps first.
+   */
+  withExpiry(now = Date.now()): { keys: number; avgTtlMs: number } {
+    this.sweepExpired(now);
+    let expired = 0;
+    let expiring = 0;
+    let msLeft = 0;
+    for (const s of this.byId.values()) {
+      expired += s.expired.keys;
+      for (const [second, tally] of s.expiring) {
+        expiring += tally.keys;
+        msLeft += tally.keys * (second * MS_PER_SECOND - now);
+      }
+    }
+    return { keys: expired + expiring, avgTtlMs: expiring > 0 ? msLeft / expiring : 0 };
+  }
+
   /** The time up to which expiring records were swept (recorded in the index snapshot). */
   get sweptAt(): number {
     return this.sweptTo;

@@ -92,7 +92,9 @@ export class WriterCompaction {
     }
     const started = performance.now();
     try {
-      const outcome = await installMerge(segments, index, plan, result);
+      const outcome = await installMerge(segments, index, plan, result, (tag, from) =>
+        log.noteDropped(tag, from),
+      );
       log.sweepFds();
       this.damageSkipped.ranges += outcome.damagedRanges;
       this.damageSkipped.bytes += outcome.damagedBytes;

@@ -286,7 +286,7 @@ export class WriterService implements WriterApi {
       // Apply what is queued first, so the figures include writes already sent (a read's reap).
       this.flush();
       const { segments, log } = this.requireOpen();
-      segments.sweepExpired();
+      const withExpiry = segments.withExpiry(); // sweeps first, so the segments' figures agree
       return {
         ok: true,
         value: {
@@ -296,6 +296,7 @@ export class WriterService implements WriterApi {
           flushes: log.flushes,
           syncs: log.syncs,
           expiredKeys: log.expiredKeys,
+          withExpiry,
           lastSnapshotAt: this.snapshots.lastWrittenAt,
           durability: log.durability,
           damageSkippedByMerges: { ...this.compaction.damageSkipped },

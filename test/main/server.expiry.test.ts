@@ -84,6 +84,41 @@ describe('expiry through the daemon', () => {
     expect(infoField(await redis.info('stats'), 'expired_keys')).toBe('3');
   });
 
+  it('INFO keyspace counts the keys with an expiry and their mean time left', async () => {
+    const redis = await start(0); // no active expiry: an expired key stays until read
+    await redis.set('plain', 'v');
+    await redis.set('ttl:100', 'v', 'EX', 100);
+    await redis.set('ttl:200', 'v', 'EX', 200);
+    const keyspace = async () => {
+      const line = /^db0:keys=(\d+),expires=(\d+),avg_ttl=(\d+)\r$/m.exec(
+        await redis.info('keyspace'),
+      );
+      return line?.slice(1).map(Number);
+    };
+    const [keys, expires, avgTtl] = (await keyspace())!;
+    expect([keys, expires]).toEqual([3, 2]);
+    // 150 s on average, measured to the end of each key's expiry second: at most 1 s over.
+    expect(avgTtl).toBeGreaterThan(149_000);
+    expect(avgTtl).toBeLessThanOrEqual(151_000);
+
+    // An expired key nobody has read still counts, as in Redis, but no longer in avg_ttl;
+    // PERSIST and DEL take keys out of the count.
+    await redis.set('gone', 'v', 'PX', 1);
+    await redis.persist('ttl:200');
+    await pollUntil(
+      'the expired key left avg_ttl',
+      async () => {
+        const now = await keyspace();
+        return now?.[1] === 2 && now[2]! <= 101_000;
+      },
+      5_000,
+    );
+    expect((await keyspace())!.slice(0, 2)).toEqual([4, 2]);
+    expect(await redis.get('gone')).toBeNull(); // the read deletes it
+    await redis.del('ttl:100');
+    expect(await keyspace()).toEqual([2, 0, 0]);
+  });
+
   it('CONFIG RESETSTAT starts expired_keys again from zero', async () => {
     const redis = await start(0);
     await redis.set('gone', 'x', 'PX', 1);

@@ -98,6 +98,31 @@ describe('WATCH aborts EXEC when a watched key changed', () => {
     expect((await other.call('EXISTS', 'x:a:tx')).raw).toBe(':0\r\n');
   });
 
+  it('by a key absent at WATCH that was created and deleted, or created and expired, since', async () => {
+    const c = await connect();
+    const other = await connect();
+    const createdAndDeleted = () =>
+      other.call('SET', 'n:a', '1').then(() => other.call('DEL', 'n:a'));
+    expect(await watchedExec(c, 'n:a', createdAndDeleted)).toBe('*-1\r\n');
+    const createdAndExpired = async () => {
+      await other.call('SET', 'n:b', '1', 'PX', '20');
+      await pollUntil(
+        'n:b has expired',
+        async () => (await other.call('PTTL', 'n:b')).raw === ':-2\r\n',
+        5_000,
+      );
+    };
+    expect(await watchedExec(c, 'n:b', createdAndExpired)).toBe('*-1\r\n');
+    // A transaction that writes nothing aborts too.
+    expect((await c.call('WATCH', 'n:c')).raw).toBe('+OK\r\n');
+    await other.call('SET', 'n:c', '1');
+    await other.call('DEL', 'n:c');
+    await c.call('MULTI');
+    await c.call('GET', 'n:c');
+    expect((await c.call('EXEC')).raw).toBe('*-1\r\n');
+    expect((await other.call('EXISTS', 'n:a:tx', 'n:b:tx')).raw).toBe(':0\r\n');
+  });
+
   it('but not when the watched key is unchanged, absent throughout, or already expired at WATCH', async () => {
     const c = await connect();
     const other = await connect();
@@ -211,7 +236,7 @@ describe('the commit-time check', () => {
       context(),
       {
         failed: false,
-        watched: [{ key: Buffer.from('cc:a'), version }],
+        watched: [{ key: Buffer.from('cc:a'), version, since: server.store.sequence() }],
         commands: [
           {
             name: 'sneak',
@@ -230,6 +255,33 @@ describe('the commit-time check', () => {
     );
     expect(reply).toEqual({ kind: 'null-array' });
     expect(await server.store.get('cc:b')).toBeUndefined();
+  });
+
+  it('a watched key absent at WATCH, created and deleted before the commit, aborts it', async () => {
+    const since = server.store.sequence();
+    const reply = await runTransaction(
+      context(),
+      {
+        failed: false,
+        watched: [{ key: Buffer.from('cd:a'), version: undefined, since }],
+        commands: [
+          {
+            name: 'sneak',
+            args: [],
+            form: async (ctx) => {
+              const seen = await ctx.store.get('cd:a'); // absent, as at WATCH
+              await server.store.set('cd:a', 'briefly');
+              await server.store.delete('cd:a');
+              await ctx.store.set('cd:b', 'written');
+              return bulk(seen ?? 'absent');
+            },
+          },
+        ],
+      },
+      limits,
+    );
+    expect(reply).toEqual({ kind: 'null-array' });
+    expect(await server.store.get('cd:b')).toBeUndefined();
   });
 
   it('and re-evaluates an unwatched one against the new value', async () => {

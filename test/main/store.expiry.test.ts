@@ -95,6 +95,39 @@ describe('expiry and the merge triggers', () => {
   });
 });
 
+describe('stats().withExpiry', () => {
+  it('counts the keys with an expiry and their mean time left, across a merge and a reopen', async () => {
+    const dir = await makeTempDir('expiry-with');
+    const options = { readers: 1, durability: 'no', compaction: { auto: false } } as const;
+    let store = await Store.open(dir, options);
+    try {
+      const now = Date.now();
+      await store.set('plain', 'v');
+      for (let i = 0; i < 100; i++) {
+        await store.set(`t:${i}`, 'v', { expiresAt: now + 60_000 + i * 1_000 });
+      }
+      await store.set('t:0', 'new value, no expiry'); // an overwrite takes its expiry away
+      await store.delete('t:1');
+      const expectLive = async () => {
+        const { keys, avgTtlMs } = (await store.stats()).withExpiry;
+        expect(keys).toBe(98);
+        // t:2 … t:99 expire 62 … 159 s from `now`: 110.5 s on average, to the end of each second.
+        const mean = 110_500 - (Date.now() - now);
+        expect(avgTtlMs).toBeGreaterThan(mean - 1);
+        expect(avgTtlMs).toBeLessThan(mean + 1_001);
+      };
+      await expectLive();
+      await store.compact();
+      await expectLive();
+      await store.close();
+      store = await Store.open(dir, options);
+      await expectLive();
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('expired keys leave the index', () => {
   it("a read on the caller's thread that finds a key expired has it deleted, and keys() too", async () => {
     const dir = await makeTempDir('expiry-lazy');

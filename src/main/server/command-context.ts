@@ -30,6 +30,7 @@ export type CommandStore = Pick<
   | 'clear'
   | 'compact'
   | 'version'
+  | 'sequence'
   | 'entrySync'
   | 'randomKey'
   | 'checkpoint'

@@ -119,9 +119,15 @@ function sectionFields(section: Section, ctx: CommandContext, stats: StoreStats)
     case 'commandstats':
       return commandstats(ctx);
     case 'keyspace':
-      // Redis lists only non-empty databases. The engine does not report how many keys have an
-      // expiry, nor their TTLs, so expires and avg_ttl are 0 (README, "The daemon").
-      return stats.keys > 0 ? [['db0', `keys=${stats.keys},expires=0,avg_ttl=0`]] : [];
+      // Redis lists only non-empty databases; avg_ttl is whole ms, as Redis prints it.
+      return stats.keys > 0
+        ? [
+            [
+              'db0',
+              `keys=${stats.keys},expires=${stats.withExpiry.keys},avg_ttl=${Math.round(stats.withExpiry.avgTtlMs)}`,
+            ],
+          ]
+        : [];
   }
 }
 

@@ -1,7 +1,7 @@
 // Owns EXEC's evaluation and commit: run the queued commands in order against an overlay of the
 // store, then commit every write as ONE Store.batch conditioned on the watched keys' versions
-// (from WATCH) and on every key the evaluation read; a conflict on a watched key aborts (nil),
-// any other conflict evaluates again. Contended transactions queue for one lane per store.
+// (from WATCH; for a key absent then, on its having had no value since) and on every key the
+// evaluation read; a conflict on a watched key aborts (nil), any other evaluates again. Contended transactions queue for one lane per store.
 
 import { KvError } from '../../../index.js';
 import type { CommandContext, CommandStore } from '../../command-context.js';
@@ -62,6 +62,9 @@ async function attempt(
   limits: TransactionLimits,
 ): Promise<RespValue | typeof RETRY> {
   const { store } = ctx;
+  // Every write up to here is in the index, so every read below, the watched keys' included,
+  // sees at least this much.
+  const evaluatedAt = store.sequence();
   if (watchedChanged(store, transaction.watched)) return ABORTED;
   const overlay = new Overlay(store, Date.now());
   const view = new TransactionStore(overlay, limits, store.dir);
@@ -86,18 +89,21 @@ async function attempt(
     checks.set(id, [key, version]);
   }
   const writes = overlay.writes();
-  if (writes.length === 0) {
-    // Nothing to commit (Store.batch checks versions only along with writes): the replies stand
-    // if every key read still has the version read, so they all held together in between.
-    for (const [key, version] of checks.values()) {
-      if (store.version(key) !== version) return RETRY;
-    }
+  // Watched keys that were absent must also have had no value since WATCH: only the writer
+  // can tell (Store.batch's ifAbsentSince).
+  const absentWatched = transaction.watched
+    .filter((w) => w.version === undefined)
+    .map((w) => [w.key, w.since] as const);
+  if (writes.length === 0 && absentWatched.length === 0 && allPublishedBy(checks, evaluatedAt)) {
+    // Nothing to commit, and every key read had a value written no later than `evaluatedAt`:
+    // the replies are those of that moment (see allPublishedBy), with no round trip.
   } else {
     try {
-      await store.batch(writes, { ifVersions: checks.values() });
+      await store.batch(writes, { ifVersions: checks.values(), ifAbsentSince: absentWatched });
     } catch (cause) {
-      if (cause instanceof KvError && cause.code === 'KV_CONFLICT') return RETRY;
-      throw cause;
+      if (!(cause instanceof KvError && cause.code === 'KV_CONFLICT')) throw cause;
+      // A watched key's change aborts; any other key's makes the evaluation stale: again.
+      return (await absentWatchedChanged(store, absentWatched)) ? ABORTED : RETRY;
     }
   }
   transaction.commands.forEach(({ name }, i) => {
@@ -115,6 +121,39 @@ async function run(command: QueuedCommand, ctx: CommandContext): Promise<RespVal
     return await command.form(ctx, command.args);
   } catch (cause) {
     return errorReply(cause);
+  }
+}
+
+/**
+ * Whether every key read was present with a version (sequence number) of at most `at`, read
+ * before the first of them: then each value read was already the key's value at `at` and was
+ * not replaced before it was read, so together they are the keyspace at `at`. A version past
+ * `at` may come from a batch the writer thread was publishing during the reads (its other keys
+ * read before their turn), and an absent key tells nothing of when it became absent: those go
+ * to the writer, which checks between whole batches.
+ */
+function allPublishedBy(
+  checks: ReadonlyMap<string, readonly [Buffer, number | undefined]>,
+  at: number,
+): boolean {
+  for (const [, version] of checks.values()) {
+    if (version === undefined || version > at) return false;
+  }
+  return true;
+}
+
+/** Whether a watched key that was absent at WATCH has had a value since (the writer checks). */
+async function absentWatchedChanged(
+  store: CommandStore,
+  absentWatched: readonly (readonly [Buffer, number])[],
+): Promise<boolean> {
+  if (absentWatched.length === 0) return false;
+  try {
+    await store.batch([], { ifAbsentSince: absentWatched });
+    return false;
+  } catch (cause) {
+    if (cause instanceof KvError && cause.code === 'KV_CONFLICT') return true;
+    throw cause;
   }
 }
 

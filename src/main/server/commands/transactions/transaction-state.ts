@@ -11,10 +11,15 @@ export interface QueuedCommand {
   readonly args: readonly Buffer[];
 }
 
-/** A WATCHed key and the version it had then (`Store.version`; undefined: absent or expired). */
+/**
+ * A WATCHed key, the version it had then (`Store.version`; undefined: absent or expired) and
+ * the store's sequence number read just before (`Store.sequence`): an absent key must also
+ * have had no value after it, so one created and deleted meanwhile still aborts EXEC.
+ */
 export interface WatchedKey {
   readonly key: Buffer;
   readonly version: number | undefined;
+  readonly since: number;
 }
 
 /** What EXEC takes from the state when it ends the transaction. */
@@ -93,13 +98,13 @@ export class TransactionState {
   }
 
   /**
-   * WATCH: remembers `key` with the version it has now. A key watched twice keeps its first
-   * version, so a change in between still aborts EXEC.
+   * WATCH: remembers `key` with the version it has now and the sequence number read before it.
+   * A key watched twice keeps its first, so a change in between still aborts EXEC.
    */
-  watch(key: Buffer, version: number | undefined): void {
+  watch(key: Buffer, version: number | undefined, since: number): void {
     const id = key.toString('latin1');
     // A copy: the argument is a view into a socket chunk, which it would keep alive.
-    if (!this.watched.has(id)) this.watched.set(id, { key: Buffer.from(key), version });
+    if (!this.watched.has(id)) this.watched.set(id, { key: Buffer.from(key), version, since });
   }
 
   /** UNWATCH: forgets every watched key. */

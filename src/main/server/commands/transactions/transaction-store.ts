@@ -32,9 +32,9 @@ const INT64_MAX = 2n ** 63n - 1n;
 /**
  * `CommandStore` for the handlers EXEC runs: every keyed read and write goes to the view, so it
  * sees the transaction's earlier writes and stays out of the store until the commit. Main
- * thread. `keys`, `clear`, `stats`, `randomKey`, `compact`, `checkpoint` and `setDurability`
- * throw `KV_INVALID_ARGUMENT` (the commands that use them are not queued: see
- * transactional-forms.ts).
+ * thread. `keys`, `clear`, `stats`, `randomKey`, `compact`, `checkpoint`, `setDurability`,
+ * `sequence` and `batch`'s `ifAbsentSince` throw `KV_INVALID_ARGUMENT` (no command that could
+ * be queued uses them: see transactional-forms.ts; WATCH cannot be queued).
  */
 export class TransactionStore implements CommandStore {
   constructor(
@@ -85,6 +85,7 @@ export class TransactionStore implements CommandStore {
   }
 
   async batch(ops: readonly BatchOp[], options?: BatchOptions): Promise<void> {
+    if (options?.ifAbsentSince !== undefined) return refuse('batch with ifAbsentSince');
     for (const [key, version] of options?.ifVersions ?? []) {
       if (this.read(key)?.version !== version) {
         throw new KvError('KV_CONFLICT', 'a key changed since its version was read');
@@ -192,6 +193,10 @@ export class TransactionStore implements CommandStore {
 
   keys(): Promise<Buffer[]> {
     return refuse('keys()');
+  }
+
+  sequence(): number {
+    throw new KvError('KV_INVALID_ARGUMENT', 'sequence() cannot run inside a transaction');
   }
 
   clear(): Promise<number> {

@@ -1,6 +1,7 @@
 // WATCH key [key ...] and UNWATCH: WATCH records each key's version (Store.version) after every
-// earlier write of the connection; EXEC aborts (nil) if any of them has another version by then,
-// whoever changed it and however (write, delete, FLUSHALL, expiry). UNWATCH forgets them all, as
+// earlier write of the connection, and the store's sequence number; EXEC aborts (nil) if any of
+// them has another version by then, or an absent one had a value in between, whoever changed it
+// and however (write, delete, FLUSHALL, expiry). UNWATCH forgets them all, as
 // EXEC and DISCARD do. WATCH inside MULTI is an error that leaves the transaction as it was.
 
 import type { CommandContext } from '../../command-context.js';
@@ -12,10 +13,13 @@ const INSIDE_MULTI = error('ERR WATCH inside MULTI is not allowed');
 function watch(ctx: CommandContext, args: readonly Buffer[]): RespValue {
   const transaction = ctx.client.transaction;
   if (transaction.open) return INSIDE_MULTI;
-  // Every version first: a key the store refuses (KV_KEY_TOO_LARGE) leaves nothing half watched.
+  // The sequence number before the versions: an absent key must stay absent from it on (a key
+  // created after it shows in its version). Every version first: a key the store refuses
+  // (KV_KEY_TOO_LARGE) leaves nothing half watched.
+  const since = ctx.store.sequence();
   const keys = args.slice(1);
   const versions = keys.map((key) => ctx.store.version(key));
-  for (let i = 0; i < keys.length; i++) transaction.watch(keys[i]!, versions[i]);
+  for (let i = 0; i < keys.length; i++) transaction.watch(keys[i]!, versions[i], since);
   return OK;
 }
 
