@@ -47,6 +47,20 @@ export interface InlineReader {
 }
 
 /**
+ * What keeps a multi-key read from seeing half of an atomic batch (the shared index's batch
+ * generation and lock: IndexTable).
+ */
+export interface BatchVisibility {
+  /** Odd while the writer publishes an atomic batch; reads between two equal even values saw none in part. */
+  readonly batchGeneration: number;
+  /** Runs `read` while no atomic batch can be half published. */
+  readWithoutHalfBatches<T>(read: () => T): T;
+}
+
+/** A pooled getMany that saw a batch published meanwhile is read again this many times, then inline. */
+const POOLED_ATTEMPTS = 3;
+
+/**
  * Coalesces one tick's gets, and serves them, getMany and has either inline or through the
  * reader pool. Caller's thread only; rejects with the reader's `KvError` (`KV_CORRUPTION`,
  * `KV_IO`, …). Of the gets issued together, only those whose records are bad reject (a failed
@@ -64,6 +78,7 @@ export class ReadQueue {
     private readonly readers: number,
     private readonly inline: InlineReader,
     private readonly inlineKeys: number,
+    private readonly batches: BatchVisibility,
   ) {}
 
   /**
@@ -93,20 +108,30 @@ export class ReadQueue {
   }
 
   /**
-   * Values of `keys`, in order: read inline if there are at most `inlineKeys`, else one task
-   * per slice, split across readers when there are many.
+   * Values of `keys`, in order, never showing part of an atomic batch: read inline if there are
+   * at most `inlineKeys`, else one task per slice, split across readers when there are many.
+   * A pooled read during which a batch was published is read again (up to `POOLED_ATTEMPTS`
+   * times), then inline under the batch lock.
    */
   async getMany(keys: readonly KeyInput[]): Promise<(Buffer | undefined)[]> {
-    if (keys.length <= this.inlineKeys)
-      return this.nextTurn(() => {
-        this.inlineCount += keys.length;
-        return keys.map((k) => this.inline.get(k));
-      });
-    const slices = this.split(keys.length);
-    const parts = await Promise.all(
-      slices.map(([from, to]) => this.runGetMany(keys.slice(from, to))),
-    );
-    return parts.length === 1 ? parts[0]! : parts.flat();
+    if (keys.length > this.inlineKeys) {
+      const slices = this.split(keys.length);
+      for (let attempt = 0; attempt < POOLED_ATTEMPTS; attempt++) {
+        const before = this.batches.batchGeneration;
+        const parts = await Promise.all(
+          slices.map(([from, to]) => this.runGetMany(keys.slice(from, to))),
+        );
+        if ((before & 1) === 0 && this.batches.batchGeneration === before)
+          return parts.length === 1 ? parts[0]! : parts.flat();
+      }
+    }
+    return this.nextTurn(() => this.getManyInline(keys));
+  }
+
+  /** Reads `keys` on this thread while no atomic batch can be half published. */
+  private getManyInline(keys: readonly KeyInput[]): (Buffer | undefined)[] {
+    this.inlineCount += keys.length;
+    return this.batches.readWithoutHalfBatches(() => keys.map((k) => this.inline.get(k)));
   }
 
   /**

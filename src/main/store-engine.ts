@@ -104,7 +104,7 @@ export async function startEngine(
       localReader,
       writes,
       reaper,
-      reads: new ReadQueue(pool, resolved.readers, localReader, resolved.inlineReadKeys),
+      reads: new ReadQueue(pool, resolved.readers, localReader, resolved.inlineReadKeys, index),
       opened,
       compactor: new Compactor(
         absolute,

@@ -290,6 +290,11 @@ export function recordType(b: Uint8Array, at: number): number {
   return b[at + OFF_TYPE]!;
 }
 
+/** Whether the record at `at` is an operation of an atomic batch (`FLAG_IN_BATCH`). */
+export function recordInBatch(b: Uint8Array, at: number): boolean {
+  return (b[at + OFF_FLAGS]! & FLAG_IN_BATCH) !== 0;
+}
+
 /** Whether the stored CRC matches the record `b[at, at+length)`. */
 export function recordChecksumOk(b: Uint8Array, at: number, length: number): boolean {
   return readU32(b, at + OFF_CRC) === crc32c(b, at + 4, at + length);

@@ -8,7 +8,8 @@
 //                      segment epoch (bumped when segments retire), segment pins (keys() in
 //                      flight), damaged reads (reads any thread refused as KV_CORRUPTION),
 //                      then at words 10-11 the published sequence number (u64: every record
-//                      up to it is in the index; Store.sequence)
+//                      up to it is in the index; Store.sequence), word 12 the batch
+//                      generation and word 13 the batch lock (see writerBeginBatchPublish)
 //   [16, 16+1024)      stripe lock words (see rw-lock.ts)
 //   [1040, 1040+65536) segment handle table: handle -> segment file id (0 = free)
 //   [TABLE_BASE, ...)  slots, 4 words each: tag (the key's 32-bit hash, never 0 or 1), segment
@@ -33,6 +34,10 @@ const H_SEGMENT_PINS = 7;
 const H_DAMAGED_READS = 8;
 /** Word index of the published sequence number, a u64 (8-byte aligned for Atomics). */
 const H_PUBLISHED_SEQ = 10;
+/** Bumped to odd before the writer publishes an atomic batch's records, to even after. */
+const H_BATCH_GENERATION = 12;
+/** Reader-writer lock word: multi-key reads that must not see half a batch hold it to read. */
+const H_BATCH_LOCK = 13;
 const HEADER_WORDS = 16;
 
 /** Number of lock stripes; a key's stripe is its tag's low bits. */
@@ -225,6 +230,46 @@ export class IndexTable {
   /** Announces that every record up to sequence number `seq` is published (writer only). */
   writerSetPublishedSeq(seq: number): void {
     Atomics.store(this.published, 0, BigInt(seq));
+  }
+
+  /**
+   * Starts publishing an atomic batch's records (writer only): waits for the multi-key reads
+   * holding the batch lock, then makes the batch generation odd. No key of the batch may be
+   * published before this call, and `writerEndBatchPublish` must follow.
+   */
+  writerBeginBatchPublish(): void {
+    if (this.private) return;
+    lockWrite(this.i32, H_BATCH_LOCK);
+    Atomics.add(this.i32, H_BATCH_GENERATION, 1);
+  }
+
+  /** Ends what `writerBeginBatchPublish` began: the generation is even again (writer only). */
+  writerEndBatchPublish(): void {
+    if (this.private) return;
+    Atomics.add(this.i32, H_BATCH_GENERATION, 1);
+    unlockWrite(this.i32, H_BATCH_LOCK);
+  }
+
+  /**
+   * The batch generation (any thread): odd while the writer publishes an atomic batch. Reads
+   * made between two equal even readings saw no batch in part.
+   */
+  get batchGeneration(): number {
+    return Atomics.load(this.i32, H_BATCH_GENERATION);
+  }
+
+  /**
+   * Runs `read` (synchronous) while no atomic batch can be half published: multi-key reads
+   * (getMany) use it so that they see all of a batch or none of it. Any thread; may block
+   * while the writer publishes a batch. `read` must not wait on the writer.
+   */
+  readWithoutHalfBatches<T>(read: () => T): T {
+    lockRead(this.i32, H_BATCH_LOCK);
+    try {
+      return read();
+    } finally {
+      unlockRead(this.i32, H_BATCH_LOCK);
+    }
   }
 
   /** Segment file id a handle names (0 if the handle is free). */

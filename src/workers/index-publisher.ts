@@ -7,6 +7,7 @@ import {
   RECORD_HEADER_BYTES,
   recordBytes,
   recordExpiresAt,
+  recordInBatch,
   recordKeyLength,
   recordSeq,
   recordType,
@@ -43,6 +44,8 @@ export class IndexPublisher {
   private matchedSeq = 0;
   /** Removals since open, for version checks' "absent since" (not recovery's: nobody asks). */
   private readonly removals = new RemovalLog();
+  /** Whether this publishing step has begun an atomic batch (index batch lock held). */
+  private inBatchPublish = false;
   /** Whether removals are remembered: set once recovery is over. */
   trackRemovals = false;
   private readonly check: KeyCheck = (handle, offset, length) =>
@@ -107,6 +110,11 @@ export class IndexPublisher {
     for (let p = start; p < end; record++) {
       const length = recordBytes(recordKeyLength(b, p), recordValueLength(b, p));
       const type = recordType(b, p);
+      if (!this.inBatchPublish && recordInBatch(b, p)) {
+        // From the first record of an atomic batch until `endPublish`, multi-key reads wait.
+        this.index.writerBeginBatchPublish();
+        this.inBatchPublish = true;
+      }
       const keyLength = recordKeyLength(b, p);
       const keyStart = p + RECORD_HEADER_BYTES;
       if (type === TYPE_PUT) {
@@ -118,6 +126,16 @@ export class IndexPublisher {
       }
       p += length;
     }
+  }
+
+  /**
+   * Ends a publishing step (writer, after each append's `publishRecords` calls, also when one
+   * threw): if it held an atomic batch, multi-key reads may go on.
+   */
+  endPublish(): void {
+    if (!this.inBatchPublish) return;
+    this.inBatchPublish = false;
+    this.index.writerEndBatchPublish();
   }
 
   /** Removes the key `b[keyStart, +keyLength)`; returns whether it was live. */

@@ -339,7 +339,9 @@ export class LogWriter {
         });
       }
       this.publisher.index.writerSetPublishedSeq(this.lastSeq);
+      this.publisher.endPublish();
     } catch (error) {
+      this.publisher.endPublish();
       // The records are on disk but a segment file became unreadable while checking keys:
       // stop writing; reopening rebuilds the index from the log.
       this.fail(

@@ -1,7 +1,8 @@
 // Tests transactions under concurrent clients (ioredis, real sockets): optimistic increments
 // with WATCH and retry lose no update; concurrent transfers between accounts (read-modify-write
 // inside EXEC, no WATCH) keep the total, and read-only transactions running meanwhile always
-// see a consistent total; transactions on disjoint keys all commit at the first attempt.
+// see a consistent total; transactions on disjoint keys all commit at the first attempt; an
+// MGET never sees part of an MSET.
 
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -117,5 +118,32 @@ describe('concurrent transactions', () => {
         Array.from({ length: 20 }, (_, i) => `${i},`).join(''),
       );
     }
+  });
+
+  it('an MGET never sees part of a concurrent MSET', async () => {
+    const [writer, readerA, readerB] = [connect(), connect(), connect()];
+    const group = Array.from({ length: 32 }, (_, i) => `mset:${i}`);
+    await writer.mset(...group.flatMap((k) => [k, '0']));
+    let done = false;
+    let mixed = '';
+    let reads = 0;
+    const read = async (redis: Redis) => {
+      while (!done && mixed === '') {
+        const seen = new Set(await redis.mget(...group));
+        if (seen.size !== 1) mixed = [...seen].join(',');
+        reads++;
+      }
+    };
+    const write = async () => {
+      for (let n = 1; n <= 400 && mixed === ''; n += 4) {
+        const pipeline = writer.pipeline();
+        for (let k = n; k < n + 4; k++) pipeline.mset(...group.flatMap((key) => [key, String(k)]));
+        await pipeline.exec();
+      }
+      done = true;
+    };
+    await Promise.all([write(), read(readerA), read(readerB)]);
+    expect(mixed, `an MGET read several MSETs' values: ${mixed}`).toBe('');
+    expect(reads).toBeGreaterThan(10);
   });
 });
