@@ -1,0 +1,319 @@
+// The one definition of a sorted segment's data block (FORMAT.md, "Data block"): entries in key
+// order with shared key prefixes, restart points every N entries, sequence numbers as varint
+// deltas from the block's base; a builder, and a cursor that checks the structure as it walks.
+
+import { ByteBuilder } from './byte-builder.js';
+import { TYPE_DELETE, TYPE_PUT } from './format.js';
+import { compareKeys, sharedPrefixLength } from './key-order.js';
+import {
+  ENTRY_FLAG_DELETE,
+  ENTRY_FLAG_EXPIRES,
+  ENTRY_FLAGS_KNOWN,
+  SortedDecodeFailure,
+  type SortedEntry,
+} from './sorted-format.js';
+import { MAX_U53, readVarint32, readVarint53, type VarintCursor, varintLength } from './varint.js';
+
+/** Entries between restart points (a restart entry stores its whole key). */
+export const DEFAULT_RESTART_INTERVAL = 16;
+/** Bytes of a block's tail besides its restart offsets: u64 base seq, u32 restart count. */
+const TAIL_FIXED_BYTES = 8 + 4;
+
+/**
+ * Collects the entries of one data block, in strictly increasing key order (the segment writer
+ * checks the order), and encodes them. Copies keys and values as they are added.
+ */
+export class DataBlockBuilder {
+  private readonly staged = new ByteBuilder();
+  private readonly out = new ByteBuilder();
+  private keyStarts: number[] = [];
+  private keyLengths: number[] = [];
+  private valueLengths: number[] = [];
+  private types: number[] = [];
+  private seqs: number[] = [];
+  private expiries: number[] = [];
+  private estimate = TAIL_FIXED_BYTES;
+
+  constructor(private readonly restartInterval = DEFAULT_RESTART_INTERVAL) {}
+
+  /** Entries added since the last `finish`. */
+  get count(): number {
+    return this.seqs.length;
+  }
+
+  /** An upper bound of the bytes `finish` would return now. */
+  get estimatedBytes(): number {
+    return this.estimate;
+  }
+
+  /** Adds `entry`, whose key sorts after the previous one's. */
+  add(entry: SortedEntry): void {
+    const n = this.seqs.length;
+    const shared =
+      n % this.restartInterval === 0 ? 0 : sharedPrefixLength(this.keyAt(n - 1), entry.key);
+    const isPut = entry.type === TYPE_PUT;
+    this.estimate +=
+      1 +
+      varintLength(shared) +
+      varintLength(entry.key.length - shared) +
+      (isPut ? varintLength(entry.value.length) + entry.value.length : 0) +
+      varintLength(entry.seq) +
+      (entry.expiresAt !== 0 ? varintLength(entry.expiresAt) : 0) +
+      entry.key.length -
+      shared +
+      (n % this.restartInterval === 0 ? 4 : 0);
+    this.keyStarts.push(this.staged.length);
+    this.keyLengths.push(entry.key.length);
+    this.staged.bytes(entry.key);
+    this.valueLengths.push(isPut ? entry.value.length : 0);
+    if (isPut) this.staged.bytes(entry.value);
+    this.types.push(entry.type);
+    this.seqs.push(entry.seq);
+    this.expiries.push(entry.expiresAt);
+  }
+
+  /**
+   * The block's raw bytes: entries, then u64 base seq (the least seq in the block), then u32
+   * offsets of the restart entries, then u32 restart count. Resets the builder; the returned
+   * view is valid until the next `finish`.
+   */
+  finish(): Uint8Array {
+    const out = this.out;
+    out.reset();
+    let base = MAX_U53;
+    for (const seq of this.seqs) if (seq < base) base = seq;
+    const restarts: number[] = [];
+    const view = this.staged.view();
+    for (let i = 0; i < this.seqs.length; i++) {
+      const keyStart = this.keyStarts[i]!;
+      const key = view.subarray(keyStart, keyStart + this.keyLengths[i]!);
+      let shared = 0;
+      if (i % this.restartInterval === 0) restarts.push(out.length);
+      else shared = sharedPrefixLength(this.keyAt(i - 1), key);
+      const isDelete = this.types[i] === TYPE_DELETE;
+      const expires = this.expiries[i]!;
+      out.byte((isDelete ? ENTRY_FLAG_DELETE : 0) | (expires !== 0 ? ENTRY_FLAG_EXPIRES : 0));
+      out.varint(shared);
+      out.varint(key.length - shared);
+      if (!isDelete) out.varint(this.valueLengths[i]!);
+      out.varint(this.seqs[i]! - base);
+      if (expires !== 0) out.varint(expires);
+      out.bytes(key, shared);
+      const valueStart = keyStart + key.length;
+      out.bytes(view, valueStart, valueStart + this.valueLengths[i]!);
+    }
+    out.u64(this.seqs.length > 0 ? base : 0);
+    for (const r of restarts) out.u32(r);
+    out.u32(restarts.length);
+    this.staged.reset();
+    this.keyStarts = [];
+    this.keyLengths = [];
+    this.valueLengths = [];
+    this.types = [];
+    this.seqs = [];
+    this.expiries = [];
+    this.estimate = TAIL_FIXED_BYTES;
+    return out.view();
+  }
+
+  private keyAt(i: number): Uint8Array {
+    const start = this.keyStarts[i]!;
+    return this.staged.view().subarray(start, start + this.keyLengths[i]!);
+  }
+}
+
+/** A data block's raw bytes with its tail parsed: where entries end, base seq, restarts. */
+export interface DataBlock {
+  readonly raw: Uint8Array;
+  /** File offset of the block, for failures. */
+  readonly offset: number;
+  readonly entriesEnd: number;
+  readonly baseSeq: number;
+  /** Offsets (in `raw`) of the restart entries, strictly increasing from 0. */
+  readonly restarts: readonly number[];
+}
+
+/** Parses the tail of the raw data block `raw` (from file offset `offset`) and checks it. */
+export function parseDataBlock(raw: Uint8Array, offset: number): DataBlock | SortedDecodeFailure {
+  const bad = new SortedDecodeFailure('bad-block', offset, 'data');
+  if (raw.length < TAIL_FIXED_BYTES + 4) return bad;
+  const v = new DataView(raw.buffer, raw.byteOffset, raw.length);
+  const count = v.getUint32(raw.length - 4, true);
+  const restartsAt = raw.length - 4 - 4 * count;
+  const entriesEnd = restartsAt - 8;
+  if (count === 0 || entriesEnd <= 0) return bad;
+  const high = v.getUint32(entriesEnd + 4, true);
+  if (high >= 0x20_0000) return bad;
+  const baseSeq = high * 0x1_0000_0000 + v.getUint32(entriesEnd, true);
+  const restarts: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = v.getUint32(restartsAt + 4 * i, true);
+    if (i === 0 ? r !== 0 : r <= restarts[i - 1]! || r >= entriesEnd) return bad;
+    restarts.push(r);
+  }
+  return { raw, offset, entriesEnd, baseSeq, restarts };
+}
+
+/**
+ * Walks a data block's entries in order, checking each: flags, lengths within the block, whole
+ * keys at restart points, keys strictly increasing, seqs within 2^53. Holds the current entry
+ * in fields (the key in a scratch buffer) so that walking allocates nothing.
+ */
+export class BlockCursor {
+  /** The current key is `key[0, keyLength)`; the buffer is reused (and may be replaced) by `next`. */
+  key = new Uint8Array(64);
+  /** Bytes of the current key. */
+  keyLength = 0;
+  /** The current entry's type. */
+  type: typeof TYPE_PUT | typeof TYPE_DELETE = TYPE_PUT;
+  /** The current value is `block.raw[valueStart, valueStart + valueLength)`. */
+  valueStart = 0;
+  /** Bytes of the current value (0 for a delete). */
+  valueLength = 0;
+  /** The current entry's sequence number. */
+  seq = 0;
+  /** The current entry's expiry in ms since the epoch, 0 = none. */
+  expiresAt = 0;
+  private readonly at: VarintCursor = { pos: 0 };
+  private nextRestart = 0;
+  /** Whether `key` holds the entry before the next one (false at a `reset`). */
+  private hasPrevious = false;
+
+  constructor(readonly block: DataBlock) {}
+
+  /** Moves before the entry of restart point `r` (0 = the block's start). */
+  reset(r = 0): void {
+    this.at.pos = this.block.restarts[r]!;
+    this.nextRestart = r;
+    this.keyLength = 0;
+    this.hasPrevious = false;
+  }
+
+  /** Whether entries are left to read. */
+  get more(): boolean {
+    return this.at.pos < this.block.entriesEnd;
+  }
+
+  /** Reads the next entry into the fields; returns a failure if the bytes do not hold. */
+  next(): SortedDecodeFailure | undefined {
+    const { raw, entriesEnd, restarts, offset } = this.block;
+    const at = this.at;
+    const start = at.pos;
+    const isRestart = start === restarts[this.nextRestart];
+    if (isRestart) this.nextRestart++;
+    const flags = raw[at.pos++]!;
+    const isDelete = (flags & ENTRY_FLAG_DELETE) !== 0;
+    const shared = readVarint32(raw, at, entriesEnd);
+    const unshared = readVarint32(raw, at, entriesEnd);
+    const valueLength = isDelete ? 0 : readVarint32(raw, at, entriesEnd);
+    const delta = readVarint53(raw, at, entriesEnd);
+    const expiresAt = flags & ENTRY_FLAG_EXPIRES ? readVarint53(raw, at, entriesEnd) : 0;
+    if (
+      typeof shared === 'string' ||
+      typeof unshared === 'string' ||
+      typeof valueLength === 'string' ||
+      typeof delta === 'string' ||
+      typeof expiresAt === 'string'
+    ) {
+      return new SortedDecodeFailure('bad-varint', offset, 'data');
+    }
+    const keyStart = at.pos;
+    const end = keyStart + unshared + valueLength;
+    const seq = this.block.baseSeq + delta;
+    const nextRestart = restarts[this.nextRestart];
+    if (
+      (flags & ~ENTRY_FLAGS_KNOWN) !== 0 ||
+      (isRestart ? shared !== 0 : shared > this.keyLength || !this.hasPrevious) ||
+      end > entriesEnd ||
+      (nextRestart !== undefined && nextRestart < end) ||
+      seq > MAX_U53 ||
+      ((flags & ENTRY_FLAG_EXPIRES) !== 0 && (expiresAt === 0 || isDelete))
+    ) {
+      return new SortedDecodeFailure('bad-block', offset, 'data');
+    }
+    // Strictly after the previous key: the two share their first `shared` bytes, so the new
+    // suffix decides against the rest of the previous key.
+    if (
+      this.hasPrevious &&
+      compareKeys(
+        raw.subarray(keyStart, keyStart + unshared),
+        this.key.subarray(shared, this.keyLength),
+      ) <= 0
+    ) {
+      return new SortedDecodeFailure('out-of-order', offset, 'data');
+    }
+    this.setKey(shared, raw, keyStart, unshared);
+    this.hasPrevious = true;
+    this.type = isDelete ? TYPE_DELETE : TYPE_PUT;
+    this.valueStart = keyStart + unshared;
+    this.valueLength = valueLength;
+    this.seq = seq;
+    this.expiresAt = expiresAt;
+    at.pos = end;
+    return undefined;
+  }
+
+  /** Compares the current key with `key` (bytewise, as `compareKeys`). */
+  compareTo(key: Uint8Array): number {
+    return compareKeys(this.key.subarray(0, this.keyLength), key);
+  }
+
+  /** The current entry as a `SortedEntry`: the key copied, the value a view of the block. */
+  entry(): SortedEntry {
+    return {
+      key: this.key.slice(0, this.keyLength),
+      type: this.type,
+      value: this.block.raw.subarray(this.valueStart, this.valueStart + this.valueLength),
+      seq: this.seq,
+      expiresAt: this.expiresAt,
+    };
+  }
+
+  private setKey(shared: number, src: Uint8Array, start: number, length: number): void {
+    const need = shared + length;
+    if (need > this.key.length) {
+      const grown = new Uint8Array(Math.max(need, this.key.length * 2));
+      grown.set(this.key.subarray(0, shared));
+      this.key = grown;
+    }
+    this.key.set(src.subarray(start, start + length), shared);
+    this.keyLength = need;
+  }
+}
+
+/**
+ * Moves `cursor` to the first entry whose key is `key` or after it, by binary search over the
+ * restart points and then a walk. Returns true if there is one (the cursor holds it), false if
+ * every key of the block sorts before `key`, or a failure.
+ */
+export function seekInBlock(cursor: BlockCursor, key: Uint8Array): boolean | SortedDecodeFailure {
+  let lo = 0;
+  let hi = cursor.block.restarts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    cursor.reset(mid);
+    const failure = cursor.next();
+    if (failure) return failure;
+    if (cursor.compareTo(key) < 0) lo = mid;
+    else hi = mid - 1;
+  }
+  cursor.reset(lo);
+  while (cursor.more) {
+    const failure = cursor.next();
+    if (failure) return failure;
+    if (cursor.compareTo(key) >= 0) return true;
+  }
+  return false;
+}
+
+/** Every entry of `block` in key order, checked as `BlockCursor.next` checks them. */
+export function readBlockEntries(block: DataBlock): SortedEntry[] | SortedDecodeFailure {
+  const cursor = new BlockCursor(block);
+  const entries: SortedEntry[] = [];
+  while (cursor.more) {
+    const failure = cursor.next();
+    if (failure) return failure;
+    entries.push(cursor.entry());
+  }
+  return entries;
+}

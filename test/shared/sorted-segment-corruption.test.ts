@@ -1,0 +1,218 @@
+// Damage to a sorted segment in memory, LevelDB log_test style: every single-byte flip of a
+// multi-block file (data blocks, index, filter, properties, footer), random flips of random
+// files, and every truncation, each yields a typed failure on open or on the reads that touch
+// the damaged bytes — never a wrong value, never a silent miss.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  BLOCK_TRAILER_BYTES,
+  FOOTER_BYTES,
+  SortedDecodeFailure,
+  type SortedEntry,
+  type SortedRegion,
+} from '../../dist/shared/sorted-format.js';
+import {
+  openSortedSegment,
+  type SortedSegmentReader,
+} from '../../dist/shared/sorted-segment-reader.js';
+import {
+  buildSortedFile,
+  del,
+  entriesArb,
+  layoutArb,
+  put,
+  rleCompressor,
+  rleDecompressor,
+} from '../fixtures/sorted-segment-files.js';
+
+const options = { decompressor: rleDecompressor };
+
+function same(a: SortedEntry, b: SortedEntry): boolean {
+  return (
+    Buffer.compare(a.key, b.key) === 0 &&
+    Buffer.compare(a.value, b.value) === 0 &&
+    a.type === b.type &&
+    a.seq === b.seq &&
+    a.expiresAt === b.expiresAt
+  );
+}
+
+/**
+ * Walks the whole of `reader` both ways and returns whether a walk yielded a failure. Throws
+ * (failing the test) if a walk yields a wrong entry, or ends before the model without a failure.
+ */
+function walksFail(reader: SortedSegmentReader, model: readonly SortedEntry[]): boolean {
+  let failed = false;
+  for (const reverse of [false, true]) {
+    const expected = reverse ? [...model].reverse() : model;
+    let n = 0;
+    let stopped = false;
+    for (const got of reader.seek(undefined, { reverse })) {
+      if (got instanceof SortedDecodeFailure) {
+        stopped = true;
+        break;
+      }
+      if (!same(got, expected[n]!)) throw new Error(`walk yielded a wrong entry at ${n}`);
+      n++;
+    }
+    if (!stopped && n !== expected.length) throw new Error('walk ended early without a failure');
+    failed ||= stopped;
+  }
+  return failed;
+}
+
+/**
+ * Reads all of `file` the way a careful caller would, and returns whether any read reported a
+ * failure. Throws (failing the test) on a wrong entry or a silent miss: a get of a key that is in the file
+ * must return that entry or a failure, and a walk must yield the model's entries in order until
+ * it yields a failure.
+ */
+function readAll(file: Uint8Array, model: readonly SortedEntry[]): boolean {
+  const reader = openSortedSegment(file, options);
+  if (reader instanceof SortedDecodeFailure) return true;
+  let failed = false;
+  for (const e of model) {
+    const got = reader.get(e.key);
+    if (got instanceof SortedDecodeFailure) failed = true;
+    else if (!got || !same(got, e)) throw new Error('get returned a wrong entry or missed');
+  }
+  return walksFail(reader, model) || failed;
+}
+
+describe('sorted segment byte flips', () => {
+  // Many small blocks, deletes, expiries, a long key and a compressed block or two.
+  const model: SortedEntry[] = Array.from({ length: 48 }, (_, i) => {
+    const key = `k:${String(i).padStart(3, '0')}`;
+    if (i % 5 === 0) return del(key, 1000 - i);
+    return put(
+      key,
+      i % 7 === 0 ? 'r'.repeat(60) : `v${i}`,
+      2000 + i,
+      i % 3 ? 0 : 1_700_000_000_000 + i,
+    );
+  });
+  model.splice(20, 0, put(`k:019${'~'.repeat(300)}`, 'long key', 5));
+  const file = buildSortedFile(model, {
+    blockBytes: 128,
+    restartInterval: 3,
+    compressor: rleCompressor,
+  });
+  const intact = openSortedSegment(file, options) as SortedSegmentReader;
+
+  function regionOf(offset: number): { region: SortedRegion; block?: number } {
+    for (let i = 0; i < intact.blockCount; i++) {
+      const h = intact.blockHandle(i);
+      if (offset < h.offset + h.size + BLOCK_TRAILER_BYTES) return { region: 'data', block: i };
+    }
+    for (const region of ['index', 'filter', 'properties'] as const) {
+      const h = intact.footer[region];
+      if (offset < h.offset + h.size + BLOCK_TRAILER_BYTES) return { region };
+    }
+    return { region: 'footer' };
+  }
+
+  it('the file is as the test needs it: many blocks, some compressed', () => {
+    expect(intact).not.toBeInstanceOf(SortedDecodeFailure);
+    expect(intact.blockCount).toBeGreaterThanOrEqual(8);
+    expect(readAll(file, model)).toBe(false);
+    const types = Array.from({ length: intact.blockCount }, (_, i) => {
+      const h = intact.blockHandle(i);
+      return file[h.offset + h.size];
+    });
+    expect(new Set(types).size).toBe(2);
+  });
+
+  it('every flip of every byte is caught where it lies, by the reads that touch it', () => {
+    // The data block each model entry lies in.
+    const blockOf: number[] = [];
+    for (let i = 0; i < intact.blockCount; i++) {
+      for (const _ of intact.readBlock(i) as SortedEntry[]) blockOf.push(i);
+    }
+    // Checked without expect() in the loop (thousands of files): wrong outcomes are listed.
+    const wrong: string[] = [];
+    for (let at = 0; at < file.length; at++) {
+      const { region, block } = regionOf(at);
+      for (const mask of [0x01, 0x80, 0xff]) {
+        const damaged = file.slice();
+        damaged[at]! ^= mask;
+        const where = `flip ${mask} at ${at} (${region} ${block ?? ''})`;
+        const reader = openSortedSegment(damaged, options);
+        if (region !== 'data') {
+          if (
+            !(reader instanceof SortedDecodeFailure) ||
+            reader.region !== region ||
+            (region === 'filter' && reader.reason !== 'checksum')
+          ) {
+            wrong.push(`${where}: open gave ${JSON.stringify(reader)}`);
+          }
+          continue;
+        }
+        if (reader instanceof SortedDecodeFailure) {
+          wrong.push(`${where}: open failed`);
+          continue;
+        }
+        const blockStart = intact.blockHandle(block!).offset;
+        model.forEach((e, n) => {
+          const got = reader.get(e.key);
+          const ok =
+            blockOf[n] === block
+              ? got instanceof SortedDecodeFailure &&
+                got.region === 'data' &&
+                got.offset === blockStart
+              : got !== undefined && !(got instanceof SortedDecodeFailure) && same(got, e);
+          if (!ok) wrong.push(`${where}: get #${n} gave ${JSON.stringify(got)}`);
+        });
+        if (!walksFail(reader, model)) wrong.push(`${where}: walks saw no failure`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('every truncation, and bytes appended, fail to open', () => {
+    for (let length = 0; length < file.length; length++) {
+      expect(openSortedSegment(file.subarray(0, length), options)).toBeInstanceOf(
+        SortedDecodeFailure,
+      );
+      // A source whose stated size is right but whose reads come up short.
+      const short = {
+        size: file.length,
+        read: (o: number, n: number) => file.subarray(o, Math.min(o + n, length)),
+      };
+      const r = openSortedSegment(short, options);
+      if (!(r instanceof SortedDecodeFailure))
+        expect(readAll(file.subarray(0, length), model)).toBe(true);
+    }
+    const longer = new Uint8Array(file.length + 1);
+    longer.set(file);
+    expect(openSortedSegment(longer, options)).toMatchObject({
+      reason: 'bad-magic',
+      region: 'footer',
+    });
+    expect(file.length).toBeGreaterThan(FOOTER_BYTES);
+  });
+});
+
+describe('sorted segment random damage', () => {
+  it('a random flip in a random file is a failure somewhere, never a wrong entry', () => {
+    fc.assert(
+      fc.property(
+        entriesArb,
+        layoutArb,
+        fc.boolean(),
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        (model, layout, compress, where, mask) => {
+          const file = buildSortedFile(model, {
+            ...layout,
+            ...(compress ? { compressor: rleCompressor } : {}),
+          });
+          const damaged = file.slice();
+          damaged[where % file.length]! ^= mask;
+          expect(readAll(damaged, model)).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
