@@ -3,7 +3,7 @@
 // into the writer's version checks. Caller's thread.
 
 import { KvError } from '../shared/errors.js';
-import { RECORD_HEADER_BYTES, TYPE_DELETE, TYPE_PUT } from '../shared/format.js';
+import { recordBytes, TYPE_DELETE, TYPE_PUT } from '../shared/format.js';
 import { byteLength } from '../shared/key-bytes.js';
 import { checkExpiry, checkKey, checkValue } from './input-checks.js';
 import { LIMITS } from './options.js';
@@ -58,8 +58,7 @@ export function encodeBatch(
     );
   });
   let bytes = 0;
-  for (const op of encoded)
-    bytes += RECORD_HEADER_BYTES + byteLength(op.key) + byteLength(op.value);
+  for (const op of encoded) bytes += recordBytes(byteLength(op.key), byteLength(op.value));
   if (bytes > LIMITS.maxBatchBytes) {
     throw new KvError(
       'KV_VALUE_TOO_LARGE',

@@ -7,8 +7,10 @@ import { deserializeError, KvError } from '../shared/errors.js';
 import {
   encodeBatchCommitValue,
   FLAG_IN_BATCH,
-  RECORD_HEADER_BYTES,
   type RecordType,
+  recordBytes,
+  recordKeyStart,
+  recordValueStart,
   TYPE_BATCH_COMMIT,
   type TYPE_DELETE,
   type TYPE_PUT,
@@ -192,13 +194,13 @@ export class WriteQueue {
   ): void {
     const keyLength = byteLength(key);
     const valueLength = byteLength(value);
-    const length = RECORD_HEADER_BYTES + keyLength + valueLength;
+    const length = recordBytes(keyLength, valueLength);
     this.reserve(length);
     const b = this.buffer;
     const at = this.used;
     writeRecordHeader(b, at, type, flags, expiresAt, keyLength, valueLength);
-    copyInto(b, at + RECORD_HEADER_BYTES, key, keyLength);
-    copyInto(b, at + RECORD_HEADER_BYTES + keyLength, value, valueLength);
+    copyInto(b, recordKeyStart(at), key, keyLength);
+    copyInto(b, recordValueStart(at, keyLength), value, valueLength);
     this.used += length;
   }
 

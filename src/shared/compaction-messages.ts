@@ -42,14 +42,6 @@ export interface MergePlan {
 }
 
 /**
- * Words per move in `MergeResult.moves`: tag, from handle, from offset, to offset, length,
- * key length, and the record's expiry (ms since the epoch, 0 = none) as low and high u32.
- */
-export const MOVE_WORDS = 8;
-/** `to offset` of a move that drops the record (an expired one): the key is removed. */
-export const MOVE_DROP = 0xffff_ffff;
-
-/**
  * A damaged stretch of an input segment the merge skipped: `[from, to)` holds no valid record.
  * The writer refuses to install the merge if a live key still points into it.
  */
@@ -65,6 +57,7 @@ export interface MergeDamage {
 /** What the worker wrote: the merged segment and hint under temporary names, and the moves. */
 export interface MergeResult {
   readonly size: number;
+  /** The moves to install, packed as merge-moves.ts lays them out (MoveListBuilder). */
   readonly moves: Uint32Array;
   readonly records: number;
   readonly tombstoneBytes: number;

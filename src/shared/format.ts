@@ -136,19 +136,61 @@ export function encodeSegmentHeader(
   return b;
 }
 
-/** Decodes a segment file header for file `id`; returns a reason string if it is not valid. */
-export function decodeSegmentHeader(b: Uint8Array, id: number): SegmentHeader | string {
-  if (b.length >= 6 && otherVersion(b)) {
-    return `unsupported format version ${b[4]! | (b[5]! << 8)}`;
+/** Why a segment file header is not valid: a typed reason, never matched by its text. */
+export type SegmentHeaderFailure =
+  | { readonly reason: 'unsupported-version'; readonly version: number }
+  | { readonly reason: 'cut-short' }
+  | { readonly reason: 'bad-magic' }
+  | { readonly reason: 'checksum' }
+  | { readonly reason: 'wrong-id'; readonly named: number }
+  | {
+      readonly reason: 'bad-span';
+      readonly kind: number;
+      readonly first: number;
+      readonly last: number;
+    };
+
+/** Whether `decodeSegmentHeader` failed. */
+export function isSegmentHeaderFailure(
+  h: SegmentHeader | SegmentHeaderFailure,
+): h is SegmentHeaderFailure {
+  return 'reason' in h;
+}
+
+/** The words for a header failure, as errors and logs print it. */
+export function describeSegmentHeaderFailure(f: SegmentHeaderFailure): string {
+  switch (f.reason) {
+    case 'unsupported-version':
+      return `unsupported format version ${f.version}`;
+    case 'cut-short':
+      return 'segment header is cut short';
+    case 'bad-magic':
+      return 'bad segment magic';
+    case 'checksum':
+      return 'segment header checksum mismatch';
+    case 'wrong-id':
+      return `segment header names id ${f.named}`;
+    case 'bad-span':
+      return `segment header has kind ${f.kind} spanning ${f.first}..${f.last}`;
   }
-  if (b.length < SEGMENT_HEADER_BYTES) return 'segment header is cut short';
+}
+
+/** Decodes a segment file header for file `id`; returns why if it is not valid. */
+export function decodeSegmentHeader(
+  b: Uint8Array,
+  id: number,
+): SegmentHeader | SegmentHeaderFailure {
+  if (b.length >= 6 && otherVersion(b)) {
+    return { reason: 'unsupported-version', version: b[4]! | (b[5]! << 8) };
+  }
+  if (b.length < SEGMENT_HEADER_BYTES) return { reason: 'cut-short' };
   const v = new DataView(b.buffer, b.byteOffset, SEGMENT_HEADER_BYTES);
-  if (v.getUint32(0, true) !== SEGMENT_MAGIC) return 'bad segment magic';
+  if (v.getUint32(0, true) !== SEGMENT_MAGIC) return { reason: 'bad-magic' };
   // The version first: an older format's header is laid out (and checksummed) differently.
   const version = v.getUint16(4, true);
-  if (!readableVersion(version)) return `unsupported format version ${version}`;
-  if (v.getUint32(28, true) !== crc32c(b, 0, 28)) return 'segment header checksum mismatch';
-  if (v.getUint32(8, true) !== id) return `segment header names id ${v.getUint32(8, true)}`;
+  if (!readableVersion(version)) return { reason: 'unsupported-version', version };
+  if (v.getUint32(28, true) !== crc32c(b, 0, 28)) return { reason: 'checksum' };
+  if (v.getUint32(8, true) !== id) return { reason: 'wrong-id', named: v.getUint32(8, true) };
   const kind = v.getUint16(6, true);
   const first = v.getUint32(12, true);
   const last = v.getUint32(16, true);
@@ -156,7 +198,7 @@ export function decodeSegmentHeader(b: Uint8Array, id: number): SegmentHeader | 
   if (kind === KIND_MERGED && first <= last && last < id) {
     return { id, version, kind, first, last };
   }
-  return `segment header has kind ${kind} spanning ${first}..${last}`;
+  return { reason: 'bad-span', kind, first, last };
 }
 
 function readableVersion(version: number): boolean {
@@ -172,7 +214,7 @@ function otherVersion(b: Uint8Array): boolean {
 /** Checks a segment file header; returns a reason string if it is not valid for `id`. */
 export function checkSegmentHeader(b: Uint8Array, id: number): string | undefined {
   const h = decodeSegmentHeader(b, id);
-  return typeof h === 'string' ? h : undefined;
+  return isSegmentHeaderFailure(h) ? describeSegmentHeaderFailure(h) : undefined;
 }
 
 /** Total bytes of a record with these key and value lengths. */
@@ -290,9 +332,34 @@ export function recordType(b: Uint8Array, at: number): number {
   return b[at + OFF_TYPE]!;
 }
 
+/** The u8 flags of the record at `at` (`FLAG_IN_BATCH`; an operation's `SET_*` or `CHECK_*`). */
+export function recordFlags(b: Uint8Array, at: number): number {
+  return b[at + OFF_FLAGS]!;
+}
+
 /** Whether the record at `at` is an operation of an atomic batch (`FLAG_IN_BATCH`). */
 export function recordInBatch(b: Uint8Array, at: number): boolean {
   return (b[at + OFF_FLAGS]! & FLAG_IN_BATCH) !== 0;
+}
+
+/** Clears `FLAG_IN_BATCH` of the record at `at`; its CRC must then be resealed (`sealRecord`). */
+export function clearRecordInBatch(b: Uint8Array, at: number): void {
+  b[at + OFF_FLAGS] = b[at + OFF_FLAGS]! & ~FLAG_IN_BATCH;
+}
+
+/** Total bytes of the record whose header is at `at`. */
+export function recordLengthAt(b: Uint8Array, at: number): number {
+  return recordBytes(readU32(b, at + OFF_KEY_LEN), readU32(b, at + OFF_VALUE_LEN));
+}
+
+/** Offset of the key bytes of the record at `at`. */
+export function recordKeyStart(at: number): number {
+  return at + RECORD_HEADER_BYTES;
+}
+
+/** Offset of the value bytes of the record at `at`, whose key is `keyLength` bytes. */
+export function recordValueStart(at: number, keyLength: number): number {
+  return at + RECORD_HEADER_BYTES + keyLength;
 }
 
 /** Whether the stored CRC matches the record `b[at, at+length)`. */

@@ -135,31 +135,76 @@ export interface HintFile {
   forEach(visit: HintVisitor): void;
 }
 
+/** Why a hint file is not usable: a typed reason (`describeHintFailure` words it). */
+export type HintFailure =
+  | {
+      readonly reason:
+        | 'cut-short'
+        | 'bad-magic'
+        | 'checksum'
+        | 'entries-past-end'
+        | 'entries-short-of-end';
+    }
+  | { readonly reason: 'unsupported-version'; readonly version: number }
+  | { readonly reason: 'wrong-segment'; readonly named: number }
+  | { readonly reason: 'wrong-size'; readonly hintedSize: number; readonly fileSize: number }
+  | { readonly reason: 'bad-entry'; readonly entry: number };
+
+/** Whether `readHint` failed. */
+export function isHintFailure(h: HintFile | HintFailure): h is HintFailure {
+  return 'reason' in h;
+}
+
+/** The words for a hint failure, as logs print it. */
+export function describeHintFailure(f: HintFailure): string {
+  switch (f.reason) {
+    case 'cut-short':
+      return 'hint file is cut short';
+    case 'bad-magic':
+      return 'bad hint magic';
+    case 'checksum':
+      return 'hint checksum mismatch';
+    case 'entries-past-end':
+      return 'hint entries run past the end';
+    case 'entries-short-of-end':
+      return 'hint entries do not fill the file';
+    case 'unsupported-version':
+      return `unsupported hint version ${f.version}`;
+    case 'wrong-segment':
+      return `hint names segment ${f.named}`;
+    case 'wrong-size':
+      return `hint is for ${f.hintedSize} bytes of segment, the file has ${f.fileSize}`;
+    case 'bad-entry':
+      return `bad hint entry ${f.entry}`;
+  }
+}
+
 /**
  * Validates a hint file for segment `segmentId` of `segmentSize` bytes: magic, version, CRC,
  * the segment it names and its size, and every entry's bounds. Returns the reason it is not
- * usable as a string, or the file.
+ * usable (typed), or the file.
  */
 export function readHint(
   bytes: Uint8Array,
   segmentId: number,
   segmentSize: number,
-): HintFile | string {
-  if (bytes.length < HINT_HEADER_BYTES + TRAILER_BYTES) return 'hint file is cut short';
+): HintFile | HintFailure {
+  if (bytes.length < HINT_HEADER_BYTES + TRAILER_BYTES) return { reason: 'cut-short' };
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  if (v.getUint32(0, true) !== HINT_MAGIC) return 'bad hint magic';
+  if (v.getUint32(0, true) !== HINT_MAGIC) return { reason: 'bad-magic' };
   const body = bytes.length - TRAILER_BYTES;
-  if (v.getUint32(body, true) !== crc32c(bytes, 0, body)) return 'hint checksum mismatch';
+  if (v.getUint32(body, true) !== crc32c(bytes, 0, body)) return { reason: 'checksum' };
   if (v.getUint16(4, true) !== HINT_VERSION)
-    return `unsupported hint version ${v.getUint16(4, true)}`;
-  if (v.getUint32(8, true) !== segmentId) return `hint names segment ${v.getUint32(8, true)}`;
+    return { reason: 'unsupported-version', version: v.getUint16(4, true) };
+  if (v.getUint32(8, true) !== segmentId)
+    return { reason: 'wrong-segment', named: v.getUint32(8, true) };
   if (v.getUint32(12, true) !== segmentSize) {
-    return `hint is for ${v.getUint32(12, true)} bytes of segment, the file has ${segmentSize}`;
+    return { reason: 'wrong-size', hintedSize: v.getUint32(12, true), fileSize: segmentSize };
   }
   const entries = v.getUint32(24, true);
   let at = HINT_HEADER_BYTES;
   for (let n = 0; n < entries; n++) {
-    if (at + HINT_ENTRY_BYTES > body) return 'hint entries run past the end';
+    if (at + HINT_ENTRY_BYTES > body) return { reason: 'entries-past-end' };
     const type = v.getUint8(at);
     const flags = v.getUint8(at + 1);
     const offset = v.getUint32(at + 8, true);
@@ -170,11 +215,11 @@ export function readHint(
       v.getUint16(at + 2, true) !== 0 ||
       offset + length > segmentSize
     ) {
-      return `bad hint entry ${n}`;
+      return { reason: 'bad-entry', entry: n };
     }
     at += HINT_ENTRY_BYTES + v.getUint32(at + 4, true) + (flags ? EXPIRY_BYTES : 0);
   }
-  if (at !== body) return 'hint entries do not fill the file';
+  if (at !== body) return { reason: 'entries-short-of-end' };
   return {
     maxSeq: getU64(v, 16),
     entries,

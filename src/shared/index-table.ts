@@ -12,15 +12,28 @@
 //                      generation and word 13 the batch lock (see writerBeginBatchPublish)
 //   [16, 16+1024)      stripe lock words (see rw-lock.ts)
 //   [1040, 1040+65536) segment handle table: handle -> segment file id (0 = free)
-//   [TABLE_BASE, ...)  slots, 4 words each: tag (the key's 32-bit hash, never 0 or 1), segment
-//                      handle, offset, record length. Tag 0 is an empty slot, 1 a deleted one.
+//   [TABLE_BASE, ...)  slots as index-slot-format.ts lays them out, 4 words each: tag (the
+//                      key's 32-bit hash, never 0 or 1), segment handle, offset, record length.
+//                      Tag 0 is an empty slot, 1 a deleted one.
 // A key's home slot is tag % capacity (capacity need not be a power of two, so the table grows
 // by 1.5x and stays 50-75% full); probing is linear. The full hash is kept so growth rehashes
 // without touching the disk.
 
 import { KvError } from './errors.js';
+import {
+  DELETED_TAG,
+  EMPTY_TAG,
+  SLOT_BYTES,
+  SLOT_HANDLE,
+  SLOT_LENGTH,
+  SLOT_OFFSET,
+  SLOT_WORDS,
+  tagOf,
+} from './index-slot-format.js';
 import { hashBytes, hashKey, type KeyInput } from './key-bytes.js';
 import { lockRead, lockWrite, unlockRead, unlockWrite } from './rw-lock.js';
+
+export { SLOT_BYTES, tagOf };
 
 const MAGIC = 0x4b564931; // "KVI1"
 const H_MAGIC = 0;
@@ -49,11 +62,8 @@ export const MAX_SEGMENT_HANDLES = 65536;
 const HANDLE_BASE = STRIPE_BASE + STRIPES;
 const TABLE_BASE = HANDLE_BASE + MAX_SEGMENT_HANDLES;
 
-const SLOT_WORDS = 4;
-/** Bytes of one slot. */
-export const SLOT_BYTES = SLOT_WORDS * 4;
-const EMPTY = 0;
-const DELETED = 1;
+const EMPTY = EMPTY_TAG;
+const DELETED = DELETED_TAG;
 const MAX_LOAD = 0.75;
 const GROWTH = 1.5;
 const MIN_CAPACITY = 1024;
@@ -75,11 +85,6 @@ function capacityFor(keys: number): number {
   let c = MIN_CAPACITY;
   while (c * MAX_LOAD < keys + 1) c = Math.ceil(c * GROWTH);
   return Math.min(c, MAX_CAPACITY);
-}
-
-/** Slot tag for a hash: the hash itself, moved off the two values that mark free slots. */
-export function tagOf(hash: number): number {
-  return hash < 2 ? hash + 2 : hash;
 }
 
 function stripeOf(tag: number): number {
@@ -306,7 +311,11 @@ export class IndexTable {
       const base = i * SLOT_WORDS;
       const t = slots[base]!;
       if (t === EMPTY) return -1;
-      if (t === tag && check(slots[base + 1]!, slots[base + 2]!, slots[base + 3]!)) return i;
+      if (
+        t === tag &&
+        check(slots[base + SLOT_HANDLE]!, slots[base + SLOT_OFFSET]!, slots[base + SLOT_LENGTH]!)
+      )
+        return i;
     }
   }
 
@@ -333,7 +342,11 @@ export class IndexTable {
   locationAt(i: number): SlotLocation {
     const base = i * SLOT_WORDS;
     const slots = this.slots;
-    return { handle: slots[base + 1]!, offset: slots[base + 2]!, length: slots[base + 3]! };
+    return {
+      handle: slots[base + SLOT_HANDLE]!,
+      offset: slots[base + SLOT_OFFSET]!,
+      length: slots[base + SLOT_LENGTH]!,
+    };
   }
 
   /** Calls `visit` for every live slot. Writer thread only (it takes no locks). */
@@ -341,7 +354,13 @@ export class IndexTable {
     const slots = this.slotView();
     for (let base = 0; base < slots.length; base += SLOT_WORDS) {
       const t = slots[base]!;
-      if (t > DELETED) visit(t, slots[base + 1]!, slots[base + 2]!, slots[base + 3]!);
+      if (t > DELETED)
+        visit(
+          t,
+          slots[base + SLOT_HANDLE]!,
+          slots[base + SLOT_OFFSET]!,
+          slots[base + SLOT_LENGTH]!,
+        );
     }
   }
 
@@ -361,9 +380,9 @@ export class IndexTable {
       for (let k = 0; k < capacity; k++) {
         const base = ((start + k) % capacity) * SLOT_WORDS;
         if (slots[base]! > DELETED) {
-          out[n++] = slots[base + 1]!;
-          out[n++] = slots[base + 2]!;
-          out[n++] = slots[base + 3]!;
+          out[n++] = slots[base + SLOT_HANDLE]!;
+          out[n++] = slots[base + SLOT_OFFSET]!;
+          out[n++] = slots[base + SLOT_LENGTH]!;
           break;
         }
       }
@@ -389,9 +408,9 @@ export class IndexTable {
     for (let k = 0; k < walked; k++, i = i + 1 === capacity ? 0 : i + 1) {
       const base = i * SLOT_WORDS;
       if (slots[base]! > DELETED) {
-        out[n++] = slots[base + 1]!;
-        out[n++] = slots[base + 2]!;
-        out[n++] = slots[base + 3]!;
+        out[n++] = slots[base + SLOT_HANDLE]!;
+        out[n++] = slots[base + SLOT_OFFSET]!;
+        out[n++] = slots[base + SLOT_LENGTH]!;
       }
     }
     return { locations: out.subarray(0, n), next: i, walked };
@@ -407,9 +426,9 @@ export class IndexTable {
     let n = 0;
     for (let base = 0; base < slots.length; base += SLOT_WORDS) {
       if (slots[base]! > DELETED) {
-        out[n++] = slots[base + 1]!;
-        out[n++] = slots[base + 2]!;
-        out[n++] = slots[base + 3]!;
+        out[n++] = slots[base + SLOT_HANDLE]!;
+        out[n++] = slots[base + SLOT_OFFSET]!;
+        out[n++] = slots[base + SLOT_LENGTH]!;
       }
     }
     return out;
@@ -459,7 +478,10 @@ export class IndexTable {
       if (t === EMPTY) break;
       if (t === DELETED) {
         if (firstDeleted < 0) firstDeleted = i;
-      } else if (t === tag && check(slots[base + 1]!, slots[base + 2]!, slots[base + 3]!)) {
+      } else if (
+        t === tag &&
+        check(slots[base + SLOT_HANDLE]!, slots[base + SLOT_OFFSET]!, slots[base + SLOT_LENGTH]!)
+      ) {
         const old = this.locationAt(i);
         this.writeSlot(base, tag, loc);
         return old;
@@ -480,7 +502,10 @@ export class IndexTable {
       const base = i * SLOT_WORDS;
       const t = slots[base]!;
       if (t === EMPTY) return undefined;
-      if (t === tag && check(slots[base + 1]!, slots[base + 2]!, slots[base + 3]!)) {
+      if (
+        t === tag &&
+        check(slots[base + SLOT_HANDLE]!, slots[base + SLOT_OFFSET]!, slots[base + SLOT_LENGTH]!)
+      ) {
         const old = this.locationAt(i);
         this.markDeleted(base, tag);
         return old;
@@ -543,9 +568,9 @@ export class IndexTable {
     const slots = this.slots;
     const stripe = stripeOf(tag);
     if (!this.private) lockWrite(this.i32, stripe);
-    slots[base + 1] = loc.handle;
-    slots[base + 2] = loc.offset;
-    slots[base + 3] = loc.length;
+    slots[base + SLOT_HANDLE] = loc.handle;
+    slots[base + SLOT_OFFSET] = loc.offset;
+    slots[base + SLOT_LENGTH] = loc.length;
     slots[base] = tag;
     if (!this.private) unlockWrite(this.i32, stripe);
   }
@@ -604,9 +629,9 @@ export class IndexTable {
         while (slots[i * SLOT_WORDS] !== EMPTY) i = i + 1 === capacity ? 0 : i + 1;
         const base = i * SLOT_WORDS;
         slots[base] = tag;
-        slots[base + 1] = old[j + 1]!;
-        slots[base + 2] = old[j + 2]!;
-        slots[base + 3] = old[j + 3]!;
+        slots[base + SLOT_HANDLE] = old[j + SLOT_HANDLE]!;
+        slots[base + SLOT_OFFSET] = old[j + SLOT_OFFSET]!;
+        slots[base + SLOT_LENGTH] = old[j + SLOT_LENGTH]!;
       }
       this.u32[H_DELETED] = 0;
       this.u32[H_GENERATION] = this.u32[H_GENERATION]! + 1;

@@ -31,6 +31,13 @@ function fmix32(h: number): number {
   return h >>> 0;
 }
 
+/**
+ * Names the key hash below (FNV-1a 32-bit, then fmix32) in files that persist hashes (the index
+ * snapshot's tags): a file made with another hash is never loaded as if it were this one's.
+ * Change it whenever `hashBytes` changes.
+ */
+export const KEY_HASH_ID = 1;
+
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 

@@ -5,6 +5,7 @@
 
 import { crc32c } from './crc32c.js';
 import { getU64, setU64 } from './data-view-u64.js';
+import { SLOT_BYTES } from './index-slot-format.js';
 
 /** File name of the index snapshot in a data directory. */
 export const SNAPSHOT_FILE = 'INDEX-SNAPSHOT';
@@ -12,9 +13,10 @@ export const SNAPSHOT_FILE = 'INDEX-SNAPSHOT';
 export const SNAPSHOT_MAGIC = 0x5844564b;
 /**
  * Snapshot layout version (header bytes 4..5); bumped whenever the snapshot layout changes.
- * Version 2 added the expiry tallies. A snapshot of another version is not used.
+ * Version 2 added the expiry tallies, version 3 the key hash id. A snapshot of another version
+ * is not used.
  */
-export const SNAPSHOT_VERSION = 2;
+export const SNAPSHOT_VERSION = 3;
 const HEADER_BYTES = 64;
 const SEGMENT_ENTRY_BYTES = 72;
 const BUCKET_BYTES = 20;
@@ -50,8 +52,38 @@ export interface SnapshotSegment {
   readonly expiring: readonly ExpiryBucket[];
 }
 
-/** Everything a snapshot holds. `slots` is the index's slot array (16 bytes per slot). */
+/** Why a snapshot file is unusable: a typed reason (`describeSnapshotFailure` words it). */
+export type SnapshotFailure =
+  | { readonly reason: 'cut-short' | 'bad-magic' | 'length-mismatch' | 'checksum' | 'bad-buckets' }
+  | { readonly reason: 'unsupported-version'; readonly version: number };
+
+/** Whether `decodeSnapshot` failed. */
+export function isSnapshotFailure(s: Snapshot | SnapshotFailure): s is SnapshotFailure {
+  return 'reason' in s;
+}
+
+/** The words for a snapshot failure, as logs print it. */
+export function describeSnapshotFailure(f: SnapshotFailure): string {
+  switch (f.reason) {
+    case 'cut-short':
+      return 'snapshot is cut short';
+    case 'bad-magic':
+      return 'bad snapshot magic';
+    case 'length-mismatch':
+      return 'snapshot length does not match its header';
+    case 'checksum':
+      return 'snapshot checksum mismatch';
+    case 'bad-buckets':
+      return 'snapshot expiry buckets do not match its header';
+    case 'unsupported-version':
+      return `unsupported snapshot version ${f.version}`;
+  }
+}
+
+/** Everything a snapshot holds. `slots` is the index's slot array (`SLOT_BYTES` per slot). */
 export interface Snapshot {
+  /** Which key hash made the slots' tags (key-bytes.ts `KEY_HASH_ID`). */
+  readonly hashId: number;
   readonly hashBits: number;
   readonly capacity: number;
   readonly count: number;
@@ -85,6 +117,7 @@ export function encodeSnapshot(s: Snapshot): Uint8Array[] {
   v.setUint32(40, s.segments.length, true);
   v.setUint32(44, buckets, true);
   setU64(v, 48, s.sweptAt);
+  v.setUint32(56, s.hashId, true);
   let b = bucketsStart;
   s.segments.forEach((g, i) => {
     const at = HEADER_BYTES + i * SEGMENT_ENTRY_BYTES;
@@ -116,28 +149,28 @@ export function encodeSnapshot(s: Snapshot): Uint8Array[] {
   return [head, s.slots, trailer];
 }
 
-/** Validates and decodes a snapshot file; returns why it is unusable as a string. */
-export function decodeSnapshot(bytes: Uint8Array): Snapshot | string {
-  if (bytes.length < HEADER_BYTES + TRAILER_BYTES) return 'snapshot is cut short';
+/** Validates and decodes a snapshot file; returns why it is unusable as a typed reason. */
+export function decodeSnapshot(bytes: Uint8Array): Snapshot | SnapshotFailure {
+  if (bytes.length < HEADER_BYTES + TRAILER_BYTES) return { reason: 'cut-short' };
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  if (v.getUint32(0, true) !== SNAPSHOT_MAGIC) return 'bad snapshot magic';
+  if (v.getUint32(0, true) !== SNAPSHOT_MAGIC) return { reason: 'bad-magic' };
   const version = v.getUint16(4, true);
-  if (version !== SNAPSHOT_VERSION) return `unsupported snapshot version ${version}`;
+  if (version !== SNAPSHOT_VERSION) return { reason: 'unsupported-version', version };
   const capacity = v.getUint32(12, true);
   const segmentCount = v.getUint32(40, true);
   const bucketCount = v.getUint32(44, true);
   const bucketsStart = HEADER_BYTES + segmentCount * SEGMENT_ENTRY_BYTES;
   const slotsStart = bucketsStart + bucketCount * BUCKET_BYTES;
-  const body = slotsStart + capacity * 16;
-  if (bytes.length !== body + TRAILER_BYTES) return 'snapshot length does not match its header';
-  if (v.getUint32(body, true) !== crc32c(bytes, 0, body)) return 'snapshot checksum mismatch';
+  const body = slotsStart + capacity * SLOT_BYTES;
+  if (bytes.length !== body + TRAILER_BYTES) return { reason: 'length-mismatch' };
+  if (v.getUint32(body, true) !== crc32c(bytes, 0, body)) return { reason: 'checksum' };
   const segments: SnapshotSegment[] = [];
   let b = bucketsStart;
   for (let i = 0; i < segmentCount; i++) {
     const at = HEADER_BYTES + i * SEGMENT_ENTRY_BYTES;
     const expiring: ExpiryBucket[] = [];
     const n = v.getUint32(at + 64, true);
-    if (b + n * BUCKET_BYTES > slotsStart) return 'snapshot expiry buckets do not match its header';
+    if (b + n * BUCKET_BYTES > slotsStart) return { reason: 'bad-buckets' };
     for (let k = 0; k < n; k++, b += BUCKET_BYTES) {
       expiring.push({
         second: v.getUint32(b, true),
@@ -165,8 +198,9 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot | string {
       expiring,
     });
   }
-  if (b !== slotsStart) return 'snapshot expiry buckets do not match its header';
+  if (b !== slotsStart) return { reason: 'bad-buckets' };
   return {
+    hashId: v.getUint32(56, true),
     hashBits: v.getUint32(8, true),
     capacity,
     count: v.getUint32(16, true),

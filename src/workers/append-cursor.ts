@@ -2,10 +2,16 @@
 // number) and the helpers that read a unit's bounds or mark its records failed. Writer only.
 
 import type { SerializedError } from '../shared/errors.js';
-import { recordType, SEGMENT_HEADER_BYTES, sealRecord, TYPE_PUT } from '../shared/format.js';
+import {
+  recordLengthAt,
+  recordType,
+  SEGMENT_HEADER_BYTES,
+  sealRecord,
+  TYPE_PUT,
+} from '../shared/format.js';
 import { WRITE_FAILED } from '../shared/messages.js';
 import { isOpType } from '../shared/write-ops.js';
-import { countRecords, recordLengthAt, type WriteBuffer } from './write-buffer.js';
+import { countRecords, type WriteBuffer } from './write-buffer.js';
 
 /**
  * A contiguous span of one submitted buffer written into one segment: records

@@ -5,12 +5,7 @@
 // the records of those segments: it walks on through the slots from where the last cycle
 // stopped, for at most its time budget, until it has found them all. Writer thread only.
 
-import {
-  RECORD_HEADER_BYTES,
-  recordBytes,
-  TYPE_DELETE,
-  writeRecordHeader,
-} from '../shared/format.js';
+import { recordBytes, recordKeyStart, TYPE_DELETE, writeRecordHeader } from '../shared/format.js';
 import type { IndexTable } from '../shared/index-table.js';
 import type { RecordReader } from '../shared/record-reader.js';
 import type { SegmentTable } from './segments.js';
@@ -91,7 +86,7 @@ function tombstones(keys: readonly Uint8Array[]): Uint8Array {
   let at = 0;
   for (const k of keys) {
     writeRecordHeader(b, at, TYPE_DELETE, 0, 0, k.length, 0);
-    b.set(k, at + RECORD_HEADER_BYTES);
+    b.set(k, recordKeyStart(at));
     at += recordBytes(k.length, 0);
   }
   return b;

@@ -5,13 +5,13 @@
 
 import {
   RECORD_HEADER_BYTES,
-  recordBytes,
   recordExpiresAt,
   recordInBatch,
   recordKeyLength,
+  recordKeyStart,
+  recordLengthAt,
   recordSeq,
   recordType,
-  recordValueLength,
   TYPE_DELETE,
   TYPE_PUT,
 } from '../shared/format.js';
@@ -108,7 +108,7 @@ export class IndexPublisher {
   ): void {
     let record = 0;
     for (let p = start; p < end; record++) {
-      const length = recordBytes(recordKeyLength(b, p), recordValueLength(b, p));
+      const length = recordLengthAt(b, p);
       const type = recordType(b, p);
       if (!this.inBatchPublish && recordInBatch(b, p)) {
         // From the first record of an atomic batch until `endPublish`, multi-key reads wait.
@@ -116,7 +116,7 @@ export class IndexPublisher {
         this.inBatchPublish = true;
       }
       const keyLength = recordKeyLength(b, p);
-      const keyStart = p + RECORD_HEADER_BYTES;
+      const keyStart = recordKeyStart(p);
       if (type === TYPE_PUT) {
         const loc = { handle: at.handle, offset: at.offset + (p - start), length };
         if (this.put(b, keyStart, keyLength, loc, recordExpiresAt(b, p))) existed(record);
@@ -197,7 +197,7 @@ export class IndexPublisher {
     const k = this.keyBytes;
     const ks = this.keyStart;
     for (let i = 0; i < this.keyLength; i++) {
-      if (src[at + RECORD_HEADER_BYTES + i] !== k[ks + i]) return false;
+      if (src[recordKeyStart(at) + i] !== k[ks + i]) return false;
     }
     this.matchedExpiresAt = recordExpiresAt(src, at);
     this.matchedSeq = recordSeq(src, at);

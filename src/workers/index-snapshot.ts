@@ -18,10 +18,13 @@ import {
   segmentFileName,
 } from '../shared/format.js';
 import type { IndexTable } from '../shared/index-table.js';
+import { KEY_HASH_ID } from '../shared/key-bytes.js';
 import type { Logger } from '../shared/logger.js';
 import {
   decodeSnapshot,
+  describeSnapshotFailure,
   encodeSnapshot,
+  isSnapshotFailure,
   SNAPSHOT_FILE,
   type Snapshot,
 } from '../shared/snapshot-format.js';
@@ -40,6 +43,7 @@ export function takeSnapshot(
   resumeFrom: number,
 ): Snapshot {
   return {
+    hashId: KEY_HASH_ID,
     hashBits: index.hashBits,
     capacity: index.capacity,
     count: index.count,
@@ -126,11 +130,10 @@ export function restoreSnapshot(
     return undefined;
   }
   const snapshot = decodeSnapshot(bytes);
-  const problem =
-    typeof snapshot === 'string'
-      ? snapshot
-      : mismatch(snapshot, inventory, index, segments.files, dir);
-  if (problem !== undefined || typeof snapshot === 'string') {
+  const problem = isSnapshotFailure(snapshot)
+    ? describeSnapshotFailure(snapshot)
+    : mismatch(snapshot, inventory, index, segments.files, dir);
+  if (problem !== undefined || isSnapshotFailure(snapshot)) {
     log.warn(
       { reason: problem },
       'index snapshot not usable; rebuilding from hint files and segments',
@@ -172,6 +175,8 @@ function mismatch(
   files: FileSystem,
   dir: string,
 ): string | undefined {
+  if (s.hashId !== KEY_HASH_ID)
+    return `snapshot's tags are of key hash ${s.hashId}, not ${KEY_HASH_ID}`;
   if (s.hashBits !== index.hashBits) return `snapshot hashes keys to ${s.hashBits} bits`;
   const byId = new Map(inventory.files.map((f) => [f.header.id, f]));
   for (const g of s.segments) {

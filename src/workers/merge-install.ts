@@ -6,18 +6,13 @@
 // and remove their files. Writer thread only.
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import {
-  type InstallOutcome,
-  type MergePlan,
-  type MergeResult,
-  MOVE_DROP,
-  MOVE_WORDS,
-} from '../shared/compaction-messages.js';
+import type { InstallOutcome, MergePlan, MergeResult } from '../shared/compaction-messages.js';
 import { KvError } from '../shared/errors.js';
 import { faultPoint } from '../shared/fault-points.js';
 import { KIND_MERGED, segmentFileName } from '../shared/format.js';
 import { hintFileName } from '../shared/hint-format.js';
 import type { IndexTable, SlotLocation } from '../shared/index-table.js';
+import { moveAt, moveCount } from '../shared/merge-moves.js';
 import { commitTemp, removeFilesDurably, TEMP_SUFFIX } from './durable-file.js';
 import type { Segment, SegmentTable } from './segments.js';
 
@@ -75,28 +70,27 @@ export async function installMerge(
   let superseded = 0;
   let dropped = 0;
   const m = result.moves;
-  const halfway = Math.floor(m.length / MOVE_WORDS / 2) * MOVE_WORDS;
-  for (let at = 0; at < m.length; at += MOVE_WORDS) {
-    if (at === halfway) faultPoint('merge-installing');
-    const tag = m[at]!;
-    const from = { handle: m[at + 1]!, offset: m[at + 2]!, length: m[at + 4]! };
-    const keyLength = m[at + 5]!;
-    const expiresAt = m[at + 7]! * 0x1_0000_0000 + m[at + 6]!;
-    if (m[at + 3] === MOVE_DROP) {
-      if (index.writerRemoveIf(tag, from)) {
-        onDropped(tag, from);
-        segments.removeLive(from, expiresAt, keyLength);
+  const count = moveCount(m);
+  const halfway = Math.floor(count / 2);
+  for (let i = 0; i < count; i++) {
+    if (i === halfway) faultPoint('merge-installing');
+    const move = moveAt(m, i);
+    const from = { handle: move.fromHandle, offset: move.fromOffset, length: move.length };
+    if (move.to === undefined) {
+      if (index.writerRemoveIf(move.tag, from)) {
+        onDropped(move.tag, from);
+        segments.removeLive(from, move.expiresAt, move.keyLength);
         dropped++;
       }
     } else {
-      const to = { handle: output.handle, offset: m[at + 3]!, length: from.length };
-      if (index.writerReplaceIf(tag, from, to)) {
-        segments.removeLive(from, expiresAt, keyLength);
-        segments.addLive(to, expiresAt, keyLength);
+      const to = { handle: output.handle, offset: move.to, length: move.length };
+      if (index.writerReplaceIf(move.tag, from, to)) {
+        segments.removeLive(from, move.expiresAt, move.keyLength);
+        segments.addLive(to, move.expiresAt, move.keyLength);
         moved++;
       } else superseded++;
     }
-    if ((at / MOVE_WORDS) % SLICE === SLICE - 1) await nextTurn();
+    if (i % SLICE === SLICE - 1) await nextTurn();
   }
   faultPoint('merge-installed');
   const stillLive = inputs.filter((s) => s.liveKeys !== 0);

@@ -7,21 +7,15 @@
 // into it. Runs on the compaction worker; it only reads the index, never changes it.
 
 import { join } from 'node:path';
+import type { MergeDamage, MergePlan, MergeResult } from '../shared/compaction-messages.js';
 import {
-  type MergeDamage,
-  type MergePlan,
-  type MergeResult,
-  MOVE_DROP,
-  MOVE_WORDS,
-} from '../shared/compaction-messages.js';
-import {
+  clearRecordInBatch,
   encodeRecord,
   encodeSegmentHeader,
-  FLAG_IN_BATCH,
   KIND_MERGED,
-  OFF_FLAGS,
   RECORD_HEADER_BYTES,
   recordExpiresAt,
+  recordInBatch,
   recordKeyLength,
   SEGMENT_HEADER_BYTES,
   sealRecord,
@@ -31,6 +25,7 @@ import {
 } from '../shared/format.js';
 import { HintBuilder, hintFileName } from '../shared/hint-format.js';
 import type { IndexTable } from '../shared/index-table.js';
+import { MoveListBuilder } from '../shared/merge-moves.js';
 import { damagedRecordKey, walkIntactRecords } from '../shared/segment-scan.js';
 import type { Throttle } from '../shared/throttle.js';
 import { TEMP_SUFFIX, writeTemp } from './durable-file.js';
@@ -108,33 +103,11 @@ function copyLive(
   const damaged: MergeDamage[] = [];
   out.append(encodeSegmentHeader(plan.outputId, KIND_MERGED, plan.first, plan.last), 0);
   const hint = new HintBuilder();
-  let moves = new Uint32Array(MOVE_WORDS * 1024);
-  let moveCount = 0;
+  const moves = new MoveListBuilder();
   let records = 0;
   let tombstoneBytes = 0;
   let bytesRead = 0;
   const bytesTotal = plan.inputs.reduce((n, s) => n + s.size, 0);
-  const addMove = (
-    tag: number,
-    handle: number,
-    offset: number,
-    to: number,
-    length: number,
-    keyLength: number,
-    expiresAt: number,
-  ) => {
-    if ((moveCount + 1) * MOVE_WORDS > moves.length) {
-      const grown = new Uint32Array(moves.length * 2);
-      grown.set(moves);
-      moves = grown;
-    }
-    const high = Math.floor(expiresAt / 0x1_0000_0000);
-    moves.set(
-      [tag, handle, offset, to, length, keyLength, expiresAt >>> 0, high],
-      moveCount * MOVE_WORDS,
-    );
-    moveCount++;
-  };
 
   for (const input of plan.inputs) {
     throttle.checkStop();
@@ -150,7 +123,8 @@ function copyLive(
         if (!index.pointsAt(tag, input.handle, offset)) return; // overwritten or deleted
         const expiresAt = recordExpiresAt(bytes, offset);
         if (expiresAt !== 0 && expiresAt <= plan.now) {
-          addMove(tag, input.handle, offset, MOVE_DROP, length, keyLength, expiresAt);
+          const move = { tag, fromHandle: input.handle, fromOffset: offset, length, keyLength };
+          moves.add({ ...move, to: undefined, expiresAt });
           if (plan.dropTombstones) return;
           // It may hide an older value of the key: keep what hides it, without the value.
           const key = bytes.subarray(keyStart, keyStart + keyLength);
@@ -168,7 +142,15 @@ function copyLive(
           tombstoneBytes += tombstone.length;
         } else {
           const to = out.append(bytes.subarray(offset, offset + length), seq);
-          addMove(tag, input.handle, offset, to, length, keyLength, expiresAt);
+          moves.add({
+            tag,
+            fromHandle: input.handle,
+            fromOffset: offset,
+            to,
+            length,
+            keyLength,
+            expiresAt,
+          });
           hint.add(type, bytes, keyStart, keyLength, to, length, seq, expiresAt);
         }
       } else {
@@ -205,7 +187,7 @@ function copyLive(
   out.flush();
   return {
     size: out.size,
-    moves: moves.slice(0, moveCount * MOVE_WORDS),
+    moves: moves.finish(),
     records,
     tombstoneBytes,
     bytesRead,
@@ -242,8 +224,8 @@ class OutputBuffer {
     }
     const at = this.used;
     this.buffer.set(record, at);
-    if (seq !== 0 && (record[OFF_FLAGS]! & FLAG_IN_BATCH) !== 0) {
-      this.buffer[at + OFF_FLAGS] = record[OFF_FLAGS]! & ~FLAG_IN_BATCH;
+    if (seq !== 0 && recordInBatch(record, 0)) {
+      clearRecordInBatch(this.buffer, at);
       sealRecord(this.buffer, at, seq);
     }
     this.used += record.length;

@@ -5,11 +5,13 @@
 import { getU64 } from '../shared/data-view-u64.js';
 import { KvError, serializeError } from '../shared/errors.js';
 import {
-  OFF_FLAGS,
-  RECORD_HEADER_BYTES,
   recordExpiresAt,
+  recordFlags,
   recordKeyLength,
+  recordKeyStart,
+  recordLengthAt,
   recordType,
+  recordValueStart,
 } from '../shared/format.js';
 import type { IndexTable } from '../shared/index-table.js';
 import type { RecordReader } from '../shared/record-reader.js';
@@ -21,17 +23,16 @@ import {
   tombstone,
   tombstoneBatch,
 } from './op-evaluator.js';
-import { recordLengthAt } from './write-buffer.js';
 
 /** Decodes the operation laid out as a record at `start` of a submitted buffer. */
 export function operationAt(b: Uint8Array, start: number): Operation {
   const keyLength = recordKeyLength(b, start);
-  const keyStart = start + RECORD_HEADER_BYTES;
+  const keyStart = recordKeyStart(start);
   return {
     type: recordType(b, start),
-    flags: b[start + OFF_FLAGS]!,
+    flags: recordFlags(b, start),
     key: b.subarray(keyStart, keyStart + keyLength),
-    argument: b.subarray(keyStart + keyLength, start + recordLengthAt(b, start)),
+    argument: b.subarray(recordValueStart(start, keyLength), start + recordLengthAt(b, start)),
     expiresAt: recordExpiresAt(b, start),
   };
 }

@@ -17,7 +17,12 @@ import {
   SEGMENT_HEADER_BYTES,
   TYPE_PUT,
 } from '../shared/format.js';
-import { hintFileName, readHint } from '../shared/hint-format.js';
+import {
+  describeHintFailure,
+  hintFileName,
+  isHintFailure,
+  readHint,
+} from '../shared/hint-format.js';
 import type { SlotLocation } from '../shared/index-table.js';
 import type { Logger } from '../shared/logger.js';
 import { damageError, isAllZero, scanEffects, surveyDamage } from '../shared/segment-scan.js';
@@ -222,8 +227,11 @@ function loadHint(
     return undefined;
   }
   const hint = readHint(bytes, segment.id, segment.size);
-  if (typeof hint === 'string') {
-    log.warn({ file: name, reason: hint }, 'bad hint file; scanning the segment instead');
+  if (isHintFailure(hint)) {
+    log.warn(
+      { file: name, reason: describeHintFailure(hint) },
+      'bad hint file; scanning the segment instead',
+    );
     return undefined;
   }
   const handle = segment.handle;

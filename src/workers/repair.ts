@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { ioError } from '../shared/errors.js';
 import {
   decodeSegmentHeader,
+  describeSegmentHeaderFailure,
   findNextRecord,
+  isSegmentHeaderFailure,
   parseSegmentFileName,
   RECORD_HEADER_BYTES,
   recordKeyLength,
@@ -59,11 +61,11 @@ export function repairDirectory(files: FileSystem, dir: string, log: Logger): Re
     const path = join(dir, name);
     const bytes = read(files, path, name);
     const header = decodeSegmentHeader(bytes.subarray(0, SEGMENT_HEADER_BYTES), id);
-    if (typeof header === 'string') {
+    if (isSegmentHeaderFailure(header)) {
       // Cut short at creation (recovery removes it) or of an unknown version: not ours to touch.
       if (
         (id === maxId && bytes.length <= SEGMENT_HEADER_BYTES) ||
-        header.startsWith('unsupported')
+        header.reason === 'unsupported-version'
       ) {
         continue;
       }
@@ -77,9 +79,12 @@ export function repairDirectory(files: FileSystem, dir: string, log: Logger): Re
         bytes: bytes.length,
         savedTo: aside,
         lostKeys,
-        reason: `unreadable segment header (${header}); the whole file was set aside`,
+        reason: `unreadable segment header (${describeSegmentHeaderFailure(header)}); the whole file was set aside`,
       });
-      log.warn({ file: name, reason: header, savedTo: aside }, 'repair: set aside a segment');
+      log.warn(
+        { file: name, reason: describeSegmentHeaderFailure(header), savedTo: aside },
+        'repair: set aside a segment',
+      );
       continue;
     }
     const plan = planSalvage(bytes, id === maxId);

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { ioError, KvError } from '../shared/errors.js';
 import {
   decodeSegmentHeader,
+  describeSegmentHeaderFailure,
+  isSegmentHeaderFailure,
   parseSegmentFileName,
   SEGMENT_HEADER_BYTES,
   type SegmentHeader,
@@ -60,15 +62,18 @@ export function takeInventory(files: FileSystem, dir: string, log: Logger): Inve
     const name = segmentFileName(id);
     const { head, size } = readHead(files, join(dir, name));
     const header = decodeSegmentHeader(head, id);
-    if (typeof header === 'string') {
-      if (id === maxId && size <= SEGMENT_HEADER_BYTES && !header.startsWith('unsupported')) {
+    if (isSegmentHeaderFailure(header)) {
+      if (id === maxId && size <= SEGMENT_HEADER_BYTES && header.reason !== 'unsupported-version') {
         // Crashed while creating the segment (its header never became durable): nothing can
         // have been appended to it.
         log.warn({ file: name, bytes: size }, 'removing a segment cut short at creation');
         removeFilesDurably(files, dir, [name, hintFileName(id)]);
         continue;
       }
-      throw new KvError('KV_CORRUPTION', `${name} at offset 0: ${header}`);
+      throw new KvError(
+        'KV_CORRUPTION',
+        `${name} at offset 0: ${describeSegmentHeaderFailure(header)}`,
+      );
     }
     found.push({ header, size, name });
   }

@@ -5,11 +5,10 @@
 import { KvError, type SerializedError, serializeError } from '../shared/errors.js';
 import {
   batchCommitCount,
-  FLAG_IN_BATCH,
   RECORD_HEADER_BYTES,
-  recordKeyLength,
+  recordInBatch,
+  recordLengthAt,
   recordType,
-  recordValueLength,
   TYPE_BATCH_COMMIT,
   TYPE_DELETE,
   TYPE_PUT,
@@ -22,11 +21,6 @@ export interface WriteBuffer {
   /** End offset of each unit, ascending; unit k spans [unitEnds[k-1] ?? 0, unitEnds[k]). */
   readonly unitEnds: number[];
   readonly records: number;
-}
-
-/** Total bytes of the record at `at`. */
-export function recordLengthAt(b: Uint8Array, at: number): number {
-  return RECORD_HEADER_BYTES + recordKeyLength(b, at) + recordValueLength(b, at);
 }
 
 /** Number of records in `b[start, end)`, which must be whole records. */
@@ -62,7 +56,7 @@ export function parseWriteBuffer(b: Uint8Array): WriteBuffer {
     }
     at += length;
     records++;
-    if (b[at - length + 5]! & FLAG_IN_BATCH) {
+    if (recordInBatch(b, at - length)) {
       if (type === TYPE_BATCH_COMMIT) throw malformed('commit record flagged as in a batch');
       inBatch++;
     } else if (type === TYPE_BATCH_COMMIT) {

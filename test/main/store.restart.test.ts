@@ -17,7 +17,11 @@ import {
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store, type StoreOptions, spawnStore } from '../../dist/main/index.js';
-import { decodeSnapshot, encodeSnapshot } from '../../dist/shared/snapshot-format.js';
+import {
+  decodeSnapshot,
+  encodeSnapshot,
+  isSnapshotFailure,
+} from '../../dist/shared/snapshot-format.js';
 import { ChildLines, fixturePath } from '../fixtures/child-lines.js';
 import { flipByte } from '../fixtures/file-bytes.js';
 import { expectRejectsWith } from '../fixtures/kv-errors.js';
@@ -150,7 +154,7 @@ describe('index snapshot', () => {
     const { dir, model } = await buildStore('snap-seq');
     // Writes after the snapshot, as a crash after a periodic snapshot would leave them.
     const snapshot = decodeSnapshot(readFileSync(join(dir, SNAPSHOT)));
-    if (typeof snapshot === 'string') throw new Error(snapshot);
+    if (isSnapshotFailure(snapshot)) throw new Error(snapshot.reason);
     const store = await Store.open(dir, OPTIONS);
     await store.set('after', 'the snapshot');
     await store.close();
@@ -165,6 +169,16 @@ describe('index snapshot', () => {
     const accepted = await openAndCheck(dir, model);
     expect(accepted.recovery.restoredSegments).toBeGreaterThan(0);
     expect(accepted.recovery.records).toBe(1);
+  });
+
+  it('a snapshot whose tags another key hash made is refused, not read as every key absent', async () => {
+    const { dir, model } = await buildStore('snap-hash');
+    const snapshot = decodeSnapshot(readFileSync(join(dir, SNAPSHOT)));
+    if (isSnapshotFailure(snapshot)) throw new Error(snapshot.reason);
+    const otherHash = { ...snapshot, hashId: snapshot.hashId + 1 };
+    writeFileSync(join(dir, SNAPSHOT), Buffer.concat(encodeSnapshot(otherHash)));
+    const refused = await openAndCheck(dir, model);
+    expect(refused.recovery.restoredSegments).toBe(0);
   });
 
   it('a snapshot of an index with another hash width is refused', async () => {

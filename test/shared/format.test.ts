@@ -444,6 +444,9 @@ describe('segment header', () => {
     v.setUint16(4, 1, true);
     v.setUint32(8, 1, true);
     expect(checkSegmentHeader(v1, 1)).toBe('unsupported format version 1');
+    // Callers decide by the typed reason, never by the words.
+    expect(decodeSegmentHeader(v1, 1)).toEqual({ reason: 'unsupported-version', version: 1 });
+    expect(decodeSegmentHeader(v1.subarray(0, 3), 1)).toEqual({ reason: 'cut-short' });
   });
 
   it('rejects another format version even with a valid checksum', () => {

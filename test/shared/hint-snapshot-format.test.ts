@@ -6,16 +6,21 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TYPE_DELETE, TYPE_PUT } from '../../dist/shared/format.js';
 import {
+  describeHintFailure,
   HINT_ENTRY_BYTES,
   HINT_HEADER_BYTES,
   HintBuilder,
   hintFileName,
+  isHintFailure,
   parseHintFileName,
   readHint,
 } from '../../dist/shared/hint-format.js';
+import { KEY_HASH_ID } from '../../dist/shared/key-bytes.js';
 import {
   decodeSnapshot,
+  describeSnapshotFailure,
   encodeSnapshot,
+  isSnapshotFailure,
   type Snapshot,
 } from '../../dist/shared/snapshot-format.js';
 
@@ -41,7 +46,7 @@ function build(entries: readonly Entry[], id = 7, size = 1 << 20): Uint8Array {
 
 function entriesOf(bytes: Uint8Array, id = 7, size = 1 << 20): Entry[] {
   const hint = readHint(bytes, id, size);
-  if (typeof hint === 'string') throw new Error(hint);
+  if (isHintFailure(hint)) throw new Error(describeHintFailure(hint));
   const out: Entry[] = [];
   hint.forEach((type, b, keyStart, keyLength, offset, length, seq) => {
     out.push({
@@ -70,7 +75,7 @@ describe('hint files', () => {
         const bytes = build(entries);
         expect(entriesOf(bytes)).toEqual(entries);
         const hint = readHint(bytes, 7, 1 << 20);
-        if (typeof hint === 'string') throw new Error(hint);
+        if (isHintFailure(hint)) throw new Error(describeHintFailure(hint));
         expect(hint.entries).toBe(entries.length);
         expect(hint.maxSeq).toBe(Math.max(3, ...entries.map((e) => e.seq)));
       }),
@@ -86,18 +91,25 @@ describe('hint files', () => {
     for (let i = 0; i < bytes.length; i++) {
       const damaged = bytes.slice();
       damaged[i] ^= 0x01;
-      expect(typeof readHint(damaged, 7, 1 << 20), `byte ${i}`).toBe('string');
+      expect(readHint(damaged, 7, 1 << 20), `byte ${i}`).toHaveProperty('reason');
     }
     for (let n = 0; n < bytes.length; n++) {
-      expect(typeof readHint(bytes.subarray(0, n), 7, 1 << 20), `cut at ${n}`).toBe('string');
+      expect(readHint(bytes.subarray(0, n), 7, 1 << 20), `cut at ${n}`).toHaveProperty('reason');
     }
-    expect(readHint(bytes, 8, 1 << 20)).toMatch(/names segment 7/);
-    expect(readHint(bytes, 7, 100)).toMatch(/for 1048576 bytes/);
+    expect(readHint(bytes, 8, 1 << 20)).toEqual({ reason: 'wrong-segment', named: 7 });
+    expect(readHint(bytes, 7, 100)).toEqual({
+      reason: 'wrong-size',
+      hintedSize: 1048576,
+      fileSize: 100,
+    });
+    const failure = readHint(bytes, 7, 100);
+    if (!isHintFailure(failure)) throw new Error('expected a failure');
+    expect(describeHintFailure(failure)).toMatch(/for 1048576 bytes of segment, the file has 100/);
   });
 
   it('refuses entries that point past the segment, even with a valid checksum', () => {
     const bytes = build([{ type: TYPE_PUT, key: 'k', offset: 90, length: 20, seq: 1 }], 7, 100);
-    expect(readHint(bytes, 7, 100)).toMatch(/bad hint entry 0/);
+    expect(readHint(bytes, 7, 100)).toEqual({ reason: 'bad-entry', entry: 0 });
   });
 
   it('names files NNNNNN.hint and parses them back', () => {
@@ -112,6 +124,7 @@ function snapshot(slots = 4): Snapshot {
   const bytes = new Uint8Array(slots * 16);
   for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31) & 0xff;
   return {
+    hashId: KEY_HASH_ID,
     hashBits: 32,
     capacity: slots,
     count: 2,
@@ -164,7 +177,7 @@ describe('index snapshots', () => {
     const s = snapshot();
     const decoded = decodeSnapshot(concat(encodeSnapshot(s)));
     expect(decoded).toEqual({ ...s, slots: expect.any(Uint8Array) });
-    if (typeof decoded === 'string') throw new Error(decoded);
+    if (isSnapshotFailure(decoded)) throw new Error(describeSnapshotFailure(decoded));
     expect(Buffer.from(decoded.slots).equals(Buffer.from(s.slots))).toBe(true);
   });
 
@@ -173,10 +186,18 @@ describe('index snapshots', () => {
     for (let i = 0; i < bytes.length; i++) {
       const damaged = Buffer.from(bytes);
       damaged[i] ^= 0x80;
-      expect(typeof decodeSnapshot(damaged), `byte ${i}`).toBe('string');
+      expect(decodeSnapshot(damaged), `byte ${i}`).toHaveProperty('reason');
     }
     for (let n = 0; n < bytes.length; n++) {
-      expect(typeof decodeSnapshot(bytes.subarray(0, n)), `cut at ${n}`).toBe('string');
+      expect(decodeSnapshot(bytes.subarray(0, n)), `cut at ${n}`).toHaveProperty('reason');
     }
+  });
+
+  it('names the key hash that made its tags, and says which version it is when refused', () => {
+    const bytes = concat(encodeSnapshot(snapshot()));
+    expect(bytes.readUInt32LE(56)).toBe(KEY_HASH_ID);
+    const older = Buffer.from(bytes);
+    older.writeUInt16LE(2, 4);
+    expect(decodeSnapshot(older)).toEqual({ reason: 'unsupported-version', version: 2 });
   });
 });

@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../../dist/shared/format.js';
-import { readHint } from '../../dist/shared/hint-format.js';
+import { isHintFailure, readHint } from '../../dist/shared/hint-format.js';
 import { requestStop, Throttle } from '../../dist/shared/throttle.js';
 import { mergeSegments } from '../../dist/workers/merge.js';
 import { writeSegmentHint } from '../../dist/workers/segment-hint.js';
@@ -235,7 +235,7 @@ describe('writeSegmentHint', () => {
           s.id,
           s.size,
         );
-        if (typeof hint === 'string') throw new Error(hint);
+        if (isHintFailure(hint)) throw new Error(hint.reason);
         expect(hint.entries).toBe(entries);
       }
       expect(expectValue(await w.service.unhintedSegments())).toEqual([]);

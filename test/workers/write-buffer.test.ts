@@ -5,8 +5,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KvError } from '../../dist/shared/errors.js';
-import { FLAG_IN_BATCH, OFF_TYPE, TYPE_PUT } from '../../dist/shared/format.js';
-import { countRecords, parseWriteBuffer, recordLengthAt } from '../../dist/workers/write-buffer.js';
+import { FLAG_IN_BATCH, OFF_TYPE, recordLengthAt, TYPE_PUT } from '../../dist/shared/format.js';
+import { countRecords, parseWriteBuffer } from '../../dist/workers/write-buffer.js';
 import { layoutRecord, type Op, recordCount, submission, utf8 } from './worker-harness.js';
 
 const bytesOf = (ops: readonly Op[]): Uint8Array => {
