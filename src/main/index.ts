@@ -6,6 +6,7 @@ export {
   ERROR_CODES,
   KvError,
   type KvErrorCode,
+  type KvErrorOptions,
   type SerializedError,
   serializeError,
 } from '../shared/errors.js';
@@ -34,6 +35,10 @@ export type {
   Bytes,
   Entry,
   ExpireCondition,
+  RangeEntry,
+  RangeKey,
+  RangeKeyValue,
+  RangeOptions,
   SetOptions,
   SetWithOptions,
   SetWithResult,

@@ -13,6 +13,9 @@ import { RecordReader } from '../shared/record-reader.js';
 import { Compactor } from './compactor.js';
 import { type DirLock, lockDirectory } from './dir-lock.js';
 import { ExpiryReaper } from './expiry-reaper.js';
+import { fillMemtable } from './key-listing.js';
+import { KeyMemtable } from './key-memtable.js';
+import { KeyRuns } from './key-runs.js';
 import { type ResolvedOptions, resolveOptions, type StoreOptions } from './options.js';
 import { ReadQueue } from './read-queue.js';
 import { startReaderPool } from './reader-pool.js';
@@ -48,6 +51,10 @@ export interface StoreEngine {
   readonly opened: WriterOpened;
   /** Automatic and on-demand compaction. */
   readonly compactor: Compactor;
+  /** Keys written since key runs caught up (range scans). */
+  readonly memtable: KeyMemtable;
+  /** This thread's open key runs (range scans). */
+  readonly keyRuns: KeyRuns;
 }
 
 /**
@@ -88,7 +95,11 @@ export async function startEngine(
     );
     const index = new IndexTable(opened.index);
     const pool = startReaderPool(absolute, opened.index, resolved.readers, resolved.readMode, log);
-    const writes = new WriteQueue((records, length) => writer.write(records, length));
+    const memtable = new KeyMemtable(() => index.keyRunsThrough);
+    const writes = new WriteQueue((records, length) => writer.write(records, length), {
+      memtable,
+      activeSegmentId: () => index.activeSegmentId,
+    });
     const reaper = new ExpiryReaper(writes);
     const localReader = new RecordReader(absolute, index, resolved.readMode, (key) =>
       reaper.reap(key),
@@ -114,7 +125,18 @@ export async function startEngine(
         logging.of('compaction'),
         () => localReader.sweep(),
       ),
+      memtable,
+      keyRuns: new KeyRuns(absolute, index),
     };
+    try {
+      await fillMemtable(engine);
+    } catch (error) {
+      await engine.compactor.close();
+      await pool.destroy();
+      localReader.close();
+      engine.keyRuns.close();
+      throw error;
+    }
     log.info(
       { dir: absolute, keys: index.count, recoveryMs: Math.round(opened.recoveryMs) },
       'store opened',
@@ -148,6 +170,7 @@ export async function stopEngine(engine: StoreEngine, writerFailed: boolean): Pr
   await attempt(() => engine.pool.destroy());
   await attempt(() => engine.writer.terminate());
   await attempt(() => engine.localReader.close());
+  await attempt(() => engine.keyRuns.close());
   await attempt(() => engine.lock.release());
   engine.log.info({ dir: engine.dir }, 'store closed');
   if (firstError) throw firstError;

@@ -89,6 +89,52 @@ export interface Entry {
   readonly expiresAt: number;
 }
 
+/**
+ * Which keys a range scan (`Store.range`, `Store.rangeSync`) walks. Keys sort bytewise by
+ * their bytes (a string key by its UTF-8 bytes). Bounds combine (a prefix and a `gte` both
+ * hold); an unknown option is refused with `KV_INVALID_ARGUMENT`.
+ */
+export interface RangeOptions {
+  /** Keys after this one. */
+  readonly gt?: Bytes;
+  /** Keys from this one on. */
+  readonly gte?: Bytes;
+  /** Keys before this one. */
+  readonly lt?: Bytes;
+  /** Keys up to this one. */
+  readonly lte?: Bytes;
+  /** Keys that start with these bytes. */
+  readonly prefix?: Bytes;
+  /** From the greatest key down (default: from the least up). */
+  readonly reverse?: boolean;
+  /** At most this many entries (default, Infinity or -1: all). */
+  readonly limit?: number;
+  /** False: keys only, no value reads (`value` is then absent). Default true. */
+  readonly values?: boolean;
+}
+
+/** One entry of a range scan: the key, and its value unless the scan asked for keys only. */
+export interface RangeEntry {
+  /** The key's bytes. */
+  readonly key: Buffer;
+  /** The value (absent with `values: false`). */
+  readonly value?: Buffer;
+}
+
+/** An entry of a keys-only range scan (`values: false`). */
+export interface RangeKey {
+  /** The key's bytes. */
+  readonly key: Buffer;
+}
+
+/** An entry of a range scan with values (the default). */
+export interface RangeKeyValue {
+  /** The key's bytes. */
+  readonly key: Buffer;
+  /** The key's value. */
+  readonly value: Buffer;
+}
+
 /** Options of a single `set`. */
 export interface SetOptions {
   /** Absolute expiry time in ms since the epoch; the key reads as absent from then on. 0 = never. */

@@ -17,9 +17,10 @@ import {
 import { encodeBatch, encodePut } from './batch-encoding.js';
 import type { CompactionProgress, CompactionResult } from './compactor.js';
 import { checkKey } from './input-checks.js';
-import { listKeys, pickRandomKey } from './key-listing.js';
+import { listKeys, pickRandomKey, rangeSources } from './key-listing.js';
 import { checkDelta, checkExpiresAt, expireFlags, setWithFlags } from './op-encoding.js';
 import type { Durability, StoreOptions } from './options.js';
+import { resolveRange, scanRange, scanRangeInSlices } from './range-scan.js';
 import { type StoreEngine, startEngine, stopEngine } from './store-engine.js';
 import { composeStats } from './store-stats.js';
 import type {
@@ -28,6 +29,10 @@ import type {
   Bytes,
   Entry,
   ExpireCondition,
+  RangeEntry,
+  RangeKey,
+  RangeKeyValue,
+  RangeOptions,
   SetOptions,
   SetWithOptions,
   SetWithResult,
@@ -279,15 +284,40 @@ export class Store {
   }
 
   /**
-   * Every key with a live value, as of a point in time after all writes issued before the call
-   * (the order is the index's, not sorted). Reads each record (and checks its CRC) in the reader
-   * pool, so it costs one pread per key. A damaged record is left out, logged with its file and
-   * offset, and counted in `stats().damage.reads`: one bad record does not hide every other
-   * key. Rejects with `KV_IO`, `KV_CLOSED`.
+   * Every key with a live value, in byte order, after all writes issued before the call: a
+   * keys-only `range`. A damaged record is left out, logged, and counted in
+   * `stats().damage.reads`: one bad record does not hide every other key. Rejects with
+   * `KV_IO`, `KV_CLOSED`, or `KV_CORRUPTION` if a key run file is damaged.
    */
   async keys(): Promise<Buffer[]> {
     this.checkOpen();
     return listKeys(this.e);
+  }
+
+  /**
+   * The live keys within `options`' bounds, in byte order (or reversed), each with its value
+   * unless `values: false`, read on the calling thread as the iterator is advanced (as
+   * `getSync` is to `get`). Cost: a seek in each key run, then per entry a step in each and one
+   * index lookup; never a sort or a walk of every key. Each key is read as it is reached: a
+   * write made during the walk may or may not be seen. Throws `KV_INVALID_ARGUMENT` for bad
+   * options, `KV_CORRUPTION` for a damaged record or key run, `KV_CLOSED`.
+   */
+  rangeSync(options: RangeOptions & { readonly values: false }): Generator<RangeKey>;
+  rangeSync(options?: RangeOptions): Generator<RangeKeyValue>;
+  rangeSync(options?: RangeOptions): Generator<RangeEntry> {
+    this.checkOpen();
+    return scanRange(rangeSources(this.e), resolveRange(options));
+  }
+
+  /**
+   * `rangeSync` as an async iterable: the entries are read in slices of a few hundred on this
+   * thread, and the event loop runs between slices. See `rangeSync` for options and errors.
+   */
+  range(options: RangeOptions & { readonly values: false }): AsyncGenerator<RangeKey>;
+  range(options?: RangeOptions): AsyncGenerator<RangeKeyValue>;
+  range(options?: RangeOptions): AsyncGenerator<RangeEntry> {
+    this.checkOpen();
+    return scanRangeInSlices(rangeSources(this.e), resolveRange(options));
   }
 
   /**

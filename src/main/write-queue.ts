@@ -13,18 +13,39 @@ import {
   recordValueStart,
   TYPE_BATCH_COMMIT,
   type TYPE_DELETE,
-  type TYPE_PUT,
+  TYPE_PUT,
   writeRecordHeader,
 } from '../shared/format.js';
-import { byteLength, type KeyInput } from '../shared/key-bytes.js';
+import { byteLength, type KeyInput, keyToLatin1 } from '../shared/key-bytes.js';
 import { WRITE_FAILED, WRITE_OK_EXISTED, type WriteReply } from '../shared/messages.js';
 import {
   CHECK_ABSENT_SINCE,
   CHECK_ALONE,
+  OP_APPEND,
   OP_CHECK,
+  OP_EXPIRE,
+  OP_INCRBY,
+  OP_SET,
   type OpResult,
   type OpType,
 } from '../shared/write-ops.js';
+import type { KeyMemtable } from './key-memtable.js';
+
+/** Record and operation types that can leave a put record for their key (a range candidate). */
+const PUTS_A_RECORD: ReadonlySet<number> = new Set([
+  TYPE_PUT,
+  OP_INCRBY,
+  OP_APPEND,
+  OP_SET,
+  OP_EXPIRE,
+]);
+
+/** Where a write queue reports the keys its writes may put records for (range scans). */
+export interface WrittenKeys {
+  readonly memtable: KeyMemtable;
+  /** The writer's active segment id now (IndexTable.activeSegmentId). */
+  activeSegmentId(): number;
+}
 
 /** One write of the API, encoded: its key, value bytes and expiry are already validated. */
 export interface EncodedOp {
@@ -81,8 +102,14 @@ export class WriteQueue {
   private waiters: Waiter[] = [];
   private scheduled = false;
   private inFlight = new Set<Promise<void>>();
+  /** Keys (latin1) of this turn's writes that may put a record for them, for range scans. */
+  private putKeys: string[] = [];
 
-  constructor(private readonly send: SendToWriter) {}
+  /** `keys`: where the keys of puts go for range scans (KeyMemtable), if anywhere. */
+  constructor(
+    private readonly send: SendToWriter,
+    private readonly keys?: WrittenKeys,
+  ) {}
 
   /** Queues one put or delete; resolves with whether the key was live before. */
   enqueue(op: EncodedOp): Promise<boolean> {
@@ -194,6 +221,7 @@ export class WriteQueue {
   ): void {
     const keyLength = byteLength(key);
     const valueLength = byteLength(value);
+    if (this.keys && PUTS_A_RECORD.has(type)) this.putKeys.push(keyToLatin1(key));
     const length = recordBytes(keyLength, valueLength);
     this.reserve(length);
     const b = this.buffer;
@@ -224,9 +252,16 @@ export class WriteQueue {
     this.used = 0;
     this.records = 0;
     this.waiters = [];
+    const ticket = this.keys?.memtable.add(this.putKeys);
+    this.putKeys = [];
+    const keys = this.keys;
     const done = this.send(records, length).then(
-      (reply) => settle(waiters, reply),
+      (reply) => {
+        ticket?.settle(keys!.activeSegmentId());
+        settle(waiters, reply);
+      },
       (error: unknown) => {
+        ticket?.settle(keys!.activeSegmentId());
         const failure =
           error instanceof KvError
             ? error

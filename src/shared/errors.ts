@@ -29,11 +29,27 @@ export class KvError extends Error {
   override readonly name = 'KvError';
   /** Which failure this is (one of `ERROR_CODES`); stable across versions, unlike `message`. */
   readonly code: KvErrorCode;
+  /** For damage (`KV_CORRUPTION`) found in a known place: the file's name. */
+  readonly file?: string;
+  /** For damage found in a known place: the byte offset in `file`. */
+  readonly offset?: number;
 
-  constructor(code: KvErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: KvErrorCode, message: string, options?: KvErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    if (options?.file !== undefined) this.file = options.file;
+    if (options?.offset !== undefined) this.offset = options.offset;
   }
+}
+
+/** Optional parts of a `KvError`: its cause, and where damage lies. */
+export interface KvErrorOptions {
+  /** The error this one wraps. */
+  readonly cause?: unknown;
+  /** The damaged file's name (`KvError.file`). */
+  readonly file?: string;
+  /** The damaged bytes' offset in it (`KvError.offset`). */
+  readonly offset?: number;
 }
 
 /** The plain-object form of a `KvError` that crosses a thread boundary. */
@@ -42,17 +58,29 @@ export interface SerializedError {
   readonly code: KvErrorCode;
   /** The error's human-readable message, as `KvError.message`. */
   readonly message: string;
+  /** As `KvError.file`. */
+  readonly file?: string;
+  /** As `KvError.offset`. */
+  readonly offset?: number;
 }
 
 /** Turns any thrown value into a `SerializedError`; non-kvd errors become `KV_INTERNAL`, I/O errors `KV_IO`. */
 export function serializeError(error: unknown): SerializedError {
-  if (error instanceof KvError) return { code: error.code, message: error.message };
+  if (error instanceof KvError) {
+    const { code, message, file, offset } = error;
+    return {
+      code,
+      message,
+      ...(file === undefined ? {} : { file }),
+      ...(offset === undefined ? {} : { offset }),
+    };
+  }
   return { code: classifyNativeError(error), message: errorMessage(error) };
 }
 
 /** Rebuilds a `KvError` on the receiving thread. */
 export function deserializeError(error: SerializedError): KvError {
-  return new KvError(error.code, error.message);
+  return new KvError(error.code, error.message, { file: error.file, offset: error.offset });
 }
 
 /** Wraps a Node.js system error from the file system in a `KvError` naming what was being done. */

@@ -9,7 +9,9 @@
 //                      flight), damaged reads (reads any thread refused as KV_CORRUPTION),
 //                      then at words 10-11 the published sequence number (u64: every record
 //                      up to it is in the index; Store.sequence), word 12 the batch
-//                      generation and word 13 the batch lock (see writerBeginBatchPublish)
+//                      generation and word 13 the batch lock (see writerBeginBatchPublish),
+//                      words 14-15 the active segment id and how far key runs cover the
+//                      log, word 9 bumped when those change
 //   [16, 16+1024)      stripe lock words (see rw-lock.ts)
 //   [1040, 1040+65536) segment handle table: handle -> segment file id (0 = free)
 //   [TABLE_BASE, ...)  slots as index-slot-format.ts lays them out, 4 words each: tag (the
@@ -47,6 +49,12 @@ const H_SEGMENT_PINS = 7;
 const H_DAMAGED_READS = 8;
 /** Word index of the published sequence number, a u64 (8-byte aligned for Atomics). */
 const H_PUBLISHED_SEQ = 10;
+/** Bumped by the writer whenever the words below (active segment, key runs) change. */
+const H_SEGMENT_STATE_VERSION = 9;
+/** The active log segment's id. */
+const H_ACTIVE_SEGMENT = 14;
+/** Every record of a log segment with id up to this is in a segment with a key run. */
+const H_KEY_RUNS_THROUGH = 15;
 /** Bumped to odd before the writer publishes an atomic batch's records, to even after. */
 const H_BATCH_GENERATION = 12;
 /** Reader-writer lock word: multi-key reads that must not see half a batch hold it to read. */
@@ -235,6 +243,31 @@ export class IndexTable {
   /** Announces that every record up to sequence number `seq` is published (writer only). */
   writerSetPublishedSeq(seq: number): void {
     Atomics.store(this.published, 0, BigInt(seq));
+  }
+
+  /**
+   * Publishes the active segment's id and how far key runs cover the log (writer only;
+   * SegmentTable.publishKeyRunState), and bumps the segment state version.
+   */
+  writerPublishSegmentState(activeId: number, keyRunsThrough: number): void {
+    Atomics.store(this.u32, H_ACTIVE_SEGMENT, activeId);
+    Atomics.store(this.u32, H_KEY_RUNS_THROUGH, keyRunsThrough);
+    Atomics.add(this.u32, H_SEGMENT_STATE_VERSION, 1);
+  }
+
+  /** Changes whenever the writer publishes segment state (any thread). */
+  get segmentStateVersion(): number {
+    return Atomics.load(this.u32, H_SEGMENT_STATE_VERSION);
+  }
+
+  /** The active log segment's id (any thread): a record published now is in it or before. */
+  get activeSegmentId(): number {
+    return Atomics.load(this.u32, H_ACTIVE_SEGMENT);
+  }
+
+  /** Every record of log segments up to this id is in a segment with a key run (any thread). */
+  get keyRunsThrough(): number {
+    return Atomics.load(this.u32, H_KEY_RUNS_THROUGH);
   }
 
   /**

@@ -78,3 +78,15 @@ export function keyEquals(stored: Uint8Array, at: number, length: number, key: K
   for (let i = 0; i < length; i++) if (stored[at + i] !== key[i]) return false;
   return true;
 }
+
+/**
+ * The key as a latin1 string: one char per byte of its UTF-8 form, so that comparing two such
+ * strings compares the keys' bytes (range scans' in-memory keys). An ASCII string is itself.
+ */
+export function keyToLatin1(key: KeyInput): string {
+  if (typeof key === 'string') {
+    if (byteLength(key) === key.length) return key;
+    return Buffer.from(key, 'utf8').toString('latin1');
+  }
+  return Buffer.from(key.buffer, key.byteOffset, key.length).toString('latin1');
+}

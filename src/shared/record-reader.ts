@@ -243,9 +243,10 @@ export class RecordReader {
   }
 
   private checksumError(handle: number, offset: number): KvError {
-    return new KvError(
-      'KV_CORRUPTION',
-      `checksum mismatch in ${this.fds.nameOf(handle)} at offset ${offset}`,
-    );
+    const file = this.fds.nameOf(handle);
+    return new KvError('KV_CORRUPTION', `checksum mismatch in ${file} at offset ${offset}`, {
+      file,
+      offset,
+    });
   }
 }

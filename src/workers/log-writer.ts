@@ -360,6 +360,7 @@ export class LogWriter {
       this.file.seal(old.size);
       this.active = this.segments.create();
       this.file = this.openFile(this.active, NEW_SEGMENT_SYNC);
+      this.segments.publishKeyRunState(this.active.id);
     } catch (error) {
       this.fail(ioError('segment rotation failed', error));
       return;

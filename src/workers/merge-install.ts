@@ -12,6 +12,7 @@ import { faultPoint } from '../shared/fault-points.js';
 import { KIND_MERGED, segmentFileName } from '../shared/format.js';
 import { hintFileName } from '../shared/hint-format.js';
 import type { IndexTable, SlotLocation } from '../shared/index-table.js';
+import { keysFileName } from '../shared/key-run-format.js';
 import { moveAt, moveCount } from '../shared/merge-moves.js';
 import { commitTemp, removeFilesDurably, TEMP_SUFFIX } from './durable-file.js';
 import type { Segment, SegmentTable } from './segments.js';
@@ -45,7 +46,11 @@ export async function installMerge(
   try {
     refuseLiveDamage(index, result.damaged);
   } catch (error) {
-    const temps = [segmentFileName(plan.outputId), hintFileName(plan.outputId)];
+    const temps = [
+      segmentFileName(plan.outputId),
+      hintFileName(plan.outputId),
+      keysFileName(plan.outputId),
+    ];
     removeFilesDurably(
       files,
       dir,
@@ -54,6 +59,7 @@ export async function installMerge(
     throw error;
   }
   faultPoint('merge-before-commit');
+  commitTemp(files, dir, keysFileName(plan.outputId));
   commitTemp(files, dir, hintFileName(plan.outputId));
   faultPoint('merge-hint-committed');
   commitTemp(files, dir, segmentFileName(plan.outputId));
@@ -113,7 +119,7 @@ export async function installMerge(
   removeFilesDurably(
     files,
     dir,
-    inputs.flatMap((s) => [segmentFileName(s.id), hintFileName(s.id)]),
+    inputs.flatMap((s) => [segmentFileName(s.id), hintFileName(s.id), keysFileName(s.id)]),
   );
   faultPoint('merge-retired');
   return {

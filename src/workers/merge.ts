@@ -25,11 +25,13 @@ import {
 } from '../shared/format.js';
 import { HintBuilder, hintFileName } from '../shared/hint-format.js';
 import type { IndexTable } from '../shared/index-table.js';
+import { keysFileName } from '../shared/key-run-format.js';
 import { MoveListBuilder } from '../shared/merge-moves.js';
 import { damagedRecordKey, walkIntactRecords } from '../shared/segment-scan.js';
 import type { Throttle } from '../shared/throttle.js';
 import { TEMP_SUFFIX, writeTemp } from './durable-file.js';
 import { type FileSystem, nodeFileSystem, writeAll } from './file-system.js';
+import { keyRunFromHint } from './key-run-writer.js';
 
 /** Bytes buffered before each write of the output. */
 const WRITE_CHUNK = 1024 * 1024;
@@ -59,12 +61,10 @@ export function mergeSegments(
     // The hint carries the log's sequence number at planning, so that a recovery from hints
     // never hands out again a number a dropped record (a batch commit, a tombstone) had.
     result.hint.noteSeq(plan.sequence);
-    writeTemp(
-      files,
-      dir,
-      hintFileName(plan.outputId),
-      result.hint.finish(plan.outputId, result.size),
-    );
+    const hint = result.hint.finish(plan.outputId, result.size);
+    const keys = keyRunFromHint(hint, plan.outputId, result.size, plan.first, plan.last);
+    writeTemp(files, dir, keysFileName(plan.outputId), keys);
+    writeTemp(files, dir, hintFileName(plan.outputId), hint);
     return {
       size: result.size,
       moves: result.moves,
@@ -76,6 +76,7 @@ export function mergeSegments(
   } catch (error) {
     removeQuietly(files, outPath);
     removeQuietly(files, join(dir, hintFileName(plan.outputId) + TEMP_SUFFIX));
+    removeQuietly(files, join(dir, keysFileName(plan.outputId) + TEMP_SUFFIX));
     throw error;
   } finally {
     files.close(fd);

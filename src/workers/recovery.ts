@@ -24,6 +24,7 @@ import {
   readHint,
 } from '../shared/hint-format.js';
 import type { SlotLocation } from '../shared/index-table.js';
+import { keysFileName } from '../shared/key-run-format.js';
 import type { Logger } from '../shared/logger.js';
 import { damageError, isAllZero, scanEffects, surveyDamage } from '../shared/segment-scan.js';
 import { removeFilesDurably } from './durable-file.js';
@@ -144,7 +145,7 @@ export function recover(
         }
       } else {
         // The writer appends to it: a hint for it (left by an earlier open) would go stale.
-        removeFilesDurably(fs, dir, [hintFileName(id)]);
+        removeFilesDurably(fs, dir, [hintFileName(id), keysFileName(id)]);
       }
     }
     const replay = replaySegment(segments, publisher, segment, file, from, isLast, log);

@@ -21,6 +21,7 @@ import {
   TYPE_SYNC_MARK,
 } from '../shared/format.js';
 import { hintFileName } from '../shared/hint-format.js';
+import { keysFileName } from '../shared/key-run-format.js';
 import type { Logger } from '../shared/logger.js';
 import type { RepairedRange, RepairReport } from '../shared/messages.js';
 import {
@@ -71,7 +72,7 @@ export function repairDirectory(files: FileSystem, dir: string, log: Logger): Re
       }
       const lostKeys = keysIn(bytes, SEGMENT_HEADER_BYTES, bytes.length);
       const aside = saveAside(files, `${path}${DAMAGED_SUFFIX}`, bytes);
-      removeFilesDurably(files, dir, [name, hintFileName(id)]);
+      removeFilesDurably(files, dir, [name, hintFileName(id), keysFileName(id)]);
       setAside.push(aside);
       damaged.push({
         file: name,
@@ -115,7 +116,7 @@ export function repairDirectory(files: FileSystem, dir: string, log: Logger): Re
     // Temporary file, fsync, rename, directory fsync: a crash leaves the old segment or the
     // new one (and the bytes set aside are durable before either).
     writeFileDurably(files, dir, name, 'repair-written', ...kept);
-    removeFilesDurably(files, dir, [hintFileName(id)]);
+    removeFilesDurably(files, dir, [hintFileName(id), keysFileName(id)]);
   }
   // Derived files: the snapshot's slots and the rewritten segments' hints name old offsets.
   removeFilesDurably(files, dir, [SNAPSHOT_FILE]);

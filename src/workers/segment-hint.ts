@@ -13,10 +13,12 @@ import {
   TYPE_PUT,
 } from '../shared/format.js';
 import { HintBuilder, hintFileName } from '../shared/hint-format.js';
+import { keysFileName } from '../shared/key-run-format.js';
 import { scanSealedSegment } from '../shared/segment-scan.js';
 import type { Throttle } from '../shared/throttle.js';
 import { writeFileDurably } from './durable-file.js';
 import { type FileSystem, nodeFileSystem } from './file-system.js';
+import { keyRunFromHint } from './key-run-writer.js';
 
 /** Writes `<id>.hint` for sealed segment `segment`; returns its entry count. Throws on damage. */
 export function writeSegmentHint(
@@ -42,12 +44,10 @@ export function writeSegmentHint(
   });
   hint.noteSeq(outcome.lastSeq);
   throttle.checkStop();
-  writeFileDurably(
-    files,
-    dir,
-    hintFileName(segment.id),
-    'hint-written',
-    hint.finish(segment.id, bytes.length),
-  );
+  const hintBytes = hint.finish(segment.id, bytes.length);
+  // The key run first: a segment counts as hinted only once both exist (recovery checks).
+  const keys = keyRunFromHint(hintBytes, segment.id, bytes.length, segment.id, segment.id);
+  writeFileDurably(files, dir, keysFileName(segment.id), 'keys-written', keys);
+  writeFileDurably(files, dir, hintFileName(segment.id), 'hint-written', hintBytes);
   return outcome.effects;
 }

@@ -16,6 +16,7 @@ import {
   segmentFileName,
 } from '../shared/format.js';
 import { hintFileName, parseHintFileName } from '../shared/hint-format.js';
+import { keysFileName, parseKeysFileName } from '../shared/key-run-format.js';
 import type { Logger } from '../shared/logger.js';
 import { removeFilesDurably, TEMP_SUFFIX } from './durable-file.js';
 import type { FileSystem } from './file-system.js';
@@ -67,7 +68,7 @@ export function takeInventory(files: FileSystem, dir: string, log: Logger): Inve
         // Crashed while creating the segment (its header never became durable): nothing can
         // have been appended to it.
         log.warn({ file: name, bytes: size }, 'removing a segment cut short at creation');
-        removeFilesDurably(files, dir, [name, hintFileName(id)]);
+        removeFilesDurably(files, dir, [name, hintFileName(id), keysFileName(id)]);
         continue;
       }
       throw new KvError(
@@ -117,18 +118,18 @@ function dropReplaced(
   removeFilesDurably(
     fs,
     dir,
-    replaced.flatMap((f) => [hintFileName(f.header.id), f.name]),
+    replaced.flatMap((f) => [hintFileName(f.header.id), keysFileName(f.header.id), f.name]),
   );
   return files.filter((f) => !replaced.includes(f));
 }
 
 function removeOrphanHints(files: FileSystem, dir: string, ids: Set<number>, log: Logger): void {
   const orphans = files.readdir(dir).filter((n) => {
-    const id = parseHintFileName(n);
+    const id = parseHintFileName(n) ?? parseKeysFileName(n);
     return id !== undefined && !ids.has(id);
   });
   if (orphans.length === 0) return;
-  log.warn({ files: orphans }, 'removing hint files whose segment is gone');
+  log.warn({ files: orphans }, 'removing hint and key run files whose segment is gone');
   removeFilesDurably(files, dir, orphans);
 }
 

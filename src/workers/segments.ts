@@ -13,6 +13,7 @@ import {
   segmentFileName,
 } from '../shared/format.js';
 import { type IndexTable, MAX_SEGMENT_HANDLES, type SlotLocation } from '../shared/index-table.js';
+import { keysFileName } from '../shared/key-run-format.js';
 import type { SegmentStats } from '../shared/messages.js';
 import { type FileSystem, nodeFileSystem, writeAll } from './file-system.js';
 
@@ -151,6 +152,30 @@ export class SegmentTable {
   /** All segments in replay order (by `first`). */
   list(): Segment[] {
     return [...this.byId.values()].sort((a, b) => a.first - b.first);
+  }
+
+  /**
+   * Counts a hinted segment whose key run (`.keys`) is missing as unhinted, so the hint job
+   * writes both (a store from before key runs, or a crash between the two writes).
+   */
+  unhintWithoutKeyRuns(): void {
+    for (const s of this.byId.values()) {
+      if (s.hinted && !this.files.exists(join(this.dir, keysFileName(s.id)))) s.hinted = false;
+    }
+  }
+
+  /**
+   * Publishes in the index which segment is active and through which log segment id every
+   * record is in a segment with a key run (the caller's thread drops the keys it remembers
+   * from there on). Call after the active segment, a segment's hint or the set of segments
+   * changes.
+   */
+  publishKeyRunState(activeId: number): void {
+    let through = activeId - 1;
+    for (const s of this.byId.values()) {
+      if (!s.hinted && s.id !== activeId && s.first - 1 < through) through = s.first - 1;
+    }
+    this.index.writerPublishSegmentState(activeId, Math.max(0, through));
   }
 
   /** Accounts a tombstone of `length` bytes written to segment `handle`. */

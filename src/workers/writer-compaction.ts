@@ -13,6 +13,7 @@ import { KvError } from '../shared/errors.js';
 import { segmentFileName } from '../shared/format.js';
 import { hintFileName } from '../shared/hint-format.js';
 import type { IndexTable } from '../shared/index-table.js';
+import { keysFileName } from '../shared/key-run-format.js';
 import type { Logger } from '../shared/logger.js';
 import { chooseRun, mergeInputs } from './compaction-plan.js';
 import { removeFilesDurably, TEMP_SUFFIX } from './durable-file.js';
@@ -96,6 +97,7 @@ export class WriterCompaction {
         log.noteDropped(tag, from),
       );
       log.sweepFds();
+      segments.publishKeyRunState(log.activeId);
       this.damageSkipped.ranges += outcome.damagedRanges;
       this.damageSkipped.bytes += outcome.damagedBytes;
       for (const d of result.damaged) {
@@ -126,6 +128,7 @@ export class WriterCompaction {
     removeFilesDurably(segments.files, segments.dir, [
       segmentFileName(plan.outputId) + TEMP_SUFFIX,
       hintFileName(plan.outputId) + TEMP_SUFFIX,
+      keysFileName(plan.outputId) + TEMP_SUFFIX,
     ]);
   }
 }

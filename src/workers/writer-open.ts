@@ -69,6 +69,7 @@ export function openStoreFiles(
         : undefined,
     );
     segments.sweepExpired();
+    segments.unhintWithoutKeyRuns();
     return { index, segments, publisher, log, recovered, repair };
   } catch (error) {
     publisher.close();

@@ -124,9 +124,11 @@ export class WriterService implements WriterApi {
         expiryTimer,
       };
       this.state = state;
+      segments.publishKeyRunState(log.activeId);
       if (repair) {
         // Rebuild what repair removed: hint files, and an index snapshot of the synced log.
         writeMissingHints(segments, log.activeId);
+        segments.publishKeyRunState(log.activeId);
         log.sync();
         this.snapshots.writeNow(state);
       }
@@ -276,8 +278,10 @@ export class WriterService implements WriterApi {
   }
 
   async hintWritten(id: number): Promise<VoidReply> {
-    const segment = this.state?.segments.byFileId(id);
+    const state = this.state;
+    const segment = state?.segments.byFileId(id);
     if (segment) segment.hinted = true;
+    state?.segments.publishKeyRunState(state.log.activeId);
     return { ok: true };
   }
 

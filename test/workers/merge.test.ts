@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../../dist/shared/format.js';
 import { isHintFailure, readHint } from '../../dist/shared/hint-format.js';
+import { isSortedFailure } from '../../dist/shared/sorted-format.js';
+import { openSortedSegment } from '../../dist/shared/sorted-segment-reader.js';
 import { requestStop, Throttle } from '../../dist/shared/throttle.js';
 import { mergeSegments } from '../../dist/workers/merge.js';
 import { writeSegmentHint } from '../../dist/workers/segment-hint.js';
@@ -67,7 +69,11 @@ describe('merge and install', () => {
           .filter((n) => n.endsWith('.tmp'))
           .sort(),
       ).toEqual(
-        [`${String(plan.outputId).padStart(6, '0')}.hint.tmp`, `${name(plan.outputId)}.tmp`].sort(),
+        [
+          `${String(plan.outputId).padStart(6, '0')}.hint.tmp`,
+          `${String(plan.outputId).padStart(6, '0')}.keys.tmp`,
+          `${name(plan.outputId)}.tmp`,
+        ].sort(),
       );
       // A write racing the merge: its key keeps the new location.
       await w.write([{ put: 'd', value: 'newer' }]);
@@ -80,6 +86,14 @@ describe('merge and install', () => {
         'newer',
       ]);
       for (const input of plan.inputs) expect(existsSync(join(dir, name(input.id)))).toBe(false);
+      // The merged segment's key run: the keys it copied, sorted; the inputs' runs are gone.
+      const keysFile = (id: number) => join(dir, `${String(id).padStart(6, '0')}.keys`);
+      const run = openSortedSegment(readFileSync(keysFile(plan.outputId)));
+      if (isSortedFailure(run)) throw new Error(run.reason);
+      expect(
+        [...run.seek()].map((e) => Buffer.from((e as { key: Uint8Array }).key).toString()),
+      ).toEqual(['a', 'd']);
+      for (const input of plan.inputs) expect(existsSync(keysFile(input.id))).toBe(false);
       const stats = await w.stats();
       expect(stats.segments.filter((s) => s.merged)).toHaveLength(1);
       expect(stats.segments.find((s) => s.merged)).toMatchObject({ liveKeys: 1, hinted: true });

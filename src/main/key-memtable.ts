@@ -1,0 +1,146 @@
+// Owns the ordered keys a range scan needs besides the key runs (key-run-format.ts): every key
+// written since the writer last caught up with key runs, and at open the keys of segments that
+// have no key run yet. Keys are kept as latin1 strings (one char per byte, so string order is
+// byte order) in generations: the one being filled is an unsorted array (adding is a push);
+// a range scan sorts it and freezes it, and merges frozen generations of similar size (the
+// logarithmic method), so adding costs O(1) and a scan sees O(log n) sorted arrays. A
+// generation is dropped once its writes are acknowledged and every log segment they can have
+// landed in is covered by key runs (IndexTable.keyRunsThrough). Caller's thread.
+
+/** Where the keys a write carried may have landed: settles with the active segment id then. */
+export interface MemtableTicket {
+  /** Call once the writer has answered (success or not). */
+  settle(activeSegmentId: number): void;
+}
+
+interface Generation {
+  keys: string[];
+  sorted: boolean;
+  /** Writes not yet answered; a generation with any is never dropped or merged. */
+  pending: number;
+  /** Highest active segment id seen when one of its writes was answered (or at its fill). */
+  maxTag: number;
+}
+
+function newGeneration(): Generation {
+  return { keys: [], sorted: false, pending: 0, maxTag: 0 };
+}
+
+/** Sorts `keys` in byte order and removes repeats, in place. */
+function sortUnique(keys: string[]): string[] {
+  keys.sort();
+  let n = 0;
+  for (let i = 0; i < keys.length; i++)
+    if (i === 0 || keys[i] !== keys[n - 1]) keys[n++] = keys[i]!;
+  keys.length = n;
+  return keys;
+}
+
+/** Merges two sorted, repeat-free arrays into one. */
+function mergeSorted(a: readonly string[], b: readonly string[]): string[] {
+  const out: string[] = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let n = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if (x < y) out[n++] = a[i++]!;
+    else if (y < x) out[n++] = b[j++]!;
+    else {
+      out[n++] = x;
+      i++;
+      j++;
+    }
+  }
+  while (i < a.length) out[n++] = a[i++]!;
+  while (j < b.length) out[n++] = b[j++]!;
+  out.length = n;
+  return out;
+}
+
+/** Keys a generation takes before a new one starts (and covered ones are dropped). */
+const GENERATION_KEYS = 65_536;
+
+/** The keys written since key runs last caught up. See the file comment. */
+export class KeyMemtable {
+  private frozen: Generation[] = [];
+  private current = newGeneration();
+
+  /** `keyRunsThrough`: how far key runs cover the log now (IndexTable.keyRunsThrough). */
+  constructor(private readonly keyRunsThrough: () => number) {}
+
+  /** Adds the keys of writes about to be sent; settle the ticket when the writer answers. */
+  add(keys: readonly string[]): MemtableTicket {
+    if (this.current.keys.length >= GENERATION_KEYS) {
+      // Without scans nothing else would drop covered keys: start a new generation, drop old.
+      this.frozen.push(this.current);
+      this.current = newGeneration();
+      this.dropCovered(this.keyRunsThrough());
+    }
+    const generation = this.current;
+    for (const k of keys) generation.keys.push(k);
+    generation.pending++;
+    let settled = false;
+    return {
+      settle(activeSegmentId: number): void {
+        if (settled) return;
+        settled = true;
+        generation.pending--;
+        if (activeSegmentId > generation.maxTag) generation.maxTag = activeSegmentId;
+      },
+    };
+  }
+
+  /** Adds keys already on disk in segments up to `segmentId` that have no key run (open). */
+  fill(keys: readonly string[], segmentId: number): void {
+    if (keys.length === 0) return;
+    this.frozen.push({ keys: sortUnique([...keys]), sorted: true, pending: 0, maxTag: segmentId });
+  }
+
+  /** Keys held now (repeats across generations counted again). */
+  get size(): number {
+    return this.frozen.reduce((n, g) => n + g.keys.length, this.current.keys.length);
+  }
+
+  /**
+   * The sorted generations a scan merges, after dropping those covered by key runs. The arrays must not be changed; a later call may return new
+   * ones, and earlier ones stay valid for the scans that hold them.
+   */
+  sortedViews(): readonly (readonly string[])[] {
+    if (this.current.keys.length > 0) {
+      this.frozen.push(this.current);
+      this.current = newGeneration();
+    }
+    this.dropCovered(this.keyRunsThrough());
+    for (const g of this.frozen) {
+      if (g.sorted) continue;
+      g.keys = sortUnique(g.keys);
+      g.sorted = true;
+    }
+    this.mergeSimilar();
+    return this.frozen.map((g) => g.keys);
+  }
+
+  /** Drops the frozen generations whose writes all landed in segments with key runs. */
+  private dropCovered(keyRunsThrough: number): void {
+    this.frozen = this.frozen.filter((g) => g.pending > 0 || g.maxTag > keyRunsThrough);
+  }
+
+  /** Merges settled neighbours while the newer is at least half the older's size. */
+  private mergeSimilar(): void {
+    const f = this.frozen;
+    for (let i = f.length - 1; i > 0; i--) {
+      const older = f[i - 1]!;
+      const newer = f[i]!;
+      if (older.pending > 0 || newer.pending > 0 || !older.sorted || !newer.sorted) continue;
+      if (newer.keys.length * 2 < older.keys.length) continue;
+      f.splice(i - 1, 2, {
+        keys: mergeSorted(older.keys, newer.keys),
+        sorted: true,
+        pending: 0,
+        maxTag: Math.max(older.maxTag, newer.maxTag),
+      });
+    }
+  }
+}

@@ -1,0 +1,46 @@
+// The one definition of key runs (FORMAT.md, "Key run"): beside every sealed or merged segment,
+// `NNNNNN.keys`, a sorted segment (sorted-format.ts) holding each key that segment has a put
+// for, in byte order, without values. Range scans merge the key runs with the keys written
+// since (key-memtable.ts) and ask the index which keys are live. Build and name here.
+
+import { TYPE_PUT } from './format.js';
+import { compareKeys } from './key-order.js';
+import { SortedSegmentWriter } from './sorted-segment-writer.js';
+
+const EMPTY = new Uint8Array(0);
+
+/** Key run file name for segment `id`. */
+export function keysFileName(id: number): string {
+  return `${String(id).padStart(6, '0')}.keys`;
+}
+
+/** Parses a key run file name, or returns undefined if the name is not one. */
+export function parseKeysFileName(name: string): number | undefined {
+  const m = /^(\d{6,})\.keys$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Encodes the key run of segment `segmentId` (holding log segments `first..last`) from the keys
+ * of its puts, in any order and with repeats (views into the segment's bytes are fine): sorts
+ * them, keeps each once, and returns the file's bytes.
+ */
+export function buildKeyRun(
+  keys: Uint8Array[],
+  segmentId: number,
+  first: number,
+  last: number,
+): Uint8Array {
+  keys.sort(compareKeys);
+  const writer = new SortedSegmentWriter({ segmentId, first, last });
+  const chunks: Uint8Array[] = [];
+  let previous: Uint8Array | undefined;
+  for (const key of keys) {
+    if (previous && compareKeys(previous, key) === 0) continue;
+    previous = key;
+    const chunk = writer.add({ key, type: TYPE_PUT, value: EMPTY, seq: 0, expiresAt: 0 });
+    if (chunk) chunks.push(chunk);
+  }
+  chunks.push(writer.finish());
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,33 @@
+// Owns making a segment's key run (key-run-format.ts) from its hint file's bytes, which hold
+// every key of the segment compactly: the hint job and the merge call it right after building
+// the hint, so neither keeps the segment's keys twice. Compaction worker and writer.
+
+import { KvError } from '../shared/errors.js';
+import { TYPE_PUT } from '../shared/format.js';
+import { describeHintFailure, isHintFailure, readHint } from '../shared/hint-format.js';
+import { buildKeyRun } from '../shared/key-run-format.js';
+
+/**
+ * The key run of segment `segmentId` (`segmentSize` bytes, holding log segments
+ * `first..last`) from the hint just built for it: every key with a put, sorted, once.
+ */
+export function keyRunFromHint(
+  hint: Uint8Array,
+  segmentId: number,
+  segmentSize: number,
+  first: number,
+  last: number,
+): Uint8Array {
+  const parsed = readHint(hint, segmentId, segmentSize);
+  if (isHintFailure(parsed)) {
+    throw new KvError(
+      'KV_INTERNAL',
+      `a hint just built is not valid: ${describeHintFailure(parsed)}`,
+    );
+  }
+  const keys: Uint8Array[] = [];
+  parsed.forEach((type, b, keyStart, keyLength) => {
+    if (type === TYPE_PUT) keys.push(b.subarray(keyStart, keyStart + keyLength));
+  });
+  return buildKeyRun(keys, segmentId, first, last);
+}
