@@ -1,12 +1,18 @@
 // Owns how the benchmarks drive kvd: open with a durability mode (and other options), load a
-// dataset or overwrite it with many sets in flight, the segment size for a run's scale.
+// dataset, overwrite or delete part of it with many writes in flight, the segment size for a
+// run's scale.
 // Everything goes through the public Store API.
 
 import { DEFAULTS, LIMITS, Store, type StoreOptions } from '../../src/main/index.js';
-import type { Dataset } from '../lib/dataset.js';
+import type { Dataset, LoadSource } from '../lib/dataset.js';
 import { pipeline } from '../lib/pipeline.js';
 
-export type { CompactionResult, Store, StoreStats } from '../../src/main/index.js';
+export type {
+  CompactionResult,
+  RangeOptions,
+  Store,
+  StoreStats,
+} from '../../src/main/index.js';
 export type Durability = NonNullable<StoreOptions['durability']>;
 
 /** Opens (creating) a kvd store in `dir`; `options` adds settings such as compaction's. */
@@ -36,7 +42,7 @@ export function segmentBytesFor(keys: number): number {
 }
 
 /** Loads every key with `set`: 1,024 sets per tick (one writer message), 4 ticks in flight. */
-export async function loadKvd(store: Store, data: Dataset): Promise<void> {
+export async function loadKvd(store: Store, data: LoadSource): Promise<void> {
   const keys = data.keys;
   await pipeline(data.count, (from, to) => {
     const sets: Promise<void>[] = [];
@@ -60,5 +66,20 @@ export async function overwriteKvd(store: Store, data: Dataset, pass: number): P
     const sets: Promise<void>[] = [];
     for (let n = from; n < to; n++) sets.push(store.set(keys[n]!, passValue(data, n, pass)));
     return Promise.all(sets);
+  });
+}
+
+/** Whether the n-th key (load order) is one `deleteEveryKvd(…, every)` deletes. */
+export function deletedBy(n: number, every: number): boolean {
+  return n % every === every - 1;
+}
+
+/** Deletes every `every`-th key in load order (positions every − 1, 2 × every − 1, …). */
+export async function deleteEveryKvd(store: Store, data: Dataset, every: number): Promise<void> {
+  const keys = data.keys;
+  await pipeline(data.count, (from, to) => {
+    const deletes: Promise<boolean>[] = [];
+    for (let n = from; n < to; n++) if (deletedBy(n, every)) deletes.push(store.delete(keys[n]!));
+    return Promise.all(deletes);
   });
 }

@@ -2,7 +2,7 @@
 // options (snappy on, 8 MiB block cache); load with batch().
 
 import { ClassicLevel } from 'classic-level';
-import type { Dataset } from '../lib/dataset.js';
+import type { LoadSource } from '../lib/dataset.js';
 import { pipeline } from '../lib/pipeline.js';
 
 export type Level = ClassicLevel<string, Buffer>;
@@ -15,7 +15,7 @@ export async function openLevel(dir: string): Promise<Level> {
 }
 
 /** Loads with `batch`: 1,024 puts per batch, 4 batches in flight (as kvd). */
-export async function loadLevel(db: Level, data: Dataset): Promise<void> {
+export async function loadLevel(db: Level, data: LoadSource): Promise<void> {
   const keys = data.keys;
   await pipeline(data.count, (from, to) => {
     const ops: { type: 'put'; key: string; value: Buffer }[] = [];

@@ -3,7 +3,7 @@
 // inside transactionSync.
 
 import { open, type RootDatabase } from 'lmdb';
-import type { Dataset } from '../lib/dataset.js';
+import type { Dataset, LoadSource } from '../lib/dataset.js';
 import { pipeline } from '../lib/pipeline.js';
 
 export type Lmdb = RootDatabase<Buffer, string>;
@@ -27,7 +27,7 @@ export async function loadLmdbAsync(db: Lmdb, data: Dataset): Promise<void> {
 }
 
 /** Loads with `putSync`, 10,000 per `transactionSync` (one synced commit each). */
-export function loadLmdbSync(db: Lmdb, data: Dataset): void {
+export function loadLmdbSync(db: Lmdb, data: LoadSource): void {
   const keys = data.keys;
   for (let from = 0; from < data.count; from += PUTS_PER_TXN) {
     const to = Math.min(data.count, from + PUTS_PER_TXN);

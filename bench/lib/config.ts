@@ -18,6 +18,7 @@ export const SCENARIO_IDS = [
   'compaction-space',
   'compaction-load',
   'expiry',
+  'range',
   'redis',
 ] as const;
 

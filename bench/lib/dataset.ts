@@ -62,6 +62,9 @@ export function probeAt(probe: readonly string[], i: number): string {
   return probe[i & PROBE_MASK]!;
 }
 
+/** What a loader needs: keys in load order and the value of the n-th (a Dataset, or a variant). */
+export type LoadSource = Pick<Dataset, 'count' | 'keys' | 'value'>;
+
 /** One dataset, materialised once and shared by every engine and scenario. */
 export class Dataset {
   /** Keys in load order: a seeded shuffle, so no engine gets sorted inserts. */

@@ -1,6 +1,6 @@
-// Owns what the benchmarks do with a kvd data directory's files: their sizes by kind; forcing the
-// recovery mode of the next open by deleting files while it is closed (full scan: no hint
-// files, no index snapshot; hints: no snapshot; snapshot: keep all); checking from
+// Owns what the benchmarks do with a kvd data directory's files: their sizes by kind (LOCK
+// aside); forcing the recovery mode of the next open by deleting files while it is closed (full
+// scan: no hint files, no index snapshot; hints: no snapshot; snapshot: keep all); checking from
 // stats().recovery which mode an open really used; waiting until every sealed segment is hinted.
 
 import { readdirSync, rmSync, statSync } from 'node:fs';
@@ -12,8 +12,11 @@ export type RecoveryMode = 'scan' | 'hints' | 'snapshot';
 
 /** The index snapshot written on clean close (FORMAT.md, "Index snapshot"). */
 export const SNAPSHOT_FILE = 'INDEX-SNAPSHOT';
+/** The directory lock (a few bytes, not data): left out of directoryBytes. */
+const LOCK_FILE = 'LOCK';
 const HINT_FILE = /^\d{6}\.hint$/;
 const SEGMENT_FILE = /^\d{6}\.log$/;
+const KEY_RUN_FILE = /^\d{6,}\.keys$/;
 
 /** Deletes what would let the next open of closed directory `dir` skip `mode`'s work. */
 export function forceRecoveryMode(dir: string, mode: RecoveryMode): void {
@@ -28,27 +31,34 @@ export function hasSnapshot(dir: string): boolean {
   return readdirSync(dir).includes(SNAPSHOT_FILE);
 }
 
-/** Bytes of the files in a data directory: segments (*.log), hint files, everything else. */
+/**
+ * Bytes of the files in a data directory: segments (*.log), hint files, key runs (*.keys, each
+ * with its bloom filter), and every other file (the index snapshot, whatever else is there).
+ */
 export interface DirectoryBytes {
   readonly segments: number;
   readonly hints: number;
+  readonly keyRuns: number;
   readonly other: number;
   readonly total: number;
 }
 
-/** Sums the sizes of every file in `dir` by kind. */
+/** Sums the sizes of every file in `dir` by kind, all but LOCK. */
 export function directoryBytes(dir: string): DirectoryBytes {
   let segments = 0;
   let hints = 0;
+  let keyRuns = 0;
   let other = 0;
   for (const name of readdirSync(dir)) {
+    if (name === LOCK_FILE) continue;
     const s = statSync(join(dir, name));
     if (!s.isFile()) continue;
     if (SEGMENT_FILE.test(name)) segments += s.size;
     else if (HINT_FILE.test(name)) hints += s.size;
+    else if (KEY_RUN_FILE.test(name)) keyRuns += s.size;
     else other += s.size;
   }
-  return { segments, hints, other, total: segments + hints + other };
+  return { segments, hints, keyRuns, other, total: segments + hints + keyRuns + other };
 }
 
 /**

@@ -25,6 +25,8 @@ export interface SyncOptions {
   readonly keysPerOp?: number;
   /** Run a separate latency pass timing every call (default true). */
   readonly latency?: boolean;
+  /** Target length of one throughput sample, ms (default 10). */
+  readonly sampleMs?: number;
 }
 
 export interface WindowOptions {
@@ -32,6 +34,8 @@ export interface WindowOptions {
   /** Operations kept outstanding at all times. */
   readonly inFlight: number;
   readonly keysPerOp?: number;
+  /** Length of one throughput slice, ms (default timeMs / 40, at least 20). */
+  readonly sliceMs?: number;
 }
 
 /** Target length of one throughput sample of a synchronous loop. */
@@ -74,7 +78,7 @@ export function measureSync(op: (i: number) => number, options: SyncOptions): Me
     if (now - before < 1 && chunk < 4096) chunk *= 2;
   }
   const perMs = warmOps / (performance.now() - warmStart);
-  const batch = Math.max(1, Math.round(perMs * SAMPLE_MS));
+  const batch = Math.max(1, Math.round(perMs * (options.sampleMs ?? SAMPLE_MS)));
 
   const rates: number[] = [];
   let ops = 0;
@@ -126,7 +130,7 @@ export async function measureWindow(
   options: WindowOptions,
 ): Promise<Measurement> {
   const keysPerOp = options.keysPerOp ?? 1;
-  const sliceMs = Math.max(20, options.timeMs / 40);
+  const sliceMs = options.sliceMs ?? Math.max(20, options.timeMs / 40);
   const warmEnd = performance.now() + windowWarmupMs(options.timeMs);
   const end = warmEnd + options.timeMs;
   const latencies = new Float64Array(MAX_LATENCIES);

@@ -28,6 +28,7 @@ const SCENARIOS: Record<ScenarioId, () => Promise<{ scenario: Scenario }>> = {
   'compaction-space': () => import('../scenarios/compaction-space.js'),
   'compaction-load': () => import('../scenarios/compaction-load.js'),
   expiry: () => import('../scenarios/expiry.js'),
+  range: () => import('../scenarios/range.js'),
   redis: () => import('../scenarios/redis.js'),
 };
 

@@ -1,10 +1,13 @@
-// Scenario "compaction-space": disk use of dataset A's keys (--keys) written once and then
-// overwritten OVERWRITES times with new 100 B values, as segment bytes ÷ live bytes from
-// stats(), before and after compact(); plus every file of the directory after, and the merge's
-// time. Checks a sample of keys for their last value after the merge.
+// Scenario "compaction-space": disk use of dataset A's keys (--keys) written once, then
+// overwritten OVERWRITES times with new 100 B values, then every DELETE_EVERY-th key deleted:
+// segment bytes ÷ live bytes from stats(), before and after compact(); every file of the
+// directory but LOCK after it, ÷ live bytes and ÷ the user's key + value bytes; the merge's
+// time. Checks a sample of keys for their last value (or absence) after the merge.
 
 import {
   type CompactionResult,
+  deletedBy,
+  deleteEveryKvd,
   loadKvd,
   openKvd,
   overwriteKvd,
@@ -18,13 +21,17 @@ import { figureId, type Scenario } from '../lib/scenario.js';
 
 /** Overwrites of every key after the load: each key has OVERWRITES + 1 versions on disk. */
 const OVERWRITES = 5;
+/** Then every DELETE_EVERY-th key (load order) is deleted. */
+const DELETE_EVERY = 10;
 /** Keys checked for their last value after the merge. */
 const SAMPLE = 1000;
 const MIB = 2 ** 20;
 
 export const scenario: Scenario = {
   id: 'compaction-space',
-  title: `disk use after overwriting every key ${OVERWRITES} times, before and after compact()`,
+  title:
+    `disk use after overwriting every key ${OVERWRITES} times and deleting every ` +
+    `${DELETE_EVERY}th, before and after compact()`,
   async run({ config, temp, fixtures }, out) {
     const data = fixtures.dataset('A');
     const dir = temp.dir('compaction-space');
@@ -37,19 +44,32 @@ export const scenario: Scenario = {
       const writeMs = await measureOnce(async () => {
         await loadKvd(store, data);
         for (let pass = 1; pass <= OVERWRITES; pass++) await overwriteKvd(store, data, pass);
+        await deleteEveryKvd(store, data, DELETE_EVERY);
       });
       const before = await store.stats();
       const result: CompactionResult = await store.compact();
       const after = await store.stats();
       const files = directoryBytes(dir);
 
-      if (after.keys !== data.count)
-        throw new Error(`kvd holds ${after.keys} keys after compact(), expected ${data.count}`);
+      // The user's bytes: key + value of every key still live (what a caller stored).
+      let liveKeys = 0;
+      let userBytes = 0;
+      for (let n = 0; n < data.count; n++) {
+        if (deletedBy(n, DELETE_EVERY)) continue;
+        liveKeys++;
+        userBytes += Buffer.byteLength(data.keys[n]!) + passValue(data, n, OVERWRITES).length;
+      }
+      if (after.keys !== liveKeys)
+        throw new Error(`kvd holds ${after.keys} keys after compact(), expected ${liveKeys}`);
       for (let s = 0; s < SAMPLE; s++) {
-        const n = Math.floor((s * data.count) / SAMPLE);
+        const n = Math.floor((s * data.count) / SAMPLE) + (s % DELETE_EVERY);
+        if (n >= data.count) continue;
         const value = store.getSync(data.keys[n]!);
-        if (!value?.equals(passValue(data, n, OVERWRITES)))
+        if (deletedBy(n, DELETE_EVERY)) {
+          if (value !== undefined) throw new Error(`${data.keys[n]} came back in compact()`);
+        } else if (!value?.equals(passValue(data, n, OVERWRITES))) {
           throw new Error(`${data.keys[n]} lost its last value in compact()`);
+        }
       }
 
       const base = { engine: 'kvd', dataset: 'A', better: 'lower' } as const;
@@ -82,9 +102,19 @@ export const scenario: Scenario = {
           id: id('liveMiB'),
           label: 'live bytes',
           unit: 'MiB',
-          how: `${data.count.toLocaleString('en-US')} keys, last versions`,
+          how: `stats().liveBytes: ${liveKeys.toLocaleString('en-US')} keys' last records`,
         },
         after.liveBytes / MIB,
+      );
+      out.value(
+        {
+          ...base,
+          id: id('userMiB'),
+          label: "user's key + value bytes",
+          unit: 'MiB',
+          how: `${liveKeys.toLocaleString('en-US')} live keys × (16 B key + 100 B value)`,
+        },
+        userBytes / MIB,
       );
       out.value(
         {
@@ -106,17 +136,31 @@ export const scenario: Scenario = {
         },
         after.diskBytes / after.liveBytes,
       );
+      const filesHow =
+        `${formatNumber(files.total / MIB)} MiB: ` +
+        `segments ${formatNumber(files.segments / MIB)} MiB, ` +
+        `hint files ${formatNumber(files.hints / MIB)} MiB, ` +
+        `key runs (with bloom filters) ${formatNumber(files.keyRuns / MIB)} MiB, ` +
+        `other ${formatNumber(files.other / 1024)} KiB`;
       out.value(
         {
           ...base,
           id: id('filesPerLive.after'),
           label: 'all files ÷ live after compact()',
           unit: 'disk/live',
-          how:
-            `${formatNumber(files.total / MIB)} MiB: segments ${formatNumber(files.segments / MIB)} MiB, ` +
-            `hint files ${formatNumber(files.hints / MIB)} MiB, other ${formatNumber(files.other / 1024)} KiB`,
+          how: `${filesHow}; ÷ stats().liveBytes`,
         },
         files.total / after.liveBytes,
+      );
+      out.value(
+        {
+          ...base,
+          id: id('filesPerUser.after'),
+          label: "all files ÷ user's key + value bytes after compact()",
+          unit: 'disk/live',
+          how: `${filesHow}; ÷ ${formatNumber(userBytes / MIB)} MiB of keys and values`,
+        },
+        files.total / userBytes,
       );
       out.value(
         {
@@ -139,10 +183,13 @@ export const scenario: Scenario = {
       );
       out.note(
         `${data.count.toLocaleString('en-US')} keys written once, then overwritten ${OVERWRITES} ` +
-          `times with other 100 B values (${OVERWRITES + 1} versions a key, ` +
-          `${(writeMs / 1000).toFixed(1)} s of writes, durability 'no'); automatic compaction ` +
-          `off; segments of ${formatNumber(segmentBytes / MIB)} MiB; compact() seals the active segment and merges every sealed one; ${SAMPLE} keys ` +
-          'checked for their last value after it',
+          `times with other 100 B values (${OVERWRITES + 1} versions a key), then every ` +
+          `${DELETE_EVERY}th key in load order deleted (${(writeMs / 1000).toFixed(1)} s of ` +
+          "writes, durability 'no'); automatic compaction off; segments of " +
+          `${formatNumber(segmentBytes / MIB)} MiB; compact() seals the active segment and ` +
+          `merges every sealed one; "all files" is every file in the directory but LOCK; ` +
+          `${SAMPLE} keys ` +
+          'checked for their last value (or absence) after it',
       );
     } finally {
       await store.close();
