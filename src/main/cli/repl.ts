@@ -13,6 +13,17 @@ export interface ReplStore {
   has(key: string): Promise<boolean>;
   stats(): Promise<object>;
   compact(onProgress?: CompactionProgress): Promise<CompactionResult>;
+  /** The keys from `gte` (included) to `lt` (excluded), in byte order, with their values. */
+  range(
+    options: ReplRange,
+  ): AsyncIterable<{ readonly key: Uint8Array; readonly value: Uint8Array }>;
+}
+
+/** What `RANGE [gte] [lt] [LIMIT n]` asks of the store. */
+export interface ReplRange {
+  readonly gte?: string;
+  readonly lt?: string;
+  readonly limit?: number;
 }
 
 /** What one input line produced: text to print (each line newline-terminated; may be empty) and whether the session ended. */
@@ -127,6 +138,15 @@ export class ReplSession {
       case 'EXISTS':
         if (key === '' || rest !== '') return usage(command, 'EXISTS key');
         return reply(integer(await this.store.has(key)));
+      case 'RANGE': {
+        const range = parseRange(key === '' ? [] : [key, ...rest.split(/\s+/).filter(Boolean)]);
+        if (range === undefined) return usage(command, RANGE_USAGE);
+        let output = '';
+        for await (const { key: k, value } of this.store.range(range)) {
+          output += `${Buffer.from(k).toString('utf8')} ${Buffer.from(value).toString('utf8')}\n`;
+        }
+        return reply(output === '' ? '(empty)\n' : output);
+      }
       case 'STATS':
         if (key !== '') return usage(command, 'STATS');
         return reply(`${JSON.stringify(await this.store.stats(), null, 2)}\n`);
@@ -242,6 +262,10 @@ export function helpText(sentinel: string = DEFAULT_SENTINEL): string {
     '  GET key         print the value, or (nil)',
     '  DEL key         delete the key; prints (integer) 1 if it existed, else (integer) 0',
     '  EXISTS key      prints (integer) 1 if the key has a value, else (integer) 0',
+    '  RANGE [gte] [lt] [LIMIT n]',
+    '                  print the keys from gte (included) up to lt (excluded) in byte order,',
+    '                  at most n of them, one "key value" line each (the value as GET prints',
+    '                  it), or (empty); RANGE alone prints every key',
     '  STATS           print the store statistics as JSON',
     '  COMPACT         merge every sealed segment now (a progress bar in a terminal); prints what it did',
     '  HELP            print this help',
@@ -275,6 +299,31 @@ export function splitCommand(line: string): {
     key,
     rest: line.slice(head[0].length),
     endsAfterKey: key !== '' && head[0].length === line.length && head[3] === '',
+  };
+}
+
+const RANGE_USAGE = 'RANGE [gte] [lt] [LIMIT n]';
+
+/**
+ * The store range of `RANGE`'s arguments (after the command word): up to two bounds, then
+ * optionally `LIMIT n` (the word in any case; n a non-negative decimal integer). Undefined if
+ * they do not fit that grammar. `LIMIT` is always the keyword, never a bound.
+ */
+export function parseRange(args: readonly string[]): ReplRange | undefined {
+  const at = args.findIndex((arg) => arg.toUpperCase() === 'LIMIT');
+  const bounds = at === -1 ? args : args.slice(0, at);
+  if (bounds.length > 2) return undefined;
+  let limit: number | undefined;
+  if (at !== -1) {
+    const n = args[at + 1];
+    if (args.length !== at + 2 || n === undefined || !/^[0-9]{1,15}$/.test(n)) return undefined;
+    limit = Number(n);
+  }
+  const [gte, lt] = bounds;
+  return {
+    ...(gte !== undefined ? { gte } : {}),
+    ...(lt !== undefined ? { lt } : {}),
+    ...(limit !== undefined ? { limit } : {}),
   };
 }
 

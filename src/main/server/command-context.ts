@@ -27,6 +27,7 @@ export type CommandStore = Pick<
   | 'persist'
   | 'expirySync'
   | 'keys'
+  | 'range'
   | 'clear'
   | 'compact'
   | 'version'

@@ -1,5 +1,6 @@
 // Owns glob-style key patterns (SCAN MATCH, KEYS) with the rules of Redis's stringmatchlen, on
-// bytes: `*`, `?`, `[abc]`, `[^abc]`, `[a-z]`, and `\` to escape the next byte.
+// bytes: `*`, `?`, `[abc]`, `[^abc]`, `[a-z]`, and `\` to escape the next byte; and a pattern's
+// literal prefix, which every key it matches starts with (where KEYS and SCAN seek to).
 
 const STAR = 0x2a;
 const QUESTION = 0x3f;
@@ -12,6 +13,23 @@ const BACKSLASH = 0x5c;
 /** Whether `text` matches the glob `pattern`. Pure; linear-ish (no exponential backtracking). */
 export function globMatch(pattern: Uint8Array, text: Uint8Array): boolean {
   return match(pattern, 0, text, 0, { giveUp: false });
+}
+
+/**
+ * The bytes every key matching `pattern` starts with: the pattern up to its first unescaped
+ * `*`, `?` or `[`, with each `\` escape resolved to the byte it escapes (a `\` that ends the
+ * pattern stands for itself, as in stringmatchlen). Empty when the pattern starts with a
+ * metachar. Pure; returns a new Buffer.
+ */
+export function globLiteralPrefix(pattern: Uint8Array): Buffer {
+  const prefix: number[] = [];
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === STAR || c === QUESTION || c === OPEN) break;
+    if (c === BACKSLASH && i + 1 < pattern.length) i++;
+    prefix.push(pattern[i]!);
+  }
+  return Buffer.from(prefix);
 }
 
 /** `giveUp` is Redis's skipLongerMatches: once a `*` fails at every position, outer ones fail too. */

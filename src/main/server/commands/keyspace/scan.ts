@@ -1,13 +1,16 @@
-// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: iterates over the keys. Cursor 0 takes
-// a point-in-time listing (`Store.keys()`, after every earlier write), so every key present for
-// the whole scan is returned exactly once; keys written or deleted meanwhile may or may not be.
-// A scan's listing is kept between pages (see scan-cursors.ts); an unknown cursor is an error.
+// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: iterates over the keys in byte order.
+// Each call walks up to COUNT keys (key-walk.ts: keys only) after where the cursor's previous
+// page stopped, within the MATCH pattern's literal prefix, and answers those the pattern
+// matches; so a full iteration returns every key present for the whole scan exactly once (keys
+// written or deleted meanwhile may or may not be), holding two keys per scan between calls
+// (scan-cursors.ts). An unknown or expired cursor is an error, as a malformed one is.
 
 import { parseInteger } from '../../../index.js';
 import type { CommandContext } from '../../command-context.js';
-import { globMatch } from '../../glob.js';
+import { globLiteralPrefix, globMatch } from '../../glob.js';
+import { walkKeys } from '../../key-walk.js';
 import { array, bulk, error, type RespValue } from '../../resp-value.js';
-import { decodeCursor, encodeCursor } from '../../scan-cursors.js';
+import { parseCursor } from '../../scan-cursors.js';
 import { keyword, NOT_AN_INTEGER, SYNTAX_ERROR } from '../arguments.js';
 import { type CommandSpec, NO_KEYS } from '../command-spec.js';
 
@@ -15,7 +18,7 @@ const INVALID_CURSOR = error('ERR invalid cursor');
 const UNKNOWN_CURSOR = error('ERR unknown or expired cursor; start the scan again from 0');
 
 interface ScanRequest {
-  cursor: number;
+  cursor: bigint;
   match: Buffer | undefined;
   count: number;
   /** TYPE filter: kvd holds only strings, so any other type matches nothing. */
@@ -23,10 +26,10 @@ interface ScanRequest {
 }
 
 function parse(args: readonly Buffer[]): ScanRequest | RespValue {
-  const text = args[1]!.toString('latin1');
-  if (!/^[0-9]{1,16}$/.test(text) || !Number.isSafeInteger(Number(text))) return INVALID_CURSOR;
+  const cursor = parseCursor(args[1]!.toString('latin1'));
+  if (cursor === undefined) return INVALID_CURSOR;
   const request: ScanRequest = {
-    cursor: Number(text),
+    cursor,
     match: undefined,
     count: 10,
     onlyNone: false,
@@ -54,29 +57,29 @@ function parse(args: readonly Buffer[]): ScanRequest | RespValue {
 async function scan(ctx: CommandContext, args: readonly Buffer[]): Promise<RespValue> {
   const request = parse(args);
   if ('kind' in request) return request;
-  let id: number;
-  let position: number;
-  let keys: readonly Buffer[] | undefined;
-  if (request.cursor === 0) {
-    keys = await ctx.store.keys();
-    id = ctx.server.scans.start(keys);
-    position = 0;
-  } else {
-    ({ id, position } = decodeCursor(request.cursor));
-    keys = ctx.server.scans.listing(id);
-    if (keys === undefined) return UNKNOWN_CURSOR;
+  const scans = ctx.server.scans;
+  const from = scans.resume(request.cursor);
+  if (from === undefined) return UNKNOWN_CURSOR;
+  if (request.onlyNone) {
+    scans.end(from); // no key has another type: the scan is complete
+    return array([bulk('0'), array([])]);
   }
-  const end = Math.min(keys.length, position + request.count);
-  const page: RespValue[] = [];
-  if (!request.onlyNone) {
-    for (let i = position; i < end; i++) {
-      const key = keys[i]!;
-      if (request.match === undefined || globMatch(request.match, key)) page.push(bulk(key));
-    }
+  const { match, count } = request;
+  const prefix = match === undefined ? Buffer.alloc(0) : globLiteralPrefix(match);
+  // One key more than COUNT: whether there is a next page (it is walked again there).
+  const walked: Buffer[] = [];
+  for await (const key of walkKeys(ctx.store, { prefix, after: from.after, limit: count + 1 })) {
+    walked.push(key);
   }
   let next = 0;
-  if (end < keys.length) next = encodeCursor(id, end);
-  else ctx.server.scans.end(id);
+  if (walked.length > count) {
+    walked.length = count;
+    next = scans.advance(from, walked[count - 1]!);
+  } else {
+    scans.end(from);
+  }
+  const page: RespValue[] = [];
+  for (const key of walked) if (match === undefined || globMatch(match, key)) page.push(bulk(key));
   return array([bulk(String(next)), array(page)]);
 }
 

@@ -12,6 +12,7 @@ import {
   type ExpireCondition,
   KvError,
   parseInteger,
+  type RangeKeyValue,
   type SetOptions,
   type SetWithOptions,
   type SetWithResult,
@@ -32,9 +33,9 @@ const INT64_MAX = 2n ** 63n - 1n;
 /**
  * `CommandStore` for the handlers EXEC runs: every keyed read and write goes to the view, so it
  * sees the transaction's earlier writes and stays out of the store until the commit. Main
- * thread. `keys`, `clear`, `stats`, `randomKey`, `compact`, `checkpoint`, `setDurability`,
- * `sequence` and `batch`'s `ifAbsentSince` throw `KV_INVALID_ARGUMENT` (no command that could
- * be queued uses them: see transactional-forms.ts; WATCH cannot be queued).
+ * thread. `keys`, `range`, `clear`, `stats`, `randomKey`, `compact`, `checkpoint`,
+ * `setDurability`, `sequence` and `batch`'s `ifAbsentSince` throw `KV_INVALID_ARGUMENT` (no
+ * command that could be queued uses them: see transactional-forms.ts; WATCH cannot be queued).
  */
 export class TransactionStore implements CommandStore {
   constructor(
@@ -193,6 +194,10 @@ export class TransactionStore implements CommandStore {
 
   keys(): Promise<Buffer[]> {
     return refuse('keys()');
+  }
+
+  range(): AsyncGenerator<RangeKeyValue> {
+    throw new KvError('KV_INVALID_ARGUMENT', 'range() cannot run inside a transaction');
   }
 
   sequence(): number {
