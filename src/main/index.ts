@@ -28,6 +28,7 @@ export {
   type ReadMode,
   type StoreOptions,
 } from './options.js';
+export { Snapshot } from './snapshot.js';
 export { Store } from './store.js';
 export type {
   BatchOp,

@@ -7,7 +7,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { segmentFileName } from '../shared/format.js';
 import { keysFileName } from '../shared/key-run-format.js';
-import { type RangeSources, resolveRange, scanRangeInSlices } from './range-scan.js';
+import {
+  currentSources,
+  type RangeSources,
+  resolveRange,
+  scanRangeInSlices,
+} from './range-scan.js';
 import type { StoreEngine } from './store-engine.js';
 
 /**
@@ -27,8 +32,7 @@ export function rangeSources(e: StoreEngine, skipDamaged = false): RangeSources 
     }
   };
   return {
-    runs: e.keyRuns,
-    memtable: e.memtable,
+    acquire: () => currentSources(e.keyRuns, e.memtable),
     get: (key) => spare(() => e.reads.getSync(key), undefined),
     has: (key) => spare(() => e.localReader.has(key), false),
   };

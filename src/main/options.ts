@@ -104,6 +104,12 @@ export interface StoreOptions {
    * cycle samples keys at random and deletes those that have expired, for at most 5 ms.
    */
   expiryCycleMs?: number;
+  /**
+   * A snapshot (`Store.snapshot()`, and the one each range scan reads from) still held after
+   * this many ms is released, with one log line (default 300,000; 0: never). While any
+   * snapshot is held, merges wait to retire segments.
+   */
+  snapshotTimeoutMs?: number;
 }
 
 /** Options with every default filled in. */
@@ -132,6 +138,8 @@ export const DEFAULTS = {
   snapshotIntervalMs: 300_000,
   /** Default expiryCycleMs: 100 (ten cycles a second). */
   expiryCycleMs: 100,
+  /** Default snapshotTimeoutMs: 5 minutes. */
+  snapshotTimeoutMs: 300_000,
   /** Default inlineReadKeys: 1,024 (the daemon reads a turn's GETs inline up to the same count). */
   inlineReadKeys: 1024,
   /** Defaults of the compaction options (see CompactionOptions). */
@@ -227,6 +235,8 @@ const RESOLVERS: Resolvers = {
     return v;
   },
   expiryCycleMs: (v = DEFAULTS.expiryCycleMs) => checkInteger('expiryCycleMs', v, 0, 60_000),
+  snapshotTimeoutMs: (v = DEFAULTS.snapshotTimeoutMs) =>
+    checkInteger('snapshotTimeoutMs', v, 0, 7 * 24 * 3600 * 1000),
   repair: (v = false) => {
     if (typeof v !== 'boolean') throw invalid(`repair must be a boolean (got ${String(v)})`);
     return v;

@@ -16,14 +16,34 @@ import type { KeyMemtable } from './key-memtable.js';
 import type { KeyRun, KeyRuns } from './key-runs.js';
 import type { RangeEntry, RangeOptions } from './store-types.js';
 
-/** What a scan needs of the store. */
+/** The sorted key sources of one scan, held until `release`. */
+export interface ScanSources {
+  /** Key runs, each walked from the scan's start. */
+  readonly runs: readonly KeyRun[];
+  /** The memtable's keys, as sorted, repeat-free arrays. */
+  readonly views: readonly (readonly string[])[];
+  release(): void;
+}
+
+/** What a scan needs of the store, or of a snapshot. */
 export interface RangeSources {
-  readonly runs: KeyRuns;
-  readonly memtable: KeyMemtable;
-  /** The live value of `key` (reaping it if expired), or undefined. Throws KV_CORRUPTION. */
+  /** The key sources to merge (the store's current ones, or a snapshot's). */
+  acquire(): ScanSources;
+  /** The live value of `key`, or undefined. Throws KV_CORRUPTION. */
   get(key: Buffer): Buffer | undefined;
-  /** Whether `key` is live (reaping it if expired). */
+  /** Whether `key` is live. */
   has(key: Buffer): boolean;
+}
+
+/** The store's current key sources: its open key runs and its memtable. */
+export function currentSources(runs: KeyRuns, memtable: KeyMemtable): ScanSources {
+  const held = runs.acquire();
+  try {
+    return { runs: held, views: memtable.sortedViews(), release: () => runs.release(held) };
+  } catch (error) {
+    runs.release(held);
+    throw error;
+  }
 }
 
 const OPTION_NAMES = new Set(['gt', 'gte', 'lt', 'lte', 'prefix', 'reverse', 'limit', 'values']);
@@ -175,11 +195,11 @@ export function* scanRange(
   if (range.limit === 0) return;
   const { reverse } = range;
   const start = reverse ? range.high : range.low;
-  const runs = sources.runs.acquire();
+  const held = sources.acquire();
   try {
     const cursors: Cursor[] = [
-      ...runs.map((r) => runCursor(r, start, reverse)),
-      ...sources.memtable.sortedViews().map((keys) => arrayCursor(keys, start, reverse)),
+      ...held.runs.map((r) => runCursor(r, start, reverse)),
+      ...held.views.map((keys) => arrayCursor(keys, start, reverse)),
     ];
     let yielded = 0;
     for (;;) {
@@ -217,7 +237,7 @@ export function* scanRange(
       if (++yielded >= range.limit) return;
     }
   } finally {
-    sources.runs.release(runs);
+    held.release();
   }
 }
 

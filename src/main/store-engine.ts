@@ -10,6 +10,7 @@ import { IndexTable } from '../shared/index-table.js';
 import type { Logger } from '../shared/logger.js';
 import type { WriterOpened } from '../shared/messages.js';
 import { RecordReader } from '../shared/record-reader.js';
+import { VersionLog } from '../shared/version-log.js';
 import { Compactor } from './compactor.js';
 import { type DirLock, lockDirectory } from './dir-lock.js';
 import { ExpiryReaper } from './expiry-reaper.js';
@@ -19,6 +20,7 @@ import { KeyRuns } from './key-runs.js';
 import { type ResolvedOptions, resolveOptions, type StoreOptions } from './options.js';
 import { ReadQueue } from './read-queue.js';
 import { startReaderPool } from './reader-pool.js';
+import { SnapshotRegistry } from './snapshot.js';
 import { storeLogger } from './store-logger.js';
 import { WriteQueue } from './write-queue.js';
 import { WriterLink } from './writer-link.js';
@@ -55,6 +57,10 @@ export interface StoreEngine {
   readonly memtable: KeyMemtable;
   /** This thread's open key runs (range scans). */
   readonly keyRuns: KeyRuns;
+  /** The versions the writer displaces while snapshots are held. */
+  readonly versions: VersionLog;
+  /** The snapshots held (Store.snapshot and range scans). */
+  readonly snapshots: SnapshotRegistry;
 }
 
 /**
@@ -127,6 +133,8 @@ export async function startEngine(
       ),
       memtable,
       keyRuns: new KeyRuns(absolute, index),
+      versions: new VersionLog(opened.versions),
+      snapshots: new SnapshotRegistry(resolved.snapshotTimeoutMs, log),
     };
     try {
       await fillMemtable(engine);
@@ -163,6 +171,7 @@ export async function stopEngine(engine: StoreEngine, writerFailed: boolean): Pr
       firstError ??= error;
     }
   };
+  engine.snapshots.releaseAll();
   await attempt(() => engine.compactor.close());
   await attempt(() => engine.writes.drain());
   await attempt(() => engine.reads.drain());

@@ -4,6 +4,7 @@
 
 import type { IndexTable } from '../shared/index-table.js';
 import type { WriterOpened, WriterStats } from '../shared/messages.js';
+import type { VersionLog } from '../shared/version-log.js';
 import type { ResolvedOptions } from './options.js';
 import type { ReadCounts } from './read-queue.js';
 import type { StoreStats } from './store-types.js';
@@ -15,6 +16,7 @@ export function composeStats(
   options: ResolvedOptions,
   opened: WriterOpened,
   reads: ReadCounts,
+  versions: VersionLog,
 ): StoreStats {
   const keys = index.count;
   return {
@@ -48,5 +50,11 @@ export function composeStats(
     writer: { writes: w.writes, flushes: w.flushes, syncs: w.syncs, expiredKeys: w.expiredKeys },
     withExpiry: w.withExpiry,
     lastSnapshotAt: w.lastSnapshotAt,
+    snapshots: {
+      held: versions.held,
+      versions: versions.entries,
+      versionBytes: versions.buffer.byteLength,
+      pinnedBytes: versions.pinnedBytes,
+    },
   };
 }

@@ -218,6 +218,17 @@ export interface StoreStats {
    * in ms since the epoch; 0 if not since open.
    */
   readonly lastSnapshotAt: number;
+  /** Snapshots (`Store.snapshot()`, and one per range scan in progress) and what they cost. */
+  readonly snapshots: {
+    /** Held now. */
+    readonly held: number;
+    /** Record versions the writer has kept for them since none was held. */
+    readonly versions: number;
+    /** Bytes of shared memory the version log takes. */
+    readonly versionBytes: number;
+    /** Bytes of segment files a finished merge keeps until they are released. */
+    readonly pinnedBytes: number;
+  };
   /**
    * Keys with an expiry: how many the index holds (counting expired ones not yet deleted, as
    * Redis's INFO keyspace `expires` does), and the mean time left of those not yet expired in

@@ -17,10 +17,11 @@ import {
 import { encodeBatch, encodePut } from './batch-encoding.js';
 import type { CompactionProgress, CompactionResult } from './compactor.js';
 import { checkKey } from './input-checks.js';
-import { listKeys, pickRandomKey, rangeSources } from './key-listing.js';
+import { listKeys, pickRandomKey } from './key-listing.js';
 import { checkDelta, checkExpiresAt, expireFlags, setWithFlags } from './op-encoding.js';
 import type { Durability, StoreOptions } from './options.js';
-import { resolveRange, scanRange, scanRangeInSlices } from './range-scan.js';
+import { resolveRange } from './range-scan.js';
+import { type Snapshot, scanInSnapshot, scanInSnapshotInSlices } from './snapshot.js';
 import { type StoreEngine, startEngine, stopEngine } from './store-engine.js';
 import { composeStats } from './store-stats.js';
 import type {
@@ -297,27 +298,41 @@ export class Store {
   /**
    * The live keys within `options`' bounds, in byte order (or reversed), each with its value
    * unless `values: false`, read on the calling thread as the iterator is advanced (as
-   * `getSync` is to `get`). Cost: a seek in each key run, then per entry a step in each and one
-   * index lookup; never a sort or a walk of every key. Each key is read as it is reached: a
-   * write made during the walk may or may not be seen. Throws `KV_INVALID_ARGUMENT` for bad
-   * options, `KV_CORRUPTION` for a damaged record or key run, `KV_CLOSED`.
+   * `getSync` is to `get`). It reads from a snapshot taken at its first step and released when
+   * it ends (or is returned early): writes made during the walk are not seen. Cost: a seek in
+   * each key run, then per entry a step in each and one index lookup; never a sort or a walk of
+   * every key. Throws `KV_INVALID_ARGUMENT` for bad options (at once), `KV_CORRUPTION` for a
+   * damaged record or key run, `KV_CLOSED`; `KV_SNAPSHOT_RELEASED` if it outlives
+   * `snapshotTimeoutMs`.
    */
   rangeSync(options: RangeOptions & { readonly values: false }): Generator<RangeKey>;
   rangeSync(options?: RangeOptions): Generator<RangeKeyValue>;
   rangeSync(options?: RangeOptions): Generator<RangeEntry> {
     this.checkOpen();
-    return scanRange(rangeSources(this.e), resolveRange(options));
+    return scanInSnapshot(this.e, resolveRange(options));
   }
 
   /**
    * `rangeSync` as an async iterable: the entries are read in slices of a few hundred on this
-   * thread, and the event loop runs between slices. See `rangeSync` for options and errors.
+   * thread from one snapshot, and the event loop runs between slices. See `rangeSync`.
    */
   range(options: RangeOptions & { readonly values: false }): AsyncGenerator<RangeKey>;
   range(options?: RangeOptions): AsyncGenerator<RangeKeyValue>;
   range(options?: RangeOptions): AsyncGenerator<RangeEntry> {
     this.checkOpen();
-    return scanRangeInSlices(rangeSources(this.e), resolveRange(options));
+    return scanInSnapshotInSlices(this.e, resolveRange(options));
+  }
+
+  /**
+   * A read view that sees exactly the writes acknowledged before this call, while writes,
+   * merges and expiry go on: `get`, `getSync`, `getMany`, `range`, `rangeSync`, `release()`.
+   * Cheap (no copy of the index). Release it when done: while any snapshot is held, merges
+   * wait to retire the segments they replaced (`stats().snapshots`). One never released is
+   * released after `snapshotTimeoutMs` or when collected, with a log line. Throws `KV_CLOSED`.
+   */
+  snapshot(): Snapshot {
+    this.checkOpen();
+    return this.e.snapshots.create(this.e);
   }
 
   /**
@@ -388,6 +403,7 @@ export class Store {
       this.e.options,
       this.e.opened,
       this.e.reads.counts(),
+      this.e.versions,
     );
   }
 

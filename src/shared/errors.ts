@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'KV_DISK_FULL',
   'KV_INDEX_FULL',
   'KV_CONFLICT',
+  'KV_SNAPSHOT_RELEASED',
   'KV_INTERNAL',
 ] as const;
 
@@ -30,9 +31,9 @@ export class KvError extends Error {
   /** Which failure this is (one of `ERROR_CODES`); stable across versions, unlike `message`. */
   readonly code: KvErrorCode;
   /** For damage (`KV_CORRUPTION`) found in a known place: the file's name. */
-  readonly file?: string;
+  declare readonly file?: string;
   /** For damage found in a known place: the byte offset in `file`. */
-  readonly offset?: number;
+  declare readonly offset?: number;
 
   constructor(code: KvErrorCode, message: string, options?: KvErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });

@@ -196,6 +196,8 @@ export interface TornTailReport {
 /** Reply to `open`: the shared index and what recovery did. */
 export interface WriterOpened {
   readonly index: SharedArrayBuffer;
+  /** The version log (version-log.ts) snapshots read displaced versions from. */
+  readonly versions: SharedArrayBuffer;
   readonly recoveredRecords: number;
   /** Segments restored from an index snapshot, loaded from hint files, and scanned. */
   readonly restoredSegments: number;

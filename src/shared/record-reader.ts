@@ -137,6 +137,46 @@ export class RecordReader {
   }
 
   /**
+   * The key's current record with its version and expiry even if it has expired (nothing is
+   * reaped), or undefined if the index has none: what a snapshot judges by its own clock.
+   */
+  currentEntry(key: KeyInput): Entry | undefined {
+    this.includeExpired = true;
+    try {
+      if (!this.lookup(key)) return undefined;
+      const version = recordSeq(this.found!, this.foundAt);
+      return { value: this.copyValue(), version, expiresAt: this.foundExpiresAt };
+    } finally {
+      this.includeExpired = false;
+    }
+  }
+
+  /**
+   * The put record at a known location (a version a snapshot needs): its key and value (copies),
+   * version and expiry. Reads the whole record and checks its CRC: throws `KV_CORRUPTION`,
+   * `KV_IO`.
+   */
+  entryAt(handle: number, offset: number, length: number): Entry & { key: Uint8Array } {
+    let bytes: Uint8Array;
+    let at: number;
+    try {
+      bytes = this.fds.view(handle, offset, length);
+      at = this.fds.viewAt;
+      if (!recordChecksumOk(bytes, at, length)) throw this.checksumError(handle, offset);
+    } catch (error) {
+      throw this.counted(error);
+    }
+    const keyStart = at + RECORD_HEADER_BYTES;
+    const valueStart = keyStart + recordKeyLength(bytes, at);
+    return {
+      key: bytes.slice(keyStart, valueStart),
+      value: Buffer.from(bytes.subarray(valueStart, at + length)),
+      version: recordSeq(bytes, at),
+      expiresAt: recordExpiresAt(bytes, at),
+    };
+  }
+
+  /**
    * The key of the put record at a known location, or undefined if it has expired. Reads the
    * whole record and checks its CRC: throws `KV_CORRUPTION`, `KV_IO`.
    */

@@ -17,6 +17,7 @@ import {
 } from '../shared/format.js';
 import type { IndexTable, KeyCheck, SlotLocation } from '../shared/index-table.js';
 import { type ReadMode, SegmentFds } from '../shared/segment-fds.js';
+import { VersionLog } from '../shared/version-log.js';
 import { RemovalLog } from './removal-log.js';
 import type { SegmentTable } from './segments.js';
 
@@ -46,6 +47,12 @@ export class IndexPublisher {
   private readonly removals = new RemovalLog();
   /** Whether this publishing step has begun an atomic batch (index batch lock held). */
   private inBatchPublish = false;
+  /** Versions displaced while snapshots are held (shared with every thread). */
+  readonly versions = VersionLog.create();
+  /** Whether this publishing step records what it displaces (snapshots were held at its start). */
+  private recordVersions = false;
+  /** Whether a publishing step is open (between beginPublish and endPublish). */
+  private inRun = false;
   /** Whether removals are remembered: set once recovery is over. */
   trackRemovals = false;
   private readonly check: KeyCheck = (handle, offset, length) =>
@@ -84,10 +91,12 @@ export class IndexPublisher {
     keyLength: number,
     loc: SlotLocation,
     expiresAt: number,
+    seq = 0,
   ): boolean {
     this.setKey(b, keyStart, keyLength);
     const tag = this.index.tagOfBytes(b, keyStart, keyStart + keyLength);
     const old = this.index.writerUpsert(tag, this.check, loc);
+    if (old) this.displaced(tag, old, seq);
     if (old) this.segments.removeLive(old, this.matchedExpiresAt, keyLength);
     this.segments.addLive(loc, expiresAt, keyLength);
     return old !== undefined;
@@ -119,9 +128,10 @@ export class IndexPublisher {
       const keyStart = recordKeyStart(p);
       if (type === TYPE_PUT) {
         const loc = { handle: at.handle, offset: at.offset + (p - start), length };
-        if (this.put(b, keyStart, keyLength, loc, recordExpiresAt(b, p))) existed(record);
+        const seq = recordSeq(b, p);
+        if (this.put(b, keyStart, keyLength, loc, recordExpiresAt(b, p), seq)) existed(record);
       } else if (type === TYPE_DELETE) {
-        if (this.remove(b, keyStart, keyLength)) existed(record);
+        if (this.remove(b, keyStart, keyLength, recordSeq(b, p))) existed(record);
         this.segments.addTombstone(at.handle, length);
       }
       p += length;
@@ -133,17 +143,37 @@ export class IndexPublisher {
    * threw): if it held an atomic batch, multi-key reads may go on.
    */
   endPublish(): void {
+    if (this.inRun) {
+      this.inRun = false;
+      this.versions.writerEndRun();
+    }
     if (!this.inBatchPublish) return;
     this.inBatchPublish = false;
     this.index.writerEndBatchPublish();
   }
 
+  /**
+   * Begins a publishing step (writer, before each append's `publishRecords` calls; pair with
+   * `endPublish`): from here, what it displaces is recorded if snapshots are held.
+   */
+  beginPublish(): void {
+    this.inRun = true;
+    this.recordVersions = this.versions.writerBeginRun();
+  }
+
+  /** Records the version at `old` (just displaced by the record with `seq`) if it must be. */
+  private displaced(tag: number, old: SlotLocation, seq: number): void {
+    if (!this.recordVersions) return;
+    this.versions.writerRecord(tag, { ...old, seq: this.matchedSeq, displacedSeq: seq });
+  }
+
   /** Removes the key `b[keyStart, +keyLength)`; returns whether it was live. */
-  remove(b: Uint8Array, keyStart: number, keyLength: number): boolean {
+  remove(b: Uint8Array, keyStart: number, keyLength: number, seq = 0): boolean {
     this.setKey(b, keyStart, keyLength);
     const tag = this.index.tagOfBytes(b, keyStart, keyStart + keyLength);
     const old = this.index.writerRemove(tag, this.check);
     if (!old) return false;
+    this.displaced(tag, old, seq);
     this.segments.removeLive(old, this.matchedExpiresAt, keyLength);
     if (this.trackRemovals) this.removals.record(tag, this.matchedSeq);
     return true;
@@ -151,9 +181,16 @@ export class IndexPublisher {
 
   /** Notes that a merge dropped the (expired) record at `from` of the key with `tag`. */
   noteDropped(tag: number, from: SlotLocation): void {
-    if (!this.trackRemovals) return;
+    const snapshots = this.versions.held > 0;
+    if (!this.trackRemovals && !snapshots) return;
     const header = this.fds.view(from.handle, from.offset, RECORD_HEADER_BYTES);
-    this.removals.record(tag, recordSeq(header, this.fds.viewAt));
+    const seq = recordSeq(header, this.fds.viewAt);
+    if (this.trackRemovals) this.removals.record(tag, seq);
+    // A merge drops only records expired when it was planned; a snapshot taken before may
+    // still need the version (it reads expiry as of its own creation).
+    if (snapshots) {
+      this.versions.writerRecord(tag, { ...from, seq, displacedSeq: this.index.publishedSeq + 1 });
+    }
   }
 
   /**

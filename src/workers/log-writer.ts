@@ -332,6 +332,7 @@ export class LogWriter {
       return;
     }
     try {
+      this.publisher.beginPublish();
       for (const r of runs) {
         const loc = { handle: r.handle, offset: r.offset };
         this.publisher.publishRecords(parsed[r.buffer]!.bytes, r.start, r.end, loc, (n) => {

@@ -14,6 +14,7 @@ import { hintFileName } from '../shared/hint-format.js';
 import type { IndexTable, SlotLocation } from '../shared/index-table.js';
 import { keysFileName } from '../shared/key-run-format.js';
 import { moveAt, moveCount } from '../shared/merge-moves.js';
+import type { VersionLog } from '../shared/version-log.js';
 import { commitTemp, removeFilesDurably, TEMP_SUFFIX } from './durable-file.js';
 import type { Segment, SegmentTable } from './segments.js';
 
@@ -33,6 +34,7 @@ export async function installMerge(
   plan: MergePlan,
   result: MergeResult,
   onDropped: (tag: number, from: SlotLocation) => void = () => {},
+  versions?: VersionLog,
 ): Promise<InstallOutcome> {
   const inputs: Segment[] = plan.inputs.map((i) => {
     const s = segments.byFileId(i.id);
@@ -109,6 +111,14 @@ export async function installMerge(
     );
   }
   await waitForPins(index);
+  if (versions) {
+    versions.writerSetPinnedBytes(inputs.reduce((n, s) => n + s.size, 0));
+    try {
+      await waitForSnapshots(versions);
+    } finally {
+      versions.writerSetPinnedBytes(0);
+    }
+  }
   index.writerLockAll();
   try {
     for (const s of inputs) segments.retire(s);
@@ -159,6 +169,15 @@ function refuseLiveDamage(index: IndexTable, damaged: MergeResult['damaged']): v
     `${segmentFileName(hit.segmentId)} at offset ${hitOffset}: the live record of a key is damaged${key}; ` +
       'delete or overwrite that key, or run kvd repair, and compaction will skip the damage',
   );
+}
+
+/**
+ * Waits (without blocking writes) until no snapshot is held: a snapshot may need versions in
+ * the inputs (displaced ones, or the key runs it walks). Store.close releases every snapshot,
+ * and an unreleased one times out, so this ends.
+ */
+async function waitForSnapshots(versions: VersionLog): Promise<void> {
+  while (versions.held > 0) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 /** Waits (without blocking writes) until no keys() call holds a copy of old locations. */

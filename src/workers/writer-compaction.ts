@@ -17,6 +17,7 @@ import { keysFileName } from '../shared/key-run-format.js';
 import type { Logger } from '../shared/logger.js';
 import { chooseRun, mergeInputs } from './compaction-plan.js';
 import { removeFilesDurably, TEMP_SUFFIX } from './durable-file.js';
+import type { IndexPublisher } from './index-publisher.js';
 import type { LogWriter } from './log-writer.js';
 import { installMerge } from './merge-install.js';
 import type { SegmentTable } from './segments.js';
@@ -26,6 +27,8 @@ export interface CompactionScope {
   readonly segments: SegmentTable;
   readonly index: IndexTable;
   readonly log: LogWriter;
+  /** Its version log: an install waits while snapshots are held. */
+  readonly publisher: IndexPublisher;
 }
 
 /** One store's merges as the writer sees them: at most one planned and not yet installed. */
@@ -84,7 +87,7 @@ export class WriterCompaction {
 
   /** Installs the planned merge `plan` (merge-install.ts). Throws as installMerge does. */
   async install(
-    { segments, index, log }: CompactionScope,
+    { segments, index, log, publisher }: CompactionScope,
     plan: MergePlan,
     result: MergeResult,
   ): Promise<InstallOutcome> {
@@ -93,8 +96,13 @@ export class WriterCompaction {
     }
     const started = performance.now();
     try {
-      const outcome = await installMerge(segments, index, plan, result, (tag, from) =>
-        log.noteDropped(tag, from),
+      const outcome = await installMerge(
+        segments,
+        index,
+        plan,
+        result,
+        (tag, from) => log.noteDropped(tag, from),
+        publisher.versions,
       );
       log.sweepFds();
       segments.publishKeyRunState(log.activeId);

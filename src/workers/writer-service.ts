@@ -136,6 +136,7 @@ export class WriterService implements WriterApi {
         ok: true,
         value: {
           index: index.buffer,
+          versions: publisher.versions.buffer,
           recoveredRecords: recovered.records,
           restoredSegments: recovered.restored,
           hintedSegments: recovered.hinted,

@@ -1,12 +1,14 @@
-// Model test of range scans: random writes (sets, deletes, batches, groups issued in one tick,
-// keys set already expired), compactions and reopens, interleaved with rangeSync and range
-// calls with random bounds (gt/gte/lt/lte), prefixes, reverse, limits and keys-only, on a
-// real store with tiny segments (so key runs, merged runs and the memtable all take part),
-// checked against a Map sorted by the keys' UTF-8 bytes. Both read modes.
+// Model test of range scans and snapshots: random writes (sets, deletes, batches, groups issued
+// in one tick, keys set already expired), compactions and reopens, interleaved with rangeSync
+// and range calls with random bounds (gt/gte/lt/lte), prefixes, reverse, limits and keys-only,
+// and with snapshots taken, read (ranges and gets, checked against the model as it was when
+// each was taken) and released mid-run, on a real store with tiny segments (so key runs,
+// merged runs and the memtable all take part), checked against a Map sorted by the keys' UTF-8
+// bytes. Both read modes.
 
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RangeOptions, type ReadMode, Store } from '../../dist/main/index.js';
+import { type RangeOptions, type ReadMode, type Snapshot, Store } from '../../dist/main/index.js';
 import { modelWrites, type Value, type WriteCmd } from '../fixtures/model-writes.js';
 import { makeTempDir, removeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
@@ -78,7 +80,8 @@ type Cmd =
   | { readonly t: 'group'; readonly ops: readonly WriteCmd[] }
   | { readonly t: 'expired'; readonly key: typeof keyRef extends fc.Arbitrary<infer K> ? K : never }
   | { readonly t: 'range' | 'rangeAsync'; readonly options: RangeOptions }
-  | { readonly t: 'compact' | 'reopen' };
+  | { readonly t: 'snapRange'; readonly which: number; readonly options: RangeOptions }
+  | { readonly t: 'compact' | 'reopen' | 'snap' | 'release' };
 
 const cmd: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 6, arbitrary: writeCmd },
@@ -100,6 +103,16 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.constant({ t: 'compact' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'reopen' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'snap' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'release' as const }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      t: fc.constant('snapRange' as const),
+      which: fc.nat(3),
+      options: rangeOptions,
+    }),
+  },
 );
 
 const bytesOf = (k: string | Uint8Array | undefined) =>
@@ -150,6 +163,10 @@ async function run(readMode: ReadMode, cmds: readonly Cmd[]): Promise<void> {
   const options = { readMode, readers: 1, segmentBytes: 4096, compaction: { auto: false } };
   const model = new Map<string, Buffer>();
   let store = await Store.open(dir, options);
+  /** Snapshots held, each with a copy of the model when it was taken. */
+  let held: { snapshot: Snapshot; model: Map<string, Buffer> }[] = [];
+  /** Compactions waiting for snapshots to be released. */
+  let waiting: Promise<unknown>[] = [];
   try {
     for (const [step, c] of cmds.entries()) {
       const at = `step ${step} (${c.t})`;
@@ -187,15 +204,49 @@ async function run(readMode: ReadMode, cmds: readonly Cmd[]): Promise<void> {
           check(got, expected(model, c.options), c.options, at);
           break;
         }
-        case 'compact':
-          await store.compact();
+        case 'compact': {
+          const compaction = store.compact();
+          if (held.length === 0) await compaction;
+          // Settled as a value, so a close meanwhile (KV_CLOSED) is not an unhandled rejection.
+          else
+            waiting.push(
+              compaction.then(
+                () => undefined,
+                (error: unknown) => error,
+              ),
+            );
           break;
+        }
         case 'reopen':
-          await store.close();
+          await store.close(); // releases the snapshots; waiting compactions end (KV_CLOSED)
+          await Promise.all(waiting);
+          [held, waiting] = [[], []];
           store = await Store.open(dir, options);
           break;
+        case 'snap':
+          if (held.length < 3) held.push({ snapshot: store.snapshot(), model: new Map(model) });
+          break;
+        case 'release':
+          held.shift()?.snapshot.release();
+          if (held.length === 0) {
+            const results = await Promise.all(waiting.splice(0));
+            for (const result of results) expect(result, `${at}: a compaction`).toBeUndefined();
+          }
+          break;
+        case 'snapRange': {
+          const h = held[c.which % Math.max(1, held.length)];
+          if (!h) break;
+          check([...h.snapshot.rangeSync(c.options)], expected(h.model, c.options), c.options, at);
+          for (const [hex, v] of h.model) {
+            const k = Buffer.from(hex, 'hex');
+            expect(h.snapshot.getSync(k)?.equals(v), `${at}: snapshot get`).toBe(true);
+          }
+          break;
+        }
       }
     }
+    for (const h of held.splice(0)) h.snapshot.release();
+    for (const result of await Promise.all(waiting.splice(0))) expect(result).toBeUndefined();
     const all = [...model.keys()].map((hex) => Buffer.from(hex, 'hex'));
     all.sort(Buffer.compare);
     expect((await store.keys()).map((k) => k.toString('hex'))).toEqual(
