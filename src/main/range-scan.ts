@@ -163,6 +163,7 @@ function arrayCursor(keys: readonly string[], start: string | undefined, reverse
 
 function runCursor(run: KeyRun, start: string | undefined, reverse: boolean): Cursor {
   const seekKey = start === undefined ? undefined : Buffer.from(start, 'latin1');
+  if (!reverse) return forwardRunCursor(run, seekKey);
   const walk = run.reader.seek(seekKey, { reverse });
   const cursor: Cursor = {
     key: undefined,
@@ -177,6 +178,27 @@ function runCursor(run: KeyRun, start: string | undefined, reverse: boolean): Cu
       cursor.key = Buffer.from(entry.key.buffer, entry.key.byteOffset, entry.key.length).toString(
         'latin1',
       );
+    },
+  };
+  cursor.next();
+  return cursor;
+}
+
+/** A forward walk of a key run that reads keys off the block cursor (no entry objects). */
+function forwardRunCursor(run: KeyRun, seekKey: Buffer | undefined): Cursor {
+  const walk = run.reader.walkForward(seekKey);
+  const cursor: Cursor = {
+    key: undefined,
+    next() {
+      const step = walk.next();
+      if (step.done) {
+        cursor.key = undefined;
+        return;
+      }
+      const at = step.value;
+      if (isSortedFailure(at)) throw sortedCorruption(at, run.file);
+      const k = at.key;
+      cursor.key = Buffer.from(k.buffer, k.byteOffset, at.keyLength).toString('latin1');
     },
   };
   cursor.next();

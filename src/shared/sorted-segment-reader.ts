@@ -211,6 +211,42 @@ export class SortedSegmentReader {
     }
   }
 
+  /**
+   * Walks forward from the first key at or after `key` (from the first key if undefined)
+   * without materialising entries: yields the block cursor positioned at each entry in turn
+   * (read its fields before the next step), each key checked to lie within its block's fence
+   * posts. On a failure it yields the failure and ends. Cheaper than `seek` for key scans.
+   */
+  *walkForward(key?: Uint8Array): Generator<BlockCursor | SortedDecodeFailure, void, undefined> {
+    const { fences } = this.index;
+    const n = fences.length;
+    const start = key ? findBlock(this.index, key) : 0;
+    for (let i = start; i < n; i++) {
+      const block = this.loadDataBlock(i);
+      if (block instanceof SortedDecodeFailure) return yield block;
+      const cursor = new BlockCursor(block);
+      if (key && i === start) {
+        const found = seekInBlock(cursor, key);
+        if (found instanceof SortedDecodeFailure) return yield found;
+        if (!found) continue;
+      } else {
+        const failure = cursor.more
+          ? cursor.next()
+          : new SortedDecodeFailure('bad-block', block.offset, 'data');
+        if (failure) return yield failure;
+      }
+      for (;;) {
+        if ((i > 0 && cursor.compareTo(fences[i - 1]!) <= 0) || cursor.compareTo(fences[i]!) > 0) {
+          return yield new SortedDecodeFailure('out-of-order', block.offset, 'data');
+        }
+        yield cursor;
+        if (!cursor.more) break;
+        const failure = cursor.next();
+        if (failure) return yield failure;
+      }
+    }
+  }
+
   private loadDataBlock(i: number): DataBlock | SortedDecodeFailure {
     const handle = this.index.handles[i]!;
     const raw = loadBlock(this.source, handle, 'data', this.decompressor);

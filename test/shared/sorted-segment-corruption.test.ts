@@ -39,8 +39,9 @@ function same(a: SortedEntry, b: SortedEntry): boolean {
 }
 
 /**
- * Walks the whole of `reader` both ways and returns whether a walk yielded a failure. Throws
- * (failing the test) if a walk yields a wrong entry, or ends before the model without a failure.
+ * Walks the whole of `reader` both ways, and forward with the block cursor (`walkForward`), and
+ * returns whether every walk yielded a failure. Throws (failing the test) if a walk yields a
+ * wrong entry, or ends before the model without a failure.
  */
 function walksFail(reader: SortedSegmentReader, model: readonly SortedEntry[]): boolean {
   let failed = false;
@@ -59,7 +60,20 @@ function walksFail(reader: SortedSegmentReader, model: readonly SortedEntry[]): 
     if (!stopped && n !== expected.length) throw new Error('walk ended early without a failure');
     failed ||= stopped;
   }
-  return failed;
+  // The cursor walk range scans use: the same keys in order, or a failure.
+  let n = 0;
+  let stopped = false;
+  for (const got of reader.walkForward()) {
+    if (got instanceof SortedDecodeFailure) {
+      stopped = true;
+      break;
+    }
+    const key = got.key.subarray(0, got.keyLength);
+    if (Buffer.compare(key, model[n]!.key) !== 0) throw new Error(`cursor walk wrong key at ${n}`);
+    n++;
+  }
+  if (!stopped && n !== model.length) throw new Error('cursor walk ended early without a failure');
+  return failed && stopped;
 }
 
 /**
