@@ -6,7 +6,6 @@
 
 import { KvError } from '../shared/errors.js';
 import { keyToLatin1 } from '../shared/key-bytes.js';
-import type { SortedEntry } from '../shared/sorted-format.js';
 import {
   isSortedFailure,
   type SortedDecodeFailure,
@@ -163,30 +162,23 @@ function arrayCursor(keys: readonly string[], start: string | undefined, reverse
 
 function runCursor(run: KeyRun, start: string | undefined, reverse: boolean): Cursor {
   const seekKey = start === undefined ? undefined : Buffer.from(start, 'latin1');
-  if (!reverse) return forwardRunCursor(run, seekKey);
-  const walk = run.reader.seek(seekKey, { reverse });
-  const cursor: Cursor = {
-    key: undefined,
-    next() {
-      const step = walk.next();
-      if (step.done) {
-        cursor.key = undefined;
-        return;
-      }
-      const entry: SortedEntry | SortedDecodeFailure = step.value;
-      if (isSortedFailure(entry)) throw sortedCorruption(entry, run.file);
-      cursor.key = Buffer.from(entry.key.buffer, entry.key.byteOffset, entry.key.length).toString(
-        'latin1',
-      );
-    },
-  };
-  cursor.next();
-  return cursor;
+  if (!reverse) {
+    // Keys read off the block cursor: no entry objects.
+    return walkCursor(run, run.reader.walkForward(seekKey), (at) =>
+      Buffer.from(at.key.buffer, at.key.byteOffset, at.keyLength).toString('latin1'),
+    );
+  }
+  return walkCursor(run, run.reader.seek(seekKey, { reverse }), (entry) =>
+    Buffer.from(entry.key.buffer, entry.key.byteOffset, entry.key.length).toString('latin1'),
+  );
 }
 
-/** A forward walk of a key run that reads keys off the block cursor (no entry objects). */
-function forwardRunCursor(run: KeyRun, seekKey: Buffer | undefined): Cursor {
-  const walk = run.reader.walkForward(seekKey);
+/** A cursor over a key run's walk, each step's key made a latin1 string by `keyOf`. */
+function walkCursor<T>(
+  run: KeyRun,
+  walk: Generator<T | SortedDecodeFailure, void, undefined>,
+  keyOf: (step: T) => string,
+): Cursor {
   const cursor: Cursor = {
     key: undefined,
     next() {
@@ -195,10 +187,9 @@ function forwardRunCursor(run: KeyRun, seekKey: Buffer | undefined): Cursor {
         cursor.key = undefined;
         return;
       }
-      const at = step.value;
-      if (isSortedFailure(at)) throw sortedCorruption(at, run.file);
-      const k = at.key;
-      cursor.key = Buffer.from(k.buffer, k.byteOffset, at.keyLength).toString('latin1');
+      const value = step.value;
+      if (isSortedFailure(value)) throw sortedCorruption(value, run.file);
+      cursor.key = keyOf(value as T);
     },
   };
   cursor.next();

@@ -157,15 +157,7 @@ export class RecordReader {
    * `KV_IO`.
    */
   entryAt(handle: number, offset: number, length: number): Entry & { key: Uint8Array } {
-    let bytes: Uint8Array;
-    let at: number;
-    try {
-      bytes = this.fds.view(handle, offset, length);
-      at = this.fds.viewAt;
-      if (!recordChecksumOk(bytes, at, length)) throw this.checksumError(handle, offset);
-    } catch (error) {
-      throw this.counted(error);
-    }
+    const { bytes, at } = this.checkedRecord(handle, offset, length);
     const keyStart = at + RECORD_HEADER_BYTES;
     const valueStart = keyStart + recordKeyLength(bytes, at);
     return {
@@ -196,20 +188,28 @@ export class RecordReader {
    * whole record and checks its CRC: throws `KV_CORRUPTION`, `KV_IO`.
    */
   recordAt(handle: number, offset: number, length: number): { key: Uint8Array; expiresAt: number } {
-    let bytes: Uint8Array;
-    let at: number;
-    try {
-      bytes = this.fds.view(handle, offset, length);
-      at = this.fds.viewAt;
-      if (!recordChecksumOk(bytes, at, length)) throw this.checksumError(handle, offset);
-    } catch (error) {
-      throw this.counted(error);
-    }
+    const { bytes, at } = this.checkedRecord(handle, offset, length);
     const start = at + RECORD_HEADER_BYTES;
     return {
       key: bytes.slice(start, start + recordKeyLength(bytes, at)),
       expiresAt: recordExpiresAt(bytes, at),
     };
+  }
+
+  /** The whole record at a known location, its CRC checked (damage counted and thrown). */
+  private checkedRecord(
+    handle: number,
+    offset: number,
+    length: number,
+  ): { bytes: Uint8Array; at: number } {
+    try {
+      const bytes = this.fds.view(handle, offset, length);
+      const at = this.fds.viewAt;
+      if (!recordChecksumOk(bytes, at, length)) throw this.checksumError(handle, offset);
+      return { bytes, at };
+    } catch (error) {
+      throw this.counted(error);
+    }
   }
 
   /** Unmaps and closes the fds of segments compaction has retired (their space is then freed). */

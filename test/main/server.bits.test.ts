@@ -2,35 +2,17 @@
 // (offset limits, kept expiry, concurrent setters), BITCOUNT and BITPOS (BYTE and BIT ranges,
 // negative positions), BITOP, with Redis 7.2's replies and error texts, and a fast-check model
 // test of SETRANGE, SETBIT, GETRANGE, BITCOUNT, BITPOS and BITOP against Buffers.
-// BITFIELD and BITFIELD_RO: server.bitfield.test.ts.
+// BITFIELD and BITFIELD_RO: shared.server.bitfield.test.ts.
 
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startTestServer } from '../fixtures/kvd-server.js';
-import { removeTempDirs } from '../fixtures/temp-dir.js';
+import { useSharedServer } from '../fixtures/shared-server.js';
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
-
-let server: TestServer;
-const closers: (() => unknown)[] = [];
-function connect(port = server.port): Redis {
-  const client = new Redis({ port, host: '127.0.0.1' });
-  closers.push(() => client.disconnect());
-  return client;
-}
-
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterEach(async () => {
-  for (const close of closers.splice(0)) await close();
-});
-afterAll(async () => {
-  await server.close();
-  await removeTempDirs();
-});
+const shared = useSharedServer();
+const connect = (port?: number): Redis => shared.connect(port === undefined ? {} : { port });
 
 const BAD_OFFSET = 'ERR bit offset is not an integer or out of range';
 
@@ -78,7 +60,7 @@ describe('SETBIT and GETBIT', () => {
       limits: { maxBulkBytes: 4096 },
       store: { maxValueBytes: 1024 },
     });
-    closers.push(() => small.close());
+    shared.afterTest(() => small.close());
     const redis = connect(small.port);
     expect(await redis.setbit('big', 1024 * 8 - 1, 1)).toBe(0);
     await expect(redis.setbit('big', 1024 * 8, 1)).rejects.toThrow(/^KV_VALUE_TOO_LARGE /);
@@ -216,9 +198,9 @@ describe('BITOP', () => {
   });
 
   it('works through node-redis', async () => {
-    const client = createClient({ socket: { port: server.port, host: '127.0.0.1' } });
+    const client = createClient({ socket: { port: shared.server.port, host: '127.0.0.1' } });
     await client.connect();
-    closers.push(() => client.destroy());
+    shared.afterTest(() => client.destroy());
     expect(await client.setBit('nr-bits', 9, 1)).toBe(0);
     expect(await client.getBit('nr-bits', 9)).toBe(1);
     expect(await client.bitCount('nr-bits', { start: 9, end: 9, mode: 'BIT' })).toBe(1);

@@ -3,32 +3,13 @@
 // EXPIRE family with TTL/PTTL/PERSIST, KEYS, SCAN (complete under concurrent writes), FLUSHALL,
 // COMPACT, and the glob matcher SCAN and KEYS use.
 
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { globMatch } from '../../dist/main/server/glob.js';
-import { redisCli, startTestServer } from '../fixtures/kvd-server.js';
-import { removeTempDirs } from '../fixtures/temp-dir.js';
+import { redisCli } from '../fixtures/kvd-server.js';
+import { useSharedServer } from '../fixtures/shared-server.js';
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
-
-let server: TestServer;
-const clients: Redis[] = [];
-function connect(): Redis {
-  const client = new Redis({ port: server.port, host: '127.0.0.1' });
-  clients.push(client);
-  return client;
-}
-
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterEach(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-afterAll(async () => {
-  await server.close();
-  await removeTempDirs();
-});
+const shared = useSharedServer();
+const connect = () => shared.connect();
 
 describe('counters and read-modify-write commands', () => {
   it('INCR, DECR, INCRBY and DECRBY count atomically, with Redis errors', async () => {
@@ -40,8 +21,7 @@ describe('counters and read-modify-write commands', () => {
     expect(await redis.get('n')).toBe('-9');
     await redis.set('n', '9223372036854775806');
     // stringNumbers: the 64-bit reply arrives exactly, not rounded to a double.
-    const exact = new Redis({ port: server.port, host: '127.0.0.1', stringNumbers: true });
-    clients.push(exact);
+    const exact = shared.connect({ stringNumbers: true });
     expect(await exact.incr('n')).toBe('9223372036854775807');
     expect(await redis.get('n')).toBe('9223372036854775807');
     await expect(redis.incr('n')).rejects.toThrow(/^ERR value is not an integer or out of range/);
@@ -238,7 +218,9 @@ describe('KEYS and SCAN', () => {
     await expect(redis.scan('12345')).rejects.toThrow(/unknown or expired cursor/);
     await expect(redis.call('SCAN', '0', 'COUNT', '0')).rejects.toThrow('ERR syntax error');
     await expect(redis.call('SCAN', '0', 'BOGUS', 'x')).rejects.toThrow('ERR syntax error');
-    const listed = (await redisCli(server.port, ['--scan', '--pattern', 's:*'])).trim().split('\n');
+    const listed = (await redisCli(shared.server.port, ['--scan', '--pattern', 's:*']))
+      .trim()
+      .split('\n');
     expect(listed.sort()).toEqual(['s:a', 's:b', 's:c']);
   });
 });
@@ -267,7 +249,7 @@ describe('COMPACT', () => {
       );
     }
     await redis.del('c:0');
-    const result = JSON.parse(await redisCli(server.port, ['COMPACT'])) as {
+    const result = JSON.parse(await redisCli(shared.server.port, ['COMPACT'])) as {
       segmentsMerged: number;
       bytesBefore: number;
       bytesAfter: number;
@@ -276,11 +258,11 @@ describe('COMPACT', () => {
     expect(result.bytesAfter).toBeLessThan(result.bytesBefore);
     expect(await redis.get('c:0')).toBeNull();
     expect(await redis.mget('c:1', 'c:49')).toEqual(['v2:1', 'v2:49']);
-    const stats = JSON.parse(await redisCli(server.port, ['STATS'])) as {
+    const stats = JSON.parse(await redisCli(shared.server.port, ['STATS'])) as {
       segments: { merged: boolean; active: boolean }[];
     };
     expect(stats.segments.every((s) => s.merged || s.active)).toBe(true);
-    expect(await redisCli(server.port, ['COMPACT', 'now'])).toBe(
+    expect(await redisCli(shared.server.port, ['COMPACT', 'now'])).toBe(
       "ERR wrong number of arguments for 'compact' command\n\n",
     );
   });

@@ -3,32 +3,14 @@
 // under concurrent writers: no value lost or duplicated; in order with the connection's pipelined
 // writes), EXPIRETIME, PEXPIRETIME and OBJECT, also inside MULTI/EXEC.
 
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { redisCli, startTestServer } from '../fixtures/kvd-server.js';
-import { removeTempDirs } from '../fixtures/temp-dir.js';
+import { describe, expect, it } from 'vitest';
+import { redisCli } from '../fixtures/kvd-server.js';
+import { useSharedServer } from '../fixtures/shared-server.js';
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
-
-let server: TestServer;
-const clients: Redis[] = [];
-function connect(): Redis {
-  const client = new Redis({ port: server.port, host: '127.0.0.1' });
-  clients.push(client);
-  return client;
-}
-
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterEach(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-afterAll(async () => {
-  await server.close();
-  await removeTempDirs();
-});
+const shared = useSharedServer();
+const connect = () => shared.connect();
 
 describe('UNLINK, TOUCH and RANDOMKEY', () => {
   it('UNLINK deletes like DEL and counts the keys that existed', async () => {
@@ -243,7 +225,7 @@ describe('COPY', () => {
   });
 
   it('works from node-redis and redis-cli', async () => {
-    const client = createClient({ socket: { port: server.port, host: '127.0.0.1' } });
+    const client = createClient({ socket: { port: shared.server.port, host: '127.0.0.1' } });
     await client.connect();
     try {
       await client.set('nr:a', 'v');
@@ -254,8 +236,10 @@ describe('COPY', () => {
     } finally {
       client.destroy();
     }
-    expect(await redisCli(server.port, ['COPY', 'nr:c', 'nr:d'])).toBe('1\n');
-    expect(await redisCli(server.port, ['RENAME', 'nr:none', 'x'])).toBe('ERR no such key\n\n');
+    expect(await redisCli(shared.server.port, ['COPY', 'nr:c', 'nr:d'])).toBe('1\n');
+    expect(await redisCli(shared.server.port, ['RENAME', 'nr:none', 'x'])).toBe(
+      'ERR no such key\n\n',
+    );
   });
 });
 

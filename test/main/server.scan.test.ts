@@ -6,34 +6,16 @@
 
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { RangeOptions, Store } from '../../dist/main/index.js';
 import { redisCli, startTestServer } from '../fixtures/kvd-server.js';
-import { removeTempDirs } from '../fixtures/temp-dir.js';
+import { useSharedServer } from '../fixtures/shared-server.js';
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
-
-let server: TestServer;
-const clients: Redis[] = [];
-function connect(): Redis {
-  const client = new Redis({ port: server.port, host: '127.0.0.1' });
-  clients.push(client);
-  return client;
-}
-
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterEach(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-afterAll(async () => {
-  await server.close();
-  await removeTempDirs();
-});
+const shared = useSharedServer();
+const connect = () => shared.connect();
 
 /** Writes `keys` (value 'v') through the store in batches of 1,000. */
-async function seed(keys: readonly string[], store: Store = server.store): Promise<void> {
+async function seed(keys: readonly string[], store: Store = shared.server.store): Promise<void> {
   for (let i = 0; i < keys.length; i += 1000) {
     await store.batch(
       keys.slice(i, i + 1000).map((key) => ({ type: 'set' as const, key, value: 'v' })),
@@ -105,7 +87,7 @@ describe('KEYS and SCAN seek to the pattern’s literal prefix', () => {
 
   it('KEYS walks only the keys under the prefix, and answers in byte order', async () => {
     const redis = connect();
-    const watch = watchRange(server.store);
+    const watch = watchRange(shared.server.store);
     try {
       const mid = inside.filter((k) => k.startsWith('mid:'));
       expect(await redis.keys('mid:*')).toEqual(byteOrder(mid));
@@ -124,8 +106,8 @@ describe('KEYS and SCAN seek to the pattern’s literal prefix', () => {
 
   it('KEYS resolves escaped metachars in the prefix (ioredis, node-redis, redis-cli)', async () => {
     const redis = connect();
-    const watch = watchRange(server.store);
-    const client = createClient({ socket: { port: server.port, host: '127.0.0.1' } });
+    const watch = watchRange(shared.server.store);
+    const client = createClient({ socket: { port: shared.server.port, host: '127.0.0.1' } });
     await client.connect();
     try {
       expect(await redis.keys('mid\\*x:*')).toEqual(['mid*x:1', 'mid*x:2']);
@@ -139,7 +121,7 @@ describe('KEYS and SCAN seek to the pattern’s literal prefix', () => {
         'mid\\x',
         'mid*x:',
       ]);
-      expect(await redisCli(server.port, ['KEYS', 'mid\\*x:*'])).toBe('mid*x:1\nmid*x:2\n');
+      expect(await redisCli(shared.server.port, ['KEYS', 'mid\\*x:*'])).toBe('mid*x:1\nmid*x:2\n');
     } finally {
       client.destroy();
       watch.restore();
@@ -148,7 +130,7 @@ describe('KEYS and SCAN seek to the pattern’s literal prefix', () => {
 
   it('a full SCAN MATCH walks only the prefix, about COUNT keys a page, and returns what KEYS does', async () => {
     const redis = connect();
-    const watch = watchRange(server.store);
+    const watch = watchRange(shared.server.store);
     try {
       const { seen, pages } = await scanAll(redis, ['MATCH', 'mid:*', 'COUNT', 10]);
       const mid = inside.filter((k) => k.startsWith('mid:'));
@@ -185,7 +167,7 @@ describe('a full SCAN returns every key present throughout', () => {
     expect(byteOrder(seen.keys())).toEqual(listed);
     expect([...seen.values()].every((n) => n === 1)).toBe(true);
 
-    const client = createClient({ socket: { port: server.port, host: '127.0.0.1' } });
+    const client = createClient({ socket: { port: shared.server.port, host: '127.0.0.1' } });
     await client.connect();
     try {
       const fromNodeRedis: string[] = [];
@@ -196,7 +178,7 @@ describe('a full SCAN returns every key present throughout', () => {
     } finally {
       client.destroy();
     }
-    const fromCli = await redisCli(server.port, ['--scan', '--pattern', 'same*']);
+    const fromCli = await redisCli(shared.server.port, ['--scan', '--pattern', 'same*']);
     expect(fromCli.trim().split('\n').sort()).toEqual([...listed].sort());
   });
 
@@ -204,7 +186,7 @@ describe('a full SCAN returns every key present throughout', () => {
     const stable = Array.from({ length: 2000 }, (_, i) => `live:${String(i).padStart(4, '0')}`);
     const churn = Array.from({ length: 400 }, (_, i) => `live:${String(i * 5).padStart(4, '0')}~`);
     await seed([...stable, ...churn]);
-    const writer = createClient({ socket: { port: server.port, host: '127.0.0.1' } });
+    const writer = createClient({ socket: { port: shared.server.port, host: '127.0.0.1' } });
     const other = connect();
     await writer.connect();
     const ever = new Set([...stable, ...churn]);
@@ -232,7 +214,7 @@ describe('a full SCAN returns every key present throughout', () => {
 
       // node-redis's iterator, with the same churn between its pages.
       const fromNodeRedis = new Map<string, number>();
-      const reader = createClient({ socket: { port: server.port, host: '127.0.0.1' } });
+      const reader = createClient({ socket: { port: shared.server.port, host: '127.0.0.1' } });
       await reader.connect();
       try {
         for await (const page of reader.scanIterator({ MATCH: 'live:*', COUNT: 40 })) {

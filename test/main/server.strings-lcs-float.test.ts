@@ -4,9 +4,9 @@
 // and refuses, kept expiry, concurrent increments; and the extended-precision module directly.
 
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   addExtended,
   formatExtended,
@@ -15,28 +15,10 @@ import {
 } from '../../dist/main/server/commands/strings/extended-float.js';
 import { startTestServer } from '../fixtures/kvd-server.js';
 import { RespClient } from '../fixtures/resp-client.js';
-import { removeTempDirs } from '../fixtures/temp-dir.js';
+import { useSharedServer } from '../fixtures/shared-server.js';
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
-
-let server: TestServer;
-const closers: (() => unknown)[] = [];
-function connect(port = server.port): Redis {
-  const client = new Redis({ port, host: '127.0.0.1' });
-  closers.push(() => client.disconnect());
-  return client;
-}
-
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterEach(async () => {
-  for (const close of closers.splice(0)) await close();
-});
-afterAll(async () => {
-  await server.close();
-  await removeTempDirs();
-});
+const shared = useSharedServer();
+const connect = (port?: number): Redis => shared.connect(port === undefined ? {} : { port });
 
 describe('LCS', () => {
   it('answers the subsequence, its length, or its matching runs', async () => {
@@ -81,8 +63,8 @@ describe('LCS', () => {
   });
 
   it('answers a map in RESP3 and refuses bad options with Redis errors', async () => {
-    const raw = await RespClient.connect(server.port);
-    closers.push(() => raw.close());
+    const raw = await RespClient.connect(shared.server.port);
+    shared.afterTest(() => raw.close());
     await raw.call('HELLO', '3');
     await raw.call('MSET', 'r1', 'abc', 'r2', 'xbc');
     expect((await raw.call('LCS', 'r1', 'r2', 'IDX')).raw).toBe(
@@ -105,7 +87,7 @@ describe('LCS', () => {
 
   it('refuses a table larger than proto-max-bulk-len', async () => {
     const small = await startTestServer({ limits: { maxBulkBytes: 1000 } });
-    closers.push(() => small.close());
+    shared.afterTest(() => small.close());
     const redis = connect(small.port);
     await redis.mset('a', 'x'.repeat(10), 'c', 'x'.repeat(20)); // 21 × 21 × 4 > 1000
     expect(await redis.call('LCS', 'a', 'c', 'LEN')).toBe(10); // 11 × 21 × 4 bytes
@@ -220,9 +202,9 @@ describe('INCRBYFLOAT', () => {
       }),
     );
     expect(await clients[0]!.get('shared-float')).toBe('50');
-    const client = createClient({ socket: { port: server.port, host: '127.0.0.1' } });
+    const client = createClient({ socket: { port: shared.server.port, host: '127.0.0.1' } });
     await client.connect();
-    closers.push(() => client.destroy());
+    shared.afterTest(() => client.destroy());
     expect(await client.incrByFloat('shared-float', 0.5)).toBe('50.5');
   });
 });

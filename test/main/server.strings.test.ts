@@ -1,34 +1,16 @@
 // Tests the daemon's string commands beyond GET/SET with real clients (ioredis, node-redis,
 // redis-cli): SETNX, SETEX, PSETEX, GETSET, GETEX, MSETNX (all or nothing, also under concurrent
 // clients), SETRANGE (limits, kept expiry, concurrent writers), GETRANGE and SUBSTR, with
-// Redis 7.2's replies and error texts. LCS and INCRBYFLOAT: server.strings-lcs-float.test.ts.
+// Redis 7.2's replies and error texts. LCS and INCRBYFLOAT: shared.server.strings-lcs-float.test.ts.
 
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { redisCli, startTestServer } from '../fixtures/kvd-server.js';
-import { removeTempDirs } from '../fixtures/temp-dir.js';
+import { useSharedServer } from '../fixtures/shared-server.js';
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
-
-let server: TestServer;
-const closers: (() => unknown)[] = [];
-function connect(port = server.port): Redis {
-  const client = new Redis({ port, host: '127.0.0.1' });
-  closers.push(() => client.disconnect());
-  return client;
-}
-
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterEach(async () => {
-  for (const close of closers.splice(0)) await close();
-});
-afterAll(async () => {
-  await server.close();
-  await removeTempDirs();
-});
+const shared = useSharedServer();
+const connect = (port?: number): Redis => shared.connect(port === undefined ? {} : { port });
 
 const FAR_MS = 4_000_000_000_000; // year 2096
 
@@ -216,7 +198,7 @@ describe('SETRANGE, GETRANGE and SUBSTR', () => {
       limits: { maxBulkBytes: 4096 },
       store: { maxValueBytes: 1024 },
     });
-    closers.push(() => small.close());
+    shared.afterTest(() => small.close());
     const redis = connect(small.port);
     expect(await redis.setrange('big', 1023, 'x')).toBe(1024);
     await expect(redis.setrange('big', 1024, 'x')).rejects.toThrow(/^KV_VALUE_TOO_LARGE /);
@@ -291,9 +273,9 @@ describe('SETRANGE, GETRANGE and SUBSTR', () => {
   });
 
   it('works through node-redis and redis-cli too', async () => {
-    const client = createClient({ socket: { port: server.port, host: '127.0.0.1' } });
+    const client = createClient({ socket: { port: shared.server.port, host: '127.0.0.1' } });
     await client.connect();
-    closers.push(() => client.destroy());
+    shared.afterTest(() => client.destroy());
     expect(await client.setNX('nr', 'v')).toBe(1);
     expect(await client.setRange('nr', 1, 'alue')).toBe(5);
     expect(await client.getRange('nr', 1, -1)).toBe('alue');
@@ -301,7 +283,7 @@ describe('SETRANGE, GETRANGE and SUBSTR', () => {
     expect(await client.pTTL('nr')).toBeGreaterThan(9000);
     expect(await client.getSet('nr', 'new')).toBe('value');
     expect(await client.mSetNX(['nr', 'x', 'nr2', 'y'])).toBe(0);
-    expect((await redisCli(server.port, ['SETEX', 'cli', '100', 'v'])).trim()).toBe('OK');
-    expect((await redisCli(server.port, ['GETRANGE', 'cli', '0', '0'])).trim()).toBe('v');
+    expect((await redisCli(shared.server.port, ['SETEX', 'cli', '100', 'v'])).trim()).toBe('OK');
+    expect((await redisCli(shared.server.port, ['GETRANGE', 'cli', '0', '0'])).trim()).toBe('v');
   });
 });

@@ -4,33 +4,13 @@
 // see a consistent total; transactions on disjoint keys all commit at the first attempt; an
 // MGET never sees part of an MSET.
 
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer } from '../fixtures/kvd-server.js';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { prng } from '../fixtures/prng.js';
-import { removeTempDirs } from '../fixtures/temp-dir.js';
+import { useSharedServer } from '../fixtures/shared-server.js';
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
-
-let server: TestServer;
-const clients: Redis[] = [];
-
-function connect(): Redis {
-  const client = new Redis({ port: server.port, host: '127.0.0.1' });
-  clients.push(client);
-  return client;
-}
-
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterEach(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-afterAll(async () => {
-  await server.close();
-  await removeTempDirs();
-});
+const shared = useSharedServer();
+const connect = () => shared.connect();
 
 describe('concurrent transactions', () => {
   it('20 clients incrementing with WATCH, GET, MULTI, SET, EXEC and retry lose no update', async () => {
