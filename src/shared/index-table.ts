@@ -1,17 +1,11 @@
 // Owns the memory layout of kvd's shared index: an open-addressing (linear probing) hash table
 // in one growable SharedArrayBuffer, its striped reader-writer locks and the segment handle
-// table. Nobody else computes a slot offset. Readers (any thread) use `lookup`-style probing
+// table (the header words and their accessors are index-header.ts's). Nobody else computes a
+// slot offset. Readers (any thread) use `lookup`-style probing
 // under a stripe read lock; only the writer worker mutates, under stripe write locks.
 //
 // Layout (u32 words):
-//   [0, 16)            header: magic, capacity, live count, deleted slots, hash bits, generation,
-//                      segment epoch (bumped when segments retire), segment pins (keys() in
-//                      flight), damaged reads (reads any thread refused as KV_CORRUPTION),
-//                      then at words 10-11 the published sequence number (u64: every record
-//                      up to it is in the index; Store.sequence), word 12 the batch
-//                      generation and word 13 the batch lock (see writerBeginBatchPublish),
-//                      words 14-15 the active segment id and how far key runs cover the
-//                      log, word 9 bumped when those change
+//   [0, 16)            header (index-header.ts)
 //   [16, 16+1024)      stripe lock words (see rw-lock.ts)
 //   [1040, 1040+65536) segment handle table: handle -> segment file id (0 = free)
 //   [TABLE_BASE, ...)  slots as index-slot-format.ts lays them out, 4 words each: tag (the
@@ -22,6 +16,17 @@
 // without touching the disk.
 
 import { KvError } from './errors.js';
+import {
+  H_CAPACITY,
+  H_COUNT,
+  H_DELETED,
+  H_GENERATION,
+  IndexHeader,
+  initHeader,
+  STRIPE_BASE,
+  STRIPES,
+  TABLE_BASE,
+} from './index-header.js';
 import {
   DELETED_TAG,
   EMPTY_TAG,
@@ -35,40 +40,8 @@ import {
 import { hashBytes, hashKey, type KeyInput } from './key-bytes.js';
 import { lockRead, lockWrite, unlockRead, unlockWrite } from './rw-lock.js';
 
+export { MAX_SEGMENT_HANDLES, STRIPES } from './index-header.js';
 export { SLOT_BYTES, tagOf };
-
-const MAGIC = 0x4b564931; // "KVI1"
-const H_MAGIC = 0;
-const H_CAPACITY = 1;
-const H_COUNT = 2;
-const H_DELETED = 3;
-const H_HASH_BITS = 4;
-const H_GENERATION = 5;
-const H_SEGMENT_EPOCH = 6;
-const H_SEGMENT_PINS = 7;
-const H_DAMAGED_READS = 8;
-/** Word index of the published sequence number, a u64 (8-byte aligned for Atomics). */
-const H_PUBLISHED_SEQ = 10;
-/** Bumped by the writer whenever the words below (active segment, key runs) change. */
-const H_SEGMENT_STATE_VERSION = 9;
-/** The active log segment's id. */
-const H_ACTIVE_SEGMENT = 14;
-/** Every record of a log segment with id up to this is in a segment with a key run. */
-const H_KEY_RUNS_THROUGH = 15;
-/** Bumped to odd before the writer publishes an atomic batch's records, to even after. */
-const H_BATCH_GENERATION = 12;
-/** Reader-writer lock word: multi-key reads that must not see half a batch hold it to read. */
-const H_BATCH_LOCK = 13;
-const HEADER_WORDS = 16;
-
-/** Number of lock stripes; a key's stripe is its tag's low bits. */
-export const STRIPES = 1024;
-const STRIPE_BASE = HEADER_WORDS;
-
-/** Number of segment handles: a slot names its segment by a 16-bit handle. */
-export const MAX_SEGMENT_HANDLES = 65536;
-const HANDLE_BASE = STRIPE_BASE + STRIPES;
-const TABLE_BASE = HANDLE_BASE + MAX_SEGMENT_HANDLES;
 
 const EMPTY = EMPTY_TAG;
 const DELETED = DELETED_TAG;
@@ -104,30 +77,17 @@ function stripeOf(tag: number): number {
  * typed arrays track the buffer's growth. Methods named `writer*` may only be called from the
  * writer worker; the rest from any thread.
  */
-export class IndexTable {
-  readonly buffer: SharedArrayBuffer;
-  // Fixed-length views: V8 accesses length-tracking views of a growable buffer 2-3x slower, so
-  // the header/locks/handles view never changes and the slot view is rebuilt when the
-  // capacity (read under a stripe lock) differs from the one it was built for.
-  /** Signed view of the header, locks and handles: Atomics.wait needs an Int32Array. */
-  private readonly i32: Int32Array;
-  private readonly u32: Uint32Array;
-  /** The published sequence number (header words 10-11). */
-  private readonly published: BigUint64Array;
+export class IndexTable extends IndexHeader {
+  // The slot view is fixed-length (V8 accesses length-tracking views of a growable buffer 2-3x
+  // slower) and rebuilt when the capacity (read under a stripe lock) differs from the one it
+  // was built for.
   private slots: Uint32Array;
   private slotsCapacity: number;
   private readonly hashMask: number;
-  /** True while only the writer knows this table (recovery): no locks needed. */
-  private private = false;
 
   constructor(buffer: SharedArrayBuffer) {
-    this.buffer = buffer;
-    if (buffer.byteLength < TABLE_BASE * 4) throw new Error('not a kvd index buffer');
-    this.i32 = new Int32Array(buffer, 0, TABLE_BASE);
-    this.u32 = new Uint32Array(buffer, 0, TABLE_BASE);
-    this.published = new BigUint64Array(buffer, H_PUBLISHED_SEQ * 4, 1);
-    if (this.u32[H_MAGIC] !== MAGIC) throw new Error('not a kvd index buffer');
-    const bits = this.u32[H_HASH_BITS]!;
+    super(buffer);
+    const bits = this.hashBits;
     this.hashMask = bits >= 32 ? 0xffff_ffff : 2 ** bits - 1;
     this.slotsCapacity = 0;
     this.slots = this.slotView();
@@ -152,10 +112,7 @@ export class IndexTable {
     const buffer = new SharedArrayBuffer((TABLE_BASE + capacity * SLOT_WORDS) * 4, {
       maxByteLength: MAX_BYTES,
     });
-    const u32 = new Uint32Array(buffer, 0, HEADER_WORDS);
-    u32[H_CAPACITY] = capacity;
-    u32[H_HASH_BITS] = hashBits;
-    u32[H_MAGIC] = MAGIC;
+    initHeader(buffer, capacity, hashBits);
     return new IndexTable(buffer);
   }
 
@@ -167,152 +124,6 @@ export class IndexTable {
   /** Slot tag of raw key bytes `b[start, end)`; equal to `tagOfKey` of the same key. */
   tagOfBytes(b: Uint8Array, start: number, end: number): number {
     return tagOf((hashBytes(b, start, end) & this.hashMask) >>> 0);
-  }
-
-  /** Live keys. */
-  get count(): number {
-    return Atomics.load(this.u32, H_COUNT);
-  }
-
-  /** Slots in the table. */
-  get capacity(): number {
-    return Atomics.load(this.u32, H_CAPACITY);
-  }
-
-  /** Times the table has been rebuilt (grown or purged of deleted slots). */
-  get generation(): number {
-    return Atomics.load(this.u32, H_GENERATION);
-  }
-
-  /** Slots marked deleted (they count towards the load until a rehash purges them). */
-  get deletedSlots(): number {
-    return Atomics.load(this.u32, H_DELETED);
-  }
-
-  /** Bits of each key hash the index keeps (32 but in collision tests). */
-  get hashBits(): number {
-    return this.u32[H_HASH_BITS]!;
-  }
-
-  /** Bytes of shared memory the index occupies. */
-  get byteLength(): number {
-    return this.buffer.byteLength;
-  }
-
-  /** Bumped each time segments are retired: threads then close fds of freed handles. */
-  get segmentEpoch(): number {
-    return Atomics.load(this.u32, H_SEGMENT_EPOCH);
-  }
-
-  /**
-   * Holds back segment retirement while a caller works from a copy of locations (keys()):
-   * retirement waits until every pin is released. Any thread.
-   */
-  pinSegments(): void {
-    Atomics.add(this.u32, H_SEGMENT_PINS, 1);
-  }
-
-  /** Releases a pin taken by `pinSegments`. */
-  unpinSegments(): void {
-    Atomics.sub(this.u32, H_SEGMENT_PINS, 1);
-  }
-
-  /** Pins currently held (writer: retire only at 0). */
-  get segmentPins(): number {
-    return Atomics.load(this.u32, H_SEGMENT_PINS);
-  }
-
-  /** Counts a read refused because its record was damaged (any thread; for stats). */
-  noteDamagedRead(): void {
-    Atomics.add(this.u32, H_DAMAGED_READS, 1);
-  }
-
-  /** Reads refused as damaged since the store opened, by every thread. */
-  get damagedReads(): number {
-    return Atomics.load(this.u32, H_DAMAGED_READS);
-  }
-
-  /**
-   * The sequence number through which every record is in the index (any thread): a key looked
-   * up after reading it shows every write up to it. 0 before the writer has published any.
-   */
-  get publishedSeq(): number {
-    return Number(Atomics.load(this.published, 0));
-  }
-
-  /** Announces that every record up to sequence number `seq` is published (writer only). */
-  writerSetPublishedSeq(seq: number): void {
-    Atomics.store(this.published, 0, BigInt(seq));
-  }
-
-  /**
-   * Publishes the active segment's id and how far key runs cover the log (writer only;
-   * SegmentTable.publishKeyRunState), and bumps the segment state version.
-   */
-  writerPublishSegmentState(activeId: number, keyRunsThrough: number): void {
-    Atomics.store(this.u32, H_ACTIVE_SEGMENT, activeId);
-    Atomics.store(this.u32, H_KEY_RUNS_THROUGH, keyRunsThrough);
-    Atomics.add(this.u32, H_SEGMENT_STATE_VERSION, 1);
-  }
-
-  /** Changes whenever the writer publishes segment state (any thread). */
-  get segmentStateVersion(): number {
-    return Atomics.load(this.u32, H_SEGMENT_STATE_VERSION);
-  }
-
-  /** The active log segment's id (any thread): a record published now is in it or before. */
-  get activeSegmentId(): number {
-    return Atomics.load(this.u32, H_ACTIVE_SEGMENT);
-  }
-
-  /** Every record of log segments up to this id is in a segment with a key run (any thread). */
-  get keyRunsThrough(): number {
-    return Atomics.load(this.u32, H_KEY_RUNS_THROUGH);
-  }
-
-  /**
-   * Starts publishing an atomic batch's records (writer only): waits for the multi-key reads
-   * holding the batch lock, then makes the batch generation odd. No key of the batch may be
-   * published before this call, and `writerEndBatchPublish` must follow.
-   */
-  writerBeginBatchPublish(): void {
-    if (this.private) return;
-    lockWrite(this.i32, H_BATCH_LOCK);
-    Atomics.add(this.i32, H_BATCH_GENERATION, 1);
-  }
-
-  /** Ends what `writerBeginBatchPublish` began: the generation is even again (writer only). */
-  writerEndBatchPublish(): void {
-    if (this.private) return;
-    Atomics.add(this.i32, H_BATCH_GENERATION, 1);
-    unlockWrite(this.i32, H_BATCH_LOCK);
-  }
-
-  /**
-   * The batch generation (any thread): odd while the writer publishes an atomic batch. Reads
-   * made between two equal even readings saw no batch in part.
-   */
-  get batchGeneration(): number {
-    return Atomics.load(this.i32, H_BATCH_GENERATION);
-  }
-
-  /**
-   * Runs `read` (synchronous) while no atomic batch can be half published: multi-key reads
-   * (getMany) use it so that they see all of a batch or none of it. Any thread; may block
-   * while the writer publishes a batch. `read` must not wait on the writer.
-   */
-  readWithoutHalfBatches<T>(read: () => T): T {
-    lockRead(this.i32, H_BATCH_LOCK);
-    try {
-      return read();
-    } finally {
-      unlockRead(this.i32, H_BATCH_LOCK);
-    }
-  }
-
-  /** Segment file id a handle names (0 if the handle is free). */
-  segmentIdOf(handle: number): number {
-    return Atomics.load(this.u32, HANDLE_BASE + handle);
   }
 
   // --- Reading (any thread) -------------------------------------------------------------
@@ -480,7 +291,7 @@ export class IndexTable {
    * resizing it to `capacity` slots. Writer thread only, before any reader sees the table.
    */
   writerRestore(capacity: number, count: number, deleted: number, slots: Uint8Array): void {
-    if (!this.private) throw new KvError('KV_INTERNAL', 'restore into an index readers can see');
+    if (!this.isPrivate) throw new KvError('KV_INTERNAL', 'restore into an index readers can see');
     const bytes = (TABLE_BASE + capacity * SLOT_WORDS) * 4;
     if (bytes > this.buffer.byteLength) this.buffer.grow(bytes);
     Atomics.store(this.u32, H_CAPACITY, capacity);
@@ -488,11 +299,6 @@ export class IndexTable {
     new Uint8Array(view.buffer, view.byteOffset, view.byteLength).set(slots);
     this.u32[H_COUNT] = count;
     this.u32[H_DELETED] = deleted;
-  }
-
-  /** Records that `handle` now names segment file `segmentId` (0 frees it). */
-  writerSetHandle(handle: number, segmentId: number): void {
-    Atomics.store(this.u32, HANDLE_BASE + handle, segmentId);
   }
 
   /**
@@ -568,11 +374,6 @@ export class IndexTable {
     return true;
   }
 
-  /** Announces retired segments (call under `writerLockAll`, after freeing their handles). */
-  writerBumpSegmentEpoch(): void {
-    Atomics.add(this.u32, H_SEGMENT_EPOCH, 1);
-  }
-
   /** Takes every stripe's write lock: no reader is inside the index until `writerUnlockAll`. */
   writerLockAll(): void {
     for (let s = 0; s < STRIPES; s++) lockWrite(this.i32, STRIPE_BASE + s);
@@ -589,9 +390,9 @@ export class IndexTable {
    */
   private markDeleted(base: number, tag: number): void {
     const stripe = stripeOf(tag);
-    if (!this.private) lockWrite(this.i32, stripe);
+    if (!this.isPrivate) lockWrite(this.i32, stripe);
     this.slots[base] = DELETED;
-    if (!this.private) unlockWrite(this.i32, stripe);
+    if (!this.isPrivate) unlockWrite(this.i32, stripe);
     Atomics.sub(this.u32, H_COUNT, 1);
     Atomics.add(this.u32, H_DELETED, 1);
   }
@@ -600,20 +401,12 @@ export class IndexTable {
   private writeSlot(base: number, tag: number, loc: SlotLocation): void {
     const slots = this.slots;
     const stripe = stripeOf(tag);
-    if (!this.private) lockWrite(this.i32, stripe);
+    if (!this.isPrivate) lockWrite(this.i32, stripe);
     slots[base + SLOT_HANDLE] = loc.handle;
     slots[base + SLOT_OFFSET] = loc.offset;
     slots[base + SLOT_LENGTH] = loc.length;
     slots[base] = tag;
-    if (!this.private) unlockWrite(this.i32, stripe);
-  }
-
-  /**
-   * Declares that no other thread can see the table yet (recovery, before the buffer is handed
-   * to any reader), so writes may skip the stripe locks. Writer thread only.
-   */
-  writerSetPrivate(isPrivate: boolean): void {
-    this.private = isPrivate;
+    if (!this.isPrivate) unlockWrite(this.i32, stripe);
   }
 
   /**
