@@ -1,12 +1,8 @@
 // Owns listing keys for an open store: every live key (`Store.keys`, a keys-only range scan,
 // damaged records left out and logged), one at random (`Store.randomKey`, sampled by the
-// writer), what range scans read through, and at open the memtable's keys of segments that
-// have no key run yet. Caller's thread.
+// writer), and what range scans read through. Caller's thread.
 
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { segmentFileName } from '../shared/format.js';
-import { keysFileName } from '../shared/key-run-format.js';
+import { fillMemtableOnce } from './memtable-fill.js';
 import {
   currentSources,
   type RangeSources,
@@ -32,7 +28,10 @@ export function rangeSources(e: StoreEngine, skipDamaged = false): RangeSources 
     }
   };
   return {
-    acquire: () => currentSources(e.keyRuns, e.memtable),
+    acquire: () => {
+      fillMemtableOnce(e);
+      return currentSources(e.keyRuns, e.memtable);
+    },
     get: (key) => spare(() => e.reads.getSync(key), undefined),
     has: (key) => spare(() => e.localReader.has(key), false),
   };
@@ -45,46 +44,6 @@ export async function listKeys(e: StoreEngine): Promise<Buffer[]> {
   const range = resolveRange({ values: false });
   for await (const entry of scanRangeInSlices(rangeSources(e, true), range)) keys.push(entry.key);
   return keys;
-}
-
-/**
- * At open: puts into the memtable the keys of segments without a key run (the active one, and
- * sealed ones whose hint job has not run yet), so range scans see every key. One walk of the
- * index's locations, and the reader pool reads those keys; nothing to do when every sealed
- * segment has its run and the active one is empty.
- */
-export async function fillMemtable(e: StoreEngine): Promise<void> {
-  const withoutRun = new Map<number, boolean>();
-  const lacksRun = (handle: number): boolean => {
-    let lacks = withoutRun.get(handle);
-    if (lacks === undefined) {
-      const id = e.index.segmentIdOf(handle);
-      lacks = id !== 0 && !existsSync(join(e.dir, keysFileName(id)));
-      withoutRun.set(handle, lacks);
-    }
-    return lacks;
-  };
-  e.index.pinSegments();
-  try {
-    const all = await e.writer.snapshot();
-    const picked: number[] = [];
-    for (let i = 0; i + 2 < all.length; i += 3) {
-      if (lacksRun(all[i]!)) picked.push(all[i]!, all[i + 1]!, all[i + 2]!);
-    }
-    if (picked.length === 0) return;
-    const { keys, expired, damaged } = await e.reads.keysAt(Uint32Array.from(picked));
-    for (const d of damaged) {
-      const file = segmentFileName(e.index.segmentIdOf(d.handle));
-      e.log.warn(
-        { file, offset: d.offset },
-        'a damaged record: range scans and keys() leave it out',
-      );
-    }
-    const latin1 = [...keys, ...expired].map((k) => k.toString('latin1'));
-    e.memtable.fill(latin1, e.index.activeSegmentId);
-  } finally {
-    e.index.unpinSegments();
-  }
 }
 
 /** A live key picked at random, or undefined if there is none (see `Store.randomKey`). */

@@ -1,5 +1,5 @@
 // Owns the ordered keys a range scan needs besides the key runs (key-run-format.ts): every key
-// written since the writer last caught up with key runs, and at open the keys of segments that
+// written since the writer last caught up with key runs, and (memtable-fill.ts) the keys of segments that
 // have no key run yet. Keys are kept as latin1 strings (one char per byte, so string order is
 // byte order) in generations: the one being filled is an unsorted array (adding is a push);
 // a range scan sorts it and freezes it, and merges frozen generations of similar size (the
@@ -66,6 +66,8 @@ const GENERATION_KEYS = 65_536;
 export class KeyMemtable {
   private frozen: Generation[] = [];
   private current = newGeneration();
+  /** Whether the keys on disk without a key run were added (memtable-fill.ts, once). */
+  filled = false;
 
   /** `keyRunsThrough`: how far key runs cover the log now (IndexTable.keyRunsThrough). */
   constructor(private readonly keyRunsThrough: () => number) {}
@@ -92,7 +94,7 @@ export class KeyMemtable {
     };
   }
 
-  /** Adds keys already on disk in segments up to `segmentId` that have no key run (open). */
+  /** Adds keys already on disk in segments up to `segmentId` that have no key run (a fill). */
   fill(keys: readonly string[], segmentId: number): void {
     if (keys.length === 0) return;
     this.frozen.push({ keys: sortUnique([...keys]), sorted: true, pending: 0, maxTag: segmentId });

@@ -12,6 +12,7 @@ import { KvError } from '../shared/errors.js';
 import { type KeyInput, keyEquals } from '../shared/key-bytes.js';
 import type { Logger } from '../shared/logger.js';
 import type { Entry } from '../shared/record-reader.js';
+import { fillMemtableOnce } from './memtable-fill.js';
 import {
   currentSources,
   type RangeSources,
@@ -157,6 +158,7 @@ export class Snapshot {
     return {
       acquire: () => {
         this.checkHeld();
+        fillMemtableOnce(this.e);
         return currentSources(this.e.keyRuns, this.e.memtable);
       },
       get: (key) => this.read(key),

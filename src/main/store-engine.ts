@@ -14,7 +14,6 @@ import { VersionLog } from '../shared/version-log.js';
 import { Compactor } from './compactor.js';
 import { type DirLock, lockDirectory } from './dir-lock.js';
 import { ExpiryReaper } from './expiry-reaper.js';
-import { fillMemtable } from './key-listing.js';
 import { KeyMemtable } from './key-memtable.js';
 import { KeyRuns } from './key-runs.js';
 import { type ResolvedOptions, resolveOptions, type StoreOptions } from './options.js';
@@ -136,15 +135,6 @@ export async function startEngine(
       versions: new VersionLog(opened.versions),
       snapshots: new SnapshotRegistry(resolved.snapshotTimeoutMs, log),
     };
-    try {
-      await fillMemtable(engine);
-    } catch (error) {
-      await engine.compactor.close();
-      await pool.destroy();
-      localReader.close();
-      engine.keyRuns.close();
-      throw error;
-    }
     log.info(
       { dir: absolute, keys: index.count, recoveryMs: Math.round(opened.recoveryMs) },
       'store opened',
