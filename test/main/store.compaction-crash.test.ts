@@ -127,7 +127,9 @@ describe('crash safety of compaction and snapshots (kill -9)', () => {
     const { announced, acked, other, exit } = await collect(child);
     expect(exit.signal, `the fault point was reached; stderr: ${child.stderr}`).toBe('SIGKILL');
     if (point === 'hint-written' || point === 'keys-written') {
-      expect(other).toEqual([]); // killed by the automatic check, during the operations
+      // Killed by the automatic check's hint job: usually during the operations, but on a busy
+      // machine the job may first reach the point during the final compact().
+      expect(other.filter((line) => line !== 'compacting')).toEqual([]);
     } else {
       expect(other).toEqual(['compacting']);
       expect(acked).toBe(400);
