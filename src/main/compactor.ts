@@ -6,6 +6,7 @@
 
 import { Worker } from 'node:worker_threads';
 import type {
+  BlockCompressionSetting,
   CompactionEvent,
   CompactionJob,
   CompactionPolicy,
@@ -75,6 +76,8 @@ export class Compactor {
     private readonly writer: WriterLink,
     private readonly index: SharedArrayBuffer,
     private readonly options: Required<CompactionOptions>,
+    /** How the jobs compress the key runs they write (the store's `compression` options). */
+    private readonly blocks: BlockCompressionSetting,
     private readonly log: Logger,
     /** Runs after each merge is installed (the caller's thread closes retired fds). */
     private readonly onInstalled: () => void = () => {},
@@ -190,6 +193,7 @@ export class Compactor {
           control: this.newControl(),
           plan,
           bytesPerSecond: this.options.bytesPerSecond,
+          blocks: this.blocks,
         },
         (bytesRead) => onProgress?.({ merge, bytesRead, bytesTotal }),
       ).then((event) => {
@@ -238,6 +242,7 @@ export class Compactor {
           control: this.newControl(),
           segment,
           bytesPerSecond: this.options.bytesPerSecond,
+          blocks: this.blocks,
         });
         entries = event.kind === 'hinted' ? event.entries : 0;
       } catch (error) {

@@ -22,6 +22,7 @@ export type { CompactionProgress, CompactionResult } from './compactor.js';
 export { type RemoteMethods, type RemoteStore, spawnStore } from './ipc/ipc-client.js';
 export {
   type CompactionOptions,
+  type Compression,
   DEFAULTS,
   type Durability,
   LIMITS,

@@ -6,6 +6,7 @@
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import { blockDecompressor } from '../shared/block-compression.js';
 import { KvError } from '../shared/errors.js';
 import { type IndexTable, MAX_SEGMENT_HANDLES } from '../shared/index-table.js';
 import { keysFileName } from '../shared/key-run-format.js';
@@ -109,14 +110,15 @@ export class KeyRuns {
     }
     try {
       const size = fstatSync(fd).size;
-      const reader = openSortedSegment({
+      const source = {
         size,
-        read(offset, length) {
+        read(offset: number, length: number) {
           const bytes = Buffer.allocUnsafe(length);
           const n = readSync(fd, bytes, 0, length, offset);
           return bytes.subarray(0, n);
         },
-      });
+      };
+      const reader = openSortedSegment(source, { decompressor: blockDecompressor });
       if (isSortedFailure(reader)) throw sortedCorruption(reader, file);
       return { segmentId: id, file, reader, fd, holders: 0, gone: false };
     } catch (error) {

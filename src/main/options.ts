@@ -3,6 +3,15 @@
 // which names Store.open accepts.
 
 import { availableParallelism } from 'node:os';
+import {
+  COMPRESSIONS,
+  type Compression,
+  compressorFor,
+  DEFAULT_COMPRESSION,
+  DEFAULT_ZSTD_LEVEL,
+  MAX_ZSTD_LEVEL,
+  MIN_ZSTD_LEVEL,
+} from '../shared/block-compression.js';
 import { KvError } from '../shared/errors.js';
 import { fileMaps, fileMapsStatus } from '../shared/file-map.js';
 import { LOG_LEVELS, type Logger } from '../shared/logger.js';
@@ -12,7 +21,7 @@ import type { ReadMode } from '../shared/segment-fds.js';
 // Durability and ReadMode are defined where the threads' shared code needs them (src/shared:
 // workers never import src/main) and reach the public API through this module, so each keeps
 // one definition and the API takes every option type from here.
-export type { Durability, ReadMode };
+export type { Compression, Durability, ReadMode };
 
 /**
  * Compaction settings (`StoreOptions.compaction`). Every field is optional; `Store.open` refuses
@@ -110,12 +119,25 @@ export interface StoreOptions {
    * snapshot is held, merges wait to retire segments.
    */
   snapshotTimeoutMs?: number;
+  /**
+   * How the blocks of the sorted segments the store writes are compressed: `none` (the default,
+   * chosen by measurement: ARCHITECTURE.md, "Block compression: choice"), `lz4` or `zstd`. A
+   * block is stored compressed only if that saves at least 1/8 of it. Today the sorted segments
+   * are the key runs (`NNNNNN.keys`) that range scans read; a store reads blocks of every
+   * compression whatever this says. `lz4` and `zstd` need their npm packages (lz4-napi,
+   * zstd-napi, optional dependencies): without them `Store.open` refuses the option.
+   */
+  compression?: Compression;
+  /** The zstd level, 1 to 22 (default 3); only with `compression: 'zstd'`. */
+  compressionLevel?: number;
 }
 
 /** Options with every default filled in. */
 export type ResolvedOptions = Required<
-  Omit<StoreOptions, 'compaction' | 'onRecoveryProgress' | 'logger'>
+  Omit<StoreOptions, 'compaction' | 'onRecoveryProgress' | 'logger' | 'compressionLevel'>
 > & {
+  /** The zstd level (undefined unless `compression` is zstd). */
+  compressionLevel: number | undefined;
   compaction: Required<CompactionOptions>;
   onRecoveryProgress?: ((bytesDone: number, bytesTotal: number) => void) | undefined;
   /** The logger option as given (checked; false if absent): see store-logger.ts. */
@@ -188,7 +210,11 @@ export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
   for (const name of Object.keys(RESOLVERS) as OptionName[]) {
     resolved[name] = resolveOne(name, options[name]);
   }
-  return resolved as ResolvedOptions;
+  const done = resolved as ResolvedOptions;
+  // Loads the binding now, so a missing one fails at open rather than at the first merge.
+  compressorFor(done.compression, options.compressionLevel);
+  if (done.compression === 'zstd') done.compressionLevel ??= DEFAULT_ZSTD_LEVEL;
+  return done;
 }
 
 type OptionName = keyof StoreOptions;
@@ -237,6 +263,16 @@ const RESOLVERS: Resolvers = {
   expiryCycleMs: (v = DEFAULTS.expiryCycleMs) => checkInteger('expiryCycleMs', v, 0, 60_000),
   snapshotTimeoutMs: (v = DEFAULTS.snapshotTimeoutMs) =>
     checkInteger('snapshotTimeoutMs', v, 0, 7 * 24 * 3600 * 1000),
+  compression: (v = DEFAULT_COMPRESSION) => {
+    if (!COMPRESSIONS.includes(v)) {
+      throw invalid(`compression must be one of ${COMPRESSIONS.join(', ')} (got ${String(v)})`);
+    }
+    return v;
+  },
+  compressionLevel: (v) =>
+    v === undefined
+      ? undefined
+      : checkInteger('compressionLevel', v, MIN_ZSTD_LEVEL, MAX_ZSTD_LEVEL),
   repair: (v = false) => {
     if (typeof v !== 'boolean') throw invalid(`repair must be a boolean (got ${String(v)})`);
     return v;

@@ -127,6 +127,7 @@ export async function startEngine(
         writer,
         opened.index,
         resolved.compaction,
+        { compression: resolved.compression, level: resolved.compressionLevel },
         logging.of('compaction'),
         () => localReader.sweep(),
       ),

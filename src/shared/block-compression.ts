@@ -9,6 +9,7 @@ import type * as ZstdBinding from 'zstd-napi/binding.js';
 import { KvError } from './errors.js';
 import {
   type BlockCompressor,
+  type BlockDecompressor,
   COMPRESSION_LZ4,
   COMPRESSION_NONE,
   COMPRESSION_ZSTD,
@@ -140,6 +141,15 @@ export function decompressBlock(type: number, bytes: Uint8Array, rawLength: numb
       throw corrupt(type, bytes, rawLength, 'unknown compression type');
   }
 }
+
+/**
+ * The decompressor a sorted-segment reader takes (`openSortedSegment`'s `decompressor`): every
+ * type through `decompressBlock`, so a store reads the blocks of any compression whatever its
+ * own `compression` option says.
+ */
+export const blockDecompressor: BlockDecompressor = {
+  decompress: (type, bytes, rawLength) => decompressBlock(type, bytes, rawLength),
+};
 
 const NO_COMPRESSION: BlockCompressor = { type: COMPRESSION_NONE, compress: () => undefined };
 

@@ -2,6 +2,7 @@
 // gives the compaction worker, the worker's events, and the result the writer installs. Every
 // thread involved imports these; nothing else defines their shape.
 
+import type { Compression } from './block-compression.js';
 import type { SerializedError } from './errors.js';
 
 /** When and how much to merge (StoreOptions.compaction, resolved). */
@@ -87,6 +88,17 @@ export interface UnhintedSegment {
 }
 
 /** Work for the compaction worker (workerData). `control[0]` set to 1 asks it to stop. */
+/**
+ * How a compaction job compresses the blocks of the sorted segments it writes (key runs): the
+ * store's `compression` and, for zstd, `compressionLevel` options.
+ */
+export interface BlockCompressionSetting {
+  readonly compression: Compression;
+  /** The zstd level; undefined for the other compressions. */
+  readonly level: number | undefined;
+}
+
+/** One job for the compaction worker. */
 export type CompactionJob =
   | {
       readonly kind: 'merge';
@@ -95,6 +107,7 @@ export type CompactionJob =
       readonly control: SharedArrayBuffer;
       readonly plan: MergePlan;
       readonly bytesPerSecond: number;
+      readonly blocks: BlockCompressionSetting;
     }
   | {
       readonly kind: 'hint';
@@ -102,6 +115,7 @@ export type CompactionJob =
       readonly control: SharedArrayBuffer;
       readonly segment: UnhintedSegment;
       readonly bytesPerSecond: number;
+      readonly blocks: BlockCompressionSetting;
     };
 
 /** What the compaction worker posts back. */

@@ -5,6 +5,7 @@
 
 import { TYPE_PUT } from './format.js';
 import { compareKeys } from './key-order.js';
+import type { BlockCompressor } from './sorted-format.js';
 import { SortedSegmentWriter } from './sorted-segment-writer.js';
 
 const EMPTY = new Uint8Array(0);
@@ -23,16 +24,18 @@ export function parseKeysFileName(name: string): number | undefined {
 /**
  * Encodes the key run of segment `segmentId` (holding log segments `first..last`) from the keys
  * of its puts, in any order and with repeats (views into the segment's bytes are fine): sorts
- * them, keeps each once, and returns the file's bytes.
+ * them, keeps each once, and returns the file's bytes; `compressor` (default none) compresses
+ * the data and index blocks where that pays.
  */
 export function buildKeyRun(
   keys: Uint8Array[],
   segmentId: number,
   first: number,
   last: number,
+  compressor?: BlockCompressor,
 ): Uint8Array {
   keys.sort(compareKeys);
-  const writer = new SortedSegmentWriter({ segmentId, first, last });
+  const writer = new SortedSegmentWriter({ segmentId, first, last, compressor });
   const chunks: Uint8Array[] = [];
   let previous: Uint8Array | undefined;
   for (const key of keys) {

@@ -3,6 +3,7 @@
 // caller's thread (src/main/compactor.ts) for each job, so a crash here never touches the writer.
 
 import { parentPort, workerData } from 'node:worker_threads';
+import { compressorFor } from '../shared/block-compression.js';
 import type { CompactionEvent, CompactionJob } from '../shared/compaction-messages.js';
 import { serializeError } from '../shared/errors.js';
 import { IndexTable } from '../shared/index-table.js';
@@ -16,6 +17,7 @@ const post = (event: CompactionEvent, transfer: ArrayBuffer[] = []) =>
 
 try {
   const throttle = new Throttle(job.control, job.bytesPerSecond);
+  const compressor = compressorFor(job.blocks.compression, job.blocks.level);
   if (job.kind === 'merge') {
     let lastPost = 0;
     const result = mergeSegments(
@@ -29,10 +31,15 @@ try {
         lastPost = now;
         post({ kind: 'progress', bytesRead, bytesTotal });
       },
+      undefined,
+      compressor,
     );
     post({ kind: 'merged', result }, [result.moves.buffer as ArrayBuffer]);
   } else {
-    post({ kind: 'hinted', entries: writeSegmentHint(job.dir, job.segment, throttle) });
+    post({
+      kind: 'hinted',
+      entries: writeSegmentHint(job.dir, job.segment, throttle, undefined, compressor),
+    });
   }
 } catch (error) {
   post({ kind: 'failed', error: serializeError(error) });

@@ -6,10 +6,12 @@ import { KvError } from '../shared/errors.js';
 import { TYPE_PUT } from '../shared/format.js';
 import { describeHintFailure, isHintFailure, readHint } from '../shared/hint-format.js';
 import { buildKeyRun } from '../shared/key-run-format.js';
+import type { BlockCompressor } from '../shared/sorted-format.js';
 
 /**
  * The key run of segment `segmentId` (`segmentSize` bytes, holding log segments
- * `first..last`) from the hint just built for it: every key with a put, sorted, once.
+ * `first..last`) from the hint just built for it: every key with a put, sorted, once, its
+ * blocks compressed by `compressor` where that pays (default: none).
  */
 export function keyRunFromHint(
   hint: Uint8Array,
@@ -17,6 +19,7 @@ export function keyRunFromHint(
   segmentSize: number,
   first: number,
   last: number,
+  compressor?: BlockCompressor,
 ): Uint8Array {
   const parsed = readHint(hint, segmentId, segmentSize);
   if (isHintFailure(parsed)) {
@@ -29,5 +32,5 @@ export function keyRunFromHint(
   parsed.forEach((type, b, keyStart, keyLength) => {
     if (type === TYPE_PUT) keys.push(b.subarray(keyStart, keyStart + keyLength));
   });
-  return buildKeyRun(keys, segmentId, first, last);
+  return buildKeyRun(keys, segmentId, first, last, compressor);
 }

@@ -28,6 +28,7 @@ import type { IndexTable } from '../shared/index-table.js';
 import { keysFileName } from '../shared/key-run-format.js';
 import { MoveListBuilder } from '../shared/merge-moves.js';
 import { damagedRecordKey, walkIntactRecords } from '../shared/segment-scan.js';
+import type { BlockCompressor } from '../shared/sorted-format.js';
 import type { Throttle } from '../shared/throttle.js';
 import { TEMP_SUFFIX, writeTemp } from './durable-file.js';
 import { type FileSystem, nodeFileSystem, writeAll } from './file-system.js';
@@ -40,8 +41,9 @@ const WRITE_CHUNK = 1024 * 1024;
 export type MergeProgress = (bytesRead: number, bytesTotal: number) => void;
 
 /**
- * Writes the merge `plan` describes into `<output>.log.tmp` and `<output>.hint.tmp` in `dir`
- * (fsynced, not renamed: installing is the writer's job). Throws `KV_CLOSED` if stopped, or the
+ * Writes the merge `plan` describes into `<output>.log.tmp`, `<output>.hint.tmp` and
+ * `<output>.keys.tmp` in `dir` (fsynced, not renamed: installing is the writer's job), the key
+ * run's blocks compressed by `compressor` where that pays (default: none). Throws `KV_CLOSED` if stopped, or the
  * I/O error; either way the temporary files are removed.
  */
 export function mergeSegments(
@@ -51,6 +53,7 @@ export function mergeSegments(
   throttle: Throttle,
   progress: MergeProgress,
   files: FileSystem = nodeFileSystem,
+  compressor?: BlockCompressor,
 ): MergeResult {
   const outName = segmentFileName(plan.outputId);
   const outPath = join(dir, outName + TEMP_SUFFIX);
@@ -62,7 +65,14 @@ export function mergeSegments(
     // never hands out again a number a dropped record (a batch commit, a tombstone) had.
     result.hint.noteSeq(plan.sequence);
     const hint = result.hint.finish(plan.outputId, result.size);
-    const keys = keyRunFromHint(hint, plan.outputId, result.size, plan.first, plan.last);
+    const keys = keyRunFromHint(
+      hint,
+      plan.outputId,
+      result.size,
+      plan.first,
+      plan.last,
+      compressor,
+    );
     writeTemp(files, dir, keysFileName(plan.outputId), keys);
     writeTemp(files, dir, hintFileName(plan.outputId), hint);
     return {

@@ -15,17 +15,23 @@ import {
 import { HintBuilder, hintFileName } from '../shared/hint-format.js';
 import { keysFileName } from '../shared/key-run-format.js';
 import { scanSealedSegment } from '../shared/segment-scan.js';
+import type { BlockCompressor } from '../shared/sorted-format.js';
 import type { Throttle } from '../shared/throttle.js';
 import { writeFileDurably } from './durable-file.js';
 import { type FileSystem, nodeFileSystem } from './file-system.js';
 import { keyRunFromHint } from './key-run-writer.js';
 
-/** Writes `<id>.hint` for sealed segment `segment`; returns its entry count. Throws on damage. */
+/**
+ * Writes `<id>.keys` and then `<id>.hint` for sealed segment `segment` (the key run's blocks
+ * compressed by `compressor` where that pays; default none); returns the hint's entry count.
+ * Throws on damage.
+ */
 export function writeSegmentHint(
   dir: string,
   segment: UnhintedSegment,
   throttle: Throttle,
   files: FileSystem = nodeFileSystem,
+  compressor?: BlockCompressor,
 ): number {
   const name = segmentFileName(segment.id);
   const bytes = files.readFile(join(dir, name));
@@ -46,7 +52,14 @@ export function writeSegmentHint(
   throttle.checkStop();
   const hintBytes = hint.finish(segment.id, bytes.length);
   // The key run first: a segment counts as hinted only once both exist (recovery checks).
-  const keys = keyRunFromHint(hintBytes, segment.id, bytes.length, segment.id, segment.id);
+  const keys = keyRunFromHint(
+    hintBytes,
+    segment.id,
+    bytes.length,
+    segment.id,
+    segment.id,
+    compressor,
+  );
   writeFileDurably(files, dir, keysFileName(segment.id), 'keys-written', keys);
   writeFileDurably(files, dir, hintFileName(segment.id), 'hint-written', hintBytes);
   return outcome.effects;

@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type Durability, KvError, type ReadMode } from '../index.js';
+import { type Compression, type Durability, KvError, type ReadMode } from '../index.js';
 
 /** The parsed flags of `kvd serve`. */
 interface ServeFlags {
@@ -24,10 +24,13 @@ interface ServeFlags {
   readonly maxKeyBytes?: number;
   readonly maxValueBytes?: number;
   readonly maxBulkBytes?: number;
+  readonly compression: Compression;
+  readonly compressionLevel?: number;
 }
 
 const DURABILITIES: readonly Durability[] = ['always', 'everysec', 'no'];
 const READ_MODES: readonly ReadMode[] = ['mmap', 'pread'];
+const COMPRESSIONS: readonly Compression[] = ['none', 'lz4', 'zstd'];
 
 /**
  * Registers `kvd serve` on `program`. Main thread. The action never throws: failures go to
@@ -119,6 +122,17 @@ export function addServeCommand(program: Command): void {
         .env('KVD_MAX_BULK_BYTES')
         .argParser(integerIn('max-bulk-bytes', 1, 1024 * 1024 * 1024)),
     )
+    .addOption(
+      new Option('--compression <codec>', 'how sorted-segment blocks (key runs) are compressed')
+        .choices(COMPRESSIONS)
+        .env('KVD_COMPRESSION')
+        .default('none'),
+    )
+    .addOption(
+      new Option('--compression-level <n>', 'zstd level (default 3; only with --compression zstd)')
+        .env('KVD_COMPRESSION_LEVEL')
+        .argParser(integerIn('compression-level', 1, 22)),
+    )
     .action(async (flags: ServeFlags) => {
       process.exitCode = await serveMain(flags);
     });
@@ -154,6 +168,8 @@ async function serveMain(flags: ServeFlags): Promise<number> {
         readMode: flags.readMode,
         maxKeyBytes: flags.maxKeyBytes,
         maxValueBytes: flags.maxValueBytes,
+        compression: flags.compression,
+        compressionLevel: flags.compressionLevel,
         logger: true, // the daemon logs JSON lines on stderr (KVD_LOG_LEVEL)
       },
     });
