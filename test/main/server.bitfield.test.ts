@@ -4,36 +4,17 @@
 // fast-check model whose overflow rules are BigInt.asIntN / asUintN and plain clamping.
 
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer } from '../fixtures/kvd-server.js';
-import { removeTempDirs } from '../fixtures/temp-dir.js';
+import { describe, expect, it } from 'vitest';
+import { useSharedServer } from '../fixtures/shared-server.js';
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
-
-let server: TestServer;
-const closers: (() => unknown)[] = [];
+const shared = useSharedServer();
 /** ioredis with 64-bit integers as exact strings. */
-function connect(): Redis {
-  const client = new Redis({ port: server.port, host: '127.0.0.1', stringNumbers: true });
-  closers.push(() => client.disconnect());
-  return client;
-}
+const connect = (): Redis => shared.connect({ stringNumbers: true });
 function bitfield(redis: Redis, key: string, ...args: (string | number)[]): Promise<unknown> {
   return redis.call('BITFIELD', key, ...args.map(String));
 }
-
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterEach(async () => {
-  for (const close of closers.splice(0)) await close();
-});
-afterAll(async () => {
-  await server.close();
-  await removeTempDirs();
-});
 
 const I64_MAX = '9223372036854775807';
 const I64_MIN = '-9223372036854775808';
@@ -191,9 +172,9 @@ describe('BITFIELD_RO', () => {
   });
 
   it('works through node-redis, and INCRBY from concurrent clients loses nothing', async () => {
-    const client = createClient({ socket: { port: server.port, host: '127.0.0.1' } });
+    const client = createClient({ socket: { port: shared.server.port, host: '127.0.0.1' } });
     await client.connect();
-    closers.push(() => client.destroy());
+    shared.afterTest(() => client.destroy());
     const ops = [
       { operation: 'INCRBY' as const, encoding: 'u16' as const, offset: 4, increment: 3 },
     ];

@@ -6,33 +6,13 @@
 // ioredis's and node-redis's multi().exec() in RESP2 and RESP3, runtime errors and EXECABORT.
 
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { createClient, MultiErrorReply } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer } from '../fixtures/kvd-server.js';
-import { removeTempDirs } from '../fixtures/temp-dir.js';
+import { describe, expect, it } from 'vitest';
+import { useSharedServer } from '../fixtures/shared-server.js';
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
-
-let server: TestServer;
-const closers: (() => unknown)[] = [];
-
-function ioredis(): Redis {
-  const client = new Redis({ port: server.port, host: '127.0.0.1' });
-  closers.push(() => client.disconnect());
-  return client;
-}
-
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterEach(async () => {
-  for (const close of closers.splice(0)) await close();
-});
-afterAll(async () => {
-  await server.close();
-  await removeTempDirs();
-});
+const shared = useSharedServer();
+const ioredis = (): Redis => shared.connect();
 
 /** A command over the keys k0..k2, written with the key prefix it will run under. */
 type Command = (prefix: string) => string[];
@@ -223,9 +203,9 @@ describe('ioredis', () => {
 describe('node-redis', () => {
   it('multi().exec() in RESP2 and RESP3, with MultiErrorReply for a runtime error', async () => {
     for (const RESP of [2, 3] as const) {
-      const client = createClient({ url: `redis://127.0.0.1:${server.port}`, RESP });
+      const client = createClient({ url: `redis://127.0.0.1:${shared.server.port}`, RESP });
       await client.connect();
-      closers.push(() => client.destroy());
+      shared.afterTest(() => client.destroy());
       const p = `nr${RESP}:`;
       expect(
         await client

@@ -4,27 +4,22 @@
 // (exec() rejects with WatchError). Also the commit-time check: a write landing between EXEC's
 // evaluation and its batch aborts a watched transaction and re-evaluates an unwatched one.
 
-import { Redis } from 'ioredis';
 import { createClient, WatchError } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClientSession } from '../../dist/main/server/client-session.js';
 import type { CommandContext, ServerContext } from '../../dist/main/server/command-context.js';
 import { CommandStats } from '../../dist/main/server/command-stats.js';
 import { runTransaction } from '../../dist/main/server/commands/transactions/transaction-runner.js';
 import { bulk } from '../../dist/main/server/resp-value.js';
-import { startTestServer } from '../fixtures/kvd-server.js';
 import { pollUntil } from '../fixtures/poll.js';
 import { RespClient } from '../fixtures/resp-client.js';
-import { removeTempDirs } from '../fixtures/temp-dir.js';
+import { useSharedServer } from '../fixtures/shared-server.js';
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
-
-let server: TestServer;
-const closers: (() => unknown)[] = [];
+const shared = useSharedServer();
 
 async function connect(): Promise<RespClient> {
-  const client = await RespClient.connect(server.port);
-  closers.push(() => client.close());
+  const client = await RespClient.connect(shared.server.port);
+  shared.afterTest(() => client.close());
   return client;
 }
 
@@ -40,17 +35,6 @@ async function watchedExec(
   expect((await c.call('SET', `${key}:tx`, '1')).raw).toBe('+QUEUED\r\n');
   return (await c.call('EXEC')).raw;
 }
-
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterEach(async () => {
-  for (const close of closers.splice(0)) await close();
-});
-afterAll(async () => {
-  await server.close();
-  await removeTempDirs();
-});
 
 describe('WATCH aborts EXEC when a watched key changed', () => {
   it('by another client: a write, a delete, FLUSHALL; RESP2 *-1 and RESP3 _', async () => {
@@ -177,12 +161,8 @@ describe('unwatching', () => {
 
 describe('client libraries', () => {
   it('ioredis: exec() resolves null when a watched key changed', async () => {
-    const redis = new Redis({ port: server.port, host: '127.0.0.1' });
-    const other = new Redis({ port: server.port, host: '127.0.0.1' });
-    closers.push(
-      () => redis.disconnect(),
-      () => other.disconnect(),
-    );
+    const redis = shared.connect();
+    const other = shared.connect();
     await redis.watch('io:a');
     await other.set('io:a', 'changed');
     expect(await redis.multi().set('io:b', '1').exec()).toBeNull();
@@ -195,14 +175,12 @@ describe('client libraries', () => {
 
   it('node-redis: exec() rejects with WatchError, in RESP2 and RESP3', async () => {
     for (const RESP of [2, 3] as const) {
-      const client = createClient({ url: `redis://127.0.0.1:${server.port}`, RESP });
-      const other = createClient({ url: `redis://127.0.0.1:${server.port}` });
+      const client = createClient({ url: `redis://127.0.0.1:${shared.server.port}`, RESP });
+      const other = createClient({ url: `redis://127.0.0.1:${shared.server.port}` });
       await client.connect();
       await other.connect();
-      closers.push(
-        () => client.destroy(),
-        () => other.destroy(),
-      );
+      shared.afterTest(() => client.destroy());
+      shared.afterTest(() => other.destroy());
       await client.watch(`nr${RESP}:a`);
       await other.set(`nr${RESP}:a`, 'changed');
       await expect(client.multi().set(`nr${RESP}:b`, '1').exec()).rejects.toBeInstanceOf(
@@ -221,8 +199,8 @@ describe('the commit-time check', () => {
   /** A context for runTransaction on the test server's store (the forms below use no more). */
   function context(): CommandContext {
     return {
-      store: server.store,
-      gets: server.store,
+      store: shared.server.store,
+      gets: shared.server.store,
       client: new ClientSession(0, 'test', false),
       server: { commandStats: new CommandStats([]) } as unknown as ServerContext,
     };
@@ -230,13 +208,13 @@ describe('the commit-time check', () => {
   const limits = { maxKeyBytes: 1024, maxValueBytes: 1024 };
 
   it('a write between evaluation and commit aborts a watched transaction', async () => {
-    await server.store.set('cc:a', '1');
-    const version = server.store.version('cc:a');
+    await shared.server.store.set('cc:a', '1');
+    const version = shared.server.store.version('cc:a');
     const reply = await runTransaction(
       context(),
       {
         failed: false,
-        watched: [{ key: Buffer.from('cc:a'), version, since: server.store.sequence() }],
+        watched: [{ key: Buffer.from('cc:a'), version, since: shared.server.store.sequence() }],
         commands: [
           {
             name: 'sneak',
@@ -244,7 +222,7 @@ describe('the commit-time check', () => {
             // Reads the key in the transaction, then another writer changes it in the store.
             form: async (ctx) => {
               const seen = await ctx.store.get('cc:a');
-              await server.store.set('cc:a', '2');
+              await shared.server.store.set('cc:a', '2');
               await ctx.store.set('cc:b', 'written');
               return bulk(seen ?? '');
             },
@@ -254,11 +232,11 @@ describe('the commit-time check', () => {
       limits,
     );
     expect(reply).toEqual({ kind: 'null-array' });
-    expect(await server.store.get('cc:b')).toBeUndefined();
+    expect(await shared.server.store.get('cc:b')).toBeUndefined();
   });
 
   it('a watched key absent at WATCH, created and deleted before the commit, aborts it', async () => {
-    const since = server.store.sequence();
+    const since = shared.server.store.sequence();
     const reply = await runTransaction(
       context(),
       {
@@ -270,8 +248,8 @@ describe('the commit-time check', () => {
             args: [],
             form: async (ctx) => {
               const seen = await ctx.store.get('cd:a'); // absent, as at WATCH
-              await server.store.set('cd:a', 'briefly');
-              await server.store.delete('cd:a');
+              await shared.server.store.set('cd:a', 'briefly');
+              await shared.server.store.delete('cd:a');
               await ctx.store.set('cd:b', 'written');
               return bulk(seen ?? 'absent');
             },
@@ -281,11 +259,11 @@ describe('the commit-time check', () => {
       limits,
     );
     expect(reply).toEqual({ kind: 'null-array' });
-    expect(await server.store.get('cd:b')).toBeUndefined();
+    expect(await shared.server.store.get('cd:b')).toBeUndefined();
   });
 
   it('and re-evaluates an unwatched one against the new value', async () => {
-    await server.store.set('cr:a', '1');
+    await shared.server.store.set('cr:a', '1');
     let evaluations = 0;
     const reply = await runTransaction(
       context(),
@@ -299,7 +277,7 @@ describe('the commit-time check', () => {
             form: async (ctx) => {
               evaluations++;
               const seen = (await ctx.store.get('cr:a'))!.toString();
-              if (evaluations === 1) await server.store.set('cr:a', '5');
+              if (evaluations === 1) await shared.server.store.set('cr:a', '5');
               await ctx.store.set('cr:b', `${seen}+1`);
               return bulk(seen);
             },
@@ -310,6 +288,6 @@ describe('the commit-time check', () => {
     );
     expect(evaluations).toBe(2);
     expect(reply).toEqual({ kind: 'array', items: [bulk('5')] });
-    expect((await server.store.get('cr:b'))?.toString()).toBe('5+1');
+    expect((await shared.server.store.get('cr:b'))?.toString()).toBe('5+1');
   });
 });
