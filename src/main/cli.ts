@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Owns the `kvd` binary's entry (the package's `bin`): builds the commander program and
-// registers each subcommand, which lives in its own `*-command.ts` file: `repl`, `compact` and
-// `repair` in cli/, `serve` in server/ (the daemon owns its flags).
+// registers each subcommand, which lives in its own `*-command.ts` file: `repl`, `compact`,
+// `repair` and `backup` in cli/, `serve` in server/ (the daemon owns its flags).
 
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { addBackupCommand } from './cli/backup-command.js';
 import { addCompactCommand } from './cli/compact-command.js';
 import { installCrashLogging } from './cli/crash-log.js';
 import { addRepairCommand } from './cli/repair-command.js';
@@ -26,5 +27,6 @@ addReplCommand(program);
 addServeCommand(program);
 addCompactCommand(program);
 addRepairCommand(program);
+addBackupCommand(program);
 
 await program.parseAsync(process.argv);

@@ -18,6 +18,7 @@ export type {
   TornTailReport,
 } from '../shared/messages.js';
 export { parseInteger } from '../shared/write-ops.js';
+export type { BackupOptions, BackupResult } from './backup.js';
 export type { CompactionProgress, CompactionResult } from './compactor.js';
 export { type RemoteMethods, type RemoteStore, spawnStore } from './ipc/ipc-client.js';
 export {

@@ -14,6 +14,7 @@ import {
   OP_SET,
   type OpResult,
 } from '../shared/write-ops.js';
+import { type BackupOptions, type BackupResult, backupStore } from './backup.js';
 import { encodeBatch, encodePut } from './batch-encoding.js';
 import type { CompactionProgress, CompactionResult } from './compactor.js';
 import { checkKey } from './input-checks.js';
@@ -349,6 +350,23 @@ export class Store {
       return Promise.reject(error);
     }
     return this.e.compactor.compact(onProgress);
+  }
+
+  /**
+   * Writes a consistent copy of the store to `dir` while writes go on, which opens as a normal
+   * store: every write issued before the call, as of one point in the log (`sequence`). Sealed
+   * files are hard-linked where the file system allows it (`options.link`), the rest copied;
+   * the copy is staged beside `dir` and renamed into place once complete. Rejects with
+   * `KV_EXISTS` if `dir` exists and is not an empty directory (or, with `options.replace`, an
+   * earlier backup, moved to `<dir>.old`), `KV_INVALID_ARGUMENT`, `KV_CLOSED`, `KV_IO`.
+   */
+  backup(dir: string, options?: BackupOptions): Promise<BackupResult> {
+    try {
+      this.checkOpen();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return backupStore(this.e, dir, options);
   }
 
   /** Forces every write so far to disk (fdatasync), whatever the durability mode. Rejects with `KV_IO` or `KV_CLOSED`. */

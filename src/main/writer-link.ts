@@ -16,6 +16,8 @@ import { deserializeError, KvError } from '../shared/errors.js';
 import { logForwardedLine } from '../shared/log-forwarding.js';
 import type { Logger } from '../shared/logger.js';
 import type {
+  BackupCopied,
+  BackupRequest,
   Durability,
   RecoveryProgressMessage,
   ValueReply,
@@ -187,6 +189,13 @@ export class WriterLink {
 
   async hintWritten(id: number): Promise<void> {
     unwrapVoid(await this.call(this.remote.hintWritten(id) as Promise<VoidReply>));
+  }
+
+  /** Captures a hot backup into `request.staging` and copies it (see WriterApi.backup). */
+  async backup(request: BackupRequest): Promise<BackupCopied> {
+    return unwrap(
+      await this.call(this.remote.backup(request) as Promise<ValueReply<BackupCopied>>),
+    );
   }
 
   /** Closes the store in the writer: flush, sync, close files. */

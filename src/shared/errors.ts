@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   'KV_INDEX_FULL',
   'KV_CONFLICT',
   'KV_SNAPSHOT_RELEASED',
+  'KV_EXISTS',
   'KV_INTERNAL',
 ] as const;
 

@@ -211,6 +211,34 @@ export interface WriterOpened {
   readonly recoveryMs: number;
 }
 
+/** What the caller asks of the writer for a hot backup (`WriterApi.backup`). */
+export interface BackupRequest {
+  /** An empty directory to put the backup's files in (the backup's staging directory). */
+  readonly staging: string;
+  /** Hard-link sealed files where the file system allows it; false: copy every file. */
+  readonly link: boolean;
+}
+
+/** What the writer put in a backup's staging directory (`WriterApi.backup`). */
+export interface BackupCopied {
+  /** The last sequence number in the copy: it holds every record up to it and none after. */
+  readonly sequence: number;
+  /** The segment that was active at the capture, copied up to `activeBytes`. */
+  readonly activeSegment: number;
+  /** How many bytes of the active segment the copy holds (its end at the capture). */
+  readonly activeBytes: number;
+  /** Files in the backup. */
+  readonly files: number;
+  /** Files hard-linked to the store's own (sealed segments, hints, key runs). */
+  readonly linked: number;
+  /** Files copied (the active segment, and sealed files that could not be linked). */
+  readonly copied: number;
+  /** Bytes of all the backup's files. */
+  readonly bytes: number;
+  /** Bytes of the copied files. */
+  readonly copiedBytes: number;
+}
+
 /** Per-record outcome codes in a `WriteReply`. The write succeeded. */
 export const WRITE_OK = 0;
 /** The write succeeded and replaced (put) or removed (delete) a live key. */
@@ -285,6 +313,13 @@ export interface WriterApi {
   unhintedSegments(): Promise<ValueReply<UnhintedSegment[]>>;
   /** Records that the hint file of segment `id` now exists. */
   hintWritten(id: number): Promise<VoidReply>;
+  /**
+   * Hot backup: in one turn, appends what is queued, syncs, and links (or opens) every sealed
+   * file and the active segment into `request.staging`; then copies what it could not link and
+   * the active segment's bytes up to its end at that turn, while writes go on
+   * (backup-capture.ts). Close stops a backup in progress (`KV_CLOSED`).
+   */
+  backup(request: BackupRequest): Promise<ValueReply<BackupCopied>>;
   close(): Promise<VoidReply>;
 }
 

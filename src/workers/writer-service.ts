@@ -15,6 +15,8 @@ import { KvError, serializeError } from '../shared/errors.js';
 import type { IndexTable } from '../shared/index-table.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import type {
+  BackupCopied,
+  BackupRequest,
   Durability,
   ValueReply,
   VoidReply,
@@ -24,6 +26,7 @@ import type {
   WriterOpened,
   WriterStats,
 } from '../shared/messages.js';
+import { WriterBackups } from './backup-capture.js';
 import { runExpiryCycle } from './expiry-cycle.js';
 import { type FileSystem, nodeFileSystem } from './file-system.js';
 import type { IndexPublisher } from './index-publisher.js';
@@ -81,6 +84,7 @@ export class WriterService implements WriterApi {
   private readonly files: FileSystem;
   private readonly compaction: WriterCompaction;
   private readonly snapshots: WriterSnapshots;
+  private readonly backups = new WriterBackups();
   /** Period of the everysec background sync. */
   private syncIntervalMs = 1000;
   /** The slot the next expiry cycle starts from. */
@@ -286,6 +290,18 @@ export class WriterService implements WriterApi {
     return { ok: true };
   }
 
+  async backup(request: BackupRequest): Promise<ValueReply<BackupCopied>> {
+    try {
+      // One turn: append what is queued, sync, capture (backup-capture.ts); the copy runs after.
+      this.flush();
+      const state = this.requireOpen();
+      state.log.sync();
+      return { ok: true, value: await this.backups.run(state, request) };
+    } catch (error) {
+      return { ok: false, error: serializeError(error) };
+    }
+  }
+
   async stats(): Promise<ValueReply<WriterStats>> {
     try {
       // Apply what is queued first, so the figures include writes already sent (a read's reap).
@@ -322,6 +338,7 @@ export class WriterService implements WriterApi {
       if (state.snapshotTimer) clearInterval(state.snapshotTimer);
       if (state.expiryTimer) clearInterval(state.expiryTimer);
       await this.snapshots.settled();
+      await this.backups.stopAll();
       try {
         state.log.close();
       } finally {

@@ -2,6 +2,7 @@
 // session, the server's shared state and counters, and the per-connection GET coalescer.
 
 import type { Durability, Store } from '../index.js';
+import type { BackgroundSave } from './background-save.js';
 import type { ClientSession } from './client-session.js';
 import type { CommandStats } from './command-stats.js';
 import type { CommandSpec } from './commands/command-spec.js';
@@ -98,6 +99,8 @@ export interface ServerContext {
   readonly commandStats: CommandStats;
   /** SCAN's live cursors. */
   readonly scans: ScanCursors;
+  /** BGSAVE: the background backup, its directory and how the last one went. */
+  readonly backgroundSave: BackgroundSave;
   /** Connected clients right now. */
   clientCount(): number;
   /** Whether `password` is the server's (`--requirepass`), compared in constant time. */

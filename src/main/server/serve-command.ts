@@ -26,6 +26,7 @@ interface ServeFlags {
   readonly maxBulkBytes?: number;
   readonly compression: Compression;
   readonly compressionLevel?: number;
+  readonly backupDir?: string;
 }
 
 const DURABILITIES: readonly Durability[] = ['always', 'everysec', 'no'];
@@ -133,6 +134,12 @@ export function addServeCommand(program: Command): void {
         .env('KVD_COMPRESSION_LEVEL')
         .argParser(integerIn('compression-level', 1, 22)),
     )
+    .addOption(
+      new Option(
+        '--backup-dir <path>',
+        'where BGSAVE writes its backup; the previous one is kept as <path>.old (default: <dir>.backup)',
+      ).env('KVD_BACKUP_DIR'),
+    )
     .action(async (flags: ServeFlags) => {
       process.exitCode = await serveMain(flags);
     });
@@ -162,6 +169,7 @@ async function serveMain(flags: ServeFlags): Promise<number> {
       maxClients: flags.maxClients,
       idleTimeoutSeconds: flags.idleTimeout,
       limits: flags.maxBulkBytes === undefined ? undefined : { maxBulkBytes: flags.maxBulkBytes },
+      backupDir: flags.backupDir,
       store: {
         durability: flags.durability,
         readers: flags.readers,

@@ -5,7 +5,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { resolve as resolvePath } from 'node:path';
 import { createLogger, DEFAULTS, Store, type StoreOptions } from '../index.js';
+import { BackgroundSave } from './background-save.js';
 import { type ServerContext, ServerCounters, type ServerSettings } from './command-context.js';
 import { CommandStats } from './command-stats.js';
 import { createCommandGroups, createCommandTable } from './commands/command-table.js';
@@ -47,6 +49,8 @@ export interface ServerOptions {
   readonly limits?: Partial<RespParserLimits>;
   /** Options of the Store the server opens. */
   readonly store?: StoreOptions;
+  /** Where BGSAVE writes its backup (default: `<dir>.backup`, beside the store directory). */
+  readonly backupDir?: string;
 }
 
 /** A running daemon. */
@@ -131,6 +135,11 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     commandGroups: createCommandGroups(),
     commandStats: new CommandStats(commands.keys()),
     scans: new ScanCursors(),
+    backgroundSave: new BackgroundSave(
+      resolvePath(options.backupDir ?? `${resolvePath(options.dir)}.backup`),
+      store,
+      log,
+    ),
     clientCount: () => connections.size,
     checkPassword: (password) =>
       expected !== undefined && timingSafeEqual(digest(password), expected),
@@ -210,7 +219,8 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     await Promise.all([...connections].map((c) => c.drain()));
     for (const c of connections) c.end();
     try {
-      await store.close();
+      await store.close(); // stops a BGSAVE in progress, which then removes its staging copy
+      await context.backgroundSave.settled();
       log.info({ dir: store.dir }, 'kvd stopped');
     } catch (cause) {
       log.error({ err: cause }, 'closing the store failed');

@@ -96,7 +96,12 @@ function sectionFields(section: Section, ctx: CommandContext, stats: StoreStats)
         ['kvd_recovered_records', stats.recovery.records],
         ['kvd_recovery_truncated_bytes', stats.recovery.truncatedBytes],
         ['kvd_recovery_torn_records_cut', stats.recovery.tornTail?.recordsAfter ?? 0],
+        ['rdb_bgsave_in_progress', ctx.server.backgroundSave.inProgress ? 1 : 0],
         ['rdb_last_save_time', Math.floor(lastSaveMs(ctx, stats.lastSnapshotAt) / 1000)],
+        ['rdb_last_bgsave_status', ctx.server.backgroundSave.lastStatus],
+        ['rdb_last_bgsave_time_sec', ctx.server.backgroundSave.lastSeconds],
+        ['rdb_current_bgsave_time_sec', ctx.server.backgroundSave.currentSeconds()],
+        ['kvd_backup_dir', ctx.server.backgroundSave.dir],
       ];
     case 'stats':
       return [

@@ -1,14 +1,16 @@
-// LASTSAVE: the Unix time (seconds) of the last index snapshot (SAVE, the periodic snapshot),
-// which is kvd's save: after it, an open replays nothing. Until the first one since the store
-// was opened it is the time the server started, as Redis counts the data as saved at startup.
+// LASTSAVE: the Unix time (seconds) of the last save: an index snapshot (SAVE, the periodic
+// snapshot: after it, an open replays nothing) or a finished BGSAVE (a backup), whichever is
+// later. Until the first one since the store was opened it is the time the server started, as
+// Redis counts the data as saved at startup.
 
 import type { CommandContext } from '../../command-context.js';
 import { integer, type RespValue } from '../../resp-value.js';
 import { type CommandSpec, NO_KEYS } from '../command-spec.js';
 
-/** LASTSAVE's answer, in ms since the epoch: the last snapshot, else the server's start. */
+/** LASTSAVE's answer, in ms since the epoch: the last snapshot or backup, else the server's start. */
 export function lastSaveMs(ctx: CommandContext, lastSnapshotAt: number): number {
-  return lastSnapshotAt > 0 ? lastSnapshotAt : ctx.server.startedAt;
+  const last = Math.max(lastSnapshotAt, ctx.server.backgroundSave.lastSavedAt);
+  return last > 0 ? last : ctx.server.startedAt;
 }
 
 async function lastsave(ctx: CommandContext): Promise<RespValue> {

@@ -1,9 +1,10 @@
 // Owns the server family's list: commands about the daemon and the store as a whole (INFO,
-// CONFIG, COMMAND, TIME, SAVE, LASTSAVE, SHUTDOWN, the scripting commands kvd refuses, and kvd's
+// CONFIG, COMMAND, TIME, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, the scripting commands kvd refuses, and kvd's
 // own STATS and COMPACT; README: "server"). A new server command is one file in this folder
 // exporting its `CommandSpec`, plus one line here.
 
 import type { CommandSpec } from '../command-spec.js';
+import { bgsaveCommand } from './bgsave.js';
 import { commandCommand } from './command.js';
 import { compactCommand } from './compact.js';
 import { configCommand } from './config.js';
@@ -26,6 +27,7 @@ import { timeCommand } from './time.js';
 
 /** The server family, registered by `command-table.ts`. */
 export const SERVER_COMMANDS: readonly CommandSpec[] = [
+  bgsaveCommand,
   commandCommand,
   compactCommand,
   configCommand,

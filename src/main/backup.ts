@@ -1,0 +1,229 @@
+// Owns Store.backup on the caller's thread: checking the destination, staging the copy in a
+// sibling directory (`<dir>.tmp-<pid>-<n>`, so a killed backup never leaves anything at the
+// destination), asking the writer to capture and copy into it (backup-capture.ts), then fsyncing
+// the staging directory, renaming it into place and fsyncing the parent. With `replace`, an
+// earlier backup at the destination is moved to `<dir>.old` first. Leftover staging directories
+// of dead processes are removed by the next backup to the same destination.
+
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve as resolvePath, sep } from 'node:path';
+import { ioError, KvError } from '../shared/errors.js';
+import { faultPoint } from '../shared/fault-points.js';
+import { parseSegmentFileName } from '../shared/format.js';
+import type { StoreEngine } from './store-engine.js';
+
+/** Options of `Store.backup`. */
+export interface BackupOptions {
+  /**
+   * Hard-link the sealed files (segments, hint files, key runs) where the file system allows
+   * it (default true): a link costs no copy and no disk space, but shares the file with the
+   * store, so damage to that disk reaches both. False copies every file.
+   */
+  readonly link?: boolean;
+  /**
+   * If `dir` already holds a backup (a kvd store directory), move it to `<dir>.old` (removing
+   * an older `<dir>.old`) once the new copy is complete, instead of refusing with `KV_EXISTS`.
+   */
+  readonly replace?: boolean;
+}
+
+/** What `Store.backup` wrote. */
+export interface BackupResult {
+  /** The backup's directory (absolute). */
+  readonly dir: string;
+  /** The log position captured: the copy holds every write numbered up to it, and none after. */
+  readonly sequence: number;
+  /** Files in the backup. */
+  readonly files: number;
+  /** Files hard-linked to the store's (sealed segments, hint files, key runs). */
+  readonly linked: number;
+  /** Files copied: the active segment's bytes up to the capture, and what could not be linked. */
+  readonly copied: number;
+  /** Bytes of the backup's files, linked ones included. */
+  readonly bytes: number;
+  /** Bytes copied. */
+  readonly copiedBytes: number;
+  /** Time taken, in seconds. */
+  readonly seconds: number;
+}
+
+const OPTION_NAMES: ReadonlySet<string> = new Set(['link', 'replace']);
+/** Suffix of the previous backup that `replace` keeps. */
+const OLD_SUFFIX = '.old';
+/** Staging directories this process is filling now (never removed as leftovers). */
+const inFlight = new Set<string>();
+let nextStaging = 1;
+
+/**
+ * Writes a consistent copy of the store `e` to `dir` (see `Store.backup`). Caller's thread.
+ * Throws `KV_EXISTS` if `dir` exists and is neither an empty directory nor (with `replace`) a
+ * store; `KV_INVALID_ARGUMENT` for bad options or a `dir` inside the store (or holding it);
+ * `KV_CLOSED` if the store closes meanwhile; `KV_IO`/`KV_DISK_FULL` for file errors.
+ */
+export async function backupStore(
+  e: StoreEngine,
+  dir: string,
+  options: BackupOptions = {},
+): Promise<BackupResult> {
+  const started = performance.now();
+  checkOptions(dir, options);
+  const target = resolvePath(dir);
+  if (target === e.dir || target.startsWith(e.dir + sep) || e.dir.startsWith(target + sep)) {
+    throw new KvError(
+      'KV_INVALID_ARGUMENT',
+      `a backup cannot be written inside the store's directory or hold it: ${target}`,
+    );
+  }
+  const replacing = await checkTarget(target, options.replace === true);
+  const parent = dirname(target);
+  const staging = `${target}.tmp-${process.pid}-${nextStaging++}`;
+  try {
+    await mkdir(parent, { recursive: true });
+    await removeLeftovers(parent, basename(target));
+    await mkdir(staging);
+  } catch (error) {
+    throw ioError(`backup: cannot create ${staging}`, error);
+  }
+  inFlight.add(staging);
+  try {
+    await e.writes.drain(); // writes issued before the call are in the copy
+    const copied = await e.writer.backup({ staging, link: options.link !== false });
+    await syncDirectory(staging);
+    faultPoint('backup-staged');
+    if (replacing) await moveAside(target);
+    await renameIntoPlace(staging, target);
+    await syncDirectory(parent);
+    faultPoint('backup-renamed');
+    e.log.info(
+      { dir: target, sequence: copied.sequence, files: copied.files, linked: copied.linked },
+      'backup written',
+    );
+    return {
+      dir: target,
+      sequence: copied.sequence,
+      files: copied.files,
+      linked: copied.linked,
+      copied: copied.copied,
+      bytes: copied.bytes,
+      copiedBytes: copied.copiedBytes,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true }).catch(() => {});
+    throw ioError('backup failed', error);
+  } finally {
+    inFlight.delete(staging);
+  }
+}
+
+function checkOptions(dir: unknown, options: unknown): void {
+  if (typeof dir !== 'string' || dir.length === 0) {
+    throw new KvError('KV_INVALID_ARGUMENT', 'backup needs a directory path');
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw new KvError('KV_INVALID_ARGUMENT', 'backup options must be an object');
+  }
+  for (const [name, value] of Object.entries(options)) {
+    if (!OPTION_NAMES.has(name)) {
+      throw new KvError('KV_INVALID_ARGUMENT', `unknown backup option: ${name}`);
+    }
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw new KvError('KV_INVALID_ARGUMENT', `backup option ${name} must be a boolean`);
+    }
+  }
+}
+
+/**
+ * Whether `target` holds a backup to move aside. Throws `KV_EXISTS` unless it is missing, an
+ * empty directory (the rename replaces it), or, with `replace`, a store directory.
+ */
+async function checkTarget(target: string, replace: boolean): Promise<boolean> {
+  const names = await listDirectory(target);
+  if (names === undefined || names.length === 0) return false;
+  if (replace && names.some((n) => parseSegmentFileName(n) !== undefined)) return true;
+  throw new KvError(
+    'KV_EXISTS',
+    replace
+      ? `${target} exists and is not a kvd store; a backup replaces only an earlier backup`
+      : `${target} exists and is not an empty directory`,
+  );
+}
+
+/** The names in directory `path`, undefined if it does not exist; `KV_EXISTS` if not a directory. */
+async function listDirectory(path: string): Promise<string[] | undefined> {
+  try {
+    return await readdir(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ENOTDIR') throw new KvError('KV_EXISTS', `${path} exists and is a file`);
+    throw ioError(`backup: cannot read ${path}`, error);
+  }
+}
+
+/**
+ * Removes staging directories of earlier backups to `name` in `parent` that no live backup
+ * fills: their process is gone, or it is this process and not one of its backups in flight.
+ * (A backup to the same path from another pid namespace could look dead: back up one store to
+ * one place from one machine.)
+ */
+async function removeLeftovers(parent: string, name: string): Promise<void> {
+  const pattern = new RegExp(`^${escapeRegExp(name)}\\.tmp-(\\d+)-\\d+$`);
+  for (const entry of await readdir(parent)) {
+    const match = pattern.exec(entry);
+    if (!match) continue;
+    const path = join(parent, entry);
+    const pid = Number(match[1]);
+    if (pid === process.pid ? inFlight.has(path) : processExists(pid)) continue;
+    await rm(path, { recursive: true, force: true });
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Moves the backup at `target` to `<target>.old`, removing an older one there (a store only). */
+async function moveAside(target: string): Promise<void> {
+  const old = target + OLD_SUFFIX;
+  const names = await listDirectory(old);
+  if (names !== undefined && names.length > 0) {
+    if (!names.some((n) => parseSegmentFileName(n) !== undefined)) {
+      throw new KvError('KV_EXISTS', `${old} exists and is not a kvd store; not replacing it`);
+    }
+    await rm(old, { recursive: true, force: true });
+  }
+  await rename(target, old);
+}
+
+/** Renames the staging directory to `target`: `KV_EXISTS` if something took `target` meanwhile. */
+async function renameIntoPlace(staging: string, target: string): Promise<void> {
+  try {
+    await rename(staging, target);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') {
+      throw new KvError('KV_EXISTS', `${target} was created while the backup was being written`);
+    }
+    throw error;
+  }
+}
+
+/** fsyncs directory `path`, so the names created or renamed in it survive a power loss. */
+async function syncDirectory(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
