@@ -10,6 +10,7 @@ import { pipeline } from '../lib/pipeline.js';
 export type {
   CompactionResult,
   RangeOptions,
+  Snapshot,
   Store,
   StoreStats,
 } from '../../src/main/index.js';

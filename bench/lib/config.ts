@@ -19,6 +19,7 @@ export const SCENARIO_IDS = [
   'compaction-load',
   'expiry',
   'range',
+  'snapshot',
   'redis',
 ] as const;
 

@@ -48,8 +48,12 @@ function levelOptions(shape: ScanShape, b: ScanBounds) {
   };
 }
 
-/** kvd `rangeSync` (values, or `values: false`), on the caller's thread. */
-export function kvdScanSync(store: Store, shape: ScanShape, b: ScanBounds): number {
+/** kvd `rangeSync` (values, or `values: false`), on the caller's thread: a store's or a snapshot's. */
+export function kvdScanSync(
+  store: Pick<Store, 'rangeSync'>,
+  shape: ScanShape,
+  b: ScanBounds,
+): number {
   const options = kvdOptions(shape, b);
   let n = 0;
   if (shape.values) for (const e of store.rangeSync(options)) n += score(e.value);

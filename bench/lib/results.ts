@@ -4,6 +4,7 @@
 import type { BenchConfig, ScenarioId } from './config.js';
 import type { DatasetId } from './dataset.js';
 import type { Measurement } from './measure.js';
+import { median, quantile } from './stats.js';
 
 export type Engine = 'kvd' | 'lmdb' | 'classic-level' | 'sqlite' | 'fs' | 'js-map' | 'redis';
 
@@ -109,6 +110,20 @@ export class ResultBuilder {
   /** Records a plain value (a time, a size). */
   value(fields: FigureFields, value: number, samples = 1): Figure {
     return this.add({ ...fields, value, samples });
+  }
+
+  /**
+   * Records times of one operation (ms each): the median in ms as the value, its median and
+   * 99th percentile in µs as the latencies, one sample per time.
+   */
+  durations(fields: FigureFields, ms: ArrayLike<number>): Figure {
+    return this.add({
+      ...fields,
+      value: median(ms),
+      samples: ms.length,
+      p50Us: quantile(ms, 0.5) * 1000,
+      p99Us: quantile(ms, 0.99) * 1000,
+    });
   }
 
   /** Records kvd ÷ peer for two figures already added. */

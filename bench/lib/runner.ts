@@ -29,6 +29,7 @@ const SCENARIOS: Record<ScenarioId, () => Promise<{ scenario: Scenario }>> = {
   'compaction-load': () => import('../scenarios/compaction-load.js'),
   expiry: () => import('../scenarios/expiry.js'),
   range: () => import('../scenarios/range.js'),
+  snapshot: () => import('../scenarios/snapshot.js'),
   redis: () => import('../scenarios/redis.js'),
 };
 

@@ -110,6 +110,18 @@ export const TARGETS: readonly TargetSpec[] = [
     atMost: 1.25,
   },
   ...rangeTargets(),
+  {
+    id: 'snapshot-create',
+    text: 'snapshot() creation ≤ 1 ms (A, median time, idle)',
+    kvd: 'snapshot.A.kvd.create.idle',
+    atMost: 1,
+  },
+  {
+    id: 'snapshot-create-writes',
+    text: 'snapshot() creation ≤ 1 ms (A, median time, under overwrites with a snapshot held)',
+    kvd: 'snapshot.A.kvd.create.writes',
+    atMost: 1,
+  },
 ];
 
 /**
