@@ -77,15 +77,16 @@ export async function backupStore(
   const replacing = await checkTarget(target, options.replace === true);
   const parent = dirname(target);
   const staging = `${target}.tmp-${process.pid}-${nextStaging++}`;
-  try {
-    await mkdir(parent, { recursive: true });
-    await removeLeftovers(parent, basename(target));
-    await mkdir(staging);
-  } catch (error) {
-    throw ioError(`backup: cannot create ${staging}`, error);
-  }
+  // Before any await: a concurrent backup to the same place must never take it for a leftover.
   inFlight.add(staging);
   try {
+    try {
+      await mkdir(parent, { recursive: true });
+      await removeLeftovers(parent, basename(target));
+      await mkdir(staging);
+    } catch (error) {
+      throw ioError(`backup: cannot create ${staging}`, error);
+    }
     await e.writes.drain(); // writes issued before the call are in the copy
     const copied = await e.writer.backup({ staging, link: options.link !== false });
     await syncDirectory(staging);
