@@ -11,13 +11,13 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store } from '../../dist/main/index.js';
+import { applyAnnounced, type Model } from '../fixtures/announced-model.js';
 import { ChildLines, fixturePath } from '../fixtures/child-lines.js';
 import { contentsAt, describeDiff } from '../fixtures/store-contents.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
 afterEach(removeTempDirs);
 
-type Model = Map<string, string>;
 const POINTS: readonly (readonly [point: string, mode: 'link' | 'copy'])[] = [
   ['backup-captured', 'link'],
   ['backup-copying', 'link'],
@@ -25,19 +25,6 @@ const POINTS: readonly (readonly [point: string, mode: 'link' | 'copy'])[] = [
   ['backup-staged', 'link'],
   ['backup-renamed', 'link'],
 ];
-
-/** Applies the announced operation `line` ("I <i> set k v" | "I <i> del k" | "I <i> batch k v k2 v2"). */
-function apply(model: Model, line: string): Model {
-  const next = new Map(model);
-  const [, , op, ...rest] = line.split(' ');
-  if (op === 'set') next.set(rest[0]!, rest[1]!);
-  else if (op === 'del') next.delete(rest[0]!);
-  else {
-    next.set(rest[0]!, rest[1]!);
-    next.set(rest[2]!, rest[3]!);
-  }
-  return next;
-}
 
 /** Reads the child's lines until it ends: announced operations, the acknowledged count, others. */
 async function collect(child: ChildLines) {
@@ -74,7 +61,7 @@ describe('crash safety of a backup (kill -9)', () => {
       const atCall = Number(/^B (\d+)$/.exec(other[0]!)?.[1]);
       expect(atCall).toBe(400);
       const states: Model[] = [new Map()];
-      for (const line of announced) states.push(apply(states[states.length - 1]!, line));
+      for (const line of announced) states.push(applyAnnounced(states[states.length - 1]!, line));
 
       const source = await contentsAt(dir);
       expect(

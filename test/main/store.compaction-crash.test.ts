@@ -11,6 +11,7 @@
 import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store, type StoreOptions } from '../../dist/main/index.js';
+import { applyAnnounced, type Model } from '../fixtures/announced-model.js';
 import { ChildLines, fixturePath } from '../fixtures/child-lines.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
@@ -30,21 +31,6 @@ const FAULT_POINTS = [
 const RANDOM_ROUNDS = 24;
 
 afterEach(removeTempDirs);
-
-type Model = Map<string, string>;
-
-/** Applies the announced operation `line` ("I <i> set k v" | "I <i> del k" | "I <i> batch k v k2 v2"). */
-function apply(model: Model, line: string): Model {
-  const next = new Map(model);
-  const [, , op, ...rest] = line.split(' ');
-  if (op === 'set') next.set(rest[0]!, rest[1]!);
-  else if (op === 'del') next.delete(rest[0]!);
-  else {
-    next.set(rest[0]!, rest[1]!);
-    next.set(rest[2]!, rest[3]!);
-  }
-  return next;
-}
 
 /** Reads the child's lines until it ends (or `killAfter` acks), returning announced/acked ops. */
 async function collect(child: ChildLines, killAfter = Number.POSITIVE_INFINITY) {
@@ -135,8 +121,9 @@ describe('crash safety of compaction and snapshots (kill -9)', () => {
       expect(acked).toBe(400);
     }
     let model: Model = new Map();
-    for (let i = 0; i < acked; i++) model = apply(model, announced[i]!);
-    const inFlight = announced.length > acked ? apply(model, announced[acked]!) : undefined;
+    for (let i = 0; i < acked; i++) model = applyAnnounced(model, announced[i]!);
+    const inFlight =
+      announced.length > acked ? applyAnnounced(model, announced[acked]!) : undefined;
     await reopenAndCheck(dir, point, model, inFlight);
   });
 
@@ -160,8 +147,9 @@ describe('crash safety of compaction and snapshots (kill -9)', () => {
         `round ${round}`,
       ).toEqual([]);
       let state = model;
-      for (let i = 0; i < acked; i++) state = apply(state, announced[i]!);
-      const inFlight = announced.length > acked ? apply(state, announced[acked]!) : undefined;
+      for (let i = 0; i < acked; i++) state = applyAnnounced(state, announced[i]!);
+      const inFlight =
+        announced.length > acked ? applyAnnounced(state, announced[acked]!) : undefined;
       model = await reopenAndCheck(dir, `round ${round}`, state, inFlight);
       merged += readdirSync(dir).filter((n) => n.endsWith('.hint')).length;
     }
