@@ -1,14 +1,16 @@
 // The read-modify-write operations and keys() through spawnStore: the same answers and error
 // codes as the in-process Store, across the process boundary (bigints and binary included).
 
+import { rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnStore } from '../../dist/main/index.js';
+import { Store, spawnStore } from '../../dist/main/index.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
 afterEach(removeTempDirs);
 
 describe('spawnStore: operations', () => {
-  it('forwards incrBy, append, setWith, getDelete, expire, persist, keys, clear and compact', async () => {
+  it('forwards incrBy, append, setWith, getDelete, expire, persist, keys, clear, compact and backup', async () => {
     const dir = await makeTempDir('ipc-ops');
     const db = await spawnStore(dir, { maxValueBytes: 8 });
     try {
@@ -40,6 +42,19 @@ describe('spawnStore: operations', () => {
       const compacted = await db.compact();
       expect(compacted.segmentsMerged).toBeGreaterThan(0);
       expect((await db.get('kept'))?.toString()).toBe('compact');
+      const to = join(dir, '..', `${basename(dir)}.backup`);
+      const backup = await db.backup(to);
+      expect(backup.dir).toBe(to);
+      await expect(db.backup(to)).rejects.toMatchObject({ code: 'KV_EXISTS' });
+      await db.set('after', 'later');
+      const copy = await Store.open(to);
+      try {
+        expect((await copy.keys()).map(String)).toEqual(['kept']);
+        expect((await copy.get('kept'))?.toString()).toBe('compact');
+      } finally {
+        await copy.close();
+        await rm(to, { recursive: true, force: true });
+      }
     } finally {
       await db.close();
     }

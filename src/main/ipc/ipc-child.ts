@@ -109,6 +109,8 @@ function perform(request: IpcRequest): Promise<IpcResults[IpcOp]> {
       return store.stats();
     case 'compact':
       return store.compact();
+    case 'backup':
+      return store.backup(request.dir, request.options);
     default:
       return rejectWith(
         'KV_INVALID_ARGUMENT',

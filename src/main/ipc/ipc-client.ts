@@ -5,6 +5,8 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { resolve as resolvePath } from 'node:path';
 import {
+  type BackupOptions,
+  type BackupResult,
   type BatchOp,
   type Bytes,
   type CompactionResult,
@@ -48,6 +50,7 @@ export type RemoteMethods =
   | 'flush'
   | 'stats'
   | 'compact'
+  | 'backup'
   | 'close'
   | 'isClosed';
 
@@ -218,6 +221,14 @@ export class RemoteStore implements Pick<Store, RemoteMethods> {
    */
   compact(): Promise<CompactionResult> {
     return this.call('compact', {});
+  }
+
+  /**
+   * Backs the child's store up to `dir` (see `Store.backup`; a relative `dir` is resolved
+   * against this process's working directory). Rejects like `Store.backup`.
+   */
+  backup(dir: string, options?: BackupOptions): Promise<BackupResult> {
+    return this.call('backup', { dir: resolvePath(dir), options });
   }
 
   /** Every live key (see `Store.keys`). Rejects like `Store.keys`. */

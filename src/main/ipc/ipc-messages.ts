@@ -3,6 +3,8 @@
 // import these types; nothing else defines an IPC message shape.
 
 import type {
+  BackupOptions,
+  BackupResult,
   BatchOp,
   Bytes,
   CompactionResult,
@@ -49,6 +51,7 @@ export interface IpcArgs {
   flush: Record<never, never>;
   stats: Record<never, never>;
   compact: Record<never, never>;
+  backup: { readonly dir: string; readonly options?: BackupOptions | undefined };
   /** Closes the store (flush, sync, unlock); the child exits once this is answered. */
   close: Record<never, never>;
 }
@@ -75,6 +78,7 @@ export interface IpcResults {
   flush: undefined;
   stats: StoreStats;
   compact: CompactionResult;
+  backup: BackupResult;
   close: undefined;
 }
 
