@@ -8,14 +8,16 @@
 //   [0, 8)          header: magic, entry count (published), snapshots held, publish-run
 //                   generation (odd while the writer publishes a run of records), overflow
 //                   (1 once a version could not be recorded: held snapshots are void),
-//                   bytes of segments whose retirement waits for snapshots (two words)
+//                   bytes of segments whose retirement waits for snapshots (two words),
+//                   whether the run in progress records (1) or not (0)
 //   [8, 8+65536)    chain heads by tag bucket: 1 + the newest entry's number (0 = none)
 //   then entries, ENTRY_WORDS each: tag, segment handle, offset, record length, seq (u64 as
 //   two words: the version's own), displaced seq (two words: the first record that replaced
 //   or removed it), next (1 + the next older entry of the bucket, 0 = none).
 // A snapshot is created by adding to "snapshots held", waiting while the generation is odd
-// (a run that began before it may not have seen the count), then reading the published
-// sequence number: every later run sees the count and records what it displaces.
+// (a run that began before it may not have seen the count) unless that run records anyway
+// (another snapshot was held when it began), then reading the published sequence number:
+// every later run sees the count and records what it displaces.
 
 const MAGIC = 0x4b56564c; // "KVVL"
 const H_MAGIC = 0;
@@ -26,6 +28,8 @@ const H_OVERFLOW = 4;
 /** Bytes of segments a merge waits to retire while snapshots are held (u64 as two words). */
 const H_PINNED_LOW = 5;
 const H_PINNED_HIGH = 6;
+/** 1 while the run in progress records what it displaces (set after the generation turns odd). */
+const H_RUN_RECORDS = 7;
 const HEADER_WORDS = 8;
 const BUCKETS = 65_536;
 const ENTRIES_BASE = HEADER_WORDS + BUCKETS;
@@ -84,7 +88,17 @@ export class VersionLog {
     for (;;) {
       const generation = Atomics.load(this.words, H_GENERATION);
       if ((generation & 1) === 0) return;
-      // A run in progress (microseconds): wait for its end, bounded against a missed wake-up.
+      // A run in progress that records what it displaces serves this snapshot as well as a
+      // later one would. The flag is 0 from the end of each run until the next one sets it,
+      // so with the generation unchanged around its read it is this run's.
+      if (
+        Atomics.load(this.words, H_RUN_RECORDS) === 1 &&
+        Atomics.load(this.words, H_GENERATION) === generation
+      ) {
+        return;
+      }
+      // A run that does not record (microseconds): wait for its end, bounded against a missed
+      // wake-up.
       Atomics.wait(this.words, H_GENERATION, generation, 5);
     }
   }
@@ -165,11 +179,13 @@ export class VersionLog {
       Atomics.store(this.u32, H_COUNT, 0);
       Atomics.store(this.u32, H_OVERFLOW, 0);
     }
+    if (held) Atomics.store(this.words, H_RUN_RECORDS, 1);
     return held;
   }
 
   /** Ends the run `writerBeginRun` began, waking snapshots waiting on it. */
   writerEndRun(): void {
+    Atomics.store(this.words, H_RUN_RECORDS, 0);
     Atomics.add(this.words, H_GENERATION, 1);
     Atomics.notify(this.words, H_GENERATION);
   }
