@@ -1,0 +1,160 @@
+// abstract-level's own conformance suite (`abstract-level/test`, written for tape) run against
+// KvdLevel, on a database and again (as the suite does itself) on a sublevel of one. The suite
+// is registered into a private tape harness when this file loads, so each of its tests is also
+// a vitest test here; the harness runs them all in order in `beforeAll`, and each vitest test
+// then checks what its tape test recorded: every assertion passed and the test ended (a plan
+// not met is a failed assertion in tape). Each database gets its own directory in one temp dir.
+
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import tape from 'tape';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KvdLevel } from '../../dist/main/level/index.js';
+import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
+
+/**
+ * Suite tests KvdLevel does not pass, by name, with the reason: skipped here (and only here).
+ * A name that is not in the suite fails the last test below, so the list cannot go stale.
+ */
+const SKIPPED: ReadonlyMap<string, string> = new Map<string, string>([]);
+
+/** A tape test body, as the suite writes them. */
+type TestBody = (t: tape.Test) => unknown;
+
+/** `abstract-level/test`'s entry point (untyped JavaScript). */
+type Suite = (options: {
+  test: (name: string, body: TestBody) => void;
+  factory: (options?: Record<string, unknown>) => KvdLevel;
+}) => void;
+
+/** One assertion's result, as a tape test emits it (`result` event). */
+interface TapeResult {
+  readonly ok: boolean;
+  readonly skip?: unknown;
+  readonly name?: string;
+  readonly operator?: string;
+  readonly expected?: unknown;
+  readonly actual?: unknown;
+  readonly error?: unknown;
+}
+
+/** What one tape test of the suite recorded while it ran. */
+interface Outcome {
+  readonly name: string;
+  /** 'db' for the first pass, 'sublevel' for the suite's second pass on sublevels. */
+  readonly phase: 'db' | 'sublevel';
+  readonly skipped: string | undefined;
+  passed: number;
+  readonly failures: string[];
+  ended: boolean;
+}
+
+const require = createRequire(import.meta.url);
+const suite = require('abstract-level/test') as Suite;
+const harness = tape.createHarness();
+
+const base = await makeTempDir('level-suite');
+afterAll(removeTempDirs);
+
+/** Store options for the suite's databases: one reader thread each (the suite makes ~1,000). */
+const STORE = { readers: 1 };
+
+const outcomes: Outcome[] = [];
+const databases: KvdLevel[] = [];
+let phase: Outcome['phase'] = 'db';
+/** The phase of the test running now (the factory is also called while registering). */
+let running: Outcome['phase'] = 'db';
+/** Sublevel pass: each root database the factory made, and the sublevels made of it. */
+const roots = new Map<KvdLevel, { status: string }[]>();
+
+function factory(options?: Record<string, unknown>): KvdLevel {
+  const db = new KvdLevel(join(base, `db-${databases.length}`), { ...options, store: STORE });
+  databases.push(db);
+  if (running === 'sublevel') {
+    // The suite's second pass makes a root for each sublevel and never closes it: close it
+    // once every sublevel made of it is closed at the end of a test (see closeIdleRoots).
+    const sublevels: { status: string }[] = [];
+    roots.set(db, sublevels);
+    db.hooks.newsub.add((sublevel) => void sublevels.push(sublevel));
+  }
+  return db;
+}
+
+async function closeIdleRoots(): Promise<void> {
+  const idle = [...roots].filter(
+    ([, sublevels]) => sublevels.length > 0 && sublevels.every((s) => s.status === 'closed'),
+  );
+  for (const [root] of idle) roots.delete(root);
+  await Promise.all(idle.map(([root]) => root.close()));
+}
+
+function register(name: string, body: TestBody): void {
+  // The second pass starts where the suite's first test comes round again.
+  if (outcomes.length > 0 && name === outcomes[0]!.name) phase = 'sublevel';
+  const outcome: Outcome = {
+    name,
+    phase,
+    skipped: SKIPPED.get(name),
+    passed: 0,
+    failures: [],
+    ended: false,
+  };
+  outcomes.push(outcome);
+  const t = harness(name, { skip: outcome.skipped ?? false }, (t: tape.Test) => {
+    running = outcome.phase;
+    if (running === 'sublevel') t.teardown(closeIdleRoots);
+    return body(t);
+  });
+  t.on('result', (result: unknown) => {
+    if (typeof result !== 'object' || result === null) return;
+    const r = result as TapeResult;
+    if (r.ok || r.skip) outcome.passed++;
+    else outcome.failures.push(describeFailure(r));
+  });
+  t.on('end', () => {
+    outcome.ended = true;
+  });
+}
+
+function describeFailure(r: TapeResult): string {
+  const error = r.error instanceof Error ? `: ${r.error.stack ?? r.error.message}` : '';
+  return `${r.name ?? '(unnamed)'} [${r.operator ?? '?'}] expected ${String(
+    JSON.stringify(r.expected),
+  )}, actual ${String(JSON.stringify(r.actual))}${error}`;
+}
+
+suite({ test: register, factory });
+
+beforeAll(async () => {
+  const done = new Promise<void>((resolve) => harness.onFinish(() => resolve()));
+  harness.createStream({ objectMode: true }).resume();
+  await done;
+}, 1_800_000);
+
+afterAll(async () => {
+  await Promise.all(databases.map((db) => db.close().catch(() => undefined)));
+});
+
+for (const pass of ['db', 'sublevel'] as const) {
+  describe(pass === 'db' ? 'abstract-level suite on KvdLevel' : 'the same on a sublevel', () => {
+    for (const outcome of outcomes.filter((o) => o.phase === pass)) {
+      if (outcome.skipped !== undefined) {
+        it.skip(`${outcome.name} (skipped: ${outcome.skipped})`, () => {});
+        continue;
+      }
+      it(outcome.name, () => {
+        expect(outcome.failures).toEqual([]);
+        expect(outcome.ended, 'the tape test ended').toBe(true);
+      });
+    }
+  });
+}
+
+it('runs the whole suite, both passes, and skips only tests it has', () => {
+  expect(outcomes.filter((o) => o.phase === 'db').length).toBeGreaterThan(500);
+  expect(outcomes.filter((o) => o.phase === 'sublevel').length).toBeGreaterThan(500);
+  const names = new Set(outcomes.map((o) => o.name));
+  expect([...SKIPPED.keys()].filter((name) => !names.has(name))).toEqual([]);
+  const assertions = outcomes.reduce((sum, o) => sum + o.passed + o.failures.length, 0);
+  expect(assertions).toBeGreaterThan(4000);
+});
