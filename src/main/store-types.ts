@@ -177,7 +177,10 @@ export interface StoreStats {
     readonly ms: number;
     /** Segments loaded from the index snapshot (the one it resumes in also counts as scanned). */
     readonly restoredSegments: number;
-    /** Segments loaded from their hint files. */
+    /**
+     * Segments loaded without a scan: log segments from their hint files, and sorted data
+     * segments (`.sst`, merge output) from their own entries, which are their hint.
+     */
     readonly hintedSegments: number;
     /** Segments read by scanning their records. */
     readonly scannedSegments: number;

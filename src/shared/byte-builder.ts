@@ -32,6 +32,17 @@ export class ByteBuilder {
     this.used = 0;
   }
 
+  /**
+   * Appends `n` bytes for the caller to fill: returns the underlying array and the offset of
+   * the first, valid until the next append or `reset`.
+   */
+  reserve(n: number): { bytes: Uint8Array; at: number } {
+    this.ensure(n);
+    const at = this.used;
+    this.used += n;
+    return { bytes: this.buf, at };
+  }
+
   /** Appends one byte (0..255). */
   byte(value: number): void {
     this.ensure(1);

@@ -24,6 +24,8 @@ export interface MergeInput {
   readonly id: number;
   readonly handle: number;
   readonly size: number;
+  /** Whether it is a data segment (`.sst`, point entries) rather than a log segment. */
+  readonly sorted: boolean;
 }
 
 /** A merge the writer planned: contiguous segments `first..last` into segment `outputId`. */
@@ -58,6 +60,8 @@ export interface MergeDamage {
 /** What the worker wrote: the merged segment and hint under temporary names, and the moves. */
 export interface MergeResult {
   readonly size: number;
+  /** Bytes of the output in no record (block framing, index, filter, properties, footer). */
+  readonly overhead: number;
   /** The moves to install, packed as merge-moves.ts lays them out (MoveListBuilder). */
   readonly moves: Uint32Array;
   readonly records: number;

@@ -58,6 +58,12 @@ export function initHeader(buffer: SharedArrayBuffer, capacity: number, hashBits
 }
 
 /**
+ * Bit of a handle table word marking a data segment (`.sst`); the other 31 bits are the
+ * segment file id, so ids stay below 2^31.
+ */
+const HANDLE_SORTED = 0x8000_0000;
+
+/**
  * The header, locks and handle table of a shared index buffer. One view per thread; methods
  * named `writer*` are the writer worker's, the rest any thread's.
  */
@@ -225,12 +231,27 @@ export class IndexHeader {
 
   /** Segment file id a handle names (0 if the handle is free). */
   segmentIdOf(handle: number): number {
-    return Atomics.load(this.u32, HANDLE_BASE + handle);
+    return (Atomics.load(this.u32, HANDLE_BASE + handle) & ~HANDLE_SORTED) >>> 0;
   }
 
-  /** Records that `handle` now names segment file `segmentId` (0 frees it). */
-  writerSetHandle(handle: number, segmentId: number): void {
-    Atomics.store(this.u32, HANDLE_BASE + handle, segmentId);
+  /**
+   * Whether the segment a handle names is a merged data segment (`NNNNNN.sst`, point entries)
+   * rather than a log segment (`NNNNNN.log`, log records).
+   */
+  segmentIsSorted(handle: number): boolean {
+    return (Atomics.load(this.u32, HANDLE_BASE + handle) & HANDLE_SORTED) !== 0;
+  }
+
+  /**
+   * Records that `handle` now names segment file `segmentId` (0 frees it), a data segment
+   * (`sorted`) or a log segment.
+   */
+  writerSetHandle(handle: number, segmentId: number, sorted = false): void {
+    Atomics.store(
+      this.u32,
+      HANDLE_BASE + handle,
+      sorted ? (segmentId | HANDLE_SORTED) >>> 0 : segmentId,
+    );
   }
 
   /** Announces retired segments (call under `writerLockAll`, after freeing their handles). */

@@ -4,10 +4,10 @@
 // nobody else indexes its words.
 
 /**
- * Words per move: tag, from handle, from offset, to offset, length, key length, and the
- * record's expiry (ms since the epoch, 0 = none) as low and high u32.
+ * Words per move: tag, from handle, from offset, to offset, length, key length, the record's
+ * expiry (ms since the epoch, 0 = none) as low and high u32, and its length in the output.
  */
-const MOVE_WORDS = 8;
+const MOVE_WORDS = 9;
 const W_TAG = 0;
 const W_FROM_HANDLE = 1;
 const W_FROM_OFFSET = 2;
@@ -16,6 +16,7 @@ const W_LENGTH = 4;
 const W_KEY_LENGTH = 5;
 const W_EXPIRES_LOW = 6;
 const W_EXPIRES_HIGH = 7;
+const W_TO_LENGTH = 8;
 /** `to` of a move that drops the record (an expired one): the key is removed. */
 const TO_DROP = 0xffff_ffff;
 
@@ -26,8 +27,10 @@ export interface MergeMove {
   readonly fromOffset: number;
   /** Offset in the merged segment, or undefined when the merge dropped the record. */
   readonly to: number | undefined;
-  /** The record's total length (the same in both places). */
+  /** The record's total length where it was. */
   readonly length: number;
+  /** Its length in the output (a point entry is shorter than the log record); 0 for a drop. */
+  readonly toLength: number;
   readonly keyLength: number;
   /** The record's expiry (ms since the epoch), 0 = none. */
   readonly expiresAt: number;
@@ -55,6 +58,7 @@ export class MoveListBuilder {
     w[at + W_KEY_LENGTH] = move.keyLength;
     w[at + W_EXPIRES_LOW] = move.expiresAt >>> 0;
     w[at + W_EXPIRES_HIGH] = Math.floor(move.expiresAt / 0x1_0000_0000);
+    w[at + W_TO_LENGTH] = move.toLength;
     this.count++;
   }
 
@@ -81,5 +85,6 @@ export function moveAt(moves: Uint32Array, i: number): MergeMove {
     length: moves[at + W_LENGTH]!,
     keyLength: moves[at + W_KEY_LENGTH]!,
     expiresAt: moves[at + W_EXPIRES_HIGH]! * 0x1_0000_0000 + moves[at + W_EXPIRES_LOW]!,
+    toLength: moves[at + W_TO_LENGTH]!,
   };
 }

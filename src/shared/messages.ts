@@ -145,7 +145,12 @@ export interface SegmentStats {
   readonly expiredKeys: number;
   /** Bytes of tombstones (part of `deadBytes`). */
   readonly tombstoneBytes: number;
-  /** Written by compaction (holds what log segments `first`..`last` still held). */
+  /** Its file's name in the store directory: `NNNNNN.log` (a log) or `NNNNNN.sst` (sorted). */
+  readonly file: string;
+  /**
+   * Written by compaction (holds what log segments `first`..`last` still held): a sorted data
+   * segment, `NNNNNN.sst` (FORMAT.md, "Data segment").
+   */
   readonly merged: boolean;
   /** Lowest log segment id whose records this file holds (a log segment's own id). */
   readonly first: number;

@@ -4,16 +4,10 @@
 // the caller's thread, the reader pool's getMany/has and the writer's reads all run this code.
 
 import { KvError } from './errors.js';
-import {
-  RECORD_HEADER_BYTES,
-  recordChecksumOk,
-  recordExpiresAt,
-  recordKeyLength,
-  recordSeq,
-} from './format.js';
 import type { IndexTable } from './index-table.js';
 import { type KeyInput, keyEquals } from './key-bytes.js';
 import { type ReadMode, SegmentFds } from './segment-fds.js';
+import { StoredRecord } from './stored-record.js';
 
 /** Where a found record landed in the destination buffer. */
 export interface ReadHit {
@@ -51,8 +45,12 @@ export class RecordReader {
   private found: Uint8Array | undefined;
   private foundAt = 0;
   private foundLength = 0;
-  private foundKeyLength = 0;
+  private foundValueStart = 0;
+  private foundValueLength = 0;
+  private foundSeq = 0;
   private foundExpiresAt = 0;
+  /** The record being looked at, decoded (a log record or a data segment's point entry). */
+  private readonly record = new StoredRecord();
   /** Whether the lookup in progress takes an expired record as found (reaping needs it). */
   private includeExpired = false;
   private readonly check = (handle: number, offset: number, length: number): boolean =>
@@ -91,13 +89,12 @@ export class RecordReader {
   /** The key's live value with its version and expiry, or undefined (one consistent read). */
   entry(key: KeyInput): Entry | undefined {
     if (!this.lookup(key)) return undefined;
-    const version = recordSeq(this.found!, this.foundAt);
-    return { value: this.copyValue(), version, expiresAt: this.foundExpiresAt };
+    return { value: this.copyValue(), version: this.foundSeq, expiresAt: this.foundExpiresAt };
   }
 
   /** The version (record sequence number) of the key's live value, or undefined. */
   version(key: KeyInput): number | undefined {
-    return this.lookup(key) ? recordSeq(this.found!, this.foundAt) : undefined;
+    return this.lookup(key) ? this.foundSeq : undefined;
   }
 
   /**
@@ -108,7 +105,7 @@ export class RecordReader {
     this.includeExpired = true;
     try {
       if (!this.lookup(key)) return undefined;
-      return { version: recordSeq(this.found!, this.foundAt), expiresAt: this.foundExpiresAt };
+      return { version: this.foundSeq, expiresAt: this.foundExpiresAt };
     } finally {
       this.includeExpired = false;
     }
@@ -129,8 +126,8 @@ export class RecordReader {
     const { buffer, at } = destination(length);
     buffer.set(this.found!.subarray(this.foundAt, this.foundAt + length), at);
     return {
-      valueStart: at + RECORD_HEADER_BYTES + this.foundKeyLength,
-      valueLength: length - RECORD_HEADER_BYTES - this.foundKeyLength,
+      valueStart: at + this.foundValueStart - this.foundAt,
+      valueLength: this.foundValueLength,
       recordLength: length,
       expiresAt: this.foundExpiresAt,
     };
@@ -144,8 +141,7 @@ export class RecordReader {
     this.includeExpired = true;
     try {
       if (!this.lookup(key)) return undefined;
-      const version = recordSeq(this.found!, this.foundAt);
-      return { value: this.copyValue(), version, expiresAt: this.foundExpiresAt };
+      return { value: this.copyValue(), version: this.foundSeq, expiresAt: this.foundExpiresAt };
     } finally {
       this.includeExpired = false;
     }
@@ -157,14 +153,12 @@ export class RecordReader {
    * `KV_IO`.
    */
   entryAt(handle: number, offset: number, length: number): Entry & { key: Uint8Array } {
-    const { bytes, at } = this.checkedRecord(handle, offset, length);
-    const keyStart = at + RECORD_HEADER_BYTES;
-    const valueStart = keyStart + recordKeyLength(bytes, at);
+    const { bytes, record: r } = this.checkedRecord(handle, offset, length);
     return {
-      key: bytes.slice(keyStart, valueStart),
-      value: Buffer.from(bytes.subarray(valueStart, at + length)),
-      version: recordSeq(bytes, at),
-      expiresAt: recordExpiresAt(bytes, at),
+      key: bytes.slice(r.keyStart, r.keyStart + r.keyLength),
+      value: Buffer.from(bytes.subarray(r.valueStart, r.valueStart + r.valueLength)),
+      version: r.seq,
+      expiresAt: r.expiresAt,
     };
   }
 
@@ -188,25 +182,27 @@ export class RecordReader {
    * whole record and checks its CRC: throws `KV_CORRUPTION`, `KV_IO`.
    */
   recordAt(handle: number, offset: number, length: number): { key: Uint8Array; expiresAt: number } {
-    const { bytes, at } = this.checkedRecord(handle, offset, length);
-    const start = at + RECORD_HEADER_BYTES;
-    return {
-      key: bytes.slice(start, start + recordKeyLength(bytes, at)),
-      expiresAt: recordExpiresAt(bytes, at),
-    };
+    const { bytes, record: r } = this.checkedRecord(handle, offset, length);
+    return { key: bytes.slice(r.keyStart, r.keyStart + r.keyLength), expiresAt: r.expiresAt };
   }
 
-  /** The whole record at a known location, its CRC checked (damage counted and thrown). */
+  /** The whole record at a known location, decoded, its CRC checked (damage counted and thrown). */
   private checkedRecord(
     handle: number,
     offset: number,
     length: number,
-  ): { bytes: Uint8Array; at: number } {
+  ): { bytes: Uint8Array; record: StoredRecord } {
     try {
       const bytes = this.fds.view(handle, offset, length);
       const at = this.fds.viewAt;
-      if (!recordChecksumOk(bytes, at, length)) throw this.checksumError(handle, offset);
-      return { bytes, at };
+      const sorted = this.index.segmentIsSorted(handle);
+      if (
+        !StoredRecord.checksumOk(bytes, at, length, sorted) ||
+        !this.record.decode(bytes, at, length, sorted)
+      ) {
+        throw this.checksumError(handle, offset);
+      }
+      return { bytes, record: this.record };
     } catch (error) {
       throw this.counted(error);
     }
@@ -251,8 +247,8 @@ export class RecordReader {
   }
 
   private copyValue(): Buffer {
-    const start = this.foundAt + RECORD_HEADER_BYTES + this.foundKeyLength;
-    const length = this.foundLength - RECORD_HEADER_BYTES - this.foundKeyLength;
+    const start = this.foundValueStart;
+    const length = this.foundValueLength;
     const value = Buffer.allocUnsafe(length);
     value.set(this.found!.subarray(start, start + length));
     return value;
@@ -261,15 +257,17 @@ export class RecordReader {
   private checkCandidate(handle: number, offset: number, length: number): boolean {
     const bytes = this.fds.view(handle, offset, length);
     const at = this.fds.viewAt;
-    const keyLength = recordKeyLength(bytes, at);
-    const keyMatches =
-      RECORD_HEADER_BYTES + keyLength <= length &&
-      keyEquals(bytes, at + RECORD_HEADER_BYTES, keyLength, this.key);
+    const sorted = this.index.segmentIsSorted(handle);
+    const r = this.record;
+    const decoded = r.decode(bytes, at, length, sorted);
+    const keyMatches = decoded && keyEquals(bytes, r.keyStart, r.keyLength, this.key);
     // The CRC is checked even when the key differs: a hash collision has a good CRC, a damaged
     // key (or key length) does not, and must not make the key look absent.
-    if (!recordChecksumOk(bytes, at, length)) throw this.checksumError(handle, offset);
+    if (!decoded || !StoredRecord.checksumOk(bytes, at, length, sorted)) {
+      throw this.checksumError(handle, offset);
+    }
     if (!keyMatches) return false;
-    const expiresAt = recordExpiresAt(bytes, at);
+    const expiresAt = r.expiresAt;
     if (expiresAt !== 0 && expiresAt <= Date.now() && !this.includeExpired) {
       this.onExpired?.(this.key);
       return true; // found, but expired: absent
@@ -277,7 +275,9 @@ export class RecordReader {
     this.found = bytes;
     this.foundAt = at;
     this.foundLength = length;
-    this.foundKeyLength = keyLength;
+    this.foundValueStart = r.valueStart;
+    this.foundValueLength = r.valueLength;
+    this.foundSeq = r.seq;
     this.foundExpiresAt = expiresAt;
     return true;
   }

@@ -11,7 +11,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { KvError } from './errors.js';
 import { fileMaps } from './file-map.js';
-import { segmentFileName } from './format.js';
+import { segmentFileName, sortedSegmentFileName } from './format.js';
 import type { IndexTable } from './index-table.js';
 
 /** How records are read: memory-mapped segments (the default where the addon is built) or pread. */
@@ -66,10 +66,11 @@ export class SegmentFds {
     this.closeHandle(handle);
     if (id === 0) throw new KvError('KV_INTERNAL', `segment handle ${handle} is not in use`);
     let fd: number;
+    const name = this.nameOf(handle);
     try {
-      fd = openSync(join(this.dir, segmentFileName(id)), 'r');
+      fd = openSync(join(this.dir, name), 'r');
     } catch (error) {
-      throw new KvError('KV_IO', `cannot open segment ${segmentFileName(id)}: ${String(error)}`);
+      throw new KvError('KV_IO', `cannot open segment ${name}: ${String(error)}`);
     }
     this.fds[handle] = fd;
     this.ids[handle] = id;
@@ -105,7 +106,8 @@ export class SegmentFds {
 
   /** File name of the segment a handle names (for error messages). */
   nameOf(handle: number): string {
-    return segmentFileName(this.index.segmentIdOf(handle));
+    const id = this.index.segmentIdOf(handle);
+    return this.index.segmentIsSorted(handle) ? sortedSegmentFileName(id) : segmentFileName(id);
   }
 
   /** Unmaps and closes what is cached for `handle`, if anything. */

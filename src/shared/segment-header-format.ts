@@ -29,12 +29,18 @@ export const KIND_LOG = 0;
 /** A merged segment: written whole by compaction, holding what segments first..last still held. */
 export const KIND_MERGED = 1;
 
-/** What a segment header says. */
+/**
+ * A merged data segment, `NNNNNN.sst`: a sorted segment of point entries (FORMAT.md, "Data
+ * segment"). Never in a log segment's header: its id and span come from its footer.
+ */
+export const KIND_SORTED = 2;
+
+/** What a segment header (or a data segment's footer) says. */
 export interface SegmentHeader {
   readonly id: number;
   /** The format version the file was written in (`OLDEST_READABLE_VERSION`..`FORMAT_VERSION`). */
   readonly version?: number;
-  readonly kind: typeof KIND_LOG | typeof KIND_MERGED;
+  readonly kind: typeof KIND_LOG | typeof KIND_MERGED | typeof KIND_SORTED;
   readonly first: number;
   readonly last: number;
 }
@@ -48,6 +54,22 @@ export function segmentFileName(id: number): string {
 export function parseSegmentFileName(name: string): number | undefined {
   const m = /^(\d{6,})\.log$/.exec(name);
   return m ? Number(m[1]) : undefined;
+}
+
+/** Data segment (merged sorted segment) file name for an id: `NNNNNN.sst`. */
+export function sortedSegmentFileName(id: number): string {
+  return `${String(id).padStart(6, '0')}.sst`;
+}
+
+/** Parses a data segment file name, or returns undefined if the name is not one. */
+export function parseSortedSegmentFileName(name: string): number | undefined {
+  const m = /^(\d{6,})\.sst$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The file name of segment `id` of `kind`: `.sst` for a data segment, else `.log`. */
+export function dataFileName(id: number, kind: SegmentHeader['kind']): string {
+  return kind === KIND_SORTED ? sortedSegmentFileName(id) : segmentFileName(id);
 }
 
 /**

@@ -6,6 +6,12 @@ import { ByteBuilder } from './byte-builder.js';
 import { TYPE_DELETE, TYPE_PUT } from './format.js';
 import { compareKeys, sharedPrefixLength } from './key-order.js';
 import {
+  decodePointEntry,
+  PointEntryFields,
+  pointEntryLength,
+  writePointEntry,
+} from './point-entry-format.js';
+import {
   ENTRY_FLAG_DELETE,
   ENTRY_FLAG_EXPIRES,
   ENTRY_FLAGS_KNOWN,
@@ -33,8 +39,18 @@ export class DataBlockBuilder {
   private seqs: number[] = [];
   private expiries: number[] = [];
   private estimate = TAIL_FIXED_BYTES;
+  /** Point layout: bytes of the entries added so far (where the next one starts). */
+  private pointBytes = 0;
 
-  constructor(private readonly restartInterval = DEFAULT_RESTART_INTERVAL) {}
+  /**
+   * `pointEntries`: write point entries (point-entry-format.ts: whole keys, absolute seqs, one
+   * checksum each) instead of prefix-shared ones; restarts still mark every
+   * `restartInterval`-th entry, for seeks.
+   */
+  constructor(
+    private readonly restartInterval = DEFAULT_RESTART_INTERVAL,
+    private readonly pointEntries = false,
+  ) {}
 
   /** Entries added since the last `finish`. */
   get count(): number {
@@ -46,12 +62,29 @@ export class DataBlockBuilder {
     return this.estimate;
   }
 
-  /** Adds `entry`, whose key sorts after the previous one's. */
-  add(entry: SortedEntry): void {
+  /**
+   * Adds `entry`, whose key sorts after the previous one's. Returns, in the point layout, the
+   * entry's offset in the raw block (its length is `pointEntryLength`); else 0.
+   */
+  add(entry: SortedEntry): number {
     const n = this.seqs.length;
+    const isPut = entry.type === TYPE_PUT;
+    this.stage(entry, isPut);
+    if (this.pointEntries) {
+      const at = this.pointBytes;
+      const length = pointEntryLength(
+        entry.key.length,
+        entry.value.length,
+        !isPut,
+        entry.seq,
+        entry.expiresAt,
+      );
+      this.pointBytes += length;
+      this.estimate += length + (n % this.restartInterval === 0 ? 4 : 0);
+      return at;
+    }
     const shared =
       n % this.restartInterval === 0 ? 0 : sharedPrefixLength(this.keyAt(n - 1), entry.key);
-    const isPut = entry.type === TYPE_PUT;
     this.estimate +=
       1 +
       varintLength(shared) +
@@ -62,6 +95,10 @@ export class DataBlockBuilder {
       entry.key.length -
       shared +
       (n % this.restartInterval === 0 ? 4 : 0);
+    return 0;
+  }
+
+  private stage(entry: SortedEntry, isPut: boolean): void {
     this.keyStarts.push(this.staged.length);
     this.keyLengths.push(entry.key.length);
     this.staged.bytes(entry.key);
@@ -82,11 +119,29 @@ export class DataBlockBuilder {
     out.reset();
     let base = MAX_U53;
     for (const seq of this.seqs) if (seq < base) base = seq;
+    // Point entries carry absolute seqs: the base is 0.
+    if (this.pointEntries) base = 0;
     const restarts: number[] = [];
     const view = this.staged.view();
     for (let i = 0; i < this.seqs.length; i++) {
       const keyStart = this.keyStarts[i]!;
       const key = view.subarray(keyStart, keyStart + this.keyLengths[i]!);
+      if (this.pointEntries) {
+        if (i % this.restartInterval === 0) restarts.push(out.length);
+        const valueStart = keyStart + key.length;
+        const value = view.subarray(valueStart, valueStart + this.valueLengths[i]!);
+        const type = this.types[i] === TYPE_DELETE ? TYPE_DELETE : TYPE_PUT;
+        const length = pointEntryLength(
+          key.length,
+          value.length,
+          type === TYPE_DELETE,
+          this.seqs[i]!,
+          this.expiries[i]!,
+        );
+        const slot = out.reserve(length);
+        writePointEntry(slot.bytes, slot.at, type, key, value, this.seqs[i]!, this.expiries[i]!);
+        continue;
+      }
       let shared = 0;
       if (i % this.restartInterval === 0) restarts.push(out.length);
       else shared = sharedPrefixLength(this.keyAt(i - 1), key);
@@ -113,6 +168,7 @@ export class DataBlockBuilder {
     this.seqs = [];
     this.expiries = [];
     this.estimate = TAIL_FIXED_BYTES;
+    this.pointBytes = 0;
     return out.view();
   }
 
@@ -131,10 +187,19 @@ export interface DataBlock {
   readonly baseSeq: number;
   /** Offsets (in `raw`) of the restart entries, strictly increasing from 0. */
   readonly restarts: readonly number[];
+  /** Whether its entries are point entries (point-entry-format.ts) rather than prefix-shared. */
+  readonly pointEntries: boolean;
 }
 
-/** Parses the tail of the raw data block `raw` (from file offset `offset`) and checks it. */
-export function parseDataBlock(raw: Uint8Array, offset: number): DataBlock | SortedDecodeFailure {
+/**
+ * Parses the tail of the raw data block `raw` (from file offset `offset`) and checks it;
+ * `pointEntries` says which entry layout the file's footer declares.
+ */
+export function parseDataBlock(
+  raw: Uint8Array,
+  offset: number,
+  pointEntries = false,
+): DataBlock | SortedDecodeFailure {
   const bad = new SortedDecodeFailure('bad-block', offset, 'data');
   if (raw.length < TAIL_FIXED_BYTES + 4) return bad;
   const v = new DataView(raw.buffer, raw.byteOffset, raw.length);
@@ -145,14 +210,17 @@ export function parseDataBlock(raw: Uint8Array, offset: number): DataBlock | Sor
   const high = v.getUint32(entriesEnd + 4, true);
   if (high >= 0x20_0000) return bad;
   const baseSeq = high * 0x1_0000_0000 + v.getUint32(entriesEnd, true);
+  if (pointEntries && baseSeq !== 0) return bad;
   const restarts: number[] = [];
   for (let i = 0; i < count; i++) {
     const r = v.getUint32(restartsAt + 4 * i, true);
     if (i === 0 ? r !== 0 : r <= restarts[i - 1]! || r >= entriesEnd) return bad;
     restarts.push(r);
   }
-  return { raw, offset, entriesEnd, baseSeq, restarts };
+  return { raw, offset, entriesEnd, baseSeq, restarts, pointEntries };
 }
+
+const pointFields = new PointEntryFields();
 
 /**
  * Walks a data block's entries in order, checking each: flags, lengths within the block, whole
@@ -196,6 +264,7 @@ export class BlockCursor {
 
   /** Reads the next entry into the fields; returns a failure if the bytes do not hold. */
   next(): SortedDecodeFailure | undefined {
+    if (this.block.pointEntries) return this.nextPoint();
     const { raw, entriesEnd, restarts, offset } = this.block;
     const at = this.at;
     const start = at.pos;
@@ -244,12 +313,54 @@ export class BlockCursor {
     }
     this.setKey(shared, raw, keyStart, unshared);
     this.hasPrevious = true;
+    this.entryStart = start;
     this.type = isDelete ? TYPE_DELETE : TYPE_PUT;
     this.valueStart = keyStart + unshared;
     this.valueLength = valueLength;
     this.seq = seq;
     this.expiresAt = expiresAt;
     at.pos = end;
+    return undefined;
+  }
+
+  /** Where the current entry starts in the raw block (point layout: its checksum). */
+  entryStart = 0;
+
+  /**
+   * `next` for point entries: each holds its whole key (its own checksum is not checked here:
+   * the block's CRC, checked when the block was opened, covers it).
+   */
+  private nextPoint(): SortedDecodeFailure | undefined {
+    const { raw, entriesEnd, restarts, offset } = this.block;
+    const at = this.at;
+    const start = at.pos;
+    if (start === restarts[this.nextRestart]) this.nextRestart++;
+    const f = pointFields;
+    if (!decodePointEntry(raw, start, entriesEnd, f)) {
+      return new SortedDecodeFailure('bad-block', offset, 'data');
+    }
+    const nextRestart = restarts[this.nextRestart];
+    if (nextRestart !== undefined && nextRestart < f.end) {
+      return new SortedDecodeFailure('bad-block', offset, 'data');
+    }
+    if (
+      this.hasPrevious &&
+      compareKeys(
+        raw.subarray(f.keyStart, f.keyStart + f.keyLength),
+        this.key.subarray(0, this.keyLength),
+      ) <= 0
+    ) {
+      return new SortedDecodeFailure('out-of-order', offset, 'data');
+    }
+    this.setKey(0, raw, f.keyStart, f.keyLength);
+    this.hasPrevious = true;
+    this.entryStart = start;
+    this.type = f.type;
+    this.valueStart = f.valueStart;
+    this.valueLength = f.valueLength;
+    this.seq = f.seq;
+    this.expiresAt = f.expiresAt;
+    at.pos = f.end;
     return undefined;
   }
 

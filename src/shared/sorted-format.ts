@@ -204,9 +204,19 @@ export interface SortedFooter {
   /** The span of log segment ids whose records the file holds, as in a segment header. */
   readonly first: number;
   readonly last: number;
+  /**
+   * Whether data blocks hold point entries (point-entry-format.ts: a merged data segment,
+   * `NNNNNN.sst`) rather than prefix-shared ones (a key run). Footer flag bit 0.
+   */
+  readonly pointEntries: boolean;
 }
 
-/** Footer layout: three u64 block offsets, three u32 sizes, u32 id, first, last. */
+/** Footer flag: data blocks hold point entries. */
+export const FOOTER_FLAG_POINT_ENTRIES = 1;
+/** Every footer flag; any other bit set is a bad footer. */
+const FOOTER_FLAGS_KNOWN = FOOTER_FLAG_POINT_ENTRIES;
+
+/** Footer layout: three u64 block offsets, three u32 sizes, u32 id, first, last, u16 version, u16 flags, u32 CRC, u32 magic. */
 const F_INDEX_OFFSET = 0;
 const F_FILTER_OFFSET = 8;
 const F_PROPERTIES_OFFSET = 16;
@@ -217,7 +227,7 @@ const F_SEGMENT_ID = 36;
 const F_FIRST = 40;
 const F_LAST = 44;
 const F_VERSION = 48;
-const F_RESERVED = 50;
+const F_FLAGS = 50;
 const F_CRC = 52;
 const F_MAGIC = 56;
 
@@ -235,7 +245,7 @@ export function encodeFooter(footer: SortedFooter): Uint8Array {
   v.setUint32(F_FIRST, footer.first, true);
   v.setUint32(F_LAST, footer.last, true);
   v.setUint16(F_VERSION, SORTED_VERSION, true);
-  v.setUint16(F_RESERVED, 0, true);
+  v.setUint16(F_FLAGS, footer.pointEntries ? FOOTER_FLAG_POINT_ENTRIES : 0, true);
   v.setUint32(F_CRC, crc32c(out, 0, F_CRC), true);
   v.setUint32(F_MAGIC, SORTED_MAGIC, true);
   return out;
@@ -271,7 +281,7 @@ export function decodeFooter(
     size: v.getUint32(F_PROPERTIES_SIZE, true),
   };
   if (
-    v.getUint16(F_RESERVED, true) !== 0 ||
+    (v.getUint16(F_FLAGS, true) & ~FOOTER_FLAGS_KNOWN) !== 0 ||
     blockEnd(index) !== filter.offset ||
     blockEnd(filter) !== properties.offset ||
     blockEnd(properties) !== at
@@ -285,6 +295,7 @@ export function decodeFooter(
     segmentId: v.getUint32(F_SEGMENT_ID, true),
     first: v.getUint32(F_FIRST, true),
     last: v.getUint32(F_LAST, true),
+    pointEntries: (v.getUint16(F_FLAGS, true) & FOOTER_FLAG_POINT_ENTRIES) !== 0,
   };
 }
 

@@ -28,12 +28,25 @@ export interface SortedProperties {
   /** The first and last key (empty when there are no entries). */
   readonly firstKey: Uint8Array;
   readonly lastKey: Uint8Array;
+  /**
+   * The store's log sequence number when the file was made (a merge's planning point), at
+   * least `maxSeq`; recovery never hands out a number at or below it again, though records
+   * the merge dropped had them. Absent (and absent from the bytes) when not given.
+   */
+  readonly logSeq?: number;
+  /**
+   * Point-entry files: bytes of all entries (the rest of the file is block framing, index,
+   * filter, properties and footer). Written after `logSeq`; absent in key runs. Both are
+   * present whenever either was written, 0 included.
+   */
+  readonly entryBytes?: number;
 }
 
 /**
  * The raw properties block: varints entries, tombstones, expiring, min seq, max seq, key bytes,
  * value bytes, data blocks; u8 compression; varint first key length, first key; varint last
- * key length, last key.
+ * key length, last key; then, if either is given, varint log sequence number and
+ * varint entry bytes.
  */
 export function encodeProperties(p: SortedProperties): Uint8Array {
   const out = new ByteBuilder(64 + p.firstKey.length + p.lastKey.length);
@@ -50,6 +63,10 @@ export function encodeProperties(p: SortedProperties): Uint8Array {
   out.bytes(p.firstKey);
   out.varint(p.lastKey.length);
   out.bytes(p.lastKey);
+  if (p.logSeq !== undefined || p.entryBytes !== undefined) {
+    out.varint(p.logSeq ?? 0);
+    out.varint(p.entryBytes ?? 0);
+  }
   return out.copy();
 }
 
@@ -75,10 +92,16 @@ export function decodeProperties(
   const compression = raw[at.pos++]!;
   const firstKey = readKey(raw, at);
   const lastKey = firstKey && readKey(raw, at);
+  const extended = at.pos < raw.length;
+  const logSeq = extended ? readVarint53(raw, at, raw.length) : 0;
+  const entryBytes = extended ? readVarint53(raw, at, raw.length) : 0;
   if (
     !firstKey ||
     !lastKey ||
+    typeof logSeq === 'string' ||
+    typeof entryBytes === 'string' ||
     at.pos !== raw.length ||
+    (logSeq !== 0 && logSeq < maxSeq) ||
     compression > COMPRESSION_ZSTD ||
     tombstones + expiring > entries ||
     (entries === 0) !== (dataBlocks === 0) ||
@@ -102,6 +125,7 @@ export function decodeProperties(
     compression: compression as CompressionType,
     firstKey,
     lastKey,
+    ...(extended ? { logSeq, entryBytes } : {}),
   };
 }
 

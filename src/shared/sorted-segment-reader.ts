@@ -247,10 +247,21 @@ export class SortedSegmentReader {
     }
   }
 
+  /**
+   * A cursor before the first entry of data block `i` (its CRC checked, its tail parsed), or
+   * why the block cannot be trusted. Entries' file offsets are the block's handle offset plus
+   * `cursor.entryStart` (data blocks of point entries are never compressed).
+   */
+  blockCursor(i: number): BlockCursor | SortedDecodeFailure {
+    const block = this.loadDataBlock(i);
+    if (block instanceof SortedDecodeFailure) return block;
+    return new BlockCursor(block);
+  }
+
   private loadDataBlock(i: number): DataBlock | SortedDecodeFailure {
     const handle = this.index.handles[i]!;
     const raw = loadBlock(this.source, handle, 'data', this.decompressor);
     if (raw instanceof SortedDecodeFailure) return raw;
-    return parseDataBlock(raw, handle.offset);
+    return parseDataBlock(raw, handle.offset, this.footer.pointEntries);
   }
 }

@@ -6,6 +6,7 @@ import { BloomFilterBuilder, DEFAULT_BITS_PER_KEY } from './bloom-filter.js';
 import { KvError } from './errors.js';
 import { TYPE_DELETE, TYPE_PUT } from './format.js';
 import { compareKeys, shortestSeparator } from './key-order.js';
+import { pointEntryLength } from './point-entry-format.js';
 import { DataBlockBuilder, DEFAULT_RESTART_INTERVAL } from './sorted-block.js';
 import {
   BLOCK_TRAILER_BYTES,
@@ -38,6 +39,15 @@ export interface SortedSegmentWriterOptions {
   readonly bitsPerKey?: number;
   /** Compresses data and index blocks; none by default. */
   readonly compressor?: BlockCompressor;
+  /**
+   * Write point entries (a merged data segment): each entry's file offset and length are then
+   * `lastEntryOffset` and `lastEntryLength` after its `add`, for the index. Data blocks are then
+   * never compressed (an index slot points into the file's bytes), and neither is the index
+   * block, so recovery reads the file without a codec: `compressor` is ignored.
+   */
+  readonly pointEntries?: boolean;
+  /** The store's log sequence number to record in the properties (sorted-properties.ts). */
+  readonly logSeq?: number;
 }
 
 /**
@@ -65,12 +75,22 @@ export class SortedSegmentWriter {
   private keyBytes = 0;
   private valueBytes = 0;
   private dataBlocks = 0;
+  /** Point layout: bytes of all entries added. */
+  private entryBytes = 0;
 
   constructor(private readonly options: SortedSegmentWriterOptions) {
-    this.block = new DataBlockBuilder(options.restartInterval ?? DEFAULT_RESTART_INTERVAL);
+    this.block = new DataBlockBuilder(
+      options.restartInterval ?? DEFAULT_RESTART_INTERVAL,
+      options.pointEntries ?? false,
+    );
     this.filter = new BloomFilterBuilder(options.bitsPerKey ?? DEFAULT_BITS_PER_KEY);
     this.blockBytes = options.blockBytes ?? DEFAULT_BLOCK_BYTES;
   }
+
+  /** Point layout: file offset of the entry the last `add` took. */
+  lastEntryOffset = 0;
+  /** Point layout: bytes of the entry the last `add` took. */
+  lastEntryLength = 0;
 
   /** Bytes of all chunks returned so far: the file's size once they are appended. */
   get bytesWritten(): number {
@@ -85,7 +105,18 @@ export class SortedSegmentWriter {
       this.index.add(shortestSeparator(lastKey, entry.key), size);
       this.pending = undefined;
     }
-    this.block.add(entry);
+    const inBlock = this.block.add(entry);
+    if (this.options.pointEntries) {
+      this.lastEntryOffset = this.written + inBlock;
+      this.lastEntryLength = pointEntryLength(
+        entry.key.length,
+        entry.value.length,
+        entry.type === TYPE_DELETE,
+        entry.seq,
+        entry.expiresAt,
+      );
+      this.entryBytes += this.lastEntryLength;
+    }
     this.filter.add(entry.key);
     this.lastKey = entry.key.slice();
     this.firstKey ??= this.lastKey;
@@ -117,7 +148,8 @@ export class SortedSegmentWriter {
     }
     // The last block's fence post is its last key: no key after it can be in the file.
     if (this.pending) this.index.add(this.pending.lastKey, this.pending.size);
-    const compressor = this.options.compressor;
+    // Point-entry files compress nothing: recovery and the writer read them without a codec.
+    const compressor = this.options.pointEntries ? undefined : this.options.compressor;
     const index = this.seal(sealBlock(this.index.finish(), compressor), chunks);
     const filter = this.seal(sealBlock(this.filter.finish()), chunks);
     const properties = this.seal(
@@ -134,18 +166,27 @@ export class SortedSegmentWriter {
           compression: compressor?.type ?? COMPRESSION_NONE,
           firstKey: this.firstKey ?? new Uint8Array(0),
           lastKey: this.lastKey ?? new Uint8Array(0),
+          // Point-entry files only: key runs keep the shorter layout.
+          ...(this.options.pointEntries
+            ? {
+                logSeq: Math.max(this.options.logSeq ?? 0, this.maxSeq),
+                entryBytes: this.entryBytes,
+              }
+            : {}),
         }),
       ),
       chunks,
     );
     const { segmentId, first, last } = this.options;
-    chunks.push(encodeFooter({ index, filter, properties, segmentId, first, last }));
+    const pointEntries = this.options.pointEntries ?? false;
+    chunks.push(encodeFooter({ index, filter, properties, segmentId, first, last, pointEntries }));
     this.written += chunks[chunks.length - 1]!.length;
     return Buffer.concat(chunks);
   }
 
   private sealDataBlock(): { chunk: Uint8Array; handle: BlockHandle } {
-    const chunk = sealBlock(this.block.finish(), this.options.compressor);
+    const compressor = this.options.pointEntries ? undefined : this.options.compressor;
+    const chunk = sealBlock(this.block.finish(), compressor);
     this.dataBlocks++;
     const handle = { offset: this.written, size: chunk.length - BLOCK_TRAILER_BYTES };
     this.written += chunk.length;

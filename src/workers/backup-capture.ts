@@ -16,7 +16,7 @@ import { hintFileName } from '../shared/hint-format.js';
 import { keysFileName } from '../shared/key-run-format.js';
 import type { BackupCopied, BackupRequest } from '../shared/messages.js';
 import type { LogWriter } from './log-writer.js';
-import type { Segment, SegmentTable } from './segments.js';
+import { type Segment, SegmentTable } from './segments.js';
 
 /** Bytes copied per read and write. */
 const CHUNK_BYTES = 1024 * 1024;
@@ -113,7 +113,7 @@ function capture(scope: BackupScope, request: BackupRequest): Captured {
     copies.push(openCopy(dir, segmentFileName(log.activeId), log.activeSize, true)!);
     for (const segment of sealedSegments(segments.list(), log.activeId)) {
       const names = [
-        segmentFileName(segment.id),
+        SegmentTable.fileName(segment),
         hintFileName(segment.id),
         keysFileName(segment.id),
       ];

@@ -3,7 +3,7 @@
 // it reads the segment table and decides; the writer service reserves the output id. Writer only.
 
 import type { CompactionPolicy, MergeInput } from '../shared/compaction-messages.js';
-import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../shared/format.js';
+import { KIND_SORTED, RECORD_HEADER_BYTES } from '../shared/format.js';
 import type { Segment } from './segments.js';
 
 /**
@@ -12,7 +12,7 @@ import type { Segment } from './segments.js';
  * (header and key) in case it hides an older value, so only its value is freed.
  */
 export function reclaimableBytes(s: Segment, prefix: boolean): number {
-  const dead = s.size - SEGMENT_HEADER_BYTES - s.liveBytes + s.expired.bytes;
+  const dead = s.size - s.overhead - s.liveBytes + s.expired.bytes;
   if (prefix) return dead;
   const keptOfExpired = s.expired.keys * RECORD_HEADER_BYTES + s.expired.keyBytes;
   return dead - s.tombstoneBytes - keptOfExpired;
@@ -78,5 +78,10 @@ function takeUpTo(run: readonly Segment[], from: number, maxBytes: number): Segm
 
 /** The inputs of a merge of `run`, as the worker needs them. */
 export function mergeInputs(run: readonly Segment[]): MergeInput[] {
-  return run.map((s) => ({ id: s.id, handle: s.handle, size: s.size }));
+  return run.map((s) => ({
+    id: s.id,
+    handle: s.handle,
+    size: s.size,
+    sorted: s.kind === KIND_SORTED,
+  }));
 }

@@ -17,6 +17,7 @@ import {
 } from '../shared/format.js';
 import type { IndexTable, KeyCheck, SlotLocation } from '../shared/index-table.js';
 import { type ReadMode, SegmentFds } from '../shared/segment-fds.js';
+import { StoredRecord } from '../shared/stored-record.js';
 import { VersionLog } from '../shared/version-log.js';
 import { RemovalLog } from './removal-log.js';
 import type { SegmentTable } from './segments.js';
@@ -34,6 +35,8 @@ interface MemoryWindow {
  */
 export class IndexPublisher {
   private readonly fds: SegmentFds;
+  /** A point entry of a data segment, decoded (storedEntryMatches, noteDropped). */
+  private readonly record = new StoredRecord();
   private window: MemoryWindow | undefined;
   // The key being published, set before each index call so `check` needs no closure.
   private keyBytes: Uint8Array = new Uint8Array(0);
@@ -183,8 +186,17 @@ export class IndexPublisher {
   noteDropped(tag: number, from: SlotLocation): void {
     const snapshots = this.versions.held > 0;
     if (!this.trackRemovals && !snapshots) return;
-    const header = this.fds.view(from.handle, from.offset, RECORD_HEADER_BYTES);
-    const seq = recordSeq(header, this.fds.viewAt);
+    const sorted = this.index.segmentIsSorted(from.handle);
+    const bytes = this.fds.view(
+      from.handle,
+      from.offset,
+      sorted ? from.length : RECORD_HEADER_BYTES,
+    );
+    const seq = sorted
+      ? this.record.decode(bytes, this.fds.viewAt, from.length, true)
+        ? this.record.seq
+        : 0
+      : recordSeq(bytes, this.fds.viewAt);
     if (this.trackRemovals) this.removals.record(tag, seq);
     // A merge drops only records expired when it was planned; a snapshot taken before may
     // still need the version (it reads expiry as of its own creation).
@@ -218,6 +230,7 @@ export class IndexPublisher {
   }
 
   private storedKeyMatches(handle: number, offset: number, length: number): boolean {
+    if (this.index.segmentIsSorted(handle)) return this.storedEntryMatches(handle, offset, length);
     const need = RECORD_HEADER_BYTES + this.keyLength;
     if (length < need) return false;
     let src: Uint8Array;
@@ -238,6 +251,21 @@ export class IndexPublisher {
     }
     this.matchedExpiresAt = recordExpiresAt(src, at);
     this.matchedSeq = recordSeq(src, at);
+    return true;
+  }
+
+  /** `storedKeyMatches` for a point entry of a data segment (read whole: its fields are varints). */
+  private storedEntryMatches(handle: number, offset: number, length: number): boolean {
+    const src = this.fds.view(handle, offset, length);
+    const r = this.record;
+    if (!r.decode(src, this.fds.viewAt, length, true) || r.keyLength !== this.keyLength) {
+      return false;
+    }
+    const k = this.keyBytes;
+    const ks = this.keyStart;
+    for (let i = 0; i < this.keyLength; i++) if (src[r.keyStart + i] !== k[ks + i]) return false;
+    this.matchedExpiresAt = r.expiresAt;
+    this.matchedSeq = r.seq;
     return true;
   }
 }

@@ -9,10 +9,12 @@
 import { join } from 'node:path';
 import { faultPoint } from '../shared/fault-points.js';
 import {
+  dataFileName,
   decodeHeader,
   isRecordType,
   KIND_LOG,
   KIND_MERGED,
+  KIND_SORTED,
   RECORD_HEADER_BYTES,
   recordType,
   segmentFileName,
@@ -33,6 +35,7 @@ import type { FileSystem } from './file-system.js';
 import type { Restored } from './recovery.js';
 import type { Inventory } from './segment-inventory.js';
 import type { SegmentTable } from './segments.js';
+import { sortedSegmentOverhead } from './sorted-recovery.js';
 
 /** A snapshot of the index as it is now. `resumeId`/`resumeFrom`: the active segment and its size. */
 export function takeSnapshot(
@@ -143,9 +146,10 @@ export function restoreSnapshot(
   index.writerRestore(snapshot.capacity, snapshot.count, snapshot.deleted, snapshot.slots);
   segments.restoreSweptAt(snapshot.sweptAt);
   for (const g of snapshot.segments) {
-    const kind = g.kind === KIND_MERGED ? KIND_MERGED : KIND_LOG;
+    const kind = g.kind === KIND_MERGED || g.kind === KIND_SORTED ? g.kind : KIND_LOG;
     const file = inventory.files.find((f) => f.header.id === g.id)!;
     const s = segments.add({ id: g.id, kind, first: g.first, last: g.last }, file.size, g.handle);
+    if (kind === KIND_SORTED) s.overhead = sortedSegmentOverhead(segments, s);
     s.liveBytes = g.liveBytes;
     s.liveKeys = g.liveKeys;
     s.tombstoneBytes = g.tombstoneBytes;
@@ -181,7 +185,7 @@ function mismatch(
   const byId = new Map(inventory.files.map((f) => [f.header.id, f]));
   for (const g of s.segments) {
     const f = byId.get(g.id);
-    const name = segmentFileName(g.id);
+    const name = dataFileName(g.id, g.kind === KIND_SORTED ? KIND_SORTED : KIND_LOG);
     if (!f) return `${name} is gone (compacted after the snapshot?)`;
     const h = f.header;
     if (h.kind !== g.kind || h.first !== g.first || h.last !== g.last) return `${name} changed`;

@@ -9,14 +9,19 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { InstallOutcome, MergePlan, MergeResult } from '../shared/compaction-messages.js';
 import { KvError } from '../shared/errors.js';
 import { faultPoint } from '../shared/fault-points.js';
-import { KIND_MERGED, segmentFileName } from '../shared/format.js';
+import {
+  dataFileName,
+  KIND_SORTED,
+  segmentFileName,
+  sortedSegmentFileName,
+} from '../shared/format.js';
 import { hintFileName } from '../shared/hint-format.js';
 import type { IndexTable, SlotLocation } from '../shared/index-table.js';
 import { keysFileName } from '../shared/key-run-format.js';
 import { moveAt, moveCount } from '../shared/merge-moves.js';
 import type { VersionLog } from '../shared/version-log.js';
 import { commitTemp, removeFilesDurably, TEMP_SUFFIX } from './durable-file.js';
-import type { Segment, SegmentTable } from './segments.js';
+import { type Segment, SegmentTable } from './segments.js';
 
 /** Moves installed per slice before letting queued writes run. */
 const SLICE = 32_768;
@@ -48,11 +53,7 @@ export async function installMerge(
   try {
     refuseLiveDamage(index, result.damaged);
   } catch (error) {
-    const temps = [
-      segmentFileName(plan.outputId),
-      hintFileName(plan.outputId),
-      keysFileName(plan.outputId),
-    ];
+    const temps = [sortedSegmentFileName(plan.outputId), keysFileName(plan.outputId)];
     removeFilesDurably(
       files,
       dir,
@@ -62,14 +63,15 @@ export async function installMerge(
   }
   faultPoint('merge-before-commit');
   commitTemp(files, dir, keysFileName(plan.outputId));
-  commitTemp(files, dir, hintFileName(plan.outputId));
   faultPoint('merge-hint-committed');
-  commitTemp(files, dir, segmentFileName(plan.outputId));
+  commitTemp(files, dir, sortedSegmentFileName(plan.outputId));
   files.syncDirectory(dir);
   faultPoint('merge-committed');
   const output = segments.add(
-    { id: plan.outputId, kind: KIND_MERGED, first: plan.first, last: plan.last },
+    { id: plan.outputId, kind: KIND_SORTED, first: plan.first, last: plan.last },
     result.size,
+    undefined,
+    result.overhead,
   );
   output.hinted = true;
   output.tombstoneBytes = result.tombstoneBytes;
@@ -91,7 +93,7 @@ export async function installMerge(
         dropped++;
       }
     } else {
-      const to = { handle: output.handle, offset: move.to, length: move.length };
+      const to = { handle: output.handle, offset: move.to, length: move.toLength };
       if (index.writerReplaceIf(move.tag, from, to)) {
         segments.removeLive(from, move.expiresAt, move.keyLength);
         segments.addLive(to, move.expiresAt, move.keyLength);
@@ -107,7 +109,7 @@ export async function installMerge(
     // their handles) so no read fails, and say so loudly.
     throw new KvError(
       'KV_INTERNAL',
-      `retired segments still held live keys: ${stillLive.map((s) => segmentFileName(s.id)).join(', ')}`,
+      `retired segments still held live keys: ${stillLive.map((s) => SegmentTable.fileName(s)).join(', ')}`,
     );
   }
   await waitForPins(index);
@@ -129,7 +131,7 @@ export async function installMerge(
   removeFilesDurably(
     files,
     dir,
-    inputs.flatMap((s) => [segmentFileName(s.id), hintFileName(s.id), keysFileName(s.id)]),
+    inputs.flatMap((s) => [SegmentTable.fileName(s), hintFileName(s.id), keysFileName(s.id)]),
   );
   faultPoint('merge-retired');
   return {
@@ -166,9 +168,16 @@ function refuseLiveDamage(index: IndexTable, damaged: MergeResult['damaged']): v
   const key = hit.key !== undefined ? ` (its header names key ${JSON.stringify(hit.key)})` : '';
   throw new KvError(
     'KV_CORRUPTION',
-    `${segmentFileName(hit.segmentId)} at offset ${hitOffset}: the live record of a key is damaged${key}; ` +
+    `${hitName(index, hit)} at offset ${hitOffset}: the live record of a key is damaged${key}; ` +
       'delete or overwrite that key, or run kvd repair, and compaction will skip the damage',
   );
+}
+
+/** The file name of the damaged input `d` (a data segment or a log segment). */
+function hitName(index: IndexTable, d: MergeResult['damaged'][number]): string {
+  return index.segmentIsSorted(d.handle)
+    ? dataFileName(d.segmentId, KIND_SORTED)
+    : segmentFileName(d.segmentId);
 }
 
 /**

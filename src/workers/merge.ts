@@ -1,6 +1,7 @@
-// Owns the merge itself (Bitcask's "merge"): read the planned segments in replay order, copy
-// every record the index still points at (and the tombstones that may still hide an older value)
-// into one new merged segment with its hint file, both under temporary names and fsynced, and
+// Owns the merge itself (Bitcask's "merge", written as an SSTable): read the planned segments in
+// replay order and choose every record the index still points at (and the tombstones that may
+// still hide an older value), then write them in key order, one per key, as a data segment
+// (`NNNNNN.sst`, point entries) with its key run, both under temporary names and fsynced, and
 // list the moves the writer must install. An expired record is dropped (or, where an older
 // segment may hold a value it hides, kept as a tombstone without its value). A damaged stretch
 // of an input is skipped and reported: the writer refuses the install if a live key points
@@ -9,42 +10,43 @@
 import { join } from 'node:path';
 import type { MergeDamage, MergePlan, MergeResult } from '../shared/compaction-messages.js';
 import {
-  clearRecordInBatch,
-  encodeRecord,
-  encodeSegmentHeader,
-  KIND_MERGED,
-  RECORD_HEADER_BYTES,
-  recordExpiresAt,
-  recordInBatch,
-  recordKeyLength,
-  SEGMENT_HEADER_BYTES,
-  sealRecord,
-  segmentFileName,
+  dataFileName,
+  KIND_LOG,
+  KIND_SORTED,
+  sortedSegmentFileName,
   TYPE_DELETE,
   TYPE_PUT,
 } from '../shared/format.js';
-import { HintBuilder, hintFileName } from '../shared/hint-format.js';
 import type { IndexTable } from '../shared/index-table.js';
-import { keysFileName } from '../shared/key-run-format.js';
+import { buildKeyRun, keysFileName } from '../shared/key-run-format.js';
 import { MoveListBuilder } from '../shared/merge-moves.js';
-import { damagedRecordKey, walkIntactRecords } from '../shared/segment-scan.js';
 import type { BlockCompressor } from '../shared/sorted-format.js';
+import { SortedSegmentWriter } from '../shared/sorted-segment-writer.js';
 import type { Throttle } from '../shared/throttle.js';
 import { TEMP_SUFFIX, writeTemp } from './durable-file.js';
 import { type FileSystem, nodeFileSystem, writeAll } from './file-system.js';
-import { keyRunFromHint } from './key-run-writer.js';
+import { walkLogInput, walkSortedInput } from './merge-inputs.js';
+import {
+  type MergeOutput,
+  MergeOutputs,
+  OUTPUT_DELETE,
+  OUTPUT_EXPIRED,
+  OUTPUT_PUT,
+  RecordFetcher,
+} from './merge-outputs.js';
 
 /** Bytes buffered before each write of the output. */
 const WRITE_CHUNK = 1024 * 1024;
+const EMPTY = new Uint8Array(0);
 
 /** Called with bytes read so far, out of the inputs' total. */
 export type MergeProgress = (bytesRead: number, bytesTotal: number) => void;
 
 /**
- * Writes the merge `plan` describes into `<output>.log.tmp`, `<output>.hint.tmp` and
- * `<output>.keys.tmp` in `dir` (fsynced, not renamed: installing is the writer's job), the key
- * run's blocks compressed by `compressor` where that pays (default: none). Throws `KV_CLOSED` if stopped, or the
- * I/O error; either way the temporary files are removed.
+ * Writes the merge `plan` describes into `<output>.sst.tmp` and `<output>.keys.tmp` in `dir`
+ * (fsynced, not renamed: installing is the writer's job), the key run's blocks compressed by
+ * `compressor` where that pays (default: none; the data segment is never compressed). Throws
+ * `KV_CLOSED` if stopped, or the I/O error; either way the temporary files are removed.
  */
 export function mergeSegments(
   dir: string,
@@ -55,123 +57,98 @@ export function mergeSegments(
   files: FileSystem = nodeFileSystem,
   compressor?: BlockCompressor,
 ): MergeResult {
-  const outName = segmentFileName(plan.outputId);
-  const outPath = join(dir, outName + TEMP_SUFFIX);
-  const fd = files.open(outPath, 'wx');
+  const outPath = join(dir, sortedSegmentFileName(plan.outputId) + TEMP_SUFFIX);
+  const keysTemp = join(dir, keysFileName(plan.outputId) + TEMP_SUFFIX);
+  const fetcher = new RecordFetcher(files, dir, plan.inputs);
+  let fd: number | undefined;
   try {
-    const result = copyLive(files, fd, index, plan, dir, throttle, progress);
+    const chosen = chooseRecords(files, index, plan, dir, throttle, progress);
+    fd = files.open(outPath, 'wx');
+    const written = writeSorted(files, fd, fetcher, index, plan, chosen, throttle);
     files.fsync(fd);
-    // The hint carries the log's sequence number at planning, so that a recovery from hints
-    // never hands out again a number a dropped record (a batch commit, a tombstone) had.
-    result.hint.noteSeq(plan.sequence);
-    const hint = result.hint.finish(plan.outputId, result.size);
-    const keys = keyRunFromHint(
-      hint,
-      plan.outputId,
-      result.size,
-      plan.first,
-      plan.last,
-      compressor,
+    writeTemp(
+      files,
+      dir,
+      keysFileName(plan.outputId),
+      buildKeyRun(written.keys, plan.outputId, plan.first, plan.last, compressor),
     );
-    writeTemp(files, dir, keysFileName(plan.outputId), keys);
-    writeTemp(files, dir, hintFileName(plan.outputId), hint);
     return {
-      size: result.size,
-      moves: result.moves,
-      records: result.records,
-      tombstoneBytes: result.tombstoneBytes,
-      bytesRead: result.bytesRead,
-      damaged: result.damaged,
+      size: written.size,
+      overhead: written.overhead,
+      moves: chosen.moves.finish(),
+      records: written.records,
+      tombstoneBytes: written.tombstoneBytes,
+      bytesRead: chosen.bytesRead,
+      damaged: chosen.damaged,
     };
   } catch (error) {
     removeQuietly(files, outPath);
-    removeQuietly(files, join(dir, hintFileName(plan.outputId) + TEMP_SUFFIX));
-    removeQuietly(files, join(dir, keysFileName(plan.outputId) + TEMP_SUFFIX));
+    removeQuietly(files, keysTemp);
     throw error;
   } finally {
-    files.close(fd);
+    fetcher.close();
+    if (fd !== undefined) files.close(fd);
   }
 }
 
-function copyLive(
+/** What the first pass chose: the output's records, the drops, what it read and skipped. */
+interface Chosen {
+  readonly outputs: MergeOutputs;
+  /** The drops of expired records (the writer removes those keys); the second pass adds moves. */
+  readonly moves: MoveListBuilder;
+  readonly bytesRead: number;
+  readonly damaged: MergeDamage[];
+}
+
+/** First pass: walks each input in replay order and chooses what the output holds. */
+function chooseRecords(
   files: FileSystem,
-  fd: number,
   index: IndexTable,
   plan: MergePlan,
   dir: string,
   throttle: Throttle,
   progress: MergeProgress,
-): {
-  size: number;
-  moves: Uint32Array;
-  records: number;
-  tombstoneBytes: number;
-  bytesRead: number;
-  hint: HintBuilder;
-  damaged: MergeDamage[];
-} {
-  const out = new OutputBuffer(files, fd);
-  const damaged: MergeDamage[] = [];
-  out.append(encodeSegmentHeader(plan.outputId, KIND_MERGED, plan.first, plan.last), 0);
-  const hint = new HintBuilder();
+): Chosen {
+  const outputs = new MergeOutputs();
   const moves = new MoveListBuilder();
-  let records = 0;
-  let tombstoneBytes = 0;
+  const damaged: MergeDamage[] = [];
   let bytesRead = 0;
   const bytesTotal = plan.inputs.reduce((n, s) => n + s.size, 0);
-
-  for (const input of plan.inputs) {
+  for (let number = 0; number < plan.inputs.length; number++) {
+    const input = plan.inputs[number]!;
     throttle.checkStop();
-    const bytes = files.readFile(join(dir, segmentFileName(input.id)));
+    outputs.beginInput(number);
+    const name = dataFileName(input.id, input.sorted ? KIND_SORTED : KIND_LOG);
+    const bytes = files.readFile(join(dir, name));
     const end = Math.min(bytes.length, input.size);
-    let paced = 0; // the header counts as read
-    const visit = (type: number, offset: number, length: number, seq: number) => {
-      if (type !== TYPE_PUT && type !== TYPE_DELETE) return; // batch commits, sync marks
-      const keyStart = offset + RECORD_HEADER_BYTES;
-      const keyLength = recordKeyLength(bytes, offset);
+    let paced = 0;
+    const visit = (
+      type: typeof TYPE_PUT | typeof TYPE_DELETE,
+      src: Uint8Array,
+      keyStart: number,
+      keyLength: number,
+      offset: number,
+      length: number,
+      seq: number,
+      expiresAt: number,
+    ): void => {
       if (type === TYPE_PUT) {
-        const tag = index.tagOfBytes(bytes, keyStart, keyStart + keyLength);
+        const tag = index.tagOfBytes(src, keyStart, keyStart + keyLength);
         if (!index.pointsAt(tag, input.handle, offset)) return; // overwritten or deleted
-        const expiresAt = recordExpiresAt(bytes, offset);
         if (expiresAt !== 0 && expiresAt <= plan.now) {
-          const move = { tag, fromHandle: input.handle, fromOffset: offset, length, keyLength };
-          moves.add({ ...move, to: undefined, expiresAt });
-          if (plan.dropTombstones) return;
-          // It may hide an older value of the key: keep what hides it, without the value.
-          const key = bytes.subarray(keyStart, keyStart + keyLength);
-          const tombstone = encodeRecord(TYPE_DELETE, 0, seq, 0, key, new Uint8Array(0));
-          const to = out.append(tombstone, 0);
-          hint.add(
-            TYPE_DELETE,
-            tombstone,
-            RECORD_HEADER_BYTES,
-            keyLength,
-            to,
-            tombstone.length,
-            seq,
-          );
-          tombstoneBytes += tombstone.length;
+          const from = { tag, fromHandle: input.handle, fromOffset: offset, length, keyLength };
+          moves.add({ ...from, to: undefined, toLength: 0, expiresAt });
+          // Unless no older segment exists, keep what hides an older value, without the value.
+          if (!plan.dropTombstones) {
+            outputs.add(OUTPUT_EXPIRED, src, keyStart, keyLength, offset, length, seq, 0);
+          }
         } else {
-          const to = out.append(bytes.subarray(offset, offset + length), seq);
-          moves.add({
-            tag,
-            fromHandle: input.handle,
-            fromOffset: offset,
-            to,
-            length,
-            keyLength,
-            expiresAt,
-          });
-          hint.add(type, bytes, keyStart, keyLength, to, length, seq, expiresAt);
+          outputs.add(OUTPUT_PUT, src, keyStart, keyLength, offset, length, seq, expiresAt);
         }
-      } else {
+      } else if (!plan.dropTombstones) {
         // A tombstone can only be dropped when no older segment may hold a value it hides.
-        if (plan.dropTombstones) return;
-        const to = out.append(bytes.subarray(offset, offset + length), seq);
-        hint.add(type, bytes, keyStart, keyLength, to, length, seq);
-        tombstoneBytes += length;
+        outputs.add(OUTPUT_DELETE, src, keyStart, keyLength, offset, length, seq, 0);
       }
-      records++;
       if (offset - paced >= WRITE_CHUNK) {
         throttle.spent(offset - paced);
         bytesRead += offset - paced;
@@ -179,75 +156,129 @@ function copyLive(
         progress(bytesRead, bytesTotal);
       }
     };
-    // A sealed segment's batches all committed, so every intact record counts (the index
-    // says which puts are live). Damage is skipped here and judged by the writer.
-    walkIntactRecords(bytes, SEGMENT_HEADER_BYTES, end, visit, ({ from, to }) => {
-      const key = damagedRecordKey(bytes, from, to);
+    const onDamage = (from: number, to: number, key?: string): void => {
       damaged.push({
         segmentId: input.id,
         handle: input.handle,
         from,
         to,
-        ...(key ? { key } : {}),
+        ...(key !== undefined ? { key } : {}),
       });
-    });
+    };
+    // A sealed segment's batches all committed, so every intact record counts (the index
+    // says which puts are live). Damage is skipped here and judged by the writer.
+    if (input.sorted) walkSortedInput(bytes.subarray(0, end), visit, onDamage);
+    else walkLogInput(bytes, end, visit, onDamage);
     throttle.spent(end - paced);
     bytesRead += end - paced;
     progress(bytesRead, bytesTotal);
   }
-  out.flush();
-  return {
-    size: out.size,
-    moves: moves.finish(),
-    records,
-    tombstoneBytes,
-    bytesRead,
-    hint,
-    damaged,
-  };
+  return { outputs, moves, bytesRead, damaged };
 }
 
-/** Buffers the output segment's bytes and writes them in large chunks. */
-class OutputBuffer {
-  private buffer = new Uint8Array(WRITE_CHUNK * 2);
-  private used = 0;
-  /** File offset of `buffer[0]`. */
-  private flushed = 0;
+/** What the second pass wrote. */
+interface Written {
+  readonly size: number;
+  readonly overhead: number;
+  readonly records: number;
+  readonly tombstoneBytes: number;
+  /** The keys of the puts written, in key order (views of the outputs' arena). */
+  readonly keys: Uint8Array[];
+}
+
+/**
+ * Second pass: re-reads each chosen record (checksum checked again) in key order and writes
+ * the data segment; adds a move for each put.
+ */
+function writeSorted(
+  files: FileSystem,
+  fd: number,
+  fetcher: RecordFetcher,
+  index: IndexTable,
+  plan: MergePlan,
+  chosen: Chosen,
+  throttle: Throttle,
+): Written {
+  const { outputs, moves } = chosen;
+  const writer = new SortedSegmentWriter({
+    segmentId: plan.outputId,
+    first: plan.first,
+    last: plan.last,
+    pointEntries: true,
+    logSeq: plan.sequence,
+  });
+  const out = new ChunkWriter(files, fd);
+  const keys: Uint8Array[] = [];
+  let records = 0;
+  let entryBytes = 0;
+  let tombstoneBytes = 0;
+  for (const o of outputs.sorted()) {
+    const key = outputs.keyOf(o);
+    const chunk = writer.add(entryOf(o, key, fetcher));
+    if (chunk) out.append(chunk);
+    entryBytes += writer.lastEntryLength;
+    records++;
+    if (o.kind === OUTPUT_PUT) {
+      keys.push(key);
+      moves.add({
+        tag: index.tagOfBytes(key, 0, key.length),
+        fromHandle: plan.inputs[o.input]!.handle,
+        fromOffset: o.offset,
+        to: writer.lastEntryOffset,
+        length: o.length,
+        toLength: writer.lastEntryLength,
+        keyLength: o.keyLength,
+        expiresAt: o.expiresAt,
+      });
+    } else tombstoneBytes += writer.lastEntryLength;
+    if (records % 4096 === 0) throttle.checkStop();
+  }
+  out.append(writer.finish());
+  out.flush();
+  const size = writer.bytesWritten;
+  return { size, overhead: size - entryBytes, records, tombstoneBytes, keys };
+}
+
+/** The entry the output holds for `o`: a put with its value re-read, or a tombstone. */
+function entryOf(o: MergeOutput, key: Uint8Array, fetcher: RecordFetcher) {
+  if (o.kind !== OUTPUT_PUT) {
+    return { key, type: TYPE_DELETE, value: EMPTY, seq: o.seq, expiresAt: 0 } as const;
+  }
+  const bytes = fetcher.fetch(o.input, o.offset, o.length);
+  const r = fetcher.record;
+  return {
+    key,
+    type: TYPE_PUT,
+    value: bytes.subarray(r.valueStart, r.valueStart + r.valueLength),
+    seq: o.seq,
+    expiresAt: o.expiresAt,
+  } as const;
+}
+
+/** Gathers the output's chunks and writes them in large pieces at increasing offsets. */
+class ChunkWriter {
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private at = 0;
 
   constructor(
     private readonly files: FileSystem,
     private readonly fd: number,
   ) {}
 
-  get size(): number {
-    return this.flushed + this.used;
-  }
-
-  /**
-   * Appends a record (or the header, with seq 0) and returns its file offset. A record that was
-   * part of an atomic batch is copied without the batch flag and resealed with its own seq:
-   * the batch committed, and the merged segment holds no commit record for it.
-   */
-  append(record: Uint8Array, seq: number): number {
-    if (this.used + record.length > this.buffer.length) {
-      this.flush();
-      if (record.length > this.buffer.length) this.buffer = new Uint8Array(record.length);
-    }
-    const at = this.used;
-    this.buffer.set(record, at);
-    if (seq !== 0 && recordInBatch(record, 0)) {
-      clearRecordInBatch(this.buffer, at);
-      sealRecord(this.buffer, at, seq);
-    }
-    this.used += record.length;
-    return this.flushed + at;
+  append(chunk: Uint8Array): void {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes >= WRITE_CHUNK) this.flush();
   }
 
   flush(): void {
-    if (this.used === 0) return;
-    writeAll(this.files, this.fd, this.buffer.subarray(0, this.used), this.flushed);
-    this.flushed += this.used;
-    this.used = 0;
+    if (this.pendingBytes === 0) return;
+    const bytes = Buffer.concat(this.pending, this.pendingBytes);
+    writeAll(this.files, this.fd, bytes, this.at);
+    this.at += bytes.length;
+    this.pending = [];
+    this.pendingBytes = 0;
   }
 }
 

@@ -11,6 +11,7 @@ import { ioError } from '../shared/errors.js';
 import {
   FORMAT_VERSION,
   KIND_LOG,
+  KIND_SORTED,
   RECORD_HEADER_BYTES,
   recordExpiresAt,
   recordKeyLength,
@@ -32,6 +33,7 @@ import type { IndexPublisher } from './index-publisher.js';
 import { type Inventory, type SegmentFile, takeInventory } from './segment-inventory.js';
 import type { Segment, SegmentTable } from './segments.js';
 import { saveAside, syncFile, trimFile } from './set-aside.js';
+import { replaySortedSegment } from './sorted-recovery.js';
 
 /** A torn tail recovery cut off the last segment. */
 export interface TornTail {
@@ -135,6 +137,13 @@ export function recover(
       from = restored.resumeFrom;
     } else {
       segment = segments.add(file.header, file.size);
+      if (file.header.kind === KIND_SORTED) {
+        const replayed = replaySortedSegment(segments, publisher, segment, log);
+        hinted++;
+        records += replayed.records;
+        if (replayed.maxSeq > lastSeq) lastSeq = replayed.maxSeq;
+        continue;
+      }
       if (!isLast) {
         const loaded = loadHint(segments, publisher, segment, log);
         if (loaded !== undefined) {

@@ -10,14 +10,23 @@ import {
   decodeSegmentHeader,
   describeSegmentHeaderFailure,
   isSegmentHeaderFailure,
+  KIND_SORTED,
   parseSegmentFileName,
+  parseSortedSegmentFileName,
   SEGMENT_HEADER_BYTES,
   type SegmentHeader,
   segmentFileName,
+  sortedSegmentFileName,
 } from '../shared/format.js';
 import { hintFileName, parseHintFileName } from '../shared/hint-format.js';
 import { keysFileName, parseKeysFileName } from '../shared/key-run-format.js';
 import type { Logger } from '../shared/logger.js';
+import {
+  decodeFooter,
+  FOOTER_BYTES,
+  isSortedFailure,
+  sortedCorruption,
+} from '../shared/sorted-format.js';
 import { removeFilesDurably, TEMP_SUFFIX } from './durable-file.js';
 import type { FileSystem } from './file-system.js';
 
@@ -34,7 +43,7 @@ export interface Inventory {
   readonly maxId: number;
 }
 
-/** Segment ids among the file `names` of a directory, ascending. */
+/** Log segment ids among the file `names` of a directory, ascending. */
 function segmentIds(names: readonly string[]): number[] {
   const ids: number[] = [];
   for (const name of names) {
@@ -42,6 +51,16 @@ function segmentIds(names: readonly string[]): number[] {
     if (id !== undefined) ids.push(id);
   }
   return ids.sort((a, b) => a - b);
+}
+
+/** Data segment (`.sst`) ids among the file `names` of a directory. */
+function sortedSegmentIds(names: readonly string[]): number[] {
+  const ids: number[] = [];
+  for (const name of names) {
+    const id = parseSortedSegmentFileName(name);
+    if (id !== undefined) ids.push(id);
+  }
+  return ids;
 }
 
 /**
@@ -57,8 +76,10 @@ export function takeInventory(files: FileSystem, dir: string, log: Logger): Inve
     removeFilesDurably(files, dir, leftovers);
   }
   const ids = segmentIds(names);
-  const maxId = ids.length > 0 ? ids[ids.length - 1]! : 0;
+  const sortedIds = sortedSegmentIds(names);
+  const maxId = Math.max(0, ...ids, ...sortedIds);
   let found: SegmentFile[] = [];
+  for (const id of sortedIds) found.push(readSortedFile(files, dir, id));
   for (const id of ids) {
     const name = segmentFileName(id);
     const { head, size } = readHead(files, join(dir, name));
@@ -131,6 +152,47 @@ function removeOrphanHints(files: FileSystem, dir: string, ids: Set<number>, log
   if (orphans.length === 0) return;
   log.warn({ files: orphans }, 'removing hint and key run files whose segment is gone');
   removeFilesDurably(files, dir, orphans);
+}
+
+/**
+ * A data segment's id and span from its footer (a merge renamed it into place whole, so any
+ * failure is damage: `KV_CORRUPTION` naming the file and offset).
+ */
+function readSortedFile(files: FileSystem, dir: string, id: number): SegmentFile {
+  const name = sortedSegmentFileName(id);
+  let footer: Uint8Array;
+  let size: number;
+  try {
+    const fd = files.open(join(dir, name), 'r');
+    try {
+      size = files.size(fd);
+      footer = new Uint8Array(Math.min(size, FOOTER_BYTES));
+      const n = files.read(fd, footer, 0, footer.length, Math.max(0, size - FOOTER_BYTES));
+      footer = footer.subarray(0, n);
+    } finally {
+      files.close(fd);
+    }
+  } catch (error) {
+    throw ioError(`cannot read ${name}`, error);
+  }
+  const decoded = decodeFooter(footer, size);
+  if (isSortedFailure(decoded)) throw sortedCorruption(decoded, name);
+  if (
+    decoded.segmentId !== id ||
+    !decoded.pointEntries ||
+    decoded.first > decoded.last ||
+    decoded.last >= id
+  ) {
+    throw new KvError(
+      'KV_CORRUPTION',
+      `${name} at offset ${size - FOOTER_BYTES}: its footer names segment ${decoded.segmentId} spanning ${decoded.first}..${decoded.last}`,
+    );
+  }
+  return {
+    header: { id, kind: KIND_SORTED, first: decoded.first, last: decoded.last },
+    size,
+    name,
+  };
 }
 
 function readHead(files: FileSystem, path: string): { head: Uint8Array; size: number } {

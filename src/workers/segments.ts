@@ -6,8 +6,10 @@
 import { join } from 'node:path';
 import { ioError, KvError } from '../shared/errors.js';
 import {
+  dataFileName,
   encodeSegmentHeader,
   KIND_LOG,
+  KIND_SORTED,
   SEGMENT_HEADER_BYTES,
   type SegmentHeader,
   segmentFileName,
@@ -33,6 +35,11 @@ export interface Segment {
   readonly first: number;
   readonly last: number;
   size: number;
+  /**
+   * Bytes in no record: a log segment's header; a data segment's block framing, index, filter,
+   * properties and footer. Neither live nor dead.
+   */
+  overhead: number;
   liveBytes: number;
   liveKeys: number;
   /** Bytes of tombstones: dead, but only a merge that includes every older segment may drop them. */
@@ -72,9 +79,15 @@ export class SegmentTable {
 
   /**
    * Registers an existing segment file of `size` bytes and gives it a handle (or the handle an
-   * index snapshot recorded for it).
+   * index snapshot recorded for it). `overhead`: its bytes in no record (default: a log
+   * segment's header).
    */
-  add(header: SegmentHeader, size: number, handle = this.allocateHandle()): Segment {
+  add(
+    header: SegmentHeader,
+    size: number,
+    handle = this.allocateHandle(),
+    overhead = SEGMENT_HEADER_BYTES,
+  ): Segment {
     if (this.byHandle[handle]) throw new KvError('KV_INTERNAL', `handle ${handle} is in use`);
     const { id, kind, first, last } = header;
     const segment: Segment = {
@@ -84,6 +97,7 @@ export class SegmentTable {
       first,
       last,
       size,
+      overhead,
       liveBytes: 0,
       liveKeys: 0,
       tombstoneBytes: 0,
@@ -94,7 +108,7 @@ export class SegmentTable {
     this.byHandle[handle] = segment;
     this.byId.set(id, segment);
     this.noteId(id);
-    this.index.writerSetHandle(handle, id);
+    this.index.writerSetHandle(handle, id, kind === KIND_SORTED);
     return segment;
   }
 
@@ -140,6 +154,11 @@ export class SegmentTable {
       throw ioError(`cannot create segment ${segmentFileName(id)}`, error);
     }
     return this.add({ id, kind: KIND_LOG, first: id, last: id }, SEGMENT_HEADER_BYTES);
+  }
+
+  /** The file name of segment `s` (`.sst` for a data segment, else `.log`). */
+  static fileName(s: Pick<Segment, 'id' | 'kind'>): string {
+    return dataFileName(s.id, s.kind);
   }
 
   /** The segment a handle names. */
@@ -269,9 +288,10 @@ export class SegmentTable {
   stats(activeId: number): SegmentStats[] {
     return this.list().map((s) => ({
       id: s.id,
+      file: SegmentTable.fileName(s),
       bytes: s.size,
       liveBytes: s.liveBytes - s.expired.bytes,
-      deadBytes: s.size - SEGMENT_HEADER_BYTES - s.liveBytes + s.expired.bytes,
+      deadBytes: s.size - s.overhead - s.liveBytes + s.expired.bytes,
       liveKeys: s.liveKeys - s.expired.keys,
       expiredBytes: s.expired.bytes,
       expiredKeys: s.expired.keys,

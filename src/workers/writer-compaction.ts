@@ -10,7 +10,13 @@ import type {
   MergeResult,
 } from '../shared/compaction-messages.js';
 import { KvError } from '../shared/errors.js';
-import { segmentFileName } from '../shared/format.js';
+import {
+  dataFileName,
+  KIND_LOG,
+  KIND_SORTED,
+  segmentFileName,
+  sortedSegmentFileName,
+} from '../shared/format.js';
 import { hintFileName } from '../shared/hint-format.js';
 import type { IndexTable } from '../shared/index-table.js';
 import { keysFileName } from '../shared/key-run-format.js';
@@ -20,7 +26,7 @@ import { removeFilesDurably, TEMP_SUFFIX } from './durable-file.js';
 import type { IndexPublisher } from './index-publisher.js';
 import type { LogWriter } from './log-writer.js';
 import { installMerge } from './merge-install.js';
-import type { SegmentTable } from './segments.js';
+import { SegmentTable } from './segments.js';
 
 /** What planning and installing need of the open store. */
 export interface CompactionScope {
@@ -75,9 +81,9 @@ export class WriterCompaction {
     this.merging = plan;
     this.logger.info(
       {
-        inputs: run.map((s) => segmentFileName(s.id)),
+        inputs: run.map((s) => SegmentTable.fileName(s)),
         bytes: run.reduce((n, s) => n + s.size, 0),
-        output: segmentFileName(plan.outputId),
+        output: sortedSegmentFileName(plan.outputId),
         dropTombstones: plan.dropTombstones,
       },
       'compaction: merge planned',
@@ -110,14 +116,14 @@ export class WriterCompaction {
       this.damageSkipped.bytes += outcome.damagedBytes;
       for (const d of result.damaged) {
         this.logger.warn(
-          { file: segmentFileName(d.segmentId), offset: d.from, bytes: d.to - d.from, key: d.key },
+          { file: inputName(plan, d.segmentId), offset: d.from, bytes: d.to - d.from, key: d.key },
           'compaction: skipped a damaged stretch no live key needed (its bytes are gone with the merged segment)',
         );
       }
       this.logger.info(
         {
           ...outcome,
-          output: segmentFileName(plan.outputId),
+          output: sortedSegmentFileName(plan.outputId),
           bytes: result.size,
           seconds: (performance.now() - started) / 1000,
         },
@@ -134,9 +140,16 @@ export class WriterCompaction {
     if (this.merging?.outputId === plan.outputId) this.merging = undefined;
     if (!segments) return;
     removeFilesDurably(segments.files, segments.dir, [
+      sortedSegmentFileName(plan.outputId) + TEMP_SUFFIX,
       segmentFileName(plan.outputId) + TEMP_SUFFIX,
       hintFileName(plan.outputId) + TEMP_SUFFIX,
       keysFileName(plan.outputId) + TEMP_SUFFIX,
     ]);
   }
+}
+
+/** The file name of the plan's input segment `id`. */
+function inputName(plan: MergePlan, id: number): string {
+  const input = plan.inputs.find((i) => i.id === id);
+  return dataFileName(id, input?.sorted ? KIND_SORTED : KIND_LOG);
 }

@@ -135,7 +135,7 @@ async function backupDuringWrites(
   expect(result.dir).toBe(to);
   expect(result.sequence).toBeGreaterThanOrEqual(sequenceAtCall);
   expect(
-    readdirSync(to).filter((n) => !/^\d{6,}\.(log|hint|keys)$/.test(n)),
+    readdirSync(to).filter((n) => !/^\d{6,}\.(log|sst|hint|keys)$/.test(n)),
     'nothing but segments, hints and key runs is copied',
   ).toEqual([]);
   const copy = await Store.open(to, OPTIONS);
@@ -185,10 +185,10 @@ describe('Store.backup', () => {
       expect(linked.length, 'every linked file shares its inode').toBe(result.linked);
       expect(result.linked).toBeGreaterThan(2);
       expect(result.copied, 'only the active segment is copied').toBe(1);
-      const dataFiles = readdirSync(to).filter((n) => /^\d{6,}\.(log|hint|keys)$/.test(n));
+      const dataFiles = readdirSync(to).filter((n) => /^\d{6,}\.(log|sst|hint|keys)$/.test(n));
       expect(result.files).toBe(dataFiles.length);
       for (const name of linked) expect(statSync(join(to, name)).nlink).toBeGreaterThanOrEqual(2);
-      expect(readdirSync(to).filter((n) => n.endsWith('.hint')).length).toBeGreaterThan(0);
+      expect(readdirSync(to).filter((n) => n.endsWith('.sst')).length).toBeGreaterThan(0);
       expect(readdirSync(to).filter((n) => n.endsWith('.keys')).length).toBeGreaterThan(0);
       // The source keeps working, and a merge there leaves the backup intact.
       await store.compact();

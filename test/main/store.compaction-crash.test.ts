@@ -151,7 +151,7 @@ describe('crash safety of compaction and snapshots (kill -9)', () => {
       const inFlight =
         announced.length > acked ? applyAnnounced(state, announced[acked]!) : undefined;
       model = await reopenAndCheck(dir, `round ${round}`, state, inFlight);
-      merged += readdirSync(dir).filter((n) => n.endsWith('.hint')).length;
+      merged += readdirSync(dir).filter((n) => n.endsWith('.hint') || n.endsWith('.sst')).length;
     }
     expect(merged, 'merges and hints were really happening').toBeGreaterThan(0);
   }, 240_000);

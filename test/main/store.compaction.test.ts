@@ -6,7 +6,7 @@
 
 import { readdirSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type SegmentStats, Store, type StoreOptions } from '../../dist/main/index.js';
+import { Store, type StoreOptions } from '../../dist/main/index.js';
 import { expectRejectsWith } from '../fixtures/kv-errors.js';
 import { pollUntil } from '../fixtures/poll.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
@@ -66,8 +66,9 @@ describe('compact()', () => {
       await expectModel(store, model, 'after compact');
       expect(store.getSync('short-lived')).toBeUndefined();
       // The old segment files are gone from the directory.
-      const logs = readdirSync(dir).filter((n) => n.endsWith('.log'));
-      expect(logs.sort()).toEqual(after.segments.map((s) => name(s)).sort());
+      const data = readdirSync(dir).filter((n) => n.endsWith('.log') || n.endsWith('.sst'));
+      expect(data.sort()).toEqual(after.segments.map((s) => s.file).sort());
+      for (const s of after.segments) expect(s.file.endsWith('.sst')).toBe(s.merged);
     } finally {
       await store.close();
     }
@@ -335,10 +336,6 @@ describe('compaction racing the other threads', () => {
     }
   });
 });
-
-function name(s: SegmentStats): string {
-  return `${String(s.id).padStart(6, '0')}.log`;
-}
 
 async function segmentCount(store: Store): Promise<number> {
   return (await store.stats()).segments.length;

@@ -18,6 +18,7 @@ const move: fc.Arbitrary<MergeMove> = fc.record({
   fromOffset: u32,
   to: fc.option(fc.integer({ min: 0, max: 0xffff_fffe }), { nil: undefined }),
   length: u32,
+  toLength: u32,
   keyLength: u32,
   expiresAt: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER })),
 });

@@ -48,7 +48,7 @@ const GOLDEN_FOOTER = [
   '4200000000000000 5000000000000000 5f00000000000000', // index, filter, properties offsets
   '09000000 0a000000 20000000', // their sizes
   '09000000 03000000 07000000', // segment id 9, first 3, last 7
-  '0100 0000', // version 1, reserved
+  '0100 0000', // version 1, flags (none: a key run's prefix-shared entries)
   '38ad54c5', // footer CRC32C 0xC554AD38
   '4b564454', // "KVDT"
 ].join('');
@@ -95,6 +95,7 @@ describe('sorted segment golden bytes (FORMAT.md worked example)', () => {
       segmentId: 9,
       first: 3,
       last: 7,
+      pointEntries: false,
     });
     expect(r.blockCount).toBe(1);
     expect(r.blockHandle(0)).toEqual({ offset: 0, size: 61 });
@@ -133,7 +134,7 @@ describe('sorted segment golden bytes (FORMAT.md worked example)', () => {
 describe('sorted segment refusals', () => {
   const at = GOLDEN.length - FOOTER_BYTES;
 
-  it('a wrong magic, a later version, a footer CRC, reserved bytes and handles', () => {
+  it('a wrong magic, a later version, a footer CRC, unknown flags and handles', () => {
     const magic = GOLDEN.slice();
     magic[GOLDEN.length - 1] = 0x55;
     expect(openSortedSegment(magic)).toMatchObject({
@@ -158,7 +159,7 @@ describe('sorted segment refusals', () => {
       region: 'footer',
     });
     const reserved = GOLDEN.slice();
-    reserved[at + 50] = 1;
+    reserved[at + 50] = 2; // flag bit 1 is not defined (bit 0: point entries)
     expect(openSortedSegment(resealFooter(reserved))).toMatchObject({ reason: 'bad-footer' });
     const handle = GOLDEN.slice();
     handle[at + 24] = 8; // index size 8: the index no longer ends where the filter starts

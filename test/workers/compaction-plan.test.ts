@@ -25,6 +25,7 @@ function seg(id: number, size: number, dead: number, tombstones = 0): Segment {
     first: id,
     last: id,
     size,
+    overhead: HEADER,
     liveBytes: size - HEADER - dead,
     liveKeys: 1,
     tombstoneBytes: tombstones,

@@ -133,7 +133,7 @@ describe('injected I/O errors', () => {
 
   it("EIO on a merge's rename: the install fails before its commit, the store goes on and a later merge succeeds", async () => {
     const dir = await tempDir('io-merge');
-    const f = failing('rename', 'EIO', /\.log\.tmp$/);
+    const f = failing('rename', 'EIO', /\.sst\.tmp$/);
     const w = await OpenWriter.open(dir, { segmentBytes: 100, files: f.files });
     try {
       for (const k of ['a', 'b', 'a', 'c']) await w.write([{ put: k, value: `${k}-value` }]);

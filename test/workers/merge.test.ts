@@ -70,11 +70,22 @@ describe('merge and install', () => {
           .sort(),
       ).toEqual(
         [
-          `${String(plan.outputId).padStart(6, '0')}.hint.tmp`,
           `${String(plan.outputId).padStart(6, '0')}.keys.tmp`,
-          `${name(plan.outputId)}.tmp`,
+          `${String(plan.outputId).padStart(6, '0')}.sst.tmp`,
         ].sort(),
       );
+      // The output is a data segment: point entries in key order, one per key.
+      const sst = openSortedSegment(
+        readFileSync(join(dir, `${String(plan.outputId).padStart(6, '0')}.sst.tmp`)),
+      );
+      if (isSortedFailure(sst)) throw new Error(sst.reason);
+      expect(sst.footer.pointEntries).toBe(true);
+      expect(
+        [...sst.seek()].map((e) => {
+          const entry = e as { key: Uint8Array; value: Uint8Array };
+          return `${Buffer.from(entry.key)}=${Buffer.from(entry.value)}`;
+        }),
+      ).toEqual(['a=two', 'd=dee']);
       // A write racing the merge: its key keeps the new location.
       await w.write([{ put: 'd', value: 'newer' }]);
       const outcome = expectValue(await w.service.installCompaction(plan, result));

@@ -294,7 +294,7 @@ describe('power loss at every point of a run (recorded file operations, POSIX cr
       expectValue(await w.service.installCompaction(plan, result));
       for (const writes of plainWrites(random, 4)) await submit(writes);
     });
-    expect(run.ops.some((o) => o.op === 'rename' && o.to.endsWith('.log'))).toBe(true);
+    expect(run.ops.some((o) => o.op === 'rename' && o.to.endsWith('.sst'))).toBe(true);
     const states = await explore(run, 14, 2);
     report.push(`merge, always: ${run.ops.length} operations, ${states} distinct crash states`);
   }, 180_000);

@@ -120,6 +120,7 @@ describe('recover: clean logs', () => {
       expect(segments.stats(3)).toEqual([
         {
           id: 1,
+          file: '000001.log',
           bytes: size(a, b),
           liveBytes: 0,
           deadBytes: a.length + b.length,
@@ -132,6 +133,7 @@ describe('recover: clean logs', () => {
         },
         {
           id: 2,
+          file: '000002.log',
           bytes: size(delA, b2, c),
           liveBytes: b2.length,
           deadBytes: delA.length + c.length,
@@ -144,6 +146,7 @@ describe('recover: clean logs', () => {
         },
         {
           id: 3,
+          file: '000003.log',
           bytes: size(delC, d, commit, expired),
           // An expired record still occupies its slot until overwritten (reads treat it as absent).
           liveBytes: d.length + expired.length,

@@ -109,6 +109,7 @@ describe('SegmentTable', () => {
       {
         ...common,
         id: 1,
+        file: '000001.log',
         first: 1,
         last: 1,
         bytes: 332,
@@ -120,6 +121,7 @@ describe('SegmentTable', () => {
       {
         ...common,
         id: 2,
+        file: '000002.log',
         first: 2,
         last: 2,
         bytes: 72,

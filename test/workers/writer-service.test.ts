@@ -81,6 +81,7 @@ describe('WriterService: writing and reading back', () => {
       expect(s.segments).toEqual([
         {
           id: 1,
+          file: '000001.log',
           bytes: SEGMENT_HEADER_BYTES,
           liveBytes: 0,
           deadBytes: 0,
@@ -301,6 +302,7 @@ describe('WriterService: stats and rotation', () => {
       expect(s.segments).toEqual([
         {
           id: 1,
+          file: '000001.log',
           bytes: SEGMENT_HEADER_BYTES + live + dead,
           liveBytes: live,
           deadBytes: dead,
