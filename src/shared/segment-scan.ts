@@ -253,7 +253,11 @@ export function damagedRecordKey(bytes: Uint8Array, from: number, to: number): s
   if (keyLength === 0 || keyLength > MAX_REPORTED_KEY_BYTES || start + keyLength > to) {
     return undefined;
   }
-  const key = bytes.subarray(start, start + keyLength);
+  return reportedKeyText(bytes.subarray(start, start + keyLength));
+}
+
+/** A key as damage reports name it: UTF-8 text, or `0x…` hex if it is not valid UTF-8. */
+export function reportedKeyText(key: Uint8Array): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(key);
   } catch {

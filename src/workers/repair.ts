@@ -3,7 +3,8 @@
 // aside as a unit), save each damaged stretch to a `.damaged-<offset>` file beside the segment,
 // rewrite the segment without them, set aside a segment whose header is unreadable, and drop
 // the derived files (hints of rewritten segments, the index snapshot) so recovery rebuilds
-// them. Reports what was lost, with key names where they can still be read. Writer thread only.
+// them. Data segments (`.sst`) are checked and rewritten by sorted-repair.ts. Reports what was
+// lost, with key names where they can still be read. Writer thread only.
 
 import { join } from 'node:path';
 import { ioError } from '../shared/errors.js';
@@ -13,6 +14,7 @@ import {
   findNextRecord,
   isSegmentHeaderFailure,
   parseSegmentFileName,
+  parseSortedSegmentFileName,
   RECORD_HEADER_BYTES,
   recordKeyLength,
   SEGMENT_HEADER_BYTES,
@@ -37,6 +39,7 @@ import type { FileSystem } from './file-system.js';
 import { writeSegmentHint } from './segment-hint.js';
 import type { SegmentTable } from './segments.js';
 import { saveAside } from './set-aside.js';
+import { repairSortedSegment } from './sorted-repair.js';
 
 /** Suffix of a segment set aside whole because its header cannot be read. */
 export const DAMAGED_SUFFIX = '.damaged';
@@ -118,10 +121,21 @@ export function repairDirectory(files: FileSystem, dir: string, log: Logger): Re
     writeFileDurably(files, dir, name, 'repair-written', ...kept);
     removeFilesDurably(files, dir, [hintFileName(id), keysFileName(id)]);
   }
+  const sortedIds = names
+    .map((n) => parseSortedSegmentFileName(n))
+    .filter((id): id is number => id !== undefined);
+  for (const id of sortedIds) {
+    const outcome = repairSortedSegment(files, dir, id, log);
+    if (!outcome.repaired) continue;
+    repaired++;
+    salvaged += outcome.records;
+    damaged.push(...outcome.damaged);
+    setAside.push(...outcome.setAside);
+  }
   // Derived files: the snapshot's slots and the rewritten segments' hints name old offsets.
   removeFilesDurably(files, dir, [SNAPSHOT_FILE]);
   const report: RepairReport = {
-    segmentsChecked: ids.length,
+    segmentsChecked: ids.length + sortedIds.length,
     segmentsRepaired: repaired,
     recordsSalvaged: salvaged,
     damaged,

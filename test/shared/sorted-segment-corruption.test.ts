@@ -1,5 +1,6 @@
 // Damage to a sorted segment in memory, LevelDB log_test style: every single-byte flip of a
-// multi-block file (data blocks, index, filter, properties, footer), random flips of random
+// multi-block file (data blocks, index, filter, properties, footer), of both layouts (key runs,
+// and data segments whose point entries a get reads one by one), random flips of random
 // files, and every truncation, each yields a typed failure on open or on the reads that touch
 // the damaged bytes — never a wrong value, never a silent miss.
 
@@ -16,6 +17,8 @@ import {
   openSortedSegment,
   type SortedSegmentReader,
 } from '../../dist/shared/sorted-segment-reader.js';
+import { SortedSegmentWriter } from '../../dist/shared/sorted-segment-writer.js';
+import { StoredRecord } from '../../dist/shared/stored-record.js';
 import {
   buildSortedFile,
   del,
@@ -94,7 +97,54 @@ function readAll(file: Uint8Array, model: readonly SortedEntry[]): boolean {
   return walksFail(reader, model) || failed;
 }
 
-describe('sorted segment byte flips', () => {
+/** Each model entry's file offset and length in a point-entry file built as buildSortedFile does. */
+function pointLocations(model: readonly SortedEntry[]): { offset: number; length: number }[] {
+  const writer = new SortedSegmentWriter({
+    segmentId: 9,
+    first: 3,
+    last: 7,
+    blockBytes: 128,
+    restartInterval: 3,
+    pointEntries: true,
+  });
+  return model.map((e) => {
+    writer.add(e);
+    return { offset: writer.lastEntryOffset, length: writer.lastEntryLength };
+  });
+}
+
+/**
+ * Reads each model entry of point-entry `file` at its own offset, as a get through the index
+ * does, and returns the indexes of those that decode with a good checksum yet differ.
+ */
+function pointReadsGoneWrong(file: Uint8Array, model: readonly SortedEntry[]): number[] {
+  const record = new StoredRecord();
+  const wrong: number[] = [];
+  pointLocations(model).forEach(({ offset, length }, n) => {
+    if (!record.decode(file, offset, length, true)) return;
+    if (!StoredRecord.checksumOk(file, offset, length, true)) return;
+    const e = model[n]!;
+    const key = file.subarray(record.keyStart, record.keyStart + record.keyLength);
+    const value = file.subarray(record.valueStart, record.valueStart + record.valueLength);
+    if (
+      Buffer.compare(key, e.key) !== 0 ||
+      Buffer.compare(value, e.value) !== 0 ||
+      record.type !== e.type ||
+      record.seq !== e.seq ||
+      record.expiresAt !== e.expiresAt
+    ) {
+      wrong.push(n);
+    }
+  });
+  return wrong;
+}
+
+// Key runs (shared key prefixes, compressed blocks) and data segments (point entries, each with
+// its own checksum, never compressed; a get through the index reads one entry at its offset).
+describe.each([
+  ['key run', { compressor: rleCompressor }],
+  ['data segment', { pointEntries: true }],
+] as const)('sorted segment byte flips: %s', (_layout, layoutOptions) => {
   // Many small blocks, deletes, expiries, a long key and a compressed block or two.
   const model: SortedEntry[] = Array.from({ length: 48 }, (_, i) => {
     const key = `k:${String(i).padStart(3, '0')}`;
@@ -107,11 +157,8 @@ describe('sorted segment byte flips', () => {
     );
   });
   model.splice(20, 0, put(`k:019${'~'.repeat(300)}`, 'long key', 5));
-  const file = buildSortedFile(model, {
-    blockBytes: 128,
-    restartInterval: 3,
-    compressor: rleCompressor,
-  });
+  const file = buildSortedFile(model, { blockBytes: 128, restartInterval: 3, ...layoutOptions });
+  const points = 'pointEntries' in layoutOptions;
   const intact = openSortedSegment(file, options) as SortedSegmentReader;
 
   function regionOf(offset: number): { region: SortedRegion; block?: number } {
@@ -126,7 +173,7 @@ describe('sorted segment byte flips', () => {
     return { region: 'footer' };
   }
 
-  it('the file is as the test needs it: many blocks, some compressed', () => {
+  it('the file is as the test needs it: many blocks, some compressed (key runs)', () => {
     expect(intact).not.toBeInstanceOf(SortedDecodeFailure);
     expect(intact.blockCount).toBeGreaterThanOrEqual(8);
     expect(readAll(file, model)).toBe(false);
@@ -134,7 +181,7 @@ describe('sorted segment byte flips', () => {
       const h = intact.blockHandle(i);
       return file[h.offset + h.size];
     });
-    expect(new Set(types).size).toBe(2);
+    expect(new Set(types).size).toBe(points ? 1 : 2);
   });
 
   it('every flip of every byte is caught where it lies, by the reads that touch it', () => {
@@ -178,9 +225,33 @@ describe('sorted segment byte flips', () => {
           if (!ok) wrong.push(`${where}: get #${n} gave ${JSON.stringify(got)}`);
         });
         if (!walksFail(reader, model)) wrong.push(`${where}: walks saw no failure`);
+        if (points) {
+          for (const n of pointReadsGoneWrong(damaged, model)) {
+            wrong.push(`${where}: point read #${n} gave a wrong entry`);
+          }
+        }
       }
     }
     expect(wrong).toEqual([]);
+  });
+
+  // Data segments only (key runs are never read by point).
+  if (!points) return;
+  it('a point read at each entry offset checks that entry alone', () => {
+    expect(pointReadsGoneWrong(file, model)).toEqual([]);
+    // Each flip inside an entry fails that entry's own checksum (or its structure).
+    const locations = pointLocations(model);
+    const record = new StoredRecord();
+    for (const { offset, length } of locations) {
+      for (let at = offset; at < offset + length; at++) {
+        const damaged = file.slice();
+        damaged[at]! ^= 0x10;
+        const ok =
+          record.decode(damaged, offset, length, true) &&
+          StoredRecord.checksumOk(damaged, offset, length, true);
+        expect(ok, `flip at ${at}`).toBe(false);
+      }
+    }
   });
 
   it('every truncation, and bytes appended, fail to open', () => {
