@@ -35,7 +35,7 @@ import type { FileSystem } from './file-system.js';
 import type { Restored } from './recovery.js';
 import type { Inventory } from './segment-inventory.js';
 import type { SegmentTable } from './segments.js';
-import { sortedSegmentOverhead } from './sorted-recovery.js';
+import { restoreSortedSegment } from './sorted-recovery.js';
 
 /** A snapshot of the index as it is now. `resumeId`/`resumeFrom`: the active segment and its size. */
 export function takeSnapshot(
@@ -149,7 +149,7 @@ export function restoreSnapshot(
     const kind = g.kind === KIND_MERGED || g.kind === KIND_SORTED ? g.kind : KIND_LOG;
     const file = inventory.files.find((f) => f.header.id === g.id)!;
     const s = segments.add({ id: g.id, kind, first: g.first, last: g.last }, file.size, g.handle);
-    if (kind === KIND_SORTED) s.overhead = sortedSegmentOverhead(segments, s);
+    if (kind === KIND_SORTED) restoreSortedSegment(segments, s, log);
     s.liveBytes = g.liveBytes;
     s.liveKeys = g.liveKeys;
     s.tombstoneBytes = g.tombstoneBytes;

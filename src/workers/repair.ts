@@ -13,6 +13,7 @@ import {
   describeSegmentHeaderFailure,
   findNextRecord,
   isSegmentHeaderFailure,
+  KIND_SORTED,
   parseSegmentFileName,
   parseSortedSegmentFileName,
   RECORD_HEADER_BYTES,
@@ -158,7 +159,7 @@ export function writeMissingHints(segments: SegmentTable, activeId: number): num
   const unlimited = new Throttle(new SharedArrayBuffer(4), 0);
   let written = 0;
   for (const s of segments.list()) {
-    if (s.hinted || s.id === activeId) continue;
+    if (s.hinted || s.id === activeId || s.kind === KIND_SORTED) continue;
     writeSegmentHint(segments.dir, { id: s.id, size: s.size }, unlimited, segments.files);
     s.hinted = true;
     written++;

@@ -1,16 +1,18 @@
 // Owns replaying a data segment (`NNNNNN.sst`) into the index at open: the file is its own hint
 // (each point entry has its key, type, seq and expiry, and its offset is its location), so
 // recovery walks its blocks, checking each block's CRC, and applies every entry. A key run
-// missing beside it (deleted by hand) is rebuilt from the same walk. Damage is never skipped:
-// open fails with the file and offset. Writer thread only.
+// missing beside it (deleted by hand, or removed by repair) is rebuilt from the same walk, also
+// when an index snapshot restored the segment's entries. Damage is never skipped: open fails
+// with the file and offset. Writer thread only.
 
 import { join } from 'node:path';
 import { ioError, KvError } from '../shared/errors.js';
 import { TYPE_PUT } from '../shared/format.js';
 import { buildKeyRun, keysFileName } from '../shared/key-run-format.js';
 import type { Logger } from '../shared/logger.js';
+import type { BlockCursor } from '../shared/sorted-block.js';
 import { BLOCK_TRAILER_BYTES, isSortedFailure, sortedCorruption } from '../shared/sorted-format.js';
-import { openSortedSegment } from '../shared/sorted-segment-reader.js';
+import { openSortedSegment, type SortedSegmentReader } from '../shared/sorted-segment-reader.js';
 import { writeFileDurably } from './durable-file.js';
 import type { IndexPublisher } from './index-publisher.js';
 import { type Segment, SegmentTable } from './segments.js';
@@ -33,6 +35,64 @@ export function replaySortedSegment(
   segment: Segment,
   log: Logger,
 ): SortedReplay {
+  const handle = segment.handle;
+  const walk = walkSortedSegment(segments, segment, (cursor, loc) => {
+    if (cursor.type === TYPE_PUT) {
+      publisher.put(cursor.key, 0, cursor.keyLength, loc, cursor.expiresAt, cursor.seq);
+    } else {
+      publisher.remove(cursor.key, 0, cursor.keyLength, cursor.seq);
+      segments.addTombstone(handle, loc.length);
+    }
+  });
+  segment.overhead = segment.size - walk.entryBytes;
+  if (walk.keys) writeKeyRun(segments, segment, walk.keys, walk.reader, log);
+  segment.hinted = true;
+  const p = walk.reader.properties;
+  return { records: walk.records, maxSeq: Math.max(p.logSeq ?? 0, p.maxSeq) };
+}
+
+/**
+ * For a data segment an index snapshot restored (its entries are in the index already): sets
+ * its overhead from the properties, and rebuilds its key run if that is missing, so range
+ * scans never miss its keys. Throws `KV_CORRUPTION` if the file cannot be trusted, `KV_IO` if
+ * it cannot be read.
+ */
+export function restoreSortedSegment(segments: SegmentTable, segment: Segment, log: Logger): void {
+  if (!segments.files.exists(join(segments.dir, keysFileName(segment.id)))) {
+    const walk = walkSortedSegment(segments, segment, () => {});
+    segment.overhead = segment.size - walk.entryBytes;
+    writeKeyRun(segments, segment, walk.keys!, walk.reader, log);
+    return;
+  }
+  segment.overhead = sortedSegmentOverhead(segments, segment);
+}
+
+/** Location of an entry in its data segment, as the index holds it. */
+interface EntryLocation {
+  readonly handle: number;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** What a walk of a data segment found. */
+interface SortedWalk {
+  readonly reader: SortedSegmentReader;
+  readonly records: number;
+  readonly entryBytes: number;
+  /** The keys of its puts, in order, if its key run is missing (to rebuild it). */
+  readonly keys: Uint8Array[] | undefined;
+}
+
+/**
+ * Reads data segment `segment` whole and walks every entry of every block (each block's CRC
+ * checked), calling `visit` with the cursor on it and its location; checks the count and bytes
+ * against the properties. Throws `KV_CORRUPTION` naming the file and offset, or `KV_IO`.
+ */
+function walkSortedSegment(
+  segments: SegmentTable,
+  segment: Segment,
+  visit: (cursor: BlockCursor, loc: EntryLocation) => void,
+): SortedWalk {
   const name = SegmentTable.fileName(segment);
   let bytes: Buffer;
   try {
@@ -43,12 +103,16 @@ export function replaySortedSegment(
   const reader = openSortedSegment(bytes);
   if (isSortedFailure(reader)) throw sortedCorruption(reader, name);
   const handle = segment.handle;
-  const needKeyRun = !segments.files.exists(join(segments.dir, keysFileName(segment.id)));
-  const keys: Uint8Array[] = [];
+  const keys = segments.files.exists(join(segments.dir, keysFileName(segment.id)))
+    ? undefined
+    : ([] as Uint8Array[]);
   let records = 0;
   let entryBytes = 0;
   for (let i = 0; i < reader.blockCount; i++) {
     const block = reader.blockHandle(i);
+    if (block.offset + block.size + BLOCK_TRAILER_BYTES > bytes.length) {
+      throw new KvError('KV_CORRUPTION', `${name} at offset ${block.offset}: block past the end`);
+    }
     const cursor = reader.blockCursor(i);
     if (isSortedFailure(cursor)) throw sortedCorruption(cursor, name);
     while (cursor.more) {
@@ -56,19 +120,10 @@ export function replaySortedSegment(
       if (failure) throw sortedCorruption(failure, name);
       const offset = block.offset + cursor.entryStart;
       const length = cursor.valueStart + cursor.valueLength - cursor.entryStart;
-      const loc = { handle, offset, length };
-      if (cursor.type === TYPE_PUT) {
-        publisher.put(cursor.key, 0, cursor.keyLength, loc, cursor.expiresAt, cursor.seq);
-        if (needKeyRun) keys.push(cursor.key.slice(0, cursor.keyLength));
-      } else {
-        publisher.remove(cursor.key, 0, cursor.keyLength, cursor.seq);
-        segments.addTombstone(handle, length);
-      }
+      visit(cursor, { handle, offset, length });
+      if (keys && cursor.type === TYPE_PUT) keys.push(cursor.key.slice(0, cursor.keyLength));
       records++;
       entryBytes += length;
-    }
-    if (block.offset + block.size + BLOCK_TRAILER_BYTES > bytes.length) {
-      throw new KvError('KV_CORRUPTION', `${name} at offset ${block.offset}: block past the end`);
     }
   }
   const p = reader.properties;
@@ -78,20 +133,26 @@ export function replaySortedSegment(
       `${name} at offset ${reader.footer.properties.offset}: its properties count ${p.entries} entries of ${p.entryBytes} bytes, its blocks hold ${records} of ${entryBytes}`,
     );
   }
-  segment.overhead = segment.size - entryBytes;
-  if (needKeyRun) {
-    const { first, last } = reader.footer;
-    writeFileDurably(
-      segments.files,
-      segments.dir,
-      keysFileName(segment.id),
-      'key-run-rebuilt',
-      buildKeyRun(keys, segment.id, first, last),
-    );
-    log.warn({ file: keysFileName(segment.id) }, 'rebuilt a missing key run from its data segment');
-  }
-  segment.hinted = true;
-  return { records, maxSeq: Math.max(p.logSeq ?? 0, p.maxSeq) };
+  return { reader, records, entryBytes, keys };
+}
+
+/** Writes the key run of data segment `segment` from its put keys (crash-safely). */
+function writeKeyRun(
+  segments: SegmentTable,
+  segment: Segment,
+  keys: Uint8Array[],
+  reader: SortedSegmentReader,
+  log: Logger,
+): void {
+  const { first, last } = reader.footer;
+  writeFileDurably(
+    segments.files,
+    segments.dir,
+    keysFileName(segment.id),
+    'key-run-rebuilt',
+    buildKeyRun(keys, segment.id, first, last),
+  );
+  log.warn({ file: keysFileName(segment.id) }, 'rebuilt a missing key run from its data segment');
 }
 
 /**

@@ -12,6 +12,7 @@ import type {
   UnhintedSegment,
 } from '../shared/compaction-messages.js';
 import { KvError, serializeError } from '../shared/errors.js';
+import { KIND_SORTED } from '../shared/format.js';
 import type { IndexTable } from '../shared/index-table.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import type {
@@ -274,7 +275,8 @@ export class WriterService implements WriterApi {
       const { segments, log } = this.requireOpen();
       const value = segments
         .list()
-        .filter((s) => !s.hinted && s.id !== log.activeId)
+        // Data segments are their own hint; open rebuilds a missing key run of theirs.
+        .filter((s) => !s.hinted && s.id !== log.activeId && s.kind !== KIND_SORTED)
         .map((s) => ({ id: s.id, size: s.size }));
       return { ok: true, value };
     } catch (error) {

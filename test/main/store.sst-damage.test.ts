@@ -1,9 +1,9 @@
 // Damage to a data segment (`NNNNNN.sst`, what compact() writes) in a real store: a flipped byte
 // in each of its regions (data block entries and framing, index, filter, properties, footer)
 // fails the open with the file and offset when recovery reads it; behind an index snapshot a
-// get of the damaged entry is KV_CORRUPTION while every other key reads right; and
+// get of the damaged entry is KV_CORRUPTION while every other key reads right;
 // `repair: true` keeps every entry whose own checksum holds, names the lost key, and saves the
-// damaged bytes aside.
+// damaged bytes aside; and a missing key run is rebuilt at open.
 
 import {
   copyFileSync,
@@ -221,6 +221,33 @@ describe('a damaged data segment', () => {
       expect(report.lostKeys).toContain('expiring');
       expect(existsSync(path)).toBe(false);
       expect((await store.stats()).keys).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('a data segment without its key run', () => {
+  it.each([
+    ['with', true],
+    ['without', false],
+  ])('open %s an index snapshot rebuilds it, and range scans list every key', async (_, snap) => {
+    const dir = await copyOfStore('sst-no-key-run', snap);
+    const keyRun = join(dir, sstName.replace('.sst', '.keys'));
+    rmSync(keyRun);
+    const store = await Store.open(dir, OPTIONS);
+    try {
+      expect(existsSync(keyRun)).toBe(true);
+      const expected = [
+        ...Array.from({ length: KEYS }, (_, i) => i)
+          .filter((i) => valueOf(i) !== undefined)
+          .map(key),
+        'expiring',
+      ].sort();
+      expect([...store.rangeSync({ values: false })].map((e) => e.key.toString())).toEqual(
+        expected,
+      );
+      await expectEveryValue(store);
     } finally {
       await store.close();
     }
