@@ -37,7 +37,7 @@ const SNAPSHOT = 'INDEX-SNAPSHOT';
 const KEYS = 400;
 
 /** The value key `i` holds in the built store (odd keys were overwritten; every 9th deleted). */
-function valueOf(i: number): string | undefined {
+function expectedValue(i: number): string | undefined {
   if (i % 9 === 4) return undefined;
   return i % 2 ? `second-${i}` : `first-${i}-${'x'.repeat(40)}`;
 }
@@ -94,7 +94,7 @@ function entryOffsetOf(i: number): number {
 async function expectEveryValue(store: Store, except: readonly number[] = []): Promise<void> {
   for (let i = 0; i < KEYS; i++) {
     if (except.includes(i)) continue;
-    expect(store.getSync(key(i))?.toString(), key(i)).toBe(valueOf(i));
+    expect(store.getSync(key(i))?.toString(), key(i)).toBe(expectedValue(i));
   }
   expect(store.getSync('expiring')?.toString()).toBe('soon');
 }
@@ -240,7 +240,7 @@ describe('a data segment without its key run', () => {
       expect(existsSync(keyRun)).toBe(true);
       const expected = [
         ...Array.from({ length: KEYS }, (_, i) => i)
-          .filter((i) => valueOf(i) !== undefined)
+          .filter((i) => expectedValue(i) !== undefined)
           .map(key),
         'expiring',
       ].sort();
