@@ -10,6 +10,7 @@ import { Dataset, hitKey } from '../lib/dataset.js';
 import { formatNumber } from '../lib/format.js';
 import {
   checkRecovery,
+  dataSegmentCount,
   describeRecovery,
   forceRecoveryMode,
   hasSnapshot,
@@ -116,7 +117,7 @@ async function reopenSize(
             check: async () => {
               const stats = await store.stats();
               if (stats.keys !== count) throw new Error(`kvd reopened with ${stats.keys} keys`);
-              if (checkRecovery(mode, stats.recovery)) used++;
+              if (checkRecovery(mode, stats.recovery, dataSegmentCount(kvdDir))) used++;
               last = stats.recovery;
             },
             close: () => store.close(),

@@ -17,8 +17,8 @@ import {
   PointEntryFields,
   pointEntryChecksumOk,
 } from '../shared/point-entry-format.js';
-import { reportedKeyText } from '../shared/segment-scan.js';
 import { sortedSegmentFileName } from '../shared/segment-header-format.js';
+import { reportedKeyText } from '../shared/segment-scan.js';
 import {
   BLOCK_TRAILER_BYTES,
   decodeFooter,
