@@ -25,7 +25,7 @@ import { SortedSegmentWriter } from '../shared/sorted-segment-writer.js';
 import type { Throttle } from '../shared/throttle.js';
 import { TEMP_SUFFIX, writeTemp } from './durable-file.js';
 import { type FileSystem, nodeFileSystem, writeAll } from './file-system.js';
-import { walkLogInput, walkSortedInput } from './merge-inputs.js';
+import { type InputVisitor, walkLogInput, walkSortedInput } from './merge-inputs.js';
 import {
   type MergeOutput,
   MergeOutputs,
@@ -122,16 +122,16 @@ function chooseRecords(
     const bytes = files.readFile(join(dir, name));
     const end = Math.min(bytes.length, input.size);
     let paced = 0;
-    const visit = (
-      type: typeof TYPE_PUT | typeof TYPE_DELETE,
-      src: Uint8Array,
-      keyStart: number,
-      keyLength: number,
-      offset: number,
-      length: number,
-      seq: number,
-      expiresAt: number,
-    ): void => {
+    const visit: InputVisitor = (
+      type,
+      src,
+      keyStart,
+      keyLength,
+      offset,
+      length,
+      seq,
+      expiresAt,
+    ) => {
       if (type === TYPE_PUT) {
         const tag = index.tagOfBytes(src, keyStart, keyStart + keyLength);
         if (!index.pointsAt(tag, input.handle, offset)) return; // overwritten or deleted

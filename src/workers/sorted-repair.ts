@@ -67,8 +67,12 @@ export function repairSortedSegment(
   }
   const reader = openSortedSegment(bytes);
   if (!isSortedFailure(reader)) {
-    const bad = badBlocks(reader, bytes.length);
-    if (bad.length === 0) return { repaired: false, records: 0, damaged: [], setAside: [] };
+    const { bad, countsAgree } = badBlocks(reader, bytes.length);
+    // Whole blocks whose entries add up to the properties: nothing to repair. (Whole blocks
+    // that do not add up are rewritten, losing nothing.)
+    if (bad.length === 0 && countsAgree) {
+      return { repaired: false, records: 0, damaged: [], setAside: [] };
+    }
     const salvage = new Salvage(bytes);
     const damaged: RepairedRange[] = [];
     for (let i = 0; i < reader.blockCount; i++) {
@@ -125,8 +129,14 @@ export function repairSortedSegment(
   return { repaired: true, records: salvage.entries.length, damaged: [range], setAside: [] };
 }
 
-/** Indexes of the data blocks that fail (checksum, structure, bounds), and a count mismatch. */
-function badBlocks(reader: SortedSegmentReader, size: number): number[] {
+/**
+ * Indexes of the data blocks that fail (checksum, structure, bounds), and whether the entries
+ * of the whole blocks add up to the properties' count.
+ */
+function badBlocks(
+  reader: SortedSegmentReader,
+  size: number,
+): { bad: number[]; countsAgree: boolean } {
   const bad: number[] = [];
   let entries = 0;
   for (let i = 0; i < reader.blockCount; i++) {
@@ -145,9 +155,7 @@ function badBlocks(reader: SortedSegmentReader, size: number): number[] {
       entries++;
     }
   }
-  // Every block whole but the properties count other entries: rewrite, losing nothing.
-  if (bad.length === 0 && entries !== reader.properties.entries) return [-1];
-  return bad;
+  return { bad, countsAgree: entries === reader.properties.entries };
 }
 
 /** Entries with intact checksums found so far, in file order. */
