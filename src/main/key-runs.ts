@@ -2,16 +2,24 @@
 // a `.keys` file, opened when the writer's published segment state changes (a rotation, a
 // hint written, a merge installed) and closed once its segment is gone and no scan holds it.
 // A scan acquires the current set and releases it when done, so a merge that retires a
-// segment mid-scan never closes a file under it. Caller's thread.
+// segment mid-scan never closes a file under it. A data segment's run also opens the segment
+// itself (`NNNNNN.sst`, mapped in read mode 'mmap') on first use, for scans that take values
+// from its blocks. Caller's thread.
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { blockDecompressor } from '../shared/block-compression.js';
 import { KvError } from '../shared/errors.js';
+import { fileMaps } from '../shared/file-map.js';
 import { type IndexTable, MAX_SEGMENT_HANDLES } from '../shared/index-table.js';
 import { keysFileName } from '../shared/key-run-format.js';
+import { sortedSegmentFileName } from '../shared/segment-header-format.js';
 import { isSortedFailure, sortedCorruption } from '../shared/sorted-format.js';
-import { openSortedSegment, type SortedSegmentReader } from '../shared/sorted-segment-reader.js';
+import {
+  openSortedSegment,
+  type SortedSegmentReader,
+  type SortedSegmentSource,
+} from '../shared/sorted-segment-reader.js';
 
 /** One open key run. */
 export interface KeyRun {
@@ -19,12 +27,38 @@ export interface KeyRun {
   readonly segmentId: number;
   readonly file: string;
   readonly reader: SortedSegmentReader;
+  /** The segment's handle in the index (the `handle` of its keys' slots). */
+  readonly handle: number;
+  /**
+   * The data segment itself (`NNNNNN.sst`), opened on first call; undefined if the segment is a
+   * log segment, or if its file is already gone (a merge retired it: the scan then reads values
+   * through the index). Throws `KV_CORRUPTION` if its footer, index, filter or properties cannot
+   * be trusted, `KV_IO`.
+   */
+  data(): DataSegment | undefined;
+}
+
+/** An open data segment: its file name (for errors) and its reader. */
+export interface DataSegment {
+  readonly file: string;
+  readonly reader: SortedSegmentReader;
+  /** Whether it was closed (at the store's close): its bytes can no longer be read. */
+  readonly closed: boolean;
+}
+
+interface OpenData extends DataSegment {
+  closed: boolean;
+  /** The file's memory map, if it is read through one. */
+  readonly map: ArrayBuffer | undefined;
 }
 
 interface OpenRun extends KeyRun {
   readonly fd: number;
   holders: number;
   gone: boolean;
+  /** The data segment's fd and reader once opened. */
+  dataFd: number | undefined;
+  openData: OpenData | undefined;
 }
 
 /** The key runs of the segments the index lists now. See the file comment. */
@@ -33,9 +67,14 @@ export class KeyRuns {
   private seenVersion = -1;
   private closed = false;
 
+  /**
+   * With `mapData` (read mode 'mmap' and the addon loaded), data segments are read through a
+   * memory map of the whole file (a sealed file never changes); else with pread, a block a call.
+   */
   constructor(
     private readonly dir: string,
     private readonly index: IndexTable,
+    private readonly mapData = false,
   ) {}
 
   /**
@@ -76,20 +115,20 @@ export class KeyRuns {
 
   /** Opens the runs of newly listed segments; marks those of segments gone. */
   private refresh(): void {
-    const listed = new Set<number>();
+    const listed = new Map<number, number>();
     const active = this.index.activeSegmentId;
     for (let handle = 1; handle < MAX_SEGMENT_HANDLES; handle++) {
       const id = this.index.segmentIdOf(handle);
-      if (id !== 0 && id !== active) listed.add(id);
+      if (id !== 0 && id !== active) listed.set(id, handle);
     }
     for (const run of this.runs.values()) {
       if (listed.has(run.segmentId)) continue;
       run.gone = true;
       if (run.holders === 0) this.closeRun(run);
     }
-    for (const id of listed) {
+    for (const [id, handle] of listed) {
       if (this.runs.has(id)) continue;
-      const run = this.open(id);
+      const run = this.open(id, handle);
       if (run) this.runs.set(id, run);
     }
   }
@@ -99,7 +138,7 @@ export class KeyRuns {
    * has not run yet (its keys are in the memtable), or one a merge is retiring (its keys are
    * in the merged segment's run, already listed).
    */
-  private open(id: number): OpenRun | undefined {
+  private open(id: number, handle: number): OpenRun | undefined {
     const file = keysFileName(id);
     let fd: number;
     try {
@@ -109,19 +148,55 @@ export class KeyRuns {
       throw new KvError('KV_IO', `cannot open ${file}: ${String(error)}`);
     }
     try {
-      const size = fstatSync(fd).size;
-      const source = {
-        size,
-        read(offset: number, length: number) {
-          const bytes = Buffer.allocUnsafe(length);
-          const n = readSync(fd, bytes, 0, length, offset);
-          return bytes.subarray(0, n);
+      const reader = openSortedSegment(fileSource(fd), { decompressor: blockDecompressor });
+      if (isSortedFailure(reader)) throw sortedCorruption(reader, file);
+      const sorted = this.index.segmentIsSorted(handle);
+      let data: DataSegment | undefined | null = sorted ? null : undefined;
+      const run: OpenRun = {
+        segmentId: id,
+        file,
+        reader,
+        handle,
+        fd,
+        holders: 0,
+        gone: false,
+        dataFd: undefined,
+        openData: undefined,
+        data: () => {
+          if (data === null) data = this.openData(run);
+          return data;
         },
       };
-      const reader = openSortedSegment(source, { decompressor: blockDecompressor });
-      if (isSortedFailure(reader)) throw sortedCorruption(reader, file);
-      return { segmentId: id, file, reader, fd, holders: 0, gone: false };
+      return run;
     } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+  }
+
+  /** Opens `run`'s data segment (its fd is closed with the run). */
+  private openData(run: OpenRun): DataSegment | undefined {
+    if (this.closed) throw new KvError('KV_CLOSED', 'the store is closed');
+    const file = sortedSegmentFileName(run.segmentId);
+    let fd: number;
+    try {
+      fd = openSync(join(this.dir, file), 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new KvError('KV_IO', `cannot open ${file}: ${String(error)}`);
+    }
+    let map: ArrayBuffer | undefined;
+    try {
+      const size = fstatSync(fd).size;
+      if (this.mapData && fileMaps && size > 0) map = fileMaps.map(fd, size);
+      const bytes = map ? Buffer.from(map, 0, size) : undefined;
+      const reader = openSortedSegment(bytes ?? fileSource(fd, size));
+      if (isSortedFailure(reader)) throw sortedCorruption(reader, file);
+      run.dataFd = fd;
+      run.openData = { file, reader, closed: false, map };
+      return run.openData;
+    } catch (error) {
+      if (map) fileMaps?.unmap(map);
       closeSync(fd);
       throw error;
     }
@@ -129,10 +204,30 @@ export class KeyRuns {
 
   private closeRun(run: OpenRun): void {
     if (this.runs.get(run.segmentId) === run) this.runs.delete(run.segmentId);
-    try {
-      closeSync(run.fd);
-    } catch {
-      // already closed
+    const data = run.openData;
+    if (data) {
+      data.closed = true;
+      if (data.map) fileMaps?.unmap(data.map);
+    }
+    for (const fd of [run.fd, run.dataFd]) {
+      if (fd === undefined) continue;
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
     }
   }
+}
+
+/** A sorted segment's bytes read from `fd` (each read a fresh buffer). */
+function fileSource(fd: number, size = fstatSync(fd).size): SortedSegmentSource {
+  return {
+    size,
+    read(offset, length) {
+      const bytes = Buffer.allocUnsafe(length);
+      const n = readSync(fd, bytes, 0, length, offset);
+      return bytes.subarray(0, n);
+    },
+  };
 }

@@ -1,19 +1,18 @@
 // Owns range scans on the caller's thread (Store.rangeSync, and Store.range in slices): merge
 // the sorted key sources (every segment's key run, the memtable's sorted generations) from
 // the lower bound (or, reversed, the upper), skip repeats, and ask the index for each key in
-// bounds: a key that is deleted, expired or stale in a run is left out, a live one is read.
+// bounds: a key that is deleted, expired or stale in a run is left out, a live one is read. With
+// values, a data segment is walked itself (data-segment-cursor.ts): when the index points at the
+// entry in hand, its value is taken from the block instead of being read again.
 // Cost: a seek per source, then per key returned a step per source and one index lookup.
 
 import { KvError } from '../shared/errors.js';
 import { keyToLatin1 } from '../shared/key-bytes.js';
-import {
-  isSortedFailure,
-  type SortedDecodeFailure,
-  sortedCorruption,
-} from '../shared/sorted-format.js';
+import { DataSegmentCursor, type VersionCheck } from './data-segment-cursor.js';
 import type { KeyMemtable } from './key-memtable.js';
 import type { KeyRun, KeyRuns } from './key-runs.js';
-import type { RangeEntry, RangeOptions } from './store-types.js';
+import { arrayCursor, type Cursor, runCursor } from './scan-cursors.js';
+import type { RangeEntry, RangeKeyValue, RangeOptions } from './store-types.js';
 
 /** The sorted key sources of one scan, held until `release`. */
 export interface ScanSources {
@@ -32,6 +31,10 @@ export interface RangeSources {
   get(key: Buffer): Buffer | undefined;
   /** Whether `key` is live. */
   has(key: Buffer): boolean;
+  /** Whether a data segment's entry is its key's version the scan sees (false: ask `get`). */
+  isVersion: VersionCheck;
+  /** Called once when a scan ends (`scanRange`). */
+  end?(): void;
 }
 
 /** The store's current key sources: its open key runs and its memtable. */
@@ -131,126 +134,100 @@ export function resolveRange(options: RangeOptions = {}): ResolvedRange {
   };
 }
 
-/** One sorted source of candidate keys, walked in the scan's direction. */
-interface Cursor {
-  /** The current key, or undefined once the source is spent. */
-  key: string | undefined;
-  next(): void;
-}
-
-function arrayCursor(keys: readonly string[], start: string | undefined, reverse: boolean): Cursor {
-  // First index whose key is >= start (forward) or last whose key is <= start (reverse).
-  let lo = 0;
-  let hi = keys.length;
-  if (start !== undefined) {
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (reverse ? keys[mid]! <= start : keys[mid]! < start) lo = mid + 1;
-      else hi = mid;
+/** The cursors of one scan: one per source, and those of them that walk data segments. */
+function openCursors(
+  held: ScanSources,
+  range: ResolvedRange,
+  start: string | undefined,
+): { cursors: Cursor[]; dataCursors: DataSegmentCursor[] } {
+  const { reverse } = range;
+  const cursors: Cursor[] = [];
+  const dataCursors: DataSegmentCursor[] = [];
+  for (const run of held.runs) {
+    // With values, a data segment is walked itself, so a live entry's value comes with it.
+    const segment = range.values ? run.data() : undefined;
+    if (segment === undefined) cursors.push(runCursor(run, start, reverse));
+    else {
+      const c = new DataSegmentCursor(segment, run.segmentId, run.handle, start, reverse);
+      cursors.push(c);
+      dataCursors.push(c);
     }
-  } else lo = reverse ? keys.length : 0;
-  let i = reverse ? lo - 1 : lo;
-  const cursor: Cursor = {
-    key: keys[i],
-    next() {
-      i += reverse ? -1 : 1;
-      cursor.key = i >= 0 && i < keys.length ? keys[i] : undefined;
-    },
-  };
-  return cursor;
-}
-
-function runCursor(run: KeyRun, start: string | undefined, reverse: boolean): Cursor {
-  const seekKey = start === undefined ? undefined : Buffer.from(start, 'latin1');
-  if (!reverse) {
-    // Keys read off the block cursor: no entry objects.
-    return walkCursor(run, run.reader.walkForward(seekKey), (at) =>
-      Buffer.from(at.key.buffer, at.key.byteOffset, at.keyLength).toString('latin1'),
-    );
   }
-  return walkCursor(run, run.reader.seek(seekKey, { reverse }), (entry) =>
-    Buffer.from(entry.key.buffer, entry.key.byteOffset, entry.key.length).toString('latin1'),
-  );
-}
-
-/** A cursor over a key run's walk, each step's key made a latin1 string by `keyOf`. */
-function walkCursor<T>(
-  run: KeyRun,
-  walk: Generator<T | SortedDecodeFailure, void, undefined>,
-  keyOf: (step: T) => string,
-): Cursor {
-  const cursor: Cursor = {
-    key: undefined,
-    next() {
-      const step = walk.next();
-      if (step.done) {
-        cursor.key = undefined;
-        return;
-      }
-      const value = step.value;
-      if (isSortedFailure(value)) throw sortedCorruption(value, run.file);
-      cursor.key = keyOf(value as T);
-    },
-  };
-  cursor.next();
-  return cursor;
+  for (const keys of held.views) cursors.push(arrayCursor(keys, start, reverse));
+  return { cursors, dataCursors };
 }
 
 /**
  * Walks the live keys of `range` in order, yielding each with its value (or without, if
  * `range.values` is false). Reads the current state key by key: a key written during the walk
- * may or may not be seen.
+ * may or may not be seen. `from` may be a function, called at the first step (to take a
+ * snapshot then); the sources' `end` is called when the walk ends.
  */
 export function* scanRange(
-  sources: RangeSources,
+  from: RangeSources | (() => RangeSources),
   range: ResolvedRange,
 ): Generator<RangeEntry, void, undefined> {
-  if (range.limit === 0) return;
-  const { reverse } = range;
-  const start = reverse ? range.high : range.low;
-  const held = sources.acquire();
+  const sources = typeof from === 'function' ? from() : from;
   try {
-    const cursors: Cursor[] = [
-      ...held.runs.map((r) => runCursor(r, start, reverse)),
-      ...held.views.map((keys) => arrayCursor(keys, start, reverse)),
-    ];
-    let yielded = 0;
-    for (;;) {
-      let key: string | undefined;
-      for (const c of cursors) {
-        const k = c.key;
-        if (k !== undefined && (key === undefined || (reverse ? k > key : k < key))) key = k;
+    if (range.limit === 0) return;
+    const { reverse } = range;
+    const start = reverse ? range.high : range.low;
+    const held = sources.acquire();
+    try {
+      const { cursors, dataCursors } = openCursors(held, range, start);
+      let yielded = 0;
+      for (;;) {
+        let key: string | undefined;
+        for (const c of cursors) {
+          const k = c.key;
+          if (k !== undefined && (key === undefined || (reverse ? k > key : k < key))) key = k;
+        }
+        if (key === undefined) return;
+        let skip = false;
+        if (reverse) {
+          skip = start !== undefined && key === start && !range.highInclusive;
+          if (
+            range.low !== undefined &&
+            (key < range.low || (key === range.low && !range.lowInclusive))
+          )
+            return;
+        } else {
+          skip = start !== undefined && key === start && !range.lowInclusive;
+          if (
+            range.high !== undefined &&
+            (key > range.high || (key === range.high && !range.highInclusive))
+          )
+            return;
+        }
+        // A live entry in hand: its key and value are copied from its block.
+        let entry: RangeKeyValue | undefined;
+        if (!skip) {
+          for (const c of dataCursors) {
+            if (c.key === key) entry = c.entryIf(sources.isVersion);
+            if (entry !== undefined) break;
+          }
+        }
+        for (const c of cursors) while (c.key === key) c.next();
+        if (skip) continue;
+        if (entry !== undefined) yield entry;
+        else {
+          const keyBytes = Buffer.from(key, 'latin1');
+          if (range.values) {
+            const value = sources.get(keyBytes);
+            if (value === undefined) continue;
+            yield { key: keyBytes, value };
+          } else {
+            if (!sources.has(keyBytes)) continue;
+            yield { key: keyBytes };
+          }
+        }
+        if (++yielded >= range.limit) return;
       }
-      if (key === undefined) return;
-      for (const c of cursors) while (c.key === key) c.next();
-      if (reverse) {
-        if (start !== undefined && key === start && !range.highInclusive) continue;
-        if (
-          range.low !== undefined &&
-          (key < range.low || (key === range.low && !range.lowInclusive))
-        )
-          return;
-      } else {
-        if (start !== undefined && key === start && !range.lowInclusive) continue;
-        if (
-          range.high !== undefined &&
-          (key > range.high || (key === range.high && !range.highInclusive))
-        )
-          return;
-      }
-      const keyBytes = Buffer.from(key, 'latin1');
-      if (range.values) {
-        const value = sources.get(keyBytes);
-        if (value === undefined) continue;
-        yield { key: keyBytes, value };
-      } else {
-        if (!sources.has(keyBytes)) continue;
-        yield { key: keyBytes };
-      }
-      if (++yielded >= range.limit) return;
+    } finally {
+      held.release();
     }
   } finally {
-    held.release();
+    sources.end?.();
   }
 }
 

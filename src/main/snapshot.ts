@@ -12,6 +12,7 @@ import { KvError } from '../shared/errors.js';
 import { type KeyInput, keyEquals } from '../shared/key-bytes.js';
 import type { Logger } from '../shared/logger.js';
 import type { Entry } from '../shared/record-reader.js';
+import { type EntryAt, indexPointsAt } from './data-segment-cursor.js';
 import { fillMemtableOnce } from './memtable-fill.js';
 import {
   currentSources,
@@ -163,7 +164,19 @@ export class Snapshot {
       },
       get: (key) => this.read(key),
       has: (key) => this.read(key) !== undefined,
+      isVersion: (at) => this.isVersion(at),
     };
+  }
+
+  /**
+   * Whether a data segment's entry is the version of its key this snapshot sees: it was written
+   * before the snapshot and the index points at it now, so no write to its key came after it. An
+   * entry with an expiry is left to `read` (false), which judges it by the snapshot's clock.
+   */
+  private isVersion(at: EntryAt): boolean {
+    this.checkHeld();
+    if (at.expiresAt !== 0 || at.seq > this.sequence) return false;
+    return indexPointsAt(this.e.index, at);
   }
 
   private read(key: KeyInput): Buffer | undefined {
@@ -210,13 +223,11 @@ export class Snapshot {
 }
 
 /** A scan of `range` from a snapshot taken at its first step and released when it ends. */
-export function* scanInSnapshot(e: StoreEngine, range: ResolvedRange): Generator<RangeEntry> {
-  const snapshot = e.snapshots.create(e);
-  try {
-    yield* scanRange(snapshot.sources(), range);
-  } finally {
-    snapshot.release();
-  }
+export function scanInSnapshot(e: StoreEngine, range: ResolvedRange): Generator<RangeEntry> {
+  return scanRange(() => {
+    const snapshot = e.snapshots.create(e);
+    return { ...snapshot.sources(), end: () => snapshot.release() };
+  }, range);
 }
 
 /** `scanInSnapshot` in slices, as an async iterable (Store.range). */

@@ -132,7 +132,7 @@ export async function startEngine(
         () => localReader.sweep(),
       ),
       memtable,
-      keyRuns: new KeyRuns(absolute, index),
+      keyRuns: new KeyRuns(absolute, index, resolved.readMode === 'mmap'),
       versions: new VersionLog(opened.versions),
       snapshots: new SnapshotRegistry(resolved.snapshotTimeoutMs, log),
     };

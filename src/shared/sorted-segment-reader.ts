@@ -134,6 +134,11 @@ export class SortedSegmentReader {
     return this.index.fences[i]!;
   }
 
+  /** The first data block whose fence post is at or after `key` (`blockCount` if none). */
+  blockFor(key: Uint8Array): number {
+    return findBlock(this.index, key);
+  }
+
   /** Where data block `i` lies in the file (its stored payload; the trailer follows). */
   blockHandle(i: number): BlockHandle {
     return this.index.handles[i]!;

@@ -1,0 +1,194 @@
+// Owns the walk of one data segment (`NNNNNN.sst`, FORMAT.md "Data segment") for a range scan,
+// forward or reversed: each block is read once with its CRC checked, its entries decoded into a
+// table (keys as latin1 strings, whose order is byte order) and checked against the block's
+// fence posts. The scan asks the index whether the current entry is its key's version; if it is,
+// the value is copied from the block in hand instead of being read again. Caller's thread.
+
+import { KvError } from '../shared/errors.js';
+import { TYPE_PUT } from '../shared/format.js';
+import type { IndexTable } from '../shared/index-table.js';
+import { compareKeys } from '../shared/key-order.js';
+import { SortedDecodeFailure, sortedCorruption } from '../shared/sorted-format.js';
+import type { DataSegment } from './key-runs.js';
+import type { Cursor } from './scan-cursors.js';
+import type { RangeKeyValue } from './store-types.js';
+
+/** Where an entry of a data segment lies, for the question "is this its key's version?". */
+export interface EntryAt {
+  /** The key is `bytes[keyStart, keyEnd)`. */
+  readonly bytes: Uint8Array;
+  readonly keyStart: number;
+  readonly keyEnd: number;
+  /** The segment's id and index handle, and the entry's file offset. */
+  readonly segmentId: number;
+  readonly handle: number;
+  readonly offset: number;
+  /** The entry's sequence number and expiry (ms since the epoch, 0 = none). */
+  readonly seq: number;
+  readonly expiresAt: number;
+}
+
+/**
+ * Whether the entry is the version of its key the scan sees. False means "not known here": the
+ * scan then reads the key through the index.
+ */
+export type VersionCheck = (entry: EntryAt) => boolean;
+
+/**
+ * Whether `index` points at the entry now (its tag's slot holds exactly its handle and offset,
+ * and the handle still names its segment). A location names one record, so this says the entry
+ * is its key's live version. Takes the stripe's read lock.
+ */
+export function indexPointsAt(index: IndexTable, at: EntryAt): boolean {
+  const tag = index.tagOfBytes(at.bytes, at.keyStart, at.keyEnd);
+  if (!index.pointsAt(tag, at.handle, at.offset)) return false;
+  // Read after the slot, so a handle a newer segment has taken over is seen as taken.
+  return index.segmentIdOf(at.handle) === at.segmentId;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** A cursor over a data segment's entries (puts and deletes), from a start key. */
+export class DataSegmentCursor implements Cursor, EntryAt {
+  key: string | undefined = undefined;
+  bytes: Buffer = EMPTY;
+  keyStart = 0;
+  keyEnd = 0;
+  offset = 0;
+  seq = 0;
+  expiresAt = 0;
+  private blockOffset = 0;
+  private block = -1;
+  private count = 0;
+  private i = 0;
+  private readonly step: 1 | -1;
+  // The current block's entries, by position in it.
+  private readonly keys: string[] = [];
+  private readonly starts: number[] = [];
+  private readonly keyStarts: number[] = [];
+  private readonly valueStarts: number[] = [];
+  private readonly valueEnds: number[] = [];
+  private readonly seqs: number[] = [];
+  private readonly expiries: number[] = [];
+  private readonly puts: boolean[] = [];
+
+  constructor(
+    private readonly segment: DataSegment,
+    readonly segmentId: number,
+    readonly handle: number,
+    start: string | undefined,
+    reverse: boolean,
+  ) {
+    this.step = reverse ? -1 : 1;
+    const n = segment.reader.blockCount;
+    if (n === 0) return;
+    if (start === undefined) {
+      this.load(reverse ? n - 1 : 0);
+      this.i = reverse ? this.count - 1 : 0;
+    } else {
+      const b = segment.reader.blockFor(Buffer.from(start, 'latin1'));
+      if (b === n && !reverse) return;
+      this.load(Math.min(b, n - 1));
+      this.i = this.position(start, reverse);
+    }
+    this.settle();
+  }
+
+  /** Whether the current entry is a put (not a delete). */
+  get isPut(): boolean {
+    return this.puts[this.i]!;
+  }
+
+  next(): void {
+    this.i += this.step;
+    this.settle();
+  }
+
+  /**
+   * The current entry, its key and value copied, if it is a put and `check` says it is its
+   * key's version; else undefined.
+   */
+  entryIf(check: VersionCheck): RangeKeyValue | undefined {
+    if (!this.puts[this.i] || !check(this)) return undefined;
+    const bytes = this.bytes;
+    const key = Buffer.allocUnsafe(this.keyEnd - this.keyStart);
+    key.set(bytes.subarray(this.keyStart, this.keyEnd));
+    const end = this.valueEnds[this.i]!;
+    const value = Buffer.allocUnsafe(end - this.keyEnd);
+    value.set(bytes.subarray(this.keyEnd, end));
+    return { key, value };
+  }
+
+  /** First position with a key >= `start` (forward), or last with a key <= `start` (reverse). */
+  private position(start: string, reverse: boolean): number {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (reverse ? this.keys[mid]! <= start : this.keys[mid]! < start) lo = mid + 1;
+      else hi = mid;
+    }
+    return reverse ? lo - 1 : lo;
+  }
+
+  /** Moves to the next block while the position is outside this one; sets the current fields. */
+  private settle(): void {
+    while (this.i < 0 || this.i >= this.count) {
+      const b = this.block + this.step;
+      if (b < 0 || b >= this.segment.reader.blockCount) {
+        this.key = undefined;
+        return;
+      }
+      this.load(b);
+      this.i = this.step === 1 ? 0 : this.count - 1;
+    }
+    const i = this.i;
+    this.key = this.keys[i];
+    this.keyStart = this.keyStarts[i]!;
+    this.keyEnd = this.valueStarts[i]!;
+    this.offset = this.blockOffset + this.starts[i]!;
+    this.seq = this.seqs[i]!;
+    this.expiresAt = this.expiries[i]!;
+  }
+
+  /** Reads block `b` (its CRC checked) into the table. Throws `KV_CORRUPTION`. */
+  private load(b: number): void {
+    const { reader, file } = this.segment;
+    if (this.segment.closed) throw new KvError('KV_CLOSED', 'the store is closed');
+    const cursor = reader.blockCursor(b);
+    if (cursor instanceof SortedDecodeFailure) throw sortedCorruption(cursor, file);
+    const { raw, offset } = cursor.block;
+    const bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.length);
+    let n = 0;
+    while (cursor.more) {
+      const failure = cursor.next();
+      if (failure) throw sortedCorruption(failure, file);
+      const keyStart = cursor.valueStart - cursor.keyLength;
+      this.keys[n] = bytes.toString('latin1', keyStart, cursor.valueStart);
+      this.starts[n] = cursor.entryStart;
+      this.keyStarts[n] = keyStart;
+      this.valueStarts[n] = cursor.valueStart;
+      this.valueEnds[n] = cursor.valueStart + cursor.valueLength;
+      this.seqs[n] = cursor.seq;
+      this.expiries[n] = cursor.expiresAt;
+      this.puts[n] = cursor.type === TYPE_PUT;
+      n++;
+    }
+    const last = b === reader.blockCount - 1;
+    const firstKey = bytes.subarray(this.keyStarts[0]!, this.valueStarts[0]!);
+    const lastKey = bytes.subarray(this.keyStarts[n - 1]!, this.valueStarts[n - 1]!);
+    if (
+      n === 0 ||
+      (b > 0 && compareKeys(firstKey, reader.fence(b - 1)) <= 0) ||
+      (last
+        ? compareKeys(lastKey, reader.fence(b)) !== 0
+        : compareKeys(lastKey, reader.fence(b)) > 0)
+    ) {
+      throw sortedCorruption(new SortedDecodeFailure('out-of-order', offset, 'data'), file);
+    }
+    this.bytes = bytes;
+    this.blockOffset = offset;
+    this.block = b;
+    this.count = n;
+  }
+}
