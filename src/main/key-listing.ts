@@ -2,7 +2,6 @@
 // damaged records left out and logged), one at random (`Store.randomKey`, sampled by the
 // writer), and what range scans read through. Caller's thread.
 
-import { indexPointsAt } from './data-segment-cursor.js';
 import { fillMemtableOnce } from './memtable-fill.js';
 import {
   currentSources,
@@ -35,8 +34,7 @@ export function rangeSources(e: StoreEngine, skipDamaged = false): RangeSources 
     },
     get: (key) => spare(() => e.reads.getSync(key), undefined),
     has: (key) => spare(() => e.localReader.has(key), false),
-    // An entry with an expiry is left to `get`, which judges (and reaps) it by the clock.
-    isVersion: (at) => at.expiresAt === 0 && indexPointsAt(e.index, at),
+    // No `isVersion`: data segments are walked by their key runs, each key read alone.
   };
 }
 

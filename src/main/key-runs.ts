@@ -3,8 +3,8 @@
 // hint written, a merge installed) and closed once its segment is gone and no scan holds it.
 // A scan acquires the current set and releases it when done, so a merge that retires a
 // segment mid-scan never closes a file under it. A data segment's run also opens the segment
-// itself (`NNNNNN.sst`, mapped in read mode 'mmap') on first use, for scans that take values
-// from its blocks. Caller's thread.
+// itself (`NNNNNN.sst`) on first use, for scans that take values from its blocks. In read mode
+// 'mmap' both files are read through maps of the whole file. Caller's thread.
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,20 +14,18 @@ import { fileMaps } from '../shared/file-map.js';
 import { type IndexTable, MAX_SEGMENT_HANDLES } from '../shared/index-table.js';
 import { keysFileName } from '../shared/key-run-format.js';
 import { sortedSegmentFileName } from '../shared/segment-header-format.js';
-import { isSortedFailure, sortedCorruption } from '../shared/sorted-format.js';
 import {
-  openSortedSegment,
-  type SortedSegmentReader,
-  type SortedSegmentSource,
-} from '../shared/sorted-segment-reader.js';
+  type BlockDecompressor,
+  isSortedFailure,
+  sortedCorruption,
+} from '../shared/sorted-format.js';
+import { openSortedSegment, type SortedSegmentSource } from '../shared/sorted-segment-reader.js';
+import type { SortedFile } from './sorted-file-cursor.js';
 
 /** One open key run. */
-export interface KeyRun {
-  /** The segment's id, and the run's file name (for errors). */
+export interface KeyRun extends SortedFile {
+  /** The segment's id and its handle in the index (the `handle` of its keys' slots). */
   readonly segmentId: number;
-  readonly file: string;
-  readonly reader: SortedSegmentReader;
-  /** The segment's handle in the index (the `handle` of its keys' slots). */
   readonly handle: number;
   /**
    * The data segment itself (`NNNNNN.sst`), opened on first call; undefined if the segment is a
@@ -35,30 +33,22 @@ export interface KeyRun {
    * through the index). Throws `KV_CORRUPTION` if its footer, index, filter or properties cannot
    * be trusted, `KV_IO`.
    */
-  data(): DataSegment | undefined;
+  data(): SortedFile | undefined;
 }
 
-/** An open data segment: its file name (for errors) and its reader. */
-export interface DataSegment {
-  readonly file: string;
-  readonly reader: SortedSegmentReader;
-  /** Whether it was closed (at the store's close): its bytes can no longer be read. */
-  readonly closed: boolean;
-}
-
-interface OpenData extends DataSegment {
+/** A sorted file open for reading: through its fd (pread), or its memory map. */
+interface OpenFile extends SortedFile {
   closed: boolean;
-  /** The file's memory map, if it is read through one. */
+  readonly fd: number;
   readonly map: ArrayBuffer | undefined;
 }
 
 interface OpenRun extends KeyRun {
-  readonly fd: number;
+  readonly own: OpenFile;
   holders: number;
   gone: boolean;
-  /** The data segment's fd and reader once opened. */
-  dataFd: number | undefined;
-  openData: OpenData | undefined;
+  /** The data segment, once opened. */
+  openData: OpenFile | undefined;
 }
 
 /** The key runs of the segments the index lists now. See the file comment. */
@@ -68,13 +58,14 @@ export class KeyRuns {
   private closed = false;
 
   /**
-   * With `mapData` (read mode 'mmap' and the addon loaded), data segments are read through a
-   * memory map of the whole file (a sealed file never changes); else with pread, a block a call.
+   * With `mapFiles` (read mode 'mmap' and the addon loaded), key runs and data segments are read
+   * through a memory map of the whole file (a sealed file never changes); else with pread, a
+   * block a call.
    */
   constructor(
     private readonly dir: string,
     private readonly index: IndexTable,
-    private readonly mapData = false,
+    private readonly mapFiles = false,
   ) {}
 
   /**
@@ -139,45 +130,42 @@ export class KeyRuns {
    * in the merged segment's run, already listed).
    */
   private open(id: number, handle: number): OpenRun | undefined {
-    const file = keysFileName(id);
-    let fd: number;
-    try {
-      fd = openSync(join(this.dir, file), 'r');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new KvError('KV_IO', `cannot open ${file}: ${String(error)}`);
-    }
-    try {
-      const reader = openSortedSegment(fileSource(fd), { decompressor: blockDecompressor });
-      if (isSortedFailure(reader)) throw sortedCorruption(reader, file);
-      const sorted = this.index.segmentIsSorted(handle);
-      let data: DataSegment | undefined | null = sorted ? null : undefined;
-      const run: OpenRun = {
-        segmentId: id,
-        file,
-        reader,
-        handle,
-        fd,
-        holders: 0,
-        gone: false,
-        dataFd: undefined,
-        openData: undefined,
-        data: () => {
-          if (data === null) data = this.openData(run);
-          return data;
-        },
-      };
-      return run;
-    } catch (error) {
-      closeSync(fd);
-      throw error;
-    }
+    const own = this.openFile(keysFileName(id), blockDecompressor);
+    if (own === undefined) return undefined;
+    const sorted = this.index.segmentIsSorted(handle);
+    let data: SortedFile | undefined | null = sorted ? null : undefined;
+    const run: OpenRun = {
+      segmentId: id,
+      handle,
+      file: own.file,
+      reader: own.reader,
+      get closed() {
+        return own.closed;
+      },
+      own,
+      holders: 0,
+      gone: false,
+      openData: undefined,
+      data: () => {
+        if (data === null) {
+          if (this.closed) throw new KvError('KV_CLOSED', 'the store is closed');
+          run.openData = this.openFile(sortedSegmentFileName(id), undefined);
+          data = run.openData;
+        }
+        return data;
+      },
+    };
+    return run;
   }
 
-  /** Opens `run`'s data segment (its fd is closed with the run). */
-  private openData(run: OpenRun): DataSegment | undefined {
-    if (this.closed) throw new KvError('KV_CLOSED', 'the store is closed');
-    const file = sortedSegmentFileName(run.segmentId);
+  /**
+   * Opens the sorted file `file` (mapped if `mapFiles`), or returns undefined if it does not
+   * exist. Throws `KV_CORRUPTION` if it cannot be trusted, `KV_IO`.
+   */
+  private openFile(
+    file: string,
+    decompressor: BlockDecompressor | undefined,
+  ): OpenFile | undefined {
     let fd: number;
     try {
       fd = openSync(join(this.dir, file), 'r');
@@ -188,13 +176,11 @@ export class KeyRuns {
     let map: ArrayBuffer | undefined;
     try {
       const size = fstatSync(fd).size;
-      if (this.mapData && fileMaps && size > 0) map = fileMaps.map(fd, size);
-      const bytes = map ? Buffer.from(map, 0, size) : undefined;
-      const reader = openSortedSegment(bytes ?? fileSource(fd, size));
+      if (this.mapFiles && fileMaps && size > 0) map = fileMaps.map(fd, size);
+      const source = map ? Buffer.from(map, 0, size) : fileSource(fd, size);
+      const reader = openSortedSegment(source, { decompressor });
       if (isSortedFailure(reader)) throw sortedCorruption(reader, file);
-      run.dataFd = fd;
-      run.openData = { file, reader, closed: false, map };
-      return run.openData;
+      return { file, reader, closed: false, fd, map };
     } catch (error) {
       if (map) fileMaps?.unmap(map);
       closeSync(fd);
@@ -204,15 +190,12 @@ export class KeyRuns {
 
   private closeRun(run: OpenRun): void {
     if (this.runs.get(run.segmentId) === run) this.runs.delete(run.segmentId);
-    const data = run.openData;
-    if (data) {
-      data.closed = true;
-      if (data.map) fileMaps?.unmap(data.map);
-    }
-    for (const fd of [run.fd, run.dataFd]) {
-      if (fd === undefined) continue;
+    for (const file of [run.own, run.openData]) {
+      if (file === undefined || file.closed) continue;
+      file.closed = true;
+      if (file.map) fileMaps?.unmap(file.map);
       try {
-        closeSync(fd);
+        closeSync(file.fd);
       } catch {
         // already closed
       }
@@ -220,8 +203,8 @@ export class KeyRuns {
   }
 }
 
-/** A sorted segment's bytes read from `fd` (each read a fresh buffer). */
-function fileSource(fd: number, size = fstatSync(fd).size): SortedSegmentSource {
+/** A sorted file's bytes read from `fd` (each read a fresh buffer). */
+function fileSource(fd: number, size: number): SortedSegmentSource {
   return {
     size,
     read(offset, length) {

@@ -8,11 +8,11 @@
 
 import { KvError } from '../shared/errors.js';
 import { keyToLatin1 } from '../shared/key-bytes.js';
-import { DataSegmentCursor, type VersionCheck } from './data-segment-cursor.js';
 import type { KeyMemtable } from './key-memtable.js';
 import type { KeyRun, KeyRuns } from './key-runs.js';
-import { arrayCursor, type Cursor, runCursor } from './scan-cursors.js';
-import type { RangeEntry, RangeKeyValue, RangeOptions } from './store-types.js';
+import { arrayCursor, type Cursor } from './scan-cursors.js';
+import { SortedFileCursor, type VersionCheck } from './sorted-file-cursor.js';
+import type { RangeEntry, RangeOptions } from './store-types.js';
 
 /** The sorted key sources of one scan, held until `release`. */
 export interface ScanSources {
@@ -31,8 +31,12 @@ export interface RangeSources {
   get(key: Buffer): Buffer | undefined;
   /** Whether `key` is live. */
   has(key: Buffer): boolean;
-  /** Whether a data segment's entry is its key's version the scan sees (false: ask `get`). */
-  isVersion: VersionCheck;
+  /**
+   * Whether a data segment's entry is its key's version the scan sees (false: ask `get`).
+   * Without it, data segments are not walked: their key runs are, and every key is read
+   * through `get`/`has` (so that a damaged record fails only its own read, as `keys()` wants).
+   */
+  isVersion?: VersionCheck;
   /** Called once when a scan ends (`scanRange`). */
   end?(): void;
 }
@@ -139,16 +143,18 @@ function openCursors(
   held: ScanSources,
   range: ResolvedRange,
   start: string | undefined,
-): { cursors: Cursor[]; dataCursors: DataSegmentCursor[] } {
+  isVersion: VersionCheck | undefined,
+): { cursors: Cursor[]; dataCursors: SortedFileCursor[] } {
   const { reverse } = range;
   const cursors: Cursor[] = [];
-  const dataCursors: DataSegmentCursor[] = [];
+  const dataCursors: SortedFileCursor[] = [];
   for (const run of held.runs) {
-    // With values, a data segment is walked itself, so a live entry's value comes with it.
-    const segment = range.values ? run.data() : undefined;
-    if (segment === undefined) cursors.push(runCursor(run, start, reverse));
+    // A data segment is walked itself: a live entry is known by its location alone, and its
+    // value comes with it.
+    const segment = isVersion ? run.data() : undefined;
+    if (segment === undefined) cursors.push(new SortedFileCursor(run, undefined, start, reverse));
     else {
-      const c = new DataSegmentCursor(segment, run.segmentId, run.handle, start, reverse);
+      const c = new SortedFileCursor(segment, run, start, reverse);
       cursors.push(c);
       dataCursors.push(c);
     }
@@ -174,7 +180,8 @@ export function* scanRange(
     const start = reverse ? range.high : range.low;
     const held = sources.acquire();
     try {
-      const { cursors, dataCursors } = openCursors(held, range, start);
+      const isVersion = sources.isVersion;
+      const { cursors, dataCursors } = openCursors(held, range, start, isVersion);
       let yielded = 0;
       for (;;) {
         let key: string | undefined;
@@ -200,10 +207,10 @@ export function* scanRange(
             return;
         }
         // A live entry in hand: its key and value are copied from its block.
-        let entry: RangeKeyValue | undefined;
+        let entry: RangeEntry | undefined;
         if (!skip) {
           for (const c of dataCursors) {
-            if (c.key === key) entry = c.entryIf(sources.isVersion);
+            if (c.key === key) entry = c.entryIf(isVersion!, range.values);
             if (entry !== undefined) break;
           }
         }

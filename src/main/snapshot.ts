@@ -12,7 +12,6 @@ import { KvError } from '../shared/errors.js';
 import { type KeyInput, keyEquals } from '../shared/key-bytes.js';
 import type { Logger } from '../shared/logger.js';
 import type { Entry } from '../shared/record-reader.js';
-import { type EntryAt, indexPointsAt } from './data-segment-cursor.js';
 import { fillMemtableOnce } from './memtable-fill.js';
 import {
   currentSources,
@@ -22,6 +21,7 @@ import {
   scanRange,
   scanRangeInSlices,
 } from './range-scan.js';
+import { type EntryAt, indexPointsAt } from './sorted-file-cursor.js';
 import type { StoreEngine } from './store-engine.js';
 import type { Bytes, RangeEntry, RangeKey, RangeKeyValue, RangeOptions } from './store-types.js';
 

@@ -14,6 +14,28 @@ export function compareKeys(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
+/**
+ * `compareKeys` of `a[aStart, aEnd)` and `b[bStart, bEnd)`, without making views of them (a
+ * block walk compares every entry with the one before it).
+ */
+export function compareKeyRanges(
+  a: Uint8Array,
+  aStart: number,
+  aEnd: number,
+  b: Uint8Array,
+  bStart: number,
+  bEnd: number,
+): number {
+  const aLength = aEnd - aStart;
+  const bLength = bEnd - bStart;
+  const n = Math.min(aLength, bLength);
+  for (let i = 0; i < n; i++) {
+    const d = a[aStart + i]! - b[bStart + i]!;
+    if (d !== 0) return d;
+  }
+  return aLength - bLength;
+}
+
 /** Bytes `a` and `b` have in common from their start. */
 export function sharedPrefixLength(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);

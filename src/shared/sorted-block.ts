@@ -4,7 +4,7 @@
 
 import { ByteBuilder } from './byte-builder.js';
 import { TYPE_DELETE, TYPE_PUT } from './format.js';
-import { compareKeys, sharedPrefixLength } from './key-order.js';
+import { compareKeyRanges, sharedPrefixLength } from './key-order.js';
 import {
   decodePointEntry,
   PointEntryFields,
@@ -304,10 +304,7 @@ export class BlockCursor {
     // suffix decides against the rest of the previous key.
     if (
       this.hasPrevious &&
-      compareKeys(
-        raw.subarray(keyStart, keyStart + unshared),
-        this.key.subarray(shared, this.keyLength),
-      ) <= 0
+      compareKeyRanges(raw, keyStart, keyStart + unshared, this.key, shared, this.keyLength) <= 0
     ) {
       return new SortedDecodeFailure('out-of-order', offset, 'data');
     }
@@ -345,10 +342,7 @@ export class BlockCursor {
     }
     if (
       this.hasPrevious &&
-      compareKeys(
-        raw.subarray(f.keyStart, f.keyStart + f.keyLength),
-        this.key.subarray(0, this.keyLength),
-      ) <= 0
+      compareKeyRanges(raw, f.keyStart, f.keyStart + f.keyLength, this.key, 0, this.keyLength) <= 0
     ) {
       return new SortedDecodeFailure('out-of-order', offset, 'data');
     }
@@ -366,7 +360,7 @@ export class BlockCursor {
 
   /** Compares the current key with `key` (bytewise, as `compareKeys`). */
   compareTo(key: Uint8Array): number {
-    return compareKeys(this.key.subarray(0, this.keyLength), key);
+    return compareKeyRanges(this.key, 0, this.keyLength, key, 0, key.length);
   }
 
   /** The current entry as a `SortedEntry`: the key copied, the value a view of the block. */
@@ -387,7 +381,9 @@ export class BlockCursor {
       grown.set(this.key.subarray(0, shared));
       this.key = grown;
     }
-    this.key.set(src.subarray(start, start + length), shared);
+    // A loop, not `set(src.subarray(..))`: keys are short, and a view per entry is garbage.
+    const key = this.key;
+    for (let i = 0; i < length; i++) key[shared + i] = src[start + i]!;
     this.keyLength = need;
   }
 }

@@ -1,17 +1,17 @@
-// Owns the walk of one data segment (`NNNNNN.sst`, FORMAT.md "Data segment") for a range scan,
-// forward or reversed: each block is read once with its CRC checked, its entries decoded into a
-// table (keys as latin1 strings, whose order is byte order) and checked against the block's
-// fence posts. The scan asks the index whether the current entry is its key's version; if it is,
-// the value is copied from the block in hand instead of being read again. Caller's thread.
+// Owns the walk of one sorted file for a range scan, forward or reversed: a key run (keys only)
+// or a data segment (`NNNNNN.sst`, FORMAT.md "Data segment"). Each block is read once with its
+// CRC checked, its entries decoded into a table (keys as latin1 strings, whose order is byte
+// order) and checked against the block's fence posts. In a data segment the scan asks the index
+// whether the current entry is its key's version; if it is, the key and value are copied from
+// the block in hand instead of being read again. Caller's thread.
 
 import { KvError } from '../shared/errors.js';
 import { TYPE_PUT } from '../shared/format.js';
 import type { IndexTable } from '../shared/index-table.js';
-import { compareKeys } from '../shared/key-order.js';
 import { SortedDecodeFailure, sortedCorruption } from '../shared/sorted-format.js';
-import type { DataSegment } from './key-runs.js';
+import type { SortedSegmentReader } from '../shared/sorted-segment-reader.js';
 import type { Cursor } from './scan-cursors.js';
-import type { RangeKeyValue } from './store-types.js';
+import type { RangeEntry } from './store-types.js';
 
 /** Where an entry of a data segment lies, for the question "is this its key's version?". */
 export interface EntryAt {
@@ -46,10 +46,27 @@ export function indexPointsAt(index: IndexTable, at: EntryAt): boolean {
   return index.segmentIdOf(at.handle) === at.segmentId;
 }
 
-const EMPTY = Buffer.alloc(0);
+const EMPTY: Buffer = Buffer.alloc(0);
 
-/** A cursor over a data segment's entries (puts and deletes), from a start key. */
-export class DataSegmentCursor implements Cursor, EntryAt {
+/** An open sorted file: its name (for errors), its reader, and whether it was closed. */
+export interface SortedFile {
+  readonly file: string;
+  readonly reader: SortedSegmentReader;
+  /** Whether it was closed (at the store's close): its bytes can no longer be read. */
+  readonly closed: boolean;
+}
+
+/** A data segment's place in the index. */
+export interface SegmentPlace {
+  readonly segmentId: number;
+  readonly handle: number;
+}
+
+/**
+ * A cursor over a sorted file's entries (puts and deletes) from a start key: a data segment's
+ * (given its `place`) with their values, or a key run's keys.
+ */
+export class SortedFileCursor implements Cursor, EntryAt {
   key: string | undefined = undefined;
   bytes: Buffer = EMPTY;
   keyStart = 0;
@@ -72,13 +89,22 @@ export class DataSegmentCursor implements Cursor, EntryAt {
   private readonly expiries: number[] = [];
   private readonly puts: boolean[] = [];
 
+  readonly segmentId: number;
+  readonly handle: number;
+  /** Whether entries carry values this cursor can hand out (a data segment's). */
+  private readonly valued: boolean;
+  /** A Buffer over the block cursor's key scratch (a key run's keys are assembled there). */
+  private scratch: { key: Uint8Array; view: Buffer } = { key: EMPTY, view: EMPTY };
+
   constructor(
-    private readonly segment: DataSegment,
-    readonly segmentId: number,
-    readonly handle: number,
+    private readonly segment: SortedFile,
+    place: SegmentPlace | undefined,
     start: string | undefined,
     reverse: boolean,
   ) {
+    this.segmentId = place?.segmentId ?? 0;
+    this.handle = place?.handle ?? 0;
+    this.valued = place !== undefined && segment.reader.footer.pointEntries;
     this.step = reverse ? -1 : 1;
     const n = segment.reader.blockCount;
     if (n === 0) return;
@@ -105,18 +131,16 @@ export class DataSegmentCursor implements Cursor, EntryAt {
   }
 
   /**
-   * The current entry, its key and value copied, if it is a put and `check` says it is its
-   * key's version; else undefined.
+   * The current entry, its key and (with `values`) its value copied, if it is a put and `check`
+   * says it is its key's version; else undefined.
    */
-  entryIf(check: VersionCheck): RangeKeyValue | undefined {
+  entryIf(check: VersionCheck, values: boolean): RangeEntry | undefined {
     if (!this.puts[this.i] || !check(this)) return undefined;
-    const bytes = this.bytes;
-    const key = Buffer.allocUnsafe(this.keyEnd - this.keyStart);
-    key.set(bytes.subarray(this.keyStart, this.keyEnd));
-    const end = this.valueEnds[this.i]!;
-    const value = Buffer.allocUnsafe(end - this.keyEnd);
-    value.set(bytes.subarray(this.keyEnd, end));
-    return { key, value };
+    if (!values) return { key: copy(this.bytes, this.keyStart, this.keyEnd) };
+    return {
+      key: copy(this.bytes, this.keyStart, this.keyEnd),
+      value: copy(this.bytes, this.keyEnd, this.valueEnds[this.i]!),
+    };
   }
 
   /** First position with a key >= `start` (forward), or last with a key <= `start` (reverse). */
@@ -144,6 +168,7 @@ export class DataSegmentCursor implements Cursor, EntryAt {
     }
     const i = this.i;
     this.key = this.keys[i];
+    if (!this.valued) return;
     this.keyStart = this.keyStarts[i]!;
     this.keyEnd = this.valueStarts[i]!;
     this.offset = this.blockOffset + this.starts[i]!;
@@ -159,36 +184,54 @@ export class DataSegmentCursor implements Cursor, EntryAt {
     if (cursor instanceof SortedDecodeFailure) throw sortedCorruption(cursor, file);
     const { raw, offset } = cursor.block;
     const bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.length);
+    const valued = this.valued;
+    const outOfOrder = () =>
+      sortedCorruption(new SortedDecodeFailure('out-of-order', offset, 'data'), file);
     let n = 0;
     while (cursor.more) {
       const failure = cursor.next();
       if (failure) throw sortedCorruption(failure, file);
-      const keyStart = cursor.valueStart - cursor.keyLength;
-      this.keys[n] = bytes.toString('latin1', keyStart, cursor.valueStart);
-      this.starts[n] = cursor.entryStart;
-      this.keyStarts[n] = keyStart;
-      this.valueStarts[n] = cursor.valueStart;
-      this.valueEnds[n] = cursor.valueStart + cursor.valueLength;
-      this.seqs[n] = cursor.seq;
-      this.expiries[n] = cursor.expiresAt;
-      this.puts[n] = cursor.type === TYPE_PUT;
+      // Within the block's fence posts: after the previous block's, at or before its own.
+      if (n === 0 && b > 0 && cursor.compareTo(reader.fence(b - 1)) <= 0) throw outOfOrder();
+      if (valued) {
+        const keyStart = cursor.valueStart - cursor.keyLength;
+        this.keys[n] = bytes.toString('latin1', keyStart, cursor.valueStart);
+        this.starts[n] = cursor.entryStart;
+        this.keyStarts[n] = keyStart;
+        this.valueStarts[n] = cursor.valueStart;
+        this.valueEnds[n] = cursor.valueStart + cursor.valueLength;
+        this.seqs[n] = cursor.seq;
+        this.expiries[n] = cursor.expiresAt;
+        this.puts[n] = cursor.type === TYPE_PUT;
+      } else {
+        this.keys[n] = this.scratchView(cursor.key).toString('latin1', 0, cursor.keyLength);
+        this.puts[n] = false;
+      }
       n++;
     }
+    const fence = reader.fence(b);
     const last = b === reader.blockCount - 1;
-    const firstKey = bytes.subarray(this.keyStarts[0]!, this.valueStarts[0]!);
-    const lastKey = bytes.subarray(this.keyStarts[n - 1]!, this.valueStarts[n - 1]!);
-    if (
-      n === 0 ||
-      (b > 0 && compareKeys(firstKey, reader.fence(b - 1)) <= 0) ||
-      (last
-        ? compareKeys(lastKey, reader.fence(b)) !== 0
-        : compareKeys(lastKey, reader.fence(b)) > 0)
-    ) {
-      throw sortedCorruption(new SortedDecodeFailure('out-of-order', offset, 'data'), file);
+    if (n === 0 || (last ? cursor.compareTo(fence) !== 0 : cursor.compareTo(fence) > 0)) {
+      throw outOfOrder();
     }
     this.bytes = bytes;
     this.blockOffset = offset;
     this.block = b;
     this.count = n;
   }
+
+  /** A Buffer over `key` (the block cursor's scratch), made again only when it is replaced. */
+  private scratchView(key: Uint8Array): Buffer {
+    if (this.scratch.key !== key) {
+      this.scratch = { key, view: Buffer.from(key.buffer, key.byteOffset, key.length) };
+    }
+    return this.scratch.view;
+  }
+}
+
+/** A new Buffer holding `bytes[start, end)`. */
+function copy(bytes: Uint8Array, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start);
+  for (let i = start; i < end; i++) out[i - start] = bytes[i]!;
+  return out;
 }
