@@ -112,7 +112,7 @@ export class SortedFileCursor implements Cursor, EntryAt {
       this.load(reverse ? n - 1 : 0);
       this.i = reverse ? this.count - 1 : 0;
     } else {
-      const b = segment.reader.blockFor(Buffer.from(start, 'latin1'));
+      const b = blockFor(segment.reader, start);
       if (b === n && !reverse) return;
       this.load(Math.min(b, n - 1));
       this.i = this.position(start, reverse);
@@ -227,6 +227,34 @@ export class SortedFileCursor implements Cursor, EntryAt {
     }
     return this.scratch.view;
   }
+}
+
+/** Each open file's fence posts as latin1 strings, made at its first scan. */
+const fenceStrings = new WeakMap<SortedSegmentReader, readonly string[]>();
+
+/**
+ * `reader.blockFor` of a latin1 key: a binary search over the fence posts as strings, which
+ * compare faster than byte arrays scattered over the heap.
+ */
+function blockFor(reader: SortedSegmentReader, key: string): number {
+  let fences = fenceStrings.get(reader);
+  if (fences === undefined) {
+    const made: string[] = [];
+    for (let i = 0; i < reader.blockCount; i++) {
+      const f = reader.fence(i);
+      made.push(Buffer.from(f.buffer, f.byteOffset, f.length).toString('latin1'));
+    }
+    fenceStrings.set(reader, made);
+    fences = made;
+  }
+  let lo = 0;
+  let hi = fences.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (fences[mid]! < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** A new Buffer holding `bytes[start, end)`. */
