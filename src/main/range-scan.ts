@@ -151,10 +151,11 @@ function openCursors(
   for (const run of held.runs) {
     // A data segment is walked itself: a live entry is known by its location alone, and its
     // value comes with it.
-    const segment = isVersion ? run.data() : undefined;
-    if (segment === undefined) cursors.push(new SortedFileCursor(run, undefined, start, reverse));
+    const segment = isVersion && run.data();
+    if (!segment || !isVersion) cursors.push(new SortedFileCursor(run, undefined, start, reverse));
     else {
-      const c = new SortedFileCursor(segment, run, start, reverse);
+      const place = { segmentId: run.segmentId, handle: run.handle, isVersion };
+      const c = new SortedFileCursor(segment, place, start, reverse);
       cursors.push(c);
       dataCursors.push(c);
     }
@@ -210,7 +211,7 @@ export function* scanRange(
         let entry: RangeEntry | undefined;
         if (!skip) {
           for (const c of dataCursors) {
-            if (c.key === key) entry = c.entryIf(isVersion!, range.values);
+            if (c.key === key) entry = c.entryIf(range.values);
             if (entry !== undefined) break;
           }
         }

@@ -56,10 +56,11 @@ export interface SortedFile {
   readonly closed: boolean;
 }
 
-/** A data segment's place in the index. */
+/** A data segment's place in the index, and how the scan judges its entries. */
 export interface SegmentPlace {
   readonly segmentId: number;
   readonly handle: number;
+  readonly isVersion: VersionCheck;
 }
 
 /**
@@ -93,6 +94,7 @@ export class SortedFileCursor implements Cursor, EntryAt {
   readonly handle: number;
   /** Whether entries carry values this cursor can hand out (a data segment's). */
   private readonly valued: boolean;
+  private readonly isVersion: VersionCheck | undefined;
   /** A Buffer over the block cursor's key scratch (a key run's keys are assembled there). */
   private scratch: { key: Uint8Array; view: Buffer } = { key: EMPTY, view: EMPTY };
 
@@ -104,6 +106,7 @@ export class SortedFileCursor implements Cursor, EntryAt {
   ) {
     this.segmentId = place?.segmentId ?? 0;
     this.handle = place?.handle ?? 0;
+    this.isVersion = place?.isVersion;
     this.valued = place !== undefined && segment.reader.footer.pointEntries;
     this.step = reverse ? -1 : 1;
     const n = segment.reader.blockCount;
@@ -120,22 +123,19 @@ export class SortedFileCursor implements Cursor, EntryAt {
     this.settle();
   }
 
-  /** Whether the current entry is a put (not a delete). */
-  get isPut(): boolean {
-    return this.puts[this.i]!;
-  }
-
   next(): void {
     this.i += this.step;
     this.settle();
   }
 
   /**
-   * The current entry, its key and (with `values`) its value copied, if it is a put and `check`
-   * says it is its key's version; else undefined.
+   * The current entry, its key and (with `values`) its value copied, if it is a put of a data
+   * segment and the scan's `isVersion` says it is its key's version; else undefined.
    */
-  entryIf(check: VersionCheck, values: boolean): RangeEntry | undefined {
-    if (!this.puts[this.i] || !check(this)) return undefined;
+  entryIf(values: boolean): RangeEntry | undefined {
+    if (!this.puts[this.i] || this.isVersion === undefined || !this.isVersion(this)) {
+      return undefined;
+    }
     if (!values) return { key: copy(this.bytes, this.keyStart, this.keyEnd) };
     return {
       key: copy(this.bytes, this.keyStart, this.keyEnd),
