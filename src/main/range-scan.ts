@@ -1,9 +1,9 @@
 // Owns range scans on the caller's thread (Store.rangeSync, and Store.range in slices): merge
 // the sorted key sources (every segment's key run, the memtable's sorted generations) from
 // the lower bound (or, reversed, the upper), skip repeats, and ask the index for each key in
-// bounds: a key that is deleted, expired or stale in a run is left out, a live one is read. With
-// values, a data segment is walked itself (data-segment-cursor.ts): when the index points at the
-// entry in hand, its value is taken from the block instead of being read again.
+// bounds: a key that is deleted, expired or stale in a run is left out, a live one is read. A
+// data segment is walked itself (sorted-file-cursor.ts): when the index points at the entry in
+// hand, its key (and value) are taken from the block instead of being read again.
 // Cost: a seek per source, then per key returned a step per source and one index lookup.
 
 import { KvError } from '../shared/errors.js';
