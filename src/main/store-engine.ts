@@ -16,6 +16,7 @@ import { type DirLock, lockDirectory } from './dir-lock.js';
 import { ExpiryReaper } from './expiry-reaper.js';
 import { KeyMemtable } from './key-memtable.js';
 import { KeyRuns } from './key-runs.js';
+import { type ActiveAtOpen, activeAtOpen } from './memtable-fill.js';
 import { type ResolvedOptions, resolveOptions, type StoreOptions } from './options.js';
 import { ReadQueue } from './read-queue.js';
 import { startReaderPool } from './reader-pool.js';
@@ -54,6 +55,8 @@ export interface StoreEngine {
   readonly compactor: Compactor;
   /** Keys written since key runs caught up (range scans). */
   readonly memtable: KeyMemtable;
+  /** The active segment at open and its size then (what the memtable's fill reads up to). */
+  readonly activeAtOpen: ActiveAtOpen;
   /** This thread's open key runs (range scans). */
   readonly keyRuns: KeyRuns;
   /** The versions the writer displaces while snapshots are held. */
@@ -99,6 +102,8 @@ export async function startEngine(
       resolved.onRecoveryProgress,
     );
     const index = new IndexTable(opened.index);
+    // Before any write is sent: every put past this point reaches the memtable.
+    const atOpen = activeAtOpen(absolute, index.activeSegmentId);
     const pool = startReaderPool(absolute, opened.index, resolved.readers, resolved.readMode, log);
     const memtable = new KeyMemtable(() => index.keyRunsThrough);
     const writes = new WriteQueue((records, length) => writer.write(records, length), {
@@ -132,6 +137,7 @@ export async function startEngine(
         () => localReader.sweep(),
       ),
       memtable,
+      activeAtOpen: atOpen,
       keyRuns: new KeyRuns(absolute, index, resolved.readMode === 'mmap'),
       versions: new VersionLog(opened.versions),
       snapshots: new SnapshotRegistry(resolved.snapshotTimeoutMs, log),
