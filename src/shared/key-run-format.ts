@@ -10,6 +10,14 @@ import { SortedSegmentWriter } from './sorted-segment-writer.js';
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * Target raw bytes of a key run's data block: 1 KiB, not the data segments' 4 KiB. A scan
+ * decodes a whole block to start in it, and a short scan of a fresh store takes a few keys from
+ * each run: 100-key scans went from about 300k to 420k keys/s at 1M keys with 1 KiB blocks
+ * (bench/ANALYSIS.md, "Range scans"). Readers take any block size.
+ */
+export const KEY_RUN_BLOCK_BYTES = 1024;
+
 /** Key run file name for segment `id`. */
 export function keysFileName(id: number): string {
   return `${String(id).padStart(6, '0')}.keys`;
@@ -35,7 +43,13 @@ export function buildKeyRun(
   compressor?: BlockCompressor,
 ): Uint8Array {
   keys.sort(compareKeys);
-  const writer = new SortedSegmentWriter({ segmentId, first, last, compressor });
+  const writer = new SortedSegmentWriter({
+    segmentId,
+    first,
+    last,
+    compressor,
+    blockBytes: KEY_RUN_BLOCK_BYTES,
+  });
   const chunks: Uint8Array[] = [];
   let previous: Uint8Array | undefined;
   for (const key of keys) {
