@@ -76,6 +76,8 @@ export class SortedFileCursor implements Cursor, EntryAt {
   seq = 0;
   expiresAt = 0;
   private blockOffset = 0;
+  /** The block's bytes copied for the entries handed out (made at the first). */
+  private owned: Buffer | undefined = undefined;
   private block = -1;
   private count = 0;
   private i = 0;
@@ -136,11 +138,24 @@ export class SortedFileCursor implements Cursor, EntryAt {
     if (!this.puts[this.i] || this.isVersion === undefined || !this.isVersion(this)) {
       return undefined;
     }
-    if (!values) return { key: copy(this.bytes, this.keyStart, this.keyEnd) };
+    const owned = this.owned ?? this.own();
+    if (!values) return { key: owned.subarray(this.keyStart, this.keyEnd) };
     return {
-      key: copy(this.bytes, this.keyStart, this.keyEnd),
-      value: copy(this.bytes, this.keyEnd, this.valueEnds[this.i]!),
+      key: owned.subarray(this.keyStart, this.keyEnd),
+      value: owned.subarray(this.keyEnd, this.valueEnds[this.i]!),
     };
+  }
+
+  /**
+   * A copy of the block's bytes that the entries handed out are views of: one copy per block
+   * rather than two small ones per entry (like Node's pooled small Buffers, an entry kept
+   * keeps its block's copy alive).
+   */
+  private own(): Buffer {
+    const owned = Buffer.allocUnsafeSlow(this.bytes.length);
+    this.bytes.copy(owned);
+    this.owned = owned;
+    return owned;
   }
 
   /** First position with a key >= `start` (forward), or last with a key <= `start` (reverse). */
@@ -215,6 +230,7 @@ export class SortedFileCursor implements Cursor, EntryAt {
       throw outOfOrder();
     }
     this.bytes = bytes;
+    this.owned = undefined;
     this.blockOffset = offset;
     this.block = b;
     this.count = n;
@@ -255,11 +271,4 @@ function blockFor(reader: SortedSegmentReader, key: string): number {
     else hi = mid;
   }
   return lo;
-}
-
-/** A new Buffer holding `bytes[start, end)`. */
-function copy(bytes: Uint8Array, start: number, end: number): Buffer {
-  const out = Buffer.allocUnsafe(end - start);
-  for (let i = start; i < end; i++) out[i - start] = bytes[i]!;
-  return out;
 }
