@@ -174,7 +174,9 @@ export class Snapshot {
    * entry with an expiry is left to `read` (false), which judges it by the snapshot's clock.
    */
   private isVersion(at: EntryAt): boolean {
-    this.checkHeld();
+    // Only the release is checked, not an overflowed version log: an entry the index points at
+    // now was never displaced, so it is the snapshot's version whatever the log lost.
+    if (this.state.released) this.checkHeld();
     if (at.expiresAt !== 0 || at.seq > this.sequence) return false;
     return indexPointsAt(this.e.index, at);
   }
@@ -196,9 +198,9 @@ export class Snapshot {
           break;
         }
       }
+      // Released (or the log overflowed) while reading it: what was read may be incomplete.
+      this.checkHeld();
     }
-    // Released (or the log overflowed) while reading: what was read may be incomplete.
-    this.checkHeld();
     if (!found || (found.expiresAt !== 0 && found.expiresAt <= this.takenAt)) return undefined;
     return found.value;
   }
