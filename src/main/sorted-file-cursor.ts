@@ -138,8 +138,10 @@ export class SortedFileCursor implements Cursor, EntryAt {
     if (!this.puts[this.i] || this.isVersion === undefined || !this.isVersion(this)) {
       return undefined;
     }
+    // A key alone is copied alone: a caller keeping every key of a keys-only scan must not keep
+    // every block.
+    if (!values) return { key: Buffer.from(this.bytes.subarray(this.keyStart, this.keyEnd)) };
     const owned = this.owned ?? this.own();
-    if (!values) return { key: owned.subarray(this.keyStart, this.keyEnd) };
     return {
       key: owned.subarray(this.keyStart, this.keyEnd),
       value: owned.subarray(this.keyEnd, this.valueEnds[this.i]!),
