@@ -84,6 +84,8 @@ export class IndexTable extends IndexHeader {
   private slots: Uint32Array;
   private slotsCapacity: number;
   private readonly hashMask: number;
+  /** The capacity before `writerRestoreTarget`, while its slots may still be cleared. */
+  private capacityBeforeRestore: number | undefined = undefined;
 
   constructor(buffer: SharedArrayBuffer) {
     super(buffer);
@@ -299,18 +301,41 @@ export class IndexTable extends IndexHeader {
   }
 
   /**
-   * Loads a slot array saved by `writerCopySlots` into this (empty, still private) table,
-   * resizing it to `capacity` slots. Writer thread only, before any reader sees the table.
+   * The slot bytes of this (empty, still private) table resized to `capacity` slots, for a slot
+   * array saved by `writerCopySlots` to be read into in place; then call `writerRestoreCounts`,
+   * or `writerClearSlots` if what was read is not to be used. Writer thread only, before any
+   * reader sees the table.
    */
-  writerRestore(capacity: number, count: number, deleted: number, slots: Uint8Array): void {
+  writerRestoreTarget(capacity: number): Uint8Array {
     if (!this.isPrivate) throw new KvError('KV_INTERNAL', 'restore into an index readers can see');
     const bytes = (TABLE_BASE + capacity * SLOT_WORDS) * 4;
     if (bytes > this.buffer.byteLength) this.buffer.grow(bytes);
+    this.capacityBeforeRestore ??= Atomics.load(this.u32, H_CAPACITY);
     Atomics.store(this.u32, H_CAPACITY, capacity);
     const view = this.slotView();
-    new Uint8Array(view.buffer, view.byteOffset, view.byteLength).set(slots);
+    return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  }
+
+  /** Sets the key counts of a slot array read in by `writerRestoreTarget`. Writer only. */
+  writerRestoreCounts(count: number, deleted: number): void {
+    this.capacityBeforeRestore = undefined;
     this.u32[H_COUNT] = count;
     this.u32[H_DELETED] = deleted;
+  }
+
+  /**
+   * Empties every slot a `writerRestoreTarget` read filled and gives the table back the
+   * capacity it had before (a damaged snapshot's may be anything). Writer only, while private.
+   */
+  writerClearSlots(): void {
+    if (!this.isPrivate) throw new KvError('KV_INTERNAL', 'clear an index readers can see');
+    this.slotView().fill(0);
+    if (this.capacityBeforeRestore !== undefined) {
+      Atomics.store(this.u32, H_CAPACITY, this.capacityBeforeRestore);
+      this.capacityBeforeRestore = undefined;
+    }
+    this.u32[H_COUNT] = 0;
+    this.u32[H_DELETED] = 0;
   }
 
   /**

@@ -149,21 +149,86 @@ export function encodeSnapshot(s: Snapshot): Uint8Array[] {
   return [head, s.slots, trailer];
 }
 
-/** Validates and decodes a snapshot file; returns why it is unusable as a typed reason. */
-export function decodeSnapshot(bytes: Uint8Array): Snapshot | SnapshotFailure {
-  if (bytes.length < HEADER_BYTES + TRAILER_BYTES) return { reason: 'cut-short' };
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+/** Bytes of a snapshot's fixed header: what `snapshotLayout` reads. */
+export const SNAPSHOT_HEADER_BYTES = HEADER_BYTES;
+/** Bytes of a snapshot's trailer (its CRC32C), the file's last. */
+export const SNAPSHOT_TRAILER_BYTES = TRAILER_BYTES;
+
+/**
+ * Where the parts of a snapshot file lie: its head (header, segment table and expiry buckets)
+ * is bytes [0, slotsStart), its slot array [slotsStart, body), its trailer the rest. Reading
+ * them apart lets open read the slot array straight into the index's memory.
+ */
+export interface SnapshotLayout {
+  /** Slots in the slot array. */
+  readonly capacity: number;
+  readonly slotsStart: number;
+  readonly body: number;
+}
+
+/**
+ * The layout of a snapshot file of `fileBytes` bytes from its first `SNAPSHOT_HEADER_BYTES`
+ * (`header`), or why the file is unusable (checked in the order `decodeSnapshot` checks).
+ */
+export function snapshotLayout(
+  header: Uint8Array,
+  fileBytes: number,
+): SnapshotLayout | SnapshotFailure {
+  if (fileBytes < HEADER_BYTES + TRAILER_BYTES || header.length < HEADER_BYTES) {
+    return { reason: 'cut-short' };
+  }
+  const v = new DataView(header.buffer, header.byteOffset, HEADER_BYTES);
   if (v.getUint32(0, true) !== SNAPSHOT_MAGIC) return { reason: 'bad-magic' };
   const version = v.getUint16(4, true);
   if (version !== SNAPSHOT_VERSION) return { reason: 'unsupported-version', version };
   const capacity = v.getUint32(12, true);
   const segmentCount = v.getUint32(40, true);
   const bucketCount = v.getUint32(44, true);
-  const bucketsStart = HEADER_BYTES + segmentCount * SEGMENT_ENTRY_BYTES;
-  const slotsStart = bucketsStart + bucketCount * BUCKET_BYTES;
+  const slotsStart = HEADER_BYTES + segmentCount * SEGMENT_ENTRY_BYTES + bucketCount * BUCKET_BYTES;
   const body = slotsStart + capacity * SLOT_BYTES;
-  if (bytes.length !== body + TRAILER_BYTES) return { reason: 'length-mismatch' };
-  if (v.getUint32(body, true) !== crc32c(bytes, 0, body)) return { reason: 'checksum' };
+  if (fileBytes !== body + TRAILER_BYTES) return { reason: 'length-mismatch' };
+  return { capacity, slotsStart, body };
+}
+
+/** Validates and decodes a snapshot file; returns why it is unusable as a typed reason. */
+export function decodeSnapshot(bytes: Uint8Array): Snapshot | SnapshotFailure {
+  const layout = snapshotLayout(bytes.subarray(0, HEADER_BYTES), bytes.length);
+  if (isLayoutFailure(layout)) return layout;
+  return decodeSnapshotParts(
+    layout,
+    bytes.subarray(0, layout.slotsStart),
+    bytes.subarray(layout.slotsStart, layout.body),
+    bytes.subarray(layout.body),
+  );
+}
+
+/** Whether `snapshotLayout` failed. */
+export function isLayoutFailure(l: SnapshotLayout | SnapshotFailure): l is SnapshotFailure {
+  return 'reason' in l;
+}
+
+/**
+ * Validates and decodes a snapshot read in its three parts (`layout` from `snapshotLayout`):
+ * `head` is bytes [0, slotsStart), `slots` the slot array, `trailer` the last 4 bytes. The CRC
+ * covers head and slots. The result's `slots` is `slots` itself, not a copy.
+ */
+export function decodeSnapshotParts(
+  layout: SnapshotLayout,
+  head: Uint8Array,
+  slots: Uint8Array,
+  trailer: Uint8Array,
+): Snapshot | SnapshotFailure {
+  const { slotsStart, body, capacity } = layout;
+  if (head.length !== slotsStart || slots.length !== body - slotsStart) {
+    return { reason: 'length-mismatch' };
+  }
+  if (trailer.length !== TRAILER_BYTES) return { reason: 'length-mismatch' };
+  const crc = crc32c(slots, 0, slots.length, crc32c(head, 0, head.length));
+  const t = new DataView(trailer.buffer, trailer.byteOffset, TRAILER_BYTES);
+  if (t.getUint32(0, true) !== crc) return { reason: 'checksum' };
+  const v = new DataView(head.buffer, head.byteOffset, head.length);
+  const segmentCount = v.getUint32(40, true);
+  const bucketsStart = HEADER_BYTES + segmentCount * SEGMENT_ENTRY_BYTES;
   const segments: SnapshotSegment[] = [];
   let b = bucketsStart;
   for (let i = 0; i < segmentCount; i++) {
@@ -210,6 +275,6 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot | SnapshotFailure {
     resumeFrom: v.getUint32(36, true),
     sweptAt: getU64(v, 48),
     segments,
-    slots: bytes.subarray(slotsStart, body),
+    slots,
   };
 }

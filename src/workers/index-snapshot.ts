@@ -23,12 +23,16 @@ import type { IndexTable } from '../shared/index-table.js';
 import { KEY_HASH_ID } from '../shared/key-bytes.js';
 import type { Logger } from '../shared/logger.js';
 import {
-  decodeSnapshot,
+  decodeSnapshotParts,
   describeSnapshotFailure,
   encodeSnapshot,
+  isLayoutFailure,
   isSnapshotFailure,
   SNAPSHOT_FILE,
+  SNAPSHOT_HEADER_BYTES,
+  SNAPSHOT_TRAILER_BYTES,
   type Snapshot,
+  snapshotLayout,
 } from '../shared/snapshot-format.js';
 import { TEMP_SUFFIX, writeFileDurably } from './durable-file.js';
 import type { FileSystem } from './file-system.js';
@@ -107,43 +111,116 @@ export async function writeSnapshotInBackground(
 }
 
 /**
- * Loads INDEX-SNAPSHOT into the (empty, private) index and segment table if it matches the
- * directory's segments exactly; returns what it restored, or undefined (with a log line saying
- * why) when recovery must rebuild without it.
+ * What open found of INDEX-SNAPSHOT: no file; a file it cannot read or use, and why; or the
+ * snapshot, whose slot array has been read straight into the (empty, private) index.
  */
-export function readSnapshotFile(files: FileSystem, dir: string): Uint8Array | undefined {
+export type LoadedSnapshot =
+  | { readonly found: false }
+  | { readonly found: true; readonly problem: string }
+  | { readonly found: true; readonly snapshot: Snapshot };
+
+/**
+ * Reads INDEX-SNAPSHOT: its head and trailer into small buffers, its slot array (most of the
+ * file) directly into `index`'s memory, which must be private (no reader sees it yet). Reading
+ * it whole into a Buffer first and copying touched twice as much fresh memory: 5M keys are a
+ * 128 MiB slot array. Whatever it read is cleared again if the snapshot is not valid;
+ * `restoreSnapshot` then decides whether it matches the directory.
+ */
+export function readSnapshotFile(
+  files: FileSystem,
+  dir: string,
+  index: IndexTable,
+): LoadedSnapshot {
+  let fd: number;
   try {
-    return files.readFile(join(dir, SNAPSHOT_FILE));
-  } catch {
-    return undefined;
+    fd = files.open(join(dir, SNAPSHOT_FILE), 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { found: false };
+    return { found: true, problem: `cannot open it: ${String(error)}` };
+  }
+  let filled = false;
+  try {
+    const size = files.size(fd);
+    const header = readAt(files, fd, 0, Math.min(size, SNAPSHOT_HEADER_BYTES));
+    const layout = snapshotLayout(header, size);
+    if (isLayoutFailure(layout)) return { found: true, problem: describeSnapshotFailure(layout) };
+    const head = readAt(files, fd, 0, layout.slotsStart);
+    const slots = index.writerRestoreTarget(layout.capacity);
+    filled = true;
+    const got = readInto(files, fd, slots, layout.slotsStart);
+    const trailer = readAt(files, fd, layout.body, SNAPSHOT_TRAILER_BYTES);
+    const snapshot =
+      got === slots.length ? decodeSnapshotParts(layout, head, slots, trailer) : undefined;
+    if (snapshot === undefined || isSnapshotFailure(snapshot)) {
+      index.writerClearSlots();
+      const why =
+        snapshot === undefined
+          ? 'the slot array was cut short while read'
+          : describeSnapshotFailure(snapshot);
+      return { found: true, problem: why };
+    }
+    return { found: true, snapshot };
+  } catch (error) {
+    if (filled) index.writerClearSlots();
+    return { found: true, problem: `cannot read it: ${String(error)}` };
+  } finally {
+    files.close(fd);
   }
 }
 
-/** See readSnapshotFile; `bytes` is the file's content (undefined when there is none). */
+/** Up to `length` bytes of `fd` from `position` (fewer only at the file's end). */
+function readAt(files: FileSystem, fd: number, position: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  return out.subarray(0, readInto(files, fd, out, position));
+}
+
+/** Fills `into` from `fd` at `position`; returns the bytes read (fewer only at the end). */
+function readInto(files: FileSystem, fd: number, into: Uint8Array, position: number): number {
+  let got = 0;
+  while (got < into.length) {
+    // One read of at most 1 GiB: larger ones are cut short by the kernel anyway.
+    const n = files.read(fd, into, got, Math.min(into.length - got, 2 ** 30), position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+/**
+ * Takes the snapshot `readSnapshotFile` loaded into the index and segment table if it matches
+ * the directory's segments exactly; returns what it restored, or undefined (with a log line
+ * saying why, the index emptied again) when recovery must rebuild without it.
+ */
 export function restoreSnapshot(
-  bytes: Uint8Array | undefined,
+  loaded: LoadedSnapshot,
   inventory: Inventory,
   index: IndexTable,
   segments: SegmentTable,
   log: Logger,
 ): Restored | undefined {
   const dir = segments.dir;
-  if (!bytes) {
+  if (!loaded.found) {
     log.info('no index snapshot; rebuilding the index from hint files and segments');
     return undefined;
   }
-  const snapshot = decodeSnapshot(bytes);
-  const problem = isSnapshotFailure(snapshot)
-    ? describeSnapshotFailure(snapshot)
-    : mismatch(snapshot, inventory, index, segments.files, dir);
-  if (problem !== undefined || isSnapshotFailure(snapshot)) {
+  if ('problem' in loaded) {
+    log.warn(
+      { reason: loaded.problem },
+      'index snapshot not usable; rebuilding from hint files and segments',
+    );
+    return undefined;
+  }
+  const snapshot = loaded.snapshot;
+  const problem = mismatch(snapshot, inventory, index, segments.files, dir);
+  if (problem !== undefined) {
+    index.writerClearSlots();
     log.warn(
       { reason: problem },
       'index snapshot not usable; rebuilding from hint files and segments',
     );
     return undefined;
   }
-  index.writerRestore(snapshot.capacity, snapshot.count, snapshot.deleted, snapshot.slots);
+  index.writerRestoreCounts(snapshot.count, snapshot.deleted);
   segments.restoreSweptAt(snapshot.sweptAt);
   for (const g of snapshot.segments) {
     const kind = g.kind === KIND_MERGED || g.kind === KIND_SORTED ? g.kind : KIND_LOG;

@@ -41,9 +41,10 @@ export function openStoreFiles(
   const publisher = new IndexPublisher(index, segments, config.readMode);
   try {
     const repair = config.repair ? repairDirectory(files, config.dir, logger) : undefined;
-    const snapshot = readSnapshotFile(files, config.dir);
-    // No reader can see the index until open returns it: recovery may skip the locks.
+    // No reader can see the index until open returns it: recovery may skip the locks, and the
+    // snapshot's slot array is read straight into it.
     index.writerSetPrivate(true);
+    const snapshot = readSnapshotFile(files, config.dir, index);
     const recovered = recover(
       segments,
       publisher,

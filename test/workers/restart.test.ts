@@ -6,6 +6,11 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  decodeSnapshot,
+  encodeSnapshot,
+  isSnapshotFailure,
+} from '../../dist/shared/snapshot-format.js';
 import { requestStop, Throttle } from '../../dist/shared/throttle.js';
 import { writeSegmentHint } from '../../dist/workers/segment-hint.js';
 import { pollUntil } from '../fixtures/poll.js';
@@ -61,6 +66,51 @@ describe('restart on the writer thread', () => {
     r = await OpenWriter.open(dir, { segmentBytes: 70 });
     expect(r.opened.hintedSegments).toBe(unhinted.length - 1);
     expect(r.opened.scannedSegments).toBe(2);
+    expectContents(r);
+    await r.close();
+  });
+
+  it('a snapshot read into the index but not usable leaves it empty, at its size before', async () => {
+    const { dir, w } = await filled('restart-refused');
+    await w.close();
+    const good = readFileSync(join(dir, SNAPSHOT));
+    const decoded = decodeSnapshot(good);
+    if (isSnapshotFailure(decoded)) throw new Error(decoded.reason);
+    const refusedWith = async (bytes: Uint8Array) => {
+      writeFileSync(join(dir, SNAPSHOT), bytes);
+      const r = await OpenWriter.open(dir, { segmentBytes: 70 });
+      try {
+        expect(r.opened.restoredSegments).toBe(0);
+        expectContents(r);
+        expect(r.index.count).toBe(3);
+      } finally {
+        await r.close();
+      }
+    };
+    // A flip in the slot array: the CRC finds it after the array was read into the index.
+    const flipped = Buffer.from(good);
+    flipped[flipped.length - 9] ^= 0x40;
+    await refusedWith(flipped);
+    // A damaged head claiming no slots at all: the table goes back to its own size, not 0.
+    const empty = Buffer.concat(
+      encodeSnapshot({ ...decoded, capacity: 0, slots: new Uint8Array(0) }),
+    );
+    empty[20] ^= 1;
+    await refusedWith(empty);
+    // Whole but naming a segment that is not there: refused after the read, index emptied.
+    const stale = Buffer.concat(
+      encodeSnapshot({
+        ...decoded,
+        segments: [...decoded.segments, { ...decoded.segments[0]!, id: 999, handle: 999 }],
+      }),
+    );
+    await refusedWith(stale);
+    // Cut short in its slot array.
+    await refusedWith(good.subarray(0, good.length - 100));
+    // And the good one is still taken.
+    writeFileSync(join(dir, SNAPSHOT), good);
+    const r = await OpenWriter.open(dir, { segmentBytes: 70 });
+    expect(r.opened.restoredSegments).toBeGreaterThan(0);
     expectContents(r);
     await r.close();
   });
