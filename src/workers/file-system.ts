@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
+import { fileMaps } from '../shared/file-map.js';
 
 /** How a file is opened: `r` read, `r+` read-write, `w` create or truncate, `wx` create new. */
 export type OpenMode = 'r' | 'r+' | 'w' | 'wx';
@@ -52,6 +53,14 @@ export interface FileSystem {
   syncDirectory(dir: string): void;
   /** The asynchronous forms (libuv's thread pool), for big writes off the writer's turn. */
   readonly background: BackgroundFileSystem;
+  /**
+   * A read-only map of the first `length` bytes of `fd` (kvd's addon; the file must not shrink
+   * while it is mapped), or undefined where there are no maps: no addon, or a test's layer,
+   * whose reads must go through `read`. Release it with `unmap`.
+   */
+  map?(fd: number, length: number): ArrayBuffer | undefined;
+  /** Unmaps what `map` returned (its views become empty). */
+  unmap?(buffer: ArrayBuffer): void;
 }
 
 /** The few operations kvd runs on libuv's thread pool (the periodic index snapshot). */
@@ -106,6 +115,8 @@ export const nodeFileSystem: FileSystem = {
   fdatasyncInBackground: (fd, done) => fs.fdatasync(fd, done),
   ftruncate: (fd, size) => fs.ftruncateSync(fd, size),
   size: (fd) => fs.fstatSync(fd).size,
+  map: (fd, length) => fileMaps?.map(fd, length),
+  unmap: (buffer) => fileMaps?.unmap(buffer),
   rename: (from, to) => fs.renameSync(from, to),
   unlink: (path) => fs.unlinkSync(path),
   readdir: (dir) => fs.readdirSync(dir),
