@@ -81,6 +81,8 @@ export class Compactor {
     private readonly log: Logger,
     /** Runs after each merge is installed (the caller's thread closes retired fds). */
     private readonly onInstalled: () => void = () => {},
+    /** Whether merges may map their inputs (read mode `'mmap'`). */
+    private readonly mapInputs = true,
   ) {
     this.policy = {
       triggerDeadRatio: options.triggerDeadRatio,
@@ -194,6 +196,7 @@ export class Compactor {
           plan,
           bytesPerSecond: this.options.bytesPerSecond,
           blocks: this.blocks,
+          mapInputs: this.mapInputs,
         },
         (bytesRead) => onProgress?.({ merge, bytesRead, bytesTotal }),
       ).then((event) => {

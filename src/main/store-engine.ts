@@ -135,6 +135,7 @@ export async function startEngine(
         { compression: resolved.compression, level: resolved.compressionLevel },
         logging.of('compaction'),
         () => localReader.sweep(),
+        resolved.readMode === 'mmap',
       ),
       memtable,
       activeAtOpen: atOpen,

@@ -112,6 +112,8 @@ export type CompactionJob =
       readonly plan: MergePlan;
       readonly bytesPerSecond: number;
       readonly blocks: BlockCompressionSetting;
+      /** Whether the merge may map its inputs (the store's read mode is `'mmap'`). */
+      readonly mapInputs: boolean;
     }
   | {
       readonly kind: 'hint';

@@ -33,6 +33,7 @@ try {
       },
       undefined,
       compressor,
+      job.mapInputs,
     );
     post({ kind: 'merged', result }, [result.moves.buffer as ArrayBuffer]);
   } else {

@@ -197,6 +197,8 @@ export class RecordFetcher {
     private readonly files: FileSystem,
     private readonly dir: string,
     private readonly inputs: readonly FetchInput[],
+    /** Whether maps may be used (else every read is a pread). */
+    private readonly mapInputs = true,
   ) {}
 
   /**
@@ -232,7 +234,7 @@ export class RecordFetcher {
 
   /** A map of the whole file open as `fd`, or undefined (no maps, an empty file, or a failure). */
   private mapWhole(fd: number): Uint8Array | undefined {
-    if (!this.files.map) return undefined;
+    if (!this.mapInputs || !this.files.map) return undefined;
     const size = this.files.size(fd);
     if (size === 0) return undefined;
     let map: ArrayBuffer | undefined;

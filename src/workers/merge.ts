@@ -45,8 +45,10 @@ export type MergeProgress = (bytesRead: number, bytesTotal: number) => void;
 /**
  * Writes the merge `plan` describes into `<output>.sst.tmp` and `<output>.keys.tmp` in `dir`
  * (fsynced, not renamed: installing is the writer's job), the key run's blocks compressed by
- * `compressor` where that pays (default: none; the data segment is never compressed). Throws
- * `KV_CLOSED` if stopped, or the I/O error; either way the temporary files are removed.
+ * `compressor` where that pays (default: none; the data segment is never compressed).
+ * `mapInputs` (the store's read mode is `'mmap'`) lets it re-read records through maps of the
+ * inputs; with `'pread'` the store was told no file may be mapped. Throws `KV_CLOSED` if
+ * stopped, or the I/O error; either way the temporary files are removed.
  */
 export function mergeSegments(
   dir: string,
@@ -56,10 +58,11 @@ export function mergeSegments(
   progress: MergeProgress,
   files: FileSystem = nodeFileSystem,
   compressor?: BlockCompressor,
+  mapInputs = true,
 ): MergeResult {
   const outPath = join(dir, sortedSegmentFileName(plan.outputId) + TEMP_SUFFIX);
   const keysTemp = join(dir, keysFileName(plan.outputId) + TEMP_SUFFIX);
-  const fetcher = new RecordFetcher(files, dir, plan.inputs);
+  const fetcher = new RecordFetcher(files, dir, plan.inputs, mapInputs);
   let fd: number | undefined;
   try {
     const chosen = chooseRecords(files, index, plan, dir, throttle, progress);
