@@ -135,6 +135,20 @@ export const nodeFileSystem: FileSystem = {
   background: nodeBackground,
 };
 
+/**
+ * Fills `into` from `fd` at `position` through `files`, retrying short reads (each at most
+ * 1 GiB); returns the bytes read, fewer only where the file ends.
+ */
+export function readAll(files: FileSystem, fd: number, into: Uint8Array, position: number): number {
+  let got = 0;
+  while (got < into.length) {
+    const n = files.read(fd, into, got, Math.min(into.length - got, 2 ** 30), position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
 /** Writes all of `bytes` to `fd` at `position` through `files`, retrying short writes. */
 export function writeAll(files: FileSystem, fd: number, bytes: Uint8Array, position: number) {
   let done = 0;

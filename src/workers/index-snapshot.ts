@@ -35,7 +35,7 @@ import {
   snapshotLayout,
 } from '../shared/snapshot-format.js';
 import { TEMP_SUFFIX, writeFileDurably } from './durable-file.js';
-import type { FileSystem } from './file-system.js';
+import { type FileSystem, readAll } from './file-system.js';
 import type { Restored } from './recovery.js';
 import type { Inventory } from './segment-inventory.js';
 import type { SegmentTable } from './segments.js';
@@ -147,7 +147,7 @@ export function readSnapshotFile(
     const head = readAt(files, fd, 0, layout.slotsStart);
     const slots = index.writerRestoreTarget(layout.capacity);
     filled = true;
-    const got = readInto(files, fd, slots, layout.slotsStart);
+    const got = readAll(files, fd, slots, layout.slotsStart);
     const trailer = readAt(files, fd, layout.body, SNAPSHOT_TRAILER_BYTES);
     const snapshot =
       got === slots.length ? decodeSnapshotParts(layout, head, slots, trailer) : undefined;
@@ -171,19 +171,7 @@ export function readSnapshotFile(
 /** Up to `length` bytes of `fd` from `position` (fewer only at the file's end). */
 function readAt(files: FileSystem, fd: number, position: number, length: number): Uint8Array {
   const out = new Uint8Array(length);
-  return out.subarray(0, readInto(files, fd, out, position));
-}
-
-/** Fills `into` from `fd` at `position`; returns the bytes read (fewer only at the end). */
-function readInto(files: FileSystem, fd: number, into: Uint8Array, position: number): number {
-  let got = 0;
-  while (got < into.length) {
-    // One read of at most 1 GiB: larger ones are cut short by the kernel anyway.
-    const n = files.read(fd, into, got, Math.min(into.length - got, 2 ** 30), position + got);
-    if (n === 0) break;
-    got += n;
-  }
-  return got;
+  return out.subarray(0, readAll(files, fd, out, position));
 }
 
 /**
@@ -203,23 +191,20 @@ export function restoreSnapshot(
     log.info('no index snapshot; rebuilding the index from hint files and segments');
     return undefined;
   }
-  if ('problem' in loaded) {
-    log.warn(
-      { reason: loaded.problem },
-      'index snapshot not usable; rebuilding from hint files and segments',
-    );
-    return undefined;
-  }
-  const snapshot = loaded.snapshot;
-  const problem = mismatch(snapshot, inventory, index, segments.files, dir);
-  if (problem !== undefined) {
-    index.writerClearSlots();
+  const problem =
+    'problem' in loaded
+      ? loaded.problem
+      : mismatch(loaded.snapshot, inventory, index, segments.files, dir);
+  if (problem !== undefined || !('snapshot' in loaded)) {
+    // What was read into the index is not to be used.
+    if ('snapshot' in loaded) index.writerClearSlots();
     log.warn(
       { reason: problem },
       'index snapshot not usable; rebuilding from hint files and segments',
     );
     return undefined;
   }
+  const snapshot = loaded.snapshot;
   index.writerRestoreCounts(snapshot.count, snapshot.deleted);
   segments.restoreSweptAt(snapshot.sweptAt);
   for (const g of snapshot.segments) {

@@ -10,7 +10,7 @@ import { ByteBuilder } from '../shared/byte-builder.js';
 import { KvError } from '../shared/errors.js';
 import { dataFileName, KIND_LOG, KIND_SORTED } from '../shared/format.js';
 import { StoredRecord } from '../shared/stored-record.js';
-import type { FileSystem } from './file-system.js';
+import { type FileSystem, readAll } from './file-system.js';
 
 /** A live put, copied with its value. */
 export const OUTPUT_PUT = 0;
@@ -257,15 +257,12 @@ export class RecordFetcher {
 
   private read(fd: number, file: string, offset: number, length: number): Uint8Array {
     if (length > this.scratch.length) this.scratch = new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const n = this.files.read(fd, this.scratch, done, length - done, offset + done);
-      if (n === 0) {
-        throw new KvError('KV_IO', `${file} ended at ${offset + done} while a merge re-read it`);
-      }
-      done += n;
+    const bytes = this.scratch.subarray(0, length);
+    const got = readAll(this.files, fd, bytes, offset);
+    if (got < length) {
+      throw new KvError('KV_IO', `${file} ended at ${offset + got} while a merge re-read it`);
     }
-    return this.scratch.subarray(0, length);
+    return bytes;
   }
 
   /** Unmaps the inputs' maps and closes their fds. */
