@@ -1,4 +1,5 @@
-// Owns how the benchmarks drive lmdb-js: binary values, string keys, default (synced) commits;
+// Owns how the benchmarks drive lmdb-js: binary values, string keys, default (synced) commits
+// or noSync;
 // load with async put (lmdb batches one tick's puts into one transaction) or with putSync
 // inside transactionSync.
 
@@ -11,9 +12,12 @@ export type Lmdb = RootDatabase<Buffer, string>;
 /** Puts per transactionSync in the sync loader. */
 const PUTS_PER_TXN = 10_000;
 
-/** Opens (creating) an lmdb environment in directory `path`; values come back as Buffers. */
-export function openLmdb(path: string, readOnly = false): Lmdb {
-  return open<Buffer, string>({ path, encoding: 'binary', readOnly });
+/**
+ * Opens (creating) an lmdb environment in directory `path`; values come back as Buffers.
+ * `noSync` commits without syncing (lmdb's `noSync: true`): the pair of kvd's `'no'`.
+ */
+export function openLmdb(path: string, readOnly = false, noSync = false): Lmdb {
+  return open<Buffer, string>({ path, encoding: 'binary', readOnly, noSync });
 }
 
 /** Loads with async `put`: 1,024 puts per tick, 4 ticks in flight (as kvd). */

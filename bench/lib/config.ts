@@ -8,6 +8,7 @@ export const SCENARIO_IDS = [
   'anchor',
   'load',
   'hits',
+  'hits-loaded',
   'misses',
   'parallel',
   'always',

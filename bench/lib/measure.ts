@@ -1,14 +1,18 @@
-// Owns timing: synchronous loops measured in batches (one clock read per ~10 ms sample), and
-// sliding windows that keep K async operations in flight. Both report the median rate over
-// samples and a latency distribution; both count how many keys each operation found, so a
+// Owns timing. Synchronous loops on one thread are timed by tinybench: a warm-up that also
+// calibrates how many calls one sample holds (~10 ms), a throughput pass whose rate is every
+// call ÷ the summed time of its samples (garbage collection inside them included), and a
+// latency pass of its own, one call per sample, for the percentiles. A window of K async calls
+// kept in flight is timed by hand below (tinybench times one call at a time, or unbounded
+// concurrent calls, not a steady window). Both count how many keys each operation found, so a
 // scenario can check that hits hit and misses miss.
 
-import { median, quantile } from './stats.js';
+import { Bench, type Task } from 'tinybench';
+import { quantile } from './stats.js';
 
 export interface Measurement {
-  /** Median over samples of keys (or operations) per second. */
+  /** Keys (or operations) per second: all completed ÷ the whole measured time, GC included. */
   readonly perSec: number;
-  /** Samples behind the median. */
+  /** Samples (sync) or slices (window) the measured time was split into. */
   readonly samples: number;
   /** Latency of one operation, µs: median and 99th percentile (NaN when not measured). */
   readonly p50Us: number;
@@ -50,6 +54,11 @@ function warmupMs(timeMs: number): number {
   return Math.min(500, Math.max(100, timeMs / 5));
 }
 
+/** Length of the latency pass of a synchronous loop. */
+function latencyMs(timeMs: number): number {
+  return Math.min(1000, Math.max(20, timeMs / 4));
+}
+
 /**
  * Warm-up of an async window: longer, because the work runs on other threads too (kvd's
  * reader pool reaches its steady rate only after ~1 s of traffic on the reference VM).
@@ -58,72 +67,92 @@ export function windowWarmupMs(timeMs: number): number {
   return Math.min(1000, Math.max(300, timeMs / 2));
 }
 
+/** Runs `fn` as one tinybench task for `timeMs` (at least one sample); returns its result. */
+function runTask(fn: () => void, timeMs: number, retainSamples = false): TimedTask {
+  const bench = new Bench({
+    time: timeMs,
+    iterations: 1,
+    warmup: false,
+    throws: true,
+    retainSamples,
+  });
+  bench.add('task', fn);
+  const [task] = bench.runSync();
+  return timed(task);
+}
+
+/** What a finished task measured: calls, their summed time (ms), its latency percentiles (ms). */
+interface TimedTask {
+  readonly calls: number;
+  readonly totalMs: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+function timed(task: Task | undefined): TimedTask {
+  const result = task?.result;
+  if (result === undefined || !('totalTime' in result)) {
+    throw new Error(`tinybench task did not complete (${result?.state ?? 'no result'})`);
+  }
+  return {
+    calls: result.latency.samplesCount,
+    totalMs: result.totalTime,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+  };
+}
+
 /**
- * Times `op` (called with 0, 1, 2, …; returns keys found) on the calling thread: a warm-up,
- * then samples of a fixed number of calls each timed as a whole, then (unless disabled) a
- * latency pass timing each call alone, whose clock reads are kept out of the rate.
+ * Times `op` (called with 0, 1, 2, …; returns keys found) on the calling thread with tinybench:
+ * a warm-up of single calls that also gives the calls per ~10 ms sample, the throughput pass
+ * (samples of that many calls; rate = calls ÷ summed sample time), then, unless disabled, a
+ * latency pass of single calls for the percentiles, kept out of the rate.
  */
 export function measureSync(op: (i: number) => number, options: SyncOptions): Measurement {
   const keysPerOp = options.keysPerOp ?? 1;
   let i = 0;
-  // Warm-up, growing the chunk between clock reads so slow ops (fsync) do not overshoot.
-  const warmStart = performance.now();
-  let warmOps = 0;
-  let chunk = 1;
-  for (let now = warmStart; now - warmStart < warmupMs(options.timeMs); ) {
-    const before = now;
-    for (let k = 0; k < chunk; k++) op(i++);
-    warmOps += chunk;
-    now = performance.now();
-    if (now - before < 1 && chunk < 4096) chunk *= 2;
-  }
-  const perMs = warmOps / (performance.now() - warmStart);
-  const batch = Math.max(1, Math.round(perMs * (options.sampleMs ?? SAMPLE_MS)));
-
-  const rates: number[] = [];
-  let ops = 0;
   let found = 0;
-  const start = performance.now();
-  for (let now = start; now - start < options.timeMs; ) {
-    const before = now;
+  const single = (): void => {
+    found += op(i++);
+  };
+  const warm = runTask(single, warmupMs(options.timeMs));
+  const perCallMs = warm.totalMs / Math.max(1, warm.calls);
+  const batch = Math.max(
+    1,
+    Math.round((options.sampleMs ?? SAMPLE_MS) / Math.max(perCallMs, 1e-6)),
+  );
+
+  found = 0;
+  const first = i;
+  const rate = runTask(() => {
     for (let k = 0; k < batch; k++) found += op(i++);
-    now = performance.now();
-    ops += batch;
-    rates.push((batch * keysPerOp * 1000) / (now - before));
-  }
+  }, options.timeMs);
+  const ops = i - first;
+  const measuredFound = found;
 
   let p50Us = Number.NaN;
   let p99Us = Number.NaN;
   if (options.latency !== false) {
-    const latencies = new Float64Array(MAX_LATENCIES);
-    let n = 0;
-    const end = performance.now() + Math.min(1000, Math.max(20, options.timeMs / 4));
-    while (n < MAX_LATENCIES) {
-      const a = performance.now();
-      op(i++);
-      const b = performance.now();
-      latencies[n++] = b - a;
-      if (b >= end) break;
-    }
-    const used = latencies.subarray(0, n);
-    p50Us = quantile(used, 0.5) * 1000;
-    p99Us = quantile(used, 0.99) * 1000;
+    const latency = runTask(single, latencyMs(options.timeMs));
+    p50Us = latency.p50Ms * 1000;
+    p99Us = latency.p99Ms * 1000;
   }
   return {
-    perSec: median(rates),
-    samples: rates.length,
+    perSec: (ops * keysPerOp * 1000) / rate.totalMs,
+    samples: rate.calls,
     p50Us,
     p99Us,
     ops,
     keys: ops * keysPerOp,
-    found,
+    found: measuredFound,
   };
 }
 
 /**
  * Keeps `inFlight` calls of `op` outstanding (each of `inFlight` loops awaits one call, then
  * issues the next) for a warm-up and then `timeMs`. One call in eight is timed from issue to
- * settle; the rate is the median over ~50 ms slices of keys completed.
+ * settle; the rate is the keys completed ÷ the whole measured time (slices of ~50 ms are
+ * counted too, as `samples`).
  */
 export async function measureWindow(
   op: (i: number) => Promise<number>,
@@ -187,7 +216,7 @@ export async function measureWindow(
     measureEnd > measureStart ? (ops * keysPerOp * 1000) / (measureEnd - measureStart) : 0;
   const used = latencies.subarray(0, n);
   return {
-    perSec: rates.length >= 3 ? median(rates) : overall,
+    perSec: overall,
     samples: rates.length,
     p50Us: quantile(used, 0.5) * 1000,
     p99Us: quantile(used, 0.99) * 1000,

@@ -5,7 +5,7 @@ import { openKvd } from '../engines/kvd.js';
 import { openLevel } from '../engines/level.js';
 import { openLmdb } from '../engines/lmdb.js';
 import { openSqlite, selectValue } from '../engines/sqlite.js';
-import { type DatasetId, PROBE_LENGTH, probeAt, probeKeys } from './dataset.js';
+import { type DatasetId, PROBE_LENGTH, prng, probeAt, probeKeys } from './dataset.js';
 import { sqliteFile } from './fixtures.js';
 import { type Measurement, measureSync, measureWindow } from './measure.js';
 import type { Figure, ResultBuilder } from './results.js';
@@ -20,19 +20,28 @@ const MANY_IN_FLIGHT = 4;
 const PROBE_SEED = 0xb10b;
 
 /**
- * Runs every engine's read paths over the same random probe of present (`hit`) or absent
- * (`miss`) keys of dataset `id`, recording figures "<scenario>.<id>.<engine>.<variant>".
+ * The probe kinds: fresh strings of present (`hit`) or absent (`miss`) keys, or present keys
+ * drawn from the dataset's own key array (`loaded`: the strings every engine was loaded from).
+ */
+export type ProbeKind = 'hit' | 'miss' | 'loaded';
+
+/**
+ * Runs every engine's read paths over the same random probe of dataset `id` (`kind`),
+ * recording figures "<scenario>.<id>.<engine>.<variant>".
  */
 export async function runReadSuite(
   context: ScenarioContext,
   out: ResultBuilder,
-  scenario: 'hits' | 'misses',
+  scenario: 'hits' | 'hits-loaded' | 'misses',
   id: DatasetId,
-  kind: 'hit' | 'miss',
+  kind: ProbeKind,
 ): Promise<void> {
   const { config, fixtures } = context;
   const spec = fixtures.spec(id);
-  const probe = probeKeys(spec.count, kind, PROBE_SEED);
+  const probe =
+    kind === 'loaded'
+      ? loadedProbe(fixtures.dataset(id).keys, PROBE_SEED)
+      : probeKeys(spec.count, kind, PROBE_SEED);
   const batches = Array.from({ length: Math.floor(PROBE_LENGTH / MANY_KEYS) }, (_, b) =>
     probe.slice(b * MANY_KEYS, (b + 1) * MANY_KEYS),
   );
@@ -47,7 +56,7 @@ export async function runReadSuite(
     for (const v of values) n += score(v);
     return n;
   };
-  const check = kind === 'hit' ? expectAllFound : expectNoneFound;
+  const check = kind === 'miss' ? expectNoneFound : expectAllFound;
   const record = (
     engine: Figure['engine'],
     variant: string,
@@ -319,4 +328,10 @@ export async function runReadSuite(
     kvdMany,
     levelMany,
   );
+}
+
+/** PROBE_LENGTH strings of `keys` (the very objects, not copies), drawn uniformly. */
+function loadedProbe(keys: readonly string[], seed: number): string[] {
+  const next = prng(seed);
+  return Array.from({ length: PROBE_LENGTH }, () => keys[next() % keys.length]!);
 }

@@ -77,7 +77,7 @@ function renderScenario(s: ScenarioResult): string[] {
     lines.push('');
   }
   lines.push(
-    '| figure | data | median | unit | p50 µs | p99 µs | samples | how |',
+    '| figure | data | value | unit | p50 µs | p99 µs | samples | how |',
     '|---|---|---:|---|---:|---:|---:|---|',
   );
   for (const f of s.figures) {

@@ -29,7 +29,7 @@ export interface Figure {
   readonly dataset?: DatasetId;
   readonly unit: Unit;
   readonly better: 'higher' | 'lower';
-  /** The median over samples (a single run's value when samples is 1). */
+  /** The rate over the whole measured time (or a single run's value when samples is 1). */
   readonly value: number;
   readonly samples: number;
   readonly p50Us?: number;

@@ -18,6 +18,7 @@ const SCENARIOS: Record<ScenarioId, () => Promise<{ scenario: Scenario }>> = {
   anchor: () => import('../scenarios/anchor.js'),
   load: () => import('../scenarios/load.js'),
   hits: () => import('../scenarios/hits.js'),
+  'hits-loaded': () => import('../scenarios/hits-loaded.js'),
   misses: () => import('../scenarios/misses.js'),
   parallel: () => import('../scenarios/parallel.js'),
   always: () => import('../scenarios/always.js'),

@@ -19,7 +19,7 @@ export function renderTable(
 /** The scenario's figures table, then its ratios table. */
 export function renderScenario(result: ScenarioResult): string {
   const figures = renderTable(
-    ['figure', 'data', 'median', 'unit', 'p50 µs', 'p99 µs', 'samples', 'how'],
+    ['figure', 'data', 'rate', 'unit', 'p50 µs', 'p99 µs', 'samples', 'how'],
     result.figures.map((f) => [
       f.label,
       f.dataset ?? '',

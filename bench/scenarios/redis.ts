@@ -2,12 +2,20 @@
 // `redis-benchmark -t set,get -n N -r N -d 100 -P 16 -c 50` and the same with -P 1, with both
 // servers at the same durability (kvd --durability everysec; Redis appendonly yes, appendfsync
 // everysec, no RDB snapshots). Needs Debian's redis-server and redis-tools; skipped without them.
+// Then each server's memory, from /proc/<pid>/smaps_rollup, split into anonymous pages (heaps,
+// buffers, the shared index) and file-backed ones (mapped segments, which are page cache): idle
+// at start, and after the load and IDLE_MS of idleness; the anonymous growth per key loaded.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { ResultBuilder, Unit } from '../lib/results.js';
 import { figureId, type Scenario } from '../lib/scenario.js';
 
 const PIPELINES = [16, 1] as const;
+/** Idleness before the memory is read after the load (the issue's measure: 15 s). */
+const IDLE_MS = 15_000;
 
 export const scenario: Scenario = {
   id: 'redis',
@@ -45,6 +53,7 @@ export const scenario: Scenario = {
       ]),
     };
     try {
+      const idle = { kvd: memoryOf(servers.kvd), redis: memoryOf(servers.redis) };
       for (const pipeline of PIPELINES) {
         for (const engine of ['kvd', 'redis'] as const) {
           const rates = runBenchmark(servers[engine].port, requests, pipeline);
@@ -80,6 +89,11 @@ export const scenario: Scenario = {
         }
       }
       out.note('both servers on 127.0.0.1, same machine as redis-benchmark (which takes CPU too)');
+      // A wait, not a poll: the figure is the memory a server keeps once it has been idle this long.
+      await delay(IDLE_MS);
+      for (const engine of ['kvd', 'redis'] as const) {
+        recordMemory(out, engine, idle[engine], memoryOf(servers[engine]), dbsize(servers[engine]));
+      }
     } finally {
       for (const s of Object.values(servers)) s.child.kill('SIGTERM');
       await Promise.all(Object.values(servers).map((s) => s.exited));
@@ -171,4 +185,58 @@ function runBenchmark(port: number, requests: number, pipeline: number): [string
     if ((test === 'set' || test === 'get') && cells[1]) rates.push([test, Number(cells[1])]);
   }
   return rates;
+}
+
+/** A process's resident memory, bytes: anonymous (with shared anonymous) and file-backed. */
+interface Memory {
+  readonly anonymous: number;
+  readonly fileBacked: number;
+}
+
+/** Reads /proc/<pid>/smaps_rollup of a running server. */
+function memoryOf(server: RunningServer): Memory {
+  const text = readFileSync(`/proc/${server.child.pid}/smaps_rollup`, 'utf8');
+  const kib = (field: string): number => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+    return m ? Number(m[1]) * 1024 : 0;
+  };
+  const anonymous = kib('Anonymous') + kib('Pss_Shmem');
+  return { anonymous, fileBacked: kib('Rss') - anonymous };
+}
+
+/** Keys a server holds (DBSIZE through redis-cli). */
+function dbsize(server: RunningServer): number {
+  const reply = execFileSync('redis-cli', ['-p', String(server.port), 'DBSIZE'], {
+    encoding: 'utf8',
+  });
+  return Number(reply.trim());
+}
+
+/** Memory figures of one server: at start, after the load and idleness, growth per key. */
+function recordMemory(
+  out: ResultBuilder,
+  engine: 'kvd' | 'redis',
+  before: Memory,
+  after: Memory,
+  keys: number,
+): void {
+  const mib = 2 ** 20;
+  const how = `/proc/<pid>/smaps_rollup; ${keys.toLocaleString('en-US')} keys loaded, then ${IDLE_MS / 1000} s idle`;
+  const base = { engine, dataset: 'A', better: 'lower', how } as const;
+  const value = (variant: string, label: string, unit: Unit, v: number) =>
+    out.value({ ...base, id: figureId('redis', 'A', engine, variant), label, unit }, v);
+  value('memory.anon.idle', `${engine} anonymous memory at start`, 'MiB', before.anonymous / mib);
+  value('memory.anon', `${engine} anonymous memory after the load`, 'MiB', after.anonymous / mib);
+  value(
+    'memory.file',
+    `${engine} file-backed memory after the load`,
+    'MiB',
+    after.fileBacked / mib,
+  );
+  value(
+    'memory.anonPerKey',
+    `${engine} anonymous memory growth per key loaded`,
+    'B/key',
+    (after.anonymous - before.anonymous) / Math.max(1, keys),
+  );
 }
