@@ -21,22 +21,12 @@ import {
   type WriteReply,
 } from '../shared/messages.js';
 import { RecordReader } from '../shared/record-reader.js';
-import { CHECK_ALONE, isOpType, OP_CHECK, OP_REAP, type OpResult } from '../shared/write-ops.js';
+import { CHECK_ALONE, isOpType, OP_CHECK, OP_REAP } from '../shared/write-ops.js';
 import { ActiveFile, type ActiveSyncState, NEW_SEGMENT_SYNC } from './active-file.js';
-import {
-  type Cursor,
-  collectRuns,
-  failRemaining,
-  markFailed,
-  refuseUnit,
-  skipExhausted,
-  unitLength,
-  unitStart,
-} from './append-cursor.js';
+import { Submissions } from './append-cursor.js';
 import type { IndexPublisher } from './index-publisher.js';
 import { operationAt, runOperation } from './operation-runner.js';
 import type { Segment, SegmentTable } from './segments.js';
-import { countRecords, parseSubmissions, type WriteBuffer } from './write-buffer.js';
 
 /** The durability policy and rotation size the log writer follows. */
 export interface LogWriterOptions {
@@ -125,32 +115,23 @@ export class LogWriter {
    * log never holds a record the index and the caller were told failed.
    */
   append(buffers: readonly Uint8Array[]): WriteReply[] {
-    const { parsed, outcomes, errors } = parseSubmissions(buffers);
-    const cursor: Cursor = { buffer: 0, unit: 0, record: 0 };
-    skipExhausted(parsed, cursor);
-    const results: Record<number, OpResult>[] = parsed.map(() => ({}));
-    while (cursor.buffer < parsed.length && !this.failure) {
-      if (this.conflict && this.conflict.buffer !== cursor.buffer) this.conflict = undefined;
-      if (isOpType(recordType(parsed[cursor.buffer]!.bytes, unitStart(parsed, cursor)))) {
-        this.applyOperation(parsed, cursor, outcomes, errors, results);
+    const subs = new Submissions(buffers);
+    while (!subs.done && !this.failure) {
+      if (this.conflict && this.conflict.buffer !== subs.cursor.buffer) this.conflict = undefined;
+      if (isOpType(recordType(subs.bytes, subs.unitStart()))) {
+        this.applyOperation(subs);
       } else if (this.conflict) {
-        refuseUnit(parsed, cursor, outcomes, errors, this.conflict.error);
+        subs.refuseUnit(this.conflict.error);
         this.conflict = undefined;
       } else {
-        this.appendToActive(parsed, cursor, outcomes, errors);
+        this.appendToActive(subs);
       }
     }
     this.conflict = undefined;
     // Whatever could not be appended (the writer failed) fails with the writer's error.
-    if (cursor.buffer < parsed.length) {
-      failRemaining(parsed, cursor, outcomes, errors, serializeError(this.failure));
-    }
+    if (!subs.done) subs.failRemaining(serializeError(this.failure));
     this.flushes++;
-    return outcomes.map((o, i) => ({
-      outcomes: o,
-      ...(errors[i] ? { error: errors[i] } : {}),
-      ...(Object.keys(results[i]!).length > 0 ? { results: results[i]! } : {}),
-    }));
+    return subs.replies();
   }
 
   /**
@@ -158,19 +139,10 @@ export class LogWriter {
    * (everything before it is already written and published) and appends the record it
    * produces, if any. Advances `cursor` past it.
    */
-  private applyOperation(
-    parsed: readonly WriteBuffer[],
-    cursor: Cursor,
-    outcomes: Uint8Array[],
-    errors: (SerializedError | undefined)[],
-    results: Record<number, OpResult>[],
-  ): void {
-    const op = operationAt(parsed[cursor.buffer]!.bytes, unitStart(parsed, cursor));
-    const buffer = cursor.buffer;
-    const record = cursor.record;
-    cursor.record++;
-    cursor.unit++;
-    skipExhausted(parsed, cursor);
+  private applyOperation(subs: Submissions): void {
+    const op = operationAt(subs.bytes, subs.unitStart());
+    const { buffer, record } = subs.cursor;
+    subs.advance(1);
     const evaluation = runOperation(
       op,
       this.recordReader(),
@@ -178,25 +150,19 @@ export class LogWriter {
       this.options.maxValueBytes ?? MAX_RECORD_BYTES,
       this.removedAfterCheck,
     );
-    results[buffer]![record] = evaluation.result;
+    subs.results[buffer]![record] = evaluation.result;
     if (op.type === OP_REAP && evaluation.result.applied) this.expiredKeys++;
     if (op.type === OP_CHECK && evaluation.result.error && !(op.flags & CHECK_ALONE)) {
-      outcomes[buffer]![record] = WRITE_FAILED;
+      subs.outcomes[buffer]![record] = WRITE_FAILED;
       this.conflict ??= { buffer, error: evaluation.result.error };
     }
     if (!evaluation.record) return;
-    const produced: WriteBuffer = {
-      bytes: evaluation.record,
-      unitEnds: [evaluation.record.length],
-      records: countRecords(evaluation.record, 0, evaluation.record.length),
-    };
-    const own = { buffer: 0, unit: 0, record: 0 };
-    const ownOutcomes = [new Uint8Array(1)];
-    const ownErrors: (SerializedError | undefined)[] = [undefined];
-    this.appendToActive([produced], own, ownOutcomes, ownErrors);
-    if (own.buffer === 0 || ownOutcomes[0]![0] === WRITE_FAILED) {
-      outcomes[buffer]![record] = WRITE_FAILED;
-      errors[buffer] ??= ownErrors[0] ?? serializeError(this.failure);
+    // The record the operation produced is a submission of its own, appended at once.
+    const own = new Submissions([evaluation.record]);
+    this.appendToActive(own);
+    if (!own.done || own.outcomes[0]![0] === WRITE_FAILED) {
+      subs.outcomes[buffer]![record] = WRITE_FAILED;
+      subs.failBuffer(buffer, own.errors[0] ?? serializeError(this.failure));
     }
   }
 
@@ -284,18 +250,13 @@ export class LogWriter {
    * Writes units from `cursor` on into the active segment, rotating first if the next unit
    * does not fit, until the segment is full or the units run out. Advances `cursor`.
    */
-  private appendToActive(
-    parsed: readonly WriteBuffer[],
-    cursor: Cursor,
-    outcomes: Uint8Array[],
-    errors: (SerializedError | undefined)[],
-  ): void {
+  private appendToActive(subs: Submissions): void {
     const limit = this.options.segmentBytes;
     let mark = this.file.pendingMark(this.lastSeq + 1);
     const markBytes = mark ? SYNC_MARK_BYTES : 0;
     if (
       this.active.size > SEGMENT_HEADER_BYTES &&
-      this.active.size + markBytes + unitLength(parsed, cursor) > limit
+      this.active.size + markBytes + subs.unitLength() > limit
     ) {
       this.rotate();
       if (this.failure) return;
@@ -303,9 +264,8 @@ export class LogWriter {
     }
     const startSize = this.active.size;
     if (mark) this.lastSeq++; // the mark's sequence number, before its records'
-    const { runs, size, records, puts } = collectRuns(
-      parsed,
-      cursor,
+    const { parsed } = subs;
+    const { runs, size, records, puts } = subs.collectRuns(
       this.active.handle,
       startSize + (mark ? SYNC_MARK_BYTES : 0),
       limit,
@@ -325,10 +285,8 @@ export class LogWriter {
       const failure = ioError(`append to ${segmentFileName(this.active.id)} failed`, error);
       this.log.error({ err: failure, file: segmentFileName(this.active.id) }, 'append failed');
       this.cutBack(startSize);
-      for (const r of runs) {
-        markFailed(parsed[r.buffer]!.bytes, r.start, r.end, r.firstRecord, outcomes[r.buffer]!);
-        errors[r.buffer] ??= serializeError(failure);
-      }
+      const failed = serializeError(failure);
+      for (const r of runs) subs.failRun(r, failed);
       return;
     }
     try {
@@ -336,7 +294,7 @@ export class LogWriter {
       for (const r of runs) {
         const loc = { handle: r.handle, offset: r.offset };
         this.publisher.publishRecords(parsed[r.buffer]!.bytes, r.start, r.end, loc, (n) => {
-          outcomes[r.buffer]![r.firstRecord + n] = WRITE_OK_EXISTED;
+          subs.outcomes[r.buffer]![r.firstRecord + n] = WRITE_OK_EXISTED;
         });
       }
       this.publisher.index.writerSetPublishedSeq(this.lastSeq);

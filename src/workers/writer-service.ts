@@ -33,6 +33,7 @@ import { type FileSystem, nodeFileSystem } from './file-system.js';
 import type { IndexPublisher } from './index-publisher.js';
 import type { LogWriter } from './log-writer.js';
 import { writeMissingHints } from './repair.js';
+import { valueReply, voidReply } from './rpc-reply.js';
 import type { SegmentTable } from './segments.js';
 import { writeSizeHint } from './size-hint.js';
 import { WriterCompaction } from './writer-compaction.js';
@@ -99,8 +100,10 @@ export class WriterService implements WriterApi {
     this.snapshots = new WriterSnapshots(this.files, this.logger);
   }
 
-  async open(config: WriterConfig): Promise<ValueReply<WriterOpened>> {
-    try {
+  open(config: WriterConfig): Promise<ValueReply<WriterOpened>> {
+    const failed = (error: unknown) =>
+      this.logger.error({ err: error, dir: config.dir }, 'open failed');
+    return valueReply(() => {
       const started = performance.now();
       this.syncIntervalMs = config.syncIntervalMs ?? 1000;
       const opened = openStoreFiles(this.files, config, this.logger, this.onRecoveryProgress);
@@ -138,24 +141,18 @@ export class WriterService implements WriterApi {
         this.snapshots.writeNow(state);
       }
       return {
-        ok: true,
-        value: {
-          index: index.buffer,
-          versions: publisher.versions.buffer,
-          recoveredRecords: recovered.records,
-          restoredSegments: recovered.restored,
-          hintedSegments: recovered.hinted,
-          scannedSegments: recovered.scanned,
-          truncatedBytes: recovered.truncatedBytes,
-          ...(recovered.tornTail ? { tornTail: recovered.tornTail } : {}),
-          ...(repair ? { repair } : {}),
-          recoveryMs: performance.now() - started,
-        },
+        index: index.buffer,
+        versions: publisher.versions.buffer,
+        recoveredRecords: recovered.records,
+        restoredSegments: recovered.restored,
+        hintedSegments: recovered.hinted,
+        scannedSegments: recovered.scanned,
+        truncatedBytes: recovered.truncatedBytes,
+        ...(recovered.tornTail ? { tornTail: recovered.tornTail } : {}),
+        ...(repair ? { repair } : {}),
+        recoveryMs: performance.now() - started,
       };
-    } catch (error) {
-      this.logger.error({ err: error, dir: config.dir }, 'open failed');
-      return { ok: false, error: serializeError(error) };
-    }
+    }, failed);
   }
 
   /** Queues a buffer of records; they are appended with everything else queued this turn. */
@@ -169,52 +166,40 @@ export class WriterService implements WriterApi {
     });
   }
 
-  async sync(): Promise<VoidReply> {
-    try {
+  sync(): Promise<VoidReply> {
+    return voidReply(() => {
       this.flush();
       this.requireOpen().log.sync();
-      return { ok: true };
-    } catch (error) {
-      return { ok: false, error: serializeError(error) };
-    }
+    });
   }
 
-  async snapshot(): Promise<ValueReply<Uint32Array>> {
-    try {
+  snapshot(): Promise<ValueReply<Uint32Array>> {
+    return valueReply(() => {
       this.flush();
-      return { ok: true, value: this.requireOpen().index.writerCopyLocations() };
-    } catch (error) {
-      return { ok: false, error: serializeError(error) };
-    }
+      return this.requireOpen().index.writerCopyLocations();
+    });
   }
 
-  async sample(count: number): Promise<ValueReply<Uint32Array>> {
-    try {
+  sample(count: number): Promise<ValueReply<Uint32Array>> {
+    return valueReply(() => {
       this.flush();
-      return {
-        ok: true,
-        value: this.requireOpen().index.writerSampleLocations(count, Math.random),
-      };
-    } catch (error) {
-      return { ok: false, error: serializeError(error) };
-    }
+      return this.requireOpen().index.writerSampleLocations(count, Math.random);
+    });
   }
 
-  async checkpoint(): Promise<ValueReply<number>> {
-    try {
+  checkpoint(): Promise<ValueReply<number>> {
+    return valueReply(async () => {
       this.flush();
       const state = this.requireOpen();
       state.log.sync();
       await this.snapshots.settled();
       this.snapshots.writeNow(state, true);
-      return { ok: true, value: this.snapshots.lastWrittenAt };
-    } catch (error) {
-      return { ok: false, error: serializeError(error) };
-    }
+      return this.snapshots.lastWrittenAt;
+    });
   }
 
-  async setDurability(durability: Durability): Promise<VoidReply> {
-    try {
+  setDurability(durability: Durability): Promise<VoidReply> {
+    return voidReply(() => {
       this.flush();
       const state = this.requireOpen();
       state.log.setDurability(durability);
@@ -225,63 +210,48 @@ export class WriterService implements WriterApi {
           : undefined;
       timer?.unref();
       state.timer = timer;
-      return { ok: true };
-    } catch (error) {
-      return { ok: false, error: serializeError(error) };
-    }
+    });
   }
 
-  async planCompaction(
+  planCompaction(
     all: boolean,
     after: number,
     upTo: number,
     policy: CompactionPolicy,
   ): Promise<ValueReply<MergePlan | null>> {
-    try {
+    return valueReply(() => {
       const state = this.requireOpen();
       if (all && after === 0) this.flush();
-      return { ok: true, value: this.compaction.plan(state, all, after, upTo, policy) };
-    } catch (error) {
-      return { ok: false, error: serializeError(error) };
-    }
+      return this.compaction.plan(state, all, after, upTo, policy);
+    });
   }
 
-  async installCompaction(
-    plan: MergePlan,
-    result: MergeResult,
-  ): Promise<ValueReply<InstallOutcome>> {
-    try {
+  installCompaction(plan: MergePlan, result: MergeResult): Promise<ValueReply<InstallOutcome>> {
+    const failed = (error: unknown) =>
+      this.logger.error({ err: error }, 'compaction: install failed');
+    return valueReply(async () => {
       const outcome = await this.compaction.install(this.requireOpen(), plan, result);
       // The last snapshot names retired segments now: take a new one at the next period.
       this.snapshots.stale();
-      return { ok: true, value: outcome };
-    } catch (error) {
-      this.logger.error({ err: error }, 'compaction: install failed');
-      return { ok: false, error: serializeError(error) };
-    }
+      return outcome;
+    }, failed);
   }
 
-  async abandonCompaction(plan: MergePlan): Promise<VoidReply> {
-    try {
-      this.compaction.abandon(this.state?.segments, plan);
-      return { ok: true };
-    } catch (error) {
-      return { ok: false, error: serializeError(error) };
-    }
+  abandonCompaction(plan: MergePlan): Promise<VoidReply> {
+    return voidReply(() => this.compaction.abandon(this.state?.segments, plan));
   }
 
-  async unhintedSegments(): Promise<ValueReply<UnhintedSegment[]>> {
-    try {
+  unhintedSegments(): Promise<ValueReply<UnhintedSegment[]>> {
+    return valueReply(() => {
       const { segments, log } = this.requireOpen();
-      const value = segments
-        .list()
-        // Data segments are their own hint; open rebuilds a missing key run of theirs.
-        .filter((s) => !s.hinted && s.id !== log.activeId && s.kind !== KIND_SORTED)
-        .map((s) => ({ id: s.id, size: s.size }));
-      return { ok: true, value };
-    } catch (error) {
-      return { ok: false, error: serializeError(error) };
-    }
+      return (
+        segments
+          .list()
+          // Data segments are their own hint; open rebuilds a missing key run of theirs.
+          .filter((s) => !s.hinted && s.id !== log.activeId && s.kind !== KIND_SORTED)
+          .map((s) => ({ id: s.id, size: s.size }))
+      );
+    });
   }
 
   async hintWritten(id: number): Promise<VoidReply> {
@@ -292,49 +262,42 @@ export class WriterService implements WriterApi {
     return { ok: true };
   }
 
-  async backup(request: BackupRequest): Promise<ValueReply<BackupCopied>> {
-    try {
+  backup(request: BackupRequest): Promise<ValueReply<BackupCopied>> {
+    return valueReply(() => {
       // One turn: append what is queued, sync, capture (backup-capture.ts); the copy runs after.
       this.flush();
       const state = this.requireOpen();
       state.log.sync();
-      return { ok: true, value: await this.backups.run(state, request) };
-    } catch (error) {
-      return { ok: false, error: serializeError(error) };
-    }
+      return this.backups.run(state, request);
+    });
   }
 
-  async stats(): Promise<ValueReply<WriterStats>> {
-    try {
+  stats(): Promise<ValueReply<WriterStats>> {
+    return valueReply(() => {
       // Apply what is queued first, so the figures include writes already sent (a read's reap).
       this.flush();
       const { segments, log } = this.requireOpen();
       const withExpiry = segments.withExpiry(); // sweeps first, so the segments' figures agree
       return {
-        ok: true,
-        value: {
-          segments: segments.stats(log.activeId),
-          lastSeq: log.sequence,
-          writes: log.writes,
-          flushes: log.flushes,
-          syncs: log.syncs,
-          expiredKeys: log.expiredKeys,
-          withExpiry,
-          lastSnapshotAt: this.snapshots.lastWrittenAt,
-          durability: log.durability,
-          damageSkippedByMerges: { ...this.compaction.damageSkipped },
-        },
+        segments: segments.stats(log.activeId),
+        lastSeq: log.sequence,
+        writes: log.writes,
+        flushes: log.flushes,
+        syncs: log.syncs,
+        expiredKeys: log.expiredKeys,
+        withExpiry,
+        lastSnapshotAt: this.snapshots.lastWrittenAt,
+        durability: log.durability,
+        damageSkippedByMerges: { ...this.compaction.damageSkipped },
       };
-    } catch (error) {
-      return { ok: false, error: serializeError(error) };
-    }
+    });
   }
 
-  async close(): Promise<VoidReply> {
-    try {
+  close(): Promise<VoidReply> {
+    return voidReply(async () => {
       this.flush();
       const state = this.state;
-      if (!state) return { ok: true };
+      if (!state) return;
       this.state = undefined;
       if (state.timer) clearInterval(state.timer);
       if (state.snapshotTimer) clearInterval(state.snapshotTimer);
@@ -350,10 +313,7 @@ export class WriterService implements WriterApi {
       writeSizeHint(this.files, state.segments.dir, state.index.count);
       this.snapshots.writeNow(state);
       this.logger.info({ dir: state.segments.dir }, 'closed');
-      return { ok: true };
-    } catch (error) {
-      return { ok: false, error: serializeError(error) };
-    }
+    });
   }
 
   /** Appends everything queued so far as one group: one writev per segment, one sync. */
