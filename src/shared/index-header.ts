@@ -9,6 +9,7 @@
 // 10-11 published sequence number (u64), 12 batch generation, 13 batch lock, 14 active
 // segment id, 15 key runs through. Then 1024 stripe lock words, then 65,536 handle words.
 
+import { decrementAndNotify, untilZero } from './atomic-wait.js';
 import { lockRead, lockWrite, unlockRead, unlockWrite } from './rw-lock.js';
 
 const MAGIC = 0x4b564931; // "KVI1"
@@ -133,7 +134,12 @@ export class IndexHeader {
 
   /** Releases a pin taken by `pinSegments`. */
   unpinSegments(): void {
-    Atomics.sub(this.u32, H_SEGMENT_PINS, 1);
+    decrementAndNotify(this.i32, H_SEGMENT_PINS);
+  }
+
+  /** Resolves true once no pin is held, or false after `timeoutMs` (writer). */
+  whenUnpinned(timeoutMs: number): Promise<boolean> {
+    return untilZero(this.i32, H_SEGMENT_PINS, timeoutMs);
   }
 
   /** Pins currently held (writer: retire only at 0). */

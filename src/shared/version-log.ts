@@ -19,6 +19,8 @@
 // (another snapshot was held when it began), then reading the published sequence number:
 // every later run sees the count and records what it displaces.
 
+import { decrementAndNotify, untilZero } from './atomic-wait.js';
+
 const MAGIC = 0x4b56564c; // "KVVL"
 const H_MAGIC = 0;
 const H_COUNT = 1;
@@ -105,7 +107,12 @@ export class VersionLog {
 
   /** Ends what `holdSnapshot` began. */
   releaseSnapshot(): void {
-    Atomics.sub(this.words, H_HELD, 1);
+    decrementAndNotify(this.words, H_HELD);
+  }
+
+  /** Resolves once no snapshot is held (the writer, before it retires a merge's inputs). */
+  async whenNoneHeld(): Promise<void> {
+    await untilZero(this.words, H_HELD, Number.POSITIVE_INFINITY);
   }
 
   /** Snapshots held now, by every thread. */

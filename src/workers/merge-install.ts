@@ -186,16 +186,12 @@ function hitName(index: IndexTable, d: MergeResult['damaged'][number]): string {
  * and an unreleased one times out, so this ends.
  */
 async function waitForSnapshots(versions: VersionLog): Promise<void> {
-  while (versions.held > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  await versions.whenNoneHeld();
 }
 
 /** Waits (without blocking writes) until no keys() call holds a copy of old locations. */
 async function waitForPins(index: IndexTable): Promise<void> {
-  const deadline = performance.now() + PIN_WAIT_MS;
-  while (index.segmentPins > 0) {
-    if (performance.now() > deadline) {
-      throw new KvError('KV_INTERNAL', 'segment retirement waited too long for keys() calls');
-    }
-    await new Promise((resolve) => setTimeout(resolve, 5));
+  if (!(await index.whenUnpinned(PIN_WAIT_MS))) {
+    throw new KvError('KV_INTERNAL', 'segment retirement waited too long for keys() calls');
   }
 }
