@@ -11,6 +11,15 @@
 // lock(fd) -> 0, or the errno's name ("EAGAIN": someone else holds it): an exclusive,
 // non-blocking, whole-file lock on the open file description of `fd` (see lock_file). What the
 // lock means (the store directory's LOCK file) is in src/main/dir-lock.ts.
+//
+// trim() -> whether the C library gave freed heap memory back to the system: glibc's
+// malloc_trim(0), which returns the free pages of every thread's arena (glibc keeps them after
+// a burst of Buffers is freed, so an idle daemon would keep its peak). False elsewhere. When
+// to call it is src/main/server/idle-trim.ts's.
+//
+// mmapThreshold(bytes) -> whether glibc took it: mallopt(M_MMAP_THRESHOLD), so that blocks of at
+// least `bytes` are mapped on their own and unmapped when freed instead of staying in an arena.
+// Process-wide: only `kvd serve` sets it (its own process), never the library.
 
 #define _GNU_SOURCE // F_OFD_SETLK
 #include <errno.h>
@@ -21,6 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 typedef struct {
   void *addr;
@@ -168,6 +180,35 @@ static napi_value lock_file(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value trim_heap(napi_env env, napi_callback_info info) {
+  (void)info;
+  int released = 0;
+#ifdef __GLIBC__
+  released = malloc_trim(0);
+#endif
+  napi_value result;
+  napi_get_boolean(env, released != 0, &result);
+  return result;
+}
+
+static napi_value set_mmap_threshold(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t bytes = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, argv[0], &bytes) != napi_ok || bytes < 0) {
+    napi_throw_type_error(env, "KV_INVALID_ARGUMENT", "mmapThreshold(bytes) needs a byte count");
+    return NULL;
+  }
+  int ok = 0;
+#ifdef __GLIBC__
+  ok = mallopt(M_MMAP_THRESHOLD, bytes);
+#endif
+  napi_value result;
+  napi_get_boolean(env, ok != 0, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "map", NAPI_AUTO_LENGTH, map_file, NULL, &fn);
@@ -176,5 +217,9 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "unmap", fn);
   napi_create_function(env, "lock", NAPI_AUTO_LENGTH, lock_file, NULL, &fn);
   napi_set_named_property(env, exports, "lock", fn);
+  napi_create_function(env, "trim", NAPI_AUTO_LENGTH, trim_heap, NULL, &fn);
+  napi_set_named_property(env, exports, "trim", fn);
+  napi_create_function(env, "mmapThreshold", NAPI_AUTO_LENGTH, set_mmap_threshold, NULL, &fn);
+  napi_set_named_property(env, exports, "mmapThreshold", fn);
   return exports;
 }

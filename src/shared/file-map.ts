@@ -1,7 +1,8 @@
 // Owns the loading of kvd's native addon (src/native/kvd_native.c, built by node-gyp into
-// build/Release) and its typed surface: memory maps (`fileMaps`) and the directory's file lock
-// (`fileLocks`). Where the addon is missing, both are undefined: readers use pread instead, and
-// the directory lock falls back to an abstract socket (src/main/dir-lock.ts).
+// build/Release) and its typed surface: memory maps (`fileMaps`), the directory's file lock
+// (`fileLocks`) and giving freed heap memory back (`heapTrim`). Where the addon is missing, all
+// are undefined: readers use pread instead, the directory lock falls back to an abstract socket
+// (src/main/dir-lock.ts), and the daemon keeps what the C library keeps.
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -34,7 +35,23 @@ export interface FileLocks {
   lock(fd: number): 0 | string;
 }
 
-interface NativeAddon extends FileMaps, Partial<FileLocks> {}
+/** The addon's heap trim. */
+export interface HeapTrim {
+  /**
+   * Asks the C library to give the free pages of its heaps (every thread's) back to the system
+   * (glibc's `malloc_trim(0)`); returns whether it released any. Always false off glibc. Cost:
+   * a walk of the heaps, milliseconds; call it when idle.
+   */
+  trim(): boolean;
+  /**
+   * Makes the C library map blocks of at least `bytes` on their own, so that freeing one gives
+   * its pages back at once (glibc's `mallopt(M_MMAP_THRESHOLD)`); returns whether it took it.
+   * Process-wide: for a process kvd owns (`kvd serve`), never a library's host.
+   */
+  mmapThreshold(bytes: number): boolean;
+}
+
+interface NativeAddon extends FileMaps, Partial<FileLocks>, Partial<HeapTrim> {}
 
 const ADDON = join('build', 'Release', 'kvd_native.node');
 
@@ -66,3 +83,9 @@ export const fileMapsStatus: string = loaded.why;
 /** The native file lock, or undefined where the addon could not be loaded (or predates it). */
 export const fileLocks: FileLocks | undefined =
   typeof loaded.addon?.lock === 'function' ? (loaded.addon as FileLocks) : undefined;
+
+/** The native heap trim, or undefined where the addon could not be loaded (or predates it). */
+export const heapTrim: HeapTrim | undefined =
+  typeof loaded.addon?.trim === 'function' && typeof loaded.addon.mmapThreshold === 'function'
+    ? (loaded.addon as HeapTrim)
+    : undefined;

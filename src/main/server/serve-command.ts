@@ -145,6 +145,13 @@ export function addServeCommand(program: Command): void {
     });
 }
 
+/**
+ * Blocks from this size on are mapped on their own by the C library (the write queue's and the
+ * sockets' buffers): bench scenario "redis" measured 246 → 187 B of anonymous memory per key
+ * loaded with it and the idle trim, against 225 with the trim alone.
+ */
+const MMAP_THRESHOLD_BYTES = 64 * 1024;
+
 async function serveMain(flags: ServeFlags): Promise<number> {
   if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
     return fail('BAD_FLAGS', '--tls-cert and --tls-key go together');
@@ -154,6 +161,10 @@ async function serveMain(flags: ServeFlags): Promise<number> {
   }
   // Imported here so that loggers, which read KVD_LOG_LEVEL at creation, see the environment.
   const { startServer } = await import('./server.js');
+  // This process is the daemon's own: big freed blocks go back to the system at once instead of
+  // staying in glibc's arenas (idle-trim.ts gives the rest back when idle).
+  const { heapTrim } = await import('../../shared/file-map.js');
+  heapTrim?.mmapThreshold(MMAP_THRESHOLD_BYTES);
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer({

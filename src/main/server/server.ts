@@ -6,12 +6,14 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
+import { heapTrim } from '../../shared/file-map.js';
 import { createLogger, DEFAULTS, Store, type StoreOptions } from '../index.js';
 import { BackgroundSave } from './background-save.js';
 import { type ServerContext, ServerCounters, type ServerSettings } from './command-context.js';
 import { CommandStats } from './command-stats.js';
 import { createCommandGroups, createCommandTable } from './commands/command-table.js';
 import { Connection, type ConnectionInfo, type ConnectionOptions } from './connection.js';
+import { IdleTrim } from './idle-trim.js';
 import { type Listeners, openListeners } from './listeners.js';
 import {
   DEFAULT_PARSER_LIMITS,
@@ -197,6 +199,9 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     { dir: store.dir, host, port: listeners.port, unix: listeners.unixPath, tls: settings.tls },
     'kvd serving',
   );
+  // Freed C heap pages go back to the system once the daemon is idle (idle-trim.ts).
+  const idleTrim = heapTrim && new IdleTrim(heapTrim, () => counters.commandsProcessed);
+  idleTrim?.start();
 
   /** Clients that have not closed LINGER_MS after the Store closed are cut off. */
   async function lingerThenDestroy(): Promise<void> {
@@ -215,6 +220,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
 
   async function shutdown(): Promise<void> {
     log.info({ clients: connections.size }, 'shutting down: no new clients, finishing requests');
+    idleTrim?.stop();
     const listenersClosed = listeners.close();
     await Promise.all([...connections].map((c) => c.drain()));
     for (const c of connections) c.end();

@@ -1,0 +1,85 @@
+// Tests for giving the daemon's freed C heap back when idle (src/main/server/idle-trim.ts) and
+// the native calls behind it (src/native/kvd_native.c: trim, mmapThreshold). The idle logic is
+// driven look by look (`check()`), with a recording trim: no timers.
+
+import { describe, expect, it } from 'vitest';
+import { IdleTrim } from '../../dist/main/server/idle-trim.js';
+import { heapTrim } from '../../dist/shared/file-map.js';
+
+/** A trim that records its calls and answers `releases`. */
+function recordingTrim(releases = true) {
+  const calls: string[] = [];
+  return {
+    calls,
+    heap: {
+      trim: () => {
+        calls.push('trim');
+        return releases;
+      },
+      mmapThreshold: () => true,
+    },
+  };
+}
+
+describe('IdleTrim', () => {
+  it('trims once per idle period: not while commands arrive, once when they stop', () => {
+    let commands = 0;
+    const { calls, heap } = recordingTrim();
+    const idle = new IdleTrim(heap, () => commands);
+    idle.check(); // nothing happened since it was made (the server had just started): no trim
+    expect(calls).toEqual([]);
+    commands += 5;
+    idle.check(); // busy
+    commands += 1;
+    idle.check(); // still busy
+    expect(calls).toEqual([]);
+    idle.check(); // idle since the last look: trim
+    expect(calls).toEqual(['trim']);
+    idle.check(); // still idle: not again
+    idle.check();
+    expect(calls).toEqual(['trim']);
+    commands += 1;
+    idle.check(); // busy again
+    idle.check(); // idle again: one more trim
+    expect(calls).toEqual(['trim', 'trim']);
+    expect(idle.trims).toBe(2);
+    expect(idle.released).toBe(2);
+  });
+
+  it('counts a trim that released nothing apart', () => {
+    let commands = 0;
+    const { heap } = recordingTrim(false);
+    const idle = new IdleTrim(heap, () => commands);
+    commands++;
+    idle.check();
+    idle.check();
+    expect(idle.trims).toBe(1);
+    expect(idle.released).toBe(0);
+  });
+
+  it('stops its timer', () => {
+    const { heap } = recordingTrim();
+    const idle = new IdleTrim(heap, () => 0);
+    idle.start(60_000);
+    idle.stop(); // a running timer here would be reported by vitest as a leak only if ref'd
+    expect(idle.trims).toBe(0);
+  });
+});
+
+describe('native heap calls', () => {
+  it('are built, and answer booleans', () => {
+    expect(heapTrim, 'kvd_native.node must be built (npm run build:native)').toBeDefined();
+    const heap = heapTrim!;
+    // A burst of big freed blocks, then a trim: on glibc there is something to give back.
+    let kept = 0;
+    for (let i = 0; i < 64; i++) kept += Buffer.allocUnsafeSlow(256 * 1024).length;
+    expect(kept).toBe(64 * 256 * 1024);
+    expect(typeof heap.trim()).toBe('boolean');
+    expect(heap.mmapThreshold(64 * 1024)).toBe(process.platform === 'linux');
+  });
+
+  it('refuses a threshold that is not a byte count', () => {
+    expect(() => heapTrim!.mmapThreshold(-1)).toThrow(/byte count/);
+    expect(() => (heapTrim!.mmapThreshold as (v: unknown) => boolean)('64k')).toThrow(/byte count/);
+  });
+});
