@@ -62,7 +62,7 @@ export const scenario: Scenario = {
           ...base,
           id: figureId('anchor', undefined, 'fs', 'pread.threads'),
           label: `readSync, ${config.clients} worker threads`,
-          how: 'sum of per-thread medians',
+          how: 'sum of per-thread rates',
         },
         sumThreads(parts),
       );

@@ -92,7 +92,7 @@ export const scenario: Scenario = {
         id: figureId('parallel', 'A', 'lmdb', 'get'),
         engine: 'lmdb',
         label: `lmdb get, ${clients} threads`,
-        how: 'sum of per-thread medians',
+        how: 'sum of per-thread rates',
       },
       expectAllFound('lmdb threads', sumThreads(lmdbParts)),
     );
@@ -106,7 +106,7 @@ export const scenario: Scenario = {
         id: figureId('parallel', 'A', 'sqlite', 'select'),
         engine: 'sqlite',
         label: `sqlite SELECT, ${clients} threads`,
-        how: 'sum of per-thread medians',
+        how: 'sum of per-thread rates',
       },
       expectAllFound('sqlite threads', sumThreads(sqliteParts)),
     );

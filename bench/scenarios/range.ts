@@ -65,7 +65,7 @@ const SHAPES: readonly ScanShape[] = [
 ];
 /** The shape kvd's async `range` is measured with too. */
 const ASYNC_SHAPE = 0;
-/** Throughput windows per task: the rate is the median over them. */
+/** Samples (or slices) per task; the rate is over all of them together. */
 const WINDOWS = 8;
 /** Scans per shape and engine whose keys are compared with the expected ones before timing. */
 const CHECKS = 8;
@@ -265,8 +265,8 @@ export const scenario: Scenario = {
           '(16 B, 100 B values), interleaved into one load order, the same for every engine; ' +
           'ranges of A start at uniformly random keys and take [start, start + n) by bounds ' +
           'and limit n; a prefix scan takes a random group (kvd `prefix`, the peers the ' +
-          'same [prefix, next prefix) bounds, no limit); rates are keys returned ÷ the time of ' +
-          `whole windows of ~${formatNumber(windowMs)} ms (GC included), median of the windows; ` +
+          'same [prefix, next prefix) bounds, no limit); rates are every key returned ÷ the ' +
+          `whole measured time, in samples of ~${formatNumber(windowMs)} ms (GC included); ` +
           `each engine's first ${CHECKS} scans of every shape are checked key by key (untimed), ` +
           'every timed scan for its entry count and value lengths',
       );
