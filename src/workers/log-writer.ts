@@ -157,10 +157,11 @@ export class LogWriter {
       this.conflict ??= { buffer, error: evaluation.result.error };
     }
     if (!evaluation.record) return;
-    // The record the operation produced is a submission of its own, appended at once.
+    // The record the operation produced is a submission of its own, appended at once. It failed
+    // if it is not all appended, or it has an error (one it could not even be parsed with, too).
     const own = new Submissions([evaluation.record]);
-    this.appendToActive(own);
-    if (!own.done || own.outcomes[0]![0] === WRITE_FAILED) {
+    if (own.errors[0] === undefined) this.appendToActive(own);
+    if (!own.done || own.errors[0] !== undefined || own.outcomes[0]![0] === WRITE_FAILED) {
       subs.outcomes[buffer]![record] = WRITE_FAILED;
       subs.failBuffer(buffer, own.errors[0] ?? serializeError(this.failure));
     }
