@@ -1,9 +1,10 @@
-// Owns the caller-side half of reads: the gets issued in one tick are coalesced; a batch of up
-// to `inlineKeys` keys (the gets of one tick, a getMany, a has) is read right here on the
-// caller's thread (a read is a memory copy or one pread, far cheaper than a reader round
-// trip), and a bigger one goes to the reader pool as a few getMany tasks (one per reader
-// thread at most), so a thread hop carries many keys and the event loop is never blocked long.
-// It counts the keys read each way (`stats().reads`).
+// Owns the caller-side half of reads: the gets issued during one turn of the event loop, by
+// every caller (all of the daemon's connections too), are coalesced; a batch of up to
+// `inlineKeys` keys (one turn's gets, a getMany, a has) is read right here on the caller's
+// thread (a read is a memory copy or one pread, far cheaper than a reader round trip), and a
+// bigger one goes to the reader pool as a few getMany tasks (one per reader thread at most), so
+// a thread hop carries many keys and the event loop is never blocked long. It counts the keys
+// read each way (`stats().reads`).
 
 import type { Piscina } from 'piscina';
 import { deserializeError, KvError } from '../shared/errors.js';
@@ -29,7 +30,7 @@ export interface KeysAt {
   readonly damaged: DamagedLocation[];
 }
 
-/** Below this many keys a tick's gets go to one reader; above, they are split across readers. */
+/** Below this many keys a turn's gets go to one reader; above, they are split across readers. */
 const KEYS_PER_TASK_BEFORE_SPLIT = 64;
 
 /** Keys looked up since open (getSync, get, getMany, has; not keysAt), by where they were read. */
@@ -61,14 +62,16 @@ export interface BatchVisibility {
 const POOLED_ATTEMPTS = 3;
 
 /**
- * Coalesces one tick's gets, and serves them, getMany and has either inline or through the
+ * Coalesces one turn's gets, and serves them, getMany and has either inline or through the
  * reader pool. Caller's thread only; rejects with the reader's `KvError` (`KV_CORRUPTION`,
  * `KV_IO`, …). Of the gets issued together, only those whose records are bad reject (a failed
  * pooled task is retried key by key inline); a getMany rejects as a whole.
  */
 export class ReadQueue {
   private pending: PendingGet[] = [];
+  /** A setImmediate flush (inline batch) and a microtask flush (pooled batch) are queued. */
   private scheduled = false;
+  private poolFlushQueued = false;
   private readonly inFlight = new Set<Promise<unknown>>();
   private inlineCount = 0;
   private pooledCount = 0;
@@ -82,16 +85,30 @@ export class ReadQueue {
   ) {}
 
   /**
-   * Queues one get for this tick's batch. An inline batch is read from setImmediate, so a read
-   * always yields to the event loop (a loop of awaited inline reads cannot starve timers and
-   * the writer's replies), as a pooled one does.
+   * Queues one get for this turn's batch. A batch read here is read from setImmediate: after
+   * the turn's I/O callbacks, so the GETs of every daemon connection that sent some this turn
+   * are read in one pass, and a read always yields to the event loop (a loop of awaited inline
+   * reads cannot starve timers and the writer's replies). A batch bound for the reader pool
+   * (more than `inlineKeys`) is sent from a microtask instead: waiting for the turn's end would
+   * put it behind every reply the pool's port delivers in that turn.
    */
   get(key: KeyInput): Promise<Buffer | undefined> {
     return new Promise((resolve, reject) => {
       this.pending.push({ key, resolve, reject });
-      if (!this.scheduled) {
+      if (this.pending.length > this.inlineKeys) {
+        if (!this.poolFlushQueued) {
+          this.poolFlushQueued = true;
+          queueMicrotask(() => {
+            this.poolFlushQueued = false;
+            this.flush();
+          });
+        }
+      } else if (!this.scheduled) {
         this.scheduled = true;
-        queueMicrotask(() => this.flush());
+        setImmediate(() => {
+          this.scheduled = false;
+          this.flush();
+        });
       }
     });
   }
@@ -174,12 +191,11 @@ export class ReadQueue {
   }
 
   private flush(): void {
-    this.scheduled = false;
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
     if (batch.length <= this.inlineKeys) {
-      setImmediate(() => this.readInline(batch));
+      this.readInline(batch);
       return;
     }
     for (const [from, to] of this.split(batch.length)) {

@@ -88,9 +88,9 @@ export class Store {
   }
 
   /**
-   * The value stored under `key`, or undefined. The gets issued in one tick are served together:
-   * on this thread if there are at most `inlineReadKeys` of them, else by the reader pool as one
-   * task per reader. Rejects with `KV_CORRUPTION` if the record fails its checksum,
+   * The value stored under `key`, or undefined. The gets issued in one turn of the event loop are
+   * served together: on this thread if there are at most `inlineReadKeys` of them, else by the
+   * reader pool as one task per reader. Rejects with `KV_CORRUPTION` if the record fails its checksum,
    * `KV_KEY_TOO_LARGE`, `KV_INVALID_ARGUMENT`, `KV_CLOSED` or `KV_IO`.
    */
   get(key: Bytes): Promise<Buffer | undefined> {

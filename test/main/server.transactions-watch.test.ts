@@ -200,7 +200,6 @@ describe('the commit-time check', () => {
   function context(): CommandContext {
     return {
       store: shared.server.store,
-      gets: shared.server.store,
       client: new ClientSession(0, 'test', false),
       server: { commandStats: new CommandStats([]) } as unknown as ServerContext,
     };

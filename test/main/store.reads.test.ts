@@ -1,5 +1,5 @@
 // Where the Store serves reads, as stats().reads counts them: getSync and batches of up to
-// inlineReadKeys keys (a getMany, a has, the gets of one tick) on the caller's thread, bigger
+// inlineReadKeys keys (a getMany, a has, the gets of one turn) on the caller's thread, bigger
 // batches by the reader pool; the keys of a pooled task that failed are read again here.
 
 import { join } from 'node:path';
@@ -47,9 +47,27 @@ describe('stats().reads', () => {
       await Promise.all([store.get('a'), store.get('b')]);
       expect(await reads(store)).toEqual({ inline: 6, pooled: 6 });
 
+      // The batch lasts the whole turn, not one callback: gets issued by two callbacks of one
+      // turn (as two daemon connections' data events are) are one batch of three, so it goes to
+      // the pool; read per callback, they would have been two inline batches.
+      const byCallbacks = await new Promise<Promise<Buffer | undefined>[]>((resolve) => {
+        const issued: Promise<Buffer | undefined>[] = [];
+        setImmediate(() => issued.push(store.get('a'), store.get('b')));
+        setImmediate(() => {
+          issued.push(store.get('c'));
+          resolve(issued);
+        });
+      });
+      expect((await Promise.all(byCallbacks)).map((v) => v?.toString())).toEqual([
+        'value a',
+        'value b',
+        'value c',
+      ]);
+      expect(await reads(store)).toEqual({ inline: 6, pooled: 9 });
+
       // keys() reads records in the pool too, but looks up no key: not counted.
       expect((await store.keys()).length).toBe(3);
-      expect(await reads(store)).toEqual({ inline: 6, pooled: 6 });
+      expect(await reads(store)).toEqual({ inline: 6, pooled: 9 });
     } finally {
       await store.close();
     }

@@ -39,12 +39,6 @@ export type CommandStore = Pick<
   | 'setDurability'
 >;
 
-/** Coalesces the GETs started in one pass over a read batch into one `getMany`. */
-export interface GetCoalescer {
-  /** The value of `key`, fetched with the other GETs of this pass. */
-  get(key: Buffer): Promise<Buffer | undefined>;
-}
-
 /** Server-wide counters, as INFO reports them. Main thread. */
 export class ServerCounters {
   connectionsReceived = 0;
@@ -112,7 +106,6 @@ export interface ServerContext {
 /** The arguments every command handler gets. */
 export interface CommandContext {
   readonly store: CommandStore;
-  readonly gets: GetCoalescer;
   readonly client: ClientSession;
   readonly server: ServerContext;
 }

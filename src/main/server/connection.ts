@@ -10,7 +10,6 @@ import { type CommandCounters, countCall } from './command-stats.js';
 import { errorReply, unknownCommand, wrongArity } from './commands/arguments.js';
 import { arityAllows, type CommandKind, type CommandSpec } from './commands/command-spec.js';
 import { heldByTransaction, queueInTransaction } from './commands/transactions/queueing.js';
-import { GetBatch } from './get-batch.js';
 import { RespParser, type RespParserLimits, RespProtocolError } from './resp-parser.js';
 import { error, type RespValue } from './resp-value.js';
 import { type RespProtocol, RespWriter } from './resp-writer.js';
@@ -78,7 +77,6 @@ export class Connection {
   readonly session: ClientSession;
   private readonly parser: RespParser;
   private readonly writer = new RespWriter();
-  private readonly gets: GetBatch;
   private readonly context: CommandContext;
   private replies: Slot[] = [];
   private replyHead = 0;
@@ -114,8 +112,7 @@ export class Connection {
     this.session = new ClientSession(id, address, server.settings.passwordRequired);
     this.parser = new RespParser(options.parserLimits);
     this.parser.unauthenticated = !this.session.authenticated;
-    this.gets = GetBatch.for(store);
-    this.context = { store, gets: this.gets, client: this.session, server };
+    this.context = { store, client: this.session, server };
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
@@ -201,7 +198,6 @@ export class Connection {
         this.writeReplies();
         this.parseRequests();
         this.startWaiting();
-        this.gets.flush();
         this.writeReplies();
         // Requests that answered at once (PING, errors) may have freed room again.
       } while (this.inputStalled && this.canParse());

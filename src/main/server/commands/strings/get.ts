@@ -1,18 +1,20 @@
-// GET key: the value, or the null bulk string. The GETs a connection starts in one pass travel
-// to the reader pool as one getMany (ctx.gets).
+// GET key: the value, or the null bulk string. The GETs every connection starts in one turn of
+// the event loop are read together by the store (read-queue.ts).
 
 import type { CommandContext } from '../../command-context.js';
 import { bulk, NULL, type RespValue } from '../../resp-value.js';
 import type { CommandSpec } from '../command-spec.js';
 
-async function get(ctx: CommandContext, args: readonly Buffer[]): Promise<RespValue> {
-  const value = await ctx.gets.get(args[1]!);
-  if (value === undefined) {
-    ctx.server.counters.keyspaceMisses++;
-    return NULL;
-  }
-  ctx.server.counters.keyspaceHits++;
-  return bulk(value);
+function get(ctx: CommandContext, args: readonly Buffer[]): Promise<RespValue> {
+  const counters = ctx.server.counters;
+  return ctx.store.get(args[1]!).then((value) => {
+    if (value === undefined) {
+      counters.keyspaceMisses++;
+      return NULL;
+    }
+    counters.keyspaceHits++;
+    return bulk(value);
+  });
 }
 
 /** GET. */

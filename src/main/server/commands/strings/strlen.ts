@@ -6,7 +6,7 @@ import { integer, type RespValue } from '../../resp-value.js';
 import type { CommandSpec } from '../command-spec.js';
 
 async function strlen(ctx: CommandContext, args: readonly Buffer[]): Promise<RespValue> {
-  const value = await ctx.gets.get(args[1]!);
+  const value = await ctx.store.get(args[1]!);
   return integer(value?.length ?? 0);
 }
 

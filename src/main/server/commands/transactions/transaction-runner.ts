@@ -68,7 +68,7 @@ async function attempt(
   if (watchedChanged(store, transaction.watched)) return ABORTED;
   const overlay = new Overlay(store, Date.now());
   const view = new TransactionStore(overlay, limits, store.dir);
-  const inner: CommandContext = { store: view, gets: view, client: ctx.client, server: ctx.server };
+  const inner: CommandContext = { store: view, client: ctx.client, server: ctx.server };
   const replies: RespValue[] = [];
   const micros: number[] = [];
   for (const command of transaction.commands) {

@@ -9,7 +9,7 @@ import type { CommandHandler, CommandSpec } from '../command-spec.js';
 
 /**
  * How a queued command runs inside EXEC: a handler called with the transaction's context,
- * whose `store` and `gets` read and write through the transaction's view (so it sees the
+ * whose `store` reads and writes through the transaction's view (so it sees the
  * transaction's earlier writes, and its own writes reach the store only in EXEC's batch).
  */
 export type TransactionalForm = CommandHandler;
@@ -21,7 +21,7 @@ const HANDLER = 'handler';
  * Every command that may be queued, with its form. A command joins with `HANDLER` only if its
  * handler touches nothing but keyed `CommandStore` methods (get, set, setWith, incrBy, append,
  * getDelete, delete, has, getMany, entrySync, version, expirySync, expire, persist, batch,
- * `atomically`), `ctx.gets` and the keyspace counters; a handler that needs the whole keyspace
+ * `atomically`) and the keyspace counters; a handler that needs the whole keyspace
  * (KEYS, SCAN, DBSIZE, FLUSHALL, RANDOMKEY), the server's state (INFO, COMPACT, CONFIG, …) or
  * would change the connection under EXEC's reply (AUTH, HELLO) is not listed. Adding a command is one line here, or one
  * small function over the view when its handler will not do.
