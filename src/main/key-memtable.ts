@@ -1,11 +1,14 @@
 // Owns the ordered keys a range scan needs besides the key runs (key-run-format.ts): every key
 // written since the writer last caught up with key runs, and (memtable-fill.ts) the keys of segments that
-// have no key run yet. Keys are kept as latin1 strings (one char per byte, so string order is
-// byte order) in generations: the one being filled is an unsorted array (adding is a push);
-// a range scan sorts it and freezes it, and merges frozen generations of similar size (the
-// logarithmic method), so adding costs O(1) and a scan sees O(log n) sorted arrays. A
+// have no key run yet. Keys are kept in generations: the one being filled packs its keys as
+// bytes (key-arena.ts; adding is a copy), and so do full ones no scan has needed yet; a range
+// scan turns each into sorted latin1 strings (one char per byte, so string order is byte order)
+// and merges sorted generations of similar size (the logarithmic method), so adding costs O(1)
+// and a scan sees O(log n) sorted arrays. A
 // generation is dropped once its writes are acknowledged and every log segment they can have
 // landed in is covered by key runs (IndexTable.keyRunsThrough). Caller's thread.
+
+import { KeyArena } from './key-arena.js';
 
 /** Where the keys a write carried may have landed: settles with the active segment id then. */
 export interface MemtableTicket {
@@ -14,6 +17,9 @@ export interface MemtableTicket {
 }
 
 interface Generation {
+  /** Its keys while no scan has needed them: unsorted bytes. */
+  packed: KeyArena | undefined;
+  /** Its keys once sorted (without repeats), as latin1 strings. */
   keys: string[];
   sorted: boolean;
   /** Writes not yet answered; a generation with any is never dropped or merged. */
@@ -23,7 +29,12 @@ interface Generation {
 }
 
 function newGeneration(): Generation {
-  return { keys: [], sorted: false, pending: 0, maxTag: 0 };
+  return { packed: new KeyArena(), keys: [], sorted: false, pending: 0, maxTag: 0 };
+}
+
+/** Keys a generation holds (repeats counted). */
+function sizeOf(g: Generation): number {
+  return g.packed ? g.packed.count : g.keys.length;
 }
 
 /**
@@ -65,8 +76,9 @@ function mergeSorted(a: readonly string[], b: readonly string[]): string[] {
   return out;
 }
 
-/** Keys a generation takes before a new one starts (and covered ones are dropped). */
+/** Keys, and bytes of keys, a generation takes before a new one starts (and covered ones are dropped). */
 const GENERATION_KEYS = 65_536;
+const GENERATION_BYTES = 16 * 1024 * 1024;
 
 /** The keys written since key runs last caught up. See the file comment. */
 export class KeyMemtable {
@@ -78,16 +90,21 @@ export class KeyMemtable {
   /** `keyRunsThrough`: how far key runs cover the log now (IndexTable.keyRunsThrough). */
   constructor(private readonly keyRunsThrough: () => number) {}
 
-  /** Adds the keys of writes about to be sent; settle the ticket when the writer answers. */
-  add(keys: readonly string[]): MemtableTicket {
-    if (this.current.keys.length >= GENERATION_KEYS) {
+  /**
+   * Adds the keys of writes about to be sent (copied: `keys` may be reused); settle the ticket
+   * when the writer answers.
+   */
+  add(keys: KeyArena): MemtableTicket {
+    const packed = this.current.packed!;
+    if (packed.count >= GENERATION_KEYS || packed.byteLength >= GENERATION_BYTES) {
       // Without scans nothing else would drop covered keys: start a new generation, drop old.
+      packed.trim();
       this.frozen.push(this.current);
       this.current = newGeneration();
       this.dropCovered(this.keyRunsThrough());
     }
     const generation = this.current;
-    for (const k of keys) generation.keys.push(k);
+    generation.packed!.append(keys);
     generation.pending++;
     let settled = false;
     return {
@@ -103,12 +120,18 @@ export class KeyMemtable {
   /** Adds keys already on disk in segments up to `segmentId` that have no key run (a fill). */
   fill(keys: readonly string[], segmentId: number): void {
     if (keys.length === 0) return;
-    this.frozen.push({ keys: sortUnique([...keys]), sorted: true, pending: 0, maxTag: segmentId });
+    this.frozen.push({
+      packed: undefined,
+      keys: sortUnique([...keys]),
+      sorted: true,
+      pending: 0,
+      maxTag: segmentId,
+    });
   }
 
   /** Keys held now (repeats across generations counted again). */
   get size(): number {
-    return this.frozen.reduce((n, g) => n + g.keys.length, this.current.keys.length);
+    return this.frozen.reduce((n, g) => n + sizeOf(g), sizeOf(this.current));
   }
 
   /**
@@ -116,14 +139,15 @@ export class KeyMemtable {
    * ones, and earlier ones stay valid for the scans that hold them.
    */
   sortedViews(): readonly (readonly string[])[] {
-    if (this.current.keys.length > 0) {
+    if (sizeOf(this.current) > 0) {
       this.frozen.push(this.current);
       this.current = newGeneration();
     }
     this.dropCovered(this.keyRunsThrough());
     for (const g of this.frozen) {
       if (g.sorted) continue;
-      g.keys = sortUnique(g.keys);
+      g.keys = sortUnique(g.packed!.toStrings());
+      g.packed = undefined;
       g.sorted = true;
     }
     this.mergeSimilar();
@@ -153,6 +177,7 @@ export class KeyMemtable {
           continue;
         }
         out.push({
+          packed: undefined,
           keys: mergeSorted(older.keys, newer.keys),
           sorted: true,
           pending: 0,

@@ -16,7 +16,7 @@ import {
   TYPE_PUT,
   writeRecordHeader,
 } from '../shared/format.js';
-import { byteLength, type KeyInput, keyToLatin1 } from '../shared/key-bytes.js';
+import { byteLength, type KeyInput } from '../shared/key-bytes.js';
 import { WRITE_FAILED, WRITE_OK_EXISTED, type WriteReply } from '../shared/messages.js';
 import {
   CHECK_ABSENT_SINCE,
@@ -29,6 +29,7 @@ import {
   type OpResult,
   type OpType,
 } from '../shared/write-ops.js';
+import { KeyArena } from './key-arena.js';
 import type { KeyMemtable } from './key-memtable.js';
 
 /** Record and operation types that can leave a put record for their key (a range candidate). */
@@ -102,8 +103,8 @@ export class WriteQueue {
   private waiters: Waiter[] = [];
   private scheduled = false;
   private inFlight = new Set<Promise<void>>();
-  /** Keys (latin1) of this turn's writes that may put a record for them, for range scans. */
-  private putKeys: string[] = [];
+  /** Keys of this turn's writes that may put a record for them, for range scans (reused). */
+  private readonly putKeys = new KeyArena();
 
   /** `keys`: where the keys of puts go for range scans (KeyMemtable), if anywhere. */
   constructor(
@@ -221,13 +222,13 @@ export class WriteQueue {
   ): void {
     const keyLength = byteLength(key);
     const valueLength = byteLength(value);
-    if (this.keys && PUTS_A_RECORD.has(type)) this.putKeys.push(keyToLatin1(key));
     const length = recordBytes(keyLength, valueLength);
     this.reserve(length);
     const b = this.buffer;
     const at = this.used;
     writeRecordHeader(b, at, type, flags, expiresAt, keyLength, valueLength);
     copyInto(b, recordKeyStart(at), key, keyLength);
+    if (this.keys && PUTS_A_RECORD.has(type)) this.putKeys.push(b, recordKeyStart(at), keyLength);
     copyInto(b, recordValueStart(at, keyLength), value, valueLength);
     this.used += length;
   }
@@ -253,7 +254,7 @@ export class WriteQueue {
     this.records = 0;
     this.waiters = [];
     const ticket = this.keys?.memtable.add(this.putKeys);
-    this.putKeys = [];
+    this.putKeys.clear();
     const keys = this.keys;
     const done = this.send(records, length).then(
       (reply) => {

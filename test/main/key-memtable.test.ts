@@ -5,6 +5,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { KeyArena } from '../../dist/main/key-arena.js';
 import { KeyMemtable } from '../../dist/main/key-memtable.js';
 
 const byteOrder = (keys: Iterable<string>): string[] =>
@@ -32,7 +33,7 @@ describe('KeyMemtable', () => {
         const late: { settle: () => void }[] = [];
         for (const s of steps) {
           if ('add' in s) {
-            const ticket = memtable.add(s.add);
+            const ticket = memtable.add(KeyArena.of(s.add));
             const entry = { keys: [...s.add], segment: active, settled: false };
             uncovered.push(entry);
             const settle = () => {
@@ -69,10 +70,10 @@ describe('KeyMemtable', () => {
         { length: 1000 },
         (_, i) => `k${String(i * 16 + g).padStart(6, '0')}`,
       );
-      tickets.push(memtable.add(keys));
+      tickets.push(memtable.add(KeyArena.of(keys)));
       memtable.sortedViews();
     }
-    const pending = memtable.add(['pending']);
+    const pending = memtable.add(KeyArena.of(['pending']));
     for (const t of tickets) t.settle(1);
     const views = memtable.sortedViews();
     // The 16 settled generations became one; the pending one stays apart.
@@ -87,7 +88,7 @@ describe('KeyMemtable', () => {
     const parts = ['user:', 'user:1', 'usera', 'user:\u00e9', 'user', ''];
     const keys: string[] = [];
     for (const a of parts) for (const b of parts) keys.push(a + b);
-    memtable.add(keys).settle(1);
+    memtable.add(KeyArena.of(keys)).settle(1);
     const views = memtable.sortedViews();
     expect(union(views)).toEqual(byteOrder(keys));
     expect(views).toHaveLength(1);
