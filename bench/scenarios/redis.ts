@@ -29,7 +29,9 @@ export const scenario: Scenario = {
     }
     const requests = config.keys;
     const servers = {
+      // Started as `npm start` and the `kvd` binary start it (README, "Memory").
       kvd: await startServer(process.execPath, (port) => [
+        '--max-semi-space-size=4',
         new URL('../../../dist/main/cli.js', import.meta.url).pathname,
         'serve',
         '--port',

@@ -318,6 +318,22 @@ describe('COMMAND INFO and COMMAND DOCS', () => {
   });
 });
 
+describe('the kvd binary', () => {
+  it("starts Node with the daemon's young-generation cap (README, Memory)", async () => {
+    const dir = await makeTempDir('admin-binary');
+    const child = await spawnServer(['--dir', dir, '--readers', '1'], {}, true);
+    const redis = connect(child.port);
+    try {
+      const flags = infoField(await redis.info('server'), 'kvd_node_flags');
+      expect(flags?.split(' ')).toContain('--max-semi-space-size=4');
+    } finally {
+      redis.disconnect();
+      child.child.kill('SIGTERM');
+      await child.child.exited;
+    }
+  });
+});
+
 describe('CONFIG SET appendfsync in a kvd serve process', () => {
   it('makes every acknowledged write fsynced, and keeps it through a SIGKILL', async () => {
     const dir = await makeTempDir('admin-kill');

@@ -58,6 +58,8 @@ function sectionFields(section: Section, ctx: CommandContext, stats: StoreStats)
         ['kvd_version', settings.version],
         ['redis_mode', 'standalone'],
         ['os', `${osType()} ${release()} ${arch()}`],
+        // Node's own flags (the young-generation cap of README "Memory" among them).
+        ['kvd_node_flags', process.execArgv.join(' ')],
         ['arch_bits', 64],
         ['process_id', process.pid],
         ['tcp_port', settings.port ?? 0],
