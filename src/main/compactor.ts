@@ -83,6 +83,8 @@ export class Compactor {
     private readonly onInstalled: () => void = () => {},
     /** Whether merges may map their inputs (read mode `'mmap'`). */
     private readonly mapInputs = true,
+    /** Runs once key runs cover more of the log (a hint file written, a merge installed). */
+    private readonly onKeyRuns: () => void = () => {},
   ) {
     this.policy = {
       triggerDeadRatio: options.triggerDeadRatio,
@@ -220,6 +222,7 @@ export class Compactor {
     );
     const outcome = await this.writer.installCompaction(plan, result);
     this.onInstalled();
+    this.onKeyRuns();
     this.log.info(
       { merge, ...outcome, seconds: (performance.now() - copied) / 1000 },
       'compaction: installed',
@@ -255,6 +258,7 @@ export class Compactor {
         continue;
       }
       await this.writer.hintWritten(segment.id);
+      this.onKeyRuns();
       this.log.info(
         {
           segment: segment.id,

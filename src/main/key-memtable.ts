@@ -129,6 +129,20 @@ export class KeyMemtable {
     });
   }
 
+  /**
+   * Drops now what key runs cover (after a hint file is written or a merge installed), so an
+   * idle store does not keep keys until its next write or scan. The generation being filled is
+   * frozen first if none of its writes is in flight.
+   */
+  shed(): void {
+    if (sizeOf(this.current) > 0 && this.current.pending === 0) {
+      this.current.packed!.trim();
+      this.frozen.push(this.current);
+      this.current = newGeneration();
+    }
+    this.dropCovered(this.keyRunsThrough());
+  }
+
   /** Keys held now (repeats across generations counted again). */
   get size(): number {
     return this.frozen.reduce((n, g) => n + sizeOf(g), sizeOf(this.current));

@@ -136,6 +136,7 @@ export async function startEngine(
         logging.of('compaction'),
         () => localReader.sweep(),
         resolved.readMode === 'mmap',
+        () => memtable.shed(),
       ),
       memtable,
       activeAtOpen: atOpen,

@@ -62,6 +62,26 @@ describe('KeyMemtable', () => {
     );
   });
 
+  it('shed() drops what key runs cover without a write or a scan, never a write in flight', () => {
+    let through = 0;
+    const memtable = new KeyMemtable(() => through);
+    memtable.add(KeyArena.of(['a', 'b'])).settle(1);
+    const inFlight = memtable.add(KeyArena.of(['c']));
+    memtable.shed();
+    expect(memtable.size, 'nothing covered yet').toBe(3);
+    through = 1; // segment 1 got its key run
+    memtable.shed();
+    expect(memtable.size, 'the generation has a write in flight').toBe(3);
+    inFlight.settle(2);
+    memtable.shed();
+    expect(memtable.size, 'c may be in segment 2, not covered').toBe(3);
+    through = 2;
+    memtable.shed();
+    expect(memtable.size).toBe(0);
+    memtable.add(KeyArena.of(['d'])).settle(3);
+    expect(memtable.sortedViews()).toEqual([['d']]);
+  });
+
   it('merges equal generations into one view and never merges one with writes in flight', () => {
     const memtable = new KeyMemtable(() => 0);
     const tickets = [];
