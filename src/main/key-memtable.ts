@@ -1,12 +1,13 @@
 // Owns the ordered keys a range scan needs besides the key runs (key-run-format.ts): every key
-// written since the writer last caught up with key runs, and (memtable-fill.ts) the keys of segments that
-// have no key run yet. Keys are kept in generations: the one being filled packs its keys as
-// bytes (key-arena.ts; adding is a copy), and so do full ones no scan has needed yet; a range
-// scan turns each into sorted latin1 strings (one char per byte, so string order is byte order)
-// and merges sorted generations of similar size (the logarithmic method), so adding costs O(1)
-// and a scan sees O(log n) sorted arrays. A
-// generation is dropped once its writes are acknowledged and every log segment they can have
-// landed in is covered by key runs (IndexTable.keyRunsThrough). Caller's thread.
+// written since the writer last caught up with key runs, and (memtable-fill.ts) the keys of
+// segments that have no key run yet. Keys are kept in generations: the one being filled packs
+// its keys as bytes (key-arena.ts; adding is a copy), and so do full ones no scan has needed
+// yet; a range scan turns each into sorted latin1 strings (one char per byte, so string order
+// is byte order) and merges sorted generations of similar size (the logarithmic method), so
+// adding costs O(1) and a scan sees O(log n) sorted arrays. A generation is dropped once its
+// writes are acknowledged and every log segment they can have landed in is covered by key runs
+// (IndexTable.keyRunsThrough): looked at when a generation fills, when a scan starts, and when
+// the compactor reports new key runs (`shed`). Caller's thread.
 
 import { KeyArena } from './key-arena.js';
 
