@@ -99,9 +99,7 @@ export class KeyMemtable {
     const packed = this.current.packed!;
     if (packed.count >= GENERATION_KEYS || packed.byteLength >= GENERATION_BYTES) {
       // Without scans nothing else would drop covered keys: start a new generation, drop old.
-      packed.trim();
-      this.frozen.push(this.current);
-      this.current = newGeneration();
+      this.freezeCurrent();
       this.dropCovered(this.keyRunsThrough());
     }
     const generation = this.current;
@@ -136,12 +134,15 @@ export class KeyMemtable {
    * frozen first if none of its writes is in flight.
    */
   shed(): void {
-    if (sizeOf(this.current) > 0 && this.current.pending === 0) {
-      this.current.packed!.trim();
-      this.frozen.push(this.current);
-      this.current = newGeneration();
-    }
+    if (sizeOf(this.current) > 0 && this.current.pending === 0) this.freezeCurrent();
     this.dropCovered(this.keyRunsThrough());
+  }
+
+  /** Freezes the generation being filled (its arena trimmed to size) and starts a new one. */
+  private freezeCurrent(): void {
+    this.current.packed?.trim();
+    this.frozen.push(this.current);
+    this.current = newGeneration();
   }
 
   /** Keys held now (repeats across generations counted again). */
@@ -154,10 +155,7 @@ export class KeyMemtable {
    * ones, and earlier ones stay valid for the scans that hold them.
    */
   sortedViews(): readonly (readonly string[])[] {
-    if (sizeOf(this.current) > 0) {
-      this.frozen.push(this.current);
-      this.current = newGeneration();
-    }
+    if (sizeOf(this.current) > 0) this.freezeCurrent();
     this.dropCovered(this.keyRunsThrough());
     for (const g of this.frozen) {
       if (g.sorted) continue;
