@@ -6,7 +6,15 @@ import type { DatasetId } from './dataset.js';
 import type { Measurement } from './measure.js';
 import { median, quantile } from './stats.js';
 
-export type Engine = 'kvd' | 'lmdb' | 'classic-level' | 'sqlite' | 'fs' | 'js-map' | 'redis';
+export type Engine =
+  | 'kvd'
+  | 'lmdb'
+  | 'classic-level'
+  | 'sqlite'
+  | 'fs'
+  | 'js-map'
+  | 'redis'
+  | 'node-floor';
 
 export type Unit =
   | 'keys/s'

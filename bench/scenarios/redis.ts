@@ -5,6 +5,8 @@
 // Then each server's memory, from /proc/<pid>/smaps_rollup, split into anonymous pages (heaps,
 // buffers, the shared index) and file-backed ones (mapped segments, which are page cache): idle
 // at start, and after the load and IDLE_MS of idleness; the anonymous growth per key loaded.
+// A third server, the Node floor (engines/resp-floor.ts: parse and answer from constants, no
+// store), runs the same loads: the ceiling of any single-threaded Node daemon on this machine.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -14,6 +16,9 @@ import type { ResultBuilder, Unit } from '../lib/results.js';
 import { figureId, type Scenario } from '../lib/scenario.js';
 
 const PIPELINES = [16, 1] as const;
+/** The servers each load runs against, in this order. */
+const ENGINES = ['kvd', 'redis', 'node-floor'] as const;
+type Engine = (typeof ENGINES)[number];
 /** Idleness before the memory is read after the load (the issue's measure: 15 s). */
 const IDLE_MS = 15_000;
 
@@ -53,11 +58,16 @@ export const scenario: Scenario = {
         '--save',
         '',
       ]),
+      'node-floor': await startServer(process.execPath, (port) => [
+        '--max-semi-space-size=4',
+        new URL('../engines/resp-floor.js', import.meta.url).pathname,
+        String(port),
+      ]),
     };
     try {
       const idle = { kvd: memoryOf(servers.kvd), redis: memoryOf(servers.redis) };
       for (const pipeline of PIPELINES) {
-        for (const engine of ['kvd', 'redis'] as const) {
+        for (const engine of ENGINES) {
           const rates = runBenchmark(servers[engine].port, requests, pipeline);
           for (const [test, rps] of rates) {
             out.value(
@@ -75,22 +85,33 @@ export const scenario: Scenario = {
           }
         }
         for (const test of ['set', 'get']) {
-          const kvd = out.figures.find(
-            (f) => f.id === figureId('redis', 'A', 'kvd', `${test}.P${pipeline}`),
-          );
-          const redis = out.figures.find(
-            (f) => f.id === figureId('redis', 'A', 'redis', `${test}.P${pipeline}`),
-          );
+          const figure = (engine: Engine) =>
+            out.figures.find(
+              (f) => f.id === figureId('redis', 'A', engine, `${test}.P${pipeline}`),
+            );
+          const [kvd, redis, floor] = [figure('kvd'), figure('redis'), figure('node-floor')];
+          const name = `${test.toUpperCase()} -P ${pipeline}`;
           if (kvd && redis)
+            out.ratio(`redis.${test}.P${pipeline}`, `${name}: kvd ÷ redis`, kvd, redis);
+          if (floor && redis)
             out.ratio(
-              `redis.${test}.P${pipeline}`,
-              `${test.toUpperCase()} -P ${pipeline}: kvd ÷ redis`,
-              kvd,
+              `redis.floor.${test}.P${pipeline}`,
+              `${name}: Node floor ÷ redis`,
+              floor,
               redis,
+            );
+          if (kvd && floor)
+            out.ratio(
+              `redis.kvdFloor.${test}.P${pipeline}`,
+              `${name}: kvd ÷ Node floor`,
+              kvd,
+              floor,
             );
         }
       }
-      out.note('both servers on 127.0.0.1, same machine as redis-benchmark (which takes CPU too)');
+      out.note(
+        'all servers on 127.0.0.1, same machine as redis-benchmark (which takes CPU too); the Node floor (bench/engines/resp-floor.ts) parses each request and answers from constants, with no store',
+      );
       // A wait, not a poll: the figure is the memory a server keeps once it has been idle this long.
       await delay(IDLE_MS);
       for (const engine of ['kvd', 'redis'] as const) {
