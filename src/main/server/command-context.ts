@@ -1,9 +1,10 @@
 // Owns what a command handler may touch: the store (through a narrow interface), the client's
-// session, the server's shared state and counters, and the per-connection GET coalescer.
+// session, and the server's shared state and counters.
 
 import type { Durability, Store } from '../index.js';
 import type { BackgroundSave } from './background-save.js';
 import type { ClientSession } from './client-session.js';
+import type { CommandLookup } from './command-lookup.js';
 import type { CommandStats } from './command-stats.js';
 import type { CommandSpec } from './commands/command-spec.js';
 import type { ScanCursors } from './scan-cursors.js';
@@ -87,6 +88,8 @@ export interface ServerContext {
   readonly startedAt: number;
   /** The command table, by lower-case name. */
   readonly commands: ReadonlyMap<string, CommandSpec>;
+  /** The same table, looked up by a request's name bytes in any case (no string made). */
+  readonly commandLookup: CommandLookup;
   /** Each command's group (Redis's group names: `string`, `generic`, …), by lower-case name. */
   readonly commandGroups: ReadonlyMap<string, string>;
   /** Per-command counters (INFO commandstats), counted by the connections. */

@@ -47,8 +47,16 @@ export interface ConnectionInfo {
   readonly inputBufferBytes: number;
 }
 
-/** One reply in request order; `value` stays undefined until the request completes. */
-interface Slot {
+/**
+ * One request, from parsing to its reply, in request order (one object per request: the
+ * daemon allocates as little per request as it can). `value` stays undefined until it completes.
+ */
+interface Request {
+  /** Its arguments (empty for a reply that answers no request: a protocol error). */
+  args: Buffer[];
+  readonly spec: CommandSpec | undefined;
+  /** Its reply if it cannot run at all (unknown command, wrong arity). */
+  readonly early: RespValue | undefined;
   value: RespValue | undefined;
   protocol: RespProtocol;
   close: boolean;
@@ -57,16 +65,24 @@ interface Slot {
   startedAt: number;
 }
 
-function newSlot(value: RespValue | undefined, protocol: RespProtocol, close: boolean): Slot {
-  return { value, protocol, close, counters: undefined, startedAt: 0 };
-}
+const NO_ARGS: Buffer[] = [];
 
-/** A parsed request waiting for its turn; `early` is its reply if it cannot run at all. */
-interface Request {
-  readonly args: Buffer[];
-  readonly spec: CommandSpec | undefined;
-  readonly early: RespValue | undefined;
-  readonly slot: Slot;
+function newRequest(
+  args: Buffer[],
+  spec: CommandSpec | undefined,
+  early: RespValue | undefined,
+  protocol: RespProtocol,
+): Request {
+  return {
+    args,
+    spec,
+    early,
+    value: undefined,
+    protocol,
+    close: false,
+    counters: undefined,
+    startedAt: 0,
+  };
 }
 
 /**
@@ -78,7 +94,7 @@ export class Connection {
   private readonly parser: RespParser;
   private readonly writer = new RespWriter();
   private readonly context: CommandContext;
-  private replies: Slot[] = [];
+  private replies: Request[] = [];
   private replyHead = 0;
   private waiting: Request[] = [];
   private waitingHead = 0;
@@ -252,16 +268,16 @@ export class Connection {
 
   private dispatch(args: Buffer[]): void {
     this.server.counters.commandsProcessed++;
-    const slot = newSlot(undefined, this.session.protocol, false);
-    this.replies.push(slot);
-    const spec = this.server.commands.get(args[0]!.toString('latin1').toLowerCase());
+    const spec = this.server.commandLookup.find(args[0]!);
     let early: RespValue | undefined;
     if (!spec) early = unknownCommand(args);
     else if (!arityAllows(spec.arity, args.length)) {
       early = wrongArity(spec.name);
       this.server.commandStats.of(spec.name).rejectedCalls++;
     }
-    this.waiting.push({ args, spec, early, slot });
+    const request = newRequest(args, spec, early, this.session.protocol);
+    this.replies.push(request);
+    this.waiting.push(request);
     // Start at once when possible: a pipelined AUTH must run before the next request is parsed
     // with the stricter pre-AUTH limits.
     this.startWaiting();
@@ -286,21 +302,18 @@ export class Connection {
   }
 
   private start(request: Request, kind: CommandKind): void {
-    const { slot, spec } = request;
+    const spec = request.spec;
     const queued = queueInTransaction(this.session, request.args, spec, request.early);
     if (queued) {
-      slot.value = queued;
-      slot.protocol = this.session.protocol;
+      this.answer(request, queued);
       return;
     }
     if (request.early || !spec) {
-      slot.value = request.early;
-      slot.protocol = this.session.protocol;
+      this.answer(request, request.early);
       return;
     }
     if (!this.session.authenticated && !spec.flags.includes('no-auth')) {
-      slot.value = NOAUTH;
-      slot.protocol = this.session.protocol;
+      this.answer(request, NOAUTH);
       this.server.commandStats.of(spec.name).rejectedCalls++;
       return;
     }
@@ -313,30 +326,36 @@ export class Connection {
       result = errorReply(cause);
     }
     // After the handler: HELLO 3 answers in RESP3.
-    slot.protocol = this.session.protocol;
+    request.protocol = this.session.protocol;
     this.parser.unauthenticated = !this.session.authenticated;
     if (this.session.closeRequested) {
-      slot.close = true;
+      request.close = true;
       this.stopReading = true;
     }
     if (!(result instanceof Promise)) {
-      slot.value = result;
+      request.value = result;
       countCall(counters, startedAt, result);
       return;
     }
-    slot.counters = counters;
-    slot.startedAt = startedAt;
+    request.counters = counters;
+    request.startedAt = startedAt;
     this.inFlight++;
     this.phase = kind;
     result.then(
-      (value) => this.settle(slot, value),
-      (cause: unknown) => this.settle(slot, errorReply(cause)),
+      (value) => this.settle(request, value),
+      (cause: unknown) => this.settle(request, errorReply(cause)),
     );
   }
 
-  private settle(slot: Slot, value: RespValue): void {
-    slot.value = value;
-    if (slot.counters) countCall(slot.counters, slot.startedAt, value);
+  /** Answers a request that ran no handler (in the protocol the session speaks now). */
+  private answer(request: Request, value: RespValue | undefined): void {
+    request.value = value;
+    request.protocol = this.session.protocol;
+  }
+
+  private settle(request: Request, value: RespValue): void {
+    request.value = value;
+    if (request.counters) countCall(request.counters, request.startedAt, value);
     this.inFlight--;
     this.schedulePump();
   }
@@ -345,11 +364,11 @@ export class Connection {
   private writeReplies(): void {
     let closeAfter = false;
     while (this.replyHead < this.replies.length) {
-      const slot = this.replies[this.replyHead]!;
-      if (slot.value === undefined) break;
+      const request = this.replies[this.replyHead]!;
+      if (request.value === undefined) break;
       this.replyHead++;
-      if (!this.closed) this.writer.write(slot.value, slot.protocol);
-      if (slot.close) {
+      if (!this.closed) this.writer.write(request.value, request.protocol);
+      if (request.close) {
         closeAfter = true;
         this.replyHead = this.replies.length; // nothing after it is answered
         break;
@@ -391,8 +410,10 @@ export class Connection {
     this.stopReading = true;
     this.parser.release(); // nothing more is parsed: the unfinished request is dropped
     // Queued behind the replies still owed, like any other reply.
-    const reply = error(`ERR Protocol error: ${cause.message}`);
-    this.replies.push(newSlot(reply, this.session.protocol, true));
+    const reply = newRequest(NO_ARGS, undefined, undefined, this.session.protocol);
+    reply.value = error(`ERR Protocol error: ${cause.message}`);
+    reply.close = true;
+    this.replies.push(reply);
   }
 
   /** Nothing in flight, nothing startable waiting, and every settled reply handed to the socket. */

@@ -10,6 +10,7 @@ import { heapTrim } from '../../shared/file-map.js';
 import { createLogger, DEFAULTS, Store, type StoreOptions } from '../index.js';
 import { BackgroundSave } from './background-save.js';
 import { type ServerContext, ServerCounters, type ServerSettings } from './command-context.js';
+import { CommandLookup } from './command-lookup.js';
 import { CommandStats } from './command-stats.js';
 import { createCommandGroups, createCommandTable } from './commands/command-table.js';
 import { Connection, type ConnectionInfo, type ConnectionOptions } from './connection.js';
@@ -134,6 +135,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     counters,
     startedAt: Date.now(),
     commands,
+    commandLookup: new CommandLookup(commands),
     commandGroups: createCommandGroups(),
     commandStats: new CommandStats(commands.keys()),
     scans: new ScanCursors(),
