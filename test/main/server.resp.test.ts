@@ -63,7 +63,8 @@ function encode(value: RespValue, protocol: RespProtocol): string {
 describe('RespParser', () => {
   it('returns the same requests however the bytes are split (property)', () => {
     const arg = fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a));
-    const requests = fc.array(fc.array(arg, { minLength: 1, maxLength: 5 }), {
+    // Up to 24 arguments: requests of at most 16 get an array of their size up front, others grow one.
+    const requests = fc.array(fc.array(arg, { minLength: 1, maxLength: 24 }), {
       minLength: 1,
       maxLength: 20,
     });
@@ -225,5 +226,62 @@ describe('RespWriter', () => {
     );
     expect(writer.isEmpty).toBe(true);
     expect(writer.take()).toEqual([]);
+  });
+
+  it('writers sharing the slab each get their own bytes, never overwritten later (property)', () => {
+    // What a reply must encode to, written out by hand for the kinds drawn below.
+    const expected = (v: RespValue): Buffer => {
+      if (v.kind === 'simple') return Buffer.from(`+${v.text}\r\n`);
+      if (v.kind === 'integer') return Buffer.from(`:${v.value}\r\n`);
+      if (v.kind === 'bulk' && typeof v.value !== 'string')
+        return Buffer.concat([Buffer.from(`$${v.value.length}\r\n`), v.value, Buffer.from('\r\n')]);
+      if (v.kind === 'array')
+        return Buffer.concat([Buffer.from(`*${v.items.length}\r\n`), ...v.items.map(expected)]);
+      throw new Error(`unexpected ${v.kind}`);
+    };
+    const small = fc.uint8Array({ maxLength: 300 }).map((a) => bulk(Buffer.from(a)));
+    // Copied into the slab (under 16 KiB): a few of them fill its 64 KiB and start another.
+    const medium = fc
+      .tuple(fc.integer({ min: 4000, max: 16 * 1024 - 1 }), fc.integer({ min: 0, max: 255 }))
+      .map(([n, b]) => bulk(Buffer.alloc(n, b)));
+    // Handed over uncopied (16 KiB and more).
+    const large = fc
+      .tuple(fc.integer({ min: 16 * 1024, max: 40_000 }), fc.integer({ min: 0, max: 255 }))
+      .map(([n, b]) => bulk(Buffer.alloc(n, b)));
+    const reply = fc.oneof(
+      fc.stringMatching(/^[A-Za-z ]{0,20}$/).map((t) => simple(t)),
+      fc.oneof(fc.integer(), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })).map(integer),
+      small,
+      medium,
+      medium,
+      large,
+      fc.array(small, { maxLength: 4 }).map(array),
+    );
+    const step = fc.record({ writer: fc.integer({ min: 0, max: 2 }), reply, take: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
+        const writers = [new RespWriter(), new RespWriter(), new RespWriter()];
+        const wanted: Buffer[][] = [[], [], []];
+        const taken: { part: Buffer; copy: Buffer }[][] = [[], [], []];
+        const takeFrom = (w: number) => {
+          for (const part of writers[w]!.take()) taken[w]!.push({ part, copy: Buffer.from(part) });
+        };
+        for (const s of steps) {
+          writers[s.writer]!.write(s.reply, 2);
+          wanted[s.writer]!.push(expected(s.reply));
+          if (s.take) takeFrom(s.writer);
+        }
+        for (let w = 0; w < 3; w++) {
+          takeFrom(w);
+          const got = taken[w]!;
+          expect(Buffer.concat(got.map((t) => t.part)).equals(Buffer.concat(wanted[w]!))).toBe(
+            true,
+          );
+          // Bytes handed to a socket stay as they were, whatever was written after them.
+          for (const t of got) expect(t.part.equals(t.copy)).toBe(true);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -44,6 +44,12 @@ export const DEFAULT_PARSER_LIMITS: RespParserLimits = {
 const UNAUTHENTICATED_MULTIBULK_COUNT = 10;
 const UNAUTHENTICATED_BULK_BYTES = 16 * 1024;
 
+/** Requests of at most this many arguments get an array of their exact size up front. */
+const PRESIZED_ARGS = 16;
+
+/** What `args` holds between requests (never written: a request's count replaces it). */
+const NO_ARGS: Buffer[] = [];
+
 /** First capacity of the buffer a bulk string split across reads is gathered in. */
 const GATHER_START_BYTES = 64 * 1024;
 
@@ -81,7 +87,9 @@ export class RespParser {
   private pos = 0;
   /** Arguments still to read in the current multibulk request (0: between requests). */
   private argsLeft = 0;
-  private args: Buffer[] = [];
+  private args: Buffer[] = NO_ARGS;
+  /** Arguments of the current request read so far (`args` may be presized past it). */
+  private argsRead = 0;
   /** Protocol bytes taken by the current request so far. */
   private requestBytes = 0;
   /** Length of the bulk string being read; -1 while its `$` header is still to read. */
@@ -127,7 +135,8 @@ export class RespParser {
     this.pos = 0;
     this.gather = undefined;
     this.gathered = 0;
-    this.args = [];
+    this.args = NO_ARGS;
+    this.argsRead = 0;
     this.argsLeft = 0;
     this.bulkLen = -1;
     this.requestBytes = 0;
@@ -161,11 +170,12 @@ export class RespParser {
         }
         if (count <= 0) continue; // `*0` and `*-1` are empty requests: skipped, as by Redis
         this.argsLeft = count;
-        this.args = [];
+        this.args = count <= PRESIZED_ARGS ? new Array<Buffer>(count) : [];
+        this.argsRead = 0;
       }
       if (!this.readArguments()) return undefined;
       const request = this.args;
-      this.args = [];
+      this.args = NO_ARGS;
       this.requestBytes = 0;
       return request;
     }
@@ -176,7 +186,7 @@ export class RespParser {
     while (this.argsLeft > 0) {
       if (this.gather) {
         if (this.gathered < this.bulkLen + 2) return false;
-        this.args.push(this.gather.subarray(0, this.bulkLen));
+        this.addArgument(this.gather.subarray(0, this.bulkLen));
         this.gather = undefined;
         this.gathered = 0;
         this.bulkLen = -1;
@@ -214,12 +224,18 @@ export class RespParser {
         this.pos = 0;
         return false;
       }
-      this.args.push(this.buf.subarray(this.pos, this.pos + this.bulkLen));
+      this.addArgument(this.buf.subarray(this.pos, this.pos + this.bulkLen));
       this.pos += need; // Like Redis, the two bytes after the data are not checked.
       this.bulkLen = -1;
       this.argsLeft--;
     }
     return true;
+  }
+
+  private addArgument(argument: Buffer): void {
+    if (this.argsRead < this.args.length) this.args[this.argsRead] = argument;
+    else this.args.push(argument);
+    this.argsRead++;
   }
 
   /**

@@ -1,5 +1,6 @@
-// Owns RESP encoding: turns `RespValue`s into bytes (RESP2, or RESP3 after HELLO 3) in a
-// per-connection buffer that the connection hands to its socket once per batch of replies.
+// Owns RESP encoding: turns `RespValue`s into bytes (RESP2, or RESP3 after HELLO 3), written
+// straight into a slab of memory every connection shares, so a batch of replies costs no string
+// and no buffer of its own; the connection hands the bytes to its socket once per batch.
 
 import type { RespValue } from './resp-value.js';
 
@@ -8,53 +9,69 @@ export type RespProtocol = 2 | 3;
 
 /**
  * Bulk values at least this long are handed to the socket as they are (no copy); shorter ones
- * are copied, with the surrounding reply text, into one buffer per flush.
+ * are copied, with the surrounding reply bytes, into the slab.
  */
 const ZERO_COPY_BYTES = 16 * 1024;
 
+/** Size of each slab replies are encoded into. */
+const SLAB_BYTES = 64 * 1024;
+
+/**
+ * The slab every writer encodes into. Bytes before `used` belong to the sockets they were
+ * handed to (a socket may hold them until the kernel takes them), so they are never written
+ * again: a full slab is replaced by a fresh one, and the old one is freed once no socket holds
+ * a piece of it. Main thread.
+ */
+const shared = { slab: Buffer.allocUnsafeSlow(SLAB_BYTES), used: 0 };
+
+const CRLF = 0x0a0d; // "\r\n" as a little-endian u16
+const PROTOCOL_BYTES = 24; // room for a type byte, a number's digits and CRLF
+
 /**
  * Encodes replies for one connection. Main thread. The buffers returned by `take` belong to the
- * caller (the socket); bulk values of at least 16 KiB are referenced, not copied, so their
- * owner must not change them afterwards (Store values are never reused).
+ * caller (the socket) and are never written again; bulk values of at least 16 KiB are referenced,
+ * not copied, so their owner must not change them afterwards (Store values are never reused).
  */
 export class RespWriter {
-  private text = '';
+  /** Pieces ready for `take`: slab ranges and large values, in order. */
   private parts: Buffer[] = [];
+  /** The slab range being filled for this writer: [pieceStart, shared.used) of `pieceSlab`. */
+  private pieceSlab: Buffer | undefined;
+  private pieceStart = 0;
+  private pieceEnd = 0;
 
   /** Appends `value`, encoded for `protocol`. */
   write(value: RespValue, protocol: RespProtocol): void {
     switch (value.kind) {
       case 'simple':
-        this.text += `+${oneLine(value.text)}\r\n`;
+        this.line(0x2b, oneLine(value.text));
         return;
       case 'error':
-        this.text += `-${oneLine(value.text)}\r\n`;
+        this.line(0x2d, oneLine(value.text));
         return;
       case 'integer':
-        this.text += `:${value.value}\r\n`;
+        if (typeof value.value === 'number') this.header(0x3a, value.value);
+        else this.line(0x3a, value.value.toString());
         return;
       case 'bulk':
-        if (typeof value.value === 'string') {
-          this.text += `$${Buffer.byteLength(value.value)}\r\n${value.value}\r\n`;
-        } else {
-          this.text += `$${value.value.length}\r\n`;
-          this.bytes(value.value);
-          this.text += '\r\n';
-        }
+        if (typeof value.value === 'string') this.bulkText(value.value);
+        else this.bulkBytes(value.value);
         return;
       case 'null':
-        this.text += protocol === 3 ? '_\r\n' : '$-1\r\n';
+        if (protocol === 3) this.ascii('_\r\n');
+        else this.ascii('$-1\r\n');
         return;
       case 'null-array':
-        this.text += protocol === 3 ? '_\r\n' : '*-1\r\n';
+        if (protocol === 3) this.ascii('_\r\n');
+        else this.ascii('*-1\r\n');
         return;
       case 'array':
-        this.text += `*${value.items.length}\r\n`;
+        this.header(0x2a, value.items.length);
         for (const item of value.items) this.write(item, protocol);
         return;
       case 'map':
-        this.text +=
-          protocol === 3 ? `%${value.entries.length}\r\n` : `*${value.entries.length * 2}\r\n`;
+        if (protocol === 3) this.header(0x25, value.entries.length);
+        else this.header(0x2a, value.entries.length * 2);
         for (const [k, v] of value.entries) {
           this.write(k, protocol);
           this.write(v, protocol);
@@ -62,12 +79,13 @@ export class RespWriter {
         return;
       case 'double': {
         const text = formatDouble(value.value);
-        this.text += protocol === 3 ? `,${text}\r\n` : `$${text.length}\r\n${text}\r\n`;
+        if (protocol === 3) this.line(0x2c, text);
+        else this.bulkText(text);
         return;
       }
       case 'boolean':
-        if (protocol === 3) this.text += value.value ? '#t\r\n' : '#f\r\n';
-        else this.text += value.value ? ':1\r\n' : ':0\r\n';
+        if (protocol === 3) this.ascii(value.value ? '#t\r\n' : '#f\r\n');
+        else this.ascii(value.value ? ':1\r\n' : ':0\r\n');
         return;
       case 'none':
         return;
@@ -76,49 +94,128 @@ export class RespWriter {
 
   /** Whether nothing has been written since the last `take`. */
   get isEmpty(): boolean {
-    return this.text.length === 0 && this.parts.length === 0;
+    return this.parts.length === 0 && this.pieceSlab === undefined;
   }
 
   /**
-   * Everything written since the last call, as few buffers as possible: small pieces merged
-   * into one, large bulk values kept apart so they are not copied. Empties the writer.
+   * Everything written since the last call, as few buffers as possible: one range of the slab
+   * for each run of small replies, large bulk values apart (uncopied). Empties the writer.
    */
   take(): Buffer[] {
-    this.endText();
+    this.endPiece();
     const parts = this.parts;
     this.parts = [];
-    if (parts.length <= 1) return parts;
-    const out: Buffer[] = [];
-    let run: Buffer[] = [];
-    const endRun = (): void => {
-      if (run.length === 1) out.push(run[0]!);
-      else if (run.length > 1) out.push(Buffer.concat(run));
-      run = [];
-    };
-    for (const part of parts) {
-      if (part.length >= ZERO_COPY_BYTES) {
-        endRun();
-        out.push(part);
-      } else {
-        run.push(part);
-      }
+    return parts;
+  }
+
+  /** `type`, `text` (UTF-8) and CRLF. */
+  private line(type: number, text: string): void {
+    const at = this.reserve(Buffer.byteLength(text) + 3);
+    const slab = shared.slab;
+    slab[at] = type;
+    const end = at + 1 + slab.write(text, at + 1, 'utf8');
+    slab.writeUInt16LE(CRLF, end);
+    this.advance(end + 2);
+  }
+
+  /** Protocol text known to be ASCII (`$-1\r\n`, `_\r\n`, …). */
+  private ascii(text: string): void {
+    const at = this.reserve(text.length);
+    this.advance(at + shared.slab.write(text, at, 'latin1'));
+  }
+
+  /** `type`, the integer `n` in decimal, CRLF. */
+  private header(type: number, n: number): void {
+    if (!Number.isSafeInteger(n)) {
+      this.line(type, String(n));
+      return;
     }
-    endRun();
-    return out;
+    const at = this.reserve(PROTOCOL_BYTES);
+    const slab = shared.slab;
+    slab[at] = type;
+    const end = writeDecimal(slab, at + 1, n);
+    slab.writeUInt16LE(CRLF, end);
+    this.advance(end + 2);
   }
 
-  private bytes(value: Uint8Array): void {
-    this.endText();
-    this.parts.push(
-      Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length),
-    );
+  private bulkText(text: string): void {
+    const length = Buffer.byteLength(text);
+    this.header(0x24, length);
+    const at = this.reserve(length + 2);
+    const slab = shared.slab;
+    slab.write(text, at, 'utf8');
+    slab.writeUInt16LE(CRLF, at + length);
+    this.advance(at + length + 2);
   }
 
-  private endText(): void {
-    if (this.text.length === 0) return;
-    this.parts.push(Buffer.from(this.text, 'utf8'));
-    this.text = '';
+  private bulkBytes(value: Uint8Array): void {
+    this.header(0x24, value.length);
+    if (value.length >= ZERO_COPY_BYTES) {
+      this.endPiece();
+      this.parts.push(
+        Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length),
+      );
+      this.ascii('\r\n');
+      return;
+    }
+    const at = this.reserve(value.length + 2);
+    const slab = shared.slab;
+    slab.set(value, at);
+    slab.writeUInt16LE(CRLF, at + value.length);
+    this.advance(at + value.length + 2);
   }
+
+  /**
+   * Makes room for `bytes` more in the slab, after this writer's piece when it can (another
+   * writer may have written since), and returns where to write them.
+   */
+  private reserve(bytes: number): number {
+    if (shared.used + bytes > shared.slab.length) {
+      this.endPiece();
+      shared.slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, bytes));
+      shared.used = 0;
+    }
+    if (this.pieceSlab !== shared.slab || this.pieceEnd !== shared.used) {
+      this.endPiece();
+      this.pieceSlab = shared.slab;
+      this.pieceStart = shared.used;
+    }
+    return shared.used;
+  }
+
+  /** Marks the slab written up to `end` (by this writer). */
+  private advance(end: number): void {
+    shared.used = end;
+    this.pieceEnd = end;
+  }
+
+  /** Moves the piece being filled, if any, to `parts`. */
+  private endPiece(): void {
+    if (this.pieceSlab === undefined) return;
+    if (this.pieceEnd > this.pieceStart) {
+      this.parts.push(this.pieceSlab.subarray(this.pieceStart, this.pieceEnd));
+    }
+    this.pieceSlab = undefined;
+  }
+}
+
+/** Writes `n` (a safe integer) in decimal at `at`; returns the offset after it. */
+function writeDecimal(buf: Buffer, at: number, n: number): number {
+  if (n < 0) {
+    buf[at++] = 0x2d;
+    n = -n;
+  }
+  if (n < 10) {
+    buf[at] = 0x30 + n;
+    return at + 1;
+  }
+  let digits = 0;
+  for (let m = n; m > 0; m = Math.floor(m / 10)) digits++;
+  for (let i = at + digits - 1; i >= at; i--) {
+    buf[i] = 0x30 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return at + digits;
 }
 
 /** Simple strings and errors cannot hold CR or LF: Redis replaces them with spaces too. */
