@@ -23,10 +23,20 @@ export function encodePut(
   expiresAt: number,
   limits: EncodingLimits,
 ): EncodedOp {
+  checkPut(key, value, expiresAt, limits);
+  return { type: TYPE_PUT, key, value, expiresAt };
+}
+
+/** Checks a put against `limits`, with `encodePut`'s errors; makes nothing. */
+export function checkPut(
+  key: Bytes,
+  value: Bytes,
+  expiresAt: number,
+  limits: EncodingLimits,
+): void {
   checkKey(key, limits.maxKeyBytes);
   checkValue(value, limits.maxValueBytes);
   checkExpiry(expiresAt);
-  return { type: TYPE_PUT, key, value, expiresAt };
 }
 
 /**

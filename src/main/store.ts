@@ -15,7 +15,7 @@ import {
   type OpResult,
 } from '../shared/write-ops.js';
 import { type BackupOptions, type BackupResult, backupStore } from './backup.js';
-import { encodeBatch, encodePut } from './batch-encoding.js';
+import { checkPut, encodeBatch, encodePut } from './batch-encoding.js';
 import type { CompactionProgress, CompactionResult } from './compactor.js';
 import { checkKey } from './input-checks.js';
 import { listKeys, pickRandomKey } from './key-listing.js';
@@ -79,9 +79,9 @@ export class Store {
     // Not `async`: the hot write path saves a promise and a microtask per call.
     try {
       this.checkOpen();
-      return this.e.writes
-        .enqueue(encodePut(key, value, options?.expiresAt ?? 0, this.e.options))
-        .then(nothing);
+      const expiresAt = options?.expiresAt ?? 0;
+      checkPut(key, value, expiresAt, this.e.options);
+      return this.e.writes.enqueuePut(key, value, expiresAt);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -469,8 +469,6 @@ export class Store {
     checkKey(key, this.e.options.maxKeyBytes);
   }
 }
-
-function nothing(): void {}
 
 function asBuffer(bytes: Uint8Array | undefined): Buffer | undefined {
   return bytes === undefined

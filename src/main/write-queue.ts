@@ -118,6 +118,18 @@ export class WriteQueue {
   }
 
   /**
+   * Queues one put whose key, value and expiry are already checked (`Store.set`'s path: no
+   * operation object, and the promise settles from the writer's reply directly).
+   */
+  enqueuePut(key: KeyInput, value: KeyInput, expiresAt: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const firstRecord = this.records;
+      this.encode(TYPE_PUT, 0, key, value, expiresAt);
+      this.queued(firstRecord, 1, { resolve: () => resolve(), reject });
+    });
+  }
+
+  /**
    * Queues an atomic batch: its records, then a commit record naming their count. With
    * `checks`, each key's version check (OP_CHECK) goes first: the writer applies the batch only
    * if every key still has its version (undefined: still absent), else the promise rejects with
@@ -194,7 +206,7 @@ export class WriteQueue {
 
   private add(encode: () => void, records: number): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
-      this.push(encode, records, { resolve: (existed) => resolve(existed), reject });
+      this.push(encode, records, { resolve, reject });
     });
   }
 
@@ -205,6 +217,15 @@ export class WriteQueue {
   ): void {
     const firstRecord = this.records;
     encode();
+    this.queued(firstRecord, records, settle);
+  }
+
+  /** Records `records` records just encoded from `firstRecord` on, and their waiter. */
+  private queued(
+    firstRecord: number,
+    records: number,
+    settle: Pick<Waiter, 'resolve' | 'reject'>,
+  ): void {
     this.records += records;
     this.waiters.push({ firstRecord, records, resolve: settle.resolve, reject: settle.reject });
     if (!this.scheduled) {

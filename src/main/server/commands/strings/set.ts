@@ -42,7 +42,18 @@ function parseOptions(args: readonly Buffer[]): SetRequest | RespValue {
   return request;
 }
 
-async function set(ctx: CommandContext, args: readonly Buffer[]): Promise<RespValue> {
+/** The reply of a SET that wrote. */
+function ok(): RespValue {
+  return OK;
+}
+
+function set(ctx: CommandContext, args: readonly Buffer[]): Promise<RespValue> {
+  // Plain `SET key value`, the common case, costs one store write and nothing else.
+  if (args.length === 3) return ctx.store.set(args[1]!, args[2]!).then(ok);
+  return setWithOptions(ctx, args);
+}
+
+async function setWithOptions(ctx: CommandContext, args: readonly Buffer[]): Promise<RespValue> {
   const request = parseOptions(args);
   if ('kind' in request) return request;
   const now = Date.now();
