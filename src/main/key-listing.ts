@@ -51,7 +51,7 @@ export async function listKeys(e: StoreEngine): Promise<Buffer[]> {
 export async function pickRandomKey(e: StoreEngine): Promise<Buffer | undefined> {
   await e.writes.drain();
   for (let attempt = 0; attempt < 8; attempt++) {
-    e.index.pinSegments();
+    e.index.segments.pin();
     try {
       const locations = await e.writer.sample(4);
       if (locations.length === 0) return undefined;
@@ -60,7 +60,7 @@ export async function pickRandomKey(e: StoreEngine): Promise<Buffer | undefined>
         if (key) return Buffer.from(key.buffer, key.byteOffset, key.length);
       }
     } finally {
-      e.index.unpinSegments();
+      e.index.segments.unpin();
     }
   }
   return undefined; // only expired keys were sampled

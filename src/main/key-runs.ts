@@ -109,7 +109,7 @@ export class KeyRuns {
     const listed = new Map<number, number>();
     const active = this.index.activeSegmentId;
     for (let handle = 1; handle < MAX_SEGMENT_HANDLES; handle++) {
-      const id = this.index.segmentIdOf(handle);
+      const id = this.index.segments.idOf(handle);
       if (id !== 0 && id !== active) listed.set(id, handle);
     }
     for (const run of this.runs.values()) {
@@ -132,7 +132,7 @@ export class KeyRuns {
   private open(id: number, handle: number): OpenRun | undefined {
     const own = this.openFile(keysFileName(id), blockDecompressor);
     if (own === undefined) return undefined;
-    const sorted = this.index.segmentIsSorted(handle);
+    const sorted = this.index.segments.isSorted(handle);
     let data: SortedFile | undefined | null = sorted ? null : undefined;
     const run: OpenRun = {
       segmentId: id,

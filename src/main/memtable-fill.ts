@@ -51,7 +51,7 @@ export function fillMemtableOnce(e: StoreEngine): void {
   const keys: string[] = [];
   const seen = new Set<number>();
   for (let handle = 1; handle < MAX_SEGMENT_HANDLES; handle++) {
-    const id = e.index.segmentIdOf(handle);
+    const id = e.index.segments.idOf(handle);
     if (id === 0 || id > atOpen.id || seen.has(id)) continue;
     seen.add(id);
     if (existsSync(join(e.dir, keysFileName(id)))) continue;

@@ -43,7 +43,7 @@ export function indexPointsAt(index: IndexTable, at: EntryAt): boolean {
   const tag = index.tagOfBytes(at.bytes, at.keyStart, at.keyEnd);
   if (!index.pointsAt(tag, at.handle, at.offset)) return false;
   // Read after the slot, so a handle a newer segment has taken over is seen as taken.
-  return index.segmentIdOf(at.handle) === at.segmentId;
+  return index.segments.idOf(at.handle) === at.segmentId;
 }
 
 const EMPTY: Buffer = Buffer.alloc(0);

@@ -1,16 +1,17 @@
 // Owns the header of kvd's shared index (index-table.ts): the words before the lock stripes,
-// the stripes' and the segment handle table's places, and every accessor of those words:
-// counts, hash bits, segment epoch and pins, damaged reads, the published sequence number,
-// the segment state range scans follow, and the batch generation and lock that keep multi-key
-// reads from seeing half a batch. The table builds on it (`IndexTable extends IndexHeader`).
+// the stripes' and the segment handle table's places, and the accessors of the header words:
+// counts, hash bits, damaged reads, the published sequence number, the segment state range
+// scans follow, and the batch generation and lock that keep multi-key reads from seeing half a
+// batch. The segment handles, their epoch and pins are `segments` (segment-handles.ts). The
+// table builds on it (`IndexTable extends IndexHeader`).
 //
 // Header words (u32): 0 magic, 1 capacity, 2 live count, 3 deleted slots, 4 hash bits,
 // 5 generation, 6 segment epoch, 7 segment pins, 8 damaged reads, 9 segment state version,
 // 10-11 published sequence number (u64), 12 batch generation, 13 batch lock, 14 active
 // segment id, 15 key runs through. Then 1024 stripe lock words, then 65,536 handle words.
 
-import { decrementAndNotify, untilZero } from './atomic-wait.js';
 import { lockRead, lockWrite, unlockRead, unlockWrite } from './rw-lock.js';
+import { SegmentHandles } from './segment-handles.js';
 
 const MAGIC = 0x4b564931; // "KVI1"
 const H_MAGIC = 0;
@@ -59,13 +60,7 @@ export function initHeader(buffer: SharedArrayBuffer, capacity: number, hashBits
 }
 
 /**
- * Bit of a handle table word marking a data segment (`.sst`); the other 31 bits are the
- * segment file id, so ids stay below 2^31.
- */
-const HANDLE_SORTED = 0x8000_0000;
-
-/**
- * The header, locks and handle table of a shared index buffer. One view per thread; methods
+ * The header, locks and segment handles of a shared index buffer. One view per thread; methods
  * named `writer*` are the writer worker's, the rest any thread's.
  */
 export class IndexHeader {
@@ -77,6 +72,8 @@ export class IndexHeader {
   protected readonly u32: Uint32Array;
   /** The published sequence number (header words 10-11). */
   private readonly published: BigUint64Array;
+  /** The segment handle table, its epoch and its pins (segment-handles.ts). */
+  readonly segments: SegmentHandles;
   /** True while only the writer knows this table (recovery): no locks needed. */
   protected isPrivate = false;
 
@@ -87,6 +84,11 @@ export class IndexHeader {
     this.u32 = new Uint32Array(buffer, 0, TABLE_BASE);
     this.published = new BigUint64Array(buffer, H_PUBLISHED_SEQ * 4, 1);
     if (this.u32[H_MAGIC] !== MAGIC) throw new Error('not a kvd index buffer');
+    this.segments = new SegmentHandles(this.i32, this.u32, {
+      epochWord: H_SEGMENT_EPOCH,
+      pinsWord: H_SEGMENT_PINS,
+      handleBase: HANDLE_BASE,
+    });
   }
 
   /** Live keys. */
@@ -117,34 +119,6 @@ export class IndexHeader {
   /** Bytes of shared memory the index occupies. */
   get byteLength(): number {
     return this.buffer.byteLength;
-  }
-
-  /** Bumped each time segments are retired: threads then close fds of freed handles. */
-  get segmentEpoch(): number {
-    return Atomics.load(this.u32, H_SEGMENT_EPOCH);
-  }
-
-  /**
-   * Holds back segment retirement while a caller works from a copy of locations (keys()):
-   * retirement waits until every pin is released. Any thread.
-   */
-  pinSegments(): void {
-    Atomics.add(this.u32, H_SEGMENT_PINS, 1);
-  }
-
-  /** Releases a pin taken by `pinSegments`. */
-  unpinSegments(): void {
-    decrementAndNotify(this.i32, H_SEGMENT_PINS);
-  }
-
-  /** Resolves true once no pin is held, or false after `timeoutMs` (writer). */
-  whenUnpinned(timeoutMs: number): Promise<boolean> {
-    return untilZero(this.i32, H_SEGMENT_PINS, timeoutMs);
-  }
-
-  /** Pins currently held (writer: retire only at 0). */
-  get segmentPins(): number {
-    return Atomics.load(this.u32, H_SEGMENT_PINS);
   }
 
   /** Counts a read refused because its record was damaged (any thread; for stats). */
@@ -233,36 +207,6 @@ export class IndexHeader {
     } finally {
       unlockRead(this.i32, H_BATCH_LOCK);
     }
-  }
-
-  /** Segment file id a handle names (0 if the handle is free). */
-  segmentIdOf(handle: number): number {
-    return (Atomics.load(this.u32, HANDLE_BASE + handle) & ~HANDLE_SORTED) >>> 0;
-  }
-
-  /**
-   * Whether the segment a handle names is a merged data segment (`NNNNNN.sst`, point entries)
-   * rather than a log segment (`NNNNNN.log`, log records).
-   */
-  segmentIsSorted(handle: number): boolean {
-    return (Atomics.load(this.u32, HANDLE_BASE + handle) & HANDLE_SORTED) !== 0;
-  }
-
-  /**
-   * Records that `handle` now names segment file `segmentId` (0 frees it), a data segment
-   * (`sorted`) or a log segment.
-   */
-  writerSetHandle(handle: number, segmentId: number, sorted = false): void {
-    Atomics.store(
-      this.u32,
-      HANDLE_BASE + handle,
-      sorted ? (segmentId | HANDLE_SORTED) >>> 0 : segmentId,
-    );
-  }
-
-  /** Announces retired segments (call under `writerLockAll`, after freeing their handles). */
-  writerBumpSegmentEpoch(): void {
-    Atomics.add(this.u32, H_SEGMENT_EPOCH, 1);
   }
 
   /**

@@ -195,7 +195,7 @@ export class RecordReader {
     try {
       const bytes = this.fds.view(handle, offset, length);
       const at = this.fds.viewAt;
-      const sorted = this.index.segmentIsSorted(handle);
+      const sorted = this.index.segments.isSorted(handle);
       if (
         !StoredRecord.checksumOk(bytes, at, length, sorted) ||
         !this.record.decode(bytes, at, length, sorted)
@@ -257,7 +257,7 @@ export class RecordReader {
   private checkCandidate(handle: number, offset: number, length: number): boolean {
     const bytes = this.fds.view(handle, offset, length);
     const at = this.fds.viewAt;
-    const sorted = this.index.segmentIsSorted(handle);
+    const sorted = this.index.segments.isSorted(handle);
     const r = this.record;
     const decoded = r.decode(bytes, at, length, sorted);
     const keyMatches = decoded && keyEquals(bytes, r.keyStart, r.keyLength, this.key);

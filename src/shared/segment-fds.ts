@@ -51,7 +51,7 @@ export class SegmentFds {
     if (readMode === 'mmap' && !fileMaps) {
       throw new KvError('KV_INVALID_ARGUMENT', "readMode 'mmap' needs kvd's native addon");
     }
-    this.epoch = index.segmentEpoch;
+    this.epoch = index.segments.epoch;
   }
 
   /**
@@ -59,8 +59,8 @@ export class SegmentFds {
    * since we opened it, the stale fd is closed and the new file opened. Throws `KV_IO`.
    */
   fdFor(handle: number): number {
-    if (this.index.segmentEpoch !== this.epoch) this.closeRetired();
-    const id = this.index.segmentIdOf(handle);
+    if (this.index.segments.epoch !== this.epoch) this.closeRetired();
+    const id = this.index.segments.idOf(handle);
     const cached = this.fds[handle];
     if (cached !== undefined && this.ids[handle] === id) return cached;
     this.closeHandle(handle);
@@ -106,8 +106,8 @@ export class SegmentFds {
 
   /** File name of the segment a handle names (for error messages). */
   nameOf(handle: number): string {
-    const id = this.index.segmentIdOf(handle);
-    return this.index.segmentIsSorted(handle) ? sortedSegmentFileName(id) : segmentFileName(id);
+    const id = this.index.segments.idOf(handle);
+    return this.index.segments.isSorted(handle) ? sortedSegmentFileName(id) : segmentFileName(id);
   }
 
   /** Unmaps and closes what is cached for `handle`, if anything. */
@@ -129,7 +129,7 @@ export class SegmentFds {
 
   /** Closes the fds of retired segments now, if any segment was retired since the last check. */
   sweep(): void {
-    if (this.index.segmentEpoch !== this.epoch) this.closeRetired();
+    if (this.index.segments.epoch !== this.epoch) this.closeRetired();
   }
 
   /** Unmaps and closes everything cached. */
@@ -142,9 +142,9 @@ export class SegmentFds {
    * files' space is freed (an open fd or a map keeps an unlinked file on disk).
    */
   private closeRetired(): void {
-    this.epoch = this.index.segmentEpoch;
+    this.epoch = this.index.segments.epoch;
     for (let h = 0; h < this.fds.length; h++) {
-      if (this.fds[h] !== undefined && this.ids[h] !== this.index.segmentIdOf(h))
+      if (this.fds[h] !== undefined && this.ids[h] !== this.index.segments.idOf(h))
         this.closeHandle(h);
     }
   }

@@ -186,7 +186,7 @@ export class IndexPublisher {
   noteDropped(tag: number, from: SlotLocation): void {
     const snapshots = this.versions.held > 0;
     if (!this.trackRemovals && !snapshots) return;
-    const sorted = this.index.segmentIsSorted(from.handle);
+    const sorted = this.index.segments.isSorted(from.handle);
     const bytes = this.fds.view(
       from.handle,
       from.offset,
@@ -230,7 +230,8 @@ export class IndexPublisher {
   }
 
   private storedKeyMatches(handle: number, offset: number, length: number): boolean {
-    if (this.index.segmentIsSorted(handle)) return this.storedEntryMatches(handle, offset, length);
+    if (this.index.segments.isSorted(handle))
+      return this.storedEntryMatches(handle, offset, length);
     const need = RECORD_HEADER_BYTES + this.keyLength;
     if (length < need) return false;
     let src: Uint8Array;

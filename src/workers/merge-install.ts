@@ -124,7 +124,7 @@ export async function installMerge(
   index.writerLockAll();
   try {
     for (const s of inputs) segments.retire(s);
-    index.writerBumpSegmentEpoch();
+    index.segments.writerBumpEpoch();
   } finally {
     index.writerUnlockAll();
   }
@@ -175,7 +175,7 @@ function refuseLiveDamage(index: IndexTable, damaged: MergeResult['damaged']): v
 
 /** The file name of the damaged input `d` (a data segment or a log segment). */
 function hitName(index: IndexTable, d: MergeResult['damaged'][number]): string {
-  return index.segmentIsSorted(d.handle)
+  return index.segments.isSorted(d.handle)
     ? dataFileName(d.segmentId, KIND_SORTED)
     : segmentFileName(d.segmentId);
 }
@@ -191,7 +191,7 @@ async function waitForSnapshots(versions: VersionLog): Promise<void> {
 
 /** Waits (without blocking writes) until no keys() call holds a copy of old locations. */
 async function waitForPins(index: IndexTable): Promise<void> {
-  if (!(await index.whenUnpinned(PIN_WAIT_MS))) {
+  if (!(await index.segments.whenUnpinned(PIN_WAIT_MS))) {
     throw new KvError('KV_INTERNAL', 'segment retirement waited too long for keys() calls');
   }
 }

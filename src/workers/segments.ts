@@ -108,7 +108,7 @@ export class SegmentTable {
     this.byHandle[handle] = segment;
     this.byId.set(id, segment);
     this.noteId(id);
-    this.index.writerSetHandle(handle, id, kind === KIND_SORTED);
+    this.index.segments.writerSet(handle, id, kind === KIND_SORTED);
     return segment;
   }
 
@@ -134,7 +134,7 @@ export class SegmentTable {
   retire(segment: Segment): void {
     this.byHandle[segment.handle] = undefined;
     this.byId.delete(segment.id);
-    this.index.writerSetHandle(segment.handle, 0);
+    this.index.segments.writerSet(segment.handle, 0);
   }
 
   /** Creates log segment file `id` with its header, fsyncs it and the directory, and registers it. */

@@ -20,7 +20,7 @@ import { VersionLog } from '${distUrl('shared/version-log.js')}';
 const index = new IndexTable(workerData.index);
 const log = new VersionLog(workerData.log);
 parentPort.on('message', (what) => {
-  if (what === 'unpin') index.unpinSegments();
+  if (what === 'unpin') index.segments.unpin();
   else log.releaseSnapshot();
   parentPort.postMessage('done');
 });
@@ -80,9 +80,9 @@ describe('segment pins and held snapshots, released by another thread', () => {
     const releaser = new TestWorker(releaserPath, { index: index.buffer, log: log.buffer });
     try {
       expect(await releaser.next()).toBe('started');
-      index.pinSegments();
+      index.segments.pin();
       log.holdSnapshot();
-      const unpinned = index.whenUnpinned(LONG_MS);
+      const unpinned = index.segments.whenUnpinned(LONG_MS);
       const released = log.whenNoneHeld();
       expect(await settled(unpinned)).toBe(false);
       expect(await settled(released)).toBe(false);

@@ -207,20 +207,20 @@ describe('IndexTable', () => {
   it('keeps the segment handle table', () => {
     const t = IndexTable.create(0);
     const view = new IndexTable(t.buffer);
-    expect(view.segmentIdOf(5)).toBe(0);
-    t.writerSetHandle(5, 42);
-    t.writerSetHandle(65_535, 0x7fff_fffe);
-    t.writerSetHandle(7, 0x7fff_fffe, true);
-    expect(view.segmentIdOf(5)).toBe(42);
-    expect(view.segmentIdOf(65_535)).toBe(0x7fff_fffe);
+    expect(view.segments.idOf(5)).toBe(0);
+    t.segments.writerSet(5, 42);
+    t.segments.writerSet(65_535, 0x7fff_fffe);
+    t.segments.writerSet(7, 0x7fff_fffe, true);
+    expect(view.segments.idOf(5)).toBe(42);
+    expect(view.segments.idOf(65_535)).toBe(0x7fff_fffe);
     // A data segment's handle keeps its id and says it is sorted; a log segment's does not.
-    expect(view.segmentIdOf(7)).toBe(0x7fff_fffe);
-    expect(view.segmentIsSorted(7)).toBe(true);
-    expect(view.segmentIsSorted(65_535)).toBe(false);
-    t.writerSetHandle(5, 0);
-    t.writerSetHandle(7, 0);
-    expect(view.segmentIdOf(5)).toBe(0);
-    expect(view.segmentIsSorted(7)).toBe(false);
+    expect(view.segments.idOf(7)).toBe(0x7fff_fffe);
+    expect(view.segments.isSorted(7)).toBe(true);
+    expect(view.segments.isSorted(65_535)).toBe(false);
+    t.segments.writerSet(5, 0);
+    t.segments.writerSet(7, 0);
+    expect(view.segments.idOf(5)).toBe(0);
+    expect(view.segments.isSorted(7)).toBe(false);
   });
 });
 

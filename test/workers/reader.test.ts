@@ -294,20 +294,20 @@ describe('SegmentFds', () => {
       return b.readUInt32LE(0);
     };
     try {
-      index.writerSetHandle(5, 1);
+      index.segments.writerSet(5, 1);
       const fd1 = fds.fdFor(5);
       expect(fds.fdFor(5)).toBe(fd1); // cached
       expect(idAt8(fd1)).toBe(1);
       expect(fds.nameOf(5)).toBe(name(1));
       // The handle is reused for segment 2: the stale fd is closed and the new file opened.
-      index.writerSetHandle(5, 2);
+      index.segments.writerSet(5, 2);
       const fd2 = fds.fdFor(5);
       expect(idAt8(fd2)).toBe(2);
       expect(fds.nameOf(5)).toBe(name(2));
       // A handle freed in the index is an internal error, and the stale fd is not kept.
-      index.writerSetHandle(5, 0);
+      index.segments.writerSet(5, 0);
       expectKvError(() => fds.fdFor(5), 'KV_INTERNAL');
-      index.writerSetHandle(6, 9);
+      index.segments.writerSet(6, 9);
       expectKvError(() => fds.fdFor(6), 'KV_IO');
     } finally {
       fds.closeAll();
@@ -318,8 +318,8 @@ describe('SegmentFds', () => {
     const dir = await tempDir('fds-close');
     writeFileSync(join(dir, name(1)), segment(1, []));
     const index = IndexTable.create();
-    index.writerSetHandle(1, 1);
-    index.writerSetHandle(2, 1);
+    index.segments.writerSet(1, 1);
+    index.segments.writerSet(2, 1);
     const fds = new SegmentFds(dir, index);
     const a = fds.fdFor(1);
     const b = fds.fdFor(2);
@@ -353,7 +353,7 @@ describe('SegmentFds in readMode mmap', () => {
     const path = join(dir, name(1));
     writeFileSync(path, pattern(0, 5000));
     const index = IndexTable.create();
-    index.writerSetHandle(1, 1);
+    index.segments.writerSet(1, 1);
     // Maps cover multiples of 4 KiB here (64 MiB in production), so appends soon pass them.
     const fds = new SegmentFds(dir, index, 'mmap', 4096);
     try {
@@ -384,7 +384,7 @@ describe('SegmentFds in readMode mmap', () => {
     const dir = await tempDir('fds-map-fail');
     writeFileSync(join(dir, name(1)), pattern(0, 5000));
     const index = IndexTable.create();
-    index.writerSetHandle(1, 1);
+    index.segments.writerSet(1, 1);
     // A 1 PiB map cannot be made (ENOMEM): the read still succeeds, through pread.
     const fds = new SegmentFds(dir, index, 'mmap', 2 ** 50);
     try {
@@ -402,12 +402,12 @@ describe('SegmentFds in readMode mmap', () => {
     writeFileSync(join(dir, name(1)), segment(1, [rec(1, 'put', 'one', '1')]));
     writeFileSync(join(dir, name(2)), segment(2, [rec(2, 'put', 'two', '2')]));
     const index = IndexTable.create();
-    index.writerSetHandle(5, 1);
+    index.segments.writerSet(5, 1);
     const fds = new SegmentFds(dir, index, 'mmap');
     try {
       const map1 = fds.view(5, 0, SEGMENT_HEADER_BYTES);
       expect(Buffer.from(map1.subarray(8, 12)).readUInt32LE(0)).toBe(1);
-      index.writerSetHandle(5, 2);
+      index.segments.writerSet(5, 2);
       const map2 = fds.view(5, 0, SEGMENT_HEADER_BYTES);
       expect(map1.byteLength).toBe(0); // unmapped
       expect(Buffer.from(map2.subarray(8, 12)).readUInt32LE(0)).toBe(2);

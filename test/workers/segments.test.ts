@@ -32,8 +32,8 @@ describe('SegmentTable', () => {
     const b = table.add(logHeader(3), 50);
     expect(a.handle).not.toBe(0);
     expect(b.handle).not.toBe(a.handle);
-    expect(index.segmentIdOf(a.handle)).toBe(7);
-    expect(index.segmentIdOf(b.handle)).toBe(3);
+    expect(index.segments.idOf(a.handle)).toBe(7);
+    expect(index.segments.idOf(b.handle)).toBe(3);
     expect(table.get(a.handle)).toBe(a);
     expect(table.list().map((s) => s.id)).toEqual([3, 7]);
     expect(kvCode(() => table.get(999))).toBe('KV_INTERNAL');
