@@ -30,6 +30,7 @@ export {
   type ReadMode,
   type StoreOptions,
 } from './options.js';
+export type { ReadTarget } from './read-queue.js';
 export { Snapshot } from './snapshot.js';
 export { Store } from './store.js';
 export type {
@@ -47,3 +48,4 @@ export type {
   SetWithResult,
   StoreStats,
 } from './store-types.js';
+export type { WriteTarget } from './write-queue.js';

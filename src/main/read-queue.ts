@@ -16,11 +16,19 @@ import {
   unpackKeysAt,
   unpackValues,
 } from '../shared/read-batch.js';
+import type { Bytes } from './store-types.js';
 
-interface PendingGet {
-  readonly key: KeyInput;
-  readonly resolve: (value: Buffer | undefined) => void;
-  readonly reject: (error: unknown) => void;
+/**
+ * Where a queued get's outcome goes: `Store.get`'s promise, or a daemon request that takes it
+ * itself (`Store.getFor`, no promise per GET). Exactly one of the two methods is called, once.
+ */
+export interface ReadTarget {
+  /** The key to read. */
+  readonly readKey: Bytes;
+  /** The value read, or undefined if the key is absent or expired. */
+  readDone(value: Buffer | undefined): void;
+  /** The read failed (`KV_CORRUPTION`, `KV_IO`, …). */
+  readFailed(error: unknown): void;
 }
 
 /** What `keysAt` found: live keys, expired ones (to reap) and damaged records. */
@@ -68,7 +76,7 @@ const POOLED_ATTEMPTS = 3;
  * pooled task is retried key by key inline); a getMany rejects as a whole.
  */
 export class ReadQueue {
-  private pending: PendingGet[] = [];
+  private pending: ReadTarget[] = [];
   /** A setImmediate flush (inline batch) and a microtask flush (pooled batch) are queued. */
   private scheduled = false;
   private poolFlushQueued = false;
@@ -94,23 +102,28 @@ export class ReadQueue {
    */
   get(key: KeyInput): Promise<Buffer | undefined> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ key, resolve, reject });
-      if (this.pending.length > this.inlineKeys) {
-        if (!this.poolFlushQueued) {
-          this.poolFlushQueued = true;
-          queueMicrotask(() => {
-            this.poolFlushQueued = false;
-            this.flush();
-          });
-        }
-      } else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => {
-          this.scheduled = false;
+      this.enqueue({ readKey: key, readDone: resolve, readFailed: reject });
+    });
+  }
+
+  /** Queues one get whose outcome goes to `target`, batched and served as `get`'s are. */
+  enqueue(target: ReadTarget): void {
+    this.pending.push(target);
+    if (this.pending.length > this.inlineKeys) {
+      if (!this.poolFlushQueued) {
+        this.poolFlushQueued = true;
+        queueMicrotask(() => {
+          this.poolFlushQueued = false;
           this.flush();
         });
       }
-    });
+    } else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.flush();
+      });
+    }
   }
 
   /** The keys read so far on this thread and by the pool. */
@@ -200,9 +213,9 @@ export class ReadQueue {
     }
     for (const [from, to] of this.split(batch.length)) {
       const slice = batch.slice(from, to);
-      this.runGetMany(slice.map((p) => p.key)).then(
+      this.runGetMany(slice.map((p) => p.readKey)).then(
         (values) => {
-          for (let i = 0; i < slice.length; i++) slice[i]!.resolve(values[i]);
+          for (let i = 0; i < slice.length; i++) slice[i]!.readDone(values[i]);
         },
         // One bad record fails the whole task: read each key again here, so that only the
         // gets at fault reject.
@@ -225,17 +238,17 @@ export class ReadQueue {
   }
 
   /** Reads each pending get on this thread, settling each alone. */
-  private readInline(batch: readonly PendingGet[]): void {
+  private readInline(batch: readonly ReadTarget[]): void {
     this.inlineCount += batch.length;
     for (const p of batch) {
       let value: Buffer | undefined;
       try {
-        value = this.inline.get(p.key);
+        value = this.inline.get(p.readKey);
       } catch (error) {
-        p.reject(error);
+        p.readFailed(error);
         continue;
       }
-      p.resolve(value);
+      p.readDone(value);
     }
   }
 

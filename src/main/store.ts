@@ -22,6 +22,7 @@ import { listKeys, pickRandomKey } from './key-listing.js';
 import { checkDelta, checkExpiresAt, expireFlags, setWithFlags } from './op-encoding.js';
 import type { Durability, StoreOptions } from './options.js';
 import { resolveRange } from './range-scan.js';
+import type { ReadTarget } from './read-queue.js';
 import { type Snapshot, scanInSnapshot, scanInSnapshotInSlices } from './snapshot.js';
 import { type StoreEngine, startEngine, stopEngine } from './store-engine.js';
 import { composeStats } from './store-stats.js';
@@ -40,6 +41,7 @@ import type {
   SetWithResult,
   StoreStats,
 } from './store-types.js';
+import type { WriteTarget } from './write-queue.js';
 
 /**
  * A kvd store: an append-only log on disk with a shared in-memory index. Open one with
@@ -101,6 +103,38 @@ export class Store {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * `get` for a caller that takes the outcome itself (the daemon's GET: no promise per request):
+   * reads `target.readKey` in the same batches as `get` and calls `target.readDone` or
+   * `target.readFailed` (at once for a closed store or a bad key) with `get`'s values and errors.
+   */
+  getFor(target: ReadTarget): void {
+    try {
+      this.checkOpen();
+      this.checkKey(target.readKey);
+    } catch (error) {
+      target.readFailed(error);
+      return;
+    }
+    this.e.reads.enqueue(target);
+  }
+
+  /**
+   * `set` (no expiry) for a caller that takes the outcome itself (the daemon's SET): calls
+   * `target.writeDone` once the write is appended and visible, or `target.writeFailed` with
+   * `set`'s errors (at once for a closed store or a refused key or value).
+   */
+  setFor(target: WriteTarget, key: Bytes, value: Bytes): void {
+    try {
+      this.checkOpen();
+      checkPut(key, value, 0, this.e.options);
+    } catch (error) {
+      target.writeFailed(error);
+      return;
+    }
+    this.e.writes.enqueuePutFor(target, key, value, 0);
   }
 
   /**

@@ -56,12 +56,27 @@ export interface EncodedOp {
   readonly expiresAt: number;
 }
 
+/**
+ * Where a queued write's outcome goes: a caller's promise, or a daemon request that takes it
+ * itself (`Store.setFor`, no promise per SET). Exactly one of the two methods is called, once.
+ */
+export interface WriteTarget {
+  /** Written; `existed`: the key was live before. */
+  writeDone(existed: boolean): void;
+  /** Refused or failed; nothing of it was written. */
+  writeFailed(error: unknown): void;
+}
+
+/** A `WriteTarget` that also takes a read-modify-write operation's result. */
+interface OpTarget {
+  writeDone(existed: boolean, result: OpResult | undefined): void;
+  writeFailed(error: unknown): void;
+}
+
 interface Waiter {
   readonly firstRecord: number;
   readonly records: number;
-  /** Settles the caller's promise from the record's outcome (and an operation's result). */
-  readonly resolve: (existed: boolean, result: OpResult | undefined) => void;
-  readonly reject: (error: KvError) => void;
+  readonly target: OpTarget;
 }
 
 const encoder = new TextEncoder();
@@ -123,10 +138,20 @@ export class WriteQueue {
    */
   enqueuePut(key: KeyInput, value: KeyInput, expiresAt: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const firstRecord = this.records;
-      this.encode(TYPE_PUT, 0, key, value, expiresAt);
-      this.queued(firstRecord, 1, { resolve: () => resolve(), reject });
+      this.enqueuePutFor(
+        { writeDone: () => resolve(), writeFailed: reject },
+        key,
+        value,
+        expiresAt,
+      );
     });
+  }
+
+  /** `enqueuePut` whose outcome goes to `target` instead of a promise. */
+  enqueuePutFor(target: WriteTarget, key: KeyInput, value: KeyInput, expiresAt: number): void {
+    const firstRecord = this.records;
+    this.encode(TYPE_PUT, 0, key, value, expiresAt);
+    this.queued(firstRecord, 1, target);
   }
 
   /**
@@ -157,11 +182,11 @@ export class WriteQueue {
         (c) =>
           new Promise<void>((resolve, reject) => {
             this.push(() => this.encodeCheck(c, CHECK_ALONE), 1, {
-              resolve: (_existed, result) => {
+              writeDone: (_existed, result) => {
                 if (result?.error) reject(deserializeError(result.error));
                 else resolve();
               },
-              reject,
+              writeFailed: reject,
             });
           }),
       ),
@@ -193,41 +218,33 @@ export class WriteQueue {
   ): Promise<OpResult> {
     return new Promise<OpResult>((resolve, reject) => {
       this.push(() => this.encode(type, flags, key, argument, expiresAt), 1, {
-        resolve: (_existed, result) => {
+        writeDone: (_existed, result) => {
           if (!result)
             reject(new KvError('KV_INTERNAL', 'the writer gave no result for an operation'));
           else if (result.error) reject(deserializeError(result.error));
           else resolve(result);
         },
-        reject,
+        writeFailed: reject,
       });
     });
   }
 
   private add(encode: () => void, records: number): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
-      this.push(encode, records, { resolve, reject });
+      this.push(encode, records, { writeDone: resolve, writeFailed: reject });
     });
   }
 
-  private push(
-    encode: () => void,
-    records: number,
-    settle: Pick<Waiter, 'resolve' | 'reject'>,
-  ): void {
+  private push(encode: () => void, records: number, target: OpTarget): void {
     const firstRecord = this.records;
     encode();
-    this.queued(firstRecord, records, settle);
+    this.queued(firstRecord, records, target);
   }
 
-  /** Records `records` records just encoded from `firstRecord` on, and their waiter. */
-  private queued(
-    firstRecord: number,
-    records: number,
-    settle: Pick<Waiter, 'resolve' | 'reject'>,
-  ): void {
+  /** Records `records` records just encoded from `firstRecord` on, and where their outcome goes. */
+  private queued(firstRecord: number, records: number, target: OpTarget): void {
     this.records += records;
-    this.waiters.push({ firstRecord, records, resolve: settle.resolve, reject: settle.reject });
+    this.waiters.push({ firstRecord, records, target });
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -288,7 +305,7 @@ export class WriteQueue {
           error instanceof KvError
             ? error
             : new KvError('KV_INTERNAL', `writer unreachable: ${String(error)}`);
-        for (const w of waiters) w.reject(failure);
+        for (const w of waiters) w.target.writeFailed(failure);
       },
     );
     this.inFlight.add(done);
@@ -319,10 +336,10 @@ function settle(waiters: readonly Waiter[], reply: WriteReply): void {
       // An operation of its own that failed (a version check) says why better than the
       // buffer's first error, which may be another caller's.
       const own = opError(reply, w.firstRecord, w.records);
-      w.reject(
+      w.target.writeFailed(
         own ?? error ?? new KvError('KV_INTERNAL', 'the writer gave no outcome for a write'),
       );
-    } else w.resolve(outcome === WRITE_OK_EXISTED, reply.results?.[w.firstRecord]);
+    } else w.target.writeDone(outcome === WRITE_OK_EXISTED, reply.results?.[w.firstRecord]);
   }
 }
 

@@ -195,6 +195,9 @@ describe('INFO commandstats', () => {
     const stats = await redis.info('stats');
     // The seven requests above after RESETSTAT, and this INFO (counted as it arrives).
     expect(infoField(stats, 'total_commands_processed')).toBe('8');
+    // GET 'text' found its key, GET 'absent' did not (the GET refused for its arity looked nothing up).
+    expect(infoField(stats, 'keyspace_hits')).toBe('1');
+    expect(infoField(stats, 'keyspace_misses')).toBe('1');
   });
 
   it('is left out of INFO and INFO default, and included by INFO all and everything', async () => {

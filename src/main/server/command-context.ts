@@ -40,6 +40,13 @@ export type CommandStore = Pick<
   | 'setDurability'
 >;
 
+/**
+ * The store as a connection holds it: the commands' part, and the target-taking reads and
+ * writes it serves GET and plain SET with (not given to handlers: EXEC runs them on a
+ * transaction's store).
+ */
+export type ConnectionStore = CommandStore & Pick<Store, 'getFor' | 'setFor'>;
+
 /** Server-wide counters, as INFO reports them. Main thread. */
 export class ServerCounters {
   connectionsReceived = 0;

@@ -5,14 +5,15 @@
 import type { Socket } from 'node:net';
 import { createLogger } from '../index.js';
 import { ClientSession } from './client-session.js';
-import type { CommandContext, CommandStore, ServerContext } from './command-context.js';
-import { type CommandCounters, countCall } from './command-stats.js';
+import type { CommandContext, ConnectionStore, ServerContext } from './command-context.js';
+import { countCall } from './command-stats.js';
 import { errorReply, unknownCommand, wrongArity } from './commands/arguments.js';
-import { arityAllows, type CommandKind, type CommandSpec } from './commands/command-spec.js';
+import { arityAllows, type CommandKind } from './commands/command-spec.js';
 import { heldByTransaction, queueInTransaction } from './commands/transactions/queueing.js';
+import { Request, type RequestOwner } from './request.js';
 import { RespParser, type RespParserLimits, RespProtocolError } from './resp-parser.js';
 import { error, type RespValue } from './resp-value.js';
-import { type RespProtocol, RespWriter } from './resp-writer.js';
+import { RespWriter } from './resp-writer.js';
 
 const log = createLogger('server');
 const NOAUTH = error('NOAUTH Authentication required.');
@@ -48,52 +49,14 @@ export interface ConnectionInfo {
 }
 
 /**
- * One request, from parsing to its reply, in request order (one object per request: the
- * daemon allocates as little per request as it can). `value` stays undefined until it completes.
- */
-interface Request {
-  /** Its arguments (empty for a reply that answers no request: a protocol error). */
-  args: Buffer[];
-  readonly spec: CommandSpec | undefined;
-  /** Its reply if it cannot run at all (unknown command, wrong arity). */
-  readonly early: RespValue | undefined;
-  value: RespValue | undefined;
-  protocol: RespProtocol;
-  close: boolean;
-  /** INFO commandstats: the running command's counters and when it started (async replies). */
-  counters: CommandCounters | undefined;
-  startedAt: number;
-}
-
-const NO_ARGS: Buffer[] = [];
-
-function newRequest(
-  args: Buffer[],
-  spec: CommandSpec | undefined,
-  early: RespValue | undefined,
-  protocol: RespProtocol,
-): Request {
-  return {
-    args,
-    spec,
-    early,
-    value: undefined,
-    protocol,
-    close: false,
-    counters: undefined,
-    startedAt: 0,
-  };
-}
-
-/**
  * One client. Main thread. Created by the server for each accepted socket; it owns the socket
  * from then on and tells the server when it closes (`onClose`).
  */
-export class Connection {
+export class Connection implements RequestOwner {
   readonly session: ClientSession;
   private readonly parser: RespParser;
   private readonly writer = new RespWriter();
-  private readonly context: CommandContext;
+  readonly context: CommandContext;
   private replies: Request[] = [];
   private replyHead = 0;
   private waiting: Request[] = [];
@@ -117,7 +80,7 @@ export class Connection {
     private readonly socket: Socket,
     id: number,
     private readonly server: ServerContext,
-    store: CommandStore,
+    private readonly store: ConnectionStore,
     private readonly options: ConnectionOptions,
     private readonly onClose: (connection: Connection) => void,
   ) {
@@ -275,7 +238,7 @@ export class Connection {
       early = wrongArity(spec.name);
       this.server.commandStats.of(spec.name).rejectedCalls++;
     }
-    const request = newRequest(args, spec, early, this.session.protocol);
+    const request = new Request(this, args, spec, early, this.session.protocol);
     this.replies.push(request);
     this.waiting.push(request);
     // Start at once when possible: a pipelined AUTH must run before the next request is parsed
@@ -319,6 +282,18 @@ export class Connection {
     }
     const counters = this.server.commandStats.of(spec.name);
     const startedAt = performance.now();
+    const direct = spec.direct;
+    if (direct !== undefined && (direct.kind === 'read' || direct.applies(request.args))) {
+      // No handler runs, so nothing about the session changes.
+      request.protocol = this.session.protocol;
+      request.counters = counters;
+      request.startedAt = startedAt;
+      this.inFlight++;
+      this.phase = kind;
+      if (direct.kind === 'read') this.store.getFor(request);
+      else this.store.setFor(request, request.args[1]!, request.args[2]!);
+      return;
+    }
     let result: RespValue | Promise<RespValue>;
     try {
       result = spec.handler(this.context, request.args);
@@ -353,7 +328,8 @@ export class Connection {
     request.protocol = this.session.protocol;
   }
 
-  private settle(request: Request, value: RespValue): void {
+  /** A request's store work finished (its promise, or the store calling it as a target). */
+  settle(request: Request, value: RespValue): void {
     request.value = value;
     if (request.counters) countCall(request.counters, request.startedAt, value);
     this.inFlight--;
@@ -410,10 +386,8 @@ export class Connection {
     this.stopReading = true;
     this.parser.release(); // nothing more is parsed: the unfinished request is dropped
     // Queued behind the replies still owed, like any other reply.
-    const reply = newRequest(NO_ARGS, undefined, undefined, this.session.protocol);
-    reply.value = error(`ERR Protocol error: ${cause.message}`);
-    reply.close = true;
-    this.replies.push(reply);
+    const reply = error(`ERR Protocol error: ${cause.message}`);
+    this.replies.push(Request.closing(this, reply, this.session.protocol));
   }
 
   /** Nothing in flight, nothing startable waiting, and every settled reply handed to the socket. */

@@ -25,6 +25,22 @@ export type CommandHandler = (
   args: readonly Buffer[],
 ) => RespValue | Promise<RespValue>;
 
+/**
+ * A form of a command the connection serves without a promise per request, handing the request
+ * itself to the store as the read's or the write's target (the hottest commands):
+ * - `read`: reads the key `args[1]` (`Store.getFor`); `reply` turns the value into the reply;
+ * - `put`: when `applies(args)`, stores `args[2]` under `args[1]` with no expiry
+ *   (`Store.setFor`) and answers +OK.
+ * Everything else about the command (EXEC, MULTI queueing) still goes through `handler`,
+ * which must give the same replies.
+ */
+export type DirectForm =
+  | {
+      readonly kind: 'read';
+      reply(ctx: CommandContext, value: Buffer | undefined): RespValue;
+    }
+  | { readonly kind: 'put'; applies(args: readonly Buffer[]): boolean };
+
 /** One command of the table. */
 export interface CommandSpec {
   /** Lower-case name. */
@@ -37,6 +53,8 @@ export interface CommandSpec {
   /** First key, last key (-1: the last argument) and step, as COMMAND reports them; 0 0 0: no keys. */
   readonly keys: readonly [first: number, last: number, step: number];
   readonly handler: CommandHandler;
+  /** Served without a promise per request when present (GET, plain SET). */
+  readonly direct?: DirectForm;
   /** One line on what it does, for COMMAND DOCS (a generic line when absent). */
   readonly summary?: string;
 }

@@ -88,4 +88,5 @@ export const setCommand: CommandSpec = {
   kind: 'write',
   keys: [1, 1, 1],
   handler: set,
+  direct: { kind: 'put', applies: (args) => args.length === 3 },
 };
