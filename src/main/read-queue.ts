@@ -93,20 +93,14 @@ export class ReadQueue {
   ) {}
 
   /**
-   * Queues one get for this turn's batch. A batch read here is read from setImmediate: after
+   * Queues one get for this turn's batch; its outcome goes to `target` (`Store.get`'s promise
+   * or a daemon request). A batch read here is read from setImmediate: after
    * the turn's I/O callbacks, so the GETs of every daemon connection that sent some this turn
    * are read in one pass, and a read always yields to the event loop (a loop of awaited inline
    * reads cannot starve timers and the writer's replies). A batch bound for the reader pool
    * (more than `inlineKeys`) is sent from a microtask instead: waiting for the turn's end would
    * put it behind every reply the pool's port delivers in that turn.
    */
-  get(key: KeyInput): Promise<Buffer | undefined> {
-    return new Promise((resolve, reject) => {
-      this.enqueue({ readKey: key, readDone: resolve, readFailed: reject });
-    });
-  }
-
-  /** Queues one get whose outcome goes to `target`, batched and served as `get`'s are. */
   enqueue(target: ReadTarget): void {
     this.pending.push(target);
     if (this.pending.length > this.inlineKeys) {

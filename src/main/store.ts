@@ -79,14 +79,10 @@ export class Store {
    */
   set(key: Bytes, value: Bytes, options?: SetOptions): Promise<void> {
     // Not `async`: the hot write path saves a promise and a microtask per call.
-    try {
-      this.checkOpen();
-      const expiresAt = options?.expiresAt ?? 0;
-      checkPut(key, value, expiresAt, this.e.options);
-      return this.e.writes.enqueuePut(key, value, expiresAt);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return new Promise((resolve, reject) => {
+      const target = { writeDone: () => resolve(), writeFailed: reject };
+      this.setFor(target, key, value, options?.expiresAt ?? 0);
+    });
   }
 
   /**
@@ -96,13 +92,9 @@ export class Store {
    * `KV_KEY_TOO_LARGE`, `KV_INVALID_ARGUMENT`, `KV_CLOSED` or `KV_IO`.
    */
   get(key: Bytes): Promise<Buffer | undefined> {
-    try {
-      this.checkOpen();
-      this.checkKey(key);
-      return this.e.reads.get(key);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return new Promise((resolve, reject) => {
+      this.getFor({ readKey: key, readDone: resolve, readFailed: reject });
+    });
   }
 
   /**
@@ -122,19 +114,19 @@ export class Store {
   }
 
   /**
-   * `set` (no expiry) for a caller that takes the outcome itself (the daemon's SET): calls
+   * `set` for a caller that takes the outcome itself (the daemon's SET): calls
    * `target.writeDone` once the write is appended and visible, or `target.writeFailed` with
-   * `set`'s errors (at once for a closed store or a refused key or value).
+   * `set`'s errors (at once for a closed store or a refused key, value or expiry).
    */
-  setFor(target: WriteTarget, key: Bytes, value: Bytes): void {
+  setFor(target: WriteTarget, key: Bytes, value: Bytes, expiresAt = 0): void {
     try {
       this.checkOpen();
-      checkPut(key, value, 0, this.e.options);
+      checkPut(key, value, expiresAt, this.e.options);
     } catch (error) {
       target.writeFailed(error);
       return;
     }
-    this.e.writes.enqueuePutFor(target, key, value, 0);
+    this.e.writes.enqueuePutFor(target, key, value, expiresAt);
   }
 
   /**

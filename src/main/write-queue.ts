@@ -134,20 +134,8 @@ export class WriteQueue {
 
   /**
    * Queues one put whose key, value and expiry are already checked (`Store.set`'s path: no
-   * operation object, and the promise settles from the writer's reply directly).
+   * operation object); its outcome goes to `target`.
    */
-  enqueuePut(key: KeyInput, value: KeyInput, expiresAt: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.enqueuePutFor(
-        { writeDone: () => resolve(), writeFailed: reject },
-        key,
-        value,
-        expiresAt,
-      );
-    });
-  }
-
-  /** `enqueuePut` whose outcome goes to `target` instead of a promise. */
   enqueuePutFor(target: WriteTarget, key: KeyInput, value: KeyInput, expiresAt: number): void {
     const firstRecord = this.records;
     this.encode(TYPE_PUT, 0, key, value, expiresAt);

@@ -47,9 +47,13 @@ function ok(): RespValue {
   return OK;
 }
 
+/** Plain `SET key value` (no option), the common case: one store write and nothing else. */
+function isPlainSet(args: readonly Buffer[]): boolean {
+  return args.length === 3;
+}
+
 function set(ctx: CommandContext, args: readonly Buffer[]): Promise<RespValue> {
-  // Plain `SET key value`, the common case, costs one store write and nothing else.
-  if (args.length === 3) return ctx.store.set(args[1]!, args[2]!).then(ok);
+  if (isPlainSet(args)) return ctx.store.set(args[1]!, args[2]!).then(ok);
   return setWithOptions(ctx, args);
 }
 
@@ -88,5 +92,5 @@ export const setCommand: CommandSpec = {
   kind: 'write',
   keys: [1, 1, 1],
   handler: set,
-  direct: { kind: 'put', applies: (args) => args.length === 3 },
+  direct: { kind: 'put', applies: isPlainSet },
 };
