@@ -21,6 +21,7 @@ export { parseInteger } from '../shared/write-ops.js';
 export type { BackupOptions, BackupResult } from './backup.js';
 export type { CompactionProgress, CompactionResult } from './compactor.js';
 export { type RemoteMethods, type RemoteStore, spawnStore } from './ipc/ipc-client.js';
+export { connectSharedStore, type StoreChannel, shareStore } from './ipc/ipc-share.js';
 export {
   type CompactionOptions,
   type Compression,

@@ -60,3 +60,43 @@ describe('spawnStore: operations', () => {
     }
   });
 });
+
+describe('spawnStore: range', () => {
+  it('pages a range scan across the process boundary with every option, as Store.range gives it', async () => {
+    const dir = await makeTempDir('ipc-range');
+    const db = await spawnStore(dir, { durability: 'no' });
+    try {
+      // 3,000 keys: ranges longer than a page (1,024), and binary keys around the prefix.
+      const keys = Array.from({ length: 3_000 }, (_, i) => `r:${String(i).padStart(5, '0')}`);
+      await db.batch([
+        ...keys.map((key, i) => ({ type: 'set' as const, key, value: Buffer.from([i % 256]) })),
+        { type: 'set', key: Buffer.from([0x71, 0xff]), value: 'q' },
+        { type: 'set', key: 's', value: 's' },
+      ]);
+      const collect = async (options: Parameters<typeof db.range>[0]) => {
+        const out: string[] = [];
+        for await (const entry of db.range(options)) {
+          out.push(`${entry.key}=${entry.value === undefined ? '-' : entry.value[0]}`);
+        }
+        return out;
+      };
+      const expected = (from: number, to: number) =>
+        keys.slice(from, to).map((key) => `${key}=${Number(key.slice(2)) % 256}`);
+      expect(await collect({ prefix: 'r:' })).toEqual(expected(0, 3_000));
+      expect(await collect({ prefix: 'r:', reverse: true })).toEqual(expected(0, 3_000).reverse());
+      expect(await collect({ gte: keys[100], lt: keys[2_900], limit: 2_000 })).toEqual(
+        expected(100, 2_100),
+      );
+      expect(
+        await collect({ gt: keys[100], lte: keys[2_900], reverse: true, limit: 1_500 }),
+      ).toEqual(expected(1_401, 2_901).reverse());
+      expect(await collect({ prefix: 'r:', values: false, limit: 1_024 })).toEqual(
+        keys.slice(0, 1_024).map((key) => `${key}=-`),
+      );
+      expect(await collect({ prefix: 'r:', limit: 0 })).toEqual([]);
+      expect(await collect({ prefix: 'zz' })).toEqual([]);
+    } finally {
+      await db.close();
+    }
+  });
+});

@@ -1,15 +1,14 @@
 // The kvd child process entry, forked by ipc-client.ts: opens one Store, answers the parent's
 // requests over the IPC channel, and exits when asked to close or when the parent goes away.
-// The only file that touches `process.send` and the channel's events.
+// The only file of the child that touches `process.send` and the channel's events.
 
-import { createLogger, KvError, type KvErrorCode, Store, serializeError } from '../index.js';
+import { createLogger, Store, serializeError } from '../index.js';
+import { performRequest, rejectWith } from './ipc-dispatch.js';
 import {
   IPC_OPEN_ID,
   type IpcChildConfig,
-  type IpcOp,
   type IpcReply,
   type IpcRequest,
-  type IpcResults,
 } from './ipc-messages.js';
 
 /** How often the watchdog checks that the parent still exists, in ms. */
@@ -63,60 +62,14 @@ function onRequest(request: IpcRequest): void {
     );
     return;
   }
-  const answer = perform(request).then(
+  const answer = (
+    store ? performRequest(store, request) : rejectWith('KV_INTERNAL', 'the store is not open yet')
+  ).then(
     (value) => reply({ id: request.id, ok: true, value }),
     (error: unknown) => reply({ id: request.id, ok: false, error: serializeError(error) }),
   );
   inflight.add(answer);
   void answer.finally(() => inflight.delete(answer));
-}
-
-/** Calls the Store method now (same tick as the message, so calls keep their order). */
-function perform(request: IpcRequest): Promise<IpcResults[IpcOp]> {
-  if (!store) return rejectWith('KV_INTERNAL', 'the store is not open yet');
-  switch (request.op) {
-    case 'set':
-      return store.set(request.key, request.value, request.options).then(nothing);
-    case 'get':
-      return store.get(request.key);
-    case 'getMany':
-      return store.getMany(request.keys);
-    case 'has':
-      return store.has(request.key);
-    case 'delete':
-      return store.delete(request.key);
-    case 'batch':
-      return store.batch(request.ops).then(nothing);
-    case 'incrBy':
-      return store.incrBy(request.key, request.delta);
-    case 'append':
-      return store.append(request.key, request.value);
-    case 'setWith':
-      return store.setWith(request.key, request.value, request.options);
-    case 'getDelete':
-      return store.getDelete(request.key);
-    case 'expire':
-      return store.expire(request.key, request.expiresAt, request.condition);
-    case 'persist':
-      return store.persist(request.key);
-    case 'keys':
-      return store.keys();
-    case 'clear':
-      return store.clear();
-    case 'flush':
-      return store.flush().then(nothing);
-    case 'stats':
-      return store.stats();
-    case 'compact':
-      return store.compact();
-    case 'backup':
-      return store.backup(request.dir, request.options);
-    default:
-      return rejectWith(
-        'KV_INVALID_ARGUMENT',
-        `unknown operation ${String((request as { op: unknown }).op)}`,
-      );
-  }
 }
 
 /** Closes the store once (flush, sync, unlock), then waits for the replies still in flight. */
@@ -162,12 +115,4 @@ function reply(message: IpcReply, exitCode?: number): void {
     // The value could not be cloned (no Store result does that); answer with the error.
     process.send!({ id: message.id, ok: false, error: serializeError(error) }, done);
   }
-}
-
-function nothing(): undefined {
-  return undefined;
-}
-
-function rejectWith(code: KvErrorCode, message: string): Promise<never> {
-  return Promise.reject(new KvError(code, message));
 }

@@ -1,8 +1,9 @@
-// Owns spawnStore and RemoteStore: a kvd Store running in a child process (ipc-child.ts), used
-// over the IPC channel through the Store's own method names, with requests pipelined and
-// replies matched by id. The child's death turns every pending and later call into KV_INTERNAL.
+// Owns spawnStore and RemoteStore: a kvd Store running in another process (a child, ipc-child.ts,
+// or a parent that shares its store, ipc-share.ts), used over the IPC channel through the Store's
+// own method names, with requests pipelined and replies matched by id. The end of the other
+// process turns every pending and later call into KV_INTERNAL.
 
-import { type ChildProcess, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { resolve as resolvePath } from 'node:path';
 import {
   type BackupOptions,
@@ -13,6 +14,10 @@ import {
   deserializeError,
   type ExpireCondition,
   KvError,
+  type RangeEntry,
+  type RangeKey,
+  type RangeKeyValue,
+  type RangeOptions,
   type SetOptions,
   type SetWithOptions,
   type SetWithResult,
@@ -20,6 +25,8 @@ import {
   type StoreOptions,
   type StoreStats,
 } from '../index.js';
+import { IPC_RANGE_PAGE } from './ipc-dispatch.js';
+import { childLink, type IpcLink } from './ipc-link.js';
 import {
   IPC_OPEN_ID,
   type IpcArgs,
@@ -46,6 +53,7 @@ export type RemoteMethods =
   | 'expire'
   | 'persist'
   | 'keys'
+  | 'range'
   | 'clear'
   | 'flush'
   | 'stats'
@@ -76,19 +84,20 @@ export function spawnStore(dir: string, options: StoreOptions = {}): Promise<Rem
 }
 
 /**
- * A kvd store in a child process, made by `spawnStore`: `set`, `get`, `getMany`, `has`,
- * `delete`, `batch`, `flush`, `stats` and `close` of `Store` (same arguments, results and error
- * codes); not `getSync`, which cannot be synchronous across processes. Call it from the thread
- * that spawned it. Values come back as `Buffer`s. Calls may be issued without waiting: they are
- * pipelined, applied in the order issued, and each reply is matched to its call by id. Once the
- * child has died unexpectedly, every pending and later call rejects with `KV_INTERNAL`.
+ * A kvd store in another process: a child made by `spawnStore`, or the parent that shares its
+ * own store (`connectSharedStore`). It has the `Store` methods named in `RemoteMethods` (same
+ * arguments, results and error codes); not `getSync`, which cannot be synchronous across
+ * processes. Call it from the thread that made it. Values come back as `Buffer`s. Calls may be
+ * issued without waiting: they are pipelined, applied in the order issued, and each reply is
+ * matched to its call by id. Once the other process is gone, every pending and later call
+ * rejects with `KV_INTERNAL`.
  */
 export class RemoteStore implements Pick<Store, RemoteMethods> {
-  /** The child's process id. */
+  /** The process id of the process that runs the store (the child, or the sharing parent). */
   readonly pid: number;
-  /** Resolves when the child has opened the store; rejects (after it exited) if it could not. */
-  private readonly opened: Promise<void>;
   private readonly pending = new Map<number, Pending>();
+  /** Calls not yet settled (a shared store's close waits for them). */
+  private readonly calls = new Set<Promise<unknown>>();
   private readonly gone: Promise<void>;
   private nextId = IPC_OPEN_ID + 1;
   private death: KvError | undefined;
@@ -117,37 +126,57 @@ export class RemoteStore implements Pick<Store, RemoteMethods> {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       execArgv: [],
     });
-    const remote = new RemoteStore(absolute, child);
-    await remote.opened;
+    const remote = new RemoteStore(absolute, childLink(child));
+    // The child answers the open it was started with, as the reply to IPC_OPEN_ID.
+    await new Promise<IpcResults[IpcOp]>((resolve, reject) => {
+      remote.pending.set(IPC_OPEN_ID, { resolve, reject });
+    }).catch(async (error: unknown) => {
+      await remote.gone; // a child that failed to open exits: no orphan outlives the rejection
+      throw error;
+    });
+    return remote;
+  }
+
+  /** @internal The implementation of `connectSharedStore` (which documents it). */
+  static async connect(link: IpcLink): Promise<RemoteStore> {
+    const remote = new RemoteStore('', link);
+    try {
+      const { dir, bytes } = await remote.call('describe', {});
+      if (!(bytes instanceof Uint8Array)) {
+        throw new KvError(
+          'KV_INVALID_ARGUMENT',
+          "the IPC channel must use serialization: 'advanced' (fork's option, or " +
+            'cluster.setupPrimary) so that keys and values travel as bytes',
+        );
+      }
+      remote.directory = dir;
+    } catch (error) {
+      remote.closed = true;
+      link.detach();
+      throw error;
+    }
     return remote;
   }
 
   private constructor(
-    /** The store's directory (absolute). */
-    readonly dir: string,
-    private readonly child: ChildProcess,
+    private directory: string,
+    private readonly link: IpcLink,
   ) {
-    this.pid = child.pid ?? -1;
-    child.on('message', (reply: IpcReply) => this.onReply(reply));
-    // A spawn failure arrives as 'error' (then 'close'); later errors are failed sends, which
-    // reject their own call. Listening keeps either from becoming an uncaught exception.
-    child.on('error', () => {});
-    // 'close' comes after the exit *and* the end of the channel: no reply can follow it.
+    this.pid = link.pid;
     this.gone = new Promise((resolve) => {
-      child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
-        this.onGone(code, signal);
-        resolve();
-      });
+      link.start(
+        (reply) => this.onReply(reply),
+        (reason) => {
+          this.onGone(reason);
+          resolve();
+        },
+      );
     });
-    this.opened = new Promise<IpcResults[IpcOp]>((resolve, reject) => {
-      this.pending.set(IPC_OPEN_ID, { resolve, reject });
-    }).then(
-      () => undefined,
-      async (error: unknown) => {
-        await this.gone; // a child that failed to open exits: no orphan outlives the rejection
-        throw error;
-      },
-    );
+  }
+
+  /** The store's directory (absolute). */
+  get dir(): string {
+    return this.directory;
   }
 
   /** Stores `value` under `key` in the child's store. Rejects like `Store.set`. */
@@ -236,6 +265,35 @@ export class RemoteStore implements Pick<Store, RemoteMethods> {
     return (await this.call('keys', {})).map((k) => toBuffer(k) as Buffer);
   }
 
+  /**
+   * The entries of a range scan (see `Store.range`, same options), fetched from the store's
+   * process a page of `IPC_RANGE_PAGE` (1,024) entries at a time. Each page is read from a
+   * snapshot of its own: a scan longer than a page may see writes made between its pages, but
+   * never a key twice or out of order. Rejects like `Store.range`.
+   */
+  range(options: RangeOptions & { readonly values: false }): AsyncGenerator<RangeKey>;
+  range(options?: RangeOptions): AsyncGenerator<RangeKeyValue>;
+  async *range(options: RangeOptions = {}): AsyncGenerator<RangeEntry> {
+    const limit = options.limit;
+    let remaining = limit === undefined || limit < 0 ? Number.POSITIVE_INFINITY : limit;
+    let bounds: RangeOptions = options;
+    while (remaining > 0) {
+      const asked = Math.min(remaining, IPC_RANGE_PAGE);
+      const page = await this.call('range', { options: { ...bounds, limit: asked } });
+      for (const entry of page) {
+        const key = toBuffer(entry.key) as Buffer;
+        yield entry.value === undefined ? { key } : { key, value: toBuffer(entry.value) as Buffer };
+      }
+      const last = page.at(-1);
+      if (page.length < asked || last === undefined) return;
+      remaining -= page.length;
+      // The next page starts after the last key given (before it, in reverse).
+      bounds = options.reverse
+        ? { ...bounds, lt: last.key, lte: undefined }
+        : { ...bounds, gt: last.key, gte: undefined };
+    }
+  }
+
   /** Deletes every key atomically; resolves with how many. Rejects like `Store.clear`. */
   clear(): Promise<number> {
     return this.call('clear', {});
@@ -268,6 +326,14 @@ export class RemoteStore implements Pick<Store, RemoteMethods> {
   }
 
   private async shutdown(): Promise<void> {
+    if (!this.link.ownsStore) {
+      // A shared store stays open for its owner: wait for this caller's calls, then let go.
+      this.closed = true;
+      await Promise.allSettled(this.calls);
+      this.link.detach();
+      this.onGone('closed');
+      return;
+    }
     const request = this.death ? undefined : this.call('close', {});
     this.closed = true;
     try {
@@ -282,11 +348,11 @@ export class RemoteStore implements Pick<Store, RemoteMethods> {
     if (this.death) return Promise.reject(this.death);
     const id = this.nextId++;
     const request = { ...args, id, op } as IpcRequest;
-    return new Promise<IpcResults[Op]>((resolve, reject) => {
+    const result = new Promise<IpcResults[Op]>((resolve, reject) => {
       // One cast: the reply to request `id` carries the result of its `op`.
       this.pending.set(id, { resolve: resolve as Pending['resolve'], reject });
       try {
-        this.child.send(request, (error) => {
+        this.link.send(request, (error) => {
           if (error) this.settleFailed(id, new KvError('KV_INTERNAL', error.message));
         });
       } catch (error) {
@@ -295,6 +361,10 @@ export class RemoteStore implements Pick<Store, RemoteMethods> {
         this.settleFailed(id, new KvError('KV_INVALID_ARGUMENT', `cannot send ${op}: ${message}`));
       }
     });
+    this.calls.add(result);
+    const forget = () => this.calls.delete(result);
+    result.then(forget, forget);
+    return result;
   }
 
   private onReply(reply: IpcReply): void {
@@ -312,11 +382,8 @@ export class RemoteStore implements Pick<Store, RemoteMethods> {
     pending.reject(this.death ?? error);
   }
 
-  private onGone(code: number | null, signal: NodeJS.Signals | null): void {
-    this.death = new KvError(
-      'KV_INTERNAL',
-      `the kvd child process ${this.pid} exited (code ${code}, signal ${signal})`,
-    );
+  private onGone(reason: string): void {
+    this.death ??= new KvError('KV_INTERNAL', reason);
     for (const pending of this.pending.values()) pending.reject(this.death);
     this.pending.clear();
   }

@@ -1,6 +1,6 @@
-// Owns the messages between a parent's RemoteStore (ipc-client.ts) and the kvd child process
-// (ipc-child.ts): one request per Store call, one reply per request, matched by id. Both sides
-// import these types; nothing else defines an IPC message shape.
+// Owns the messages between a RemoteStore (ipc-client.ts) and the process that runs its Store:
+// the kvd child (ipc-child.ts) or a process sharing its own store (ipc-share.ts). One request per
+// Store call, one reply per request, matched by id. Nothing else defines an IPC message shape.
 
 import type {
   BackupOptions,
@@ -9,6 +9,7 @@ import type {
   Bytes,
   CompactionResult,
   ExpireCondition,
+  RangeOptions,
   SerializedError,
   SetOptions,
   SetWithOptions,
@@ -47,12 +48,19 @@ export interface IpcArgs {
   };
   persist: { readonly key: Bytes };
   keys: Record<never, never>;
+  /** One page of a range scan (at most `IPC_RANGE_PAGE` entries, from one snapshot). */
+  range: { readonly options: RangeOptions };
   clear: Record<never, never>;
   flush: Record<never, never>;
   stats: Record<never, never>;
   compact: Record<never, never>;
   backup: { readonly dir: string; readonly options?: BackupOptions | undefined };
-  /** Closes the store (flush, sync, unlock); the child exits once this is answered. */
+  /** The store's directory; the first request over a shared store's channel. */
+  describe: Record<never, never>;
+  /**
+   * Closes the store (flush, sync, unlock); the child exits once this is answered. Over a shared
+   * store's channel it only ends that caller's use: the store's owner closes the store.
+   */
   close: Record<never, never>;
 }
 
@@ -74,13 +82,19 @@ export interface IpcResults {
   expire: boolean;
   persist: boolean;
   keys: Uint8Array[];
+  range: { readonly key: Uint8Array; readonly value?: Uint8Array | undefined }[];
   clear: number;
   flush: undefined;
   stats: StoreStats;
   compact: CompactionResult;
   backup: BackupResult;
+  /** `bytes` is `DESCRIBE_PROBE`: with `json` serialization it would arrive as a plain object. */
+  describe: { readonly dir: string; readonly bytes: Uint8Array };
   close: undefined;
 }
+
+/** The bytes a `describe` reply carries, to show the channel keeps bytes as bytes. */
+export const DESCRIBE_PROBE = Uint8Array.of(0, 255);
 
 /** An operation name. */
 export type IpcOp = keyof IpcArgs;
@@ -94,3 +108,17 @@ export type IpcRequest<Op extends IpcOp = IpcOp> = {
 export type IpcReply =
   | { readonly id: number; readonly ok: true; readonly value: IpcResults[IpcOp] }
   | { readonly id: number; readonly ok: false; readonly error: SerializedError };
+
+/**
+ * How a shared store's requests and replies travel on a channel that also carries the
+ * application's own messages (a `node:cluster` worker's, say): wrapped under this one key, so
+ * each side takes only its own messages.
+ */
+export interface IpcEnvelope {
+  readonly kvdStore: IpcRequest | IpcReply;
+}
+
+/** Whether a message from a shared channel is one of kvd's (an `IpcEnvelope`). */
+export function isIpcEnvelope(message: unknown): message is IpcEnvelope {
+  return typeof message === 'object' && message !== null && 'kvdStore' in message;
+}
