@@ -14,7 +14,7 @@ import { type IpcEnvelope, type IpcReply, type IpcRequest, isIpcEnvelope } from 
  */
 export interface StoreChannel {
   /** Sends a message to the child. */
-  send(message: IpcEnvelope, callback: (error: Error | null) => void): boolean;
+  send(message: object, callback: (error: Error | null) => void): boolean;
   /** Listens to the child's messages. */
   on(event: 'message', listener: (message: unknown) => void): unknown;
   /** Stops listening. */
