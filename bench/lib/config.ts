@@ -22,6 +22,7 @@ export const SCENARIO_IDS = [
   'range',
   'snapshot',
   'redis',
+  'keyv',
 ] as const;
 
 export type ScenarioId = (typeof SCENARIO_IDS)[number];

@@ -32,6 +32,7 @@ const SCENARIOS: Record<ScenarioId, () => Promise<{ scenario: Scenario }>> = {
   range: () => import('../scenarios/range.js'),
   snapshot: () => import('../scenarios/snapshot.js'),
   redis: () => import('../scenarios/redis.js'),
+  keyv: () => import('../scenarios/keyv.js'),
 };
 
 /** Runs the benchmark for command-line `argv`; resolves with the process exit code. */

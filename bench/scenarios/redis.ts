@@ -8,10 +8,10 @@
 // A third server, the Node floor (engines/resp-floor.ts: parse and answer from constants, no
 // store), runs the same loads: the ceiling of any single-threaded Node daemon on this machine.
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import { hasCommand, type RunningServer, startServer, stopServers } from '../lib/redis-server.js';
 import type { ResultBuilder, Unit } from '../lib/results.js';
 import { figureId, type Scenario } from '../lib/scenario.js';
 
@@ -118,63 +118,10 @@ export const scenario: Scenario = {
         recordMemory(out, engine, idle[engine], memoryOf(servers[engine]), dbsize(servers[engine]));
       }
     } finally {
-      for (const s of Object.values(servers)) s.child.kill('SIGTERM');
-      await Promise.all(Object.values(servers).map((s) => s.exited));
+      await stopServers(Object.values(servers));
     }
   },
 };
-
-function hasCommand(name: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-interface RunningServer {
-  readonly port: number;
-  readonly child: ChildProcess;
-  readonly exited: Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-/** Starts a server and waits (bounded) until it answers PING through redis-cli. */
-async function startServer(
-  command: string,
-  args: (port: number) => string[],
-): Promise<RunningServer> {
-  const port = await freePort();
-  const child = spawn(command, args(port), {
-    stdio: 'ignore',
-    env: { ...process.env, KVD_LOG_LEVEL: 'warn' },
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  for (let attempt = 0; attempt < 200; attempt++) {
-    try {
-      const reply = execFileSync('redis-cli', ['-p', String(port), 'PING'], {
-        encoding: 'utf8',
-        timeout: 2000,
-        stdio: ['ignore', 'pipe', 'ignore'], // "connection refused" until it is up
-      });
-      if (reply.trim() === 'PONG') return { port, child, exited };
-    } catch {
-      // not up yet
-    }
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`${command} did not start on port ${port}`);
-}
 
 /** Runs redis-benchmark and returns requests per second per test ("set", "get"). */
 function runBenchmark(port: number, requests: number, pipeline: number): [string, number][] {
