@@ -56,8 +56,19 @@ export type CompactionProgress = (progress: {
   readonly bytesTotal: number;
 }) => void;
 
+/** Merges installed since open (automatic and `compact()`), and their bytes. */
+export interface CompactionCounts {
+  /** Merges installed. */
+  readonly runs: number;
+  /** Bytes of their input segments (file sizes). */
+  readonly bytesRead: number;
+  /** Bytes of the merged segments they wrote. */
+  readonly bytesWritten: number;
+}
+
 /** Runs the merges and hint files of one store. */
 export class Compactor {
+  private installed = { runs: 0, bytesRead: 0, bytesWritten: 0 };
   private queue: Promise<unknown> = Promise.resolve();
   private control: SharedArrayBuffer | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -111,6 +122,11 @@ export class Compactor {
       this.waiting--;
       this.holdProcess();
     });
+  }
+
+  /** Merges installed since open and their bytes (a copy). */
+  counts(): CompactionCounts {
+    return { ...this.installed };
   }
 
   /** Runs the automatic check once (unless one is already queued): hints, then a due merge. */
@@ -221,6 +237,9 @@ export class Compactor {
       'compaction: copied live records',
     );
     const outcome = await this.writer.installCompaction(plan, result);
+    this.installed.runs++;
+    this.installed.bytesRead += bytesTotal;
+    this.installed.bytesWritten += result.size;
     this.onInstalled();
     this.onKeyRuns();
     this.log.info(

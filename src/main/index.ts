@@ -10,6 +10,7 @@ export {
   type SerializedError,
   serializeError,
 } from '../shared/errors.js';
+export type { LatencyDistribution } from '../shared/latency-histogram.js';
 export { createLogger, type Logger } from '../shared/logger.js';
 export type {
   RepairedRange,
@@ -19,7 +20,7 @@ export type {
 } from '../shared/messages.js';
 export { parseInteger } from '../shared/write-ops.js';
 export type { BackupOptions, BackupResult } from './backup.js';
-export type { CompactionProgress, CompactionResult } from './compactor.js';
+export type { CompactionCounts, CompactionProgress, CompactionResult } from './compactor.js';
 export { type RemoteMethods, type RemoteStore, spawnStore } from './ipc/ipc-client.js';
 export { connectSharedStore, type StoreChannel, shareStore } from './ipc/ipc-share.js';
 export {
@@ -34,6 +35,7 @@ export {
 export type { ReadTarget } from './read-queue.js';
 export { Snapshot } from './snapshot.js';
 export { Store } from './store.js';
+export type { StoreMetrics } from './store-metrics.js';
 export type {
   BatchOp,
   BatchOptions,

@@ -25,6 +25,7 @@ import { resolveRange } from './range-scan.js';
 import type { ReadTarget } from './read-queue.js';
 import { type Snapshot, scanInSnapshot, scanInSnapshotInSlices } from './snapshot.js';
 import { type StoreEngine, startEngine, stopEngine } from './store-engine.js';
+import { collectMetrics, type StoreMetrics } from './store-metrics.js';
 import { composeStats } from './store-stats.js';
 import type {
   BatchOp,
@@ -449,6 +450,16 @@ export class Store {
       this.e.reads.counts(),
       this.e.versions,
     );
+  }
+
+  /**
+   * Figures for monitoring (keys, disk and live bytes, fsync timings, compaction, queue depths,
+   * reader pool use, operation counts), from one round trip to the writer like `stats()`: what
+   * `kvd serve --metrics-port` exports (store-metrics.ts). Rejects with `KV_CLOSED`.
+   */
+  async metrics(): Promise<StoreMetrics> {
+    this.checkOpen();
+    return collectMetrics(this.e);
   }
 
   /**

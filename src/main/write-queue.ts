@@ -118,6 +118,8 @@ export class WriteQueue {
   private waiters: Waiter[] = [];
   private scheduled = false;
   private inFlight = new Set<Promise<void>>();
+  /** Writes queued or sent and not yet answered (for `depth`). */
+  private unanswered = 0;
   /** Keys of this turn's writes that may put a record for them, for range scans (reused). */
   private readonly putKeys = new KeyArena();
 
@@ -187,6 +189,14 @@ export class WriteQueue {
     else this.encode(OP_CHECK, flags | CHECK_ABSENT_SINCE, c.key, u64Bytes(c.since), 0);
   }
 
+  /**
+   * Writes queued or sent to the writer and not yet answered (an API call each: a batch counts
+   * once), and messages sent and not yet answered.
+   */
+  depth(): { readonly writes: number; readonly messages: number } {
+    return { writes: this.unanswered, messages: this.inFlight.size };
+  }
+
   /** Sends whatever is queued now and waits until every write sent so far is answered. */
   async drain(): Promise<void> {
     this.flush();
@@ -232,6 +242,7 @@ export class WriteQueue {
   /** Records `records` records just encoded from `firstRecord` on, and where their outcome goes. */
   private queued(firstRecord: number, records: number, target: OpTarget): void {
     this.records += records;
+    this.unanswered++;
     this.waiters.push({ firstRecord, records, target });
     if (!this.scheduled) {
       this.scheduled = true;
@@ -284,10 +295,12 @@ export class WriteQueue {
     const keys = this.keys;
     const done = this.send(records, length).then(
       (reply) => {
+        this.unanswered -= waiters.length;
         ticket?.settle(keys!.activeSegmentId());
         settle(waiters, reply);
       },
       (error: unknown) => {
+        this.unanswered -= waiters.length;
         ticket?.settle(keys!.activeSegmentId());
         const failure =
           error instanceof KvError

@@ -10,6 +10,7 @@ import type {
   UnhintedSegment,
 } from './compaction-messages.js';
 import type { SerializedError } from './errors.js';
+import type { LatencyDistribution } from './latency-histogram.js';
 import type { LogLevel } from './logger.js';
 import type { ReadMode } from './segment-fds.js';
 import type { OpResult } from './write-ops.js';
@@ -179,6 +180,8 @@ export interface WriterStats {
   readonly durability: Durability;
   /** Damaged stretches merges skipped since open (no live key needed them), and their bytes. */
   readonly damageSkippedByMerges: { readonly ranges: number; readonly bytes: number };
+  /** How long each fdatasync of the active log segment took since open (LogWriter.syncLatency). */
+  readonly syncLatency: LatencyDistribution;
 }
 
 /** A torn tail recovery cut off the last segment at open (see FORMAT.md, "Recovery"). */

@@ -1,9 +1,11 @@
 // Owns the open file of the active segment: its append fd, the zeros preallocated ahead of the
 // data under `always`, which writes are known to be on disk (sync, background sync, seal,
-// close), and the sync marks that record it in the segment (FORMAT.md, "Sync marks"). The log
-// writer decides what to write and when; this file only does the file I/O. Writer thread only.
+// close), and the sync marks that record it in the segment (FORMAT.md, "Sync marks"); it times
+// every fdatasync it makes. The log writer decides what to write and when; this file only does
+// the file I/O. Writer thread only.
 
 import { encodeSyncMark, SEGMENT_HEADER_BYTES, SYNC_MARK_BYTES } from '../shared/format.js';
+import type { LatencyHistogram } from '../shared/latency-histogram.js';
 import type { Logger } from '../shared/logger.js';
 import { type FileSystem, writeAllv } from './file-system.js';
 
@@ -58,8 +60,8 @@ export class ActiveFile {
 
   /**
    * Opens the segment file at `path` for appending through `files`. Its data ends at
-   * `dataEnd`; `sync` says how much of it is known to be on stable storage. Throws the I/O
-   * error.
+   * `dataEnd`; `sync` says how much of it is known to be on stable storage. Each fdatasync's
+   * duration is recorded in `syncTimes`, if given. Throws the I/O error.
    */
   constructor(
     private readonly files: FileSystem,
@@ -67,6 +69,7 @@ export class ActiveFile {
     private readonly log: Logger,
     dataEnd: number,
     sync: ActiveSyncState,
+    private readonly syncTimes?: LatencyHistogram,
   ) {
     this.fd = files.open(path, 'r+');
     this.allocatedEnd = files.size(this.fd);
@@ -159,9 +162,16 @@ export class ActiveFile {
   sync(): boolean {
     if (this.synced >= this.dataEnd) return false;
     const target = this.dataEnd;
-    this.files.fdatasync(this.fd);
+    this.fdatasync();
     this.synced = target;
     return true;
+  }
+
+  /** fdatasyncs the append fd and records how long it took. Throws the I/O error. */
+  private fdatasync(): void {
+    const started = performance.now();
+    this.files.fdatasync(this.fd);
+    this.syncTimes?.record((performance.now() - started) / 1000);
   }
 
   /**
@@ -183,10 +193,14 @@ export class ActiveFile {
       return;
     }
     this.backgroundSyncs++;
+    const started = performance.now(); // so the time includes the wait for a libuv thread
     this.files.fdatasyncInBackground(fd, (error) => {
       this.backgroundSyncs--;
       this.files.close(fd);
-      if (!error) this.synced = Math.max(this.synced, target);
+      if (!error) {
+        this.synced = Math.max(this.synced, target);
+        this.syncTimes?.record((performance.now() - started) / 1000);
+      }
       done(error);
     });
   }
@@ -194,7 +208,7 @@ export class ActiveFile {
   /** Trims preallocated zeros down to `dataEnd`, syncs and closes: the segment is sealed. Throws. */
   seal(dataEnd: number): void {
     if (this.allocatedEnd > dataEnd) this.cutBack(dataEnd);
-    this.files.fdatasync(this.fd);
+    this.fdatasync();
     this.synced = this.dataEnd;
     this.closeFd();
   }
@@ -205,7 +219,7 @@ export class ActiveFile {
     try {
       const trimmed = this.allocatedEnd > dataEnd;
       if (trimmed) this.cutBack(dataEnd);
-      if (trimmed || this.synced < this.dataEnd) this.files.fdatasync(this.fd);
+      if (trimmed || this.synced < this.dataEnd) this.fdatasync();
     } finally {
       this.closeFd();
     }

@@ -13,6 +13,7 @@ import {
   segmentFileName,
 } from '../shared/format.js';
 import type { SlotLocation } from '../shared/index-table.js';
+import { LatencyHistogram, SYNC_LATENCY_BOUNDS } from '../shared/latency-histogram.js';
 import type { Logger } from '../shared/logger.js';
 import {
   type Durability,
@@ -58,6 +59,8 @@ export class LogWriter {
   writes = 0;
   flushes = 0;
   syncs = 0;
+  /** How long each fdatasync of the active segment took (every sync, seal and close). */
+  readonly syncLatency = new LatencyHistogram(SYNC_LATENCY_BOUNDS);
   /** Expired keys deleted: by reads that found them (OP_REAP) and by the expiry cycle. */
   expiredKeys = 0;
   private readonly removedAfterCheck = (key: Uint8Array, since: number): boolean =>
@@ -356,6 +359,7 @@ export class LogWriter {
       this.log,
       segment.size,
       sync,
+      this.syncLatency,
     );
   }
 }

@@ -289,6 +289,7 @@ export class WriterService implements WriterApi {
         lastSnapshotAt: this.snapshots.lastWrittenAt,
         durability: log.durability,
         damageSkippedByMerges: { ...this.compaction.damageSkipped },
+        syncLatency: log.syncLatency.snapshot(),
       };
     });
   }

@@ -1,8 +1,10 @@
 // Owns the daemon's per-command counters (INFO commandstats: calls, time, rejected and failed
-// calls), counted by connection.ts as it runs each command, and the engine counters' values at
-// the last CONFIG RESETSTAT, so INFO stats can count from there.
+// calls, plus each command's CommandLatency when metrics are on), counted by connection.ts as
+// it runs each command, and the engine counters' values at the last CONFIG RESETSTAT, so INFO
+// stats can count from there.
 
 import type { StoreStats } from '../index.js';
+import { CommandLatency } from './command-latency.js';
 import type { RespValue } from './resp-value.js';
 
 /** One command's counters, as INFO commandstats reports them. Main thread. */
@@ -15,6 +17,8 @@ export class CommandCounters {
   rejectedCalls = 0;
   /** Calls whose handler answered an error. */
   failedCalls = 0;
+  /** The command's figures for /metrics (never reset); undefined while metrics are off. */
+  latency: CommandLatency | undefined = undefined;
 }
 
 /** The engine counters INFO stats reports, as they were at the last reset. */
@@ -41,9 +45,21 @@ const ZERO_BASE: EngineCountersBase = {
 export class CommandStats {
   private readonly byName = new Map<string, CommandCounters>();
   private base: EngineCountersBase = ZERO_BASE;
+  private timing = false;
+  /** Requests naming no command of the table, since start (never reset; for /metrics). */
+  unknownCalls = 0;
 
   constructor(names: Iterable<string>) {
     for (const name of names) this.byName.set(name, new CommandCounters());
+  }
+
+  /**
+   * Gives every command a `CommandLatency` (metrics on: `--metrics-port`). Call before serving;
+   * from then on each answered call also costs a bucket search and a few additions.
+   */
+  enableLatency(): void {
+    this.timing = true;
+    for (const counters of this.byName.values()) counters.latency ??= new CommandLatency();
   }
 
   /** The counters of the command named `name` (a name of the table; others get fresh ones). */
@@ -51,6 +67,7 @@ export class CommandStats {
     let counters = this.byName.get(name);
     if (counters === undefined) {
       counters = new CommandCounters();
+      if (this.timing) counters.latency = new CommandLatency();
       this.byName.set(name, counters);
     }
     return counters;
@@ -90,7 +107,23 @@ export class CommandStats {
  * if `reply` is an error, a failure. Allocates nothing.
  */
 export function countCall(counters: CommandCounters, startedAt: number, reply: RespValue): void {
+  countTimed(counters, (performance.now() - startedAt) * 1000, reply.kind === 'error');
+}
+
+/**
+ * Counts one call that ran for `usec` microseconds (EXEC counts its queued commands so);
+ * `failed`: it answered an error. Allocates nothing.
+ */
+export function countTimed(counters: CommandCounters, usec: number, failed: boolean): void {
   counters.calls++;
-  counters.usec += (performance.now() - startedAt) * 1000;
-  if (reply.kind === 'error') counters.failedCalls++;
+  counters.usec += usec;
+  if (failed) counters.failedCalls++;
+  const latency = counters.latency;
+  if (latency !== undefined) latency.observe(usec / 1_000_000, failed);
+}
+
+/** Counts one call refused before its handler ran (wrong arity, NOAUTH). */
+export function countRefused(counters: CommandCounters): void {
+  counters.rejectedCalls++;
+  counters.latency?.refuse();
 }

@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import { createLogger } from '../index.js';
 import { ClientSession } from './client-session.js';
 import type { CommandContext, ConnectionStore, ServerContext } from './command-context.js';
-import { countCall } from './command-stats.js';
+import { countCall, countRefused } from './command-stats.js';
 import { errorReply, unknownCommand, wrongArity } from './commands/arguments.js';
 import { arityAllows, type CommandKind } from './commands/command-spec.js';
 import { heldByTransaction, queueInTransaction } from './commands/transactions/queueing.js';
@@ -233,10 +233,12 @@ export class Connection implements RequestOwner {
     this.server.counters.commandsProcessed++;
     const spec = this.server.commandLookup.find(args[0]!);
     let early: RespValue | undefined;
-    if (!spec) early = unknownCommand(args);
-    else if (!arityAllows(spec.arity, args.length)) {
+    if (!spec) {
+      early = unknownCommand(args);
+      this.server.commandStats.unknownCalls++;
+    } else if (!arityAllows(spec.arity, args.length)) {
       early = wrongArity(spec.name);
-      this.server.commandStats.of(spec.name).rejectedCalls++;
+      countRefused(this.server.commandStats.of(spec.name));
     }
     const request = new Request(this, args, spec, early, this.session.protocol);
     this.replies.push(request);
@@ -277,7 +279,7 @@ export class Connection implements RequestOwner {
     }
     if (!this.session.authenticated && !spec.flags.includes('no-auth')) {
       this.answer(request, NOAUTH);
-      this.server.commandStats.of(spec.name).rejectedCalls++;
+      countRefused(this.server.commandStats.of(spec.name));
       return;
     }
     const counters = this.server.commandStats.of(spec.name);

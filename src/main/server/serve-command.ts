@@ -27,6 +27,8 @@ interface ServeFlags {
   readonly compression: Compression;
   readonly compressionLevel?: number;
   readonly backupDir?: string;
+  readonly metricsPort?: number;
+  readonly metricsHost?: string;
 }
 
 const DURABILITIES: readonly Durability[] = ['always', 'everysec', 'no'];
@@ -140,6 +142,20 @@ export function addServeCommand(program: Command): void {
         'where BGSAVE writes its backup; the previous one is kept as <path>.old (default: <dir>.backup)',
       ).env('KVD_BACKUP_DIR'),
     )
+    .addOption(
+      new Option(
+        '--metrics-port <port>',
+        'serve Prometheus metrics over HTTP at /metrics on this port (0: a free port; default: none)',
+      )
+        .env('KVD_METRICS_PORT')
+        .argParser(integerIn('metrics-port', 0, 65_535)),
+    )
+    .addOption(
+      new Option(
+        '--metrics-host <address>',
+        'address of the metrics listener (default: the --host address)',
+      ).env('KVD_METRICS_HOST'),
+    )
     .action(async (flags: ServeFlags) => {
       process.exitCode = await serveMain(flags);
     });
@@ -158,6 +174,9 @@ async function serveMain(flags: ServeFlags): Promise<number> {
   }
   if (!flags.tcp && flags.unix === undefined) {
     return fail('BAD_FLAGS', '--no-tcp needs --unix');
+  }
+  if (flags.metricsHost !== undefined && flags.metricsPort === undefined) {
+    return fail('BAD_FLAGS', '--metrics-host needs --metrics-port');
   }
   // Imported here so that loggers, which read KVD_LOG_LEVEL at creation, see the environment.
   const { startServer } = await import('./server.js');
@@ -181,6 +200,10 @@ async function serveMain(flags: ServeFlags): Promise<number> {
       idleTimeoutSeconds: flags.idleTimeout,
       limits: flags.maxBulkBytes === undefined ? undefined : { maxBulkBytes: flags.maxBulkBytes },
       backupDir: flags.backupDir,
+      metrics:
+        flags.metricsPort === undefined
+          ? undefined
+          : { port: flags.metricsPort, host: flags.metricsHost ?? flags.host },
       store: {
         durability: flags.durability,
         readers: flags.readers,
@@ -195,17 +218,18 @@ async function serveMain(flags: ServeFlags): Promise<number> {
   } catch (cause) {
     return fail(codeOf(cause), `cannot start on ${flags.dir}: ${messageOf(cause)}`);
   }
+  const stop = (): void => {
+    server.close().catch(() => {});
+  };
+  // Before the ready line: a supervisor may signal as soon as it reads it.
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
   const where = [
     server.port === undefined ? undefined : `${server.host}:${server.port}`,
     server.unixPath === undefined ? undefined : `unix:${server.unixPath}`,
   ].filter((w) => w !== undefined);
-  process.stdout.write(`kvd serving ${server.store.dir} on ${where.join(' and ')}\n`);
-
-  const stop = (): void => {
-    server.close().catch(() => {});
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  const metrics = server.metrics === undefined ? '' : `; metrics at ${server.metrics.url}`;
+  process.stdout.write(`kvd serving ${server.store.dir} on ${where.join(' and ')}${metrics}\n`);
   try {
     await server.closed;
     return 0;

@@ -16,6 +16,8 @@ import { createCommandGroups, createCommandTable } from './commands/command-tabl
 import { Connection, type ConnectionInfo, type ConnectionOptions } from './connection.js';
 import { IdleTrim } from './idle-trim.js';
 import { type Listeners, openListeners } from './listeners.js';
+import { type MetricsEndpoint, startMetricsEndpoint } from './metrics-endpoint.js';
+import { createDaemonMetrics } from './metrics-registry.js';
 import {
   DEFAULT_PARSER_LIMITS,
   defaultMaxBulkBytes,
@@ -54,6 +56,11 @@ export interface ServerOptions {
   readonly store?: StoreOptions;
   /** Where BGSAVE writes its backup (default: `<dir>.backup`, beside the store directory). */
   readonly backupDir?: string;
+  /**
+   * Serve Prometheus metrics over HTTP at `/metrics` on this port (0: a free one) and host
+   * (default: `host`). Absent: no metrics listener, and commands are not timed into histograms.
+   */
+  readonly metrics?: { readonly port: number; readonly host?: string };
 }
 
 /** A running daemon. */
@@ -64,6 +71,10 @@ export interface KvdServer {
   readonly port: number | undefined;
   readonly host: string | undefined;
   readonly unixPath: string | undefined;
+  /** Where the metrics listener listens (`options.metrics`), or undefined without one. */
+  readonly metrics:
+    | { readonly host: string; readonly port: number; readonly url: string }
+    | undefined;
   /** Settles when the server has closed (by `close()` or SHUTDOWN); rejects if closing the Store failed. */
   readonly closed: Promise<void>;
   /** Graceful shutdown; idempotent; same outcome as `closed`. */
@@ -180,7 +191,20 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
   }
 
   let listeners: Listeners;
+  let metrics: MetricsEndpoint | undefined;
   try {
+    if (options.metrics) {
+      // Before the first client: every command it sends is counted and timed.
+      context.commandStats.enableLatency();
+      metrics = await startMetricsEndpoint(
+        { host: options.metrics.host ?? options.host ?? DEFAULT_HOST, port: options.metrics.port },
+        createDaemonMetrics({
+          store,
+          commandStats: context.commandStats,
+          clientCount: context.clientCount,
+        }),
+      );
+    }
     listeners = await openListeners(
       {
         host: options.host ?? DEFAULT_HOST,
@@ -191,6 +215,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
       onSocket,
     );
   } catch (cause) {
+    await metrics?.close();
     for (const c of connections) c.destroy();
     await store.close();
     throw cause;
@@ -198,7 +223,14 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
   settings.port = listeners.port;
   settings.unixPath = listeners.unixPath;
   log.info(
-    { dir: store.dir, host, port: listeners.port, unix: listeners.unixPath, tls: settings.tls },
+    {
+      dir: store.dir,
+      host,
+      port: listeners.port,
+      unix: listeners.unixPath,
+      tls: settings.tls,
+      metrics: metrics?.url,
+    },
     'kvd serving',
   );
   // Freed C heap pages go back to the system once the daemon is idle (idle-trim.ts).
@@ -224,6 +256,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     log.info({ clients: connections.size }, 'shutting down: no new clients, finishing requests');
     idleTrim?.stop();
     const listenersClosed = listeners.close();
+    const metricsClosed = metrics?.close(); // a scrape in progress is cut off
     await Promise.all([...connections].map((c) => c.drain()));
     for (const c of connections) c.end();
     try {
@@ -236,6 +269,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     } finally {
       await lingerThenDestroy();
       await listenersClosed;
+      await metricsClosed;
     }
   }
 
@@ -258,6 +292,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     port: listeners.port,
     host,
     unixPath: listeners.unixPath,
+    metrics: metrics && { host: metrics.host, port: metrics.port, url: metrics.url },
     closed,
     close,
     clients: () => [...connections].map((c) => c.info()),

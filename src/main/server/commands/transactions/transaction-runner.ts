@@ -5,6 +5,7 @@
 
 import { KvError } from '../../../index.js';
 import type { CommandContext, CommandStore } from '../../command-context.js';
+import { countTimed } from '../../command-stats.js';
 import { array, type RespValue } from '../../resp-value.js';
 import { errorReply } from '../arguments.js';
 import type { EndedTransaction, QueuedCommand, WatchedKey } from './transaction-state.js';
@@ -107,10 +108,7 @@ async function attempt(
     }
   }
   transaction.commands.forEach(({ name }, i) => {
-    const counters = ctx.server.commandStats.of(name);
-    counters.calls++;
-    counters.usec += micros[i]!;
-    if (replies[i]!.kind === 'error') counters.failedCalls++;
+    countTimed(ctx.server.commandStats.of(name), micros[i]!, replies[i]!.kind === 'error');
   });
   return array(replies);
 }
