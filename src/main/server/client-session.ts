@@ -22,6 +22,8 @@ export class ClientSession {
   libVersion = '';
   /** When the connection was accepted (ms since the epoch). */
   readonly createdAt = Date.now();
+  /** Whether this is a replica's master client (it may write when clients may not). */
+  isMaster = false;
   /** The open transaction (MULTI … EXEC) and the watched keys. */
   readonly transaction = new TransactionState();
   private closing = false;

@@ -7,6 +7,7 @@ import type { ClientSession } from './client-session.js';
 import type { CommandLookup } from './command-lookup.js';
 import type { CommandStats } from './command-stats.js';
 import type { CommandSpec } from './commands/command-spec.js';
+import type { ReplicationState } from './replication/replication-state.js';
 import type { ScanCursors } from './scan-cursors.js';
 
 /** The part of `Store` the commands use. */
@@ -105,6 +106,8 @@ export interface ServerContext {
   readonly scans: ScanCursors;
   /** BGSAVE: the background backup, its directory and how the last one went. */
   readonly backgroundSave: BackgroundSave;
+  /** The replication role (master, or replica of a master) and the link to the master. */
+  readonly replication: ReplicationState;
   /** Connected clients right now. */
   clientCount(): number;
   /** Whether `password` is the server's (`--requirepass`), compared in constant time. */

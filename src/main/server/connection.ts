@@ -268,6 +268,10 @@ export class Connection implements RequestOwner {
 
   private start(request: Request, kind: CommandKind): void {
     const spec = request.spec;
+    if (spec && !request.early && this.server.replication.isReplica) {
+      const refused = this.server.replication.refusal(this.session, spec);
+      if (refused) return this.answer(request, refused);
+    }
     const queued = queueInTransaction(this.session, request.args, spec, request.early);
     if (queued) {
       this.answer(request, queued);

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type Compression, type Durability, KvError, type ReadMode } from '../index.js';
+import type { MasterAddress } from './replication/replication-state.js';
 
 /** The parsed flags of `kvd serve`. */
 interface ServeFlags {
@@ -29,6 +30,8 @@ interface ServeFlags {
   readonly backupDir?: string;
   readonly metricsPort?: number;
   readonly metricsHost?: string;
+  readonly replicaof?: MasterAddress;
+  readonly masterauth?: string;
 }
 
 const DURABILITIES: readonly Durability[] = ['always', 'everysec', 'no'];
@@ -156,6 +159,19 @@ export function addServeCommand(program: Command): void {
         'address of the metrics listener (default: the --host address)',
       ).env('KVD_METRICS_HOST'),
     )
+    .addOption(
+      new Option(
+        '--replicaof <host:port>',
+        'start as a replica of this master (redis-server or kvd); REPLICAOF changes it at runtime',
+      )
+        .env('KVD_REPLICAOF')
+        .argParser(parseMasterAddress),
+    )
+    .addOption(
+      new Option('--masterauth <password>', 'the password the master asks replicas for').env(
+        'KVD_MASTERAUTH',
+      ),
+    )
     .action(async (flags: ServeFlags) => {
       process.exitCode = await serveMain(flags);
     });
@@ -167,6 +183,16 @@ export function addServeCommand(program: Command): void {
  * loaded with it and the idle trim, against 225 with the trim alone.
  */
 const MMAP_THRESHOLD_BYTES = 64 * 1024;
+
+/** `--replicaof host:port` (an IPv6 host in brackets: `[::1]:6379`). */
+function parseMasterAddress(value: string): MasterAddress {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value);
+  const port = Number(match?.[3]);
+  if (!match || port < 1 || port > 65_535) {
+    throw new InvalidArgumentError(`--replicaof takes host:port, not "${value}"`);
+  }
+  return { host: match[1] ?? match[2]!, port };
+}
 
 async function serveMain(flags: ServeFlags): Promise<number> {
   if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
@@ -200,6 +226,8 @@ async function serveMain(flags: ServeFlags): Promise<number> {
       idleTimeoutSeconds: flags.idleTimeout,
       limits: flags.maxBulkBytes === undefined ? undefined : { maxBulkBytes: flags.maxBulkBytes },
       backupDir: flags.backupDir,
+      replicaOf: flags.replicaof,
+      masterAuth: flags.masterauth,
       metrics:
         flags.metricsPort === undefined
           ? undefined

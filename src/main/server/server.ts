@@ -18,6 +18,8 @@ import { IdleTrim } from './idle-trim.js';
 import { type Listeners, openListeners } from './listeners.js';
 import { type MetricsEndpoint, startMetricsEndpoint } from './metrics-endpoint.js';
 import { createDaemonMetrics } from './metrics-registry.js';
+import { type MasterAddress, ReplicationState } from './replication/replication-state.js';
+import type { StreamSocket } from './replication/stream-socket.js';
 import {
   DEFAULT_PARSER_LIMITS,
   defaultMaxBulkBytes,
@@ -61,6 +63,10 @@ export interface ServerOptions {
    * (default: `host`). Absent: no metrics listener, and commands are not timed into histograms.
    */
   readonly metrics?: { readonly port: number; readonly host?: string };
+  /** Start as a replica of this master (REPLICAOF at runtime changes it). */
+  readonly replicaOf?: MasterAddress;
+  /** The password the master asks replicas for (`--masterauth`). */
+  readonly masterAuth?: string;
 }
 
 /** A running daemon. */
@@ -141,6 +147,13 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
   };
 
   const commands = createCommandTable();
+  const replication = new ReplicationState({
+    store,
+    log,
+    masterAuth: options.masterAuth,
+    listeningPort: () => settings.port ?? 0,
+    attachMasterClient: (socket) => attachMasterClient(socket),
+  });
   const context: ServerContext = {
     settings,
     counters,
@@ -155,6 +168,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
       store,
       log,
     ),
+    replication,
     clientCount: () => connections.size,
     checkPassword: (password) =>
       expected !== undefined && timingSafeEqual(digest(password), expected),
@@ -190,6 +204,36 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     connections.add(connection);
   }
 
+  /**
+   * The client that applies a master's stream: a Connection like any other (same ordering,
+   * transactions and commands), reading the stream from `socket`, its replies dropped. It is
+   * authenticated whatever `--requirepass` says and may write on a replica.
+   */
+  function attachMasterClient(socket: StreamSocket): { idle(): boolean; destroy(): void } {
+    const masterContext: ServerContext = {
+      ...context,
+      settings: { ...settings, passwordRequired: false },
+    };
+    // One cast: the Connection reads and writes a StreamSocket as it would a net.Socket.
+    const connection = new Connection(
+      socket as unknown as Socket,
+      nextClientId++,
+      masterContext,
+      store,
+      { ...connectionOptions, idleTimeoutMs: 0 },
+      (gone) => connections.delete(gone),
+    );
+    connection.session.isMaster = true;
+    connections.add(connection);
+    return {
+      idle: () => {
+        const info = connection.info();
+        return info.pendingReplies === 0 && info.inputBytes === 0;
+      },
+      destroy: () => connection.destroy(),
+    };
+  }
+
   let listeners: Listeners;
   let metrics: MetricsEndpoint | undefined;
   try {
@@ -222,6 +266,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
   }
   settings.port = listeners.port;
   settings.unixPath = listeners.unixPath;
+  if (options.replicaOf) replication.replicaOf(options.replicaOf);
   log.info(
     {
       dir: store.dir,
@@ -257,6 +302,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     idleTrim?.stop();
     const listenersClosed = listeners.close();
     const metricsClosed = metrics?.close(); // a scrape in progress is cut off
+    await replication.close(); // no more writes from a master
     await Promise.all([...connections].map((c) => c.drain()));
     for (const c of connections) c.end();
     try {

@@ -1,5 +1,5 @@
 // INFO [section ...]: Redis-style text (`# Section` headers, `field:value` lines, CRLF) for the
-// sections server, clients, memory, persistence, stats, commandstats (only when asked, or with
+// sections server, clients, memory, persistence, stats, replication, commandstats (only when asked, or with
 // `all`/`everything`, as in Redis) and keyspace. Fields Redis defines keep Redis's names (tools
 // parse them); kvd's own are prefixed `kvd_`. `redis_version` is the Redis version whose protocol
 // kvd follows, so tools that check it behave. The stats counters count since CONFIG RESETSTAT.
@@ -23,6 +23,7 @@ const SECTIONS = [
   'memory',
   'persistence',
   'stats',
+  'replication',
   'commandstats',
   'keyspace',
 ] as const;
@@ -123,6 +124,8 @@ function sectionFields(section: Section, ctx: CommandContext, stats: StoreStats)
           stats.damage.skippedByMerges.ranges - base.damagedRanges,
         ],
       ];
+    case 'replication':
+      return ctx.server.replication.infoFields();
     case 'commandstats':
       return commandstats(ctx);
     case 'keyspace':

@@ -1,5 +1,5 @@
 // Owns the server family's list: commands about the daemon and the store as a whole (INFO,
-// CONFIG, COMMAND, TIME, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, the scripting commands kvd refuses, and kvd's
+// CONFIG, COMMAND, TIME, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, REPLICAOF/SLAVEOF, ROLE, the scripting commands kvd refuses, and kvd's
 // own STATS and COMPACT; README: "server"). A new server command is one file in this folder
 // exporting its `CommandSpec`, plus one line here.
 
@@ -19,6 +19,8 @@ import {
 import { functionCommand } from './function.js';
 import { infoCommand } from './info.js';
 import { lastsaveCommand } from './lastsave.js';
+import { replicaofCommand, slaveofCommand } from './replicaof.js';
+import { roleCommand } from './role.js';
 import { saveCommand } from './save.js';
 import { scriptCommand } from './script.js';
 import { shutdownCommand } from './shutdown.js';
@@ -40,9 +42,12 @@ export const SERVER_COMMANDS: readonly CommandSpec[] = [
   functionCommand,
   infoCommand,
   lastsaveCommand,
+  replicaofCommand,
+  roleCommand,
   saveCommand,
   scriptCommand,
   shutdownCommand,
+  slaveofCommand,
   statsCommand,
   timeCommand,
 ];

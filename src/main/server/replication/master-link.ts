@@ -1,0 +1,344 @@
+// Owns a replica's link to its master, as Redis 7 replicas speak it: the handshake (PING, AUTH,
+// REPLCONF listening-port and capa, PSYNC), a full resync (the RDB file, `$<len>` or diskless
+// `$EOF:<mark>`, loaded into the store) or a partial one (+CONTINUE), then the command stream,
+// applied by a master client and counted in bytes, with REPLCONF ACK every second and on GETACK.
+// Reconnects after a broken link, asking to continue from the offset it applied. Main thread.
+
+import { connect, type Socket } from 'node:net';
+import type { Logger, Store } from '../../index.js';
+import { RdbLoader } from './rdb-loader.js';
+import type { MasterAddress } from './replication-state.js';
+import { commandArgs, commandEnd, commandName } from './resp-frames.js';
+import { SocketReader } from './socket-reader.js';
+import { StreamSocket } from './stream-socket.js';
+
+/** Wait between a lost link and the next attempt. */
+const RETRY_MS = 1_000;
+/** How often the replica tells the master how far it has applied. */
+const ACK_MS = 1_000;
+/** How long a lost link waits for the master client to finish what it was given. */
+const SETTLE_MS = 10_000;
+
+/** The client that applies the master's stream (a Connection reading a StreamSocket). */
+export interface MasterClient {
+  /** Whether every request it read has been answered and nothing is buffered. */
+  idle(): boolean;
+  /** Closes it. */
+  destroy(): void;
+}
+
+/** What a link needs. */
+export interface MasterLinkDeps {
+  readonly store: Store;
+  readonly log: Logger;
+  readonly auth: string | undefined;
+  listeningPort(): number;
+  attach(socket: StreamSocket): MasterClient;
+  readonly skippedTypes: Map<string, number>;
+}
+
+/** Where the link is, as ROLE names it. */
+export type LinkState = 'connect' | 'connecting' | 'sync' | 'connected';
+
+/** One master and the state of the link to it. */
+export class MasterLink {
+  /** The master's replication id ('?' until the first sync). */
+  masterReplId = '?';
+  /** Stream bytes applied: every command before it, outside a transaction, has finished. */
+  processedOffset = -1;
+  /** Stream bytes received. */
+  readOffset = -1;
+  state: LinkState = 'connect';
+  fullSyncs = 0;
+  partialSyncs = 0;
+  lastSyncKeys = 0;
+  private lastIo = Date.now();
+  private stopped = false;
+  private socket: Socket | undefined;
+  private running: Promise<void> | undefined;
+  private wakeRetry: (() => void) | undefined;
+  // The stream phase.
+  private client: MasterClient | undefined;
+  private streamSocket: StreamSocket | undefined;
+  private pending: Buffer = Buffer.alloc(0);
+  private inTransaction = false;
+  /** The offset after the last command fed outside a transaction. */
+  private safeFed = -1;
+  private ackWanted = false;
+  private idleWaiter: (() => void) | undefined;
+
+  constructor(
+    readonly address: MasterAddress,
+    private readonly deps: MasterLinkDeps,
+  ) {}
+
+  /** Whether the stream is flowing. */
+  get up(): boolean {
+    return this.state === 'connected';
+  }
+
+  /** Whether a full resync is being received. */
+  get syncing(): boolean {
+    return this.state === 'sync';
+  }
+
+  /** Seconds since the master last sent anything. */
+  lastIoSecondsAgo(): number {
+    return Math.floor((Date.now() - this.lastIo) / 1000);
+  }
+
+  /** Connects, and keeps reconnecting until `stop`. */
+  start(): void {
+    this.running = this.run();
+  }
+
+  /** Drops the link and stops reconnecting; resolves once the last session has ended. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeRetry?.();
+    this.socket?.destroy();
+    await this.running;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        await this.session();
+      } catch (error) {
+        if (!this.stopped) {
+          this.deps.log.warn(
+            { err: error, master: this.address },
+            'replication link to the master lost',
+          );
+        }
+      }
+      await this.endSession();
+      if (this.stopped) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, RETRY_MS);
+        this.wakeRetry = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  private async session(): Promise<void> {
+    this.state = 'connecting';
+    const socket = connect({ host: this.address.host, port: this.address.port });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    const reader = new SocketReader(socket, () => {
+      this.lastIo = Date.now();
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    const ask = async (...args: string[]): Promise<string> => {
+      socket.write(encodeCommand(args));
+      return reader.line();
+    };
+    const pong = await ask('PING');
+    if (pong.startsWith('-') && !pong.startsWith('-NOAUTH')) throw new Error(`PING: ${pong}`);
+    if (this.deps.auth !== undefined) {
+      const ok = await ask('AUTH', this.deps.auth);
+      if (!ok.startsWith('+')) throw new Error(`AUTH: ${ok}`);
+    }
+    await ask('REPLCONF', 'listening-port', String(this.deps.listeningPort()));
+    await ask('REPLCONF', 'capa', 'eof', 'capa', 'psync2');
+    const resume = this.processedOffset >= 0 && this.masterReplId !== '?';
+    const reply = await ask(
+      'PSYNC',
+      resume ? this.masterReplId : '?',
+      String(resume ? this.processedOffset + 1 : -1),
+    );
+    let leftover: Buffer[];
+    if (reply.startsWith('+FULLRESYNC')) {
+      const [, replId, offset] = reply.split(' ');
+      if (!replId || offset === undefined || !/^\d+$/.test(offset))
+        throw new Error(`PSYNC: ${reply}`);
+      leftover = await this.fullSync(reader, replId, Number(offset));
+    } else if (reply.startsWith('+CONTINUE')) {
+      const replId = reply.split(' ')[1];
+      if (replId) this.masterReplId = replId;
+      this.partialSyncs++;
+      this.deps.log.info({ master: this.address, offset: this.processedOffset }, 'partial resync');
+      leftover = [];
+    } else {
+      throw new Error(`PSYNC: ${reply}`);
+    }
+    leftover.push(...reader.detach());
+    await this.stream(socket, leftover);
+  }
+
+  /** Receives the RDB into the store; resolves with the bytes after it (the stream's start). */
+  private async fullSync(reader: SocketReader, replId: string, offset: number): Promise<Buffer[]> {
+    this.state = 'sync';
+    this.masterReplId = replId;
+    this.processedOffset = -1; // nothing applied of this id until the load is complete
+    let header = '';
+    while (header === '') header = await reader.line(); // newlines: the master's keepalive
+    if (!header.startsWith('$')) throw new Error(`expected the RDB payload, got ${header}`);
+    const started = Date.now();
+    const loader = new RdbLoader(this.deps.store, this.deps.log, this.deps.skippedTypes);
+    let leftover: Buffer[] = [];
+    if (header.startsWith('$EOF:')) {
+      const mark = Buffer.from(header.slice(5), 'latin1');
+      let last: Buffer = Buffer.alloc(0);
+      while (!loader.done) {
+        last = await reader.some();
+        await loader.push(last);
+      }
+      // The file ends inside the last chunk: what follows it is the mark, then the stream.
+      let tail = last.subarray(last.length - loader.overflow);
+      while (tail.length < mark.length) tail = Buffer.concat([tail, await reader.some()]);
+      if (!tail.subarray(0, mark.length).equals(mark)) {
+        throw new Error('the diskless RDB transfer did not end with its mark');
+      }
+      leftover = [tail.subarray(mark.length)];
+    } else {
+      let remaining = Number(header.slice(1));
+      if (!Number.isSafeInteger(remaining) || remaining < 0)
+        throw new Error(`bad RDB length ${header}`);
+      while (remaining > 0) {
+        const chunk = await reader.some(remaining);
+        remaining -= chunk.length;
+        await loader.push(chunk);
+      }
+      if (!loader.done || loader.overflow !== 0)
+        throw new Error('the RDB file does not fill its length');
+    }
+    loader.finish();
+    this.fullSyncs++;
+    this.lastSyncKeys = loader.counts.loaded;
+    this.processedOffset = this.readOffset = this.safeFed = offset;
+    this.deps.log.info(
+      {
+        master: this.address,
+        keys: loader.counts.loaded,
+        expired: loader.counts.expired,
+        skipped: Object.fromEntries(loader.counts.skipped),
+        ms: Date.now() - started,
+      },
+      'full resync loaded',
+    );
+    return leftover;
+  }
+
+  /** Applies the command stream until the link breaks. */
+  private async stream(socket: Socket, leftover: Buffer[]): Promise<void> {
+    this.state = 'connected';
+    const streamSocket = new StreamSocket(this.address.host, this.address.port);
+    this.streamSocket = streamSocket;
+    this.client = this.deps.attach(streamSocket);
+    this.inTransaction = false;
+    streamSocket.onWant = () => socket.resume();
+    streamSocket.onReplies = () => this.checkApplied();
+    this.pending = Buffer.concat(leftover);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => {}); // 'close' follows
+    socket.on('data', (chunk: Buffer) => {
+      this.lastIo = Date.now();
+      this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+      this.consume(socket);
+    });
+    socket.resume();
+    this.consume(socket);
+    const ack = setInterval(() => this.sendAck(socket), ACK_MS);
+    ack.unref();
+    try {
+      await closed;
+    } finally {
+      clearInterval(ack);
+    }
+    throw new Error('the master closed the connection');
+  }
+
+  /** Feeds whole commands to the master client; takes out the ones meant for the link. */
+  private consume(socket: Socket): void {
+    const buf = this.pending;
+    let pos = 0;
+    let run = 0;
+    const feed = (end: number): void => {
+      if (end > run && !this.streamSocket!.feed(buf.subarray(run, end))) socket.pause();
+    };
+    for (;;) {
+      const end = commandEnd(buf, pos);
+      if (end === -1) break;
+      const name = commandName(buf, pos)?.toString('latin1').toLowerCase();
+      if (name === undefined || name === 'replconf') {
+        feed(pos);
+        if (
+          name === 'replconf' &&
+          commandArgs(buf, pos)[1]?.toString('latin1').toLowerCase() === 'getack'
+        ) {
+          this.ackWanted = true;
+        }
+        run = end;
+      } else if (name === 'multi') {
+        this.inTransaction = true;
+      } else if (name === 'exec' || name === 'discard') {
+        this.inTransaction = false;
+      }
+      this.readOffset += end - pos;
+      if (!this.inTransaction) this.safeFed = this.readOffset;
+      pos = end;
+    }
+    feed(pos);
+    this.pending = buf.subarray(pos);
+    this.checkApplied();
+  }
+
+  /** At a moment the client has finished all it was given: everything fed outside a transaction is applied. */
+  private checkApplied(): void {
+    if (!this.client?.idle() || (this.streamSocket?.readableLength ?? 0) > 0) return;
+    this.processedOffset = this.safeFed;
+    if (this.ackWanted && this.socket) {
+      this.ackWanted = false;
+      this.sendAck(this.socket);
+    }
+    const waiter = this.idleWaiter;
+    this.idleWaiter = undefined;
+    waiter?.();
+  }
+
+  private sendAck(socket: Socket): void {
+    if (this.state !== 'connected' || !socket.writable) return;
+    socket.write(encodeCommand(['REPLCONF', 'ACK', String(this.processedOffset)]));
+  }
+
+  /** After a session: let the client finish what it was given, then drop it and the socket. */
+  private async endSession(): Promise<void> {
+    this.socket?.destroy();
+    this.socket = undefined;
+    const client = this.client;
+    if (client) {
+      const settled = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), SETTLE_MS);
+        this.idleWaiter = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        this.checkApplied();
+      });
+      client.destroy();
+      // A client that could not finish leaves the offset unknown: the next sync is a full one.
+      if (!settled) this.masterReplId = '?';
+    }
+    this.client = undefined;
+    this.streamSocket = undefined;
+    this.pending = Buffer.alloc(0);
+    this.ackWanted = false;
+    if (this.state === 'sync') this.masterReplId = '?'; // a load cut short: start over
+    this.state = 'connect';
+  }
+}
+
+/** A command as RESP: an array of bulk strings. */
+function encodeCommand(args: readonly string[]): Buffer {
+  let text = `*${args.length}\r\n`;
+  for (const arg of args) text += `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`;
+  return Buffer.from(text);
+}

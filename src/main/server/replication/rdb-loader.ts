@@ -1,0 +1,105 @@
+// Owns loading a master's RDB file into the replica's store during a full resync: the store is
+// emptied, then string keys go in by batches as the file arrives; keys of any other type are
+// skipped, counted by type and logged once a type; keys already expired are left out.
+
+import { RdbParser } from '../../../shared/rdb-parser.js';
+import type { BatchOp, Logger, Store } from '../../index.js';
+
+/** Sets per store batch while loading (and the most bytes of values in one). */
+const BATCH_KEYS = 1_000;
+const BATCH_BYTES = 4 * 1024 * 1024;
+
+/** What a load found: keys loaded, and keys skipped by Redis type. */
+export interface RdbLoadCounts {
+  loaded: number;
+  expired: number;
+  readonly skipped: Map<string, number>;
+}
+
+/**
+ * Loads one RDB file pushed in pieces. `push` returns a promise when the caller should wait
+ * (a batch is being written) before pushing more; `end` resolves with the bytes pushed past
+ * the file's end (the start of the command stream, or the diskless mark). Main thread.
+ */
+export class RdbLoader {
+  private readonly parser = new RdbParser();
+  private batch: BatchOp[] = [];
+  private batchBytes = 0;
+  private pushed = 0;
+  private cleared: Promise<unknown>;
+  readonly counts: RdbLoadCounts = { loaded: 0, expired: 0, skipped: new Map() };
+
+  constructor(
+    private readonly store: Pick<Store, 'batch' | 'clear'>,
+    private readonly log: Logger,
+    /** Every type counted so far, across loads (INFO reports it), and logged once each. */
+    private readonly skippedEver: Map<string, number>,
+  ) {
+    // A full resync replaces the whole dataset, as in Redis.
+    this.cleared = store.clear();
+  }
+
+  /** Whether the file's end (EOF and checksum) has been read. */
+  get done(): boolean {
+    return this.parser.done;
+  }
+
+  /** Bytes pushed past the end of the file (valid once `done`). */
+  get overflow(): number {
+    return this.pushed - this.parser.offset;
+  }
+
+  /** Adds the file's next bytes; resolves once its complete keys are queued or written. */
+  async push(chunk: Buffer): Promise<void> {
+    this.pushed += chunk.length;
+    this.parser.push(chunk);
+    for (let item = this.parser.next(); item; item = this.parser.next()) {
+      if (item.kind === 'string') {
+        if (item.db !== 0) {
+          this.skip(`db${item.db}`);
+          continue;
+        }
+        if (item.expiresAt !== 0 && item.expiresAt <= Date.now()) {
+          this.counts.expired++;
+          continue;
+        }
+        // Copied: the parser's views would keep whole network chunks alive in the queue.
+        this.batch.push({
+          type: 'set',
+          key: Buffer.from(item.key),
+          value: Buffer.from(item.value),
+          expiresAt: item.expiresAt,
+        });
+        this.batchBytes += item.key.length + item.value.length;
+        this.counts.loaded++;
+        if (this.batch.length >= BATCH_KEYS || this.batchBytes >= BATCH_BYTES) await this.write();
+      } else if (item.kind === 'skipped') {
+        this.skip(item.type);
+      }
+    }
+    if (this.parser.done) await this.write();
+  }
+
+  /** Throws KV_CORRUPTION if the file stopped before its end. */
+  finish(): void {
+    this.parser.finish();
+  }
+
+  private skip(type: string): void {
+    this.counts.skipped.set(type, (this.counts.skipped.get(type) ?? 0) + 1);
+    const before = this.skippedEver.get(type) ?? 0;
+    this.skippedEver.set(type, before + 1);
+    if (before === 0) {
+      this.log.warn({ type }, 'the master holds keys of a type kvd does not keep; skipping them');
+    }
+  }
+
+  private async write(): Promise<void> {
+    await this.cleared;
+    if (this.batch.length === 0) return;
+    const batch = this.batch;
+    this.batch = [];
+    this.batchBytes = 0;
+    await this.store.batch(batch);
+  }
+}

@@ -1,0 +1,210 @@
+// kvd as a replica of a real redis-server 7 (disk-based and diskless full resyncs): the master's
+// dataset arrives and the command stream follows under a write load with expiries, read-modify-
+// writes and MULTI/EXEC; the datasets are then compared key by key and expiry by expiry. Also:
+// keys of other types skipped and counted, read-only refusal, ROLE and INFO replication, a broken
+// link resumed with +CONTINUE, and REPLICAOF at runtime (to a master, and NO ONE).
+
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestServer } from '../fixtures/kvd-server.js';
+import { pollUntil } from '../fixtures/poll.js';
+import {
+  freeTcpPort,
+  hasRedisServer,
+  startRedis,
+  type TestRedis,
+} from '../fixtures/redis-server.js';
+import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
+
+type Kvd = Awaited<ReturnType<typeof startTestServer>>;
+const masters: TestRedis[] = [];
+const replicas: Kvd[] = [];
+const clients: Redis[] = [];
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.disconnect();
+  for (const kvd of replicas.splice(0)) await kvd.close();
+  for (const master of masters.splice(0)) await master.stop();
+  await removeTempDirs();
+});
+
+async function startMaster(diskless: boolean): Promise<TestRedis> {
+  const options = diskless
+    ? ['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0']
+    : ['--repl-diskless-sync', 'no'];
+  const master = await startRedis(await makeTempDir('repl-master'), options, await freeTcpPort());
+  masters.push(master);
+  return master;
+}
+
+async function startReplica(master?: TestRedis): Promise<{ kvd: Kvd; client: Redis }> {
+  const kvd = await startTestServer(
+    master ? { replicaOf: { host: '127.0.0.1', port: master.port } } : {},
+  );
+  replicas.push(kvd);
+  const client = new Redis({ port: kvd.port, lazyConnect: true });
+  clients.push(client);
+  await client.connect();
+  return { kvd, client };
+}
+
+/** INFO replication as a map. */
+async function replicationInfo(client: Redis): Promise<Record<string, string>> {
+  const text = (await client.info('replication')) as string;
+  return Object.fromEntries(
+    text
+      .split('\r\n')
+      .filter((line) => line.includes(':'))
+      .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1)]),
+  );
+}
+
+/** Waits until the replica has applied everything the master has streamed so far. */
+async function caughtUp(master: TestRedis, replica: Redis): Promise<void> {
+  await pollUntil(
+    'the replica applied the master offset',
+    async () => {
+      const [m, r] = await Promise.all([replicationInfo(master.client), replicationInfo(replica)]);
+      return r.master_link_status === 'up' && r.slave_repl_offset === m.master_repl_offset;
+    },
+    30_000,
+  );
+}
+
+/** Every string key's value and expiry (hex key -> [hex value, PEXPIRETIME]). */
+async function strings(
+  client: Redis,
+  onlyStrings: boolean,
+): Promise<Map<string, [string, number]>> {
+  const out = new Map<string, [string, number]>();
+  for (const key of await client.keysBuffer('*')) {
+    if (onlyStrings && (await client.type(key)) !== 'string') continue;
+    const value = await client.getBuffer(key);
+    const expiry = (await client.call('PEXPIRETIME', key)) as number;
+    if (value !== null) out.set(key.toString('hex'), [value.toString('hex'), expiry]);
+  }
+  return out;
+}
+
+/** A write load on the master: plain and expiring sets, read-modify-writes, deletes, MULTI/EXEC. */
+async function writeLoad(master: Redis, round: number, count: number): Promise<void> {
+  const later = Date.now() + 3_600_000;
+  const work: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    const key = `load:${i % 500}`;
+    switch (i % 9) {
+      case 0:
+        work.push(master.set(key, `r${round}-${i}`));
+        break;
+      case 1:
+        work.push(master.set(key, Buffer.from([i % 256, 0, 255]), 'PX', 600_000 + i));
+        break;
+      case 2:
+        work.push(master.incrby(`counter:${i % 7}`, i));
+        break;
+      case 3:
+        work.push(master.append(`log:${i % 5}`, `${i},`));
+        break;
+      case 4:
+        work.push(master.del(`load:${(i + 3) % 500}`));
+        break;
+      case 5:
+        work.push(master.pexpireat(key, later + i));
+        break;
+      case 6:
+        work.push(
+          master
+            .multi()
+            .set(`tx:${i % 50}:a`, String(i))
+            .incr(`tx:${i % 50}:n`)
+            .del(`load:${(i + 7) % 500}`)
+            .exec(),
+        );
+        break;
+      case 7:
+        work.push(master.setex(`ex:${i % 40}`, 3_600, `e${i}`));
+        break;
+      default:
+        work.push(master.persist(key));
+    }
+  }
+  await Promise.all(work);
+}
+
+describe.skipIf(!hasRedisServer())('kvd as a replica of redis-server', () => {
+  for (const diskless of [false, true]) {
+    it(`loads the master's data and follows its stream (${diskless ? 'diskless' : 'disk-based'} sync)`, async () => {
+      const master = await startMaster(diskless);
+      // Before the replica exists: strings in every encoding, expiries, and other types.
+      await master.client.set('int', '12345');
+      await master.client.set('lzf', 'abcdefgh'.repeat(2_000), 'PX', 3_600_000);
+      await master.client.set(Buffer.from([0, 255, 10]), Buffer.from([13, 10]));
+      for (let i = 0; i < 2_000; i++) await master.client.set(`pre:${i}`, `v${i}`);
+      await master.client.rpush('a-list', 'x', 'y');
+      await master.client.hset('a-hash', 'f', 'v');
+      await master.client.set('gone', 'soon', 'PX', 1);
+      const { client } = await startReplica(master);
+      const load = writeLoad(master.client, 1, 3_000); // while the full resync runs
+      await load;
+      await caughtUp(master, client);
+      await writeLoad(master.client, 2, 3_000);
+      await caughtUp(master, client);
+
+      expect(await strings(client, false)).toEqual(await strings(master.client, true));
+      const info = await replicationInfo(client);
+      expect(info.role).toBe('slave');
+      expect(info.master_port).toBe(String(master.port));
+      expect(info.kvd_full_syncs).toBe('1');
+      expect(info.kvd_skipped_list_keys).toBe('1');
+      expect(info.kvd_skipped_hash_keys).toBe('1');
+      const role = (await client.call('ROLE')) as unknown[];
+      expect(role.slice(0, 4)).toEqual(['slave', '127.0.0.1', master.port, 'connected']);
+      expect(role[4]).toBe(Number(info.slave_repl_offset));
+    });
+  }
+
+  it('refuses writes from clients, inside MULTI too, and still serves reads', async () => {
+    const master = await startMaster(true);
+    await master.client.set('k', 'from the master');
+    const { client } = await startReplica(master);
+    await caughtUp(master, client);
+    await expect(client.set('k', 'x')).rejects.toThrow(
+      /^READONLY You can't write against a read only replica/,
+    );
+    await expect(client.multi().set('k', 'x').exec()).rejects.toThrow(/EXECABORT/);
+    await expect(client.incr('n')).rejects.toThrow(/^READONLY/);
+    expect(await client.get('k')).toBe('from the master');
+  });
+
+  it('resumes a broken link with +CONTINUE and loses nothing', async () => {
+    const master = await startMaster(true);
+    const { client } = await startReplica(master);
+    await writeLoad(master.client, 1, 1_000);
+    await caughtUp(master, client);
+    expect(await master.client.call('CLIENT', 'KILL', 'TYPE', 'replica')).toBe(1);
+    await writeLoad(master.client, 2, 1_000);
+    await caughtUp(master, client);
+    const info = await replicationInfo(client);
+    expect(info.kvd_partial_syncs).toBe('1');
+    expect(info.kvd_full_syncs).toBe('1');
+    expect(await strings(client, false)).toEqual(await strings(master.client, true));
+  });
+
+  it('becomes a replica at runtime (its own data replaced) and a master again with NO ONE', async () => {
+    const master = await startMaster(true);
+    await master.client.set('shared', 'master value');
+    const { client } = await startReplica();
+    await client.set('own', 'replaced by the sync');
+    expect(await client.call('REPLICAOF', '127.0.0.1', String(master.port))).toBe('OK');
+    await caughtUp(master, client);
+    expect(await client.get('own')).toBeNull();
+    expect(await client.get('shared')).toBe('master value');
+    expect(await client.call('REPLICAOF', 'NO', 'ONE')).toBe('OK');
+    expect((await replicationInfo(client)).role).toBe('master');
+    await client.set('own', 'mine again');
+    expect(await client.get('own')).toBe('mine again');
+    await master.client.set('shared', 'no longer followed');
+    expect(await client.get('shared')).toBe('master value');
+    await expect(client.call('SLAVEOF', 'localhost', 'x')).rejects.toThrow(/not an integer/);
+  });
+});
