@@ -4,6 +4,9 @@
 // keys of other types skipped and counted, read-only refusal, ROLE and INFO replication, a broken
 // link resumed with +CONTINUE, and REPLICAOF at runtime (to a master, and NO ONE).
 
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestServer } from '../fixtures/kvd-server.js';
@@ -208,3 +211,54 @@ describe.skipIf(!hasRedisServer())('kvd as a replica of redis-server', () => {
     await expect(client.call('SLAVEOF', 'localhost', 'x')).rejects.toThrow(/not an integer/);
   });
 });
+
+describe.skipIf(!hasRedisServer())('kvd as a replica across its own restart', () => {
+  it('keeps the master id and offset through a clean stop and continues with +CONTINUE', async () => {
+    const master = await startMaster(true);
+    const dir = await makeTempDir('repl-restart');
+    const first = await startTestServer({
+      dir,
+      replicaOf: { host: '127.0.0.1', port: master.port },
+    });
+    const client = new Redis({ port: first.port });
+    await writeLoad(master.client, 1, 1_000);
+    await caughtUp(master, client);
+    client.disconnect();
+    await first.close();
+    expect(existsSync(join(dir, 'replication.json'))).toBe(true);
+    await writeLoad(master.client, 2, 1_000); // while the replica is down
+
+    const { client: again } = await startReplicaIn(dir, master);
+    expect(existsSync(join(dir, 'replication.json'))).toBe(false); // taken as it was read
+    await caughtUp(master, again);
+    const info = await replicationInfo(again);
+    expect(info.kvd_partial_syncs).toBe('1');
+    expect(info.kvd_full_syncs).toBe('0');
+    expect(await strings(again, false)).toEqual(await strings(master.client, true));
+  });
+
+  it('makes a full resync when the saved offset names another master', async () => {
+    const master = await startMaster(true);
+    const dir = await makeTempDir('repl-other');
+    await writeFile(
+      join(dir, 'replication.json'),
+      JSON.stringify({ master: { host: '127.0.0.1', port: 1 }, replId: 'a'.repeat(40), offset: 5 }),
+    );
+    await master.client.set('k', 'v');
+    const { client } = await startReplicaIn(dir, master);
+    await caughtUp(master, client);
+    expect((await replicationInfo(client)).kvd_full_syncs).toBe('1');
+    expect(await client.get('k')).toBe('v');
+  });
+});
+
+async function startReplicaIn(
+  dir: string,
+  master: TestRedis,
+): Promise<{ kvd: Kvd; client: Redis }> {
+  const kvd = await startTestServer({ dir, replicaOf: { host: '127.0.0.1', port: master.port } });
+  replicas.push(kvd);
+  const client = new Redis({ port: kvd.port });
+  clients.push(client);
+  return { kvd, client };
+}

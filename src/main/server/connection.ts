@@ -270,7 +270,10 @@ export class Connection implements RequestOwner {
     const spec = request.spec;
     if (spec && !request.early && this.server.replication.isReplica) {
       const refused = this.server.replication.refusal(this.session, spec);
-      if (refused) return this.answer(request, refused);
+      if (refused) {
+        this.answer(request, refused);
+        return;
+      }
     }
     const queued = queueInTransaction(this.session, request.args, spec, request.early);
     if (queued) {

@@ -266,7 +266,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
   }
   settings.port = listeners.port;
   settings.unixPath = listeners.unixPath;
-  if (options.replicaOf) replication.replicaOf(options.replicaOf);
+  if (options.replicaOf) await replication.startAsReplicaOf(options.replicaOf);
   log.info(
     {
       dir: store.dir,

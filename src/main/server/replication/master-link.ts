@@ -35,6 +35,8 @@ export interface MasterLinkDeps {
   listeningPort(): number;
   attach(socket: StreamSocket): MasterClient;
   readonly skippedTypes: Map<string, number>;
+  /** The master's id and the offset applied before, to continue from (PSYNC id offset+1). */
+  readonly resume?: { readonly replId: string; readonly offset: number } | undefined;
 }
 
 /** Where the link is, as ROLE names it. */
@@ -70,7 +72,12 @@ export class MasterLink {
   constructor(
     readonly address: MasterAddress,
     private readonly deps: MasterLinkDeps,
-  ) {}
+  ) {
+    if (deps.resume) {
+      this.masterReplId = deps.resume.replId;
+      this.processedOffset = this.readOffset = this.safeFed = deps.resume.offset;
+    }
+  }
 
   /** Whether the stream is flowing. */
   get up(): boolean {
@@ -163,6 +170,8 @@ export class MasterLink {
     } else if (reply.startsWith('+CONTINUE')) {
       const replId = reply.split(' ')[1];
       if (replId) this.masterReplId = replId;
+      // The stream starts again right after what was applied (a transaction cut off is resent).
+      this.readOffset = this.safeFed = this.processedOffset;
       this.partialSyncs++;
       this.deps.log.info({ master: this.address, offset: this.processedOffset }, 'partial resync');
       leftover = [];

@@ -8,6 +8,7 @@ import type { ClientSession } from '../client-session.js';
 import type { CommandSpec } from '../commands/command-spec.js';
 import { array, bulk, error, integer, type RespValue } from '../resp-value.js';
 import { type MasterClient, MasterLink } from './master-link.js';
+import { saveReplicaOffset, takeReplicaOffset } from './replica-offset-file.js';
 import type { StreamSocket } from './stream-socket.js';
 
 /** Where a master listens. */
@@ -66,6 +67,22 @@ export class ReplicationState {
    * master's id becomes the second id, as in Redis).
    */
   replicaOf(address: MasterAddress | undefined): void {
+    this.follow(address, undefined);
+  }
+
+  /**
+   * At start-up (`--replicaof`): becomes a replica of `address`, continuing from the id and
+   * offset a clean stop kept (replica-offset-file.ts) when it names the same master.
+   */
+  async startAsReplicaOf(address: MasterAddress): Promise<void> {
+    const saved = await takeReplicaOffset(this.deps.store.dir, address);
+    this.follow(address, saved && { replId: saved.replId, offset: saved.offset });
+  }
+
+  private follow(
+    address: MasterAddress | undefined,
+    resume: { readonly replId: string; readonly offset: number } | undefined,
+  ): void {
     const old = this.link;
     if (old && address && old.address.host === address.host && old.address.port === address.port) {
       return;
@@ -88,6 +105,7 @@ export class ReplicationState {
       listeningPort: this.deps.listeningPort,
       attach: this.deps.attachMasterClient,
       skippedTypes: this.skippedTypes,
+      resume,
     });
     this.link.start();
   }
@@ -102,9 +120,21 @@ export class ReplicationState {
     return READONLY;
   }
 
-  /** Stops the link (shutdown). */
+  /**
+   * Stops the link (shutdown). A replica that knows how far it applied its master's stream
+   * flushes the store, then keeps the id and offset for its next start.
+   */
   async close(): Promise<void> {
-    await this.link?.stop();
+    const link = this.link;
+    if (!link) return;
+    await link.stop();
+    if (link.masterReplId === '?' || link.processedOffset < 0) return;
+    await this.deps.store.flush();
+    await saveReplicaOffset(this.deps.store.dir, {
+      master: link.address,
+      replId: link.masterReplId,
+      offset: link.processedOffset,
+    });
   }
 
   /** INFO replication's fields, named as Redis names them. */
