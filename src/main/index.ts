@@ -20,6 +20,7 @@ export type {
 } from '../shared/messages.js';
 export { parseInteger } from '../shared/write-ops.js';
 export type { BackupOptions, BackupResult } from './backup.js';
+export type { ChangeListener, ChangeWatch, StoreChange } from './change-feed.js';
 export type { CompactionCounts, CompactionProgress, CompactionResult } from './compactor.js';
 export { type RemoteMethods, type RemoteStore, spawnStore } from './ipc/ipc-client.js';
 export { connectSharedStore, type StoreChannel, shareStore } from './ipc/ipc-share.js';

@@ -11,6 +11,7 @@ import type { Logger } from '../shared/logger.js';
 import type { WriterOpened } from '../shared/messages.js';
 import { RecordReader } from '../shared/record-reader.js';
 import { VersionLog } from '../shared/version-log.js';
+import { ChangeFeed } from './change-feed.js';
 import { Compactor } from './compactor.js';
 import { type DirLock, lockDirectory } from './dir-lock.js';
 import { ExpiryReaper } from './expiry-reaper.js';
@@ -63,6 +64,8 @@ export interface StoreEngine {
   readonly versions: VersionLog;
   /** The snapshots held (Store.snapshot and range scans). */
   readonly snapshots: SnapshotRegistry;
+  /** The change feed's watchers (Store.watchChanges). */
+  readonly changes: ChangeFeed;
 }
 
 /**
@@ -143,6 +146,7 @@ export async function startEngine(
       keyRuns: new KeyRuns(absolute, index, resolved.readMode === 'mmap'),
       versions: new VersionLog(opened.versions),
       snapshots: new SnapshotRegistry(resolved.snapshotTimeoutMs, log),
+      changes: new ChangeFeed(writer),
     };
     log.info(
       { dir: absolute, keys: index.count, recoveryMs: Math.round(opened.recoveryMs) },

@@ -16,6 +16,7 @@ import {
 } from '../shared/write-ops.js';
 import { type BackupOptions, type BackupResult, backupStore } from './backup.js';
 import { checkPut, encodeBatch, encodePut } from './batch-encoding.js';
+import type { ChangeListener, ChangeWatch } from './change-feed.js';
 import type { CompactionProgress, CompactionResult } from './compactor.js';
 import { checkKey } from './input-checks.js';
 import { listKeys, pickRandomKey } from './key-listing.js';
@@ -460,6 +461,18 @@ export class Store {
   async metrics(): Promise<StoreMetrics> {
     this.checkOpen();
     return collectMetrics(this.e);
+  }
+
+  /**
+   * The change feed: `listener` hears every change the store applies from now on (sets with their
+   * whole value and expiry, deletes, batch ends), in log order, on this thread, in groups as the
+   * writer appends them and before the writes are acknowledged. Resolves once it is on, with
+   * `since`: the sequence number of the last change before it. Replication is built on it.
+   * Rejects with `KV_CLOSED`.
+   */
+  async watchChanges(listener: ChangeListener): Promise<ChangeWatch> {
+    this.checkOpen();
+    return this.e.changes.watch(listener);
   }
 
   /**

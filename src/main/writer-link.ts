@@ -25,6 +25,7 @@ import type {
   WriteReply,
   WriterApi,
   WriterConfig,
+  WriterFeedMessage,
   WriterInit,
   WriterLogging,
   WriterLogMessage,
@@ -51,6 +52,8 @@ export class WriterLink {
   private readonly inFlight = new Set<(error: KvError) => void>();
   private stopping = false;
   private onRecoveryProgress: ((done: number, total: number) => void) | undefined;
+  /** Hears the change feed's records (WriterApi.setFeed), in log order. */
+  onFeed: ((records: Uint8Array) => void) | undefined;
   /** Calls sent and not yet settled; the thread is ref'd while there is one. */
   private pending = 0;
   private readonly settle = (): void => {
@@ -86,7 +89,9 @@ export class WriterLink {
     // its ids).
     this.thread.on(
       'message',
-      (message: Partial<RecoveryProgressMessage & WriterLogMessage> | null) => {
+      (message: Partial<RecoveryProgressMessage & WriterLogMessage & WriterFeedMessage> | null) => {
+        const feed = message?.kvdFeed;
+        if (feed) this.onFeed?.(feed);
         const p = message?.kvdRecoveryProgress;
         if (p) this.onRecoveryProgress?.(p.done, p.total);
         const line = message?.kvdLog;
@@ -142,6 +147,14 @@ export class WriterLink {
   /** Syncs the log and writes the index snapshot now; resolves with when (ms since the epoch). */
   async checkpoint(): Promise<number> {
     return unwrap(await this.call(this.remote.checkpoint() as Promise<ValueReply<number>>));
+  }
+
+  /**
+   * Turns the change feed on (resolves with the sequence number of the last record before it;
+   * every later one reaches `onFeed`) or off. Throws the writer's `KvError`.
+   */
+  async setFeed(on: boolean): Promise<number> {
+    return unwrap(await this.call(this.remote.setFeed(on) as Promise<ValueReply<number>>));
   }
 
   /** Changes the durability mode from the next append on. */

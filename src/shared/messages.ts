@@ -113,6 +113,14 @@ export interface WriterLogMessage {
   };
 }
 
+/**
+ * The change feed (WriterApi.setFeed), posted outside comlink: copies of the records one append
+ * wrote, in log order, their buffer transferred.
+ */
+export interface WriterFeedMessage {
+  readonly kvdFeed: Uint8Array;
+}
+
 /** An error in a `WriterLogMessage`'s fields. */
 export interface PlainError {
   /** The error's class name (`KvError`, `Error`, …). */
@@ -311,6 +319,11 @@ export interface WriterApi {
    * was written (ms since the epoch).
    */
   checkpoint(): Promise<ValueReply<number>>;
+  /**
+   * Turns the change feed on or off. On: answers the sequence number of the last record
+   * appended before; every later record is posted as a `WriterFeedMessage`. Off: answers 0.
+   */
+  setFeed(on: boolean): Promise<ValueReply<number>>;
   /** Changes the durability mode from the next append on. */
   setDurability(durability: Durability): Promise<VoidReply>;
   /** Installs a merge the worker finished (merge-install.ts). */

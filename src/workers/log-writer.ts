@@ -49,6 +49,8 @@ export class LogWriter {
   private lastSeq: number;
   /** Reads current values for read-modify-write operations (created on first use). */
   private reader: RecordReader | undefined;
+  /** Copies of the records appended since the last `takeFeed`, while the feed is on. */
+  private feed: Uint8Array[] | undefined;
   private failure: KvError | undefined;
   /**
    * A version check (OP_CHECK) failed in buffer `buffer`: the atomic batch it guards, the next
@@ -313,6 +315,38 @@ export class LogWriter {
       throw this.failure;
     }
     this.writes += records;
+    // Copies: the submitted buffers go back to the caller's pool.
+    if (this.feed)
+      for (const r of runs) this.feed.push(parsed[r.buffer]!.bytes.slice(r.start, r.end));
+  }
+
+  /**
+   * Starts keeping a copy of every record appended from now on (the change feed, `takeFeed`);
+   * returns the sequence number of the last record appended before: every later one is fed.
+   */
+  startFeed(): number {
+    this.feed ??= [];
+    return this.lastSeq;
+  }
+
+  /** Stops keeping copies. */
+  stopFeed(): void {
+    this.feed = undefined;
+  }
+
+  /** The records appended since the last call, in log order, as one buffer; undefined if none. */
+  takeFeed(): Uint8Array | undefined {
+    const feed = this.feed;
+    if (!feed || feed.length === 0) return undefined;
+    this.feed = [];
+    if (feed.length === 1) return feed[0];
+    const out = new Uint8Array(feed.reduce((n, b) => n + b.length, 0));
+    let at = 0;
+    for (const b of feed) {
+      out.set(b, at);
+      at += b.length;
+    }
+    return out;
   }
 
   /** Seals the active segment (final sync mark, trim, fdatasync, close) and starts the next one. */

@@ -53,6 +53,8 @@ export interface WriterServiceOptions {
   readonly logger?: Logger;
   /** The file layer (default: node:fs); tests record operations or inject errors through it. */
   readonly files?: FileSystem;
+  /** Hears the change feed: the records each append wrote, in log order (while it is on). */
+  readonly onFeed?: (records: Uint8Array) => void;
 }
 
 interface Queued {
@@ -83,6 +85,7 @@ export class WriterService implements WriterApi {
   /** A background index snapshot being written, and the sequence number the last one covered. */
   private readonly logger: Logger;
   private readonly onRecoveryProgress: (done: number, total: number) => void;
+  private readonly onFeed: ((records: Uint8Array) => void) | undefined;
   private readonly files: FileSystem;
   private readonly compaction: WriterCompaction;
   private readonly snapshots: WriterSnapshots;
@@ -95,6 +98,7 @@ export class WriterService implements WriterApi {
   constructor(options: WriterServiceOptions = {}) {
     this.logger = options.logger ?? createLogger('writer');
     this.onRecoveryProgress = options.onRecoveryProgress ?? (() => {});
+    this.onFeed = options.onFeed;
     this.files = options.files ?? nodeFileSystem;
     this.compaction = new WriterCompaction(this.logger);
     this.snapshots = new WriterSnapshots(this.files, this.logger);
@@ -339,7 +343,29 @@ export class WriterService implements WriterApi {
       const reply = { outcomes: new Uint8Array(0), error: serializeError(error) };
       replies = batch.map(() => reply);
     }
+    // Before the replies: a caller that sees its write acknowledged finds it in the feed.
+    this.emitFeed();
     for (let i = 0; i < batch.length; i++) batch[i]!.resolve(replies[i]!);
+  }
+
+  /**
+   * Turns the change feed on (every record appended from then on goes to `onFeed`) and
+   * answers the sequence number of the last record appended before it; off answers 0.
+   */
+  setFeed(on: boolean): Promise<ValueReply<number>> {
+    return valueReply(() => {
+      this.flush();
+      const log = this.requireOpen().log;
+      if (on) return log.startFeed();
+      log.stopFeed();
+      return 0;
+    });
+  }
+
+  /** Hands the records appended since the last time to `onFeed`. */
+  private emitFeed(): void {
+    const records = this.state?.log.takeFeed();
+    if (records) this.onFeed?.(records);
   }
 
   /** Periodic snapshot (writer-snapshots.ts), after appending what is queued and a sync. */
@@ -367,6 +393,7 @@ export class WriterService implements WriterApi {
       );
       this.expiryCursor = cycle.next;
       if (cycle.tombstones) state.log.appendExpired(cycle.tombstones, cycle.expired);
+      this.emitFeed();
     } catch (error) {
       this.logger.warn({ err: error }, 'expiry cycle failed');
     }

@@ -9,6 +9,7 @@ import { forwardingLogger } from '../shared/log-forwarding.js';
 import { createLogger, type Logger, SILENT_LOGGER } from '../shared/logger.js';
 import type {
   RecoveryProgressMessage,
+  WriterFeedMessage,
   WriterInit,
   WriterLogging,
   WriterLogMessage,
@@ -41,6 +42,10 @@ function writerLogger(logging: WriterLogging | undefined): Logger {
 expose(
   new WriterService({
     onRecoveryProgress: reportRecovery,
+    onFeed: (records) => {
+      const message: WriterFeedMessage = { kvdFeed: records };
+      port.postMessage(message, [records.buffer as ArrayBuffer]);
+    },
     logger: writerLogger((workerData as WriterInit | undefined)?.logging),
   }),
   nodeEndpoint(port as unknown as Parameters<typeof nodeEndpoint>[0]),
