@@ -17,6 +17,7 @@ import {
   startRedis,
   type TestRedis,
 } from '../fixtures/redis-server.js';
+import { replicationInfo, strings, writeLoad } from '../fixtures/replication.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
 type Kvd = Awaited<ReturnType<typeof startTestServer>>;
@@ -51,17 +52,6 @@ async function startReplica(master?: TestRedis): Promise<{ kvd: Kvd; client: Red
   return { kvd, client };
 }
 
-/** INFO replication as a map. */
-async function replicationInfo(client: Redis): Promise<Record<string, string>> {
-  const text = (await client.info('replication')) as string;
-  return Object.fromEntries(
-    text
-      .split('\r\n')
-      .filter((line) => line.includes(':'))
-      .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1)]),
-  );
-}
-
 /** Waits until the replica has applied everything the master has streamed so far. */
 async function caughtUp(master: TestRedis, replica: Redis): Promise<void> {
   await pollUntil(
@@ -72,66 +62,6 @@ async function caughtUp(master: TestRedis, replica: Redis): Promise<void> {
     },
     30_000,
   );
-}
-
-/** Every string key's value and expiry (hex key -> [hex value, PEXPIRETIME]). */
-async function strings(
-  client: Redis,
-  onlyStrings: boolean,
-): Promise<Map<string, [string, number]>> {
-  const out = new Map<string, [string, number]>();
-  for (const key of await client.keysBuffer('*')) {
-    if (onlyStrings && (await client.type(key)) !== 'string') continue;
-    const value = await client.getBuffer(key);
-    const expiry = (await client.call('PEXPIRETIME', key)) as number;
-    if (value !== null) out.set(key.toString('hex'), [value.toString('hex'), expiry]);
-  }
-  return out;
-}
-
-/** A write load on the master: plain and expiring sets, read-modify-writes, deletes, MULTI/EXEC. */
-async function writeLoad(master: Redis, round: number, count: number): Promise<void> {
-  const later = Date.now() + 3_600_000;
-  const work: Promise<unknown>[] = [];
-  for (let i = 0; i < count; i++) {
-    const key = `load:${i % 500}`;
-    switch (i % 9) {
-      case 0:
-        work.push(master.set(key, `r${round}-${i}`));
-        break;
-      case 1:
-        work.push(master.set(key, Buffer.from([i % 256, 0, 255]), 'PX', 600_000 + i));
-        break;
-      case 2:
-        work.push(master.incrby(`counter:${i % 7}`, i));
-        break;
-      case 3:
-        work.push(master.append(`log:${i % 5}`, `${i},`));
-        break;
-      case 4:
-        work.push(master.del(`load:${(i + 3) % 500}`));
-        break;
-      case 5:
-        work.push(master.pexpireat(key, later + i));
-        break;
-      case 6:
-        work.push(
-          master
-            .multi()
-            .set(`tx:${i % 50}:a`, String(i))
-            .incr(`tx:${i % 50}:n`)
-            .del(`load:${(i + 7) % 500}`)
-            .exec(),
-        );
-        break;
-      case 7:
-        work.push(master.setex(`ex:${i % 40}`, 3_600, `e${i}`));
-        break;
-      default:
-        work.push(master.persist(key));
-    }
-  }
-  await Promise.all(work);
 }
 
 describe.skipIf(!hasRedisServer())('kvd as a replica of redis-server', () => {

@@ -24,6 +24,23 @@ export class ClientSession {
   readonly createdAt = Date.now();
   /** Whether this is a replica's master client (it may write when clients may not). */
   isMaster = false;
+  /** Whether replies are dropped: a replica after PSYNC (REPLCONF ACK gets no reply). */
+  muted = false;
+  /**
+   * The client's socket for bytes that are not replies (a replica's RDB file and stream), set by
+   * the connection: `write` is false when the socket wants `drained()` first (or is closed).
+   */
+  raw: { write(bytes: Buffer): boolean; drained(): Promise<void>; close(): void } = {
+    write: () => false,
+    drained: () => Promise.resolve(),
+    close: () => {},
+  };
+  /** Run once when the connection closes. */
+  readonly closeHooks: (() => void)[] = [];
+  /** REPLCONF listening-port: where a replica says it listens (INFO's slaveN port). */
+  replicaPort = 0;
+  /** REPLCONF capa eof: the replica takes a diskless RDB (`$EOF:<mark>`). */
+  replicaCapaEof = false;
   /** The open transaction (MULTI … EXEC) and the watched keys. */
   readonly transaction = new TransactionState();
   private closing = false;

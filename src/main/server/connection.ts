@@ -92,6 +92,15 @@ export class Connection implements RequestOwner {
     this.parser = new RespParser(options.parserLimits);
     this.parser.unauthenticated = !this.session.authenticated;
     this.context = { store, client: this.session, server };
+    this.session.raw = {
+      write: (bytes) => !this.closed && socket.write(bytes),
+      drained: () =>
+        new Promise((resolve) => {
+          socket.once('drain', resolve);
+          socket.once('close', resolve);
+        }),
+      close: () => this.destroy(),
+    };
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
@@ -352,7 +361,7 @@ export class Connection implements RequestOwner {
       const request = this.replies[this.replyHead]!;
       if (request.value === undefined) break;
       this.replyHead++;
-      if (!this.closed) this.writer.write(request.value, request.protocol);
+      if (!this.closed && !this.session.muted) this.writer.write(request.value, request.protocol);
       if (request.close) {
         closeAfter = true;
         this.replyHead = this.replies.length; // nothing after it is answered
@@ -420,5 +429,6 @@ export class Connection implements RequestOwner {
     this.parser.release();
     this.onClose(this);
     this.notifyIdle();
+    for (const hook of this.session.closeHooks.splice(0)) hook();
   }
 }

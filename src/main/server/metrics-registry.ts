@@ -6,6 +6,7 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Store, StoreMetrics } from '../index.js';
 import { BucketHistogram, type HistogramSeries } from './bucket-histogram.js';
 import type { CommandStats } from './command-stats.js';
+import type { ReplicationFigures } from './replication/replication-state.js';
 
 /** What the metrics are read from. */
 export interface MetricsSource {
@@ -14,6 +15,8 @@ export interface MetricsSource {
   readonly commandStats: CommandStats;
   /** Clients connected now. */
   clientCount(): number;
+  /** Replication's role, offset and replicas now. */
+  replication(): ReplicationFigures;
 }
 
 /** The daemon's registry and how to read it. */
@@ -106,6 +109,7 @@ export function createDaemonMetrics(source: MetricsSource): DaemonMetrics {
     },
   });
 
+  replicationMetrics(source, registers);
   storeGauge('kvd_keys', 'Live keys', (m) => m.keys);
   storeGauge('kvd_disk_bytes', 'Bytes of every segment file', (m) => m.diskBytes);
   storeGauge('kvd_live_bytes', 'Bytes of the records the index points at', (m) => m.liveBytes);
@@ -183,4 +187,59 @@ export function createDaemonMetrics(source: MetricsSource): DaemonMetrics {
       return scraping;
     },
   };
+}
+
+/** Replication: the offset, the role, a replica's link, a master's replicas and their lag. */
+function replicationMetrics(source: MetricsSource, registers: Registry[]): void {
+  const gauge = (name: string, help: string, read: (f: ReplicationFigures) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect(this: Gauge) {
+        this.set(read(source.replication()));
+      },
+    });
+  gauge(
+    'kvd_repl_offset',
+    'Replication offset: stream bytes made (master) or applied (replica)',
+    (f) => f.offset,
+  );
+  gauge('kvd_repl_is_replica', '1 if this server is a replica, 0 if a master', (f) =>
+    f.role === 'replica' ? 1 : 0,
+  );
+  gauge('kvd_repl_master_link_up', 'As a replica: 1 while the stream from the master flows', (f) =>
+    f.linkUp ? 1 : 0,
+  );
+  gauge(
+    'kvd_repl_master_last_io_seconds',
+    'As a replica: seconds since the master last sent anything',
+    (f) => f.lastIoSeconds,
+  );
+  gauge('kvd_repl_connected_replicas', 'As a master: replicas connected', (f) => f.replicas.length);
+  const lag = (
+    name: string,
+    help: string,
+    read: (r: ReplicationFigures['replicas'][number]) => number,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['replica'],
+      registers,
+      collect(this: Gauge) {
+        this.reset();
+        for (const r of source.replication().replicas) this.set({ replica: r.name }, read(r));
+      },
+    });
+  lag(
+    'kvd_repl_replica_lag_bytes',
+    'As a master: stream bytes a replica has not acknowledged',
+    (r) => r.lagBytes,
+  );
+  lag(
+    'kvd_repl_replica_last_ack_seconds',
+    'As a master: seconds since a replica last acknowledged',
+    (r) => r.lagSeconds,
+  );
 }

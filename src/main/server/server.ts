@@ -246,6 +246,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
           store,
           commandStats: context.commandStats,
           clientCount: context.clientCount,
+          replication: () => replication.figures(),
         }),
       );
     }

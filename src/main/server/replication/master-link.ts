@@ -255,6 +255,7 @@ export class MasterLink {
     });
     socket.resume();
     this.consume(socket);
+    this.sendAck(socket); // at once: a master holds the stream until the first ACK
     const ack = setInterval(() => this.sendAck(socket), ACK_MS);
     ack.unref();
     try {

@@ -2,12 +2,12 @@
 // `--replicaof`), the link to that master, the ids and offsets, and what INFO replication and
 // ROLE report. Main thread.
 
-import { randomBytes } from 'node:crypto';
 import type { Logger, Store } from '../../index.js';
 import type { ClientSession } from '../client-session.js';
 import type { CommandSpec } from '../commands/command-spec.js';
 import { array, bulk, error, integer, type RespValue } from '../resp-value.js';
 import { type MasterClient, MasterLink } from './master-link.js';
+import { MasterRole } from './master-role.js';
 import { saveReplicaOffset, takeReplicaOffset } from './replica-offset-file.js';
 import type { StreamSocket } from './stream-socket.js';
 
@@ -31,25 +31,31 @@ export interface ReplicationDeps {
 
 const READONLY = error("READONLY You can't write against a read only replica.");
 
-/** A replication id: 40 hex characters. */
-function newReplId(): string {
-  return randomBytes(20).toString('hex');
+/** Replication's figures for the metrics. */
+export interface ReplicationFigures {
+  readonly role: 'master' | 'replica';
+  /** As master: bytes of stream made; as replica: bytes of the master's stream applied. */
+  readonly offset: number;
+  /** As replica: whether the stream from the master is flowing. */
+  readonly linkUp: boolean;
+  /** As replica: seconds since the master last sent anything. */
+  readonly lastIoSeconds: number;
+  /** As master: each replica (`ip:port`), how far behind its last ACK is, and how long ago it was. */
+  readonly replicas: readonly { name: string; lagBytes: number; lagSeconds: number }[];
 }
 
 /** The daemon's role and, as a replica, its link. */
 export class ReplicationState {
-  /** This server's replication id as a master. */
-  private replId = newReplId();
-  /** The id it had before (as a replica: its master's), and the offset from which it holds. */
-  private replId2 = '0'.repeat(40);
-  private secondOffset = -1;
-  /** Bytes of the replication stream this server has applied (as master: 0, nothing streamed). */
-  private offset = 0;
+  /** The master side: this server's stream, ids, backlog and replicas. */
+  readonly master: MasterRole;
   private link: MasterLink | undefined;
+  private changing: Promise<void> = Promise.resolve();
   /** Keys of other types skipped in full resyncs, by Redis type (INFO `kvd_skipped_*`). */
   readonly skippedTypes = new Map<string, number>();
 
-  constructor(private readonly deps: ReplicationDeps) {}
+  constructor(private readonly deps: ReplicationDeps) {
+    this.master = new MasterRole(deps.store, deps.log);
+  }
 
   /** Whether this server is a replica (then clients may not write). */
   get isReplica(): boolean {
@@ -57,7 +63,7 @@ export class ReplicationState {
   }
 
   /** The master this server replicates, if it does. */
-  get master(): MasterAddress | undefined {
+  get masterAddress(): MasterAddress | undefined {
     return this.link?.address;
   }
 
@@ -66,48 +72,60 @@ export class ReplicationState {
    * follows), or a master again with undefined (REPLICAOF NO ONE: the data stays; the old
    * master's id becomes the second id, as in Redis).
    */
-  replicaOf(address: MasterAddress | undefined): void {
-    this.follow(address, undefined);
+  replicaOf(address: MasterAddress | undefined): Promise<void> {
+    return this.change(() => this.follow(address, undefined));
   }
 
   /**
    * At start-up (`--replicaof`): becomes a replica of `address`, continuing from the id and
    * offset a clean stop kept (replica-offset-file.ts) when it names the same master.
    */
-  async startAsReplicaOf(address: MasterAddress): Promise<void> {
-    const saved = await takeReplicaOffset(this.deps.store.dir, address);
-    this.follow(address, saved && { replId: saved.replId, offset: saved.offset });
+  startAsReplicaOf(address: MasterAddress): Promise<void> {
+    return this.change(async () => {
+      const saved = await takeReplicaOffset(this.deps.store.dir, address);
+      await this.follow(address, saved && { replId: saved.replId, offset: saved.offset });
+    });
   }
 
-  private follow(
+  /** Role changes, one at a time. */
+  private change(step: () => Promise<void>): Promise<void> {
+    const next = this.changing.then(step, step);
+    this.changing = next.catch(() => undefined);
+    return next;
+  }
+
+  private async follow(
     address: MasterAddress | undefined,
     resume: { readonly replId: string; readonly offset: number } | undefined,
-  ): void {
+  ): Promise<void> {
     const old = this.link;
     if (old && address && old.address.host === address.host && old.address.port === address.port) {
       return;
     }
-    this.link = undefined;
-    if (old) {
-      void old.stop();
-      if (!address) {
-        this.replId2 = old.masterReplId === '?' ? this.replId : old.masterReplId;
-        this.secondOffset = old.processedOffset + 1;
-        this.offset = Math.max(0, old.processedOffset);
-        this.replId = newReplId();
-      }
+    if (address) {
+      await this.master.stop(); // a replica serves no replicas: they are dropped
+      await old?.stop();
+      this.link = new MasterLink(address, {
+        store: this.deps.store,
+        log: this.deps.log,
+        auth: this.deps.masterAuth,
+        listeningPort: this.deps.listeningPort,
+        attach: this.deps.attachMasterClient,
+        skippedTypes: this.skippedTypes,
+        resume,
+      });
+      this.link.start();
+      return;
     }
-    if (!address) return;
-    this.link = new MasterLink(address, {
-      store: this.deps.store,
-      log: this.deps.log,
-      auth: this.deps.masterAuth,
-      listeningPort: this.deps.listeningPort,
-      attach: this.deps.attachMasterClient,
-      skippedTypes: this.skippedTypes,
-      resume,
-    });
-    this.link.start();
+    if (!old) return;
+    // NO ONE: the master client finishes what it was given; the stream this server makes from
+    // now on continues the old master's offsets under a new id (the old one is the second id).
+    await old.stop();
+    await this.master.promote(
+      old.masterReplId === '?' ? this.master.replId : old.masterReplId,
+      Math.max(0, old.processedOffset),
+    );
+    this.link = undefined; // clients may write from here on, with the feed already on
   }
 
   /**
@@ -125,6 +143,8 @@ export class ReplicationState {
    * flushes the store, then keeps the id and offset for its next start.
    */
   async close(): Promise<void> {
+    await this.changing;
+    await this.master.stop();
     const link = this.link;
     if (!link) return;
     await link.stop();
@@ -143,19 +163,33 @@ export class ReplicationState {
     const skipped = [...this.skippedTypes].map(
       ([type, n]) => [`kvd_skipped_${type}_keys`, n] as const,
     );
+    const m = this.master;
+    const backlog = m.backlogInfo();
+    const backlogFields = [
+      ['repl_backlog_active', backlog.active ? 1 : 0],
+      ['repl_backlog_size', backlog.size],
+      ['repl_backlog_first_byte_offset', backlog.active ? backlog.first + 1 : 0],
+      ['repl_backlog_histlen', backlog.length],
+    ] as const;
     if (!link) {
+      const replicas = m.replicas();
       return [
         ['role', 'master'],
-        ['connected_slaves', 0],
+        ['connected_slaves', replicas.length],
+        ...replicas.map(
+          (r, i) =>
+            [
+              `slave${i}`,
+              `ip=${r.ip},port=${r.session.replicaPort},state=${r.state === 'online' ? 'online' : 'wait_bgsave'},` +
+                `offset=${Math.max(0, r.ackOffset)},lag=${Math.floor((Date.now() - r.lastAckAt) / 1000)}`,
+            ] as const,
+        ),
         ['master_failover_state', 'no-failover'],
-        ['master_replid', this.replId],
-        ['master_replid2', this.replId2],
-        ['master_repl_offset', this.offset],
-        ['second_repl_offset', this.secondOffset],
-        ['repl_backlog_active', 0],
-        ['repl_backlog_size', 1_048_576],
-        ['repl_backlog_first_byte_offset', 0],
-        ['repl_backlog_histlen', 0],
+        ['master_replid', m.replId],
+        ['master_replid2', m.replId2],
+        ['master_repl_offset', m.offset],
+        ['second_repl_offset', m.secondOffset],
+        ...backlogFields,
         ...skipped,
       ];
     }
@@ -174,14 +208,11 @@ export class ReplicationState {
       ['replica_announced', 1],
       ['connected_slaves', 0],
       ['master_failover_state', 'no-failover'],
-      ['master_replid', link.masterReplId === '?' ? this.replId : link.masterReplId],
-      ['master_replid2', this.replId2],
+      ['master_replid', link.masterReplId === '?' ? m.replId : link.masterReplId],
+      ['master_replid2', m.replId2],
       ['master_repl_offset', offset],
-      ['second_repl_offset', this.secondOffset],
-      ['repl_backlog_active', 0],
-      ['repl_backlog_size', 1_048_576],
-      ['repl_backlog_first_byte_offset', 0],
-      ['repl_backlog_histlen', 0],
+      ['second_repl_offset', m.secondOffset],
+      ...backlogFields,
       ['kvd_full_syncs', link.fullSyncs],
       ['kvd_partial_syncs', link.partialSyncs],
       ['kvd_last_sync_keys', link.lastSyncKeys],
@@ -189,10 +220,48 @@ export class ReplicationState {
     ];
   }
 
+  /** The figures the metrics export (metrics-registry.ts). */
+  figures(): ReplicationFigures {
+    const link = this.link;
+    if (link) {
+      return {
+        role: 'replica',
+        offset: Math.max(0, link.processedOffset),
+        linkUp: link.up,
+        lastIoSeconds: link.lastIoSecondsAgo(),
+        replicas: [],
+      };
+    }
+    const offset = this.master.offset;
+    return {
+      role: 'master',
+      offset,
+      linkUp: false,
+      lastIoSeconds: 0,
+      replicas: this.master.replicas().map((r) => ({
+        name: `${r.ip}:${r.session.replicaPort}`,
+        lagBytes: Math.max(0, offset - Math.max(0, r.ackOffset)),
+        lagSeconds: Math.floor((Date.now() - r.lastAckAt) / 1000),
+      })),
+    };
+  }
+
   /** ROLE's reply: `master offset []`, or `slave host port state offset`. */
   roleReply(): RespValue {
     const link = this.link;
-    if (!link) return array([bulk('master'), integer(this.offset), array([])]);
+    if (!link) {
+      const replicas = this.master
+        .replicas()
+        .filter((r) => r.state === 'online')
+        .map((r) =>
+          array([
+            bulk(r.ip),
+            bulk(String(r.session.replicaPort)),
+            bulk(String(Math.max(0, r.ackOffset))),
+          ]),
+        );
+      return array([bulk('master'), integer(this.master.offset), array(replicas)]);
+    }
     return array([
       bulk('slave'),
       bulk(link.address.host),

@@ -115,6 +115,9 @@ function sectionFields(section: Section, ctx: CommandContext, stats: StoreStats)
         ['evicted_keys', 0], // kvd never evicts
         ['keyspace_hits', counters.keyspaceHits],
         ['keyspace_misses', counters.keyspaceMisses],
+        ['sync_full', ctx.server.replication.master.syncFull],
+        ['sync_partial_ok', ctx.server.replication.master.syncPartialOk],
+        ['sync_partial_err', ctx.server.replication.master.syncPartialErr],
         ['kvd_protocol_errors', counters.protocolErrors],
         ['kvd_writer_writes', stats.writer.writes - base.writerWrites],
         ['kvd_writer_syncs', stats.writer.syncs - base.writerSyncs],

@@ -6,22 +6,23 @@ import type { CommandContext } from '../../command-context.js';
 import { error, type RespValue, simple } from '../../resp-value.js';
 import { type CommandSpec, NO_KEYS } from '../command-spec.js';
 
-function replicaOf(ctx: CommandContext, args: readonly Buffer[]): RespValue {
+async function replicaOf(ctx: CommandContext, args: readonly Buffer[]): Promise<RespValue> {
   const host = args[1]!.toString();
   const port = args[2]!.toString();
   const replication = ctx.server.replication;
   if (host.toLowerCase() === 'no' && port.toLowerCase() === 'one') {
-    replication.replicaOf(undefined);
+    await replication.replicaOf(undefined);
     return simple('OK');
   }
   if (!/^\d+$/.test(port) || Number(port) > 65_535) {
     return error('ERR value is not an integer or out of range');
   }
-  const master = replication.master;
+  const master = replication.masterAddress;
   if (master && master.host === host && master.port === Number(port)) {
     return simple('OK Already connected to specified master');
   }
-  replication.replicaOf({ host, port: Number(port) });
+  // Answered once the link is set up (the sync itself goes on in the background).
+  await replication.replicaOf({ host, port: Number(port) });
   return simple('OK');
 }
 

@@ -1,5 +1,5 @@
 // Owns the server family's list: commands about the daemon and the store as a whole (INFO,
-// CONFIG, COMMAND, TIME, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, REPLICAOF/SLAVEOF, ROLE, the scripting commands kvd refuses, and kvd's
+// CONFIG, COMMAND, TIME, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, REPLICAOF/SLAVEOF, ROLE, REPLCONF, PSYNC/SYNC, WAIT, the scripting commands kvd refuses, and kvd's
 // own STATS and COMPACT; README: "server"). A new server command is one file in this folder
 // exporting its `CommandSpec`, plus one line here.
 
@@ -19,6 +19,8 @@ import {
 import { functionCommand } from './function.js';
 import { infoCommand } from './info.js';
 import { lastsaveCommand } from './lastsave.js';
+import { psyncCommand, syncCommand } from './psync.js';
+import { replconfCommand } from './replconf.js';
 import { replicaofCommand, slaveofCommand } from './replicaof.js';
 import { roleCommand } from './role.js';
 import { saveCommand } from './save.js';
@@ -26,6 +28,7 @@ import { scriptCommand } from './script.js';
 import { shutdownCommand } from './shutdown.js';
 import { statsCommand } from './stats.js';
 import { timeCommand } from './time.js';
+import { waitCommand } from './wait.js';
 
 /** The server family, registered by `command-table.ts`. */
 export const SERVER_COMMANDS: readonly CommandSpec[] = [
@@ -42,6 +45,8 @@ export const SERVER_COMMANDS: readonly CommandSpec[] = [
   functionCommand,
   infoCommand,
   lastsaveCommand,
+  psyncCommand,
+  replconfCommand,
   replicaofCommand,
   roleCommand,
   saveCommand,
@@ -49,5 +54,7 @@ export const SERVER_COMMANDS: readonly CommandSpec[] = [
   shutdownCommand,
   slaveofCommand,
   statsCommand,
+  syncCommand,
   timeCommand,
+  waitCommand,
 ];
