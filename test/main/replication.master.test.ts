@@ -164,4 +164,40 @@ describe.skipIf(!hasRedisServer())('kvd as a master', () => {
     expect(fromReplica.value('kvd_repl_is_replica')).toBe(1);
     expect(fromReplica.value('kvd_repl_master_link_up')).toBe(1);
   });
+
+  it('refuses writes with NOREPLICAS until a replica acknowledges (min-replicas-to-write)', async () => {
+    const kvd = await startTestServer({
+      replication: { minReplicasToWrite: 1, minReplicasMaxLag: 2, backlogBytes: 65_536 },
+    });
+    servers.push(kvd);
+    const client = new Redis({ port: kvd.port });
+    clients.push(client);
+    await expect(client.set('k', 'v')).rejects.toThrow(
+      /^NOREPLICAS Not enough good replicas to write/,
+    );
+    await expect(client.multi().set('k', 'v').exec()).rejects.toThrow(/EXECABORT/);
+    expect(await client.get('k')).toBeNull(); // reads are served
+    const { kvd: replicaServer } = await startKvd(kvd.port);
+    await pollUntil(
+      'a write is accepted',
+      () =>
+        client.set('k', 'v').then(
+          () => true,
+          () => false,
+        ),
+      10_000,
+    );
+    expect((await replicationInfo(client)).repl_backlog_size).toBe('65536');
+    await replicaServer.close();
+    servers.splice(servers.indexOf(replicaServer), 1);
+    await pollUntil(
+      'writes are refused again',
+      () =>
+        client.set('k', 'w').then(
+          () => false,
+          (error: Error) => /^NOREPLICAS/.test(error.message),
+        ),
+      10_000,
+    );
+  });
 });

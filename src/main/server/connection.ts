@@ -277,7 +277,7 @@ export class Connection implements RequestOwner {
 
   private start(request: Request, kind: CommandKind): void {
     const spec = request.spec;
-    if (spec && !request.early && this.server.replication.isReplica) {
+    if (spec && !request.early && this.server.replication.guardsWrites) {
       const refused = this.server.replication.refusal(this.session, spec);
       if (refused) {
         this.answer(request, refused);

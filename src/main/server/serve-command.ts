@@ -32,6 +32,9 @@ interface ServeFlags {
   readonly metricsHost?: string;
   readonly replicaof?: MasterAddress;
   readonly masterauth?: string;
+  readonly replBacklogSize?: number;
+  readonly minReplicasToWrite?: number;
+  readonly minReplicasMaxLag?: number;
 }
 
 const DURABILITIES: readonly Durability[] = ['always', 'everysec', 'no'];
@@ -172,6 +175,30 @@ export function addServeCommand(program: Command): void {
         'KVD_MASTERAUTH',
       ),
     )
+    .addOption(
+      new Option(
+        '--repl-backlog-size <bytes>',
+        'bytes of replication stream kept for partial resyncs (default 1 MiB)',
+      )
+        .env('KVD_REPL_BACKLOG_SIZE')
+        .argParser(integerIn('repl-backlog-size', 16 * 1024, 2 ** 32)),
+    )
+    .addOption(
+      new Option(
+        '--min-replicas-to-write <n>',
+        'refuse writes (NOREPLICAS) unless this many replicas acknowledged within --min-replicas-max-lag (default 0: never)',
+      )
+        .env('KVD_MIN_REPLICAS_TO_WRITE')
+        .argParser(integerIn('min-replicas-to-write', 0, 1_000)),
+    )
+    .addOption(
+      new Option(
+        '--min-replicas-max-lag <s>',
+        'seconds since its last ACK within which a replica counts for --min-replicas-to-write (default 10)',
+      )
+        .env('KVD_MIN_REPLICAS_MAX_LAG')
+        .argParser(integerIn('min-replicas-max-lag', 1, 86_400)),
+    )
     .action(async (flags: ServeFlags) => {
       process.exitCode = await serveMain(flags);
     });
@@ -228,6 +255,11 @@ async function serveMain(flags: ServeFlags): Promise<number> {
       backupDir: flags.backupDir,
       replicaOf: flags.replicaof,
       masterAuth: flags.masterauth,
+      replication: {
+        backlogBytes: flags.replBacklogSize,
+        minReplicasToWrite: flags.minReplicasToWrite,
+        minReplicasMaxLag: flags.minReplicasMaxLag,
+      },
       metrics:
         flags.metricsPort === undefined
           ? undefined

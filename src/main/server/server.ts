@@ -18,7 +18,11 @@ import { IdleTrim } from './idle-trim.js';
 import { type Listeners, openListeners } from './listeners.js';
 import { type MetricsEndpoint, startMetricsEndpoint } from './metrics-endpoint.js';
 import { createDaemonMetrics } from './metrics-registry.js';
-import { type MasterAddress, ReplicationState } from './replication/replication-state.js';
+import {
+  type MasterAddress,
+  type ReplicationOptions,
+  ReplicationState,
+} from './replication/replication-state.js';
 import type { StreamSocket } from './replication/stream-socket.js';
 import {
   DEFAULT_PARSER_LIMITS,
@@ -67,6 +71,8 @@ export interface ServerOptions {
   readonly replicaOf?: MasterAddress;
   /** The password the master asks replicas for (`--masterauth`). */
   readonly masterAuth?: string;
+  /** As a master: the backlog's size and the min-replicas-to-write guard. */
+  readonly replication?: ReplicationOptions;
 }
 
 /** A running daemon. */
@@ -151,6 +157,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     store,
     log,
     masterAuth: options.masterAuth,
+    options: options.replication,
     listeningPort: () => settings.port ?? 0,
     attachMasterClient: (socket) => attachMasterClient(socket),
   });

@@ -27,9 +27,25 @@ export interface ReplicationDeps {
   listeningPort(): number;
   /** Makes the client that applies the master's stream, reading from `socket`. */
   attachMasterClient(socket: StreamSocket): MasterClient;
+  /** The master's settings (`ReplicationOptions`). */
+  readonly options?: ReplicationOptions;
+}
+
+/** How this server replicates as a master (Redis's settings of the same names). */
+export interface ReplicationOptions {
+  /** Bytes of stream the backlog keeps for partial resyncs (`repl-backlog-size`, default 1 MiB). */
+  readonly backlogBytes?: number;
+  /**
+   * Writes are refused (`-NOREPLICAS`) unless at least this many replicas acknowledged within
+   * `minReplicasMaxLag` seconds (`min-replicas-to-write`; default 0: never refused).
+   */
+  readonly minReplicasToWrite?: number;
+  /** Seconds since a replica's last ACK within which it counts as good (default 10). */
+  readonly minReplicasMaxLag?: number;
 }
 
 const READONLY = error("READONLY You can't write against a read only replica.");
+const NOREPLICAS = error('NOREPLICAS Not enough good replicas to write.');
 
 /** Replication's figures for the metrics. */
 export interface ReplicationFigures {
@@ -50,11 +66,15 @@ export class ReplicationState {
   readonly master: MasterRole;
   private link: MasterLink | undefined;
   private changing: Promise<void> = Promise.resolve();
+  private readonly minReplicas: number;
+  private readonly maxLagSeconds: number;
   /** Keys of other types skipped in full resyncs, by Redis type (INFO `kvd_skipped_*`). */
   readonly skippedTypes = new Map<string, number>();
 
   constructor(private readonly deps: ReplicationDeps) {
-    this.master = new MasterRole(deps.store, deps.log);
+    this.master = new MasterRole(deps.store, deps.log, deps.options?.backlogBytes);
+    this.minReplicas = deps.options?.minReplicasToWrite ?? 0;
+    this.maxLagSeconds = deps.options?.minReplicasMaxLag ?? 10;
   }
 
   /** Whether this server is a replica (then clients may not write). */
@@ -128,14 +148,31 @@ export class ReplicationState {
     this.link = undefined; // clients may write from here on, with the feed already on
   }
 
+  /** Whether writes may be refused (a replica, or a master with `minReplicasToWrite`). */
+  get guardsWrites(): boolean {
+    return this.link !== undefined || this.minReplicas > 0;
+  }
+
   /**
-   * On a replica, the reply refusing a write from anyone but the master (READONLY), which also
-   * fails the transaction it would have joined, as in Redis; undefined when it may run.
+   * The reply refusing a write, which also fails the transaction it would have joined, as in
+   * Redis; undefined when it may run. On a replica, a write from anyone but the master
+   * (READONLY); on a master with `minReplicasToWrite`, any write while fewer replicas than that
+   * acknowledged within `minReplicasMaxLag` seconds (NOREPLICAS).
    */
   refusal(session: ClientSession, spec: CommandSpec): RespValue | undefined {
-    if (!this.link || session.isMaster || !spec.flags.includes('write')) return undefined;
-    if (session.transaction.open) session.transaction.fail();
-    return READONLY;
+    if (session.isMaster || !spec.flags.includes('write')) return undefined;
+    let refused: RespValue | undefined;
+    if (this.link) refused = READONLY;
+    else if (this.minReplicas > 0 && this.goodReplicas() < this.minReplicas) refused = NOREPLICAS;
+    if (refused && session.transaction.open) session.transaction.fail();
+    return refused;
+  }
+
+  /** Replicas online whose last ACK is at most `minReplicasMaxLag` seconds old. */
+  private goodReplicas(): number {
+    const oldest = Date.now() - this.maxLagSeconds * 1000;
+    return this.master.replicas().filter((r) => r.state === 'online' && r.lastAckAt >= oldest)
+      .length;
   }
 
   /**
