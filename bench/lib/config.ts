@@ -23,6 +23,7 @@ export const SCENARIO_IDS = [
   'snapshot',
   'redis',
   'keyv',
+  'replication',
 ] as const;
 
 export type ScenarioId = (typeof SCENARIO_IDS)[number];

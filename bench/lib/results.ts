@@ -24,6 +24,7 @@ export type Unit =
   | 'checksums/s'
   | 'requests/s'
   | 'ms'
+  | 'B'
   | 'B/key'
   | 'MiB'
   | 'disk/live';

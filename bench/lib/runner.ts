@@ -33,6 +33,7 @@ const SCENARIOS: Record<ScenarioId, () => Promise<{ scenario: Scenario }>> = {
   snapshot: () => import('../scenarios/snapshot.js'),
   redis: () => import('../scenarios/redis.js'),
   keyv: () => import('../scenarios/keyv.js'),
+  replication: () => import('../scenarios/replication.js'),
 };
 
 /** Runs the benchmark for command-line `argv`; resolves with the process exit code. */

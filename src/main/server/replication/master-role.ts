@@ -5,7 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { RdbWriter } from '../../../shared/rdb-format.js';
-import type { ChangeWatch, Logger, Snapshot, Store } from '../../index.js';
+import type { ChangeWatch, Logger, Snapshot, Store, StoreChange } from '../../index.js';
 import type { ClientSession } from '../client-session.js';
 import { ChangeEncoder, encodeCommand } from './change-commands.js';
 import { ReplBacklog } from './repl-backlog.js';
@@ -187,8 +187,7 @@ export class MasterRole {
     this.feedStarting ??= (async () => {
       this.backlog = new ReplBacklog(this.backlogBytes, this.offset);
       const watch = await this.store.watchChanges((changes) => {
-        for (const piece of this.encoder.encode(changes))
-          this.appendStream(piece.bytes, piece.lastSeq);
+        this.streamChanges(changes);
         const last = changes.at(-1);
         if (last) this.fed(last.seq);
       });
@@ -203,15 +202,29 @@ export class MasterRole {
     return this.feedStarting;
   }
 
-  private appendStream(bytes: Buffer, lastSeq?: number): void {
+  /**
+   * Adds a group commit's changes to the stream: one write to the backlog and to each replica,
+   * and the offset after each change (or batch) noted by its sequence number.
+   */
+  private streamChanges(changes: readonly StoreChange[]): void {
+    const pieces = this.encoder.encode(changes);
+    if (pieces.length === 0) return;
+    let offset = this.offset;
+    for (const piece of pieces) {
+      offset += piece.bytes.length;
+      this.seqOffsets.push([piece.lastSeq, offset]);
+    }
+    if (this.seqOffsets.length > SEQ_OFFSETS_KEPT * 2) {
+      this.seqOffsets = this.seqOffsets.slice(-SEQ_OFFSETS_KEPT);
+    }
+    this.appendStream(
+      pieces.length === 1 ? pieces[0]!.bytes : Buffer.concat(pieces.map((p) => p.bytes)),
+    );
+  }
+
+  private appendStream(bytes: Buffer): void {
     this.backlog?.append(bytes);
     this.offset += bytes.length;
-    if (lastSeq !== undefined) {
-      this.seqOffsets.push([lastSeq, this.offset]);
-      if (this.seqOffsets.length > SEQ_OFFSETS_KEPT * 2) {
-        this.seqOffsets = this.seqOffsets.slice(-SEQ_OFFSETS_KEPT);
-      }
-    }
     for (const peer of this.peers.values()) peer.stream(bytes);
   }
 
