@@ -64,3 +64,18 @@ export async function stopServers(servers: readonly RunningServer[]): Promise<vo
   for (const s of servers) s.child.kill('SIGTERM');
   await Promise.all(servers.map((s) => s.exited));
 }
+
+/**
+ * redis-server as the benchmarks run it, like kvd's everysec: an append-only file synced every
+ * second, no RDB saves, its files in `dir`; `extra` flags after those.
+ */
+export function startRedisServer(
+  dir: string,
+  extra: readonly string[] = [],
+): Promise<RunningServer> {
+  return startServer('redis-server', (port) => [
+    ...['--port', String(port), '--dir', dir],
+    ...['--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''],
+    ...extra,
+  ]);
+}

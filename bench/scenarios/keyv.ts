@@ -13,7 +13,12 @@ import { Store } from '../../src/main/index.js';
 import { KeyvKvd } from '../../src/main/keyv/index.js';
 import { hitKey, prng } from '../lib/dataset.js';
 import { pipeline } from '../lib/pipeline.js';
-import { hasCommand, type RunningServer, startServer, stopServers } from '../lib/redis-server.js';
+import {
+  hasCommand,
+  type RunningServer,
+  startRedisServer,
+  stopServers,
+} from '../lib/redis-server.js';
 import type { Engine, Figure } from '../lib/results.js';
 import { figureId, type Scenario } from '../lib/scenario.js';
 import { median } from '../lib/stats.js';
@@ -55,18 +60,7 @@ export const scenario: Scenario = {
     try {
       subjects.push(await kvdSubject(temp.dir('keyv-kvd'), config.readers));
       if (redis) {
-        const server = await startServer('redis-server', (port) => [
-          '--port',
-          String(port),
-          '--dir',
-          temp.dir('keyv-redis'),
-          '--appendonly',
-          'yes',
-          '--appendfsync',
-          'everysec',
-          '--save',
-          '',
-        ]);
+        const server = await startRedisServer(temp.dir('keyv-redis'));
         servers.push(server);
         subjects.push(redisSubject(server.port));
       }

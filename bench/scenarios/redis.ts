@@ -11,7 +11,13 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { hasCommand, type RunningServer, startServer, stopServers } from '../lib/redis-server.js';
+import {
+  hasCommand,
+  type RunningServer,
+  startRedisServer,
+  startServer,
+  stopServers,
+} from '../lib/redis-server.js';
 import type { ResultBuilder, Unit } from '../lib/results.js';
 import { figureId, type Scenario } from '../lib/scenario.js';
 
@@ -46,18 +52,7 @@ export const scenario: Scenario = {
         '--durability',
         'everysec',
       ]),
-      redis: await startServer('redis-server', (port) => [
-        '--port',
-        String(port),
-        '--dir',
-        temp.dir('redis-redis'),
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'everysec',
-        '--save',
-        '',
-      ]),
+      redis: await startRedisServer(temp.dir('redis-redis')),
       'node-floor': await startServer(process.execPath, (port) => [
         '--max-semi-space-size=4',
         new URL('../engines/resp-floor.js', import.meta.url).pathname,

@@ -11,7 +11,13 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { hitKey } from '../lib/dataset.js';
-import { hasCommand, type RunningServer, startServer, stopServers } from '../lib/redis-server.js';
+import {
+  hasCommand,
+  type RunningServer,
+  startRedisServer,
+  startServer,
+  stopServers,
+} from '../lib/redis-server.js';
 import type { Figure } from '../lib/results.js';
 import { figureId, type Scenario } from '../lib/scenario.js';
 import { median } from '../lib/stats.js';
@@ -175,12 +181,7 @@ export const scenario: Scenario = {
 };
 
 async function start(engine: Peer, dir: string): Promise<RunningServer> {
-  if (engine === 'redis') {
-    return startServer('redis-server', (port) => [
-      ...['--port', String(port), '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec'],
-      ...['--save', '', '--repl-diskless-sync-delay', '0'],
-    ]);
-  }
+  if (engine === 'redis') return startRedisServer(dir, ['--repl-diskless-sync-delay', '0']);
   return startServer(process.execPath, (port) => [
     '--max-semi-space-size=4',
     new URL('../../../dist/main/cli.js', import.meta.url).pathname,

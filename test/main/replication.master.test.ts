@@ -200,4 +200,37 @@ describe.skipIf(!hasRedisServer())('kvd as a master', () => {
       10_000,
     );
   });
+
+  it('asks its replicas for --requirepass, and a restarted master gets a full resync', async () => {
+    const dir = await makeTempDir('repl-auth-master');
+    const first = await startTestServer({ dir, requirepass: 'secret' });
+    servers.push(first);
+    const client = new Redis({ port: first.port, password: 'secret' });
+    clients.push(client);
+    await client.set('k', 'before');
+    const replicaServer = await startTestServer({
+      replicaOf: { host: '127.0.0.1', port: first.port },
+      masterAuth: 'secret',
+    });
+    servers.push(replicaServer);
+    const replica = new Redis({ port: replicaServer.port });
+    clients.push(replica);
+    await caughtUp(client, replica);
+    expect(await replica.get('k')).toBe('before');
+    const before = await replicationInfo(client);
+
+    // The master restarts on the same port and directory: a new id, so a full resync.
+    client.disconnect();
+    await first.close();
+    servers.splice(servers.indexOf(first), 1);
+    const again = await startTestServer({ dir, port: first.port, requirepass: 'secret' });
+    servers.push(again);
+    const restarted = new Redis({ port: again.port, password: 'secret' });
+    clients.push(restarted);
+    await restarted.set('k', 'after');
+    await caughtUp(restarted, replica);
+    expect(await replica.get('k')).toBe('after');
+    expect((await replicationInfo(restarted)).master_replid).not.toBe(before.master_replid);
+    expect((await replicationInfo(replica)).kvd_full_syncs).toBe('2');
+  });
 });

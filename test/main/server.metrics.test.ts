@@ -194,16 +194,7 @@ describe('a busy metrics port', () => {
     const address = taken.address();
     const port = typeof address === 'object' && address ? address.port : 0;
     const dir = await makeTempDir('metrics-busy');
-    const child = new ChildLines(process.execPath, [
-      CLI,
-      'serve',
-      '--port',
-      '0',
-      '--dir',
-      dir,
-      '--metrics-port',
-      String(port),
-    ]);
+    const child = serveChild(dir, '--metrics-port', String(port));
     expect((await child.exited).code).toBe(1);
     expect(child.stderr).toMatch(
       new RegExp(
@@ -215,17 +206,13 @@ describe('a busy metrics port', () => {
 
   it('refuses --metrics-host without --metrics-port', async () => {
     const dir = await makeTempDir('metrics-host');
-    const child = new ChildLines(process.execPath, [
-      CLI,
-      'serve',
-      '--port',
-      '0',
-      '--dir',
-      dir,
-      '--metrics-host',
-      '127.0.0.1',
-    ]);
+    const child = serveChild(dir, '--metrics-host', '127.0.0.1');
     expect((await child.exited).code).toBe(1);
     expect(child.stderr).toContain('BAD_FLAGS: --metrics-host needs --metrics-port');
   });
 });
+
+/** `kvd serve` on a free port in `dir`, with `flags`, as a child process. */
+function serveChild(dir: string, ...flags: string[]): ChildLines {
+  return new ChildLines(process.execPath, [CLI, 'serve', '--port', '0', '--dir', dir, ...flags]);
+}
