@@ -3,6 +3,7 @@
 // the current reply.
 
 import { TransactionState } from './commands/transactions/transaction-state.js';
+import type { Subscriptions } from './pubsub.js';
 import type { RespProtocol } from './resp-writer.js';
 
 /**
@@ -37,6 +38,8 @@ export class ClientSession {
   };
   /** Run once when the connection closes. */
   readonly closeHooks: (() => void)[] = [];
+  /** Channels and patterns it listens to (pubsub.ts); undefined until its first SUBSCRIBE. */
+  subscriptions: Subscriptions | undefined;
   /** REPLCONF listening-port: where a replica says it listens (INFO's slaveN port). */
   replicaPort = 0;
   /** REPLCONF capa eof: the replica takes a diskless RDB (`$EOF:<mark>`). */

@@ -7,6 +7,7 @@ import type { ClientSession } from './client-session.js';
 import type { CommandLookup } from './command-lookup.js';
 import type { CommandStats } from './command-stats.js';
 import type { CommandSpec } from './commands/command-spec.js';
+import type { PubSub } from './pubsub.js';
 import type { ReplicationState } from './replication/replication-state.js';
 import type { ScanCursors } from './scan-cursors.js';
 
@@ -108,6 +109,8 @@ export interface ServerContext {
   readonly backgroundSave: BackgroundSave;
   /** The replication role (master, or replica of a master) and the link to the master. */
   readonly replication: ReplicationState;
+  /** Publish/subscribe: channels, patterns and their listeners. */
+  readonly pubsub: PubSub;
   /** Connected clients right now. */
   clientCount(): number;
   /** Whether `password` is the server's (`--requirepass`), compared in constant time. */

@@ -277,8 +277,14 @@ export class Connection implements RequestOwner {
 
   private start(request: Request, kind: CommandKind): void {
     const spec = request.spec;
-    if (spec && !request.early && this.server.replication.guardsWrites) {
-      const refused = this.server.replication.refusal(this.session, spec);
+    if (
+      spec &&
+      !request.early &&
+      (this.server.replication.guardsWrites || this.session.subscriptions)
+    ) {
+      const refused =
+        this.server.pubsub.refusal(this.session, spec.name) ??
+        this.server.replication.refusal(this.session, spec);
       if (refused) {
         this.answer(request, refused);
         return;

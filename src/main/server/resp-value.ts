@@ -18,6 +18,10 @@ export type RespValue =
   | { readonly kind: 'double'; readonly value: number }
   /** RESP3 boolean (`#`); the integer 1 or 0 in RESP2. */
   | { readonly kind: 'boolean'; readonly value: boolean }
+  /** RESP3 push (`>`), out of band (pub/sub messages); an array in RESP2. */
+  | { readonly kind: 'push'; readonly items: readonly RespValue[] }
+  /** Several replies to one request, one after the other (SUBSCRIBE a b: one per channel). */
+  | { readonly kind: 'sequence'; readonly items: readonly RespValue[] }
   /** No bytes at all (SHUTDOWN closes the connection without a reply, as Redis does). */
   | { readonly kind: 'none' };
 

@@ -87,6 +87,13 @@ export class RespWriter {
         if (protocol === 3) this.ascii(value.value ? '#t\r\n' : '#f\r\n');
         else this.ascii(value.value ? ':1\r\n' : ':0\r\n');
         return;
+      case 'push':
+        this.header(protocol === 3 ? 0x3e : 0x2a, value.items.length);
+        for (const item of value.items) this.write(item, protocol);
+        return;
+      case 'sequence':
+        for (const item of value.items) this.write(item, protocol);
+        return;
       case 'none':
         return;
     }

@@ -18,6 +18,7 @@ import { IdleTrim } from './idle-trim.js';
 import { type Listeners, openListeners } from './listeners.js';
 import { type MetricsEndpoint, startMetricsEndpoint } from './metrics-endpoint.js';
 import { createDaemonMetrics } from './metrics-registry.js';
+import { PubSub } from './pubsub.js';
 import {
   type MasterAddress,
   type ReplicationOptions,
@@ -176,6 +177,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
       log,
     ),
     replication,
+    pubsub: new PubSub(),
     clientCount: () => connections.size,
     checkPassword: (password) =>
       expected !== undefined && timingSafeEqual(digest(password), expected),

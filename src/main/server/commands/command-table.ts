@@ -6,6 +6,7 @@ import { BIT_COMMANDS } from './bits/bits-commands.js';
 import type { CommandSpec } from './command-spec.js';
 import { CONNECTION_COMMANDS } from './connection/connection-commands.js';
 import { KEYSPACE_COMMANDS } from './keyspace/keyspace-commands.js';
+import { PUBSUB_COMMANDS } from './pubsub/pubsub-commands.js';
 import { SERVER_COMMANDS } from './server/server-commands.js';
 import { STRING_COMMANDS } from './strings/string-commands.js';
 import { TRANSACTION_COMMANDS } from './transactions/transaction-commands.js';
@@ -18,6 +19,7 @@ const FAMILIES: readonly (readonly CommandSpec[])[] = [
   CONNECTION_COMMANDS,
   SERVER_COMMANDS,
   TRANSACTION_COMMANDS,
+  PUBSUB_COMMANDS,
 ];
 
 /**
@@ -31,6 +33,7 @@ const GROUPS = new Map<readonly CommandSpec[], string>([
   [CONNECTION_COMMANDS, 'connection'],
   [SERVER_COMMANDS, 'server'],
   [TRANSACTION_COMMANDS, 'transactions'],
+  [PUBSUB_COMMANDS, 'pubsub'],
 ]);
 
 /**
