@@ -28,7 +28,7 @@ const TABLE_HI = new Uint32Array(256);
   }
 })();
 
-/** A running CRC-64/Jones; `update` any number of times, then read `value`. */
+/** A running CRC-64/Jones: `update` it with each piece in order, then read `value`. */
 export class Crc64 {
   private lo = 0;
   private hi = 0;

@@ -6,6 +6,7 @@
 
 import { connect, type Socket } from 'node:net';
 import type { Logger, Store } from '../../index.js';
+import { encodeCommand } from './change-commands.js';
 import { RdbLoader } from './rdb-loader.js';
 import type { MasterAddress } from './replication-state.js';
 import { commandArgs, commandEnd, commandName } from './resp-frames.js';
@@ -344,11 +345,4 @@ export class MasterLink {
     if (this.state === 'sync') this.masterReplId = '?'; // a load cut short: start over
     this.state = 'connect';
   }
-}
-
-/** A command as RESP: an array of bulk strings. */
-function encodeCommand(args: readonly string[]): Buffer {
-  let text = `*${args.length}\r\n`;
-  for (const arg of args) text += `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`;
-  return Buffer.from(text);
 }
