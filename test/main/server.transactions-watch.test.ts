@@ -218,6 +218,7 @@ describe('the commit-time check', () => {
           {
             name: 'sneak',
             args: [],
+            afterCommit: false,
             // Reads the key in the transaction, then another writer changes it in the store.
             form: async (ctx) => {
               const seen = await ctx.store.get('cc:a');
@@ -245,6 +246,7 @@ describe('the commit-time check', () => {
           {
             name: 'sneak',
             args: [],
+            afterCommit: false,
             form: async (ctx) => {
               const seen = await ctx.store.get('cd:a'); // absent, as at WATCH
               await shared.server.store.set('cd:a', 'briefly');
@@ -273,6 +275,7 @@ describe('the commit-time check', () => {
           {
             name: 'sneak',
             args: [],
+            afterCommit: false,
             form: async (ctx) => {
               evaluations++;
               const seen = (await ctx.store.get('cr:a'))!.toString();

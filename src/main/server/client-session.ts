@@ -54,8 +54,21 @@ export class ClientSession {
     /** The peer, `ip:port` or the Unix socket path. */
     readonly address: string,
     passwordRequired: boolean,
+    /** This server's end of the connection, `ip:port` (CLIENT LIST's laddr); '' if none. */
+    readonly localAddress = '',
   ) {
     this.authenticated = !passwordRequired;
+  }
+
+  /**
+   * The kind of client, as CLIENT KILL TYPE and CLIENT LIST name it: a replica's link to its
+   * master, a replica of this server (after PSYNC), a listener (SUBSCRIBE), or any other.
+   */
+  get type(): 'master' | 'replica' | 'pubsub' | 'normal' {
+    if (this.isMaster) return 'master';
+    if (this.muted) return 'replica';
+    const s = this.subscriptions;
+    return s && s.channels.size + s.patterns.size > 0 ? 'pubsub' : 'normal';
   }
 
   /** Asks the connection to close once the reply to the current command is written. */

@@ -113,6 +113,10 @@ export interface ServerContext {
   readonly pubsub: PubSub;
   /** Connected clients right now. */
   clientCount(): number;
+  /** Every connected client's session (CLIENT LIST, CLIENT KILL). */
+  sessions(): Iterable<ClientSession>;
+  /** 40 hex characters, new each time the server starts (INFO's run_id, which Sentinel reads). */
+  readonly runId: string;
   /** Whether `password` is the server's (`--requirepass`), compared in constant time. */
   checkPassword(password: Uint8Array): boolean;
   /** Starts a graceful shutdown (SHUTDOWN); never throws. */

@@ -88,7 +88,9 @@ export class Connection implements RequestOwner {
       socket.remoteAddress !== undefined
         ? `${socket.remoteAddress}:${socket.remotePort}`
         : `unix:${server.settings.unixPath ?? ''}`;
-    this.session = new ClientSession(id, address, server.settings.passwordRequired);
+    const local =
+      socket.localAddress !== undefined ? `${socket.localAddress}:${socket.localPort}` : '';
+    this.session = new ClientSession(id, address, server.settings.passwordRequired, local);
     this.parser = new RespParser(options.parserLimits);
     this.parser.unauthenticated = !this.session.authenticated;
     this.context = { store, client: this.session, server };

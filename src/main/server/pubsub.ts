@@ -153,6 +153,11 @@ export class PubSub {
 }
 
 /** Subscriptions of a session, channels and patterns. */
+/** How many channels and patterns `session` listens to. */
+export function subscriptionCount(session: ClientSession): number {
+  return count(session);
+}
+
 function count(session: ClientSession): number {
   const s = session.subscriptions;
   return s ? s.channels.size + s.patterns.size : 0;

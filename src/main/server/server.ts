@@ -2,7 +2,7 @@
 // to the limit, and shut down gracefully: stop accepting, answer what is in flight, then close
 // the Store (flush + fsync) so nothing acknowledged is lost.
 
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
@@ -179,6 +179,8 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     replication,
     pubsub: new PubSub(),
     clientCount: () => connections.size,
+    sessions: () => [...connections].map((c) => c.session),
+    runId: randomBytes(20).toString('hex'),
     checkPassword: (password) =>
       expected !== undefined && timingSafeEqual(digest(password), expected),
     shutdown: () => {

@@ -55,6 +55,8 @@ export class MasterLink {
   fullSyncs = 0;
   partialSyncs = 0;
   lastSyncKeys = 0;
+  /** When the stream last stopped flowing (ms since the epoch); undefined if it never flowed. */
+  downSince: number | undefined;
   private lastIo = Date.now();
   private stopped = false;
   private socket: Socket | undefined;
@@ -343,6 +345,7 @@ export class MasterLink {
     this.pending = Buffer.alloc(0);
     this.ackWanted = false;
     if (this.state === 'sync') this.masterReplId = '?'; // a load cut short: start over
+    if (this.state === 'connected') this.downSince = Date.now();
     this.state = 'connect';
   }
 }

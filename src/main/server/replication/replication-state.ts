@@ -238,6 +238,15 @@ export class ReplicationState {
       ['master_link_status', link.up ? 'up' : 'down'],
       ['master_last_io_seconds_ago', link.lastIoSecondsAgo()],
       ['master_sync_in_progress', link.syncing ? 1 : 0],
+      // While the link is down: for how long (-1: it never came up), as Sentinel reads it.
+      ...(link.up
+        ? []
+        : ([
+            [
+              'master_link_down_since_seconds',
+              link.downSince === undefined ? -1 : Math.floor((Date.now() - link.downSince) / 1000),
+            ],
+          ] as const)),
       ['slave_read_repl_offset', Math.max(0, link.readOffset)],
       ['slave_repl_offset', offset],
       ['slave_priority', 100],

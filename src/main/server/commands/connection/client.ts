@@ -1,12 +1,15 @@
-// CLIENT SETNAME | GETNAME | ID | SETINFO | HELP: the connection's own name, id and library info.
+// CLIENT SETNAME | GETNAME | ID | SETINFO | KILL | LIST | HELP: the connection's own name, id and
+// library info, and the other clients (client-kill.ts).
 
 import type { CommandContext } from '../../command-context.js';
 import { array, bulkOrNull, error, integer, OK, type RespValue, simple } from '../../resp-value.js';
 import { keyword, unknownSubcommand, wrongArity } from '../arguments.js';
-import { type CommandSpec, NO_KEYS } from '../command-spec.js';
+import { arityAllows, type CommandSpec, NO_KEYS } from '../command-spec.js';
+import { clientKill, clientList } from './client-kill.js';
 import { INVALID_CLIENT_NAME, isValidClientName } from './client-name.js';
 
 type Subcommand = {
+  /** Redis's arity: exact when positive, at least -arity when negative. */
   readonly arity: number;
   readonly run: (ctx: CommandContext, args: readonly Buffer[]) => RespValue;
 };
@@ -23,6 +26,24 @@ const HELP = [
   '    Set client meta attr. Options are:',
   '    * LIB-NAME: the client lib name.',
   '    * LIB-VER: the client lib version.',
+  'KILL <ip:port>',
+  '    Kill connection made from <ip:port>.',
+  'KILL <option> <value> [<option> <value> [...]]',
+  '    Kill connections. Options are:',
+  '    * ADDR (<ip:port>|<unixsocket>:0)',
+  '      Kill connections made from the specified address',
+  '    * LADDR (<ip:port>|<unixsocket>:0)',
+  '      Kill connections made to specified local address',
+  '    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
+  '      Kill connections by type.',
+  '    * ID <client-id>',
+  '      Kill connections by client id.',
+  '    * MAXAGE <maxage>',
+  '      Kill connections older than the specified age.',
+  '    * SKIPME (YES|NO)',
+  '      Skip killing current connection (default: yes).',
+  'LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> ...]',
+  '    Return information about client connections.',
   'HELP',
   '    Print this help.',
 ];
@@ -61,6 +82,8 @@ const SUBCOMMANDS = new Map<string, Subcommand>([
       },
     },
   ],
+  ['kill', { arity: -3, run: clientKill }],
+  ['list', { arity: -2, run: clientList }],
   ['help', { arity: 2, run: () => array(HELP.map(simple)) }],
 ]);
 
@@ -75,7 +98,7 @@ export const clientCommand: CommandSpec = {
     const name = keyword(args[1]!);
     const sub = SUBCOMMANDS.get(name);
     if (!sub) return unknownSubcommand('client', args[1]!);
-    if (args.length !== sub.arity) return wrongArity(`client|${name}`);
+    if (!arityAllows(sub.arity, args.length)) return wrongArity(`client|${name}`);
     return sub.run(ctx, args);
   },
 };

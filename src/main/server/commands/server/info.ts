@@ -63,6 +63,7 @@ function sectionFields(section: Section, ctx: CommandContext, stats: StoreStats)
         ['kvd_node_flags', process.execArgv.join(' ')],
         ['arch_bits', 64],
         ['process_id', process.pid],
+        ['run_id', ctx.server.runId],
         ['tcp_port', settings.port ?? 0],
         ['uptime_in_seconds', uptime],
         ['uptime_in_days', Math.floor(uptime / 86_400)],

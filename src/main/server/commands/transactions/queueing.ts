@@ -5,7 +5,7 @@
 import type { ClientSession } from '../../client-session.js';
 import { error, type RespValue, simple } from '../../resp-value.js';
 import type { CommandSpec } from '../command-spec.js';
-import { notQueueable, transactionalForm } from './transactional-forms.js';
+import { notQueueable, runsAfterCommit, transactionalForm } from './transactional-forms.js';
 
 const QUEUED = simple('QUEUED');
 const TOO_LARGE = error('ERR Transaction too large: its queued commands pass 1 GiB (kvd)');
@@ -48,5 +48,6 @@ export function queueInTransaction(
     transaction.fail();
     return error(notQueueable(spec));
   }
-  return transaction.queue({ name: spec.name, form, args }) ? QUEUED : TOO_LARGE;
+  const afterCommit = runsAfterCommit(spec.name);
+  return transaction.queue({ name: spec.name, form, args, afterCommit }) ? QUEUED : TOO_LARGE;
 }

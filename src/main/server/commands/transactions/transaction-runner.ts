@@ -6,7 +6,7 @@
 import { KvError } from '../../../index.js';
 import type { CommandContext, CommandStore } from '../../command-context.js';
 import { countTimed } from '../../command-stats.js';
-import { array, type RespValue } from '../../resp-value.js';
+import { array, OK, type RespValue } from '../../resp-value.js';
 import { errorReply } from '../arguments.js';
 import type { EndedTransaction, QueuedCommand, WatchedKey } from './transaction-state.js';
 import { type TransactionLimits, TransactionStore } from './transaction-store.js';
@@ -73,6 +73,11 @@ async function attempt(
   const replies: RespValue[] = [];
   const micros: number[] = [];
   for (const command of transaction.commands) {
+    if (command.afterCommit) {
+      replies.push(OK); // replaced once the batch has committed
+      micros.push(0);
+      continue;
+    }
     const startedAt = performance.now();
     replies.push(await run(command, inner));
     micros.push((performance.now() - startedAt) * 1000);
@@ -106,6 +111,13 @@ async function attempt(
       // A watched key's change aborts; any other key's makes the evaluation stale: again.
       return (await absentWatchedChanged(store, absentWatched)) ? ABORTED : RETRY;
     }
+  }
+  // Committed: the commands that act on the server run now, once, in their order.
+  for (const [i, command] of transaction.commands.entries()) {
+    if (!command.afterCommit) continue;
+    const startedAt = performance.now();
+    replies[i] = await run(command, ctx);
+    micros[i] = (performance.now() - startedAt) * 1000;
   }
   transaction.commands.forEach(({ name }, i) => {
     countTimed(ctx.server.commandStats.of(name), micros[i]!, replies[i]!.kind === 'error');

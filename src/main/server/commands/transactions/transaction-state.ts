@@ -9,6 +9,8 @@ export interface QueuedCommand {
   readonly name: string;
   readonly form: TransactionalForm;
   readonly args: readonly Buffer[];
+  /** It acts on the server, not the store: EXEC runs it once its batch has committed. */
+  readonly afterCommit: boolean;
 }
 
 /**
@@ -48,6 +50,11 @@ export class TransactionState {
   /** Whether MULTI has opened a transaction that EXEC or DISCARD has not ended yet. */
   get open(): boolean {
     return this.queued !== undefined;
+  }
+
+  /** How many commands are queued (CLIENT LIST's multi=). */
+  get size(): number {
+    return this.queued?.length ?? 0;
   }
 
   /** MULTI: opens a transaction (the caller checks that none is open). */

@@ -2,7 +2,9 @@
 // run their own handler against the transaction's store (TransactionStore over the view); a
 // command that needs something else gets a form of its own here. A command not listed is
 // refused at queue time (the transaction then fails with EXECABORT): it never runs outside the
-// transaction's batch.
+// transaction's batch. A few commands act on the server itself (its role, settings and clients):
+// they run once, in their order, after the batch has committed (Sentinel sends REPLICAOF,
+// CONFIG REWRITE and CLIENT KILL in one transaction).
 
 import { OK } from '../../resp-value.js';
 import type { CommandHandler, CommandSpec } from '../command-spec.js';
@@ -77,8 +79,7 @@ const FORMS = new Map<string, typeof HANDLER | TransactionalForm>([
   ['ttl', HANDLER],
   ['type', HANDLER],
   ['unlink', HANDLER],
-  // connection and server: no store (CLIENT and SELECT change only the session, as in Redis)
-  ['client', HANDLER],
+  // connection and server: no store (SELECT changes only the session, as in Redis)
   ['command', HANDLER],
   ['echo', HANDLER],
   ['ping', HANDLER],
@@ -87,6 +88,19 @@ const FORMS = new Map<string, typeof HANDLER | TransactionalForm>([
   // UNWATCH inside MULTI is queued and does nothing, as in Redis: EXEC has already unwatched.
   ['unwatch', () => OK],
 ]);
+
+/**
+ * Commands that act on the server rather than the store, run by EXEC after its batch has
+ * committed (never again on a retry, never if a watched key aborts it): their own handlers,
+ * with the client's real context.
+ */
+const AFTER_COMMIT = new Set(['client', 'config', 'replicaof', 'slaveof']);
+for (const name of AFTER_COMMIT) FORMS.set(name, HANDLER);
+
+/** Whether EXEC runs `name` after its batch has committed (see AFTER_COMMIT). */
+export function runsAfterCommit(name: string): boolean {
+  return AFTER_COMMIT.has(name);
+}
 
 /** Commands Redis itself never queues (its `no-multi` flag), refused in its words. */
 const NEVER_QUEUED = new Set(['save', 'shutdown']);
