@@ -31,10 +31,17 @@ export class ClientSession {
    * The client's socket for bytes that are not replies (a replica's RDB file and stream), set by
    * the connection: `write` is false when the socket wants `drained()` first (or is closed).
    */
-  raw: { write(bytes: Buffer): boolean; drained(): Promise<void>; close(): void } = {
+  raw: {
+    write(bytes: Buffer): boolean;
+    drained(): Promise<void>;
+    close(): void;
+    /** Bytes written that the socket has not sent yet. */
+    pending(): number;
+  } = {
     write: () => false,
     drained: () => Promise.resolve(),
     close: () => {},
+    pending: () => 0,
   };
   /** Run once when the connection closes. */
   readonly closeHooks: (() => void)[] = [];

@@ -102,6 +102,7 @@ export class Connection implements RequestOwner {
           socket.once('close', resolve);
         }),
       close: () => this.destroy(),
+      pending: () => socket.writableLength,
     };
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));

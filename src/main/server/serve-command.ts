@@ -5,6 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type Compression, type Durability, KvError, type ReadMode } from '../index.js';
+import {
+  DEFAULT_REPLICA_BUFFER_LIMIT,
+  type ReplicaBufferLimit,
+} from './replication/replica-peer.js';
 import type { MasterAddress } from './replication/replication-state.js';
 
 /** The parsed flags of `kvd serve`. */
@@ -35,6 +39,8 @@ interface ServeFlags {
   readonly replBacklogSize?: number;
   readonly minReplicasToWrite?: number;
   readonly minReplicasMaxLag?: number;
+  readonly replPingReplicaPeriod?: number;
+  readonly replicaOutputBufferLimit?: ReplicaBufferLimit;
 }
 
 const DURABILITIES: readonly Durability[] = ['always', 'everysec', 'no'];
@@ -199,6 +205,22 @@ export function addServeCommand(program: Command): void {
         .env('KVD_MIN_REPLICAS_MAX_LAG')
         .argParser(integerIn('min-replicas-max-lag', 1, 86_400)),
     )
+    .addOption(
+      new Option(
+        '--repl-ping-replica-period <s>',
+        'seconds between the PINGs a master sends its replicas (default 10)',
+      )
+        .env('KVD_REPL_PING_REPLICA_PERIOD')
+        .argParser(integerIn('repl-ping-replica-period', 1, 3_600)),
+    )
+    .addOption(
+      new Option(
+        '--replica-output-buffer-limit <hard[:soft:seconds]>',
+        'drop a replica that leaves this much stream unsent (bytes, or with kb/mb/gb), or more than soft for seconds (default 256mb:64mb:60; 0 turns a limit off)',
+      )
+        .env('KVD_REPLICA_OUTPUT_BUFFER_LIMIT')
+        .argParser(parseReplicaBufferLimit),
+    )
     .action(async (flags: ServeFlags) => {
       process.exitCode = await serveMain(flags);
     });
@@ -259,6 +281,8 @@ async function serveMain(flags: ServeFlags): Promise<number> {
         backlogBytes: flags.replBacklogSize,
         minReplicasToWrite: flags.minReplicasToWrite,
         minReplicasMaxLag: flags.minReplicasMaxLag,
+        pingPeriodSeconds: flags.replPingReplicaPeriod,
+        replicaBufferLimit: flags.replicaOutputBufferLimit,
       },
       metrics:
         flags.metricsPort === undefined
@@ -309,6 +333,27 @@ function integerIn(name: string, min: number, max: number): (value: string) => n
     }
     return n;
   };
+}
+
+/** `--replica-output-buffer-limit`: `hard` or `hard:soft:seconds`, sizes with an optional unit. */
+function parseReplicaBufferLimit(value: string): ReplicaBufferLimit {
+  const parts = value.trim().split(':');
+  const size = (text: string): number => {
+    const match = /^(\d+)(b|kb?|mb?|gb?)?$/i.exec(text);
+    const unit = match?.[2]?.[0]?.toLowerCase();
+    const scale = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
+    const n = match ? Number(match[1]) * scale : Number.NaN;
+    if (!Number.isSafeInteger(n)) {
+      throw new InvalidArgumentError(`replica-output-buffer-limit: '${text}' is not a size`);
+    }
+    return n;
+  };
+  if (parts.length === 1) return { ...DEFAULT_REPLICA_BUFFER_LIMIT, hardBytes: size(parts[0]!) };
+  if (parts.length !== 3) {
+    throw new InvalidArgumentError('replica-output-buffer-limit must be hard or hard:soft:seconds');
+  }
+  const seconds = integerIn('replica-output-buffer-limit seconds', 0, 86_400)(parts[2]!);
+  return { hardBytes: size(parts[0]!), softBytes: size(parts[1]!), softSeconds: seconds };
 }
 
 function codeOf(cause: unknown): string {

@@ -1,5 +1,5 @@
 // Owns kvd as a master: the replication stream made from the store's change feed (SET with PXAT,
-// DEL, MULTI/EXEC; a PING every 10 s), its offset and ids, the backlog, and the replicas: PSYNC
+// DEL, MULTI/EXEC; a PING every `repl-ping-replica-period`), its offset and ids, the backlog, and the replicas: PSYNC
 // answered with +CONTINUE from the backlog or +FULLRESYNC and an RDB file made from a snapshot
 // (diskless `$EOF:<mark>` or `$<len>`) while writes go on; REPLCONF ACK; WAIT. Main thread.
 
@@ -9,11 +9,25 @@ import type { ChangeWatch, Logger, Snapshot, Store, StoreChange } from '../../in
 import type { ClientSession } from '../client-session.js';
 import { ChangeEncoder, encodeCommand } from './change-commands.js';
 import { ReplBacklog } from './repl-backlog.js';
-import { ReplicaPeer } from './replica-peer.js';
+import {
+  DEFAULT_REPLICA_BUFFER_LIMIT,
+  type ReplicaBufferLimit,
+  ReplicaPeer,
+} from './replica-peer.js';
 
 /** Redis's default backlog size and replica ping period. */
 const DEFAULT_BACKLOG_BYTES = 1024 * 1024;
-const PING_PERIOD_MS = 10_000;
+const DEFAULT_PING_PERIOD_SECONDS = 10;
+
+/** How the master streams to its replicas (Redis's settings of the same names). */
+export interface MasterSettings {
+  /** `repl-backlog-size`: stream bytes kept for partial resyncs (default 1 MiB). */
+  readonly backlogBytes?: number;
+  /** `repl-ping-replica-period`: seconds between PINGs in the stream (default 10). */
+  readonly pingPeriodSeconds?: number;
+  /** `client-output-buffer-limit replica`: when a replica that lags is dropped. */
+  readonly replicaBufferLimit?: ReplicaBufferLimit;
+}
 /** Keys written into the RDB file between two turns of the event loop. */
 const RDB_KEYS_PER_TURN = 1_000;
 /** Sequence-number-to-offset entries kept (to place a full resync in the stream). */
@@ -43,6 +57,8 @@ export class MasterRole {
   syncFull = 0;
   syncPartialOk = 0;
   syncPartialErr = 0;
+  /** Replicas dropped for leaving too much stream unsent (INFO stats, Redis's name). */
+  bufferLimitDisconnections = 0;
   private readonly peers = new Map<ClientSession, ReplicaPeer>();
   private backlog: ReplBacklog | undefined;
   private watch: ChangeWatch | undefined;
@@ -55,11 +71,15 @@ export class MasterRole {
   private ackWaiters: AckWaiter[] = [];
   private pinger: NodeJS.Timeout | undefined;
 
+  private readonly backlogBytes: number;
+
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
-    private readonly backlogBytes = DEFAULT_BACKLOG_BYTES,
-  ) {}
+    private readonly settings: MasterSettings = {},
+  ) {
+    this.backlogBytes = settings.backlogBytes ?? DEFAULT_BACKLOG_BYTES;
+  }
 
   /** The replicas, for INFO and ROLE. */
   replicas(): ReplicaPeer[] {
@@ -84,7 +104,15 @@ export class MasterRole {
    */
   async psync(session: ClientSession, replId: string, offset: number): Promise<void> {
     session.muted = true;
-    const peer = new ReplicaPeer(session);
+    const peer = new ReplicaPeer(
+      session,
+      this.settings.replicaBufferLimit ?? DEFAULT_REPLICA_BUFFER_LIMIT,
+      (why) => {
+        this.bufferLimitDisconnections++;
+        this.peers.delete(session);
+        this.log.warn({ replica: session.address, why }, 'replica dropped: too far behind');
+      },
+    );
     session.closeHooks.push(() => this.peers.delete(session));
     await this.startFeed();
     const canContinue =
@@ -194,9 +222,12 @@ export class MasterRole {
       this.watch = watch;
       this.seqOffsets = [[watch.since, this.offset]];
       this.fed(watch.since);
-      this.pinger = setInterval(() => {
-        if (this.peers.size > 0) this.appendStream(PING);
-      }, PING_PERIOD_MS);
+      this.pinger = setInterval(
+        () => {
+          if (this.peers.size > 0) this.appendStream(PING);
+        },
+        (this.settings.pingPeriodSeconds ?? DEFAULT_PING_PERIOD_SECONDS) * 1000,
+      );
       this.pinger.unref();
     })();
     return this.feedStarting;

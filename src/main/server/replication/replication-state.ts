@@ -9,6 +9,7 @@ import { array, bulk, error, integer, type RespValue } from '../resp-value.js';
 import { type MasterClient, MasterLink } from './master-link.js';
 import { MasterRole } from './master-role.js';
 import { saveReplicaOffset, takeReplicaOffset } from './replica-offset-file.js';
+import type { ReplicaBufferLimit } from './replica-peer.js';
 import type { StreamSocket } from './stream-socket.js';
 
 /** Where a master listens. */
@@ -42,6 +43,13 @@ export interface ReplicationOptions {
   readonly minReplicasToWrite?: number;
   /** Seconds since a replica's last ACK within which it counts as good (default 10). */
   readonly minReplicasMaxLag?: number;
+  /** Seconds between the PINGs the stream carries (`repl-ping-replica-period`, default 10). */
+  readonly pingPeriodSeconds?: number;
+  /**
+   * When a replica that lags is dropped (`client-output-buffer-limit replica`; default 256 MiB
+   * unsent at once, or 64 MiB for 60 s).
+   */
+  readonly replicaBufferLimit?: ReplicaBufferLimit;
 }
 
 const READONLY = error("READONLY You can't write against a read only replica.");
@@ -72,7 +80,7 @@ export class ReplicationState {
   readonly skippedTypes = new Map<string, number>();
 
   constructor(private readonly deps: ReplicationDeps) {
-    this.master = new MasterRole(deps.store, deps.log, deps.options?.backlogBytes);
+    this.master = new MasterRole(deps.store, deps.log, deps.options);
     this.minReplicas = deps.options?.minReplicasToWrite ?? 0;
     this.maxLagSeconds = deps.options?.minReplicasMaxLag ?? 10;
   }

@@ -119,6 +119,10 @@ function sectionFields(section: Section, ctx: CommandContext, stats: StoreStats)
         ['sync_full', ctx.server.replication.master.syncFull],
         ['sync_partial_ok', ctx.server.replication.master.syncPartialOk],
         ['sync_partial_err', ctx.server.replication.master.syncPartialErr],
+        [
+          'client_output_buffer_limit_disconnections',
+          ctx.server.replication.master.bufferLimitDisconnections,
+        ],
         ['kvd_protocol_errors', counters.protocolErrors],
         ['kvd_writer_writes', stats.writer.writes - base.writerWrites],
         ['kvd_writer_syncs', stats.writer.syncs - base.writerSyncs],
