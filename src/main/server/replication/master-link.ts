@@ -2,12 +2,15 @@
 // REPLCONF listening-port and capa, PSYNC), a full resync (the RDB file, `$<len>` or diskless
 // `$EOF:<mark>`, loaded into the store) or a partial one (+CONTINUE), then the command stream,
 // applied by a master client and counted in bytes, with REPLCONF ACK every second and on GETACK.
-// Reconnects after a broken link, asking to continue from the offset it applied. Main thread.
+// Reconnects after a broken link, asking to continue from the offset it applied; keeps that
+// offset as a checkpoint on disk (replica-checkpoint.ts) so a killed replica continues too.
+// Main thread.
 
 import { connect, type Socket } from 'node:net';
 import type { Logger, Store } from '../../index.js';
 import { encodeCommand } from './change-commands.js';
 import { RdbLoader } from './rdb-loader.js';
+import { isBlindWrite, ReplicaCheckpoint } from './replica-checkpoint.js';
 import type { MasterAddress } from './replication-state.js';
 import { commandArgs, commandEnd, commandName } from './resp-frames.js';
 import { SocketReader } from './socket-reader.js';
@@ -17,6 +20,8 @@ import { StreamSocket } from './stream-socket.js';
 const RETRY_MS = 1_000;
 /** How often the replica tells the master how far it has applied. */
 const ACK_MS = 1_000;
+/** How often the applied offset is checkpointed. */
+const CHECKPOINT_MS = 1_000;
 /** How long a lost link waits for the master client to finish what it was given. */
 const SETTLE_MS = 10_000;
 
@@ -71,11 +76,15 @@ export class MasterLink {
   private safeFed = -1;
   private ackWanted = false;
   private idleWaiter: (() => void) | undefined;
+  private readonly checkpoint: ReplicaCheckpoint;
+  /** The checkpoint is being removed before a command that is not a blind write is fed. */
+  private invalidating = false;
 
   constructor(
     readonly address: MasterAddress,
     private readonly deps: MasterLinkDeps,
   ) {
+    this.checkpoint = new ReplicaCheckpoint(deps.store.dir, deps.store, address, deps.log);
     if (deps.resume) {
       this.masterReplId = deps.resume.replId;
       this.processedOffset = this.readOffset = this.safeFed = deps.resume.offset;
@@ -108,6 +117,7 @@ export class MasterLink {
     this.wakeRetry?.();
     this.socket?.destroy();
     await this.running;
+    await this.checkpoint.settled();
   }
 
   private async run(): Promise<void> {
@@ -159,11 +169,13 @@ export class MasterLink {
     await ask('REPLCONF', 'listening-port', String(this.deps.listeningPort()));
     await ask('REPLCONF', 'capa', 'eof', 'capa', 'psync2');
     const resume = this.processedOffset >= 0 && this.masterReplId !== '?';
-    const reply = await ask(
+    let reply = await ask(
       'PSYNC',
       resume ? this.masterReplId : '?',
       String(resume ? this.processedOffset + 1 : -1),
     );
+    // A master waiting to start the sync (Redis's repl-diskless-sync-delay) sends newlines.
+    while (reply === '') reply = await reader.line();
     let leftover: Buffer[];
     if (reply.startsWith('+FULLRESYNC')) {
       const [, replId, offset] = reply.split(' ');
@@ -188,6 +200,8 @@ export class MasterLink {
   /** Receives the RDB into the store; resolves with the bytes after it (the stream's start). */
   private async fullSync(reader: SocketReader, replId: string, offset: number): Promise<Buffer[]> {
     this.state = 'sync';
+    // The load empties the store: a checkpoint of the old data must not survive it.
+    await this.checkpoint.invalidate();
     this.masterReplId = replId;
     this.processedOffset = -1; // nothing applied of this id until the load is complete
     let header = '';
@@ -261,16 +275,23 @@ export class MasterLink {
     this.sendAck(socket); // at once: a master holds the stream until the first ACK
     const ack = setInterval(() => this.sendAck(socket), ACK_MS);
     ack.unref();
+    const checkpoint = setInterval(() => {
+      if (this.invalidating || this.masterReplId === '?' || this.processedOffset < 0) return;
+      this.checkpoint.save(this.masterReplId, this.processedOffset);
+    }, CHECKPOINT_MS);
+    checkpoint.unref();
     try {
       await closed;
     } finally {
       clearInterval(ack);
+      clearInterval(checkpoint);
     }
     throw new Error('the master closed the connection');
   }
 
   /** Feeds whole commands to the master client; takes out the ones meant for the link. */
   private consume(socket: Socket): void {
+    if (this.invalidating) return; // resumed once the checkpoint is gone
     const buf = this.pending;
     let pos = 0;
     let run = 0;
@@ -290,6 +311,12 @@ export class MasterLink {
           this.ackWanted = true;
         }
         run = end;
+      } else if (!isBlindWrite(name, () => commandArgs(buf, pos).slice(1))) {
+        if (this.checkpoint.guarded) {
+          this.removeCheckpointFirst(socket);
+          break; // fed from `pos` on once the checkpoint is gone
+        }
+        this.checkpoint.fedUnsafe(this.readOffset + (end - pos));
       } else if (name === 'multi') {
         this.inTransaction = true;
       } else if (name === 'exec' || name === 'discard') {
@@ -302,6 +329,28 @@ export class MasterLink {
     feed(pos);
     this.pending = buf.subarray(pos);
     this.checkApplied();
+  }
+
+  /**
+   * Holds the stream while the checkpoint is removed (a replay from it would apply the next
+   * command twice), then goes on. A failure drops the link: it is retried.
+   */
+  private removeCheckpointFirst(socket: Socket): void {
+    this.invalidating = true;
+    socket.pause();
+    this.checkpoint.invalidate().then(
+      () => {
+        this.invalidating = false;
+        if (socket.destroyed) return;
+        socket.resume();
+        this.consume(socket);
+      },
+      (error: unknown) => {
+        this.invalidating = false;
+        this.deps.log.warn({ err: error }, 'could not remove the replica checkpoint');
+        socket.destroy();
+      },
+    );
   }
 
   /** At a moment the client has finished all it was given: everything fed outside a transaction is applied. */

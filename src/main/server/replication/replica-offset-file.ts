@@ -1,8 +1,8 @@
 // Owns the file in which a replica that stops cleanly keeps its master's replication id and the
 // offset it applied (`replication.json` in the store directory), so that its next start asks to
 // continue (PSYNC id offset+1) instead of a full resync, as Redis keeps them in its RDB file.
-// The file is written only after the store is flushed, and removed (durably) as it is read: a
-// replica that then crashes has no file, and makes a full resync.
+// The file is written only after the store is flushed, at a clean stop and as the stream's
+// checkpoint (replica-checkpoint.ts), and removed (durably) as it is read.
 
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -62,6 +62,12 @@ export async function takeReplicaOffset(
   } catch {
     return undefined;
   }
+}
+
+/** Removes the file if there is one, durably (the directory synced). */
+export async function removeReplicaOffset(dir: string): Promise<void> {
+  await rm(join(dir, REPLICA_OFFSET_FILE), { force: true });
+  await syncDirectory(dir);
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -8,7 +8,11 @@ import type { CommandSpec } from '../commands/command-spec.js';
 import { array, bulk, error, integer, type RespValue } from '../resp-value.js';
 import { type MasterClient, MasterLink } from './master-link.js';
 import { MasterRole } from './master-role.js';
-import { saveReplicaOffset, takeReplicaOffset } from './replica-offset-file.js';
+import {
+  removeReplicaOffset,
+  saveReplicaOffset,
+  takeReplicaOffset,
+} from './replica-offset-file.js';
 import type { ReplicaBufferLimit } from './replica-peer.js';
 import type { StreamSocket } from './stream-socket.js';
 
@@ -133,6 +137,7 @@ export class ReplicationState {
     if (address) {
       await this.master.stop(); // a replica serves no replicas: they are dropped
       await old?.stop();
+      if (old) await removeReplicaOffset(this.deps.store.dir);
       this.link = new MasterLink(address, {
         store: this.deps.store,
         log: this.deps.log,
@@ -146,6 +151,8 @@ export class ReplicationState {
       return;
     }
     if (!old) return;
+    // The checkpoint names the old master: a restart must not continue from it.
+    await removeReplicaOffset(this.deps.store.dir);
     // NO ONE: the master client finishes what it was given; the stream this server makes from
     // now on continues the old master's offsets under a new id (the old one is the second id).
     await old.stop();

@@ -1,0 +1,112 @@
+// Owns the replica's checkpoint while its stream flows: every second, the offset it has applied,
+// written (replica-offset-file.ts) once the store has flushed everything up to it, so that a
+// replica killed (SIGKILL, a crash) restarts with PSYNC from there and gets +CONTINUE instead of
+// a full resync. Replaying the stream from a checkpoint re-applies commands the store may
+// already hold; that is harmless only for blind writes, whose result does not depend on what the
+// key held (SET with no or an absolute expiry, DEL, MSET, …: every command a kvd master sends).
+// So before any other command (INCR, APPEND, PEXPIREAT, … from a redis-server master) is fed,
+// the checkpoint is removed, durably; the next one is written after it has been applied.
+
+import type { Logger, Store } from '../../index.js';
+import { removeReplicaOffset, saveReplicaOffset } from './replica-offset-file.js';
+import type { MasterAddress } from './replication-state.js';
+
+/** Commands whose effect does not depend on the state they find, whatever their arguments. */
+const BLIND = new Set([
+  'del',
+  'discard',
+  'exec',
+  'flushall',
+  'flushdb',
+  'mset',
+  'multi',
+  'ping',
+  'replconf',
+  'select',
+  'unlink',
+]);
+/** SET's options that keep it blind (an absolute expiry). */
+const BLIND_SET_OPTIONS = new Set(['pxat', 'exat']);
+
+/**
+ * Whether replaying `name args` on a store that may already hold its effect gives the same
+ * store: a write that overwrites whatever it finds. `args` holds the arguments after the name.
+ */
+export function isBlindWrite(name: string, args: () => readonly Buffer[]): boolean {
+  if (BLIND.has(name)) return true;
+  if (name !== 'set') return false;
+  const a = args();
+  if (a.length === 2) return true;
+  return a.length === 4 && BLIND_SET_OPTIONS.has(a[2]!.toString('latin1').toLowerCase());
+}
+
+/** The checkpoint of one link's stream. Main thread. */
+export class ReplicaCheckpoint {
+  /** Whether a checkpoint file may exist, naming an offset replay is safe from. */
+  private written = true; // a file from before this process may be there until first removed
+  private saving = false;
+  private ops: Promise<void> = Promise.resolve();
+  /** The stream offset right after the last command that is not a blind write, fed so far. */
+  private lastUnsafeEnd = -1;
+  private lastSaved = -1;
+
+  constructor(
+    private readonly dir: string,
+    private readonly store: Store,
+    private readonly master: MasterAddress,
+    private readonly log: Logger,
+  ) {}
+
+  /** Whether a command that is not a blind write must wait for `invalidate()` before it is fed. */
+  get guarded(): boolean {
+    return this.written || this.saving;
+  }
+
+  /** Notes that a command that is not a blind write, ending at `offset`, is fed. */
+  fedUnsafe(offset: number): void {
+    this.lastUnsafeEnd = offset;
+  }
+
+  /** Removes the checkpoint, durably, after any save in progress. */
+  invalidate(): Promise<void> {
+    return this.queue(async () => {
+      if (!this.written) return;
+      await removeReplicaOffset(this.dir);
+      this.written = false;
+    });
+  }
+
+  /**
+   * Writes a checkpoint at `offset` (everything up to it applied) of the master's stream
+   * `replId`, once the store has flushed; skipped if a command that is not a blind write was fed
+   * past it meanwhile. Failures are logged: the previous state stays (no file, or an older one).
+   */
+  save(replId: string, offset: number): void {
+    if (this.saving || offset <= this.lastSaved || this.lastUnsafeEnd > offset) return;
+    this.saving = true;
+    void this.queue(async () => {
+      try {
+        await this.store.flush();
+        if (this.lastUnsafeEnd > offset) return;
+        await saveReplicaOffset(this.dir, { master: this.master, replId, offset });
+        this.written = true;
+        this.lastSaved = offset;
+      } catch (error) {
+        this.log.warn({ err: error }, 'could not write the replica checkpoint');
+      } finally {
+        this.saving = false;
+      }
+    });
+  }
+
+  /** Resolves once every file operation asked for has finished. */
+  settled(): Promise<void> {
+    return this.ops;
+  }
+
+  private queue(op: () => Promise<void>): Promise<void> {
+    const next = this.ops.then(op);
+    this.ops = next.catch(() => undefined);
+    return next;
+  }
+}
