@@ -12,7 +12,7 @@ import { encodeCommand } from './change-commands.js';
 import { RdbLoader } from './rdb-loader.js';
 import { isBlindWrite, ReplicaCheckpoint } from './replica-checkpoint.js';
 import type { MasterAddress } from './replication-state.js';
-import { commandArgs, commandEnd, commandName } from './resp-frames.js';
+import { CommandFrame, scanCommand } from './resp-frames.js';
 import { SocketReader } from './socket-reader.js';
 import { StreamSocket } from './stream-socket.js';
 
@@ -77,6 +77,8 @@ export class MasterLink {
   private ackWanted = false;
   private idleWaiter: (() => void) | undefined;
   private readonly checkpoint: ReplicaCheckpoint;
+  /** The command being looked at in the stream (reused). */
+  private readonly frame = new CommandFrame();
   /** The checkpoint is being removed before a command that is not a blind write is fed. */
   private invalidating = false;
 
@@ -298,28 +300,23 @@ export class MasterLink {
     const feed = (end: number): void => {
       if (end > run && !this.streamSocket!.feed(buf.subarray(run, end))) socket.pause();
     };
-    for (;;) {
-      const end = commandEnd(buf, pos);
-      if (end === -1) break;
-      const name = commandName(buf, pos)?.toString('latin1').toLowerCase();
-      if (name === undefined || name === 'replconf') {
+    const frame = this.frame;
+    while (scanCommand(buf, pos, frame)) {
+      const end = frame.end;
+      if (frame.argc === 0 || frame.argIs(buf, 0, 'replconf')) {
+        // Meant for the link (REPLCONF GETACK asks for an ACK), or a keepalive newline.
         feed(pos);
-        if (
-          name === 'replconf' &&
-          commandArgs(buf, pos)[1]?.toString('latin1').toLowerCase() === 'getack'
-        ) {
-          this.ackWanted = true;
-        }
+        if (frame.argIs(buf, 1, 'getack')) this.ackWanted = true;
         run = end;
-      } else if (!isBlindWrite(name, () => commandArgs(buf, pos).slice(1))) {
+      } else if (!isBlindWrite(buf, frame)) {
         if (this.checkpoint.guarded) {
           this.removeCheckpointFirst(socket);
           break; // fed from `pos` on once the checkpoint is gone
         }
         this.checkpoint.fedUnsafe(this.readOffset + (end - pos));
-      } else if (name === 'multi') {
+      } else if (frame.argIs(buf, 0, 'multi')) {
         this.inTransaction = true;
-      } else if (name === 'exec' || name === 'discard') {
+      } else if (frame.argIs(buf, 0, 'exec') || frame.argIs(buf, 0, 'discard')) {
         this.inTransaction = false;
       }
       this.readOffset += end - pos;

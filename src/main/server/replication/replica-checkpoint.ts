@@ -10,9 +10,10 @@
 import type { Logger, Store } from '../../index.js';
 import { removeReplicaOffset, saveReplicaOffset } from './replica-offset-file.js';
 import type { MasterAddress } from './replication-state.js';
+import type { CommandFrame } from './resp-frames.js';
 
 /** Commands whose effect does not depend on the state they find, whatever their arguments. */
-const BLIND = new Set([
+const BLIND = [
   'del',
   'discard',
   'exec',
@@ -24,20 +25,24 @@ const BLIND = new Set([
   'replconf',
   'select',
   'unlink',
-]);
-/** SET's options that keep it blind (an absolute expiry). */
-const BLIND_SET_OPTIONS = new Set(['pxat', 'exat']);
+];
 
 /**
- * Whether replaying `name args` on a store that may already hold its effect gives the same
- * store: a write that overwrites whatever it finds. `args` holds the arguments after the name.
+ * Whether replaying the command `frame` found in `buf` on a store that may already hold its
+ * effect gives the same store: a write that overwrites whatever it finds. An inline command (a
+ * keepalive newline) counts as blind.
  */
-export function isBlindWrite(name: string, args: () => readonly Buffer[]): boolean {
-  if (BLIND.has(name)) return true;
-  if (name !== 'set') return false;
-  const a = args();
-  if (a.length === 2) return true;
-  return a.length === 4 && BLIND_SET_OPTIONS.has(a[2]!.toString('latin1').toLowerCase());
+export function isBlindWrite(buf: Buffer, frame: CommandFrame): boolean {
+  if (frame.argc === 0) return true;
+  if (frame.argIs(buf, 0, 'set')) {
+    // SET key value, or with an absolute expiry (PXAT/EXAT ms): nothing read.
+    return (
+      frame.argc === 3 ||
+      (frame.argc === 5 && (frame.argIs(buf, 3, 'pxat') || frame.argIs(buf, 3, 'exat')))
+    );
+  }
+  for (const name of BLIND) if (frame.argIs(buf, 0, name)) return true;
+  return false;
 }
 
 /** The checkpoint of one link's stream. Main thread. */

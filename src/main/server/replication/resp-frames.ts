@@ -1,64 +1,99 @@
-// Owns finding where each command ends in a master's replication stream (RESP multibulk), without
-// parsing its arguments: the replica counts its offset in these bytes, as Redis does, and takes
-// out the REPLCONF commands meant for the link itself.
+// Owns finding where each command ends in a master's replication stream (RESP multibulk), and
+// where its first arguments lie, without making strings or views: the replica counts its offset
+// in these bytes, as Redis does, takes out the REPLCONF commands meant for the link itself, and
+// tells blind writes from the others (replica-checkpoint.ts). One pass per command, no
+// allocation: this runs for every command a replica applies.
 
-/** Where a complete command ends, or -1 if `buf` from `start` does not hold a whole one. */
-export function commandEnd(buf: Buffer, start: number): number {
-  let pos = start;
-  if (pos >= buf.length) return -1;
-  if (buf[pos] !== 0x2a /* '*' */) {
-    // An inline command (a bare newline is a keepalive): up to and including its LF.
-    const lf = buf.indexOf(0x0a, pos);
-    return lf === -1 ? -1 : lf + 1;
+/** How many leading arguments a frame records (the name and three more). */
+const RECORDED = 4;
+
+/** Where the last scanned command lies in the buffer. Reused from one command to the next. */
+export class CommandFrame {
+  /** The offset just past the command. */
+  end = 0;
+  /** Its number of arguments, the name included (0: an inline command or a bare newline). */
+  argc = 0;
+  private readonly starts = new Int32Array(RECORDED);
+  private readonly lengths = new Int32Array(RECORDED);
+
+  /** Whether argument `i` (0: the name) is `lower`, letters compared in any case. */
+  argIs(buf: Buffer, i: number, lower: string): boolean {
+    if (i >= this.argc || i >= RECORDED || this.lengths[i] !== lower.length) return false;
+    const start = this.starts[i]!;
+    for (let j = 0; j < lower.length; j++) {
+      if ((buf[start + j]! | 0x20) !== lower.charCodeAt(j)) return false;
+    }
+    return true;
   }
-  const header = readNumber(buf, pos + 1);
-  if (header === undefined) return -1;
-  let count = header.value;
-  pos = header.next;
-  while (count-- > 0) {
-    if (pos >= buf.length) return -1;
+
+  /** Records argument `i`'s place (scanCommand). */
+  note(i: number, start: number, length: number): void {
+    if (i >= RECORDED) return;
+    this.starts[i] = start;
+    this.lengths[i] = length;
+  }
+}
+
+/** Set by readNumber: the offset after the number's CRLF. */
+let numberNext = 0;
+
+/**
+ * Scans the command at `start` into `frame`; false if `buf` does not hold all of it yet.
+ * Throws on bytes that are not RESP.
+ */
+export function scanCommand(buf: Buffer, start: number, frame: CommandFrame): boolean {
+  const length = buf.length;
+  if (start >= length) return false;
+  if (buf[start] !== 0x2a /* '*' */) {
+    // An inline command (a bare newline is a keepalive): up to and including its LF.
+    const lf = buf.indexOf(0x0a, start);
+    if (lf === -1) return false;
+    frame.end = lf + 1;
+    frame.argc = 0;
+    return true;
+  }
+  const count = readNumber(buf, start + 1);
+  if (count < 0) return false;
+  let pos = numberNext;
+  for (let i = 0; i < count; i++) {
+    if (pos >= length) return false;
     if (buf[pos] !== 0x24 /* '$' */)
       throw new Error(`expected a bulk string at stream byte ${pos}`);
-    const bulk = readNumber(buf, pos + 1);
-    if (bulk === undefined) return -1;
-    pos = bulk.next + bulk.value + 2;
-    if (pos > buf.length) return -1;
+    const size = readNumber(buf, pos + 1);
+    if (size < 0) return false;
+    frame.note(i, numberNext, size);
+    pos = numberNext + size + 2;
+    if (pos > length) return false;
   }
-  return pos;
+  frame.end = pos;
+  frame.argc = count;
+  return true;
 }
 
-/** The first argument of the complete multibulk command at `start` (its bytes, a view). */
-export function commandName(buf: Buffer, start: number): Buffer | undefined {
-  if (buf[start] !== 0x2a) return undefined;
-  const header = readNumber(buf, start + 1);
-  if (header === undefined || header.value < 1) return undefined;
-  const bulk = readNumber(buf, header.next + 1);
-  if (bulk === undefined) return undefined;
-  return buf.subarray(bulk.next, bulk.next + bulk.value);
-}
-
-/** Every argument of the complete multibulk command at `start` (views of `buf`). */
-export function commandArgs(buf: Buffer, start: number): Buffer[] {
-  const header = readNumber(buf, start + 1);
-  if (buf[start] !== 0x2a || header === undefined) return [];
-  const args: Buffer[] = [];
-  let pos = header.next;
-  for (let i = 0; i < header.value; i++) {
-    const bulk = readNumber(buf, pos + 1);
-    if (bulk === undefined) break;
-    args.push(buf.subarray(bulk.next, bulk.next + bulk.value));
-    pos = bulk.next + bulk.value + 2;
+/**
+ * The decimal number from `pos` up to its CRLF (a negative length counts as 0), with
+ * `numberNext` set past the CRLF; -1 if the buffer ends first.
+ */
+function readNumber(buf: Buffer, pos: number): number {
+  const length = buf.length;
+  let p = pos;
+  let negative = false;
+  if (p < length && buf[p] === 0x2d /* '-' */) {
+    negative = true;
+    p++;
   }
-  return args;
-}
-
-/** A decimal number up to CRLF from `pos`, and where what follows begins. */
-function readNumber(buf: Buffer, pos: number): { value: number; next: number } | undefined {
-  const cr = buf.indexOf(0x0d, pos);
-  if (cr === -1 || cr + 1 >= buf.length) return undefined;
-  const value = Number(buf.toString('latin1', pos, cr));
-  if (!Number.isSafeInteger(value) || value < -1) {
-    throw new Error(`bad length "${buf.toString('latin1', pos, cr)}" at stream byte ${pos}`);
+  let value = 0;
+  let digits = 0;
+  for (; p < length; p++) {
+    const c = buf[p]!;
+    if (c === 0x0d) break;
+    if (c < 0x30 || c > 0x39 || ++digits > 15) {
+      throw new Error(`bad length at stream byte ${pos}`);
+    }
+    value = value * 10 + (c - 0x30);
   }
-  return { value: Math.max(0, value), next: cr + 2 };
+  if (p + 1 >= length) return -1;
+  if (digits === 0 || buf[p + 1] !== 0x0a) throw new Error(`bad length at stream byte ${pos}`);
+  numberNext = p + 2;
+  return negative ? 0 : value;
 }
