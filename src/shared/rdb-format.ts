@@ -132,6 +132,25 @@ export function encodeRdbLength(n: number): Buffer {
   return out;
 }
 
+/** Writes `n` (0 ≤ n < 2^32) as an RDB length at `at`; returns where the next byte goes. */
+function writeRdbLength(b: Buffer, at: number, n: number): number {
+  if (n < 0x40) {
+    b[at] = n;
+    return at + 1;
+  }
+  if (n < 0x4000) {
+    b[at] = 0x40 | (n >>> 8);
+    b[at + 1] = n & 0xff;
+    return at + 2;
+  }
+  b[at] = RDB_LEN32;
+  b.writeUInt32BE(n, at + 1);
+  return at + 5;
+}
+
+/** The first size of RdbWriter's buffer of keys added and not yet taken. */
+const PENDING_BYTES = 64 * 1024;
+
 /** Encodes bytes as an RDB string: its length, then the bytes (never compressed). */
 export function encodeRdbString(bytes: Uint8Array): Buffer[] {
   return [encodeRdbLength(bytes.length), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)];
@@ -152,6 +171,9 @@ export interface RdbHeaderFields {
  */
 export class RdbWriter {
   private readonly crc = new Crc64();
+  /** Keys added and not yet taken (`add`, `take`). */
+  private pending = Buffer.allocUnsafe(PENDING_BYTES);
+  private used = 0;
 
   /** The magic, version, AUX fields and the database selector. */
   header(fields: RdbHeaderFields = {}): Buffer[] {
@@ -176,15 +198,47 @@ export class RdbWriter {
 
   /** One string key, with its expiry in ms since the epoch (0: none). */
   entry(key: Uint8Array, value: Uint8Array, expiresAt = 0): Buffer[] {
-    const pieces: Buffer[] = [];
+    this.add(key, value, expiresAt);
+    return [this.take()];
+  }
+
+  /**
+   * Appends one string key to the bytes `take()` returns next (no allocation per key: the way to
+   * write many). Expiry in ms since the epoch (0: none).
+   */
+  add(key: Uint8Array, value: Uint8Array, expiresAt = 0): void {
+    this.reserve(1 + 9 + 1 + 9 + key.length + 9 + value.length);
+    const b = this.pending;
+    let at = this.used;
     if (expiresAt > 0) {
-      const expiry = Buffer.allocUnsafe(9);
-      expiry[0] = RDB_OPCODE.EXPIRETIME_MS;
-      expiry.writeBigUInt64LE(BigInt(expiresAt), 1);
-      pieces.push(expiry);
+      b[at] = RDB_OPCODE.EXPIRETIME_MS;
+      b.writeUInt32LE(expiresAt % 0x1_0000_0000, at + 1);
+      b.writeUInt32LE(Math.floor(expiresAt / 0x1_0000_0000), at + 5);
+      at += 9;
     }
-    pieces.push(Buffer.of(RDB_TYPE.STRING), ...encodeRdbString(key), ...encodeRdbString(value));
-    return this.sum(pieces);
+    b[at++] = RDB_TYPE.STRING;
+    at = writeRdbLength(b, at, key.length);
+    b.set(key, at);
+    at += key.length;
+    at = writeRdbLength(b, at, value.length);
+    b.set(value, at);
+    this.used = at + value.length;
+  }
+
+  /** The bytes added since the last call, counted into the checksum; the caller owns them. */
+  take(): Buffer {
+    const out = this.pending.subarray(0, this.used);
+    this.crc.update(out);
+    this.pending = Buffer.allocUnsafe(PENDING_BYTES);
+    this.used = 0;
+    return out;
+  }
+
+  private reserve(bytes: number): void {
+    if (this.used + bytes <= this.pending.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.pending.length * 2, this.used + bytes));
+    this.pending.copy(bigger, 0, 0, this.used);
+    this.pending = bigger;
   }
 
   /** The EOF opcode and the checksum. */

@@ -330,20 +330,17 @@ export class MasterRole {
     if (eof) await peer.send(Buffer.from(`$EOF:${mark}\r\n`));
     await out(writer.header({ replId: this.replId, replOffset: offset }));
     let keys = 0;
-    let turn: Buffer[] = [];
     const now = Date.now();
     for (const { key, value } of snapshot.rangeSync()) {
       const expiresAt = this.store.expirySync(key) ?? 0;
       if (expiresAt !== 0 && expiresAt <= now) continue;
-      turn.push(...writer.entry(key, value, expiresAt));
+      writer.add(key, value, expiresAt);
       if (++keys % RDB_KEYS_PER_TURN === 0) {
-        await out(turn);
-        turn = [];
+        await out([writer.take()]);
         await new Promise((resolve) => setImmediate(resolve)); // writes go on meanwhile
       }
     }
-    turn.push(...writer.end());
-    await out(turn);
+    await out([writer.take(), ...writer.end()]);
     if (eof) {
       await peer.send(Buffer.from(mark));
     } else {

@@ -1,6 +1,7 @@
 // Owns loading a master's RDB file into the replica's store during a full resync: the store is
 // emptied, then string keys go in by batches as the file arrives; keys of any other type are
-// skipped, counted by type and logged once a type; keys already expired are left out.
+// skipped, counted by type and logged once a type; keys already expired are left out. A few
+// batches are in flight at once, so parsing the next keys overlaps the writer's work.
 
 import { RdbParser } from '../../../shared/rdb-parser.js';
 import type { BatchOp, Logger, Store } from '../../index.js';
@@ -8,6 +9,8 @@ import type { BatchOp, Logger, Store } from '../../index.js';
 /** Sets per store batch while loading (and the most bytes of values in one). */
 const BATCH_KEYS = 1_000;
 const BATCH_BYTES = 4 * 1024 * 1024;
+/** Batches sent to the writer and not yet acknowledged before the load waits for the oldest. */
+const BATCHES_IN_FLIGHT = 4;
 
 /** What a load found: keys loaded, and keys skipped by Redis type. */
 export interface RdbLoadCounts {
@@ -27,6 +30,7 @@ export class RdbLoader {
   private batchBytes = 0;
   private pushed = 0;
   private cleared: Promise<unknown>;
+  private readonly inFlight: Promise<void>[] = [];
   readonly counts: RdbLoadCounts = { loaded: 0, expired: 0, skipped: new Map() };
 
   constructor(
@@ -63,11 +67,12 @@ export class RdbLoader {
           this.counts.expired++;
           continue;
         }
-        // Copied: the parser's views would keep whole network chunks alive in the queue.
+        // Views of the parser's chunks (never written again), held only until `write` hands
+        // the batch to the store, which copies it into the writer's buffer there and then.
         this.batch.push({
           type: 'set',
-          key: Buffer.from(item.key),
-          value: Buffer.from(item.value),
+          key: item.key,
+          value: item.value,
           expiresAt: item.expiresAt,
         });
         this.batchBytes += item.key.length + item.value.length;
@@ -77,7 +82,10 @@ export class RdbLoader {
         this.skip(item.type);
       }
     }
-    if (this.parser.done) await this.write();
+    if (this.parser.done) {
+      await this.write();
+      await Promise.all(this.inFlight.splice(0));
+    }
   }
 
   /** Throws KV_CORRUPTION if the file stopped before its end. */
@@ -100,6 +108,10 @@ export class RdbLoader {
     const batch = this.batch;
     this.batch = [];
     this.batchBytes = 0;
-    await this.store.batch(batch);
+    // Encoded (copied) by the store in this call; acknowledged later, in order.
+    const written = this.store.batch(batch);
+    written.catch(() => {}); // awaited below or at the end; never unhandled meanwhile
+    this.inFlight.push(written);
+    if (this.inFlight.length >= BATCHES_IN_FLIGHT) await this.inFlight.shift();
   }
 }
