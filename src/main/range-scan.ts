@@ -29,6 +29,8 @@ export interface RangeSources {
   acquire(): ScanSources;
   /** The live value of `key`, or undefined. Throws KV_CORRUPTION. */
   get(key: Buffer): Buffer | undefined;
+  /** The live value of `key` with its expiry (0: none), for scans that ask for expiries. */
+  getWithExpiry?(key: Buffer): { readonly value: Buffer; readonly expiresAt: number } | undefined;
   /** Whether `key` is live. */
   has(key: Buffer): boolean;
   /**
@@ -66,6 +68,20 @@ export interface ResolvedRange {
   /** Entries at most (Infinity: no limit). */
   readonly limit: number;
   readonly values: boolean;
+  /**
+   * Internal (the replication's full resync): each entry also carries `expiresAt`, from the
+   * sources' `getWithExpiry` (0 for the data segment entries the scan takes itself: those have
+   * none, see `RangeSources.isVersion`).
+   */
+  readonly expiry?: boolean;
+}
+
+/** A range entry with its expiry (a scan with `expiry`). */
+export interface RangeEntryWithExpiry {
+  readonly key: Buffer;
+  readonly value: Buffer;
+  /** ms since the epoch; 0: none. */
+  readonly expiresAt: number;
 }
 
 function boundOf(name: string, value: unknown): string {
@@ -217,10 +233,27 @@ export function* scanRange(
         }
         for (const c of cursors) while (c.key === key) c.next();
         if (skip) continue;
-        if (entry !== undefined) yield entry;
-        else {
+        if (entry !== undefined) {
+          if (range.expiry) {
+            const withExpiry: RangeEntryWithExpiry = {
+              key: entry.key,
+              value: entry.value!,
+              expiresAt: 0,
+            };
+            yield withExpiry;
+          } else yield entry;
+        } else {
           const keyBytes = Buffer.from(key, 'latin1');
-          if (range.values) {
+          if (range.expiry && sources.getWithExpiry) {
+            const found = sources.getWithExpiry(keyBytes);
+            if (found === undefined) continue;
+            const withExpiry: RangeEntryWithExpiry = {
+              key: keyBytes,
+              value: found.value,
+              expiresAt: found.expiresAt,
+            };
+            yield withExpiry;
+          } else if (range.values) {
             const value = sources.get(keyBytes);
             if (value === undefined) continue;
             yield { key: keyBytes, value };

@@ -15,6 +15,7 @@ import type { Entry } from '../shared/record-reader.js';
 import { fillMemtableOnce } from './memtable-fill.js';
 import {
   currentSources,
+  type RangeEntryWithExpiry,
   type RangeSources,
   type ResolvedRange,
   resolveRange,
@@ -111,7 +112,7 @@ export class Snapshot {
   /** The value `key` had when the snapshot was taken, read on the calling thread. */
   getSync(key: Bytes): Buffer | undefined {
     this.checkKey(key);
-    return this.read(key);
+    return this.read(key)?.value;
   }
 
   /** `getSync`, as a promise. */
@@ -125,7 +126,7 @@ export class Snapshot {
       throw new KvError('KV_INVALID_ARGUMENT', 'getMany takes an array of keys');
     }
     for (const key of keys) this.checkKey(key);
-    return keys.map((key) => this.read(key));
+    return keys.map((key) => this.read(key)?.value);
   }
 
   /** A range scan of the snapshot, on the calling thread (see `Store.rangeSync`). */
@@ -134,6 +135,19 @@ export class Snapshot {
   rangeSync(options?: RangeOptions): Generator<RangeEntry> {
     this.checkHeld();
     return scanRange(this.sources(), resolveRange(options));
+  }
+
+  /**
+   * Internal (the replication's full resync): every live key with its value and its expiry as
+   * the snapshot sees them, in byte order, on the calling thread.
+   * @internal
+   */
+  entriesWithExpiry(): Generator<RangeEntryWithExpiry> {
+    this.checkHeld();
+    return scanRange(this.sources(), {
+      ...resolveRange(),
+      expiry: true,
+    }) as Generator<RangeEntryWithExpiry>;
   }
 
   /** `rangeSync` as an async iterable, in slices (see `Store.range`). */
@@ -162,7 +176,8 @@ export class Snapshot {
         fillMemtableOnce(this.e);
         return currentSources(this.e.keyRuns, this.e.memtable);
       },
-      get: (key) => this.read(key),
+      get: (key) => this.read(key)?.value,
+      getWithExpiry: (key) => this.read(key),
       has: (key) => this.read(key) !== undefined,
       isVersion: (at) => this.isVersion(at),
     };
@@ -181,7 +196,7 @@ export class Snapshot {
     return indexPointsAt(this.e.index, at);
   }
 
-  private read(key: KeyInput): Buffer | undefined {
+  private read(key: KeyInput): Entry | undefined {
     this.checkHeld();
     const e = this.e;
     const current = e.localReader.currentEntry(key);
@@ -202,7 +217,7 @@ export class Snapshot {
       this.checkHeld();
     }
     if (!found || (found.expiresAt !== 0 && found.expiresAt <= this.takenAt)) return undefined;
-    return found.value;
+    return found;
   }
 
   private checkHeld(): void {

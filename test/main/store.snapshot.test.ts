@@ -136,6 +136,45 @@ describe('snapshots', () => {
     }
   });
 
+  it('give every entry with the expiry it had when taken (entriesWithExpiry, for full resyncs)', async () => {
+    const dir = await makeTempDir('snapshot-expiries');
+    // Small segments and a compaction: entries come from sorted data segments and the log.
+    const store = await Store.open(dir, { segmentBytes: 8192 });
+    try {
+      const later = Date.now() + 3_600_000;
+      const expected = [...(await fill(store, 'a'))].map(([k, v]) => ({
+        key: k,
+        value: v,
+        expiresAt: 0,
+      }));
+      for (let i = 0; i < KEYS; i += 3) {
+        await store.expire(key(i), later + i);
+        expected[i]!.expiresAt = later + i;
+      }
+      await store.compact(); // these now come from a sorted data segment
+      for (let i = 1; i < KEYS; i += 7) {
+        await store.set(key(i), `b-${i}`, { expiresAt: later });
+        expected[i] = { key: key(i), value: `b-${i}`, expiresAt: later };
+      }
+      await store.set('fresh', 'in the log', { expiresAt: later });
+      expected.unshift({ key: 'fresh', value: 'in the log', expiresAt: later });
+      const snapshot = store.snapshot();
+      // Changed after it was taken: expiries moved or removed, keys deleted.
+      for (let i = 0; i < KEYS; i += 2) await store.persist(key(i));
+      for (let i = 1; i < KEYS; i += 5) await store.delete(key(i));
+      const seen = [...snapshot.entriesWithExpiry()].map((e) => ({
+        key: e.key.toString(),
+        value: e.value.toString(),
+        expiresAt: e.expiresAt,
+      }));
+      expected.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+      expect(seen).toEqual(expected);
+      snapshot.release();
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a range scan reads from its own snapshot: writes during the walk are not seen', async () => {
     const dir = await makeTempDir('snapshot-range');
     const store = await Store.open(dir, { segmentBytes: 8192 });

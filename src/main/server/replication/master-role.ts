@@ -331,8 +331,7 @@ export class MasterRole {
     await out(writer.header({ replId: this.replId, replOffset: offset }));
     let keys = 0;
     const now = Date.now();
-    for (const { key, value } of snapshot.rangeSync()) {
-      const expiresAt = this.store.expirySync(key) ?? 0;
+    for (const { key, value, expiresAt } of snapshot.entriesWithExpiry()) {
       if (expiresAt !== 0 && expiresAt <= now) continue;
       writer.add(key, value, expiresAt);
       if (++keys % RDB_KEYS_PER_TURN === 0) {
