@@ -134,6 +134,33 @@ describe('CLIENT LIST and CLIENT KILL', () => {
   });
 });
 
+describe('CLIENT KILL TYPE master on a kvd replica', () => {
+  it('drops the link to the master, which continues with +CONTINUE and loses nothing', async () => {
+    const master = await kvd();
+    const replica = await kvd({ replicaOf: { host: '127.0.0.1', port: master.port } });
+    const m = await connect(master.port);
+    const r = await connect(replica.port);
+    await m.set('before', '1');
+    await pollUntil('the first write arrived', async () => (await r.get('before')) === '1', 10_000);
+    expect((await clientList(r, 'TYPE', 'master')).length).toBe(1);
+    expect(await r.call('CLIENT', 'KILL', 'TYPE', 'master')).toBe(1);
+    await m.incr('counter');
+    await m.set('after', '2');
+    await pollUntil(
+      'writes after the kill arrived',
+      async () => (await r.get('after')) === '2',
+      10_000,
+    );
+    expect(await r.get('counter')).toBe('1');
+    const info = await replicationInfo(r);
+    expect(info).toMatchObject({
+      kvd_full_syncs: '1',
+      kvd_partial_syncs: '1',
+      master_link_status: 'up',
+    });
+  });
+});
+
 describe('INFO for Sentinel', () => {
   it('reports a run_id of 40 hex characters, the same for the life of the server', async () => {
     const first = await kvd();

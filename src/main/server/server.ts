@@ -19,6 +19,7 @@ import { type Listeners, openListeners } from './listeners.js';
 import { type MetricsEndpoint, startMetricsEndpoint } from './metrics-endpoint.js';
 import { createDaemonMetrics } from './metrics-registry.js';
 import { PubSub } from './pubsub.js';
+import type { MasterClient } from './replication/master-link.js';
 import {
   type MasterAddress,
   type ReplicationOptions,
@@ -220,7 +221,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
    * transactions and commands), reading the stream from `socket`, its replies dropped. It is
    * authenticated whatever `--requirepass` says and may write on a replica.
    */
-  function attachMasterClient(socket: StreamSocket): { idle(): boolean; destroy(): void } {
+  function attachMasterClient(socket: StreamSocket): MasterClient {
     const masterContext: ServerContext = {
       ...context,
       settings: { ...settings, passwordRequired: false },
@@ -236,13 +237,17 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     );
     connection.session.isMaster = true;
     connections.add(connection);
-    return {
+    const client: MasterClient = {
       idle: () => {
         const info = connection.info();
         return info.pendingReplies === 0 && info.inputBytes === 0;
       },
       destroy: () => connection.destroy(),
+      onKillRequest: undefined,
     };
+    // CLIENT KILL asks the link, which lets the client finish what it was given first.
+    connection.session.raw = { ...connection.session.raw, close: () => client.onKillRequest?.() };
+    return client;
   }
 
   let listeners: Listeners;

@@ -31,6 +31,12 @@ export interface MasterClient {
   idle(): boolean;
   /** Closes it. */
   destroy(): void;
+  /**
+   * Called when someone asks to close it (CLIENT KILL TYPE master): the link then drops the
+   * connection to the master and continues with PSYNC once the client has finished what it
+   * was given, as Redis does; the client itself is never cut off mid-stream.
+   */
+  onKillRequest: (() => void) | undefined;
 }
 
 /** What a link needs. */
@@ -261,6 +267,10 @@ export class MasterLink {
     const streamSocket = new StreamSocket(this.address.host, this.address.port);
     this.streamSocket = streamSocket;
     this.client = this.deps.attach(streamSocket);
+    this.client.onKillRequest = () => {
+      this.deps.log.info({ master: this.address }, 'link to the master closed by CLIENT KILL');
+      socket.destroy();
+    };
     this.inTransaction = false;
     streamSocket.onWant = () => socket.resume();
     streamSocket.onReplies = () => this.checkApplied();
