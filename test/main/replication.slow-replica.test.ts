@@ -155,5 +155,8 @@ describe('--repl-ping-replica-period', () => {
     await expect(
       spawnServer(['--dir', await makeTempDir('bad-flag'), '--repl-ping-replica-period', '0']),
     ).rejects.toThrow(/repl-ping-replica-period must be an integer from 1 to 3600/);
+    await expect(
+      spawnServer(['--dir', await makeTempDir('bad-flag'), '--replica-announce-port', '70000']),
+    ).rejects.toThrow(/replica-announce-port must be an integer from 1 to 65535/);
   });
 });

@@ -161,6 +161,25 @@ describe('CLIENT KILL TYPE master on a kvd replica', () => {
   });
 });
 
+describe('announced replica addresses', () => {
+  it('a kvd replica announces --replica-announce-ip/port, and a kvd master reports what replicas announce', async () => {
+    const master = await kvd();
+    await kvd({
+      replicaOf: { host: '127.0.0.1', port: master.port },
+      replication: { announceIp: '10.1.2.3', announcePort: 16379 },
+    });
+    const m = await connect(master.port);
+    await pollUntil(
+      'the replica is online',
+      async () => (await replicationInfo(m)).slave0?.includes('state=online') ?? false,
+      10_000,
+    );
+    expect((await replicationInfo(m)).slave0).toMatch(/^ip=10\.1\.2\.3,port=16379,/);
+    const role = (await m.call('ROLE')) as [string, number, string[][]];
+    expect(role[2]).toEqual([['10.1.2.3', '16379', expect.any(String)]]);
+  });
+});
+
 describe('INFO for Sentinel', () => {
   it('reports a run_id of 40 hex characters, the same for the life of the server', async () => {
     const first = await kvd();

@@ -49,6 +49,8 @@ export class ClientSession {
   subscriptions: Subscriptions | undefined;
   /** REPLCONF listening-port: where a replica says it listens (INFO's slaveN port). */
   replicaPort = 0;
+  /** REPLCONF ip-address: the address a replica announces (INFO's slaveN ip), if it does. */
+  replicaAnnouncedIp: string | undefined;
   /** REPLCONF capa eof: the replica takes a diskless RDB (`$EOF:<mark>`). */
   replicaCapaEof = false;
   /** The open transaction (MULTI … EXEC) and the watched keys. */

@@ -41,6 +41,8 @@ interface ServeFlags {
   readonly minReplicasMaxLag?: number;
   readonly replPingReplicaPeriod?: number;
   readonly replicaOutputBufferLimit?: ReplicaBufferLimit;
+  readonly replicaAnnounceIp?: string;
+  readonly replicaAnnouncePort?: number;
 }
 
 const DURABILITIES: readonly Durability[] = ['always', 'everysec', 'no'];
@@ -221,6 +223,20 @@ export function addServeCommand(program: Command): void {
         .env('KVD_REPLICA_OUTPUT_BUFFER_LIMIT')
         .argParser(parseReplicaBufferLimit),
     )
+    .addOption(
+      new Option(
+        '--replica-announce-ip <ip>',
+        "as a replica, the address to announce to the master (and so to Sentinel) instead of the connection's",
+      ).env('KVD_REPLICA_ANNOUNCE_IP'),
+    )
+    .addOption(
+      new Option(
+        '--replica-announce-port <port>',
+        'as a replica, the port to announce to the master instead of the one it listens on',
+      )
+        .env('KVD_REPLICA_ANNOUNCE_PORT')
+        .argParser(integerIn('replica-announce-port', 1, 65_535)),
+    )
     .action(async (flags: ServeFlags) => {
       process.exitCode = await serveMain(flags);
     });
@@ -283,6 +299,8 @@ async function serveMain(flags: ServeFlags): Promise<number> {
         minReplicasMaxLag: flags.minReplicasMaxLag,
         pingPeriodSeconds: flags.replPingReplicaPeriod,
         replicaBufferLimit: flags.replicaOutputBufferLimit,
+        announceIp: flags.replicaAnnounceIp,
+        announcePort: flags.replicaAnnouncePort,
       },
       metrics:
         flags.metricsPort === undefined

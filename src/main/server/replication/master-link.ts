@@ -45,6 +45,8 @@ export interface MasterLinkDeps {
   readonly log: Logger;
   readonly auth: string | undefined;
   listeningPort(): number;
+  /** The address to announce to the master (REPLCONF ip-address), if not the connection's. */
+  readonly announceIp?: string | undefined;
   attach(socket: StreamSocket): MasterClient;
   readonly skippedTypes: Map<string, number>;
   /** The master's id and the offset applied before, to continue from (PSYNC id offset+1). */
@@ -175,6 +177,8 @@ export class MasterLink {
       if (!ok.startsWith('+')) throw new Error(`AUTH: ${ok}`);
     }
     await ask('REPLCONF', 'listening-port', String(this.deps.listeningPort()));
+    if (this.deps.announceIp !== undefined)
+      await ask('REPLCONF', 'ip-address', this.deps.announceIp);
     await ask('REPLCONF', 'capa', 'eof', 'capa', 'psync2');
     const resume = this.processedOffset >= 0 && this.masterReplId !== '?';
     let reply = await ask(
@@ -212,39 +216,9 @@ export class MasterLink {
     await this.checkpoint.invalidate();
     this.masterReplId = replId;
     this.processedOffset = -1; // nothing applied of this id until the load is complete
-    let header = '';
-    while (header === '') header = await reader.line(); // newlines: the master's keepalive
-    if (!header.startsWith('$')) throw new Error(`expected the RDB payload, got ${header}`);
     const started = Date.now();
     const loader = new RdbLoader(this.deps.store, this.deps.log, this.deps.skippedTypes);
-    let leftover: Buffer[] = [];
-    if (header.startsWith('$EOF:')) {
-      const mark = Buffer.from(header.slice(5), 'latin1');
-      let last: Buffer = Buffer.alloc(0);
-      while (!loader.done) {
-        last = await reader.some();
-        await loader.push(last);
-      }
-      // The file ends inside the last chunk: what follows it is the mark, then the stream.
-      let tail = last.subarray(last.length - loader.overflow);
-      while (tail.length < mark.length) tail = Buffer.concat([tail, await reader.some()]);
-      if (!tail.subarray(0, mark.length).equals(mark)) {
-        throw new Error('the diskless RDB transfer did not end with its mark');
-      }
-      leftover = [tail.subarray(mark.length)];
-    } else {
-      let remaining = Number(header.slice(1));
-      if (!Number.isSafeInteger(remaining) || remaining < 0)
-        throw new Error(`bad RDB length ${header}`);
-      while (remaining > 0) {
-        const chunk = await reader.some(remaining);
-        remaining -= chunk.length;
-        await loader.push(chunk);
-      }
-      if (!loader.done || loader.overflow !== 0)
-        throw new Error('the RDB file does not fill its length');
-    }
-    loader.finish();
+    const leftover = await loader.receive(reader);
     this.fullSyncs++;
     this.lastSyncKeys = loader.counts.loaded;
     this.processedOffset = this.readOffset = this.safeFed = offset;

@@ -1,10 +1,12 @@
-// Owns loading a master's RDB file into the replica's store during a full resync: the store is
-// emptied, then string keys go in by batches as the file arrives; keys of any other type are
+// Owns loading a master's RDB file into the replica's store during a full resync, as the link's
+// socket delivers it (`$<len>` or diskless `$EOF:<mark>`): the store is emptied, then string
+// keys go in by batches as the file arrives; keys of any other type are
 // skipped, counted by type and logged once a type; keys already expired are left out. A few
 // batches are in flight at once, so parsing the next keys overlaps the writer's work.
 
 import { RdbParser } from '../../../shared/rdb-parser.js';
 import type { BatchOp, Logger, Store } from '../../index.js';
+import type { SocketReader } from './socket-reader.js';
 
 /** Sets per store batch while loading (and the most bytes of values in one). */
 const BATCH_KEYS = 1_000;
@@ -86,6 +88,49 @@ export class RdbLoader {
       await this.write();
       await Promise.all(this.inFlight.splice(0));
     }
+  }
+
+  /**
+   * Reads the payload that follows +FULLRESYNC from `reader` and loads it: `$<length>` and the
+   * file, or `$EOF:<mark>`, the file and the mark (diskless). Resolves with the bytes read past
+   * it (the start of the command stream). Throws on a payload that does not hold together,
+   * and KV_CORRUPTION for a damaged file.
+   */
+  async receive(reader: SocketReader): Promise<Buffer[]> {
+    let header = '';
+    while (header === '') header = await reader.line(); // newlines: the master's keepalive
+    if (!header.startsWith('$')) throw new Error(`expected the RDB payload, got ${header}`);
+    let leftover: Buffer[] = [];
+    if (header.startsWith('$EOF:')) {
+      const mark = Buffer.from(header.slice(5), 'latin1');
+      let last: Buffer = Buffer.alloc(0);
+      while (!this.done) {
+        last = await reader.some();
+        await this.push(last);
+      }
+      // The file ends inside the last chunk: what follows it is the mark, then the stream.
+      let tail = last.subarray(last.length - this.overflow);
+      while (tail.length < mark.length) tail = Buffer.concat([tail, await reader.some()]);
+      if (!tail.subarray(0, mark.length).equals(mark)) {
+        throw new Error('the diskless RDB transfer did not end with its mark');
+      }
+      leftover = [tail.subarray(mark.length)];
+    } else {
+      let remaining = Number(header.slice(1));
+      if (!Number.isSafeInteger(remaining) || remaining < 0) {
+        throw new Error(`bad RDB length ${header}`);
+      }
+      while (remaining > 0) {
+        const chunk = await reader.some(remaining);
+        remaining -= chunk.length;
+        await this.push(chunk);
+      }
+      if (!this.done || this.overflow !== 0) {
+        throw new Error('the RDB file does not fill its length');
+      }
+    }
+    this.finish();
+    return leftover;
   }
 
   /** Throws KV_CORRUPTION if the file stopped before its end. */

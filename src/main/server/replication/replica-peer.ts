@@ -56,8 +56,9 @@ export class ReplicaPeer {
     return this.closed;
   }
 
-  /** `ip:port` as INFO reports it: the peer's address with the port it listens on. */
+  /** The address INFO and ROLE report: the one it announced, else its connection's. */
   get ip(): string {
+    if (this.session.replicaAnnouncedIp !== undefined) return this.session.replicaAnnouncedIp;
     const address = this.session.address;
     return address.slice(0, Math.max(0, address.lastIndexOf(':'))) || address;
   }

@@ -54,6 +54,13 @@ export interface ReplicationOptions {
    * unsent at once, or 64 MiB for 60 s).
    */
   readonly replicaBufferLimit?: ReplicaBufferLimit;
+  /**
+   * As a replica, the address and port to announce to the master instead of the connection's
+   * address and the port it listens on (`replica-announce-ip`, `replica-announce-port`: behind
+   * NAT or in containers, where Sentinel must reach the replica).
+   */
+  readonly announceIp?: string;
+  readonly announcePort?: number;
 }
 
 const READONLY = error("READONLY You can't write against a read only replica.");
@@ -142,7 +149,8 @@ export class ReplicationState {
         store: this.deps.store,
         log: this.deps.log,
         auth: this.deps.masterAuth,
-        listeningPort: this.deps.listeningPort,
+        listeningPort: () => this.deps.options?.announcePort ?? this.deps.listeningPort(),
+        announceIp: this.deps.options?.announceIp,
         attach: this.deps.attachMasterClient,
         skippedTypes: this.skippedTypes,
         resume,

@@ -30,8 +30,10 @@ function replconf(ctx: CommandContext, args: readonly Buffer[]): RespValue {
         if (Number.isSafeInteger(offset)) ctx.server.replication.master.ack(ctx.client, offset);
         return OK; // dropped: the replica's replies are muted after PSYNC
       }
-      case 'getack':
       case 'ip-address':
+        ctx.client.replicaAnnouncedIp = value;
+        break;
+      case 'getack':
       case 'rdb-only':
       case 'rdb-filter-only':
         break;
