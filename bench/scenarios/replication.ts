@@ -3,7 +3,8 @@
 // its SET rate under `redis-benchmark -t set -P 16` with no replica, then a replica of the same
 // engine told `REPLICAOF` and timed until its full resync is done, then the same load with the
 // replica attached while the lag (master offset − replica offset, bytes) is sampled every 20 ms,
-// and the time the replica takes to catch up once the load stops.
+// with the lag in time derived from the samples (how long ago the master's offset was the
+// replica's), and the time the replica takes to catch up once the load stops.
 
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -68,11 +69,18 @@ export const scenario: Scenario = {
           throw new Error(`${engine}: the replica holds ${await r.dbsize()} keys`);
 
         const lags: number[] = [];
+        const samples: OffsetSample[] = [];
         let loading = true;
         const sampler = (async () => {
           while (loading) {
             const [mi, ri] = await Promise.all([replication(m), replication(r)]);
-            lags.push(Math.max(0, Number(mi.master_repl_offset) - Number(ri.slave_repl_offset)));
+            const sample = {
+              at: performance.now(),
+              master: Number(mi.master_repl_offset),
+              replica: Number(ri.slave_repl_offset),
+            };
+            samples.push(sample);
+            lags.push(Math.max(0, sample.master - sample.replica));
             await new Promise((resolve) => setTimeout(resolve, SAMPLE_MS));
           }
         })();
@@ -148,6 +156,23 @@ export const scenario: Scenario = {
           Math.max(0, ...lags),
           `${lags.length} samples every ${SAMPLE_MS} ms`,
         );
+        const lagsMs = timeLags(samples);
+        record(
+          'lagMsMedian',
+          `replica lag during the load in time, median (${engine})`,
+          'ms',
+          'lower',
+          median(lagsMs),
+          `${lagsMs.length} samples: how long before each sample the master's offset was the replica's (interpolated)`,
+        );
+        record(
+          'lagMsMax',
+          `replica lag during the load in time, max (${engine})`,
+          'ms',
+          'lower',
+          Math.max(0, ...lagsMs),
+          `${lagsMs.length} samples: how long before each sample the master's offset was the replica's (interpolated)`,
+        );
         record(
           'catchUp',
           `replica catch-up after the load (${engine})`,
@@ -162,7 +187,13 @@ export const scenario: Scenario = {
         await stopServers(servers);
       }
     }
-    for (const variant of ['fullSync', 'setAlone', 'setWithReplica', 'catchUp'] as const) {
+    for (const variant of [
+      'fullSync',
+      'setAlone',
+      'setWithReplica',
+      'lagMsMedian',
+      'catchUp',
+    ] as const) {
       const kvd = figures.get(`kvd.${variant}`);
       const redis = figures.get(`redis.${variant}`);
       if (kvd && redis) {
@@ -203,6 +234,35 @@ async function writeLoadFile(path: string, count: number): Promise<void> {
   }
   file.end(chunk);
   await once(file, 'close');
+}
+
+/** One sample of the master's and the replica's offsets. */
+interface OffsetSample {
+  readonly at: number;
+  readonly master: number;
+  readonly replica: number;
+}
+
+/**
+ * The replica's lag in time at each sample: how long before it the master's offset reached the
+ * replica's offset then, the master's offset taken as growing linearly between two samples.
+ */
+function timeLags(samples: readonly OffsetSample[]): number[] {
+  const lags: number[] = [];
+  let j = 0;
+  for (const s of samples) {
+    if (s.replica >= s.master) {
+      lags.push(0);
+      continue;
+    }
+    while (j < samples.length && samples[j]!.master < s.replica) j++;
+    if (j === 0 || j >= samples.length) continue; // before the first sample: not measurable
+    const before = samples[j - 1]!;
+    const after = samples[j]!;
+    const share = (s.replica - before.master) / Math.max(1, after.master - before.master);
+    lags.push(Math.max(0, s.at - (before.at + share * (after.at - before.at))));
+  }
+  return lags;
 }
 
 async function replication(client: Redis): Promise<Record<string, string>> {
