@@ -129,6 +129,55 @@ describe('a kvd replica SIGKILLed during the load', () => {
   });
 });
 
+describe('a kvd replica SIGKILLed after its master restarted', () => {
+  it('checkpoints the new stream from its start (offsets begin again after the full resync)', async () => {
+    const port = await freeTcpPort();
+    const masterDir = await makeTempDir('crash-master');
+    const first = await startTestServer({ dir: masterDir, port });
+    const firstClient = connect(port);
+    const dir = await makeTempDir('crash-replica');
+    const [daemon, replica] = await startReplica(dir, port);
+    // A long first stream, so that its offsets pass whatever the second one reaches.
+    await writeLoad(firstClient, 1, 5_000);
+    await caughtUp(firstClient, replica);
+    await pollUntil(
+      'a checkpoint is written',
+      () => existsSync(join(dir, 'replication.json')),
+      10_000,
+    );
+
+    // The master restarts: a new replication id, offsets from 0, a full resync.
+    firstClient.disconnect();
+    await first.close();
+    const master = await startTestServer({ dir: masterDir, port });
+    servers.push(master);
+    const masterClient = connect(port);
+    await pollUntil(
+      'the replica made its second full resync',
+      async () => (await replicationInfo(replica)).kvd_full_syncs === '2',
+      30_000,
+    );
+    await writeLoad(masterClient, 2, 200);
+    await caughtUp(masterClient, replica);
+    await pollUntil(
+      'a checkpoint of the new stream is written',
+      () => existsSync(join(dir, 'replication.json')),
+      10_000,
+    );
+    daemon.child.kill('SIGKILL');
+    await daemon.child.exited;
+    daemons.splice(daemons.indexOf(daemon), 1);
+
+    const [, again] = await startReplica(dir, port);
+    await caughtUp(masterClient, again);
+    expect(await replicationInfo(again)).toMatchObject({
+      kvd_partial_syncs: '1',
+      kvd_full_syncs: '0',
+    });
+    expect(await strings(again, false)).toEqual(await strings(masterClient, false));
+  });
+});
+
 describe.skipIf(!hasRedisServer())(
   'a kvd replica of redis-server SIGKILLed during the load',
   () => {

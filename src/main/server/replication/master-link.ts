@@ -213,7 +213,7 @@ export class MasterLink {
   private async fullSync(reader: SocketReader, replId: string, offset: number): Promise<Buffer[]> {
     this.state = 'sync';
     // The load empties the store: a checkpoint of the old data must not survive it.
-    await this.checkpoint.invalidate();
+    await this.checkpoint.restart();
     this.masterReplId = replId;
     this.processedOffset = -1; // nothing applied of this id until the load is complete
     const started = Date.now();

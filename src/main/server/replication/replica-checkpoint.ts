@@ -72,6 +72,21 @@ export class ReplicaCheckpoint {
     this.lastUnsafeEnd = offset;
   }
 
+  /**
+   * A full resync starts: the offsets noted so far belong to the old stream. Removes the
+   * checkpoint, durably, before the load empties the store.
+   */
+  restart(): Promise<void> {
+    return this.queue(async () => {
+      // In the queue: after any save in progress, which would otherwise note its old offset.
+      this.lastSaved = -1;
+      this.lastUnsafeEnd = -1;
+      if (!this.written) return;
+      await removeReplicaOffset(this.dir);
+      this.written = false;
+    });
+  }
+
   /** Removes the checkpoint, durably, after any save in progress. */
   invalidate(): Promise<void> {
     return this.queue(async () => {
