@@ -3,7 +3,8 @@
 // is a blind write (a kvd master's whole stream; plain SETs and DELs from redis-server), and the
 // dataset is then exactly the master's. When the master sends read-modify-writes (INCRBY,
 // APPEND, …) the checkpoint is removed before they are applied, so whatever resync follows, no
-// command is applied twice: the counters match the master's.
+// command is applied twice: the counters match the master's. A replica promoted with REPLICAOF
+// NO ONE keeps no checkpoint, and one whose master restarted checkpoints the new stream.
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -126,6 +127,45 @@ describe('a kvd replica SIGKILLed during the load', () => {
     const info = await replicationInfo(again);
     expect(info).toMatchObject({ kvd_partial_syncs: '1', kvd_full_syncs: '0' });
     expect(await strings(again, false)).toEqual(await strings(masterClient, false));
+  });
+});
+
+describe('a kvd replica promoted with REPLICAOF NO ONE', () => {
+  it('drops its checkpoint, so a restart as a replica again makes a full resync', async () => {
+    const master = await startTestServer({});
+    servers.push(master);
+    const masterClient = connect(master.port);
+    const dir = await makeTempDir('promoted-replica');
+    const replica = await startTestServer({
+      dir,
+      replicaOf: { host: '127.0.0.1', port: master.port },
+    });
+    const replicaClient = connect(replica.port);
+    await writeLoad(masterClient, 1, 500);
+    await caughtUp(masterClient, replicaClient);
+    await pollUntil(
+      'a checkpoint is written',
+      () => existsSync(join(dir, 'replication.json')),
+      10_000,
+    );
+    await replicaClient.call('REPLICAOF', 'NO', 'ONE');
+    expect(existsSync(join(dir, 'replication.json'))).toBe(false);
+    // Written as a master: a continuation from the old offset would keep it beside the stream.
+    await replicaClient.set('mine', 'written while a master');
+    replicaClient.disconnect();
+    await replica.close();
+    expect(existsSync(join(dir, 'replication.json'))).toBe(false); // a master keeps none
+
+    const again = await startTestServer({
+      dir,
+      replicaOf: { host: '127.0.0.1', port: master.port },
+    });
+    servers.push(again);
+    const againClient = connect(again.port);
+    await caughtUp(masterClient, againClient);
+    expect(await replicationInfo(againClient)).toMatchObject({ kvd_full_syncs: '1' });
+    expect(await againClient.get('mine')).toBeNull();
+    expect(await strings(againClient, false)).toEqual(await strings(masterClient, false));
   });
 });
 

@@ -1,7 +1,8 @@
 // Owns kvd as a master: the replication stream made from the store's change feed (SET with PXAT,
-// DEL, MULTI/EXEC; a PING every `repl-ping-replica-period`), its offset and ids, the backlog, and the replicas: PSYNC
-// answered with +CONTINUE from the backlog or +FULLRESYNC and an RDB file made from a snapshot
-// (diskless `$EOF:<mark>` or `$<len>`) while writes go on; REPLCONF ACK; WAIT. Main thread.
+// DEL, MULTI/EXEC; a PING every `repl-ping-replica-period`), its offset and ids, the backlog,
+// and the replicas: PSYNC answered with +CONTINUE from the backlog or +FULLRESYNC and an RDB
+// file made from a snapshot (diskless `$EOF:<mark>` or `$<len>`) while writes go on; REPLCONF
+// ACK; WAIT. Main thread.
 
 import { randomBytes } from 'node:crypto';
 import { RdbWriter } from '../../../shared/rdb-format.js';

@@ -159,11 +159,12 @@ export class ReplicationState {
       return;
     }
     if (!old) return;
-    // The checkpoint names the old master: a restart must not continue from it.
-    await removeReplicaOffset(this.deps.store.dir);
     // NO ONE: the master client finishes what it was given; the stream this server makes from
     // now on continues the old master's offsets under a new id (the old one is the second id).
     await old.stop();
+    // Once the link has stopped (no checkpoint is being written any more): the checkpoint names
+    // the old master, and a restart must not continue from it after writes taken as a master.
+    await removeReplicaOffset(this.deps.store.dir);
     await this.master.promote(
       old.masterReplId === '?' ? this.master.replId : old.masterReplId,
       Math.max(0, old.processedOffset),
