@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnServer, startTestServer } from '../fixtures/kvd-server.js';
 import { pollUntil } from '../fixtures/poll.js';
-import { replicationInfo } from '../fixtures/replication.js';
+import { infoFields, replicationInfo } from '../fixtures/replication.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
 type Kvd = Awaited<ReturnType<typeof startTestServer>>;
@@ -43,16 +43,6 @@ function stalledReplica(port: number): Socket {
   return socket;
 }
 
-async function stats(client: Redis): Promise<Record<string, string>> {
-  const text = (await client.info('stats')) as string;
-  return Object.fromEntries(
-    text
-      .split('\r\n')
-      .filter((line) => line.includes(':'))
-      .map((line) => line.split(':') as [string, string]),
-  );
-}
-
 const VALUE = 'v'.repeat(100_000);
 
 describe('a replica that stops reading', () => {
@@ -73,7 +63,7 @@ describe('a replica that stops reading', () => {
       async () => (await replicationInfo(client)).connected_slaves === '0',
       10_000,
     );
-    expect((await stats(client)).client_output_buffer_limit_disconnections).toBe('1');
+    expect((await infoFields(client, 'stats')).client_output_buffer_limit_disconnections).toBe('1');
     // The master goes on: every write is there.
     expect(await client.dbsize()).toBe(400);
   });
@@ -103,7 +93,7 @@ describe('a replica that stops reading', () => {
     );
     // Writes went on for at least the soft limit's second before it was dropped.
     expect(Date.now() - firstOver!).toBeGreaterThanOrEqual(1000);
-    expect((await stats(client)).client_output_buffer_limit_disconnections).toBe('1');
+    expect((await infoFields(client, 'stats')).client_output_buffer_limit_disconnections).toBe('1');
   });
 
   it('a replica that reads is never dropped under the same writes', async () => {
@@ -119,7 +109,7 @@ describe('a replica that stops reading', () => {
     );
     for (let i = 0; i < 400; i++) await client.set(`big:${i}`, VALUE);
     expect(Number(await client.call('WAIT', '1', '10000'))).toBe(1);
-    expect((await stats(client)).client_output_buffer_limit_disconnections).toBe('0');
+    expect((await infoFields(client, 'stats')).client_output_buffer_limit_disconnections).toBe('0');
   });
 });
 

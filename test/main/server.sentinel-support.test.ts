@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startTestServer } from '../fixtures/kvd-server.js';
 import { pollUntil } from '../fixtures/poll.js';
 import { freeTcpPort } from '../fixtures/redis-server.js';
-import { replicationInfo } from '../fixtures/replication.js';
+import { infoFields, replicationInfo } from '../fixtures/replication.js';
 import { RespClient } from '../fixtures/resp-client.js';
 import { removeTempDirs } from '../fixtures/temp-dir.js';
 
@@ -134,30 +134,49 @@ describe('CLIENT LIST and CLIENT KILL', () => {
   });
 });
 
-describe('CLIENT KILL TYPE master on a kvd replica', () => {
-  it('drops the link to the master, which continues with +CONTINUE and loses nothing', async () => {
-    const master = await kvd();
-    const replica = await kvd({ replicaOf: { host: '127.0.0.1', port: master.port } });
-    const m = await connect(master.port);
-    const r = await connect(replica.port);
-    await m.set('before', '1');
-    await pollUntil('the first write arrived', async () => (await r.get('before')) === '1', 10_000);
-    expect((await clientList(r, 'TYPE', 'master')).length).toBe(1);
-    expect(await r.call('CLIENT', 'KILL', 'TYPE', 'master')).toBe(1);
-    await m.incr('counter');
-    await m.set('after', '2');
-    await pollUntil(
-      'writes after the kill arrived',
-      async () => (await r.get('after')) === '2',
-      10_000,
-    );
-    expect(await r.get('counter')).toBe('1');
-    const info = await replicationInfo(r);
-    expect(info).toMatchObject({
-      kvd_full_syncs: '1',
-      kvd_partial_syncs: '1',
-      master_link_status: 'up',
+/**
+ * A kvd master and a kvd replica linked (the first write arrived), the link broken by `kill`
+ * (a CLIENT KILL on either side); checks that writes after it arrive, an INCR exactly once, and
+ * that the replica continued (+CONTINUE) instead of a second full resync.
+ */
+async function breakLink(kill: (master: Redis, replica: Redis) => Promise<void>): Promise<Redis> {
+  const master = await kvd();
+  const replica = await kvd({ replicaOf: { host: '127.0.0.1', port: master.port } });
+  const m = await connect(master.port);
+  const r = await connect(replica.port);
+  await m.set('before', '1');
+  await pollUntil('the first write arrived', async () => (await r.get('before')) === '1', 10_000);
+  await kill(m, r);
+  await m.incr('counter');
+  await m.set('after', '2');
+  await pollUntil(
+    'writes after the kill arrived',
+    async () => (await r.get('after')) === '2',
+    10_000,
+  );
+  expect(await r.get('counter')).toBe('1');
+  expect(await replicationInfo(r)).toMatchObject({
+    kvd_full_syncs: '1',
+    kvd_partial_syncs: '1',
+    master_link_status: 'up',
+  });
+  return m;
+}
+
+describe('a replication link broken by CLIENT KILL', () => {
+  it('TYPE master on the replica: the link drops and continues with +CONTINUE, losing nothing', async () => {
+    await breakLink(async (_m, r) => {
+      expect((await clientList(r, 'TYPE', 'master')).map((c) => c.flags)).toEqual(['M']);
+      expect(await r.call('CLIENT', 'KILL', 'TYPE', 'master')).toBe(1);
     });
+  });
+
+  it('TYPE replica on the master: the replica reconnects and continues with +CONTINUE', async () => {
+    const m = await breakLink(async (m) => {
+      expect((await clientList(m, 'TYPE', 'replica')).map((c) => c.flags)).toEqual(['S']);
+      expect(await m.call('CLIENT', 'KILL', 'TYPE', 'replica')).toBe(1);
+    });
+    expect((await infoFields(m, 'stats')).sync_partial_ok).toBe('1');
   });
 });
 
