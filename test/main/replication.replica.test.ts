@@ -109,6 +109,42 @@ describe.skipIf(!hasRedisServer())('kvd as a replica of redis-server', () => {
     expect(await client.get('k')).toBe('from the master');
   });
 
+  it('authenticates as an ACL user (--masteruser) where the default user may not replicate', async () => {
+    const master = await startRedis(
+      await makeTempDir('repl-acl-master'),
+      [
+        ...['--user', 'default', 'on', 'nopass', '~*', '&*', '+@all', '-psync', '-sync'],
+        ...['--user', 'replicator', 'on', '>s3cret', '~*', '&*', '+@all'],
+      ],
+      await freeTcpPort(),
+    );
+    masters.push(master);
+    await master.client.set('k', 'for the replicator');
+    const address = { host: '127.0.0.1', port: master.port };
+    const withUser = await startTestServer({
+      replicaOf: address,
+      masterAuth: 's3cret',
+      masterUser: 'replicator',
+    });
+    replicas.push(withUser);
+    const client = new Redis({ port: withUser.port });
+    clients.push(client);
+    await caughtUp(master, client);
+    expect(await client.get('k')).toBe('for the replicator');
+    // As the default user, PSYNC is refused (NOPERM, in the master's ACL log): no link.
+    const without = await startTestServer({ replicaOf: address });
+    replicas.push(without);
+    const other = new Redis({ port: without.port });
+    clients.push(other);
+    expect(await master.client.call('ACL', 'LOG', 'RESET')).toBe('OK');
+    await pollUntil(
+      'the master logged the refused PSYNC',
+      async () => ((await master.client.call('ACL', 'LOG')) as unknown[]).length > 0,
+      10_000,
+    );
+    expect((await replicationInfo(other)).master_link_status).toBe('down');
+  });
+
   it('resumes a broken link with +CONTINUE and loses nothing', async () => {
     const master = await startMaster(true);
     const { client } = await startReplica(master);

@@ -36,6 +36,7 @@ interface ServeFlags {
   readonly metricsHost?: string;
   readonly replicaof?: MasterAddress;
   readonly masterauth?: string;
+  readonly masteruser?: string;
   readonly replBacklogSize?: number;
   readonly minReplicasToWrite?: number;
   readonly minReplicasMaxLag?: number;
@@ -185,6 +186,12 @@ export function addServeCommand(program: Command): void {
     )
     .addOption(
       new Option(
+        '--masteruser <name>',
+        'the ACL user to authenticate as with --masterauth (a Redis 6+ master with ACL users)',
+      ).env('KVD_MASTERUSER'),
+    )
+    .addOption(
+      new Option(
         '--repl-backlog-size <bytes>',
         'bytes of replication stream kept for partial resyncs (default 1 MiB)',
       )
@@ -293,6 +300,7 @@ async function serveMain(flags: ServeFlags): Promise<number> {
       backupDir: flags.backupDir,
       replicaOf: flags.replicaof,
       masterAuth: flags.masterauth,
+      masterUser: flags.masteruser,
       replication: {
         backlogBytes: flags.replBacklogSize,
         minReplicasToWrite: flags.minReplicasToWrite,

@@ -73,6 +73,8 @@ export interface ServerOptions {
   readonly replicaOf?: MasterAddress;
   /** The password the master asks replicas for (`--masterauth`). */
   readonly masterAuth?: string;
+  /** The ACL user the replica authenticates as with `masterAuth` (`--masteruser`). */
+  readonly masterUser?: string;
   /** As a master: the backlog's size and the min-replicas-to-write guard. */
   readonly replication?: ReplicationOptions;
 }
@@ -159,6 +161,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     store,
     log,
     masterAuth: options.masterAuth,
+    masterUser: options.masterUser,
     options: options.replication,
     listeningPort: () => settings.port ?? 0,
     attachMasterClient: (socket) => attachMasterClient(socket),

@@ -44,6 +44,8 @@ export interface MasterLinkDeps {
   readonly store: Store;
   readonly log: Logger;
   readonly auth: string | undefined;
+  /** The ACL user to authenticate as (`AUTH user password`); the default user if undefined. */
+  readonly authUser?: string | undefined;
   listeningPort(): number;
   /** The address to announce to the master (REPLCONF ip-address), if not the connection's. */
   readonly announceIp?: string | undefined;
@@ -173,7 +175,10 @@ export class MasterLink {
     const pong = await ask('PING');
     if (pong.startsWith('-') && !pong.startsWith('-NOAUTH')) throw new Error(`PING: ${pong}`);
     if (this.deps.auth !== undefined) {
-      const ok = await ask('AUTH', this.deps.auth);
+      const user = this.deps.authUser;
+      const ok = await (user === undefined
+        ? ask('AUTH', this.deps.auth)
+        : ask('AUTH', user, this.deps.auth));
       if (!ok.startsWith('+')) throw new Error(`AUTH: ${ok}`);
     }
     await ask('REPLCONF', 'listening-port', String(this.deps.listeningPort()));

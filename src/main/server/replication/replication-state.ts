@@ -28,6 +28,8 @@ export interface ReplicationDeps {
   readonly log: Logger;
   /** The password for the master (`--masterauth`). */
   readonly masterAuth: string | undefined;
+  /** The ACL user for the master (`--masteruser`, Redis 6+ masters with ACLs). */
+  readonly masterUser?: string | undefined;
   /** The port this server listens on, announced to the master (REPLCONF listening-port). */
   listeningPort(): number;
   /** Makes the client that applies the master's stream, reading from `socket`. */
@@ -149,6 +151,7 @@ export class ReplicationState {
         store: this.deps.store,
         log: this.deps.log,
         auth: this.deps.masterAuth,
+        authUser: this.deps.masterUser,
         listeningPort: () => this.deps.options?.announcePort ?? this.deps.listeningPort(),
         announceIp: this.deps.options?.announceIp,
         attach: this.deps.attachMasterClient,
