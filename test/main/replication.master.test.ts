@@ -10,7 +10,7 @@ import { startTestServer } from '../fixtures/kvd-server.js';
 import { pollUntil } from '../fixtures/poll.js';
 import { scrape } from '../fixtures/prometheus.js';
 import { hasRedisServer, startRedis, type TestRedis } from '../fixtures/redis-server.js';
-import { replicationInfo, strings, writeLoad } from '../fixtures/replication.js';
+import { caughtUp, replicationInfo, strings, writeLoad } from '../fixtures/replication.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
 type Kvd = Awaited<ReturnType<typeof startTestServer>>;
@@ -48,22 +48,6 @@ async function startRedisReplica(masterPort: number, diskless: boolean): Promise
   ]);
   redises.push(redis);
   return redis;
-}
-
-/** Waits until `replica` has applied the whole stream `master` made so far. */
-async function caughtUp(master: Redis, replica: Redis): Promise<void> {
-  let last = '';
-  await pollUntil(
-    'the replica applied the master offset',
-    async () => {
-      const [m, r] = await Promise.all([replicationInfo(master), replicationInfo(replica)]);
-      last = `master ${m.master_repl_offset}, replica ${r.master_link_status} ${r.slave_repl_offset}`;
-      return r.master_link_status === 'up' && r.slave_repl_offset === m.master_repl_offset;
-    },
-    30_000,
-  ).catch((error: Error) => {
-    throw new Error(`${error.message} (${last})`);
-  });
 }
 
 async function preload(master: Redis): Promise<void> {

@@ -18,7 +18,7 @@ import {
   startRedis,
   type TestRedis,
 } from '../fixtures/redis-server.js';
-import { replicationInfo, strings, writeLoad } from '../fixtures/replication.js';
+import { caughtUp, replicationInfo, strings, writeLoad } from '../fixtures/replication.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
 type Kvd = Awaited<ReturnType<typeof startTestServer>>;
@@ -52,21 +52,6 @@ async function startReplica(dir: string, masterPort: number): Promise<[ServerPro
   ]);
   daemons.push(daemon);
   return [daemon, connect(daemon.port)];
-}
-
-async function caughtUp(master: Redis, replica: Redis): Promise<void> {
-  let last = '';
-  await pollUntil(
-    'the replica applied the master offset',
-    async () => {
-      const [m, r] = await Promise.all([replicationInfo(master), replicationInfo(replica)]);
-      last = `master ${m.master_repl_offset}, replica ${r.master_link_status} ${r.slave_repl_offset}`;
-      return r.master_link_status === 'up' && r.slave_repl_offset === m.master_repl_offset;
-    },
-    30_000,
-  ).catch((error: unknown) => {
-    throw new Error(`${String(error)} (${last})`);
-  });
 }
 
 /**

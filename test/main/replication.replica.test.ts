@@ -17,7 +17,7 @@ import {
   startRedis,
   type TestRedis,
 } from '../fixtures/redis-server.js';
-import { replicationInfo, strings, writeLoad } from '../fixtures/replication.js';
+import { caughtUp, replicationInfo, strings, writeLoad } from '../fixtures/replication.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
 type Kvd = Awaited<ReturnType<typeof startTestServer>>;
@@ -52,18 +52,6 @@ async function startReplica(master?: TestRedis): Promise<{ kvd: Kvd; client: Red
   return { kvd, client };
 }
 
-/** Waits until the replica has applied everything the master has streamed so far. */
-async function caughtUp(master: TestRedis, replica: Redis): Promise<void> {
-  await pollUntil(
-    'the replica applied the master offset',
-    async () => {
-      const [m, r] = await Promise.all([replicationInfo(master.client), replicationInfo(replica)]);
-      return r.master_link_status === 'up' && r.slave_repl_offset === m.master_repl_offset;
-    },
-    30_000,
-  );
-}
-
 describe.skipIf(!hasRedisServer())('kvd as a replica of redis-server', () => {
   for (const diskless of [false, true]) {
     it(`loads the master's data and follows its stream (${diskless ? 'diskless' : 'disk-based'} sync)`, async () => {
@@ -79,9 +67,9 @@ describe.skipIf(!hasRedisServer())('kvd as a replica of redis-server', () => {
       const { client } = await startReplica(master);
       const load = writeLoad(master.client, 1, 3_000); // while the full resync runs
       await load;
-      await caughtUp(master, client);
+      await caughtUp(master.client, client);
       await writeLoad(master.client, 2, 3_000);
-      await caughtUp(master, client);
+      await caughtUp(master.client, client);
 
       expect(await strings(client, false)).toEqual(await strings(master.client, true));
       const info = await replicationInfo(client);
@@ -100,7 +88,7 @@ describe.skipIf(!hasRedisServer())('kvd as a replica of redis-server', () => {
     const master = await startMaster(true);
     await master.client.set('k', 'from the master');
     const { client } = await startReplica(master);
-    await caughtUp(master, client);
+    await caughtUp(master.client, client);
     await expect(client.set('k', 'x')).rejects.toThrow(
       /^READONLY You can't write against a read only replica/,
     );
@@ -129,7 +117,7 @@ describe.skipIf(!hasRedisServer())('kvd as a replica of redis-server', () => {
     replicas.push(withUser);
     const client = new Redis({ port: withUser.port });
     clients.push(client);
-    await caughtUp(master, client);
+    await caughtUp(master.client, client);
     expect(await client.get('k')).toBe('for the replicator');
     // As the default user, PSYNC is refused (NOPERM, in the master's ACL log): no link.
     const without = await startTestServer({ replicaOf: address });
@@ -149,10 +137,10 @@ describe.skipIf(!hasRedisServer())('kvd as a replica of redis-server', () => {
     const master = await startMaster(true);
     const { client } = await startReplica(master);
     await writeLoad(master.client, 1, 1_000);
-    await caughtUp(master, client);
+    await caughtUp(master.client, client);
     expect(await master.client.call('CLIENT', 'KILL', 'TYPE', 'replica')).toBe(1);
     await writeLoad(master.client, 2, 1_000);
-    await caughtUp(master, client);
+    await caughtUp(master.client, client);
     const info = await replicationInfo(client);
     expect(info.kvd_partial_syncs).toBe('1');
     expect(info.kvd_full_syncs).toBe('1');
@@ -165,7 +153,7 @@ describe.skipIf(!hasRedisServer())('kvd as a replica of redis-server', () => {
     const { client } = await startReplica();
     await client.set('own', 'replaced by the sync');
     expect(await client.call('REPLICAOF', '127.0.0.1', String(master.port))).toBe('OK');
-    await caughtUp(master, client);
+    await caughtUp(master.client, client);
     expect(await client.get('own')).toBeNull();
     expect(await client.get('shared')).toBe('master value');
     expect(await client.call('REPLICAOF', 'NO', 'ONE')).toBe('OK');
@@ -188,7 +176,7 @@ describe.skipIf(!hasRedisServer())('kvd as a replica across its own restart', ()
     });
     const client = new Redis({ port: first.port });
     await writeLoad(master.client, 1, 1_000);
-    await caughtUp(master, client);
+    await caughtUp(master.client, client);
     client.disconnect();
     await first.close();
     expect(existsSync(join(dir, 'replication.json'))).toBe(true);
@@ -196,7 +184,7 @@ describe.skipIf(!hasRedisServer())('kvd as a replica across its own restart', ()
 
     const { client: again } = await startReplicaIn(dir, master);
     expect(existsSync(join(dir, 'replication.json'))).toBe(false); // taken as it was read
-    await caughtUp(master, again);
+    await caughtUp(master.client, again);
     const info = await replicationInfo(again);
     expect(info.kvd_partial_syncs).toBe('1');
     expect(info.kvd_full_syncs).toBe('0');
@@ -212,7 +200,7 @@ describe.skipIf(!hasRedisServer())('kvd as a replica across its own restart', ()
     );
     await master.client.set('k', 'v');
     const { client } = await startReplicaIn(dir, master);
-    await caughtUp(master, client);
+    await caughtUp(master.client, client);
     expect((await replicationInfo(client)).kvd_full_syncs).toBe('1');
     expect(await client.get('k')).toBe('v');
   });
