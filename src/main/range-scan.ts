@@ -10,6 +10,7 @@ import { KvError } from '../shared/errors.js';
 import { keyToLatin1 } from '../shared/key-bytes.js';
 import type { KeyMemtable } from './key-memtable.js';
 import type { KeyRun, KeyRuns } from './key-runs.js';
+import { ExpiringEntry, KeyEntry, ValueEntry } from './range-entry.js';
 import { arrayCursor, type Cursor } from './scan-cursors.js';
 import { SortedFileCursor, type VersionCheck } from './sorted-file-cursor.js';
 import type { RangeEntry, RangeOptions } from './store-types.js';
@@ -234,32 +235,21 @@ export function* scanRange(
         for (const c of cursors) while (c.key === key) c.next();
         if (skip) continue;
         if (entry !== undefined) {
-          if (range.expiry) {
-            const withExpiry: RangeEntryWithExpiry = {
-              key: entry.key,
-              value: entry.value!,
-              expiresAt: 0,
-            };
-            yield withExpiry;
-          } else yield entry;
+          if (range.expiry) yield new ExpiringEntry(entry.key, entry.value!, 0);
+          else yield entry;
         } else {
           const keyBytes = Buffer.from(key, 'latin1');
           if (range.expiry && sources.getWithExpiry) {
             const found = sources.getWithExpiry(keyBytes);
             if (found === undefined) continue;
-            const withExpiry: RangeEntryWithExpiry = {
-              key: keyBytes,
-              value: found.value,
-              expiresAt: found.expiresAt,
-            };
-            yield withExpiry;
+            yield new ExpiringEntry(keyBytes, found.value, found.expiresAt);
           } else if (range.values) {
             const value = sources.get(keyBytes);
             if (value === undefined) continue;
-            yield { key: keyBytes, value };
+            yield new ValueEntry(keyBytes, value);
           } else {
             if (!sources.has(keyBytes)) continue;
-            yield { key: keyBytes };
+            yield new KeyEntry(keyBytes);
           }
         }
         if (++yielded >= range.limit) return;

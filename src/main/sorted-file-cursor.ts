@@ -10,6 +10,7 @@ import { TYPE_PUT } from '../shared/format.js';
 import type { IndexTable } from '../shared/index-table.js';
 import { SortedDecodeFailure, sortedCorruption } from '../shared/sorted-format.js';
 import type { SortedSegmentReader } from '../shared/sorted-segment-reader.js';
+import { KeyEntry, ValueEntry } from './range-entry.js';
 import type { Cursor } from './scan-cursors.js';
 import type { RangeEntry } from './store-types.js';
 
@@ -140,12 +141,12 @@ export class SortedFileCursor implements Cursor, EntryAt {
     }
     // A key alone is copied alone: a caller keeping every key of a keys-only scan must not keep
     // every block.
-    if (!values) return { key: Buffer.from(this.bytes.subarray(this.keyStart, this.keyEnd)) };
+    if (!values) return new KeyEntry(Buffer.from(this.bytes.subarray(this.keyStart, this.keyEnd)));
     const owned = this.owned ?? this.own();
-    return {
-      key: owned.subarray(this.keyStart, this.keyEnd),
-      value: owned.subarray(this.keyEnd, this.valueEnds[this.i]!),
-    };
+    return new ValueEntry(
+      owned.subarray(this.keyStart, this.keyEnd),
+      owned.subarray(this.keyEnd, this.valueEnds[this.i]!),
+    );
   }
 
   /**
