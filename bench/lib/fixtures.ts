@@ -3,12 +3,13 @@
 // Every fixture is closed when handed out; a scenario opens and closes its own handles.
 
 import { join } from 'node:path';
-import { loadKvd, openKvd, type Store } from '../engines/kvd.js';
+import { loadKvd, openKvd } from '../engines/kvd.js';
 import { loadLevel, openLevel } from '../engines/level.js';
 import { loadLmdbSync, openLmdb } from '../engines/lmdb.js';
 import { loadSqlite, openSqlite } from '../engines/sqlite.js';
 import type { BenchConfig } from './config.js';
 import { Dataset, type DatasetId, type DatasetSpec } from './dataset.js';
+import { waitForSettled } from './kvd-files.js';
 import type { TempDirs } from './temp-dirs.js';
 
 export type StoreEngine = 'kvd' | 'lmdb' | 'classic-level' | 'sqlite';
@@ -76,13 +77,13 @@ async function loadFixture(
 ): Promise<void> {
   switch (engine) {
     case 'kvd': {
-      // A store that has been running a while has a hint file beside every sealed segment; let
-      // the automatic check write them now, so that later scenarios do not measure reads while
-      // it writes them in the background (a one-off cost, after a load, on 2 cores).
+      // A store that has been running a while has its sealed segments sorted, each with a hint
+      // file; let the automatic check do that now, so that later scenarios do not measure reads
+      // while it runs in the background (a one-off cost, after a load, on 2 cores).
       const store = await openKvd(dir, 'no', readers, { compaction: { intervalMs: 100 } });
       try {
         await loadKvd(store, data);
-        await untilHinted(store);
+        await waitForSettled(store, 120_000);
       } finally {
         await store.close();
       }
@@ -115,14 +116,5 @@ async function loadFixture(
       }
       return;
     }
-  }
-}
-
-/** Waits (at most 2 minutes) until every sealed segment of `store` has its hint file. */
-async function untilHinted(store: Store): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while ((await store.stats()).segments.some((s) => !s.active && !s.hinted)) {
-    if (Date.now() > deadline) throw new Error('hint files were not written within 2 minutes');
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -94,18 +94,19 @@ export function describeRecovery(recovery: StoreStats['recovery']): string {
 }
 
 /**
- * Polls `store` (opened with automatic compaction on, which writes missing hint files on each
- * check) until every sealed segment is hinted; throws after `timeoutMs`.
+ * Polls `store` (opened with automatic compaction on, whose check sorts sealed log segments and
+ * writes missing hint files) until every sealed segment is a hinted data segment: the state a
+ * store settles in after a load. Throws after `timeoutMs`.
  */
-export async function waitForHints(store: Store, timeoutMs: number): Promise<StoreStats> {
+export async function waitForSettled(store: Store, timeoutMs: number): Promise<StoreStats> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const stats = await store.stats();
     const sealed = stats.segments.filter((s) => !s.active);
-    if (sealed.every((s) => s.hinted)) return stats;
+    const unsettled = sealed.filter((s) => !(s.hinted && s.merged)).length;
+    if (unsettled === 0) return stats;
     if (performance.now() > deadline) {
-      const missing = sealed.filter((s) => !s.hinted).length;
-      throw new Error(`${missing} of ${sealed.length} sealed segments still lack a hint file`);
+      throw new Error(`${unsettled} of ${sealed.length} sealed segments are not sorted and hinted`);
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

@@ -7,7 +7,7 @@ import { loadKvd, openKvd, segmentBytesFor } from '../engines/kvd.js';
 import { type Level, loadLevel, openLevel } from '../engines/level.js';
 import { type Lmdb, loadLmdbSync, openLmdb } from '../engines/lmdb.js';
 import { formatNumber } from '../lib/format.js';
-import { waitForHints } from '../lib/kvd-files.js';
+import { waitForSettled } from '../lib/kvd-files.js';
 import { type Measurement, measureSync, measureWindow } from '../lib/measure.js';
 import {
   kvdScan,
@@ -132,8 +132,9 @@ export const scenario: Scenario = {
       }
 
       // kvd: loaded here and kept open, so "fresh" is the state a load leaves: sealed
-      // segments with key runs (the automatic check writes them every 100 ms; waited for),
-      // the active segment's keys in the memtable. Then compact() merges everything.
+      // segments sorted, each with its key run (the automatic check, every 100 ms, does that;
+      // waited for), the active segment's keys in the memtable. Then compact() merges
+      // everything.
       process.stdout.write(`${loading} kvd…)\n`);
       const kvd: Record<KvdState, Figure[]> = { fresh: [], compacted: [] };
       const kvdAsync: Partial<Record<KvdState, Figure>> = {};
@@ -144,7 +145,9 @@ export const scenario: Scenario = {
       });
       try {
         await loadKvd(store, data);
-        const fresh = await waitForHints(store, 120_000);
+        const loaded = performance.now();
+        const fresh = await waitForSettled(store, 120_000);
+        const settleSeconds = (performance.now() - loaded) / 1000;
         const active = fresh.segments.find((s) => s.active);
         const measureKvd = async (state: KvdState) => {
           for (const [k, probe] of probes.entries()) {
@@ -179,7 +182,8 @@ export const scenario: Scenario = {
         out.note(
           `kvd fresh: loaded in this scenario and kept open (durability 'no', segments of ` +
             `${formatNumber(segmentBytes / MIB)} MiB): ${fresh.segments.length - 1} sealed ` +
-            `segments, each with its key run, and the active segment's ` +
+            `segments, sorted by the automatic check (sortSealed, no rate limit; ` +
+            `${formatNumber(settleSeconds)} s after the load), each with its key run, and the active segment's ` +
             `${(active?.liveKeys ?? 0).toLocaleString('en-US')} keys in the memtable; after ` +
             `compact() (merges: ${result.merges}, ${formatNumber(result.seconds)} s, no rate ` +
             `limit): ${merged} merged segment(s) with key runs, the memtable empty`,

@@ -16,7 +16,7 @@ import {
   hasSnapshot,
   type RecoveryMode,
   SNAPSHOT_FILE,
-  waitForHints,
+  waitForSettled,
 } from '../lib/kvd-files.js';
 import { type OpenTiming, timeOpens } from '../lib/open-timer.js';
 import type { Figure, ResultBuilder } from '../lib/results.js';
@@ -187,7 +187,7 @@ async function reopenSize(
 
 /**
  * Loads `data` into kvd in `dir` (no automatic compaction), then reopens it with the automatic
- * check every 20 ms and no rate limit until every sealed segment has its hint file, and closes
+ * check every 20 ms and no rate limit until every sealed segment is sorted with its hint file, and closes
  * it (a clean close, which writes the index snapshot). Returns a note on the directory.
  */
 async function prepareKvd(
@@ -209,12 +209,12 @@ async function prepareKvd(
     compaction: { auto: true, intervalMs: 20, bytesPerSecond: 0 },
   });
   try {
-    const stats = await waitForHints(store, HINTS_TIMEOUT_MS);
+    const stats = await waitForSettled(store, HINTS_TIMEOUT_MS);
     const sealed = stats.segments.filter((s) => !s.active).length;
     return (
       `${keys} keys: ${formatNumber(stats.diskBytes / 2 ** 20)} MiB in ${stats.segments.length} ` +
       `segments of at most ${formatNumber(segmentBytes / 2 ** 20)} MiB (${sealed} sealed, all ` +
-      'with hint files)'
+      'sorted by the automatic check, with hint files)'
     );
   } finally {
     await store.close();

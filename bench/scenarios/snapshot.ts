@@ -9,7 +9,7 @@
 import { loadKvd, openKvd, passValue, type Snapshot, segmentBytesFor } from '../engines/kvd.js';
 import { type Dataset, probeAt, probeKeys } from '../lib/dataset.js';
 import { formatNumber, formatUs } from '../lib/format.js';
-import { waitForHints } from '../lib/kvd-files.js';
+import { waitForSettled } from '../lib/kvd-files.js';
 import { windowWarmupMs } from '../lib/measure.js';
 import { pipeline } from '../lib/pipeline.js';
 import { kvdScanSync } from '../lib/range-scans.js';
@@ -80,7 +80,8 @@ export const scenario: Scenario = {
     const base = { engine: 'kvd', dataset: 'A' } as const;
     const score = (v: Uint8Array | undefined): number => (v?.length === VALUE_BYTES ? 1 : 0);
 
-    // Loaded with the automatic check writing hint files and key runs, then reopened without
+    // Loaded with the automatic check sorting sealed segments (hint files and key runs beside
+    // each), then reopened without
     // automatic compaction, so nothing runs in the background while the tasks are timed.
     process.stdout.write(`(loading ${data.count.toLocaleString('en-US')} keys into kvd…)\n`);
     const loader = await openKvd(dir, 'no', config.readers, {
@@ -89,7 +90,7 @@ export const scenario: Scenario = {
     });
     try {
       await loadKvd(loader, data);
-      await waitForHints(loader, 120_000);
+      await waitForSettled(loader, 120_000);
     } finally {
       await loader.close();
     }
@@ -193,7 +194,7 @@ export const scenario: Scenario = {
           `${formatNumber(timeMs)} ms of creations a phase (at most ${MAX_CREATIONS.toLocaleString('en-US')}); the figure is ` +
           `the median time in ms, its p50 and p99 in µs. Store: ${data.count.toLocaleString('en-US')} ` +
           `keys loaded here (segments of ${formatNumber(segmentBytes / 2 ** 20)} MiB, ` +
-          `hint files and key runs written), reopened with durability 'everysec' and no ` +
+          `sealed segments sorted, hint files and key runs written), reopened with durability 'everysec' and no ` +
           'automatic compaction',
       );
     } finally {

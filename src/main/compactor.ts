@@ -76,7 +76,7 @@ export class Compactor {
   /** Segments whose hint file could not be written (damaged?): not retried until reopen. */
   private readonly hintFailed = new Set<number>();
   private closed = false;
-  private readonly policy: CompactionPolicy;
+  private policy: CompactionPolicy;
   /** The running job's compaction worker, if any. */
   private worker: Worker | undefined;
   /** `compact()` calls not yet settled: while there is one, the worker holds the process open. */
@@ -103,6 +103,8 @@ export class Compactor {
       includeDeadRatio: options.includeDeadRatio,
       smallSegmentBytes: options.smallSegmentBytes,
       maxMergeBytes: options.maxMergeBytes,
+      sortSealed: options.sortSealed,
+      sortSkipThrough: 0,
     };
     if (options.auto) {
       this.timer = setInterval(() => this.checkNow(), options.intervalMs);
@@ -129,18 +131,45 @@ export class Compactor {
     return { ...this.installed };
   }
 
-  /** Runs the automatic check once (unless one is already queued): hints, then a due merge. */
+  /**
+   * Runs the automatic check once (unless one is already queued): a due merge, or else sealed
+   * log segments rewritten sorted (`sortSealed`), then the hint files still missing. Sorting
+   * first spares a hint job for segments a merge replaces.
+   */
   checkNow(): void {
     if (this.autoQueued || this.closed) return;
     this.autoQueued = true;
     this.enqueue(async () => {
       this.autoQueued = false;
-      await this.writeHints();
-      const plan = await this.writer.planCompaction(false, 0, MAX_ID, this.policy);
-      if (plan) await this.runMerge(plan, undefined, 1);
+      try {
+        await this.mergeDue();
+      } finally {
+        if (!this.closed) await this.writeHints();
+      }
     }).catch((error: unknown) => {
       if (!this.closed) this.log.error({ err: error }, 'automatic compaction failed');
     });
+  }
+
+  /**
+   * Runs the due merge, if any. A sort of sealed segments refused as damaged (`KV_CORRUPTION`:
+   * the merge will not lose a live key) is not tried again for those segments until reopen;
+   * they stay log segments, read record by record. Other failures are tried again next check.
+   */
+  private async mergeDue(): Promise<void> {
+    const plan = await this.writer.planCompaction(false, 0, MAX_ID, this.policy);
+    if (!plan) return;
+    try {
+      await this.runMerge(plan, undefined, 1);
+    } catch (error) {
+      const damaged = error instanceof KvError && error.code === 'KV_CORRUPTION';
+      if (plan.reason !== 'sort' || !damaged || this.closed) throw error;
+      this.policy = { ...this.policy, sortSkipThrough: plan.last };
+      this.log.error(
+        { err: error, first: plan.first, last: plan.last },
+        'compaction: cannot sort sealed segments; they stay log segments',
+      );
+    }
   }
 
   /** Stops the timer and any running job, and waits for it to end. Never throws. */

@@ -17,6 +17,16 @@ export interface CompactionPolicy {
   readonly smallSegmentBytes: number;
   /** Input bytes one automatic merge takes at most (it stops adding segments past this). */
   readonly maxMergeBytes: number;
+  /**
+   * When no merge is due, rewrite sealed log segments sorted (data segments), as an LSM tree
+   * flushes its memtable, so that range scans walk blocks instead of reading the log.
+   */
+  readonly sortSealed: boolean;
+  /**
+   * Segments whose replay span starts at or before this (`Segment.first`) are not sorted: a
+   * sort of them failed (0: none).
+   */
+  readonly sortSkipThrough: number;
 }
 
 /** One segment a merge reads. */
@@ -42,6 +52,11 @@ export interface MergePlan {
   readonly sealedThrough: number;
   /** The log's last sequence number when the plan was made (recorded in the merged hint). */
   readonly sequence: number;
+  /**
+   * Why: `'all'` (compact()), `'dead'` (a trigger fired: bytes to reclaim), or `'sort'` (only
+   * sealed log segments to sort, `CompactionPolicy.sortSealed`).
+   */
+  readonly reason: 'all' | 'dead' | 'sort';
 }
 
 /**

@@ -61,7 +61,7 @@ export class WriterCompaction {
     if (all && after === 0) log.sealActive();
     segments.sweepExpired();
     const sealed = segments.list().filter((s) => s.id !== log.activeId);
-    const run = chooseRun(
+    const { run, reason } = chooseRun(
       sealed.filter((s) => s.first > after && s.last <= upTo),
       sealed[0],
       policy,
@@ -77,6 +77,7 @@ export class WriterCompaction {
       now: Date.now(),
       sealedThrough: sealed.reduce((m, s) => Math.max(m, s.last), 0),
       sequence: log.sequence,
+      reason,
     };
     this.merging = plan;
     this.logger.info(
@@ -85,6 +86,7 @@ export class WriterCompaction {
         bytes: run.reduce((n, s) => n + s.size, 0),
         output: sortedSegmentFileName(plan.outputId),
         dropTombstones: plan.dropTombstones,
+        reason,
       },
       'compaction: merge planned',
     );

@@ -1,6 +1,7 @@
 // Compaction through the Store API: compact() reclaims dead bytes and keeps every live value
 // (across reopen); a merge that does not start at the oldest segment keeps the tombstones that
 // still hide older values (the deleted-key resurrection case); automatic merges and hint files;
+// sealed log segments sorted by the automatic check (sortSealed) or left as they are;
 // readers racing merges see only written values; keys() racing a merge misses no key; close()
 // during a merge.
 
@@ -106,7 +107,13 @@ describe('compact()', () => {
     // Automatic merges only, of segments at least 60% dead; nothing counts as small.
     const options: StoreOptions = {
       ...SMALL,
-      compaction: { auto: true, intervalMs: 10, smallSegmentBytes: 0, bytesPerSecond: 0 },
+      compaction: {
+        auto: true,
+        intervalMs: 10,
+        smallSegmentBytes: 0,
+        bytesPerSecond: 0,
+        sortSealed: false,
+      },
     };
     let store = await Store.open(dir, { ...SMALL, compaction: { auto: false } });
     try {
@@ -200,6 +207,97 @@ describe('automatic compaction', () => {
       await expectModel(reopened, model, 'after reopening from hints');
     } finally {
       await reopened.close();
+    }
+  });
+
+  it('sorts sealed log segments when no merge is due (sortSealed), keeping tombstones that hide older values; reopen and range scans agree', async () => {
+    const dir = await makeTempDir('sort-sealed');
+    const options: StoreOptions = {
+      ...SMALL,
+      snapshotIntervalMs: 0,
+      compaction: { auto: true, intervalMs: 10, bytesPerSecond: 0, smallSegmentBytes: 0 },
+    };
+    const model = new Map<string, string>();
+    const key = (n: number) => `key:${String(n).padStart(4, '0')}`;
+    /** Writes rounds with no automatic check, then opens with it until all is sorted. */
+    const writeThenSort = async (rounds: number[], deletes: number[]) => {
+      const writing = await Store.open(dir, { ...options, compaction: { auto: false } });
+      try {
+        for (const round of rounds) {
+          const entries: [string, string][] = [];
+          for (let i = 0; i < 60; i++) {
+            entries.push([key(round * 60 + i), `${key(round * 60 + i)}=`.padEnd(70, `${round}`)]);
+          }
+          await writeAll(writing, entries);
+          for (const [k, v] of entries) model.set(k, v);
+        }
+        for (const n of deletes) {
+          await writing.delete(key(n));
+          model.delete(key(n));
+        }
+        const sealed = (await writing.stats()).segments.filter((s) => !s.active && !s.merged);
+        expect(sealed.length).toBeGreaterThan(2);
+      } finally {
+        await writing.close();
+      }
+      const sorting = await Store.open(dir, options);
+      try {
+        await pollUntil(
+          'every sealed segment is a hinted data segment',
+          async () =>
+            (await sorting.stats()).segments.every((s) => s.active || (s.merged && s.hinted)),
+          20_000,
+        );
+        const files = readdirSync(dir);
+        expect(files.filter((f) => f.endsWith('.log'))).toHaveLength(1); // the active segment
+        await expectModel(sorting, model, 'after sorting');
+        const scanned = [...sorting.rangeSync()].map((e) => [`${e.key}`, `${e.value}`]);
+        expect(scanned).toEqual([...model.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+        return (await sorting.stats()).segments;
+      } finally {
+        await sorting.close();
+      }
+    };
+    await writeThenSort([0, 1, 2], []);
+    // The deletes hide values in the first data segment: the second sort, which does not start
+    // at the oldest segment, must keep their tombstones.
+    const segments = await writeThenSort([3, 4, 5], [7, 67, 127]);
+    const merged = segments.filter((s) => s.merged);
+    expect(merged.length).toBeGreaterThan(1);
+    expect(merged[merged.length - 1]!.tombstoneBytes).toBeGreaterThan(0);
+    rmSync(`${dir}/INDEX-SNAPSHOT`, { force: true });
+    const store = await Store.open(dir, { ...options, compaction: { auto: false } });
+    try {
+      await expectModel(store, model, 'after reopening from the data segments');
+      for (const n of [7, 67, 127]) expect(store.getSync(key(n))).toBeUndefined();
+      expect([...store.rangeSync({ values: false })]).toHaveLength(model.size);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('with sortSealed false, leaves sealed log segments as they are and writes their hints', async () => {
+    const dir = await makeTempDir('no-sort-sealed');
+    const store = await Store.open(dir, {
+      ...SMALL,
+      compaction: { auto: true, intervalMs: 10, bytesPerSecond: 0, sortSealed: false },
+    });
+    try {
+      await writeAll(
+        store,
+        Array.from({ length: 300 }, (_, i): [string, string] => [`k${i}`, 'v'.repeat(60)]),
+      );
+      // Each check would sort before it writes hints: once all are hinted, none was sorted.
+      await pollUntil(
+        'every sealed segment has a hint file',
+        async () => (await store.stats()).segments.every((s) => s.active || s.hinted),
+        20_000,
+      );
+      const sealed = (await store.stats()).segments.filter((s) => !s.active);
+      expect(sealed.length).toBeGreaterThan(2);
+      expect(sealed.some((s) => s.merged)).toBe(false);
+    } finally {
+      await store.close();
     }
   });
 });

@@ -1,6 +1,7 @@
 // One damaged record must not block a store's upkeep for good (issue "Reliability", item 4):
 // keys() leaves it out and counts it, MGET answers every readable key, a merge refuses only
-// while a live key needs the damaged record and skips it once the key is deleted, and
+// while a live key needs the damaged record and skips it once the key is deleted, the automatic
+// sort of sealed segments gives up on a damaged one once (logged) and goes on with the rest, and
 // `kvd repair` (or Store.open with repair: true) salvages a store that will not open.
 
 import { execFile } from 'node:child_process';
@@ -12,6 +13,7 @@ import { Store, type StoreOptions } from '../../dist/main/index.js';
 import { flipByte } from '../fixtures/file-bytes.js';
 import { expectRejectsWith } from '../fixtures/kv-errors.js';
 import { CLI, redisCli, startTestServer } from '../fixtures/kvd-server.js';
+import { pollUntil } from '../fixtures/poll.js';
 import { RECORD_HEADER, readSegment, segmentFiles } from '../fixtures/segment-file.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
@@ -81,6 +83,46 @@ describe('a damaged record behind the index snapshot (the store opens)', () => {
       expect(stats.segments.filter((s) => !s.active).every((s) => s.merged)).toBe(true);
       expect(existsSync(join(dir, file))).toBe(false);
       expect((await store.getMany(readable)).every((v) => v !== undefined)).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('the automatic sort of sealed segments refuses them once, logs it, and sorts later segments', async () => {
+    const { dir, file } = await storeWithDamage('damage-sort');
+    const errors: { fields: Record<string, unknown>; message: string }[] = [];
+    const logger = {
+      debug() {},
+      info() {},
+      warn() {},
+      error: (fields: Record<string, unknown>, message: string) =>
+        void errors.push({ fields, message }),
+    };
+    const store = await Store.open(dir, {
+      ...OPTIONS,
+      logger,
+      compaction: { auto: true, intervalMs: 10, bytesPerSecond: 0 },
+    });
+    const refusals = () => errors.filter((e) => e.message.includes('cannot sort sealed segments'));
+    try {
+      await pollUntil('the sort is refused', () => refusals().length > 0, 20_000);
+      expect(refusals()[0]!.fields.err).toMatchObject({ code: 'KV_CORRUPTION' });
+      // New segments after the refused ones are sorted; the damaged one is left as it is.
+      const more = Array.from({ length: 120 }, (_, i): [string, string] => [
+        `more-${i}`,
+        'm'.repeat(60),
+      ]);
+      await Promise.all(more.map(([k, v]) => store.set(k, v)));
+      await pollUntil(
+        'a later segment is sorted',
+        async () => (await store.stats()).segments.some((s) => s.merged),
+        20_000,
+      );
+      expect(refusals()).toHaveLength(1);
+      expect(existsSync(join(dir, file))).toBe(true);
+      await expectRejectsWith(store.get('key-40'), 'KV_CORRUPTION');
+      expect((await store.getMany(readable)).every((v) => v !== undefined)).toBe(true);
+      expect((await store.getMany(more.map(([k]) => k))).every((v) => v !== undefined)).toBe(true);
     } finally {
       await store.close();
     }

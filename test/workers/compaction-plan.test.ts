@@ -1,10 +1,11 @@
 // Tests choosing what to merge (src/workers/compaction-plan.ts): contiguous runs only, Bitcask's
 // trigger and include thresholds, tombstones counting as reclaimable only in a run that starts
-// at the oldest segment, the input cap, and compact()'s "everything sealed".
+// at the oldest segment, the input cap, compact()'s "everything sealed", and, when nothing is
+// due, sealed unsorted segments to sort (sortSealed).
 
 import { describe, expect, it } from 'vitest';
 import type { CompactionPolicy } from '../../dist/shared/compaction-messages.js';
-import { chooseRun, reclaimableBytes } from '../../dist/workers/compaction-plan.js';
+import { chooseRun as choose, reclaimableBytes } from '../../dist/workers/compaction-plan.js';
 import type { Segment } from '../../dist/workers/segments.js';
 
 const HEADER = 32;
@@ -14,14 +15,19 @@ const POLICY: CompactionPolicy = {
   includeDeadRatio: 0.4,
   smallSegmentBytes: 0,
   maxMergeBytes: 1_000_000,
+  sortSealed: false,
+  sortSkipThrough: 0,
 };
 
+/** The run chooseRun picks (its reason is checked where it matters). */
+const chooseRun = (...args: Parameters<typeof choose>) => choose(...args).run;
+
 /** Segment `id` of `size` bytes, `dead` of them dead (`tombstones` of those tombstones). */
-function seg(id: number, size: number, dead: number, tombstones = 0): Segment {
+function seg(id: number, size: number, dead: number, tombstones = 0, kind: 0 | 1 | 2 = 0): Segment {
   return {
     id,
     handle: id,
-    kind: 0,
+    kind,
     first: id,
     last: id,
     size,
@@ -85,5 +91,44 @@ describe('chooseRun', () => {
       1,
     ]);
     expect(chooseRun([], undefined, POLICY, true)).toEqual([]);
+  });
+
+  describe('sortSealed', () => {
+    const SORT = { ...POLICY, sortSealed: true };
+    const sorted = (id: number) => seg(id, 1000, 0, 0, 2);
+
+    it('when nothing is due, takes the first run of neighbouring unsorted segments', () => {
+      // 1 is sorted; 2 (log) and 3 (an earlier format's merged segment) are not; 4 is sorted.
+      const sealed = [
+        sorted(1),
+        seg(2, 1000, 0),
+        seg(3, 1000, 0, 0, 1),
+        sorted(4),
+        seg(5, 1000, 0),
+      ];
+      expect(choose(sealed, sealed[0], SORT, false)).toEqual({
+        run: [sealed[1], sealed[2]],
+        reason: 'sort',
+      });
+      expect(chooseRun(sealed, sealed[0], POLICY, false)).toEqual([]);
+      expect(chooseRun([sorted(1), sorted(2)], undefined, SORT, false)).toEqual([]);
+    });
+
+    it('a merge a trigger fired comes first, with its reason', () => {
+      const sealed = [seg(1, 1000, 0), seg(2, 1000, 900, 0, 2)];
+      expect(choose(sealed, sealed[0], SORT, false)).toEqual({ run: [sealed[1]], reason: 'dead' });
+      expect(choose(sealed, sealed[0], SORT, true).reason).toBe('all');
+    });
+
+    it('skips segments up to sortSkipThrough, and cuts at maxMergeBytes', () => {
+      const sealed = [seg(1, 1000, 0), seg(2, 1000, 0), seg(3, 1000, 0), seg(4, 1000, 0)];
+      expect(ids(chooseRun(sealed, sealed[0], { ...SORT, sortSkipThrough: 2 }, false))).toEqual([
+        3, 4,
+      ]);
+      expect(ids(chooseRun(sealed, sealed[0], { ...SORT, maxMergeBytes: 2500 }, false))).toEqual([
+        1, 2,
+      ]);
+      expect(chooseRun(sealed, sealed[0], { ...SORT, sortSkipThrough: 4 }, false)).toEqual([]);
+    });
   });
 });

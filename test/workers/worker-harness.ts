@@ -174,6 +174,8 @@ export const MERGE_EVERYTHING: CompactionPolicy = {
   includeDeadRatio: 0.4,
   smallSegmentBytes: 0,
   maxMergeBytes: 1 << 30,
+  sortSealed: false,
+  sortSkipThrough: 0,
 };
 
 export interface WriterOptions {
