@@ -105,6 +105,7 @@ export class Compactor {
       maxMergeBytes: options.maxMergeBytes,
       sortSealed: options.sortSealed,
       sortSkipThrough: 0,
+      sortQuietMs: options.intervalMs,
     };
     if (options.auto) {
       this.timer = setInterval(() => this.checkNow(), options.intervalMs);

@@ -27,6 +27,8 @@ export interface CompactionPolicy {
    * sort of them failed (0: none).
    */
   readonly sortSkipThrough: number;
+  /** Sorting waits until no segment was sealed for this long (ms; the check's interval). */
+  readonly sortQuietMs: number;
 }
 
 /** One segment a merge reads. */

@@ -90,6 +90,9 @@ export class LogWriter {
     return this.active.id;
   }
 
+  /** When (`performance.now()`) a segment was last sealed by this writer; -Infinity: never. */
+  sealedAt = Number.NEGATIVE_INFINITY;
+
   get sequence(): number {
     return this.lastSeq;
   }
@@ -355,6 +358,7 @@ export class LogWriter {
     try {
       this.writeFinalMark();
       this.file.seal(old.size);
+      this.sealedAt = performance.now();
       this.active = this.segments.create();
       this.file = this.openFile(this.active, NEW_SEGMENT_SYNC);
       this.segments.publishKeyRunState(this.active.id);

@@ -61,10 +61,13 @@ export class WriterCompaction {
     if (all && after === 0) log.sealActive();
     segments.sweepExpired();
     const sealed = segments.list().filter((s) => s.id !== log.activeId);
+    // Sorting waits while segments fill faster than one per `sortQuietMs`: under a sustained
+    // load it would take a core from the writes it follows (ARCHITECTURE.md, "Compaction").
+    const quiet = performance.now() - log.sealedAt >= policy.sortQuietMs;
     const { run, reason } = chooseRun(
       sealed.filter((s) => s.first > after && s.last <= upTo),
       sealed[0],
-      policy,
+      quiet ? policy : { ...policy, sortSealed: false },
       all,
     );
     if (run.length === 0) return null;

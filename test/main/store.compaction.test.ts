@@ -276,6 +276,42 @@ describe('automatic compaction', () => {
     }
   });
 
+  it('waits to sort while segments fill faster than one per check interval, then sorts them', async () => {
+    const dir = await makeTempDir('sort-quiet');
+    const lines: { message: string; fields: Record<string, unknown> }[] = [];
+    const log = (fields: Record<string, unknown>, message: string) =>
+      void lines.push({ fields, message });
+    const store = await Store.open(dir, {
+      ...SMALL,
+      logger: { debug: log, info: log, warn: log, error: log },
+      compaction: { auto: true, intervalMs: 200, bytesPerSecond: 0 },
+    });
+    const hintsWritten = () => lines.filter((l) => l.message === 'compaction: wrote hint file');
+    try {
+      // Each batch fills a 4 KiB segment: a rotation every few ms, far under 200 ms. A check
+      // plans a merge before it writes hints, so once one has written a hint, it has passed on
+      // sorting while segments were sealed a few ms before.
+      for (let round = 0; hintsWritten().length === 0; round++) {
+        await writeAll(
+          store,
+          Array.from({ length: 60 }, (_, i): [string, string] => [
+            `k${round}.${i}`,
+            'v'.repeat(60),
+          ]),
+        );
+      }
+      expect((await store.stats()).segments.some((s) => s.merged)).toBe(false);
+      // Quiet now: the next checks sort every sealed segment.
+      await pollUntil(
+        'every sealed segment is sorted',
+        async () => (await store.stats()).segments.every((s) => s.active || s.merged),
+        20_000,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
   it('with sortSealed false, leaves sealed log segments as they are and writes their hints', async () => {
     const dir = await makeTempDir('no-sort-sealed');
     const store = await Store.open(dir, {

@@ -17,6 +17,7 @@ const POLICY: CompactionPolicy = {
   maxMergeBytes: 1_000_000,
   sortSealed: false,
   sortSkipThrough: 0,
+  sortQuietMs: 0,
 };
 
 /** The run chooseRun picks (its reason is checked where it matters). */

@@ -176,6 +176,7 @@ export const MERGE_EVERYTHING: CompactionPolicy = {
   maxMergeBytes: 1 << 30,
   sortSealed: false,
   sortSkipThrough: 0,
+  sortQuietMs: 0,
 };
 
 export interface WriterOptions {
