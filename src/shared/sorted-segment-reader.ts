@@ -52,9 +52,9 @@ export interface SeekOptions {
 }
 
 /**
- * Opens a sorted segment: the whole file as bytes, or a source. Reads and checks the footer,
- * then the index, filter and properties blocks (their CRCs, structure, and agreement with each
- * other and the footer). Returns the reader or why the file cannot be trusted.
+ * Opens a sorted segment: the whole file as bytes, or a source. Reads and checks the footer and
+ * the properties, then the index and filter blocks (their CRCs, structure, and agreement with
+ * each other and the footer). Returns the reader or why the file cannot be trusted.
  */
 export function openSortedSegment(
   file: Uint8Array | SortedSegmentSource,
@@ -64,10 +64,9 @@ export function openSortedSegment(
     file instanceof Uint8Array
       ? { size: file.length, read: (offset, length) => file.subarray(offset, offset + length) }
       : file;
-  if (source.size < FOOTER_BYTES) return new SortedDecodeFailure('truncated', 0, 'footer');
-  const footerBytes = source.read(source.size - FOOTER_BYTES, FOOTER_BYTES);
-  const footer = decodeFooter(footerBytes, source.size);
-  if (footer instanceof SortedDecodeFailure) return footer;
+  const head = readSortedProperties(source, options);
+  if (head instanceof SortedDecodeFailure) return head;
+  const { footer, properties } = head;
   const { decompressor } = options;
   const indexRaw = loadBlock(source, footer.index, 'index', decompressor);
   if (indexRaw instanceof SortedDecodeFailure) return indexRaw;
@@ -77,10 +76,6 @@ export function openSortedSegment(
   if (filterRaw instanceof SortedDecodeFailure) return filterRaw;
   const filter = decodeBloomFilter(filterRaw);
   if (!filter) return new SortedDecodeFailure('bad-filter', footer.filter.offset, 'filter');
-  const propertiesRaw = loadBlock(source, footer.properties, 'properties', decompressor);
-  if (propertiesRaw instanceof SortedDecodeFailure) return propertiesRaw;
-  const properties = decodeProperties(propertiesRaw, footer.properties.offset);
-  if (properties instanceof SortedDecodeFailure) return properties;
   const n = index.fences.length;
   if (
     properties.dataBlocks !== n ||
@@ -91,6 +86,26 @@ export function openSortedSegment(
     return new SortedDecodeFailure('bad-properties', footer.properties.offset, 'properties');
   }
   return new SortedSegmentReader(source, footer, index, filter, properties, decompressor);
+}
+
+/**
+ * Reads only the footer and the properties block of a sorted segment (their CRCs checked): what
+ * recovery behind an index snapshot needs of a data segment, without decoding its index (one
+ * fence post per block: 54 ms for 100,000 blocks at open). Everything else is checked when a
+ * reader opens the file.
+ */
+export function readSortedProperties(
+  source: SortedSegmentSource,
+  options: SortedSegmentOpenOptions = {},
+): { readonly footer: SortedFooter; readonly properties: SortedProperties } | SortedDecodeFailure {
+  if (source.size < FOOTER_BYTES) return new SortedDecodeFailure('truncated', 0, 'footer');
+  const footer = decodeFooter(source.read(source.size - FOOTER_BYTES, FOOTER_BYTES), source.size);
+  if (footer instanceof SortedDecodeFailure) return footer;
+  const raw = loadBlock(source, footer.properties, 'properties', options.decompressor);
+  if (raw instanceof SortedDecodeFailure) return raw;
+  const properties = decodeProperties(raw, footer.properties.offset);
+  if (properties instanceof SortedDecodeFailure) return properties;
+  return { footer, properties };
 }
 
 /** The stored block at `handle` with its CRC checked, decompressed: its raw contents. */

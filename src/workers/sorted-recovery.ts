@@ -12,7 +12,11 @@ import { buildKeyRun, keysFileName } from '../shared/key-run-format.js';
 import type { Logger } from '../shared/logger.js';
 import type { BlockCursor } from '../shared/sorted-block.js';
 import { BLOCK_TRAILER_BYTES, isSortedFailure, sortedCorruption } from '../shared/sorted-format.js';
-import { openSortedSegment, type SortedSegmentReader } from '../shared/sorted-segment-reader.js';
+import {
+  openSortedSegment,
+  readSortedProperties,
+  type SortedSegmentReader,
+} from '../shared/sorted-segment-reader.js';
 import { writeFileDurably } from './durable-file.js';
 import type { IndexPublisher } from './index-publisher.js';
 import { type Segment, SegmentTable } from './segments.js';
@@ -171,7 +175,7 @@ export function sortedSegmentOverhead(segments: SegmentTable, segment: Segment):
   }
   try {
     const size = files.size(fd);
-    const reader = openSortedSegment({
+    const reader = readSortedProperties({
       size,
       read: (offset, length) => {
         const out = new Uint8Array(length);
