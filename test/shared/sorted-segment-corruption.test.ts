@@ -15,6 +15,7 @@ import {
 } from '../../dist/shared/sorted-format.js';
 import {
   openSortedSegment,
+  readSortedProperties,
   type SortedSegmentReader,
 } from '../../dist/shared/sorted-segment-reader.js';
 import { SortedSegmentWriter } from '../../dist/shared/sorted-segment-writer.js';
@@ -231,6 +232,28 @@ describe.each([
           }
         }
       }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('readSortedProperties (recovery behind an index snapshot) catches every flip in the footer and properties, and reads past the rest', () => {
+    const source = (bytes: Uint8Array) => ({
+      size: bytes.length,
+      read: (o: number, n: number) => bytes.subarray(o, o + n),
+    });
+    expect(readSortedProperties(source(file), options)).toMatchObject({
+      properties: { dataBlocks: intact.blockCount },
+    });
+    const wrong: string[] = [];
+    for (let at = 0; at < file.length; at++) {
+      const { region } = regionOf(at);
+      const damaged = file.slice();
+      damaged[at]! ^= 0x20;
+      const got = readSortedProperties(source(damaged), options);
+      const caught = got instanceof SortedDecodeFailure;
+      if (region === 'footer' || region === 'properties') {
+        if (!caught || got.region !== region) wrong.push(`flip at ${at} (${region}): ${got}`);
+      } else if (caught) wrong.push(`flip at ${at} (${region}) failed: ${JSON.stringify(got)}`);
     }
     expect(wrong).toEqual([]);
   });
