@@ -41,7 +41,7 @@ afterEach(removeTempDirs);
 
 type Model = Map<string, string>;
 
-/** Automatic checks that write hint files but never merge (no trigger can fire). */
+/** Automatic checks that write hint files but never merge (no trigger can fire, no sort). */
 const HINTS_ONLY: StoreOptions = {
   ...OPTIONS,
   compaction: {
@@ -51,6 +51,7 @@ const HINTS_ONLY: StoreOptions = {
     includeDeadRatio: 1,
     triggerDeadBytes: Number.MAX_SAFE_INTEGER,
     smallSegmentBytes: 0,
+    sortSealed: false,
   },
 };
 
