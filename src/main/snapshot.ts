@@ -193,6 +193,8 @@ export class Snapshot {
     // now was never displaced, so it is the snapshot's version whatever the log lost.
     if (this.state.released) this.checkHeld();
     if (at.expiresAt !== 0 || at.seq > this.sequence) return false;
+    // A data segment whose every put entry is live needs no probe (segment-handles.ts).
+    if (this.e.index.segments.allLive(at.handle, at.segmentId)) return true;
     return indexPointsAt(this.e.index, at);
   }
 

@@ -22,6 +22,7 @@ import { moveAt, moveCount } from '../shared/merge-moves.js';
 import type { VersionLog } from '../shared/version-log.js';
 import { commitTemp, removeFilesDurably, TEMP_SUFFIX } from './durable-file.js';
 import { type Segment, SegmentTable } from './segments.js';
+import { markAllLiveIfSo } from './sorted-recovery.js';
 
 /** Moves installed per slice before letting queued writes run. */
 const SLICE = 32_768;
@@ -103,6 +104,8 @@ export async function installMerge(
     if (i % SLICE === SLICE - 1) await nextTurn();
   }
   faultPoint('merge-installed');
+  // Every put entry moved in, none superseded or displaced since: scans may skip the index.
+  markAllLiveIfSo(segments, output);
   const stillLive = inputs.filter((s) => s.liveKeys !== 0);
   if (stillLive.length > 0) {
     // Cannot happen while the merge copies everything the index points at; keep the files (and

@@ -197,6 +197,14 @@ export class SegmentTable {
     this.index.writerPublishSegmentState(activeId, Math.max(0, through));
   }
 
+  /**
+   * Clears data segment `s`'s displaced mark: the caller knows every put entry of it is its
+   * key's newest version (segment-handles.ts, allLive). `removeLive` sets it again.
+   */
+  markAllLive(s: Segment): void {
+    this.index.segments.writerMarkAllLive(s.handle);
+  }
+
   /** Accounts a tombstone of `length` bytes written to segment `handle`. */
   addTombstone(handle: number, length: number): void {
     this.get(handle).tombstoneBytes += length;
@@ -218,6 +226,8 @@ export class SegmentTable {
     const s = this.get(loc.handle);
     s.liveBytes -= loc.length;
     s.liveKeys -= 1;
+    // Before the write's sequence number is published (segment-handles.ts, allLive).
+    if (s.kind === KIND_SORTED) this.index.segments.writerMarkDisplaced(loc.handle);
     if (expiresAt === 0) return;
     const second = Math.ceil(expiresAt / MS_PER_SECOND);
     const tally = this.expiryTally(s, expiresAt, false);

@@ -7,11 +7,17 @@
 
 import { join } from 'node:path';
 import { ioError, KvError } from '../shared/errors.js';
-import { TYPE_PUT } from '../shared/format.js';
+import { KIND_SORTED, TYPE_PUT } from '../shared/format.js';
 import { buildKeyRun, keysFileName } from '../shared/key-run-format.js';
 import type { Logger } from '../shared/logger.js';
 import type { BlockCursor } from '../shared/sorted-block.js';
-import { BLOCK_TRAILER_BYTES, isSortedFailure, sortedCorruption } from '../shared/sorted-format.js';
+import {
+  BLOCK_TRAILER_BYTES,
+  isSortedFailure,
+  type SortedFooter,
+  sortedCorruption,
+} from '../shared/sorted-format.js';
+import type { SortedProperties } from '../shared/sorted-properties.js';
 import {
   openSortedSegment,
   readSortedProperties,
@@ -160,11 +166,13 @@ function writeKeyRun(
 }
 
 /**
- * The overhead (bytes in no entry) of data segment `segment`, from its properties block: for a
- * segment an index snapshot restored without reading its blocks. Throws `KV_CORRUPTION` if the
- * footer or properties cannot be trusted or do not say, `KV_IO` if it cannot be read.
+ * The file size, footer and properties of data segment `segment` (their CRCs checked). Throws
+ * `KV_CORRUPTION` if they cannot be trusted, `KV_IO` if the file cannot be read.
  */
-export function sortedSegmentOverhead(segments: SegmentTable, segment: Segment): number {
+function readProperties(
+  segments: SegmentTable,
+  segment: Segment,
+): { size: number; footer: SortedFooter; properties: SortedProperties } {
   const name = SegmentTable.fileName(segment);
   const files = segments.files;
   let fd: number;
@@ -175,7 +183,7 @@ export function sortedSegmentOverhead(segments: SegmentTable, segment: Segment):
   }
   try {
     const size = files.size(fd);
-    const reader = readSortedProperties({
+    const head = readSortedProperties({
       size,
       read: (offset, length) => {
         const out = new Uint8Array(length);
@@ -183,16 +191,46 @@ export function sortedSegmentOverhead(segments: SegmentTable, segment: Segment):
         return out.subarray(0, n);
       },
     });
-    if (isSortedFailure(reader)) throw sortedCorruption(reader, name);
-    const entryBytes = reader.properties.entryBytes;
-    if (entryBytes === undefined || entryBytes > size) {
-      throw new KvError(
-        'KV_CORRUPTION',
-        `${name} at offset ${reader.footer.properties.offset}: no entry byte count`,
-      );
-    }
-    return size - entryBytes;
+    if (isSortedFailure(head)) throw sortedCorruption(head, name);
+    return { size, ...head };
   } finally {
     files.close(fd);
   }
+}
+
+/**
+ * The overhead (bytes in no entry) of data segment `segment`, from its properties block: for a
+ * segment an index snapshot restored without reading its blocks. Throws `KV_CORRUPTION` if the
+ * footer or properties cannot be trusted or do not say, `KV_IO` if it cannot be read.
+ */
+export function sortedSegmentOverhead(segments: SegmentTable, segment: Segment): number {
+  const { size, footer, properties } = readProperties(segments, segment);
+  const entryBytes = properties.entryBytes;
+  if (entryBytes === undefined || entryBytes > size) {
+    throw new KvError(
+      'KV_CORRUPTION',
+      `${SegmentTable.fileName(segment)} at offset ${footer.properties.offset}: no entry byte count`,
+    );
+  }
+  return size - entryBytes;
+}
+
+/**
+ * Clears data segment `segment`'s displaced mark (segment-handles.ts) if every put entry of it
+ * is its key's newest version: the index points at as many of its keys as it holds puts (one
+ * entry per key). Returns whether it did. Properties that cannot be read leave the mark (reads
+ * of the segment report the damage); so does a segment that is not a data segment.
+ */
+export function markAllLiveIfSo(segments: SegmentTable, segment: Segment): boolean {
+  if (segment.kind !== KIND_SORTED) return false;
+  let puts: number;
+  try {
+    const { properties } = readProperties(segments, segment);
+    puts = properties.entries - properties.tombstones;
+  } catch {
+    return false;
+  }
+  if (segment.liveKeys !== puts) return false;
+  segments.markAllLive(segment);
+  return true;
 }

@@ -14,6 +14,7 @@ import { type RecoveryResult, recover } from './recovery.js';
 import { repairDirectory } from './repair.js';
 import { SegmentTable } from './segments.js';
 import { readSizeHint } from './size-hint.js';
+import { markAllLiveIfSo } from './sorted-recovery.js';
 
 /** An opened store's parts on the writer thread, and what recovery and repair found. */
 export interface OpenedStore {
@@ -71,6 +72,8 @@ export function openStoreFiles(
     );
     segments.sweepExpired();
     segments.unhintWithoutKeyRuns();
+    // Data segments whose every put entry is live let range scans skip the index (allLive).
+    for (const s of segments.list()) markAllLiveIfSo(segments, s);
     return { index, segments, publisher, log, recovered, repair };
   } catch (error) {
     publisher.close();

@@ -209,14 +209,28 @@ describe('IndexTable', () => {
     const view = new IndexTable(t.buffer);
     expect(view.segments.idOf(5)).toBe(0);
     t.segments.writerSet(5, 42);
-    t.segments.writerSet(65_535, 0x7fff_fffe);
-    t.segments.writerSet(7, 0x7fff_fffe, true);
+    t.segments.writerSet(65_535, 0x3fff_fffe);
+    t.segments.writerSet(7, 0x3fff_fffe, true);
     expect(view.segments.idOf(5)).toBe(42);
-    expect(view.segments.idOf(65_535)).toBe(0x7fff_fffe);
+    expect(view.segments.idOf(65_535)).toBe(0x3fff_fffe);
     // A data segment's handle keeps its id and says it is sorted; a log segment's does not.
-    expect(view.segments.idOf(7)).toBe(0x7fff_fffe);
+    expect(view.segments.idOf(7)).toBe(0x3fff_fffe);
     expect(view.segments.isSorted(7)).toBe(true);
     expect(view.segments.isSorted(65_535)).toBe(false);
+    // A data segment starts displaced; only the writer's all-live mark lets scans skip the index.
+    expect(view.segments.allLive(7, 0x3fff_fffe)).toBe(false);
+    t.segments.writerMarkAllLive(7);
+    expect(view.segments.allLive(7, 0x3fff_fffe)).toBe(true);
+    expect(view.segments.allLive(7, 42)).toBe(false); // another segment's id
+    expect(view.segments.idOf(7)).toBe(0x3fff_fffe);
+    expect(view.segments.isSorted(7)).toBe(true);
+    t.segments.writerMarkDisplaced(7);
+    expect(view.segments.allLive(7, 0x3fff_fffe)).toBe(false);
+    expect(view.segments.idOf(7)).toBe(0x3fff_fffe);
+    // A log segment is never all-live (scans read it through its key run and the index).
+    t.segments.writerMarkAllLive(65_535);
+    expect(view.segments.allLive(65_535, 0x3fff_fffe)).toBe(false);
+    expect(() => t.segments.writerSet(6, 0x4000_0000)).toThrow(RangeError);
     t.segments.writerSet(5, 0);
     t.segments.writerSet(7, 0);
     expect(view.segments.idOf(5)).toBe(0);
