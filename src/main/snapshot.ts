@@ -185,8 +185,9 @@ export class Snapshot {
 
   /**
    * Whether a data segment's entry is the version of its key this snapshot sees: it was written
-   * before the snapshot and the index points at it now, so no write to its key came after it. An
-   * entry with an expiry is left to `read` (false), which judges it by the snapshot's clock.
+   * before the snapshot and it is its key's newest version now (its segment is all-live, or the
+   * index points at it), so no write to its key came after it. An entry with an expiry is left
+   * to `read` (false), which judges it by the snapshot's clock.
    */
   private isVersion(at: EntryAt): boolean {
     // Only the release is checked, not an overflowed version log: an entry the index points at
