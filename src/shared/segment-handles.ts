@@ -108,7 +108,11 @@ export class SegmentHandles {
    * write that displaced an entry of it (a snapshot that includes the write then sees the mark).
    */
   writerMarkDisplaced(handle: number): void {
-    Atomics.or(this.u32, this.words.handleBase + handle, HANDLE_DISPLACED);
+    const at = this.words.handleBase + handle;
+    // Only the first displacement writes: every read on every thread loads this word's line.
+    if ((Atomics.load(this.u32, at) & HANDLE_DISPLACED) === 0) {
+      Atomics.or(this.u32, at, HANDLE_DISPLACED);
+    }
   }
 
   /** Clears the mark: every put entry of data segment `handle` is its key's newest version. */

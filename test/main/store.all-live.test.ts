@@ -24,6 +24,16 @@ async function scanAsync(store: Store): Promise<[string, string][]> {
   return out;
 }
 
+/** Writes KEYS keys (`v0-i`) into the store and the model. */
+async function fill(store: Store, model: Map<string, string>): Promise<void> {
+  await Promise.all(
+    Array.from({ length: KEYS }, (_, i) => {
+      model.set(key(i), `v0-${i}`);
+      return store.set(key(i), `v0-${i}`);
+    }),
+  );
+}
+
 const sorted = (model: Map<string, string>) =>
   [...model.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
@@ -42,12 +52,7 @@ describe.each(['mmap', 'pread'] as ReadMode[])(
       let store = await Store.open(dir, options);
       const model = new Map<string, string>();
       try {
-        await Promise.all(
-          Array.from({ length: KEYS }, (_, i) => {
-            model.set(key(i), `v0-${i}`);
-            return store.set(key(i), `v0-${i}`);
-          }),
-        );
+        await fill(store, model);
         await store.compact();
         expect(scan(store)).toEqual(sorted(model));
         const before = store.snapshot();
@@ -100,12 +105,7 @@ describe.each(['mmap', 'pread'] as ReadMode[])(
       });
       const model = new Map<string, string>();
       try {
-        await Promise.all(
-          Array.from({ length: KEYS }, (_, i) => {
-            model.set(key(i), `v0-${i}`);
-            return store.set(key(i), `v0-${i}`);
-          }),
-        );
+        await fill(store, model);
         // At the merge's first progress, every third key is written again: the merge has chosen
         // and copies the old versions of those it has read, and their moves are then refused.
         let writes: Promise<unknown> | undefined;
