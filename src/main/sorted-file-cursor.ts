@@ -142,17 +142,19 @@ export class SortedFileCursor implements Cursor, EntryAt {
     // A key alone is copied alone: a caller keeping every key of a keys-only scan must not keep
     // every block.
     if (!values) return new KeyEntry(Buffer.from(this.bytes.subarray(this.keyStart, this.keyEnd)));
-    const owned = this.owned ?? this.own();
+    // Views made with Buffer.from(arrayBuffer, …): cheaper than `subarray` (~20 ns an entry).
+    const { buffer } = this.owned ?? this.own();
+    const keyEnd = this.keyEnd;
     return new ValueEntry(
-      owned.subarray(this.keyStart, this.keyEnd),
-      owned.subarray(this.keyEnd, this.valueEnds[this.i]!),
+      Buffer.from(buffer, this.keyStart, keyEnd - this.keyStart),
+      Buffer.from(buffer, keyEnd, this.valueEnds[this.i]! - keyEnd),
     );
   }
 
   /**
    * A copy of the block's bytes that the entries handed out are views of: one copy per block
    * rather than two small ones per entry (like Node's pooled small Buffers, an entry kept
-   * keeps its block's copy alive).
+   * keeps its block's copy alive). Its own ArrayBuffer, from byte 0.
    */
   private own(): Buffer {
     const owned = Buffer.allocUnsafeSlow(this.bytes.length);
@@ -205,15 +207,19 @@ export class SortedFileCursor implements Cursor, EntryAt {
     const valued = this.valued;
     const outOfOrder = () =>
       sortedCorruption(new SortedDecodeFailure('out-of-order', offset, 'data'), file);
+    // A valued cursor walks point entries and checks their order itself, on the key strings.
+    cursor.checkPointOrder = !valued;
+    const fences = valued ? fenceStringsOf(reader) : undefined;
     let n = 0;
     while (cursor.more) {
       const failure = cursor.next();
       if (failure) throw sortedCorruption(failure, file);
-      // Within the block's fence posts: after the previous block's, at or before its own.
-      if (n === 0 && b > 0 && cursor.compareTo(reader.fence(b - 1)) <= 0) throw outOfOrder();
       if (valued) {
-        const keyStart = cursor.valueStart - cursor.keyLength;
-        this.keys[n] = bytes.toString('latin1', keyStart, cursor.valueStart);
+        const keyStart = cursor.keyStart;
+        const key = bytes.toString('latin1', keyStart, cursor.valueStart);
+        // Strictly after the one before; the first after the previous block's fence post.
+        if (n > 0 ? key <= this.keys[n - 1]! : b > 0 && key <= fences![b - 1]!) throw outOfOrder();
+        this.keys[n] = key;
         this.starts[n] = cursor.entryStart;
         this.keyStarts[n] = keyStart;
         this.valueStarts[n] = cursor.valueStart;
@@ -222,15 +228,21 @@ export class SortedFileCursor implements Cursor, EntryAt {
         this.expiries[n] = cursor.expiresAt;
         this.puts[n] = cursor.type === TYPE_PUT;
       } else {
+        // Within the block's fence posts: after the previous block's, at or before its own.
+        if (n === 0 && b > 0 && cursor.compareTo(reader.fence(b - 1)) <= 0) throw outOfOrder();
         this.keys[n] = this.scratchView(cursor.key).toString('latin1', 0, cursor.keyLength);
         this.puts[n] = false;
       }
       n++;
     }
-    const fence = reader.fence(b);
     const last = b === reader.blockCount - 1;
-    if (n === 0 || (last ? cursor.compareTo(fence) !== 0 : cursor.compareTo(fence) > 0)) {
-      throw outOfOrder();
+    if (n === 0) throw outOfOrder();
+    if (fences) {
+      const lastKey = this.keys[n - 1]!;
+      if (last ? lastKey !== fences[b] : lastKey > fences[b]!) throw outOfOrder();
+    } else {
+      const fence = reader.fence(b);
+      if (last ? cursor.compareTo(fence) !== 0 : cursor.compareTo(fence) > 0) throw outOfOrder();
     }
     this.bytes = bytes;
     this.owned = undefined;
@@ -251,11 +263,8 @@ export class SortedFileCursor implements Cursor, EntryAt {
 /** Each open file's fence posts as latin1 strings, made at its first scan. */
 const fenceStrings = new WeakMap<SortedSegmentReader, readonly string[]>();
 
-/**
- * `reader.blockFor` of a latin1 key: a binary search over the fence posts as strings, which
- * compare faster than byte arrays scattered over the heap.
- */
-function blockFor(reader: SortedSegmentReader, key: string): number {
+/** `reader`'s fence posts as latin1 strings (whose order is byte order). */
+function fenceStringsOf(reader: SortedSegmentReader): readonly string[] {
   let fences = fenceStrings.get(reader);
   if (fences === undefined) {
     const made: string[] = [];
@@ -266,6 +275,15 @@ function blockFor(reader: SortedSegmentReader, key: string): number {
     fenceStrings.set(reader, made);
     fences = made;
   }
+  return fences;
+}
+
+/**
+ * `reader.blockFor` of a latin1 key: a binary search over the fence posts as strings, which
+ * compare faster than byte arrays scattered over the heap.
+ */
+function blockFor(reader: SortedSegmentReader, key: string): number {
+  const fences = fenceStringsOf(reader);
   let lo = 0;
   let hi = fences.length;
   while (lo < hi) {

@@ -242,6 +242,15 @@ export class BlockCursor {
   seq = 0;
   /** The current entry's expiry in ms since the epoch, 0 = none. */
   expiresAt = 0;
+  /**
+   * Whether each point entry's key is copied into `key` and checked to come after the one
+   * before. A caller that checks the order itself clears it (sorted-file-cursor.ts compares the
+   * latin1 strings it makes of every key anyway): its point entries' keys are then only at
+   * `block.raw[keyStart, keyStart + keyLength)`, and `key` and `compareTo` do not follow them.
+   */
+  checkPointOrder = true;
+  /** Where the current point entry's key starts in `block.raw`. */
+  keyStart = 0;
   private readonly at: VarintCursor = { pos: 0 };
   private nextRestart = 0;
   /** Whether `key` holds the entry before the next one (false at a `reset`). */
@@ -340,13 +349,17 @@ export class BlockCursor {
     if (nextRestart !== undefined && nextRestart < f.end) {
       return new SortedDecodeFailure('bad-block', offset, 'data');
     }
-    if (
-      this.hasPrevious &&
-      compareKeyRanges(raw, f.keyStart, f.keyStart + f.keyLength, this.key, 0, this.keyLength) <= 0
-    ) {
-      return new SortedDecodeFailure('out-of-order', offset, 'data');
-    }
-    this.setKey(0, raw, f.keyStart, f.keyLength);
+    if (this.checkPointOrder) {
+      if (
+        this.hasPrevious &&
+        compareKeyRanges(raw, f.keyStart, f.keyStart + f.keyLength, this.key, 0, this.keyLength) <=
+          0
+      ) {
+        return new SortedDecodeFailure('out-of-order', offset, 'data');
+      }
+      this.setKey(0, raw, f.keyStart, f.keyLength);
+    } else this.keyLength = f.keyLength;
+    this.keyStart = f.keyStart;
     this.hasPrevious = true;
     this.entryStart = start;
     this.type = f.type;
