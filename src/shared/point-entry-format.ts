@@ -6,7 +6,13 @@
 
 import { crc32c } from './crc32c.js';
 import { TYPE_DELETE, TYPE_PUT } from './format.js';
-import { ENTRY_FLAG_DELETE, ENTRY_FLAG_EXPIRES, ENTRY_FLAGS_KNOWN } from './sorted-format.js';
+import {
+  COMPRESSION_ZSTD,
+  ENTRY_FLAG_COMPRESSED,
+  ENTRY_FLAG_DELETE,
+  ENTRY_FLAG_EXPIRES,
+  POINT_ENTRY_FLAGS_KNOWN,
+} from './sorted-format.js';
 import {
   MAX_U53,
   readVarint32,
@@ -45,7 +51,8 @@ export function pointEntryLength(
 /**
  * Writes the point entry into `out` at `at` (which must have room for `pointEntryLength`):
  * u32 CRC32C of the bytes after it, u8 flags, varint key length, varint value length (puts),
- * varint seq, varint expiry (when set), key, value. Returns the offset just past it.
+ * varint seq, varint expiry (when set), key, value. `compressed`: `value` is a compressed value
+ * (point-value.ts), flagged `ENTRY_FLAG_COMPRESSED`. Returns the offset just past it.
  */
 export function writePointEntry(
   out: Uint8Array,
@@ -55,10 +62,14 @@ export function writePointEntry(
   value: Uint8Array,
   seq: number,
   expiresAt: number,
+  compressed = false,
 ): number {
   const isDelete = type === TYPE_DELETE;
   let p = at + POINT_CRC_BYTES;
-  out[p++] = (isDelete ? ENTRY_FLAG_DELETE : 0) | (expiresAt !== 0 ? ENTRY_FLAG_EXPIRES : 0);
+  out[p++] =
+    (isDelete ? ENTRY_FLAG_DELETE : 0) |
+    (expiresAt !== 0 ? ENTRY_FLAG_EXPIRES : 0) |
+    (compressed && !isDelete ? ENTRY_FLAG_COMPRESSED : 0);
   p = writeVarint(out, p, key.length);
   if (!isDelete) p = writeVarint(out, p, value.length);
   p = writeVarint(out, p, seq);
@@ -83,7 +94,10 @@ export class PointEntryFields {
   keyStart = 0;
   keyLength = 0;
   valueStart = 0;
+  /** Bytes of the value field: a compressed value's, when `compressed`. */
   valueLength = 0;
+  /** Whether the value field is a compressed value (point-value.ts). */
+  compressed = false;
   seq = 0;
   expiresAt = 0;
   /** Offset just past the entry. */
@@ -91,11 +105,14 @@ export class PointEntryFields {
 }
 
 const cursor: VarintCursor = { pos: 0 };
+/** The highest codec a compressed value may name (sorted-format.ts COMPRESSION_ZSTD). */
+const MAX_VALUE_CODEC = COMPRESSION_ZSTD;
 
 /**
  * Decodes the point entry at `bytes[at]`, which must end at or before `limit`, into `into`.
  * Checks its structure (known flags, varints whole, an expiry only on a put and never 0, key
- * and value within `limit`), not its checksum. Returns false if the bytes do not hold one.
+ * and value within `limit`, a compressed value's codec known), not its checksum. Returns false
+ * if the bytes do not hold one.
  */
 export function decodePointEntry(
   bytes: Uint8Array,
@@ -105,10 +122,11 @@ export function decodePointEntry(
 ): boolean {
   if (at + POINT_CRC_BYTES + 1 > limit) return false;
   const flags = bytes[at + POINT_CRC_BYTES]!;
-  if ((flags & ~ENTRY_FLAGS_KNOWN) !== 0) return false;
+  if ((flags & ~POINT_ENTRY_FLAGS_KNOWN) !== 0) return false;
   const isDelete = (flags & ENTRY_FLAG_DELETE) !== 0;
   const expires = (flags & ENTRY_FLAG_EXPIRES) !== 0;
-  if (isDelete && expires) return false;
+  const compressed = (flags & ENTRY_FLAG_COMPRESSED) !== 0;
+  if (isDelete && (expires || compressed)) return false;
   cursor.pos = at + POINT_CRC_BYTES + 1;
   const keyLength = readVarint32(bytes, cursor, limit);
   const valueLength = isDelete ? 0 : readVarint32(bytes, cursor, limit);
@@ -127,11 +145,15 @@ export function decodePointEntry(
   const keyStart = cursor.pos;
   const end = keyStart + keyLength + valueLength;
   if (end > limit) return false;
+  // A compressed value starts with its codec, never "none" (point-value.ts).
+  const codec = bytes[keyStart + keyLength];
+  if (compressed && (valueLength < 2 || codec === 0 || codec! > MAX_VALUE_CODEC)) return false;
   into.type = isDelete ? TYPE_DELETE : TYPE_PUT;
   into.keyStart = keyStart;
   into.keyLength = keyLength;
   into.valueStart = keyStart + keyLength;
   into.valueLength = valueLength;
+  into.compressed = compressed;
   into.seq = seq;
   into.expiresAt = expiresAt;
   into.end = end;

@@ -6,6 +6,7 @@
 import { KvError } from './errors.js';
 import type { IndexTable } from './index-table.js';
 import { type KeyInput, keyEquals } from './key-bytes.js';
+import { decompressValue } from './point-value.js';
 import { type ReadMode, SegmentFds } from './segment-fds.js';
 import { StoredRecord } from './stored-record.js';
 
@@ -35,6 +36,11 @@ export type ExpiredListener = (key: KeyInput) => void;
 /** A sink for a record: returns a buffer with at least `length` free bytes at the given offset. */
 export type Destination = (length: number) => { buffer: Uint8Array; at: number };
 
+/** A Buffer over `bytes`' memory (no copy). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
 /** One thread's reader: its own fds and maps, the shared index. Not shareable across threads. */
 export class RecordReader {
   private readonly fds: SegmentFds;
@@ -47,6 +53,11 @@ export class RecordReader {
   private foundLength = 0;
   private foundValueStart = 0;
   private foundValueLength = 0;
+  /** Whether the found value is stored compressed (then `copyValue` decompresses it). */
+  private foundCompressed = false;
+  /** Where the found record lies, for an error about its value. */
+  private foundHandle = 0;
+  private foundOffset = 0;
   private foundSeq = 0;
   private foundExpiresAt = 0;
   /** The record being looked at, decoded (a log record or a data segment's point entry). */
@@ -122,6 +133,19 @@ export class RecordReader {
    */
   read(key: KeyInput, destination: Destination): ReadHit | undefined {
     if (!this.lookup(key)) return undefined;
+    if (this.foundCompressed) {
+      // A compressed value goes out decompressed, alone: the record's bytes would not hold it.
+      const value = this.copyValue();
+      const { buffer, at } = destination(value.length);
+      buffer.set(value, at);
+      const valueLength = value.length;
+      return {
+        valueStart: at,
+        valueLength,
+        recordLength: valueLength,
+        expiresAt: this.foundExpiresAt,
+      };
+    }
     const length = this.foundLength;
     const { buffer, at } = destination(length);
     buffer.set(this.found!.subarray(this.foundAt, this.foundAt + length), at);
@@ -154,9 +178,15 @@ export class RecordReader {
    */
   entryAt(handle: number, offset: number, length: number): Entry & { key: Uint8Array } {
     const { bytes, record: r } = this.checkedRecord(handle, offset, length);
+    let value: Uint8Array;
+    try {
+      value = r.value(bytes);
+    } catch (error) {
+      throw this.counted(this.placed(error, handle, offset));
+    }
     return {
       key: bytes.slice(r.keyStart, r.keyStart + r.keyLength),
-      value: Buffer.from(bytes.subarray(r.valueStart, r.valueStart + r.valueLength)),
+      value: r.compressed ? asBuffer(value) : Buffer.from(value),
       version: r.seq,
       expiresAt: r.expiresAt,
     };
@@ -249,6 +279,13 @@ export class RecordReader {
   private copyValue(): Buffer {
     const start = this.foundValueStart;
     const length = this.foundValueLength;
+    if (this.foundCompressed) {
+      try {
+        return asBuffer(decompressValue(this.found!, start, length));
+      } catch (error) {
+        throw this.counted(this.placed(error, this.foundHandle, this.foundOffset));
+      }
+    }
     const value = Buffer.allocUnsafe(length);
     value.set(this.found!.subarray(start, start + length));
     return value;
@@ -277,9 +314,23 @@ export class RecordReader {
     this.foundLength = length;
     this.foundValueStart = r.valueStart;
     this.foundValueLength = r.valueLength;
+    this.foundCompressed = r.compressed;
+    this.foundHandle = handle;
+    this.foundOffset = offset;
     this.foundSeq = r.seq;
     this.foundExpiresAt = expiresAt;
     return true;
+  }
+
+  /** `error`, if it is damage found in a value (point-value.ts), with the record's place. */
+  private placed(error: unknown, handle: number, offset: number): unknown {
+    if (!(error instanceof KvError) || error.code !== 'KV_CORRUPTION') return error;
+    const file = this.fds.nameOf(handle);
+    return new KvError('KV_CORRUPTION', `${error.message} in ${file} at offset ${offset}`, {
+      file,
+      offset,
+      cause: error,
+    });
   }
 
   private checksumError(handle: number, offset: number): KvError {

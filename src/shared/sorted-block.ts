@@ -11,6 +11,7 @@ import {
   pointEntryLength,
   writePointEntry,
 } from './point-entry-format.js';
+import { decompressValue } from './point-value.js';
 import {
   ENTRY_FLAG_DELETE,
   ENTRY_FLAG_EXPIRES,
@@ -19,6 +20,9 @@ import {
   type SortedEntry,
 } from './sorted-format.js';
 import { MAX_U53, readVarint32, readVarint53, type VarintCursor, varintLength } from './varint.js';
+
+/** A staged put whose value is a compressed value field (point layout): its `types` entry. */
+const STAGED_COMPRESSED_PUT = 0x81;
 
 /** Entries between restart points (a restart entry stores its whole key). */
 export const DEFAULT_RESTART_INTERVAL = 16;
@@ -104,7 +108,7 @@ export class DataBlockBuilder {
     this.staged.bytes(entry.key);
     this.valueLengths.push(isPut ? entry.value.length : 0);
     if (isPut) this.staged.bytes(entry.value);
-    this.types.push(entry.type);
+    this.types.push(entry.compressedValue && isPut ? STAGED_COMPRESSED_PUT : entry.type);
     this.seqs.push(entry.seq);
     this.expiries.push(entry.expiresAt);
   }
@@ -139,7 +143,9 @@ export class DataBlockBuilder {
           this.expiries[i]!,
         );
         const slot = out.reserve(length);
-        writePointEntry(slot.bytes, slot.at, type, key, value, this.seqs[i]!, this.expiries[i]!);
+        const compressed = this.types[i] === STAGED_COMPRESSED_PUT;
+        const seq = this.seqs[i]!;
+        writePointEntry(slot.bytes, slot.at, type, key, value, seq, this.expiries[i]!, compressed);
         continue;
       }
       let shared = 0;
@@ -236,8 +242,10 @@ export class BlockCursor {
   type: typeof TYPE_PUT | typeof TYPE_DELETE = TYPE_PUT;
   /** The current value is `block.raw[valueStart, valueStart + valueLength)`. */
   valueStart = 0;
-  /** Bytes of the current value (0 for a delete). */
+  /** Bytes of the current value (0 for a delete): a compressed value's, when `compressed`. */
   valueLength = 0;
+  /** Whether the current value is stored compressed (point-value.ts; point entries only). */
+  compressed = false;
   /** The current entry's sequence number. */
   seq = 0;
   /** The current entry's expiry in ms since the epoch, 0 = none. */
@@ -323,6 +331,7 @@ export class BlockCursor {
     this.type = isDelete ? TYPE_DELETE : TYPE_PUT;
     this.valueStart = keyStart + unshared;
     this.valueLength = valueLength;
+    this.compressed = false;
     this.seq = seq;
     this.expiresAt = expiresAt;
     at.pos = end;
@@ -365,6 +374,7 @@ export class BlockCursor {
     this.type = f.type;
     this.valueStart = f.valueStart;
     this.valueLength = f.valueLength;
+    this.compressed = f.compressed;
     this.seq = f.seq;
     this.expiresAt = f.expiresAt;
     at.pos = f.end;
@@ -376,12 +386,26 @@ export class BlockCursor {
     return compareKeyRanges(this.key, 0, this.keyLength, key, 0, key.length);
   }
 
-  /** The current entry as a `SortedEntry`: the key copied, the value a view of the block. */
-  entry(): SortedEntry {
+  /**
+   * The current entry as a `SortedEntry`: the key copied, the value a view of the block (or,
+   * stored compressed, decompressed), or `bad-compression` if a compressed value does not
+   * decode. Throws only a missing codec's `KV_INVALID_ARGUMENT`.
+   */
+  entry(): SortedEntry | SortedDecodeFailure {
+    const { raw, offset } = this.block;
+    let value = raw.subarray(this.valueStart, this.valueStart + this.valueLength);
+    if (this.compressed) {
+      try {
+        value = decompressValue(raw, this.valueStart, this.valueLength);
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'KV_CORRUPTION') throw error;
+        return new SortedDecodeFailure('bad-compression', offset + this.entryStart, 'data');
+      }
+    }
     return {
       key: this.key.slice(0, this.keyLength),
       type: this.type,
-      value: this.block.raw.subarray(this.valueStart, this.valueStart + this.valueLength),
+      value,
       seq: this.seq,
       expiresAt: this.expiresAt,
     };
@@ -433,7 +457,9 @@ export function readBlockEntries(block: DataBlock): SortedEntry[] | SortedDecode
   while (cursor.more) {
     const failure = cursor.next();
     if (failure) return failure;
-    entries.push(cursor.entry());
+    const entry = cursor.entry();
+    if (entry instanceof SortedDecodeFailure) return entry;
+    entries.push(entry);
   }
   return entries;
 }

@@ -13,6 +13,11 @@ import { readVarint32, type VarintCursor, varintLength, writeVarint } from './va
 export const SORTED_MAGIC = 0x5444564b;
 /** Sorted-segment layout version (footer bytes 48..49); bumped whenever any layout here changes. */
 export const SORTED_VERSION = 1;
+/**
+ * The version of a data segment whose point entries may hold compressed values
+ * (`ENTRY_FLAG_COMPRESSED`, point-value.ts); files without any keep version 1. Both are read.
+ */
+export const SORTED_VERSION_COMPRESSED_VALUES = 2;
 /** Bytes of the footer, the file's last bytes. */
 export const FOOTER_BYTES = 60;
 /** Bytes after every block's stored payload: u8 compression type, u32 CRC32C. */
@@ -36,6 +41,13 @@ export const ENTRY_FLAG_DELETE = 1;
 export const ENTRY_FLAG_EXPIRES = 2;
 /** Every entry flag; any other bit set is a bad entry. */
 export const ENTRY_FLAGS_KNOWN = ENTRY_FLAG_DELETE | ENTRY_FLAG_EXPIRES;
+/**
+ * Point entries only (a put): the value field is a compressed value (point-value.ts), not the
+ * value's bytes.
+ */
+export const ENTRY_FLAG_COMPRESSED = 4;
+/** Every point entry flag; any other bit set is a bad entry. */
+export const POINT_ENTRY_FLAGS_KNOWN = ENTRY_FLAGS_KNOWN | ENTRY_FLAG_COMPRESSED;
 
 /** One key's record in a sorted segment, as the writer takes it and the reader returns it. */
 export interface SortedEntry {
@@ -49,6 +61,11 @@ export interface SortedEntry {
   readonly seq: number;
   /** Expiry in ms since the epoch; 0 = never (always 0 for a delete). */
   readonly expiresAt: number;
+  /**
+   * Writer side, point entries only: `value` is already a compressed value (point-value.ts),
+   * stored with `ENTRY_FLAG_COMPRESSED`. Readers always return the value's own bytes.
+   */
+  readonly compressedValue?: boolean;
 }
 
 /** Compresses blocks as the writer seals them; injected, so this module carries no codec. */
@@ -209,6 +226,8 @@ export interface SortedFooter {
    * `NNNNNN.sst`) rather than prefix-shared ones (a key run). Footer flag bit 0.
    */
   readonly pointEntries: boolean;
+  /** Whether some point entry holds a compressed value: then version 2, else 1. */
+  readonly compressedValues?: boolean;
 }
 
 /** Footer flag: data blocks hold point entries. */
@@ -244,7 +263,8 @@ export function encodeFooter(footer: SortedFooter): Uint8Array {
   v.setUint32(F_SEGMENT_ID, footer.segmentId, true);
   v.setUint32(F_FIRST, footer.first, true);
   v.setUint32(F_LAST, footer.last, true);
-  v.setUint16(F_VERSION, SORTED_VERSION, true);
+  const version = footer.compressedValues ? SORTED_VERSION_COMPRESSED_VALUES : SORTED_VERSION;
+  v.setUint16(F_VERSION, version, true);
   v.setUint16(F_FLAGS, footer.pointEntries ? FOOTER_FLAG_POINT_ENTRIES : 0, true);
   v.setUint32(F_CRC, crc32c(out, 0, F_CRC), true);
   v.setUint32(F_MAGIC, SORTED_MAGIC, true);
@@ -268,7 +288,8 @@ export function decodeFooter(
   if (v.getUint32(F_MAGIC, true) !== SORTED_MAGIC) {
     return new SortedDecodeFailure('bad-magic', at + F_MAGIC, 'footer');
   }
-  if (v.getUint16(F_VERSION, true) !== SORTED_VERSION) {
+  const version = v.getUint16(F_VERSION, true);
+  if (version !== SORTED_VERSION && version !== SORTED_VERSION_COMPRESSED_VALUES) {
     return new SortedDecodeFailure('unsupported-version', at + F_VERSION, 'footer');
   }
   if (v.getUint32(F_CRC, true) !== crc32c(bytes, 0, F_CRC)) {
@@ -296,6 +317,7 @@ export function decodeFooter(
     first: v.getUint32(F_FIRST, true),
     last: v.getUint32(F_LAST, true),
     pointEntries: (v.getUint16(F_FLAGS, true) & FOOTER_FLAG_POINT_ENTRIES) !== 0,
+    compressedValues: version === SORTED_VERSION_COMPRESSED_VALUES,
   };
 }
 

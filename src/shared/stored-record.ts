@@ -14,6 +14,7 @@ import {
   TYPE_PUT,
 } from './format.js';
 import { decodePointEntry, PointEntryFields, pointEntryChecksumOk } from './point-entry-format.js';
+import { decompressValue } from './point-value.js';
 
 /** The fields of the record last decoded; offsets are into the bytes it was decoded from. */
 export class StoredRecord {
@@ -22,7 +23,10 @@ export class StoredRecord {
   keyStart = 0;
   keyLength = 0;
   valueStart = 0;
+  /** Bytes of the stored value: a compressed value's (point-value.ts) when `compressed`. */
   valueLength = 0;
+  /** Whether the value is stored compressed (a data segment's point entry only). */
+  compressed = false;
   seq = 0;
   expiresAt = 0;
   private readonly point = new PointEntryFields();
@@ -40,6 +44,7 @@ export class StoredRecord {
       this.keyLength = p.keyLength;
       this.valueStart = p.valueStart;
       this.valueLength = p.valueLength;
+      this.compressed = p.compressed;
       this.seq = p.seq;
       this.expiresAt = p.expiresAt;
       return true;
@@ -52,6 +57,7 @@ export class StoredRecord {
     this.keyLength = keyLength;
     this.valueStart = this.keyStart + keyLength;
     this.valueLength = length - RECORD_HEADER_BYTES - keyLength;
+    this.compressed = false;
     this.seq = recordSeq(bytes, at);
     this.expiresAt = recordExpiresAt(bytes, at);
     return true;
@@ -60,6 +66,17 @@ export class StoredRecord {
   /** Whether the `length` bytes at `bytes[at]` carry a good checksum (point entry if `sorted`). */
   static checksumOk(bytes: Uint8Array, at: number, length: number, sorted: boolean): boolean {
     return sorted ? pointEntryChecksumOk(bytes, at, length) : recordChecksumOk(bytes, at, length);
+  }
+
+  /**
+   * The value of the record decoded last from `bytes`: a view of them, or, if it is stored
+   * compressed, a new array. Throws `KV_CORRUPTION` (without a place: the caller names the
+   * file and offset) if a compressed value does not decode.
+   */
+  value(bytes: Uint8Array): Uint8Array {
+    const start = this.valueStart;
+    if (this.compressed) return decompressValue(bytes, start, this.valueLength);
+    return bytes.subarray(start, start + this.valueLength);
   }
 
   /** Whether the record decoded last is a put (a point entry's type, or a log put). */

@@ -45,7 +45,8 @@ export type MergeProgress = (bytesRead: number, bytesTotal: number) => void;
 /**
  * Writes the merge `plan` describes into `<output>.sst.tmp` and `<output>.keys.tmp` in `dir`
  * (fsynced, not renamed: installing is the writer's job), the key run's blocks compressed by
- * `compressor` where that pays (default: none; the data segment is never compressed).
+ * `compressor` where that pays, and so the data segment's values, each on its own (default:
+ * none).
  * `mapInputs` (the store's read mode is `'mmap'`) lets it re-read records through maps of the
  * inputs; with `'pread'` the store was told no file may be mapped. Throws `KV_CLOSED` if
  * stopped, or the I/O error; either way the temporary files are removed.
@@ -67,7 +68,7 @@ export function mergeSegments(
   try {
     const chosen = chooseRecords(files, index, plan, dir, throttle, progress);
     fd = files.open(outPath, 'wx');
-    const written = writeSorted(files, fd, fetcher, index, plan, chosen, throttle);
+    const written = writeSorted(files, fd, fetcher, index, plan, chosen, throttle, compressor);
     files.fsync(fd);
     writeTemp(
       files,
@@ -201,6 +202,7 @@ function writeSorted(
   plan: MergePlan,
   chosen: Chosen,
   throttle: Throttle,
+  compressor: BlockCompressor | undefined,
 ): Written {
   const { outputs, moves } = chosen;
   const writer = new SortedSegmentWriter({
@@ -209,6 +211,8 @@ function writeSorted(
     last: plan.last,
     pointEntries: true,
     logSeq: plan.sequence,
+    // Each value on its own, where that saves 1/8 (point-value.ts).
+    ...(compressor ? { compressor } : {}),
   });
   const out = new ChunkWriter(files, fd);
   const keys: Uint8Array[] = [];
@@ -242,7 +246,10 @@ function writeSorted(
   return { size, overhead: size - entryBytes, records, tombstoneBytes, keys };
 }
 
-/** The entry the output holds for `o`: a put with its value re-read, or a tombstone. */
+/**
+ * The entry the output holds for `o`: a put with its value re-read (decompressed if its input
+ * stored it compressed: the output compresses by its own setting), or a tombstone.
+ */
 function entryOf(o: MergeOutput, key: Uint8Array, fetcher: RecordFetcher) {
   if (o.kind !== OUTPUT_PUT) {
     return { key, type: TYPE_DELETE, value: EMPTY, seq: o.seq, expiresAt: 0 } as const;
@@ -252,7 +259,7 @@ function entryOf(o: MergeOutput, key: Uint8Array, fetcher: RecordFetcher) {
   return {
     key,
     type: TYPE_PUT,
-    value: bytes.subarray(r.valueStart, r.valueStart + r.valueLength),
+    value: r.value(bytes),
     seq: o.seq,
     expiresAt: o.expiresAt,
   } as const;

@@ -201,9 +201,11 @@ class Salvage {
     this.entries.push({
       key,
       type: f.type === TYPE_DELETE ? TYPE_DELETE : TYPE_PUT,
+      // A compressed value is kept as it is stored (its entry's checksum held).
       value: this.bytes.slice(f.valueStart, f.valueStart + f.valueLength),
       seq: f.seq,
       expiresAt: f.expiresAt,
+      compressedValue: f.compressed,
     });
   }
 }

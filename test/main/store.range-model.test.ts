@@ -8,7 +8,13 @@
 
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RangeOptions, type ReadMode, type Snapshot, Store } from '../../dist/main/index.js';
+import {
+  type Compression,
+  type RangeOptions,
+  type ReadMode,
+  type Snapshot,
+  Store,
+} from '../../dist/main/index.js';
 import { modelWrites, type Value, type WriteCmd } from '../fixtures/model-writes.js';
 import { makeTempDir, removeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
@@ -44,6 +50,10 @@ const value: fc.Arbitrary<Value> = fc.oneof(
   fc.string({ maxLength: 30 }),
   fc.uint8Array({ maxLength: 300 }),
   fc.uint8Array({ minLength: 1500, maxLength: 2500 }),
+  // Compressible: stored compressed by a merge under 'lz4' or 'zstd' (point-value.ts).
+  fc
+    .tuple(fc.string({ minLength: 1, maxLength: 8 }), fc.integer({ min: 10, max: 200 }))
+    .map(([unit, times]) => unit.repeat(times)),
 );
 const { keyRef, writeCmd, batchCmd, keyOf, modelKey, toBatchOp, applyToModel } = modelWrites(
   KEYS,
@@ -158,9 +168,19 @@ function check(
   });
 }
 
-async function run(readMode: ReadMode, cmds: readonly Cmd[]): Promise<void> {
+async function run(
+  readMode: ReadMode,
+  compression: Compression,
+  cmds: readonly Cmd[],
+): Promise<void> {
   const dir = await makeTempDir('range-model');
-  const options = { readMode, readers: 1, segmentBytes: 4096, compaction: { auto: false } };
+  const options = {
+    readMode,
+    compression,
+    readers: 1,
+    segmentBytes: 4096,
+    compaction: { auto: false },
+  };
   const model = new Map<string, Buffer>();
   let store = await Store.open(dir, options);
   /** Snapshots held, each with a copy of the model when it was taken. */
@@ -261,12 +281,15 @@ async function run(readMode: ReadMode, cmds: readonly Cmd[]): Promise<void> {
 describe('range scans against a sorted model', () => {
   afterEach(removeTempDirs);
 
-  it.each<ReadMode>(['pread', 'mmap'])(
-    'rangeSync and range return exactly the model’s entries (readMode %s)',
-    async (readMode) => {
+  it.each<[ReadMode, Compression]>([
+    ['pread', 'none'],
+    ['mmap', 'lz4'],
+  ])(
+    'rangeSync and range return exactly the model’s entries (readMode %s, compression %s)',
+    async (readMode, compression) => {
       await fc.assert(
         fc.asyncProperty(fc.array(cmd, { minLength: 5, maxLength: 60 }), (cmds) =>
-          run(readMode, cmds),
+          run(readMode, compression, cmds),
         ),
         { numRuns: 25 },
       );

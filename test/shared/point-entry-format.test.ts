@@ -12,6 +12,7 @@ import {
   writePointEntry,
 } from '../../dist/shared/point-entry-format.js';
 import {
+  ENTRY_FLAG_COMPRESSED,
   ENTRY_FLAG_DELETE,
   ENTRY_FLAG_EXPIRES,
   SortedDecodeFailure,
@@ -139,6 +140,28 @@ describe('point entry codec', () => {
     }
   });
 
+  it('flags a compressed value, whose field starts with its codec', () => {
+    const key = utf8.encode('doc');
+    const field = Uint8Array.from([2, 0x05, 0xaa, 0xbb, 0xcc]); // zstd, raw length 5, payload
+    const length = pointEntryLength(key.length, field.length, false, 9, 0);
+    const out = new Uint8Array(length);
+    writePointEntry(out, 0, TYPE_PUT, key, field, 9, 0, true);
+    expect(out[4]).toBe(ENTRY_FLAG_COMPRESSED);
+    expect(pointEntryChecksumOk(out, 0, length)).toBe(true);
+    const f = new PointEntryFields();
+    expect(decodePointEntry(out, 0, length, f)).toBe(true);
+    expect(f).toMatchObject({ compressed: true, valueLength: field.length, seq: 9 });
+    for (const codec of [0, 3]) {
+      const copy = out.slice();
+      copy[f.valueStart] = codec;
+      expect(decodePointEntry(copy, 0, length, f), `codec ${codec}`).toBe(false);
+    }
+    // A delete written with the flag asked for is written without it.
+    const gone = new Uint8Array(pointEntryLength(key.length, 0, true, 9, 0));
+    writePointEntry(gone, 0, TYPE_DELETE, key, new Uint8Array(0), 9, 0, true);
+    expect(gone[4]).toBe(ENTRY_FLAG_DELETE);
+  });
+
   it('refuses unknown flags, a delete with an expiry, an expiry of 0, and bytes past the limit', () => {
     const f = new PointEntryFields();
     const entry = GOLDEN.slice(0, 21);
@@ -149,8 +172,11 @@ describe('point entry codec', () => {
       copy[4] = value;
       return decodePointEntry(copy, 0, copy.length, f);
     };
-    expect(flags(0x04)).toBe(false);
+    expect(flags(0x08)).toBe(false);
     expect(flags(ENTRY_FLAG_DELETE | ENTRY_FLAG_EXPIRES)).toBe(false);
+    // COMPRESSED: this value does not start with a codec (1 lz4, 2 zstd), and a delete never is.
+    expect(flags(ENTRY_FLAG_COMPRESSED)).toBe(false);
+    expect(flags(ENTRY_FLAG_DELETE | ENTRY_FLAG_COMPRESSED)).toBe(false);
     const zeroExpiry = fromHex('00000000 02 01 00 05 00 6b');
     expect(decodePointEntry(zeroExpiry, 0, zeroExpiry.length, f)).toBe(false);
     // A damaged byte anywhere after the checksum fails the checksum.

@@ -96,6 +96,7 @@ describe('sorted segment golden bytes (FORMAT.md worked example)', () => {
       first: 3,
       last: 7,
       pointEntries: false,
+      compressedValues: false,
     });
     expect(r.blockCount).toBe(1);
     expect(r.blockHandle(0)).toEqual({ offset: 0, size: 61 });
@@ -142,8 +143,14 @@ describe('sorted segment refusals', () => {
       offset: at + 56,
       region: 'footer',
     });
+    // Version 2 (a data segment with compressed values) is read; 3 is not.
+    const two = GOLDEN.slice();
+    two[at + 48] = 2;
+    expect(openSortedSegment(resealFooter(two))).toMatchObject({
+      footer: { compressedValues: true },
+    });
     const version = GOLDEN.slice();
-    version[at + 48] = 2;
+    version[at + 48] = 3;
     expect(openSortedSegment(version)).toMatchObject({
       reason: 'unsupported-version',
       offset: at + 48,
