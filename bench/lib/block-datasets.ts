@@ -68,35 +68,42 @@ const WORDS =
 const CITIES = ['Lisbon', 'Oslo', 'Kyoto', 'Austin', 'Lagos', 'Quito', 'Perth', 'Gdansk'];
 const ACTIONS = ['login', 'logout', 'view', 'purchase', 'update', 'share'];
 
-/** (b) JSON documents of ~1 KiB (a user record with free text and a short history). */
-export function jsonBlocks(count: number): Uint8Array[] {
-  const rand = prng(2);
+/**
+ * JSON document `i` of ~1 KiB (a user record with free text and a short history), its fields
+ * drawn from `rand`: dataset (b) here, and the compressible values of the compression-space
+ * scenario.
+ */
+export function jsonDocument(rand: () => number, i: number): Uint8Array {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const int = (n: number) => Math.floor(rand() * n);
-  return buildBlocks((i) => {
-    const doc = {
-      id: i,
-      user: `user_${int(100000)}`,
-      email: `user_${int(100000)}@example.com`,
-      created: new Date(1.7e12 + int(3e10)).toISOString(),
-      active: rand() < 0.7,
-      score: Math.round(rand() * 10000) / 100,
-      tags: Array.from({ length: 1 + int(4) }, () => pick(WORDS)),
-      address: {
-        street: `${1 + int(999)} ${pick(WORDS)} street`,
-        city: pick(CITIES),
-        zip: `${int(99999)}`,
-      },
-      history: Array.from({ length: 3 }, () => ({
-        ts: 1.7e12 + int(3e10),
-        action: pick(ACTIONS),
-        ip: `10.${int(256)}.${int(256)}.${int(256)}`,
-      })),
-      bio: '',
-    };
-    const words: string[] = [];
-    while (JSON.stringify(doc).length + words.join(' ').length < 1024) words.push(pick(WORDS));
-    doc.bio = words.join(' ');
-    return { key: key('doc', i), value: text.encode(JSON.stringify(doc)) };
-  }, count);
+  const doc = {
+    id: i,
+    user: `user_${int(100000)}`,
+    email: `user_${int(100000)}@example.com`,
+    created: new Date(1.7e12 + int(3e10)).toISOString(),
+    active: rand() < 0.7,
+    score: Math.round(rand() * 10000) / 100,
+    tags: Array.from({ length: 1 + int(4) }, () => pick(WORDS)),
+    address: {
+      street: `${1 + int(999)} ${pick(WORDS)} street`,
+      city: pick(CITIES),
+      zip: `${int(99999)}`,
+    },
+    history: Array.from({ length: 3 }, () => ({
+      ts: 1.7e12 + int(3e10),
+      action: pick(ACTIONS),
+      ip: `10.${int(256)}.${int(256)}.${int(256)}`,
+    })),
+    bio: '',
+  };
+  const words: string[] = [];
+  while (JSON.stringify(doc).length + words.join(' ').length < 1024) words.push(pick(WORDS));
+  doc.bio = words.join(' ');
+  return text.encode(JSON.stringify(doc));
+}
+
+/** (b) JSON documents of ~1 KiB (`jsonDocument`). */
+export function jsonBlocks(count: number): Uint8Array[] {
+  const rand = prng(2);
+  return buildBlocks((i) => ({ key: key('doc', i), value: jsonDocument(rand, i) }), count);
 }

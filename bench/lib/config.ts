@@ -17,6 +17,7 @@ export const SCENARIO_IDS = [
   'memory',
   'breakdown',
   'compaction-space',
+  'compression-space',
   'compaction-load',
   'expiry',
   'range',

@@ -27,6 +27,7 @@ const SCENARIOS: Record<ScenarioId, () => Promise<{ scenario: Scenario }>> = {
   memory: () => import('../scenarios/memory.js'),
   breakdown: () => import('../scenarios/breakdown.js'),
   'compaction-space': () => import('../scenarios/compaction-space.js'),
+  'compression-space': () => import('../scenarios/compression-space.js'),
   'compaction-load': () => import('../scenarios/compaction-load.js'),
   expiry: () => import('../scenarios/expiry.js'),
   range: () => import('../scenarios/range.js'),
