@@ -81,6 +81,11 @@ export class Compactor {
   private worker: Worker | undefined;
   /** `compact()` calls not yet settled: while there is one, the worker holds the process open. */
   private waiting = 0;
+  /**
+   * Background work finished so far: each job's worker exit and each merge's install. Both free
+   * memory (a worker's C heap, a merge's moves) that an idle daemon gives back (idle-trim.ts).
+   */
+  jobsEnded = 0;
 
   constructor(
     private readonly dir: string,
@@ -267,6 +272,7 @@ export class Compactor {
       'compaction: copied live records',
     );
     const outcome = await this.writer.installCompaction(plan, result);
+    this.jobsEnded++;
     this.installed.runs++;
     this.installed.bytesRead += bytesTotal;
     this.installed.bytesWritten += result.size;
@@ -339,6 +345,7 @@ export class Compactor {
       this.worker = worker;
       worker.once('exit', () => {
         if (this.worker === worker) this.worker = undefined;
+        this.jobsEnded++;
       });
       let settled = false;
       worker.on('message', (event: CompactionEvent) => {

@@ -365,6 +365,15 @@ export class Store {
   }
 
   /**
+   * Internal (the daemon's idle trim): how many background jobs (merges, hint files) have ended
+   * so far. Each frees memory an idle process can give back.
+   * @internal
+   */
+  backgroundJobsEnded(): number {
+    return this.e.compactor.jobsEnded;
+  }
+
+  /**
    * Compacts now: seals the active segment and merges every sealed segment into merged ones
    * holding only live records (tombstones and expired keys are dropped where no older segment
    * needs them). Resolves once the merges are installed and the old segment files removed.

@@ -3,8 +3,11 @@
 // driven look by look (`check()`), with a recording trim: no timers.
 
 import { describe, expect, it } from 'vitest';
+import { Store } from '../../dist/main/index.js';
 import { IdleTrim } from '../../dist/main/server/idle-trim.js';
 import { heapTrim } from '../../dist/shared/file-map.js';
+import { pollUntil } from '../fixtures/poll.js';
+import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
 /** A trim that records its calls and answers `releases`. */
 function recordingTrim(releases = true) {
@@ -55,6 +58,32 @@ describe('IdleTrim', () => {
     idle.check();
     expect(idle.trims).toBe(1);
     expect(idle.released).toBe(0);
+  });
+
+  it("trims after a store's background merge with no command in between", async () => {
+    const dir = await makeTempDir('idle-trim-merge');
+    const store = await Store.open(dir, { compaction: { auto: false } });
+    try {
+      for (let i = 0; i < 200; i++) await store.set(`k${i}`, `v${i}`);
+      const { calls, heap } = recordingTrim();
+      const idle = new IdleTrim(heap, () => store.backgroundJobsEnded());
+      idle.check();
+      const before = store.backgroundJobsEnded();
+      await store.compact();
+      // The install, then the worker's exit: each ends a job.
+      await pollUntil(
+        'the merge worker exits',
+        () => store.backgroundJobsEnded() >= before + 2,
+        10_000,
+      );
+      idle.check(); // a job ended since the last look: busy
+      expect(calls).toEqual([]);
+      idle.check(); // nothing since: trim
+      expect(calls).toEqual(['trim']);
+    } finally {
+      await store.close();
+      await removeTempDirs();
+    }
   });
 
   it('stops its timer', () => {

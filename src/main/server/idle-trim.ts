@@ -1,8 +1,10 @@
 // Owns giving the daemon's freed C heap memory back to the system once it is idle: a burst of
 // requests leaves glibc's arenas holding the pages of every Buffer freed since (about 60 B per
-// key loaded, bench scenario "redis"), which an idle daemon would otherwise keep. Every
-// IDLE_CHECK_MS it looks at the commands processed; when none came since the last look and it
-// has not trimmed since the last activity, it trims once (native addon, `heapTrim`). Main thread.
+// key loaded, bench scenario "redis"), which an idle daemon would otherwise keep, and so does a
+// background merge (its worker's arena, its moves: ~60 B per key merged). Every IDLE_CHECK_MS
+// it looks at an activity count (commands processed, background jobs ended); when it did not
+// move since the last look and nothing was trimmed since it last moved, it trims once (native
+// addon, `heapTrim`). Main thread.
 
 import type { HeapTrim } from '../../shared/file-map.js';
 
@@ -18,7 +20,7 @@ export class IdleTrim {
   trims = 0;
   released = 0;
 
-  /** `commands`: the server's count of commands processed so far. */
+  /** `commands`: a count of activity so far (commands processed, background jobs ended). */
   constructor(
     private readonly heap: HeapTrim,
     private readonly commands: () => number,

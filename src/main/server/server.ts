@@ -298,8 +298,11 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     },
     'kvd serving',
   );
-  // Freed C heap pages go back to the system once the daemon is idle (idle-trim.ts).
-  const idleTrim = heapTrim && new IdleTrim(heapTrim, () => counters.commandsProcessed);
+  // Freed C heap pages go back to the system once the daemon is idle (idle-trim.ts): idle of
+  // commands and of background jobs, whose end (a merge's worker, its install) frees as much.
+  const idleTrim =
+    heapTrim &&
+    new IdleTrim(heapTrim, () => counters.commandsProcessed + store.backgroundJobsEnded());
   idleTrim?.start();
 
   /** Clients that have not closed LINGER_MS after the Store closed are cut off. */
