@@ -105,7 +105,9 @@ describe('a data segment walked by a range scan', () => {
 
   it('yields every key in order both ways, with its value', () => {
     expect(blocks.length).toBeGreaterThan(2);
-    const expected = Array.from({ length: KEYS }, (_, i) => Buffer.from(entry(i).key).toString('latin1'));
+    const expected = Array.from({ length: KEYS }, (_, i) =>
+      Buffer.from(entry(i).key).toString('latin1'),
+    );
     expect(walk(buildFile().file, false)).toEqual(expected);
     expect(walk(buildFile().file, true)).toEqual([...expected].reverse());
   });
