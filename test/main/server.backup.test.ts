@@ -139,6 +139,28 @@ describe('BGSAVE', () => {
     expect(await redis.get('a')).toBe('1');
   });
 
+  it('queued in MULTI, runs after EXEC has committed: the backup holds the whole transaction', async () => {
+    const backupDir = join(await makeTempDir('bgsave-multi'), 'backup');
+    const server = await startTestServer({ backupDir });
+    closers.push(() => server.close());
+    const redis = connect(server.port);
+    const replies = await redis.multi().set('before', '1').bgsave().set('after', '2').exec();
+    expect(replies).toEqual([
+      [null, 'OK'],
+      [null, 'Background saving started'],
+      [null, 'OK'],
+    ]);
+    await bgsaveFinished(redis);
+    const backup = await contentsAt(backupDir);
+    expect(backup.get('before')).toBe('1');
+    expect(backup.get('after')).toBe('2');
+    // A transaction a watched key aborts saves nothing.
+    await redis.watch('before');
+    await connect(server.port).set('before', 'changed');
+    expect(await redis.multi().bgsave().exec()).toBeNull();
+    expect(infoField(await redis.info('persistence'), 'rdb_bgsave_in_progress')).toBe('0');
+  });
+
   it('defaults to <dir>.backup beside the data directory', async () => {
     const server = await startTestServer();
     const backupDir = `${server.dir}.backup`;

@@ -92,9 +92,11 @@ const FORMS = new Map<string, typeof HANDLER | TransactionalForm>([
 /**
  * Commands that act on the server rather than the store, run by EXEC after its batch has
  * committed (never again on a retry, never if a watched key aborts it): their own handlers,
- * with the client's real context.
+ * with the client's real context. BGSAVE's backup therefore holds every write of its
+ * transaction, also those queued after it (Redis forks at BGSAVE's place in EXEC, so there the
+ * later ones are not in the save).
  */
-const AFTER_COMMIT = new Set(['client', 'config', 'replicaof', 'slaveof']);
+const AFTER_COMMIT = new Set(['bgsave', 'client', 'config', 'replicaof', 'slaveof']);
 for (const name of AFTER_COMMIT) FORMS.set(name, HANDLER);
 
 /** Whether EXEC runs `name` after its batch has committed (see AFTER_COMMIT). */
