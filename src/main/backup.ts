@@ -25,6 +25,12 @@ export interface BackupOptions {
    * an older `<dir>.old`) once the new copy is complete, instead of refusing with `KV_EXISTS`.
    */
   readonly replace?: boolean;
+  /**
+   * Paces the bytes the backup copies (the active segment's prefix, and every file it cannot
+   * link) to this many a second, so a large copy leaves the disk to the store's own work;
+   * 0 or undefined: no limit. Hard links cost no I/O and are not paced.
+   */
+  readonly bytesPerSecond?: number;
 }
 
 /** What `Store.backup` wrote. */
@@ -47,7 +53,7 @@ export interface BackupResult {
   readonly seconds: number;
 }
 
-const OPTION_NAMES: ReadonlySet<string> = new Set(['link', 'replace']);
+const OPTION_NAMES: ReadonlySet<string> = new Set(['link', 'replace', 'bytesPerSecond']);
 /** Suffix of the previous backup that `replace` keeps. */
 const OLD_SUFFIX = '.old';
 /** Staging directories this process is filling now (never removed as leftovers). */
@@ -88,7 +94,11 @@ export async function backupStore(
       throw ioError(`backup: cannot create ${staging}`, error);
     }
     await e.writes.drain(); // writes issued before the call are in the copy
-    const copied = await e.writer.backup({ staging, link: options.link !== false });
+    const copied = await e.writer.backup({
+      staging,
+      link: options.link !== false,
+      bytesPerSecond: options.bytesPerSecond ?? 0,
+    });
     await syncDirectory(staging);
     faultPoint('backup-staged');
     if (replacing) await moveAside(target);
@@ -128,7 +138,14 @@ function checkOptions(dir: unknown, options: unknown): void {
     if (!OPTION_NAMES.has(name)) {
       throw new KvError('KV_INVALID_ARGUMENT', `unknown backup option: ${name}`);
     }
-    if (value !== undefined && typeof value !== 'boolean') {
+    if (name === 'bytesPerSecond') {
+      if (value !== undefined && !(typeof value === 'number' && value >= 0 && value < Infinity)) {
+        throw new KvError(
+          'KV_INVALID_ARGUMENT',
+          'backup option bytesPerSecond must be a non-negative number (0: no limit)',
+        );
+      }
+    } else if (value !== undefined && typeof value !== 'boolean') {
       throw new KvError('KV_INVALID_ARGUMENT', `backup option ${name} must be a boolean`);
     }
   }

@@ -233,6 +233,8 @@ export interface BackupRequest {
   readonly staging: string;
   /** Hard-link sealed files where the file system allows it; false: copy every file. */
   readonly link: boolean;
+  /** Bytes a second the copying is paced to; 0: no limit. */
+  readonly bytesPerSecond: number;
 }
 
 /** What the writer put in a backup's staging directory (`WriterApi.backup`). */

@@ -2,7 +2,8 @@
 // queued appended and synced, note the log position (the active segment's id and end), hard-link
 // every sealed segment with its hint and key run into the staging directory (or open it, where
 // links are not possible), and open the active segment; then copy what could not be linked and
-// the active segment's prefix on libuv's pool while writes go on. Writer thread only. Its files
+// the active segment's prefix on libuv's pool while writes go on, paced to the request's
+// bytes a second if it names a rate. Writer thread only. Its files
 // live outside the store's directory, so it uses node:fs directly, not the FileSystem layer
 // (whose recorded crash states model the store's own directory).
 
@@ -60,6 +61,35 @@ interface StopFlag {
   stopped: boolean;
 }
 
+/** The longest pause between two chunks, so a stop is seen within it. */
+const MAX_PAUSE_MS = 50;
+
+/**
+ * Paces a backup's copying to `bytesPerSecond` (0: no limit): after each chunk, waits (on a
+ * timer: the writer's thread goes on serving) until the bytes copied so far are due.
+ */
+class CopyPacer {
+  private readonly started = performance.now();
+  private bytes = 0;
+
+  constructor(
+    private readonly bytesPerSecond: number,
+    private readonly stop: StopFlag,
+  ) {}
+
+  async spent(n: number): Promise<void> {
+    this.bytes += n;
+    if (!(this.bytesPerSecond > 0)) return;
+    const due = (this.bytes / this.bytesPerSecond) * 1000;
+    for (;;) {
+      if (this.stop.stopped) throw new KvError('KV_CLOSED', 'the store closed during the backup');
+      const ahead = due - (performance.now() - this.started);
+      if (ahead <= 1) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(ahead, MAX_PAUSE_MS)));
+    }
+  }
+}
+
 /** The backups one writer runs; close stops them. Writer thread only. */
 export class WriterBackups {
   private readonly running = new Set<{
@@ -77,7 +107,8 @@ export class WriterBackups {
   async run(scope: BackupScope, request: BackupRequest): Promise<BackupCopied> {
     const captured = capture(scope, request);
     const stop: StopFlag = { stopped: false };
-    const done = copyCaptured(captured, request.staging, stop);
+    const pacer = new CopyPacer(request.bytesPerSecond, stop);
+    const done = copyCaptured(captured, request.staging, stop, pacer);
     const entry = { stop, done };
     this.running.add(entry);
     try {
@@ -204,13 +235,14 @@ async function copyCaptured(
   captured: Captured,
   staging: string,
   stop: StopFlag,
+  pacer: CopyPacer,
 ): Promise<BackupCopied> {
   let copiedBytes = 0;
   try {
     faultPoint('backup-captured');
     const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
     for (const copy of captured.copies) {
-      await copyPrefix(copy, join(staging, copy.name), buffer, stop);
+      await copyPrefix(copy, join(staging, copy.name), buffer, stop, pacer);
       copiedBytes += copy.bytes;
     }
   } catch (error) {
@@ -236,6 +268,7 @@ async function copyPrefix(
   to: string,
   buffer: Buffer,
   stop: StopFlag,
+  pacer: CopyPacer,
 ): Promise<void> {
   const out = await open(to, 'wx');
   try {
@@ -256,6 +289,7 @@ async function copyPrefix(
       }
       at += got;
       if (copy.active) faultPoint('backup-copying');
+      await pacer.spent(got);
     }
     await out.sync();
   } finally {

@@ -5,7 +5,7 @@
 // store).
 
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -161,6 +161,26 @@ describe('BGSAVE', () => {
     expect(infoField(await redis.info('persistence'), 'rdb_bgsave_in_progress')).toBe('0');
   });
 
+  it('paces its copying to --backup-bytes-per-second', async () => {
+    const backupDir = join(await makeTempDir('bgsave-paced'), 'backup');
+    const rate = 512 * 1024;
+    const server = await startTestServer({ backupDir, backupBytesPerSecond: rate });
+    closers.push(() => server.close());
+    const redis = connect(server.port);
+    const value = 'v'.repeat(64 * 1024);
+    for (let i = 0; i < 16; i++) await redis.set(`big:${i}`, value);
+    const started = performance.now();
+    expect(await redis.bgsave()).toBe('Background saving started');
+    await bgsaveFinished(redis);
+    const seconds = (performance.now() - started) / 1000;
+    const copied = readdirSync(backupDir)
+      .filter((name) => name.endsWith('.log'))
+      .reduce((n, name) => n + statSync(join(backupDir, name)).size, 0);
+    expect(copied).toBeGreaterThan(1024 * 1024);
+    expect(seconds).toBeGreaterThanOrEqual((0.9 * copied) / rate);
+    expect((await contentsAt(backupDir)).size).toBe(16);
+  });
+
   it('defaults to <dir>.backup beside the data directory', async () => {
     const server = await startTestServer();
     const backupDir = `${server.dir}.backup`;
@@ -192,6 +212,31 @@ describe('kvd backup', () => {
     expect(taken.code).toBe(1);
     expect(taken.stderr).toMatch(/^\(error\) KV_EXISTS: /);
 
+    // --bytes-per-second paces the copy (here far above what it copies); a bad value is refused.
+    const paced = join(parent, 'paced');
+    const fast = await runCli([
+      'backup',
+      '--dir',
+      dir,
+      '--to',
+      paced,
+      '--bytes-per-second',
+      '1000000000',
+    ]);
+    expect(fast.code, fast.stderr).toBe(0);
+    expect(await contentsAt(paced)).toEqual(model);
+    const bad = await runCli([
+      'backup',
+      '--dir',
+      dir,
+      '--to',
+      join(parent, 'x'),
+      '--bytes-per-second',
+      'fast',
+    ]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--bytes-per-second');
+
     const next = await fill(dir, 300, 'two');
     const json = await runCli([
       'backup',
@@ -219,7 +264,16 @@ describe('kvd backup', () => {
   it('is refused with KV_LOCKED while a daemon serves the store; its BGSAVE backs it up', async () => {
     const dir = await makeTempDir('cli-backup-locked');
     const backupDir = join(await makeTempDir('cli-backup-bgsave'), 'backup');
-    const daemon = await spawnServer(['--dir', dir, '--readers', '1', '--backup-dir', backupDir]);
+    const daemon = await spawnServer([
+      '--dir',
+      dir,
+      '--readers',
+      '1',
+      '--backup-dir',
+      backupDir,
+      '--backup-bytes-per-second',
+      '100000000',
+    ]);
     closers.push(async () => {
       daemon.child.kill('SIGTERM');
       await daemon.child.exited;

@@ -268,6 +268,13 @@ describe('Store.backup', () => {
       'unknown option: ',
     );
     await expectRejectsWith(store.backup(''), 'KV_INVALID_ARGUMENT', 'empty path: ');
+    for (const bytesPerSecond of [-1, Number.NaN, Number.POSITIVE_INFINITY, '1M']) {
+      await expectRejectsWith(
+        store.backup(join(parent, 'x'), { bytesPerSecond } as never),
+        'KV_INVALID_ARGUMENT',
+        `bytesPerSecond ${String(bytesPerSecond)}: `,
+      );
+    }
     expect(readdirSync(parent).sort(), 'a refused backup leaves nothing').toEqual([
       'file',
       'taken',
@@ -350,6 +357,28 @@ describe('Store.backup', () => {
     }
     expect(readdirSync(parent).sort()).toEqual(['copy', basename(live)].sort());
     expect((await contentsAt(to)).get('a')).toBe('1');
+  });
+
+  it('bytesPerSecond paces the copying, and a close stops a paced backup at once', async () => {
+    const dir = await makeTempDir('backup-src');
+    const parent = await makeTempDir('backup-dst');
+    const store = await Store.open(dir, { ...OPTIONS, segmentBytes: 64 * 1024 * 1024 });
+    const value = 'v'.repeat(64 * 1024);
+    await Promise.all(Array.from({ length: 48 }, (_, i) => store.set(`big:${i}`, value)));
+    // ~3 MiB in the active segment at 4 MiB a second: at least ~0.75 s, however fast the disk.
+    const started = performance.now();
+    const paced = await store.backup(join(parent, 'paced'), { bytesPerSecond: 4 * 1024 * 1024 });
+    const seconds = (performance.now() - started) / 1000;
+    expect(paced.copiedBytes).toBeGreaterThan(3 * 1024 * 1024);
+    expect(seconds).toBeGreaterThanOrEqual((0.9 * paced.copiedBytes) / (4 * 1024 * 1024));
+    expect((await contentsAt(join(parent, 'paced'))).size).toBe(48);
+    // At 64 KiB a second the copy would take ~48 s; the close stops it within a pause.
+    const slow = store.backup(join(parent, 'slow'), { bytesPerSecond: 64 * 1024 });
+    await pollUntil('the paced backup is staging', () => readdirSync(parent).length > 1, 10_000);
+    const [outcome] = await Promise.allSettled([slow, store.close()]);
+    expect(outcome!.status).toBe('rejected');
+    expect((outcome as PromiseRejectedResult).reason.code).toBe('KV_CLOSED');
+    expect(readdirSync(parent), 'no staging directory is left').toEqual(['paced']);
   });
 
   it('a close during a backup stops it cleanly: the backup either completes or leaves nothing', async () => {

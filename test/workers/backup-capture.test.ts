@@ -42,7 +42,7 @@ describe('WriterService.backup', () => {
       mkdirSync(staging);
       try {
         const stats = await w.stats();
-        const copied = expectValue(await w.service.backup({ staging, link }));
+        const copied = expectValue(await w.service.backup({ staging, link, bytesPerSecond: 0 }));
         const names = readdirSync(staging).sort();
         expect(names.some((n) => n.endsWith('.hint'))).toBe(true);
         expect(names.some((n) => n.endsWith('.keys'))).toBe(true);
@@ -83,7 +83,11 @@ describe('WriterService.backup', () => {
   it('fails with KV_IO when the staging directory is missing, and the writer goes on', async () => {
     const { dir, w } = await writerWithSealedSegments('backup-missing');
     try {
-      const reply = await w.service.backup({ staging: join(dir, 'no', 'such'), link: true });
+      const reply = await w.service.backup({
+        staging: join(dir, 'no', 'such'),
+        link: true,
+        bytesPerSecond: 0,
+      });
       expect(reply.ok).toBe(false);
       if (!reply.ok) expect(reply.error.code).toBe('KV_IO');
       await w.write([{ put: 'still', value: 'writing' }]);
@@ -97,7 +101,7 @@ describe('WriterService.backup', () => {
     const { w } = await writerWithSealedSegments('backup-close');
     const staging = join(await tempDir('backup-close-staging'), 'copy');
     mkdirSync(staging);
-    const backup = w.service.backup({ staging, link: false });
+    const backup = w.service.backup({ staging, link: false, bytesPerSecond: 0 });
     await w.close();
     const reply = await backup;
     if (!reply.ok) expect(reply.error.code).toBe('KV_CLOSED');

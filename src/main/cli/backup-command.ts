@@ -3,7 +3,7 @@
 // place once complete), print what was written as text or JSON on stdout, close, and set the
 // exit code. A running daemon is backed up with its BGSAVE command instead.
 
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { type BackupResult, KvError } from '../index.js';
 
 /** The parsed flags of `kvd backup`. */
@@ -13,6 +13,7 @@ interface BackupFlags {
   readonly json?: boolean;
   readonly copy?: boolean;
   readonly replace?: boolean;
+  readonly bytesPerSecond?: number;
 }
 
 /**
@@ -34,6 +35,17 @@ export function addBackupCommand(program: Command): void {
     .requiredOption('--to <path>', 'where to write the backup')
     .option('--copy', 'copy every file (no hard links shared with the store)')
     .option('--replace', 'move an earlier backup at --to to <to>.old instead of refusing')
+    .option(
+      '--bytes-per-second <n>',
+      'copy at most this many bytes a second (hard links are not paced; default: no limit)',
+      (value: string) => {
+        const n = Number(value);
+        if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+          throw new InvalidArgumentError('--bytes-per-second takes a whole number of bytes');
+        }
+        return n;
+      },
+    )
     .option('--json', 'print the result as JSON')
     .action(async (flags: BackupFlags) => {
       process.exitCode = await backupMain(flags);
@@ -52,6 +64,7 @@ async function backupMain(flags: BackupFlags): Promise<number> {
     const result = await store.backup(flags.to, {
       link: flags.copy !== true,
       replace: flags.replace === true,
+      bytesPerSecond: flags.bytesPerSecond ?? 0,
     });
     await store.close();
     process.stdout.write(

@@ -16,11 +16,12 @@ export class BackgroundSave {
   /** How long the last one took, in whole seconds (-1: none yet). */
   lastSeconds = -1;
 
-  /** Saves go to `dir`; `store` is the server's store. */
+  /** Saves go to `dir`, copying at most `bytesPerSecond` (0: no limit); `store` is the server's store. */
   constructor(
     readonly dir: string,
     private readonly store: Pick<Store, 'backup'>,
     private readonly log: Logger,
+    private readonly bytesPerSecond = 0,
   ) {}
 
   /** Whether one is running now. */
@@ -39,7 +40,7 @@ export class BackgroundSave {
     this.startedAt = Date.now();
     this.log.info({ dir: this.dir }, 'background save started');
     this.running = this.store
-      .backup(this.dir, { replace: true })
+      .backup(this.dir, { replace: true, bytesPerSecond: this.bytesPerSecond })
       .then(
         (result) => {
           this.lastStatus = 'ok';

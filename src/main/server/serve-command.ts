@@ -32,6 +32,7 @@ interface ServeFlags {
   readonly compression: Compression;
   readonly compressionLevel?: number;
   readonly backupDir?: string;
+  readonly backupBytesPerSecond?: number;
   readonly metricsPort?: number;
   readonly metricsHost?: string;
   readonly replicaof?: MasterAddress;
@@ -156,6 +157,14 @@ export function addServeCommand(program: Command): void {
         '--backup-dir <path>',
         'where BGSAVE writes its backup; the previous one is kept as <path>.old (default: <dir>.backup)',
       ).env('KVD_BACKUP_DIR'),
+    )
+    .addOption(
+      new Option(
+        '--backup-bytes-per-second <n>',
+        'bytes a second BGSAVE copies at most (hard links are not paced; default 0: no limit)',
+      )
+        .env('KVD_BACKUP_BYTES_PER_SECOND')
+        .argParser(integerIn('backup-bytes-per-second', 0, Number.MAX_SAFE_INTEGER)),
     )
     .addOption(
       new Option(
@@ -298,6 +307,7 @@ async function serveMain(flags: ServeFlags): Promise<number> {
       idleTimeoutSeconds: flags.idleTimeout,
       limits: flags.maxBulkBytes === undefined ? undefined : { maxBulkBytes: flags.maxBulkBytes },
       backupDir: flags.backupDir,
+      backupBytesPerSecond: flags.backupBytesPerSecond,
       replicaOf: flags.replicaof,
       masterAuth: flags.masterauth,
       masterUser: flags.masteruser,

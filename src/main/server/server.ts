@@ -64,6 +64,8 @@ export interface ServerOptions {
   readonly store?: StoreOptions;
   /** Where BGSAVE writes its backup (default: `<dir>.backup`, beside the store directory). */
   readonly backupDir?: string;
+  /** Bytes a second BGSAVE copies at most (`BackupOptions.bytesPerSecond`; default 0: no limit). */
+  readonly backupBytesPerSecond?: number;
   /**
    * Serve Prometheus metrics over HTTP at `/metrics` on this port (0: a free one) and host
    * (default: `host`). Absent: no metrics listener, and commands are not timed into histograms.
@@ -179,6 +181,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
       resolvePath(options.backupDir ?? `${resolvePath(options.dir)}.backup`),
       store,
       log,
+      options.backupBytesPerSecond,
     ),
     replication,
     pubsub: new PubSub(),
