@@ -5,13 +5,8 @@
 
 import { type BloomFilter, decodeBloomFilter } from './bloom-filter.js';
 import { compareKeys } from './key-order.js';
-import {
-  BlockCursor,
-  type DataBlock,
-  parseDataBlock,
-  readBlockEntries,
-  seekInBlock,
-} from './sorted-block.js';
+import { type DataBlock, parseDataBlock } from './sorted-block.js';
+import { BlockCursor, readBlockEntries, seekInBlock } from './sorted-block-cursor.js';
 import {
   BLOCK_TRAILER_BYTES,
   type BlockDecompressor,

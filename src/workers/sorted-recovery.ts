@@ -10,7 +10,7 @@ import { ioError, KvError } from '../shared/errors.js';
 import { KIND_SORTED, TYPE_PUT } from '../shared/format.js';
 import { buildKeyRun, keysFileName } from '../shared/key-run-format.js';
 import type { Logger } from '../shared/logger.js';
-import type { BlockCursor } from '../shared/sorted-block.js';
+import type { BlockCursor } from '../shared/sorted-block-cursor.js';
 import {
   BLOCK_TRAILER_BYTES,
   isSortedFailure,
