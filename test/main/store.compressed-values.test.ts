@@ -5,11 +5,10 @@
 // another setting, reopen. A compressed value whose entry checksum holds but which does not
 // decode is KV_CORRUPTION naming its file and offset, never a wrong value.
 
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store } from '../../dist/main/index.js';
-import { blockDecompressor } from '../../dist/shared/block-compression.js';
 import { crc32c } from '../../dist/shared/crc32c.js';
 import {
   BLOCK_TRAILER_BYTES,
@@ -17,10 +16,7 @@ import {
   COMPRESSION_ZSTD,
   isSortedFailure,
 } from '../../dist/shared/sorted-format.js';
-import {
-  openSortedSegment,
-  type SortedSegmentReader,
-} from '../../dist/shared/sorted-segment-reader.js';
+import { openSortedFiles } from '../fixtures/sorted-segment-files.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
 afterEach(removeTempDirs);
@@ -57,19 +53,7 @@ async function load(db: Store, model: Map<string, string>): Promise<void> {
   for (let i = 0; i < 20; i++) await db.delete(`gone:${i}`);
 }
 
-function dataSegments(dir: string): { file: string; bytes: Buffer; reader: SortedSegmentReader }[] {
-  return readdirSync(dir)
-    .filter((name) => name.endsWith('.sst'))
-    .map((file) => {
-      const bytes = readFileSync(join(dir, file));
-      const reader = openSortedSegment(
-        { size: bytes.length, read: (offset, length) => bytes.subarray(offset, offset + length) },
-        { decompressor: blockDecompressor },
-      );
-      if (isSortedFailure(reader)) throw new Error(`${file}: ${reader.reason}`);
-      return { file, bytes, reader };
-    });
-}
+const dataSegments = (dir: string) => openSortedFiles(dir, '.sst');
 
 const sstBytes = (dir: string): number =>
   readdirSync(dir)

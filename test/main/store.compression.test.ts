@@ -2,22 +2,18 @@
 // (hint jobs and merges) have their blocks compressed by the chosen codec, range scans read
 // them, a store reopened with another setting still reads them, and bad settings are refused.
 
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Compression, Store } from '../../dist/main/index.js';
-import { blockDecompressor } from '../../dist/shared/block-compression.js';
 import {
   COMPRESSION_LZ4,
   COMPRESSION_NONE,
   COMPRESSION_ZSTD,
-  isSortedFailure,
 } from '../../dist/shared/sorted-format.js';
-import { openSortedSegment } from '../../dist/shared/sorted-segment-reader.js';
 import { ChildLines } from '../fixtures/child-lines.js';
 import { expectRejectsWith } from '../fixtures/kv-errors.js';
 import { CLI, spawnServer } from '../fixtures/kvd-server.js';
+import { openSortedFiles } from '../fixtures/sorted-segment-files.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
 afterEach(removeTempDirs);
@@ -34,22 +30,14 @@ const keyOf = (i: number): string =>
 
 /** What every key run in `dir` says: its recorded compression and its data blocks' types. */
 function keyRunBlocks(dir: string): { file: string; recorded: number; types: number[] }[] {
-  return readdirSync(dir)
-    .filter((name) => name.endsWith('.keys'))
-    .map((file) => {
-      const bytes = readFileSync(join(dir, file));
-      const reader = openSortedSegment(
-        { size: bytes.length, read: (offset, length) => bytes.subarray(offset, offset + length) },
-        { decompressor: blockDecompressor },
-      );
-      if (isSortedFailure(reader)) throw new Error(`${file}: ${reader.reason}`);
-      const types: number[] = [];
-      for (let i = 0; i < reader.blockCount; i++) {
-        const handle = reader.blockHandle(i);
-        types.push(bytes[handle.offset + handle.size]!);
-      }
-      return { file, recorded: reader.properties.compression, types };
-    });
+  return openSortedFiles(dir, '.keys').map(({ file, bytes, reader }) => {
+    const types: number[] = [];
+    for (let i = 0; i < reader.blockCount; i++) {
+      const handle = reader.blockHandle(i);
+      types.push(bytes[handle.offset + handle.size]!);
+    }
+    return { file, recorded: reader.properties.compression, types };
+  });
 }
 
 async function loadAndCompact(db: Store, keys: number): Promise<void> {
