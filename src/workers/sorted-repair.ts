@@ -1,12 +1,12 @@
 // Owns repairing one data segment (`NNNNNN.sst`, merge output) for `repair: true`: checks it
-// whole (footer, index, filter, properties, every data block and entry); if anything fails,
-// keeps every point entry whose own checksum holds (each carries one: FORMAT.md, "Data
-// segment"), found by scanning the data blocks it can still locate, or the whole file when its
+// whole (footer, index, filter, properties, every data block and entry, every compressed value
+// decompressed); if anything fails, keeps every point entry whose own checksum holds and whose
+// value decodes (each carries a checksum: FORMAT.md, "Data segment"), found by scanning the data blocks it can still locate, or the whole file when its
 // footer or index cannot be read; saves the damaged bytes aside; and rewrites the file from what
 // it kept, under the same id and log-segment range. Writer thread only (repair.ts calls it).
 
 import { join } from 'node:path';
-import { ioError } from '../shared/errors.js';
+import { ioError, KvError } from '../shared/errors.js';
 import { TYPE_DELETE, TYPE_PUT } from '../shared/format.js';
 import { compareKeys } from '../shared/key-order.js';
 import { keysFileName } from '../shared/key-run-format.js';
@@ -17,8 +17,10 @@ import {
   PointEntryFields,
   pointEntryChecksumOk,
 } from '../shared/point-entry-format.js';
+import { decompressValue } from '../shared/point-value.js';
 import { sortedSegmentFileName } from '../shared/segment-header-format.js';
 import { reportedKeyText } from '../shared/segment-scan.js';
+import { parseDataBlock } from '../shared/sorted-block.js';
 import {
   BLOCK_TRAILER_BYTES,
   decodeFooter,
@@ -81,7 +83,10 @@ export function repairSortedSegment(
         h.offset,
         Math.min(bytes.length, h.offset + h.size + BLOCK_TRAILER_BYTES),
       );
-      const lost = salvage.scan(h.offset, Math.min(end, h.offset + h.size));
+      const lost = salvage.scan(
+        h.offset,
+        entriesEnd(bytes, h.offset, Math.min(end, h.offset + h.size)),
+      );
       if (!bad.includes(i)) continue;
       const savedTo = saveAside(
         files,
@@ -95,7 +100,7 @@ export function repairSortedSegment(
         savedTo,
         lostKeys: lost,
         reason:
-          'data block fails its checksum or structure; its entries with intact checksums were kept',
+          'data block fails its checksum or structure, or holds a value that does not decompress; its entries with intact checksums and values were kept',
       });
     }
     const p = reader.properties;
@@ -148,7 +153,8 @@ function badBlocks(
       continue;
     }
     while (cursor.more) {
-      if (cursor.next()) {
+      // A compressed value whose checksum holds but which does not decode is damage too.
+      if (cursor.next() || (cursor.compressed && isSortedFailure(cursor.entry()))) {
         bad.push(i);
         break;
       }
@@ -166,8 +172,9 @@ class Salvage {
   constructor(private readonly bytes: Uint8Array) {}
 
   /**
-   * Keeps every entry in `[from, to)` whose checksum holds, stepping a byte at a time past
-   * bytes that hold none. Returns the keys that damaged entries there still name.
+   * Keeps every entry in `[from, to)` whose checksum holds and whose value decodes, stepping a
+   * byte at a time past bytes that hold none. Returns the keys that damaged entries there
+   * still name.
    */
   scan(from: number, to: number): string[] {
     const named: string[] = [];
@@ -177,20 +184,38 @@ class Salvage {
       const f = this.fields;
       if (decodePointEntry(this.bytes, pos, to, f) && f.keyLength > 0) {
         if (pointEntryChecksumOk(this.bytes, pos, f.end - pos)) {
-          this.keep(f);
+          if (f.compressed && !this.decodes(f)) {
+            named.push(`${this.keyText(f)} (its value does not decompress)`);
+          } else {
+            this.keep(f);
+          }
           pos = f.end;
           gapNamed = false;
           continue;
         }
         if (!gapNamed && f.keyLength <= MAX_REPORTED_KEY_BYTES) {
-          const key = this.bytes.subarray(f.keyStart, f.keyStart + f.keyLength);
-          named.push(`${reportedKeyText(key)} (as the damaged entry reads)`);
+          named.push(`${this.keyText(f)} (as the damaged entry reads)`);
           gapNamed = true;
         }
       }
       pos++;
     }
     return named;
+  }
+
+  private keyText(f: PointEntryFields): string {
+    return reportedKeyText(this.bytes.subarray(f.keyStart, f.keyStart + f.keyLength));
+  }
+
+  /** Whether a compressed value decodes (a missing codec's package throws, as on reads). */
+  private decodes(f: PointEntryFields): boolean {
+    try {
+      decompressValue(this.bytes, f.valueStart, f.valueLength);
+      return true;
+    } catch (error) {
+      if (error instanceof KvError && error.code === 'KV_CORRUPTION') return false;
+      throw error;
+    }
   }
 
   private keep(f: PointEntryFields): void {
@@ -208,6 +233,15 @@ class Salvage {
       compressedValue: f.compressed,
     });
   }
+}
+
+/**
+ * Where the entries of the block in `bytes[offset, end)` end: before its tail of restart
+ * offsets where that tail parses (so its bytes are not scanned as entries), else at `end`.
+ */
+function entriesEnd(bytes: Uint8Array, offset: number, end: number): number {
+  const block = parseDataBlock(bytes.subarray(offset, end), offset, true);
+  return isSortedFailure(block) ? end : offset + block.entriesEnd;
 }
 
 /** The file's own footer, if it reads. */

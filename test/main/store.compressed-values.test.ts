@@ -3,7 +3,8 @@
 // getSync, get on this thread and through the reader pool, getMany, range scans, a snapshot's
 // read of an overwritten value, the writer's own reads (APPEND, SET … GET), a merge under
 // another setting, reopen. A compressed value whose entry checksum holds but which does not
-// decode is KV_CORRUPTION naming its file and offset, never a wrong value.
+// decode is KV_CORRUPTION naming its file and offset, never a wrong value; `repair: true` drops
+// it, names its key, and merges run again.
 
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -64,6 +65,44 @@ function expectModel(db: Pick<Store, 'getSync' | 'rangeSync'>, model: Map<string
   for (const [key, value] of model) expect(db.getSync(key)?.toString(), key).toBe(value);
   const scanned = [...db.rangeSync()].map((e) => [e.key.toString(), e.value.toString()]);
   expect(scanned).toEqual([...model].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/**
+ * Builds a compacted lz4 store of `model` in `dir`, then damages the payload of `key`'s value
+ * and seals its entry and block again, so that only the decompression can tell.
+ */
+async function storeWithUndecodableValue(
+  dir: string,
+  model: Map<string, string>,
+  key: string,
+): Promise<{ file: string; entryOffset: number; blockOffset: number }> {
+  const db = await Store.open(dir, { compression: 'lz4' });
+  await load(db, model);
+  await db.compact();
+  await db.close();
+  const [{ file, bytes, reader }] = dataSegments(dir);
+  for (let b = 0; b < reader.blockCount; b++) {
+    const cursor = reader.blockCursor(b);
+    if (isSortedFailure(cursor)) throw new Error('block does not read');
+    const handle = reader.blockHandle(b);
+    while (cursor.more) {
+      cursor.next();
+      if (Buffer.from(cursor.key.subarray(0, cursor.keyLength)).toString() !== key) continue;
+      expect(cursor.compressed).toBe(true);
+      const entryAt = handle.offset + cursor.entryStart;
+      const valueAt = handle.offset + cursor.valueStart;
+      const entryEnd = valueAt + cursor.valueLength;
+      bytes[valueAt + 1] = bytes[valueAt + 1]! ^ 0x7f; // the varint raw length
+      bytes.writeUInt32LE(crc32c(bytes, entryAt + 4, entryEnd), entryAt);
+      const trailer = handle.offset + handle.size;
+      expect(bytes[trailer]).toBe(0); // data blocks of a data segment are stored raw
+      bytes.writeUInt32LE(crc32c(bytes, handle.offset, trailer + 1), trailer + 1);
+      expect(trailer + BLOCK_TRAILER_BYTES).toBeLessThanOrEqual(bytes.length);
+      writeFileSync(join(dir, file), bytes);
+      return { file, entryOffset: entryAt, blockOffset: handle.offset };
+    }
+  }
+  throw new Error(`${key} is not in the data segment`);
 }
 
 describe('compressed values in data segments', () => {
@@ -143,40 +182,9 @@ describe('compressed values in data segments', () => {
   it('a compressed value that does not decode is KV_CORRUPTION with its file and offset', async () => {
     const dir = await makeTempDir('values-damaged');
     const model = fill();
-    let db = await Store.open(dir, { compression: 'lz4' });
-    await load(db, model);
-    await db.compact();
-    await db.close();
+    const { file, entryOffset } = await storeWithUndecodableValue(dir, model, 'doc:0042');
 
-    // Damage the payload of doc:0042's value, then seal its entry and block again, so that
-    // only the decompression can tell.
-    const [{ file, bytes, reader }] = dataSegments(dir);
-    let damaged: { key: string; entryOffset: number } | undefined;
-    for (let b = 0; b < reader.blockCount && !damaged; b++) {
-      const cursor = reader.blockCursor(b);
-      if (isSortedFailure(cursor)) throw new Error('block does not read');
-      const handle = reader.blockHandle(b);
-      while (cursor.more && !damaged) {
-        cursor.next();
-        const key = Buffer.from(cursor.key.subarray(0, cursor.keyLength)).toString();
-        if (key !== 'doc:0042') continue;
-        expect(cursor.compressed).toBe(true);
-        const entryAt = handle.offset + cursor.entryStart;
-        const valueAt = handle.offset + cursor.valueStart;
-        const entryEnd = valueAt + cursor.valueLength;
-        bytes[valueAt + 1] = bytes[valueAt + 1]! ^ 0x7f; // the varint raw length
-        bytes.writeUInt32LE(crc32c(bytes, entryAt + 4, entryEnd), entryAt);
-        const trailer = handle.offset + handle.size;
-        expect(bytes[trailer]).toBe(0); // data blocks of a data segment are stored raw
-        bytes.writeUInt32LE(crc32c(bytes, handle.offset, trailer + 1), trailer + 1);
-        expect(trailer + BLOCK_TRAILER_BYTES).toBeLessThanOrEqual(bytes.length);
-        damaged = { key, entryOffset: entryAt };
-      }
-    }
-    expect(damaged).toBeDefined();
-    writeFileSync(join(dir, file), bytes);
-
-    db = await Store.open(dir);
+    const db = await Store.open(dir);
     try {
       let error: unknown;
       try {
@@ -184,7 +192,7 @@ describe('compressed values in data segments', () => {
       } catch (e) {
         error = e;
       }
-      expect(error).toMatchObject({ code: 'KV_CORRUPTION', file, offset: damaged!.entryOffset });
+      expect(error).toMatchObject({ code: 'KV_CORRUPTION', file, offset: entryOffset });
       await expect(db.get('doc:0042')).rejects.toMatchObject({ code: 'KV_CORRUPTION' });
       expect(() => [...db.rangeSync({ prefix: 'doc:004' })]).toThrow(
         expect.objectContaining({ code: 'KV_CORRUPTION' }),
@@ -192,6 +200,39 @@ describe('compressed values in data segments', () => {
       // Its neighbours read.
       expect(db.getSync('doc:0041')?.toString()).toBe(docOf(41));
       expect(db.getSync('doc:0043')?.toString()).toBe(docOf(43));
+    } finally {
+      await db.close();
+    }
+  });
+  it('repair: true drops an undecodable compressed value, names its key, and merges run again', async () => {
+    const dir = await makeTempDir('values-repair');
+    const model = fill();
+    const { file, blockOffset } = await storeWithUndecodableValue(dir, model, 'doc:0042');
+    model.delete('doc:0042');
+
+    // Without repair the merge stops at the value, and the store keeps it.
+    let db = await Store.open(dir, { compaction: { auto: false } });
+    try {
+      await expect(db.compact()).rejects.toMatchObject({ code: 'KV_CORRUPTION' });
+    } finally {
+      await db.close();
+    }
+
+    db = await Store.open(dir, { repair: true, compaction: { auto: false } });
+    try {
+      const report = (await db.stats()).recovery.repair!;
+      expect(report.damaged.map((d) => [d.file, d.offset])).toEqual([[file, blockOffset]]);
+      expect(report.lostKeys).toEqual(['doc:0042 (its value does not decompress)']);
+      expect(db.getSync('doc:0042')).toBeUndefined();
+      expectModel(db, model);
+      await db.compact();
+      expectModel(db, model);
+    } finally {
+      await db.close();
+    }
+    db = await Store.open(dir);
+    try {
+      expectModel(db, model);
     } finally {
       await db.close();
     }
