@@ -3,13 +3,16 @@
 // destination), asking the writer to capture and copy into it (backup-capture.ts), then fsyncing
 // the staging directory, renaming it into place and fsyncing the parent. With `replace`, an
 // earlier backup at the destination is moved to `<dir>.old` first. Leftover staging directories
-// of dead processes are removed by the next backup to the same destination.
+// of dead backups are removed by the next backup to the same destination (a lock inside each
+// tells a live one, staging-lock.ts).
 
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve as resolvePath, sep } from 'node:path';
 import { ioError, KvError } from '../shared/errors.js';
 import { faultPoint } from '../shared/fault-points.js';
 import { parseSegmentFileName } from '../shared/format.js';
+import { claimLeftover, lockStaging, STAGING_LOCK_FILE, type StagingLock } from './staging-lock.js';
 import type { StoreEngine } from './store-engine.js';
 
 /** Options of `Store.backup`. */
@@ -85,11 +88,13 @@ export async function backupStore(
   const staging = `${target}.tmp-${process.pid}-${nextStaging++}`;
   // Before any await: a concurrent backup to the same place must never take it for a leftover.
   inFlight.add(staging);
+  let lock: StagingLock | undefined;
   try {
     try {
       await mkdir(parent, { recursive: true });
       await removeLeftovers(parent, basename(target));
       await mkdir(staging);
+      lock = lockStaging(staging);
     } catch (error) {
       throw ioError(`backup: cannot create ${staging}`, error);
     }
@@ -103,6 +108,12 @@ export async function backupStore(
     faultPoint('backup-staged');
     if (replacing) await moveAside(target);
     await renameIntoPlace(staging, target);
+    if (lock) {
+      // Held until now, so no cleanup could take the staging directory for a dead one's.
+      await unlink(join(target, STAGING_LOCK_FILE));
+      lock.close();
+      await syncDirectory(target);
+    }
     await syncDirectory(parent);
     faultPoint('backup-renamed');
     e.log.info(
@@ -123,6 +134,7 @@ export async function backupStore(
     await rm(staging, { recursive: true, force: true }).catch(() => {});
     throw ioError('backup failed', error);
   } finally {
+    lock?.close();
     inFlight.delete(staging);
   }
 }
@@ -181,9 +193,12 @@ async function listDirectory(path: string): Promise<string[] | undefined> {
 
 /**
  * Removes staging directories of earlier backups to `name` in `parent` that no live backup
- * fills: their process is gone, or it is this process and not one of its backups in flight.
- * (A backup to the same path from another pid namespace could look dead: back up one store to
- * one place from one machine.)
+ * fills. This process's own: those not in flight. Another's, where it holds a staging lock file
+ * (staging-lock.ts): when that lock can be taken, since the kernel dropped it when the backup
+ * died, in whatever pid namespace it ran and whatever process has its pid now. Without the
+ * file (an older kvd; no such locks here; or created an instant ago) or the locks: when its pid
+ * names no live process here, and then only while holding the lock, so that a backup which
+ * created it an instant ago fails to lock it instead of filling a directory being removed.
  */
 async function removeLeftovers(parent: string, name: string): Promise<void> {
   const pattern = new RegExp(`^${escapeRegExp(name)}\\.tmp-(\\d+)-\\d+$`);
@@ -192,8 +207,20 @@ async function removeLeftovers(parent: string, name: string): Promise<void> {
     if (!match) continue;
     const path = join(parent, entry);
     const pid = Number(match[1]);
-    if (pid === process.pid ? inFlight.has(path) : processExists(pid)) continue;
-    await rm(path, { recursive: true, force: true });
+    if (pid === process.pid) {
+      if (!inFlight.has(path)) await rm(path, { recursive: true, force: true });
+      continue;
+    }
+    const locked = existsSync(join(path, STAGING_LOCK_FILE));
+    if (!locked && processExists(pid)) continue;
+    const claim = claimLeftover(path);
+    if (claim === 'live' || claim === 'gone') continue;
+    if (claim === undefined && locked && processExists(pid)) continue; // no locks: the pid decides
+    try {
+      await rm(path, { recursive: true, force: true });
+    } finally {
+      claim?.close();
+    }
   }
 }
 

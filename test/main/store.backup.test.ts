@@ -3,13 +3,30 @@
 // the call (a model of the loop's writes in order finds that point); sealed files are
 // hard-linked on one file system and copied across file systems or with `link: false`, even
 // while a merge retires them; errors (destination taken, closed store, bad arguments); `replace`;
-// concurrent backups; leftover staging directories; a close during a backup.
+// concurrent backups; leftover staging directories, told live or dead by the lock inside them
+// (staging-lock.ts) or by their pid; a close during a backup.
 
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BackupResult, Store, type StoreOptions } from '../../dist/main/index.js';
+import {
+  claimLeftover,
+  lockStaging,
+  STAGING_LOCK_FILE,
+  type StagingLock,
+} from '../../dist/main/staging-lock.js';
+import { fileLocks } from '../../dist/shared/file-map.js';
 import { expectRejectsWith } from '../fixtures/kv-errors.js';
 import { pollUntil } from '../fixtures/poll.js';
 import { contentsAt, contentsOf, describeDiff } from '../fixtures/store-contents.js';
@@ -337,26 +354,63 @@ describe('Store.backup', () => {
     }
   });
 
-  it('removes leftover staging directories of dead processes, keeps live ones', async () => {
+  it('removes leftover staging directories of dead backups, keeps live ones', async () => {
     const dir = await makeTempDir('backup-src');
     const parent = await makeTempDir('backup-dst');
     const to = join(parent, 'copy');
     const dead = `${to}.tmp-2147483646-1`; // no such pid (pid_max is at most 2^22)
-    const live = `${to}.tmp-${process.ppid}-1`;
+    const live = `${to}.tmp-${process.ppid}-1`; // no lock file (an older kvd): the pid decides
     const ours = `${to}.tmp-${process.pid}-999999`; // this pid, but no backup in flight
-    for (const leftover of [dead, live, ours]) {
+    // A live backup in another pid namespace: its pid names no process here, its lock is held.
+    const elsewhere = `${to}.tmp-2147483645-1`;
+    // A dead backup whose pid a live process has taken since: its lock is free.
+    const reused = `${to}.tmp-${process.ppid}-2`;
+    for (const leftover of [dead, live, ours, elsewhere, reused]) {
       mkdirSync(leftover);
       writeFileSync(join(leftover, '000001.log'), 'partial');
     }
+    writeFileSync(join(reused, STAGING_LOCK_FILE), '');
+    // An open file description's lock conflicts with every other one, also in this process.
+    const held = openSync(join(elsewhere, STAGING_LOCK_FILE), 'w');
+    expect(fileLocks, 'kvd_native.node must be built (npm run build:native)').toBeDefined();
+    expect(fileLocks!.lock(held)).toBe(0);
     const store = await Store.open(dir, OPTIONS);
     try {
       await store.set('a', '1');
       await store.backup(to);
+      expect(readdirSync(parent).sort()).toEqual(
+        ['copy', basename(live), basename(elsewhere)].sort(),
+      );
+      expect(readdirSync(to), 'the staging lock is not in the backup').not.toContain(
+        STAGING_LOCK_FILE,
+      );
+      // Once its holder is gone, the next backup there removes it.
+      closeSync(held);
+      await store.backup(to, { replace: true });
+      expect(readdirSync(parent).sort()).toEqual(['copy', 'copy.old', basename(live)].sort());
     } finally {
       await store.close();
     }
-    expect(readdirSync(parent).sort()).toEqual(['copy', basename(live)].sort());
     expect((await contentsAt(to)).get('a')).toBe('1');
+  });
+
+  it('a backup whose new staging directory is claimed as a leftover fails, filling nothing', async () => {
+    const parent = await makeTempDir('backup-dst');
+    const staging = join(parent, 'copy.tmp-1-1');
+    mkdirSync(staging);
+    const claimed = claimLeftover(staging); // another cleanup, an instant after the mkdir
+    expect(claimed).toMatchObject({ close: expect.any(Function) });
+    try {
+      expect(() => lockStaging(staging)).toThrow(expect.objectContaining({ code: 'KV_IO' }));
+      expect(claimLeftover(staging)).toBe('live');
+    } finally {
+      (claimed as StagingLock).close();
+    }
+    const own = lockStaging(staging);
+    expect(claimLeftover(staging)).toBe('live');
+    own!.close();
+    rmSync(staging, { recursive: true });
+    expect(claimLeftover(staging)).toBe('gone');
   });
 
   it('bytesPerSecond paces the copying, and a close stops a paced backup at once', async () => {
