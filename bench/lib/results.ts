@@ -27,7 +27,8 @@ export type Unit =
   | 'B'
   | 'B/key'
   | 'MiB'
-  | 'disk/live';
+  | 'disk/live'
+  | '%';
 
 /** One measured number. */
 export interface Figure {

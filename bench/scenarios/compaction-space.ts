@@ -2,7 +2,8 @@
 // overwritten OVERWRITES times with new 100 B values, then every DELETE_EVERY-th key deleted:
 // segment bytes ÷ live bytes from stats(), before and after compact(); every file of the
 // directory but LOCK after it, ÷ live bytes and ÷ the user's key + value bytes; the merge's
-// time. Checks a sample of keys for their last value (or absence) after the merge.
+// time; the false-positive rate of the data segments' bloom filters, probed with absent keys.
+// Checks a sample of keys for their last value (or absence) after the merge.
 
 import {
   type CompactionResult,
@@ -14,10 +15,12 @@ import {
   passValue,
   segmentBytesFor,
 } from '../engines/kvd.js';
+import { missKey } from '../lib/dataset.js';
 import { formatNumber } from '../lib/format.js';
 import { directoryBytes } from '../lib/kvd-files.js';
 import { measureOnce } from '../lib/measure.js';
 import { figureId, type Scenario } from '../lib/scenario.js';
+import { measureSegmentFilters } from '../lib/segment-filters.js';
 
 /** Overwrites of every key after the load: each key has OVERWRITES + 1 versions on disk. */
 const OVERWRITES = 5;
@@ -25,6 +28,8 @@ const OVERWRITES = 5;
 const DELETE_EVERY = 10;
 /** Keys checked for their last value after the merge. */
 const SAMPLE = 1000;
+/** Absent keys probed against every data segment's bloom filter. */
+const FILTER_PROBES = 100_000;
 const MIB = 2 ** 20;
 
 export const scenario: Scenario = {
@@ -71,6 +76,12 @@ export const scenario: Scenario = {
           throw new Error(`${data.keys[n]} lost its last value in compact()`);
         }
       }
+
+      // The data segments' bloom filters, probed with absent keys (odd ids, between present ones).
+      const absent = Array.from({ length: FILTER_PROBES }, (_, i) =>
+        Buffer.from(missKey(Math.floor((i * data.count) / FILTER_PROBES))),
+      );
+      const filters = measureSegmentFilters(dir, absent);
 
       const base = { engine: 'kvd', dataset: 'A', better: 'lower' } as const;
       const id = (variant: string) => figureId('compaction-space', 'A', 'kvd', variant);
@@ -174,6 +185,22 @@ export const scenario: Scenario = {
             `${result.keysMoved.toLocaleString('en-US')} keys moved, no rate limit`,
         },
         result.seconds * 1000,
+      );
+      out.value(
+        {
+          ...base,
+          id: id('filterFalsePositives'),
+          label: 'bloom filter false positives, absent keys',
+          unit: '%',
+          how:
+            `${FILTER_PROBES.toLocaleString('en-US')} absent keys (odd ids) probed against the ` +
+            `filter of each of ${filters.files} data segment${filters.files === 1 ? '' : 's'}: ` +
+            `${filters.positives.toLocaleString('en-US')} ` +
+            `"maybe" of ${filters.probes.toLocaleString('en-US')}; ` +
+            `${formatNumber((8 * filters.filterBytes) / filters.keys)} bits and ` +
+            `${filters.hashProbes} probes a key; theory ${(100 * filters.theoreticalRate).toFixed(3)}%`,
+        },
+        100 * filters.measuredRate,
       );
       out.ratio(
         figureId('compaction-space', 'A', 'ratio', 'after/before'),
