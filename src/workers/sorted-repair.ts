@@ -1,9 +1,10 @@
 // Owns repairing one data segment (`NNNNNN.sst`, merge output) for `repair: true`: checks it
 // whole (footer, index, filter, properties, every data block and entry, every compressed value
 // decompressed); if anything fails, keeps every point entry whose own checksum holds and whose
-// value decodes (each carries a checksum: FORMAT.md, "Data segment"), found by scanning the data blocks it can still locate, or the whole file when its
-// footer or index cannot be read; saves the damaged bytes aside; and rewrites the file from what
-// it kept, under the same id and log-segment range. Writer thread only (repair.ts calls it).
+// value decodes (each carries a checksum: FORMAT.md, "Data segment"), found by scanning the
+// data blocks it can still locate, or the whole file when its footer or index cannot be read;
+// saves the damaged bytes aside; and rewrites the file from what it kept, under the same id and
+// log-segment range. Writer thread only (repair.ts calls it).
 
 import { join } from 'node:path';
 import { ioError, KvError } from '../shared/errors.js';
@@ -119,9 +120,9 @@ export function repairSortedSegment(
     offset: reader.offset,
     bytes: bytes.length - reader.offset,
     savedTo: aside,
-    lostKeys: footer ? [] : salvage.entries.map((e) => reportedKeyText(e.key)),
+    lostKeys: footer ? salvage.undecodable : salvage.entries.map((e) => reportedKeyText(e.key)),
     reason: footer
-      ? `its ${reader.region} cannot be read (${reader.reason}); the whole file was set aside and rewritten from the ${salvage.entries.length} entries whose checksums hold`
+      ? `its ${reader.region} cannot be read (${reader.reason}); the whole file was set aside and rewritten from the ${salvage.entries.length} entries whose checksums hold and whose values decode`
       : `its ${reader.region} cannot be read (${reader.reason}), nor can the footer that names its range of log segments; the whole file was set aside`,
   };
   log.warn(range, 'repair: set aside a data segment');
@@ -167,6 +168,8 @@ function badBlocks(
 /** Entries with intact checksums found so far, in file order. */
 class Salvage {
   readonly entries: SortedEntry[] = [];
+  /** Keys of entries whose checksum holds but whose compressed value does not decode. */
+  readonly undecodable: string[] = [];
   private readonly fields = new PointEntryFields();
 
   constructor(private readonly bytes: Uint8Array) {}
@@ -185,7 +188,9 @@ class Salvage {
       if (decodePointEntry(this.bytes, pos, to, f) && f.keyLength > 0) {
         if (pointEntryChecksumOk(this.bytes, pos, f.end - pos)) {
           if (f.compressed && !this.decodes(f)) {
-            named.push(`${this.keyText(f)} (its value does not decompress)`);
+            const lost = `${this.keyText(f)} (its value does not decompress)`;
+            named.push(lost);
+            this.undecodable.push(lost);
           } else {
             this.keep(f);
           }

@@ -6,7 +6,7 @@
 // decode is KV_CORRUPTION naming its file and offset, never a wrong value; `repair: true` drops
 // it, names its key, and merges run again.
 
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store } from '../../dist/main/index.js';
@@ -204,6 +204,30 @@ describe('compressed values in data segments', () => {
       await db.close();
     }
   });
+  it('repair: true names an undecodable value also when the whole file is rescanned (its index damaged)', async () => {
+    const dir = await makeTempDir('values-repair-index');
+    const model = fill();
+    const { file } = await storeWithUndecodableValue(dir, model, 'doc:0042');
+    model.delete('doc:0042');
+    const [{ reader }] = dataSegments(dir);
+    const path = join(dir, file);
+    const bytes = readFileSync(path);
+    bytes[reader.footer.index.offset + 1] = bytes[reader.footer.index.offset + 1]! ^ 0x04;
+    writeFileSync(path, bytes);
+
+    const db = await Store.open(dir, { repair: true, compaction: { auto: false } });
+    try {
+      const report = (await db.stats()).recovery.repair!;
+      expect(report.damaged.map((d) => d.file)).toEqual([file]);
+      expect(report.lostKeys).toEqual(['doc:0042 (its value does not decompress)']);
+      expectModel(db, model);
+      await db.compact();
+      expectModel(db, model);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('repair: true drops an undecodable compressed value, names its key, and merges run again', async () => {
     const dir = await makeTempDir('values-repair');
     const model = fill();
