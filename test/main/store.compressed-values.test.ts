@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Store } from '../../dist/main/index.js';
+import { Store, type StoreStats } from '../../dist/main/index.js';
 import { crc32c } from '../../dist/shared/crc32c.js';
 import {
   BLOCK_TRAILER_BYTES,
@@ -103,6 +103,28 @@ async function storeWithUndecodableValue(
     }
   }
   throw new Error(`${key} is not in the data segment`);
+}
+
+/**
+ * Opens `dir` with `repair: true`, checks that `dropped` reads as absent and the store holds
+ * exactly `model` before and after a `compact()`, and returns the repair's report.
+ */
+async function openRepaired(
+  dir: string,
+  model: Map<string, string>,
+  dropped: string,
+): Promise<NonNullable<StoreStats['recovery']['repair']>> {
+  const db = await Store.open(dir, { repair: true, compaction: { auto: false } });
+  try {
+    const report = (await db.stats()).recovery.repair!;
+    expect(db.getSync(dropped)).toBeUndefined();
+    expectModel(db, model);
+    await db.compact();
+    expectModel(db, model);
+    return report;
+  } finally {
+    await db.close();
+  }
 }
 
 describe('compressed values in data segments', () => {
@@ -204,6 +226,7 @@ describe('compressed values in data segments', () => {
       await db.close();
     }
   });
+
   it('repair: true names an undecodable value also when the whole file is rescanned (its index damaged)', async () => {
     const dir = await makeTempDir('values-repair-index');
     const model = fill();
@@ -215,17 +238,9 @@ describe('compressed values in data segments', () => {
     bytes[reader.footer.index.offset + 1] = bytes[reader.footer.index.offset + 1]! ^ 0x04;
     writeFileSync(path, bytes);
 
-    const db = await Store.open(dir, { repair: true, compaction: { auto: false } });
-    try {
-      const report = (await db.stats()).recovery.repair!;
-      expect(report.damaged.map((d) => d.file)).toEqual([file]);
-      expect(report.lostKeys).toEqual(['doc:0042 (its value does not decompress)']);
-      expectModel(db, model);
-      await db.compact();
-      expectModel(db, model);
-    } finally {
-      await db.close();
-    }
+    const report = await openRepaired(dir, model, 'doc:0042');
+    expect(report.damaged.map((d) => d.file)).toEqual([file]);
+    expect(report.lostKeys).toEqual(['doc:0042 (its value does not decompress)']);
   });
 
   it('repair: true drops an undecodable compressed value, names its key, and merges run again', async () => {
@@ -242,18 +257,9 @@ describe('compressed values in data segments', () => {
       await db.close();
     }
 
-    db = await Store.open(dir, { repair: true, compaction: { auto: false } });
-    try {
-      const report = (await db.stats()).recovery.repair!;
-      expect(report.damaged.map((d) => [d.file, d.offset])).toEqual([[file, blockOffset]]);
-      expect(report.lostKeys).toEqual(['doc:0042 (its value does not decompress)']);
-      expect(db.getSync('doc:0042')).toBeUndefined();
-      expectModel(db, model);
-      await db.compact();
-      expectModel(db, model);
-    } finally {
-      await db.close();
-    }
+    const report = await openRepaired(dir, model, 'doc:0042');
+    expect(report.damaged.map((d) => [d.file, d.offset])).toEqual([[file, blockOffset]]);
+    expect(report.lostKeys).toEqual(['doc:0042 (its value does not decompress)']);
     db = await Store.open(dir);
     try {
       expectModel(db, model);
