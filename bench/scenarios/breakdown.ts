@@ -2,7 +2,9 @@
 // loaded dataset A with the same probe keys: the whole getSync (memory-mapped segments, the
 // default), then the index probe alone (hash + stripe lock + slot search), the record read
 // alone (from the segment's map into a new Buffer; with pread into a reused buffer and into a
-// new one), and CRC32C over the record.
+// new one), and CRC32C over the record. Then what an async `get` adds: the whole `get` with 256
+// in flight, against the same window of awaited calls that read nothing (each call's promise,
+// settled in one batch per event-loop turn, as kvd settles a turn's gets).
 
 import { readSync } from 'node:fs';
 import { crc32c, crc32cJs } from '../../src/shared/crc32c.js';
@@ -10,7 +12,8 @@ import type { IndexTable, SlotLocation } from '../../src/shared/index-table.js';
 import { SegmentFds } from '../../src/shared/segment-fds.js';
 import { openKvd, type Store } from '../engines/kvd.js';
 import { PROBE_LENGTH, probeAt, probeKeys } from '../lib/dataset.js';
-import { measureSync } from '../lib/measure.js';
+import { measureSync, measureWindow } from '../lib/measure.js';
+import { GET_IN_FLIGHT } from '../lib/read-suite.js';
 import { figureId, type Scenario } from '../lib/scenario.js';
 
 /** The store's shared index: internal, read here only to time the read path's parts. */
@@ -79,6 +82,29 @@ export const scenario: Scenario = {
         const l = locations[i & mask]!;
         return crc32c(reused, 4, l.length) >= 0 ? 1 : 0;
       });
+      const inWindow = async (
+        variant: string,
+        label: string,
+        how: string,
+        op: (i: number) => Promise<number>,
+      ) =>
+        out.measured(
+          { ...base, id: figureId('breakdown', 'A', 'kvd', variant), label, how },
+          await measureWindow(op, { timeMs: config.timeMs, inFlight: GET_IN_FLIGHT }),
+        );
+      await inWindow(
+        'get256',
+        'get (whole)',
+        `${GET_IN_FLIGHT} in flight, read on the caller`,
+        async (i) => ((await store.get(probeAt(probe, i))) ? 1 : 0),
+      );
+      const settledPerTurn = turnBatcher(reused.subarray(0, 100));
+      await inWindow(
+        'window.floor',
+        'an awaited call that reads nothing',
+        `${GET_IN_FLIGHT} in flight, settled once per turn`,
+        async () => ((await settledPerTurn()).length > 0 ? 1 : 0),
+      );
       const big = Buffer.alloc(4096 + 48, 7);
       const crcBase = { ...base, dataset: undefined, unit: 'checksums/s' } as const;
       out.measured(
@@ -110,3 +136,20 @@ export const scenario: Scenario = {
     }
   },
 };
+
+/**
+ * A call that returns a promise of `value`, settled with every other call of the same
+ * event-loop turn from one setImmediate: the shape of kvd's `get` (ReadQueue) without a read.
+ */
+function turnBatcher(value: Buffer): () => Promise<Buffer> {
+  let waiting: ((v: Buffer) => void)[] = [];
+  const settle = () => {
+    const now = waiting;
+    waiting = [];
+    for (const resolve of now) resolve(value);
+  };
+  return () =>
+    new Promise((resolve) => {
+      if (waiting.push(resolve) === 1) setImmediate(settle);
+    });
+}
