@@ -3,7 +3,7 @@
 // Every fixture is closed when handed out; a scenario opens and closes its own handles.
 
 import { join } from 'node:path';
-import { loadKvd, openKvd } from '../engines/kvd.js';
+import { loadKvd, openKvd, type Store } from '../engines/kvd.js';
 import { loadLevel, openLevel } from '../engines/level.js';
 import { loadLmdbSync, openLmdb } from '../engines/lmdb.js';
 import { loadSqlite, openSqlite } from '../engines/sqlite.js';
@@ -69,14 +69,20 @@ export class Fixtures {
 }
 
 /**
- * Brings a closed kvd store just loaded (by `load`, whose store kept the default compaction
- * check) to the state a store settles in after a load, as a fixture must be: its sealed
- * segments sorted, each with a hint file. Otherwise the automatic check does that ~10 s into
- * the first read scenario, on one of the 2 cores, while that scenario measures reads.
+ * Brings a kvd store to the state a store settles in after a load, as a fixture must be: its
+ * sealed segments sorted, each with a hint file. Opens `dir` with a fast compaction check,
+ * runs `fill` (a load, or nothing for a store `load` just closed), waits for the check, closes.
+ * Otherwise the automatic check does that ~10 s into the first read scenario, on one of the 2
+ * cores, while that scenario measures reads.
  */
-export async function settleKvdFixture(dir: string, readers: number): Promise<void> {
+export async function settleKvdFixture(
+  dir: string,
+  readers: number,
+  fill: (store: Store) => Promise<void> = async () => {},
+): Promise<void> {
   const store = await openKvd(dir, 'no', readers, { compaction: { intervalMs: 100 } });
   try {
+    await fill(store);
     await waitForSettled(store, 120_000);
   } finally {
     await store.close();
@@ -85,7 +91,7 @@ export async function settleKvdFixture(dir: string, readers: number): Promise<vo
 
 /**
  * Loads `data` into a new database of `engine` in `dir` by the engine's fastest bulk path; a
- * kvd fixture is left settled (`settleKvdFixture`: its automatic check runs during the load).
+ * kvd fixture is left settled (`settleKvdFixture`).
  */
 async function loadFixture(
   engine: StoreEngine,
@@ -94,16 +100,10 @@ async function loadFixture(
   readers: number,
 ): Promise<void> {
   switch (engine) {
-    case 'kvd': {
-      const store = await openKvd(dir, 'no', readers, { compaction: { intervalMs: 100 } });
-      try {
-        await loadKvd(store, data);
-        await waitForSettled(store, 120_000);
-      } finally {
-        await store.close();
-      }
+    case 'kvd':
+      // The check sorts sealed segments while the load goes on.
+      await settleKvdFixture(dir, readers, (store) => loadKvd(store, data));
       return;
-    }
     case 'lmdb': {
       const db = openLmdb(dir);
       try {
