@@ -1,6 +1,7 @@
 // Scenario "always": durable writes. kvd with durability 'always' and 64 sets in flight
 // (group commit: one fdatasync covers every write of a batch) against the disk's own rate of
-// append + fdatasync, one at a time, and against peers' synced writes with 64 in flight.
+// append + fdatasync, one at a time, and against peers' synced writes with 64 in flight. Also
+// the machine's price of the two thread hand-offs such a round trip makes (lib/hand-offs.ts).
 
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { openKvd } from '../engines/kvd.js';
 import { openLevel } from '../engines/level.js';
 import { openLmdb } from '../engines/lmdb.js';
 import { hitKey } from '../lib/dataset.js';
+import { measureHandOffs } from '../lib/hand-offs.js';
 import { measureSync, measureWindow } from '../lib/measure.js';
 import type { Figure } from '../lib/results.js';
 import { figureId, type Scenario } from '../lib/scenario.js';
@@ -17,6 +19,11 @@ import { figureId, type Scenario } from '../lib/scenario.js';
 const IN_FLIGHT = 64;
 /** Bytes appended per fdatasync in the disk-rate loop (a kvd record of dataset A is ~140 B). */
 const RECORD_BYTES = 128;
+/**
+ * How long the hand-off probe's worker works before answering, µs: a short wait, and one as
+ * long as a kvd writer's turn under 'always' (append, fdatasync, publish: ~250–450 µs).
+ */
+const HAND_OFF_BUSY_US = [50, 400] as const;
 
 export const scenario: Scenario = {
   id: 'always',
@@ -93,6 +100,26 @@ export const scenario: Scenario = {
     } finally {
       closeSync(pre);
     }
+
+    const rounds = Math.max(100, Math.round(timeMs * 2));
+    for (const busyUs of HAND_OFF_BUSY_US) {
+      out.durations(
+        {
+          id: figureId('always', undefined, 'node-floor', `hand-offs.${busyUs}us`),
+          engine: 'node-floor',
+          unit: 'ms',
+          better: 'lower',
+          label: `two postMessage hops, the waiting thread idle ${busyUs} µs`,
+          how: `round trip to a worker that spins ${busyUs} µs, minus ${busyUs} µs; median`,
+        },
+        await measureHandOffs(busyUs, rounds),
+      );
+    }
+    out.note(
+      'hand-offs: a message to a worker thread that spins for 50 or 400 µs and answers; ' +
+        'the round trip minus that time is two hops, the second waking a caller that slept ' +
+        "the whole time, as a kvd caller sleeps through its writer's turn",
+    );
 
     const store = await openKvd(temp.dir('always-kvd'), 'always', config.readers);
     let kvd: Figure;
