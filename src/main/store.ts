@@ -16,6 +16,7 @@ import {
 } from '../shared/write-ops.js';
 import { type BackupOptions, type BackupResult, backupStore } from './backup.js';
 import { checkPut, encodeBatch, encodePut } from './batch-encoding.js';
+import { PromisedRead, WriteOutcome } from './call-targets.js';
 import type { ChangeListener, ChangeWatch } from './change-feed.js';
 import type { CompactionProgress, CompactionResult } from './compactor.js';
 import { checkKey } from './input-checks.js';
@@ -82,7 +83,7 @@ export class Store {
   set(key: Bytes, value: Bytes, options?: SetOptions): Promise<void> {
     // Not `async`: the hot write path saves a promise and a microtask per call.
     return new Promise((resolve, reject) => {
-      const target = { writeDone: () => resolve(), writeFailed: reject };
+      const target = new WriteOutcome(() => resolve(), reject);
       this.setFor(target, key, value, options?.expiresAt ?? 0);
     });
   }
@@ -95,7 +96,7 @@ export class Store {
    */
   get(key: Bytes): Promise<Buffer | undefined> {
     return new Promise((resolve, reject) => {
-      this.getFor({ readKey: key, readDone: resolve, readFailed: reject });
+      this.getFor(new PromisedRead(key, resolve, reject));
     });
   }
 

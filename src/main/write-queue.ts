@@ -29,6 +29,7 @@ import {
   type OpResult,
   type OpType,
 } from '../shared/write-ops.js';
+import { type OpTarget, QueuedWrite, WriteOutcome } from './call-targets.js';
 import { KeyArena } from './key-arena.js';
 import type { KeyMemtable } from './key-memtable.js';
 
@@ -67,18 +68,6 @@ export interface WriteTarget {
   writeFailed(error: unknown): void;
 }
 
-/** A `WriteTarget` that also takes a read-modify-write operation's result. */
-interface OpTarget {
-  writeDone(existed: boolean, result: OpResult | undefined): void;
-  writeFailed(error: unknown): void;
-}
-
-interface Waiter {
-  readonly firstRecord: number;
-  readonly records: number;
-  readonly target: OpTarget;
-}
-
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 const INITIAL_BYTES = 64 * 1024;
@@ -115,7 +104,7 @@ export class WriteQueue {
   private buffer = new Uint8Array(INITIAL_BYTES);
   private used = 0;
   private records = 0;
-  private waiters: Waiter[] = [];
+  private waiters: QueuedWrite[] = [];
   private scheduled = false;
   private inFlight = new Set<Promise<void>>();
   /** Writes queued or sent and not yet answered (for `depth`). */
@@ -171,13 +160,14 @@ export class WriteQueue {
       checks.map(
         (c) =>
           new Promise<void>((resolve, reject) => {
-            this.push(() => this.encodeCheck(c, CHECK_ALONE), 1, {
-              writeDone: (_existed, result) => {
+            this.push(
+              () => this.encodeCheck(c, CHECK_ALONE),
+              1,
+              new WriteOutcome((_existed, result) => {
                 if (result?.error) reject(deserializeError(result.error));
                 else resolve();
-              },
-              writeFailed: reject,
-            });
+              }, reject),
+            );
           }),
       ),
     );
@@ -215,21 +205,22 @@ export class WriteQueue {
     expiresAt: number,
   ): Promise<OpResult> {
     return new Promise<OpResult>((resolve, reject) => {
-      this.push(() => this.encode(type, flags, key, argument, expiresAt), 1, {
-        writeDone: (_existed, result) => {
+      this.push(
+        () => this.encode(type, flags, key, argument, expiresAt),
+        1,
+        new WriteOutcome((_existed, result) => {
           if (!result)
             reject(new KvError('KV_INTERNAL', 'the writer gave no result for an operation'));
           else if (result.error) reject(deserializeError(result.error));
           else resolve(result);
-        },
-        writeFailed: reject,
-      });
+        }, reject),
+      );
     });
   }
 
   private add(encode: () => void, records: number): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
-      this.push(encode, records, { writeDone: resolve, writeFailed: reject });
+      this.push(encode, records, new WriteOutcome(resolve, reject));
     });
   }
 
@@ -243,7 +234,7 @@ export class WriteQueue {
   private queued(firstRecord: number, records: number, target: OpTarget): void {
     this.records += records;
     this.unanswered++;
-    this.waiters.push({ firstRecord, records, target });
+    this.waiters.push(new QueuedWrite(firstRecord, records, target));
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -323,7 +314,7 @@ function copyInto(b: Uint8Array, at: number, input: KeyInput, length: number): v
   } else encoder.encodeInto(input, b.subarray(at, at + length));
 }
 
-function settle(waiters: readonly Waiter[], reply: WriteReply): void {
+function settle(waiters: readonly QueuedWrite[], reply: WriteReply): void {
   const error = reply.error ? deserializeError(reply.error) : undefined;
   const outcomes = reply.outcomes;
   for (const w of waiters) {
