@@ -5,9 +5,9 @@
 // young-generation collection, as 256 gets in flight or a turn's writes waiting for the writer
 // do, it allocates every later object from that site in the old generation. Each such object
 // then keeps what it points at (the promise, its callbacks, the value read) alive until a full
-// collection, so they are promoted too: `get` with 256 in flight ran 150–350k keys/s with a full
-// collection every ~2 s, against 480–660k without the decision (bench/ANALYSIS.md). Objects
-// made by `new` of a class take no such decision.
+// collection, so they are promoted too: `get` with 256 in flight ran 150–330k keys/s with a full
+// collection every 2–4 s, against 480–660k without the decision (bench/ANALYSIS.md, "Reads").
+// Objects made by `new` of a class take no such decision.
 
 import type { OpResult } from '../shared/write-ops.js';
 import type { ReadTarget } from './read-queue.js';
@@ -22,7 +22,10 @@ export class PromisedRead implements ReadTarget {
   ) {}
 }
 
-/** Where a write's outcome goes: whether its key existed (and an operation's result), or why it failed. */
+/**
+ * Where a write's outcome goes: whether its key existed (and an operation's result), or why it
+ * failed.
+ */
 export interface OpTarget {
   writeDone(existed: boolean, result: OpResult | undefined): void;
   writeFailed(error: unknown): void;
