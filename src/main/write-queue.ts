@@ -70,7 +70,15 @@ export interface WriteTarget {
 
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
-const INITIAL_BYTES = 64 * 1024;
+/**
+ * The smallest and largest buffer a turn's records start in (it grows by doubling past that).
+ * Each flush transfers its buffer to the writer, so the next one is new memory: it is sized
+ * for the last turn's records, not kept large, because a big buffer costs its zeroing and, in
+ * `kvd serve` (glibc maps blocks of 64 KiB or more on their own), an mmap, a page fault per
+ * 4 KiB and an munmap per turn (bench/ANALYSIS.md, "The daemon against redis-server").
+ */
+const MIN_BUFFER_BYTES = 4 * 1024;
+const MAX_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /**
  * A key and the version it must still have (undefined: the key must still be absent); or, with
@@ -101,7 +109,7 @@ export type SendToWriter = (records: ArrayBuffer, length: number) => Promise<Wri
  * Caller's thread only; each write's promise rejects with the writer's `KvError`.
  */
 export class WriteQueue {
-  private buffer = new Uint8Array(INITIAL_BYTES);
+  private buffer = new Uint8Array(MIN_BUFFER_BYTES);
   private used = 0;
   private records = 0;
   private waiters: QueuedWrite[] = [];
@@ -275,9 +283,7 @@ export class WriteQueue {
     // The whole buffer is transferred to the writer (no copy); it reads the first `used` bytes.
     const records = this.buffer.buffer as ArrayBuffer;
     const length = this.used;
-    this.buffer = new Uint8Array(
-      Math.max(INITIAL_BYTES, Math.min(this.buffer.length, 4 * 1024 * 1024)),
-    );
+    this.buffer = new Uint8Array(nextBufferBytes(length));
     this.used = 0;
     this.records = 0;
     this.waiters = [];
@@ -303,6 +309,13 @@ export class WriteQueue {
     this.inFlight.add(done);
     void done.finally(() => this.inFlight.delete(done));
   }
+}
+
+/** The size of the buffer after one that held `used` bytes: room for half as much again, a power of 2. */
+function nextBufferBytes(used: number): number {
+  let bytes = MIN_BUFFER_BYTES;
+  while (bytes < used * 1.5 && bytes < MAX_BUFFER_BYTES) bytes *= 2;
+  return bytes;
 }
 
 function copyInto(b: Uint8Array, at: number, input: KeyInput, length: number): void {
