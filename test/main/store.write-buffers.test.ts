@@ -29,7 +29,7 @@ it('writes turns of any size after turns of any other size, whole and in order',
       let store = await Store.open(dir, { durability: 'no' });
       try {
         for (const turn of plan) {
-          const sets: Promise<boolean>[] = [];
+          const sets: Promise<void>[] = [];
           for (const w of turn) {
             const value = Buffer.alloc(w.size, w.fill);
             model.set(`k${w.key}`, value);
