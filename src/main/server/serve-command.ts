@@ -259,11 +259,15 @@ export function addServeCommand(program: Command): void {
 }
 
 /**
- * Blocks from this size on are mapped on their own by the C library (the write queue's and the
- * sockets' buffers): bench scenario "redis" measured 246 → 187 B of anonymous memory per key
- * loaded with it and the idle trim, against 225 with the trim alone.
+ * Blocks from this size on are mapped on their own by the C library (a busy turn's write
+ * buffer, large replies and bulk strings), so freeing one gives its pages back at once: bench
+ * scenario "redis" measured 246 → 187 B of anonymous memory per key loaded with it and the idle
+ * trim, against 225 with the trim alone (12-03). It sits above 64 KiB because Node allocates a
+ * 64 KiB buffer for every socket read (and shrinks it to what was read): at 64 KiB each such
+ * read cost an mmap, its page faults and an munmap, and SET / GET −P16 ran at 148k / 192k
+ * requests/s against 211k / 324k at 128 KiB, with 28 and 29 B a key (12-05, bench/ANALYSIS.md).
  */
-const MMAP_THRESHOLD_BYTES = 64 * 1024;
+const MMAP_THRESHOLD_BYTES = 128 * 1024;
 
 /** `--replicaof host:port` (an IPv6 host in brackets: `[::1]:6379`). */
 function parseMasterAddress(value: string): MasterAddress {
