@@ -74,7 +74,7 @@ const EMPTY = new Uint8Array(0);
  * The smallest and largest buffer a turn's records start in (it grows by doubling past that).
  * Each flush transfers its buffer to the writer, so the next one is new memory: it is sized
  * for the last turn's records, not kept large, because a big buffer costs its zeroing and, in
- * `kvd serve` (glibc maps blocks of 64 KiB or more on their own), an mmap, a page fault per
+ * `kvd serve` (glibc maps big blocks on their own: serve-command.ts), an mmap, a page fault per
  * 4 KiB and an munmap per turn (bench/ANALYSIS.md, "The daemon against redis-server").
  */
 const MIN_BUFFER_BYTES = 4 * 1024;
