@@ -24,7 +24,7 @@ export class PromisedRead implements ReadTarget {
 
 /**
  * Where a write's outcome goes: whether its key existed (and an operation's result), or why it
- * failed.
+ * failed. The write queue's `WriteTarget` (the daemon's SET) is the same without the result.
  */
 export interface OpTarget {
   writeDone(existed: boolean, result: OpResult | undefined): void;
