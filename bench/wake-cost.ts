@@ -8,6 +8,7 @@
 
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { median } from './lib/stats.js';
 import { renderTable } from './lib/table.js';
 
 const { values: flags } = parseArgs({
@@ -60,9 +61,8 @@ async function measure(kind: Kind): Promise<{ gapUs: number; medianUs: number; m
       }
       times.push((performance.now() - start) * 1000);
     }
-    times.sort((a, b) => a - b);
     const meanUs = times.reduce((a, b) => a + b, 0) / times.length;
-    out.push({ gapUs, medianUs: times[times.length >> 1]!, meanUs });
+    out.push({ gapUs, medianUs: median(times), meanUs });
   }
   if (kind === 'message') await received(cells, sends * GAPS_US.length);
   await worker.terminate();
