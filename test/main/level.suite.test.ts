@@ -150,7 +150,7 @@ afterAll(async () => {
   expect(notClosed, 'every database of the suite ends closed').toEqual([]);
 });
 
-/** Whether `error` is abstract-level refusing to close a root because a sublevel's status is locked. */
+/** Whether `error` is abstract-level refusing to close a root whose sublevel's status is locked. */
 function refusedForLockedSublevel(error: unknown): boolean {
   const { code, cause } = error as { code?: unknown; cause?: { code?: unknown } };
   return code === 'LEVEL_DATABASE_NOT_CLOSED' && cause?.code === 'LEVEL_STATUS_LOCKED';
