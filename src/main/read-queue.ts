@@ -9,6 +9,7 @@
 import type { Piscina } from 'piscina';
 import { deserializeError, KvError } from '../shared/errors.js';
 import type { KeyInput } from '../shared/key-bytes.js';
+import { eachHashedAhead, type HashesAhead } from '../shared/key-groups.js';
 import type { ReadReply, ReadTask } from '../shared/messages.js';
 import {
   type DamagedLocation,
@@ -50,9 +51,12 @@ export interface ReadCounts {
 }
 
 /** The caller thread's own reader, used for batches of up to `inlineKeys` keys. */
-export interface InlineReader {
-  get(key: KeyInput): Buffer | undefined;
-  has(key: KeyInput): boolean;
+export interface InlineReader extends HashesAhead {
+  /** The value of `key`; `tag` is the one `hashAhead` gave for it, if it was hashed ahead. */
+  get(key: KeyInput, tag?: number): Buffer | undefined;
+  has(key: KeyInput, tag?: number): boolean;
+  /** `get` of each key, hashed a group ahead. */
+  getMany(keys: readonly KeyInput[]): (Buffer | undefined)[];
 }
 
 /**
@@ -155,7 +159,7 @@ export class ReadQueue {
   /** Reads `keys` on this thread while no atomic batch can be half published. */
   private getManyInline(keys: readonly KeyInput[]): (Buffer | undefined)[] {
     this.inlineCount += keys.length;
-    return this.batches.readWithoutHalfBatches(() => keys.map((k) => this.inline.get(k)));
+    return this.batches.readWithoutHalfBatches(() => this.inline.getMany(keys));
   }
 
   /**
@@ -190,7 +194,11 @@ export class ReadQueue {
     if (keys.length <= this.inlineKeys)
       return this.nextTurn(() => {
         this.inlineCount += keys.length;
-        return keys.map((k) => this.inline.has(k));
+        const present: boolean[] = new Array(keys.length);
+        eachHashedAhead(this.inline, keys, (i, tag) => {
+          present[i] = this.inline.has(keys[i]!, tag);
+        });
+        return present;
       });
     const reply = await this.run({ kind: 'has', keys: packKeys(keys) });
     this.pooledCount += keys.length;
@@ -231,19 +239,24 @@ export class ReadQueue {
     });
   }
 
-  /** Reads each pending get on this thread, settling each alone. */
+  /**
+   * Reads each pending get on this thread, hashed a group ahead, settling each alone (settling
+   * never reads synchronously, so the group's tags stay valid through it).
+   */
   private readInline(batch: readonly ReadTarget[]): void {
     this.inlineCount += batch.length;
-    for (const p of batch) {
+    const keys = batch.map((p) => p.readKey);
+    eachHashedAhead(this.inline, keys, (i, tag) => {
+      const p = batch[i]!;
       let value: Buffer | undefined;
       try {
-        value = this.inline.get(p.readKey);
+        value = this.inline.get(keys[i]!, tag);
       } catch (error) {
         p.readFailed(error);
-        continue;
+        return;
       }
       p.readDone(value);
-    }
+    });
   }
 
   private split(count: number): [number, number][] {

@@ -149,6 +149,15 @@ export class IndexSlots extends IndexHeader {
   }
 
   /**
+   * The tag word of `tag`'s home slot, read without a lock and possibly from a view older than
+   * the table: only to bring the slot into cache before `find` (a batch does this for a group of
+   * keys first, so that their cache misses overlap). Never meaningful as data.
+   */
+  warmHomeSlot(tag: number): number {
+    return this.slots[(tag % this.slotsCapacity) * SLOT_WORDS]!;
+  }
+
+  /**
    * Whether the key with `tag` is indexed at exactly (`handle`, `offset`): a location names one
    * record, so this says whether that record is its key's live version. Any thread; takes the
    * stripe's read lock.

@@ -3,6 +3,7 @@
 
 import { RECORD_HEADER_BYTES } from './format.js';
 import { byteLength, type KeyInput } from './key-bytes.js';
+import { eachHashedAhead } from './key-groups.js';
 import type { RecordReader } from './record-reader.js';
 
 const encoder = new TextEncoder();
@@ -66,8 +67,8 @@ export function readValues(reader: RecordReader, keys: readonly Uint8Array[]): A
     }
     return { buffer: out, at: used };
   };
-  for (let i = 0; i < keys.length; i++) {
-    const hit = reader.read(keys[i]!, destination);
+  eachHashedAhead(reader, keys, (i, tag) => {
+    const hit = reader.read(keys[i]!, destination, tag);
     if (hit) {
       spans[2 * i] = hit.valueStart;
       spans[2 * i + 1] = hit.valueLength;
@@ -75,7 +76,7 @@ export function readValues(reader: RecordReader, keys: readonly Uint8Array[]): A
     } else {
       spans[2 * i] = -1;
     }
-  }
+  });
   new Uint8Array(out.buffer, 0, tableBytes).set(new Uint8Array(spans.buffer));
   return out.buffer; // transferred whole: trimming it would copy every value
 }
@@ -164,6 +165,8 @@ function packedLength(keys: readonly Uint8Array[]): number {
 /** Presence flags: one byte per key. */
 export function readPresence(reader: RecordReader, keys: readonly Uint8Array[]): ArrayBuffer {
   const out = new Uint8Array(keys.length);
-  for (let i = 0; i < keys.length; i++) out[i] = reader.has(keys[i]!) ? 1 : 0;
+  eachHashedAhead(reader, keys, (i, tag) => {
+    out[i] = reader.has(keys[i]!, tag) ? 1 : 0;
+  });
   return out.buffer;
 }

@@ -1,6 +1,7 @@
 // Forced fingerprint collisions: with hashBits 3 every key shares its index tag with a sixth
 // of all keys, so only the key bytes read back from disk can tell them apart. Thousands of
-// keys, overwrites, deletes and a reopen must still give every answer right.
+// keys, overwrites, deletes and a reopen must still give every answer right, read one at a
+// time and in batches (a getMany on the caller's thread and in the reader pool, one turn's gets).
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store } from '../../dist/main/index.js';
@@ -31,6 +32,17 @@ async function verify(store: Store, model: Map<number, string>, when: string): P
     const other = typeof key(i) === 'string' ? Buffer.from(keyText(i)) : keyText(i);
     expect(store.getSync(other)?.toString(), `${when}: getSync ${keyText(i)}`).toBe(model.get(i));
   }
+  // Every key in one getMany: more than `inlineReadKeys` (1,024), so the reader pool reads it.
+  const pooled = await store.getMany(all.map(key));
+  for (const i of all) {
+    expect(pooled[i]?.toString(), `${when}: pooled getMany ${keyText(i)}`).toBe(model.get(i));
+  }
+  // One turn's gets, read together as one batch (hashed a group of keys ahead).
+  const sample = all.filter((i) => i % 11 === 0);
+  const got = await Promise.all(sample.map((i) => store.get(key(i))));
+  sample.forEach((i, n) => {
+    expect(got[n]?.toString(), `${when}: get in a batch ${keyText(i)}`).toBe(model.get(i));
+  });
   for (let i = 0; i < KEYS; i += 97) {
     expect(await store.has(key(i)), `${when}: has ${keyText(i)}`).toBe(model.has(i));
     expect((await store.get(key(i)))?.toString(), `${when}: get ${keyText(i)}`).toBe(model.get(i));
