@@ -6,8 +6,9 @@ import type { KeyInput } from './key-bytes.js';
 
 /**
  * Keys hashed ahead of their lookups by `hashAhead`. A hit is a chain of dependent cache misses
- * (the key string, the index slot, the record); hashing a group of keys and touching their
- * slots first lets those misses overlap across the group. 8–32 measured alike (12-05, 1M keys).
+ * (the key string, the index slot, the record); touching a group's keys, then their slots,
+ * before any lookup lets those misses overlap across the group. 8–32 measured alike (12-05,
+ * 1M keys).
  */
 export const KEY_GROUP = 16;
 

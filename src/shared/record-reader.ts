@@ -65,7 +65,7 @@ export class RecordReader {
   private readonly record = new StoredRecord();
   /** The tags `hashAhead` computed, by position in its group. */
   private readonly groupTags = new Uint32Array(KEY_GROUP);
-  /** The warmed slot words XORed together, kept so that no compiler drops the loads. */
+  /** The warmed key chars and slot words XORed together, kept so no compiler drops the loads. */
   private warmed = 0;
   /** Whether the lookup in progress takes an expired record as found (reaping needs it). */
   private includeExpired = false;
@@ -101,12 +101,18 @@ export class RecordReader {
    * `get`, `has` or `read` with its key. Cheaper per key than single lookups (see `KEY_GROUP`).
    */
   hashAhead(keys: readonly KeyInput[], from: number): Uint32Array {
-    // The loads of the second loop do not depend on each other: the CPU overlaps their misses.
+    // The first and third loops are short, and their loads do not depend on each other, so the
+    // CPU overlaps their misses: the keys' own memory (an application's old key strings are
+    // scattered over the heap, often a ConsString and its flat copy), then the index slots.
     const tags = this.groupTags;
     const index = this.index;
     const to = Math.min(keys.length, from + KEY_GROUP);
-    for (let i = from; i < to; i++) tags[i - from] = index.tagOfKey(keys[i]!);
     let warmed = this.warmed;
+    for (let i = from; i < to; i++) {
+      const key = keys[i]!;
+      warmed ^= typeof key === 'string' ? key.charCodeAt(key.length - 1) : (key[0] ?? 0);
+    }
+    for (let i = from; i < to; i++) tags[i - from] = index.tagOfKey(keys[i]!);
     for (let i = from; i < to; i++) warmed ^= index.warmHomeSlot(tags[i - from]!);
     this.warmed = warmed;
     return tags;
