@@ -27,6 +27,7 @@ import { ActiveFile, type ActiveSyncState, NEW_SEGMENT_SYNC } from './active-fil
 import { Submissions } from './append-cursor.js';
 import type { IndexPublisher } from './index-publisher.js';
 import { operationAt, runOperation } from './operation-runner.js';
+import { RecordFeed } from './record-feed.js';
 import type { Segment, SegmentTable } from './segments.js';
 
 /** The durability policy and rotation size the log writer follows. */
@@ -49,8 +50,8 @@ export class LogWriter {
   private lastSeq: number;
   /** Reads current values for read-modify-write operations (created on first use). */
   private reader: RecordReader | undefined;
-  /** Copies of the records appended since the last `takeFeed`, while the feed is on. */
-  private feed: Uint8Array[] | undefined;
+  /** Copies of the records appended while the change feed is on (`startFeed`, `feed.take`). */
+  readonly feed = new RecordFeed();
   private failure: KvError | undefined;
   /**
    * A version check (OP_CHECK) failed in buffer `buffer`: the atomic batch it guards, the next
@@ -319,37 +320,16 @@ export class LogWriter {
     }
     this.writes += records;
     // Copies: the submitted buffers go back to the caller's pool.
-    if (this.feed)
-      for (const r of runs) this.feed.push(parsed[r.buffer]!.bytes.slice(r.start, r.end));
+    if (this.feed.on) for (const r of runs) this.feed.push(parsed[r.buffer]!.bytes, r.start, r.end);
   }
 
   /**
-   * Starts keeping a copy of every record appended from now on (the change feed, `takeFeed`);
+   * Starts keeping a copy of every record appended from now on (the change feed, `feed.take`);
    * returns the sequence number of the last record appended before: every later one is fed.
    */
   startFeed(): number {
-    this.feed ??= [];
+    this.feed.start();
     return this.lastSeq;
-  }
-
-  /** Stops keeping copies. */
-  stopFeed(): void {
-    this.feed = undefined;
-  }
-
-  /** The records appended since the last call, in log order, as one buffer; undefined if none. */
-  takeFeed(): Uint8Array | undefined {
-    const feed = this.feed;
-    if (!feed || feed.length === 0) return undefined;
-    this.feed = [];
-    if (feed.length === 1) return feed[0];
-    const out = new Uint8Array(feed.reduce((n, b) => n + b.length, 0));
-    let at = 0;
-    for (const b of feed) {
-      out.set(b, at);
-      at += b.length;
-    }
-    return out;
   }
 
   /** Seals the active segment (final sync mark, trim, fdatasync, close) and starts the next one. */

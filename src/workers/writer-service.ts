@@ -82,7 +82,6 @@ export class WriterService implements WriterApi {
   private state: OpenState | undefined;
   private queue: Queued[] = [];
   private flushScheduled = false;
-  /** A background index snapshot being written, and the sequence number the last one covered. */
   private readonly logger: Logger;
   private readonly onRecoveryProgress: (done: number, total: number) => void;
   private readonly onFeed: ((records: Uint8Array) => void) | undefined;
@@ -357,14 +356,14 @@ export class WriterService implements WriterApi {
       this.flush();
       const log = this.requireOpen().log;
       if (on) return log.startFeed();
-      log.stopFeed();
+      log.feed.stop();
       return 0;
     });
   }
 
   /** Hands the records appended since the last time to `onFeed`. */
   private emitFeed(): void {
-    const records = this.state?.log.takeFeed();
+    const records = this.state?.log.feed.take();
     if (records) this.onFeed?.(records);
   }
 
