@@ -96,9 +96,10 @@ export class RecordReader {
   }
 
   /**
-   * Hashes `keys[from, from + KEY_GROUP)` and brings their index slots into cache. Returns their
-   * tags by position in the group (`tags[i - from]`), valid until the next call: pass each to
-   * `get`, `has` or `read` with its key. Cheaper per key than single lookups (see `KEY_GROUP`).
+   * Brings `keys[from, from + KEY_GROUP)` into cache, hashes them, then brings their index slots
+   * into cache. Returns their tags by position in the group (`tags[i - from]`), valid until the
+   * next call: pass each to `get`, `has` or `read` with its key. Cheaper per key than single
+   * lookups (see `KEY_GROUP`).
    */
   hashAhead(keys: readonly KeyInput[], from: number): Uint32Array {
     // The first and third loops are short, and their loads do not depend on each other, so the
