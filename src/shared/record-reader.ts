@@ -91,7 +91,7 @@ export class RecordReader {
    * undefined if absent or expired. `tag` is the key's, if already hashed (`hashAhead`).
    * Throws `KV_CORRUPTION` if the record fails its checksum, `KV_IO` on a read error.
    */
-  get(key: KeyInput, tag = this.index.tagOfKey(key)): Buffer | undefined {
+  get(key: KeyInput, tag?: number): Buffer | undefined {
     return this.lookup(key, tag) ? this.copyValue() : undefined;
   }
 
@@ -161,7 +161,7 @@ export class RecordReader {
   }
 
   /** Whether `key` has a live value (its record is read and checked like `get`'s). */
-  has(key: KeyInput, tag = this.index.tagOfKey(key)): boolean {
+  has(key: KeyInput, tag?: number): boolean {
     return this.lookup(key, tag);
   }
 
@@ -169,11 +169,7 @@ export class RecordReader {
    * Looks `key` up and copies its whole record into the buffer `destination` provides. Returns
    * where the value lies, or undefined if the key is absent or expired. Not reentrant.
    */
-  read(
-    key: KeyInput,
-    destination: Destination,
-    tag = this.index.tagOfKey(key),
-  ): ReadHit | undefined {
+  read(key: KeyInput, destination: Destination, tag?: number): ReadHit | undefined {
     if (!this.lookup(key, tag)) return undefined;
     if (this.foundCompressed) {
       // A compressed value goes out decompressed, alone: the record's bytes would not hold it.
@@ -294,7 +290,8 @@ export class RecordReader {
    * Probes the index for `key`; on a live hit, leaves the record in `found`. The stripe read
    * lock is held from the probe until the record's bytes have been looked at, so the writer
    * cannot retire the segment under us (and this thread unmaps a retired segment only in its
-   * own later calls, after the caller has copied what it needs).
+   * own later calls, after the caller has copied what it needs). `tag` is the key's if already
+   * hashed (`hashAhead`); it is hashed here otherwise.
    */
   private lookup(key: KeyInput, tag = this.index.tagOfKey(key)): boolean {
     const index = this.index;
