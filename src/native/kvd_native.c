@@ -20,6 +20,10 @@
 // mmapThreshold(bytes) -> whether glibc took it: mallopt(M_MMAP_THRESHOLD), so that blocks of at
 // least `bytes` are mapped on their own and unmapped when freed instead of staying in an arena.
 // Process-wide: only `kvd serve` sets it (its own process), never the library.
+//
+// crc32c(bytes, start, end, seed) -> the CRC32C of bytes[start, end) continuing from `seed`, by
+// the CPU's crc32 instruction (SSE 4.2). Exported only on x86-64 CPUs that have it; elsewhere
+// src/shared/crc32c.ts computes it in JS. Which inputs come here is that file's choice.
 
 #define _GNU_SOURCE // F_OFD_SETLK
 #include <errno.h>
@@ -32,6 +36,10 @@
 #include <sys/mman.h>
 #ifdef __GLIBC__
 #include <malloc.h>
+#endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <nmmintrin.h>
+#define KVD_HARDWARE_CRC 1
 #endif
 
 typedef struct {
@@ -209,6 +217,46 @@ static napi_value set_mmap_threshold(napi_env env, napi_callback_info info) {
   return result;
 }
 
+#ifdef KVD_HARDWARE_CRC
+__attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t seed, const uint8_t *p,
+                                                               size_t n) {
+  uint64_t crc = (uint32_t)~seed;
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t word;
+    memcpy(&word, p, 8); // unaligned load
+    crc = _mm_crc32_u64(crc, word);
+  }
+  uint32_t crc32 = (uint32_t)crc;
+  for (; n > 0; p++, n--) crc32 = _mm_crc32_u8(crc32, *p);
+  return ~crc32;
+}
+
+static napi_value crc32c_hardware(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  uint32_t start = 0, end = 0, seed = 0;
+  // Every argument is checked, and the range against the array's own length (a detached
+  // buffer has length 0), so no call can read outside the array.
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 ||
+      napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok ||
+      type != napi_uint8_array || napi_get_value_uint32(env, argv[1], &start) != napi_ok ||
+      napi_get_value_uint32(env, argv[2], &end) != napi_ok ||
+      napi_get_value_uint32(env, argv[3], &seed) != napi_ok || start > end || end > length) {
+    napi_throw_range_error(env, "KV_INVALID_ARGUMENT",
+                           "crc32c(bytes, start, end, seed) needs a Uint8Array and "
+                           "0 <= start <= end <= its length");
+    return NULL;
+  }
+  napi_value result;
+  napi_create_uint32(env, crc32c_sse42(seed, (const uint8_t *)data + start, end - start),
+                     &result);
+  return result;
+}
+#endif
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "map", NAPI_AUTO_LENGTH, map_file, NULL, &fn);
@@ -221,5 +269,12 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "trim", fn);
   napi_create_function(env, "mmapThreshold", NAPI_AUTO_LENGTH, set_mmap_threshold, NULL, &fn);
   napi_set_named_property(env, exports, "mmapThreshold", fn);
+#ifdef KVD_HARDWARE_CRC
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("sse4.2")) {
+    napi_create_function(env, "crc32c", NAPI_AUTO_LENGTH, crc32c_hardware, NULL, &fn);
+    napi_set_named_property(env, exports, "crc32c", fn);
+  }
+#endif
   return exports;
 }

@@ -1,8 +1,9 @@
 // Owns the loading of kvd's native addon (src/native/kvd_native.c, built by node-gyp into
 // build/Release) and its typed surface: memory maps (`fileMaps`), the directory's file lock
-// (`fileLocks`) and giving freed heap memory back (`heapTrim`). Where the addon is missing, all
-// are undefined: readers use pread instead, the directory lock falls back to an abstract socket
-// (src/main/dir-lock.ts), and the daemon keeps what the C library keeps.
+// (`fileLocks`), giving freed heap memory back (`heapTrim`) and the CPU's CRC32C instruction
+// (`hardwareCrc32c`). Where the addon is missing, all are undefined: readers use pread instead,
+// the directory lock falls back to an abstract socket (src/main/dir-lock.ts), the daemon keeps
+// what the C library keeps, and checksums are computed in JS (src/shared/crc32c.ts).
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -51,7 +52,21 @@ export interface HeapTrim {
   mmapThreshold(bytes: number): boolean;
 }
 
-interface NativeAddon extends FileMaps, Partial<FileLocks>, Partial<HeapTrim> {}
+/**
+ * The CRC32C of `bytes[start, end)` continuing from `seed` (0 for a fresh checksum), by the
+ * CPU's crc32 instruction: an unsigned 32-bit integer. Throws a `RangeError` (code
+ * `KV_INVALID_ARGUMENT`) unless `bytes` is a Uint8Array and `0 <= start <= end <= bytes.length`.
+ */
+export type HardwareCrc32c = (
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  seed: number,
+) => number;
+
+interface NativeAddon extends FileMaps, Partial<FileLocks>, Partial<HeapTrim> {
+  crc32c?: HardwareCrc32c;
+}
 
 const ADDON = join('build', 'Release', 'kvd_native.node');
 
@@ -89,3 +104,9 @@ export const heapTrim: HeapTrim | undefined =
   typeof loaded.addon?.trim === 'function' && typeof loaded.addon.mmapThreshold === 'function'
     ? (loaded.addon as HeapTrim)
     : undefined;
+
+/**
+ * The CPU's CRC32C instruction, or undefined where the addon could not be loaded, predates it,
+ * or the CPU has none (the addon exports it only on x86-64 with SSE 4.2).
+ */
+export const hardwareCrc32c: HardwareCrc32c | undefined = loaded.addon?.crc32c;

@@ -1,9 +1,11 @@
-// Tests for CRC32C (src/shared/crc32c.ts): published check values, incremental seeding, and the
-// slicing-by-8 path against a plain bitwise reference over random lengths and offsets.
+// Tests for CRC32C (src/shared/crc32c.ts): published check values, incremental seeding, and each
+// implementation (the CPU's instruction through kvd's addon, slicing-by-8 in JS) against a
+// plain bitwise reference over random lengths and offsets.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32c } from '../../dist/shared/crc32c.js';
+import { crc32c, crc32cImplementations, crc32cJs } from '../../dist/shared/crc32c.js';
+import { fileMapsStatus, hardwareCrc32c } from '../../dist/shared/file-map.js';
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -84,5 +86,57 @@ describe('crc32c', () => {
         expect(crc32c(view)).toBe(referenceCrc32c(b));
       }),
     );
+  });
+
+  it('uses the CPU instruction wherever the addon is built on x86-64', () => {
+    // The addon exports it on every x86-64 CPU with SSE 4.2 (all since 2008): if this fails
+    // there, every checksum silently fell back to JS.
+    const addonBuilt =
+      !fileMapsStatus.includes('not built') && !fileMapsStatus.startsWith('cannot');
+    expect(crc32cImplementations.hardware).toBe(process.arch === 'x64' && addonBuilt);
+  });
+
+  it('each implementation equals the bitwise reference for any length, offset and seed', () => {
+    const implementations: [string, typeof crc32cJs][] = [['js', crc32cJs]];
+    if (hardwareCrc32c !== undefined) {
+      const hw = hardwareCrc32c;
+      implementations.push(['hardware', (b, s = 0, e = b.length, seed = 0) => hw(b, s, e, seed)]);
+    }
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 700 }),
+        fc.nat(),
+        fc.nat(),
+        fc.nat({ max: 0xffff_ffff }),
+        fc.nat(15),
+        (b, s1, s2, seed, pad) => {
+          // Inside a larger buffer, so the view's byteOffset is not 0 and bytes lie on both sides.
+          const big = new Uint8Array(pad + b.length + 9).fill(0xa5);
+          big.set(b, pad);
+          const view = big.subarray(pad, pad + b.length);
+          const start = s1 % (b.length + 1);
+          const end = start + (s2 % (b.length - start + 1));
+          const expected = referenceCrc32c(b, start, end, seed);
+          for (const [, impl] of implementations)
+            expect(impl(view, start, end, seed)).toBe(expected);
+          expect(crc32c(view, start, end, seed)).toBe(expected);
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('the CPU instruction refuses a range outside its array, and anything but a Uint8Array', () => {
+    if (hardwareCrc32c === undefined) return; // only where it exists (asserted above on x86-64)
+    const hw = hardwareCrc32c;
+    const b = new Uint8Array(64);
+    expect(() => hw(b, 0, 65, 0)).toThrow(expect.objectContaining({ code: 'KV_INVALID_ARGUMENT' }));
+    expect(() => hw(b, 10, 9, 0)).toThrow(RangeError);
+    expect(() => hw(b, -1, 9, 0)).toThrow(RangeError);
+    expect(() => hw(new Uint16Array(32) as unknown as Uint8Array, 0, 8, 0)).toThrow(RangeError);
+    const detached = new Uint8Array(new ArrayBuffer(64));
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    expect(() => hw(detached, 0, 8, 0)).toThrow(RangeError);
+    expect(hw(b, 64, 64, 7)).toBe(7);
   });
 });
