@@ -103,7 +103,12 @@ export class IndexSlots extends IndexHeader {
 
   /** Slot tag of a key as this index hashes it (possibly truncated for tests). */
   tagOfKey(key: KeyInput): number {
-    return tagOf((hashKey(key) & this.hashMask) >>> 0);
+    return this.tagOfHash(hashKey(key));
+  }
+
+  /** Slot tag of a key whose `hashKey` is `hash`. */
+  tagOfHash(hash: number): number {
+    return tagOf((hash & this.hashMask) >>> 0);
   }
 
   /** Slot tag of raw key bytes `b[start, end)`; equal to `tagOfKey` of the same key. */

@@ -5,7 +5,7 @@
 
 import { KvError } from './errors.js';
 import type { IndexTable } from './index-table.js';
-import { type KeyInput, keyEquals } from './key-bytes.js';
+import { type KeyInput, KeyScratch } from './key-bytes.js';
 import { eachHashedAhead, KEY_GROUP } from './key-groups.js';
 import { decompressValue } from './point-value.js';
 import { type ReadMode, SegmentFds } from './segment-fds.js';
@@ -49,6 +49,8 @@ export class RecordReader {
   // `found` holds the record from `foundAt` (a map or the scratch buffer): valid only until
   // this thread's next read, so every caller copies out of it at once.
   private key: KeyInput = '';
+  /** The key of the lookup in progress as bytes, when it was hashed here (not `hashAhead`). */
+  private readonly keyScratch = new KeyScratch();
   private found: Uint8Array | undefined;
   private foundAt = 0;
   private foundLength = 0;
@@ -293,8 +295,10 @@ export class RecordReader {
    * own later calls, after the caller has copied what it needs). `tag` is the key's if already
    * hashed (`hashAhead`); it is hashed here otherwise.
    */
-  private lookup(key: KeyInput, tag = this.index.tagOfKey(key)): boolean {
+  private lookup(key: KeyInput, tag?: number): boolean {
     const index = this.index;
+    if (tag === undefined) tag = index.tagOfHash(this.keyScratch.hash(key));
+    else this.keyScratch.release();
     this.key = key;
     this.found = undefined;
     index.beginRead(tag);
@@ -335,7 +339,7 @@ export class RecordReader {
     const sorted = this.index.segments.isSorted(handle);
     const r = this.record;
     const decoded = r.decode(bytes, at, length, sorted);
-    const keyMatches = decoded && keyEquals(bytes, r.keyStart, r.keyLength, this.key);
+    const keyMatches = decoded && this.keyScratch.equals(bytes, r.keyStart, r.keyLength, this.key);
     // The CRC is checked even when the key differs: a hash collision has a good CRC, a damaged
     // key (or key length) does not, and must not make the key look absent.
     if (!decoded || !StoredRecord.checksumOk(bytes, at, length, sorted)) {

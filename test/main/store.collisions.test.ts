@@ -37,7 +37,10 @@ async function verify(store: Store, model: Map<number, string>, when: string): P
   for (const i of all) {
     expect(pooled[i]?.toString(), `${when}: pooled getMany ${keyText(i)}`).toBe(model.get(i));
   }
-  // One turn's gets, read together as one batch (hashed a group of keys ahead).
+  // One turn's gets, read together as one batch (hashed a group of keys ahead). The getSync of a
+  // string key first leaves that key's bytes in the reader's scratch (KeyScratch): each batched
+  // get must compare its own key, not the one held.
+  expect(store.getSync(keyText(3))?.toString(), `${when}: getSync key-3`).toBe(model.get(3));
   const sample = all.filter((i) => i % 11 === 0);
   const got = await Promise.all(sample.map((i) => store.get(key(i))));
   sample.forEach((i, n) => {

@@ -3,7 +3,14 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { byteLength, hashBytes, hashKey, keyEquals, toBytes } from '../../dist/shared/key-bytes.js';
+import {
+  byteLength,
+  hashBytes,
+  hashKey,
+  KeyScratch,
+  keyEquals,
+  toBytes,
+} from '../../dist/shared/key-bytes.js';
 
 const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
 
@@ -105,6 +112,37 @@ describe('keyEquals', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('KeyScratch hashes like hashKey and compares like keyEquals, one scratch reused (property)', () => {
+    const scratch = new KeyScratch(); // one for every case: each hash replaces the key held
+    const long = fc.string({ unit: 'binary-ascii', minLength: 500, maxLength: 600 });
+    fc.assert(
+      fc.property(caseArb, long, fc.boolean(), ({ key, region, at, stored }, big, asLong) => {
+        const k = asLong ? big : key; // past 512 chars it is compared in place instead
+        const s = asLong ? utf8(big) : stored;
+        const r = asLong ? s : region;
+        const a = asLong ? 0 : at;
+        const expected = utf8(k).equals(s);
+        expect(scratch.hash(k)).toBe(hashKey(k));
+        expect(scratch.equals(r, a, s.length, k)).toBe(expected);
+        expect(scratch.hash(utf8(k))).toBe(hashKey(k));
+        expect(scratch.equals(r, a, s.length, utf8(k))).toBe(expected);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('KeyScratch compares the key it is given once released', () => {
+    const scratch = new KeyScratch();
+    const stored = utf8('key:2');
+    scratch.hash('key:1');
+    expect(scratch.equals(stored, 0, stored.length, 'key:1')).toBe(false);
+    scratch.release(); // a tag hashed elsewhere: the held 'key:1' must not be used
+    expect(scratch.equals(stored, 0, stored.length, 'key:2')).toBe(true);
+    scratch.hash('key:2');
+    expect(scratch.equals(stored, 0, stored.length, 'key:2')).toBe(true);
+    expect(scratch.equals(utf8('key:2x'), 0, 6, 'key:2')).toBe(false);
   });
 
   it('handles empty keys', () => {
