@@ -52,9 +52,9 @@ export interface ReadCounts {
 
 /** The caller thread's own reader, used for batches of up to `inlineKeys` keys. */
 export interface InlineReader extends HashesAhead {
-  /** The value of `key`; `tag` is the one `hashAhead` gave for it, if it was hashed ahead. */
-  get(key: KeyInput, tag?: number): Buffer | undefined;
-  has(key: KeyInput, tag?: number): boolean;
+  /** The value of `key`; `ahead` is its place in the group `hashAhead` hashed last, if it was. */
+  get(key: KeyInput, ahead?: number): Buffer | undefined;
+  has(key: KeyInput, ahead?: number): boolean;
   /** `get` of each key, hashed a group ahead. */
   getMany(keys: readonly KeyInput[]): (Buffer | undefined)[];
 }
@@ -195,8 +195,8 @@ export class ReadQueue {
       return this.nextTurn(() => {
         this.inlineCount += keys.length;
         const present: boolean[] = new Array(keys.length);
-        eachHashedAhead(this.inline, keys, (i, tag) => {
-          present[i] = this.inline.has(keys[i]!, tag);
+        eachHashedAhead(this.inline, keys, (i, ahead) => {
+          present[i] = this.inline.has(keys[i]!, ahead);
         });
         return present;
       });
@@ -241,16 +241,16 @@ export class ReadQueue {
 
   /**
    * Reads each pending get on this thread, hashed a group ahead, settling each alone (settling
-   * never reads synchronously, so the group's tags stay valid through it).
+   * never reads synchronously, so the group hashed ahead stays valid through it).
    */
   private readInline(batch: readonly ReadTarget[]): void {
     this.inlineCount += batch.length;
     const keys = batch.map((p) => p.readKey);
-    eachHashedAhead(this.inline, keys, (i, tag) => {
+    eachHashedAhead(this.inline, keys, (i, ahead) => {
       const p = batch[i]!;
       let value: Buffer | undefined;
       try {
-        value = this.inline.get(keys[i]!, tag);
+        value = this.inline.get(keys[i]!, ahead);
       } catch (error) {
         p.readFailed(error);
         return;

@@ -93,11 +93,6 @@ export class KeyScratch {
     return fmix32(h);
   }
 
-  /** Forgets the held key: the next `equals` reads its key itself (a tag hashed elsewhere). */
-  release(): void {
-    this.held = -1;
-  }
-
   /** `keyEquals(stored, at, length, key)`, where `key` is the one last given to `hash`. */
   equals(stored: Uint8Array, at: number, length: number, key: KeyInput): boolean {
     const n = this.held;

@@ -14,22 +14,23 @@ export const KEY_GROUP = 16;
 
 /** What can hash keys a group ahead: a RecordReader, or the caller's view of one. */
 export interface HashesAhead {
-  hashAhead(keys: readonly KeyInput[], from: number): Uint32Array;
+  /** Hashes `keys[from, from + KEY_GROUP)`, each kept by its place in the group (`i - from`). */
+  hashAhead(keys: readonly KeyInput[], from: number): void;
 }
 
 /**
- * Calls `visit(i, tag)` for each of `keys` in order, with the key's tag hashed a group ahead by
- * `reader` (see `KEY_GROUP`): pass the tag to the reader's `get`, `has` or `read` of `keys[i]`.
- * `visit` must not start another batch on the same reader.
+ * Calls `visit(i, ahead)` for each of `keys` in order, with the key hashed a group ahead by
+ * `reader` (see `KEY_GROUP`) and kept at place `ahead` of the group: pass it to the reader's
+ * `get`, `has` or `read` of `keys[i]`. `visit` must not start another batch on the same reader.
  */
 export function eachHashedAhead(
   reader: HashesAhead,
   keys: readonly KeyInput[],
-  visit: (i: number, tag: number) => void,
+  visit: (i: number, ahead: number) => void,
 ): void {
   for (let from = 0; from < keys.length; from += KEY_GROUP) {
-    const tags = reader.hashAhead(keys, from);
+    reader.hashAhead(keys, from);
     const to = Math.min(keys.length, from + KEY_GROUP);
-    for (let i = from; i < to; i++) visit(i, tags[i - from]!);
+    for (let i = from; i < to; i++) visit(i, i - from);
   }
 }

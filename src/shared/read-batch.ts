@@ -67,8 +67,8 @@ export function readValues(reader: RecordReader, keys: readonly Uint8Array[]): A
     }
     return { buffer: out, at: used };
   };
-  eachHashedAhead(reader, keys, (i, tag) => {
-    const hit = reader.read(keys[i]!, destination, tag);
+  eachHashedAhead(reader, keys, (i, ahead) => {
+    const hit = reader.read(keys[i]!, destination, ahead);
     if (hit) {
       spans[2 * i] = hit.valueStart;
       spans[2 * i + 1] = hit.valueLength;
@@ -165,8 +165,8 @@ function packedLength(keys: readonly Uint8Array[]): number {
 /** Presence flags: one byte per key. */
 export function readPresence(reader: RecordReader, keys: readonly Uint8Array[]): ArrayBuffer {
   const out = new Uint8Array(keys.length);
-  eachHashedAhead(reader, keys, (i, tag) => {
-    out[i] = reader.has(keys[i]!, tag) ? 1 : 0;
+  eachHashedAhead(reader, keys, (i, ahead) => {
+    out[i] = reader.has(keys[i]!, ahead) ? 1 : 0;
   });
   return out.buffer;
 }

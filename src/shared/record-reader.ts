@@ -49,8 +49,15 @@ export class RecordReader {
   // `found` holds the record from `foundAt` (a map or the scratch buffer): valid only until
   // this thread's next read, so every caller copies out of it at once.
   private key: KeyInput = '';
-  /** The key of the lookup in progress as bytes, when it was hashed here (not `hashAhead`). */
+  /** A single lookup's key, hashed and held as bytes (KeyScratch). */
   private readonly keyScratch = new KeyScratch();
+  /** The keys `hashAhead` hashed last, by place in their group. */
+  private readonly groupScratch: KeyScratch[] = Array.from(
+    { length: KEY_GROUP },
+    () => new KeyScratch(),
+  );
+  /** The scratch holding the key of the lookup in progress: `keyScratch` or a group's. */
+  private keyInUse: KeyScratch = this.keyScratch;
   private found: Uint8Array | undefined;
   private foundAt = 0;
   private foundLength = 0;
@@ -65,7 +72,7 @@ export class RecordReader {
   private foundExpiresAt = 0;
   /** The record being looked at, decoded (a log record or a data segment's point entry). */
   private readonly record = new StoredRecord();
-  /** The tags `hashAhead` computed, by position in its group. */
+  /** The tags `hashAhead` computed, by place in its group. */
   private readonly groupTags = new Uint32Array(KEY_GROUP);
   /** The warmed key chars and slot words XORed together, kept so no compiler drops the loads. */
   private warmed = 0;
@@ -90,20 +97,21 @@ export class RecordReader {
 
   /**
    * Reads the value stored for `key` into a new Buffer (one allocation, one copy). Returns
-   * undefined if absent or expired. `tag` is the key's, if already hashed (`hashAhead`).
+   * undefined if absent or expired. `ahead` is the key's place in the group `hashAhead` hashed
+   * last, if it was hashed there (`eachHashedAhead` passes it); the key must be that one.
    * Throws `KV_CORRUPTION` if the record fails its checksum, `KV_IO` on a read error.
    */
-  get(key: KeyInput, tag?: number): Buffer | undefined {
-    return this.lookup(key, tag) ? this.copyValue() : undefined;
+  get(key: KeyInput, ahead?: number): Buffer | undefined {
+    return this.lookup(key, ahead) ? this.copyValue() : undefined;
   }
 
   /**
-   * Brings `keys[from, from + KEY_GROUP)` into cache, hashes them, then brings their index slots
-   * into cache. Returns their tags by position in the group (`tags[i - from]`), valid until the
-   * next call: pass each to `get`, `has` or `read` with its key. Cheaper per key than single
-   * lookups (see `KEY_GROUP`).
+   * Brings `keys[from, from + KEY_GROUP)` into cache, hashes them (keeping each one's tag and
+   * bytes by its place in the group, `i - from`), then brings their index slots into cache.
+   * Valid until the next call: pass each place to `get`, `has` or `read` with its key. Cheaper
+   * per key than single lookups (see `KEY_GROUP`).
    */
-  hashAhead(keys: readonly KeyInput[], from: number): Uint32Array {
+  hashAhead(keys: readonly KeyInput[], from: number): void {
     // The first and third loops are short, and their loads do not depend on each other, so the
     // CPU overlaps their misses: the keys' own memory (an application's old key strings are
     // scattered over the heap, often a ConsString and its flat copy), then the index slots.
@@ -115,17 +123,18 @@ export class RecordReader {
       const key = keys[i]!;
       warmed ^= typeof key === 'string' ? key.charCodeAt(key.length - 1) : (key[0] ?? 0);
     }
-    for (let i = from; i < to; i++) tags[i - from] = index.tagOfKey(keys[i]!);
+    const scratch = this.groupScratch;
+    for (let i = from; i < to; i++)
+      tags[i - from] = index.tagOfHash(scratch[i - from]!.hash(keys[i]!));
     for (let i = from; i < to; i++) warmed ^= index.warmHomeSlot(tags[i - from]!);
     this.warmed = warmed;
-    return tags;
   }
 
   /** `get` of each key, in order, hashed a group ahead (`hashAhead`). Throws like `get`. */
   getMany(keys: readonly KeyInput[]): (Buffer | undefined)[] {
     const values: (Buffer | undefined)[] = new Array(keys.length);
-    eachHashedAhead(this, keys, (i, tag) => {
-      values[i] = this.get(keys[i]!, tag);
+    eachHashedAhead(this, keys, (i, ahead) => {
+      values[i] = this.get(keys[i]!, ahead);
     });
     return values;
   }
@@ -163,16 +172,16 @@ export class RecordReader {
   }
 
   /** Whether `key` has a live value (its record is read and checked like `get`'s). */
-  has(key: KeyInput, tag?: number): boolean {
-    return this.lookup(key, tag);
+  has(key: KeyInput, ahead?: number): boolean {
+    return this.lookup(key, ahead);
   }
 
   /**
    * Looks `key` up and copies its whole record into the buffer `destination` provides. Returns
    * where the value lies, or undefined if the key is absent or expired. Not reentrant.
    */
-  read(key: KeyInput, destination: Destination, tag?: number): ReadHit | undefined {
-    if (!this.lookup(key, tag)) return undefined;
+  read(key: KeyInput, destination: Destination, ahead?: number): ReadHit | undefined {
+    if (!this.lookup(key, ahead)) return undefined;
     if (this.foundCompressed) {
       // A compressed value goes out decompressed, alone: the record's bytes would not hold it.
       const value = this.copyValue();
@@ -292,13 +301,19 @@ export class RecordReader {
    * Probes the index for `key`; on a live hit, leaves the record in `found`. The stripe read
    * lock is held from the probe until the record's bytes have been looked at, so the writer
    * cannot retire the segment under us (and this thread unmaps a retired segment only in its
-   * own later calls, after the caller has copied what it needs). `tag` is the key's if already
-   * hashed (`hashAhead`); it is hashed here otherwise.
+   * own later calls, after the caller has copied what it needs). `ahead` is the key's place in
+   * the group `hashAhead` hashed last, if it was hashed there; it is hashed here otherwise.
    */
-  private lookup(key: KeyInput, tag?: number): boolean {
+  private lookup(key: KeyInput, ahead?: number): boolean {
     const index = this.index;
-    if (tag === undefined) tag = index.tagOfHash(this.keyScratch.hash(key));
-    else this.keyScratch.release();
+    let tag: number;
+    if (ahead === undefined) {
+      this.keyInUse = this.keyScratch;
+      tag = index.tagOfHash(this.keyScratch.hash(key));
+    } else {
+      this.keyInUse = this.groupScratch[ahead]!;
+      tag = this.groupTags[ahead]!;
+    }
     this.key = key;
     this.found = undefined;
     index.beginRead(tag);
@@ -339,7 +354,7 @@ export class RecordReader {
     const sorted = this.index.segments.isSorted(handle);
     const r = this.record;
     const decoded = r.decode(bytes, at, length, sorted);
-    const keyMatches = decoded && this.keyScratch.equals(bytes, r.keyStart, r.keyLength, this.key);
+    const keyMatches = decoded && this.keyInUse.equals(bytes, r.keyStart, r.keyLength, this.key);
     // The CRC is checked even when the key differs: a hash collision has a good CRC, a damaged
     // key (or key length) does not, and must not make the key look absent.
     if (!decoded || !StoredRecord.checksumOk(bytes, at, length, sorted)) {
