@@ -50,15 +50,7 @@ export function hashBytes(bytes: Uint8Array, start = 0, end = bytes.length): num
 
 /** 32-bit hash of a key; equal to `hashBytes` of its UTF-8 bytes. */
 export function hashKey(key: KeyInput): number {
-  if (typeof key !== 'string') return hashBytes(key);
-  let h = FNV_OFFSET;
-  const n = key.length;
-  for (let i = 0; i < n; i++) {
-    const c = key.charCodeAt(i);
-    if (c >= 0x80) return hashBytes(encoder.encode(key));
-    h = Math.imul(h ^ c, FNV_PRIME);
-  }
-  return fmix32(h);
+  return typeof key === 'string' ? hashScratch.hash(key) : hashBytes(key);
 }
 
 /** String keys longer than this are not copied by `KeyScratch` (they are compared in place). */
@@ -76,20 +68,23 @@ export class KeyScratch {
   /** Length of the key held in `bytes` (an ASCII string's), or -1 when none is held. */
   private held = -1;
 
-  /** `hashKey(key)`; an ASCII string key's bytes are held for `equals` until the next call. */
+  /**
+   * `hashKey(key)` (the one hash of a string key: `hashKey` runs it too); an ASCII string key's
+   * bytes are held for `equals` until the next call.
+   */
   hash(key: KeyInput): number {
     this.held = -1;
-    if (typeof key !== 'string' || key.length > KEY_SCRATCH_BYTES) return hashKey(key);
+    if (typeof key !== 'string') return hashBytes(key);
     const b = this.bytes;
     const n = key.length;
     let h = FNV_OFFSET;
     for (let i = 0; i < n; i++) {
       const c = key.charCodeAt(i);
       if (c >= 0x80) return hashBytes(encoder.encode(key));
-      b[i] = c;
+      if (i < KEY_SCRATCH_BYTES) b[i] = c;
       h = Math.imul(h ^ c, FNV_PRIME);
     }
-    this.held = n;
+    if (n <= KEY_SCRATCH_BYTES) this.held = n;
     return fmix32(h);
   }
 
@@ -133,3 +128,6 @@ export function keyToLatin1(key: KeyInput): string {
   }
   return Buffer.from(key.buffer, key.byteOffset, key.length).toString('latin1');
 }
+
+/** The scratch `hashKey` hashes string keys with (nothing compares with what it holds). */
+const hashScratch = new KeyScratch();
