@@ -1,5 +1,5 @@
 // Owns the caller's connection to the writer worker: starting the thread, the comlink proxy,
-// turning the thread's death into rejected calls (comlink alone would leave them pending), its
+// the writes sent beside it (WriteRequestMessage), turning the thread's death into rejected calls (comlink alone would leave them pending), its
 // log lines, and holding the process open only while a call to it is pending.
 
 import { Worker } from 'node:worker_threads';
@@ -22,7 +22,9 @@ import type {
   RecoveryProgressMessage,
   ValueReply,
   VoidReply,
+  WriteAnswerMessage,
   WriteReply,
+  WriteRequestMessage,
   WriterApi,
   WriterConfig,
   WriterFeedMessage,
@@ -54,7 +56,10 @@ export class WriterLink {
   private onRecoveryProgress: ((done: number, total: number) => void) | undefined;
   /** Hears the change feed's records (WriterApi.setFeed), in log order. */
   onFeed: ((records: Uint8Array) => void) | undefined;
-  /** Calls sent and not yet settled; the thread is ref'd while there is one. */
+  /** Writes sent and not yet answered, by their ids (WriteRequestMessage). */
+  private readonly writes = new Map<number, PendingWrite>();
+  private lastWriteId = 0;
+  /** Calls and writes sent and not yet settled; the thread is ref'd while there is one. */
   private pending = 0;
   private readonly settle = (): void => {
     if (--this.pending === 0) this.thread.unref();
@@ -77,6 +82,11 @@ export class WriterLink {
       if (this.death || this.stopping) return;
       this.death = error;
       for (const reject of [...this.inFlight]) reject(error);
+      for (const write of this.writes.values()) {
+        this.settle();
+        write.reject(error);
+      }
+      this.writes.clear();
       onDeath(error);
     };
     this.thread.on('error', (error) =>
@@ -85,11 +95,19 @@ export class WriterLink {
     this.thread.on('exit', (code) =>
       die(new KvError('KV_INTERNAL', `writer thread exited (code ${code})`)),
     );
-    // Progress reports and log lines travel outside comlink (which ignores messages without
-    // its ids).
+    // Write answers, progress reports and log lines travel outside comlink (which ignores
+    // messages without its ids).
     this.thread.on(
       'message',
-      (message: Partial<RecoveryProgressMessage & WriterLogMessage & WriterFeedMessage> | null) => {
+      (
+        message: Partial<
+          RecoveryProgressMessage & WriterLogMessage & WriterFeedMessage & WriteAnswerMessage
+        > | null,
+      ) => {
+        if (message?.kvdWritten !== undefined) {
+          this.answered(message as WriteAnswerMessage);
+          return;
+        }
         const feed = message?.kvdFeed;
         if (feed) this.onFeed?.(feed);
         const p = message?.kvdRecoveryProgress;
@@ -119,11 +137,28 @@ export class WriterLink {
     }
   }
 
-  /** Sends one buffer of records (transferred, not copied); see WriterApi.write. */
+  /**
+   * Sends one buffer of records (transferred, not copied) as a `WriteRequestMessage`; see
+   * WriterApi.write. Rejects with `KV_INTERNAL` once the thread has died.
+   */
   write(records: ArrayBuffer, length: number): Promise<WriteReply> {
-    return this.call(
-      this.remote.write(transfer(records, [records]), length) as Promise<WriteReply>,
-    );
+    if (this.death) return Promise.reject(this.death);
+    const id = ++this.lastWriteId;
+    const request: WriteRequestMessage = { kvdWrite: id, records, length };
+    return new Promise<WriteReply>((resolve, reject) => {
+      this.writes.set(id, new PendingWrite(resolve, reject));
+      if (this.pending++ === 0) this.thread.ref();
+      this.thread.postMessage(request, [records]);
+    });
+  }
+
+  /** Settles the write a `WriteAnswerMessage` answers. */
+  private answered(answer: WriteAnswerMessage): void {
+    const write = this.writes.get(answer.kvdWritten);
+    if (!write) return;
+    this.writes.delete(answer.kvdWritten);
+    this.settle();
+    write.resolve(answer.reply);
   }
 
   async sync(): Promise<void> {
@@ -244,6 +279,14 @@ export class WriterLink {
       }, fail);
     });
   }
+}
+
+/** One write sent to the writer and not yet answered. */
+class PendingWrite {
+  constructor(
+    readonly resolve: (reply: WriteReply) => void,
+    readonly reject: (error: KvError) => void,
+  ) {}
 }
 
 function unwrap<T>(reply: ValueReply<T>): T {

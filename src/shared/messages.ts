@@ -1,5 +1,6 @@
 // Owns the typed messages that cross threads: the writer worker's RPC surface (called over
-// comlink) and the reader pool's tasks and replies. Both sides import these types; nothing
+// comlink, except writes, which have their own two messages) and the reader pool's tasks and
+// replies. Both sides import these types; nothing
 // else defines a message shape.
 
 import type {
@@ -119,6 +120,29 @@ export interface WriterLogMessage {
  */
 export interface WriterFeedMessage {
   readonly kvdFeed: Uint8Array;
+}
+
+/**
+ * One buffer of records for the writer (`WriterApi.write`), posted outside comlink: writes are
+ * the one hot call, and comlink's envelope (a random id, a path, wrapped arguments) costs each
+ * of them on both threads. Shares the thread's port with comlink, so it keeps its order among
+ * comlink's calls (a `sync` or `close` after writes runs after them). `kvdWrite` is the write's
+ * id, which its `WriteAnswerMessage` carries back; the buffer is transferred.
+ */
+export interface WriteRequestMessage {
+  readonly kvdWrite: number;
+  readonly records: ArrayBuffer;
+  readonly length: number;
+}
+
+/**
+ * The writer's answer to a `WriteRequestMessage`: its reply. (`WriterService.write` reports
+ * failures in the reply; if it ever threw, the thread would die of the unhandled rejection, and
+ * WriterLink rejects every write still unanswered.)
+ */
+export interface WriteAnswerMessage {
+  readonly kvdWritten: number;
+  readonly reply: WriteReply;
 }
 
 /** An error in a `WriterLogMessage`'s fields. */
@@ -287,7 +311,8 @@ export type ValueReply<T> =
   | { readonly ok: false; readonly error: SerializedError };
 
 /**
- * The writer worker's RPC surface (src/workers/writer.ts exposes it over comlink).
+ * The writer worker's RPC surface (src/workers/writer.ts exposes it over comlink; `write`
+ * travels as `WriteRequestMessage` and `WriteAnswerMessage` instead).
  * `write` takes a buffer whose first `length` bytes are records laid out by the caller with seq and CRC zero
  * (format.writeRecordHeader); the writer stamps, appends, syncs and publishes them.
  */

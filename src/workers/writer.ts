@@ -1,14 +1,17 @@
 // Entry point of the writer worker thread: exposes a WriterService over comlink on the
-// worker's parent port, with its log lines sent where workerData (WriterInit) says. This is the
-// only file of the writer that touches parentPort.
+// worker's parent port, answers the writes that come outside comlink (WriteRequestMessage), and
+// sends its log lines where workerData (WriterInit) says. This is the only file of the writer
+// that touches parentPort.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { expose } from 'comlink';
-import { nodeEndpoint } from '../shared/comlink-endpoint.js';
+import { nodeEndpointExcept } from '../shared/comlink-endpoint.js';
 import { forwardingLogger } from '../shared/log-forwarding.js';
 import { createLogger, type Logger, SILENT_LOGGER } from '../shared/logger.js';
 import type {
   RecoveryProgressMessage,
+  WriteAnswerMessage,
+  WriteRequestMessage,
   WriterFeedMessage,
   WriterInit,
   WriterLogging,
@@ -39,14 +42,31 @@ function writerLogger(logging: WriterLogging | undefined): Logger {
   }
 }
 
+const service = new WriterService({
+  onRecoveryProgress: reportRecovery,
+  onFeed: (records) => {
+    const message: WriterFeedMessage = { kvdFeed: records };
+    port.postMessage(message, [records.buffer as ArrayBuffer]);
+  },
+  logger: writerLogger((workerData as WriterInit | undefined)?.logging),
+});
+
+/** Queues one request's records and posts its answer once they are appended (and synced). */
+function answerWrite({ kvdWrite: id, records, length }: WriteRequestMessage): void {
+  // write() reports failures in its reply; were it to reject (a bug), the unhandled rejection
+  // would end the thread, and WriterLink rejects every write still unanswered.
+  void service.write(records, length).then((reply) => {
+    const answer: WriteAnswerMessage = { kvdWritten: id, reply };
+    port.postMessage(answer);
+  });
+}
+
 expose(
-  new WriterService({
-    onRecoveryProgress: reportRecovery,
-    onFeed: (records) => {
-      const message: WriterFeedMessage = { kvdFeed: records };
-      port.postMessage(message, [records.buffer as ArrayBuffer]);
-    },
-    logger: writerLogger((workerData as WriterInit | undefined)?.logging),
+  service,
+  nodeEndpointExcept(port as unknown as Parameters<typeof nodeEndpointExcept>[0], (data) => {
+    const request = data as Partial<WriteRequestMessage> | null;
+    if (request?.kvdWrite === undefined) return false;
+    answerWrite(request as WriteRequestMessage);
+    return true;
   }),
-  nodeEndpoint(port as unknown as Parameters<typeof nodeEndpoint>[0]),
 );
