@@ -1,8 +1,8 @@
 // Owns the writer worker's behaviour behind its RPC surface: open (recovery), the group-commit
 // queue (every write message that arrives before the next turn of the event loop is appended
 // with one writev and one sync), the everysec sync timer, index snapshots, stats and close;
-// compaction's side is writer-compaction.ts. The entry file writer.ts only wires this to
-// comlink, so tests can drive it on their own thread.
+// compaction's side is writer-compaction.ts. The entry file writer.ts only wires this to its
+// port (comlink, and write messages beside it), so tests can drive it on their own thread.
 
 import type {
   CompactionPolicy,
