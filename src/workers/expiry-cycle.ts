@@ -3,15 +3,48 @@
 // bytes become reclaimable. The segments' expiry tallies (segments.ts) say how many live records
 // have expired and in which segments, so a cycle costs nothing while none has, and reads only
 // the records of those segments: it walks on through the slots from where the last cycle
-// stopped, for at most its time budget, until it has found them all. Writer thread only.
+// stopped, for at most its time budget, until it has found them all (`ActiveExpiry` keeps that
+// place and appends what a cycle found). Writer thread only.
 
 import { recordBytes, recordKeyStart, TYPE_DELETE, writeRecordHeader } from '../shared/format.js';
 import type { IndexTable } from '../shared/index-table.js';
+import type { Logger } from '../shared/logger.js';
 import type { RecordReader } from '../shared/record-reader.js';
+import type { LogWriter } from './log-writer.js';
 import type { SegmentTable } from './segments.js';
 
 /** Slots looked at between two checks of the time budget. */
 const CHUNK = 256;
+/** How often the active expiry cycle runs unless configured (Redis: 10 times a second). */
+export const EXPIRY_CYCLE_MS = 100;
+/** The longest one cycle samples for (the writer appends nothing meanwhile). */
+const EXPIRY_BUDGET_MS = 5;
+
+/** The writer's active expiry: the slot the next cycle starts from, and running one. */
+export class ActiveExpiry {
+  private cursor = 0;
+
+  /**
+   * Runs one cycle over `index` and appends the tombstones it found through `log`. A failure is
+   * logged as a warning: the next cycle tries again.
+   */
+  runOnce(index: IndexTable, segments: SegmentTable, log: LogWriter, logger: Logger): void {
+    try {
+      const cycle = runExpiryCycle(
+        index,
+        segments,
+        log.recordReader(),
+        this.cursor,
+        EXPIRY_BUDGET_MS,
+        Date.now(),
+      );
+      this.cursor = cycle.next;
+      if (cycle.tombstones) log.appendExpired(cycle.tombstones, cycle.expired);
+    } catch (error) {
+      logger.warn({ err: error }, 'expiry cycle failed');
+    }
+  }
+}
 
 /** What one cycle did. */
 export interface ExpiryCycleResult {

@@ -28,7 +28,7 @@ import type {
   WriterStats,
 } from '../shared/messages.js';
 import { WriterBackups } from './backup-capture.js';
-import { runExpiryCycle } from './expiry-cycle.js';
+import { ActiveExpiry, EXPIRY_CYCLE_MS } from './expiry-cycle.js';
 import { type FileSystem, nodeFileSystem } from './file-system.js';
 import type { IndexPublisher } from './index-publisher.js';
 import type { LogWriter } from './log-writer.js';
@@ -39,11 +39,6 @@ import { writeSizeHint } from './size-hint.js';
 import { WriterCompaction } from './writer-compaction.js';
 import { openStoreFiles } from './writer-open.js';
 import { WriterSnapshots } from './writer-snapshots.js';
-
-/** How often the active expiry cycle runs (Redis: 10 times a second). */
-const EXPIRY_CYCLE_MS = 100;
-/** The longest one cycle samples for (the writer appends nothing meanwhile). */
-const EXPIRY_BUDGET_MS = 5;
 
 /** What the thread entry (or a test) gives the writer service. */
 export interface WriterServiceOptions {
@@ -91,8 +86,7 @@ export class WriterService implements WriterApi {
   private readonly backups = new WriterBackups();
   /** Period of the everysec background sync. */
   private syncIntervalMs = 1000;
-  /** The slot the next expiry cycle starts from. */
-  private expiryCursor = 0;
+  private readonly expiry = new ActiveExpiry();
 
   constructor(options: WriterServiceOptions = {}) {
     this.logger = options.logger ?? createLogger('writer');
@@ -381,21 +375,8 @@ export class WriterService implements WriterApi {
   private expireSome(): void {
     const state = this.state;
     if (!state) return;
-    try {
-      const cycle = runExpiryCycle(
-        state.index,
-        state.segments,
-        state.log.recordReader(),
-        this.expiryCursor,
-        EXPIRY_BUDGET_MS,
-        Date.now(),
-      );
-      this.expiryCursor = cycle.next;
-      if (cycle.tombstones) state.log.appendExpired(cycle.tombstones, cycle.expired);
-      this.emitFeed();
-    } catch (error) {
-      this.logger.warn({ err: error }, 'expiry cycle failed');
-    }
+    this.expiry.runOnce(state.index, state.segments, state.log, this.logger);
+    this.emitFeed();
   }
 
   private backgroundSync(): void {
