@@ -1,6 +1,7 @@
 // Owns the caller's connection to the writer worker: starting the thread, the comlink proxy,
-// the writes sent beside it (WriteRequestMessage), turning the thread's death into rejected calls (comlink alone would leave them pending), its
-// log lines, and holding the process open only while a call to it is pending.
+// the writes sent beside it (WriteRequestMessage), turning the thread's death into rejected
+// calls and writes (comlink alone would leave them pending), its log lines, and holding the
+// process open only while a call or write to it is pending.
 
 import { Worker } from 'node:worker_threads';
 import { type Remote, transfer, wrap } from 'comlink';

@@ -1,7 +1,6 @@
 // Owns the typed messages that cross threads: the writer worker's RPC surface (called over
 // comlink, except writes, which have their own two messages) and the reader pool's tasks and
-// replies. Both sides import these types; nothing
-// else defines a message shape.
+// replies. Both sides import these types; nothing else defines a message shape.
 
 import type {
   CompactionPolicy,
