@@ -5,6 +5,7 @@
 
 import { TYPE_PUT } from './format.js';
 import { compareKeys } from './key-order.js';
+import { type KeyColumns, sortKeyOrder, sortKeys } from './key-sort.js';
 import type { BlockCompressor } from './sorted-format.js';
 import { SortedSegmentWriter } from './sorted-segment-writer.js';
 
@@ -36,13 +37,46 @@ export function parseKeysFileName(name: string): number | undefined {
  * the data and index blocks where that pays.
  */
 export function buildKeyRun(
-  keys: Uint8Array[],
+  keys: readonly Uint8Array[],
   segmentId: number,
   first: number,
   last: number,
   compressor?: BlockCompressor,
 ): Uint8Array {
-  keys.sort(compareKeys);
+  const sorted = sortKeys(keys);
+  return encodeKeyRun(sorted.length, (i) => sorted[i]!, segmentId, first, last, compressor);
+}
+
+/**
+ * `buildKeyRun` of the `count` keys held as columns (key `i` is
+ * `keys.bytes[keys.starts[i], +keys.lengths[i])`): no view of each key is made to sort them.
+ */
+export function buildKeyRunOf(
+  keys: KeyColumns,
+  count: number,
+  segmentId: number,
+  first: number,
+  last: number,
+  compressor?: BlockCompressor,
+): Uint8Array {
+  const order = sortKeyOrder(keys, count);
+  const { bytes, starts, lengths } = keys;
+  const keyAt = (i: number) => {
+    const k = order[i]!;
+    return bytes.subarray(starts[k]!, starts[k]! + lengths[k]!);
+  };
+  return encodeKeyRun(count, keyAt, segmentId, first, last, compressor);
+}
+
+/** Encodes the key run of `count` keys, given in order by `keyAt`, each kept once. */
+function encodeKeyRun(
+  count: number,
+  keyAt: (i: number) => Uint8Array,
+  segmentId: number,
+  first: number,
+  last: number,
+  compressor: BlockCompressor | undefined,
+): Uint8Array {
   const writer = new SortedSegmentWriter({
     segmentId,
     first,
@@ -52,7 +86,8 @@ export function buildKeyRun(
   });
   const chunks: Uint8Array[] = [];
   let previous: Uint8Array | undefined;
-  for (const key of keys) {
+  for (let i = 0; i < count; i++) {
+    const key = keyAt(i);
     if (previous && compareKeys(previous, key) === 0) continue;
     previous = key;
     const chunk = writer.add({ key, type: TYPE_PUT, value: EMPTY, seq: 0, expiresAt: 0 });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ByteBuilder } from '../shared/byte-builder.js';
 import { KvError } from '../shared/errors.js';
 import { dataFileName, KIND_LOG, KIND_SORTED } from '../shared/format.js';
+import { sortKeyOrder } from '../shared/key-sort.js';
 import { StoredRecord } from '../shared/stored-record.js';
 import { type FileSystem, readAll } from './file-system.js';
 
@@ -91,16 +92,22 @@ export class MergeOutputs {
    */
   *sorted(): Generator<MergeOutput, void, undefined> {
     const order = this.keyOrder();
+    const arena = this.keys.view();
     const n = order.length;
     let i = 0;
     while (i < n) {
       let j = i + 1;
-      while (j < n && this.sameKey(order[i]!, order[j]!)) j++;
+      while (j < n && this.sameKey(arena, order[i]!, order[j]!)) j++;
       let pick = order[j - 1]!;
       for (let k = i; k < j; k++) if (this.kinds[order[k]!] === OUTPUT_PUT) pick = order[k]!;
       yield this.at(pick);
       i = j;
     }
+  }
+
+  /** The bytes every key lies in (`MergeOutput.keyStart`): valid while this object lives. */
+  keyArena(): Uint8Array {
+    return this.keys.view();
   }
 
   /** The key of `output` (a view of the arena: valid while this object lives). */
@@ -110,30 +117,15 @@ export class MergeOutputs {
 
   /** Record numbers sorted by key; one key's records in the order they were added. */
   private keyOrder(): Uint32Array {
-    const arena = this.keys.view();
-    const starts = this.keyStarts;
-    const lengths = this.keyLengths;
-    const order = new Uint32Array(this.count);
-    for (let i = 0; i < order.length; i++) order[i] = i;
-    order.sort((a, b) => {
-      const aStart = starts[a]!;
-      const bStart = starts[b]!;
-      const aLength = lengths[a]!;
-      const bLength = lengths[b]!;
-      const n = Math.min(aLength, bLength);
-      for (let k = 0; k < n; k++) {
-        const d = arena[aStart + k]! - arena[bStart + k]!;
-        if (d !== 0) return d;
-      }
-      return aLength - bLength || a - b;
-    });
-    return order;
+    return sortKeyOrder(
+      { bytes: this.keys.view(), starts: this.keyStarts, lengths: this.keyLengths },
+      this.count,
+    );
   }
 
-  private sameKey(a: number, b: number): boolean {
+  private sameKey(arena: Uint8Array, a: number, b: number): boolean {
     const length = this.keyLengths[a]!;
     if (length !== this.keyLengths[b]) return false;
-    const arena = this.keys.view();
     const aStart = this.keyStarts[a]!;
     const bStart = this.keyStarts[b]!;
     for (let k = 0; k < length; k++) if (arena[aStart + k] !== arena[bStart + k]) return false;

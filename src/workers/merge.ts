@@ -18,7 +18,8 @@ import {
   TYPE_PUT,
 } from '../shared/format.js';
 import type { IndexTable } from '../shared/index-table.js';
-import { buildKeyRun, keysFileName } from '../shared/key-run-format.js';
+import { buildKeyRunOf, keysFileName } from '../shared/key-run-format.js';
+import { KeyPlaces } from '../shared/key-sort.js';
 import { MoveListBuilder } from '../shared/merge-moves.js';
 import type { BlockCompressor } from '../shared/sorted-format.js';
 import { SortedSegmentWriter } from '../shared/sorted-segment-writer.js';
@@ -74,7 +75,14 @@ export function mergeSegments(
       files,
       dir,
       keysFileName(plan.outputId),
-      buildKeyRun(written.keys, plan.outputId, plan.first, plan.last, compressor),
+      buildKeyRunOf(
+        written.keys.columns(chosen.outputs.keyArena()),
+        written.keys.count,
+        plan.outputId,
+        plan.first,
+        plan.last,
+        compressor,
+      ),
     );
     return {
       size: written.size,
@@ -186,8 +194,8 @@ interface Written {
   readonly overhead: number;
   readonly records: number;
   readonly tombstoneBytes: number;
-  /** The keys of the puts written, in key order (views of the outputs' arena). */
-  readonly keys: Uint8Array[];
+  /** Where the keys of the puts written lie in the outputs' arena, in key order. */
+  readonly keys: KeyPlaces;
 }
 
 /**
@@ -215,7 +223,8 @@ function writeSorted(
     ...(compressor ? { compressor } : {}),
   });
   const out = new ChunkWriter(files, fd);
-  const keys: Uint8Array[] = [];
+  // Places, not views: half a million views kept to the end would be collected as old objects.
+  const keys = new KeyPlaces();
   let records = 0;
   let entryBytes = 0;
   let tombstoneBytes = 0;
@@ -226,7 +235,7 @@ function writeSorted(
     entryBytes += writer.lastEntryLength;
     records++;
     if (o.kind === OUTPUT_PUT) {
-      keys.push(key);
+      keys.add(o.keyStart, o.keyLength);
       moves.add({
         tag: index.tagOfBytes(key, 0, key.length),
         fromHandle: plan.inputs[o.input]!.handle,
