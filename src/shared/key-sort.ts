@@ -161,7 +161,7 @@ function sortGroup(
     common = c;
   }
   // A key shorter than `depth` tied on the zero bytes that stood in for its missing ones: the
-  // group is made of keys equal but for trailing zeros, which only a full comparison orders.
+  // group's keys agree on `depth` bytes only with those zeros, so a full comparison orders them.
   if (shortest < depth) {
     const group = order.subarray(from, to);
     group.sort((a, b) => compareKeyNumbers(keys, a, b));
