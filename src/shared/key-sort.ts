@@ -37,12 +37,8 @@ export class KeyPlaces {
   /** Adds the key at `[start, start + length)`. */
   add(start: number, length: number): void {
     if (this.added === this.starts.length) {
-      const starts = new Float64Array(this.added * 2);
-      starts.set(this.starts);
-      this.starts = starts;
-      const lengths = new Uint32Array(this.added * 2);
-      lengths.set(this.lengths);
-      this.lengths = lengths;
+      this.starts = grown(this.starts, new Float64Array(this.added * 2));
+      this.lengths = grown(this.lengths, new Uint32Array(this.added * 2));
     }
     this.starts[this.added] = start;
     this.lengths[this.added++] = length;
@@ -52,6 +48,12 @@ export class KeyPlaces {
   columns(bytes: Uint8Array): KeyColumns {
     return { bytes, starts: this.starts, lengths: this.lengths };
   }
+}
+
+/** `bigger` with `old` copied into its start: a column grown (here and in merge-outputs.ts). */
+export function grown<T extends Uint8Array | Uint32Array | Float64Array>(old: T, bigger: T): T {
+  bigger.set(old as ArrayLike<number>);
+  return bigger;
 }
 
 /**

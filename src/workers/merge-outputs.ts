@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { ByteBuilder } from '../shared/byte-builder.js';
 import { KvError } from '../shared/errors.js';
 import { dataFileName, KIND_LOG, KIND_SORTED } from '../shared/format.js';
-import { sortKeyOrder } from '../shared/key-sort.js';
+import { compareKeyRanges } from '../shared/key-order.js';
+import { grown, sortKeyOrder } from '../shared/key-sort.js';
 import { StoredRecord } from '../shared/stored-record.js';
 import { type FileSystem, readAll } from './file-system.js';
 
@@ -128,8 +129,7 @@ export class MergeOutputs {
     if (length !== this.keyLengths[b]) return false;
     const aStart = this.keyStarts[a]!;
     const bStart = this.keyStarts[b]!;
-    for (let k = 0; k < length; k++) if (arena[aStart + k] !== arena[bStart + k]) return false;
-    return true;
+    return compareKeyRanges(arena, aStart, aStart + length, arena, bStart, bStart + length) === 0;
   }
 
   private at(i: number): MergeOutput {
@@ -156,11 +156,6 @@ export class MergeOutputs {
     this.keyStarts = grown(this.keyStarts, new Float64Array(n));
     this.keyLengths = grown(this.keyLengths, new Uint32Array(n));
   }
-}
-
-function grown<T extends Uint8Array | Uint32Array | Float64Array>(old: T, bigger: T): T {
-  bigger.set(old as ArrayLike<number>);
-  return bigger;
 }
 
 /** One merge input, open for re-reading its chosen records. */
