@@ -26,6 +26,7 @@ import { removeFilesDurably, TEMP_SUFFIX } from './durable-file.js';
 import type { IndexPublisher } from './index-publisher.js';
 import type { LogWriter } from './log-writer.js';
 import { installMerge } from './merge-install.js';
+import { releaseBuffer } from './release-buffer.js';
 import { SegmentTable } from './segments.js';
 
 /** What planning and installing need of the open store. */
@@ -137,6 +138,8 @@ export class WriterCompaction {
       return outcome;
     } finally {
       this.merging = undefined;
+      // Installed or refused, the move list is spent; it can hold tens of MB (36 B a record).
+      releaseBuffer(result.moves.buffer);
     }
   }
 

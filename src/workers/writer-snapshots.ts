@@ -8,6 +8,7 @@ import type { Logger } from '../shared/logger.js';
 import type { FileSystem } from './file-system.js';
 import { takeSnapshot, writeSnapshot, writeSnapshotInBackground } from './index-snapshot.js';
 import type { LogWriter } from './log-writer.js';
+import { releaseBuffer } from './release-buffer.js';
 import type { SegmentTable } from './segments.js';
 
 /** What a snapshot is taken of. */
@@ -56,6 +57,7 @@ export class WriterSnapshots {
       const started = performance.now();
       const snapshot = takeSnapshot(index, segments, log.sequence, log.activeId, log.activeSize);
       writeSnapshot(this.files, segments.dir, snapshot);
+      releaseBuffer(snapshot.slots.buffer);
       this.coveredSeq = snapshot.lastSeq;
       this.lastWrittenAt = Date.now();
       this.logger.info(
@@ -92,6 +94,9 @@ export class WriterSnapshots {
         )
         .finally(() => {
           this.writing = undefined;
+          // The index's copy, as big as the index: an idle writer would keep it until its next
+          // garbage collection.
+          releaseBuffer(snapshot.slots.buffer);
         });
     } catch (error) {
       this.logger.warn({ err: error }, 'periodic index snapshot failed');

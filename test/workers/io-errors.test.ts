@@ -146,6 +146,8 @@ describe('injected I/O errors', () => {
       const refused = await w.service.installCompaction(plan, result);
       expect(refused.ok).toBe(false);
       if (!refused.ok) expect(refused.error.code).toBe('KV_IO');
+      // A refused install spends the move list too: the plan is abandoned next.
+      expect(result.moves.byteLength).toBe(0);
       expectVoid(await w.service.abandonCompaction(plan));
       expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
       // Reads and writes go on; the next merge commits.
