@@ -59,6 +59,13 @@ export interface SlotLocation {
 /** Decides whether the record at a candidate location holds the key being looked for. */
 export type KeyCheck = (handle: number, offset: number, length: number) => boolean;
 
+/**
+ * Hears a key's old location just before the writer replaces or removes its slot, while every
+ * reader still finds that location: what must be recorded for readers that will find the slot
+ * changed (a snapshot's version, version-log.ts) is recorded here, never after the change.
+ */
+export type BeforeSlotChange = (old: SlotLocation) => void;
+
 /** The capacity a new table for `keys` keys starts with. */
 export function capacityFor(keys: number): number {
   let c = MIN_CAPACITY;
@@ -208,9 +215,15 @@ export class IndexSlots extends IndexHeader {
 
   /**
    * Points the key with `tag` at `loc`, inserting it if absent (growing the table first if it
-   * is full). Returns the previous location, for dead-byte accounting, or undefined.
+   * is full). Returns the previous location, for dead-byte accounting, or undefined;
+   * `beforeChange` hears it before the slot changes.
    */
-  writerUpsert(tag: number, check: KeyCheck, loc: SlotLocation): SlotLocation | undefined {
+  writerUpsert(
+    tag: number,
+    check: KeyCheck,
+    loc: SlotLocation,
+    beforeChange?: BeforeSlotChange,
+  ): SlotLocation | undefined {
     this.growIfFull();
     const slots = this.slotView();
     const cap = this.slotsCapacity;
@@ -227,6 +240,7 @@ export class IndexSlots extends IndexHeader {
         check(slots[base + SLOT_HANDLE]!, slots[base + SLOT_OFFSET]!, slots[base + SLOT_LENGTH]!)
       ) {
         const old = this.locationAt(i);
+        beforeChange?.(old);
         this.writeSlot(base, tag, loc);
         return old;
       }
@@ -238,8 +252,15 @@ export class IndexSlots extends IndexHeader {
     return undefined;
   }
 
-  /** Removes the key with `tag`; returns its old location, or undefined if it was absent. */
-  writerRemove(tag: number, check: KeyCheck): SlotLocation | undefined {
+  /**
+   * Removes the key with `tag`; returns its old location, or undefined if it was absent.
+   * `beforeChange` hears the old location before the slot changes.
+   */
+  writerRemove(
+    tag: number,
+    check: KeyCheck,
+    beforeChange?: BeforeSlotChange,
+  ): SlotLocation | undefined {
     const slots = this.slotView();
     const cap = this.slotsCapacity;
     for (let i = tag % cap; ; i = i + 1 === cap ? 0 : i + 1) {
@@ -251,6 +272,7 @@ export class IndexSlots extends IndexHeader {
         check(slots[base + SLOT_HANDLE]!, slots[base + SLOT_OFFSET]!, slots[base + SLOT_LENGTH]!)
       ) {
         const old = this.locationAt(i);
+        beforeChange?.(old);
         this.markDeleted(base, tag);
         return old;
       }
@@ -270,11 +292,13 @@ export class IndexSlots extends IndexHeader {
 
   /**
    * Compare-and-delete for compaction (an expired record it drops): removes the key with `tag`
-   * only if it points at exactly `from`. Returns whether it did.
+   * only if it points at exactly `from`. Returns whether it did; `beforeChange` hears `from`
+   * before the slot changes.
    */
-  writerRemoveIf(tag: number, from: SlotLocation): boolean {
+  writerRemoveIf(tag: number, from: SlotLocation, beforeChange?: BeforeSlotChange): boolean {
     const i = this.slotAt(tag, from.handle, from.offset);
     if (i < 0) return false;
+    beforeChange?.(from);
     this.markDeleted(i * SLOT_WORDS, tag);
     return true;
   }

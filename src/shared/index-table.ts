@@ -16,7 +16,12 @@ import {
 import { capacityFor, DELETED, IndexSlots, MAX_BYTES } from './index-slots.js';
 
 export { MAX_SEGMENT_HANDLES, STRIPES } from './index-header.js';
-export { type KeyCheck, MAX_CAPACITY, type SlotLocation } from './index-slots.js';
+export {
+  type BeforeSlotChange,
+  type KeyCheck,
+  MAX_CAPACITY,
+  type SlotLocation,
+} from './index-slots.js';
 export { SLOT_BYTES, tagOf };
 
 /**

@@ -15,7 +15,12 @@ import {
   TYPE_DELETE,
   TYPE_PUT,
 } from '../shared/format.js';
-import type { IndexTable, KeyCheck, SlotLocation } from '../shared/index-table.js';
+import type {
+  BeforeSlotChange,
+  IndexTable,
+  KeyCheck,
+  SlotLocation,
+} from '../shared/index-table.js';
 import { type ReadMode, SegmentFds } from '../shared/segment-fds.js';
 import { StoredRecord } from '../shared/stored-record.js';
 import { VersionLog } from '../shared/version-log.js';
@@ -60,6 +65,16 @@ export class IndexPublisher {
   trackRemovals = false;
   private readonly check: KeyCheck = (handle, offset, length) =>
     this.storedKeyMatches(handle, offset, length);
+  // The write about to displace a version, set by `beforeChange` so no closure is made per write.
+  private displacingTag = 0;
+  private displacingSeq = 0;
+  /** Records the version at `old`, displaced by the write `beforeChange` named (its key checked). */
+  private readonly recordDisplaced: BeforeSlotChange = (old) =>
+    this.versions.writerRecord(this.displacingTag, {
+      ...old,
+      seq: this.matchedSeq,
+      displacedSeq: this.displacingSeq,
+    });
 
   /** `readMode`: how stored keys are read back for overwrite checks (and by the LogWriter). */
   constructor(
@@ -98,8 +113,7 @@ export class IndexPublisher {
   ): boolean {
     this.setKey(b, keyStart, keyLength);
     const tag = this.index.tagOfBytes(b, keyStart, keyStart + keyLength);
-    const old = this.index.writerUpsert(tag, this.check, loc);
-    if (old) this.displaced(tag, old, seq);
+    const old = this.index.writerUpsert(tag, this.check, loc, this.beforeChange(tag, seq));
     if (old) this.segments.removeLive(old, this.matchedExpiresAt, keyLength);
     this.segments.addLive(loc, expiresAt, keyLength);
     return old !== undefined;
@@ -164,19 +178,25 @@ export class IndexPublisher {
     this.recordVersions = this.versions.writerBeginRun();
   }
 
-  /** Records the version at `old` (just displaced by the record with `seq`) if it must be. */
-  private displaced(tag: number, old: SlotLocation, seq: number): void {
-    if (!this.recordVersions) return;
-    this.versions.writerRecord(tag, { ...old, seq: this.matchedSeq, displacedSeq: seq });
+  /**
+   * What must hear the version a write of the key with `tag` (the record with `seq`) is about
+   * to displace: `recordDisplaced` while snapshots are held, else nothing. The slot changes only
+   * after the version is in the log, so a snapshot read that finds the slot changed always
+   * finds the version it needs there (ARCHITECTURE.md, "Snapshots").
+   */
+  private beforeChange(tag: number, seq: number): BeforeSlotChange | undefined {
+    if (!this.recordVersions) return undefined;
+    this.displacingTag = tag;
+    this.displacingSeq = seq;
+    return this.recordDisplaced;
   }
 
   /** Removes the key `b[keyStart, +keyLength)`; returns whether it was live. */
   remove(b: Uint8Array, keyStart: number, keyLength: number, seq = 0): boolean {
     this.setKey(b, keyStart, keyLength);
     const tag = this.index.tagOfBytes(b, keyStart, keyStart + keyLength);
-    const old = this.index.writerRemove(tag, this.check);
+    const old = this.index.writerRemove(tag, this.check, this.beforeChange(tag, seq));
     if (!old) return false;
-    this.displaced(tag, old, seq);
     this.segments.removeLive(old, this.matchedExpiresAt, keyLength);
     if (this.trackRemovals) this.removals.record(tag, this.matchedSeq);
     return true;

@@ -88,8 +88,8 @@ export async function installMerge(
     const move = moveAt(m, i);
     const from = { handle: move.fromHandle, offset: move.fromOffset, length: move.length };
     if (move.to === undefined) {
-      if (index.writerRemoveIf(move.tag, from)) {
-        onDropped(move.tag, from);
+      // Noted before the slot changes: a snapshot read finds the version in the log by then.
+      if (index.writerRemoveIf(move.tag, from, () => onDropped(move.tag, from))) {
         segments.removeLive(from, move.expiresAt, move.keyLength);
         dropped++;
       }

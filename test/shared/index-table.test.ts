@@ -339,3 +339,29 @@ describe('IndexTable.writerReplaceIf', () => {
     expect(h.get(b)).toEqual(moved);
   });
 });
+
+describe('IndexTable beforeChange', () => {
+  it('hears the old location while readers still find it, before an upsert, a remove or a removeIf', () => {
+    const h = new Harness(IndexTable.create(0, 32));
+    const first = h.put('a').loc;
+    const heard: [SlotLocation, SlotLocation | undefined][] = [];
+    const listen = (old: SlotLocation) => heard.push([old, h.get('a')]);
+    const tag = h.table.tagOfKey('a');
+    const second = { handle: 1, offset: h.disk.push('a') - 1, length: 33 };
+    expect(h.table.writerUpsert(tag, h.check('a'), second, listen)).toEqual(first);
+    expect(h.table.writerRemove(tag, h.check('a'), listen)).toEqual(second);
+    const third = h.put('a').loc;
+    expect(h.table.writerRemoveIf(tag, third, listen)).toBe(true);
+    // Each time, a reader at that moment still found the old location.
+    expect(heard).toEqual([
+      [first, first],
+      [second, second],
+      [third, third],
+    ]);
+    expect(h.get('a')).toBeUndefined();
+    // Nothing to change, nothing heard: an insert, and a removal of an absent key.
+    h.table.writerUpsert(tag, h.check('a'), third, listen);
+    h.table.writerRemoveIf(tag, first, listen);
+    expect(heard).toHaveLength(3);
+  });
+});

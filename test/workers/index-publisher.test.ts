@@ -157,6 +157,53 @@ describe('IndexPublisher', () => {
     }
   });
 
+  it('records a version it displaces before the slot changes, while a snapshot is held', async () => {
+    const f = await setup([
+      ['put', 'a', 'one'],
+      ['put', 'a', 'two'],
+      ['del', 'a'],
+    ]);
+    try {
+      f.publish(0);
+      const versions = f.publisher.versions;
+      versions.holdSnapshot();
+      const tag = f.index.tagOfKey('a');
+      // At every slot change, which versions a snapshot at sequence 1 and at 2 would find.
+      const seen: number[][] = [];
+      const look = () =>
+        seen.push([1, 2].flatMap((at) => [...versions.candidates(tag, at)].map((v) => v.seq)));
+      const slots = f.index as unknown as Record<
+        'writeSlot' | 'markDeleted',
+        (...args: unknown[]) => unknown
+      >;
+      for (const name of ['writeSlot', 'markDeleted'] as const) {
+        const real = slots[name];
+        slots[name] = function (this: unknown, ...args: unknown[]) {
+          look();
+          return real.apply(this, args);
+        };
+      }
+      const at = (i: number) => ({ handle: f.segment.handle, offset: f.offsets[i]!, length: 0 });
+      f.publisher.beginPublish();
+      f.publisher.put(
+        f.records[1]!,
+        RECORD_HEADER_BYTES,
+        1,
+        { ...at(1), length: f.records[1]!.length },
+        0,
+        2,
+      );
+      f.publisher.remove(f.records[2]!, RECORD_HEADER_BYTES, 1, 3);
+      f.publisher.endPublish();
+      // Before the put's slot change, the version of seq 1 (displaced by 2) was in the log;
+      // before the removal's, that of seq 2 (displaced by 3) too.
+      expect(seen).toEqual([[1], [1, 2]]);
+      versions.releaseSnapshot();
+    } finally {
+      f.publisher.close();
+    }
+  });
+
   it('reserve makes room ahead of the upserts that follow', async () => {
     const f = await setup([['put', 'a', 'one']]);
     try {
