@@ -85,7 +85,7 @@ const MAX_BUFFER_BYTES = 4 * 1024 * 1024;
  * A turn's buffer is sent as soon as it holds this many records, not only at the turn's end,
  * so the writer appends the first ones while this thread lays out the rest (an atomic batch is
  * never split). The writer still appends every message that arrives before its next turn as
- * one group. Measured in alternating local runs: +12% (median) under redis-benchmark SET −P16,
+ * one group. Measured in alternating local runs: +15% (median) under redis-benchmark SET −P16,
  * 800 SETs a turn (where 64, 128 and 512 ran below or level with 256); +25–53% for the
  * bench's `load`, 1,024 writes a tick (bench/ANALYSIS.md, "Writes, like with like").
  */
