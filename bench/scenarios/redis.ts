@@ -43,6 +43,7 @@ export const scenario: Scenario = {
       // Started as `npm start` and the `kvd` binary start it (README, "Memory").
       kvd: await startServer(process.execPath, (port) => [
         '--max-semi-space-size=4',
+        '--expose-gc',
         new URL('../../../dist/main/cli.js', import.meta.url).pathname,
         'serve',
         '--port',

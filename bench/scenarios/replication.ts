@@ -215,6 +215,7 @@ async function start(engine: Peer, dir: string): Promise<RunningServer> {
   if (engine === 'redis') return startRedisServer(dir, ['--repl-diskless-sync-delay', '0']);
   return startServer(process.execPath, (port) => [
     '--max-semi-space-size=4',
+    '--expose-gc',
     new URL('../../../dist/main/cli.js', import.meta.url).pathname,
     ...['serve', '--port', String(port), '--dir', dir, '--durability', 'everysec'],
   ]);

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=4 --expose-gc
 // Owns the `kvd` binary's entry (the package's `bin`): builds the commander program and
 // registers each subcommand, which lives in its own `*-command.ts` file: `repl`, `compact`,
 // `repair` and `backup` in cli/, `serve` in server/ (the daemon owns its flags).

@@ -4,7 +4,11 @@
 
 import { describe, expect, it } from 'vitest';
 import { Store } from '../../dist/main/index.js';
-import { IdleTrim } from '../../dist/main/server/idle-trim.js';
+import {
+  COLLECT_AFTER_IDLE_MS,
+  IDLE_CHECK_MS,
+  IdleTrim,
+} from '../../dist/main/server/idle-trim.js';
 import { heapTrim } from '../../dist/shared/file-map.js';
 import { pollUntil } from '../fixtures/poll.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
@@ -47,6 +51,75 @@ describe('IdleTrim', () => {
     expect(calls).toEqual(['trim', 'trim']);
     expect(idle.trims).toBe(2);
     expect(idle.released).toBe(2);
+  });
+
+  it('collects once after COLLECT_AFTER_IDLE_MS of idle looks, and trims at the look after', () => {
+    let commands = 0;
+    const { calls, heap } = recordingTrim();
+    const idle = new IdleTrim(
+      heap,
+      () => commands,
+      () => calls.push('collect'),
+    );
+    const looksToCollect = COLLECT_AFTER_IDLE_MS / IDLE_CHECK_MS;
+    expect(looksToCollect).toBeGreaterThan(1);
+    commands++;
+    idle.check(); // busy
+    idle.check(); // first idle look: trim only
+    expect(calls).toEqual(['trim']);
+    for (let look = 2; look < looksToCollect; look++) idle.check();
+    expect(calls).toEqual(['trim']); // idle, but not long enough
+    idle.check(); // idle for COLLECT_AFTER_IDLE_MS: collect
+    expect(calls).toEqual(['trim', 'collect']);
+    idle.check(); // the next look gives back what V8 freed after it
+    expect(calls).toEqual(['trim', 'collect', 'trim']);
+    for (let look = 0; look < 2 * looksToCollect; look++) idle.check();
+    expect(calls).toEqual(['trim', 'collect', 'trim']); // once per idle period
+    expect(idle.collections).toBe(1);
+    expect(idle.trims).toBe(2);
+    // Activity before the collection is due starts the count again.
+    commands++;
+    idle.check();
+    for (let look = 1; look < looksToCollect; look++) idle.check();
+    commands++;
+    idle.check();
+    for (let look = 1; look < looksToCollect; look++) idle.check();
+    expect(idle.collections).toBe(1);
+    idle.check();
+    expect(idle.collections).toBe(2);
+  });
+
+  it('counts the idle time in looks of the interval it was started with', () => {
+    let commands = 0;
+    const { calls, heap } = recordingTrim();
+    const idle = new IdleTrim(
+      heap,
+      () => commands,
+      () => calls.push('collect'),
+    );
+    idle.start(COLLECT_AFTER_IDLE_MS / 2); // timer never fires in this test: looks are driven
+    idle.stop();
+    commands++;
+    idle.check();
+    idle.check(); // idle for one look: half of the time
+    expect(idle.collections).toBe(0);
+    idle.check(); // two looks: the whole time
+    expect(calls).toEqual(['trim', 'collect']);
+  });
+
+  it('collects without a C heap trim when the native addon is missing', () => {
+    let commands = 0;
+    let collected = 0;
+    const idle = new IdleTrim(
+      undefined,
+      () => commands,
+      () => collected++,
+    );
+    commands++;
+    idle.check();
+    for (let look = 0; look < COLLECT_AFTER_IDLE_MS / IDLE_CHECK_MS; look++) idle.check();
+    expect(collected).toBe(1);
+    expect(idle.trims).toBe(0);
   });
 
   it('counts a trim that released nothing apart', () => {

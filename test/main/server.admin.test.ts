@@ -8,6 +8,7 @@ import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../dist/main/index.js';
 import { redisCli, spawnServer, startTestServer } from '../fixtures/kvd-server.js';
+import { pollUntil } from '../fixtures/poll.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
@@ -322,13 +323,30 @@ describe('COMMAND INFO and COMMAND DOCS', () => {
 });
 
 describe('the kvd binary', () => {
-  it("starts Node with the daemon's young-generation cap (README, Memory)", async () => {
+  it("starts Node with the daemon's young-generation cap and its idle collection (README, Memory)", async () => {
     const dir = await makeTempDir('admin-binary');
-    const child = await spawnServer(['--dir', dir, '--readers', '1'], {}, true);
+    const child = await spawnServer(
+      ['--dir', dir, '--readers', '1'],
+      { KVD_LOG_LEVEL: 'debug' },
+      true,
+    );
     const redis = connect(child.port);
     try {
       const flags = infoField(await redis.info('server'), 'kvd_node_flags');
       expect(flags?.split(' ')).toContain('--max-semi-space-size=4');
+      expect(flags?.split(' ')).toContain('--expose-gc');
+      const collections = async () =>
+        Number(infoField(await redis.info('memory'), 'kvd_idle_collections'));
+      expect(await collections()).toBe(0);
+      // Idle of commands for COLLECT_AFTER_IDLE_MS (10 s), the daemon runs its one full collection
+      // through the gc() that --expose-gc gives it, and says so at debug level.
+      for (let i = 0; i < 100; i++) await redis.set(`k${i}`, 'v');
+      await pollUntil(
+        'the idle daemon logs its collection',
+        () => child.child.stderr.includes('"msg":"idle: collected"'),
+        30_000,
+      );
+      expect(await collections()).toBe(1);
     } finally {
       redis.disconnect();
       child.child.kill('SIGTERM');

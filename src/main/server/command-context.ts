@@ -7,6 +7,7 @@ import type { ClientSession } from './client-session.js';
 import type { CommandLookup } from './command-lookup.js';
 import type { CommandStats } from './command-stats.js';
 import type { CommandSpec } from './commands/command-spec.js';
+import type { IdleTrim } from './idle-trim.js';
 import type { PubSub } from './pubsub.js';
 import type { ReplicationState } from './replication/replication-state.js';
 import type { ScanCursors } from './scan-cursors.js';
@@ -93,6 +94,8 @@ export interface ServerSettings {
 export interface ServerContext {
   readonly settings: ServerSettings;
   readonly counters: ServerCounters;
+  /** Gives freed memory back when the daemon is idle (INFO memory counts its work). */
+  readonly idleTrim?: IdleTrim;
   /** When the server started (ms since the epoch). */
   readonly startedAt: number;
   /** The command table, by lower-case name. */

@@ -168,9 +168,27 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     listeningPort: () => settings.port ?? 0,
     attachMasterClient: (socket) => attachMasterClient(socket),
   });
+  // Freed memory goes back to the system once the daemon is idle (idle-trim.ts): idle of
+  // commands and of background jobs, whose end (a merge's worker, its install) frees as much.
+  const collect = globalThis.gc;
+  const idleTrim =
+    heapTrim || collect
+      ? new IdleTrim(
+          heapTrim,
+          () => counters.commandsProcessed + store.backgroundJobsEnded(),
+          collect &&
+            (() => {
+              const before = process.memoryUsage().heapTotal;
+              collect();
+              const after = process.memoryUsage().heapTotal;
+              log.debug({ heapTotalBefore: before, heapTotalAfter: after }, 'idle: collected');
+            }),
+        )
+      : undefined;
   const context: ServerContext = {
     settings,
     counters,
+    idleTrim,
     startedAt: Date.now(),
     commands,
     commandLookup: new CommandLookup(commands),
@@ -301,11 +319,6 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     },
     'kvd serving',
   );
-  // Freed C heap pages go back to the system once the daemon is idle (idle-trim.ts): idle of
-  // commands and of background jobs, whose end (a merge's worker, its install) frees as much.
-  const idleTrim =
-    heapTrim &&
-    new IdleTrim(heapTrim, () => counters.commandsProcessed + store.backgroundJobsEnded());
   idleTrim?.start();
 
   /** Clients that have not closed LINGER_MS after the Store closed are cut off. */

@@ -85,6 +85,9 @@ function sectionFields(section: Section, ctx: CommandContext, stats: StoreStats)
         ['maxmemory', 0],
         ['kvd_index_bytes', stats.indexBytes],
         ['kvd_index_bytes_per_key', stats.indexBytesPerKey.toFixed(2)],
+        // What the idle daemon gave back (README, "Memory"): C heap trims, full collections.
+        ['kvd_idle_trims', ctx.server.idleTrim?.trims ?? 0],
+        ['kvd_idle_collections', ctx.server.idleTrim?.collections ?? 0],
       ];
     }
     case 'persistence':
