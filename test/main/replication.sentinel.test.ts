@@ -175,7 +175,12 @@ describe.skipIf(!hasRedisServer())('Sentinel failover of kvd', () => {
         );
       },
       120_000,
-    );
+    ).catch(async (error: unknown) => {
+      // What the Sentinels did meanwhile (a +tilt pauses one for 30 s) goes with the failure.
+      const logs = await Promise.all(sentinels.map((sentinel) => sentinel.logTail()));
+      const told = logs.map((log, i) => `--- Sentinel ${i}'s log, its end:\n${log}`);
+      throw new Error(`${(error as Error).message}\n${told.join('\n')}`);
+    });
     expect(await restartedClient.mget(...keys)).toEqual(values);
   }, 300_000);
 });
