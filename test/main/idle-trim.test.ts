@@ -28,6 +28,18 @@ function recordingTrim(releases = true) {
   };
 }
 
+/** An IdleTrim whose trims and collections are recorded in `calls`; `busy()` is one command. */
+function collectingIdleTrim() {
+  let commands = 0;
+  const { calls, heap } = recordingTrim();
+  const idle = new IdleTrim(
+    heap,
+    () => commands,
+    () => calls.push('collect'),
+  );
+  return { idle, calls, busy: () => void commands++ };
+}
+
 describe('IdleTrim', () => {
   it('trims once per idle period: not while commands arrive, once when they stop', () => {
     let commands = 0;
@@ -54,16 +66,10 @@ describe('IdleTrim', () => {
   });
 
   it('collects once after COLLECT_AFTER_IDLE_MS of idle looks, and trims at the look after', () => {
-    let commands = 0;
-    const { calls, heap } = recordingTrim();
-    const idle = new IdleTrim(
-      heap,
-      () => commands,
-      () => calls.push('collect'),
-    );
+    const { idle, calls, busy } = collectingIdleTrim();
     const looksToCollect = COLLECT_AFTER_IDLE_MS / IDLE_CHECK_MS;
     expect(looksToCollect).toBeGreaterThan(1);
-    commands++;
+    busy();
     idle.check(); // busy
     idle.check(); // first idle look: trim only
     expect(calls).toEqual(['trim']);
@@ -78,10 +84,10 @@ describe('IdleTrim', () => {
     expect(idle.collections).toBe(1);
     expect(idle.trims).toBe(2);
     // Activity before the collection is due starts the count again.
-    commands++;
+    busy();
     idle.check();
     for (let look = 1; look < looksToCollect; look++) idle.check();
-    commands++;
+    busy();
     idle.check();
     for (let look = 1; look < looksToCollect; look++) idle.check();
     expect(idle.collections).toBe(1);
@@ -90,16 +96,10 @@ describe('IdleTrim', () => {
   });
 
   it('counts the idle time in looks of the interval it was started with', () => {
-    let commands = 0;
-    const { calls, heap } = recordingTrim();
-    const idle = new IdleTrim(
-      heap,
-      () => commands,
-      () => calls.push('collect'),
-    );
+    const { idle, calls, busy } = collectingIdleTrim();
     idle.start(COLLECT_AFTER_IDLE_MS / 2); // timer never fires in this test: looks are driven
     idle.stop();
-    commands++;
+    busy();
     idle.check();
     idle.check(); // idle for one look: half of the time
     expect(idle.collections).toBe(0);
