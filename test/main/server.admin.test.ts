@@ -187,6 +187,11 @@ describe('INFO commandstats', () => {
     expect(lines.get('cmdstat_set')).toMatch(pattern(1, 0, 0));
     expect(lines.get('cmdstat_incr')).toMatch(pattern(1, 0, 1));
     expect(lines.get('cmdstat_config')).toMatch(pattern(1, 0, 0)); // the RESETSTAT itself
+    // A GET or plain SET is timed from the pump that started it to the store batch that
+    // answered it, a later turn (BurstClock): never zero.
+    const usec = (name: string) => Number(/usec=(\d+)/.exec(lines.get(name) ?? '')?.[1]);
+    expect(usec('cmdstat_get')).toBeGreaterThan(0);
+    expect(usec('cmdstat_set')).toBeGreaterThan(0);
     expect([...lines.keys()].sort()).toEqual([
       'cmdstat_config',
       'cmdstat_get',

@@ -4,6 +4,7 @@
 // stats can count from there.
 
 import type { StoreStats } from '../index.js';
+import { BurstClock } from './burst-clock.js';
 import { CommandLatency } from './command-latency.js';
 import type { RespValue } from './resp-value.js';
 
@@ -48,6 +49,8 @@ export class CommandStats {
   private timing = false;
   /** Requests naming no command of the table, since start (never reset; for /metrics). */
   unknownCalls = 0;
+  /** What direct GETs and SETs are timed with (one clock reading per burst, not per request). */
+  readonly burstClock = new BurstClock();
 
   constructor(names: Iterable<string>) {
     for (const name of names) this.byName.set(name, new CommandCounters());
@@ -103,11 +106,17 @@ export class CommandStats {
 
 /**
  * Counts one call once it has answered (as Redis counts a command after it ran): the call, the
- * time since `startedAt` (a `performance.now()` reading taken just before the handler ran) and,
+ * time from `startedAt` (a `performance.now()` reading taken just before the handler ran) to
+ * `endedAt` (now, unless given: a BurstClock's reading) and,
  * if `reply` is an error, a failure. Allocates nothing.
  */
-export function countCall(counters: CommandCounters, startedAt: number, reply: RespValue): void {
-  countTimed(counters, (performance.now() - startedAt) * 1000, reply.kind === 'error');
+export function countCall(
+  counters: CommandCounters,
+  startedAt: number,
+  reply: RespValue,
+  endedAt = performance.now(),
+): void {
+  countTimed(counters, (endedAt - startedAt) * 1000, reply.kind === 'error');
 }
 
 /**

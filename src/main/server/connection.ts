@@ -183,6 +183,8 @@ export class Connection implements RequestOwner {
   private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
+    const clock = this.server.commandStats.burstClock;
+    clock.forget();
     try {
       do {
         // Replies first: answering frees room under maxPendingReplies for more requests.
@@ -195,6 +197,7 @@ export class Connection implements RequestOwner {
       this.updateReading();
       this.notifyIdle();
     } finally {
+      clock.forget();
       this.pumping = false;
     }
   }
@@ -308,19 +311,21 @@ export class Connection implements RequestOwner {
       return;
     }
     const counters = this.server.commandStats.of(spec.name);
-    const startedAt = performance.now();
     const direct = spec.direct;
     if (direct !== undefined && (direct.kind === 'read' || direct.applies(request.args))) {
       // No handler runs, so nothing about the session changes.
       request.protocol = this.session.protocol;
       request.counters = counters;
-      request.startedAt = startedAt;
+      // Answered in a later burst (the store's batch): timed by bursts, like its end.
+      request.startedAt = this.server.commandStats.burstClock.now();
+      request.burstTimed = true;
       this.inFlight++;
       this.phase = kind;
       if (direct.kind === 'read') this.store.getFor(request);
       else this.store.setFor(request, request.args[1]!, request.args[2]!);
       return;
     }
+    const startedAt = performance.now();
     let result: RespValue | Promise<RespValue>;
     try {
       result = spec.handler(this.context, request.args);
@@ -358,7 +363,13 @@ export class Connection implements RequestOwner {
   /** A request's store work finished (its promise, or the store calling it as a target). */
   settle(request: Request, value: RespValue): void {
     request.value = value;
-    if (request.counters) countCall(request.counters, request.startedAt, value);
+    const counters = request.counters;
+    if (counters) {
+      const endedAt = request.burstTimed
+        ? this.server.commandStats.burstClock.now()
+        : performance.now();
+      countCall(counters, request.startedAt, value, endedAt);
+    }
     this.inFlight--;
     this.schedulePump();
   }

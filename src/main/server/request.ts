@@ -31,6 +31,8 @@ export class Request implements ReadTarget, WriteTarget {
   /** INFO commandstats: the running command's counters and when it started (async replies). */
   counters: CommandCounters | undefined = undefined;
   startedAt = 0;
+  /** Whether `startedAt` is a BurstClock reading (a direct GET or SET), so its end is too. */
+  burstTimed = false;
 
   constructor(
     private readonly owner: RequestOwner,
