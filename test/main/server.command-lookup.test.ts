@@ -1,5 +1,5 @@
 // Tests finding a command by its name's bytes: the same spec as the table's lower-case name in
-// any ASCII case, and none for any other name.
+// any ASCII case, and none for any other name, whatever was looked up before.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -41,5 +41,23 @@ describe('CommandLookup', () => {
     expect(lookup.find(Buffer.from('gets'))).toBeUndefined();
     // Only ASCII letters fold: a latin1 letter is not its ASCII look-alike.
     expect(lookup.find(Buffer.from([0x67, 0x65, 0xd4]))).toBeUndefined();
+  });
+
+  it('answers each lookup of a sequence by its own name, whatever it found before (property)', () => {
+    const fresh = new CommandLookup(table);
+    // A name with the last byte changed has the same length and first letter as the command.
+    const nearMiss = fc.constantFrom(...names).map((name) => `${name.slice(0, -1)}#`);
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.constantFrom(...names), nearMiss), { maxLength: 20 }),
+        (sequence) => {
+          for (const name of sequence)
+            expect(fresh.find(Buffer.from(name, 'latin1'))).toBe(table.get(name));
+        },
+      ),
+    );
+    expect(fresh.find(Buffer.from('GET'))).toBe(table.get('get'));
+    expect(fresh.find(Buffer.from('gex'))).toBeUndefined(); // GET's length and first letter
+    expect(fresh.find(Buffer.from('gEt'))).toBe(table.get('get'));
   });
 });

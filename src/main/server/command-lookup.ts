@@ -23,11 +23,14 @@ function bucketOf(length: number, first: number): number {
 
 /**
  * Finds commands by name bytes. Main thread. Built once per server from the command table
- * (lower-case names); a lookup compares the request's bytes with the few names of the same
- * length and first letter, case-insensitively, and allocates nothing.
+ * (lower-case names); a lookup compares the request's bytes with the command found last, then
+ * with the few names of the same length and first letter, case-insensitively, and allocates
+ * nothing.
  */
 export class CommandLookup {
   private readonly buckets = new Map<number, Entry[]>();
+  /** The command found last: pipelined requests mostly repeat it, so it is compared first. */
+  private last: Entry | undefined = undefined;
 
   constructor(table: ReadonlyMap<string, CommandSpec>) {
     for (const [name, spec] of table) {
@@ -45,10 +48,23 @@ export class CommandLookup {
   /** The command named `name` in any ASCII case, or undefined. */
   find(name: Uint8Array): CommandSpec | undefined {
     if (name.length === 0) return undefined;
-    const bucket = this.buckets.get(bucketOf(name.length, lower(name[0]!)));
+    const first = lower(name[0]!);
+    const last = this.last;
+    if (
+      last !== undefined &&
+      last.name.length === name.length &&
+      last.name[0] === first &&
+      sameIgnoringCase(last.name, name)
+    ) {
+      return last.spec;
+    }
+    const bucket = this.buckets.get(bucketOf(name.length, first));
     if (!bucket) return undefined;
     for (const entry of bucket) {
-      if (sameIgnoringCase(entry.name, name)) return entry.spec;
+      if (sameIgnoringCase(entry.name, name)) {
+        this.last = entry;
+        return entry.spec;
+      }
     }
     return undefined;
   }
