@@ -227,11 +227,15 @@ describe('expired keys leave the index', () => {
         capacities.push((await store.stats()).indexCapacity);
       }
       // Were deleted slots never reused, 120,000 keys' slots would be in use by now: a table at
-      // most 75% full would hold 160,000 slots or more. Reused, it settles at what a round needs
-      // (with the growth step's slack) and stays there.
+      // most 75% full would hold 160,000 slots or more, after a growth nearly every round.
+      // Reused, it settles at what a round needs (with the growth step's slack) and stays there.
+      // Which round takes the last growth step depends on when the expiry cycle's deletes land
+      // between a round's inserts (rounds 1 to 4 seen), so the test counts the steps.
       const last = capacities[rounds - 1]!;
       expect(last * 0.75).toBeLessThan(perRound * 3);
-      expect(capacities.slice(2)).toEqual(Array(rounds - 2).fill(last));
+      for (let r = 1; r < rounds; r++)
+        expect(capacities[r]).toBeGreaterThanOrEqual(capacities[r - 1]!);
+      expect(new Set(capacities).size).toBeLessThanOrEqual(2);
     } finally {
       await store.close();
     }
