@@ -211,6 +211,27 @@ describe('RespWriter', () => {
     }
   });
 
+  it('encodes any simple string or error as UTF-8 with CR and LF made spaces (property)', () => {
+    // Short ASCII lines are copied char by char, the rest written as UTF-8: the bytes must not
+    // depend on which way a text went (lengths around the 64-char cut, non-ASCII anywhere).
+    const char = fc.constantFrom('a', 'Z', ' ', '\r', '\n', 'é', '€', '😀', '\u007f', '\u0080');
+    fc.assert(
+      fc.property(
+        fc.array(char, { maxLength: 80 }).map((cs) => cs.join('')),
+        fc.boolean(),
+        (text, isError) => {
+          const value = isError ? error(text) : simple(text);
+          const expected = `${isError ? '-' : '+'}${text.replace(/[\r\n]/g, ' ')}\r\n`;
+          const writer = new RespWriter();
+          writer.write(simple('first'), 2);
+          writer.write(value, 2);
+          writer.write(integer(7), 2);
+          expect(Buffer.concat(writer.take()).toString('utf8')).toBe(`+first\r\n${expected}:7\r\n`);
+        },
+      ),
+    );
+  });
+
   it('hands large values to the socket uncopied and merges small pieces', () => {
     const writer = new RespWriter();
     const large = Buffer.alloc(64 * 1024, 7);

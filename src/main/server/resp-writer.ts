@@ -26,6 +26,8 @@ const shared = { slab: Buffer.allocUnsafeSlow(SLAB_BYTES), used: 0 };
 
 const CRLF = 0x0a0d; // "\r\n" as a little-endian u16
 const PROTOCOL_BYTES = 24; // room for a type byte, a number's digits and CRLF
+/** Simple strings and errors up to this long are copied char by char when ASCII (`+OK`, …). */
+const SHORT_LINE_CHARS = 64;
 
 /**
  * Encodes replies for one connection. Main thread. The buffers returned by `take` belong to the
@@ -44,10 +46,10 @@ export class RespWriter {
   write(value: RespValue, protocol: RespProtocol): void {
     switch (value.kind) {
       case 'simple':
-        this.line(0x2b, oneLine(value.text));
+        this.line(0x2b, value.text);
         return;
       case 'error':
-        this.line(0x2d, oneLine(value.text));
+        this.line(0x2d, value.text);
         return;
       case 'integer':
         if (typeof value.value === 'number') this.header(0x3a, value.value);
@@ -115,14 +117,35 @@ export class RespWriter {
     return parts;
   }
 
-  /** `type`, `text` (UTF-8) and CRLF. */
+  /** `type`, `text` (UTF-8; CR and LF become spaces) and CRLF. */
   private line(type: number, text: string): void {
+    if (text.length <= SHORT_LINE_CHARS && this.shortAsciiLine(type, text)) return;
+    text = oneLine(text);
     const at = this.reserve(Buffer.byteLength(text) + 3);
     const slab = shared.slab;
     slab[at] = type;
     const end = at + 1 + slab.write(text, at + 1, 'utf8');
     slab.writeUInt16LE(CRLF, end);
     this.advance(end + 2);
+  }
+
+  /**
+   * `line` for a short text, copied char by char (no native call): returns false, having
+   * written nothing, if `text` is not ASCII.
+   */
+  private shortAsciiLine(type: number, text: string): boolean {
+    const n = text.length;
+    const at = this.reserve(n + 3);
+    const slab = shared.slab;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) return false;
+      slab[at + 1 + i] = c === 0x0d || c === 0x0a ? 0x20 : c;
+    }
+    slab[at] = type;
+    slab.writeUInt16LE(CRLF, at + 1 + n);
+    this.advance(at + n + 3);
+    return true;
   }
 
   /** Protocol text known to be ASCII (`$-1\r\n`, `_\r\n`, …). */
