@@ -121,7 +121,7 @@ export type SendToWriter = (records: ArrayBuffer, length: number) => Promise<Wri
  * Caller's thread only; each write's promise rejects with the writer's `KvError`.
  */
 export class WriteQueue {
-  private buffer = new Uint8Array(MIN_BUFFER_BYTES);
+  private buffer = uninitializedBytes(MIN_BUFFER_BYTES);
   private used = 0;
   private records = 0;
   private waiters: QueuedWrite[] = [];
@@ -290,7 +290,7 @@ export class WriteQueue {
 
   private reserve(length: number): void {
     if (this.used + length <= this.buffer.length) return;
-    const bigger = new Uint8Array(Math.max(this.buffer.length * 2, this.used + length));
+    const bigger = uninitializedBytes(Math.max(this.buffer.length * 2, this.used + length));
     bigger.set(this.buffer.subarray(0, this.used));
     this.buffer = bigger;
   }
@@ -302,7 +302,7 @@ export class WriteQueue {
     // The whole buffer is transferred to the writer (no copy); it reads the first `used` bytes.
     const records = this.buffer.buffer as ArrayBuffer;
     const length = this.used;
-    this.buffer = new Uint8Array(nextBufferBytes(length));
+    this.buffer = uninitializedBytes(nextBufferBytes(length));
     this.used = 0;
     this.records = 0;
     this.waiters = [];
@@ -328,6 +328,15 @@ export class WriteQueue {
     this.inFlight.add(done);
     void done.finally(() => this.inFlight.delete(done));
   }
+}
+
+/**
+ * A new buffer of `bytes` bytes, not zeroed (the writer reads only the bytes a turn laid out;
+ * zeroing took 0.9% of the daemon's main thread under SET −P16): a plain Uint8Array over an
+ * ArrayBuffer of its own, so it can be transferred.
+ */
+function uninitializedBytes(bytes: number): Uint8Array {
+  return new Uint8Array(Buffer.allocUnsafeSlow(bytes).buffer, 0, bytes);
 }
 
 /** The size of the buffer after one that held `used` bytes: room for half as much again, a power of 2. */
