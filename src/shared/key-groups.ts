@@ -1,6 +1,7 @@
 // Owns how a batch of reads hashes its keys a group ahead of their lookups (a RecordReader's
 // `hashAhead`), so that the cache misses of a group's index slots overlap: the group's size and
 // the loop every batched read (getMany, has, one turn's gets, a reader task) runs its keys in.
+// The writer publishes an append's records in groups of the same size (IndexPublisher).
 
 import type { KeyInput } from './key-bytes.js';
 

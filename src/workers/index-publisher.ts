@@ -21,6 +21,7 @@ import type {
   KeyCheck,
   SlotLocation,
 } from '../shared/index-table.js';
+import { KEY_GROUP } from '../shared/key-groups.js';
 import { type ReadMode, SegmentFds } from '../shared/segment-fds.js';
 import { StoredRecord } from '../shared/stored-record.js';
 import { VersionLog } from '../shared/version-log.js';
@@ -111,8 +112,20 @@ export class IndexPublisher {
     expiresAt: number,
     seq = 0,
   ): boolean {
-    this.setKey(b, keyStart, keyLength);
     const tag = this.index.tagOfBytes(b, keyStart, keyStart + keyLength);
+    return this.putTagged(tag, b, keyStart, keyLength, loc, expiresAt, seq);
+  }
+
+  private putTagged(
+    tag: number,
+    b: Uint8Array,
+    keyStart: number,
+    keyLength: number,
+    loc: SlotLocation,
+    expiresAt: number,
+    seq: number,
+  ): boolean {
+    this.setKey(b, keyStart, keyLength);
     const old = this.index.writerUpsert(tag, this.check, loc, this.beforeChange(tag, seq));
     if (old) this.segments.removeLive(old, this.matchedExpiresAt, keyLength);
     this.segments.addLive(loc, expiresAt, keyLength);
@@ -133,7 +146,14 @@ export class IndexPublisher {
     existed: (record: number) => void,
   ): void {
     let record = 0;
+    let ahead = 0;
+    let aheadCount = 0;
     for (let p = start; p < end; record++) {
+      if (ahead === aheadCount) {
+        aheadCount = this.hashAhead(b, p, end);
+        ahead = 0;
+      }
+      const tag = this.aheadTags[ahead++]!;
       const length = recordLengthAt(b, p);
       const type = recordType(b, p);
       if (!this.inBatchPublish && recordInBatch(b, p)) {
@@ -146,13 +166,39 @@ export class IndexPublisher {
       if (type === TYPE_PUT) {
         const loc = { handle: at.handle, offset: at.offset + (p - start), length };
         const seq = recordSeq(b, p);
-        if (this.put(b, keyStart, keyLength, loc, recordExpiresAt(b, p), seq)) existed(record);
+        if (this.putTagged(tag, b, keyStart, keyLength, loc, recordExpiresAt(b, p), seq))
+          existed(record);
       } else if (type === TYPE_DELETE) {
-        if (this.remove(b, keyStart, keyLength, recordSeq(b, p))) existed(record);
+        if (this.removeTagged(tag, b, keyStart, keyLength, recordSeq(b, p))) existed(record);
         this.segments.addTombstone(at.handle, length);
       }
       p += length;
     }
+  }
+
+  /** The tags `hashAhead` computed, by place in its group. */
+  private readonly aheadTags = new Uint32Array(KEY_GROUP);
+  /** The warmed slot words XORed together, kept so no compiler drops the loads. */
+  private warmed = 0;
+
+  /**
+   * Hashes the keys of up to `KEY_GROUP` records from `p` (tags kept by place in the group),
+   * then brings their home slots into cache, so that the group's index misses overlap; returns
+   * how many records it took.
+   */
+  private hashAhead(b: Uint8Array, p: number, end: number): number {
+    const tags = this.aheadTags;
+    const index = this.index;
+    let n = 0;
+    for (let q = p; n < KEY_GROUP && q < end; n++) {
+      const keyStart = recordKeyStart(q);
+      tags[n] = index.tagOfBytes(b, keyStart, keyStart + recordKeyLength(b, q));
+      q += recordLengthAt(b, q);
+    }
+    let warmed = this.warmed;
+    for (let i = 0; i < n; i++) warmed ^= index.warmHomeSlot(tags[i]!);
+    this.warmed = warmed;
+    return n;
   }
 
   /**
@@ -193,8 +239,23 @@ export class IndexPublisher {
 
   /** Removes the key `b[keyStart, +keyLength)`; returns whether it was live. */
   remove(b: Uint8Array, keyStart: number, keyLength: number, seq = 0): boolean {
+    return this.removeTagged(
+      this.index.tagOfBytes(b, keyStart, keyStart + keyLength),
+      b,
+      keyStart,
+      keyLength,
+      seq,
+    );
+  }
+
+  private removeTagged(
+    tag: number,
+    b: Uint8Array,
+    keyStart: number,
+    keyLength: number,
+    seq: number,
+  ): boolean {
     this.setKey(b, keyStart, keyLength);
-    const tag = this.index.tagOfBytes(b, keyStart, keyStart + keyLength);
     const old = this.index.writerRemove(tag, this.check, this.beforeChange(tag, seq));
     if (!old) return false;
     this.segments.removeLive(old, this.matchedExpiresAt, keyLength);
