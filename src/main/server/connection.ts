@@ -10,6 +10,7 @@ import { countCall, countRefused } from './command-stats.js';
 import { errorReply, unknownCommand, wrongArity } from './commands/arguments.js';
 import { arityAllows, type CommandKind } from './commands/command-spec.js';
 import { heldByTransaction, queueInTransaction } from './commands/transactions/queueing.js';
+import { type Pumpable, pumpSoon } from './pump-queue.js';
 import { Request, type RequestOwner } from './request.js';
 import { RespParser, type RespParserLimits, RespProtocolError } from './resp-parser.js';
 import { error, type RespValue } from './resp-value.js';
@@ -52,7 +53,7 @@ export interface ConnectionInfo {
  * One client. Main thread. Created by the server for each accepted socket; it owns the socket
  * from then on and tells the server when it closes (`onClose`).
  */
-export class Connection implements RequestOwner {
+export class Connection implements RequestOwner, Pumpable {
   readonly session: ClientSession;
   private readonly parser: RespParser;
   private readonly writer = new RespWriter();
@@ -215,10 +216,13 @@ export class Connection implements RequestOwner {
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
     // After the current microtasks: the replies that settle together are sent together.
-    queueMicrotask(() => {
-      this.pumpScheduled = false;
-      this.pump();
-    });
+    pumpSoon(this);
+  }
+
+  /** The pump `schedulePump` asked for (`pumpSoon`). */
+  runScheduledPump(): void {
+    this.pumpScheduled = false;
+    this.pump();
   }
 
   private parseRequests(): void {
