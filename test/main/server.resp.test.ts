@@ -164,6 +164,29 @@ describe('RespParser', () => {
     expect(parser.retainedBytes).toBe(0); // neither the bulk nor the last chunk is kept
   });
 
+  it('hands out one copy of a repeated command name, never a view of the socket chunk', () => {
+    const parser = new RespParser();
+    const chunk = Buffer.from(
+      '*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n$1\r\nb\r\n' +
+        '*2\r\n$3\r\nget\r\n$1\r\nc\r\n*3\r\n$3\r\nSET\r\n$1\r\nd\r\n$1\r\ne\r\n',
+    );
+    parser.push(chunk);
+    const requests = [parser.next()!, parser.next()!, parser.next()!, parser.next()!];
+    expect(requests.map((r) => r.map(String))).toEqual([
+      ['GET', 'a'],
+      ['GET', 'b'],
+      ['get', 'c'],
+      ['SET', 'd', 'e'],
+    ]);
+    const names = requests.map((r) => r[0]!);
+    expect(names[1]).toBe(names[0]); // the same bytes: the same Buffer
+    expect(names[2]).not.toBe(names[0]); // other bytes (case counts): its own
+    for (const name of names) expect(name.buffer).not.toBe(chunk.buffer); // a copy
+    // A name in the next chunk that repeats the last one is still that copy.
+    parser.push(Buffer.from('*3\r\n$3\r\nSET\r\n$1\r\nf\r\n$1\r\ng\r\n'));
+    expect(parser.next()![0]).toBe(names[3]);
+  });
+
   it('keeps the bytes after a gathered bulk, and drops everything on release()', () => {
     const parser = new RespParser();
     parser.push(Buffer.from('*2\r\n$4\r\nECHO\r\n$100000\r\n'));

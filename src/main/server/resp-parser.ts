@@ -50,6 +50,9 @@ const PRESIZED_ARGS = 16;
 /** What `args` holds between requests (never written: a request's count replaces it). */
 const NO_ARGS: Buffer[] = [];
 
+/** Command names up to this long are kept and reused while requests repeat them (`nameAt`). */
+const SHARED_NAME_BYTES = 32;
+
 /** First capacity of the buffer a bulk string split across reads is gathered in. */
 const GATHER_START_BYTES = 64 * 1024;
 
@@ -90,6 +93,8 @@ export class RespParser {
   private args: Buffer[] = NO_ARGS;
   /** Arguments of the current request read so far (`args` may be presized past it). */
   private argsRead = 0;
+  /** The last command name read (a copy), handed out again while requests repeat it. */
+  private lastName: Buffer = EMPTY;
   /** Protocol bytes taken by the current request so far. */
   private requestBytes = 0;
   /** Length of the bulk string being read; -1 while its `$` header is still to read. */
@@ -224,12 +229,36 @@ export class RespParser {
         this.pos = 0;
         return false;
       }
-      this.addArgument(this.buf.subarray(this.pos, this.pos + this.bulkLen));
+      this.addArgument(
+        this.argsRead === 0
+          ? this.nameAt(this.pos, this.bulkLen)
+          : this.buf.subarray(this.pos, this.pos + this.bulkLen),
+      );
       this.pos += need; // Like Redis, the two bytes after the data are not checked.
       this.bulkLen = -1;
       this.argsLeft--;
     }
     return true;
+  }
+
+  /**
+   * The command name at `buf[start, +length)`: the last name read if it has the same bytes (a
+   * pipeline mostly repeats one command), else a copy of its own that becomes the last name. A
+   * copy, not a view, so it never keeps a socket chunk alive; never changed once made.
+   */
+  private nameAt(start: number, length: number): Buffer {
+    const last = this.lastName;
+    const buf = this.buf;
+    if (last.length === length) {
+      let i = 0;
+      while (i < length && buf[start + i] === last[i]) i++;
+      if (i === length) return last;
+    }
+    if (length > SHARED_NAME_BYTES) return buf.subarray(start, start + length);
+    const name = Buffer.allocUnsafeSlow(length);
+    buf.copy(name, 0, start, start + length);
+    this.lastName = name;
+    return name;
   }
 
   private addArgument(argument: Buffer): void {
