@@ -10,20 +10,19 @@ export interface Pumpable {
   runScheduledPump(): void;
 }
 
-/** Connections waiting for their pump, in order; `head` is the next to run. Main thread. */
+/**
+ * Connections waiting for their pump, in order; `head` is the next to run. A microtask is
+ * queued exactly while this is not empty. Main thread.
+ */
 let queued: Pumpable[] = [];
 let head = 0;
-let scheduled = false;
 
 /**
  * Pumps `connection` after the current microtasks, with every other connection that asks
  * before then. A pump that asks again (it settled more requests) runs again in the same wave.
  */
 export function pumpSoon(connection: Pumpable): void {
-  queued.push(connection);
-  if (scheduled) return;
-  scheduled = true;
-  queueMicrotask(runQueued);
+  if (queued.push(connection) === 1) queueMicrotask(runQueued);
 }
 
 function runQueued(): void {
@@ -36,7 +35,6 @@ function runQueued(): void {
     } else {
       queued = [];
       head = 0;
-      scheduled = false;
     }
   }
 }
