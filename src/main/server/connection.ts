@@ -9,45 +9,16 @@ import type { CommandContext, ConnectionStore, ServerContext } from './command-c
 import { countCall, countRefused } from './command-stats.js';
 import { errorReply, unknownCommand, wrongArity } from './commands/arguments.js';
 import { arityAllows, type CommandKind } from './commands/command-spec.js';
-import { heldByTransaction, queueInTransaction } from './commands/transactions/queueing.js';
+import { heldByTransaction } from './commands/transactions/queueing.js';
+import type { ConnectionInfo, ConnectionOptions } from './connection-options.js';
 import { type Pumpable, pumpSoon } from './pump-queue.js';
 import { Request, type RequestOwner } from './request.js';
-import { RespParser, type RespParserLimits, RespProtocolError } from './resp-parser.js';
+import { answerWithoutRunning } from './request-gate.js';
+import { RespParser, RespProtocolError } from './resp-parser.js';
 import { error, type RespValue } from './resp-value.js';
 import { RespWriter } from './resp-writer.js';
 
 const log = createLogger('server');
-const NOAUTH = error('NOAUTH Authentication required.');
-
-/** Per-connection limits. */
-export interface ConnectionOptions {
-  readonly parserLimits: RespParserLimits;
-  /** Requests parsed but not yet answered before the connection stops reading. */
-  readonly maxPendingReplies: number;
-  /** Close a connection idle this long (ms); 0: never. */
-  readonly idleTimeoutMs: number;
-}
-
-/** A connection's state, for INFO, tests and logs. */
-export interface ConnectionInfo {
-  readonly id: number;
-  readonly address: string;
-  readonly name: string | undefined;
-  /** Requests parsed and not yet answered. */
-  readonly pendingReplies: number;
-  /** Requests whose store work has not settled. */
-  readonly inFlight: number;
-  /** Whether the socket is paused (not reading). */
-  readonly paused: boolean;
-  /** Whether the last socket write returned false (waiting for 'drain'). */
-  readonly outputBlocked: boolean;
-  /** Reply bytes the socket has queued and the kernel has not taken. */
-  readonly outputBytes: number;
-  /** Request bytes read and not yet parsed into a request. */
-  readonly inputBytes: number;
-  /** Bytes of memory the request parser's buffers keep alive (`RespParser.retainedBytes`). */
-  readonly inputBufferBytes: number;
-}
 
 /**
  * One client. Main thread. Created by the server for each accepted socket; it owns the socket
@@ -287,31 +258,9 @@ export class Connection implements RequestOwner, Pumpable {
 
   private start(request: Request, kind: CommandKind): void {
     const spec = request.spec;
-    if (
-      spec &&
-      !request.early &&
-      (this.server.replication.guardsWrites || this.session.subscriptions)
-    ) {
-      const refused =
-        this.server.pubsub.refusal(this.session, spec.name) ??
-        this.server.replication.refusal(this.session, spec);
-      if (refused) {
-        this.answer(request, refused);
-        return;
-      }
-    }
-    const queued = queueInTransaction(this.session, request.args, spec, request.early);
-    if (queued) {
-      this.answer(request, queued);
-      return;
-    }
-    if (request.early || !spec) {
-      this.answer(request, request.early);
-      return;
-    }
-    if (!this.session.authenticated && !spec.flags.includes('no-auth')) {
-      this.answer(request, NOAUTH);
-      countRefused(this.server.commandStats.of(spec.name));
+    const answered = answerWithoutRunning(request, this.session, this.server);
+    if (answered !== undefined || spec === undefined) {
+      this.answer(request, answered);
       return;
     }
     const counters = this.server.commandStats.of(spec.name);

@@ -13,7 +13,8 @@ import { type ServerContext, ServerCounters, type ServerSettings } from './comma
 import { CommandLookup } from './command-lookup.js';
 import { CommandStats } from './command-stats.js';
 import { createCommandGroups, createCommandTable } from './commands/command-table.js';
-import { Connection, type ConnectionInfo, type ConnectionOptions } from './connection.js';
+import { Connection } from './connection.js';
+import type { ConnectionInfo, ConnectionOptions } from './connection-options.js';
 import { IdleTrim } from './idle-trim.js';
 import { type Listeners, openListeners } from './listeners.js';
 import { type MetricsEndpoint, startMetricsEndpoint } from './metrics-endpoint.js';
