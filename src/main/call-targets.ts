@@ -31,6 +31,21 @@ export interface OpTarget {
   writeFailed(error: unknown): void;
 }
 
+/**
+ * A plain put whose outcome settles `Store.set`'s promise with no value: one object a write,
+ * where a `WriteOutcome` needed a closure besides to drop the `existed` flag.
+ */
+export class PromisedSet implements OpTarget {
+  constructor(
+    private readonly resolve: () => void,
+    readonly writeFailed: (error: unknown) => void,
+  ) {}
+
+  writeDone(): void {
+    this.resolve();
+  }
+}
+
 /** An `OpTarget` made of two callbacks (a promise's, mostly). */
 export class WriteOutcome implements OpTarget {
   constructor(

@@ -14,7 +14,7 @@ import {
   OP_SET,
 } from '../shared/write-ops.js';
 import { checkPut, encodeBatch, encodePut } from './batch-encoding.js';
-import { PromisedRead, WriteOutcome } from './call-targets.js';
+import { PromisedRead, PromisedSet } from './call-targets.js';
 import { checkDelta, checkExpiresAt, expireFlags, setWithFlags } from './op-encoding.js';
 import type { StoreOptions } from './options.js';
 import type { ReadTarget } from './read-queue.js';
@@ -62,8 +62,7 @@ export class Store extends StoreBase {
   set(key: Bytes, value: Bytes, options?: SetOptions): Promise<void> {
     // Not `async`: the hot write path saves a promise and a microtask per call.
     return new Promise((resolve, reject) => {
-      const target = new WriteOutcome(() => resolve(), reject);
-      this.setFor(target, key, value, options?.expiresAt ?? 0);
+      this.setFor(new PromisedSet(resolve, reject), key, value, options?.expiresAt ?? 0);
     });
   }
 
