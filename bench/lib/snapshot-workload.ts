@@ -4,6 +4,7 @@
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { passValue, type Store } from '../engines/kvd.js';
+import { medianRun } from './alternate.js';
 import { type Dataset, PROBE_LENGTH, prng } from './dataset.js';
 import { type Measurement, measureSync, type SyncOptions } from './measure.js';
 
@@ -108,8 +109,5 @@ export function alternateSync(
       runs[k]!.push(measureSync(task, each));
     });
   }
-  return runs.map((r) => {
-    const sorted = [...r].sort((a, b) => a.perSec - b.perSec);
-    return sorted[Math.floor(sorted.length / 2)]!;
-  });
+  return runs.map(medianRun);
 }
