@@ -45,6 +45,9 @@ const ZERO_BASE: EngineCountersBase = {
  */
 export class CommandStats {
   private readonly byName = new Map<string, CommandCounters>();
+  /** The name `of` was last asked for, and its counters. */
+  private lastName: string | undefined = undefined;
+  private lastCounters: CommandCounters | undefined = undefined;
   private base: EngineCountersBase = ZERO_BASE;
   private timing = false;
   /** Requests naming no command of the table, since start (never reset; for /metrics). */
@@ -67,12 +70,17 @@ export class CommandStats {
 
   /** The counters of the command named `name` (a name of the table; others get fresh ones). */
   of(name: string): CommandCounters {
+    // A pipeline mostly repeats one command (as CommandLookup also assumes): its counters are
+    // kept at hand, so most requests skip the Map (1.5% of the main thread under SET -P16).
+    if (name === this.lastName) return this.lastCounters!;
     let counters = this.byName.get(name);
     if (counters === undefined) {
       counters = new CommandCounters();
       if (this.timing) counters.latency = new CommandLatency();
       this.byName.set(name, counters);
     }
+    this.lastName = name;
+    this.lastCounters = counters;
     return counters;
   }
 
