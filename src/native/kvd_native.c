@@ -21,6 +21,10 @@
 // least `bytes` are mapped on their own and unmapped when freed instead of staying in an arena.
 // Process-wide: only `kvd serve` sets it (its own process), never the library.
 //
+// dupFd(fd) -> a new fd for the same open file (fcntl F_DUPFD_CLOEXEC), or the errno's name. The
+// daemon moves a client's socket between its threads with it: the thread giving the socket up
+// closes its own fd, the one taking it wraps the copy (src/main/server/network-threads.ts).
+//
 // crc32c(bytes, start, end, seed) -> the CRC32C of bytes[start, end) continuing from `seed`, by
 // the CPU's crc32 instruction (SSE 4.2). Exported only on x86-64 CPUs that have it; elsewhere
 // src/shared/crc32c.ts computes it in JS. Which inputs come here is that file's choice.
@@ -217,6 +221,26 @@ static napi_value set_mmap_threshold(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value dup_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, "KV_INVALID_ARGUMENT", "dupFd(fd) needs a file descriptor");
+    return NULL;
+  }
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  napi_value result;
+  if (copy < 0) {
+    napi_create_string_utf8(env, errno == EBADF ? "EBADF" : errno == EMFILE ? "EMFILE" : "EIO",
+                            NAPI_AUTO_LENGTH, &result);
+  } else {
+    napi_create_int32(env, copy, &result);
+  }
+  return result;
+}
+
 #ifdef KVD_HARDWARE_CRC
 __attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t seed, const uint8_t *p,
                                                                size_t n) {
@@ -269,6 +293,8 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "trim", fn);
   napi_create_function(env, "mmapThreshold", NAPI_AUTO_LENGTH, set_mmap_threshold, NULL, &fn);
   napi_set_named_property(env, exports, "mmapThreshold", fn);
+  napi_create_function(env, "dupFd", NAPI_AUTO_LENGTH, dup_fd, NULL, &fn);
+  napi_set_named_property(env, exports, "dupFd", fn);
 #ifdef KVD_HARDWARE_CRC
   __builtin_cpu_init();
   if (__builtin_cpu_supports("sse4.2")) {

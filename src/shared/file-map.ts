@@ -1,9 +1,10 @@
 // Owns the loading of kvd's native addon (src/native/kvd_native.c, built by node-gyp into
 // build/Release) and its typed surface: memory maps (`fileMaps`), the directory's file lock
-// (`fileLocks`), giving freed heap memory back (`heapTrim`) and the CPU's CRC32C instruction
-// (`hardwareCrc32c`). Where the addon is missing, all are undefined: readers use pread instead,
-// the directory lock falls back to an abstract socket (src/main/dir-lock.ts), the daemon keeps
-// what the C library keeps, and checksums are computed in JS (src/shared/crc32c.ts).
+// (`fileLocks`), giving freed heap memory back (`heapTrim`), the CPU's CRC32C instruction
+// (`hardwareCrc32c`) and copying a socket's fd (`socketFds`). Where the addon is missing, all
+// are undefined: readers use pread instead, the directory lock falls back to an abstract socket
+// (src/main/dir-lock.ts), the daemon keeps what the C library keeps, checksums are computed in
+// JS (src/shared/crc32c.ts), and the daemon serves every client on its main thread.
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -52,6 +53,15 @@ export interface HeapTrim {
   mmapThreshold(bytes: number): boolean;
 }
 
+/** The addon's fd copy, which moves a client's socket from one thread to another. */
+export interface SocketFds {
+  /**
+   * A new fd for the open file (socket) `fd` is, close-on-exec (`fcntl(F_DUPFD_CLOEXEC)`), or
+   * the errno's name (`EBADF`, `EMFILE`, else `EIO`). Closing either fd leaves the other open.
+   */
+  dupFd(fd: number): number | string;
+}
+
 /**
  * The CRC32C of `bytes[start, end)` continuing from `seed` (0 for a fresh checksum), by the
  * CPU's crc32 instruction: an unsigned 32-bit integer. Throws a `RangeError` (code
@@ -64,7 +74,7 @@ export type HardwareCrc32c = (
   seed: number,
 ) => number;
 
-interface NativeAddon extends FileMaps, Partial<FileLocks>, Partial<HeapTrim> {
+interface NativeAddon extends FileMaps, Partial<FileLocks>, Partial<HeapTrim>, Partial<SocketFds> {
   crc32c?: HardwareCrc32c;
 }
 
@@ -104,6 +114,10 @@ export const heapTrim: HeapTrim | undefined =
   typeof loaded.addon?.trim === 'function' && typeof loaded.addon.mmapThreshold === 'function'
     ? (loaded.addon as HeapTrim)
     : undefined;
+
+/** The native fd copy, or undefined where the addon could not be loaded (or predates it). */
+export const socketFds: SocketFds | undefined =
+  typeof loaded.addon?.dupFd === 'function' ? (loaded.addon as SocketFds) : undefined;
 
 /**
  * The CPU's CRC32C instruction, or undefined where the addon could not be loaded, predates it,
