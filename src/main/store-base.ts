@@ -4,6 +4,7 @@
 // mode, stats and metrics, the change feed, and close.
 
 import { KvError } from '../shared/errors.js';
+import type { ReaderInit } from '../shared/messages.js';
 import type { OpResult } from '../shared/write-ops.js';
 import { type BackupOptions, type BackupResult, backupStore } from './backup.js';
 import type { ChangeListener, ChangeWatch } from './change-feed.js';
@@ -43,6 +44,16 @@ export class StoreBase {
     protected readonly e: StoreEngine,
   ) {
     this.dir = e.dir;
+  }
+
+  /**
+   * @internal What another thread of this process needs to read this store through the shared
+   * index, as a reader pool thread does (the daemon's network threads): its directory, index
+   * and read mode. Throws `KV_CLOSED` once closed.
+   */
+  readerInit(): ReaderInit {
+    this.checkOpen();
+    return { dir: this.dir, index: this.e.index.buffer, readMode: this.e.options.readMode };
   }
 
   /**

@@ -1,6 +1,7 @@
 // Owns the typed messages that cross threads: the writer worker's RPC surface (called over
 // comlink, except writes, which have their own two messages) and the reader pool's tasks and
-// replies. Both sides import these types; nothing else defines a message shape.
+// replies. Both sides import these types; nothing else defines a message shape, except the
+// daemon's network threads' (network-messages.ts).
 
 import type {
   CompactionPolicy,

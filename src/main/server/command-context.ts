@@ -58,6 +58,8 @@ export class ServerCounters {
   keyspaceHits = 0;
   keyspaceMisses = 0;
   protocolErrors = 0;
+  /** GETs the network threads answered (INFO kvd_network_thread_gets), added by `collectCounters`. */
+  networkThreadGets = 0;
 
   /** CONFIG RESETSTAT: zeroes every counter. */
   reset(): void {
@@ -67,6 +69,7 @@ export class ServerCounters {
     this.keyspaceHits = 0;
     this.keyspaceMisses = 0;
     this.protocolErrors = 0;
+    this.networkThreadGets = 0;
   }
 }
 
@@ -88,6 +91,8 @@ export interface ServerSettings {
   readonly maxKeyBytes: number;
   /** The store's `maxValueBytes` (a transaction checks its values as the store would). */
   readonly maxValueBytes: number;
+  /** Threads serving clients, the main one included (`networkThreads`). */
+  readonly networkThreads: number;
 }
 
 /** What the server shares with every command. Main thread. */
@@ -118,6 +123,10 @@ export interface ServerContext {
   clientCount(): number;
   /** Every connected client's session (CLIENT LIST, CLIENT KILL). */
   sessions(): Iterable<ClientSession>;
+  /** Clients a network thread serves now (they send only plain GETs so far). */
+  networkThreadClients(): number;
+  /** Adds what the network threads counted (GETs, hits, misses) to `counters` and `commandStats`. */
+  collectCounters(): void;
   /** 40 hex characters, new each time the server starts (INFO's run_id, which Sentinel reads). */
   readonly runId: string;
   /** Whether `password` is the server's (`--requirepass`), compared in constant time. */

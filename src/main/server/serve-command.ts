@@ -19,6 +19,7 @@ interface ServeFlags {
   readonly durability: Durability;
   readonly requirepass?: string;
   readonly readers?: number;
+  readonly networkThreads: number;
   readonly readMode?: ReadMode;
   readonly maxClients: number;
   readonly idleTimeout: number;
@@ -88,6 +89,15 @@ export function addServeCommand(program: Command): void {
         '--requirepass <password>',
         'clients must AUTH with this password (prefer the environment variable: argv is public)',
       ).env('KVD_REQUIREPASS'),
+    )
+    .addOption(
+      new Option(
+        '--network-threads <n>',
+        'threads serving clients, the main one included: others answer plain GETs (not with TLS, requirepass or metrics)',
+      )
+        .env('KVD_NETWORK_THREADS')
+        .default(1)
+        .argParser(integerIn('network-threads', 1, 16)),
     )
     .addOption(
       new Option('--readers <n>', 'reader threads (default: CPU count)')
@@ -297,6 +307,7 @@ async function serveMain(flags: ServeFlags): Promise<number> {
       requirepass: flags.requirepass,
       maxClients: flags.maxClients,
       idleTimeoutSeconds: flags.idleTimeout,
+      networkThreads: flags.networkThreads,
       limits: flags.maxBulkBytes === undefined ? undefined : { maxBulkBytes: flags.maxBulkBytes },
       backupDir: flags.backupDir,
       backupBytesPerSecond: flags.backupBytesPerSecond,

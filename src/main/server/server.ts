@@ -7,100 +7,32 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { heapTrim } from '../../shared/file-map.js';
-import { createLogger, DEFAULTS, Store, type StoreOptions } from '../index.js';
+import { createLogger, DEFAULTS, Store } from '../index.js';
 import { BackgroundSave } from './background-save.js';
 import { type ServerContext, ServerCounters, type ServerSettings } from './command-context.js';
 import { CommandLookup } from './command-lookup.js';
 import { CommandStats } from './command-stats.js';
 import { createCommandGroups, createCommandTable } from './commands/command-table.js';
 import { Connection } from './connection.js';
-import type { ConnectionInfo, ConnectionOptions } from './connection-options.js';
+import type { ConnectionOptions } from './connection-options.js';
 import { IdleTrim } from './idle-trim.js';
 import { type Listeners, openListeners } from './listeners.js';
 import { type MetricsEndpoint, startMetricsEndpoint } from './metrics-endpoint.js';
 import { createDaemonMetrics } from './metrics-registry.js';
+import { checkNetworkThreads, NetworkThreads } from './network-threads.js';
 import { PubSub } from './pubsub.js';
+import { runRemoteCommand } from './remote-command.js';
 import type { MasterClient } from './replication/master-link.js';
-import {
-  type MasterAddress,
-  type ReplicationOptions,
-  ReplicationState,
-} from './replication/replication-state.js';
+import { ReplicationState } from './replication/replication-state.js';
 import type { StreamSocket } from './replication/stream-socket.js';
-import {
-  DEFAULT_PARSER_LIMITS,
-  defaultMaxBulkBytes,
-  type RespParserLimits,
-} from './resp-parser.js';
+import { DEFAULT_PARSER_LIMITS, defaultMaxBulkBytes } from './resp-parser.js';
 import { ScanCursors } from './scan-cursors.js';
 
 const log = createLogger('server');
 
-/** Options of `startServer`. Only `dir` is required. */
-export interface ServerOptions {
-  /** Store directory (created if missing). */
-  readonly dir: string;
-  /** TCP host (default 127.0.0.1). */
-  readonly host?: string;
-  /** TCP port (default 6380); 0 picks a free port; false: no TCP listener. */
-  readonly port?: number | false;
-  /** Also listen on this Unix socket path. */
-  readonly unixPath?: string;
-  /** PEM certificate and key: TCP clients must use TLS. */
-  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
-  /** Password clients must give with AUTH or HELLO … AUTH before any other command. */
-  readonly requirepass?: string;
-  /** Most clients connected at once (default 10,000); more are refused with an error. */
-  readonly maxClients?: number;
-  /** Close clients idle this many seconds (default 0: never). */
-  readonly idleTimeoutSeconds?: number;
-  /** Requests one client may have parsed and unanswered before it stops being read (default 1,024). */
-  readonly maxPendingReplies?: number;
-  /**
-   * Request size limits (defaults: `DEFAULT_PARSER_LIMITS`, except `maxBulkBytes`, which
-   * defaults to `defaultMaxBulkBytes` of the store's `maxKeyBytes` and `maxValueBytes`).
-   */
-  readonly limits?: Partial<RespParserLimits>;
-  /** Options of the Store the server opens. */
-  readonly store?: StoreOptions;
-  /** Where BGSAVE writes its backup (default: `<dir>.backup`, beside the store directory). */
-  readonly backupDir?: string;
-  /** Bytes a second BGSAVE copies at most (`BackupOptions.bytesPerSecond`; default 0: no limit). */
-  readonly backupBytesPerSecond?: number;
-  /**
-   * Serve Prometheus metrics over HTTP at `/metrics` on this port (0: a free one) and host
-   * (default: `host`). Absent: no metrics listener, and commands are not timed into histograms.
-   */
-  readonly metrics?: { readonly port: number; readonly host?: string };
-  /** Start as a replica of this master (REPLICAOF at runtime changes it). */
-  readonly replicaOf?: MasterAddress;
-  /** The password the master asks replicas for (`--masterauth`). */
-  readonly masterAuth?: string;
-  /** The ACL user the replica authenticates as with `masterAuth` (`--masteruser`). */
-  readonly masterUser?: string;
-  /** As a master: the backlog's size and the min-replicas-to-write guard. */
-  readonly replication?: ReplicationOptions;
-}
+import type { KvdServer, ServerOptions } from './server-options.js';
 
-/** A running daemon. */
-export interface KvdServer {
-  /** The open Store (for in-process use alongside the daemon). */
-  readonly store: Store;
-  /** The bound TCP port, or undefined without TCP. */
-  readonly port: number | undefined;
-  readonly host: string | undefined;
-  readonly unixPath: string | undefined;
-  /** Where the metrics listener listens (`options.metrics`), or undefined without one. */
-  readonly metrics:
-    | { readonly host: string; readonly port: number; readonly url: string }
-    | undefined;
-  /** Settles when the server has closed (by `close()` or SHUTDOWN); rejects if closing the Store failed. */
-  readonly closed: Promise<void>;
-  /** Graceful shutdown; idempotent; same outcome as `closed`. */
-  close(): Promise<void>;
-  /** Every connected client's state. */
-  clients(): ConnectionInfo[];
-}
+export type { KvdServer, ServerOptions };
 
 const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_PORT = 6380;
@@ -119,6 +51,12 @@ const VERSION = (
  * (`EADDRINUSE`, …); the Store is closed again if listening fails.
  */
 export async function startServer(options: ServerOptions): Promise<KvdServer> {
+  const threadCount = options.networkThreads ?? 1;
+  checkNetworkThreads(threadCount, {
+    tls: options.tls !== undefined,
+    passwordRequired: options.requirepass !== undefined,
+    metrics: options.metrics !== undefined,
+  });
   const store = await Store.open(options.dir, options.store);
   const connections = new Set<Connection>();
   const whenNoClients: (() => void)[] = [];
@@ -157,9 +95,31 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     maxBulkBytes: connectionOptions.parserLimits.maxBulkBytes,
     maxKeyBytes: options.store?.maxKeyBytes ?? DEFAULTS.maxKeyBytes,
     maxValueBytes: options.store?.maxValueBytes ?? DEFAULTS.maxValueBytes,
+    networkThreads: threadCount,
   };
 
   const commands = createCommandTable();
+  const commandStats = new CommandStats(commands.keys());
+  const threads =
+    threadCount > 1
+      ? new NetworkThreads({
+          threads: threadCount,
+          reader: store.readerInit(),
+          maxKeyBytes: settings.maxKeyBytes,
+          idleTimeoutMs: connectionOptions.idleTimeoutMs,
+          log,
+          unixPath: () => settings.unixPath,
+          run: (session, args) => runRemoteCommand(context, store, session, args),
+          onHandback: (id, socket, session) => {
+            const connection = serve(socket, id);
+            if (connection === undefined) return;
+            connection.session.name = session.name;
+            connection.session.libName = session.libName;
+            connection.session.libVersion = session.libVersion;
+          },
+        })
+      : undefined;
+
   const replication = new ReplicationState({
     store,
     log,
@@ -176,7 +136,10 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     heapTrim || collect
       ? new IdleTrim(
           heapTrim,
-          () => counters.commandsProcessed + store.backgroundJobsEnded(),
+          () => {
+            threads?.collect(counters, commandStats); // a network thread's GETs are activity too
+            return counters.commandsProcessed + store.backgroundJobsEnded();
+          },
           collect &&
             (() => {
               const before = process.memoryUsage().heapTotal;
@@ -194,7 +157,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     commands,
     commandLookup: new CommandLookup(commands),
     commandGroups: createCommandGroups(),
-    commandStats: new CommandStats(commands.keys()),
+    commandStats,
     scans: new ScanCursors(),
     backgroundSave: new BackgroundSave(
       resolvePath(options.backupDir ?? `${resolvePath(options.dir)}.backup`),
@@ -204,8 +167,10 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     ),
     replication,
     pubsub: new PubSub(),
-    clientCount: () => connections.size,
-    sessions: () => [...connections].map((c) => c.session),
+    clientCount: () => connections.size + (threads?.clientCount ?? 0),
+    sessions: () => [...connections].map((c) => c.session).concat([...(threads?.sessions() ?? [])]),
+    networkThreadClients: () => threads?.clientCount ?? 0,
+    collectCounters: () => threads?.collect(counters, commandStats),
     runId: randomBytes(20).toString('hex'),
     checkPassword: (password) =>
       expected !== undefined && timingSafeEqual(digest(password), expected),
@@ -220,25 +185,29 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
       socket.destroy();
       return;
     }
-    if (connections.size >= maxClients) {
+    if (context.clientCount() >= maxClients) {
       counters.rejectedConnections++;
       log.warn({ maxClients }, 'refusing a client: max number of clients reached');
       socket.on('error', () => {});
       socket.end('-ERR max number of clients reached\r\n');
       return;
     }
-    const connection = new Connection(
-      socket,
-      nextClientId++,
-      context,
-      store,
-      connectionOptions,
-      (gone) => {
-        connections.delete(gone);
-        if (connections.size === 0) for (const resolve of whenNoClients.splice(0)) resolve();
-      },
-    );
+    const id = nextClientId++;
+    if (!threads?.offer(socket, id)) serve(socket, id);
+  }
+
+  /** Serves the client on the main thread (from accept, or back from a network thread). */
+  function serve(socket: Socket, id: number): Connection | undefined {
+    if (closing !== undefined) {
+      socket.destroy();
+      return undefined;
+    }
+    const connection = new Connection(socket, id, context, store, connectionOptions, (gone) => {
+      connections.delete(gone);
+      if (connections.size === 0) for (const resolve of whenNoClients.splice(0)) resolve();
+    });
     connections.add(connection);
+    return connection;
   }
 
   /**
@@ -303,6 +272,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
   } catch (cause) {
     await metrics?.close();
     for (const c of connections) c.destroy();
+    await threads?.close();
     await store.close();
     throw cause;
   }
@@ -345,6 +315,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     await replication.close(); // no more writes from a master
     await Promise.all([...connections].map((c) => c.drain()));
     for (const c of connections) c.end();
+    await threads?.close();
     try {
       await store.close(); // stops a BGSAVE in progress, which then removes its staging copy
       await context.backgroundSave.settled();

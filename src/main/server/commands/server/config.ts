@@ -103,6 +103,7 @@ async function configSet(ctx: CommandContext, args: readonly Buffer[]): Promise<
 
 /** CONFIG RESETSTAT: INFO's counters (stats, commandstats) start again from zero. */
 async function configResetstat(ctx: CommandContext): Promise<RespValue> {
+  ctx.server.collectCounters(); // what the network threads counted so far is reset too
   ctx.server.counters.reset();
   ctx.server.commandStats.reset(await ctx.store.stats());
   return OK;

@@ -74,6 +74,8 @@ function sectionFields(section: Section, ctx: CommandContext, stats: StoreStats)
         ['connected_clients', ctx.server.clientCount()],
         ['maxclients', settings.maxClients],
         ['blocked_clients', 0],
+        ['kvd_network_threads', settings.networkThreads],
+        ['kvd_network_thread_clients', ctx.server.networkThreadClients()],
       ];
     case 'memory': {
       const memory = process.memoryUsage();
@@ -127,6 +129,7 @@ function sectionFields(section: Section, ctx: CommandContext, stats: StoreStats)
           ctx.server.replication.master.bufferLimitDisconnections,
         ],
         ['kvd_protocol_errors', counters.protocolErrors],
+        ['kvd_network_thread_gets', counters.networkThreadGets],
         ['kvd_writer_writes', stats.writer.writes - base.writerWrites],
         ['kvd_writer_syncs', stats.writer.syncs - base.writerSyncs],
         ['kvd_damaged_reads', stats.damage.reads - base.damagedReads],
@@ -160,6 +163,7 @@ async function info(ctx: CommandContext, args: readonly Buffer[]): Promise<RespV
     (section) => all || (usual && DEFAULT_SECTIONS.has(section)) || asked.includes(section),
   );
   const stats = await ctx.store.stats();
+  ctx.server.collectCounters();
   const text = sections
     .map((section) => {
       const title = `# ${section[0]!.toUpperCase()}${section.slice(1)}\r\n`;

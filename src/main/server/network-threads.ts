@@ -1,0 +1,248 @@
+// Owns the daemon's network threads (`networkThreads` > 1): starting them, giving them newly
+// accepted clients in turn with the main thread (a socket moves by a copy of its fd), taking a
+// client back when it sends anything but a plain GET, and standing for the clients they serve
+// in CLIENT LIST, CLIENT KILL, INFO's client count and counters, and maxclients.
+//
+// Why: a GET-only load is bound by one thread's socket work, and the machine has cores left
+// (bench/ANALYSIS.md, "How much of the two cores each server uses"). Every other command, and
+// every client once it sends one, stays on the main thread, so MULTI, WATCH, pub/sub, key
+// turns and replication see one thread as before. A network thread reads through the shared
+// index as the reader pool does, so it sees every write the writer has published.
+
+import { closeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { Worker } from 'node:worker_threads';
+import { KvError } from '../../shared/errors.js';
+import { socketFds } from '../../shared/file-map.js';
+import type { Logger } from '../../shared/logger.js';
+import type { ReaderInit } from '../../shared/messages.js';
+import {
+  COUNTER_GETS,
+  COUNTER_HITS,
+  COUNTER_MISSES,
+  COUNTER_USEC,
+  type FromNetworkThread,
+  NETWORK_COUNTERS,
+  type NetworkThreadInit,
+  type ToNetworkThread,
+} from '../../shared/network-messages.js';
+import { threadExecArgv } from '../thread-exec-argv.js';
+import { ClientSession } from './client-session.js';
+import type { ServerCounters } from './command-context.js';
+import type { CommandStats } from './command-stats.js';
+
+/** Most network threads a daemon may have, the main thread included. */
+export const MAX_NETWORK_THREADS = 16;
+
+/** What the network threads need from the server. */
+export interface NetworkThreadsOptions {
+  /** Threads in all, the main thread included (2 or more). */
+  readonly threads: number;
+  readonly reader: ReaderInit;
+  readonly maxKeyBytes: number;
+  readonly idleTimeoutMs: number;
+  readonly log: Logger;
+  /** The Unix socket's path, for a Unix client's address (as the Connection names it). */
+  readonly unixPath: () => string | undefined;
+  /** Runs a client's connection-setup request on the main thread, for its session here. */
+  readonly run: (session: ClientSession, args: Buffer[]) => Promise<Buffer>;
+  /**
+   * A client comes back to the main thread: serve `socket` (its unread bytes put back), with
+   * what `session` holds (name, library) carried over.
+   */
+  readonly onHandback: (id: number, socket: Socket, session: ClientSession) => void;
+}
+
+interface RemoteClient {
+  readonly session: ClientSession;
+  readonly thread: Worker;
+}
+
+/**
+ * Throws `KV_INVALID_ARGUMENT` unless a daemon with `threads` network threads can run here
+ * with these settings. A network thread serves clients that need no AUTH over plain sockets.
+ */
+export function checkNetworkThreads(
+  threads: number,
+  settings: {
+    readonly tls: boolean;
+    readonly passwordRequired: boolean;
+    readonly metrics: boolean;
+  },
+): void {
+  const fail = (why: string): never => {
+    throw new KvError('KV_INVALID_ARGUMENT', `networkThreads ${threads}: ${why}`);
+  };
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_NETWORK_THREADS)
+    fail(`must be an integer from 1 to ${MAX_NETWORK_THREADS}`);
+  if (threads === 1) return;
+  if (socketFds === undefined) fail("needs kvd's native addon (npm ci builds it)");
+  if (settings.tls) fail('TLS clients are served on the main thread only; use 1');
+  if (settings.passwordRequired)
+    fail('clients that must AUTH are served on the main thread only; use 1');
+  if (settings.metrics)
+    fail('the metrics endpoint times every command on the main thread; use 1 with it');
+}
+
+/** The running network threads. Main thread. */
+export class NetworkThreads {
+  private readonly threads: Worker[] = [];
+  private readonly clients = new Map<number, RemoteClient>();
+  private readonly counters: Float64Array;
+  /** The counters' values last added to the server's (`collect`). */
+  private readonly collected: Float64Array;
+  /** Which thread takes the next client: 0 the main thread, i the (i−1)th network thread. */
+  private turn = 0;
+  private closing = false;
+  private readonly exited: Promise<void>[] = [];
+
+  constructor(private readonly options: NetworkThreadsOptions) {
+    const extra = options.threads - 1;
+    const shared = new SharedArrayBuffer(extra * NETWORK_COUNTERS * 8);
+    this.counters = new Float64Array(shared);
+    this.collected = new Float64Array(this.counters.length);
+    for (let slot = 0; slot < extra; slot++) {
+      const init: NetworkThreadInit = {
+        ...options.reader,
+        maxKeyBytes: options.maxKeyBytes,
+        idleTimeoutMs: options.idleTimeoutMs,
+        counters: shared,
+        slot,
+      };
+      const thread = new Worker(new URL('../../workers/network-thread.js', import.meta.url), {
+        workerData: init,
+        execArgv: threadExecArgv(),
+      });
+      thread.on('message', (message: FromNetworkThread) => this.onMessage(thread, message));
+      thread.on('error', (err) => options.log.error({ err }, 'network thread crashed'));
+      this.exited.push(
+        new Promise((resolve) =>
+          thread.once('exit', () => {
+            this.forget(thread);
+            resolve();
+          }),
+        ),
+      );
+      thread.unref();
+      this.threads.push(thread);
+    }
+  }
+
+  /** Clients the network threads serve now. */
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** Their sessions (id, addresses, age), for CLIENT LIST and CLIENT KILL. */
+  sessions(): Iterable<ClientSession> {
+    return [...this.clients.values()].map((c) => c.session);
+  }
+
+  /**
+   * Gives the newly accepted `socket` to a network thread if it is that thread's turn (returns
+   * true: the socket is closed here, its copy lives on there), else returns false: the main
+   * thread serves it. TLS sockets always stay.
+   */
+  offer(socket: Socket, id: number): boolean {
+    const turn = this.turn;
+    this.turn = (turn + 1) % (this.threads.length + 1);
+    const thread = this.threads[turn - 1];
+    if (thread === undefined || this.closing || 'encrypted' in socket) return false;
+    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (fd === undefined || fd < 0) return false;
+    const copy = socketFds!.dupFd(fd);
+    if (typeof copy !== 'number') return false;
+    const address =
+      socket.remoteAddress !== undefined
+        ? `${socket.remoteAddress}:${socket.remotePort}`
+        : `unix:${this.options.unixPath() ?? ''}`;
+    const local =
+      socket.localAddress !== undefined ? `${socket.localAddress}:${socket.localPort}` : '';
+    const session = new ClientSession(id, address, false, local);
+    session.raw = { ...session.raw, close: () => this.post(thread, { kind: 'kill', id }) };
+    this.clients.set(id, { session, thread });
+    socket.destroy(); // the copy keeps the connection open
+    this.post(thread, { kind: 'adopt', id, fd: copy });
+    return true;
+  }
+
+  /** Adds what the network threads counted since the last call to the server's counters. */
+  collect(counters: ServerCounters, stats: CommandStats): void {
+    const now = this.counters;
+    const before = this.collected;
+    let gets = 0;
+    let usec = 0;
+    for (let base = 0; base < now.length; base += NETWORK_COUNTERS) {
+      gets += now[base + COUNTER_GETS]! - before[base + COUNTER_GETS]!;
+      counters.keyspaceHits += now[base + COUNTER_HITS]! - before[base + COUNTER_HITS]!;
+      counters.keyspaceMisses += now[base + COUNTER_MISSES]! - before[base + COUNTER_MISSES]!;
+      usec += now[base + COUNTER_USEC]! - before[base + COUNTER_USEC]!;
+    }
+    before.set(now);
+    counters.commandsProcessed += gets;
+    counters.networkThreadGets += gets;
+    const get = stats.of('get');
+    get.calls += gets;
+    get.usec += usec;
+  }
+
+  /** Ends every network thread's clients (their answered replies sent) and the threads. */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const thread of this.threads) this.post(thread, { kind: 'close' });
+    await Promise.all(this.exited);
+  }
+
+  private post(thread: Worker, message: ToNetworkThread): void {
+    thread.postMessage(message);
+  }
+
+  private onMessage(thread: Worker, message: FromNetworkThread): void {
+    switch (message.kind) {
+      case 'gone':
+        this.clients.delete(message.id);
+        break;
+      case 'run': {
+        const client = this.clients.get(message.id);
+        if (client === undefined) break;
+        const args = message.args.map((a) => Buffer.from(a.buffer, a.byteOffset, a.length));
+        void this.options.run(client.session, args).then((reply) => {
+          if (this.clients.get(message.id) === client)
+            this.post(thread, { kind: 'ran', id: message.id, reply });
+        });
+        break;
+      }
+      case 'handback': {
+        const session = this.clients.get(message.id)?.session;
+        this.clients.delete(message.id);
+        if (this.closing) {
+          closeSync(message.fd);
+          break;
+        }
+        const socket = new Socket({ fd: message.fd, readable: true, writable: true });
+        const bytes = message.bytes;
+        if (bytes.length > 0)
+          socket.unshift(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+        this.options.onHandback(
+          message.id,
+          socket,
+          session ?? new ClientSession(message.id, '', false),
+        );
+        break;
+      }
+      case 'closed':
+        thread.terminate().catch(() => {});
+        break;
+    }
+  }
+
+  /** A thread that exited takes its clients with it. */
+  private forget(thread: Worker): void {
+    for (const [id, client] of this.clients) if (client.thread === thread) this.clients.delete(id);
+    const at = this.threads.indexOf(thread);
+    if (at >= 0 && !this.closing) {
+      this.options.log.error({ thread: at + 1 }, 'a network thread exited; its clients are gone');
+      this.threads.splice(at, 1);
+    }
+  }
+}

@@ -1,0 +1,80 @@
+// Owns the shapes of the daemon's public surface: the options `startServer` takes and the
+// running server it returns (server.ts).
+
+import type { Store, StoreOptions } from '../index.js';
+import type { ConnectionInfo } from './connection-options.js';
+import type { MasterAddress, ReplicationOptions } from './replication/replication-state.js';
+import type { RespParserLimits } from './resp-parser.js';
+
+/** Options of `startServer`. Only `dir` is required. */
+export interface ServerOptions {
+  /** Store directory (created if missing). */
+  readonly dir: string;
+  /** TCP host (default 127.0.0.1). */
+  readonly host?: string;
+  /** TCP port (default 6380); 0 picks a free port; false: no TCP listener. */
+  readonly port?: number | false;
+  /** Also listen on this Unix socket path. */
+  readonly unixPath?: string;
+  /** PEM certificate and key: TCP clients must use TLS. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** Password clients must give with AUTH or HELLO … AUTH before any other command. */
+  readonly requirepass?: string;
+  /** Most clients connected at once (default 10,000); more are refused with an error. */
+  readonly maxClients?: number;
+  /** Close clients idle this many seconds (default 0: never). */
+  readonly idleTimeoutSeconds?: number;
+  /** Requests one client may have parsed and unanswered before it stops being read (default 1,024). */
+  readonly maxPendingReplies?: number;
+  /**
+   * Request size limits (defaults: `DEFAULT_PARSER_LIMITS`, except `maxBulkBytes`, which
+   * defaults to `defaultMaxBulkBytes` of the store's `maxKeyBytes` and `maxValueBytes`).
+   */
+  readonly limits?: Partial<RespParserLimits>;
+  /** Options of the Store the server opens. */
+  readonly store?: StoreOptions;
+  /** Where BGSAVE writes its backup (default: `<dir>.backup`, beside the store directory). */
+  readonly backupDir?: string;
+  /** Bytes a second BGSAVE copies at most (`BackupOptions.bytesPerSecond`; default 0: no limit). */
+  readonly backupBytesPerSecond?: number;
+  /**
+   * Serve Prometheus metrics over HTTP at `/metrics` on this port (0: a free one) and host
+   * (default: `host`). Absent: no metrics listener, and commands are not timed into histograms.
+   */
+  readonly metrics?: { readonly port: number; readonly host?: string };
+  /** Start as a replica of this master (REPLICAOF at runtime changes it). */
+  readonly replicaOf?: MasterAddress;
+  /** The password the master asks replicas for (`--masterauth`). */
+  readonly masterAuth?: string;
+  /** The ACL user the replica authenticates as with `masterAuth` (`--masteruser`). */
+  readonly masterUser?: string;
+  /** As a master: the backlog's size and the min-replicas-to-write guard. */
+  readonly replication?: ReplicationOptions;
+  /**
+   * Threads that serve clients, the main thread included (default 1). With more, new clients
+   * are shared out in turn, and a network thread answers a client's plain GETs itself until
+   * it sends anything else (network-threads.ts). Needs the native addon; not with `tls`,
+   * `requirepass` or `metrics`.
+   */
+  readonly networkThreads?: number;
+}
+
+/** A running daemon. */
+export interface KvdServer {
+  /** The open Store (for in-process use alongside the daemon). */
+  readonly store: Store;
+  /** The bound TCP port, or undefined without TCP. */
+  readonly port: number | undefined;
+  readonly host: string | undefined;
+  readonly unixPath: string | undefined;
+  /** Where the metrics listener listens (`options.metrics`), or undefined without one. */
+  readonly metrics:
+    | { readonly host: string; readonly port: number; readonly url: string }
+    | undefined;
+  /** Settles when the server has closed (by `close()` or SHUTDOWN); rejects if closing the Store failed. */
+  readonly closed: Promise<void>;
+  /** Graceful shutdown; idempotent; same outcome as `closed`. */
+  close(): Promise<void>;
+  /** Every connected client's state. */
+  clients(): ConnectionInfo[];
+}

@@ -1,0 +1,81 @@
+// Owns the typed messages between the daemon's main thread and its network threads
+// (src/workers/network-thread.ts): a client's socket moving between them by fd, the few
+// connection-setup commands a network thread has the main thread run for a client it keeps,
+// CLIENT KILL, shutdown, and the counters a network thread publishes in shared memory for INFO.
+
+import type { ReaderInit } from './messages.js';
+
+/** What a network thread gets at start-up (workerData). */
+export interface NetworkThreadInit extends ReaderInit {
+  /** Keys longer than this go back to the main thread, which refuses them as it does. */
+  readonly maxKeyBytes: number;
+  /** Close a client idle this long (ms); 0: never. */
+  readonly idleTimeoutMs: number;
+  /** `NETWORK_COUNTERS` float64 slots per thread; this thread writes only its own. */
+  readonly counters: SharedArrayBuffer;
+  /** This thread's place among the network threads (its counters' slot). */
+  readonly slot: number;
+}
+
+/** The counters each network thread keeps, by place in its slot (float64 each). */
+export const NETWORK_COUNTERS = 4;
+/** GETs answered. */
+export const COUNTER_GETS = 0;
+/** GETs that found a value (INFO keyspace_hits). */
+export const COUNTER_HITS = 1;
+/** GETs that found none (INFO keyspace_misses). */
+export const COUNTER_MISSES = 2;
+/** Microseconds spent answering GETs (INFO commandstats' usec). */
+export const COUNTER_USEC = 3;
+
+/** From the main thread to a network thread. */
+export type ToNetworkThread =
+  /** Serve the client whose socket is `fd` (a copy the thread now owns), known as `id`. */
+  | { readonly kind: 'adopt'; readonly id: number; readonly fd: number }
+  /** CLIENT KILL: close the client's socket at once. */
+  | { readonly kind: 'kill'; readonly id: number }
+  /** The reply to the client's request sent with `run`, encoded (RESP2). */
+  | { readonly kind: 'ran'; readonly id: number; readonly reply: Uint8Array }
+  /** Shut down: read no more, send what is answered, end every socket, then say `closed`. */
+  | { readonly kind: 'close' };
+
+/** From a network thread to the main thread. */
+export type FromNetworkThread =
+  /**
+   * The client sent a request other than a plain GET: the main thread takes its socket (`fd`,
+   * a copy it now owns) and serves it from `bytes` on (that request and what followed it).
+   */
+  | {
+      readonly kind: 'handback';
+      readonly id: number;
+      readonly fd: number;
+      readonly bytes: Uint8Array;
+    }
+  /**
+   * The client sent a connection-setup request (`REMOTE_COMMANDS`): the main thread runs it for
+   * the client's session there and answers with `ran`; the thread keeps the client meanwhile.
+   */
+  | { readonly kind: 'run'; readonly id: number; readonly args: readonly Uint8Array[] }
+  /** The client's socket closed (it left, was killed, timed out, or could not be adopted). */
+  | { readonly kind: 'gone'; readonly id: number }
+  /** Every client has been ended after `close`: the thread is about to exit. */
+  | { readonly kind: 'closed' };
+
+/**
+ * Requests a network thread has the main thread run without giving the client up, by command
+ * name (lower case) and, for CLIENT, subcommand: what client libraries send as they connect
+ * (ioredis: CLIENT SETINFO, then INFO for its ready check). None of them changes more than the
+ * client's name and library fields, which the main thread's session for the client holds.
+ */
+export const REMOTE_COMMANDS: ReadonlyMap<string, ReadonlySet<string> | undefined> = new Map<
+  string,
+  ReadonlySet<string> | undefined
+>([
+  ['info', undefined],
+  ['ping', undefined],
+  ['echo', undefined],
+  ['client', new Set(['setinfo', 'setname', 'getname', 'id'])],
+]);
+
+/** A request larger than this is never run remotely: the client goes back to the main thread. */
+export const REMOTE_REQUEST_MAX_BYTES = 4096;

@@ -1,0 +1,231 @@
+// Owns one client on a network thread: it answers the client's plain GETs from the shared
+// index, in order; has the main thread run its connection-setup requests (remote-request.ts),
+// reading nothing more until the reply is back; and hands the socket back to the main thread at
+// the first request that is anything else (or a GET whose read failed), with the bytes from
+// that request on. Replies already written are sent before the socket moves, so the client
+// sees every reply in order.
+
+import type { Socket } from 'node:net';
+import { KEY_GROUP } from '../shared/key-groups.js';
+import type { RecordReader } from '../shared/record-reader.js';
+import { type GetRequestScan, SCAN_GET, SCAN_INCOMPLETE } from './get-request-scan.js';
+import { remoteRequest } from './remote-request.js';
+
+/** What a connection needs from its thread. */
+export interface GetConnectionHost {
+  readonly reader: RecordReader;
+  readonly scan: GetRequestScan;
+  readonly idleTimeoutMs: number;
+  /** Counts `gets` answered, `hits` of them found, in `usec` microseconds. */
+  count(gets: number, hits: number, usec: number): void;
+  /** Has the main thread run `args` for the client; its reply comes to `ran`. */
+  run(connection: GetConnection, args: Buffer[]): void;
+  /** The socket is to move: `bytes` is what the main thread must parse first. */
+  handBack(connection: GetConnection, socket: Socket, bytes: Buffer): void;
+  /** The socket closed here. */
+  gone(connection: GetConnection): void;
+}
+
+const NULL_REPLY = Buffer.from('$-1\r\n');
+const CRLF_BYTES = 2;
+
+/** One client of a network thread. Network thread only. */
+export class GetConnection {
+  /** Bytes read and not yet taken as a request (an unfinished GET). */
+  private pending: Buffer | undefined;
+  /** Writes not yet handed to the kernel; the socket moves only once this is 0. */
+  private unflushed = 0;
+  /** Set once the socket is to move (or the thread is closing): nothing more is read. */
+  private leaving = false;
+  private whenFlushed: (() => void) | undefined;
+  /** A request is with the main thread (`run`): nothing more is parsed until `ran`. */
+  private awaitingMain = false;
+  private readonly keys: Buffer[] = [];
+  private readonly values: (Buffer | undefined)[] = [];
+
+  constructor(
+    readonly id: number,
+    private readonly socket: Socket,
+    private readonly host: GetConnectionHost,
+  ) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => {}); // 'close' follows
+    socket.on('close', () => host.gone(this));
+    if (host.idleTimeoutMs > 0) {
+      socket.setTimeout(host.idleTimeoutMs);
+      socket.on('timeout', () => socket.destroy());
+    }
+  }
+
+  /** Closes the socket at once (CLIENT KILL). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /**
+   * Shutdown: answers nothing more, sends what was answered, then ends the socket. What the
+   * client still sends is read and dropped, so its FIN is seen and the socket closes.
+   */
+  end(): void {
+    this.leaving = true;
+    this.whenFlushed = undefined;
+    this.socket.end();
+    this.socket.resume();
+  }
+
+  /** The main thread's reply to the request `run` sent: sent on, and parsing goes on. */
+  ran(reply: Buffer): void {
+    if (this.leaving) return;
+    this.send(reply);
+    this.awaitingMain = false;
+    this.socket.resume();
+    const rest = this.pending;
+    this.pending = undefined;
+    if (rest !== undefined) this.take(rest);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.leaving) return;
+    const b = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
+    this.pending = undefined;
+    if (this.awaitingMain) this.pending = b;
+    else this.take(b);
+  }
+
+  /** Answers the plain GETs at the start of `b`, then decides what the rest needs. */
+  private take(b: Buffer): void {
+    const scan = this.host.scan;
+    const keys = this.keys;
+    let p = 0;
+    let outcome = SCAN_INCOMPLETE;
+    while (p < b.length) {
+      outcome = scan.scan(b, p, b.length);
+      if (outcome !== SCAN_GET) break;
+      keys.push(b.subarray(scan.keyStart, scan.keyEnd));
+      p = scan.next;
+    }
+    // A GET whose read threw, and what follows it, go to the main thread, which answers it
+    // (with its error) as it would any client's.
+    const answered = keys.length > 0 ? this.answer(keys) : 0;
+    if (answered < keys.length) {
+      const rest = this.requestsFrom(b, keys, answered);
+      keys.length = 0;
+      this.leave(rest);
+      return;
+    }
+    keys.length = 0;
+    if (p >= b.length) return;
+    const rest = b.subarray(p);
+    const remote = outcome === SCAN_INCOMPLETE ? 'incomplete' : remoteRequest(rest);
+    if (remote === 'incomplete') this.pending = rest;
+    else if (remote === undefined) this.leave(rest);
+    else {
+      this.awaitingMain = true;
+      this.socket.pause();
+      if (remote.length < rest.length) this.pending = rest.subarray(remote.length);
+      this.host.run(this, remote.args);
+    }
+  }
+
+  /**
+   * Reads and answers `keys` in order, in one write; returns how many it answered (fewer than
+   * all when a read throws: damage or an I/O error, which the main thread reports).
+   */
+  private answer(keys: readonly Buffer[]): number {
+    const started = performance.now();
+    const reader = this.host.reader;
+    const values = this.values;
+    let bytes = 0;
+    let hits = 0;
+    let done = 0;
+    try {
+      for (let from = 0; from < keys.length; from += KEY_GROUP) {
+        reader.hashAhead(keys, from);
+        const to = Math.min(keys.length, from + KEY_GROUP);
+        for (let i = from; i < to; i++) {
+          const value = reader.get(keys[i]!, i - from);
+          values.push(value);
+          done++;
+          if (value === undefined) bytes += NULL_REPLY.length;
+          else {
+            hits++;
+            bytes += 1 + decimalDigits(value.length) + CRLF_BYTES + value.length + CRLF_BYTES;
+          }
+        }
+      }
+    } catch {
+      // Answer the GETs before it; the main thread reads it again and replies with the error.
+    }
+    if (done > 0) this.send(encodeReplies(values, bytes));
+    values.length = 0;
+    this.host.count(done, hits, (performance.now() - started) * 1000);
+    return done;
+  }
+
+  /** Writes `out`, counted until the kernel has it. */
+  private send(out: Buffer): void {
+    this.unflushed++;
+    this.socket.write(out, () => {
+      this.unflushed--;
+      if (this.unflushed === 0) this.whenFlushed?.();
+    });
+  }
+
+  /** The bytes of `b` from the request of the `from`th GET in `keys` (views into `b`) on. */
+  private requestsFrom(b: Buffer, keys: readonly Buffer[], from: number): Buffer {
+    // The request starts before its key by its header: `*2\r\n$3\r\nGET\r\n$<n>\r\n`.
+    const key = keys[from]!;
+    const headerBytes = 8 + 5 + 1 + decimalDigits(key.length) + CRLF_BYTES;
+    return b.subarray(key.byteOffset - b.byteOffset - headerBytes);
+  }
+
+  /** Stops reading; once every reply is sent, hands the socket and `rest` to the thread. */
+  private leave(rest: Buffer): void {
+    this.leaving = true;
+    this.socket.pause();
+    const move = (): void => {
+      if (this.socket.destroyed) return;
+      // Bytes the stream read after the pause are the main thread's too.
+      const later: Buffer[] = [];
+      for (let chunk = this.socket.read() as Buffer | null; chunk !== null; ) {
+        later.push(chunk);
+        chunk = this.socket.read() as Buffer | null;
+      }
+      const bytes = later.length === 0 ? rest : Buffer.concat([rest, ...later]);
+      this.host.handBack(this, this.socket, bytes);
+    };
+    if (this.unflushed === 0) move();
+    else this.whenFlushed = move;
+  }
+}
+
+/** The RESP2 replies to `values` (`bytes` long in all), as one buffer. */
+function encodeReplies(values: readonly (Buffer | undefined)[], bytes: number): Buffer {
+  const out = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (const value of values) {
+    if (value === undefined) {
+      at += NULL_REPLY.copy(out, at);
+      continue;
+    }
+    out[at++] = 36; // '$'
+    at += out.write(String(value.length), at, 'latin1');
+    out[at++] = 13;
+    out[at++] = 10;
+    at += value.copy(out, at);
+    out[at++] = 13;
+    out[at++] = 10;
+  }
+  return out;
+}
+
+/** How many decimal digits `n` (≥ 0) has. */
+function decimalDigits(n: number): number {
+  let digits = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    digits++;
+  }
+  return digits;
+}

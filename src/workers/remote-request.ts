@@ -1,0 +1,40 @@
+// Owns deciding, on a network thread, whether a client's request that is not a plain GET can be
+// run by the main thread while the thread keeps the client (REMOTE_COMMANDS, at most
+// REMOTE_REQUEST_MAX_BYTES), and reading its arguments. The full RESP parser reads it, so what
+// is run is exactly what the main thread would have parsed.
+
+import { DEFAULT_PARSER_LIMITS, RespParser } from '../main/server/resp-parser.js';
+import { REMOTE_COMMANDS, REMOTE_REQUEST_MAX_BYTES } from '../shared/network-messages.js';
+
+/** A request to run remotely: its arguments and its length in bytes. */
+export interface RemoteRequest {
+  readonly args: Buffer[];
+  readonly length: number;
+}
+
+/**
+ * The request at the start of `bytes` if it is one to run remotely; 'incomplete' if it may be
+ * one and more bytes are needed; undefined if the client must go back to the main thread.
+ */
+export function remoteRequest(bytes: Buffer): RemoteRequest | 'incomplete' | undefined {
+  if (bytes[0] !== 42) return undefined; // inline requests go back: '*' starts a multibulk
+  const parser = new RespParser(DEFAULT_PARSER_LIMITS);
+  const seen = bytes.subarray(0, REMOTE_REQUEST_MAX_BYTES);
+  parser.push(seen);
+  let args: Buffer[] | undefined;
+  try {
+    args = parser.next();
+  } catch {
+    return undefined; // the main thread answers the protocol error and closes
+  }
+  if (args === undefined) return seen.length < REMOTE_REQUEST_MAX_BYTES ? 'incomplete' : undefined;
+  if (args.length === 0) return undefined;
+  const name = args[0]!.toString('latin1').toLowerCase();
+  if (!REMOTE_COMMANDS.has(name)) return undefined;
+  const subcommands = REMOTE_COMMANDS.get(name);
+  if (subcommands !== undefined) {
+    const sub = args[1]?.toString('latin1').toLowerCase();
+    if (sub === undefined || !subcommands.has(sub)) return undefined;
+  }
+  return { args, length: seen.length - parser.bufferedBytes };
+}

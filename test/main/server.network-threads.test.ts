@@ -1,0 +1,303 @@
+// Tests the daemon's network threads over real sockets: clients are shared out in turn with the
+// main thread; a network thread answers plain GETs (counted in INFO), and hands a client back
+// at its first other request with every reply in order; any request stream, cut anywhere, gets
+// the same replies as from a one-thread daemon; CLIENT LIST/KILL, maxclients, shutdown, the
+// Unix socket, ioredis, and the settings a network thread cannot serve are refused.
+
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { Store } from '../../dist/main/index.js';
+import { flipByte } from '../fixtures/file-bytes.js';
+import { expectRejectsWith } from '../fixtures/kv-errors.js';
+import { spawnServer, startTestServer } from '../fixtures/kvd-server.js';
+import { pollUntil } from '../fixtures/poll.js';
+import { encodeCommand, RespClient } from '../fixtures/resp-client.js';
+import { readSegment, segmentFiles } from '../fixtures/segment-file.js';
+import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
+
+type TestServer = Awaited<ReturnType<typeof startTestServer>>;
+const servers: TestServer[] = [];
+const sockets: RespClient[] = [];
+
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.close();
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+afterAll(removeTempDirs);
+
+async function serve(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
+  const server = await startTestServer(options);
+  servers.push(server);
+  return server;
+}
+
+/** A client accepted by the server (one GET answered), so the next one takes the next turn. */
+async function connected(target: number | string): Promise<RespClient> {
+  const client = await RespClient.connect(target);
+  sockets.push(client);
+  expect((await client.call('GET', '_acc')).raw).toBe('$-1\r\n');
+  return client;
+}
+
+/** INFO field `name` as a number, asked on `client`. */
+async function infoField(client: RespClient, name: string): Promise<number> {
+  const reply = await client.call('INFO', 'everything');
+  if (reply.type !== 'bulk') throw new Error(reply.raw);
+  const match = new RegExp(`^${name}:(\\d+)`, 'm').exec(reply.value.toString());
+  if (!match) throw new Error(`no ${name} in INFO`);
+  return Number(match[1]);
+}
+
+describe('network threads', () => {
+  it('share clients out in turn and answer plain GETs, counted in INFO', async () => {
+    const server = await serve({ networkThreads: 2 });
+    const first = await connected(server.port); // turn 0: the main thread
+    const second = await connected(server.port); // turn 1: the network thread
+    const third = await connected(server.port); // the main thread
+    const fourth = await connected(server.port); // the network thread
+    expect((await first.call('SET', 'k', 'value')).raw).toBe('+OK\r\n');
+    for (const client of [second, third, fourth])
+      expect((await client.call('GET', 'k')).raw).toBe('$5\r\nvalue\r\n');
+    expect(await infoField(first, 'kvd_network_threads')).toBe(2);
+    expect(await infoField(first, 'kvd_network_thread_clients')).toBe(2);
+    // Each client's first GET (`__accepted`) and then `k` on the two network-thread clients.
+    expect(await infoField(first, 'kvd_network_thread_gets')).toBe(4);
+    expect(await infoField(first, 'keyspace_hits')).toBe(3);
+    expect(await infoField(first, 'keyspace_misses')).toBe(4);
+    expect(await infoField(first, 'connected_clients')).toBe(4);
+    const list = await first.call('CLIENT', 'LIST');
+    expect(list.raw.match(/ id=|^\$\d+\r\nid=|\nid=/g)?.length).toBe(4);
+    const stats = await first.call('INFO', 'commandstats');
+    expect(stats.type === 'bulk' && /cmdstat_get:calls=7,/.test(stats.value.toString())).toBe(true);
+    expect((await first.call('CONFIG', 'RESETSTAT')).raw).toBe('+OK\r\n');
+    expect(await infoField(first, 'kvd_network_thread_gets')).toBe(0);
+    expect((await second.call('GET', 'k')).raw).toBe('$5\r\nvalue\r\n');
+    expect(await infoField(first, 'kvd_network_thread_gets')).toBe(1);
+  });
+
+  it('hand a client back at its first other request, every reply in order', async () => {
+    const server = await serve({ networkThreads: 2 });
+    const main = await connected(server.port);
+    const moving = await connected(server.port);
+    expect((await moving.call('CLIENT', 'SETNAME', 'mover')).raw).toBe('+OK\r\n');
+    const before = await main.call('CLIENT', 'LIST');
+    expect(before.raw).toContain('name=mover');
+    expect((await main.call('SET', 'a', '1')).raw).toBe('+OK\r\n');
+    moving.send(
+      Buffer.concat([
+        encodeCommand(['GET', 'a']),
+        encodeCommand(['SET', 'b', '2']),
+        encodeCommand(['get', 'b']),
+        encodeCommand(['GET', 'a']),
+        encodeCommand(['CLIENT', 'ID']),
+      ]),
+    );
+    const replies = [];
+    for (let i = 0; i < 5; i++) replies.push((await moving.reply()).raw);
+    expect(replies.slice(0, 4)).toEqual(['$1\r\n1\r\n', '+OK\r\n', '$1\r\n2\r\n', '$1\r\n1\r\n']);
+    // The client keeps its id; it is listed once, now served by the main thread.
+    const id = /id=(\d+)/g;
+    const ids = before.type === 'bulk' ? [...before.value.toString().matchAll(id)] : [];
+    expect(replies[4]).toBe(`:${ids[1]![1]}\r\n`);
+    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(0);
+    expect((await moving.call('GET', 'b')).raw).toBe('$1\r\n2\r\n');
+    expect((await moving.call('CLIENT', 'GETNAME')).raw).toBe('$5\r\nmover\r\n');
+    expect((await moving.call('MULTI')).raw).toBe('+OK\r\n');
+  });
+
+  it('answer any request stream, cut anywhere, as a one-thread daemon does', async () => {
+    const threaded = await serve({ networkThreads: 2, store: { maxKeyBytes: 8 } });
+    const single = await serve({ networkThreads: 1, store: { maxKeyBytes: 8 } });
+    const key = fc.constantFrom('a', 'b', '', 'k:12345', 'longer-than-8');
+    const request = fc.oneof(
+      { weight: 6, arbitrary: key.map((k) => encodeCommand(['GET', k])) },
+      key.map((k) => encodeCommand(['gEt', k])),
+      fc.tuple(key, fc.string({ maxLength: 20 })).map(([k, v]) => encodeCommand(['SET', k, v])),
+      key.map((k) => encodeCommand(['DEL', k])),
+      key.map((k) => encodeCommand(['GET', k, k])),
+      key.map((k) => Buffer.from(`GET ${k || 'x'}\r\n`)),
+      fc.constant(encodeCommand(['PING'])),
+      // Connection-setup requests the main thread runs while the network thread keeps the client.
+      fc.constantFrom('app', 'two words').map((n) => encodeCommand(['CLIENT', 'SETNAME', n])),
+      fc.constant(encodeCommand(['client', 'getname'])),
+      fc.constant(encodeCommand(['CLIENT', 'SETINFO', 'LIB-NAME', 'lib'])),
+      key.map((k) => encodeCommand(['ECHO', k])),
+    );
+    const marker = encodeCommand(['ECHO', 'end-of-stream']);
+    /** Sends `bytes` cut at `cuts` on a fresh accepted client; returns every reply before the marker. */
+    async function replies(client: RespClient, bytes: Buffer, cuts: number[]): Promise<string[]> {
+      let at = 0;
+      for (const cut of [...cuts.map((c) => c % (bytes.length + 1))].sort((x, y) => x - y)) {
+        client.send(bytes.subarray(at, cut));
+        at = cut;
+      }
+      client.send(Buffer.concat([bytes.subarray(at), marker]));
+      const out: string[] = [];
+      for (;;) {
+        const reply = await client.reply();
+        if (reply.raw === '$13\r\nend-of-stream\r\n') return out;
+        out.push(reply.raw);
+      }
+    }
+    const admin = await RespClient.connect(threaded.port); // turn 0: the main thread
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(request, { minLength: 1, maxLength: 12 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        async (requests, cuts) => {
+          const bytes = Buffer.concat(requests);
+          // Two clients in a row: one of them is on the network thread (turns alternate).
+          const a = await replies(await connected(threaded.port), bytes, cuts);
+          const b = await replies(await connected(threaded.port), bytes, cuts);
+          const refA = await replies(await connected(single.port), bytes, cuts);
+          const refB = await replies(await connected(single.port), bytes, cuts);
+          expect(a).toEqual(refA);
+          expect(b).toEqual(refB);
+          for (const s of sockets.splice(0)) s.close();
+          // Turns alternate per accept: a run of two keeps the next run's pair in step.
+        },
+      ),
+      { numRuns: 40 },
+    );
+    expect(await infoField(admin, 'kvd_network_thread_gets')).toBeGreaterThan(40);
+    admin.close();
+  });
+
+  it('read what the writer published: big values, expiry, a client on the Unix socket', async () => {
+    const dir = await makeTempDir('network-unix');
+    const server = await serve({ networkThreads: 2, unixPath: `${dir}/kvd.sock` });
+    const main = await connected(server.port);
+    const onThread = await connected(`${dir}/kvd.sock`);
+    const big = Buffer.alloc(1 << 20, 7);
+    expect((await main.call('SET', 'big', big)).raw).toBe('+OK\r\n');
+    const reply = await onThread.call('GET', 'big');
+    expect(reply.type === 'bulk' && reply.value.equals(big)).toBe(true);
+    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(1);
+    expect((await main.call('SET', 'brief', 'x', 'PX', '40')).raw).toBe('+OK\r\n');
+    expect((await onThread.call('GET', 'brief')).raw).toBe('$1\r\nx\r\n');
+    await pollUntil(
+      'the expired key reads as absent on the network thread',
+      async () => (await onThread.call('GET', 'brief')).raw === '$-1\r\n',
+      5_000,
+    );
+    const list = await main.call('CLIENT', 'LIST');
+    expect(list.type === 'bulk' && list.value.toString()).toContain(`addr=unix:${dir}/kvd.sock`);
+  });
+
+  it('give the GET of a damaged record to the main thread, which answers its error', async () => {
+    const dir = await makeTempDir('network-damage');
+    const store = await Store.open(dir);
+    for (const k of ['a', 'b', 'c']) await store.set(k, `value ${k}`);
+    await store.close();
+    const name = segmentFiles(dir)[0]!;
+    const victim = readSegment(dir, name).records.find((r) => r.key.toString() === 'b')!;
+    flipByte(join(dir, name), victim.offset + victim.length - 1);
+
+    const server = await serve({ dir, networkThreads: 2 });
+    const main = await connected(server.port);
+    const onThread = await connected(server.port);
+    const pipeline = Buffer.concat(['a', 'b', 'c'].map((k) => encodeCommand(['GET', k])));
+    const answers = async (client: RespClient): Promise<string[]> => {
+      client.send(pipeline);
+      return [(await client.reply()).raw, (await client.reply()).raw, (await client.reply()).raw];
+    };
+    const fromThread = await answers(onThread);
+    expect(fromThread[0]).toBe('$7\r\nvalue a\r\n');
+    expect(fromThread[1]).toMatch(/^-KV_CORRUPTION /);
+    expect(fromThread[2]).toBe('$7\r\nvalue c\r\n');
+    expect(fromThread).toEqual(await answers(main));
+    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(0);
+  });
+
+  it('serve ioredis clients under load while another client writes', async () => {
+    const server = await serve({ networkThreads: 2 });
+    const writer = new Redis({ port: server.port, host: '127.0.0.1' });
+    // As applications open them: each sends CLIENT SETINFO twice and INFO (its ready check).
+    const readers = Array.from(
+      { length: 6 },
+      () => new Redis({ port: server.port, host: '127.0.0.1' }),
+    );
+    try {
+      for (let i = 0; i < 200; i++) await writer.set(`key:${i}`, `v${i}`);
+      const writes = (async () => {
+        for (let i = 200; i < 400; i++) await writer.set(`key:${i}`, `v${i}`);
+      })();
+      const reads = readers.map(async (r) => {
+        const got = await Promise.all(Array.from({ length: 200 }, (_, i) => r.get(`key:${i}`)));
+        expect(got).toEqual(Array.from({ length: 200 }, (_, i) => `v${i}`));
+      });
+      await Promise.all([writes, ...reads]);
+      const admin = await connected(server.port);
+      expect(await infoField(admin, 'kvd_network_thread_gets')).toBeGreaterThanOrEqual(600);
+      expect(await infoField(admin, 'kvd_network_thread_clients')).toBeGreaterThanOrEqual(3);
+      const list = await admin.call('CLIENT', 'LIST');
+      expect(list.raw.match(/lib-name=ioredis/g)?.length).toBe(7);
+      expect(await readers[0]!.get('key:399')).toBe('v399');
+    } finally {
+      writer.disconnect();
+      for (const r of readers) r.disconnect();
+    }
+  });
+
+  it('count their clients in maxclients, and CLIENT KILL closes one', async () => {
+    const server = await serve({ networkThreads: 2, maxClients: 2 });
+    const main = await connected(server.port);
+    const onThread = await connected(server.port);
+    const refused = await RespClient.connect(server.port);
+    expect(await refused.rest()).toBe('-ERR max number of clients reached\r\n');
+    const list = await main.call('CLIENT', 'LIST');
+    const ids = list.type === 'bulk' ? [...list.value.toString().matchAll(/id=(\d+)/g)] : [];
+    expect((await main.call('CLIENT', 'KILL', 'ID', ids[1]![1]!)).raw).toBe(':1\r\n');
+    await onThread.closed;
+    await pollUntil(
+      'the killed client is no longer counted',
+      async () => (await main.call('CLIENT', 'LIST')).raw.match(/id=/g)?.length === 1,
+      5_000,
+    );
+  });
+
+  it('end their clients and stop when the server closes', async () => {
+    const server = await serve({ networkThreads: 3 });
+    const clients = [];
+    for (let i = 0; i < 6; i++) clients.push(await connected(server.port));
+    expect(await infoField(clients[0]!, 'kvd_network_thread_clients')).toBe(4);
+    await servers.splice(0)[0]!.close();
+    for (const client of clients) expect(await client.rest()).toBe('');
+  });
+
+  it('are refused where they cannot serve', async () => {
+    const dir = await makeTempDir('network-refused');
+    await expectRejectsWith(
+      serve({ dir, networkThreads: 2, requirepass: 'secret' }),
+      'KV_INVALID_ARGUMENT',
+    );
+    await expectRejectsWith(serve({ dir, networkThreads: 0 }), 'KV_INVALID_ARGUMENT');
+    await expectRejectsWith(serve({ dir, networkThreads: 17 }), 'KV_INVALID_ARGUMENT');
+    await expectRejectsWith(
+      serve({ dir, networkThreads: 2, metrics: { port: 0 } }),
+      'KV_INVALID_ARGUMENT',
+    );
+    // The directory was never opened: a plain server opens it.
+    expect((await serve({ dir })).port).toBeGreaterThan(0);
+  });
+
+  it('are set by kvd serve --network-threads', async () => {
+    const dir = await makeTempDir('network-cli');
+    const daemon = await spawnServer(['--dir', dir, '--network-threads', '2']);
+    try {
+      const main = await connected(daemon.port);
+      const onThread = await connected(daemon.port);
+      expect((await onThread.call('GET', 'x')).raw).toBe('$-1\r\n');
+      expect(await infoField(main, 'kvd_network_thread_clients')).toBe(1);
+    } finally {
+      daemon.child.kill('SIGTERM');
+      await daemon.child.exited;
+    }
+    const bad = await spawnServer(['--dir', dir, '--network-threads', '0']).catch(
+      (error: unknown) => error,
+    );
+    expect(String(bad)).toMatch(/network-threads/);
+  });
+});

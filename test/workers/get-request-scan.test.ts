@@ -1,0 +1,96 @@
+// A network thread's recogniser of plain GETs: a canonical GET of any key (up to the limit) is
+// found whole and reported incomplete at every shorter prefix, with the key's exact place;
+// anything else, from its first byte that cannot belong to a plain GET, is "other"; and for
+// any bytes at all, a GET is reported only where the full RESP parser reads the same GET.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { RespParser } from '../../dist/main/server/resp-parser.js';
+import {
+  GetRequestScan,
+  SCAN_GET,
+  SCAN_INCOMPLETE,
+  SCAN_OTHER,
+} from '../../dist/workers/get-request-scan.js';
+
+const MAX_KEY = 64;
+
+function getRequest(key: Uint8Array, name = 'GET'): Buffer {
+  return Buffer.concat([
+    Buffer.from(`*2\r\n$3\r\n${name}\r\n$${key.length}\r\n`),
+    key,
+    Buffer.from('\r\n'),
+  ]);
+}
+
+const keyArb = fc.uint8Array({ maxLength: MAX_KEY });
+const nameArb = fc
+  .tuple(fc.boolean(), fc.boolean(), fc.boolean())
+  .map(([g, e, t]) => `${g ? 'G' : 'g'}${e ? 'E' : 'e'}${t ? 'T' : 't'}`);
+
+describe('GetRequestScan', () => {
+  it('finds a GET whole, after any bytes, and calls every prefix incomplete', () => {
+    fc.assert(
+      fc.property(keyArb, nameArb, fc.uint8Array({ maxLength: 8 }), (key, name, before) => {
+        const request = getRequest(key, name);
+        const bytes = Buffer.concat([before, request, Buffer.from('*1\r\n')]);
+        const scan = new GetRequestScan(MAX_KEY);
+        const from = before.length;
+        expect(scan.scan(bytes, from, bytes.length)).toBe(SCAN_GET);
+        expect(Buffer.from(bytes.subarray(scan.keyStart, scan.keyEnd))).toEqual(Buffer.from(key));
+        expect(scan.next).toBe(from + request.length);
+        for (let end = from; end < from + request.length; end++)
+          expect(scan.scan(bytes, from, end)).toBe(SCAN_INCOMPLETE);
+      }),
+    );
+  });
+
+  it('calls other commands, other arities, inline requests and long keys "other"', () => {
+    const scan = new GetRequestScan(MAX_KEY);
+    const other = (text: string | Buffer): number => {
+      const b = Buffer.from(text);
+      return scan.scan(b, 0, b.length);
+    };
+    expect(other('*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nb\r\n')).toBe(SCAN_OTHER);
+    expect(other('*2\r\n$3\r\nDEL\r\n$1\r\na\r\n')).toBe(SCAN_OTHER);
+    expect(other('*2\r\n$4\r\nGETX\r\n$1\r\na\r\n')).toBe(SCAN_OTHER);
+    expect(other('*3\r\n$3\r\nGET\r\n$1\r\na\r\n$1\r\nb\r\n')).toBe(SCAN_OTHER);
+    expect(other('GET a\r\n')).toBe(SCAN_OTHER);
+    expect(other('*2\r\n$3\r\nGET\r\n$01\r\na\r\n')).toBe(SCAN_OTHER); // not canonical
+    expect(other('*2\r\n$3\r\nGET\r\n$-1\r\n')).toBe(SCAN_OTHER);
+    expect(other('*2\r\n$3\r\nGET\r\n$\r\n')).toBe(SCAN_OTHER);
+    expect(other('*2\r\n$3\r\nGET\r\n$1\r\nab\r\n')).toBe(SCAN_OTHER); // length disagrees
+    expect(other('*2\r\n$3\r\nGET\n')).toBe(SCAN_OTHER);
+    expect(other('*2\r\n$3\r\nGEx')).toBe(SCAN_OTHER); // cut short, yet already not a GET
+    expect(other(getRequest(Buffer.alloc(MAX_KEY + 1, 97)))).toBe(SCAN_OTHER);
+    expect(other(getRequest(Buffer.alloc(MAX_KEY, 97)))).toBe(SCAN_GET);
+    expect(other(getRequest(Buffer.alloc(0)))).toBe(SCAN_GET); // the empty key is a key
+  });
+
+  it('reports a GET only where the full parser reads the same GET', () => {
+    // Bytes near a GET: a canonical request with one byte changed, cut, or doubled.
+    const nearGet = fc
+      .tuple(keyArb, nameArb, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat())
+      .map(([key, name, at, byte, cut]) => {
+        const b = Buffer.from(getRequest(key, name));
+        b[at % b.length] = byte;
+        return b.subarray(0, b.length - (cut % 3));
+      });
+    fc.assert(
+      fc.property(fc.oneof(nearGet, fc.uint8Array({ maxLength: 40 })), (bytes) => {
+        const scan = new GetRequestScan(MAX_KEY);
+        if (scan.scan(bytes, 0, bytes.length) !== SCAN_GET) return;
+        const parser = new RespParser();
+        parser.push(Buffer.from(bytes.subarray(0, scan.next)));
+        const request = parser.next();
+        expect(request?.length).toBe(2);
+        expect(request![0]!.toString('latin1').toLowerCase()).toBe('get');
+        expect(Buffer.from(request![1]!)).toEqual(
+          Buffer.from(bytes.subarray(scan.keyStart, scan.keyEnd)),
+        );
+        expect(parser.next()).toBeUndefined();
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
