@@ -8,12 +8,14 @@ import { median, quantile } from './stats.js';
 
 export type Engine =
   | 'kvd'
+  | 'kvd-threads'
   | 'lmdb'
   | 'classic-level'
   | 'sqlite'
   | 'fs'
   | 'js-map'
   | 'redis'
+  | 'redis-io-threads'
   | 'node-floor';
 
 export type Unit =

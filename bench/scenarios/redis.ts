@@ -7,6 +7,9 @@
 // at start, and after the load and IDLE_MS of idleness; the anonymous growth per key loaded.
 // A third server, the Node floor (engines/resp-floor.ts: parse and answer from constants, no
 // store), runs the same loads: the ceiling of any single-threaded Node daemon on this machine.
+// Each server also runs with a second thread serving clients: kvd --network-threads 2 (a
+// network thread answers plain GETs) and redis-server --io-threads 2 (reads and writes its
+// sockets on two threads), so that each is compared with its like as well.
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -23,10 +26,16 @@ import { figureId, type Scenario } from '../lib/scenario.js';
 
 const PIPELINES = [16, 1] as const;
 /** The servers each load runs against, in this order. */
-const ENGINES = ['kvd', 'redis', 'node-floor'] as const;
+const ENGINES = ['kvd', 'kvd-threads', 'redis', 'redis-io-threads', 'node-floor'] as const;
 type Engine = (typeof ENGINES)[number];
 /** Idleness before the memory is read after the load (the issue's measure: 15 s). */
 const IDLE_MS = 15_000;
+/** A load starts once all servers used at most QUIET_TICKS of CPU (1/100 s each) in a window. */
+const QUIET_WINDOW_MS = 500;
+const QUIET_TICKS = 3;
+const QUIET_WINDOWS = 2;
+/** At most this long is waited for quiet (then the load starts anyway). */
+const QUIET_MAX_MS = 60_000;
 
 export const scenario: Scenario = {
   id: 'redis',
@@ -53,17 +62,41 @@ export const scenario: Scenario = {
         '--durability',
         'everysec',
       ]),
+      'kvd-threads': await startServer(process.execPath, (port) => [
+        '--max-semi-space-size=4',
+        '--expose-gc',
+        new URL('../../../dist/main/cli.js', import.meta.url).pathname,
+        'serve',
+        '--port',
+        String(port),
+        '--dir',
+        temp.dir('redis-kvd-threads'),
+        '--durability',
+        'everysec',
+        '--network-threads',
+        '2',
+      ]),
       redis: await startRedisServer(temp.dir('redis-redis')),
+      'redis-io-threads': await startRedisServer(temp.dir('redis-redis-io'), [
+        '--io-threads',
+        '2',
+        '--io-threads-do-reads',
+        'yes',
+      ]),
       'node-floor': await startServer(process.execPath, (port) => [
         '--max-semi-space-size=4',
         new URL('../engines/resp-floor.js', import.meta.url).pathname,
         String(port),
       ]),
     };
+    const waitedMs: number[] = [];
     try {
       const idle = { kvd: memoryOf(servers.kvd), redis: memoryOf(servers.redis) };
       for (const pipeline of PIPELINES) {
         for (const engine of ENGINES) {
+          // Every load starts on a quiet machine: a kvd loaded before compacts its segments
+          // for a while, which would otherwise fall on the next server's load.
+          waitedMs.push(await untilQuiet(Object.values(servers)));
           const rates = runBenchmark(servers[engine].port, requests, pipeline);
           for (const [test, rps] of rates) {
             out.value(
@@ -86,9 +119,24 @@ export const scenario: Scenario = {
               (f) => f.id === figureId('redis', 'A', engine, `${test}.P${pipeline}`),
             );
           const [kvd, redis, floor] = [figure('kvd'), figure('redis'), figure('node-floor')];
+          const [threads, redisIo] = [figure('kvd-threads'), figure('redis-io-threads')];
           const name = `${test.toUpperCase()} -P ${pipeline}`;
           if (kvd && redis)
             out.ratio(`redis.${test}.P${pipeline}`, `${name}: kvd ÷ redis`, kvd, redis);
+          if (threads && redis)
+            out.ratio(
+              `redis.threads.${test}.P${pipeline}`,
+              `${name}: kvd --network-threads 2 ÷ redis`,
+              threads,
+              redis,
+            );
+          if (threads && redisIo)
+            out.ratio(
+              `redis.threadsIo.${test}.P${pipeline}`,
+              `${name}: kvd --network-threads 2 ÷ redis --io-threads 2`,
+              threads,
+              redisIo,
+            );
           if (floor && redis)
             out.ratio(
               `redis.floor.${test}.P${pipeline}`,
@@ -108,6 +156,9 @@ export const scenario: Scenario = {
       out.note(
         'all servers on 127.0.0.1, same machine as redis-benchmark (which takes CPU too); the Node floor (bench/engines/resp-floor.ts) parses each request and answers from constants, with no store',
       );
+      out.note(
+        `each load started once every server had been quiet for ${QUIET_WINDOWS} × ${QUIET_WINDOW_MS} ms (≤ ${QUIET_TICKS} CPU ticks each); waits: ${waitedMs.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s`,
+      );
       // A wait, not a poll: the figure is the memory a server keeps once it has been idle this long.
       await delay(IDLE_MS);
       for (const engine of ['kvd', 'redis'] as const) {
@@ -118,6 +169,31 @@ export const scenario: Scenario = {
     }
   },
 };
+
+/** CPU time a process has used, in clock ticks (utime + stime, every thread). */
+function cpuTicks(server: RunningServer): number {
+  const stat = readFileSync(`/proc/${server.child.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/**
+ * Polls each QUIET_WINDOW_MS until the servers together used at most QUIET_TICKS in each of
+ * QUIET_WINDOWS windows in a row (at most QUIET_MAX_MS); returns the ms waited.
+ */
+async function untilQuiet(servers: readonly RunningServer[]): Promise<number> {
+  const total = () => servers.reduce((sum, server) => sum + cpuTicks(server), 0);
+  const started = performance.now();
+  let before = total();
+  let quiet = 0;
+  while (quiet < QUIET_WINDOWS && performance.now() - started < QUIET_MAX_MS) {
+    await delay(QUIET_WINDOW_MS);
+    const now = total();
+    quiet = now - before <= QUIET_TICKS ? quiet + 1 : 0;
+    before = now;
+  }
+  return performance.now() - started;
+}
 
 /** Runs redis-benchmark and returns requests per second per test ("set", "get"). */
 function runBenchmark(port: number, requests: number, pipeline: number): [string, number][] {
