@@ -1,5 +1,5 @@
 // Scenario "redis": the daemon against redis-server through redis-benchmark, in the same run:
-// `redis-benchmark -t set,get -n N -r N -d 100 -P 16 -c 50` and the same with -P 1, with both
+// `redis-benchmark -t set -n N -r N -d 100 -P 16 -c 50`, then `-t get`, and the same with -P 1, with both
 // servers at the same durability (kvd --durability everysec; Redis appendonly yes, appendfsync
 // everysec, no RDB snapshots). Needs Debian's redis-server and redis-tools; skipped without them.
 // Then each server's memory, from /proc/<pid>/smaps_rollup, split into anonymous pages (heaps,
@@ -94,11 +94,12 @@ export const scenario: Scenario = {
       const idle = { kvd: memoryOf(servers.kvd), redis: memoryOf(servers.redis) };
       for (const pipeline of PIPELINES) {
         for (const engine of ENGINES) {
-          // Every load starts on a quiet machine: a kvd loaded before compacts its segments
-          // for a while, which would otherwise fall on the next server's load.
-          waitedMs.push(await untilQuiet(Object.values(servers)));
-          const rates = runBenchmark(servers[engine].port, requests, pipeline);
-          for (const [test, rps] of rates) {
+          for (const test of ['set', 'get'] as const) {
+            // Every load starts on a quiet machine: a kvd just loaded compacts its segments
+            // (and a redis-server rewrites its AOF) for a while, which would otherwise fall on
+            // the next load, its own GETs or another server's.
+            waitedMs.push(await untilQuiet(Object.values(servers)));
+            const rps = runBenchmark(servers[engine].port, test, requests, pipeline);
             out.value(
               {
                 id: figureId('redis', 'A', engine, `${test}.P${pipeline}`),
@@ -195,8 +196,8 @@ async function untilQuiet(servers: readonly RunningServer[]): Promise<number> {
   return performance.now() - started;
 }
 
-/** Runs redis-benchmark and returns requests per second per test ("set", "get"). */
-function runBenchmark(port: number, requests: number, pipeline: number): [string, number][] {
+/** Runs redis-benchmark's `test` ("set" or "get") and returns its requests per second. */
+function runBenchmark(port: number, test: string, requests: number, pipeline: number): number {
   const csv = execFileSync(
     'redis-benchmark',
     [
@@ -205,7 +206,7 @@ function runBenchmark(port: number, requests: number, pipeline: number): [string
       '-p',
       String(port),
       '-t',
-      'set,get',
+      test,
       '-n',
       String(requests),
       '-r',
@@ -220,13 +221,11 @@ function runBenchmark(port: number, requests: number, pipeline: number): [string
     ],
     { encoding: 'utf8', maxBuffer: 1 << 20 },
   );
-  const rates: [string, number][] = [];
   for (const line of csv.split('\n')) {
     const cells = line.split(',').map((c) => c.replace(/"/g, ''));
-    const test = cells[0]?.toLowerCase();
-    if ((test === 'set' || test === 'get') && cells[1]) rates.push([test, Number(cells[1])]);
+    if (cells[0]?.toLowerCase() === test && cells[1]) return Number(cells[1]);
   }
-  return rates;
+  throw new Error(`redis-benchmark -t ${test} printed no rate: ${csv}`);
 }
 
 /** A process's resident memory, bytes: anonymous (with shared anonymous) and file-backed. */
