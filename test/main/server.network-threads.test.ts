@@ -258,6 +258,19 @@ describe('network threads', () => {
     );
   });
 
+  it('close their idle clients after --idle-timeout', async () => {
+    const server = await serve({ networkThreads: 2, idleTimeoutSeconds: 1 });
+    const main = await connected(server.port);
+    const onThread = await connected(server.port);
+    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(1);
+    await onThread.closed; // the thread's idle timer, not the client, closed it
+    await pollUntil(
+      'the closed client is no longer counted',
+      () => server.clients().length <= 1,
+      5_000,
+    );
+  });
+
   it('end their clients and stop when the server closes', async () => {
     const server = await serve({ networkThreads: 3 });
     const clients = [];
