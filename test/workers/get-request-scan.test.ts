@@ -1,17 +1,20 @@
 // A network thread's recogniser of plain GETs: a canonical GET of any key (up to the limit) is
 // found whole and reported incomplete at every shorter prefix, with the key's exact place;
 // anything else, from its first byte that cannot belong to a plain GET, is "other"; and for
-// any bytes at all, a GET is reported only where the full RESP parser reads the same GET.
+// any bytes at all, a GET is reported only where the full RESP parser reads the same GET. And
+// which other requests a network thread has the main thread run (remoteRequest).
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RespParser } from '../../dist/main/server/resp-parser.js';
+import { REMOTE_REQUEST_MAX_BYTES } from '../../dist/shared/network-messages.js';
 import {
   GetRequestScan,
   SCAN_GET,
   SCAN_INCOMPLETE,
   SCAN_OTHER,
 } from '../../dist/workers/get-request-scan.js';
+import { remoteRequest } from '../../dist/workers/remote-request.js';
 
 const MAX_KEY = 64;
 
@@ -92,5 +95,43 @@ describe('GetRequestScan', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('remoteRequest', () => {
+  const bytes = (...args: string[]): Buffer =>
+    Buffer.concat([
+      Buffer.from(`*${args.length}\r\n`),
+      ...args.map((a) => Buffer.from(`$${Buffer.byteLength(a)}\r\n${a}\r\n`)),
+    ]);
+
+  it('takes the setup requests whole, with their length, and nothing else', () => {
+    const ping = bytes('PING');
+    expect(remoteRequest(Buffer.concat([ping, bytes('GET', 'k')]))).toMatchObject({
+      length: ping.length,
+    });
+    expect(remoteRequest(bytes('client', 'SetInfo', 'LIB-NAME', 'x'))).toMatchObject({
+      args: [
+        Buffer.from('client'),
+        Buffer.from('SetInfo'),
+        Buffer.from('LIB-NAME'),
+        Buffer.from('x'),
+      ],
+    });
+    expect(remoteRequest(bytes('INFO', 'server'))).not.toBeUndefined();
+    expect(remoteRequest(bytes('CLIENT', 'KILL', 'ID', '1'))).toBeUndefined();
+    expect(remoteRequest(bytes('CLIENT'))).toBeUndefined();
+    expect(remoteRequest(bytes('SET', 'k', 'v'))).toBeUndefined();
+    expect(remoteRequest(Buffer.from('PING\r\n'))).toBeUndefined(); // inline
+    expect(remoteRequest(Buffer.from('*x\r\n'))).toBeUndefined(); // a protocol error
+    // An empty request has no reply (as in Redis): what follows it decides.
+    expect(remoteRequest(Buffer.from('*0\r\n'))).toBe('incomplete');
+  });
+
+  it('waits for the rest of a short request, not of a long one', () => {
+    const ping = bytes('ECHO', 'x'.repeat(100));
+    expect(remoteRequest(ping.subarray(0, ping.length - 3))).toBe('incomplete');
+    const long = bytes('ECHO', 'x'.repeat(REMOTE_REQUEST_MAX_BYTES));
+    expect(remoteRequest(long.subarray(0, long.length - 3))).toBeUndefined();
   });
 });

@@ -1,0 +1,143 @@
+// Owns what a daemon network thread does (src/workers/network-thread.ts is its entry): adopt
+// clients by fd, serve them with GetConnection over its own RecordReader, count their GETs in
+// its shared counters, send their setup requests to the main thread, hand them back by fd,
+// CLIENT KILL, and shutdown. Runs on any thread over any MessagePort, so tests drive it in place.
+
+import { Socket } from 'node:net';
+import type { MessagePort } from 'node:worker_threads';
+import { socketFds } from '../shared/file-map.js';
+import { IndexTable } from '../shared/index-table.js';
+import {
+  COUNTER_GETS,
+  COUNTER_HITS,
+  COUNTER_MISSES,
+  COUNTER_USEC,
+  type FromNetworkThread,
+  NETWORK_COUNTERS,
+  type NetworkThreadInit,
+  type ToNetworkThread,
+} from '../shared/network-messages.js';
+import { RecordReader } from '../shared/record-reader.js';
+import { GetConnection, type GetConnectionHost } from './get-connection.js';
+import { GetRequestScan } from './get-request-scan.js';
+
+/** After `close`, clients that have not closed within this long are cut off (as the main thread's are). */
+const LINGER_MS = 2_000;
+
+/** The fd under a socket (Node keeps it on the handle; Unix only, as is this thread). */
+function fdOf(socket: Socket): number {
+  return (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
+}
+
+/** One network thread's clients and reader, driven by the messages on `port`. */
+export class NetworkService implements GetConnectionHost {
+  readonly reader: RecordReader;
+  readonly scan: GetRequestScan;
+  readonly idleTimeoutMs: number;
+  private readonly counters: Float64Array;
+  private readonly clients = new Map<number, GetConnection>();
+  private readonly sweeper: NodeJS.Timeout;
+  private closing = false;
+
+  constructor(
+    init: NetworkThreadInit,
+    private readonly port: MessagePort,
+  ) {
+    this.counters = new Float64Array(
+      init.counters,
+      init.slot * NETWORK_COUNTERS * 8,
+      NETWORK_COUNTERS,
+    );
+    this.reader = new RecordReader(init.dir, new IndexTable(init.index), init.readMode);
+    this.scan = new GetRequestScan(init.maxKeyBytes);
+    this.idleTimeoutMs = init.idleTimeoutMs;
+    // Retired segments' fds (and their disk space) are let go within a second, as a reader's are.
+    this.sweeper = setInterval(() => this.reader.sweep(), 1000);
+    this.sweeper.unref();
+    port.on('message', (message: ToNetworkThread) => this.receive(message));
+  }
+
+  count(gets: number, hits: number, usec: number): void {
+    const counters = this.counters;
+    counters[COUNTER_GETS] += gets;
+    counters[COUNTER_HITS] += hits;
+    counters[COUNTER_MISSES] += gets - hits;
+    counters[COUNTER_USEC] += usec;
+  }
+
+  run(connection: GetConnection, args: Buffer[]): void {
+    this.send({ kind: 'run', id: connection.id, args });
+  }
+
+  handBack(connection: GetConnection, socket: Socket, bytes: Buffer): void {
+    const copy = socketFds!.dupFd(fdOf(socket));
+    this.clients.delete(connection.id);
+    socket.removeAllListeners('close');
+    socket.destroy();
+    if (typeof copy !== 'number') {
+      this.send({ kind: 'gone', id: connection.id }); // the client sees its connection close
+      return;
+    }
+    this.send({ kind: 'handback', id: connection.id, fd: copy, bytes });
+  }
+
+  gone(connection: GetConnection): void {
+    if (this.clients.delete(connection.id)) this.send({ kind: 'gone', id: connection.id });
+    if (this.closing && this.clients.size === 0) this.finish();
+  }
+
+  private send(message: FromNetworkThread): void {
+    this.port.postMessage(message);
+  }
+
+  private receive(message: ToNetworkThread): void {
+    switch (message.kind) {
+      case 'adopt':
+        this.adopt(message.id, message.fd);
+        break;
+      case 'kill':
+        this.clients.get(message.id)?.destroy();
+        break;
+      case 'ran': {
+        const reply = message.reply;
+        this.clients
+          .get(message.id)
+          ?.ran(Buffer.from(reply.buffer, reply.byteOffset, reply.length));
+        break;
+      }
+      case 'close':
+        this.closing = true;
+        if (this.clients.size === 0) this.finish();
+        else {
+          for (const client of this.clients.values()) client.end();
+          setTimeout(() => {
+            for (const client of this.clients.values()) client.destroy();
+          }, LINGER_MS).unref();
+        }
+        break;
+    }
+  }
+
+  private adopt(id: number, fd: number): void {
+    let socket: Socket;
+    try {
+      socket = new Socket({ fd, readable: true, writable: true });
+    } catch {
+      this.send({ kind: 'gone', id });
+      return;
+    }
+    if (this.closing) {
+      socket.destroy();
+      this.send({ kind: 'gone', id });
+      return;
+    }
+    this.clients.set(id, new GetConnection(id, socket, this));
+  }
+
+  private finish(): void {
+    clearInterval(this.sweeper);
+    this.reader.close();
+    this.send({ kind: 'closed' });
+    this.port.close();
+  }
+}

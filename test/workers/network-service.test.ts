@@ -1,0 +1,178 @@
+// A daemon network thread's service, on this thread (the daemon runs it in a worker, where
+// coverage does not reach), over a MessageChannel and real sockets: it adopts a client by fd
+// and answers its GETs from the store's index, counting them; sends a setup request to the
+// "main thread" and goes on once the reply is back; hands the client back by fd, with the bytes
+// from its first other request, after its earlier replies; CLIENT KILL and shutdown end it.
+
+import { createServer, type Server, Socket } from 'node:net';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Store } from '../../dist/main/index.js';
+import { socketFds } from '../../dist/shared/file-map.js';
+import {
+  COUNTER_GETS,
+  COUNTER_HITS,
+  COUNTER_MISSES,
+  type FromNetworkThread,
+  NETWORK_COUNTERS,
+  type ToNetworkThread,
+} from '../../dist/shared/network-messages.js';
+import { NetworkService } from '../../dist/workers/network-service.js';
+import { encodeCommand, RespClient } from '../fixtures/resp-client.js';
+import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await removeTempDirs();
+});
+
+/** The main thread's end of the channel: every message the service sent, awaitable in order. */
+class MainEnd {
+  private readonly seen: FromNetworkThread[] = [];
+  private waiters: (() => void)[] = [];
+  constructor(readonly port: MessagePort) {
+    port.on('message', (message: FromNetworkThread) => {
+      this.seen.push(message);
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+  }
+  post(message: ToNetworkThread): void {
+    this.port.postMessage(message);
+  }
+  async next(): Promise<FromNetworkThread> {
+    while (this.seen.length === 0) await new Promise<void>((r) => this.waiters.push(r));
+    return this.seen.shift()!;
+  }
+}
+
+interface Setup {
+  readonly main: MainEnd;
+  readonly counters: Float64Array;
+  /** A new client whose socket the service has adopted as `id`. */
+  client(id: number): Promise<RespClient>;
+}
+
+async function setUp(): Promise<Setup> {
+  const dir = await makeTempDir('network-service');
+  const store = await Store.open(dir, { readers: 1 });
+  cleanups.push(() => store.close());
+  await store.set('k', 'value');
+  await store.set('big', Buffer.alloc(100_000, 3));
+  const shared = new SharedArrayBuffer(NETWORK_COUNTERS * 8);
+  const channel = new MessageChannel();
+  const service = new NetworkService(
+    { ...store.readerInit(), maxKeyBytes: 64, idleTimeoutMs: 0, counters: shared, slot: 0 },
+    channel.port1,
+  );
+  const main = new MainEnd(channel.port2);
+  cleanups.push(() => {
+    channel.port1.close();
+    channel.port2.close();
+  });
+  void service;
+  const accepted: Socket[] = [];
+  const waiting: ((s: Socket) => void)[] = [];
+  const server: Server = createServer((socket) => {
+    const wake = waiting.shift();
+    if (wake) wake(socket);
+    else accepted.push(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const port = (server.address() as { port: number }).port;
+  return {
+    main,
+    counters: new Float64Array(shared),
+    async client(id) {
+      const client = await RespClient.connect(port);
+      cleanups.push(() => client.close());
+      const socket =
+        accepted.shift() ?? (await new Promise<Socket>((resolve) => waiting.push(resolve)));
+      const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
+      const copy = socketFds!.dupFd(fd);
+      if (typeof copy !== 'number') throw new Error(copy);
+      socket.destroy();
+      main.post({ kind: 'adopt', id, fd: copy });
+      return client;
+    },
+  };
+}
+
+describe('NetworkService', () => {
+  it('answers GETs, runs setup requests through the main thread, and hands the client back', async () => {
+    const { main, counters, client: connect } = await setUp();
+    const client = await connect(7);
+    expect((await client.call('GET', 'k')).raw).toBe('$5\r\nvalue\r\n');
+    expect((await client.call('get', 'missing')).raw).toBe('$-1\r\n');
+    const big = await client.call('GET', 'big');
+    expect(big.type === 'bulk' && big.value.equals(Buffer.alloc(100_000, 3))).toBe(true);
+    expect([counters[COUNTER_GETS], counters[COUNTER_HITS], counters[COUNTER_MISSES]]).toEqual([
+      3, 2, 1,
+    ]);
+
+    // A setup request goes to the main thread; the GET after it waits for its reply.
+    client.send(
+      Buffer.concat([encodeCommand(['CLIENT', 'SETNAME', 'x']), encodeCommand(['GET', 'k'])]),
+    );
+    const run = await main.next();
+    expect(run).toMatchObject({ kind: 'run', id: 7 });
+    expect(run.kind === 'run' && run.args.map((a) => Buffer.from(a).toString())).toEqual([
+      'CLIENT',
+      'SETNAME',
+      'x',
+    ]);
+    main.post({ kind: 'ran', id: 7, reply: Buffer.from('+OK\r\n') });
+    expect((await client.reply()).raw).toBe('+OK\r\n');
+    expect((await client.reply()).raw).toBe('$5\r\nvalue\r\n');
+
+    // A GET, then a SET in the same write: the GET is answered here, the SET handed back.
+    const set = encodeCommand(['SET', 'k', 'new']);
+    client.send(Buffer.concat([encodeCommand(['GET', 'k']), set, encodeCommand(['GET', 'k'])]));
+    expect((await client.reply()).raw).toBe('$5\r\nvalue\r\n');
+    const back = await main.next();
+    if (back.kind !== 'handback') throw new Error(JSON.stringify(back));
+    expect(back.id).toBe(7);
+    expect(Buffer.from(back.bytes)).toEqual(Buffer.concat([set, encodeCommand(['GET', 'k'])]));
+    // The fd is the main thread's now: what it writes reaches the client.
+    const socket = new Socket({ fd: back.fd, readable: true, writable: true });
+    socket.write('+OK\r\n');
+    expect((await client.reply()).raw).toBe('+OK\r\n');
+    socket.destroy();
+    await client.closed;
+  });
+
+  it('hands a client back at an inline request, and reports clients that leave or are killed', async () => {
+    const { main, client: connect } = await setUp();
+    const inline = await connect(1);
+    inline.send('PING\r\n');
+    const back = await main.next();
+    expect(back).toMatchObject({ kind: 'handback', id: 1 });
+    if (back.kind === 'handback') new Socket({ fd: back.fd }).destroy();
+
+    const leaving = await connect(2);
+    expect((await leaving.call('GET', 'k')).raw).toBe('$5\r\nvalue\r\n');
+    leaving.close();
+    expect(await main.next()).toEqual({ kind: 'gone', id: 2 });
+
+    const killed = await connect(3);
+    expect((await killed.call('GET', 'k')).raw).toBe('$5\r\nvalue\r\n');
+    main.post({ kind: 'kill', id: 3 });
+    await killed.closed;
+    expect(await main.next()).toEqual({ kind: 'gone', id: 3 });
+  });
+
+  it('ends its clients on close, then says so', async () => {
+    const { main, client: connect } = await setUp();
+    const a = await connect(1);
+    const b = await connect(2);
+    expect((await a.call('GET', 'k')).raw).toBe('$5\r\nvalue\r\n');
+    expect((await b.call('GET', 'k')).raw).toBe('$5\r\nvalue\r\n');
+    main.post({ kind: 'close' });
+    expect(await a.rest()).toBe('');
+    expect(await b.rest()).toBe('');
+    const gone = [await main.next(), await main.next()];
+    expect(gone.map((m) => (m.kind === 'gone' ? m.id : -1)).sort()).toEqual([1, 2]);
+    expect(await main.next()).toEqual({ kind: 'closed' });
+  });
+});
