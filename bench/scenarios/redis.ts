@@ -49,33 +49,8 @@ export const scenario: Scenario = {
     }
     const requests = config.keys;
     const servers = {
-      // Started as `npm start` and the `kvd` binary start it (README, "Memory").
-      kvd: await startServer(process.execPath, (port) => [
-        '--max-semi-space-size=4',
-        '--expose-gc',
-        new URL('../../../dist/main/cli.js', import.meta.url).pathname,
-        'serve',
-        '--port',
-        String(port),
-        '--dir',
-        temp.dir('redis-kvd'),
-        '--durability',
-        'everysec',
-      ]),
-      'kvd-threads': await startServer(process.execPath, (port) => [
-        '--max-semi-space-size=4',
-        '--expose-gc',
-        new URL('../../../dist/main/cli.js', import.meta.url).pathname,
-        'serve',
-        '--port',
-        String(port),
-        '--dir',
-        temp.dir('redis-kvd-threads'),
-        '--durability',
-        'everysec',
-        '--network-threads',
-        '2',
-      ]),
+      kvd: await startKvd(temp.dir('redis-kvd')),
+      'kvd-threads': await startKvd(temp.dir('redis-kvd-threads'), ['--network-threads', '2']),
       redis: await startRedisServer(temp.dir('redis-redis')),
       'redis-io-threads': await startRedisServer(temp.dir('redis-redis-io'), [
         '--io-threads',
@@ -170,6 +145,26 @@ export const scenario: Scenario = {
     }
   },
 };
+
+/**
+ * Starts `kvd serve` on `dir` at everysec, with `extra` flags: as `npm start` and the `kvd`
+ * binary start it (README, "Memory").
+ */
+function startKvd(dir: string, extra: readonly string[] = []): Promise<RunningServer> {
+  return startServer(process.execPath, (port) => [
+    '--max-semi-space-size=4',
+    '--expose-gc',
+    new URL('../../../dist/main/cli.js', import.meta.url).pathname,
+    'serve',
+    '--port',
+    String(port),
+    '--dir',
+    dir,
+    '--durability',
+    'everysec',
+    ...extra,
+  ]);
+}
 
 /** CPU time a process has used, in clock ticks (utime + stime, every thread). */
 function cpuTicks(server: RunningServer): number {
