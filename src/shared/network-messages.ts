@@ -3,6 +3,7 @@
 // connection-setup commands a network thread has the main thread run for a client it keeps,
 // CLIENT KILL, shutdown, and the counters a network thread publishes in shared memory for INFO.
 
+import { COMMAND_LATENCY_BOUNDS } from './command-latency-bounds.js';
 import type { ReaderInit } from './messages.js';
 
 /** What a network thread gets at start-up (workerData). */
@@ -15,11 +16,11 @@ export interface NetworkThreadInit extends ReaderInit {
   readonly counters: SharedArrayBuffer;
   /** This thread's place among the network threads (its counters' slot). */
   readonly slot: number;
+  /** Whether to count GETs' latencies by bucket (the daemon's metrics endpoint is on). */
+  readonly timed: boolean;
 }
 
-/** The counters each network thread keeps, by place in its slot (float64 each). */
-export const NETWORK_COUNTERS = 4;
-/** GETs answered. */
+/** GETs answered (the first of the float64 counters in each thread's slot). */
 export const COUNTER_GETS = 0;
 /** GETs that found a value (INFO keyspace_hits). */
 export const COUNTER_HITS = 1;
@@ -27,15 +28,40 @@ export const COUNTER_HITS = 1;
 export const COUNTER_MISSES = 2;
 /** Microseconds spent answering GETs (INFO commandstats' usec). */
 export const COUNTER_USEC = 3;
+/** With `timed`: the GETs' latencies summed, in seconds (the metrics histogram's sum). */
+export const COUNTER_LATENCY_SECONDS = 4;
+/**
+ * With `timed`: GETs per latency bucket of `COMMAND_LATENCY_BOUNDS` (not cumulative), from this
+ * slot on, one more for above every bound.
+ */
+export const COUNTER_LATENCY_BUCKETS = 5;
+/** The counters each network thread keeps in its slot (float64 each). */
+export const NETWORK_COUNTERS = COUNTER_LATENCY_BUCKETS + COMMAND_LATENCY_BOUNDS.length + 1;
 
 /** From the main thread to a network thread. */
 export type ToNetworkThread =
-  /** Serve the client whose socket is `fd` (a copy the thread now owns), known as `id`. */
-  | { readonly kind: 'adopt'; readonly id: number; readonly fd: number }
+  /**
+   * Serve the client whose socket is `fd` (a copy the thread now owns), known as `id`;
+   * `authenticated`: whether it may read yet (false until AUTH when a password is required).
+   */
+  | {
+      readonly kind: 'adopt';
+      readonly id: number;
+      readonly fd: number;
+      readonly authenticated: boolean;
+    }
   /** CLIENT KILL: close the client's socket at once. */
   | { readonly kind: 'kill'; readonly id: number }
-  /** The reply to the client's request sent with `run`, encoded (RESP2). */
-  | { readonly kind: 'ran'; readonly id: number; readonly reply: Uint8Array }
+  /**
+   * The reply to the client's request sent with `run`, encoded (RESP2), and whether the client
+   * is authenticated after it (AUTH).
+   */
+  | {
+      readonly kind: 'ran';
+      readonly id: number;
+      readonly reply: Uint8Array;
+      readonly authenticated: boolean;
+    }
   /** Shut down: read no more, send what is answered, end every socket, then say `closed`. */
   | { readonly kind: 'close' };
 
@@ -64,13 +90,15 @@ export type FromNetworkThread =
 /**
  * Requests a network thread has the main thread run without giving the client up, by command
  * name (lower case) and, for CLIENT, subcommand: what client libraries send as they connect
- * (ioredis: CLIENT SETINFO, then INFO for its ready check). None of them changes more than the
- * client's name and library fields, which the main thread's session for the client holds.
+ * (AUTH when a password is set; ioredis: CLIENT SETINFO, then INFO for its ready check). None of
+ * them changes more than the client's name, library fields and authentication, which the main
+ * thread's session for the client holds (and `ran` carries back).
  */
 export const REMOTE_COMMANDS: ReadonlyMap<string, ReadonlySet<string> | undefined> = new Map<
   string,
   ReadonlySet<string> | undefined
 >([
+  ['auth', undefined],
   ['info', undefined],
   ['ping', undefined],
   ['echo', undefined],

@@ -1,6 +1,7 @@
 // Owns one client on a network thread: it answers the client's plain GETs from the shared
-// index, in order; has the main thread run its connection-setup requests (remote-request.ts),
-// reading nothing more until the reply is back; and hands the socket back to the main thread at
+// index, in order, once the client is authenticated; has the main thread run its
+// connection-setup requests (remote-request.ts: AUTH among them), reading nothing more until the
+// reply is back; and hands the socket back to the main thread at
 // the first request that is anything else (or a GET whose read failed), with the bytes from
 // that request on. Replies already written are sent before the socket moves, so the client
 // sees every reply in order.
@@ -47,6 +48,8 @@ export class GetConnection {
     readonly id: number,
     private readonly socket: Socket,
     private readonly host: GetConnectionHost,
+    /** Whether the client may read: false until AUTH succeeds when a password is required. */
+    private authenticated: boolean,
   ) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -74,9 +77,13 @@ export class GetConnection {
     this.socket.resume();
   }
 
-  /** The main thread's reply to the request `run` sent: sent on, and parsing goes on. */
-  ran(reply: Buffer): void {
+  /**
+   * The main thread's reply to the request `run` sent, and whether the client is authenticated
+   * after it: the reply is sent on, and parsing goes on.
+   */
+  ran(reply: Buffer, authenticated: boolean): void {
     if (this.leaving) return;
+    this.authenticated = authenticated;
     this.send(reply);
     this.awaitingMain = false;
     this.socket.resume();
@@ -93,13 +100,16 @@ export class GetConnection {
     else this.take(b);
   }
 
-  /** Answers the plain GETs at the start of `b`, then decides what the rest needs. */
+  /**
+   * Answers the plain GETs at the start of `b` (none before AUTH: the main thread refuses them),
+   * then decides what the rest needs.
+   */
   private take(b: Buffer): void {
     const scan = this.host.scan;
     const keys = this.keys;
     let p = 0;
     let outcome = SCAN_INCOMPLETE;
-    while (p < b.length) {
+    while (p < b.length && this.authenticated) {
       outcome = scan.scan(b, p, b.length);
       if (outcome !== SCAN_GET) break;
       keys.push(b.subarray(scan.keyStart, scan.keyEnd));
@@ -117,7 +127,10 @@ export class GetConnection {
     keys.length = 0;
     if (p >= b.length) return;
     const rest = b.subarray(p);
-    const remote = outcome === SCAN_INCOMPLETE ? 'incomplete' : remoteRequest(rest);
+    const remote =
+      outcome === SCAN_INCOMPLETE && this.authenticated
+        ? 'incomplete'
+        : remoteRequest(rest, !this.authenticated);
     if (remote === 'incomplete') this.pending = rest;
     else if (remote === undefined) this.leave(rest);
     else {

@@ -5,11 +5,14 @@
 
 import { Socket } from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
+import { latencyBucket } from '../shared/command-latency-bounds.js';
 import { socketFds } from '../shared/file-map.js';
 import { IndexTable } from '../shared/index-table.js';
 import {
   COUNTER_GETS,
   COUNTER_HITS,
+  COUNTER_LATENCY_BUCKETS,
+  COUNTER_LATENCY_SECONDS,
   COUNTER_MISSES,
   COUNTER_USEC,
   type FromNetworkThread,
@@ -35,6 +38,7 @@ export class NetworkService implements GetConnectionHost {
   readonly scan: GetRequestScan;
   readonly idleTimeoutMs: number;
   private readonly counters: Float64Array;
+  private readonly timed: boolean;
   private readonly clients = new Map<number, GetConnection>();
   private readonly sweeper: NodeJS.Timeout;
   private closing = false;
@@ -51,6 +55,7 @@ export class NetworkService implements GetConnectionHost {
     this.reader = new RecordReader(init.dir, new IndexTable(init.index), init.readMode);
     this.scan = new GetRequestScan(init.maxKeyBytes);
     this.idleTimeoutMs = init.idleTimeoutMs;
+    this.timed = init.timed;
     // Retired segments' fds (and their disk space) are let go within a second, as a reader's are.
     this.sweeper = setInterval(() => this.reader.sweep(), 1000);
     this.sweeper.unref();
@@ -63,6 +68,13 @@ export class NetworkService implements GetConnectionHost {
     counters[COUNTER_HITS] += hits;
     counters[COUNTER_MISSES] += gets - hits;
     counters[COUNTER_USEC] += usec;
+    if (this.timed) {
+      // Each GET of the batch waited for the whole batch, as a pipelined GET on the main
+      // thread is timed from its burst's start to its reply.
+      const seconds = usec / 1_000_000;
+      counters[COUNTER_LATENCY_SECONDS] += seconds * gets;
+      counters[COUNTER_LATENCY_BUCKETS + latencyBucket(seconds)] += gets;
+    }
   }
 
   run(connection: GetConnection, args: Buffer[]): void {
@@ -93,7 +105,7 @@ export class NetworkService implements GetConnectionHost {
   private receive(message: ToNetworkThread): void {
     switch (message.kind) {
       case 'adopt':
-        this.adopt(message.id, message.fd);
+        this.adopt(message.id, message.fd, message.authenticated);
         break;
       case 'kill':
         this.clients.get(message.id)?.destroy();
@@ -102,7 +114,7 @@ export class NetworkService implements GetConnectionHost {
         const reply = message.reply;
         this.clients
           .get(message.id)
-          ?.ran(Buffer.from(reply.buffer, reply.byteOffset, reply.length));
+          ?.ran(Buffer.from(reply.buffer, reply.byteOffset, reply.length), message.authenticated);
         break;
       }
       case 'close':
@@ -118,7 +130,7 @@ export class NetworkService implements GetConnectionHost {
     }
   }
 
-  private adopt(id: number, fd: number): void {
+  private adopt(id: number, fd: number, authenticated: boolean): void {
     let socket: Socket;
     try {
       socket = new Socket({ fd, readable: true, writable: true });
@@ -131,7 +143,7 @@ export class NetworkService implements GetConnectionHost {
       this.send({ kind: 'gone', id });
       return;
     }
-    this.clients.set(id, new GetConnection(id, socket, this));
+    this.clients.set(id, new GetConnection(id, socket, this, authenticated));
   }
 
   private finish(): void {

@@ -15,10 +15,15 @@ export interface RemoteRequest {
 /**
  * The request at the start of `bytes` if it is one to run remotely; 'incomplete' if it may be
  * one and more bytes are needed; undefined if the client must go back to the main thread.
+ * `unauthenticated`: parsed with the main thread's limits before AUTH.
  */
-export function remoteRequest(bytes: Buffer): RemoteRequest | 'incomplete' | undefined {
+export function remoteRequest(
+  bytes: Buffer,
+  unauthenticated = false,
+): RemoteRequest | 'incomplete' | undefined {
   if (bytes[0] !== 42) return undefined; // inline requests go back: '*' starts a multibulk
   const parser = new RespParser(DEFAULT_PARSER_LIMITS);
+  parser.unauthenticated = unauthenticated;
   const seen = bytes.subarray(0, REMOTE_REQUEST_MAX_BYTES);
   parser.push(seen);
   let args: Buffer[] | undefined;

@@ -2,7 +2,8 @@
 // coverage does not reach), over a MessageChannel and real sockets: it adopts a client by fd
 // and answers its GETs from the store's index, counting them; sends a setup request to the
 // "main thread" and goes on once the reply is back; hands the client back by fd, with the bytes
-// from its first other request, after its earlier replies; CLIENT KILL and shutdown end it.
+// from its first other request, after its earlier replies; reads nothing for a client before
+// AUTH; times its GETs by latency bucket; CLIENT KILL and shutdown end it.
 
 import { createServer, type Server, Socket } from 'node:net';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
@@ -12,6 +13,8 @@ import { socketFds } from '../../dist/shared/file-map.js';
 import {
   COUNTER_GETS,
   COUNTER_HITS,
+  COUNTER_LATENCY_BUCKETS,
+  COUNTER_LATENCY_SECONDS,
   COUNTER_MISSES,
   type FromNetworkThread,
   NETWORK_COUNTERS,
@@ -49,8 +52,8 @@ class MainEnd {
 interface Setup {
   readonly main: MainEnd;
   readonly counters: Float64Array;
-  /** A new client whose socket the service has adopted as `id`. */
-  client(id: number): Promise<RespClient>;
+  /** A new client whose socket the service has adopted as `id` (not yet `authenticated`). */
+  client(id: number, authenticated?: boolean): Promise<RespClient>;
 }
 
 async function setUp(): Promise<Setup> {
@@ -62,7 +65,14 @@ async function setUp(): Promise<Setup> {
   const shared = new SharedArrayBuffer(NETWORK_COUNTERS * 8);
   const channel = new MessageChannel();
   const service = new NetworkService(
-    { ...store.readerInit(), maxKeyBytes: 64, idleTimeoutMs: 0, counters: shared, slot: 0 },
+    {
+      ...store.readerInit(),
+      maxKeyBytes: 64,
+      idleTimeoutMs: 0,
+      counters: shared,
+      slot: 0,
+      timed: true,
+    },
     channel.port1,
   );
   const main = new MainEnd(channel.port2);
@@ -84,7 +94,7 @@ async function setUp(): Promise<Setup> {
   return {
     main,
     counters: new Float64Array(shared),
-    async client(id) {
+    async client(id, authenticated = true) {
       const client = await RespClient.connect(port);
       cleanups.push(() => client.close());
       const socket =
@@ -93,7 +103,7 @@ async function setUp(): Promise<Setup> {
       const copy = socketFds!.dupFd(fd);
       if (typeof copy !== 'number') throw new Error(copy);
       socket.destroy();
-      main.post({ kind: 'adopt', id, fd: copy });
+      main.post({ kind: 'adopt', id, fd: copy, authenticated });
       return client;
     },
   };
@@ -122,7 +132,7 @@ describe('NetworkService', () => {
       'SETNAME',
       'x',
     ]);
-    main.post({ kind: 'ran', id: 7, reply: Buffer.from('+OK\r\n') });
+    main.post({ kind: 'ran', id: 7, reply: Buffer.from('+OK\r\n'), authenticated: true });
     expect((await client.reply()).raw).toBe('+OK\r\n');
     expect((await client.reply()).raw).toBe('$5\r\nvalue\r\n');
 
@@ -160,6 +170,45 @@ describe('NetworkService', () => {
     main.post({ kind: 'kill', id: 3 });
     await killed.closed;
     expect(await main.next()).toEqual({ kind: 'gone', id: 3 });
+  });
+
+  it('reads nothing for a client before AUTH, and runs its AUTH on the main thread', async () => {
+    const { main, counters, client: connect } = await setUp();
+    // A GET before AUTH goes to the main thread (which refuses it).
+    const refused = await connect(1, false);
+    refused.send(encodeCommand(['GET', 'k']));
+    const back = await main.next();
+    if (back.kind !== 'handback') throw new Error(JSON.stringify(back));
+    expect(Buffer.from(back.bytes)).toEqual(encodeCommand(['GET', 'k']));
+    new Socket({ fd: back.fd }).destroy();
+
+    // AUTH goes to the main thread; the GET after it is answered here once it says yes.
+    const client = await connect(2, false);
+    client.send(Buffer.concat([encodeCommand(['AUTH', 'secret']), encodeCommand(['GET', 'k'])]));
+    const run = await main.next();
+    expect(run.kind === 'run' && run.args.map((a) => Buffer.from(a).toString())).toEqual([
+      'AUTH',
+      'secret',
+    ]);
+    main.post({ kind: 'ran', id: 2, reply: Buffer.from('+OK\r\n'), authenticated: true });
+    expect((await client.reply()).raw).toBe('+OK\r\n');
+    expect((await client.reply()).raw).toBe('$5\r\nvalue\r\n');
+    expect(counters[COUNTER_GETS]).toBe(1);
+    // Timed: the GET is in one latency bucket, and its latency in the sum.
+    const buckets = counters.subarray(COUNTER_LATENCY_BUCKETS, NETWORK_COUNTERS);
+    expect(buckets.reduce((a, b) => a + b, 0)).toBe(1);
+    expect(counters[COUNTER_LATENCY_SECONDS]).toBeGreaterThan(0);
+
+    // A refused AUTH leaves it unauthenticated: its next GET goes to the main thread.
+    const denied = await connect(3, false);
+    denied.send(encodeCommand(['AUTH', 'wrong']));
+    expect(await main.next()).toMatchObject({ kind: 'run', id: 3 });
+    main.post({ kind: 'ran', id: 3, reply: Buffer.from('-WRONGPASS\r\n'), authenticated: false });
+    expect((await denied.reply()).raw).toBe('-WRONGPASS\r\n');
+    denied.send(encodeCommand(['GET', 'k']));
+    const moved = await main.next();
+    expect(moved).toMatchObject({ kind: 'handback', id: 3 });
+    if (moved.kind === 'handback') new Socket({ fd: moved.fd }).destroy();
   });
 
   it('ends its clients on close, then says so', async () => {

@@ -22,7 +22,7 @@ export class ClientSession {
   libName = '';
   libVersion = '';
   /** When the connection was accepted (ms since the epoch). */
-  readonly createdAt = Date.now();
+  readonly createdAt: number;
   /** Whether this is a replica's master client (it may write when clients may not). */
   isMaster = false;
   /** Whether replies are dropped: a replica after PSYNC (REPLCONF ACK gets no reply). */
@@ -65,8 +65,19 @@ export class ClientSession {
     passwordRequired: boolean,
     /** This server's end of the connection, `ip:port` (CLIENT LIST's laddr); '' if none. */
     readonly localAddress = '',
+    /**
+     * The session the client had on a network thread, when it comes back to the main thread:
+     * its name, library, authentication and age carry over.
+     */
+    carried?: ClientSession,
   ) {
-    this.authenticated = !passwordRequired;
+    this.authenticated = carried?.authenticated ?? !passwordRequired;
+    this.createdAt = carried?.createdAt ?? Date.now();
+    if (carried !== undefined) {
+      this.name = carried.name;
+      this.libName = carried.libName;
+      this.libVersion = carried.libVersion;
+    }
   }
 
   /**

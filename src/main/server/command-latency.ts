@@ -2,16 +2,10 @@
 // in plain numbers and one Float64Array, counted since the daemon started (CONFIG RESETSTAT does
 // not touch them: Prometheus counters only go up). They exist only when metrics are on.
 
+import { COMMAND_LATENCY_BOUNDS, latencyBucket } from '../../shared/command-latency-bounds.js';
 import type { LatencyDistribution } from '../index.js';
 
-/**
- * Upper bounds of the command latency buckets, in seconds: 10 µs (a GET answered on the caller's
- * thread) to 2.5 s, roughly ×2–×2.5 apart.
- */
-export const COMMAND_LATENCY_BOUNDS: readonly number[] = [
-  0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-  0.25, 0.5, 1, 2.5,
-];
+export { COMMAND_LATENCY_BOUNDS };
 
 /**
  * One command's monotonic counters and latency buckets. Main thread. Counting allocates
@@ -34,9 +28,18 @@ export class CommandLatency {
     if (failed) this.errors++;
     this.timed++;
     this.seconds += seconds;
-    let i = 0;
-    while (i < COMMAND_LATENCY_BOUNDS.length && seconds > COMMAND_LATENCY_BOUNDS[i]!) i++;
-    this.perBucket[i]!++;
+    this.perBucket[latencyBucket(seconds)]!++;
+  }
+
+  /**
+   * Counts `calls` calls that ran, none failed, `seconds` in all, `perBucket[i]` of them in
+   * bucket i: what a network thread counted (network-threads.ts).
+   */
+  observeMany(calls: number, seconds: number, perBucket: ArrayLike<number>): void {
+    this.calls += calls;
+    this.timed += calls;
+    this.seconds += seconds;
+    for (let i = 0; i < this.perBucket.length; i++) this.perBucket[i]! += perBucket[i]!;
   }
 
   /** Counts a call refused before it ran: answered with an error, not timed. */

@@ -55,6 +55,7 @@ export class Connection implements RequestOwner, Pumpable {
     private readonly store: ConnectionStore,
     private readonly options: ConnectionOptions,
     private readonly onClose: (connection: Connection) => void,
+    carried?: ClientSession, // its session on a network thread, when it comes back from one
   ) {
     const address =
       socket.remoteAddress !== undefined
@@ -62,7 +63,7 @@ export class Connection implements RequestOwner, Pumpable {
         : `unix:${server.settings.unixPath ?? ''}`;
     const local =
       socket.localAddress !== undefined ? `${socket.localAddress}:${socket.localPort}` : '';
-    this.session = new ClientSession(id, address, server.settings.passwordRequired, local);
+    this.session = new ClientSession(id, address, server.settings.passwordRequired, local, carried);
     this.parser = new RespParser(options.parserLimits);
     this.parser.unauthenticated = !this.session.authenticated;
     this.context = { store, client: this.session, server };

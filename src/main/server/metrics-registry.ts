@@ -13,6 +13,8 @@ export interface MetricsSource {
   readonly store: Pick<Store, 'metrics'>;
   /** Per-command counters; `enableLatency()` must have been called. */
   readonly commandStats: CommandStats;
+  /** Adds what other threads counted (network threads' GETs) to `commandStats`, if any. */
+  collectCounters?(): void;
   /** Clients connected now. */
   clientCount(): number;
   /** Replication's role, offset and replicas now. */
@@ -174,6 +176,7 @@ export function createDaemonMetrics(source: MetricsSource): DaemonMetrics {
   const scrapeOnce = async (): Promise<string> => {
     try {
       store = await source.store.metrics();
+      source.collectCounters?.();
       return await registry.metrics();
     } finally {
       store = undefined;

@@ -19,6 +19,8 @@ import type { ReaderInit } from '../../shared/messages.js';
 import {
   COUNTER_GETS,
   COUNTER_HITS,
+  COUNTER_LATENCY_BUCKETS,
+  COUNTER_LATENCY_SECONDS,
   COUNTER_MISSES,
   COUNTER_USEC,
   type FromNetworkThread,
@@ -41,6 +43,10 @@ export interface NetworkThreadsOptions {
   readonly reader: ReaderInit;
   readonly maxKeyBytes: number;
   readonly idleTimeoutMs: number;
+  /** Clients must AUTH before they read (`requirepass`). */
+  readonly passwordRequired: boolean;
+  /** Count GETs' latencies for the metrics endpoint (`CommandStats.enableLatency`). */
+  readonly timed: boolean;
   readonly log: Logger;
   /** The Unix socket's path, for a Unix client's address (as the Connection names it). */
   readonly unixPath: () => string | undefined;
@@ -48,7 +54,7 @@ export interface NetworkThreadsOptions {
   readonly run: (session: ClientSession, args: Buffer[]) => Promise<Buffer>;
   /**
    * A client comes back to the main thread: serve `socket` (its unread bytes put back), with
-   * what `session` holds (name, library) carried over.
+   * what `session` holds (name, library, authentication, age) carried over.
    */
   readonly onHandback: (id: number, socket: Socket, session: ClientSession) => void;
 }
@@ -59,17 +65,10 @@ interface RemoteClient {
 }
 
 /**
- * Throws `KV_INVALID_ARGUMENT` unless a daemon with `threads` network threads can run here
- * with these settings. A network thread serves clients that need no AUTH over plain sockets.
+ * Throws `KV_INVALID_ARGUMENT` unless a daemon with `threads` network threads can run here.
+ * (TLS clients stay on the main thread: `offer` keeps them.)
  */
-export function checkNetworkThreads(
-  threads: number,
-  settings: {
-    readonly tls: boolean;
-    readonly passwordRequired: boolean;
-    readonly metrics: boolean;
-  },
-): void {
+export function checkNetworkThreads(threads: number): void {
   const fail = (why: string): never => {
     throw new KvError('KV_INVALID_ARGUMENT', `networkThreads ${threads}: ${why}`);
   };
@@ -77,11 +76,6 @@ export function checkNetworkThreads(
     fail(`must be an integer from 1 to ${MAX_NETWORK_THREADS}`);
   if (threads === 1) return;
   if (socketFds === undefined) fail("needs kvd's native addon (npm ci builds it)");
-  if (settings.tls) fail('TLS clients are served on the main thread only; use 1');
-  if (settings.passwordRequired)
-    fail('clients that must AUTH are served on the main thread only; use 1');
-  if (settings.metrics)
-    fail('the metrics endpoint times every command on the main thread; use 1 with it');
 }
 
 /** The running network threads. Main thread. */
@@ -108,6 +102,7 @@ export class NetworkThreads {
         idleTimeoutMs: options.idleTimeoutMs,
         counters: shared,
         slot,
+        timed: options.timed,
       };
       const thread = new Worker(new URL('../../workers/network-thread.js', import.meta.url), {
         workerData: init,
@@ -141,7 +136,7 @@ export class NetworkThreads {
   /**
    * Gives the newly accepted `socket` to a network thread if it is that thread's turn (returns
    * true: the socket is closed here, its copy lives on there), else returns false: the main
-   * thread serves it. TLS sockets always stay.
+   * thread serves it. TLS sockets always stay: their TLS state lives here.
    */
   offer(socket: Socket, id: number): boolean {
     const turn = this.turn;
@@ -158,11 +153,11 @@ export class NetworkThreads {
         : `unix:${this.options.unixPath() ?? ''}`;
     const local =
       socket.localAddress !== undefined ? `${socket.localAddress}:${socket.localPort}` : '';
-    const session = new ClientSession(id, address, false, local);
+    const session = new ClientSession(id, address, this.options.passwordRequired, local);
     session.raw = { ...session.raw, close: () => this.post(thread, { kind: 'kill', id }) };
     this.clients.set(id, { session, thread });
     socket.destroy(); // the copy keeps the connection open
-    this.post(thread, { kind: 'adopt', id, fd: copy });
+    this.post(thread, { kind: 'adopt', id, fd: copy, authenticated: session.authenticated });
     return true;
   }
 
@@ -170,20 +165,23 @@ export class NetworkThreads {
   collect(counters: ServerCounters, stats: CommandStats): void {
     const now = this.counters;
     const before = this.collected;
-    let gets = 0;
-    let usec = 0;
-    for (let base = 0; base < now.length; base += NETWORK_COUNTERS) {
-      gets += now[base + COUNTER_GETS]! - before[base + COUNTER_GETS]!;
-      counters.keyspaceHits += now[base + COUNTER_HITS]! - before[base + COUNTER_HITS]!;
-      counters.keyspaceMisses += now[base + COUNTER_MISSES]! - before[base + COUNTER_MISSES]!;
-      usec += now[base + COUNTER_USEC]! - before[base + COUNTER_USEC]!;
-    }
+    // Each counter's growth since the last call, summed over the threads' slots.
+    const grown = new Float64Array(NETWORK_COUNTERS);
+    for (let at = 0; at < now.length; at++) grown[at % NETWORK_COUNTERS]! += now[at]! - before[at]!;
     before.set(now);
+    const gets = grown[COUNTER_GETS]!;
+    counters.keyspaceHits += grown[COUNTER_HITS]!;
+    counters.keyspaceMisses += grown[COUNTER_MISSES]!;
     counters.commandsProcessed += gets;
     counters.networkThreadGets += gets;
     const get = stats.of('get');
     get.calls += gets;
-    get.usec += usec;
+    get.usec += grown[COUNTER_USEC]!;
+    get.latency?.observeMany(
+      gets,
+      grown[COUNTER_LATENCY_SECONDS]!,
+      grown.subarray(COUNTER_LATENCY_BUCKETS),
+    );
   }
 
   /** Ends every network thread's clients (their answered replies sent) and the threads. */
@@ -208,7 +206,12 @@ export class NetworkThreads {
         const args = message.args.map((a) => Buffer.from(a.buffer, a.byteOffset, a.length));
         void this.options.run(client.session, args).then((reply) => {
           if (this.clients.get(message.id) === client)
-            this.post(thread, { kind: 'ran', id: message.id, reply });
+            this.post(thread, {
+              kind: 'ran',
+              id: message.id,
+              reply,
+              authenticated: client.session.authenticated,
+            });
         });
         break;
       }
@@ -226,7 +229,7 @@ export class NetworkThreads {
         this.options.onHandback(
           message.id,
           socket,
-          session ?? new ClientSession(message.id, '', false),
+          session ?? new ClientSession(message.id, '', this.options.passwordRequired),
         );
         break;
       }

@@ -1,12 +1,14 @@
 // Owns running one request on the main thread for a client a network thread keeps (a
-// connection-setup request, REMOTE_COMMANDS): looked up, checked and counted as a connection
-// would, run against the client's session here, and its reply encoded for the thread to send.
+// connection-setup request, REMOTE_COMMANDS): looked up, checked (arity, NOAUTH) and counted as
+// a connection would, run against the client's session here, and its reply encoded for the
+// thread to send.
 
 import type { ClientSession } from './client-session.js';
 import type { CommandStore, ServerContext } from './command-context.js';
 import { countCall, countRefused } from './command-stats.js';
 import { errorReply, unknownCommand, wrongArity } from './commands/arguments.js';
 import { arityAllows } from './commands/command-spec.js';
+import { NOAUTH } from './request-gate.js';
 import type { RespValue } from './resp-value.js';
 import { RespWriter } from './resp-writer.js';
 
@@ -26,6 +28,9 @@ export async function runRemoteCommand(
   } else if (!arityAllows(spec.arity, args.length)) {
     countRefused(server.commandStats.of(spec.name));
     reply = wrongArity(spec.name);
+  } else if (!client.authenticated && !spec.flags.includes('no-auth')) {
+    countRefused(server.commandStats.of(spec.name));
+    reply = NOAUTH;
   } else {
     const startedAt = performance.now();
     try {

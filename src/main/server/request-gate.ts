@@ -9,7 +9,8 @@ import { queueInTransaction } from './commands/transactions/queueing.js';
 import type { Request } from './request.js';
 import { error, NO_REPLY, type RespValue } from './resp-value.js';
 
-const NOAUTH = error('NOAUTH Authentication required.');
+/** The reply to a command a client may not run before AUTH. */
+export const NOAUTH = error('NOAUTH Authentication required.');
 
 /**
  * The reply `request` gets without its command running, or undefined if the command is to run.

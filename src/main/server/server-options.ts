@@ -53,8 +53,8 @@ export interface ServerOptions {
   /**
    * Threads that serve clients, the main thread included (default 1). With more, new clients
    * are shared out in turn, and a network thread answers a client's plain GETs itself until
-   * it sends anything else (network-threads.ts). Needs the native addon; not with `tls`,
-   * `requirepass` or `metrics`.
+   * it sends anything else (network-threads.ts). Needs the native addon. TLS clients stay on
+   * the main thread.
    */
   readonly networkThreads?: number;
 }

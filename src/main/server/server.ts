@@ -9,6 +9,7 @@ import { resolve as resolvePath } from 'node:path';
 import { heapTrim } from '../../shared/file-map.js';
 import { createLogger, DEFAULTS, Store } from '../index.js';
 import { BackgroundSave } from './background-save.js';
+import type { ClientSession } from './client-session.js';
 import { type ServerContext, ServerCounters, type ServerSettings } from './command-context.js';
 import { CommandLookup } from './command-lookup.js';
 import { CommandStats } from './command-stats.js';
@@ -52,11 +53,7 @@ const VERSION = (
  */
 export async function startServer(options: ServerOptions): Promise<KvdServer> {
   const threadCount = options.networkThreads ?? 1;
-  checkNetworkThreads(threadCount, {
-    tls: options.tls !== undefined,
-    passwordRequired: options.requirepass !== undefined,
-    metrics: options.metrics !== undefined,
-  });
+  checkNetworkThreads(threadCount);
   const store = await Store.open(options.dir, options.store);
   const connections = new Set<Connection>();
   const whenNoClients: (() => void)[] = [];
@@ -107,16 +104,12 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
           reader: store.readerInit(),
           maxKeyBytes: settings.maxKeyBytes,
           idleTimeoutMs: connectionOptions.idleTimeoutMs,
+          passwordRequired: expected !== undefined,
+          timed: options.metrics !== undefined,
           log,
           unixPath: () => settings.unixPath,
           run: (session, args) => runRemoteCommand(context, store, session, args),
-          onHandback: (id, socket, session) => {
-            const connection = serve(socket, id);
-            if (connection === undefined) return;
-            connection.session.name = session.name;
-            connection.session.libName = session.libName;
-            connection.session.libVersion = session.libVersion;
-          },
+          onHandback: (id, socket, session) => serve(socket, id, session),
         })
       : undefined;
 
@@ -197,17 +190,19 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
   }
 
   /** Serves the client on the main thread (from accept, or back from a network thread). */
-  function serve(socket: Socket, id: number): Connection | undefined {
+  /** Serves `socket` on this thread; `carried`: its session on a network thread, if it had one. */
+  function serve(socket: Socket, id: number, carried?: ClientSession): void {
     if (closing !== undefined) {
       socket.destroy();
-      return undefined;
+      return;
     }
-    const connection = new Connection(socket, id, context, store, connectionOptions, (gone) => {
+    const onClose = (gone: Connection): void => {
       connections.delete(gone);
       if (connections.size === 0) for (const resolve of whenNoClients.splice(0)) resolve();
-    });
-    connections.add(connection);
-    return connection;
+    };
+    connections.add(
+      new Connection(socket, id, context, store, connectionOptions, onClose, carried),
+    );
   }
 
   /**
@@ -255,6 +250,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
         createDaemonMetrics({
           store,
           commandStats: context.commandStats,
+          collectCounters: context.collectCounters,
           clientCount: context.clientCount,
           replication: () => replication.figures(),
         }),

@@ -1,0 +1,229 @@
+// Tests the daemon's network threads with the settings that reach into a client's requests, over
+// real sockets: `requirepass` (AUTH runs on the main thread for a thread's client, which reads on
+// the thread only once authenticated, and carries its authentication back when it moves),
+// `--metrics-port` (the threads' GETs in the command counters and latency histogram), and TLS
+// (TLS clients stay on the main thread; plain ones are shared out).
+
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startTestServer } from '../fixtures/kvd-server.js';
+import { scrape } from '../fixtures/prometheus.js';
+import { encodeCommand, RespClient } from '../fixtures/resp-client.js';
+import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
+
+type TestServer = Awaited<ReturnType<typeof startTestServer>>;
+const servers: TestServer[] = [];
+const closers: (() => void)[] = [];
+
+afterEach(async () => {
+  for (const close of closers.splice(0)) close();
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+afterAll(removeTempDirs);
+
+async function serve(options: Parameters<typeof startTestServer>[0]): Promise<TestServer> {
+  const server = await startTestServer(options);
+  servers.push(server);
+  return server;
+}
+
+async function connect(target: number | string): Promise<RespClient> {
+  const client = await RespClient.connect(target);
+  closers.push(() => client.close());
+  return client;
+}
+
+/** A client that has authenticated and been answered once (so the next takes the next turn). */
+async function authenticated(target: number | string): Promise<RespClient> {
+  const client = await connect(target);
+  expect((await client.call('AUTH', 'secret')).raw).toBe('+OK\r\n');
+  expect((await client.call('GET', '_acc')).raw).toBe('$-1\r\n');
+  return client;
+}
+
+/** INFO field `name` as a number, asked on `client`. */
+async function infoField(client: RespClient, name: string): Promise<number> {
+  const reply = await client.call('INFO', 'everything');
+  if (reply.type !== 'bulk') throw new Error(reply.raw);
+  const match = new RegExp(`^${name}:(\\d+)`, 'm').exec(reply.value.toString());
+  if (!match) throw new Error(`no ${name} in INFO`);
+  return Number(match[1]);
+}
+
+const NOAUTH = '-NOAUTH Authentication required.\r\n';
+
+describe('network threads with requirepass', () => {
+  it('serve a client on its thread once AUTH succeeds, and refuse it before', async () => {
+    const server = await serve({ networkThreads: 2, requirepass: 'secret' });
+    const main = await authenticated(server.port); // turn 0: the main thread
+    expect((await main.call('SET', 'k', 'value')).raw).toBe('+OK\r\n');
+    const onThread = await authenticated(server.port); // turn 1: the network thread
+    expect((await onThread.call('GET', 'k')).raw).toBe('$5\r\nvalue\r\n');
+    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(1);
+    expect(await infoField(main, 'kvd_network_thread_gets')).toBe(2);
+
+    await authenticated(server.port); // the main thread
+    const late = await connect(server.port); // the network thread, not yet authenticated
+    // Setup requests before AUTH are refused as on the main thread; the client stays.
+    expect((await late.call('INFO')).raw).toBe(NOAUTH);
+    expect((await late.call('CLIENT', 'SETNAME', 'late')).raw).toBe(NOAUTH);
+    expect((await late.call('PING')).raw).toBe(NOAUTH);
+    expect((await late.call('AUTH', 'wrong')).raw).toMatch(/^-WRONGPASS/);
+    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(2);
+    // A GET before AUTH is not read on the thread: the main thread refuses it and keeps the client.
+    expect((await late.call('GET', 'k')).raw).toBe(NOAUTH);
+    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(1);
+    expect((await late.call('AUTH', 'secret')).raw).toBe('+OK\r\n');
+    expect((await late.call('GET', 'k')).raw).toBe('$5\r\nvalue\r\n');
+    expect(await infoField(main, 'kvd_network_thread_gets')).toBe(2); // read on the main thread
+  });
+
+  it('answer AUTH and the GETs pipelined after it in order, on the thread', async () => {
+    const server = await serve({ networkThreads: 2, requirepass: 'secret' });
+    const main = await authenticated(server.port);
+    expect((await main.call('SET', 'k', 'v')).raw).toBe('+OK\r\n');
+    const client = await connect(server.port); // the network thread
+    client.send(
+      Buffer.concat([
+        encodeCommand(['GET', 'k']),
+        encodeCommand(['AUTH', 'secret']),
+        encodeCommand(['GET', 'k']),
+      ]),
+    );
+    // The first GET sends the client to the main thread, which answers all three.
+    expect((await client.reply()).raw).toBe(NOAUTH);
+    expect((await client.reply()).raw).toBe('+OK\r\n');
+    expect((await client.reply()).raw).toBe('$1\r\nv\r\n');
+
+    await authenticated(server.port); // the main thread
+    const next = await connect(server.port); // the network thread
+    next.send(
+      Buffer.concat([
+        encodeCommand(['AUTH', 'default', 'secret']),
+        encodeCommand(['GET', 'k']),
+        encodeCommand(['GET', 'k']),
+      ]),
+    );
+    expect((await next.reply()).raw).toBe('+OK\r\n');
+    expect((await next.reply()).raw).toBe('$1\r\nv\r\n');
+    expect((await next.reply()).raw).toBe('$1\r\nv\r\n');
+    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(1);
+    expect(await infoField(main, 'kvd_network_thread_gets')).toBe(2);
+  });
+
+  it('carry a client’s authentication and name back to the main thread', async () => {
+    const server = await serve({ networkThreads: 2, requirepass: 'secret' });
+    const main = await authenticated(server.port);
+    const client = await authenticated(server.port); // the network thread
+    expect((await client.call('CLIENT', 'SETNAME', 'mover')).raw).toBe('+OK\r\n');
+    // Larger than a client may send before AUTH (16 KiB): refused if the main thread did not
+    // know it had authenticated.
+    const big = Buffer.alloc(100_000, 7);
+    expect((await client.call('SET', 'big', big)).raw).toBe('+OK\r\n');
+    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(0);
+    expect((await client.call('CLIENT', 'GETNAME')).raw).toBe('$5\r\nmover\r\n');
+    const value = await client.call('GET', 'big');
+    expect(value.type === 'bulk' && value.value.equals(big)).toBe(true);
+  });
+
+  it('refuse before AUTH what the main thread refuses: a long multibulk closes the client', async () => {
+    const server = await serve({ networkThreads: 2, requirepass: 'secret' });
+    await authenticated(server.port);
+    const client = await connect(server.port); // the network thread
+    client.send(encodeCommand(['CLIENT', 'SETNAME', ...Array.from({ length: 12 }, () => 'x')]));
+    expect(await client.rest()).toMatch(/^-ERR Protocol error: unauthenticated multibulk length/);
+  });
+
+  it('keep ioredis clients that authenticate on their thread', async () => {
+    const server = await serve({ networkThreads: 2, requirepass: 'secret' });
+    const clients: Redis[] = [];
+    closers.push(() => {
+      for (const c of clients) c.disconnect();
+    });
+    for (let i = 0; i < 4; i++) {
+      const client = new Redis({ port: server.port, host: '127.0.0.1', password: 'secret' });
+      clients.push(client);
+      await client.ping();
+    }
+    await clients[0]!.set('k', 'v');
+    for (const client of clients.slice(1, 4)) await client.get('k');
+    // ioredis sent AUTH, CLIENT SETINFO, INFO and PING: none of them moved a client.
+    const main = await authenticated(server.port);
+    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(2);
+    const list = await main.call('CLIENT', 'LIST');
+    expect(list.raw.match(/lib-name=ioredis/g)?.length).toBe(4);
+  });
+});
+
+describe('network threads with other settings', () => {
+  it('count their GETs in the metrics endpoint’s counters and latency histogram', async () => {
+    const server = await serve({ networkThreads: 2, metrics: { port: 0, host: '127.0.0.1' } });
+    const url = server.metrics!.url;
+    const main = await connect(server.port);
+    expect((await main.call('SET', 'k', 'v')).raw).toBe('+OK\r\n');
+    const onThread = await connect(server.port);
+    for (let i = 0; i < 5; i++) expect((await onThread.call('GET', 'k')).raw).toBe('$1\r\nv\r\n');
+    expect(await infoField(main, 'kvd_network_thread_gets')).toBe(5);
+    expect((await main.call('GET', 'k')).raw).toBe('$1\r\nv\r\n');
+    const scraped = await scrape(url);
+    expect(scraped.value('kvd_commands_total', { cmd: 'get' })).toBe(6);
+    const histogram = scraped.histogram('kvd_command_duration_seconds', { cmd: 'get' });
+    expect(histogram?.count).toBe(6);
+    expect(histogram?.buckets.get('+Inf')).toBe(6);
+    expect(histogram!.sum).toBeGreaterThan(0);
+  });
+
+  it('keep TLS clients on the main thread and share out plain ones', async () => {
+    const dir = await makeTempDir('network-tls');
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    await promisify(execFile)('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ]);
+    const unixPath = join(dir, 'kvd.sock');
+    const server = await serve({
+      networkThreads: 2,
+      tls: { cert: readFileSync(cert), key: readFileSync(key) },
+      unixPath,
+    });
+    const secure: Redis[] = [];
+    closers.push(() => {
+      for (const c of secure) c.disconnect();
+    });
+    for (let i = 0; i < 3; i++) {
+      const client = new Redis({
+        port: server.port,
+        host: '127.0.0.1',
+        tls: { ca: readFileSync(cert), servername: 'localhost', rejectUnauthorized: false },
+      });
+      secure.push(client);
+      expect(await client.set(`tls${i}`, 'yes')).toBe('OK');
+      expect(await client.get(`tls${i}`)).toBe('yes');
+    }
+    // The three took turns 0, 1, 0: the next plain client is the network thread's.
+    const onThread = await connect(unixPath);
+    expect((await onThread.call('GET', 'tls2')).raw).toBe('$3\r\nyes\r\n');
+    const main = await connect(unixPath);
+    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(1);
+    expect(await infoField(main, 'kvd_network_thread_gets')).toBe(1);
+    expect(await infoField(main, 'connected_clients')).toBe(5);
+  });
+});
