@@ -3,6 +3,7 @@
 // connection-setup commands a network thread has the main thread run for a client it keeps,
 // CLIENT KILL, shutdown, and the counters a network thread publishes in shared memory for INFO.
 
+import type { RespParserLimits } from '../main/server/resp-parser.js';
 import { COMMAND_LATENCY_BOUNDS } from './command-latency-bounds.js';
 import type { ReaderInit } from './messages.js';
 
@@ -10,6 +11,8 @@ import type { ReaderInit } from './messages.js';
 export interface NetworkThreadInit extends ReaderInit {
   /** Keys longer than this go back to the main thread, which refuses them as it does. */
   readonly maxKeyBytes: number;
+  /** The main thread's request limits: a request it would refuse goes back to it at once. */
+  readonly parserLimits: RespParserLimits;
   /** Close a client idle this long (ms); 0: never. */
   readonly idleTimeoutMs: number;
   /** `NETWORK_COUNTERS` float64 slots per thread; this thread writes only its own. */

@@ -7,6 +7,7 @@
 // sees every reply in order.
 
 import type { Socket } from 'node:net';
+import type { RespParserLimits } from '../main/server/resp-parser.js';
 import { KEY_GROUP } from '../shared/key-groups.js';
 import type { RecordReader } from '../shared/record-reader.js';
 import { type GetRequestScan, SCAN_GET, SCAN_INCOMPLETE } from './get-request-scan.js';
@@ -17,6 +18,8 @@ export interface GetConnectionHost {
   readonly reader: RecordReader;
   readonly scan: GetRequestScan;
   readonly idleTimeoutMs: number;
+  /** The main thread's request limits. */
+  readonly parserLimits: RespParserLimits;
   /** Counts `gets` answered, `hits` of them found, in `usec` microseconds. */
   count(gets: number, hits: number, usec: number): void;
   /** Has the main thread run `args` for the client; its reply comes to `ran`. */
@@ -29,6 +32,12 @@ export interface GetConnectionHost {
 
 const NULL_REPLY = Buffer.from('$-1\r\n');
 const CRLF_BYTES = 2;
+/**
+ * Reply bytes answered in one go before the connection looks at its socket again: it reads on
+ * only once the kernel has taken what was written (the socket's 'drain'), so a client that
+ * pipelines GETs and does not read its replies holds at most about this much (plus one value).
+ */
+export const REPLY_BUDGET_BYTES = 512 * 1024;
 
 /** One client of a network thread. Network thread only. */
 export class GetConnection {
@@ -41,6 +50,10 @@ export class GetConnection {
   private whenFlushed: (() => void) | undefined;
   /** A request is with the main thread (`run`): nothing more is parsed until `ran`. */
   private awaitingMain = false;
+  /** Replies wait for the socket to drain: nothing more is parsed until it has. */
+  private blocked = false;
+  /** A read threw while answering (the main thread answers that GET). */
+  private readFailed = false;
   private readonly keys: Buffer[] = [];
   private readonly values: (Buffer | undefined)[] = [];
 
@@ -59,6 +72,16 @@ export class GetConnection {
       socket.setTimeout(host.idleTimeoutMs);
       socket.on('timeout', () => socket.destroy());
     }
+  }
+
+  /** Whether it waits for its socket to drain before it reads on. */
+  get waitingForDrain(): boolean {
+    return this.blocked;
+  }
+
+  /** Reply bytes written and not yet taken by the kernel. */
+  get queuedBytes(): number {
+    return this.socket.writableLength;
   }
 
   /** Closes the socket at once (CLIENT KILL). */
@@ -86,25 +109,37 @@ export class GetConnection {
     this.authenticated = authenticated;
     this.send(reply);
     this.awaitingMain = false;
-    this.socket.resume();
-    const rest = this.pending;
-    this.pending = undefined;
-    if (rest !== undefined) this.take(rest);
+    this.goOn();
   }
 
   private onData(chunk: Buffer): void {
     if (this.leaving) return;
     const b = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
     this.pending = undefined;
-    if (this.awaitingMain) this.pending = b;
+    if (this.awaitingMain || this.blocked) this.pending = b;
     else this.take(b);
   }
 
-  /**
-   * Answers the plain GETs at the start of `b` (none before AUTH: the main thread refuses them),
-   * then decides what the rest needs.
-   */
+  /** Reads and parses on (after `ran` or 'drain'), unless something else still waits. */
+  private goOn(): void {
+    if (this.leaving || this.awaitingMain || this.blocked) return;
+    this.socket.resume();
+    const rest = this.pending;
+    this.pending = undefined;
+    if (rest !== undefined) this.take(rest);
+  }
+
+  /** Takes the requests in `b`, a reply budget at a time, until they wait or are all taken. */
   private take(b: Buffer): void {
+    for (let rest: Buffer | undefined = b; rest !== undefined; ) rest = this.takeSome(rest);
+  }
+
+  /**
+   * Answers the plain GETs at the start of `b` (none before AUTH: the main thread refuses them)
+   * up to the reply budget, then decides what the rest needs. Returns the bytes to take at once
+   * (the budget was reached and the socket took every reply), or undefined.
+   */
+  private takeSome(b: Buffer): Buffer | undefined {
     const scan = this.host.scan;
     const keys = this.keys;
     let p = 0;
@@ -121,16 +156,18 @@ export class GetConnection {
     if (answered < keys.length) {
       const rest = this.requestsFrom(b, keys, answered);
       keys.length = 0;
-      this.leave(rest);
-      return;
+      if (this.readFailed) this.leave(rest);
+      else return this.socket.writableNeedDrain ? this.waitForDrain(rest) : rest;
+      return undefined;
     }
     keys.length = 0;
-    if (p >= b.length) return;
-    const rest = b.subarray(p);
+    const rest = p < b.length ? b.subarray(p) : undefined;
+    if (this.socket.writableNeedDrain) return this.waitForDrain(rest);
+    if (rest === undefined) return undefined;
     const remote =
       outcome === SCAN_INCOMPLETE && this.authenticated
         ? 'incomplete'
-        : remoteRequest(rest, !this.authenticated);
+        : remoteRequest(rest, this.host.parserLimits, !this.authenticated);
     if (remote === 'incomplete') this.pending = rest;
     else if (remote === undefined) this.leave(rest);
     else {
@@ -139,11 +176,25 @@ export class GetConnection {
       if (remote.length < rest.length) this.pending = rest.subarray(remote.length);
       this.host.run(this, remote.args);
     }
+    return undefined;
+  }
+
+  /** Reads nothing more until the socket has drained; `rest` is taken then. */
+  private waitForDrain(rest: Buffer | undefined): undefined {
+    this.blocked = true;
+    this.pending = rest;
+    this.socket.pause();
+    this.socket.once('drain', () => {
+      this.blocked = false;
+      this.goOn();
+    });
+    return undefined;
   }
 
   /**
-   * Reads and answers `keys` in order, in one write; returns how many it answered (fewer than
-   * all when a read throws: damage or an I/O error, which the main thread reports).
+   * Reads and answers `keys` in order, in one write; returns how many it answered: fewer than
+   * all once the replies reach `REPLY_BUDGET_BYTES`, or when a read throws (damage or an I/O
+   * error, which the main thread reports: `readFailed`).
    */
   private answer(keys: readonly Buffer[]): number {
     const started = performance.now();
@@ -153,10 +204,10 @@ export class GetConnection {
     let hits = 0;
     let done = 0;
     try {
-      for (let from = 0; from < keys.length; from += KEY_GROUP) {
+      for (let from = 0; from < keys.length && bytes < REPLY_BUDGET_BYTES; from += KEY_GROUP) {
         reader.hashAhead(keys, from);
         const to = Math.min(keys.length, from + KEY_GROUP);
-        for (let i = from; i < to; i++) {
+        for (let i = from; i < to && bytes < REPLY_BUDGET_BYTES; i++) {
           const value = reader.get(keys[i]!, i - from);
           values.push(value);
           done++;
@@ -169,10 +220,12 @@ export class GetConnection {
       }
     } catch {
       // Answer the GETs before it; the main thread reads it again and replies with the error.
+      this.readFailed = true;
     }
+    // Counted before the replies go: a client that has its reply sees it in INFO.
+    this.host.count(done, hits, (performance.now() - started) * 1000);
     if (done > 0) this.send(encodeReplies(values, bytes));
     values.length = 0;
-    this.host.count(done, hits, (performance.now() - started) * 1000);
     return done;
   }
 

@@ -5,6 +5,7 @@
 
 import { Socket } from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
+import type { RespParserLimits } from '../main/server/resp-parser.js';
 import { latencyBucket } from '../shared/command-latency-bounds.js';
 import { socketFds } from '../shared/file-map.js';
 import { IndexTable } from '../shared/index-table.js';
@@ -37,6 +38,7 @@ export class NetworkService implements GetConnectionHost {
   readonly reader: RecordReader;
   readonly scan: GetRequestScan;
   readonly idleTimeoutMs: number;
+  readonly parserLimits: RespParserLimits;
   private readonly counters: Float64Array;
   private readonly timed: boolean;
   private readonly clients = new Map<number, GetConnection>();
@@ -55,6 +57,7 @@ export class NetworkService implements GetConnectionHost {
     this.reader = new RecordReader(init.dir, new IndexTable(init.index), init.readMode);
     this.scan = new GetRequestScan(init.maxKeyBytes);
     this.idleTimeoutMs = init.idleTimeoutMs;
+    this.parserLimits = init.parserLimits;
     this.timed = init.timed;
     // Retired segments' fds (and their disk space) are let go within a second, as a reader's are.
     this.sweeper = setInterval(() => this.reader.sweep(), 1000);

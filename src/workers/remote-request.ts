@@ -3,7 +3,7 @@
 // REMOTE_REQUEST_MAX_BYTES), and reading its arguments. The full RESP parser reads it, so what
 // is run is exactly what the main thread would have parsed.
 
-import { DEFAULT_PARSER_LIMITS, RespParser } from '../main/server/resp-parser.js';
+import { RespParser, type RespParserLimits } from '../main/server/resp-parser.js';
 import { REMOTE_COMMANDS, REMOTE_REQUEST_MAX_BYTES } from '../shared/network-messages.js';
 
 /** A request to run remotely: its arguments and its length in bytes. */
@@ -15,14 +15,16 @@ export interface RemoteRequest {
 /**
  * The request at the start of `bytes` if it is one to run remotely; 'incomplete' if it may be
  * one and more bytes are needed; undefined if the client must go back to the main thread.
- * `unauthenticated`: parsed with the main thread's limits before AUTH.
+ * Parsed with the main thread's `limits` (its stricter ones before AUTH when `unauthenticated`),
+ * so a request it would refuse goes back to it at once, for it to answer.
  */
 export function remoteRequest(
   bytes: Buffer,
+  limits: RespParserLimits,
   unauthenticated = false,
 ): RemoteRequest | 'incomplete' | undefined {
   if (bytes[0] !== 42) return undefined; // inline requests go back: '*' starts a multibulk
-  const parser = new RespParser(DEFAULT_PARSER_LIMITS);
+  const parser = new RespParser(limits);
   parser.unauthenticated = unauthenticated;
   const seen = bytes.subarray(0, REMOTE_REQUEST_MAX_BYTES);
   parser.push(seen);

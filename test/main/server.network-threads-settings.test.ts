@@ -1,8 +1,8 @@
 // Tests the daemon's network threads with the settings that reach into a client's requests, over
 // real sockets: `requirepass` (AUTH runs on the main thread for a thread's client, which reads on
 // the thread only once authenticated, and carries its authentication back when it moves),
-// `--metrics-port` (the threads' GETs in the command counters and latency histogram), and TLS
-// (TLS clients stay on the main thread; plain ones are shared out).
+// `--metrics-port` (the threads' GETs in the command counters and latency histogram), TLS (TLS
+// clients stay on the main thread; plain ones are shared out), and the request limits.
 
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -160,6 +160,15 @@ describe('network threads with requirepass', () => {
 });
 
 describe('network threads with other settings', () => {
+  it('refuse a request over the bulk limit at once, without its data, as the main thread does', async () => {
+    const server = await serve({ networkThreads: 2, limits: { maxBulkBytes: 1000 } });
+    await connect(server.port); // the main thread
+    const client = await connect(server.port); // the network thread
+    expect((await client.call('GET', 'k')).raw).toBe('$-1\r\n');
+    client.send('*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1001\r\n');
+    expect(await client.rest()).toBe('-ERR Protocol error: invalid bulk length\r\n');
+  });
+
   it('count their GETs in the metrics endpoint’s counters and latency histogram', async () => {
     const server = await serve({ networkThreads: 2, metrics: { port: 0, host: '127.0.0.1' } });
     const url = server.metrics!.url;

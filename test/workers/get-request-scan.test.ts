@@ -6,7 +6,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RespParser } from '../../dist/main/server/resp-parser.js';
+import { DEFAULT_PARSER_LIMITS, RespParser } from '../../dist/main/server/resp-parser.js';
 import { REMOTE_REQUEST_MAX_BYTES } from '../../dist/shared/network-messages.js';
 import {
   GetRequestScan,
@@ -14,7 +14,7 @@ import {
   SCAN_INCOMPLETE,
   SCAN_OTHER,
 } from '../../dist/workers/get-request-scan.js';
-import { remoteRequest } from '../../dist/workers/remote-request.js';
+import { remoteRequest as remoteRequestWith } from '../../dist/workers/remote-request.js';
 
 const MAX_KEY = 64;
 
@@ -99,6 +99,7 @@ describe('GetRequestScan', () => {
 });
 
 describe('remoteRequest', () => {
+  const remoteRequest = (b: Buffer) => remoteRequestWith(b, DEFAULT_PARSER_LIMITS);
   const bytes = (...args: string[]): Buffer =>
     Buffer.concat([
       Buffer.from(`*${args.length}\r\n`),
@@ -133,5 +134,16 @@ describe('remoteRequest', () => {
     expect(remoteRequest(ping.subarray(0, ping.length - 3))).toBe('incomplete');
     const long = bytes('ECHO', 'x'.repeat(REMOTE_REQUEST_MAX_BYTES));
     expect(remoteRequest(long.subarray(0, long.length - 3))).toBeUndefined();
+  });
+
+  it('parses with the main thread’s limits, the stricter ones before AUTH', () => {
+    // A header over the bulk limit goes back at once: the main thread answers its error.
+    const limits = { ...DEFAULT_PARSER_LIMITS, maxBulkBytes: 100 };
+    const header = Buffer.from('*2\r\n$4\r\nECHO\r\n$101\r\n');
+    expect(remoteRequestWith(header, DEFAULT_PARSER_LIMITS)).toBe('incomplete');
+    expect(remoteRequestWith(header, limits)).toBeUndefined();
+    const many = bytes('CLIENT', 'SETNAME', ...Array.from({ length: 10 }, () => 'x'));
+    expect(remoteRequestWith(many, DEFAULT_PARSER_LIMITS)).not.toBeUndefined();
+    expect(remoteRequestWith(many, DEFAULT_PARSER_LIMITS, true)).toBeUndefined();
   });
 });

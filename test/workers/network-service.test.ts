@@ -9,6 +9,7 @@ import { createServer, type Server, Socket } from 'node:net';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store } from '../../dist/main/index.js';
+import { DEFAULT_PARSER_LIMITS } from '../../dist/main/server/resp-parser.js';
 import { socketFds } from '../../dist/shared/file-map.js';
 import {
   COUNTER_GETS,
@@ -20,7 +21,9 @@ import {
   NETWORK_COUNTERS,
   type ToNetworkThread,
 } from '../../dist/shared/network-messages.js';
+import { type GetConnection, REPLY_BUDGET_BYTES } from '../../dist/workers/get-connection.js';
 import { NetworkService } from '../../dist/workers/network-service.js';
+import { pollUntil } from '../fixtures/poll.js';
 import { encodeCommand, RespClient } from '../fixtures/resp-client.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
@@ -51,6 +54,8 @@ class MainEnd {
 
 interface Setup {
   readonly main: MainEnd;
+  /** The service's connection for client `id`. */
+  connection(id: number): GetConnection | undefined;
   readonly counters: Float64Array;
   /** A new client whose socket the service has adopted as `id` (not yet `authenticated`). */
   client(id: number, authenticated?: boolean): Promise<RespClient>;
@@ -68,6 +73,7 @@ async function setUp(): Promise<Setup> {
     {
       ...store.readerInit(),
       maxKeyBytes: 64,
+      parserLimits: DEFAULT_PARSER_LIMITS,
       idleTimeoutMs: 0,
       counters: shared,
       slot: 0,
@@ -80,7 +86,7 @@ async function setUp(): Promise<Setup> {
     channel.port1.close();
     channel.port2.close();
   });
-  void service;
+  const clients = (service as unknown as { clients: Map<number, GetConnection> }).clients;
   const accepted: Socket[] = [];
   const waiting: ((s: Socket) => void)[] = [];
   const server: Server = createServer((socket) => {
@@ -93,6 +99,7 @@ async function setUp(): Promise<Setup> {
   const port = (server.address() as { port: number }).port;
   return {
     main,
+    connection: (id) => clients.get(id),
     counters: new Float64Array(shared),
     async client(id, authenticated = true) {
       const client = await RespClient.connect(port);
@@ -209,6 +216,31 @@ describe('NetworkService', () => {
     const moved = await main.next();
     expect(moved).toMatchObject({ kind: 'handback', id: 3 });
     if (moved.kind === 'handback') new Socket({ fd: moved.fd }).destroy();
+  });
+
+  it('reads no more from a client that does not read its replies until its socket drains', async () => {
+    const { counters, connection, client: connect } = await setUp();
+    const client = await connect(1);
+    const requests = 600; // 60 MB of replies
+    client.socket.pause();
+    client.send(
+      Buffer.concat(Array.from({ length: requests }, () => encodeCommand(['GET', 'big']))),
+    );
+    await pollUntil(
+      'the connection waits for its socket to drain',
+      () => connection(1)?.waitingForDrain === true && counters[COUNTER_GETS]! > 0,
+      10_000,
+    );
+    // At most one budget and the value that crossed it wait in the process.
+    expect(connection(1)!.queuedBytes).toBeLessThanOrEqual(REPLY_BUDGET_BYTES + 100_100);
+    expect(counters[COUNTER_GETS]).toBeLessThan(requests);
+    client.socket.resume();
+    const big = Buffer.alloc(100_000, 3);
+    for (let i = 0; i < requests; i++) {
+      const reply = await client.reply();
+      if (reply.type !== 'bulk' || !reply.value.equals(big)) throw new Error(`reply ${i}`);
+    }
+    expect(counters[COUNTER_GETS]).toBe(requests);
   });
 
   it('ends its clients on close, then says so', async () => {

@@ -32,6 +32,7 @@ import { threadExecArgv } from '../thread-exec-argv.js';
 import { ClientSession } from './client-session.js';
 import type { ServerCounters } from './command-context.js';
 import type { CommandStats } from './command-stats.js';
+import type { RespParserLimits } from './resp-parser.js';
 
 /** Most network threads a daemon may have, the main thread included. */
 export const MAX_NETWORK_THREADS = 16;
@@ -42,6 +43,8 @@ export interface NetworkThreadsOptions {
   readonly threads: number;
   readonly reader: ReaderInit;
   readonly maxKeyBytes: number;
+  /** The connections' request limits. */
+  readonly parserLimits: RespParserLimits;
   readonly idleTimeoutMs: number;
   /** Clients must AUTH before they read (`requirepass`). */
   readonly passwordRequired: boolean;
@@ -99,6 +102,7 @@ export class NetworkThreads {
       const init: NetworkThreadInit = {
         ...options.reader,
         maxKeyBytes: options.maxKeyBytes,
+        parserLimits: options.parserLimits,
         idleTimeoutMs: options.idleTimeoutMs,
         counters: shared,
         slot,

@@ -103,6 +103,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
           threads: threadCount,
           reader: store.readerInit(),
           maxKeyBytes: settings.maxKeyBytes,
+          parserLimits: connectionOptions.parserLimits,
           idleTimeoutMs: connectionOptions.idleTimeoutMs,
           passwordRequired: expected !== undefined,
           timed: options.metrics !== undefined,
