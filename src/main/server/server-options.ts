@@ -75,6 +75,10 @@ export interface KvdServer {
   readonly closed: Promise<void>;
   /** Graceful shutdown; idempotent; same outcome as `closed`. */
   close(): Promise<void>;
-  /** Every connected client's state. */
+  /**
+   * The state of every client the main thread serves. A network thread's clients are not here
+   * (their state lives on their thread): CLIENT LIST lists them, and INFO counts them
+   * (`kvd_network_thread_clients`).
+   */
   clients(): ConnectionInfo[];
 }
