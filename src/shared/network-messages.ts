@@ -19,27 +19,42 @@ export interface NetworkThreadInit extends ReaderInit {
   readonly counters: SharedArrayBuffer;
   /** This thread's place among the network threads (its counters' slot). */
   readonly slot: number;
-  /** Whether to count GETs' latencies by bucket (the daemon's metrics endpoint is on). */
+  /** Whether to count latencies by bucket (the daemon's metrics endpoint is on). */
   readonly timed: boolean;
 }
 
-/** GETs answered (the first of the float64 counters in each thread's slot). */
-export const COUNTER_GETS = 0;
-/** GETs that found a value (INFO keyspace_hits). */
-export const COUNTER_HITS = 1;
-/** GETs that found none (INFO keyspace_misses). */
-export const COUNTER_MISSES = 2;
-/** Microseconds spent answering GETs (INFO commandstats' usec). */
-export const COUNTER_USEC = 3;
-/** With `timed`: the GETs' latencies summed, in seconds (the metrics histogram's sum). */
-export const COUNTER_LATENCY_SECONDS = 4;
 /**
- * With `timed`: GETs per latency bucket of `COMMAND_LATENCY_BOUNDS` (not cumulative), from this
- * slot on, one more for above every bound.
+ * The commands a network thread answers itself, by their place in its counters: GET (a plain
+ * one, found in the request bytes) and MGET. Everything else goes to the main thread.
  */
-export const COUNTER_LATENCY_BUCKETS = 5;
+export const THREAD_COMMANDS = ['get', 'mget'] as const;
+
+// Each thread's slot of float64 counters: the keys it found and did not find, then one block per
+// command of THREAD_COMMANDS.
+/** Keys found (INFO keyspace_hits). */
+export const COUNTER_HITS = 0;
+/** Keys not found (INFO keyspace_misses). */
+export const COUNTER_MISSES = 1;
+/** In a command's block: calls answered. */
+export const BLOCK_CALLS = 0;
+/** In a command's block: microseconds spent answering them (INFO commandstats' usec). */
+export const BLOCK_USEC = 1;
+/** In a command's block, with `timed`: their latencies summed, in seconds (the histogram's sum). */
+export const BLOCK_LATENCY_SECONDS = 2;
+/**
+ * In a command's block, with `timed`: calls per latency bucket of `COMMAND_LATENCY_BOUNDS` (not
+ * cumulative), from this place on, one more for above every bound.
+ */
+export const BLOCK_LATENCY_BUCKETS = 3;
+/** Counters in a command's block. */
+export const COMMAND_BLOCK = BLOCK_LATENCY_BUCKETS + COMMAND_LATENCY_BOUNDS.length + 1;
 /** The counters each network thread keeps in its slot (float64 each). */
-export const NETWORK_COUNTERS = COUNTER_LATENCY_BUCKETS + COMMAND_LATENCY_BOUNDS.length + 1;
+export const NETWORK_COUNTERS = 2 + THREAD_COMMANDS.length * COMMAND_BLOCK;
+
+/** The place in a slot of `field` (BLOCK_*) of the `command`th of THREAD_COMMANDS. */
+export function commandCounter(command: number, field: number): number {
+  return 2 + command * COMMAND_BLOCK + field;
+}
 
 /** From the main thread to a network thread. */
 export type ToNetworkThread =

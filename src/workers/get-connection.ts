@@ -1,14 +1,15 @@
-// Owns one client on a network thread: it answers the client's plain GETs from the shared
-// index, in order, once the client is authenticated; has the main thread run its
+// Owns one client on a network thread: it answers the client's plain GETs and its MGETs from
+// the shared index, in order, once the client is authenticated; has the main thread run its
 // connection-setup requests (remote-request.ts: AUTH among them), reading nothing more until the
-// reply is back; and hands the socket back to the main thread at
-// the first request that is anything else (or a GET whose read failed), with the bytes from
-// that request on. Replies already written are sent before the socket moves, so the client
-// sees every reply in order.
+// reply is back; and hands the socket back to the main thread at the first request that is
+// anything else (or a read that failed), with the bytes from that request on. Replies already
+// written are sent before the socket moves, so the client sees every reply in order.
 
 import type { Socket } from 'node:net';
 import type { RespParserLimits } from '../main/server/resp-parser.js';
+import type { IndexTable } from '../shared/index-table.js';
 import { KEY_GROUP } from '../shared/key-groups.js';
+import { THREAD_COMMANDS } from '../shared/network-messages.js';
 import type { RecordReader } from '../shared/record-reader.js';
 import { type GetRequestScan, SCAN_GET, SCAN_INCOMPLETE } from './get-request-scan.js';
 import { remoteRequest } from './remote-request.js';
@@ -16,12 +17,17 @@ import { remoteRequest } from './remote-request.js';
 /** What a connection needs from its thread. */
 export interface GetConnectionHost {
   readonly reader: RecordReader;
+  /** The shared index: MGET reads while no atomic batch is half published. */
+  readonly index: IndexTable;
   readonly scan: GetRequestScan;
   readonly idleTimeoutMs: number;
   /** The main thread's request limits. */
   readonly parserLimits: RespParserLimits;
-  /** Counts `gets` answered, `hits` of them found, in `usec` microseconds. */
-  count(gets: number, hits: number, usec: number): void;
+  /**
+   * Counts `calls` of the `command`th of THREAD_COMMANDS answered in `usec` microseconds, which
+   * found `hits` keys and missed `misses`.
+   */
+  count(command: number, calls: number, hits: number, misses: number, usec: number): void;
   /** Has the main thread run `args` for the client; its reply comes to `ran`. */
   run(connection: GetConnection, args: Buffer[]): void;
   /** The socket is to move: `bytes` is what the main thread must parse first. */
@@ -31,6 +37,9 @@ export interface GetConnectionHost {
 }
 
 const NULL_REPLY = Buffer.from('$-1\r\n');
+/** GET's and MGET's places in THREAD_COMMANDS (network-messages.ts). */
+const COMMAND_GET = THREAD_COMMANDS.indexOf('get');
+const COMMAND_MGET = THREAD_COMMANDS.indexOf('mget');
 const CRLF_BYTES = 2;
 /**
  * Reply bytes answered in one go before the connection looks at its socket again: it reads on
@@ -170,7 +179,15 @@ export class GetConnection {
         : remoteRequest(rest, this.host.parserLimits, !this.authenticated);
     if (remote === 'incomplete') this.pending = rest;
     else if (remote === undefined) this.leave(rest);
-    else {
+    else if (remote.local) {
+      if (!this.answerMget(remote.args)) {
+        this.leave(rest);
+        return undefined;
+      }
+      const after = remote.length < rest.length ? rest.subarray(remote.length) : undefined;
+      if (this.socket.writableNeedDrain) return this.waitForDrain(after);
+      return after;
+    } else {
       this.awaitingMain = true;
       this.socket.pause();
       if (remote.length < rest.length) this.pending = rest.subarray(remote.length);
@@ -223,10 +240,49 @@ export class GetConnection {
       this.readFailed = true;
     }
     // Counted before the replies go: a client that has its reply sees it in INFO.
-    this.host.count(done, hits, (performance.now() - started) * 1000);
-    if (done > 0) this.send(encodeReplies(values, bytes));
+    this.host.count(COMMAND_GET, done, hits, done - hits, (performance.now() - started) * 1000);
+    if (done > 0) this.send(encodeReplies(values, bytes, ''));
     values.length = 0;
     return done;
+  }
+
+  /**
+   * Answers MGET `args` here, reading its keys while no atomic batch is half published (as the
+   * main thread's MGET does); returns false, answering nothing, if the main thread must: no key,
+   * a key longer than `maxKeyBytes`, or a read that threw (it answers each key's error).
+   */
+  private answerMget(args: readonly Buffer[]): boolean {
+    const keys = args.slice(1);
+    if (keys.length === 0 || keys.some((k) => k.length > this.host.scan.maxKeyBytes)) return false;
+    const started = performance.now();
+    const reader = this.host.reader;
+    let values: (Buffer | undefined)[];
+    try {
+      values = this.host.index.readWithoutHalfBatches(() => {
+        const read: (Buffer | undefined)[] = [];
+        for (let from = 0; from < keys.length; from += KEY_GROUP) {
+          reader.hashAhead(keys, from);
+          const to = Math.min(keys.length, from + KEY_GROUP);
+          for (let i = from; i < to; i++) read.push(reader.get(keys[i]!, i - from));
+        }
+        return read;
+      });
+    } catch {
+      return false;
+    }
+    let bytes = 0;
+    let hits = 0;
+    for (const value of values) {
+      if (value === undefined) bytes += NULL_REPLY.length;
+      else {
+        hits++;
+        bytes += 1 + decimalDigits(value.length) + CRLF_BYTES + value.length + CRLF_BYTES;
+      }
+    }
+    const usec = (performance.now() - started) * 1000;
+    this.host.count(COMMAND_MGET, 1, hits, values.length - hits, usec);
+    this.send(encodeReplies(values, bytes, `*${values.length}\r\n`));
+    return true;
   }
 
   /** Writes `out`, counted until the kernel has it. */
@@ -266,10 +322,14 @@ export class GetConnection {
   }
 }
 
-/** The RESP2 replies to `values` (`bytes` long in all), as one buffer. */
-function encodeReplies(values: readonly (Buffer | undefined)[], bytes: number): Buffer {
-  const out = Buffer.allocUnsafe(bytes);
-  let at = 0;
+/** `header` then the RESP2 replies to `values` (`bytes` long in all), as one buffer. */
+function encodeReplies(
+  values: readonly (Buffer | undefined)[],
+  bytes: number,
+  header: string,
+): Buffer {
+  const out = Buffer.allocUnsafe(header.length + bytes);
+  let at = out.write(header, 0, 'latin1');
   for (const value of values) {
     if (value === undefined) {
       at += NULL_REPLY.copy(out, at);

@@ -27,7 +27,7 @@ export class GetRequestScan {
   keyEnd = 0;
   next = 0;
 
-  constructor(private readonly maxKeyBytes: number) {}
+  constructor(readonly maxKeyBytes: number) {}
 
   scan(b: Uint8Array, from: number, end: number): number {
     let p = from;

@@ -10,12 +10,13 @@ import { latencyBucket } from '../shared/command-latency-bounds.js';
 import { socketFds } from '../shared/file-map.js';
 import { IndexTable } from '../shared/index-table.js';
 import {
-  COUNTER_GETS,
+  BLOCK_CALLS,
+  BLOCK_LATENCY_BUCKETS,
+  BLOCK_LATENCY_SECONDS,
+  BLOCK_USEC,
   COUNTER_HITS,
-  COUNTER_LATENCY_BUCKETS,
-  COUNTER_LATENCY_SECONDS,
   COUNTER_MISSES,
-  COUNTER_USEC,
+  commandCounter,
   type FromNetworkThread,
   NETWORK_COUNTERS,
   type NetworkThreadInit,
@@ -36,6 +37,7 @@ function fdOf(socket: Socket): number {
 /** One network thread's clients and reader, driven by the messages on `port`. */
 export class NetworkService implements GetConnectionHost {
   readonly reader: RecordReader;
+  readonly index: IndexTable;
   readonly scan: GetRequestScan;
   readonly idleTimeoutMs: number;
   readonly parserLimits: RespParserLimits;
@@ -54,7 +56,8 @@ export class NetworkService implements GetConnectionHost {
       init.slot * NETWORK_COUNTERS * 8,
       NETWORK_COUNTERS,
     );
-    this.reader = new RecordReader(init.dir, new IndexTable(init.index), init.readMode);
+    this.index = new IndexTable(init.index);
+    this.reader = new RecordReader(init.dir, this.index, init.readMode);
     this.scan = new GetRequestScan(init.maxKeyBytes);
     this.idleTimeoutMs = init.idleTimeoutMs;
     this.parserLimits = init.parserLimits;
@@ -65,18 +68,18 @@ export class NetworkService implements GetConnectionHost {
     port.on('message', (message: ToNetworkThread) => this.receive(message));
   }
 
-  count(gets: number, hits: number, usec: number): void {
+  count(command: number, calls: number, hits: number, misses: number, usec: number): void {
     const counters = this.counters;
-    counters[COUNTER_GETS] += gets;
     counters[COUNTER_HITS] += hits;
-    counters[COUNTER_MISSES] += gets - hits;
-    counters[COUNTER_USEC] += usec;
+    counters[COUNTER_MISSES] += misses;
+    counters[commandCounter(command, BLOCK_CALLS)] += calls;
+    counters[commandCounter(command, BLOCK_USEC)] += usec;
     if (this.timed) {
-      // Each GET of the batch waited for the whole batch, as a pipelined GET on the main
-      // thread is timed from its burst's start to its reply.
+      // Each call of a batch waited for the whole batch, as a pipelined GET on the main thread
+      // is timed from its burst's start to its reply.
       const seconds = usec / 1_000_000;
-      counters[COUNTER_LATENCY_SECONDS] += seconds * gets;
-      counters[COUNTER_LATENCY_BUCKETS + latencyBucket(seconds)] += gets;
+      counters[commandCounter(command, BLOCK_LATENCY_SECONDS)] += seconds * calls;
+      counters[commandCounter(command, BLOCK_LATENCY_BUCKETS + latencyBucket(seconds))] += calls;
     }
   }
 

@@ -1,7 +1,7 @@
 // Tests the daemon's network threads with the settings that reach into a client's requests, over
 // real sockets: `requirepass` (AUTH runs on the main thread for a thread's client, which reads on
 // the thread only once authenticated, and carries its authentication back when it moves),
-// `--metrics-port` (the threads' GETs in the command counters and latency histogram), TLS (TLS
+// `--metrics-port` (the threads' GETs and MGETs in the command counters and latency histograms), TLS (TLS
 // clients stay on the main thread; plain ones are shared out), and the request limits.
 
 import { execFile } from 'node:child_process';
@@ -169,16 +169,19 @@ describe('network threads with other settings', () => {
     expect(await client.rest()).toBe('-ERR Protocol error: invalid bulk length\r\n');
   });
 
-  it('count their GETs in the metrics endpoint’s counters and latency histogram', async () => {
+  it('count their GETs and MGETs in the metrics endpoint’s counters and latency histograms', async () => {
     const server = await serve({ networkThreads: 2, metrics: { port: 0, host: '127.0.0.1' } });
     const url = server.metrics!.url;
     const main = await connect(server.port);
     expect((await main.call('SET', 'k', 'v')).raw).toBe('+OK\r\n');
     const onThread = await connect(server.port);
     for (let i = 0; i < 5; i++) expect((await onThread.call('GET', 'k')).raw).toBe('$1\r\nv\r\n');
-    expect(await infoField(main, 'kvd_network_thread_gets')).toBe(5);
+    expect((await onThread.call('MGET', 'k', 'x')).raw).toBe('*2\r\n$1\r\nv\r\n$-1\r\n');
+    expect(await infoField(main, 'kvd_network_thread_gets')).toBe(6);
     expect((await main.call('GET', 'k')).raw).toBe('$1\r\nv\r\n');
     const scraped = await scrape(url);
+    expect(scraped.value('kvd_commands_total', { cmd: 'mget' })).toBe(1);
+    expect(scraped.histogram('kvd_command_duration_seconds', { cmd: 'mget' })?.count).toBe(1);
     expect(scraped.value('kvd_commands_total', { cmd: 'get' })).toBe(6);
     const histogram = scraped.histogram('kvd_command_duration_seconds', { cmd: 'get' });
     expect(histogram?.count).toBe(6);

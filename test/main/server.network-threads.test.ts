@@ -117,6 +117,15 @@ describe('network threads', () => {
       fc.tuple(key, fc.string({ maxLength: 20 })).map(([k, v]) => encodeCommand(['SET', k, v])),
       key.map((k) => encodeCommand(['DEL', k])),
       key.map((k) => encodeCommand(['GET', k, k])),
+      // MGET, answered on the thread (unless a key is too long: the main thread refuses it).
+      {
+        weight: 3,
+        arbitrary: fc
+          .array(key, { minLength: 1, maxLength: 4 })
+          .map((ks) => encodeCommand(['MGET', ...ks])),
+      },
+      key.map((k) => encodeCommand(['mget', k])),
+      fc.constant(encodeCommand(['MGET'])),
       key.map((k) => Buffer.from(`GET ${k || 'x'}\r\n`)),
       fc.constant(encodeCommand(['PING'])),
       // Connection-setup requests the main thread runs while the network thread keeps the client.
@@ -163,6 +172,40 @@ describe('network threads', () => {
     );
     expect(await infoField(admin, 'kvd_network_thread_gets')).toBeGreaterThan(40);
     admin.close();
+  });
+
+  it('answer MGET on the thread, never with half of an MSET', async () => {
+    const server = await serve({ networkThreads: 2 });
+    const writer = await connected(server.port); // the main thread
+    const reader = await connected(server.port); // the network thread
+    expect((await writer.call('MSET', 'a', '0', 'b', '0')).raw).toBe('+OK\r\n');
+    // The writer's MSETs go on while the reader reads both keys, pipelined in rounds of 8.
+    let writing = true;
+    const writes = (async () => {
+      for (let i = 1; writing; i++)
+        expect((await writer.call('MSET', 'a', String(i), 'b', String(i))).raw).toBe('+OK\r\n');
+    })();
+    const seen = new Set<string>();
+    for (let round = 0; round < 200; round++) {
+      reader.send(
+        Buffer.concat(Array.from({ length: 8 }, () => encodeCommand(['MGET', 'a', 'b']))),
+      );
+      for (let i = 0; i < 8; i++) {
+        const reply = await reader.reply();
+        const [, a, b] = /^\*2\r\n\$\d+\r\n(\d+)\r\n\$\d+\r\n(\d+)\r\n$/.exec(reply.raw) ?? [];
+        expect(a, reply.raw).toBe(b);
+        seen.add(a!);
+      }
+    }
+    writing = false;
+    await writes;
+    expect(seen.size).toBeGreaterThan(1); // the reads did overlap the writes
+    expect(await infoField(writer, 'kvd_network_thread_clients')).toBe(1);
+    const stats = await writer.call('INFO', 'commandstats');
+    expect(stats.type === 'bulk' && /cmdstat_mget:calls=1600,/.test(stats.value.toString())).toBe(
+      true,
+    );
+    expect(await infoField(writer, 'kvd_network_thread_gets')).toBe(1601); // and one GET
   });
 
   it('read what the writer published: big values, expiry, a client on the Unix socket', async () => {

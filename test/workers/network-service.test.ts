@@ -12,11 +12,13 @@ import { Store } from '../../dist/main/index.js';
 import { DEFAULT_PARSER_LIMITS } from '../../dist/main/server/resp-parser.js';
 import { socketFds } from '../../dist/shared/file-map.js';
 import {
-  COUNTER_GETS,
+  BLOCK_CALLS,
+  BLOCK_LATENCY_BUCKETS,
+  BLOCK_LATENCY_SECONDS,
+  COMMAND_BLOCK,
   COUNTER_HITS,
-  COUNTER_LATENCY_BUCKETS,
-  COUNTER_LATENCY_SECONDS,
   COUNTER_MISSES,
+  commandCounter,
   type FromNetworkThread,
   NETWORK_COUNTERS,
   type ToNetworkThread,
@@ -26,6 +28,9 @@ import { NetworkService } from '../../dist/workers/network-service.js';
 import { pollUntil } from '../fixtures/poll.js';
 import { encodeCommand, RespClient } from '../fixtures/resp-client.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
+
+const COUNTER_GETS = commandCounter(0, BLOCK_CALLS);
+const COUNTER_MGETS = commandCounter(1, BLOCK_CALLS);
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -159,6 +164,33 @@ describe('NetworkService', () => {
     await client.closed;
   });
 
+  it('answers MGET here, in order with the GETs around it, and hands back one it cannot read', async () => {
+    const { main, counters, client: connect } = await setUp();
+    const client = await connect(4);
+    client.send(
+      Buffer.concat([
+        encodeCommand(['GET', 'k']),
+        encodeCommand(['MGET', 'k', 'missing', 'k']),
+        encodeCommand(['get', 'missing']),
+        encodeCommand(['mget', 'missing']),
+      ]),
+    );
+    expect((await client.reply()).raw).toBe('$5\r\nvalue\r\n');
+    expect((await client.reply()).raw).toBe('*3\r\n$5\r\nvalue\r\n$-1\r\n$5\r\nvalue\r\n');
+    expect((await client.reply()).raw).toBe('$-1\r\n');
+    expect((await client.reply()).raw).toBe('*1\r\n$-1\r\n');
+    expect([counters[COUNTER_GETS], counters[COUNTER_MGETS]]).toEqual([2, 2]);
+    expect([counters[COUNTER_HITS], counters[COUNTER_MISSES]]).toEqual([3, 3]);
+    // A key over maxKeyBytes (64): the main thread answers its error.
+    const long = encodeCommand(['MGET', 'k', 'x'.repeat(65)]);
+    client.send(long);
+    const back = await main.next();
+    if (back.kind !== 'handback') throw new Error(JSON.stringify(back));
+    expect(Buffer.from(back.bytes)).toEqual(long);
+    new Socket({ fd: back.fd }).destroy();
+    expect(counters[COUNTER_MGETS]).toBe(2);
+  });
+
   it('hands a client back at an inline request, and reports clients that leave or are killed', async () => {
     const { main, client: connect } = await setUp();
     const inline = await connect(1);
@@ -202,9 +234,12 @@ describe('NetworkService', () => {
     expect((await client.reply()).raw).toBe('$5\r\nvalue\r\n');
     expect(counters[COUNTER_GETS]).toBe(1);
     // Timed: the GET is in one latency bucket, and its latency in the sum.
-    const buckets = counters.subarray(COUNTER_LATENCY_BUCKETS, NETWORK_COUNTERS);
+    const buckets = counters.subarray(
+      commandCounter(0, BLOCK_LATENCY_BUCKETS),
+      commandCounter(0, COMMAND_BLOCK),
+    );
     expect(buckets.reduce((a, b) => a + b, 0)).toBe(1);
-    expect(counters[COUNTER_LATENCY_SECONDS]).toBeGreaterThan(0);
+    expect(counters[commandCounter(0, BLOCK_LATENCY_SECONDS)]).toBeGreaterThan(0);
 
     // A refused AUTH leaves it unauthenticated: its next GET goes to the main thread.
     const denied = await connect(3, false);

@@ -58,7 +58,10 @@ export class ServerCounters {
   keyspaceHits = 0;
   keyspaceMisses = 0;
   protocolErrors = 0;
-  /** GETs the network threads answered (INFO kvd_network_thread_gets), added by `collectCounters`. */
+  /**
+   * GET and MGET commands the network threads answered (INFO kvd_network_thread_gets), added by
+   * `collectCounters`.
+   */
   networkThreadGets = 0;
 
   /** CONFIG RESETSTAT: zeroes every counter. */

@@ -17,15 +17,18 @@ import { socketFds } from '../../shared/file-map.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ReaderInit } from '../../shared/messages.js';
 import {
-  COUNTER_GETS,
+  BLOCK_CALLS,
+  BLOCK_LATENCY_BUCKETS,
+  BLOCK_LATENCY_SECONDS,
+  BLOCK_USEC,
+  COMMAND_BLOCK,
   COUNTER_HITS,
-  COUNTER_LATENCY_BUCKETS,
-  COUNTER_LATENCY_SECONDS,
   COUNTER_MISSES,
-  COUNTER_USEC,
+  commandCounter,
   type FromNetworkThread,
   NETWORK_COUNTERS,
   type NetworkThreadInit,
+  THREAD_COMMANDS,
   type ToNetworkThread,
 } from '../../shared/network-messages.js';
 import { threadExecArgv } from '../thread-exec-argv.js';
@@ -166,26 +169,29 @@ export class NetworkThreads {
   }
 
   /** Adds what the network threads counted since the last call to the server's counters. */
-  collect(counters: ServerCounters, stats: CommandStats): void {
+  collect(counters: ServerCounters, commandStats: CommandStats): void {
     const now = this.counters;
     const before = this.collected;
     // Each counter's growth since the last call, summed over the threads' slots.
     const grown = new Float64Array(NETWORK_COUNTERS);
     for (let at = 0; at < now.length; at++) grown[at % NETWORK_COUNTERS]! += now[at]! - before[at]!;
     before.set(now);
-    const gets = grown[COUNTER_GETS]!;
     counters.keyspaceHits += grown[COUNTER_HITS]!;
     counters.keyspaceMisses += grown[COUNTER_MISSES]!;
-    counters.commandsProcessed += gets;
-    counters.networkThreadGets += gets;
-    const get = stats.of('get');
-    get.calls += gets;
-    get.usec += grown[COUNTER_USEC]!;
-    get.latency?.observeMany(
-      gets,
-      grown[COUNTER_LATENCY_SECONDS]!,
-      grown.subarray(COUNTER_LATENCY_BUCKETS),
-    );
+    THREAD_COMMANDS.forEach((name, command) => {
+      const calls = grown[commandCounter(command, BLOCK_CALLS)]!;
+      counters.commandsProcessed += calls;
+      counters.networkThreadGets += calls;
+      const stats = commandStats.of(name);
+      stats.calls += calls;
+      stats.usec += grown[commandCounter(command, BLOCK_USEC)]!;
+      const buckets = commandCounter(command, BLOCK_LATENCY_BUCKETS);
+      stats.latency?.observeMany(
+        calls,
+        grown[commandCounter(command, BLOCK_LATENCY_SECONDS)]!,
+        grown.subarray(buckets, commandCounter(command, COMMAND_BLOCK)),
+      );
+    });
   }
 
   /** Ends every network thread's clients (their answered replies sent) and the threads. */
