@@ -25,9 +25,10 @@ export interface NetworkThreadInit extends ReaderInit {
 
 /**
  * The commands a network thread answers itself, by their place in its counters: GET (a plain
- * one, found in the request bytes) and MGET. Everything else goes to the main thread.
+ * one, found in the request bytes), MGET, EXISTS, STRLEN and TYPE (src/workers/thread-commands.ts).
+ * Everything else goes to the main thread.
  */
-export const THREAD_COMMANDS = ['get', 'mget'] as const;
+export const THREAD_COMMANDS = ['get', 'mget', 'exists', 'strlen', 'type'] as const;
 
 // Each thread's slot of float64 counters: the keys it found and did not find, then one block per
 // command of THREAD_COMMANDS.
@@ -86,7 +87,7 @@ export type ToNetworkThread =
 /** From a network thread to the main thread. */
 export type FromNetworkThread =
   /**
-   * The client sent a request other than a plain GET: the main thread takes its socket (`fd`,
+   * The client sent a request the thread does not serve: the main thread takes its socket (`fd`,
    * a copy it now owns) and serves it from `bytes` on (that request and what followed it).
    */
   | {

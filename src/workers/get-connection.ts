@@ -1,5 +1,5 @@
-// Owns one client on a network thread: it answers the client's plain GETs and its MGETs from
-// the shared index, in order, once the client is authenticated; has the main thread run its
+// Owns one client on a network thread: it answers the client's plain GETs and the read commands
+// of thread-commands.ts (MGET, EXISTS, STRLEN, TYPE) from the shared index, in order, once the client is authenticated; has the main thread run its
 // connection-setup requests (remote-request.ts: AUTH among them), reading nothing more until the
 // reply is back; and hands the socket back to the main thread at the first request that is
 // anything else (or a read that failed), with the bytes from that request on. Replies already
@@ -7,18 +7,23 @@
 
 import type { Socket } from 'node:net';
 import type { RespParserLimits } from '../main/server/resp-parser.js';
-import type { IndexTable } from '../shared/index-table.js';
 import { KEY_GROUP } from '../shared/key-groups.js';
-import { THREAD_COMMANDS } from '../shared/network-messages.js';
 import type { RecordReader } from '../shared/record-reader.js';
 import { type GetRequestScan, SCAN_GET, SCAN_INCOMPLETE } from './get-request-scan.js';
 import { remoteRequest } from './remote-request.js';
+import {
+  bulkReplyBytes,
+  COMMAND_GET,
+  decimalDigits,
+  encodeBulkReplies,
+  type ThreadCommands,
+} from './thread-commands.js';
 
 /** What a connection needs from its thread. */
 export interface GetConnectionHost {
   readonly reader: RecordReader;
-  /** The shared index: MGET reads while no atomic batch is half published. */
-  readonly index: IndexTable;
+  /** Answers MGET, EXISTS, STRLEN and TYPE. */
+  readonly commands: ThreadCommands;
   readonly scan: GetRequestScan;
   readonly idleTimeoutMs: number;
   /** The main thread's request limits. */
@@ -36,10 +41,6 @@ export interface GetConnectionHost {
   gone(connection: GetConnection): void;
 }
 
-const NULL_REPLY = Buffer.from('$-1\r\n');
-/** GET's and MGET's places in THREAD_COMMANDS (network-messages.ts). */
-const COMMAND_GET = THREAD_COMMANDS.indexOf('get');
-const COMMAND_MGET = THREAD_COMMANDS.indexOf('mget');
 const CRLF_BYTES = 2;
 /**
  * Reply bytes answered in one go before the connection looks at its socket again: it reads on
@@ -180,7 +181,7 @@ export class GetConnection {
     if (remote === 'incomplete') this.pending = rest;
     else if (remote === undefined) this.leave(rest);
     else if (remote.local) {
-      if (!this.answerMget(remote.args)) {
+      if (!this.answerHere(remote.args)) {
         this.leave(rest);
         return undefined;
       }
@@ -228,11 +229,8 @@ export class GetConnection {
           const value = reader.get(keys[i]!, i - from);
           values.push(value);
           done++;
-          if (value === undefined) bytes += NULL_REPLY.length;
-          else {
-            hits++;
-            bytes += 1 + decimalDigits(value.length) + CRLF_BYTES + value.length + CRLF_BYTES;
-          }
+          bytes += bulkReplyBytes(value);
+          if (value !== undefined) hits++;
         }
       }
     } catch {
@@ -241,47 +239,23 @@ export class GetConnection {
     }
     // Counted before the replies go: a client that has its reply sees it in INFO.
     this.host.count(COMMAND_GET, done, hits, done - hits, (performance.now() - started) * 1000);
-    if (done > 0) this.send(encodeReplies(values, bytes, ''));
+    if (done > 0) this.send(encodeBulkReplies(values, bytes, ''));
     values.length = 0;
     return done;
   }
 
   /**
-   * Answers MGET `args` here, reading its keys while no atomic batch is half published (as the
-   * main thread's MGET does); returns false, answering nothing, if the main thread must: no key,
-   * a key longer than `maxKeyBytes`, or a read that threw (it answers each key's error).
+   * Answers `args` (MGET, EXISTS, STRLEN or TYPE) here; returns false, answering nothing, if
+   * the main thread must (`ThreadCommands.answer`).
    */
-  private answerMget(args: readonly Buffer[]): boolean {
-    const keys = args.slice(1);
-    if (keys.length === 0 || keys.some((k) => k.length > this.host.scan.maxKeyBytes)) return false;
+  private answerHere(args: readonly Buffer[]): boolean {
     const started = performance.now();
-    const reader = this.host.reader;
-    let values: (Buffer | undefined)[];
-    try {
-      values = this.host.index.readWithoutHalfBatches(() => {
-        const read: (Buffer | undefined)[] = [];
-        for (let from = 0; from < keys.length; from += KEY_GROUP) {
-          reader.hashAhead(keys, from);
-          const to = Math.min(keys.length, from + KEY_GROUP);
-          for (let i = from; i < to; i++) read.push(reader.get(keys[i]!, i - from));
-        }
-        return read;
-      });
-    } catch {
-      return false;
-    }
-    let bytes = 0;
-    let hits = 0;
-    for (const value of values) {
-      if (value === undefined) bytes += NULL_REPLY.length;
-      else {
-        hits++;
-        bytes += 1 + decimalDigits(value.length) + CRLF_BYTES + value.length + CRLF_BYTES;
-      }
-    }
+    const name = args[0]!.toString('latin1').toLowerCase();
+    const answer = this.host.commands.answer(name, args);
+    if (answer === undefined) return false;
     const usec = (performance.now() - started) * 1000;
-    this.host.count(COMMAND_MGET, 1, hits, values.length - hits, usec);
-    this.send(encodeReplies(values, bytes, `*${values.length}\r\n`));
+    this.host.count(answer.command, 1, answer.hits, answer.misses, usec);
+    this.send(answer.reply);
     return true;
   }
 
@@ -320,38 +294,4 @@ export class GetConnection {
     if (this.unflushed === 0) move();
     else this.whenFlushed = move;
   }
-}
-
-/** `header` then the RESP2 replies to `values` (`bytes` long in all), as one buffer. */
-function encodeReplies(
-  values: readonly (Buffer | undefined)[],
-  bytes: number,
-  header: string,
-): Buffer {
-  const out = Buffer.allocUnsafe(header.length + bytes);
-  let at = out.write(header, 0, 'latin1');
-  for (const value of values) {
-    if (value === undefined) {
-      at += NULL_REPLY.copy(out, at);
-      continue;
-    }
-    out[at++] = 36; // '$'
-    at += out.write(String(value.length), at, 'latin1');
-    out[at++] = 13;
-    out[at++] = 10;
-    at += value.copy(out, at);
-    out[at++] = 13;
-    out[at++] = 10;
-  }
-  return out;
-}
-
-/** How many decimal digits `n` (≥ 0) has. */
-function decimalDigits(n: number): number {
-  let digits = 1;
-  while (n >= 10) {
-    n = Math.floor(n / 10);
-    digits++;
-  }
-  return digits;
 }

@@ -1,6 +1,6 @@
 // Owns what a daemon network thread does (src/workers/network-thread.ts is its entry): adopt
-// clients by fd, serve them with GetConnection over its own RecordReader, count their GETs in
-// its shared counters, send their setup requests to the main thread, hand them back by fd,
+// clients by fd, serve them with GetConnection over its own RecordReader, count the commands it
+// answers in its shared counters, send their setup requests to the main thread, hand them back by fd,
 // CLIENT KILL, and shutdown. Runs on any thread over any MessagePort, so tests drive it in place.
 
 import { Socket } from 'node:net';
@@ -25,6 +25,7 @@ import {
 import { RecordReader } from '../shared/record-reader.js';
 import { GetConnection, type GetConnectionHost } from './get-connection.js';
 import { GetRequestScan } from './get-request-scan.js';
+import { ThreadCommands } from './thread-commands.js';
 
 /** After `close`, clients that have not closed within this long are cut off (as the main thread's are). */
 const LINGER_MS = 2_000;
@@ -37,7 +38,7 @@ function fdOf(socket: Socket): number {
 /** One network thread's clients and reader, driven by the messages on `port`. */
 export class NetworkService implements GetConnectionHost {
   readonly reader: RecordReader;
-  readonly index: IndexTable;
+  readonly commands: ThreadCommands;
   readonly scan: GetRequestScan;
   readonly idleTimeoutMs: number;
   readonly parserLimits: RespParserLimits;
@@ -56,8 +57,9 @@ export class NetworkService implements GetConnectionHost {
       init.slot * NETWORK_COUNTERS * 8,
       NETWORK_COUNTERS,
     );
-    this.index = new IndexTable(init.index);
-    this.reader = new RecordReader(init.dir, this.index, init.readMode);
+    const index = new IndexTable(init.index);
+    this.reader = new RecordReader(init.dir, index, init.readMode);
+    this.commands = new ThreadCommands(this.reader, index, init.maxKeyBytes);
     this.scan = new GetRequestScan(init.maxKeyBytes);
     this.idleTimeoutMs = init.idleTimeoutMs;
     this.parserLimits = init.parserLimits;

@@ -1,22 +1,23 @@
 // Owns deciding, on a network thread, whether a client's request that is not a plain GET can be
 // served while the thread keeps the client, and reading its arguments: run by the main thread
-// (REMOTE_COMMANDS) or answered here (MGET), at most REMOTE_REQUEST_MAX_BYTES. The full RESP parser reads it, so what
+// (REMOTE_COMMANDS) or answered here (thread-commands.ts), at most REMOTE_REQUEST_MAX_BYTES. The full RESP parser reads it, so what
 // is run is exactly what the main thread would have parsed.
 
 import { RespParser, type RespParserLimits } from '../main/server/resp-parser.js';
 import { REMOTE_COMMANDS, REMOTE_REQUEST_MAX_BYTES } from '../shared/network-messages.js';
+import { isThreadCommand } from './thread-commands.js';
 
 /** A request the thread serves: its arguments, its length in bytes, and where it runs. */
 export interface RemoteRequest {
   readonly args: Buffer[];
   readonly length: number;
-  /** True: answered on the thread (MGET); false: run by the main thread. */
+  /** True: answered on the thread (`isThreadCommand`); false: run by the main thread. */
   readonly local: boolean;
 }
 
 /**
- * The request at the start of `bytes` if the thread serves it (remotely, or MGET here once
- * authenticated); 'incomplete' if it may be one and more bytes are needed; undefined if the
+ * The request at the start of `bytes` if the thread serves it (remotely, or here once
+ * authenticated: `isThreadCommand`); 'incomplete' if it may be one and more bytes are needed; undefined if the
  * client must go back to the main thread.
  * Parsed with the main thread's `limits` (its stricter ones before AUTH when `unauthenticated`),
  * so a request it would refuse goes back to it at once, for it to answer.
@@ -41,7 +42,7 @@ export function remoteRequest(
   if (args.length === 0) return undefined;
   const name = args[0]!.toString('latin1').toLowerCase();
   const length = seen.length - parser.bufferedBytes;
-  if (name === 'mget') return unauthenticated ? undefined : { args, length, local: true };
+  if (isThreadCommand(name)) return unauthenticated ? undefined : { args, length, local: true };
   if (!REMOTE_COMMANDS.has(name)) return undefined;
   const subcommands = REMOTE_COMMANDS.get(name);
   if (subcommands !== undefined) {

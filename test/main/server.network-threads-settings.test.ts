@@ -130,12 +130,18 @@ describe('network threads with requirepass', () => {
     expect(value.type === 'bulk' && value.value.equals(big)).toBe(true);
   });
 
-  it('refuse before AUTH what the main thread refuses: a long multibulk closes the client', async () => {
+  it('refuse before AUTH what the main thread refuses: a long multibulk, MGET, EXISTS', async () => {
     const server = await serve({ networkThreads: 2, requirepass: 'secret' });
     await authenticated(server.port);
     const client = await connect(server.port); // the network thread
     client.send(encodeCommand(['CLIENT', 'SETNAME', ...Array.from({ length: 12 }, () => 'x')]));
     expect(await client.rest()).toMatch(/^-ERR Protocol error: unauthenticated multibulk length/);
+
+    // The reads a thread answers itself are refused before AUTH too.
+    await authenticated(server.port); // the main thread
+    const reader = await connect(server.port); // the network thread
+    expect((await reader.call('MGET', 'k')).raw).toBe(NOAUTH);
+    expect((await reader.call('EXISTS', 'k')).raw).toBe(NOAUTH);
   });
 
   it('keep ioredis clients that authenticate on their thread', async () => {

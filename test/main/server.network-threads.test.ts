@@ -126,6 +126,11 @@ describe('network threads', () => {
       },
       key.map((k) => encodeCommand(['mget', k])),
       fc.constant(encodeCommand(['MGET'])),
+      // EXISTS, STRLEN and TYPE, answered on the thread too; wrong arities by the main thread.
+      fc.array(key, { minLength: 0, maxLength: 3 }).map((ks) => encodeCommand(['EXISTS', ...ks])),
+      fc
+        .array(key, { minLength: 0, maxLength: 2 })
+        .chain((ks) => fc.constantFrom('STRLEN', 'type').map((c) => encodeCommand([c, ...ks]))),
       key.map((k) => Buffer.from(`GET ${k || 'x'}\r\n`)),
       fc.constant(encodeCommand(['PING'])),
       // Connection-setup requests the main thread runs while the network thread keeps the client.
@@ -174,19 +179,24 @@ describe('network threads', () => {
     admin.close();
   });
 
-  it('answer MGET on the thread, never with half of an MSET', async () => {
+  it('answer MGET and EXISTS on the thread, never with half of an MSET or a RENAME', async () => {
     const server = await serve({ networkThreads: 2 });
     const writer = await connected(server.port); // the main thread
     const reader = await connected(server.port); // the network thread
     expect((await writer.call('MSET', 'a', '0', 'b', '0')).raw).toBe('+OK\r\n');
     // The writer's MSETs go on while the reader reads both keys, pipelined in rounds of 8.
     let writing = true;
+    let written = 0;
     const writes = (async () => {
-      for (let i = 1; writing; i++)
+      for (let i = 1; writing; i++) {
         expect((await writer.call('MSET', 'a', String(i), 'b', String(i))).raw).toBe('+OK\r\n');
+        written = i;
+      }
     })();
     const seen = new Set<string>();
-    for (let round = 0; round < 200; round++) {
+    // Rounds of 8 until the reads have overlapped 1,000 writes (at most 3,000 rounds).
+    let rounds = 0;
+    for (; rounds < 3000 && written < 1000; rounds++) {
       reader.send(
         Buffer.concat(Array.from({ length: 8 }, () => encodeCommand(['MGET', 'a', 'b']))),
       );
@@ -202,10 +212,33 @@ describe('network threads', () => {
     expect(seen.size).toBeGreaterThan(1); // the reads did overlap the writes
     expect(await infoField(writer, 'kvd_network_thread_clients')).toBe(1);
     const stats = await writer.call('INFO', 'commandstats');
-    expect(stats.type === 'bulk' && /cmdstat_mget:calls=1600,/.test(stats.value.toString())).toBe(
-      true,
-    );
-    expect(await infoField(writer, 'kvd_network_thread_gets')).toBe(1601); // and one GET
+    const mgets = rounds * 8;
+    expect(
+      stats.type === 'bulk' && stats.value.toString().includes(`cmdstat_mget:calls=${mgets},`),
+    ).toBe(true);
+    expect(await infoField(writer, 'kvd_network_thread_gets')).toBe(mgets + 1); // and one GET
+
+    // EXISTS of two keys while RENAME moves one value between them: always exactly one.
+    expect((await writer.call('SET', 'x', 'v')).raw).toBe('+OK\r\n');
+    writing = true;
+    written = 0;
+    const renames = (async () => {
+      for (let i = 0; writing; i++) {
+        expect((await writer.call('RENAME', i % 2 ? 'y' : 'x', i % 2 ? 'x' : 'y')).raw).toBe(
+          '+OK\r\n',
+        );
+        written = i + 1;
+      }
+    })();
+    for (let round = 0; round < 3000 && written < 1000; round++) {
+      reader.send(
+        Buffer.concat(Array.from({ length: 8 }, () => encodeCommand(['EXISTS', 'x', 'y']))),
+      );
+      for (let i = 0; i < 8; i++) expect((await reader.reply()).raw).toBe(':1\r\n');
+    }
+    writing = false;
+    await renames;
+    expect(await infoField(writer, 'kvd_network_thread_clients')).toBe(1);
   });
 
   it('read what the writer published: big values, expiry, a client on the Unix socket', async () => {

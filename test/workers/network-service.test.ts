@@ -164,7 +164,7 @@ describe('NetworkService', () => {
     await client.closed;
   });
 
-  it('answers MGET here, in order with the GETs around it, and hands back one it cannot read', async () => {
+  it('answers MGET, EXISTS, STRLEN and TYPE here, in order with GETs, and hands back what it cannot', async () => {
     const { main, counters, client: connect } = await setUp();
     const client = await connect(4);
     client.send(
@@ -181,7 +181,31 @@ describe('NetworkService', () => {
     expect((await client.reply()).raw).toBe('*1\r\n$-1\r\n');
     expect([counters[COUNTER_GETS], counters[COUNTER_MGETS]]).toEqual([2, 2]);
     expect([counters[COUNTER_HITS], counters[COUNTER_MISSES]]).toEqual([3, 3]);
-    // A key over maxKeyBytes (64): the main thread answers its error.
+    // EXISTS, STRLEN and TYPE are answered here too, and count no keyspace hits (as on the main
+    // thread); a wrong arity goes to the main thread.
+    client.send(
+      Buffer.concat([
+        encodeCommand(['EXISTS', 'k', 'missing', 'k']),
+        encodeCommand(['strlen', 'big']),
+        encodeCommand(['STRLEN', 'missing']),
+        encodeCommand(['TYPE', 'k']),
+        encodeCommand(['type', 'missing']),
+      ]),
+    );
+    expect((await client.reply()).raw).toBe(':2\r\n');
+    expect((await client.reply()).raw).toBe(':100000\r\n');
+    expect((await client.reply()).raw).toBe(':0\r\n');
+    expect((await client.reply()).raw).toBe('+string\r\n');
+    expect((await client.reply()).raw).toBe('+none\r\n');
+    expect([2, 3, 4].map((c) => counters[commandCounter(c, BLOCK_CALLS)])).toEqual([1, 2, 2]);
+    expect([counters[COUNTER_HITS], counters[COUNTER_MISSES]]).toEqual([3, 3]);
+    // A wrong arity, or a key over maxKeyBytes (64): the main thread answers its error.
+    const arity = await connect(5);
+    arity.send(encodeCommand(['TYPE', 'k', 'k']));
+    const moved = await main.next();
+    if (moved.kind !== 'handback') throw new Error(JSON.stringify(moved));
+    expect(Buffer.from(moved.bytes)).toEqual(encodeCommand(['TYPE', 'k', 'k']));
+    new Socket({ fd: moved.fd }).destroy();
     const long = encodeCommand(['MGET', 'k', 'x'.repeat(65)]);
     client.send(long);
     const back = await main.next();

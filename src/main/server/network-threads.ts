@@ -1,7 +1,8 @@
 // Owns the daemon's network threads (`networkThreads` > 1): starting them, giving them newly
 // accepted clients in turn with the main thread (a socket moves by a copy of its fd), taking a
-// client back when it sends anything but a plain GET, and standing for the clients they serve
-// in CLIENT LIST, CLIENT KILL, INFO's client count and counters, and maxclients.
+// client back when it sends anything but a GET, an MGET or a connection-setup request, and
+// standing for the clients they serve in CLIENT LIST, CLIENT KILL, INFO's client count and
+// counters, the metrics, and maxclients.
 //
 // Why: a GET-only load is bound by one thread's socket work, and the machine has cores left
 // (bench/ANALYSIS.md, "How much of the two cores each server uses"). Every other command, and
@@ -51,7 +52,7 @@ export interface NetworkThreadsOptions {
   readonly idleTimeoutMs: number;
   /** Clients must AUTH before they read (`requirepass`). */
   readonly passwordRequired: boolean;
-  /** Count GETs' latencies for the metrics endpoint (`CommandStats.enableLatency`). */
+  /** Count latencies for the metrics endpoint (`CommandStats.enableLatency`). */
   readonly timed: boolean;
   readonly log: Logger;
   /** The Unix socket's path, for a Unix client's address (as the Connection names it). */
