@@ -167,7 +167,7 @@ async function sendInPieces(client: RespClient, bytes: Buffer): Promise<void> {
 
 describe('input buffers', () => {
   it('hold a big bulk only while it arrives, at most twice what was received, and nothing after', async () => {
-    const server = await serve();
+    const server = await serve({ networkThreads: 1 }); // reads connection state (clients())
     const size = 12 * MiB;
     const request = encodeCommand(['SET', 'big', Buffer.alloc(size, 7)]);
     const client = await RespClient.connect(server.port);
@@ -191,7 +191,8 @@ describe('input buffers', () => {
   it('are given back: by clients that sent big bulks and stayed, and by clients that left mid-bulk', async () => {
     // Values just over the store's limit: the parser reads each whole, the store refuses it on
     // this thread, and nothing is handed to the writer thread (whose buffers its own GC frees).
-    const server = await serve({ store: { maxValueBytes: 8 * MiB } });
+    // networkThreads 1: the test reads connection state (clients()).
+    const server = await serve({ networkThreads: 1, store: { maxValueBytes: 8 * MiB } });
     const size = 8 * MiB + 512 * KiB;
     const request = encodeCommand(['SET', 'big', Buffer.alloc(size, 7)]);
     const refused = async (client: RespClient) => {

@@ -22,6 +22,7 @@ describe('kvd serve protocol handling', () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer({
+      networkThreads: 1, // reads the connections' own state (server.clients())
       maxPendingReplies: 16,
       limits: { maxBulkBytes: 1024 * 1024, maxInlineBytes: 1024 },
     });
