@@ -1,9 +1,10 @@
 // Owns one client on a network thread: it answers the client's plain GETs and the read commands
-// of thread-commands.ts (MGET, EXISTS, STRLEN, TYPE) from the shared index, in order, once the client is authenticated; has the main thread run its
-// connection-setup requests (remote-request.ts: AUTH among them), reading nothing more until the
-// reply is back; and hands the socket back to the main thread at the first request that is
-// anything else (or a read that failed), with the bytes from that request on. Replies already
-// written are sent before the socket moves, so the client sees every reply in order.
+// of thread-commands.ts (MGET, EXISTS, STRLEN, TYPE) from the shared index, in order, once the
+// client is authenticated; has the main thread run its connection-setup requests
+// (remote-request.ts: AUTH among them), reading nothing more until the reply is back; and hands
+// the socket back to the main thread at the first request that is anything else (or a read that
+// failed), with the bytes from that request on. Replies already written are sent before the
+// socket moves, so the client sees every reply in order. It reads on only as its socket drains.
 
 import type { Socket } from 'node:net';
 import type { RespParserLimits } from '../main/server/resp-parser.js';

@@ -1,7 +1,8 @@
 // Owns what a daemon network thread does (src/workers/network-thread.ts is its entry): adopt
 // clients by fd, serve them with GetConnection over its own RecordReader, count the commands it
-// answers in its shared counters, send their setup requests to the main thread, hand them back by fd,
-// CLIENT KILL, and shutdown. Runs on any thread over any MessagePort, so tests drive it in place.
+// answers in its shared counters, send their setup requests to the main thread, hand them back
+// by fd, CLIENT KILL, and shutdown. Runs on any thread over any MessagePort, so tests drive it
+// in place.
 
 import { Socket } from 'node:net';
 import type { MessagePort } from 'node:worker_threads';

@@ -13,7 +13,7 @@ export interface MetricsSource {
   readonly store: Pick<Store, 'metrics'>;
   /** Per-command counters; `enableLatency()` must have been called. */
   readonly commandStats: CommandStats;
-  /** Adds what other threads counted (network threads' GETs) to `commandStats`, if any. */
+  /** Adds what other threads counted (the network threads' commands) to `commandStats`. */
   collectCounters?(): void;
   /** Clients connected now. */
   clientCount(): number;
