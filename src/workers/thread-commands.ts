@@ -1,5 +1,5 @@
 // Owns the read commands a network thread answers from its own reader besides plain GETs (MGET,
-// EXISTS, STRLEN, TYPE), replied to in RESP2 exactly as the main thread replies; whether the
+// EXISTS, STRLEN, TYPE, TTL, PTTL), replied to in RESP2 exactly as the main thread replies; whether the
 // main thread must answer one instead (a wrong arity, a key over `maxKeyBytes`, a read that
 // threw); and the bulk-string reply encoding the thread's GETs share.
 
@@ -20,6 +20,10 @@ const COMMAND_MGET = THREAD_COMMANDS.indexOf('mget');
 const COMMAND_EXISTS = THREAD_COMMANDS.indexOf('exists');
 const COMMAND_STRLEN = THREAD_COMMANDS.indexOf('strlen');
 const COMMAND_TYPE = THREAD_COMMANDS.indexOf('type');
+const COMMAND_TTL = THREAD_COMMANDS.indexOf('ttl');
+const COMMAND_PTTL = THREAD_COMMANDS.indexOf('pttl');
+/** The commands of one key (the others take one or more). */
+const SINGLE_KEY = new Set(['strlen', 'type', 'ttl', 'pttl']);
 
 /** Whether `name` (lower case) is one of the commands `ThreadCommands` answers. */
 export function isThreadCommand(name: string): boolean {
@@ -35,7 +39,7 @@ export interface ThreadAnswer {
   readonly misses: number;
 }
 
-/** The thread's answers to MGET, EXISTS, STRLEN and TYPE. Network thread only. */
+/** The thread's answers to MGET, EXISTS, STRLEN, TYPE, TTL and PTTL. Network thread only. */
 export class ThreadCommands {
   constructor(
     private readonly reader: RecordReader,
@@ -50,7 +54,7 @@ export class ThreadCommands {
    */
   answer(name: string, args: readonly Buffer[]): ThreadAnswer | undefined {
     const keys = args.slice(1);
-    const single = name === 'strlen' || name === 'type';
+    const single = SINGLE_KEY.has(name);
     if (keys.length === 0 || (single && keys.length !== 1)) return undefined;
     for (const key of keys) if (key.length > this.maxKeyBytes) return undefined;
     try {
@@ -73,11 +77,29 @@ export class ThreadCommands {
           const reply = this.reader.has(keys[0]!) ? STRING_REPLY : NONE_REPLY;
           return { reply, command: COMMAND_TYPE, hits: 0, misses: 0 };
         }
+        case 'ttl':
+        case 'pttl': {
+          const inMs = name === 'pttl';
+          const reply = integerReply(this.timeLeft(keys[0]!, inMs));
+          return { reply, command: inMs ? COMMAND_PTTL : COMMAND_TTL, hits: 0, misses: 0 };
+        }
       }
     } catch {
       return undefined;
     }
     return undefined;
+  }
+
+  /**
+   * TTL/PTTL: the time left before `key` expires (seconds, rounded; or ms), -1 if it has no
+   * expiry, -2 if it does not exist, as the main thread's `ttl.ts` computes it.
+   */
+  private timeLeft(key: Buffer, inMs: boolean): number {
+    const at = this.reader.getWithExpiry(key)?.expiresAt;
+    if (at === undefined) return -2;
+    if (at === 0) return -1;
+    const ms = Math.max(0, at - Date.now());
+    return inMs ? ms : Math.floor((ms + 500) / 1000);
   }
 
   /** MGET: every key read while no atomic batch is half published, as the main thread reads them. */

@@ -130,7 +130,11 @@ describe('network threads', () => {
       fc.array(key, { minLength: 0, maxLength: 3 }).map((ks) => encodeCommand(['EXISTS', ...ks])),
       fc
         .array(key, { minLength: 0, maxLength: 2 })
-        .chain((ks) => fc.constantFrom('STRLEN', 'type').map((c) => encodeCommand([c, ...ks]))),
+        .chain((ks) =>
+          fc.constantFrom('STRLEN', 'type', 'TTL', 'pttl').map((c) => encodeCommand([c, ...ks])),
+        ),
+      // (No key here has an expiry, so TTL and PTTL answer -1 or -2 on both daemons alike; the
+      // time left of a key that expires is checked in test/workers/network-service.test.ts.)
       key.map((k) => Buffer.from(`GET ${k || 'x'}\r\n`)),
       fc.constant(encodeCommand(['PING'])),
       // Connection-setup requests the main thread runs while the network thread keeps the client.

@@ -72,6 +72,7 @@ async function setUp(): Promise<Setup> {
   cleanups.push(() => store.close());
   await store.set('k', 'value');
   await store.set('big', Buffer.alloc(100_000, 3));
+  await store.set('expiring', 'v', { expiresAt: Date.now() + 100_000 });
   const shared = new SharedArrayBuffer(NETWORK_COUNTERS * 8);
   const channel = new MessageChannel();
   const service = new NetworkService(
@@ -198,6 +199,28 @@ describe('NetworkService', () => {
     expect((await client.reply()).raw).toBe('+string\r\n');
     expect((await client.reply()).raw).toBe('+none\r\n');
     expect([2, 3, 4].map((c) => counters[commandCounter(c, BLOCK_CALLS)])).toEqual([1, 2, 2]);
+
+    // TTL and PTTL: -2 without the key, -1 without an expiry, else the time left.
+    const asked = Date.now();
+    client.send(
+      Buffer.concat([
+        encodeCommand(['TTL', 'missing']),
+        encodeCommand(['pttl', 'k']),
+        encodeCommand(['TTL', 'expiring']),
+        encodeCommand(['PTTL', 'expiring']),
+      ]),
+    );
+    expect((await client.reply()).raw).toBe(':-2\r\n');
+    expect((await client.reply()).raw).toBe(':-1\r\n');
+    // Set in setUp with 100 s to live: whole seconds rounded, and milliseconds.
+    const ttl = Number((await client.reply()).raw.slice(1, -2));
+    expect(ttl).toBeLessThanOrEqual(100);
+    expect(ttl).toBeGreaterThanOrEqual(90);
+    const left = Number((await client.reply()).raw.slice(1, -2));
+    expect(left).toBeLessThanOrEqual(100_000);
+    expect(left).toBeGreaterThanOrEqual(90_000);
+    expect(Math.abs(left / 1000 - ttl)).toBeLessThanOrEqual(0.5 + (Date.now() - asked) / 1000);
+    expect([5, 6].map((c) => counters[commandCounter(c, BLOCK_CALLS)])).toEqual([2, 2]);
     expect([counters[COUNTER_HITS], counters[COUNTER_MISSES]]).toEqual([3, 3]);
     // A wrong arity, or a key over maxKeyBytes (64): the main thread answers its error.
     const arity = await connect(5);

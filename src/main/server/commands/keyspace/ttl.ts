@@ -1,6 +1,7 @@
 // TTL and PTTL key: the time left before the key expires (seconds, rounded; or ms), -1 if it has
 // no expiry, -2 if it does not exist. Read on the main thread (`Store.expirySync`), after every
-// earlier write of the connection (it is a `read` command).
+// earlier write of the connection (it is a `read` command). A network thread answers it alike
+// (src/workers/thread-commands.ts).
 
 import type { CommandContext } from '../../command-context.js';
 import { integer, type RespValue } from '../../resp-value.js';
