@@ -126,7 +126,7 @@ export interface ServerContext {
   clientCount(): number;
   /** Every connected client's session (CLIENT LIST, CLIENT KILL). */
   sessions(): Iterable<ClientSession>;
-  /** Clients a network thread serves now (they send only plain GETs so far). */
+  /** Clients a network thread serves now (they have sent only what a thread serves so far). */
   networkThreadClients(): number;
   /** Adds what the network threads counted (GETs, hits, misses) to `counters` and `commandStats`. */
   collectCounters(): void;

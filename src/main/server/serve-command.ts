@@ -93,7 +93,7 @@ export function addServeCommand(program: Command): void {
     .addOption(
       new Option(
         '--network-threads <n>',
-        'threads serving clients, the main one included: others answer plain GETs (TLS clients stay on the main one)',
+        'threads serving clients, the main one included: others answer GETs and a few other reads (TLS clients stay on the main one)',
       )
         .env('KVD_NETWORK_THREADS')
         .default(1)

@@ -52,9 +52,9 @@ export interface ServerOptions {
   readonly replication?: ReplicationOptions;
   /**
    * Threads that serve clients, the main thread included (default 1). With more, new clients
-   * are shared out in turn, and a network thread answers a client's plain GETs itself until
-   * it sends anything else (network-threads.ts). Needs the native addon. TLS clients stay on
-   * the main thread.
+   * are shared out in turn, and a network thread answers a client's GETs and a few other
+   * reads (MGET, EXISTS, STRLEN, TYPE, TTL, PTTL) itself until it sends anything else
+   * (network-threads.ts). Needs the native addon. TLS clients stay on the main thread.
    */
   readonly networkThreads?: number;
 }
