@@ -4,16 +4,14 @@
 // `--metrics-port` (the threads' GETs and MGETs in the command counters and latency histograms), TLS (TLS
 // clients stay on the main thread; plain ones are shared out), and the request limits.
 
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startTestServer } from '../fixtures/kvd-server.js';
 import { scrape } from '../fixtures/prometheus.js';
-import { encodeCommand, RespClient } from '../fixtures/resp-client.js';
+import { encodeCommand, infoField, RespClient } from '../fixtures/resp-client.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
+import { selfSignedCert } from '../fixtures/tls-cert.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 const servers: TestServer[] = [];
@@ -43,15 +41,6 @@ async function authenticated(target: number | string): Promise<RespClient> {
   expect((await client.call('AUTH', 'secret')).raw).toBe('+OK\r\n');
   expect((await client.call('GET', '_acc')).raw).toBe('$-1\r\n');
   return client;
-}
-
-/** INFO field `name` as a number, asked on `client`. */
-async function infoField(client: RespClient, name: string): Promise<number> {
-  const reply = await client.call('INFO', 'everything');
-  if (reply.type !== 'bulk') throw new Error(reply.raw);
-  const match = new RegExp(`^${name}:(\\d+)`, 'm').exec(reply.value.toString());
-  if (!match) throw new Error(`no ${name} in INFO`);
-  return Number(match[1]);
 }
 
 const NOAUTH = '-NOAUTH Authentication required.\r\n';
@@ -197,29 +186,11 @@ describe('network threads with other settings', () => {
 
   it('keep TLS clients on the main thread and share out plain ones', async () => {
     const dir = await makeTempDir('network-tls');
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    await promisify(execFile)('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ]);
+    const { cert, key } = await selfSignedCert(dir);
     const unixPath = join(dir, 'kvd.sock');
     const server = await serve({
       networkThreads: 2,
-      tls: { cert: readFileSync(cert), key: readFileSync(key) },
+      tls: { cert, key },
       unixPath,
     });
     const secure: Redis[] = [];
@@ -230,7 +201,7 @@ describe('network threads with other settings', () => {
       const client = new Redis({
         port: server.port,
         host: '127.0.0.1',
-        tls: { ca: readFileSync(cert), servername: 'localhost', rejectUnauthorized: false },
+        tls: { ca: cert, servername: 'localhost', rejectUnauthorized: false },
       });
       secure.push(client);
       expect(await client.set(`tls${i}`, 'yes')).toBe('OK');

@@ -13,7 +13,7 @@ import { flipByte } from '../fixtures/file-bytes.js';
 import { expectRejectsWith } from '../fixtures/kv-errors.js';
 import { spawnServer, startTestServer } from '../fixtures/kvd-server.js';
 import { pollUntil } from '../fixtures/poll.js';
-import { encodeCommand, RespClient } from '../fixtures/resp-client.js';
+import { encodeCommand, infoField, RespClient } from '../fixtures/resp-client.js';
 import { readSegment, segmentFiles } from '../fixtures/segment-file.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
@@ -39,15 +39,6 @@ async function connected(target: number | string): Promise<RespClient> {
   sockets.push(client);
   expect((await client.call('GET', '_acc')).raw).toBe('$-1\r\n');
   return client;
-}
-
-/** INFO field `name` as a number, asked on `client`. */
-async function infoField(client: RespClient, name: string): Promise<number> {
-  const reply = await client.call('INFO', 'everything');
-  if (reply.type !== 'bulk') throw new Error(reply.raw);
-  const match = new RegExp(`^${name}:(\\d+)`, 'm').exec(reply.value.toString());
-  if (!match) throw new Error(`no ${name} in INFO`);
-  return Number(match[1]);
 }
 
 describe('network threads', () => {

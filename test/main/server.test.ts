@@ -2,19 +2,16 @@
 // Redis's exact error texts, ioredis for pipelining, binary values, limits, AUTH, SELECT and
 // CLIENT, plus RESP3, TLS, the Unix socket, and the client-count and idle limits.
 
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redisCli, startTestServer } from '../fixtures/kvd-server.js';
 import { pollUntil } from '../fixtures/poll.js';
 import { RespClient } from '../fixtures/resp-client.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
+import { selfSignedCert } from '../fixtures/tls-cert.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
-const run = promisify(execFile);
 
 const clients: Redis[] = [];
 function ioredis(port: number, options: RedisOptions = {}): Redis {
@@ -391,33 +388,15 @@ describe('kvd serve security and limits', () => {
 
   it('serves TLS on TCP with --tls-cert/--tls-key, and plain RESP on a Unix socket', async () => {
     const dir = await makeTempDir('tls');
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ]);
+    const { cert, key } = await selfSignedCert(dir);
     const unixPath = join(dir, 'kvd.sock');
     const server = await startTestServer({
-      tls: { cert: readFileSync(cert), key: readFileSync(key) },
+      tls: { cert, key },
       unixPath,
     });
     try {
       const secure = ioredis(server.port, {
-        tls: { ca: readFileSync(cert), servername: 'localhost', rejectUnauthorized: false },
+        tls: { ca: cert, servername: 'localhost', rejectUnauthorized: false },
       });
       expect(await secure.set('tls', 'yes')).toBe('OK');
       expect(await secure.get('tls')).toBe('yes');
