@@ -2,11 +2,17 @@
 // real sockets: `requirepass` (AUTH runs on the main thread for a thread's client, which reads on
 // the thread only once authenticated, and carries its authentication back when it moves),
 // `--metrics-port` (the threads' GETs and MGETs in the command counters and latency histograms), TLS (TLS
-// clients stay on the main thread; plain ones are shared out), and the request limits.
+// clients stay on the main thread; plain ones are shared out), and the request limits; and what
+// `networkThreads: 'auto'` stands for (one per core, at most 4; 1 without the native addon or
+// with TLS on every listener), and `--network-threads`' parser.
 
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { InvalidArgumentError } from 'commander';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { resolveNetworkThreads } from '../../dist/main/server/network-threads.js';
+import { parseNetworkThreads } from '../../dist/main/server/serve-flag-parsers.js';
 import { startTestServer } from '../fixtures/kvd-server.js';
 import { scrape } from '../fixtures/prometheus.js';
 import { encodeCommand, infoField, RespClient } from '../fixtures/resp-client.js';
@@ -214,5 +220,60 @@ describe('network threads with other settings', () => {
     expect(await infoField(main, 'kvd_network_thread_clients')).toBe(1);
     expect(await infoField(main, 'kvd_network_thread_gets')).toBe(1);
     expect(await infoField(main, 'connected_clients')).toBe(5);
+  });
+});
+
+describe('networkThreads: auto', () => {
+  it('stands for one thread per core, at most 4, where a network thread can have clients', () => {
+    const host = { cores: 2, addon: true, plainClients: true };
+    expect(resolveNetworkThreads('auto', host)).toBe(2);
+    expect(resolveNetworkThreads('auto', { ...host, cores: 1 })).toBe(1);
+    expect(resolveNetworkThreads('auto', { ...host, cores: 3 })).toBe(3);
+    expect(resolveNetworkThreads('auto', { ...host, cores: 64 })).toBe(4);
+    expect(resolveNetworkThreads('auto', { ...host, cores: 0 })).toBe(1);
+    // No addon: a socket cannot move between threads. Every listener TLS: no client would.
+    expect(resolveNetworkThreads('auto', { ...host, cores: 8, addon: false })).toBe(1);
+    expect(resolveNetworkThreads('auto', { ...host, cores: 8, plainClients: false })).toBe(1);
+    // A number stands for itself, even where it cannot run (checkNetworkThreads refuses it).
+    expect(resolveNetworkThreads(3, { ...host, addon: false })).toBe(3);
+  });
+
+  it('is what --network-threads parses from auto, any case, or takes a whole number from 1', () => {
+    const parse = parseNetworkThreads(16);
+    expect(parse('auto')).toBe('auto');
+    expect(parse(' Auto ')).toBe('auto');
+    expect(parse('1')).toBe(1);
+    expect(parse('16')).toBe(16);
+    for (const bad of ['0', '17', '2.5', '', 'automatic', '-1'])
+      expect(() => parse(bad)).toThrow(
+        new InvalidArgumentError('network-threads must be auto or an integer from 1 to 16'),
+      );
+  });
+
+  it('keeps one thread when every listener speaks TLS, and shares out with a Unix socket', async () => {
+    const dir = await makeTempDir('network-auto-tls');
+    const { cert, key } = await selfSignedCert(dir);
+    const tlsOnly = await serve({
+      dir: join(dir, 'a'),
+      networkThreads: 'auto',
+      tls: { cert, key },
+    });
+    const secure = new Redis({
+      port: tlsOnly.port,
+      host: '127.0.0.1',
+      tls: { ca: cert, servername: 'localhost', rejectUnauthorized: false },
+    });
+    closers.push(() => secure.disconnect());
+    expect(await secure.info('clients')).toMatch(/kvd_network_threads:1\r\n/);
+    const unixPath = join(dir, 'kvd.sock');
+    const withUnix = await serve({
+      dir: join(dir, 'b'),
+      networkThreads: 'auto',
+      tls: { cert, key },
+      unixPath,
+    });
+    expect(withUnix.unixPath).toBe(unixPath);
+    const plain = await connect(unixPath);
+    expect(await infoField(plain, 'kvd_network_threads')).toBe(Math.min(availableParallelism(), 4));
   });
 });

@@ -2,8 +2,10 @@
 // main thread; a network thread answers plain GETs (counted in INFO), and hands a client back
 // at its first other request with every reply in order; any request stream, cut anywhere, gets
 // the same replies as from a one-thread daemon; CLIENT LIST/KILL, maxclients, shutdown, the
-// Unix socket, ioredis, and thread counts outside 1–16 are refused.
+// Unix socket, ioredis, and thread counts outside 1–16 are refused; `kvd serve` starts one per
+// CPU core (at most 4) unless told otherwise.
 
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
@@ -370,11 +372,34 @@ describe('network threads', () => {
       expect(await infoField(main, 'kvd_network_thread_clients')).toBe(1);
     } finally {
       daemon.child.kill('SIGTERM');
-      await daemon.child.exited;
     }
+    // It waits for its thread to end its clients, then exits 0 (it once exited 13: the thread,
+    // unref'd, let the process end before the close it awaited had settled).
+    expect(await daemon.child.exited).toEqual({ code: 0, signal: null });
     const bad = await spawnServer(['--dir', dir, '--network-threads', '0']).catch(
       (error: unknown) => error,
     );
-    expect(String(bad)).toMatch(/network-threads/);
+    expect(String(bad)).toMatch(/network-threads must be auto or an integer from 1 to 16/);
+  });
+
+  it('are one per CPU core, at most 4, in kvd serve by default and with auto', async () => {
+    const dir = await makeTempDir('network-auto');
+    const perCore = Math.min(availableParallelism(), 4);
+    const threadsOf = async (args: string[], env: NodeJS.ProcessEnv = {}): Promise<number> => {
+      const daemon = await spawnServer(['--dir', dir, ...args], env);
+      try {
+        const client = await RespClient.connect(daemon.port);
+        const threads = await infoField(client, 'kvd_network_threads');
+        client.close();
+        return threads;
+      } finally {
+        daemon.child.kill('SIGTERM');
+        expect(await daemon.child.exited).toEqual({ code: 0, signal: null });
+      }
+    };
+    expect(await threadsOf([])).toBe(perCore);
+    expect(await threadsOf(['--network-threads', 'AUTO'])).toBe(perCore);
+    expect(await threadsOf([], { KVD_NETWORK_THREADS: '1' })).toBe(1);
+    expect(await threadsOf([], { KVD_NETWORK_THREADS: 'auto' })).toBe(perCore);
   });
 });

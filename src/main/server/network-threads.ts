@@ -72,6 +72,42 @@ interface RemoteClient {
 }
 
 /**
+ * Most threads `networkThreads: 'auto'` starts, the main one included. Each network thread is a
+ * V8 isolate of its own (~10 MB of anonymous memory when idle, bench/ANALYSIS.md "Network
+ * threads"), and only reads move to them, so more cores than this are left to the writer and
+ * the reader pool. Measured on 2 cores only: a guess above that, not a measured knee.
+ */
+export const AUTO_NETWORK_THREADS_MAX = 4;
+
+/** `networkThreads`: a count (the main thread included), or `'auto'`. */
+export type NetworkThreadsSetting = number | 'auto';
+
+/** What `'auto'` looks at. */
+export interface NetworkThreadsHost {
+  /** CPU cores this process may use (`os.availableParallelism()`). */
+  readonly cores: number;
+  /** kvd's native addon is loaded (a socket moves between threads through it). */
+  readonly addon: boolean;
+  /** Some clients may connect without TLS (plain TCP or the Unix socket). */
+  readonly plainClients: boolean;
+}
+
+/**
+ * The thread count a setting stands for. `'auto'` is one thread per core, at most
+ * AUTO_NETWORK_THREADS_MAX; 1 without the native addon, or when every listener speaks TLS
+ * (TLS clients stay on the main thread, so a network thread would have none). A number is
+ * itself (`checkNetworkThreads` judges it).
+ */
+export function resolveNetworkThreads(
+  setting: NetworkThreadsSetting,
+  host: NetworkThreadsHost,
+): number {
+  if (setting !== 'auto') return setting;
+  if (!host.addon || !host.plainClients) return 1;
+  return Math.max(1, Math.min(host.cores, AUTO_NETWORK_THREADS_MAX));
+}
+
+/**
  * Throws `KV_INVALID_ARGUMENT` unless a daemon with `threads` network threads can run here.
  * (TLS clients stay on the main thread: `offer` keeps them.)
  */
@@ -198,7 +234,13 @@ export class NetworkThreads {
   /** Ends every network thread's clients (their answered replies sent) and the threads. */
   async close(): Promise<void> {
     this.closing = true;
-    for (const thread of this.threads) this.post(thread, { kind: 'close' });
+    // Held until they exit: with the listeners closed, an unref'd thread would let the process
+    // end before its clients have their last replies (and `kvd serve` would exit 13, its
+    // awaited close unsettled).
+    for (const thread of this.threads) {
+      thread.ref();
+      this.post(thread, { kind: 'close' });
+    }
     await Promise.all(this.exited);
   }
 

@@ -7,7 +7,12 @@ import { type Command, Option } from 'commander';
 import { type Compression, type Durability, KvError, type ReadMode } from '../index.js';
 import type { ReplicaBufferLimit } from './replication/replica-peer.js';
 import type { MasterAddress } from './replication/replication-state.js';
-import { integerIn, parseMasterAddress, parseReplicaBufferLimit } from './serve-flag-parsers.js';
+import {
+  integerIn,
+  parseMasterAddress,
+  parseNetworkThreads,
+  parseReplicaBufferLimit,
+} from './serve-flag-parsers.js';
 
 /** The parsed flags of `kvd serve`. */
 interface ServeFlags {
@@ -19,7 +24,7 @@ interface ServeFlags {
   readonly durability: Durability;
   readonly requirepass?: string;
   readonly readers?: number;
-  readonly networkThreads: number;
+  readonly networkThreads: number | 'auto';
   readonly readMode?: ReadMode;
   readonly maxClients: number;
   readonly idleTimeout: number;
@@ -93,11 +98,11 @@ export function addServeCommand(program: Command): void {
     .addOption(
       new Option(
         '--network-threads <n>',
-        'threads serving clients, the main one included: others answer GETs and a few other reads (TLS clients stay on the main one)',
+        'threads serving clients, the main one included: others answer GETs and a few other reads (TLS clients stay on the main one); auto: one per CPU core, at most 4',
       )
         .env('KVD_NETWORK_THREADS')
-        .default(1)
-        .argParser(integerIn('network-threads', 1, 16)),
+        .default('auto')
+        .argParser(parseNetworkThreads(16)),
     )
     .addOption(
       new Option('--readers <n>', 'reader threads (default: CPU count)')

@@ -1,6 +1,7 @@
 // Owns the parsers of `kvd serve`'s flag values that take more than a number or a choice: whole
-// numbers in a range, `--replicaof host:port`, and `--replica-output-buffer-limit`. Each throws
-// commander's InvalidArgumentError, which `kvd serve` reports with the flag's name.
+// numbers in a range, `--network-threads`, `--replicaof host:port`, and
+// `--replica-output-buffer-limit`. Each throws commander's InvalidArgumentError, which `kvd
+// serve` reports with the flag's name.
 
 import { InvalidArgumentError } from 'commander';
 import {
@@ -17,6 +18,19 @@ export function integerIn(name: string, min: number, max: number): (value: strin
       throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
     }
     return n;
+  };
+}
+
+/** `--network-threads`: `auto`, or a whole number from 1 to `max`. */
+export function parseNetworkThreads(max: number): (value: string) => number | 'auto' {
+  const count = integerIn('network-threads', 1, max);
+  return (value) => {
+    if (value.trim().toLowerCase() === 'auto') return 'auto';
+    try {
+      return count(value);
+    } catch {
+      throw new InvalidArgumentError(`network-threads must be auto or an integer from 1 to ${max}`);
+    }
   };
 }
 

@@ -3,6 +3,7 @@
 
 import type { Store, StoreOptions } from '../index.js';
 import type { ConnectionInfo } from './connection-options.js';
+import type { NetworkThreadsSetting } from './network-threads.js';
 import type { MasterAddress, ReplicationOptions } from './replication/replication-state.js';
 import type { RespParserLimits } from './resp-parser.js';
 
@@ -51,12 +52,14 @@ export interface ServerOptions {
   /** As a master: the backlog's size and the min-replicas-to-write guard. */
   readonly replication?: ReplicationOptions;
   /**
-   * Threads that serve clients, the main thread included (default 1). With more, new clients
-   * are shared out in turn, and a network thread answers a client's GETs and a few other
-   * reads (MGET, EXISTS, STRLEN, TYPE, TTL, PTTL) itself until it sends anything else
-   * (network-threads.ts). Needs the native addon. TLS clients stay on the main thread.
+   * Threads that serve clients, the main thread included (default 1 in-process; `kvd serve`
+   * defaults to `'auto'`). With more, new clients are shared out in turn, and a network thread
+   * answers a client's GETs and a few other reads (MGET, EXISTS, STRLEN, TYPE, TTL, PTTL)
+   * itself until it sends anything else (network-threads.ts). A number above 1 needs the
+   * native addon. TLS clients stay on the main thread. `'auto'`: one per CPU core, at most
+   * 4; 1 without the addon or when every listener speaks TLS (`resolveNetworkThreads`).
    */
-  readonly networkThreads?: number;
+  readonly networkThreads?: NetworkThreadsSetting;
 }
 
 /** A running daemon. */

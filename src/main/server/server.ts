@@ -5,8 +5,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import { heapTrim } from '../../shared/file-map.js';
+import { heapTrim, socketFds } from '../../shared/file-map.js';
 import { createLogger, DEFAULTS, Store } from '../index.js';
 import { BackgroundSave } from './background-save.js';
 import type { ClientSession } from './client-session.js';
@@ -20,7 +21,7 @@ import { IdleTrim } from './idle-trim.js';
 import { type Listeners, openListeners } from './listeners.js';
 import { type MetricsEndpoint, startMetricsEndpoint } from './metrics-endpoint.js';
 import { createDaemonMetrics } from './metrics-registry.js';
-import { checkNetworkThreads, NetworkThreads } from './network-threads.js';
+import { checkNetworkThreads, NetworkThreads, resolveNetworkThreads } from './network-threads.js';
 import { PubSub } from './pubsub.js';
 import { runRemoteCommand } from './remote-command.js';
 import type { MasterClient } from './replication/master-link.js';
@@ -52,7 +53,12 @@ const VERSION = (
  * (`EADDRINUSE`, …); the Store is closed again if listening fails.
  */
 export async function startServer(options: ServerOptions): Promise<KvdServer> {
-  const threadCount = options.networkThreads ?? 1;
+  const threadCount = resolveNetworkThreads(options.networkThreads ?? 1, {
+    cores: availableParallelism(),
+    addon: socketFds !== undefined,
+    plainClients:
+      options.tls === undefined || options.port === false || options.unixPath !== undefined,
+  });
   checkNetworkThreads(threadCount);
   const store = await Store.open(options.dir, options.store);
   const connections = new Set<Connection>();
