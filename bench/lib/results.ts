@@ -8,7 +8,7 @@ import { median, quantile } from './stats.js';
 
 export type Engine =
   | 'kvd'
-  | 'kvd-threads'
+  | 'kvd-1thread'
   | 'lmdb'
   | 'classic-level'
   | 'sqlite'

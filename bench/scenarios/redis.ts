@@ -7,9 +7,11 @@
 // at start, and after the load and IDLE_MS of idleness; the anonymous growth per key loaded.
 // A third server, the Node floor (engines/resp-floor.ts: parse and answer from constants, no
 // store), runs the same loads: the ceiling of any single-threaded Node daemon on this machine.
-// Each server also runs with a second thread serving clients: kvd --network-threads 2 (a
-// network thread answers plain GETs) and redis-server --io-threads 2 (reads and writes its
-// sockets on two threads), so that each is compared with its like as well.
+// kvd runs as it ships (`--network-threads auto`: one thread serving clients per core, at most
+// 4; network threads answer GETs and a few other reads) and with one thread
+// (`--network-threads 1`, the like of the Node floor); redis-server also runs with
+// `--io-threads 2` (reads and writes its sockets on two threads), so that each is compared with
+// its like as well.
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -26,7 +28,7 @@ import { figureId, type Scenario } from '../lib/scenario.js';
 
 const PIPELINES = [16, 1] as const;
 /** The servers each load runs against, in this order. */
-const ENGINES = ['kvd', 'kvd-threads', 'redis', 'redis-io-threads', 'node-floor'] as const;
+const ENGINES = ['kvd', 'kvd-1thread', 'redis', 'redis-io-threads', 'node-floor'] as const;
 type Engine = (typeof ENGINES)[number];
 /** Idleness before the memory is read after the load (the issue's measure: 15 s). */
 const IDLE_MS = 15_000;
@@ -50,7 +52,7 @@ export const scenario: Scenario = {
     const requests = config.keys;
     const servers = {
       kvd: await startKvd(temp.dir('redis-kvd')),
-      'kvd-threads': await startKvd(temp.dir('redis-kvd-threads'), ['--network-threads', '2']),
+      'kvd-1thread': await startKvd(temp.dir('redis-kvd-1thread'), ['--network-threads', '1']),
       redis: await startRedisServer(temp.dir('redis-redis')),
       'redis-io-threads': await startRedisServer(temp.dir('redis-redis-io'), [
         '--io-threads',
@@ -95,22 +97,22 @@ export const scenario: Scenario = {
               (f) => f.id === figureId('redis', 'A', engine, `${test}.P${pipeline}`),
             );
           const [kvd, redis, floor] = [figure('kvd'), figure('redis'), figure('node-floor')];
-          const [threads, redisIo] = [figure('kvd-threads'), figure('redis-io-threads')];
+          const [oneThread, redisIo] = [figure('kvd-1thread'), figure('redis-io-threads')];
           const name = `${test.toUpperCase()} -P ${pipeline}`;
           if (kvd && redis)
             out.ratio(`redis.${test}.P${pipeline}`, `${name}: kvd ÷ redis`, kvd, redis);
-          if (threads && redis)
+          if (oneThread && redis)
             out.ratio(
-              `redis.threads.${test}.P${pipeline}`,
-              `${name}: kvd --network-threads 2 ÷ redis`,
-              threads,
+              `redis.oneThread.${test}.P${pipeline}`,
+              `${name}: kvd --network-threads 1 ÷ redis`,
+              oneThread,
               redis,
             );
-          if (threads && redisIo)
+          if (kvd && redisIo)
             out.ratio(
               `redis.threadsIo.${test}.P${pipeline}`,
-              `${name}: kvd --network-threads 2 ÷ redis --io-threads 2`,
-              threads,
+              `${name}: kvd ÷ redis --io-threads 2`,
+              kvd,
               redisIo,
             );
           if (floor && redis)
@@ -120,17 +122,20 @@ export const scenario: Scenario = {
               floor,
               redis,
             );
-          if (kvd && floor)
+          if (oneThread && floor)
             out.ratio(
               `redis.kvdFloor.${test}.P${pipeline}`,
-              `${name}: kvd ÷ Node floor`,
-              kvd,
+              `${name}: kvd --network-threads 1 ÷ Node floor`,
+              oneThread,
               floor,
             );
         }
       }
       out.note(
         'all servers on 127.0.0.1, same machine as redis-benchmark (which takes CPU too); the Node floor (bench/engines/resp-floor.ts) parses each request and answers from constants, with no store',
+      );
+      out.note(
+        `kvd as it ships (--network-threads auto) served clients on ${infoField(servers.kvd, 'kvd_network_threads')} threads here; kvd-1thread on 1`,
       );
       out.note(
         `each load started once every server had been quiet for ${QUIET_WINDOWS} × ${QUIET_WINDOW_MS} ms (≤ ${QUIET_TICKS} CPU ticks each); waits: ${waitedMs.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s`,
@@ -246,6 +251,14 @@ function dbsize(server: RunningServer): number {
     encoding: 'utf8',
   });
   return Number(reply.trim());
+}
+
+/** One field of a server's INFO (through redis-cli), or '?' if it has none. */
+function infoField(server: RunningServer, field: string): string {
+  const reply = execFileSync('redis-cli', ['-p', String(server.port), 'INFO'], {
+    encoding: 'utf8',
+  });
+  return new RegExp(`^${field}:(.*)$`, 'm').exec(reply)?.[1]?.trim() ?? '?';
 }
 
 /** Memory figures of one server: at start, after the load and idleness, growth per key. */
