@@ -25,10 +25,24 @@ export interface NetworkThreadInit extends ReaderInit {
 
 /**
  * The commands a network thread answers itself, by their place in its counters: GET (a plain
- * one, found in the request bytes), MGET, EXISTS, STRLEN, TYPE, TTL and PTTL
- * (src/workers/thread-commands.ts). Everything else goes to the main thread.
+ * one, found in the request bytes), MGET, EXISTS, STRLEN, TYPE, TTL, PTTL, GETRANGE, SUBSTR,
+ * GETBIT, TOUCH, EXPIRETIME and PEXPIRETIME (src/workers/thread-commands.ts). Everything else goes to the main thread.
  */
-export const THREAD_COMMANDS = ['get', 'mget', 'exists', 'strlen', 'type', 'ttl', 'pttl'] as const;
+export const THREAD_COMMANDS = [
+  'get',
+  'mget',
+  'exists',
+  'strlen',
+  'type',
+  'ttl',
+  'pttl',
+  'getrange',
+  'substr',
+  'getbit',
+  'touch',
+  'expiretime',
+  'pexpiretime',
+] as const;
 
 // Each thread's slot of float64 counters: the keys it found and did not find, then one block per
 // command of THREAD_COMMANDS.

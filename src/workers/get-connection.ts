@@ -1,5 +1,5 @@
 // Owns one client on a network thread: it answers the client's plain GETs and the read commands
-// of thread-commands.ts (MGET, EXISTS, STRLEN, TYPE, TTL, PTTL) from the shared index, in order, once the
+// of thread-commands.ts (MGET, EXISTS, GETRANGE, TTL, …) from the shared index, in order, once the
 // client is authenticated; has the main thread run its connection-setup requests
 // (remote-request.ts: AUTH among them), reading nothing more until the reply is back; and hands
 // the socket back to the main thread at the first request that is anything else (or a read that
@@ -23,7 +23,7 @@ import {
 /** What a connection needs from its thread. */
 export interface GetConnectionHost {
   readonly reader: RecordReader;
-  /** Answers MGET, EXISTS, STRLEN, TYPE, TTL and PTTL. */
+  /** Answers the commands of THREAD_COMMANDS but GET. */
   readonly commands: ThreadCommands;
   readonly scan: GetRequestScan;
   readonly idleTimeoutMs: number;

@@ -60,7 +60,12 @@ export class NetworkService implements GetConnectionHost {
     );
     const index = new IndexTable(init.index);
     this.reader = new RecordReader(init.dir, index, init.readMode);
-    this.commands = new ThreadCommands(this.reader, index, init.maxKeyBytes);
+    this.commands = new ThreadCommands(
+      this.reader,
+      index,
+      init.maxKeyBytes,
+      init.parserLimits.maxBulkBytes,
+    );
     this.scan = new GetRequestScan(init.maxKeyBytes);
     this.idleTimeoutMs = init.idleTimeoutMs;
     this.parserLimits = init.parserLimits;

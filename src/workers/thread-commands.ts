@@ -1,15 +1,20 @@
 // Owns the read commands a network thread answers from its own reader besides plain GETs (MGET,
-// EXISTS, STRLEN, TYPE, TTL, PTTL), replied to in RESP2 exactly as the main thread replies; whether the
-// main thread must answer one instead (a wrong arity, a key over `maxKeyBytes`, a read that
-// threw); and the bulk-string reply encoding the thread's GETs share.
+// EXISTS, TOUCH, STRLEN, TYPE, TTL, PTTL, EXPIRETIME, PEXPIRETIME, GETRANGE, SUBSTR, GETBIT),
+// replied to in RESP2 exactly as the main thread replies; whether the main thread must answer
+// one instead (a wrong arity, an argument it would refuse, a key over `maxKeyBytes`, a read
+// that threw); and the bulk-string reply encoding the thread's GETs share.
 
+import { bitAt } from '../main/server/commands/bits/bit-string.js';
+import { substringRange } from '../main/server/commands/strings/substring-range.js';
 import type { IndexTable } from '../shared/index-table.js';
 import { KEY_GROUP } from '../shared/key-groups.js';
 import { THREAD_COMMANDS } from '../shared/network-messages.js';
 import type { RecordReader } from '../shared/record-reader.js';
+import { parseInteger } from '../shared/write-ops.js';
 
 /** A null bulk string: the reply to a GET of a missing key. */
 export const NULL_REPLY = Buffer.from('$-1\r\n');
+const EMPTY_REPLY = Buffer.from('$0\r\n\r\n');
 const CRLF_BYTES = 2;
 const STRING_REPLY = Buffer.from('+string\r\n');
 const NONE_REPLY = Buffer.from('+none\r\n');
@@ -17,13 +22,21 @@ const NONE_REPLY = Buffer.from('+none\r\n');
 /** Places in THREAD_COMMANDS (network-messages.ts). */
 export const COMMAND_GET = THREAD_COMMANDS.indexOf('get');
 const COMMAND_MGET = THREAD_COMMANDS.indexOf('mget');
-const COMMAND_EXISTS = THREAD_COMMANDS.indexOf('exists');
-const COMMAND_STRLEN = THREAD_COMMANDS.indexOf('strlen');
-const COMMAND_TYPE = THREAD_COMMANDS.indexOf('type');
-const COMMAND_TTL = THREAD_COMMANDS.indexOf('ttl');
-const COMMAND_PTTL = THREAD_COMMANDS.indexOf('pttl');
-/** The commands of one key (the others take one or more). */
-const SINGLE_KEY = new Set(['strlen', 'type', 'ttl', 'pttl']);
+/**
+ * Each command's argument count, its name included, where it is fixed (the main thread's
+ * arity); the others (MGET, EXISTS, TOUCH) take one key or more.
+ */
+const FIXED_ARITY: ReadonlyMap<string, number> = new Map([
+  ['strlen', 2],
+  ['type', 2],
+  ['ttl', 2],
+  ['pttl', 2],
+  ['expiretime', 2],
+  ['pexpiretime', 2],
+  ['getrange', 4],
+  ['substr', 4],
+  ['getbit', 3],
+]);
 
 /** Whether `name` (lower case) is one of the commands `ThreadCommands` answers. */
 export function isThreadCommand(name: string): boolean {
@@ -34,60 +47,93 @@ export function isThreadCommand(name: string): boolean {
 export interface ThreadAnswer {
   readonly reply: Buffer;
   readonly command: number;
-  /** Keys found and not found, for INFO keyspace_hits/misses (MGET only, as on the main thread). */
+  /**
+   * Keys found and not found, for INFO keyspace_hits/misses (MGET, GETRANGE, SUBSTR and GETBIT
+   * only, as on the main thread).
+   */
   readonly hits: number;
   readonly misses: number;
 }
 
-/** The thread's answers to MGET, EXISTS, STRLEN, TYPE, TTL and PTTL. Network thread only. */
+/** The thread's answers to the commands of THREAD_COMMANDS but GET. Network thread only. */
 export class ThreadCommands {
   constructor(
     private readonly reader: RecordReader,
     private readonly index: IndexTable,
     private readonly maxKeyBytes: number,
+    /** The bulk limit (`--max-bulk-bytes`): GETBIT refuses an offset whose byte is past it. */
+    private readonly maxBulkBytes: number,
   ) {}
 
   /**
    * The answer to `args` (a command `isThreadCommand` names), or undefined if the main thread
-   * must answer it: a wrong arity, a key longer than `maxKeyBytes`, or a read that threw (damage
-   * or an I/O error: the main thread answers each key's error).
+   * must answer it: a wrong arity, an argument it would refuse (a start, end or bit offset that
+   * is not an integer in range), a key longer than `maxKeyBytes`, or a read that threw (damage or
+   * an I/O error: the main thread answers each key's error).
    */
   answer(name: string, args: readonly Buffer[]): ThreadAnswer | undefined {
-    const keys = args.slice(1);
-    const single = SINGLE_KEY.has(name);
-    if (keys.length === 0 || (single && keys.length !== 1)) return undefined;
+    const arity = FIXED_ARITY.get(name);
+    if (args.length < 2 || (arity !== undefined && args.length !== arity)) return undefined;
+    const keys = arity === undefined ? args.slice(1) : args.slice(1, 2);
     for (const key of keys) if (key.length > this.maxKeyBytes) return undefined;
+    const command = THREAD_COMMANDS.indexOf(name as (typeof THREAD_COMMANDS)[number]);
+    const key = keys[0]!;
+    const answered = (reply: Buffer, found?: boolean): ThreadAnswer => ({
+      reply,
+      command,
+      hits: found === true ? 1 : 0,
+      misses: found === false ? 1 : 0,
+    });
     try {
       switch (name) {
         case 'mget':
           return this.mget(keys);
         case 'exists':
-          return {
-            reply: integerReply(this.count(keys)),
-            command: COMMAND_EXISTS,
-            hits: 0,
-            misses: 0,
-          };
-        case 'strlen': {
-          const value = this.reader.get(keys[0]!);
-          const reply = integerReply(value?.length ?? 0);
-          return { reply, command: COMMAND_STRLEN, hits: 0, misses: 0 };
-        }
-        case 'type': {
-          const reply = this.reader.has(keys[0]!) ? STRING_REPLY : NONE_REPLY;
-          return { reply, command: COMMAND_TYPE, hits: 0, misses: 0 };
-        }
+        case 'touch':
+          return answered(integerReply(this.count(keys)));
+        case 'strlen':
+          return answered(integerReply(this.reader.get(key)?.length ?? 0));
+        case 'type':
+          return answered(this.reader.has(key) ? STRING_REPLY : NONE_REPLY);
         case 'ttl':
-        case 'pttl': {
-          const inMs = name === 'pttl';
-          const reply = integerReply(this.timeLeft(keys[0]!, inMs));
-          return { reply, command: inMs ? COMMAND_PTTL : COMMAND_TTL, hits: 0, misses: 0 };
+        case 'pttl':
+          return answered(integerReply(this.timeLeft(key, name === 'pttl')));
+        case 'expiretime':
+        case 'pexpiretime':
+          return answered(integerReply(this.expiryTime(key, name === 'pexpiretime')));
+        case 'getrange':
+        case 'substr': {
+          const [start, end] = [parseInteger(args[2]!), parseInteger(args[3]!)];
+          if (start === undefined || end === undefined) return undefined;
+          const value = this.reader.get(key);
+          const range = value && substringRange(value.length, start, end);
+          if (!range) return answered(EMPTY_REPLY, value !== undefined);
+          const part = value!.subarray(range[0], range[1] + 1);
+          return answered(encodeBulkReplies([part], bulkReplyBytes(part), ''), true);
+        }
+        case 'getbit': {
+          const offset = parseInteger(args[2]!);
+          if (offset === undefined || offset < 0n) return undefined;
+          if (offset >> 3n >= BigInt(this.maxBulkBytes)) return undefined;
+          const value = this.reader.get(key);
+          return answered(integerReply(value ? bitAt(value, Number(offset)) : 0), !!value);
         }
       }
     } catch {
       return undefined;
     }
     return undefined;
+  }
+
+  /**
+   * EXPIRETIME/PEXPIRETIME: when `key` expires, as a Unix time (seconds, rounded; or ms), -1 if
+   * it has no expiry, -2 if it does not exist, as the main thread's `expiretime.ts` computes it.
+   */
+  private expiryTime(key: Buffer, inMs: boolean): number {
+    const at = this.reader.getWithExpiry(key)?.expiresAt;
+    if (at === undefined) return -2;
+    if (at === 0) return -1;
+    return inMs ? at : Math.floor((at + 500) / 1000);
   }
 
   /**
@@ -124,7 +170,7 @@ export class ThreadCommands {
     return { reply, command: COMMAND_MGET, hits, misses: values.length - hits };
   }
 
-  /** EXISTS: how many of `keys` exist (a key named twice counts twice), all read at one moment. */
+  /** EXISTS and TOUCH: how many of `keys` exist (a key named twice counts twice), all read at one moment. */
   private count(keys: readonly Buffer[]): number {
     const reader = this.reader;
     if (keys.length === 1) return reader.has(keys[0]!) ? 1 : 0;

@@ -119,15 +119,57 @@ describe('network threads', () => {
       },
       key.map((k) => encodeCommand(['mget', k])),
       fc.constant(encodeCommand(['MGET'])),
-      // EXISTS, STRLEN and TYPE, answered on the thread too; wrong arities by the main thread.
+      // EXISTS, STRLEN, TYPE, TTL and PTTL, answered on the thread too; wrong arities by the main
+      // thread. (The bulk limit is 17 MiB: GETBIT refuses offsets from 142,606,336 on.)
       fc.array(key, { minLength: 0, maxLength: 3 }).map((ks) => encodeCommand(['EXISTS', ...ks])),
       fc
         .array(key, { minLength: 0, maxLength: 2 })
         .chain((ks) =>
           fc.constantFrom('STRLEN', 'type', 'TTL', 'pttl').map((c) => encodeCommand([c, ...ks])),
         ),
-      // (No key here has an expiry, so TTL and PTTL answer -1 or -2 on both daemons alike; the
-      // time left of a key that expires is checked in test/workers/network-service.test.ts.)
+      // (No key here has an expiry, so TTL, PTTL, EXPIRETIME and PEXPIRETIME answer -1 or -2 on
+      // both daemons alike; a key that expires is checked in test/workers/network-service.test.ts.)
+      fc
+        .array(key, { minLength: 0, maxLength: 2 })
+        .chain((ks) =>
+          fc
+            .constantFrom('EXPIRETIME', 'pexpiretime', 'TOUCH')
+            .map((c) => encodeCommand([c, ...ks])),
+        ),
+      // GETRANGE/SUBSTR and GETBIT over the values SET wrote, with offsets in and out of range
+      // and arguments the main thread refuses (not integers, a negative or too large bit offset,
+      // a wrong arity).
+      {
+        weight: 2,
+        arbitrary: fc
+          .tuple(
+            fc.constantFrom('GETRANGE', 'substr'),
+            key,
+            fc.constantFrom('0', '3', '-1', '-5', '100', '-100', 'x', '9223372036854775807'),
+            fc.constantFrom('0', '2', '-1', '-3', '50', '-50', '1.5'),
+          )
+          .map((args) => encodeCommand(args)),
+      },
+      fc
+        .tuple(
+          key,
+          fc.constantFrom(
+            '0',
+            '1',
+            '7',
+            '8',
+            '15',
+            '159',
+            '-1',
+            'x',
+            String(2 ** 40),
+            '142606335',
+            '142606336',
+          ),
+        )
+        .map(([k, offset]) => encodeCommand(['GETBIT', k, offset])),
+      key.map((k) => encodeCommand(['GETRANGE', k, '0'])),
+      key.map((k) => encodeCommand(['getbit', k])),
       key.map((k) => Buffer.from(`GET ${k || 'x'}\r\n`)),
       fc.constant(encodeCommand(['PING'])),
       // Connection-setup requests the main thread runs while the network thread keeps the client.

@@ -21,6 +21,7 @@ import {
   commandCounter,
   type FromNetworkThread,
   NETWORK_COUNTERS,
+  THREAD_COMMANDS,
   type ToNetworkThread,
 } from '../../dist/shared/network-messages.js';
 import { type GetConnection, REPLY_BUDGET_BYTES } from '../../dist/workers/get-connection.js';
@@ -236,6 +237,81 @@ describe('NetworkService', () => {
     expect(Buffer.from(back.bytes)).toEqual(long);
     new Socket({ fd: back.fd }).destroy();
     expect(counters[COUNTER_MGETS]).toBe(2);
+  });
+
+  it('answers GETRANGE, SUBSTR, GETBIT, TOUCH, EXPIRETIME and PEXPIRETIME here, and hands back what the main thread refuses', async () => {
+    const { main, counters, client: connect } = await setUp();
+    const calls = (name: (typeof THREAD_COMMANDS)[number]) =>
+      counters[commandCounter(THREAD_COMMANDS.indexOf(name), BLOCK_CALLS)];
+    const client = await connect(6);
+    const asked = Date.now();
+    client.send(
+      Buffer.concat([
+        encodeCommand(['GETRANGE', 'k', '1', '3']),
+        encodeCommand(['getrange', 'k', '-3', '-1']),
+        encodeCommand(['SUBSTR', 'k', '10', '20']),
+        encodeCommand(['GETRANGE', 'missing', '0', '-1']),
+        encodeCommand(['GETBIT', 'k', '1']), // 'v' is 0x76: 0111 0110
+        encodeCommand(['GETBIT', 'k', '4']),
+        encodeCommand(['getbit', 'k', '1000']),
+        encodeCommand(['GETBIT', 'missing', '0']),
+        encodeCommand(['TOUCH', 'k', 'missing', 'k']),
+        encodeCommand(['EXPIRETIME', 'missing']),
+        encodeCommand(['pexpiretime', 'k']),
+        encodeCommand(['PEXPIRETIME', 'expiring']),
+        encodeCommand(['EXPIRETIME', 'expiring']),
+      ]),
+    );
+    const replies: string[] = [];
+    for (let i = 0; i < 13; i++) replies.push((await client.reply()).raw);
+    expect(replies.slice(0, 11)).toEqual([
+      '$3\r\nalu\r\n',
+      '$3\r\nlue\r\n',
+      '$0\r\n\r\n',
+      '$0\r\n\r\n',
+      ':1\r\n',
+      ':0\r\n',
+      ':0\r\n',
+      ':0\r\n',
+      ':2\r\n',
+      ':-2\r\n',
+      ':-1\r\n',
+    ]);
+    // Set in setUp to expire 100 s after it was written: a Unix time in ms, then in seconds.
+    const at = Number(replies[11]!.slice(1, -2));
+    expect(at).toBeGreaterThan(asked + 90_000);
+    expect(at).toBeLessThanOrEqual(Date.now() + 100_000);
+    expect(replies[12]).toBe(`:${Math.floor((at + 500) / 1000)}\r\n`);
+    expect([calls('getrange'), calls('substr'), calls('getbit'), calls('touch')]).toEqual([
+      3, 1, 4, 1,
+    ]);
+    expect([calls('expiretime'), calls('pexpiretime')]).toEqual([2, 2]);
+    // GETRANGE, SUBSTR and GETBIT count their key as a hit or a miss, as the main thread does.
+    expect([counters[COUNTER_HITS], counters[COUNTER_MISSES]]).toEqual([6, 2]);
+
+    // What the main thread answers with an error goes to it: arguments that are not integers, a
+    // negative bit offset or one whose byte is past the bulk limit, a wrong arity.
+    const limit = DEFAULT_PARSER_LIMITS.maxBulkBytes * 8;
+    const lastBit = await connect(7);
+    expect((await lastBit.call('GETBIT', 'k', String(limit - 1))).raw).toBe(':0\r\n');
+    const refused = [
+      encodeCommand(['GETRANGE', 'k', 'x', '1']),
+      encodeCommand(['SUBSTR', 'k', '0', '1.5']),
+      encodeCommand(['GETBIT', 'k', '-1']),
+      encodeCommand(['GETBIT', 'k', String(limit)]),
+      encodeCommand(['GETRANGE', 'k', '0']),
+      encodeCommand(['GETBIT', 'k']),
+      encodeCommand(['EXPIRETIME', 'k', 'k']),
+    ];
+    for (const [i, request] of refused.entries()) {
+      const refusing = await connect(10 + i);
+      refusing.send(request);
+      const back = await main.next();
+      if (back.kind !== 'handback') throw new Error(JSON.stringify(back));
+      expect([back.id, Buffer.from(back.bytes)]).toEqual([10 + i, request]);
+      new Socket({ fd: back.fd }).destroy();
+    }
+    expect(calls('getbit')).toBe(5);
   });
 
   it('hands a client back at an inline request, and reports clients that leave or are killed', async () => {

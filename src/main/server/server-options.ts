@@ -54,7 +54,7 @@ export interface ServerOptions {
   /**
    * Threads that serve clients, the main thread included (default 1 in-process; `kvd serve`
    * defaults to `'auto'`). With more, new clients are shared out in turn, and a network thread
-   * answers a client's GETs and a few other reads (MGET, EXISTS, STRLEN, TYPE, TTL, PTTL)
+   * answers a client's GETs and a few other reads (MGET, EXISTS, STRLEN, GETRANGE, TTL, …)
    * itself until it sends anything else (network-threads.ts). A number above 1 needs the
    * native addon. TLS clients stay on the main thread. `'auto'`: one per CPU core, at most
    * 4; 1 without the addon or when every listener speaks TLS (`resolveNetworkThreads`).

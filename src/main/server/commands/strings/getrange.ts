@@ -8,28 +8,9 @@ import { bulk, type RespValue } from '../../resp-value.js';
 import { NOT_AN_INTEGER } from '../arguments.js';
 import type { CommandSpec } from '../command-spec.js';
 import { readCounted } from './counted-read.js';
+import { substringRange } from './substring-range.js';
 
 const EMPTY = bulk('');
-
-/**
- * The inclusive byte range [first, last] of a `length`-byte value that Redis 7.2's GETRANGE
- * answers for `start` and `end`, or undefined for an empty answer. Pure.
- */
-export function substringRange(
-  length: number,
-  start: bigint,
-  end: bigint,
-): readonly [first: number, last: number] | undefined {
-  if (start < 0n && end < 0n && start > end) return undefined;
-  const n = BigInt(length);
-  let first = start < 0n ? n + start : start;
-  let last = end < 0n ? n + end : end;
-  if (first < 0n) first = 0n;
-  if (last < 0n) last = 0n;
-  if (last >= n) last = n - 1n;
-  if (length === 0 || first > last) return undefined;
-  return [Number(first), Number(last)];
-}
 
 async function getrange(ctx: CommandContext, args: readonly Buffer[]): Promise<RespValue> {
   const start = parseInteger(args[2]!);
