@@ -26,7 +26,7 @@ export interface NetworkThreadInit extends ReaderInit {
 /**
  * The commands a network thread answers itself, by their place in its counters: GET (a plain
  * one, found in the request bytes), MGET, EXISTS, STRLEN, TYPE, TTL, PTTL, GETRANGE, SUBSTR,
- * GETBIT, TOUCH, EXPIRETIME and PEXPIRETIME (src/workers/thread-commands.ts). Everything else goes to the main thread.
+ * GETBIT, TOUCH, EXPIRETIME, PEXPIRETIME, BITCOUNT and BITPOS (src/workers/thread-commands.ts). Everything else goes to the main thread.
  */
 export const THREAD_COMMANDS = [
   'get',
@@ -42,6 +42,8 @@ export const THREAD_COMMANDS = [
   'touch',
   'expiretime',
   'pexpiretime',
+  'bitcount',
+  'bitpos',
 ] as const;
 
 // Each thread's slot of float64 counters: the keys it found and did not find, then one block per

@@ -1,9 +1,15 @@
 // Owns the read commands a network thread answers from its own reader besides plain GETs (MGET,
-// EXISTS, TOUCH, STRLEN, TYPE, TTL, PTTL, EXPIRETIME, PEXPIRETIME, GETRANGE, SUBSTR, GETBIT),
-// replied to in RESP2 exactly as the main thread replies; whether the main thread must answer
-// one instead (a wrong arity, an argument it would refuse, a key over `maxKeyBytes`, a read
-// that threw); and the bulk-string reply encoding the thread's GETs share.
+// EXISTS, TOUCH, STRLEN, TYPE, TTL, PTTL, EXPIRETIME, PEXPIRETIME, GETRANGE, SUBSTR, GETBIT,
+// BITCOUNT, BITPOS), replied to in RESP2 exactly as the main thread replies; whether the main
+// thread must answer one instead (a wrong arity, an argument it would refuse, a key over
+// `maxKeyBytes`, a read that threw); and the bulk-string reply encoding the thread's GETs share.
 
+import {
+  bitCountOf,
+  bitPosOf,
+  parseBitCount,
+  parseBitPos,
+} from '../main/server/commands/bits/bit-queries.js';
 import { bitAt } from '../main/server/commands/bits/bit-string.js';
 import { substringRange } from '../main/server/commands/strings/substring-range.js';
 import type { IndexTable } from '../shared/index-table.js';
@@ -23,10 +29,13 @@ const NONE_REPLY = Buffer.from('+none\r\n');
 export const COMMAND_GET = THREAD_COMMANDS.indexOf('get');
 const COMMAND_MGET = THREAD_COMMANDS.indexOf('mget');
 /**
- * Each command's argument count, its name included, where it is fixed (the main thread's
- * arity); the others (MGET, EXISTS, TOUCH) take one key or more.
+ * Each command's arity, its name included, as the main thread's table gives it: n exactly, or
+ * −n for n or more.
  */
-const FIXED_ARITY: ReadonlyMap<string, number> = new Map([
+const ARITY: ReadonlyMap<string, number> = new Map([
+  ['mget', -2],
+  ['exists', -2],
+  ['touch', -2],
   ['strlen', 2],
   ['type', 2],
   ['ttl', 2],
@@ -36,7 +45,11 @@ const FIXED_ARITY: ReadonlyMap<string, number> = new Map([
   ['getrange', 4],
   ['substr', 4],
   ['getbit', 3],
+  ['bitcount', -2],
+  ['bitpos', -3],
 ]);
+/** The commands whose arguments are all keys (the others have one key, the first). */
+const KEY_LISTS: ReadonlySet<string> = new Set(['mget', 'exists', 'touch']);
 
 /** Whether `name` (lower case) is one of the commands `ThreadCommands` answers. */
 export function isThreadCommand(name: string): boolean {
@@ -48,8 +61,8 @@ export interface ThreadAnswer {
   readonly reply: Buffer;
   readonly command: number;
   /**
-   * Keys found and not found, for INFO keyspace_hits/misses (MGET, GETRANGE, SUBSTR and GETBIT
-   * only, as on the main thread).
+   * Keys found and not found, for INFO keyspace_hits/misses (MGET and the value reads: GETRANGE,
+   * SUBSTR, GETBIT, BITCOUNT, BITPOS; as on the main thread).
    */
   readonly hits: number;
   readonly misses: number;
@@ -72,9 +85,9 @@ export class ThreadCommands {
    * an I/O error: the main thread answers each key's error).
    */
   answer(name: string, args: readonly Buffer[]): ThreadAnswer | undefined {
-    const arity = FIXED_ARITY.get(name);
-    if (args.length < 2 || (arity !== undefined && args.length !== arity)) return undefined;
-    const keys = arity === undefined ? args.slice(1) : args.slice(1, 2);
+    const arity = ARITY.get(name) ?? 0;
+    if (arity === 0 || (arity > 0 ? args.length !== arity : args.length < -arity)) return undefined;
+    const keys = KEY_LISTS.has(name) ? args.slice(1) : args.slice(1, 2);
     for (const key of keys) if (key.length > this.maxKeyBytes) return undefined;
     const command = THREAD_COMMANDS.indexOf(name as (typeof THREAD_COMMANDS)[number]);
     const key = keys[0]!;
@@ -117,6 +130,18 @@ export class ThreadCommands {
           if (offset >> 3n >= BigInt(this.maxBulkBytes)) return undefined;
           const value = this.reader.get(key);
           return answered(integerReply(value ? bitAt(value, Number(offset)) : 0), !!value);
+        }
+        case 'bitcount': {
+          const request = parseBitCount(args);
+          if (typeof request === 'string') return undefined;
+          const value = this.reader.get(key);
+          return answered(integerReply(bitCountOf(value, request)), value !== undefined);
+        }
+        case 'bitpos': {
+          const request = parseBitPos(args);
+          if (typeof request === 'string') return undefined;
+          const value = this.reader.get(key);
+          return answered(integerReply(bitPosOf(value, request)), value !== undefined);
         }
       }
     } catch {

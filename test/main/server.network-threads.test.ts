@@ -168,6 +168,19 @@ describe('network threads', () => {
           ),
         )
         .map(([k, offset]) => encodeCommand(['GETBIT', k, offset])),
+      // BITCOUNT and BITPOS, with every shape of range, and arguments refused as above.
+      {
+        weight: 2,
+        arbitrary: fc
+          .tuple(
+            fc.constantFrom('BITCOUNT', 'bitpos'),
+            key,
+            fc.constantFrom([], ['0'], ['1'], ['2'], ['x']),
+            fc.constantFrom([], ['0'], ['1', '-1'], ['-2', '-1'], ['5', '1'], ['0', 'y']),
+            fc.constantFrom([], ['BYTE'], ['bit'], ['bits']),
+          )
+          .map(([name, k, a, b, unit]) => encodeCommand([name, k, ...a, ...b, ...unit])),
+      },
       key.map((k) => encodeCommand(['GETRANGE', k, '0'])),
       key.map((k) => encodeCommand(['getbit', k])),
       key.map((k) => Buffer.from(`GET ${k || 'x'}\r\n`)),

@@ -314,6 +314,52 @@ describe('NetworkService', () => {
     expect(calls('getbit')).toBe(5);
   });
 
+  it('answers BITCOUNT and BITPOS here, and hands back what the main thread refuses', async () => {
+    const { main, counters, client: connect } = await setUp();
+    const calls = (name: (typeof THREAD_COMMANDS)[number]) =>
+      counters[commandCounter(THREAD_COMMANDS.indexOf(name), BLOCK_CALLS)];
+    const client = await connect(8);
+    // 'value' is 76 61 6c 75 65: 5, 3, 4, 5 and 4 bits set; its first 1 is bit 1, its first 0 bit 0.
+    const asked: [string[], string][] = [
+      [['BITCOUNT', 'k'], ':21\r\n'],
+      [['bitcount', 'k', '1', '2'], ':7\r\n'],
+      [['BITCOUNT', 'k', '-1', '-1', 'BYTE'], ':4\r\n'],
+      [['BITCOUNT', 'k', '0', '7', 'bit'], ':5\r\n'],
+      [['BITCOUNT', 'k', '-1', '-3'], ':0\r\n'],
+      [['BITCOUNT', 'missing'], ':0\r\n'],
+      [['BITPOS', 'k', '1'], ':1\r\n'],
+      [['bitpos', 'k', '0'], ':0\r\n'],
+      [['BITPOS', 'k', '1', '2'], ':17\r\n'],
+      [['BITPOS', 'k', '0', '1', '1', 'BIT'], ':-1\r\n'],
+      [['BITPOS', 'k', '1', '8', '-1', 'bit'], ':9\r\n'],
+      [['BITPOS', 'missing', '1'], ':-1\r\n'],
+      [['BITPOS', 'missing', '0'], ':0\r\n'],
+    ];
+    client.send(Buffer.concat(asked.map(([args]) => encodeCommand(args))));
+    for (const [args, reply] of asked)
+      expect([args, (await client.reply()).raw]).toEqual([args, reply]);
+    expect([calls('bitcount'), calls('bitpos')]).toEqual([6, 7]);
+    expect([counters[COUNTER_HITS], counters[COUNTER_MISSES]]).toEqual([10, 3]);
+    const refused = [
+      ['BITCOUNT', 'k', '0'],
+      ['BITCOUNT', 'k', '0', 'x'],
+      ['BITCOUNT', 'k', '0', '1', 'BITS'],
+      ['BITPOS', 'k', '2'],
+      ['BITPOS', 'k', 'x'],
+      ['BITPOS', 'k', '1', '0', '1', 'BYTE', 'more'],
+      ['BITPOS', 'k'],
+    ].map((args) => encodeCommand(args));
+    for (const [i, request] of refused.entries()) {
+      const refusing = await connect(20 + i);
+      refusing.send(request);
+      const back = await main.next();
+      if (back.kind !== 'handback') throw new Error(JSON.stringify(back));
+      expect([back.id, Buffer.from(back.bytes)]).toEqual([20 + i, request]);
+      new Socket({ fd: back.fd }).destroy();
+    }
+    expect([calls('bitcount'), calls('bitpos')]).toEqual([6, 7]);
+  });
+
   it('hands a client back at an inline request, and reports clients that leave or are killed', async () => {
     const { main, client: connect } = await setUp();
     const inline = await connect(1);

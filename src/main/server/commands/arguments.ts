@@ -7,10 +7,7 @@ import { error, type RespValue } from '../resp-value.js';
 
 const log = createLogger('server');
 
-/** `arg` decoded as latin1 and lower-cased: for comparing keywords (`ex`, `nx`, …). */
-export function keyword(arg: Uint8Array): string {
-  return Buffer.from(arg.buffer, arg.byteOffset, arg.length).toString('latin1').toLowerCase();
-}
+export { keyword } from './keyword.js';
 
 /** `-ERR wrong number of arguments for '<name>' command` (name as in the table, lower case). */
 export function wrongArity(name: string): RespValue {

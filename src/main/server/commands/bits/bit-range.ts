@@ -1,13 +1,14 @@
 // Owns the optional range of BITCOUNT and BITPOS: `start end [BYTE|BIT]`, negative positions
 // counting from the end, clamped to the value as Redis 7 clamps them, resolved to a bit range.
+// Pure (a network thread imports it, through bit-queries.ts).
 
-import { keyword } from '../arguments.js';
+import { keyword } from '../keyword.js';
 
 /** Whether a range counts bytes (the default) or bits. */
 export type RangeUnit = 'byte' | 'bit';
 
 /** BYTE or BIT (any case) as a unit; undefined for anything else. */
-export function parseRangeUnit(arg: Buffer): RangeUnit | undefined {
+export function parseRangeUnit(arg: Uint8Array): RangeUnit | undefined {
   const unit = keyword(arg);
   return unit === 'byte' || unit === 'bit' ? unit : undefined;
 }
