@@ -290,6 +290,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
       unix: listeners.unixPath,
       tls: settings.tls,
       metrics: metrics?.url,
+      networkThreads: threadCount,
     },
     'kvd serving',
   );
