@@ -97,6 +97,11 @@ export type ToNetworkThread =
       readonly reply: Uint8Array;
       readonly authenticated: boolean;
     }
+  /**
+   * The daemon is idle (idle-trim.ts): run a full garbage collection of the thread's heap, if
+   * the process exposes one (`--expose-gc`), so an idle thread gives its grown heap back.
+   */
+  | { readonly kind: 'collect' }
   /** Shut down: read no more, send what is answered, end every socket, then say `closed`. */
   | { readonly kind: 'close' };
 
@@ -119,6 +124,11 @@ export type FromNetworkThread =
   | { readonly kind: 'run'; readonly id: number; readonly args: readonly Uint8Array[] }
   /** The client's socket closed (it left, was killed, timed out, or could not be adopted). */
   | { readonly kind: 'gone'; readonly id: number }
+  /**
+   * Answers `collect`: the heap's total bytes before and after (equal when the process exposes
+   * no collection).
+   */
+  | { readonly kind: 'collected'; readonly heapBefore: number; readonly heapAfter: number }
   /** Every client has been ended after `close`: the thread is about to exit. */
   | { readonly kind: 'closed' };
 

@@ -131,6 +131,12 @@ export class NetworkService implements GetConnectionHost {
           ?.ran(Buffer.from(reply.buffer, reply.byteOffset, reply.length), message.authenticated);
         break;
       }
+      case 'collect': {
+        const heapBefore = process.memoryUsage().heapTotal;
+        (globalThis.gc as (() => void) | undefined)?.();
+        this.send({ kind: 'collected', heapBefore, heapAfter: process.memoryUsage().heapTotal });
+        break;
+      }
       case 'close':
         this.closing = true;
         if (this.clients.size === 0) this.finish();

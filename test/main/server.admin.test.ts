@@ -328,7 +328,7 @@ describe('COMMAND INFO and COMMAND DOCS', () => {
 });
 
 describe('the kvd binary', () => {
-  it("starts Node with the daemon's young-generation cap and its idle collection (README, Memory)", async () => {
+  it("starts Node with the daemon's young-generation cap and its idle collection, its network threads' too (README, Memory)", async () => {
     const dir = await makeTempDir('admin-binary');
     const child = await spawnServer(
       ['--dir', dir, '--readers', '1'],
@@ -352,6 +352,15 @@ describe('the kvd binary', () => {
         30_000,
       );
       expect(await collections()).toBe(1);
+      // Its network threads (one per core, at most 4, by default) collect their heaps then too.
+      const threads = Number(infoField(await redis.info('clients'), 'kvd_network_threads'));
+      await pollUntil(
+        'each network thread logs its collection',
+        () =>
+          child.child.stderr.split('"msg":"idle: network thread collected"').length - 1 ===
+          threads - 1,
+        10_000,
+      );
     } finally {
       redis.disconnect();
       child.child.kill('SIGTERM');

@@ -422,6 +422,25 @@ describe('NetworkService', () => {
     if (moved.kind === 'handback') new Socket({ fd: moved.fd }).destroy();
   });
 
+  it('runs a full collection when the main thread says the daemon is idle, and says so', async () => {
+    const { main } = await setUp();
+    const gc = globalThis.gc;
+    let collected = 0;
+    // The service runs in this thread here: its collection is this thread's gc(), recorded.
+    globalThis.gc = (() => {
+      collected++;
+    }) as typeof globalThis.gc;
+    try {
+      main.post({ kind: 'collect' });
+      const answer = await main.next();
+      expect(answer.kind).toBe('collected');
+      if (answer.kind === 'collected') expect(answer.heapBefore).toBeGreaterThan(0);
+      expect(collected).toBe(1);
+    } finally {
+      globalThis.gc = gc;
+    }
+  });
+
   it('reads no more from a client that does not read its replies until its socket drains', async () => {
     const { counters, connection, client: connect } = await setUp();
     const client = await connect(1);

@@ -143,6 +143,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
           collect &&
             (() => {
               const before = process.memoryUsage().heapTotal;
+              threads?.collectGarbage(); // their heaps grew under the same load
               collect();
               const after = process.memoryUsage().heapTotal;
               log.debug({ heapTotalBefore: before, heapTotalAfter: after }, 'idle: collected');
