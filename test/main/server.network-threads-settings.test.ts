@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { resolveNetworkThreads } from '../../dist/main/server/network-threads.js';
 import { parseNetworkThreads } from '../../dist/main/server/serve-flag-parsers.js';
+import { startServer } from '../../dist/main/server/server.js';
 import { startTestServer } from '../fixtures/kvd-server.js';
 import { scrape } from '../fixtures/prometheus.js';
 import { encodeCommand, infoField, RespClient } from '../fixtures/resp-client.js';
@@ -248,6 +249,14 @@ describe('networkThreads: auto', () => {
       expect(() => parse(bad)).toThrow(
         new InvalidArgumentError('network-threads must be auto or an integer from 1 to 16'),
       );
+  });
+
+  it('is not the default in process: startServer serves on one thread unless told', async () => {
+    // Straight through startServer: the test fixture would give it KVD_TEST_NETWORK_THREADS.
+    const server = await startServer({ dir: await makeTempDir('network-default'), port: 0 });
+    servers.push(server as TestServer);
+    const client = await connect(server.port!);
+    expect(await infoField(client, 'kvd_network_threads')).toBe(1);
   });
 
   it('keeps one thread when every listener speaks TLS, and shares out with a Unix socket', async () => {
