@@ -62,6 +62,13 @@ describe('network threads', () => {
     expect(await infoField(first, 'connected_clients')).toBe(4);
     const list = await first.call('CLIENT', 'LIST');
     expect(list.raw.match(/ id=|^\$\d+\r\nid=|\nid=/g)?.length).toBe(4);
+    // Which thread serves each, as Redis 8 says it (io-thread): turns 0, 1, 0, 1.
+    expect([...list.raw.matchAll(/ io-thread=(\d+)/g)].map((m) => m[1])).toEqual([
+      '0',
+      '0',
+      '1',
+      '1',
+    ]);
     const stats = await first.call('INFO', 'commandstats');
     expect(stats.type === 'bulk' && /cmdstat_get:calls=7,/.test(stats.value.toString())).toBe(true);
     expect((await first.call('CONFIG', 'RESETSTAT')).raw).toBe('+OK\r\n');
@@ -97,6 +104,9 @@ describe('network threads', () => {
     expect(await infoField(main, 'kvd_network_thread_clients')).toBe(0);
     expect((await moving.call('GET', 'b')).raw).toBe('$1\r\n2\r\n');
     expect((await moving.call('CLIENT', 'GETNAME')).raw).toBe('$5\r\nmover\r\n');
+    const after = await main.call('CLIENT', 'LIST');
+    expect(before.raw).toMatch(/name=mover .* io-thread=1\n/);
+    expect(after.raw).toMatch(/name=mover .* io-thread=0\n/);
     expect((await moving.call('MULTI')).raw).toBe('+OK\r\n');
   });
 

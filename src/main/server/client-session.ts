@@ -47,6 +47,11 @@ export class ClientSession {
   readonly closeHooks: (() => void)[] = [];
   /** Channels and patterns it listens to (pubsub.ts); undefined until its first SUBSCRIBE. */
   subscriptions: Subscriptions | undefined;
+  /**
+   * The thread that serves it, as Redis 8's CLIENT LIST names it (`io-thread`): 0 the main
+   * thread, n the nth network thread (network-threads.ts).
+   */
+  ioThread = 0;
   /** REPLCONF listening-port: where a replica says it listens (INFO's slaveN port). */
   replicaPort = 0;
   /** REPLCONF ip-address: the address a replica announces (INFO's slaveN ip), if it does. */

@@ -198,6 +198,7 @@ export class NetworkThreads {
     const local =
       socket.localAddress !== undefined ? `${socket.localAddress}:${socket.localPort}` : '';
     const session = new ClientSession(id, address, this.options.passwordRequired, local);
+    session.ioThread = turn;
     session.raw = { ...session.raw, close: () => this.post(thread, { kind: 'kill', id }) };
     this.clients.set(id, { session, thread });
     socket.destroy(); // the copy keeps the connection open

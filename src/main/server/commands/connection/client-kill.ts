@@ -119,7 +119,7 @@ function flags(session: ClientSession): string {
   return f === '' ? 'N' : f;
 }
 
-/** One CLIENT LIST line (a subset of Redis's fields, in its order). */
+/** One CLIENT LIST line (a subset of Redis 8's fields, in its order). */
 function describe(session: ClientSession, now: number): string {
   const s = session.subscriptions;
   return [
@@ -136,6 +136,7 @@ function describe(session: ClientSession, now: number): string {
     `resp=${session.protocol}`,
     `lib-name=${session.libName}`,
     `lib-ver=${session.libVersion}`,
+    `io-thread=${session.ioThread}`,
   ].join(' ');
 }
 
