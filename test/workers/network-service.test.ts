@@ -123,6 +123,30 @@ async function setUp(): Promise<Setup> {
   };
 }
 
+/** Calls of `name` the service counted. */
+function callsOf(counters: Float64Array, name: (typeof THREAD_COMMANDS)[number]): number {
+  return counters[commandCounter(THREAD_COMMANDS.indexOf(name), BLOCK_CALLS)]!;
+}
+
+/**
+ * Sends each of `requests` from a new client (ids from `firstId`) and expects each client handed
+ * back to the main thread with that request's bytes.
+ */
+async function expectHandedBack(
+  { main, client: connect }: Setup,
+  requests: readonly Buffer[],
+  firstId: number,
+): Promise<void> {
+  for (const [i, request] of requests.entries()) {
+    const refusing = await connect(firstId + i);
+    refusing.send(request);
+    const back = await main.next();
+    if (back.kind !== 'handback') throw new Error(JSON.stringify(back));
+    expect([back.id, Buffer.from(back.bytes)]).toEqual([firstId + i, request]);
+    new Socket({ fd: back.fd }).destroy();
+  }
+}
+
 describe('NetworkService', () => {
   it('answers GETs, runs setup requests through the main thread, and hands the client back', async () => {
     const { main, counters, client: connect } = await setUp();
@@ -240,9 +264,9 @@ describe('NetworkService', () => {
   });
 
   it('answers GETRANGE, SUBSTR, GETBIT, TOUCH, EXPIRETIME and PEXPIRETIME here, and hands back what the main thread refuses', async () => {
-    const { main, counters, client: connect } = await setUp();
-    const calls = (name: (typeof THREAD_COMMANDS)[number]) =>
-      counters[commandCounter(THREAD_COMMANDS.indexOf(name), BLOCK_CALLS)];
+    const setup = await setUp();
+    const { counters, client: connect } = setup;
+    const calls = (name: (typeof THREAD_COMMANDS)[number]) => callsOf(counters, name);
     const client = await connect(6);
     const asked = Date.now();
     client.send(
@@ -303,21 +327,14 @@ describe('NetworkService', () => {
       encodeCommand(['GETBIT', 'k']),
       encodeCommand(['EXPIRETIME', 'k', 'k']),
     ];
-    for (const [i, request] of refused.entries()) {
-      const refusing = await connect(10 + i);
-      refusing.send(request);
-      const back = await main.next();
-      if (back.kind !== 'handback') throw new Error(JSON.stringify(back));
-      expect([back.id, Buffer.from(back.bytes)]).toEqual([10 + i, request]);
-      new Socket({ fd: back.fd }).destroy();
-    }
+    await expectHandedBack(setup, refused, 10);
     expect(calls('getbit')).toBe(5);
   });
 
   it('answers BITCOUNT and BITPOS here, and hands back what the main thread refuses', async () => {
-    const { main, counters, client: connect } = await setUp();
-    const calls = (name: (typeof THREAD_COMMANDS)[number]) =>
-      counters[commandCounter(THREAD_COMMANDS.indexOf(name), BLOCK_CALLS)];
+    const setup = await setUp();
+    const { counters, client: connect } = setup;
+    const calls = (name: (typeof THREAD_COMMANDS)[number]) => callsOf(counters, name);
     const client = await connect(8);
     // 'value' is 76 61 6c 75 65: 5, 3, 4, 5 and 4 bits set; its first 1 is bit 1, its first 0 bit 0.
     const asked: [string[], string][] = [
@@ -349,14 +366,7 @@ describe('NetworkService', () => {
       ['BITPOS', 'k', '1', '0', '1', 'BYTE', 'more'],
       ['BITPOS', 'k'],
     ].map((args) => encodeCommand(args));
-    for (const [i, request] of refused.entries()) {
-      const refusing = await connect(20 + i);
-      refusing.send(request);
-      const back = await main.next();
-      if (back.kind !== 'handback') throw new Error(JSON.stringify(back));
-      expect([back.id, Buffer.from(back.bytes)]).toEqual([20 + i, request]);
-      new Socket({ fd: back.fd }).destroy();
-    }
+    await expectHandedBack(setup, refused, 20);
     expect([calls('bitcount'), calls('bitpos')]).toEqual([6, 7]);
   });
 
