@@ -5,6 +5,7 @@
 
 import { KvError } from '../shared/errors.js';
 import type { ReaderInit } from '../shared/messages.js';
+import type { RecordReader } from '../shared/record-reader.js';
 import type { OpResult } from '../shared/write-ops.js';
 import { type BackupOptions, type BackupResult, backupStore } from './backup.js';
 import type { ChangeListener, ChangeWatch } from './change-feed.js';
@@ -54,6 +55,14 @@ export class StoreBase {
   readerInit(): ReaderInit {
     this.checkOpen();
     return { dir: this.dir, index: this.e.index.buffer, readMode: this.e.options.readMode };
+  }
+
+  /**
+   * @internal This thread's reader of the shared index, or undefined unless the store is open
+   * and well: the daemon's plain-GET path (server/plain-gets.ts) reads through it, as `getSync`.
+   */
+  localReaderIfOpen(): RecordReader | undefined {
+    return this.closed || this.failure !== undefined ? undefined : this.e.localReader;
   }
 
   /**

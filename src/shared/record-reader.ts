@@ -65,6 +65,8 @@ export class RecordReader {
   private foundValueLength = 0;
   /** Whether the found value is stored compressed (then `copyValue` decompresses it). */
   private foundCompressed = false;
+  /** The value `findValue` found last, decompressed, if it was stored compressed. */
+  private inflated: Buffer | undefined;
   /** Where the found record lies, for an error about its value. */
   private foundHandle = 0;
   private foundOffset = 0;
@@ -81,7 +83,6 @@ export class RecordReader {
   private readonly check = (handle: number, offset: number, length: number): boolean =>
     this.checkCandidate(handle, offset, length);
 
-  /** `readMode` 'mmap' reads through memory maps (needs the native addon), 'pread' with pread. */
   /**
    * `readMode` 'mmap' reads through memory maps (needs the native addon), 'pread' with pread.
    * `onExpired` hears each key a lookup found expired (the store then has it reaped).
@@ -103,6 +104,30 @@ export class RecordReader {
    */
   get(key: KeyInput, ahead?: number): Buffer | undefined {
     return this.lookup(key, ahead) ? this.copyValue() : undefined;
+  }
+
+  /**
+   * `get` without a copy: returns the length of the value stored for `key`, or -1 if absent or
+   * expired. Until this thread's next read, `copyFoundValue` copies the value where the caller
+   * wants it (the daemon's GET writes it straight into its reply). Throws like `get`.
+   */
+  findValue(key: KeyInput, ahead?: number): number {
+    this.inflated = undefined;
+    if (!this.lookup(key, ahead)) return -1;
+    if (!this.foundCompressed) return this.foundValueLength;
+    this.inflated = this.copyValue();
+    return this.inflated.length;
+  }
+
+  /** Copies the value the last `findValue` found into `out` at `at` (room is the caller's). */
+  copyFoundValue(out: Uint8Array, at: number): void {
+    const inflated = this.inflated;
+    if (inflated !== undefined) {
+      out.set(inflated, at);
+      return;
+    }
+    const start = this.foundValueStart;
+    out.set(this.found!.subarray(start, start + this.foundValueLength), at);
   }
 
   /**

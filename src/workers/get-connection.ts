@@ -7,18 +7,14 @@
 // socket moves, so the client sees every reply in order. It reads on only as its socket drains.
 
 import type { Socket } from 'node:net';
+import { GetRun, writeGetReplies } from '../main/server/get-replies.js';
+import { requestStart } from '../main/server/plain-gets.js';
 import type { RespParserLimits } from '../main/server/resp-parser.js';
-import { KEY_GROUP } from '../shared/key-groups.js';
+import { RespWriter } from '../main/server/resp-writer.js';
+import { type GetRequestScan, SCAN_GET, SCAN_INCOMPLETE } from '../shared/get-request-scan.js';
 import type { RecordReader } from '../shared/record-reader.js';
-import { type GetRequestScan, SCAN_GET, SCAN_INCOMPLETE } from './get-request-scan.js';
 import { remoteRequest } from './remote-request.js';
-import {
-  bulkReplyBytes,
-  COMMAND_GET,
-  decimalDigits,
-  encodeBulkReplies,
-  type ThreadCommands,
-} from './thread-commands.js';
+import { COMMAND_GET, type ThreadCommands } from './thread-commands.js';
 
 /** What a connection needs from its thread. */
 export interface GetConnectionHost {
@@ -42,7 +38,6 @@ export interface GetConnectionHost {
   gone(connection: GetConnection): void;
 }
 
-const CRLF_BYTES = 2;
 /**
  * Reply bytes answered in one go before the connection looks at its socket again: it reads on
  * only once the kernel has taken what was written (the socket's 'drain'), so a client that
@@ -66,7 +61,9 @@ export class GetConnection {
   /** A read threw while answering (the main thread answers that GET). */
   private readFailed = false;
   private readonly keys: Buffer[] = [];
-  private readonly values: (Buffer | undefined)[] = [];
+  /** GET replies, encoded into the thread's reply slab (resp-writer.ts). */
+  private readonly replies = new RespWriter();
+  private readonly run = new GetRun();
 
   constructor(
     readonly id: number,
@@ -217,31 +214,15 @@ export class GetConnection {
    */
   private answer(keys: readonly Buffer[]): number {
     const started = performance.now();
-    const reader = this.host.reader;
-    const values = this.values;
-    let bytes = 0;
-    let hits = 0;
-    let done = 0;
-    try {
-      for (let from = 0; from < keys.length && bytes < REPLY_BUDGET_BYTES; from += KEY_GROUP) {
-        reader.hashAhead(keys, from);
-        const to = Math.min(keys.length, from + KEY_GROUP);
-        for (let i = from; i < to && bytes < REPLY_BUDGET_BYTES; i++) {
-          const value = reader.get(keys[i]!, i - from);
-          values.push(value);
-          done++;
-          bytes += bulkReplyBytes(value);
-          if (value !== undefined) hits++;
-        }
-      }
-    } catch {
-      // Answer the GETs before it; the main thread reads it again and replies with the error.
-      this.readFailed = true;
-    }
+    const run = this.run;
+    writeGetReplies(this.host.reader, keys, this.replies, REPLY_BUDGET_BYTES, run);
+    // A GET whose read threw is answered by the main thread, which reads it again.
+    if (run.failed) this.readFailed = true;
+    const done = run.answered;
     // Counted before the replies go: a client that has its reply sees it in INFO.
-    this.host.count(COMMAND_GET, done, hits, done - hits, (performance.now() - started) * 1000);
-    if (done > 0) this.send(encodeBulkReplies(values, bytes, ''));
-    values.length = 0;
+    const usec = (performance.now() - started) * 1000;
+    this.host.count(COMMAND_GET, done, run.hits, done - run.hits, usec);
+    for (const part of this.replies.take()) this.send(part);
     return done;
   }
 
@@ -271,10 +252,7 @@ export class GetConnection {
 
   /** The bytes of `b` from the request of the `from`th GET in `keys` (views into `b`) on. */
   private requestsFrom(b: Buffer, keys: readonly Buffer[], from: number): Buffer {
-    // The request starts before its key by its header: `*2\r\n$3\r\nGET\r\n$<n>\r\n`.
-    const key = keys[from]!;
-    const headerBytes = 8 + 5 + 1 + decimalDigits(key.length) + CRLF_BYTES;
-    return b.subarray(key.byteOffset - b.byteOffset - headerBytes);
+    return b.subarray(requestStart(b, keys[from]!));
   }
 
   /** Stops reading; once every reply is sent, hands the socket and `rest` to the thread. */

@@ -9,6 +9,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { RespParserLimits } from '../main/server/resp-parser.js';
 import { latencyBucket } from '../shared/command-latency-bounds.js';
 import { socketFds } from '../shared/file-map.js';
+import { GetRequestScan } from '../shared/get-request-scan.js';
 import { IndexTable } from '../shared/index-table.js';
 import {
   BLOCK_CALLS,
@@ -25,7 +26,6 @@ import {
 } from '../shared/network-messages.js';
 import { RecordReader } from '../shared/record-reader.js';
 import { GetConnection, type GetConnectionHost } from './get-connection.js';
-import { GetRequestScan } from './get-request-scan.js';
 import { ThreadCommands } from './thread-commands.js';
 
 /** After `close`, clients that have not closed within this long are cut off (as the main thread's are). */

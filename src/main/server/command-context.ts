@@ -8,6 +8,7 @@ import type { CommandLookup } from './command-lookup.js';
 import type { CommandStats } from './command-stats.js';
 import type { CommandSpec } from './commands/command-spec.js';
 import type { IdleTrim } from './idle-trim.js';
+import type { PlainGets } from './plain-gets.js';
 import type { PubSub } from './pubsub.js';
 import type { ReplicationState } from './replication/replication-state.js';
 import type { ScanCursors } from './scan-cursors.js';
@@ -48,7 +49,7 @@ export type CommandStore = Pick<
  * writes it serves GET and plain SET with (not given to handlers: EXEC runs them on a
  * transaction's store).
  */
-export type ConnectionStore = CommandStore & Pick<Store, 'getFor' | 'setFor'>;
+export type ConnectionStore = CommandStore & Pick<Store, 'getFor' | 'setFor' | 'localReaderIfOpen'>;
 
 /** Server-wide counters, as INFO reports them. Main thread. */
 export class ServerCounters {
@@ -110,6 +111,8 @@ export interface ServerContext {
   readonly commands: ReadonlyMap<string, CommandSpec>;
   /** The same table, looked up by a request's name bytes in any case (no string made). */
   readonly commandLookup: CommandLookup;
+  /** Answers plain GETs from the bytes a main-thread client sent (plain-gets.ts); off: undefined. */
+  readonly plainGets?: PlainGets;
   /** Each command's group (Redis's group names: `string`, `generic`, …), by lower-case name. */
   readonly commandGroups: ReadonlyMap<string, string>;
   /** Per-command counters (INFO commandstats), counted by the connections. */

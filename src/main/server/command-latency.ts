@@ -42,6 +42,14 @@ export class CommandLatency {
     for (let i = 0; i < this.perBucket.length; i++) this.perBucket[i]! += perBucket[i]!;
   }
 
+  /** Counts `calls` calls that each ran for `seconds` and none failed (a run of plain GETs). */
+  observeBatch(calls: number, seconds: number): void {
+    this.calls += calls;
+    this.timed += calls;
+    this.seconds += seconds * calls;
+    this.perBucket[latencyBucket(seconds)]! += calls;
+  }
+
   /** Counts a call refused before it ran: answered with an error, not timed. */
   refuse(): void {
     this.calls++;

@@ -11,6 +11,7 @@ import { errorReply, unknownCommand, wrongArity } from './commands/arguments.js'
 import { arityAllows, type CommandKind } from './commands/command-spec.js';
 import { heldByTransaction } from './commands/transactions/queueing.js';
 import type { ConnectionInfo, ConnectionOptions } from './connection-options.js';
+import { takesPlainGets } from './plain-gets.js';
 import { type Pumpable, pumpSoon } from './pump-queue.js';
 import { Request, type RequestOwner } from './request.js';
 import { answerWithoutRunning } from './request-gate.js';
@@ -206,6 +207,7 @@ export class Connection implements RequestOwner, Pumpable {
         this.inputStalled = true;
         return;
       }
+      if (this.answerPlainGets()) continue;
       let args: Buffer[] | undefined;
       try {
         args = this.parser.next();
@@ -218,6 +220,31 @@ export class Connection implements RequestOwner, Pumpable {
       if (args === undefined) return;
       this.dispatch(args);
     }
+  }
+
+  /**
+   * Answers the plain GETs next in the input at once (plain-gets.ts) when nothing else is owed
+   * to the client and its session answers a GET as any other: returns whether it answered any.
+   */
+  private answerPlainGets(): boolean {
+    const plainGets = this.server.plainGets;
+    if (
+      plainGets === undefined ||
+      this.replyHead !== this.replies.length ||
+      this.waitingHead !== this.waiting.length ||
+      this.inFlight !== 0 ||
+      !takesPlainGets(this.session)
+    ) {
+      return false;
+    }
+    const input = this.parser.unparsed;
+    if (input === undefined) return false;
+    const from = this.parser.unparsedAt;
+    const end = plainGets.answer(input, from, this.writer);
+    if (end === from) return false;
+    this.parser.skipTo(end);
+    this.writeReplies();
+    return true;
   }
 
   private dispatch(args: Buffer[]): void {

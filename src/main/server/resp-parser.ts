@@ -134,6 +134,28 @@ export class RespParser {
     return current + (this.gather?.length ?? 0);
   }
 
+  /**
+   * The unparsed bytes, `input[inputAt, input.length)`, when no part of a request has been
+   * taken from them (`argsLeft` 0 and nothing gathered), else undefined: what a caller may scan
+   * for plain GETs itself (plain-gets.ts) before `next` parses the rest. Valid until `push`.
+   */
+  get unparsed(): Buffer | undefined {
+    if (this.argsLeft !== 0 || this.gather !== undefined || this.pos >= this.buf.length) {
+      return undefined;
+    }
+    return this.buf;
+  }
+
+  /** Where the bytes `unparsed` returns start. */
+  get unparsedAt(): number {
+    return this.pos;
+  }
+
+  /** Marks the unparsed bytes up to `at` taken (whole requests the caller answered). */
+  skipTo(at: number): void {
+    this.pos = at;
+  }
+
   /** Drops every buffer and the request in progress (the client is gone). */
   release(): void {
     this.buf = EMPTY;

@@ -25,9 +25,16 @@ const SLAB_BYTES = 64 * 1024;
 const shared = { slab: Buffer.allocUnsafeSlow(SLAB_BYTES), used: 0 };
 
 const CRLF = 0x0a0d; // "\r\n" as a little-endian u16
+const NULL_BULK_HEAD = 0x0d312d24; // "$-1\r" as a little-endian u32
 const PROTOCOL_BYTES = 24; // room for a type byte, a number's digits and CRLF
 /** Simple strings and errors up to this long are copied char by char when ASCII (`+OK`, …). */
 const SHORT_LINE_CHARS = 64;
+
+/** What `bulkFrom` copies a value from (RecordReader: the value its last lookup found). */
+export interface BulkSource {
+  /** Copies the value into `out` at `at`. */
+  copyFoundValue(out: Uint8Array, at: number): void;
+}
 
 /**
  * Encodes replies for one connection. Main thread. The buffers returned by `take` belong to the
@@ -99,6 +106,27 @@ export class RespWriter {
       case 'none':
         return;
     }
+  }
+
+  /**
+   * Appends a bulk string of `length` bytes that `source` copies into the slab itself (a GET's
+   * value goes from the segment's map into the reply with no Buffer of its own).
+   */
+  bulkFrom(length: number, source: BulkSource): void {
+    this.header(0x24, length);
+    const at = this.reserve(length + 2);
+    const slab = shared.slab;
+    source.copyFoundValue(slab, at);
+    slab.writeUInt16LE(CRLF, at + length);
+    this.advance(at + length + 2);
+  }
+
+  /** Appends RESP2's null bulk string (`$-1`). */
+  nullBulk(): void {
+    const at = this.reserve(5);
+    shared.slab.writeUInt32LE(NULL_BULK_HEAD, at);
+    shared.slab[at + 4] = 0x0a;
+    this.advance(at + 5);
   }
 
   /** Whether nothing has been written since the last `take`. */

@@ -60,6 +60,12 @@ export interface ServerOptions {
    * 4; 1 without the addon or when every listener speaks TLS (`resolveNetworkThreads`).
    */
   readonly networkThreads?: NetworkThreadsSetting;
+  /**
+   * @internal Whether the main thread answers plain GETs straight from a client's bytes
+   * (plain-gets.ts). Default true; off, every GET on the main thread takes the general path
+   * (tests compare the two).
+   */
+  readonly plainGets?: boolean;
 }
 
 /** A running daemon. */

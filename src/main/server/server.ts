@@ -22,6 +22,7 @@ import { type Listeners, openListeners } from './listeners.js';
 import { type MetricsEndpoint, startMetricsEndpoint } from './metrics-endpoint.js';
 import { createDaemonMetrics } from './metrics-registry.js';
 import { checkNetworkThreads, NetworkThreads, resolveNetworkThreads } from './network-threads.js';
+import { PlainGets } from './plain-gets.js';
 import { PubSub } from './pubsub.js';
 import { runRemoteCommand } from './remote-command.js';
 import type { MasterClient } from './replication/master-link.js';
@@ -157,6 +158,10 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     startedAt: Date.now(),
     commands,
     commandLookup: new CommandLookup(commands),
+    plainGets:
+      options.plainGets === false
+        ? undefined
+        : new PlainGets(store, settings.maxKeyBytes, counters, commandStats),
     commandGroups: createCommandGroups(),
     commandStats,
     scans: new ScanCursors(),

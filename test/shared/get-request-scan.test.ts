@@ -7,13 +7,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PARSER_LIMITS, RespParser } from '../../dist/main/server/resp-parser.js';
-import { REMOTE_REQUEST_MAX_BYTES } from '../../dist/shared/network-messages.js';
 import {
   GetRequestScan,
   SCAN_GET,
   SCAN_INCOMPLETE,
   SCAN_OTHER,
-} from '../../dist/workers/get-request-scan.js';
+} from '../../dist/shared/get-request-scan.js';
+import { REMOTE_REQUEST_MAX_BYTES } from '../../dist/shared/network-messages.js';
 import { remoteRequest as remoteRequestWith } from '../../dist/workers/remote-request.js';
 
 const MAX_KEY = 64;

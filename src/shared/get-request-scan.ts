@@ -1,8 +1,9 @@
-// Owns recognising a plain GET in a client's request bytes, for a network thread: exactly
-// `*2\r\n$3\r\nGET\r\n$<n>\r\n<key>\r\n` (GET in any case, <n> in canonical decimal). Anything
-// else, or a GET this thread should not answer (a key longer than the store allows), is
-// "other": the connection goes back to the main thread from that request on, which parses it
-// with the full RESP parser and answers as for any client.
+// Owns recognising a plain GET in a client's request bytes: exactly
+// `*2\r\n$3\r\nGET\r\n$<n>\r\n<key>\r\n` (GET in any case, <n> in canonical decimal). A network
+// thread answers such GETs itself, and so does the main thread for a client with nothing else
+// pending (plain-gets.ts). Anything else, or a GET that path should not answer (a key longer
+// than the store allows), is "other": it goes to the full RESP parser, which answers it as for
+// any client (a network thread first hands the connection back to the main thread).
 
 /** What the bytes from a position hold. */
 export const SCAN_GET = 0;
