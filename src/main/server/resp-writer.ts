@@ -20,7 +20,7 @@ const SLAB_BYTES = 64 * 1024;
  * The slab every writer encodes into. Bytes before `used` belong to the sockets they were
  * handed to (a socket may hold them until the kernel takes them), so they are never written
  * again: a full slab is replaced by a fresh one, and the old one is freed once no socket holds
- * a piece of it. Main thread.
+ * a piece of it. One per thread (module state): the main thread's, and each network thread's.
  */
 const shared = { slab: Buffer.allocUnsafeSlow(SLAB_BYTES), used: 0 };
 
@@ -37,7 +37,7 @@ export interface BulkSource {
 }
 
 /**
- * Encodes replies for one connection. Main thread. The buffers returned by `take` belong to the
+ * Encodes replies for one connection, on the thread that serves it. The buffers returned by `take` belong to the
  * caller (the socket) and are never written again; bulk values of at least 16 KiB are referenced,
  * not copied, so their owner must not change them afterwards (Store values are never reused).
  */
@@ -114,6 +114,15 @@ export class RespWriter {
    */
   bulkFrom(length: number, source: BulkSource): void {
     this.header(0x24, length);
+    if (length >= ZERO_COPY_BYTES) {
+      // A buffer of its own, as `bulkBytes` hands a large value over: the slab stays small.
+      const value = Buffer.allocUnsafeSlow(length);
+      source.copyFoundValue(value, 0);
+      this.endPiece();
+      this.parts.push(value);
+      this.ascii('\r\n');
+      return;
+    }
     const at = this.reserve(length + 2);
     const slab = shared.slab;
     source.copyFoundValue(slab, at);
