@@ -135,9 +135,10 @@ export class RespParser {
   }
 
   /**
-   * The unparsed bytes, `input[inputAt, input.length)`, when no part of a request has been
-   * taken from them (`argsLeft` 0 and nothing gathered), else undefined: what a caller may scan
-   * for plain GETs itself (plain-gets.ts) before `next` parses the rest. Valid until `push`.
+   * The buffer holding the unparsed bytes (from `unparsedAt` to its end) when no part of a
+   * request has been taken from them (`argsLeft` 0 and nothing gathered), else undefined: what a
+   * caller may scan for plain GETs itself (plain-gets.ts) before `next` parses the rest. Valid
+   * until `push`.
    */
   get unparsed(): Buffer | undefined {
     if (this.argsLeft !== 0 || this.gather !== undefined || this.pos >= this.buf.length) {
