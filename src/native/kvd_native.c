@@ -28,6 +28,13 @@
 // crc32c(bytes, start, end, seed) -> the CRC32C of bytes[start, end) continuing from `seed`, by
 // the CPU's crc32 instruction (SSE 4.2). Exported only on x86-64 CPUs that have it; elsewhere
 // src/shared/crc32c.ts computes it in JS. Which inputs come here is that file's choice.
+//
+// The same checksum of a range of a map, without arguments: converting four JS arguments costs
+// ~60 ns a call here, more than the instruction takes for a record. Each thread (napi env) has
+// its own table of the maps it made, by id (`mapId(buffer)`, stable until the map is unmapped
+// or collected), and registers one Uint32Array once (`crcArgs(words)`). `crc32cMapped()` reads
+// [map id, start, end, seed] from words[0..3] and writes the CRC to words[4]; it throws unless
+// the id names a live map and start <= end <= its length.
 
 #define _GNU_SOURCE // F_OFD_SETLK
 #include <errno.h>
@@ -46,18 +53,78 @@
 #define KVD_HARDWARE_CRC 1
 #endif
 
+typedef struct Mapping Mapping;
+
+// One thread's maps by id, and its registered argument words (crc32c_mapped). Freed once the
+// env is torn down and every map it made has been finalized, whichever comes last.
 typedef struct {
+  Mapping **maps;
+  uint32_t capacity;
+  uint32_t *args; // 5 words, or NULL before crcArgs
+  napi_ref args_ref;
+  size_t refs; // 1 for the env, 1 for each live Mapping
+} ThreadMaps;
+
+struct Mapping {
   void *addr;
   size_t length;
   int mapped;
-} Mapping;
+  ThreadMaps *owner;
+  uint32_t id;
+};
+
+static void release_thread_maps(ThreadMaps *t) {
+  if (--t->refs > 0) return;
+  free(t->maps);
+  free(t);
+}
+
+// Gives `m` the lowest free id of its thread's table (growing it); 0 when memory runs out.
+static int register_mapping(ThreadMaps *t, Mapping *m) {
+  uint32_t id = 0;
+  while (id < t->capacity && t->maps[id] != NULL) id++;
+  if (id == t->capacity) {
+    uint32_t capacity = t->capacity == 0 ? 64 : t->capacity * 2;
+    Mapping **grown = realloc(t->maps, capacity * sizeof *grown);
+    if (grown == NULL) return 0;
+    memset(grown + t->capacity, 0, (capacity - t->capacity) * sizeof *grown);
+    t->maps = grown;
+    t->capacity = capacity;
+  }
+  t->maps[id] = m;
+  m->owner = t;
+  m->id = id;
+  t->refs++;
+  return 1;
+}
+
+// The map's id no longer names it (unmapped or finalized).
+static void unregister_mapping(Mapping *m) {
+  if (m->owner != NULL && m->owner->maps[m->id] == m) m->owner->maps[m->id] = NULL;
+}
 
 static void finalize_mapping(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   Mapping *m = (Mapping *)data;
+  unregister_mapping(m);
   if (m->mapped) munmap(m->addr, m->length);
+  if (m->owner != NULL) release_thread_maps(m->owner);
   free(m);
+}
+
+static void finalize_thread_maps(napi_env env, void *data, void *hint) {
+  (void)hint;
+  ThreadMaps *t = (ThreadMaps *)data;
+  if (t->args_ref != NULL) napi_delete_reference(env, t->args_ref);
+  t->args = NULL;
+  release_thread_maps(t);
+}
+
+static ThreadMaps *thread_maps(napi_env env) {
+  void *data = NULL;
+  if (napi_get_instance_data(env, &data) != napi_ok) return NULL;
+  return (ThreadMaps *)data;
 }
 
 static napi_value throw_io(napi_env env, const char *what, int err) {
@@ -88,8 +155,18 @@ static napi_value map_file(napi_env env, napi_callback_info info) {
   m->addr = addr;
   m->length = (size_t)length;
   m->mapped = 1;
+  m->owner = NULL;
+  m->id = 0;
+  ThreadMaps *t = thread_maps(env);
+  if (t == NULL || !register_mapping(t, m)) {
+    munmap(addr, (size_t)length);
+    free(m);
+    return throw_io(env, "malloc", ENOMEM);
+  }
   napi_value buffer;
   if (napi_create_external_arraybuffer(env, addr, (size_t)length, NULL, NULL, &buffer) != napi_ok) {
+    unregister_mapping(m);
+    release_thread_maps(t);
     munmap(addr, (size_t)length);
     free(m);
     napi_throw_error(env, "KV_IO", "cannot wrap a mapping in an ArrayBuffer");
@@ -98,6 +175,8 @@ static napi_value map_file(napi_env env, napi_callback_info info) {
   if (napi_wrap(env, buffer, m, finalize_mapping, NULL, NULL) != napi_ok) {
     // Without the wrap nobody could unmap it: detach and unmap now, and fail.
     napi_detach_arraybuffer(env, buffer);
+    unregister_mapping(m);
+    release_thread_maps(t);
     munmap(addr, (size_t)length);
     free(m);
     napi_throw_error(env, "KV_IO", "cannot attach a mapping to its ArrayBuffer");
@@ -122,8 +201,25 @@ static napi_value unmap_file(napi_env env, napi_callback_info info) {
     }
     munmap(m->addr, m->length);
     m->mapped = 0;
+    unregister_mapping(m);
   }
   return NULL;
+}
+
+static napi_value map_id(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Mapping *m = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_unwrap(env, argv[0], (void **)&m) != napi_ok || m == NULL || !m->mapped ||
+      m->owner == NULL || m->owner != thread_maps(env)) {
+    napi_throw_type_error(env, "KV_INVALID_ARGUMENT",
+                          "mapId(buffer) needs a buffer this thread mapped and has not unmapped");
+    return NULL;
+  }
+  napi_value result;
+  napi_create_uint32(env, m->id, &result);
+  return result;
 }
 
 // The errno values fcntl(F_OFD_SETLK) can give, by name; others as "errno N".
@@ -279,10 +375,61 @@ static napi_value crc32c_hardware(napi_env env, napi_callback_info info) {
                      &result);
   return result;
 }
+
+static napi_value crc_args(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  ThreadMaps *t = thread_maps(env);
+  if (t == NULL || napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok ||
+      type != napi_uint32_array || length < 5) {
+    napi_throw_type_error(env, "KV_INVALID_ARGUMENT", "crcArgs(words) needs a Uint32Array of 5");
+    return NULL;
+  }
+  // The reference keeps the words (and so `data`) alive for this env's life.
+  napi_ref ref;
+  if (napi_create_reference(env, argv[0], 1, &ref) != napi_ok) {
+    napi_throw_error(env, "KV_INTERNAL", "cannot keep crcArgs' words");
+    return NULL;
+  }
+  if (t->args_ref != NULL) napi_delete_reference(env, t->args_ref);
+  t->args_ref = ref;
+  t->args = (uint32_t *)data;
+  return NULL;
+}
+
+static napi_value crc32c_mapped(napi_env env, napi_callback_info info) {
+  (void)info;
+  ThreadMaps *t = thread_maps(env);
+  uint32_t *w = t != NULL ? t->args : NULL;
+  Mapping *m = NULL;
+  if (w != NULL && w[0] < t->capacity) m = t->maps[w[0]];
+  // A map's id is cleared when it is unmapped, so a live entry is a mapped range.
+  if (m == NULL || w[1] > w[2] || w[2] > m->length) {
+    napi_throw_range_error(env, "KV_INVALID_ARGUMENT",
+                           "crc32cMapped() needs the id of a live map and "
+                           "0 <= start <= end <= its length in crcArgs' words");
+    return NULL;
+  }
+  w[4] = crc32c_sse42(w[3], (const uint8_t *)m->addr + w[1], w[2] - w[1]);
+  return NULL;
+}
 #endif
 
 NAPI_MODULE_INIT() {
   napi_value fn;
+  ThreadMaps *t = calloc(1, sizeof *t);
+  if (t == NULL) return NULL;
+  t->refs = 1;
+  if (napi_set_instance_data(env, t, finalize_thread_maps, NULL) != napi_ok) {
+    free(t);
+    return NULL;
+  }
+  napi_create_function(env, "mapId", NAPI_AUTO_LENGTH, map_id, NULL, &fn);
+  napi_set_named_property(env, exports, "mapId", fn);
   napi_create_function(env, "map", NAPI_AUTO_LENGTH, map_file, NULL, &fn);
   napi_set_named_property(env, exports, "map", fn);
   napi_create_function(env, "unmap", NAPI_AUTO_LENGTH, unmap_file, NULL, &fn);
@@ -300,6 +447,10 @@ NAPI_MODULE_INIT() {
   if (__builtin_cpu_supports("sse4.2")) {
     napi_create_function(env, "crc32c", NAPI_AUTO_LENGTH, crc32c_hardware, NULL, &fn);
     napi_set_named_property(env, exports, "crc32c", fn);
+    napi_create_function(env, "crcArgs", NAPI_AUTO_LENGTH, crc_args, NULL, &fn);
+    napi_set_named_property(env, exports, "crcArgs", fn);
+    napi_create_function(env, "crc32cMapped", NAPI_AUTO_LENGTH, crc32c_mapped, NULL, &fn);
+    napi_set_named_property(env, exports, "crc32cMapped", fn);
   }
 #endif
   return exports;

@@ -12,7 +12,7 @@
 // @node-rs/crc32, 0.49–0.50 µs by the instruction.
 
 import { createRequire } from 'node:module';
-import { type HardwareCrc32c, hardwareCrc32c } from './file-map.js';
+import { type HardwareCrc32c, hardwareCrc32c, type MapCrc32c, mapCrc32c } from './file-map.js';
 
 const POLY = 0x82f63b78; // reflected Castagnoli polynomial
 
@@ -72,6 +72,30 @@ export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length, seed = 
     return nativeCrc32c(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start), seed);
   }
   return crc32cJs(bytes, start, end, seed);
+}
+
+const byMap: MapCrc32c | undefined = process.env.KVD_CRC_JS_ONLY === '1' ? undefined : mapCrc32c;
+
+/** This thread's argument words for `byMap` (an ArrayBuffer of its own, so its bytes never move). */
+const mapWords = new Uint32Array(new ArrayBuffer(5 * 4));
+byMap?.crcArgs(mapWords);
+
+/**
+ * `crc32c(bytes, start, end)` where `bytes` is the whole of a map this thread made, whose id is
+ * `mapId` (`SegmentFds.viewMapId`; -1 for any other array): by the CPU's instruction on the
+ * map's own bytes, with no arguments to convert. Any length: such a call costs less than the JS
+ * loop for every record (a record's checksum, 148 bytes: 24–33 ns against 82–96 ns with four
+ * arguments, EPYC VM, 12-06).
+ */
+export function crc32cOfMap(mapId: number, bytes: Uint8Array, start: number, end: number): number {
+  if (mapId < 0 || byMap === undefined) return crc32c(bytes, start, end);
+  const w = mapWords;
+  w[0] = mapId;
+  w[1] = start;
+  w[2] = end;
+  w[3] = 0;
+  byMap.crc32cMapped();
+  return w[4]!;
 }
 
 /** Whether `crc32c` uses the CPU's instruction (a test checks it does wherever it can). */

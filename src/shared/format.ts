@@ -3,7 +3,7 @@
 // (segment-header-format.ts) re-exported. Every reader and writer of segment files goes through
 // this module; nobody else computes a record offset.
 
-import { crc32c } from './crc32c.js';
+import { crc32c, crc32cOfMap } from './crc32c.js';
 
 export * from './segment-header-format.js';
 
@@ -217,9 +217,12 @@ export function recordValueStart(at: number, keyLength: number): number {
   return at + RECORD_HEADER_BYTES + keyLength;
 }
 
-/** Whether the stored CRC matches the record `b[at, at+length)`. */
-export function recordChecksumOk(b: Uint8Array, at: number, length: number): boolean {
-  return readU32(b, at + OFF_CRC) === crc32c(b, at + 4, at + length);
+/**
+ * Whether the stored CRC matches the record `b[at, at+length)`. `mapId` is the id of the map `b`
+ * is, if it is one (`SegmentFds.viewMapId`), else -1 (crc32c.ts, `crc32cOfMap`).
+ */
+export function recordChecksumOk(b: Uint8Array, at: number, length: number, mapId = -1): boolean {
+  return readU32(b, at + OFF_CRC) === crc32cOfMap(mapId, b, at + 4, at + length);
 }
 
 /** Outcome of looking at the bytes at one offset while scanning a segment. */

@@ -4,7 +4,7 @@
 // sequence number and its own checksum, so a point read that the index sends to its file
 // offset checks and decodes it alone, without the rest of its block.
 
-import { crc32c } from './crc32c.js';
+import { crc32c, crc32cOfMap } from './crc32c.js';
 import { TYPE_DELETE, TYPE_PUT } from './format.js';
 import {
   COMPRESSION_ZSTD,
@@ -160,10 +160,18 @@ export function decodePointEntry(
   return true;
 }
 
-/** Whether the point entry of `length` bytes at `bytes[at]` has the checksum it carries. */
-export function pointEntryChecksumOk(bytes: Uint8Array, at: number, length: number): boolean {
+/**
+ * Whether the point entry of `length` bytes at `bytes[at]` has the checksum it carries. `mapId`
+ * as for `recordChecksumOk` (format.ts).
+ */
+export function pointEntryChecksumOk(
+  bytes: Uint8Array,
+  at: number,
+  length: number,
+  mapId = -1,
+): boolean {
   if (length < POINT_CRC_BYTES + 1) return false;
   const stored =
     (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
-  return stored === crc32c(bytes, at + POINT_CRC_BYTES, at + length);
+  return stored === crc32cOfMap(mapId, bytes, at + POINT_CRC_BYTES, at + length);
 }

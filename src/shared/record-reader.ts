@@ -301,7 +301,7 @@ export class RecordReader {
       const at = this.fds.viewAt;
       const sorted = this.index.segments.isSorted(handle);
       if (
-        !StoredRecord.checksumOk(bytes, at, length, sorted) ||
+        !StoredRecord.checksumOk(bytes, at, length, sorted, this.fds.viewMapId) ||
         !this.record.decode(bytes, at, length, sorted)
       ) {
         throw this.checksumError(handle, offset);
@@ -382,7 +382,7 @@ export class RecordReader {
     const keyMatches = decoded && this.keyInUse.equals(bytes, r.keyStart, r.keyLength, this.key);
     // The CRC is checked even when the key differs: a hash collision has a good CRC, a damaged
     // key (or key length) does not, and must not make the key look absent.
-    if (!decoded || !StoredRecord.checksumOk(bytes, at, length, sorted)) {
+    if (!decoded || !StoredRecord.checksumOk(bytes, at, length, sorted, this.fds.viewMapId)) {
       throw this.checksumError(handle, offset);
     }
     if (!keyMatches) return false;

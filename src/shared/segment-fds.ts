@@ -10,7 +10,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { KvError } from './errors.js';
-import { fileMaps } from './file-map.js';
+import { fileMaps, mapCrc32c } from './file-map.js';
 import { segmentFileName, sortedSegmentFileName } from './format.js';
 import type { IndexTable } from './index-table.js';
 
@@ -28,6 +28,8 @@ export class SegmentFds {
   private readonly fds: (number | undefined)[] = [];
   private readonly ids: (number | undefined)[] = [];
   private readonly maps: (Uint8Array | undefined)[] = [];
+  /** Each map's id for `crc32cOfMap` (crc32c.ts), or -1 where the addon gives none. */
+  private readonly mapIds: number[] = [];
   /** Bytes of each file known to exist (its size at the last fstat); 0 = not checked yet. */
   private readonly sizes: number[] = [];
   /** Handles whose file could not be mapped (mmap failed): read with pread until reopened. */
@@ -37,6 +39,11 @@ export class SegmentFds {
   private scratch = new Uint8Array(4096);
   /** Where the bytes `view` returned start. */
   viewAt = 0;
+  /**
+   * The map id (`crc32cOfMap`) of the array `view` returned, or -1 when that was the pread
+   * scratch buffer or the map has none: checksums of its records need no argument conversion.
+   */
+  viewMapId = -1;
 
   /**
    * `readMode` 'mmap' needs the native addon (`fileMaps`); throws `KV_INVALID_ARGUMENT` without
@@ -90,6 +97,7 @@ export class SegmentFds {
       const map = this.mapCovering(handle, fd, offset, length);
       if (map !== undefined) {
         this.viewAt = offset;
+        this.viewMapId = this.mapIds[handle]!;
         return map;
       }
     }
@@ -101,6 +109,7 @@ export class SegmentFds {
     }
     this.preadFully(handle, fd, scratch, length, offset);
     this.viewAt = 0;
+    this.viewMapId = -1;
     return scratch;
   }
 
@@ -116,6 +125,7 @@ export class SegmentFds {
     if (map !== undefined) {
       fileMaps?.unmap(map.buffer as ArrayBuffer);
       this.maps[handle] = undefined;
+      this.mapIds[handle] = -1;
     }
     const fd = this.fds[handle];
     if (fd !== undefined) {
@@ -184,6 +194,7 @@ export class SegmentFds {
         return undefined;
       }
       this.maps[handle] = map;
+      this.mapIds[handle] = mapCrc32c?.mapId(map.buffer as ArrayBuffer) ?? -1;
     }
     return map;
   }

@@ -63,9 +63,20 @@ export class StoredRecord {
     return true;
   }
 
-  /** Whether the `length` bytes at `bytes[at]` carry a good checksum (point entry if `sorted`). */
-  static checksumOk(bytes: Uint8Array, at: number, length: number, sorted: boolean): boolean {
-    return sorted ? pointEntryChecksumOk(bytes, at, length) : recordChecksumOk(bytes, at, length);
+  /**
+   * Whether the `length` bytes at `bytes[at]` carry a good checksum (point entry if `sorted`).
+   * `mapId`: the id of the map `bytes` is (`SegmentFds.viewMapId`), or -1.
+   */
+  static checksumOk(
+    bytes: Uint8Array,
+    at: number,
+    length: number,
+    sorted: boolean,
+    mapId = -1,
+  ): boolean {
+    return sorted
+      ? pointEntryChecksumOk(bytes, at, length, mapId)
+      : recordChecksumOk(bytes, at, length, mapId);
   }
 
   /**
