@@ -32,9 +32,10 @@
 // The same checksum of a range of a map, without arguments: converting four JS arguments costs
 // ~60 ns a call here, more than the instruction takes for a record. Each thread (napi env) has
 // its own table of the maps it made, by id (`mapId(buffer)`, stable until the map is unmapped
-// or collected), and registers one Uint32Array once (`crcArgs(words)`). `crc32cMapped()` reads
-// [map id, start, end, seed] from words[0..3] and writes the CRC to words[4]; it throws unless
-// the id names a live map and start <= end <= its length.
+// or collected), and its own five argument words, exported as `crcWords` (a Uint32Array made
+// here, so every copy of kvd's JS that loads this addon on a thread writes the same words).
+// `crc32cMapped()` reads [map id, start, end, seed] from words 0-3 and writes the CRC to word
+// 4; it throws unless the id names a live map of this thread and start <= end <= its length.
 
 #define _GNU_SOURCE // F_OFD_SETLK
 #include <errno.h>
@@ -60,7 +61,8 @@ typedef struct Mapping Mapping;
 typedef struct {
   Mapping **maps;
   uint32_t capacity;
-  uint32_t *args; // 5 words, or NULL before crcArgs
+  uint32_t *args; // `words` once exported as `crcWords`, or NULL without the CRC instruction
+  uint32_t words[5];
   napi_ref args_ref;
   size_t refs; // 1 for the env, 1 for each live Mapping
 } ThreadMaps;
@@ -376,31 +378,6 @@ static napi_value crc32c_hardware(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static napi_value crc_args(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_typedarray_type type;
-  size_t length = 0;
-  void *data = NULL;
-  ThreadMaps *t = thread_maps(env);
-  if (t == NULL || napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok ||
-      type != napi_uint32_array || length < 5) {
-    napi_throw_type_error(env, "KV_INVALID_ARGUMENT", "crcArgs(words) needs a Uint32Array of 5");
-    return NULL;
-  }
-  // The reference keeps the words (and so `data`) alive for this env's life.
-  napi_ref ref;
-  if (napi_create_reference(env, argv[0], 1, &ref) != napi_ok) {
-    napi_throw_error(env, "KV_INTERNAL", "cannot keep crcArgs' words");
-    return NULL;
-  }
-  if (t->args_ref != NULL) napi_delete_reference(env, t->args_ref);
-  t->args_ref = ref;
-  t->args = (uint32_t *)data;
-  return NULL;
-}
-
 static napi_value crc32c_mapped(napi_env env, napi_callback_info info) {
   (void)info;
   ThreadMaps *t = thread_maps(env);
@@ -411,7 +388,7 @@ static napi_value crc32c_mapped(napi_env env, napi_callback_info info) {
   if (m == NULL || w[1] > w[2] || w[2] > m->length) {
     napi_throw_range_error(env, "KV_INVALID_ARGUMENT",
                            "crc32cMapped() needs the id of a live map and "
-                           "0 <= start <= end <= its length in crcArgs' words");
+                           "0 <= start <= end <= its length in crcWords");
     return NULL;
   }
   w[4] = crc32c_sse42(w[3], (const uint8_t *)m->addr + w[1], w[2] - w[1]);
@@ -447,10 +424,18 @@ NAPI_MODULE_INIT() {
   if (__builtin_cpu_supports("sse4.2")) {
     napi_create_function(env, "crc32c", NAPI_AUTO_LENGTH, crc32c_hardware, NULL, &fn);
     napi_set_named_property(env, exports, "crc32c", fn);
-    napi_create_function(env, "crcArgs", NAPI_AUTO_LENGTH, crc_args, NULL, &fn);
-    napi_set_named_property(env, exports, "crcArgs", fn);
-    napi_create_function(env, "crc32cMapped", NAPI_AUTO_LENGTH, crc32c_mapped, NULL, &fn);
-    napi_set_named_property(env, exports, "crc32cMapped", fn);
+    // The words are this thread's own memory, kept until its table is freed: even if JS
+    // detached their ArrayBuffer, crc32c_mapped would write where it always did.
+    napi_value buffer, words;
+    if (napi_create_external_arraybuffer(env, t->words, sizeof t->words, NULL, NULL, &buffer) ==
+            napi_ok &&
+        napi_create_typedarray(env, napi_uint32_array, 5, buffer, 0, &words) == napi_ok &&
+        napi_create_reference(env, words, 1, &t->args_ref) == napi_ok) {
+      t->args = t->words;
+      napi_set_named_property(env, exports, "crcWords", words);
+      napi_create_function(env, "crc32cMapped", NAPI_AUTO_LENGTH, crc32c_mapped, NULL, &fn);
+      napi_set_named_property(env, exports, "crc32cMapped", fn);
+    }
   }
 #endif
   return exports;

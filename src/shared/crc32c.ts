@@ -76,10 +76,6 @@ export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length, seed = 
 
 const byMap: MapCrc32c | undefined = process.env.KVD_CRC_JS_ONLY === '1' ? undefined : mapCrc32c;
 
-/** This thread's argument words for `byMap` (an ArrayBuffer of its own, so its bytes never move). */
-const mapWords = new Uint32Array(new ArrayBuffer(5 * 4));
-byMap?.crcArgs(mapWords);
-
 /**
  * `crc32c(bytes, start, end)` where `bytes` is the whole of a map this thread made, whose id is
  * `mapId` (`SegmentFds.viewMapId`; -1 for any other array): by the CPU's instruction on the
@@ -89,7 +85,7 @@ byMap?.crcArgs(mapWords);
  */
 export function crc32cOfMap(mapId: number, bytes: Uint8Array, start: number, end: number): number {
   if (mapId < 0 || byMap === undefined) return crc32c(bytes, start, end);
-  const w = mapWords;
+  const w = byMap.crcWords;
   w[0] = mapId;
   w[1] = start;
   w[2] = end;

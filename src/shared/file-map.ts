@@ -81,12 +81,15 @@ export type HardwareCrc32c = (
 export interface MapCrc32c {
   /** The id of a map this thread made and has not unmapped (reused once it is). Throws otherwise. */
   mapId(buffer: ArrayBuffer): number;
-  /** Registers this thread's argument words (a `Uint32Array` of 5, kept alive by the addon). */
-  crcArgs(words: Uint32Array): void;
   /**
-   * Reads [map id, start, end, seed] from the registered words and writes the CRC32C of the
-   * map's bytes [start, end) to word 4. Throws a `RangeError` (code `KV_INVALID_ARGUMENT`)
-   * unless the id names a live map of this thread and `start <= end <=` its length.
+   * This thread's argument words for `crc32cMapped`, made by the addon: one array per thread,
+   * whichever copy of kvd's modules writes them.
+   */
+  readonly crcWords: Uint32Array;
+  /**
+   * Reads [map id, start, end, seed] from `crcWords` and writes the CRC32C of the map's bytes
+   * [start, end) to word 4. Throws a `RangeError` (code `KV_INVALID_ARGUMENT`) unless the id
+   * names a live map of this thread and `start <= end <=` its length.
    */
   crc32cMapped(): void;
 }
@@ -153,7 +156,7 @@ export const hardwareCrc32c: HardwareCrc32c | undefined = loaded.addon?.crc32c;
  */
 export const mapCrc32c: MapCrc32c | undefined =
   typeof loaded.addon?.mapId === 'function' &&
-  typeof loaded.addon.crcArgs === 'function' &&
+  loaded.addon.crcWords instanceof Uint32Array &&
   typeof loaded.addon.crc32cMapped === 'function'
     ? (loaded.addon as MapCrc32c)
     : undefined;

@@ -1,7 +1,7 @@
 // Tests for the checksum of a map's range by map id (`crc32cOfMap`, the addon's `mapId`,
-// `crcArgs` and `crc32cMapped`): equal to the bitwise reference over real maps of real files,
-// refusals that keep every call inside a live map, ids per thread, and the fallback for arrays
-// that are not maps.
+// `crcWords` and `crc32cMapped`): equal to the bitwise reference over real maps of real files,
+// refusals that keep every call inside a live map, ids and words per thread, two copies of the
+// module on one thread, and the fallback for arrays that are not maps.
 
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -97,6 +97,40 @@ describe.runIf(withAddon)('crc32cOfMap over a map', () => {
   it('checksums any other array in JS or by the instruction when the id is -1', () => {
     const plain = bytes.slice(0, 500);
     expect(crc32cOfMap(-1, plain, 3, 499)).toBe(referenceCrc32c(bytes, 3, 499));
+  });
+
+  it('two copies of the module on one thread checksum through the same words', async () => {
+    // An application can load kvd's modules twice (two versions, or a bundler's copy) while
+    // Node loads the addon once per thread: each copy must still get its own map's CRC.
+    const sources = await WorkerSources.create();
+    try {
+      const path = await sources.write(
+        'two-copies',
+        `import { openSync } from 'node:fs';
+         import { parentPort, workerData } from 'node:worker_threads';
+         const one = await import('${distUrl('shared/crc32c.js')}?copy=1');
+         const two = await import('${distUrl('shared/crc32c.js')}?copy=2');
+         const { fileMaps, mapCrc32c } = await import('${distUrl('shared/file-map.js')}');
+         const buffer = fileMaps.map(openSync(workerData.file, 'r'), workerData.length);
+         const id = mapCrc32c.mapId(buffer);
+         const view = new Uint8Array(buffer);
+         const crcs = [];
+         for (let end = 10; end <= workerData.length; end += 997)
+           crcs.push([end, one.crc32cOfMap(id, view, 0, end), two.crc32cOfMap(id, view, 0, end)]);
+         parentPort.postMessage({ distinct: one !== two, crcs });`,
+      );
+      const worker = new TestWorker(path, { file, length: FILE_BYTES });
+      const reply = (await worker.next()) as { distinct: boolean; crcs: number[][] };
+      expect(await worker.exited).toBe(0);
+      expect(reply.distinct).toBe(true);
+      expect(reply.crcs.length).toBeGreaterThan(5);
+      for (const [end, a, b] of reply.crcs) {
+        expect(a).toBe(referenceCrc32c(bytes, 0, end!));
+        expect(b).toBe(a);
+      }
+    } finally {
+      await sources.dispose();
+    }
   });
 
   it('keeps each thread’s ids to itself', async () => {
