@@ -2,6 +2,7 @@
 // feed on while anyone watches, decodes each group of appended records into changes, and hands
 // them to every watcher in log order.
 
+import { Buffer } from 'node:buffer';
 import {
   batchCommitCount,
   recordExpiresAt,

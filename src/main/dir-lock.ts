@@ -2,6 +2,7 @@
 // file `<dir>/LOCK` itself (native addon, src/shared/file-map.ts), which holds across bind
 // mounts, containers and namespaces; without the addon, a Linux abstract socket that does not.
 
+import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import {
   closeSync,

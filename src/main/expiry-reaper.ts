@@ -3,6 +3,7 @@
 // newer write of the key is never deleted), once per key per turn of the event loop. So
 // DBSIZE, KEYS and SCAN stop counting a key a read found expired, as in Redis.
 
+import { Buffer } from 'node:buffer';
 import type { KeyInput } from '../shared/key-bytes.js';
 import { OP_REAP } from '../shared/write-ops.js';
 import type { WriteQueue } from './write-queue.js';

@@ -4,6 +4,8 @@
 // (bench/ANALYSIS.md, "Daemon memory"). The write queue gathers one turn's put keys in one, as it
 // lays out their records. Caller's thread.
 
+import { Buffer } from 'node:buffer';
+
 const INITIAL_BYTES = 4096;
 const INITIAL_KEYS = 256;
 /**

@@ -2,6 +2,7 @@
 // damaged records left out and logged), one at random (`Store.randomKey`, sampled by the
 // writer), and what range scans read through. Caller's thread.
 
+import { Buffer } from 'node:buffer';
 import { fillMemtableOnce } from './memtable-fill.js';
 import {
   currentSources,

@@ -6,6 +6,7 @@
 // itself (`NNNNNN.sst`) on first use, for scans that take values from its blocks. In read mode
 // 'mmap' both files are read through maps of the whole file. Caller's thread.
 
+import { Buffer } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { blockDecompressor } from '../shared/block-compression.js';

@@ -6,6 +6,7 @@
 // open stays as fast as it was): each such segment file (or its part) is read and its records
 // walked in order, on the caller's thread. Caller's thread.
 
+import { Buffer } from 'node:buffer';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {

@@ -6,6 +6,7 @@
 // hand, its key (and value) are taken from the block instead of being read again.
 // Cost: a seek per source, then per key returned a step per source and one index lookup.
 
+import { Buffer } from 'node:buffer';
 import { KvError } from '../shared/errors.js';
 import { keyToLatin1 } from '../shared/key-bytes.js';
 import type { KeyMemtable } from './key-memtable.js';

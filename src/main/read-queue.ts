@@ -6,6 +6,7 @@
 // a thread hop carries many keys and the event loop is never blocked long. It counts the keys
 // read each way (`stats().reads`).
 
+import { Buffer } from 'node:buffer';
 import type { Piscina } from 'piscina';
 import { deserializeError, KvError } from '../shared/errors.js';
 import type { KeyInput } from '../shared/key-bytes.js';

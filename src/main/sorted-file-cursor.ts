@@ -5,6 +5,7 @@
 // whether the current entry is its key's version; if it is, the key and value are copied from
 // the block in hand instead of being read again. Caller's thread.
 
+import { Buffer } from 'node:buffer';
 import { KvError } from '../shared/errors.js';
 import { TYPE_PUT } from '../shared/format.js';
 import type { IndexTable } from '../shared/index-table.js';

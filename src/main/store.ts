@@ -3,6 +3,7 @@
 // reads through ReadQueue (on this thread or the reader pool), getSync to this thread's own
 // RecordReader. Its state and whole-store operations are in store-base.ts.
 
+import { Buffer } from 'node:buffer';
 import { KvError } from '../shared/errors.js';
 import { TYPE_DELETE } from '../shared/format.js';
 import {

@@ -4,6 +4,7 @@
 // (or one per `EAGER_FLUSH_RECORDS` records, for a turn with many), and each caller's promise
 // settled from that message's per-record outcomes.
 
+import { Buffer } from 'node:buffer';
 import { deserializeError, KvError } from '../shared/errors.js';
 import {
   encodeBatchCommitValue,

@@ -3,6 +3,7 @@
 // loaded by each thread on first use, and typed errors for a missing binding and for a payload
 // that does not decompress. ARCHITECTURE.md, "Block compression: choice", has the measurements.
 
+import { Buffer } from 'node:buffer';
 import { createRequire } from 'node:module';
 import type * as Lz4Napi from 'lz4-napi';
 import type * as ZstdBinding from 'zstd-napi/binding.js';

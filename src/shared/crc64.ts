@@ -3,6 +3,8 @@
 // 0xe9c6d914c4b8d9ca). The 64-bit state is kept as two 32-bit halves so that no BigInt is
 // made per byte, and eight bytes are taken a step (slicing-by-8), about 4× a byte at a time.
 
+import { Buffer } from 'node:buffer';
+
 /**
  * Slicing-by-8 tables, low and high 32 bits of each entry: table k (entries 256k to 256k+255)
  * advances a byte by k more bytes of zeros. Table 0 is the classic byte-at-a-time table.

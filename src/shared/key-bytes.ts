@@ -2,6 +2,8 @@
 // stored in a record. Strings are UTF-8; a string key and its UTF-8 bytes are the same key, so
 // both forms hash and compare identically without encoding ASCII strings.
 
+import { Buffer } from 'node:buffer';
+
 /** A key or value as the API accepts it. */
 export type KeyInput = string | Uint8Array;
 

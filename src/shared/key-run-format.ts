@@ -3,6 +3,7 @@
 // for, in byte order, without values. Range scans merge the key runs with the keys written
 // since (key-memtable.ts) and ask the index which keys are live. Build and name here.
 
+import { Buffer } from 'node:buffer';
 import { TYPE_PUT } from './format.js';
 import { compareKeys } from './key-order.js';
 import { type KeyColumns, sortKeyOrder, sortKeys } from './key-sort.js';

@@ -1,6 +1,7 @@
 // Owns LZF decompression, the compression Redis applies to long strings in RDB files (string
 // encoding 3). Only decompression: kvd writes its RDB strings uncompressed.
 
+import { Buffer } from 'node:buffer';
 import { KvError } from './errors.js';
 
 /**

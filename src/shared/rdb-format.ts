@@ -2,6 +2,7 @@
 // magic and version, opcodes, value types, the length and string encodings, and RdbWriter,
 // which encodes a snapshot of string keys as an RDB file in pieces that can be streamed.
 
+import { Buffer } from 'node:buffer';
 import { Crc64 } from './crc64.js';
 
 /** "REDIS", the first five bytes of every RDB file. */

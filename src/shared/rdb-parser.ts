@@ -3,6 +3,7 @@
 // keys with their expiry, and every other value type skipped by name. The checksum is checked at
 // the end. Damage throws KV_CORRUPTION with the byte offset.
 
+import { Buffer } from 'node:buffer';
 import { Crc64 } from './crc64.js';
 import { KvError } from './errors.js';
 import { lzfDecompress } from './lzf.js';

@@ -1,6 +1,7 @@
 // Owns the byte layouts of a reader task and its reply (see messages.ts): the caller packs
 // keys, the reader unpacks them and packs values, the caller unpacks values as zero-copy views.
 
+import { Buffer } from 'node:buffer';
 import { RECORD_HEADER_BYTES } from './format.js';
 import { byteLength, type KeyInput } from './key-bytes.js';
 import { eachHashedAhead } from './key-groups.js';

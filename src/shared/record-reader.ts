@@ -3,6 +3,7 @@
 // segment-fds.ts), verify its key bytes and CRC, and copy out what the caller needs. getSync on
 // the caller's thread, the reader pool's getMany/has and the writer's reads all run this code.
 
+import { Buffer } from 'node:buffer';
 import { KvError } from './errors.js';
 import type { IndexTable } from './index-table.js';
 import { type KeyInput, KeyScratch } from './key-bytes.js';

@@ -4,6 +4,7 @@
 // damage, finding the valid records that follow it. Recovery, repair, hint-file writing and
 // compaction all read segments through these loops, so they agree on what a segment holds.
 
+import { Buffer } from 'node:buffer';
 import { KvError } from './errors.js';
 import {
   batchCommitCount,

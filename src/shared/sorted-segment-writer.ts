@@ -2,6 +2,7 @@
 // given in strictly increasing key order: data blocks as they fill, then the index, filter,
 // properties and footer. No I/O: the caller appends each chunk to the file through its own layer.
 
+import { Buffer } from 'node:buffer';
 import { BloomFilterBuilder, DEFAULT_BITS_PER_KEY } from './bloom-filter.js';
 import { KvError } from './errors.js';
 import { TYPE_DELETE, TYPE_PUT } from './format.js';

@@ -5,6 +5,7 @@
 // record it produces. Operation types never reach the disk (FORMAT.md knows only 1-4). Also the
 // version checks of a conditional batch, and the reap of a key a read found expired.
 
+import { Buffer } from 'node:buffer';
 import type { SerializedError } from './errors.js';
 
 /**

@@ -7,6 +7,7 @@
 // live outside the store's directory, so it uses node:fs directly, not the FileSystem layer
 // (whose recorded crash states model the store's own directory).
 
+import { Buffer } from 'node:buffer';
 import { closeSync, fstatSync, linkSync, openSync, read, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -6,6 +6,7 @@
 // failed), with the bytes from that request on. Replies already written are sent before the
 // socket moves, so the client sees every reply in order. It reads on only as its socket drains.
 
+import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 import { GetRun, writeGetReplies } from '../main/server/get-replies.js';
 import { requestStart } from '../main/server/plain-gets.js';

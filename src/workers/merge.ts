@@ -7,6 +7,7 @@
 // of an input is skipped and reported: the writer refuses the install if a live key points
 // into it. Runs on the compaction worker; it only reads the index, never changes it.
 
+import { Buffer } from 'node:buffer';
 import { join } from 'node:path';
 import type { MergeDamage, MergePlan, MergeResult } from '../shared/compaction-messages.js';
 import {

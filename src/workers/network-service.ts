@@ -4,6 +4,7 @@
 // by fd, CLIENT KILL, and shutdown. Runs on any thread over any MessagePort, so tests drive it
 // in place.
 
+import { Buffer } from 'node:buffer';
 import { Socket } from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
 import type { RespParserLimits } from '../main/server/resp-parser.js';

@@ -2,6 +2,7 @@
 // value (or, for clear, every key) through the writer's own RecordReader, then evaluate what to
 // append (op-evaluator.ts). The log writer appends the record and publishes it. Writer only.
 
+import { Buffer } from 'node:buffer';
 import { getU64 } from '../shared/data-view-u64.js';
 import { KvError, serializeError } from '../shared/errors.js';
 import {

@@ -3,6 +3,7 @@
 // of growing it step by step while recovery inserts them (each growth rehashes every key).
 // Advisory only: a missing, stale or unreadable hint just means growing as usual.
 
+import { Buffer } from 'node:buffer';
 import { join } from 'node:path';
 import { type FileSystem, writeAll } from './file-system.js';
 

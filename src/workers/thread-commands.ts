@@ -4,6 +4,7 @@
 // thread must answer one instead (a wrong arity, an argument it would refuse, a key over
 // `maxKeyBytes`, a read that threw); and the bulk-string reply encoding the thread's GETs share.
 
+import { Buffer } from 'node:buffer';
 import {
   bitCountOf,
   bitPosOf,

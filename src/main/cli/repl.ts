@@ -1,6 +1,7 @@
 // Owns the REPL's line grammar and replies (`ReplSession`, pure and testable with any store)
 // and the loop that feeds it lines from a stream through node:readline (`runRepl`).
 
+import { Buffer } from 'node:buffer';
 import { createInterface } from 'node:readline';
 import { type CompactionProgress, type CompactionResult, KvError } from '../index.js';
 import { type ProgressBar, progressBar } from './progress-bar.js';

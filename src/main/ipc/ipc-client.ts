@@ -3,6 +3,7 @@
 // own method names, with requests pipelined and replies matched by id. The end of the other
 // process turns every pending and later call into KV_INTERNAL.
 
+import { Buffer } from 'node:buffer';
 import { fork } from 'node:child_process';
 import { resolve as resolvePath } from 'node:path';
 import {

@@ -2,6 +2,7 @@
 // and turning the bytes kvd reads back into the format a call asked for. kvd stores a string as
 // its UTF-8 bytes, so the three formats are views of the same bytes and need no transcoder.
 
+import { Buffer } from 'node:buffer';
 import type { Bytes } from '../index.js';
 
 /** A format abstract-level hands KvdLevel's private methods: the encoded key or value. */

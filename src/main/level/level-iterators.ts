@@ -2,6 +2,7 @@
 // to be separate classes: each hands its calls to one LevelCursor and shapes what it reads
 // (keys and values in the formats the iterator was opened with).
 
+import { Buffer } from 'node:buffer';
 import {
   AbstractIterator,
   AbstractKeyIterator,

@@ -2,6 +2,7 @@
 // wins over gt and lte over lt) as one pair of bounds, narrowed by a seek target or by the last
 // key read, and turned into the options of a kvd range scan (which takes one bound a side).
 
+import { Buffer } from 'node:buffer';
 import type { RangeOptions } from '../index.js';
 import { type LevelData, toBytes } from './level-format.js';
 

@@ -1,6 +1,7 @@
 // Owns finding a request's command from its first argument's bytes, ignoring ASCII case, without
 // making a string per request (the connection looks one up for every request it parses).
 
+import { Buffer } from 'node:buffer';
 import type { CommandSpec } from './commands/command-spec.js';
 
 /** A command of the table and its lower-case name's bytes. */

@@ -2,6 +2,8 @@
 // bytes: `*`, `?`, `[abc]`, `[^abc]`, `[a-z]`, and `\` to escape the next byte; and a pattern's
 // literal prefix, which every key it matches starts with (where KEYS and SCAN seek to).
 
+import { Buffer } from 'node:buffer';
+
 const STAR = 0x2a;
 const QUESTION = 0x3f;
 const OPEN = 0x5b;

@@ -3,6 +3,8 @@
 // 'single quotes' with only \' — a closing quote must be followed by a space or the line's end;
 // a NUL byte ends the line.
 
+import { Buffer } from 'node:buffer';
+
 const SPACE = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]);
 const DOUBLE_QUOTE = 0x22;
 const SINGLE_QUOTE = 0x27;

@@ -4,6 +4,7 @@
 // cost O(n²) attempts and the losers of 100 rounds fail with KV_CONFLICT). Plain writes (SET,
 // INCR, …) do not take turns; atomically() still retries when one lands in between.
 
+import { Buffer } from 'node:buffer';
 import type { Entry } from '../index.js';
 import { type AtomicPlan, atomically } from './atomic.js';
 import type { CommandStore } from './command-context.js';

@@ -2,6 +2,7 @@
 // key, at most so many (`Store.range`). A walk that meets a damaged record, which `range`
 // refuses, finishes from `Store.keys()`, which leaves damaged records out (logged, counted).
 
+import { Buffer } from 'node:buffer';
 import { KvError } from '../index.js';
 import type { CommandStore } from './command-context.js';
 

@@ -10,6 +10,7 @@
 // turns and replication see one thread as before. A network thread reads through the shared
 // index as the reader pool does, so it sees every write the writer has published.
 
+import { Buffer } from 'node:buffer';
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';

@@ -2,6 +2,7 @@
 // PUBLISH to them at once, out of band on their sockets (`message` / `pmessage`, an array in
 // RESP2, a push in RESP3). Nothing is stored: a message reaches whoever listens now. Main thread.
 
+import { Buffer } from 'node:buffer';
 import type { ClientSession } from './client-session.js';
 import { globMatch } from './glob.js';
 import { array, bulk, error, integer, type RespValue } from './resp-value.js';

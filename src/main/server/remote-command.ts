@@ -3,6 +3,7 @@
 // a connection would, run against the client's session here, and its reply encoded for the
 // thread to send.
 
+import { Buffer } from 'node:buffer';
 import type { ClientSession } from './client-session.js';
 import type { CommandStore, ServerContext } from './command-context.js';
 import { countCall, countRefused } from './command-stats.js';

@@ -2,6 +2,7 @@
 // inline commands, binary-safe, fed socket chunks of any size. Its limits bound the memory one
 // client can make the server hold; breaking one is a protocol error (Redis's wording).
 
+import { Buffer } from 'node:buffer';
 import { splitInline } from './inline-command.js';
 
 /**

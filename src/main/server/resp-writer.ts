@@ -2,6 +2,7 @@
 // straight into a slab of memory every connection shares, so a batch of replies costs no string
 // and no buffer of its own; the connection hands the bytes to its socket once per batch.
 
+import { Buffer } from 'node:buffer';
 import type { RespValue } from './resp-value.js';
 
 /** The RESP version a client speaks: 2 (default) or 3 (after `HELLO 3`). */

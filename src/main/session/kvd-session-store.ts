@@ -2,6 +2,7 @@
 // a child or of a parent that shares its store). One key a session, `<prefix><sid>`, holding the
 // session's JSON and expiring with its cookie through kvd's own expiry.
 
+import { Buffer } from 'node:buffer';
 import session from 'express-session';
 import type { Bytes, RangeKey, RangeKeyValue, RangeOptions, Store } from '../index.js';
 

@@ -2,6 +2,7 @@
 // clients and tests rely on. Integers are read with the package's `parseInteger` (Redis's strict
 // string2ll syntax, the one the store's `incrBy` applies to values).
 
+import { Buffer } from 'node:buffer';
 import { createLogger, KvError } from '../../index.js';
 import { error, type RespValue } from '../resp-value.js';
 

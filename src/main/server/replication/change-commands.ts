@@ -3,6 +3,7 @@
 // ms] for a set (its whole value and absolute expiry), DEL for a delete, MULTI … EXEC around an
 // atomic batch.
 
+import { Buffer } from 'node:buffer';
 import type { StoreChange } from '../../index.js';
 
 /** Encodes a command of byte arguments as RESP. */

@@ -6,6 +6,7 @@
 // offset as a checkpoint on disk (replica-checkpoint.ts) so a killed replica continues too.
 // Main thread.
 
+import { Buffer } from 'node:buffer';
 import { connect, type Socket } from 'node:net';
 import type { Logger, Store } from '../../index.js';
 import { encodeCommand } from './change-commands.js';

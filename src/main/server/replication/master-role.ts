@@ -4,6 +4,7 @@
 // file made from a snapshot (diskless `$EOF:<mark>` or `$<len>`) while writes go on; REPLCONF
 // ACK; WAIT. Main thread.
 
+import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { RdbWriter } from '../../../shared/rdb-format.js';
 import type { ChangeWatch, Logger, Snapshot, Store, StoreChange } from '../../index.js';

@@ -4,6 +4,7 @@
 // skipped, counted by type and logged once a type; keys already expired are left out. A few
 // batches are in flight at once, so parsing the next keys overlaps the writer's work.
 
+import { Buffer } from 'node:buffer';
 import { RdbParser } from '../../../shared/rdb-parser.js';
 import type { BatchOp, Logger, Store } from '../../index.js';
 import type { SocketReader } from './socket-reader.js';

@@ -1,6 +1,8 @@
 // Owns the replication backlog: the last bytes of the master's stream (1 MiB by default, as
 // Redis), so that a replica whose link broke can continue (+CONTINUE) from the offset it had.
 
+import { Buffer } from 'node:buffer';
+
 /** A ring of the stream's most recent bytes, addressed by replication offset. */
 export class ReplBacklog {
   private readonly ring: Buffer;

@@ -2,6 +2,7 @@
 // the handshake and the RDB payload's bytes, awaited one piece at a time, with the socket paused
 // while too much is buffered.
 
+import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 
 /** Bytes buffered before the socket is paused (resumed when the reader has taken them). */

@@ -5,6 +5,8 @@
 // Offsets can pass 2^32 bits (a value over 512 MiB), so byte indexes are computed with
 // division, never with 32-bit shifts.
 
+import { Buffer } from 'node:buffer';
+
 /** The bit at `offset` (0 or 1); 0 past the end. */
 export function bitAt(value: Uint8Array, offset: number): number {
   const byte = value[Math.floor(offset / 8)];

@@ -3,6 +3,7 @@
 // bit offset (bitfield-ops.ts). With a SET or INCRBY it runs through atomicallyInTurn(), growing
 // the value with zero bytes to hold every written field and keeping the key's expiry.
 
+import { Buffer } from 'node:buffer';
 import type { CommandContext } from '../../command-context.js';
 import { atomicallyInTurn } from '../../key-turns.js';
 import { array, error, type RespValue } from '../../resp-value.js';

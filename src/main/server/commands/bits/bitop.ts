@@ -3,6 +3,7 @@
 // length. An empty result deletes destkey. Through atomicallyInTurn(): the sources are read with
 // their versions and destkey is written only if none changed meanwhile. destkey loses any expiry.
 
+import { Buffer } from 'node:buffer';
 import type { BatchOp } from '../../../index.js';
 import type { CommandContext } from '../../command-context.js';
 import { atomicallyInTurn } from '../../key-turns.js';

@@ -1,6 +1,7 @@
 // AUTH [username] password: authenticates the connection against `--requirepass` (the only user
 // is `default`, as in Redis without ACLs). The comparison is constant-time (see server.ts).
 
+import { Buffer } from 'node:buffer';
 import type { CommandContext } from '../../command-context.js';
 import { error, OK, type RespValue } from '../../resp-value.js';
 import { SYNTAX_ERROR } from '../arguments.js';

@@ -5,6 +5,7 @@
 // written or deleted meanwhile may or may not be), holding two keys per scan between calls
 // (scan-cursors.ts). An unknown or expired cursor is an error, as a malformed one is.
 
+import { Buffer } from 'node:buffer';
 import { parseInteger } from '../../../index.js';
 import type { CommandContext } from '../../command-context.js';
 import { globLiteralPrefix, globMatch } from '../../glob.js';

@@ -3,6 +3,7 @@
 // come from its flags; the one that can change while it runs is `appendfsync` (the store's
 // durability mode, `Store.setDurability`); the others are refused as Redis refuses immutable ones.
 
+import { Buffer } from 'node:buffer';
 import type { Durability } from '../../../index.js';
 import type { CommandContext } from '../../command-context.js';
 import { globMatch } from '../../glob.js';

@@ -3,6 +3,8 @@
 // with BigInt: parsing as Redis accepts numbers (strtold, whole string), one correctly rounded
 // addition, and printing as `%.17Lf` with Redis's trimming, so results match Redis digit for digit.
 
+import { Buffer } from 'node:buffer';
+
 /** A finite extended-precision number: (-1)^negative × significand × 2^exponent. */
 export interface ExtendedFloat {
   readonly negative: boolean;

@@ -2,6 +2,8 @@
 // over an (a+1)×(b+1) table of 32-bit lengths, and the walk back from the end that reads off the
 // subsequence and its matching runs in the order Redis reports them (last run first).
 
+import { Buffer } from 'node:buffer';
+
 /** One run of consecutive matching bytes: inclusive ranges in each string, and its length. */
 export interface LcsMatch {
   readonly aStart: number;

@@ -2,6 +2,7 @@
 // values (a missing key is empty), its length, or its matching runs, as Redis 7 answers them. The
 // table is refused, as Redis refuses it, once it would pass proto-max-bulk-len bytes.
 
+import { Buffer } from 'node:buffer';
 import { parseInteger } from '../../../index.js';
 import type { CommandContext } from '../../command-context.js';
 import { array, bulk, error, integer, map, type RespValue } from '../../resp-value.js';

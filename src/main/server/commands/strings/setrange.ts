@@ -3,6 +3,7 @@
 // current length. Through atomicallyInTurn(), keeping the key's expiry. The result is bounded by
 // proto-max-bulk-len (Redis's error) and by the store's maxValueBytes (KV_VALUE_TOO_LARGE).
 
+import { Buffer } from 'node:buffer';
 import { parseInteger } from '../../../index.js';
 import type { CommandContext } from '../../command-context.js';
 import { atomicallyInTurn } from '../../key-turns.js';

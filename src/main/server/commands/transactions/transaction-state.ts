@@ -1,6 +1,7 @@
 // Owns one client's transaction state: whether MULTI is open, the commands queued since, whether
 // queueing failed (EXEC then answers EXECABORT), and the keys WATCHed with the version each had.
 
+import { Buffer } from 'node:buffer';
 import { LIMITS } from '../../../index.js';
 import type { TransactionalForm } from './transactional-forms.js';
 

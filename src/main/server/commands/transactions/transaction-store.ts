@@ -3,6 +3,7 @@
 // getDelete, expire, persist, batch with ifVersions, …), so a handler runs unchanged and its
 // writes stay in the transaction. Methods that need the whole keyspace refuse.
 
+import { Buffer } from 'node:buffer';
 import {
   type BatchOp,
   type BatchOptions,
