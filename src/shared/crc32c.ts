@@ -5,6 +5,8 @@
 // - @node-rs/crc32's native code from 512 bytes on, where kvd's addon is missing;
 // - slicing-by-8 tables in plain JS for everything else, and for all inputs where neither
 //   native module loads. `KVD_CRC_JS_ONLY=1` keeps everything in JS.
+// A point read of a mapped record calls the instruction by map id instead (`crc32cOfMap`), with
+// no arguments to convert.
 // Measured per call (EPYC VM, bench scenario "breakdown" for the 512-byte switch; a local probe
 // for the 64-byte one, 12-05, three rounds): 48 bytes 60–62 ns in JS, 63–87 ns by the
 // instruction; 64 bytes 73–74 against 64–65 ns; 148 bytes (a record of a 16-byte key and a
