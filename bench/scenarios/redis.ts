@@ -47,12 +47,12 @@ const QUIET_WINDOW_MS = 500;
 const QUIET_TICKS = 3;
 const QUIET_WINDOWS = 2;
 /**
- * After a kvd's SETs, quiet windows in a row before the next load: 12 s, longer than kvd's
- * compaction check (every 10 s, `DEFAULTS.compaction.intervalMs`). A kvd sorts its sealed
- * segments at the first check after its writes paused, seconds after the load; with only
+ * After a kvd's SETs, quiet windows in a row before the next load: 22 s. A kvd sorts its sealed
+ * segments at the first compaction check (every 10 s, `DEFAULTS.compaction.intervalMs`) that
+ * comes 10 s or more after its last seal, so up to 20 s after its SETs end; with only
  * QUIET_WINDOWS that sort would fall on the next servers' loads.
  */
-const QUIET_WINDOWS_AFTER_KVD_SETS = 24;
+const QUIET_WINDOWS_AFTER_KVD_SETS = 44;
 /** At most this long is waited for quiet (then the load starts anyway). */
 const QUIET_MAX_MS = 60_000;
 
