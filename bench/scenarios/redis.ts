@@ -54,7 +54,7 @@ const QUIET_WINDOWS = 2;
  */
 const QUIET_WINDOWS_AFTER_KVD_SETS = 44;
 /** At most this long is waited for quiet (then the load starts anyway). */
-const QUIET_MAX_MS = 60_000;
+const QUIET_MAX_MS = 90_000;
 
 export const scenario: Scenario = {
   id: 'redis',
