@@ -1,7 +1,7 @@
 // Owns the typed messages between the daemon's main thread and its network threads
 // (src/workers/network-thread.ts): a client's socket moving between them by fd, the few
 // connection-setup commands a network thread has the main thread run for a client it keeps,
-// CLIENT KILL, shutdown, and the counters a network thread publishes in shared memory for INFO.
+// CLIENT KILL, the clients' state, shutdown, and the counters a network thread publishes in shared memory for INFO.
 
 import type { RespParserLimits } from '../main/server/resp-parser.js';
 import { COMMAND_LATENCY_BOUNDS } from './command-latency-bounds.js';
@@ -73,6 +73,22 @@ export function commandCounter(command: number, field: number): number {
   return 2 + command * COMMAND_BLOCK + field;
 }
 
+/**
+ * What a network thread knows of one of its clients, for `KvdServer.allClients` (the main
+ * thread's session for the client adds its address and name). The fields mean what
+ * `ConnectionInfo`'s of the same names mean.
+ */
+export interface NetworkClientState {
+  readonly id: number;
+  readonly pendingReplies: number;
+  readonly inFlight: number;
+  readonly paused: boolean;
+  readonly outputBlocked: boolean;
+  readonly outputBytes: number;
+  readonly inputBytes: number;
+  readonly inputBufferBytes: number;
+}
+
 /** From the main thread to a network thread. */
 export type ToNetworkThread =
   /**
@@ -102,6 +118,8 @@ export type ToNetworkThread =
    * the process exposes one (`--expose-gc`), so an idle thread gives its grown heap back.
    */
   | { readonly kind: 'collect' }
+  /** Report every client's state (`KvdServer.allClients`); answered with `listed`. */
+  | { readonly kind: 'list'; readonly request: number }
   /** Shut down: read no more, send what is answered, end every socket, then say `closed`. */
   | { readonly kind: 'close' };
 
@@ -129,6 +147,12 @@ export type FromNetworkThread =
    * no collection).
    */
   | { readonly kind: 'collected'; readonly heapBefore: number; readonly heapAfter: number }
+  /** Answers `list`: the state of each client the thread serves now. */
+  | {
+      readonly kind: 'listed';
+      readonly request: number;
+      readonly clients: readonly NetworkClientState[];
+    }
   /** Every client has been ended after `close`: the thread is about to exit. */
   | { readonly kind: 'closed' };
 

@@ -13,6 +13,7 @@ import { requestStart } from '../main/server/plain-gets.js';
 import type { RespParserLimits } from '../main/server/resp-parser.js';
 import { RespWriter } from '../main/server/resp-writer.js';
 import { type GetRequestScan, SCAN_GET, SCAN_INCOMPLETE } from '../shared/get-request-scan.js';
+import type { NetworkClientState } from '../shared/network-messages.js';
 import type { RecordReader } from '../shared/record-reader.js';
 import { remoteRequest } from './remote-request.js';
 import { COMMAND_GET, type ThreadCommands } from './thread-commands.js';
@@ -91,6 +92,22 @@ export class GetConnection {
   /** Reply bytes written and not yet taken by the kernel. */
   get queuedBytes(): number {
     return this.socket.writableLength;
+  }
+
+  /** Its state now, for `KvdServer.allClients`. */
+  state(): NetworkClientState {
+    const pending = this.pending;
+    const waiting = this.awaitingMain ? 1 : 0;
+    return {
+      id: this.id,
+      pendingReplies: waiting,
+      inFlight: waiting,
+      paused: this.socket.isPaused(),
+      outputBlocked: this.blocked,
+      outputBytes: this.socket.writableLength,
+      inputBytes: pending?.length ?? 0,
+      inputBufferBytes: pending?.buffer.byteLength ?? 0,
+    };
   }
 
   /** Closes the socket at once (CLIENT KILL). */

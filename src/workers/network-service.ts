@@ -1,7 +1,7 @@
 // Owns what a daemon network thread does (src/workers/network-thread.ts is its entry): adopt
 // clients by fd, serve them with GetConnection over its own RecordReader, count the commands it
 // answers in its shared counters, send their setup requests to the main thread, hand them back
-// by fd, CLIENT KILL, and shutdown. Runs on any thread over any MessagePort, so tests drive it
+// by fd, CLIENT KILL, report their state, and shutdown. Runs on any thread over any MessagePort, so tests drive it
 // in place.
 
 import { Buffer } from 'node:buffer';
@@ -138,6 +138,13 @@ export class NetworkService implements GetConnectionHost {
         this.send({ kind: 'collected', heapBefore, heapAfter: process.memoryUsage().heapTotal });
         break;
       }
+      case 'list':
+        this.send({
+          kind: 'listed',
+          request: message.request,
+          clients: [...this.clients.values()].map((c) => c.state()),
+        });
+        break;
       case 'close':
         this.closing = true;
         if (this.clients.size === 0) this.finish();

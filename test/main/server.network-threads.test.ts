@@ -1,7 +1,7 @@
 // Tests the daemon's network threads over real sockets: clients are shared out in turn with the
 // main thread; a network thread answers plain GETs (counted in INFO), and hands a client back
 // at its first other request with every reply in order; any request stream, cut anywhere, gets
-// the same replies as from a one-thread daemon; CLIENT LIST/KILL, maxclients, shutdown, the
+// the same replies as from a one-thread daemon; CLIENT LIST/KILL, `allClients`, maxclients, shutdown, the
 // Unix socket, ioredis, and thread counts outside 1–16 are refused; `kvd serve` starts one per
 // CPU core (at most 4) unless told otherwise.
 
@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Store } from '../../dist/main/index.js';
+import type { ConnectionInfo } from '../../dist/main/server/connection-options.js';
 import { flipByte } from '../fixtures/file-bytes.js';
 import { expectRejectsWith } from '../fixtures/kv-errors.js';
 import { spawnServer, startTestServer } from '../fixtures/kvd-server.js';
@@ -394,6 +395,50 @@ describe('network threads', () => {
       async () => (await main.call('CLIENT', 'LIST')).raw.match(/id=/g)?.length === 1,
       5_000,
     );
+  });
+
+  it("report their clients' state in allClients, with the thread that serves each", async () => {
+    const server = await serve({ networkThreads: 3 });
+    const clients: RespClient[] = [];
+    for (let i = 0; i < 6; i++) {
+      const client = await connected(server.port); // turns 0, 1, 2, 0, 1, 2
+      expect((await client.call('CLIENT', 'SETNAME', `c${i}`)).raw).toBe('+OK\r\n');
+      clients.push(client);
+    }
+    const byName = async (): Promise<Map<string | undefined, ConnectionInfo>> =>
+      new Map((await server.allClients()).map((info) => [info.name, info]));
+    const all = await byName();
+    expect(all.size).toBe(6);
+    clients.forEach((client, i) => {
+      const info = all.get(`c${i}`)!;
+      expect(info.thread).toBe(i % 3);
+      expect(info.address).toBe(`127.0.0.1:${client.socket.localPort}`);
+      expect(info).toMatchObject({ pendingReplies: 0, inFlight: 0, outputBytes: 0, inputBytes: 0 });
+    });
+    expect(new Set([...all.values()].map((info) => info.id)).size).toBe(6);
+    // clients() stays the main thread's own.
+    expect(
+      server
+        .clients()
+        .map((info) => info.name)
+        .sort(),
+    ).toEqual(['c0', 'c3']);
+    // A network thread's client with half a request read: its bytes are reported.
+    const half = '*2\r\n$3\r\nGET\r\n$2\r\nk';
+    clients[1]!.send(half);
+    await pollUntil(
+      "the thread reports the client's unparsed bytes",
+      async () => (await byName()).get('c1')?.inputBytes === half.length,
+      5_000,
+    );
+    clients[1]!.send('k\r\n');
+    expect((await clients[1]!.reply()).raw).toBe('$-1\r\n');
+    // A client the thread handed back is listed once, by the main thread.
+    expect((await clients[2]!.call('SET', 'k', 'v')).raw).toBe('+OK\r\n');
+    const after = await server.allClients();
+    expect(after.filter((info) => info.name === 'c2').map((info) => info.thread)).toEqual([0]);
+    expect(after.length).toBe(6);
+    expect(server.clients().length).toBe(3);
   });
 
   it('close their idle clients after --idle-timeout', async () => {

@@ -1,7 +1,9 @@
 // Tests the daemon with real clients over real sockets: redis-cli for the everyday commands and
 // Redis's exact error texts, ioredis for pipelining, binary values, limits, AUTH, SELECT and
-// CLIENT, plus RESP3, TLS, the Unix socket, and the client-count and idle limits.
+// CLIENT, plus RESP3, TLS, the Unix socket, and the client-count and idle limits; and the
+// daemon started in-process from the `kvd/server` subpath.
 
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -408,5 +410,36 @@ describe('kvd serve security and limits', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('the kvd/server subpath', () => {
+  it('starts the daemon in-process from the package exports, and lists every client', async () => {
+    const dir = await makeTempDir('server-subpath');
+    const script = `
+      import { connect } from 'node:net';
+      import { startServer } from 'kvd/server';
+      const server = await startServer({
+        dir: process.argv[1], port: 0, networkThreads: 2, store: { readers: 1 },
+      });
+      const sockets = [];
+      for (let i = 0; i < 2; i++) {
+        const socket = connect(server.port, '127.0.0.1');
+        sockets.push(socket);
+        await new Promise((answered) => {
+          socket.once('data', answered);
+          socket.write('*2\\r\\n$3\\r\\nGET\\r\\n$1\\r\\nx\\r\\n');
+        });
+      }
+      const threads = (await server.allClients()).map((c) => c.thread).sort();
+      console.log(threads.join(','), server.clients().length);
+      for (const socket of sockets) socket.destroy();
+      await server.close();`;
+    const output = execFileSync(
+      process.execPath,
+      ['--input-type=module', '--eval', script, join(dir, 'db')],
+      { cwd: join(import.meta.dirname, '../..'), encoding: 'utf8' },
+    );
+    expect(output.trim()).toBe('0,1 1');
   });
 });

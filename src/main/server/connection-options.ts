@@ -15,9 +15,14 @@ export interface ConnectionOptions {
 
 /** A connection's state, for INFO, tests and logs. */
 export interface ConnectionInfo {
+  /** The client's id (CLIENT ID), unique per server. */
   readonly id: number;
+  /** The peer, `ip:port`, or `unix:<path>` on the Unix socket. */
   readonly address: string;
+  /** The name CLIENT SETNAME gave it, if any. */
   readonly name: string | undefined;
+  /** The thread that serves it: 0 the main thread, n the nth network thread. */
+  readonly thread: number;
   /** Requests parsed and not yet answered. */
   readonly pendingReplies: number;
   /** Requests whose store work has not settled. */

@@ -101,6 +101,7 @@ export class Connection implements RequestOwner, Pumpable {
       id: this.session.id,
       address: this.session.address,
       name: this.session.name,
+      thread: this.session.ioThread,
       pendingReplies: this.replies.length - this.replyHead,
       inFlight: this.inFlight,
       paused: this.socket.isPaused(),

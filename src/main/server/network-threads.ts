@@ -1,7 +1,7 @@
 // Owns the daemon's network threads (`networkThreads` > 1): starting them, giving them newly
 // accepted clients in turn with the main thread (a socket moves by a copy of its fd), taking a
 // client back when it sends anything but a GET, a read of THREAD_COMMANDS or a connection-setup
-// request, and standing for the clients they serve in CLIENT LIST, CLIENT KILL, INFO's client
+// request, and standing for the clients they serve in CLIENT LIST, CLIENT KILL, `allClients`, INFO's client
 // count and counters, the metrics, and maxclients; and what `networkThreads: 'auto'` stands for.
 //
 // Why: a GET-only load is bound by one thread's socket work, and the machine has cores left
@@ -29,6 +29,7 @@ import {
   commandCounter,
   type FromNetworkThread,
   NETWORK_COUNTERS,
+  type NetworkClientState,
   type NetworkThreadInit,
   THREAD_COMMANDS,
   type ToNetworkThread,
@@ -37,6 +38,7 @@ import { threadExecArgv } from '../thread-exec-argv.js';
 import { ClientSession } from './client-session.js';
 import type { ServerCounters } from './command-context.js';
 import type { CommandStats } from './command-stats.js';
+import type { ConnectionInfo } from './connection-options.js';
 import type { RespParserLimits } from './resp-parser.js';
 
 /** Most network threads a daemon may have, the main thread included. */
@@ -70,6 +72,12 @@ export interface NetworkThreadsOptions {
 interface RemoteClient {
   readonly session: ClientSession;
   readonly thread: Worker;
+}
+
+/** A `list` sent to a thread, settled by its `listed` (or with nothing, if the thread exits). */
+interface Listing {
+  readonly thread: Worker;
+  readonly settle: (clients: readonly NetworkClientState[]) => void;
 }
 
 /**
@@ -133,6 +141,9 @@ export class NetworkThreads {
   private turn = 0;
   private closing = false;
   private readonly exited: Promise<void>[] = [];
+  /** `list` requests awaiting their thread's `listed`, by request number. */
+  private readonly listings = new Map<number, Listing>();
+  private nextListing = 0;
 
   constructor(private readonly options: NetworkThreadsOptions) {
     const extra = options.threads - 1;
@@ -205,6 +216,36 @@ export class NetworkThreads {
     socket.destroy(); // the copy keeps the connection open
     this.post(thread, { kind: 'adopt', id, fd: copy, authenticated: session.authenticated });
     return true;
+  }
+
+  /**
+   * The state of every client the network threads serve (`KvdServer.allClients`): each thread
+   * reports its clients, and their sessions here add address and name. A client the thread
+   * listed and has since handed back or lost is left out.
+   */
+  async clientInfos(): Promise<ConnectionInfo[]> {
+    const lists = await Promise.all(this.threads.map((thread) => this.listOf(thread)));
+    const infos: ConnectionInfo[] = [];
+    for (const state of lists.flat()) {
+      const session = this.clients.get(state.id)?.session;
+      if (session !== undefined)
+        infos.push({
+          ...state,
+          address: session.address,
+          name: session.name,
+          thread: session.ioThread,
+        });
+    }
+    return infos;
+  }
+
+  private listOf(thread: Worker): Promise<readonly NetworkClientState[]> {
+    if (this.closing) return Promise.resolve([]);
+    const request = this.nextListing++;
+    return new Promise((settle) => {
+      this.listings.set(request, { thread, settle });
+      this.post(thread, { kind: 'list', request });
+    });
   }
 
   /** Adds what the network threads counted since the last call to the server's counters. */
@@ -303,6 +344,10 @@ export class NetworkThreads {
           'idle: network thread collected',
         );
         break;
+      case 'listed':
+        this.listings.get(message.request)?.settle(message.clients);
+        this.listings.delete(message.request);
+        break;
       case 'closed':
         thread.terminate().catch(() => {});
         break;
@@ -312,6 +357,11 @@ export class NetworkThreads {
   /** A thread that exited takes its clients with it. */
   private forget(thread: Worker): void {
     for (const [id, client] of this.clients) if (client.thread === thread) this.clients.delete(id);
+    for (const [request, listing] of this.listings)
+      if (listing.thread === thread) {
+        listing.settle([]);
+        this.listings.delete(request);
+      }
     const at = this.threads.indexOf(thread);
     if (at >= 0 && !this.closing) {
       this.options.log.error({ thread: at + 1 }, 'a network thread exited; its clients are gone');

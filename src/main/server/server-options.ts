@@ -18,7 +18,12 @@ export interface ServerOptions {
   /** Also listen on this Unix socket path. */
   readonly unixPath?: string;
   /** PEM certificate and key: TCP clients must use TLS. */
-  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  readonly tls?: {
+    /** The certificate chain, PEM. */
+    readonly cert: string | Buffer;
+    /** The private key, PEM. */
+    readonly key: string | Buffer;
+  };
   /** Password clients must give with AUTH or HELLO … AUTH before any other command. */
   readonly requirepass?: string;
   /** Most clients connected at once (default 10,000); more are refused with an error. */
@@ -42,7 +47,12 @@ export interface ServerOptions {
    * Serve Prometheus metrics over HTTP at `/metrics` on this port (0: a free one) and host
    * (default: `host`). Absent: no metrics listener, and commands are not timed into histograms.
    */
-  readonly metrics?: { readonly port: number; readonly host?: string };
+  readonly metrics?: {
+    /** The port to listen on; 0 picks a free one. */
+    readonly port: number;
+    /** The host to listen on (default: the server's `host`). */
+    readonly host?: string;
+  };
   /** Start as a replica of this master (REPLICAOF at runtime changes it). */
   readonly replicaOf?: MasterAddress;
   /** The password the master asks replicas for (`--masterauth`). */
@@ -74,20 +84,33 @@ export interface KvdServer {
   readonly store: Store;
   /** The bound TCP port, or undefined without TCP. */
   readonly port: number | undefined;
+  /** The TCP host it listens on, or undefined without TCP. */
   readonly host: string | undefined;
+  /** The Unix socket's path, or undefined without one. */
   readonly unixPath: string | undefined;
   /** Where the metrics listener listens (`options.metrics`), or undefined without one. */
   readonly metrics:
-    | { readonly host: string; readonly port: number; readonly url: string }
+    | {
+        /** The metrics listener's host. */
+        readonly host: string;
+        /** Its bound port. */
+        readonly port: number;
+        /** The `/metrics` URL to scrape. */
+        readonly url: string;
+      }
     | undefined;
   /** Settles when the server has closed (by `close()` or SHUTDOWN); rejects if closing the Store failed. */
   readonly closed: Promise<void>;
   /** Graceful shutdown; idempotent; same outcome as `closed`. */
   close(): Promise<void>;
   /**
-   * The state of every client the main thread serves. A network thread's clients are not here
-   * (their state lives on their thread): CLIENT LIST lists them, and INFO counts them
-   * (`kvd_network_thread_clients`).
+   * The state of every client the main thread serves, read synchronously. A network thread's
+   * clients are not here (their state lives on their thread): `allClients` asks for them.
    */
   clients(): ConnectionInfo[];
+  /**
+   * The state of every client, the network threads' included (each thread reports its own;
+   * `thread` says which). A client moving between threads as the call runs may be missing.
+   */
+  allClients(): Promise<ConnectionInfo[]>;
 }

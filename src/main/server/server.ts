@@ -202,7 +202,6 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     if (!threads?.offer(socket, id)) serve(socket, id);
   }
 
-  /** Serves the client on the main thread (from accept, or back from a network thread). */
   /** Serves `socket` on this thread; `carried`: its session on a network thread, if it had one. */
   function serve(socket: Socket, id: number, carried?: ClientSession): void {
     if (closing !== undefined) {
@@ -363,6 +362,13 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     closed,
     close,
     clients: () => [...connections].map((c) => c.info()),
+    allClients: async () => {
+      const remote = (await threads?.clientInfos()) ?? [];
+      // Read after the threads answered: a client they handed back meanwhile is listed here.
+      const local = [...connections].map((c) => c.info());
+      const here = new Set(local.map((info) => info.id));
+      return [...local, ...remote.filter((info) => !here.has(info.id))];
+    },
   };
 }
 

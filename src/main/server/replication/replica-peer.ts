@@ -11,8 +11,11 @@ import type { ClientSession } from '../client-session.js';
  * `softBytes` for `softSeconds` in a row, too. 0 turns a limit off. Redis's defaults.
  */
 export interface ReplicaBufferLimit {
+  /** Unsent bytes past which the replica is dropped at once (0: no limit). */
   readonly hardBytes: number;
+  /** Unsent bytes past which, for `softSeconds` in a row, it is dropped (0: no limit). */
   readonly softBytes: number;
+  /** How long the soft limit may be passed. */
   readonly softSeconds: number;
 }
 

@@ -18,7 +18,9 @@ import type { StreamSocket } from './stream-socket.js';
 
 /** Where a master listens. */
 export interface MasterAddress {
+  /** The master's host name or IP address. */
   readonly host: string;
+  /** The master's TCP port. */
   readonly port: number;
 }
 
@@ -62,6 +64,7 @@ export interface ReplicationOptions {
    * NAT or in containers, where Sentinel must reach the replica).
    */
   readonly announceIp?: string;
+  /** The port announced with `announceIp` (see there); default: the port it listens on. */
   readonly announcePort?: number;
 }
 
