@@ -3,10 +3,11 @@
 // CLIENT, plus RESP3, TLS, the Unix socket, and the client-count and idle limits; and the
 // daemon started in-process from the `kvd/server` subpath.
 
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startServer } from '../../dist/main/server/index.js';
 import { redisCli, startTestServer } from '../fixtures/kvd-server.js';
 import { pollUntil } from '../fixtures/poll.js';
 import { RespClient } from '../fixtures/resp-client.js';
@@ -414,8 +415,9 @@ describe('kvd serve security and limits', () => {
 });
 
 describe('the kvd/server subpath', () => {
-  it('starts the daemon in-process from the package exports, and lists every client', async () => {
+  it('starts the daemon in-process from the package exports, silent, and lists every client', async () => {
     const dir = await makeTempDir('server-subpath');
+    // A protocol error and a closed client would each log a line if the server logged unasked.
     const script = `
       import { connect } from 'node:net';
       import { startServer } from 'kvd/server';
@@ -433,13 +435,82 @@ describe('the kvd/server subpath', () => {
       }
       const threads = (await server.allClients()).map((c) => c.thread).sort();
       console.log(threads.join(','), server.clients().length);
+      const bad = connect(server.port, '127.0.0.1');
+      await new Promise((closed) => {
+        bad.on('data', () => {}).once('close', closed);
+        bad.write('*1\\r\\n$x\\r\\n');
+      });
       for (const socket of sockets) socket.destroy();
       await server.close();`;
-    const output = execFileSync(
+    const run = spawnSync(
       process.execPath,
       ['--input-type=module', '--eval', script, join(dir, 'db')],
-      { cwd: join(import.meta.dirname, '../..'), encoding: 'utf8' },
+      {
+        cwd: join(import.meta.dirname, '../..'),
+        encoding: 'utf8',
+        env: { ...process.env, KVD_LOG_LEVEL: 'debug' }, // kvd's own lines, were any written
+      },
     );
-    expect(output.trim()).toBe('0,1 1');
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toBe('0,1 1');
+    expect(run.status).toBe(0);
+  });
+
+  it("logs to the logger it is given, the store's lines with its own", async () => {
+    const lines: { level: string; component: unknown; message: string | undefined }[] = [];
+    const record =
+      (level: string) =>
+      (fields: object | string, message?: string): void => {
+        const object = typeof fields === 'string' ? {} : fields;
+        const text = typeof fields === 'string' ? fields : message;
+        lines.push({
+          level,
+          component: (object as { component?: unknown }).component,
+          message: text,
+        });
+      };
+    const logger = {
+      debug: record('debug'),
+      info: record('info'),
+      warn: record('warn'),
+      error: record('error'),
+    };
+    const server = await startTestServer({ logger });
+    try {
+      const client = await RespClient.connect(server.port);
+      client.send('*1\r\n$x\r\n');
+      expect(await client.rest()).toMatch(/^-ERR Protocol error/);
+      await pollUntil(
+        'the protocol error is logged',
+        () => lines.some((l) => l.message === 'protocol error; closing the connection'),
+        5_000,
+      );
+    } finally {
+      await server.close();
+    }
+    const said = lines.map((l) => `${l.component}: ${l.message}`);
+    expect(said).toContain('server: kvd serving');
+    expect(said).toContain('store: store opened');
+    expect(said).toContain('server: kvd stopped');
+  });
+
+  it('refuses an option it does not know, at the top level and inside one', async () => {
+    const dir = await makeTempDir('server-options');
+    for (const [options, name] of [
+      [{ bogus: 1 }, 'bogus'],
+      [{ tls: { cert: 'c', key: 'k', passphrase: 'p' } }, 'tls.passphrase'],
+      [{ replication: { backlogSize: 1 } }, 'replication.backlogSize'],
+      [{ metrics: { port: 0, path: '/m' } }, 'metrics.path'],
+    ] as const) {
+      await expect(
+        startServer({ dir, port: 0, ...(options as object) } as Parameters<typeof startServer>[0]),
+      ).rejects.toMatchObject({
+        code: 'KV_INVALID_ARGUMENT',
+        message: expect.stringContaining(`unknown option ${name} (the options are `),
+      });
+    }
+    // Nothing was opened: the directory is free for the next server.
+    const server = await startServer({ dir, port: 0 });
+    await server.close();
   });
 });

@@ -1,7 +1,7 @@
 // Owns what a command handler may touch: the store (through a narrow interface), the client's
 // session, and the server's shared state and counters.
 
-import type { Durability, Store } from '../index.js';
+import type { Durability, Logger, Store } from '../index.js';
 import type { BackgroundSave } from './background-save.js';
 import type { ClientSession } from './client-session.js';
 import type { CommandLookup } from './command-lookup.js';
@@ -102,6 +102,8 @@ export interface ServerSettings {
 /** What the server shares with every command. Main thread. */
 export interface ServerContext {
   readonly settings: ServerSettings;
+  /** Where the server's lines go (`ServerOptions.logger`; silent by default). */
+  readonly log: Logger;
   readonly counters: ServerCounters;
   /** Gives freed memory back when the daemon is idle (INFO memory counts its work). */
   readonly idleTrim?: IdleTrim;

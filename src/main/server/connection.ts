@@ -3,7 +3,6 @@
 // in request order however the work completes, and apply backpressure both ways.
 
 import type { Socket } from 'node:net';
-import { createLogger } from '../index.js';
 import { ClientSession } from './client-session.js';
 import type { CommandContext, ConnectionStore, ServerContext } from './command-context.js';
 import { countCall, countRefused } from './command-stats.js';
@@ -18,8 +17,6 @@ import { answerWithoutRunning } from './request-gate.js';
 import { RespParser, RespProtocolError } from './resp-parser.js';
 import { error, type RespValue } from './resp-value.js';
 import { RespWriter } from './resp-writer.js';
-
-const log = createLogger('server');
 
 /**
  * One client. Main thread. Created by the server for each accepted socket; it owns the socket
@@ -84,12 +81,17 @@ export class Connection implements RequestOwner, Pumpable {
       this.outputBlocked = false;
       this.pump();
     });
-    socket.on('error', (err: Error) => log.debug({ err, client: id }, 'client socket error'));
+    socket.on('error', (err: Error) =>
+      server.log.debug({ err, client: id }, 'client socket error'),
+    );
     socket.on('close', () => this.handleClose());
     if (options.idleTimeoutMs > 0) {
       socket.setTimeout(options.idleTimeoutMs);
       socket.on('timeout', () => {
-        log.info({ client: id, address, idleMs: options.idleTimeoutMs }, 'closing idle client');
+        server.log.info(
+          { client: id, address, idleMs: options.idleTimeoutMs },
+          'closing idle client',
+        );
         socket.destroy();
       });
     }
@@ -312,7 +314,7 @@ export class Connection implements RequestOwner, Pumpable {
     try {
       result = spec.handler(this.context, request.args);
     } catch (cause) {
-      result = errorReply(cause);
+      result = errorReply(cause, this.server.log);
     }
     // After the handler: HELLO 3 answers in RESP3.
     request.protocol = this.session.protocol;
@@ -332,7 +334,7 @@ export class Connection implements RequestOwner, Pumpable {
     this.phase = kind;
     result.then(
       (value) => this.settle(request, value),
-      (cause: unknown) => this.settle(request, errorReply(cause)),
+      (cause: unknown) => this.settle(request, errorReply(cause, this.server.log)),
     );
   }
 
@@ -399,7 +401,7 @@ export class Connection implements RequestOwner, Pumpable {
 
   private protocolError(cause: RespProtocolError): void {
     this.server.counters.protocolErrors++;
-    log.info(
+    this.server.log.info(
       { client: this.session.id, address: this.session.address, reason: cause.message },
       'protocol error; closing the connection',
     );

@@ -4,9 +4,7 @@
 import { rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { createLogger } from '../index.js';
-
-const log = createLogger('server');
+import type { Logger } from '../index.js';
 
 /** Where to listen. */
 export interface ListenOptions {
@@ -18,6 +16,8 @@ export interface ListenOptions {
   readonly unixPath: string | undefined;
   /** PEM certificate and key: the TCP listener speaks TLS (the Unix socket stays plain). */
   readonly tls: { readonly cert: string | Buffer; readonly key: string | Buffer } | undefined;
+  /** Where a listener's errors and a stale socket file's removal are logged. */
+  readonly log: Logger;
 }
 
 /** The open listeners. */
@@ -51,17 +51,19 @@ export async function openListeners(
         ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, onSocket)
         : createServer(onSocket);
       if (options.tls) {
-        server.on('tlsClientError', (err: Error) => log.debug({ err }, 'TLS handshake failed'));
+        server.on('tlsClientError', (err: Error) =>
+          options.log.debug({ err }, 'TLS handshake failed'),
+        );
       }
       const wanted = options.port;
-      await listen(server, () => server.listen(wanted, options.host));
+      await listen(server, options.log, () => server.listen(wanted, options.host));
       servers.push(server);
       const address = server.address();
       port = typeof address === 'object' && address ? address.port : options.port;
     }
     if (options.unixPath !== undefined) {
       const server = createServer(onSocket);
-      await listenUnix(server, options.unixPath);
+      await listenUnix(server, options.unixPath, options.log);
       servers.push(server);
     }
     return { port, unixPath: options.unixPath, close: closeAll };
@@ -72,7 +74,7 @@ export async function openListeners(
   }
 }
 
-function listen(server: Server, start: () => void): Promise<void> {
+function listen(server: Server, log: Logger, start: () => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);
@@ -86,14 +88,14 @@ function listen(server: Server, start: () => void): Promise<void> {
 }
 
 /** Listens on `path`; a socket file left by a dead process is removed first, a live one is not. */
-async function listenUnix(server: Server, path: string): Promise<void> {
+async function listenUnix(server: Server, path: string, log: Logger): Promise<void> {
   try {
-    await listen(server, () => server.listen(path));
+    await listen(server, log, () => server.listen(path));
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code !== 'EADDRINUSE' || (await isLive(path))) throw cause;
     log.warn({ path }, 'removing a stale Unix socket file');
     rmSync(path, { force: true });
-    await listen(server, () => server.listen(path));
+    await listen(server, log, () => server.listen(path));
   }
 }
 

@@ -3,10 +3,8 @@
 // with the daemon.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createLogger, KvError } from '../index.js';
+import { KvError, type Logger } from '../index.js';
 import type { DaemonMetrics } from './metrics-registry.js';
-
-const log = createLogger('server');
 
 /** Where the metrics listener listens. */
 export interface MetricsListenOptions {
@@ -14,6 +12,8 @@ export interface MetricsListenOptions {
   readonly host: string;
   /** TCP port; 0 picks a free one. */
   readonly port: number;
+  /** Where the listener's errors and failed scrapes are logged. */
+  readonly log: Logger;
 }
 
 /** The open metrics listener. */
@@ -37,7 +37,7 @@ export async function startMetricsEndpoint(
   metrics: DaemonMetrics,
 ): Promise<MetricsEndpoint> {
   const server = createServer((request, response) => {
-    answer(request, response, metrics);
+    answer(request, response, metrics, options.log);
   });
   await new Promise<void>((resolve, reject) => {
     const onError = (cause: NodeJS.ErrnoException): void => {
@@ -51,7 +51,7 @@ export async function startMetricsEndpoint(
     server.once('error', onError);
     server.listen(options.port, options.host, () => {
       server.off('error', onError);
-      server.on('error', (err: Error) => log.error({ err }, 'metrics listener error'));
+      server.on('error', (err: Error) => options.log.error({ err }, 'metrics listener error'));
       resolve();
     });
   });
@@ -70,7 +70,12 @@ export async function startMetricsEndpoint(
   };
 }
 
-function answer(request: IncomingMessage, response: ServerResponse, metrics: DaemonMetrics): void {
+function answer(
+  request: IncomingMessage,
+  response: ServerResponse,
+  metrics: DaemonMetrics,
+  log: Logger,
+): void {
   const path = (request.url ?? '/').split('?', 1)[0];
   if (path !== '/metrics') {
     reply(response, 404, 'not found: the metrics are at /metrics\n');

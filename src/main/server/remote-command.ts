@@ -37,7 +37,7 @@ export async function runRemoteCommand(
     try {
       reply = await spec.handler({ store, client, server }, args);
     } catch (cause) {
-      reply = errorReply(cause);
+      reply = errorReply(cause, server.log);
     }
     countCall(server.commandStats.of(spec.name), startedAt, reply);
   }

@@ -64,7 +64,7 @@ export class Request implements ReadTarget, WriteTarget {
   }
 
   readFailed(error: unknown): void {
-    this.owner.settle(this, errorReply(error));
+    this.owner.settle(this, errorReply(error, this.owner.context.server.log));
   }
 
   writeDone(): void {
@@ -72,6 +72,6 @@ export class Request implements ReadTarget, WriteTarget {
   }
 
   writeFailed(error: unknown): void {
-    this.owner.settle(this, errorReply(error));
+    this.owner.settle(this, errorReply(error, this.owner.context.server.log));
   }
 }

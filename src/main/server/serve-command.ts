@@ -340,8 +340,8 @@ async function serveMain(flags: ServeFlags): Promise<number> {
         maxValueBytes: flags.maxValueBytes,
         compression: flags.compression,
         compressionLevel: flags.compressionLevel,
-        logger: true, // the daemon logs JSON lines on stderr (KVD_LOG_LEVEL)
       },
+      logger: true, // the daemon and its store log JSON lines on stderr (KVD_LOG_LEVEL)
     });
   } catch (cause) {
     return fail(codeOf(cause), `cannot start on ${flags.dir}: ${messageOf(cause)}`);

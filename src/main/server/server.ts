@@ -8,7 +8,8 @@ import type { Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { heapTrim, socketFds } from '../../shared/file-map.js';
-import { createLogger, DEFAULTS, Store } from '../index.js';
+import { DEFAULTS, Store } from '../index.js';
+import { storeLogger } from '../store-logger.js';
 import { BackgroundSave } from './background-save.js';
 import type { ClientSession } from './client-session.js';
 import { type ServerContext, ServerCounters, type ServerSettings } from './command-context.js';
@@ -31,9 +32,11 @@ import type { StreamSocket } from './replication/stream-socket.js';
 import { DEFAULT_PARSER_LIMITS, defaultMaxBulkBytes } from './resp-parser.js';
 import { ScanCursors } from './scan-cursors.js';
 
-const log = createLogger('server');
-
-import type { KvdServer, ServerOptions } from './server-options.js';
+import {
+  type KvdServer,
+  refuseUnknownServerOptions,
+  type ServerOptions,
+} from './server-options.js';
 
 export type { KvdServer, ServerOptions };
 
@@ -54,6 +57,8 @@ const VERSION = (
  * (`EADDRINUSE`, …); the Store is closed again if listening fails.
  */
 export async function startServer(options: ServerOptions): Promise<KvdServer> {
+  refuseUnknownServerOptions(options);
+  const log = storeLogger(options.logger).of('server');
   const threadCount = resolveNetworkThreads(options.networkThreads ?? 1, {
     cores: availableParallelism(),
     addon: socketFds !== undefined,
@@ -61,7 +66,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
       options.tls === undefined || options.port === false || options.unixPath !== undefined,
   });
   checkNetworkThreads(threadCount);
-  const store = await Store.open(options.dir, options.store);
+  const store = await Store.open(options.dir, { logger: options.logger, ...options.store });
   const connections = new Set<Connection>();
   const whenNoClients: (() => void)[] = [];
   const counters = new ServerCounters();
@@ -153,6 +158,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
       : undefined;
   const context: ServerContext = {
     settings,
+    log,
     counters,
     idleTrim,
     startedAt: Date.now(),
@@ -258,7 +264,11 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
       // Before the first client: every command it sends is counted and timed.
       context.commandStats.enableLatency();
       metrics = await startMetricsEndpoint(
-        { host: options.metrics.host ?? options.host ?? DEFAULT_HOST, port: options.metrics.port },
+        {
+          host: options.metrics.host ?? options.host ?? DEFAULT_HOST,
+          port: options.metrics.port,
+          log,
+        },
         createDaemonMetrics({
           store,
           commandStats: context.commandStats,
@@ -274,6 +284,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
         port: options.port ?? DEFAULT_PORT,
         unixPath: options.unixPath,
         tls: options.tls,
+        log,
       },
       onSocket,
     );

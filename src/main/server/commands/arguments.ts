@@ -3,10 +3,8 @@
 // string2ll syntax, the one the store's `incrBy` applies to values).
 
 import { Buffer } from 'node:buffer';
-import { createLogger, KvError } from '../../index.js';
+import { KvError, type Logger } from '../../index.js';
 import { error, type RespValue } from '../resp-value.js';
-
-const log = createLogger('server');
 
 export { keyword } from './keyword.js';
 
@@ -45,9 +43,9 @@ export function unknownSubcommand(container: string, sub: Uint8Array): RespValue
 /**
  * The error reply for a failed handler: a `KvError` as `-CODE message` (but `KV_NOT_INTEGER` as
  * Redis's `-ERR value is not an integer or out of range`); anything else is a bug,
- * logged and answered `-ERR internal error`.
+ * logged to `log` and answered `-ERR internal error`.
  */
-export function errorReply(cause: unknown): RespValue {
+export function errorReply(cause: unknown, log: Logger): RespValue {
   // INCR and friends on a non-integer: Redis's own words, which clients recognise.
   if (cause instanceof KvError && cause.code === 'KV_NOT_INTEGER') return NOT_AN_INTEGER;
   if (cause instanceof KvError) return error(`${cause.code} ${cause.message}`);

@@ -3,13 +3,11 @@
 // keys are answered, and a damaged one answers an error element in its place (counted in
 // INFO's kvd_damaged_reads), so one bad record does not hide the others.
 
-import { createLogger, KvError } from '../../../index.js';
+import { KvError } from '../../../index.js';
 import type { CommandContext } from '../../command-context.js';
 import { array, bulkOrNull, type RespValue } from '../../resp-value.js';
 import { errorReply } from '../arguments.js';
 import type { CommandSpec } from '../command-spec.js';
-
-const log = createLogger('server');
 
 async function mget(ctx: CommandContext, args: readonly Buffer[]): Promise<RespValue> {
   const keys = args.slice(1);
@@ -23,7 +21,7 @@ async function mget(ctx: CommandContext, args: readonly Buffer[]): Promise<RespV
         return ctx.store.getSync(key);
       } catch (failure) {
         if (!(failure instanceof KvError) || failure.code !== 'KV_CORRUPTION') throw failure;
-        log.warn({ key: key.toString('utf8'), err: failure }, 'MGET: a damaged record');
+        ctx.server.log.warn({ key: key.toString('utf8'), err: failure }, 'MGET: a damaged record');
         return failure;
       }
     });
@@ -31,7 +29,7 @@ async function mget(ctx: CommandContext, args: readonly Buffer[]): Promise<RespV
   let hits = 0;
   let misses = 0;
   const replies = values.map((value) => {
-    if (value instanceof KvError) return errorReply(value);
+    if (value instanceof KvError) return errorReply(value, ctx.server.log);
     if (value === undefined) misses++;
     else hits++;
     return bulkOrNull(value);

@@ -130,7 +130,7 @@ async function run(command: QueuedCommand, ctx: CommandContext): Promise<RespVal
   try {
     return await command.form(ctx, command.args);
   } catch (cause) {
-    return errorReply(cause);
+    return errorReply(cause, ctx.server.log);
   }
 }
 
