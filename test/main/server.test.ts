@@ -4,6 +4,7 @@
 // daemon started in-process from the `kvd/server` subpath.
 
 import { spawnSync } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -494,22 +495,64 @@ describe('the kvd/server subpath', () => {
     expect(said).toContain('server: kvd stopped');
   });
 
-  it('refuses an option it does not know, at the top level and inside one', async () => {
+  it('leaves nothing open after a start that failed to listen', async () => {
+    const dir = await makeTempDir('server-busy-port');
+    const taken = createServer();
+    await new Promise<void>((listening) => taken.listen(0, '127.0.0.1', listening));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      await expect(startServer({ dir, port, networkThreads: 2 })).rejects.toMatchObject({
+        code: 'EADDRINUSE',
+      });
+      await expect(startServer({ dir, port: 0, metrics: { port } })).rejects.toMatchObject({
+        code: 'EADDRINUSE',
+      });
+    } finally {
+      taken.close();
+    }
+    const server = await startServer({ dir, port: 0 }); // not KV_LOCKED: the store was closed
+    await server.close();
+  });
+
+  it('refuses an option it does not know, or a bad value, naming it, with nothing opened', async () => {
     const dir = await makeTempDir('server-options');
-    for (const [options, name] of [
-      [{ bogus: 1 }, 'bogus'],
-      [{ tls: { cert: 'c', key: 'k', passphrase: 'p' } }, 'tls.passphrase'],
-      [{ replication: { backlogSize: 1 } }, 'replication.backlogSize'],
-      [{ metrics: { port: 0, path: '/m' } }, 'metrics.path'],
-    ] as const) {
+    const refused: [object, string][] = [
+      [{ bogus: 1 }, 'unknown option bogus (the options are dir, host, port,'],
+      [{ tls: { cert: 'c', key: 'k', passphrase: 'p' } }, 'unknown option tls.passphrase'],
+      [{ replication: { backlogSize: 1 } }, 'unknown option replication.backlogSize'],
+      [{ metrics: { port: 0, path: '/m' } }, 'unknown option metrics.path'],
+      [{ maxClients: 0 }, 'maxClients must be an integer from 1 to 1000000 (got 0)'],
+      [{ maxClients: 'x' }, 'maxClients must be an integer'],
+      [{ idleTimeoutSeconds: -5 }, 'idleTimeoutSeconds must be an integer from 0'],
+      [{ maxPendingReplies: 1.5 }, 'maxPendingReplies must be an integer'],
+      [{ port: 70_000 }, 'port must be an integer from 0 to 65535'],
+      [{ host: 5 }, 'host must be a string'],
+      [{ requirepass: 5 }, 'requirepass must be a string'],
+      [{ limits: { maxBulkBytes: -1 } }, 'limits.maxBulkBytes must be an integer from 1'],
+      [{ backupBytesPerSecond: -1 }, 'backupBytesPerSecond must be an integer from 0'],
+      [
+        { replication: { backlogBytes: 10 } },
+        'replication.backlogBytes must be an integer from 16384',
+      ],
+      [
+        { replication: { replicaBufferLimit: { hardBytes: 1 } } },
+        'replication.replicaBufferLimit.softBytes is required',
+      ],
+      [{ metrics: { port: -3 } }, 'metrics.port must be an integer from 0 to 65535'],
+      [{ replicaOf: { host: 'h', port: 'p' } }, 'replicaOf.port must be an integer from 1'],
+      [{ tls: { cert: 1, key: 'k' } }, 'tls.cert must be a string or a Buffer'],
+      [{ logger: {} }, 'logger must be true, false or an object with debug, info, warn and error'],
+      [{ store: { bogus: 1 } }, 'unknown option bogus'], // the Store's own check, after this one
+    ];
+    for (const [options, message] of refused) {
       await expect(
-        startServer({ dir, port: 0, ...(options as object) } as Parameters<typeof startServer>[0]),
+        startServer({ dir, port: 0, ...options } as Parameters<typeof startServer>[0]),
       ).rejects.toMatchObject({
         code: 'KV_INVALID_ARGUMENT',
-        message: expect.stringContaining(`unknown option ${name} (the options are `),
+        message: expect.stringContaining(message),
       });
     }
-    // Nothing was opened: the directory is free for the next server.
+    // Nothing was left open: the directory is free for the next server.
     const server = await startServer({ dir, port: 0 });
     await server.close();
   });

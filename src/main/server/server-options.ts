@@ -1,7 +1,7 @@
-// Owns the shapes of the daemon's public surface: the options `startServer` takes (and the
-// refusal of options it does not know) and the running server it returns (server.ts).
+// Owns the shapes of the daemon's public surface: the options `startServer` takes (checked by
+// server-option-checks.ts) and the running server it returns (server.ts).
 
-import { KvError, type Logger, type Store, type StoreOptions } from '../index.js';
+import type { Logger, Store, StoreOptions } from '../index.js';
 import type { ConnectionInfo } from './connection-options.js';
 import type { NetworkThreadsSetting } from './network-threads.js';
 import type { MasterAddress, ReplicationOptions } from './replication/replication-state.js';
@@ -121,78 +121,4 @@ export interface KvdServer {
    * `thread` says which). A client moving between threads as the call runs may be missing.
    */
   allClients(): Promise<ConnectionInfo[]>;
-}
-
-// Every option by name, so an unknown one is refused (a misspelt option would otherwise be
-// dropped without a word). Typed as records of each shape's keys: adding an option to a shape
-// and not here fails to compile.
-const SERVER_OPTIONS: Record<keyof ServerOptions, true> = {
-  dir: true,
-  host: true,
-  port: true,
-  unixPath: true,
-  tls: true,
-  requirepass: true,
-  maxClients: true,
-  idleTimeoutSeconds: true,
-  maxPendingReplies: true,
-  limits: true,
-  store: true,
-  backupDir: true,
-  backupBytesPerSecond: true,
-  metrics: true,
-  replicaOf: true,
-  masterAuth: true,
-  masterUser: true,
-  replication: true,
-  networkThreads: true,
-  logger: true,
-  plainGets: true,
-};
-const NESTED_OPTIONS: Partial<Record<keyof ServerOptions, object>> = {
-  tls: { cert: true, key: true } satisfies Record<keyof NonNullable<ServerOptions['tls']>, true>,
-  metrics: { port: true, host: true } satisfies Record<
-    keyof NonNullable<ServerOptions['metrics']>,
-    true
-  >,
-  limits: {
-    maxBulkBytes: true,
-    maxMultibulkCount: true,
-    maxInlineBytes: true,
-    maxRequestBytes: true,
-  } satisfies Record<keyof RespParserLimits, true>,
-  replicaOf: { host: true, port: true } satisfies Record<keyof MasterAddress, true>,
-  replication: {
-    backlogBytes: true,
-    minReplicasToWrite: true,
-    minReplicasMaxLag: true,
-    pingPeriodSeconds: true,
-    replicaBufferLimit: true,
-    announceIp: true,
-    announcePort: true,
-  } satisfies Record<keyof ReplicationOptions, true>,
-};
-
-/**
- * Throws `KV_INVALID_ARGUMENT` naming an option `startServer` does not know (at the top level,
- * or inside `tls`, `metrics`, `limits`, `replicaOf` or `replication`; the Store checks `store`).
- */
-export function refuseUnknownServerOptions(options: ServerOptions): void {
-  refuseUnknown(options, SERVER_OPTIONS, '');
-  for (const [name, known] of Object.entries(NESTED_OPTIONS)) {
-    const given: unknown = options[name as keyof ServerOptions];
-    if (typeof given === 'object' && given !== null) refuseUnknown(given, known, `${name}.`);
-  }
-}
-
-function refuseUnknown(given: object, known: object, prefix: string): void {
-  for (const name of Object.keys(given)) {
-    if (!Object.hasOwn(known, name)) {
-      const names = Object.keys(known).join(', ');
-      throw new KvError(
-        'KV_INVALID_ARGUMENT',
-        `unknown option ${prefix}${name} (the options are ${names})`,
-      );
-    }
-  }
 }

@@ -31,12 +31,8 @@ import { ReplicationState } from './replication/replication-state.js';
 import type { StreamSocket } from './replication/stream-socket.js';
 import { DEFAULT_PARSER_LIMITS, defaultMaxBulkBytes } from './resp-parser.js';
 import { ScanCursors } from './scan-cursors.js';
-
-import {
-  type KvdServer,
-  refuseUnknownServerOptions,
-  type ServerOptions,
-} from './server-options.js';
+import { checkServerOptions } from './server-option-checks.js';
+import type { KvdServer, ServerOptions } from './server-options.js';
 
 export type { KvdServer, ServerOptions };
 
@@ -52,12 +48,14 @@ const VERSION = (
 ).version;
 
 /**
- * Opens the Store in `options.dir` and starts serving it. Main thread. Rejects with the Store's
- * `KvError` (`KV_LOCKED` if another process has the directory) or the listen error
- * (`EADDRINUSE`, …); the Store is closed again if listening fails.
+ * Opens the Store in `options.dir` and starts serving it. Main thread. Rejects with
+ * `KV_INVALID_ARGUMENT` for an unknown option or a bad value (before anything opens), the
+ * Store's `KvError` (`KV_LOCKED` if another process has the directory), the listen error
+ * (`EADDRINUSE`, …) or the replica's start-up error; after a failed start nothing stays open
+ * and the directory is free again.
  */
 export async function startServer(options: ServerOptions): Promise<KvdServer> {
-  refuseUnknownServerOptions(options);
+  checkServerOptions(options);
   const log = storeLogger(options.logger).of('server');
   const threadCount = resolveNetworkThreads(options.networkThreads ?? 1, {
     cores: availableParallelism(),
@@ -66,11 +64,11 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
       options.tls === undefined || options.port === false || options.unixPath !== undefined,
   });
   checkNetworkThreads(threadCount);
+  const expected = options.requirepass === undefined ? undefined : digest(options.requirepass);
   const store = await Store.open(options.dir, { logger: options.logger, ...options.store });
   const connections = new Set<Connection>();
   const whenNoClients: (() => void)[] = [];
   const counters = new ServerCounters();
-  const expected = options.requirepass === undefined ? undefined : digest(options.requirepass);
   const connectionOptions: ConnectionOptions = {
     parserLimits: {
       ...DEFAULT_PARSER_LIMITS,
@@ -257,7 +255,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
     return client;
   }
 
-  let listeners: Listeners;
+  let opened: Listeners | undefined;
   let metrics: MetricsEndpoint | undefined;
   try {
     if (options.metrics) {
@@ -278,7 +276,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
         }),
       );
     }
-    listeners = await openListeners(
+    opened = await openListeners(
       {
         host: options.host ?? DEFAULT_HOST,
         port: options.port ?? DEFAULT_PORT,
@@ -288,16 +286,20 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
       },
       onSocket,
     );
+    settings.port = opened.port;
+    settings.unixPath = opened.unixPath;
+    if (options.replicaOf) await replication.startAsReplicaOf(options.replicaOf);
   } catch (cause) {
+    // Nothing stays open after a failed start, and the directory is free again.
+    await replication.close().catch(() => {});
     await metrics?.close();
+    await opened?.close();
     for (const c of connections) c.destroy();
     await threads?.close();
     await store.close();
     throw cause;
   }
-  settings.port = listeners.port;
-  settings.unixPath = listeners.unixPath;
-  if (options.replicaOf) await replication.startAsReplicaOf(options.replicaOf);
+  const listeners: Listeners = opened;
   log.info(
     {
       dir: store.dir,
