@@ -253,8 +253,29 @@ describe('KvdSessionStore under express-session', () => {
     });
   });
 
-  it('refuses a missing store and a bad ttl', () => {
-    expect(() => new KvdSessionStore({} as never)).toThrow(TypeError);
-    expect(() => new KvdSessionStore({ store: {} as SessionBackend, ttl: 0 })).toThrow(RangeError);
+  it('refuses a missing store, an unknown option and a bad value with KV_INVALID_ARGUMENT', () => {
+    const store = {} as SessionBackend;
+    const refused: [unknown, string][] = [
+      [{}, 'needs { store }'],
+      [{ store, ttl: 0 }, 'ttl must be a positive number of ms'],
+      [{ store, ttl: '5' }, 'ttl must be a positive number of ms'],
+      [
+        { store, maxAge: 1 },
+        'unknown option maxAge (the options are store, prefix, ttl, serializer)',
+      ],
+      [{ store, prefix: 1 }, 'prefix must be a string'],
+      [
+        { store, serializer: { stringify: JSON.stringify } },
+        'serializer must have stringify and parse',
+      ],
+    ];
+    for (const [options, message] of refused) {
+      expect(() => new KvdSessionStore(options as never)).toThrow(
+        expect.objectContaining({
+          code: 'KV_INVALID_ARGUMENT',
+          message: expect.stringContaining(message),
+        }),
+      );
+    }
   });
 });

@@ -4,7 +4,14 @@
 
 import { Buffer } from 'node:buffer';
 import session from 'express-session';
-import type { Bytes, RangeKey, RangeKeyValue, RangeOptions, Store } from '../index.js';
+import {
+  type Bytes,
+  KvError,
+  type RangeKey,
+  type RangeKeyValue,
+  type RangeOptions,
+  type Store,
+} from '../index.js';
 
 /** What KvdSessionStore needs of a store: `Store`, or a `RemoteStore` from `spawnStore`. */
 export interface SessionBackend extends Pick<Store, 'get' | 'set' | 'delete' | 'expire' | 'batch'> {
@@ -34,6 +41,14 @@ export interface KvdSessionStoreOptions {
   readonly serializer?: SessionSerializer;
 }
 
+/** The options' names, so a misspelt one is refused. */
+const OPTION_NAMES: Record<keyof KvdSessionStoreOptions, true> = {
+  store: true,
+  prefix: true,
+  ttl: true,
+  serializer: true,
+};
+
 /** Sessions deleted in one batch by `clear()`. */
 const CLEAR_BATCH = 1_000;
 const DAY_MS = 86_400_000;
@@ -55,13 +70,14 @@ export class KvdSessionStore extends session.Store {
   private readonly ttl: number;
   private readonly serializer: SessionSerializer;
 
-  /** Uses `options.store`; see `KvdSessionStoreOptions` for the rest. */
+  /**
+   * Uses `options.store`; see `KvdSessionStoreOptions` for the rest. Throws
+   * `KV_INVALID_ARGUMENT` for a missing store, an unknown option or a bad value.
+   */
   constructor(options: KvdSessionStoreOptions) {
     super();
-    if (options?.store === undefined) throw new TypeError('KvdSessionStore needs { store }');
+    checkOptions(options);
     const ttl = options.ttl ?? DAY_MS;
-    if (!Number.isFinite(ttl) || ttl <= 0)
-      throw new RangeError('ttl must be a positive number of ms');
     this.store = options.store;
     this.prefix = options.prefix ?? 'sess:';
     this.ttl = ttl;
@@ -184,6 +200,31 @@ export class KvdSessionStore extends session.Store {
 }
 
 /** Hands a promise's outcome to a Node-style callback (if there is one). */
+function invalid(message: string): KvError {
+  return new KvError('KV_INVALID_ARGUMENT', `KvdSessionStore: ${message}`);
+}
+
+function checkOptions(options: KvdSessionStoreOptions): void {
+  if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
+  for (const name of Object.keys(options)) {
+    if (!Object.hasOwn(OPTION_NAMES, name))
+      throw invalid(`unknown option ${name} (the options are store, prefix, ttl, serializer)`);
+  }
+  if (typeof options.store !== 'object' || options.store === null)
+    throw invalid('needs { store }: a kvd Store or RemoteStore');
+  if (options.prefix !== undefined && typeof options.prefix !== 'string')
+    throw invalid('prefix must be a string');
+  const ttl = options.ttl;
+  if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0))
+    throw invalid('ttl must be a positive number of ms');
+  const serializer = options.serializer;
+  if (
+    serializer !== undefined &&
+    (typeof serializer?.stringify !== 'function' || typeof serializer.parse !== 'function')
+  )
+    throw invalid('serializer must have stringify and parse');
+}
+
 function settle<T>(promise: Promise<T>, callback: SessionCallback<T> | undefined): void {
   promise.then(
     (result) => callback?.(null, result),
