@@ -6,9 +6,16 @@ import { KvError } from '../shared/errors.js';
 import { recordBytes, TYPE_DELETE, TYPE_PUT } from '../shared/format.js';
 import { byteLength } from '../shared/key-bytes.js';
 import { checkExpiry, checkKey, checkValue } from './input-checks.js';
+import { checkOptionNames } from './op-encoding.js';
 import { LIMITS } from './options.js';
 import type { BatchOp, BatchOptions, Bytes } from './store-types.js';
 import type { EncodedOp, VersionCheck } from './write-queue.js';
+
+/** The options `batch` takes. */
+const BATCH_OPTION_NAMES: readonly string[] = [
+  'ifVersions',
+  'ifAbsentSince',
+] satisfies readonly (keyof BatchOptions)[];
 
 /** The key and value limits in effect. */
 export interface EncodingLimits {
@@ -52,6 +59,7 @@ export function encodeBatch(
   if (!Array.isArray(ops)) {
     throw new KvError('KV_INVALID_ARGUMENT', 'batch takes an array of operations');
   }
+  checkOptionNames(options, BATCH_OPTION_NAMES, 'batch');
   const checks = [
     ...versionChecks(options?.ifVersions, limits),
     ...absenceChecks(options?.ifAbsentSince, limits),

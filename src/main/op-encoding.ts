@@ -1,7 +1,8 @@
 // Owns turning the options of the Store's read-modify-write operations into the writer's
 // operation arguments (src/shared/write-ops.ts): SET's condition flags, EXPIRE's condition
-// flags (refusing combinations Redis refuses), and the checks on INCRBY's delta and EXPIRE's
-// time. Caller's thread; each check throws `KV_INVALID_ARGUMENT`.
+// flags (refusing combinations Redis refuses), the checks on INCRBY's delta and EXPIRE's
+// time, and the refusal of an option a write method does not know (`set`, `setWith`, `batch`).
+// Caller's thread; each check throws `KV_INVALID_ARGUMENT`.
 
 import { KvError } from '../shared/errors.js';
 import {
@@ -15,6 +16,36 @@ import {
   SET_RETURN_PREVIOUS,
 } from '../shared/write-ops.js';
 import type { ExpireCondition, SetWithOptions } from './store-types.js';
+
+/** The options `set` takes. */
+export const SET_OPTION_NAMES: readonly string[] = ['expiresAt'];
+/** The options `setWith` takes. */
+export const SET_WITH_OPTION_NAMES: readonly string[] = [
+  'ifAbsent',
+  'ifPresent',
+  'returnPrevious',
+  'keepExpiry',
+  'expiresAt',
+] satisfies readonly (keyof SetWithOptions)[];
+
+/**
+ * Throws `KV_INVALID_ARGUMENT` unless `options` is undefined or an object whose every own key is
+ * in `known` (a misspelt option, such as `ttl` for `expiresAt`, would otherwise be dropped).
+ */
+export function checkOptionNames(options: unknown, known: readonly string[], method: string): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null) {
+    throw new KvError('KV_INVALID_ARGUMENT', `${method} options must be an object`);
+  }
+  for (const name of Object.keys(options)) {
+    if (!known.includes(name)) {
+      throw new KvError(
+        'KV_INVALID_ARGUMENT',
+        `unknown ${method} option ${name} (the options are ${known.join(', ')})`,
+      );
+    }
+  }
+}
 
 /** The OP_SET flags for `setWith`'s options. */
 export function setWithFlags(options: SetWithOptions): number {

@@ -130,11 +130,15 @@ export class StoreBase {
    * holding only live records (tombstones and expired keys are dropped where no older segment
    * needs them). Resolves once the merges are installed and the old segment files removed.
    * `onProgress` reports bytes read. Rejects with `KV_CLOSED` if the store closes first,
-   * `KV_IO` on a file system error (the old segments then stay in use).
+   * `KV_IO` on a file system error (the old segments then stay in use), `KV_INVALID_ARGUMENT`
+   * if `onProgress` is not a function.
    */
   compact(onProgress?: CompactionProgress): Promise<CompactionResult> {
     try {
       this.checkOpen();
+      if (onProgress !== undefined && typeof onProgress !== 'function') {
+        throw new KvError('KV_INVALID_ARGUMENT', 'compact takes a progress callback or nothing');
+      }
     } catch (error) {
       return Promise.reject(error);
     }
@@ -229,10 +233,13 @@ export class StoreBase {
    * whole value and expiry, deletes, batch ends), in log order, on this thread, in groups as the
    * writer appends them and before the writes are acknowledged. Resolves once it is on, with
    * `since`: the sequence number of the last change before it. Replication is built on it.
-   * Rejects with `KV_CLOSED`.
+   * Rejects with `KV_CLOSED`, or `KV_INVALID_ARGUMENT` if `listener` is not a function.
    */
   async watchChanges(listener: ChangeListener): Promise<ChangeWatch> {
     this.checkOpen();
+    if (typeof listener !== 'function') {
+      throw new KvError('KV_INVALID_ARGUMENT', 'watchChanges takes a listener function');
+    }
     return this.e.changes.watch(listener);
   }
 

@@ -16,7 +16,15 @@ import {
 } from '../shared/write-ops.js';
 import { checkPut, encodeBatch, encodePut } from './batch-encoding.js';
 import { PromisedRead, PromisedSet } from './call-targets.js';
-import { checkDelta, checkExpiresAt, expireFlags, setWithFlags } from './op-encoding.js';
+import {
+  checkDelta,
+  checkExpiresAt,
+  checkOptionNames,
+  expireFlags,
+  SET_OPTION_NAMES,
+  SET_WITH_OPTION_NAMES,
+  setWithFlags,
+} from './op-encoding.js';
 import type { StoreOptions } from './options.js';
 import type { ReadTarget } from './read-queue.js';
 import { StoreBase } from './store-base.js';
@@ -63,6 +71,8 @@ export class Store extends StoreBase {
   set(key: Bytes, value: Bytes, options?: SetOptions): Promise<void> {
     // Not `async`: the hot write path saves a promise and a microtask per call.
     return new Promise((resolve, reject) => {
+      // An option set misspelt (`ttl` for `expiresAt`) must not write a key that never expires.
+      if (options !== undefined) checkOptionNames(options, SET_OPTION_NAMES, 'set');
       this.setFor(new PromisedSet(resolve, reject), key, value, options?.expiresAt ?? 0);
     });
   }
@@ -228,6 +238,7 @@ export class Store extends StoreBase {
    */
   setWith(key: Bytes, value: Bytes, options: SetWithOptions = {}): Promise<SetWithResult> {
     return this.operation(() => {
+      checkOptionNames(options, SET_WITH_OPTION_NAMES, 'setWith');
       const op = encodePut(key, value, options.expiresAt ?? 0, this.e.options);
       return this.e.writes.enqueueOperation(
         OP_SET,

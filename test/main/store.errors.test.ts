@@ -161,6 +161,32 @@ describe('Store errors', () => {
     });
   });
 
+  it("rejects a write method's unknown option or a bad callback with KV_INVALID_ARGUMENT, writing nothing", async () => {
+    await withStore(BASE, async (store) => {
+      const refused: [Promise<unknown>, string][] = [
+        [
+          store.set('k', 'v', untyped({ ttl: 1000 })),
+          'unknown set option ttl (the options are expiresAt)',
+        ],
+        [store.setWith('k', 'v', untyped({ nx: true })), 'unknown setWith option nx'],
+        [store.set('k', 'v', untyped('soon')), 'set options must be an object'],
+        [
+          store.batch([{ type: 'set', key: 'k', value: 'v' }], untyped({ ifVersion: [] })),
+          'unknown batch option ifVersion',
+        ],
+        [store.compact(untyped({ onProgress: () => {} })), 'compact takes a progress callback'],
+        [store.watchChanges(untyped('listener')), 'watchChanges takes a listener function'],
+      ];
+      for (const [promise, message] of refused) {
+        const error = await expectRejectsWith(promise, 'KV_INVALID_ARGUMENT', `${message}: `);
+        expect(error.message).toContain(message);
+      }
+      expect(store.getSync('k')).toBeUndefined();
+      await store.set('k', 'v', { expiresAt: Date.now() + 60_000 });
+      expect(store.expirySync('k')).toBeGreaterThan(Date.now());
+    });
+  });
+
   it('rejects invalid options with KV_INVALID_ARGUMENT and leaves the directory unlocked', async () => {
     const dir = await makeTempDir('options');
     const bad: Record<string, unknown>[] = [
