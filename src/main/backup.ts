@@ -12,6 +12,7 @@ import { basename, dirname, join, resolve as resolvePath, sep } from 'node:path'
 import { ioError, KvError } from '../shared/errors.js';
 import { faultPoint } from '../shared/fault-points.js';
 import { parseSegmentFileName } from '../shared/format.js';
+import { makeDirectorySync } from '../shared/make-directory.js';
 import { claimLeftover, lockStaging, STAGING_LOCK_FILE, type StagingLock } from './staging-lock.js';
 import type { StoreEngine } from './store-engine.js';
 
@@ -91,7 +92,7 @@ export async function backupStore(
   let lock: StagingLock | undefined;
   try {
     try {
-      await mkdir(parent, { recursive: true });
+      makeDirectorySync(parent);
       await removeLeftovers(parent, basename(target));
       await mkdir(staging);
       lock = lockStaging(staging);

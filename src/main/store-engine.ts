@@ -2,12 +2,12 @@
 // stop in: the directory lock, the writer worker (which recovers the index), the reader pool,
 // this thread's RecordReader, the read and write queues and the compactor.
 
-import { mkdirSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { Piscina } from 'piscina';
 import { ioError, type KvError } from '../shared/errors.js';
 import { IndexTable } from '../shared/index-table.js';
 import type { Logger } from '../shared/logger.js';
+import { makeDirectorySync } from '../shared/make-directory.js';
 import type { WriterOpened } from '../shared/messages.js';
 import { RecordReader } from '../shared/record-reader.js';
 import { VersionLog } from '../shared/version-log.js';
@@ -81,7 +81,7 @@ export async function startEngine(
   const resolved = resolveOptions(options);
   const absolute = resolvePath(dir);
   try {
-    mkdirSync(absolute, { recursive: true });
+    makeDirectorySync(absolute);
   } catch (error) {
     throw ioError(`cannot create ${absolute}`, error);
   }

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { fileMaps } from '../shared/file-map.js';
+import { makeDirectorySync } from '../shared/make-directory.js';
 
 /** How a file is opened: `r` read, `r+` read-write, `w` create or truncate, `wx` create new. */
 export type OpenMode = 'r' | 'r+' | 'w' | 'wx';
@@ -120,9 +121,7 @@ export const nodeFileSystem: FileSystem = {
   rename: (from, to) => fs.renameSync(from, to),
   unlink: (path) => fs.unlinkSync(path),
   readdir: (dir) => fs.readdirSync(dir),
-  mkdir: (dir) => {
-    fs.mkdirSync(dir, { recursive: true });
-  },
+  mkdir: (dir) => makeDirectorySync(dir),
   exists: (path) => fs.existsSync(path),
   syncDirectory: (dir) => {
     const fd = fs.openSync(dir, 'r');

@@ -3,7 +3,7 @@
 // runs, end of input without EXIT, and the directory lock. Synchronises on process events only.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -429,9 +429,22 @@ describe('kvd compact (built binary)', () => {
     expect(after.stdout).toBe('2\n(integer) 0\n');
   });
 
-  it('fails with a clear error and exit code 1 when the store cannot be opened', async () => {
-    const run = await runCli(['compact', '--dir', '/etc/passwd/x']);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^\(error\) KV_IO: cannot create/);
+  it('the offline tools refuse a directory that holds no store, creating nothing', async () => {
+    const empty = await tempDir();
+    const missing = join(empty, 'typo');
+    const runs: [string[], RegExp][] = [
+      [['compact', '--dir', missing], /it does not exist; check --dir/],
+      [['compact', '--dir', empty], /it holds no segment files; check --dir/],
+      [['compact', '--dir', '/etc/passwd/x'], /it cannot be read \(ENOTDIR\)/],
+      [['repair', '--dir', missing], /it does not exist/],
+      [['backup', '--dir', missing, '--to', join(empty, 'copy')], /it does not exist/],
+    ];
+    for (const [args, why] of runs) {
+      const run = await runCli(args);
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stderr).toMatch(/^\(error\) KV_INVALID_ARGUMENT: no kvd store in /);
+      expect(run.stderr).toMatch(why);
+    }
+    expect(await readdir(empty)).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@
 
 import { type Command, InvalidArgumentError } from 'commander';
 import { type BackupResult, KvError } from '../index.js';
+import { checkStoreExists } from './existing-store.js';
 
 /** The parsed flags of `kvd backup`. */
 interface BackupFlags {
@@ -57,6 +58,7 @@ async function backupMain(flags: BackupFlags): Promise<number> {
   const { Store } = await import('../index.js');
   let store: Awaited<ReturnType<typeof Store.open>> | undefined;
   try {
+    checkStoreExists(flags.dir);
     store = await Store.open(flags.dir, {
       compaction: { auto: false },
       logger: true, // JSON lines on stderr at KVD_LOG_LEVEL (default warn here)

@@ -4,6 +4,7 @@
 
 import type { Command } from 'commander';
 import { KvError } from '../index.js';
+import { checkStoreExists } from './existing-store.js';
 import { progressBar } from './progress-bar.js';
 
 /**
@@ -34,6 +35,7 @@ async function compactMain(dir: string): Promise<number> {
   const bar = progressBar('compacting', process.stderr, terminal);
   const recovering = progressBar('recovering', process.stderr, terminal);
   try {
+    checkStoreExists(dir);
     store = await Store.open(dir, {
       compaction: { auto: false, bytesPerSecond: 0 },
       logger: true, // JSON lines on stderr at KVD_LOG_LEVEL (default warn here)

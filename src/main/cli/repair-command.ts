@@ -5,6 +5,7 @@
 
 import type { Command } from 'commander';
 import { KvError, type RepairReport } from '../index.js';
+import { checkStoreExists } from './existing-store.js';
 import { progressBar } from './progress-bar.js';
 
 /**
@@ -35,6 +36,7 @@ async function repairMain(dir: string, json: boolean): Promise<number> {
   const { Store } = await import('../index.js');
   const recovering = progressBar('recovering', process.stderr, process.stderr.isTTY === true);
   try {
+    checkStoreExists(dir);
     const store = await Store.open(dir, {
       repair: true,
       compaction: { auto: false },
