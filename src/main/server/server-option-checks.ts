@@ -61,8 +61,6 @@ const BUFFER_LIMIT: Shape<ReplicaBufferLimit> = {
   softSeconds: true,
 };
 
-const GIB = 1024 * 1024 * 1024;
-
 function invalid(message: string): KvError {
   return new KvError('KV_INVALID_ARGUMENT', message);
 }
@@ -91,7 +89,7 @@ export function checkServerOptions(options: ServerOptions): void {
   integer(o, 'maxPendingReplies', 1, 1_000_000, '');
   if (o.limits !== undefined) {
     const limits = shaped(o.limits, LIMITS, 'limits.');
-    for (const name of Object.keys(LIMITS)) integer(limits, name, 1, GIB, 'limits.');
+    for (const name of Object.keys(LIMITS)) integer(limits, name, 1, 2 ** 32, 'limits.');
   }
   if (o.store !== undefined && (typeof o.store !== 'object' || o.store === null))
     throw invalid('store must be an object of Store options');
