@@ -169,4 +169,25 @@ describe('shareStore / connectSharedStore', () => {
     shareStore(store, child);
     expect((await stdoutOf(child)).trim()).toBe('KV_INVALID_ARGUMENT');
   });
+
+  it('refuses something other than a Store and a channel with KV_INVALID_ARGUMENT', async () => {
+    const store = await openStore();
+    const child = fork(fixturePath('shared-store-child.mjs'), ['connect-only'], {
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    });
+    children.push(child);
+    const refused = (call: () => unknown, message: string): void => {
+      expect(call).toThrow(
+        expect.objectContaining({
+          code: 'KV_INVALID_ARGUMENT',
+          message: expect.stringContaining(message),
+        }),
+      );
+    };
+    refused(() => shareStore(store, undefined as never), 'takes a channel to a child');
+    refused(() => shareStore(store, {} as never), 'takes a channel to a child');
+    refused(() => shareStore({} as Store, child), 'takes an open Store first');
+    child.kill();
+  });
 });

@@ -2,7 +2,7 @@
 // a forked child's (or a node:cluster worker's) requests from this process's store, and
 // connectSharedStore is that child's RemoteStore for it.
 
-import { KvError, type Store, serializeError } from '../index.js';
+import { KvError, Store, serializeError } from '../index.js';
 import { RemoteStore } from './ipc-client.js';
 import { performRequest } from './ipc-dispatch.js';
 import { parentLink } from './ipc-link.js';
@@ -30,8 +30,19 @@ export interface StoreChannel {
  * store. The channel must use `serialization: 'advanced'` (`fork`'s option, or
  * `cluster.setupPrimary({ serialization: 'advanced' })`) so that bytes travel as bytes. Other
  * messages on the channel are left to the application. Call on the thread that opened `store`.
+ * Throws `KV_INVALID_ARGUMENT` if `store` is not a Store or `channel` has no send, on and off.
  */
 export function shareStore(store: Store, channel: StoreChannel): () => void {
+  if (!(store instanceof Store)) {
+    throw new KvError('KV_INVALID_ARGUMENT', 'shareStore takes an open Store first');
+  }
+  const methods = channel as unknown as Record<string, unknown> | null | undefined;
+  if (!['send', 'on', 'off'].every((name) => typeof methods?.[name] === 'function')) {
+    throw new KvError(
+      'KV_INVALID_ARGUMENT',
+      'shareStore takes a channel to a child (a ChildProcess or a cluster Worker) second',
+    );
+  }
   const listener = (message: unknown): void => {
     if (!isIpcEnvelope(message) || !('op' in message.kvdStore)) return;
     const request: IpcRequest = message.kvdStore;
