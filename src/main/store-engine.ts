@@ -4,7 +4,7 @@
 
 import { resolve as resolvePath } from 'node:path';
 import type { Piscina } from 'piscina';
-import { ioError, type KvError } from '../shared/errors.js';
+import { ioError, KvError } from '../shared/errors.js';
 import { IndexTable } from '../shared/index-table.js';
 import type { Logger } from '../shared/logger.js';
 import { makeDirectorySync } from '../shared/make-directory.js';
@@ -78,6 +78,10 @@ export async function startEngine(
   options: StoreOptions | undefined,
   onWriterFailure: (error: KvError) => void,
 ): Promise<StoreEngine> {
+  // '' would resolve to the working directory, a store nobody asked for.
+  if (typeof dir !== 'string' || dir === '') {
+    throw new KvError('KV_INVALID_ARGUMENT', 'the store directory must be a non-empty string');
+  }
   const resolved = resolveOptions(options);
   const absolute = resolvePath(dir);
   try {

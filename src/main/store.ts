@@ -55,7 +55,8 @@ export class Store extends StoreBase {
    * Opens (creating if needed) the store in `dir`: locks the directory, starts the writer
    * (which recovers the index from the log) and the reader pool. Throws `KV_LOCKED` if another
    * live process or Store has it open, `KV_CORRUPTION` if a sealed segment is damaged,
-   * `KV_INVALID_ARGUMENT` for bad options, `KV_IO` for file system errors.
+   * `KV_INVALID_ARGUMENT` for bad options or a `dir` that is not a non-empty string (`''`
+   * would be the working directory), `KV_IO` for file system errors.
    */
   static async open(dir: string, options?: StoreOptions): Promise<Store> {
     let store: Store | undefined;

@@ -187,7 +187,7 @@ describe('Store errors', () => {
     });
   });
 
-  it('rejects invalid options with KV_INVALID_ARGUMENT and leaves the directory unlocked', async () => {
+  it('rejects invalid options or a directory that is not a non-empty string with KV_INVALID_ARGUMENT, leaving the directory unlocked', async () => {
     const dir = await makeTempDir('options');
     const bad: Record<string, unknown>[] = [
       { durability: 'sometimes' },
@@ -210,6 +210,13 @@ describe('Store errors', () => {
         Store.open(dir, untyped<StoreOptions>(options)),
         'KV_INVALID_ARGUMENT',
         `${JSON.stringify(options)}: `,
+      );
+    }
+    for (const where of ['', 5, undefined]) {
+      await expectRejectsWith(
+        Store.open(untyped<string>(where), BASE),
+        'KV_INVALID_ARGUMENT',
+        `Store.open(${String(where)}): `,
       );
     }
     const store = await Store.open(dir, BASE);
