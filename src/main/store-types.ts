@@ -30,7 +30,7 @@ export type BatchOp =
 export interface SetWithOptions {
   /** Write only if the key has no value (NX). */
   ifAbsent?: boolean;
-  /** Write only if the key has a value (XX). */
+  /** Write only if the key has a value (XX). With `ifAbsent` too, nothing is ever written. */
   ifPresent?: boolean;
   /** Answer the value the key had (GET). */
   returnPrevious?: boolean;

@@ -1,7 +1,8 @@
 // Owns the typed messages between the daemon's main thread and its network threads
 // (src/workers/network-thread.ts): a client's socket moving between them by fd, the few
 // connection-setup commands a network thread has the main thread run for a client it keeps,
-// CLIENT KILL, the clients' state, shutdown, and the counters a network thread publishes in shared memory for INFO.
+// CLIENT KILL, the clients' state, shutdown, and the counters a network thread publishes in
+// shared memory for INFO.
 
 import type { RespParserLimits } from '../main/server/resp-parser.js';
 import { COMMAND_LATENCY_BOUNDS } from './command-latency-bounds.js';

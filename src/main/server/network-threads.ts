@@ -1,8 +1,9 @@
 // Owns the daemon's network threads (`networkThreads` > 1): starting them, giving them newly
 // accepted clients in turn with the main thread (a socket moves by a copy of its fd), taking a
 // client back when it sends anything but a GET, a read of THREAD_COMMANDS or a connection-setup
-// request, and standing for the clients they serve in CLIENT LIST, CLIENT KILL, `allClients`, INFO's client
-// count and counters, the metrics, and maxclients; and what `networkThreads: 'auto'` stands for.
+// request, and standing for the clients they serve in CLIENT LIST, CLIENT KILL, `allClients`,
+// INFO's client count and counters, the metrics, and maxclients; and what `networkThreads:
+// 'auto'` stands for.
 //
 // Why: a GET-only load is bound by one thread's socket work, and the machine has cores left
 // (bench/ANALYSIS.md, "How much of the two cores each server uses"). Every other command, and
