@@ -119,7 +119,7 @@ describe('CONFIG', () => {
       ],
       [
         ['appendfsync', 'sometimes'],
-        "ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: always, everysec, no",
+        "ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: everysec, always, no",
       ],
       [
         ['appendfsync', 'no', 'appendfsync', 'always'],

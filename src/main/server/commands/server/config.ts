@@ -94,8 +94,8 @@ async function configSet(ctx: CommandContext, args: readonly Buffer[]): Promise<
   const [name, value] = pairs[0]!;
   const mode = DURABILITY_MODES.find((m) => m === keyword(value));
   if (mode === undefined) {
-    const modes = DURABILITY_MODES.join(', ');
-    return setFailed(name, `argument(s) must be one of the following: ${modes}`);
+    // In Redis's order (its enum's), so the text is Redis's to the byte.
+    return setFailed(name, 'argument(s) must be one of the following: everysec, always, no');
   }
   await ctx.store.setDurability(mode);
   ctx.server.settings.durability = mode;
