@@ -16,6 +16,7 @@ import {
   SET_RETURN_PREVIOUS,
 } from '../shared/write-ops.js';
 import type { ExpireCondition, SetWithOptions } from './store-types.js';
+import { refuseUnknown } from './unknown-options.js';
 
 /** The options `set` takes. */
 export const SET_OPTION_NAMES: readonly string[] = ['expiresAt'];
@@ -37,14 +38,7 @@ export function checkOptionNames(options: unknown, known: readonly string[], met
   if (typeof options !== 'object' || options === null) {
     throw new KvError('KV_INVALID_ARGUMENT', `${method} options must be an object`);
   }
-  for (const name of Object.keys(options)) {
-    if (!known.includes(name)) {
-      throw new KvError(
-        'KV_INVALID_ARGUMENT',
-        `unknown ${method} option ${name} (the options are ${known.join(', ')})`,
-      );
-    }
-  }
+  refuseUnknown(options, known, '', `${method} option`);
 }
 
 /** The OP_SET flags for `setWith`'s options. */

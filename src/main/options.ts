@@ -17,6 +17,7 @@ import { fileMaps, fileMapsStatus } from '../shared/file-map.js';
 import { LOG_LEVELS, type Logger } from '../shared/logger.js';
 import type { Durability } from '../shared/messages.js';
 import type { ReadMode } from '../shared/segment-fds.js';
+import { refuseUnknown } from './unknown-options.js';
 
 // Durability and ReadMode are defined where the threads' shared code needs them (src/shared:
 // workers never import src/main) and reach the public API through this module, so each keeps
@@ -310,16 +311,6 @@ function resolveCompaction(given: CompactionOptions | undefined): Required<Compa
   }
   checkCompaction(c);
   return c;
-}
-
-/** Throws `KV_INVALID_ARGUMENT` naming the first key of `given` that `known` lacks. */
-function refuseUnknown(given: object, known: object, prefix: string): void {
-  for (const name of Object.keys(given)) {
-    if (!Object.hasOwn(known, name)) {
-      const names = Object.keys(known).join(', ');
-      throw invalid(`unknown option ${prefix}${name} (the options are ${names})`);
-    }
-  }
 }
 
 function checkCompaction(c: Required<CompactionOptions>): void {

@@ -4,6 +4,7 @@
 // CLIENT KILL, the clients' state, shutdown, and the counters a network thread publishes in
 // shared memory for INFO.
 
+import type { ConnectionInfo } from '../main/server/connection-options.js';
 import type { RespParserLimits } from '../main/server/resp-parser.js';
 import { COMMAND_LATENCY_BOUNDS } from './command-latency-bounds.js';
 import type { ReaderInit } from './messages.js';
@@ -75,20 +76,11 @@ export function commandCounter(command: number, field: number): number {
 }
 
 /**
- * What a network thread knows of one of its clients, for `KvdServer.allClients` (the main
- * thread's session for the client adds its address and name). The fields mean what
- * `ConnectionInfo`'s of the same names mean.
+ * What a network thread knows of one of its clients, for `KvdServer.allClients`: a
+ * `ConnectionInfo` but for what the main thread's session for the client adds (its address and
+ * name, and which thread serves it).
  */
-export interface NetworkClientState {
-  readonly id: number;
-  readonly pendingReplies: number;
-  readonly inFlight: number;
-  readonly paused: boolean;
-  readonly outputBlocked: boolean;
-  readonly outputBytes: number;
-  readonly inputBytes: number;
-  readonly inputBufferBytes: number;
-}
+export type NetworkClientState = Omit<ConnectionInfo, 'address' | 'name' | 'thread'>;
 
 /** From the main thread to a network thread. */
 export type ToNetworkThread =

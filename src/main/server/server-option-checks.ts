@@ -5,6 +5,7 @@
 
 import { LOG_LEVELS } from '../../shared/logger.js';
 import { KvError } from '../index.js';
+import { refuseUnknown } from '../unknown-options.js';
 import type { ReplicaBufferLimit } from './replication/replica-peer.js';
 import type { MasterAddress, ReplicationOptions } from './replication/replication-state.js';
 import type { RespParserLimits } from './resp-parser.js';
@@ -145,12 +146,7 @@ function checkReplication(r: Record<string, unknown>): void {
 function shaped(value: unknown, known: object, prefix: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw invalid(`${prefix.slice(0, -1) || 'options'} must be an object`);
-  for (const name of Object.keys(value)) {
-    if (!Object.hasOwn(known, name)) {
-      const names = Object.keys(known).join(', ');
-      throw invalid(`unknown option ${prefix}${name} (the options are ${names})`);
-    }
-  }
+  refuseUnknown(value, known, prefix);
   return value as Record<string, unknown>;
 }
 
