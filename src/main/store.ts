@@ -152,7 +152,10 @@ export class Store extends StoreBase {
     return present === true;
   }
 
-  /** Deletes `key`; resolves with whether it existed. Rejects like `set`. */
+  /**
+   * Deletes `key`; resolves with whether it existed (a key whose expiry has passed did not, as
+   * for `get`). Rejects like `set`.
+   */
   async delete(key: Bytes): Promise<boolean> {
     this.checkOpen();
     this.checkKey(key);

@@ -136,7 +136,9 @@ export class IndexPublisher {
    * Publishes the records `b[start, end)` just appended at `at.offset` of segment `at.handle`,
    * in order: each put points its key at its record, each tombstone removes its key (and is
    * accounted as a tombstone), batch commits and sync marks change nothing. Calls `existed`
-   * with the record's number in the range when it replaced or removed a live key.
+   * with the record's number in the range when it replaced or removed a live key: one whose
+   * expiry had not passed (an expired key no read has deleted yet does not exist, as in Redis,
+   * where DEL of it answers 0).
    */
   publishRecords(
     b: Uint8Array,
@@ -148,6 +150,7 @@ export class IndexPublisher {
     let record = 0;
     let ahead = 0;
     let aheadCount = 0;
+    const now = Date.now();
     for (let p = start; p < end; record++) {
       if (ahead === aheadCount) {
         aheadCount = this.hashAhead(b, p, end);
@@ -166,14 +169,22 @@ export class IndexPublisher {
       if (type === TYPE_PUT) {
         const loc = { handle: at.handle, offset: at.offset + (p - start), length };
         const seq = recordSeq(b, p);
-        if (this.putTagged(tag, b, keyStart, keyLength, loc, recordExpiresAt(b, p), seq))
-          existed(record);
+        if (this.putTagged(tag, b, keyStart, keyLength, loc, recordExpiresAt(b, p), seq)) {
+          if (this.matchedLiveAt(now)) existed(record);
+        }
       } else if (type === TYPE_DELETE) {
-        if (this.removeTagged(tag, b, keyStart, keyLength, recordSeq(b, p))) existed(record);
+        if (this.removeTagged(tag, b, keyStart, keyLength, recordSeq(b, p))) {
+          if (this.matchedLiveAt(now)) existed(record);
+        }
         this.segments.addTombstone(at.handle, length);
       }
       p += length;
     }
+  }
+
+  /** Whether the record the last key check matched had not expired at `now`. */
+  private matchedLiveAt(now: number): boolean {
+    return this.matchedExpiresAt === 0 || this.matchedExpiresAt > now;
   }
 
   /** The tags `hashAhead` computed, by place in its group. */

@@ -153,6 +153,29 @@ describe('expired keys leave the index', () => {
     }
   });
 
+  it('deleting a key whose expiry has passed, not yet deleted, resolves false: it did not exist', async () => {
+    const dir = await makeTempDir('expiry-delete');
+    const store = await Store.open(dir, {
+      readers: 1,
+      durability: 'no',
+      compaction: { auto: false },
+      expiryCycleMs: 0,
+    });
+    try {
+      const soon = Date.now() + 50;
+      await store.set('gone', 'v', { expiresAt: soon });
+      await store.set('stays', 'v');
+      await pollUntil('the key expires', () => Date.now() > soon + 5, 5_000);
+      expect((await store.stats()).keys).toBe(2); // still in the index: nothing read it
+      // As Redis's DEL of such a key answers 0.
+      expect(await store.delete('gone')).toBe(false);
+      expect(await store.delete('stays')).toBe(true);
+      expect((await store.stats()).keys).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('the active expiry cycle deletes 100,000 expired keys nobody reads within seconds; a merge gives back their disk', async () => {
     const dir = await makeTempDir('expiry-active');
     const store = await Store.open(dir, {
