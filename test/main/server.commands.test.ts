@@ -24,8 +24,12 @@ describe('counters and read-modify-write commands', () => {
     const exact = shared.connect({ stringNumbers: true });
     expect(await exact.incr('n')).toBe('9223372036854775807');
     expect(await redis.get('n')).toBe('9223372036854775807');
-    await expect(redis.incr('n')).rejects.toThrow(/^ERR value is not an integer or out of range/);
+    await expect(redis.incr('n')).rejects.toThrow(/^ERR increment or decrement would overflow$/);
     expect(await redis.get('n')).toBe('9223372036854775807'); // unchanged
+    await redis.set('low', '-2');
+    await expect(redis.call('INCRBY', 'low', '-9223372036854775807')).rejects.toThrow(
+      /^ERR increment or decrement would overflow$/,
+    );
     await redis.set('text', 'abc');
     await expect(redis.incr('text')).rejects.toThrow('ERR value is not an integer or out of range');
     await expect(redis.call('INCRBY', 'n', '1.5')).rejects.toThrow(
@@ -137,6 +141,13 @@ describe('counters and read-modify-write commands', () => {
     );
     await expect(redis.call('EXPIRE', 'c', '10', 'SOON')).rejects.toThrow(
       'ERR Unsupported option SOON',
+    );
+    // Redis's order: an option's error before the time's.
+    await expect(redis.call('EXPIRE', 'c', 'soon', 'SOON')).rejects.toThrow(
+      'ERR Unsupported option SOON',
+    );
+    await expect(redis.call('PEXPIRE', 'c', '1.5', 'GT', 'LT')).rejects.toThrow(
+      'ERR GT and LT options at the same time are not compatible',
     );
   });
 

@@ -90,7 +90,7 @@ describe('GETEX', () => {
     expect(await redis.exists('gx')).toBe(0);
   });
 
-  it('refuses conflicting or malformed options, before looking at the key', async () => {
+  it('refuses conflicting or malformed options before looking at the key, a bad time after', async () => {
     const redis = connect();
     await redis.set('gx2', 'v', 'EX', 100);
     for (const options of [
@@ -107,13 +107,19 @@ describe('GETEX', () => {
     await expect(redis.call('GETEX', 'gx2', 'EX', 'ten')).rejects.toThrow(
       'ERR value is not an integer or out of range',
     );
-    for (const key of ['gx2', 'no-such-key']) {
-      await expect(redis.call('GETEX', key, 'EX', '0')).rejects.toThrow(
-        "ERR invalid expire time in 'getex' command",
-      );
-      await expect(redis.call('GETEX', key, 'PXAT', '-1')).rejects.toThrow(
-        "ERR invalid expire time in 'getex' command",
-      );
+    await expect(redis.call('GETEX', 'gx2', 'EX', '0')).rejects.toThrow(
+      "ERR invalid expire time in 'getex' command",
+    );
+    await expect(redis.call('GETEX', 'gx2', 'PXAT', '-1')).rejects.toThrow(
+      "ERR invalid expire time in 'getex' command",
+    );
+    // As in Redis, the time is judged only for a key that exists: a missing one answers null.
+    for (const time of [
+      ['EX', '0'],
+      ['PXAT', '-1'],
+      ['EX', 'ten'],
+    ]) {
+      expect(await redis.call('GETEX', 'no-such-key', ...time)).toBeNull();
     }
     await expect(redis.call('GETEX')).rejects.toThrow(
       "ERR wrong number of arguments for 'getex' command",

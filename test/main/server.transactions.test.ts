@@ -142,6 +142,27 @@ describe('errors while queueing fail the transaction', () => {
       '+QUEUED\r\n',
       EXECABORT,
     ]);
+    // So does a container's unknown subcommand, or a subcommand's wrong arity, as in Redis.
+    expect(
+      await raw(c, ['MULTI'], ['SET', 'f:e', '5'], ['OBJECT', 'BAD', 'f:e'], ['EXEC']),
+    ).toEqual([
+      '+OK\r\n',
+      '+QUEUED\r\n',
+      "-ERR unknown subcommand 'BAD'. Try OBJECT HELP.\r\n",
+      EXECABORT,
+    ]);
+    for (const [command, error] of [
+      [['OBJECT', 'ENCODING'], "-ERR wrong number of arguments for 'object|encoding' command\r\n"],
+      [['CLIENT', 'NOSUCH'], "-ERR unknown subcommand 'NOSUCH'. Try CLIENT HELP.\r\n"],
+      [['CONFIG', 'GET'], "-ERR wrong number of arguments for 'config|get' command\r\n"],
+      [['COMMAND', 'COUNT', 'x'], "-ERR wrong number of arguments for 'command|count' command\r\n"],
+    ] as const) {
+      expect(await raw(c, ['MULTI'], [...command], ['EXEC'])).toEqual([
+        '+OK\r\n',
+        error,
+        EXECABORT,
+      ]);
+    }
     // Even EXEC with an argument counts: the transaction stays open and is then refused.
     expect(await raw(c, ['MULTI'], ['SET', 'f:d', '4'], ['EXEC', 'now'], ['EXEC'])).toEqual([
       '+OK\r\n',
@@ -149,7 +170,7 @@ describe('errors while queueing fail the transaction', () => {
       "-ERR wrong number of arguments for 'exec' command\r\n",
       EXECABORT,
     ]);
-    expect((await c.call('EXISTS', 'f:a', 'f:b', 'f:c', 'f:d')).raw).toBe(':0\r\n');
+    expect((await c.call('EXISTS', 'f:a', 'f:b', 'f:c', 'f:d', 'f:e')).raw).toBe(':0\r\n');
     // EXECABORT ended the transaction.
     expect((await c.call('EXEC')).raw).toBe('-ERR EXEC without MULTI\r\n');
   });

@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import { ClientSession } from './client-session.js';
 import type { CommandContext, ConnectionStore, ServerContext } from './command-context.js';
 import { countCall, countRefused } from './command-stats.js';
-import { errorReply, unknownCommand, wrongArity } from './commands/arguments.js';
+import { errorReply, subcommandRefusal, unknownCommand, wrongArity } from './commands/arguments.js';
 import { arityAllows, type CommandKind } from './commands/command-spec.js';
 import { heldByTransaction } from './commands/transactions/queueing.js';
 import type { ConnectionInfo, ConnectionOptions } from './connection-options.js';
@@ -260,6 +260,8 @@ export class Connection implements RequestOwner, Pumpable {
     } else if (!arityAllows(spec.arity, args.length)) {
       early = wrongArity(spec.name);
       countRefused(this.server.commandStats.of(spec.name));
+    } else if (spec.subcommands) {
+      early = subcommandRefusal(spec.name, spec.subcommands, args);
     }
     const request = new Request(this, args, spec, early, this.session.protocol);
     this.replies.push(request);

@@ -6,7 +6,10 @@ import { Buffer } from 'node:buffer';
 import { KvError, type Logger } from '../../index.js';
 import { error, type RespValue } from '../resp-value.js';
 
-export { keyword } from './keyword.js';
+import { arityAllows } from './command-spec.js';
+import { keyword } from './keyword.js';
+
+export { keyword };
 
 /** `-ERR wrong number of arguments for '<name>' command` (name as in the table, lower case). */
 export function wrongArity(name: string): RespValue {
@@ -40,14 +43,38 @@ export function unknownSubcommand(container: string, sub: Uint8Array): RespValue
   );
 }
 
+/** The store's `KV_NOT_INTEGER` message for an INCRBY whose result would pass 64 bits. */
+const OVERFLOW_MESSAGE = 'increment or decrement would overflow';
+/** Redis's `-ERR increment or decrement would overflow`. */
+const INCREMENT_OVERFLOW = error(`ERR ${OVERFLOW_MESSAGE}`);
+
+/**
+ * Redis's refusal of a container's subcommand (`args[1]`) that `subcommands` (each one's arity)
+ * does not know, or whose arity `args` does not meet; undefined if it may run (or `args` names
+ * no subcommand).
+ */
+export function subcommandRefusal(
+  container: string,
+  subcommands: ReadonlyMap<string, number>,
+  args: readonly Buffer[],
+): RespValue | undefined {
+  if (args.length < 2) return undefined;
+  const sub = keyword(args[1]!);
+  const arity = subcommands.get(sub);
+  if (arity === undefined) return unknownSubcommand(container, args[1]!);
+  return arityAllows(arity, args.length) ? undefined : wrongArity(`${container}|${sub}`);
+}
+
 /**
  * The error reply for a failed handler: a `KvError` as `-CODE message` (but `KV_NOT_INTEGER` as
- * Redis's `-ERR value is not an integer or out of range`); anything else is a bug,
+ * Redis's `-ERR value is not an integer or out of range`, or its `-ERR increment or decrement
+ * would overflow` for a result past 64 bits); anything else is a bug,
  * logged to `log` and answered `-ERR internal error`.
  */
 export function errorReply(cause: unknown, log: Logger): RespValue {
   // INCR and friends on a non-integer: Redis's own words, which clients recognise.
-  if (cause instanceof KvError && cause.code === 'KV_NOT_INTEGER') return NOT_AN_INTEGER;
+  if (cause instanceof KvError && cause.code === 'KV_NOT_INTEGER')
+    return cause.message === OVERFLOW_MESSAGE ? INCREMENT_OVERFLOW : NOT_AN_INTEGER;
   if (cause instanceof KvError) return error(`${cause.code} ${cause.message}`);
   log.error({ err: cause }, 'command failed unexpectedly');
   return error('ERR internal error (see the server log)');

@@ -55,6 +55,13 @@ export interface CommandSpec {
   readonly handler: CommandHandler;
   /** Served without a promise per request when present (GET, plain SET). */
   readonly direct?: DirectForm;
+  /**
+   * A container's subcommands (CLIENT, CONFIG, COMMAND, OBJECT), lower case, each with its arity
+   * (the container and the subcommand counted). The connection refuses an unknown subcommand or
+   * a wrong arity before the command runs or is queued (`subcommandRefusal`), as Redis does, so
+   * such a request inside MULTI fails the transaction.
+   */
+  readonly subcommands?: ReadonlyMap<string, number>;
   /** One line on what it does, for COMMAND DOCS (a generic line when absent). */
   readonly summary?: string;
 }

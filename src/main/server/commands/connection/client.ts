@@ -3,8 +3,8 @@
 
 import type { CommandContext } from '../../command-context.js';
 import { array, bulkOrNull, error, integer, OK, type RespValue, simple } from '../../resp-value.js';
-import { keyword, unknownSubcommand, wrongArity } from '../arguments.js';
-import { arityAllows, type CommandSpec, NO_KEYS } from '../command-spec.js';
+import { keyword, subcommandRefusal } from '../arguments.js';
+import { type CommandSpec, NO_KEYS } from '../command-spec.js';
 import { clientKill, clientList } from './client-kill.js';
 import { INVALID_CLIENT_NAME, isValidClientName } from './client-name.js';
 
@@ -87,6 +87,11 @@ const SUBCOMMANDS = new Map<string, Subcommand>([
   ['help', { arity: 2, run: () => array(HELP.map(simple)) }],
 ]);
 
+/** Each subcommand's arity (CLIENT and the subcommand counted). */
+const ARITIES: ReadonlyMap<string, number> = new Map(
+  [...SUBCOMMANDS].map(([name, sub]) => [name, sub.arity]),
+);
+
 /** CLIENT. */
 export const clientCommand: CommandSpec = {
   name: 'client',
@@ -94,11 +99,9 @@ export const clientCommand: CommandSpec = {
   flags: ['no-script', 'loading', 'stale'],
   kind: 'none',
   keys: NO_KEYS,
+  subcommands: ARITIES,
   handler: (ctx, args) => {
-    const name = keyword(args[1]!);
-    const sub = SUBCOMMANDS.get(name);
-    if (!sub) return unknownSubcommand('client', args[1]!);
-    if (!arityAllows(sub.arity, args.length)) return wrongArity(`client|${name}`);
-    return sub.run(ctx, args);
+    const refused = subcommandRefusal('client', ARITIES, args);
+    return refused ?? SUBCOMMANDS.get(keyword(args[1]!))!.run(ctx, args);
   },
 };

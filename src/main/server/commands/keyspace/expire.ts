@@ -53,10 +53,11 @@ function expireCommand(
     keys: [1, 1, 1],
     summary,
     handler: (ctx, args) => {
-      const amount = parseInteger(args[2]!);
-      if (amount === undefined) return NOT_AN_INTEGER;
+      // Redis's order: the options' errors before the time's.
       const conditions = parseConditions(args.slice(3));
       if (!Array.isArray(conditions)) return conditions;
+      const amount = parseInteger(args[2]!);
+      if (amount === undefined) return NOT_AN_INTEGER;
       let at = amount * unitMs;
       if (!absolute) at += BigInt(Date.now());
       if (at > BigInt(Number.MAX_SAFE_INTEGER) || at < -BigInt(Number.MAX_SAFE_INTEGER)) {

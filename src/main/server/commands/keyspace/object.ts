@@ -7,7 +7,7 @@
 import { parseInteger } from '../../../index.js';
 import type { CommandContext } from '../../command-context.js';
 import { array, bulk, error, integer, NULL, type RespValue, simple } from '../../resp-value.js';
-import { keyword, unknownSubcommand, wrongArity } from '../arguments.js';
+import { keyword, subcommandRefusal } from '../arguments.js';
 import type { CommandSpec } from '../command-spec.js';
 
 /** Longest string Redis stores as `embstr` (one allocation with its header). */
@@ -40,14 +40,20 @@ function stringEncoding(value: Buffer): string {
   return value.length <= EMBSTR_MAX_BYTES ? 'embstr' : 'raw';
 }
 
-const SUBCOMMANDS = new Set(['encoding', 'refcount', 'idletime', 'freq']);
+/** Each subcommand's arity (OBJECT and the subcommand counted). */
+const SUBCOMMANDS: ReadonlyMap<string, number> = new Map([
+  ['encoding', 3],
+  ['refcount', 3],
+  ['idletime', 3],
+  ['freq', 3],
+  ['help', 2],
+]);
 
 function object(ctx: CommandContext, args: readonly Buffer[]): RespValue {
+  const refused = subcommandRefusal('object', SUBCOMMANDS, args);
+  if (refused) return refused;
   const sub = keyword(args[1]!);
-  if (sub === 'help')
-    return args.length === 2 ? array(HELP.map(simple)) : wrongArity('object|help');
-  if (!SUBCOMMANDS.has(sub)) return unknownSubcommand('object', args[1]!);
-  if (args.length !== 3) return wrongArity(`object|${sub}`);
+  if (sub === 'help') return array(HELP.map(simple));
   const value = ctx.store.getSync(args[2]!);
   if (value === undefined) return NULL;
   switch (sub) {
@@ -70,5 +76,6 @@ export const objectCommand: CommandSpec = {
   kind: 'read',
   keys: [2, 2, 1],
   handler: object,
+  subcommands: SUBCOMMANDS,
   summary: 'Inspects the internals of a key: ENCODING, REFCOUNT, IDLETIME, FREQ.',
 };

@@ -4,8 +4,8 @@
 
 import type { CommandContext } from '../../command-context.js';
 import { array, bulk, integer, map, type RespValue, simple } from '../../resp-value.js';
-import { keyword, SYNTAX_ERROR, unknownSubcommand, wrongArity } from '../arguments.js';
-import { arityAllows, type CommandSpec, NO_KEYS } from '../command-spec.js';
+import { keyword, SYNTAX_ERROR, subcommandRefusal } from '../arguments.js';
+import { type CommandSpec, NO_KEYS } from '../command-spec.js';
 import { commandDocs, commandInfo } from './command-docs.js';
 
 const NULL_ARRAY: RespValue = { kind: 'null-array' };
@@ -41,10 +41,9 @@ function command(ctx: CommandContext, args: readonly Buffer[]): RespValue {
   const table = ctx.server.commands;
   const describe = (spec: CommandSpec): RespValue => commandInfo(spec, groupOf(ctx, spec.name));
   if (args.length === 1) return array([...table.values()].map(describe));
+  const refused = subcommandRefusal('command', ARITIES, args);
+  if (refused) return refused;
   const sub = keyword(args[1]!);
-  const arity = ARITIES.get(sub);
-  if (arity === undefined) return unknownSubcommand('command', args[1]!);
-  if (!arityAllows(arity, args.length)) return wrongArity(`command|${sub}`);
   switch (sub) {
     case 'count':
       return integer(table.size);
@@ -82,5 +81,6 @@ export const commandCommand: CommandSpec = {
   kind: 'none',
   keys: NO_KEYS,
   handler: command,
+  subcommands: ARITIES,
   summary: 'Returns detailed information about the commands of the server.',
 };

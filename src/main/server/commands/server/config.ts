@@ -8,8 +8,8 @@ import type { Durability } from '../../../index.js';
 import type { CommandContext } from '../../command-context.js';
 import { globMatch } from '../../glob.js';
 import { array, bulk, error, map, OK, type RespValue, simple } from '../../resp-value.js';
-import { keyword, SYNTAX_ERROR, unknownSubcommand, wrongArity } from '../arguments.js';
-import { arityAllows, type CommandSpec, NO_KEYS } from '../command-spec.js';
+import { keyword, SYNTAX_ERROR, subcommandRefusal } from '../arguments.js';
+import { type CommandSpec, NO_KEYS } from '../command-spec.js';
 
 const HELP = [
   'CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
@@ -31,6 +31,7 @@ const ARITIES: ReadonlyMap<string, number> = new Map([
   ['set', -4],
   ['resetstat', 2],
   ['rewrite', 2],
+  ['help', 2],
 ]);
 
 const DURABILITY_MODES: readonly Durability[] = ['always', 'everysec', 'no'];
@@ -111,12 +112,10 @@ async function configResetstat(ctx: CommandContext): Promise<RespValue> {
 }
 
 function config(ctx: CommandContext, args: readonly Buffer[]): RespValue | Promise<RespValue> {
+  const refused = subcommandRefusal('config', ARITIES, args);
+  if (refused) return refused;
   const sub = keyword(args[1]!);
-  if (sub === 'help')
-    return args.length === 2 ? array(HELP.map(simple)) : wrongArity('config|help');
-  const arity = ARITIES.get(sub);
-  if (arity === undefined) return unknownSubcommand('config', args[1]!);
-  if (!arityAllows(arity, args.length)) return wrongArity(`config|${sub}`);
+  if (sub === 'help') return array(HELP.map(simple));
   switch (sub) {
     case 'get':
       return configGet(ctx, args);
@@ -137,5 +136,6 @@ export const configCommand: CommandSpec = {
   kind: 'none',
   keys: NO_KEYS,
   handler: config,
+  subcommands: ARITIES,
   summary: 'Reads settings (GET), sets appendfsync (SET), resets INFO statistics (RESETSTAT).',
 };

@@ -1,7 +1,8 @@
 // GETEX key [EX s | PX ms | EXAT s | PXAT ms | PERSIST]: answers the value (null if none) and
-// sets or removes its expiry; a time already past deletes the key. With an option it rewrites
-// the key through atomicallyInTurn() (value and new expiry in one conditioned batch), so the
-// value answered is the one whose expiry changed.
+// sets or removes its expiry; a time already past deletes the key. As in Redis, the time is
+// judged only once the key is found: a missing key answers null even to a bad time. With an
+// option it rewrites the key through atomicallyInTurn() (value and new expiry in one
+// conditioned batch), so the value answered is the one whose expiry changed.
 
 import type { BatchOp } from '../../../index.js';
 import type { CommandContext } from '../../command-context.js';
@@ -42,15 +43,14 @@ async function getex(ctx: CommandContext, args: readonly Buffer[]): Promise<Resp
   const parsed = parseOptions(args);
   if (!('action' in parsed)) return parsed;
   const now = Date.now();
-  let at = 0;
-  if (parsed.action === 'expire') {
-    const expiry = expiryFromArgument('getex', parsed.option, parsed.amount, now);
-    if (typeof expiry !== 'number') return expiry;
-    at = expiry;
-  }
+  // As in Redis, a bad time is refused only for a key that exists: a missing one answers null.
+  const expiry =
+    parsed.action === 'expire' ? expiryFromArgument('getex', parsed.option, parsed.amount, now) : 0;
   const key = args[1]!;
   return atomicallyInTurn(ctx.store, [key], ([entry]) => {
     if (entry === undefined) return { writes: [], reply: NULL };
+    if (typeof expiry !== 'number') return { writes: [], reply: expiry };
+    const at = expiry;
     const reply = bulk(entry.value);
     let writes: BatchOp[] = [];
     if (parsed.action === 'expire') {
