@@ -184,7 +184,7 @@ describe('WriterService: writing and reading back', () => {
     ]);
   });
 
-  it('treats expired records as absent but still counts them live until overwritten', async () => {
+  it('treats expired records as absent (an overwrite or delete of one finds no key) but still counts them live until overwritten', async () => {
     const dir = await tempDir('expiry');
     const w = await OpenWriter.open(dir);
     try {
@@ -197,8 +197,11 @@ describe('WriterService: writing and reading back', () => {
       expect(w.get('old')).toBeUndefined();
       expect(w.get('new')).toBe('here');
       const r = await w.write([{ put: 'old', value: 'back' }]);
-      expect([...r.outcomes]).toEqual([WRITE_OK_EXISTED]);
+      // The expired key did not exist: a put over it is a new key (as SET over it in Redis).
+      expect([...r.outcomes]).toEqual([WRITE_OK]);
       expect(w.get('old')).toBe('back');
+      await w.write([{ put: 'brief', value: 'v', expiresAt: past }]);
+      expect([...(await w.write([{ del: 'brief' }])).outcomes]).toEqual([WRITE_OK]);
     } finally {
       await w.close();
     }
