@@ -175,10 +175,11 @@ const command: fc.Arbitrary<string[]> = fc.oneof(
   cmd(fc.constantFrom('ECHO', 'PING'), maybe(cmd(value))),
   cmd(word('OBJECT'), maybe(cmd(fc.constantFrom('ENCODING', 'REFCOUNT', 'IDLETIME')))),
   cmd(word('DBSIZE')),
-  cmd(fc.constantFrom('MULTI', 'EXEC', 'DISCARD', 'UNWATCH')),
+  cmd(fc.constantFrom('MULTI', 'EXEC', 'DISCARD', 'UNWATCH', 'RESET')),
   cmd(word('WATCH'), keys),
   // A wrong arity for some of the above.
   cmd(fc.constantFrom('GET', 'SET', 'INCRBY', 'GETRANGE', 'RENAME', 'LCS', 'SETBIT'), key),
+  cmd(fc.constantFrom('MULTI', 'EXEC', 'DISCARD', 'RESET'), key),
   cmd(fc.constantFrom('MSET', 'MSETNX'), key, value, key),
 );
 
@@ -256,19 +257,24 @@ async function chosenDifference(
 }
 
 /** Commands that open, end or watch for a transaction. */
-const TRANSACTION_COMMANDS = new Set(['multi', 'exec', 'discard', 'watch', 'unwatch']);
+const TRANSACTION_COMMANDS = new Set(['multi', 'exec', 'discard', 'watch', 'unwatch', 'reset']);
 
 /** Both servers, each with one raw client in the protocol the test chose. */
 interface Pair {
   readonly kvd: RespClient;
   readonly redis: RespClient;
+  /** The protocol the sequences start in (a RESET in one goes back to RESP2). */
+  readonly protocol: 2 | 3;
 }
 
-/** Empties both servers, after leaving any transaction and watch the last sequence left open. */
+/**
+ * Empties both servers, after leaving any transaction, watch or subscription the last sequence
+ * left open and going back to the pair's protocol.
+ */
 async function reset(pair: Pair): Promise<void> {
   for (const client of [pair.kvd, pair.redis]) {
-    client.send(encodeCommand(['DISCARD']));
-    client.send(encodeCommand(['UNWATCH']));
+    client.send(encodeCommand(['RESET']));
+    client.send(encodeCommand(['HELLO', String(pair.protocol)]));
     client.send(encodeCommand(['FLUSHALL']));
     for (let i = 0; i < 3; i++) await client.reply();
   }
@@ -292,8 +298,10 @@ function toSend(commands: readonly string[][], pipelined: boolean): string[][] {
     if ((open || pipelined) && isBitRange(name, args)) return false;
     if (pipelined && name === 'dbsize') return false;
     if (open && NOT_QUEUED.has(name)) return false;
-    if (name === 'multi') open = true;
-    if (name === 'exec' || name === 'discard') open = false;
+    // A wrong arity fails MULTI, DISCARD and RESET, but still ends the transaction for EXEC.
+    if (name === 'multi' && args.length === 1) open = true;
+    if (name === 'exec' || ((name === 'discard' || name === 'reset') && args.length === 1))
+      open = false;
     return true;
   });
 }
@@ -335,7 +343,7 @@ async function firstDifference(
     const name = args[0]!.toLowerCase();
     if (queued === undefined) {
       if (name === 'multi' && theirs.type !== 'error') queued = [];
-    } else if (name === 'exec' || name === 'discard') {
+    } else if (name === 'exec' || ((name === 'discard' || name === 'reset') && args.length === 1)) {
       queued = undefined;
     } else if (theirs.type === 'simple' && theirs.value === 'QUEUED') {
       queued.push(args);
@@ -364,9 +372,9 @@ describe.runIf(hasRedisServer())('the daemon against redis-server, command by co
     const pair = {
       kvd: await RespClient.connect(kvd.port),
       redis: await RespClient.connect(redis.socket),
+      protocol,
     };
     clients.push(pair.kvd, pair.redis);
-    if (protocol === 3) for (const client of Object.values(pair)) await client.call('HELLO', '3');
     return pair;
   }
 
@@ -402,6 +410,7 @@ describe.runIf(hasRedisServer())('a network thread against redis-server', () => 
     writer = {
       kvd: await RespClient.connect(kvd.port),
       redis: await RespClient.connect(redis.socket),
+      protocol: 2,
     };
     clients.push(writer.kvd, writer.redis);
   });

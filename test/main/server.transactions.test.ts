@@ -163,12 +163,12 @@ describe('errors while queueing fail the transaction', () => {
         EXECABORT,
       ]);
     }
-    // Even EXEC with an argument counts: the transaction stays open and is then refused.
+    // EXEC with an argument is refused as Redis refuses it, and discards the transaction.
     expect(await raw(c, ['MULTI'], ['SET', 'f:d', '4'], ['EXEC', 'now'], ['EXEC'])).toEqual([
       '+OK\r\n',
       '+QUEUED\r\n',
-      "-ERR wrong number of arguments for 'exec' command\r\n",
-      EXECABORT,
+      "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n",
+      '-ERR EXEC without MULTI\r\n',
     ]);
     expect((await c.call('EXISTS', 'f:a', 'f:b', 'f:c', 'f:d', 'f:e')).raw).toBe(':0\r\n');
     // EXECABORT ended the transaction.

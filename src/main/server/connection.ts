@@ -6,7 +6,12 @@ import type { Socket } from 'node:net';
 import { ClientSession } from './client-session.js';
 import type { CommandContext, ConnectionStore, ServerContext } from './command-context.js';
 import { countCall, countRefused } from './command-stats.js';
-import { errorReply, subcommandRefusal, unknownCommand, wrongArity } from './commands/arguments.js';
+import {
+  arityRefusal,
+  errorReply,
+  subcommandRefusal,
+  unknownCommand,
+} from './commands/arguments.js';
 import { arityAllows, type CommandKind } from './commands/command-spec.js';
 import { heldByTransaction } from './commands/transactions/queueing.js';
 import type { ConnectionInfo, ConnectionOptions } from './connection-options.js';
@@ -258,7 +263,7 @@ export class Connection implements RequestOwner, Pumpable {
       early = unknownCommand(args);
       this.server.commandStats.unknownCalls++;
     } else if (!arityAllows(spec.arity, args.length)) {
-      early = wrongArity(spec.name);
+      early = arityRefusal(spec.name);
       countRefused(this.server.commandStats.of(spec.name));
     } else if (spec.subcommands) {
       early = subcommandRefusal(spec.name, spec.subcommands, args);

@@ -73,6 +73,14 @@ export class PubSub {
     return { kind: 'sequence', items: replies };
   }
 
+  /** Unsubscribes `session` from every channel and pattern, answering nothing (RESET). */
+  leaveAll(session: ClientSession): void {
+    const s = session.subscriptions;
+    if (!s) return;
+    for (const key of [...s.channels]) this.drop(session, key, false);
+    for (const key of [...s.patterns]) this.drop(session, key, true);
+  }
+
   /** Delivers `message` on `channel` to every listener; answers how many got it. */
   publish(channel: Buffer, message: Buffer): number {
     let receivers = 0;
@@ -153,7 +161,6 @@ export class PubSub {
   }
 }
 
-/** Subscriptions of a session, channels and patterns. */
 /** How many channels and patterns `session` listens to. */
 export function subscriptionCount(session: ClientSession): number {
   return count(session);

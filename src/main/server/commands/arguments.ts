@@ -36,6 +36,18 @@ export function unknownCommand(args: readonly Uint8Array[]): RespValue {
   );
 }
 
+/**
+ * Redis's refusal of a request for `name` whose argument count its arity does not allow: the
+ * wrong-arity error, but for EXEC `-EXECABORT Transaction discarded because of: …`, as Redis
+ * answers it (the transaction, if one is open, is discarded: queueing.ts).
+ */
+export function arityRefusal(name: string): RespValue {
+  const refusal = `wrong number of arguments for '${name}' command`;
+  return error(
+    name === 'exec' ? `EXECABORT Transaction discarded because of: ${refusal}` : `ERR ${refusal}`,
+  );
+}
+
 /** Redis's reply to an unknown subcommand of `container` (CLIENT, COMMAND). */
 export function unknownSubcommand(container: string, sub: Uint8Array): RespValue {
   return error(

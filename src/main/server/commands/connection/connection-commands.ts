@@ -9,6 +9,7 @@ import { echoCommand } from './echo.js';
 import { helloCommand } from './hello.js';
 import { pingCommand } from './ping.js';
 import { quitCommand } from './quit.js';
+import { resetCommand } from './reset.js';
 import { selectCommand } from './select.js';
 
 /** The connection family, registered by `command-table.ts`. */
@@ -19,5 +20,6 @@ export const CONNECTION_COMMANDS: readonly CommandSpec[] = [
   helloCommand,
   pingCommand,
   quitCommand,
+  resetCommand,
   selectCommand,
 ];

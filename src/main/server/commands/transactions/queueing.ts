@@ -39,7 +39,9 @@ export function queueInTransaction(
   const transaction = session.transaction;
   if (!transaction.open) return undefined;
   if (early !== undefined || spec === undefined) {
-    transaction.fail();
+    // EXEC refused (a wrong arity) discards the transaction, as Redis's EXECABORT says.
+    if (spec?.name === 'exec') transaction.end();
+    else transaction.fail();
     return early;
   }
   if (ACT_AT_ONCE.has(spec.name)) return undefined;
