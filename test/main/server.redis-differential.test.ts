@@ -112,7 +112,7 @@ const bitRange = maybe(
 );
 
 /** One command of the families compared, arguments included (some of wrong arity). */
-const command: fc.Arbitrary<string[]> = fc.oneof(
+const oneCommand: fc.Arbitrary<string[]> = fc.oneof(
   cmd(word('SET'), key, value, setOptions),
   cmd(word('GET'), key),
   cmd(word('GETDEL'), key),
@@ -181,6 +181,11 @@ const command: fc.Arbitrary<string[]> = fc.oneof(
   cmd(fc.constantFrom('GET', 'SET', 'INCRBY', 'GETRANGE', 'RENAME', 'LCS', 'SETBIT'), key),
   cmd(fc.constantFrom('MULTI', 'EXEC', 'DISCARD', 'RESET'), key),
   cmd(fc.constantFrom('MSET', 'MSETNX'), key, value, key),
+);
+/** A command, or COMMAND GETKEYS of one (the key positions cluster clients route by). */
+const command: fc.Arbitrary<string[]> = fc.oneof(
+  { weight: 9, arbitrary: oneCommand },
+  { weight: 1, arbitrary: oneCommand.map((args) => ['COMMAND', 'GETKEYS', ...args]) },
 );
 
 /** Replies whose numbers depend on the clock: both servers must agree only on their kind. */

@@ -97,7 +97,7 @@ describe('kvd serve with redis-cli', () => {
     );
   });
 
-  it('answers COMMAND, CONFIG GET, SELECT and STATS', async () => {
+  it('answers COMMAND (GETKEYS too), CONFIG GET, SELECT and STATS', async () => {
     const count = Number((await redisCli(server.port, ['COMMAND', 'COUNT'])).trim());
     expect(count).toBeGreaterThan(15);
     expect(await redisCli(server.port, ['COMMAND', 'DOCS', 'nosuch'])).toBe('\n');
@@ -110,6 +110,29 @@ describe('kvd serve with redis-cli', () => {
     expect(await redisCli(server.port, ['CONFIG', 'SET', 'x', 'y'])).toBe(
       "ERR Unknown option or number of arguments for CONFIG SET - 'x'\n\n",
     );
+    // kvd evicts nothing: what job queues (BullMQ) check before they trust a server.
+    expect(await redisCli(server.port, ['CONFIG', 'GET', 'maxmemory*'])).toBe(
+      'maxmemory\n0\nmaxmemory-policy\nnoeviction\n',
+    );
+    expect(await redisCli(server.port, ['INFO', 'memory'])).toMatch(
+      /\r\nmaxmemory_policy:noeviction\r\n/,
+    );
+    // COMMAND GETKEYS: the key positions, as cluster clients route by them.
+    expect(await redisCli(server.port, ['COMMAND', 'GETKEYS', 'MSET', 'a', '1', 'b', '2'])).toBe(
+      'a\nb\n',
+    );
+    expect(await redisCli(server.port, ['COMMAND', 'GETKEYS', 'OBJECT', 'ENCODING', 'k'])).toBe(
+      'k\n',
+    );
+    for (const [request, error] of [
+      [['NOSUCH', 'a'], 'Invalid command specified'],
+      [['PING', 'a'], 'The command has no key arguments'],
+      [['GET', 'a', 'b'], 'Invalid number of arguments specified for command'],
+    ] as const) {
+      expect(await redisCli(server.port, ['COMMAND', 'GETKEYS', ...request])).toBe(
+        `ERR ${error}\n\n`,
+      );
+    }
     expect(await redisCli(server.port, ['SELECT', '0'])).toBe('OK\n');
     expect(await redisCli(server.port, ['SELECT', '1'])).toBe('ERR DB index is out of range\n\n');
     const stats = JSON.parse(await redisCli(server.port, ['STATS'])) as { keys: number };
@@ -223,7 +246,7 @@ describe('kvd serve with ioredis', () => {
     expect((await redis.getBuffer('big'))!.length).toBe(limit);
   });
 
-  it('names the connection (CLIENT SETNAME/GETNAME/ID) and selects db 0 only', async () => {
+  it('names the connection (CLIENT SETNAME/GETNAME/ID/INFO) and selects db 0 only', async () => {
     const redis = ioredis(server.port, { connectionName: 'worker-1' });
     expect(await redis.client('GETNAME')).toBe('worker-1');
     expect(await redis.client('SETNAME', 'worker-2')).toBe('OK');
@@ -237,6 +260,11 @@ describe('kvd serve with ioredis', () => {
     await expect(redis.call('CLIENT', 'NOPE')).rejects.toThrow(
       "ERR unknown subcommand 'NOPE'. Try CLIENT HELP.",
     );
+    // CLIENT INFO: this client's CLIENT LIST line.
+    const line = String(await redis.call('CLIENT', 'INFO'));
+    expect(line).toMatch(new RegExp(`^id=${id} addr=127\\.0\\.0\\.1:\\d+ .* name=worker-2 .*\\n$`));
+    expect(await redis.call('CLIENT', 'NO-EVICT', 'on')).toBe('OK'); // kvd evicts no client
+    await expect(redis.call('CLIENT', 'NO-EVICT', 'maybe')).rejects.toThrow('ERR syntax error');
     expect(await redis.select(0)).toBe('OK');
     await expect(redis.select(3)).rejects.toThrow('ERR DB index is out of range');
     await expect(redis.call('SELECT', 'x')).rejects.toThrow(

@@ -140,6 +140,11 @@ function describe(session: ClientSession, now: number): string {
   ].join(' ');
 }
 
+/** CLIENT INFO: the CLIENT LIST line of the client that asks. */
+export function clientInfo(ctx: CommandContext): RespValue {
+  return bulk(`${describe(ctx.client, Date.now())}\n`);
+}
+
 /** CLIENT LIST [TYPE type] [ID id ...] */
 export function clientList(ctx: CommandContext, args: readonly Buffer[]): RespValue {
   let sessions = [...ctx.server.sessions()];

@@ -1,11 +1,11 @@
-// CLIENT SETNAME | GETNAME | ID | SETINFO | KILL | LIST | HELP: the connection's own name, id and
-// library info, and the other clients (client-kill.ts).
+// CLIENT SETNAME | GETNAME | ID | INFO | SETINFO | NO-EVICT | KILL | LIST | HELP: the connection's
+// own name, id, state and library info, and the other clients (client-kill.ts).
 
 import type { CommandContext } from '../../command-context.js';
 import { array, bulkOrNull, error, integer, OK, type RespValue, simple } from '../../resp-value.js';
-import { keyword, subcommandRefusal } from '../arguments.js';
+import { keyword, SYNTAX_ERROR, subcommandRefusal } from '../arguments.js';
 import { type CommandSpec, NO_KEYS } from '../command-spec.js';
-import { clientKill, clientList } from './client-kill.js';
+import { clientInfo, clientKill, clientList } from './client-kill.js';
 import { INVALID_CLIENT_NAME, isValidClientName } from './client-name.js';
 
 type Subcommand = {
@@ -20,6 +20,8 @@ const HELP = [
   '    Return the name of the current connection.',
   'ID',
   '    Return the ID of the current connection.',
+  'INFO',
+  '    Return information about the current client connection.',
   'SETNAME <name>',
   '    Assign the name <name> to the current connection.',
   'SETINFO <LIB-NAME|LIB-VER> <value>',
@@ -44,6 +46,8 @@ const HELP = [
   '      Skip killing current connection (default: yes).',
   'LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> ...]',
   '    Return information about client connections.',
+  'NO-EVICT (ON|OFF)',
+  '    Protection against client eviction: kvd evicts no client, so this changes nothing.',
   'HELP',
   '    Print this help.',
 ];
@@ -80,6 +84,15 @@ const SUBCOMMANDS = new Map<string, Subcommand>([
         else ctx.client.libVersion = value.toString('latin1');
         return OK;
       },
+    },
+  ],
+  ['info', { arity: 2, run: clientInfo }],
+  [
+    'no-evict',
+    {
+      arity: 3,
+      // kvd evicts no client (it has no maxmemory-clients), so either setting is already true.
+      run: (_ctx, args) => (['on', 'off'].includes(keyword(args[2]!)) ? OK : SYNTAX_ERROR),
     },
   ],
   ['kill', { arity: -3, run: clientKill }],

@@ -3,9 +3,9 @@
 // derived from its spec and family (command-docs.ts), so commands added later are described too.
 
 import type { CommandContext } from '../../command-context.js';
-import { array, bulk, integer, map, type RespValue, simple } from '../../resp-value.js';
+import { array, bulk, error, integer, map, type RespValue, simple } from '../../resp-value.js';
 import { keyword, SYNTAX_ERROR, subcommandRefusal } from '../arguments.js';
-import { type CommandSpec, NO_KEYS } from '../command-spec.js';
+import { arityAllows, type CommandSpec, NO_KEYS } from '../command-spec.js';
 import { commandDocs, commandInfo } from './command-docs.js';
 
 const NULL_ARRAY: RespValue = { kind: 'null-array' };
@@ -15,6 +15,7 @@ const ARITIES: ReadonlyMap<string, number> = new Map([
   ['list', -2],
   ['info', -2],
   ['docs', -2],
+  ['getkeys', -4],
   ['help', 2],
 ]);
 const HELP = [
@@ -29,6 +30,8 @@ const HELP = [
   '    Return details about multiple commands.',
   'DOCS [<command-name> ...]',
   '    Return documentation details about multiple commands.',
+  'GETKEYS <full-command>',
+  '    Return the keys from a full Redis command.',
   'HELP',
   '    Print this help.',
 ];
@@ -68,9 +71,26 @@ function command(ctx: CommandContext, args: readonly Buffer[]): RespValue {
       }
       return map(entries);
     }
+    case 'getkeys':
+      return commandKeys(table.get(keyword(args[2]!)), args.slice(2));
     default:
       return array(HELP.map(simple));
   }
+}
+
+/** COMMAND GETKEYS: the keys `request` (a full command) names, by its spec's key positions. */
+function commandKeys(spec: CommandSpec | undefined, request: readonly Buffer[]): RespValue {
+  // A container is looked up with its subcommand (OBJECT ENCODING), as Redis does.
+  const arity = spec?.subcommands ? spec.subcommands.get(keyword(request[1]!)) : spec?.arity;
+  if (!spec || arity === undefined) return error('ERR Invalid command specified');
+  const [first, last, step] = spec.keys;
+  if (first === 0) return error('ERR The command has no key arguments');
+  if (!arityAllows(arity, request.length))
+    return error('ERR Invalid number of arguments specified for command');
+  const end = last < 0 ? request.length + last : last;
+  const keys: RespValue[] = [];
+  for (let i = first; i <= end && i < request.length; i += step) keys.push(bulk(request[i]!));
+  return array(keys);
 }
 
 /** COMMAND. */

@@ -45,6 +45,9 @@ function parameters(ctx: CommandContext): [string, string][] {
     ['bind', s.host ?? ''],
     ['databases', '1'],
     ['maxclients', String(s.maxClients)],
+    // kvd keeps values on disk and evicts nothing: no memory limit, no eviction policy.
+    ['maxmemory', '0'],
+    ['maxmemory-policy', 'noeviction'],
     ['port', String(s.port ?? 0)],
     ['proto-max-bulk-len', String(s.maxBulkBytes)],
     ['save', ''],

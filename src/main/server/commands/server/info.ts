@@ -85,6 +85,8 @@ function sectionFields(section: Section, ctx: CommandContext, stats: StoreStats)
         ['used_memory_human', `${(used / 1024 / 1024).toFixed(2)}M`],
         ['used_memory_rss', memory.rss],
         ['maxmemory', 0],
+        // kvd keeps values on disk and evicts nothing (job queues such as BullMQ check this).
+        ['maxmemory_policy', 'noeviction'],
         ['kvd_index_bytes', stats.indexBytes],
         ['kvd_index_bytes_per_key', stats.indexBytesPerKey.toFixed(2)],
         // What the idle daemon gave back (README, "Memory"): C heap trims, full collections.
