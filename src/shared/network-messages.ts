@@ -46,6 +46,9 @@ export const THREAD_COMMANDS = [
   'pexpiretime',
   'bitcount',
   'bitpos',
+  'lcs',
+  'bitfield_ro',
+  'dbsize',
 ] as const;
 
 // Each thread's slot of float64 counters: the keys it found and did not find, then one block per

@@ -1,6 +1,7 @@
 // Owns the read commands a network thread answers from its own reader besides plain GETs (MGET,
 // EXISTS, TOUCH, STRLEN, TYPE, TTL, PTTL, EXPIRETIME, PEXPIRETIME, GETRANGE, SUBSTR, GETBIT,
-// BITCOUNT, BITPOS), replied to in RESP2 exactly as the main thread replies; whether the main
+// BITCOUNT, BITPOS, LCS, BITFIELD_RO, DBSIZE), replied to in RESP2 exactly as the main thread
+// replies (the same pure functions compute both); whether the main
 // thread must answer one instead (a wrong arity, an argument it would refuse, a key over
 // `maxKeyBytes`, a read that threw); and the bulk-string reply encoding the thread's GETs share.
 
@@ -12,7 +13,11 @@ import {
   parseBitPos,
 } from '../main/server/commands/bits/bit-queries.js';
 import { bitAt } from '../main/server/commands/bits/bit-string.js';
+import { applyFieldOps, parseFieldOps } from '../main/server/commands/bits/bitfield-ops.js';
+import { lcsReply, parseLcsRequest } from '../main/server/commands/strings/lcs-reply.js';
 import { substringRange } from '../main/server/commands/strings/substring-range.js';
+import { array, type RespValue } from '../main/server/resp-value.js';
+import { RespWriter } from '../main/server/resp-writer.js';
 import type { IndexTable } from '../shared/index-table.js';
 import { KEY_GROUP } from '../shared/key-groups.js';
 import { THREAD_COMMANDS } from '../shared/network-messages.js';
@@ -24,11 +29,13 @@ export const NULL_REPLY = Buffer.from('$-1\r\n');
 const EMPTY_REPLY = Buffer.from('$0\r\n\r\n');
 const CRLF_BYTES = 2;
 const STRING_REPLY = Buffer.from('+string\r\n');
+const EMPTY = Buffer.alloc(0);
 const NONE_REPLY = Buffer.from('+none\r\n');
 
 /** Places in THREAD_COMMANDS (network-messages.ts). */
 export const COMMAND_GET = THREAD_COMMANDS.indexOf('get');
 const COMMAND_MGET = THREAD_COMMANDS.indexOf('mget');
+const COMMAND_LCS = THREAD_COMMANDS.indexOf('lcs');
 /**
  * Each command's arity, its name included, as the main thread's table gives it: n exactly, or
  * −n for n or more.
@@ -48,9 +55,19 @@ const ARITY: ReadonlyMap<string, number> = new Map([
   ['getbit', 3],
   ['bitcount', -2],
   ['bitpos', -3],
+  ['lcs', -3],
+  ['bitfield_ro', -2],
+  ['dbsize', 1],
 ]);
 /** The commands whose arguments are all keys (the others have one key, the first). */
 const KEY_LISTS: ReadonlySet<string> = new Set(['mget', 'exists', 'touch']);
+
+/** The keys `args` (a command of ARITY) names. */
+function keysOf(name: string, args: readonly Buffer[]): readonly Buffer[] {
+  if (KEY_LISTS.has(name)) return args.slice(1);
+  if (name === 'lcs') return args.slice(1, 3);
+  return name === 'dbsize' ? [] : args.slice(1, 2);
+}
 
 /** Whether `name` (lower case) is one of the commands `ThreadCommands` answers. */
 export function isThreadCommand(name: string): boolean {
@@ -71,6 +88,9 @@ export interface ThreadAnswer {
 
 /** The thread's answers to the commands of THREAD_COMMANDS but GET. Network thread only. */
 export class ThreadCommands {
+  /** Encodes the replies that are more than one value (LCS, BITFIELD_RO). */
+  private readonly writer = new RespWriter();
+
   constructor(
     private readonly reader: RecordReader,
     private readonly index: IndexTable,
@@ -88,7 +108,7 @@ export class ThreadCommands {
   answer(name: string, args: readonly Buffer[]): ThreadAnswer | undefined {
     const arity = ARITY.get(name) ?? 0;
     if (arity === 0 || (arity > 0 ? args.length !== arity : args.length < -arity)) return undefined;
-    const keys = KEY_LISTS.has(name) ? args.slice(1) : args.slice(1, 2);
+    const keys = keysOf(name, args);
     for (const key of keys) if (key.length > this.maxKeyBytes) return undefined;
     const command = THREAD_COMMANDS.indexOf(name as (typeof THREAD_COMMANDS)[number]);
     const key = keys[0]!;
@@ -144,6 +164,18 @@ export class ThreadCommands {
           const value = this.reader.get(key);
           return answered(integerReply(bitPosOf(value, request)), value !== undefined);
         }
+        case 'lcs':
+          return this.lcs(args);
+        case 'bitfield_ro': {
+          // A SET or INCRBY (refused by BITFIELD_RO) or a bad argument: the main thread answers.
+          const plan = parseFieldOps(this.maxBulkBytes, args);
+          if ('kind' in plan || plan.writeBytes > 0) return undefined;
+          const value = this.reader.get(key);
+          const replies = applyFieldOps(value ?? EMPTY, plan.ops).replies;
+          return answered(this.encode(array(replies)), value !== undefined);
+        }
+        case 'dbsize':
+          return answered(integerReply(this.index.count));
       }
     } catch {
       return undefined;
@@ -172,6 +204,31 @@ export class ThreadCommands {
     if (at === 0) return -1;
     const ms = Math.max(0, at - Date.now());
     return inMs ? ms : Math.floor((ms + 500) / 1000);
+  }
+
+  /** LCS of two values read at one moment (as the main thread's `getMany` reads them). */
+  private lcs(args: readonly Buffer[]): ThreadAnswer | undefined {
+    const request = parseLcsRequest(args);
+    if ('kind' in request) return undefined; // a bad option: the main thread answers
+    const reader = this.reader;
+    const [a, b] = this.index.readWithoutHalfBatches(() => [
+      reader.get(args[1]!),
+      reader.get(args[2]!),
+    ]);
+    const found = (a === undefined ? 0 : 1) + (b === undefined ? 0 : 1);
+    return {
+      reply: this.encode(lcsReply(request, a ?? EMPTY, b ?? EMPTY, this.maxBulkBytes)),
+      command: COMMAND_LCS,
+      hits: found,
+      misses: 2 - found,
+    };
+  }
+
+  /** `value` encoded in RESP2 (a network thread's clients never switched to RESP3). */
+  private encode(value: RespValue): Buffer {
+    this.writer.write(value, 2);
+    const parts = this.writer.take();
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
   /** MGET: every key read while no atomic batch is half published, as the main thread reads them. */

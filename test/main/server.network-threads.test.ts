@@ -192,6 +192,30 @@ describe('network threads', () => {
           )
           .map(([name, k, a, b, unit]) => encodeCommand([name, k, ...a, ...b, ...unit])),
       },
+      // LCS, BITFIELD_RO and DBSIZE, answered on the thread; a bad LCS option, a BITFIELD_RO SET
+      // or bad type, and wrong arities by the main thread.
+      fc
+        .tuple(
+          key,
+          key,
+          fc.constantFrom([], ['LEN'], ['idx'], ['IDX', 'MINMATCHLEN', '2', 'WITHMATCHLEN'], ['x']),
+        )
+        .map(([a, b, options]) => encodeCommand(['LCS', a, b, ...options])),
+      fc
+        .tuple(
+          key,
+          fc.constantFrom(
+            [],
+            ['GET', 'u8', '0'],
+            ['get', 'i5', '#1', 'GET', 'i64', '3'],
+            ['OVERFLOW', 'SAT', 'GET', 'u63', '1'],
+            ['SET', 'u8', '0', '1'],
+            ['GET', 'x8', '0'],
+            ['GET', 'u8', '142606336'],
+          ),
+        )
+        .map(([k, ops]) => encodeCommand(['BITFIELD_RO', k, ...ops])),
+      fc.constantFrom(encodeCommand(['DBSIZE']), encodeCommand(['dbsize', 'x'])),
       key.map((k) => encodeCommand(['GETRANGE', k, '0'])),
       key.map((k) => encodeCommand(['getbit', k])),
       key.map((k) => Buffer.from(`GET ${k || 'x'}\r\n`)),
@@ -240,6 +264,27 @@ describe('network threads', () => {
     );
     expect(await infoField(admin, 'kvd_network_thread_gets')).toBeGreaterThan(40);
     admin.close();
+  });
+
+  it('answer LCS, BITFIELD_RO and DBSIZE on the thread, keeping the client there', async () => {
+    const server = await serve({ networkThreads: 2 });
+    const main = await connected(server.port); // turn 0: the main thread
+    const reader = await connected(server.port); // turn 1: the network thread
+    expect((await main.call('MSET', 'a', 'ohmytext', 'b', 'mynewtext')).raw).toBe('+OK\r\n');
+    const before = await infoField(main, 'kvd_network_thread_gets');
+    expect((await reader.call('LCS', 'a', 'b')).raw).toBe('$6\r\nmytext\r\n');
+    expect((await reader.call('LCS', 'a', 'b', 'LEN')).raw).toBe(':6\r\n');
+    expect((await reader.call('LCS', 'a', 'b', 'IDX', 'MINMATCHLEN', '4')).raw).toBe(
+      '*4\r\n$7\r\nmatches\r\n*1\r\n*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n$3\r\nlen\r\n:6\r\n',
+    );
+    expect((await reader.call('BITFIELD_RO', 'a', 'GET', 'u8', '0', 'GET', 'i4', '#1')).raw).toBe(
+      '*2\r\n:111\r\n:-1\r\n',
+    );
+    expect((await reader.call('DBSIZE')).raw).toBe(':2\r\n');
+    // All five answered there (its counters), and the client is still the thread's.
+    expect(await infoField(main, 'kvd_network_thread_gets')).toBe(before + 5);
+    expect((await main.call('CLIENT', 'LIST')).raw).toMatch(/io-thread=1\n/);
+    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(1);
   });
 
   it('answer MGET and EXISTS on the thread, never with half of an MSET or a RENAME', async () => {

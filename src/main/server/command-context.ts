@@ -60,8 +60,8 @@ export class ServerCounters {
   keyspaceMisses = 0;
   protocolErrors = 0;
   /**
-   * Commands the network threads answered (THREAD_COMMANDS: GET, MGET, EXISTS, STRLEN, TYPE,
-   * TTL, PTTL; INFO kvd_network_thread_gets), added by `collectCounters`.
+   * Commands the network threads answered (THREAD_COMMANDS, network-messages.ts; INFO
+   * kvd_network_thread_gets), added by `collectCounters`.
    */
   networkThreadGets = 0;
 

@@ -5,22 +5,16 @@
 import { Buffer } from 'node:buffer';
 import { KvError, type Logger } from '../../index.js';
 import { error, type RespValue } from '../resp-value.js';
-
 import { arityAllows } from './command-spec.js';
+import { NOT_AN_INTEGER, SYNTAX_ERROR } from './error-replies.js';
 import { keyword } from './keyword.js';
 
-export { keyword };
+export { keyword, NOT_AN_INTEGER, SYNTAX_ERROR };
 
 /** `-ERR wrong number of arguments for '<name>' command` (name as in the table, lower case). */
 export function wrongArity(name: string): RespValue {
   return error(`ERR wrong number of arguments for '${name}' command`);
 }
-
-/** `-ERR syntax error`. */
-export const SYNTAX_ERROR = error('ERR syntax error');
-
-/** `-ERR value is not an integer or out of range`. */
-export const NOT_AN_INTEGER = error('ERR value is not an integer or out of range');
 
 /**
  * Redis's reply to an unknown command: the name (up to 128 bytes) and the first arguments

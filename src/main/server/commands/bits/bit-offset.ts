@@ -2,19 +2,18 @@
 // non-negative integer whose byte (offset / 8) is below proto-max-bulk-len (kvd's
 // `--max-bulk-bytes`); BITFIELD also takes `#n`, meaning n times the field's width.
 
-import { parseInteger } from '../../../index.js';
-import type { CommandContext } from '../../command-context.js';
+import { parseInteger } from '../../../../shared/write-ops.js';
 import { error, type RespValue } from '../../resp-value.js';
 
 /** Redis's reply to a bad bit offset. */
 export const BAD_BIT_OFFSET = error('ERR bit offset is not an integer or out of range');
 
 /**
- * The bit offset `arg` names, or `BAD_BIT_OFFSET`. With `fieldBits`, `#n` is accepted and means
- * n × fieldBits.
+ * The bit offset `arg` names, or `BAD_BIT_OFFSET` (`maxBulkBytes`: proto-max-bulk-len). With
+ * `fieldBits`, `#n` is accepted and means n × fieldBits.
  */
 export function parseBitOffset(
-  ctx: CommandContext,
+  maxBulkBytes: number,
   arg: Buffer,
   fieldBits?: number,
 ): number | RespValue {
@@ -22,6 +21,6 @@ export function parseBitOffset(
   const n = parseInteger(scaled ? arg.subarray(1) : arg);
   if (n === undefined || n < 0n) return BAD_BIT_OFFSET;
   const offset = scaled ? n * BigInt(fieldBits) : n;
-  if (offset >> 3n >= BigInt(ctx.server.settings.maxBulkBytes)) return BAD_BIT_OFFSET;
+  if (offset >> 3n >= BigInt(maxBulkBytes)) return BAD_BIT_OFFSET;
   return Number(offset);
 }

@@ -3,10 +3,10 @@
 // the field's width), SAT (clamp to its range), FAIL (answer null, write nothing). Pure but for
 // the settings it reads (the offset bound).
 
-import { parseInteger } from '../../../index.js';
-import type { CommandContext } from '../../command-context.js';
+import { parseInteger } from '../../../../shared/write-ops.js';
 import { error, integer, NULL, type RespValue } from '../../resp-value.js';
-import { keyword, NOT_AN_INTEGER, SYNTAX_ERROR } from '../arguments.js';
+import { NOT_AN_INTEGER, SYNTAX_ERROR } from '../error-replies.js';
+import { keyword } from '../keyword.js';
 import { parseBitOffset } from './bit-offset.js';
 import { readField, writeField } from './bit-string.js';
 
@@ -48,8 +48,14 @@ function parseType(arg: Buffer): { signed: boolean; bits: number } | undefined {
   return { signed, bits: Number(bits) };
 }
 
-/** Parses the subcommands after the key; the first error found is the reply. */
-export function parseFieldOps(ctx: CommandContext, args: readonly Buffer[]): FieldPlan | RespValue {
+/**
+ * Parses the subcommands after the key (`maxBulkBytes`: proto-max-bulk-len, which bounds the
+ * offsets); the first error found is the reply.
+ */
+export function parseFieldOps(
+  maxBulkBytes: number,
+  args: readonly Buffer[],
+): FieldPlan | RespValue {
   const ops: FieldOp[] = [];
   let overflow: Overflow = 'wrap';
   let writeBytes = 0;
@@ -67,7 +73,7 @@ export function parseFieldOps(ctx: CommandContext, args: readonly Buffer[]): Fie
     const op = name as FieldOp['op'];
     const type = parseType(args[i + 1]!);
     if (type === undefined) return BAD_TYPE;
-    const offset = parseBitOffset(ctx, args[i + 2]!, type.bits);
+    const offset = parseBitOffset(maxBulkBytes, args[i + 2]!, type.bits);
     if (typeof offset !== 'number') return offset;
     let value = 0n;
     if (op !== 'get') {

@@ -16,7 +16,7 @@ const READ_ONLY = error('ERR BITFIELD_RO only supports the GET subcommand');
 
 function bitfieldHandler(readOnly: boolean) {
   return async (ctx: CommandContext, args: readonly Buffer[]): Promise<RespValue> => {
-    const plan = parseFieldOps(ctx, args);
+    const plan = parseFieldOps(ctx.server.settings.maxBulkBytes, args);
     if ('kind' in plan) return plan;
     const key = args[1]!;
     if (plan.writeBytes === 0) {

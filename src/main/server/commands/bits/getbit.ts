@@ -8,7 +8,7 @@ import { parseBitOffset } from './bit-offset.js';
 import { bitAt } from './bit-string.js';
 
 async function getbit(ctx: CommandContext, args: readonly Buffer[]): Promise<RespValue> {
-  const offset = parseBitOffset(ctx, args[2]!);
+  const offset = parseBitOffset(ctx.server.settings.maxBulkBytes, args[2]!);
   if (typeof offset !== 'number') return offset;
   const value = await readCounted(ctx, args[1]!);
   return integer(value ? bitAt(value, offset) : 0);

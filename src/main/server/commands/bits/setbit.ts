@@ -13,7 +13,7 @@ import { bitAt, grownCopy, writeBit } from './bit-string.js';
 const BAD_BIT = error('ERR bit is not an integer or out of range');
 
 async function setbit(ctx: CommandContext, args: readonly Buffer[]): Promise<RespValue> {
-  const offset = parseBitOffset(ctx, args[2]!);
+  const offset = parseBitOffset(ctx.server.settings.maxBulkBytes, args[2]!);
   if (typeof offset !== 'number') return offset;
   const bit = parseInteger(args[3]!);
   if (bit !== 0n && bit !== 1n) return BAD_BIT;
