@@ -128,16 +128,22 @@ describe('stats().withExpiry', () => {
   });
 });
 
-describe('expired keys leave the index', () => {
-  it("a read on the caller's thread that finds a key expired has it deleted, and keys() too", async () => {
-    const dir = await makeTempDir('expiry-lazy');
-    // No active expiry cycle here: the reads must do it on their own.
-    const store = await Store.open(dir, {
+/** A store in a fresh directory whose expired keys only a read (or a write) deletes. */
+function openWithoutExpiryCycle(label: string): Promise<Store> {
+  return makeTempDir(label).then((dir) =>
+    Store.open(dir, {
       readers: 1,
       durability: 'no',
       compaction: { auto: false },
       expiryCycleMs: 0,
-    });
+    }),
+  );
+}
+
+describe('expired keys leave the index', () => {
+  it("a read on the caller's thread that finds a key expired has it deleted, and keys() too", async () => {
+    // No active expiry cycle here: the reads must do it on their own.
+    const store = await openWithoutExpiryCycle('expiry-lazy');
     try {
       const soon = Date.now() + 50;
       await store.set('read-me', 'v', { expiresAt: soon });
@@ -154,13 +160,7 @@ describe('expired keys leave the index', () => {
   });
 
   it('deleting a key whose expiry has passed, not yet deleted, resolves false: it did not exist', async () => {
-    const dir = await makeTempDir('expiry-delete');
-    const store = await Store.open(dir, {
-      readers: 1,
-      durability: 'no',
-      compaction: { auto: false },
-      expiryCycleMs: 0,
-    });
+    const store = await openWithoutExpiryCycle('expiry-delete');
     try {
       const soon = Date.now() + 50;
       await store.set('gone', 'v', { expiresAt: soon });
