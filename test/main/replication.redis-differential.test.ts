@@ -1,11 +1,11 @@
-// Tests kvd as a replica of a real redis-server 7 against random command sequences: fast-check
-// makes sequences of the string, bit and keyspace commands (with MULTI/EXEC/WATCH and RESET, and
-// awkward arguments; test/fixtures/redis-commands.ts), the master runs each on an emptied
-// keyspace, and once kvd has applied the master's stream to its offset, every string key, value
-// and expiry on kvd must be the master's. So whatever Redis propagates for these commands
-// (SETRANGE, BITFIELD, BITOP, COPY, INCRBYFLOAT as SET KEEPTTL, GETEX as PEXPIREAT or PERSIST,
-// expiries as absolute times, lazily expired keys as DEL, transactions as MULTI/EXEC) kvd
-// applies as Redis does.
+// Tests replication between kvd and a real redis-server 7, each way, against random command
+// sequences: fast-check makes sequences of the string, bit and keyspace commands (with
+// MULTI/EXEC/WATCH and RESET, and awkward arguments; test/fixtures/redis-commands.ts), the master
+// runs each on an emptied keyspace, and once the replica has applied the master's stream to its
+// offset, every string key, value and expiry on it must be the master's. So kvd applies whatever
+// Redis propagates for these commands (SETRANGE, BITFIELD, BITOP, COPY, INCRBYFLOAT as SET
+// KEEPTTL, GETEX as PEXPIREAT or PERSIST, expiries as absolute times, lazily expired keys as DEL,
+// transactions as MULTI/EXEC), and redis-server applies whatever kvd propagates for them.
 
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
@@ -60,3 +60,48 @@ describe.runIf(hasRedisServer())('kvd as a replica, against random command seque
     );
   }, 120_000);
 });
+
+describe.runIf(hasRedisServer())(
+  'redis-server as a replica of kvd, against random command sequences',
+  () => {
+    let master: TestServer;
+    let masterClient: Redis;
+    let masterRaw: RespClient;
+    let replica: TestRedis;
+
+    beforeAll(async () => {
+      master = await startTestServer();
+      masterClient = new RedisClient({ port: master.port, lazyConnect: true });
+      await masterClient.connect();
+      masterRaw = await RespClient.connect(master.port);
+      replica = await startRedis(await makeTempDir('repl-diff-replica'), [
+        ...['--replicaof', '127.0.0.1', String(master.port)],
+      ]);
+      await caughtUp(masterClient, replica.client);
+    });
+    afterAll(async () => {
+      masterRaw?.close();
+      masterClient?.disconnect();
+      await replica?.stop();
+      await master?.close();
+      await removeTempDirs();
+    });
+
+    it("holds kvd's keys, values and expiries after each sequence", async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(oneCommand, { minLength: 1, maxLength: 20 }),
+          async (commands) => {
+            await masterRaw.call('RESET');
+            await masterRaw.call('FLUSHALL');
+            for (const args of commands) await masterRaw.call(...args);
+            await masterRaw.call('RESET');
+            await caughtUp(masterClient, replica.client);
+            expect(await strings(replica.client, true)).toEqual(await strings(masterClient, false));
+          },
+        ),
+        { numRuns: Number(process.env.DIFF_RUNS ?? 150) },
+      );
+    }, 120_000);
+  },
+);
