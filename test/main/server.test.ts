@@ -351,7 +351,7 @@ describe('kvd serve security and limits', () => {
     }
   });
 
-  it('speaks RESP3 after HELLO 3: maps, nulls, and back to RESP2 with HELLO 2', async () => {
+  it('speaks RESP3 after HELLO 3: maps, sets, nulls, and back to RESP2 with HELLO 2', async () => {
     const server = await startTestServer();
     try {
       const raw = await RespClient.connect(server.port);
@@ -378,6 +378,15 @@ describe('kvd serve security and limits', () => {
       expect((await raw.call('GET', 'none')).raw).toBe('_\r\n');
       expect((await raw.call('MGET', 'none', 'none')).raw).toBe('*2\r\n_\r\n_\r\n');
       expect((await raw.call('COMMAND', 'DOCS', 'nosuch')).raw).toBe('%0\r\n');
+      // COMMAND INFO's lists are sets, as Redis 7 sends them (byte for byte for GET).
+      expect((await raw.call('COMMAND', 'INFO', 'get')).raw).toBe(
+        '*1\r\n*10\r\n$3\r\nget\r\n:2\r\n~2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n' +
+          '~3\r\n+@read\r\n+@string\r\n+@fast\r\n~0\r\n~1\r\n%3\r\n$5\r\nflags\r\n~2\r\n+RO\r\n' +
+          '+access\r\n$12\r\nbegin_search\r\n%2\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n' +
+          '%1\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n' +
+          '$4\r\nspec\r\n%3\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n' +
+          ':0\r\n~0\r\n',
+      );
       expect((await raw.call('HELLO', '4')).raw).toBe('-NOPROTO unsupported protocol version\r\n');
       expect((await raw.call('HELLO', 'x')).raw).toBe(
         '-ERR Protocol version is not an integer or out of range\r\n',

@@ -18,6 +18,8 @@ export type RespValue =
   | { readonly kind: 'double'; readonly value: number }
   /** RESP3 boolean (`#`); the integer 1 or 0 in RESP2. */
   | { readonly kind: 'boolean'; readonly value: boolean }
+  /** RESP3 set (`~`): COMMAND INFO's flags, categories and key specs; an array in RESP2. */
+  | { readonly kind: 'set'; readonly items: readonly RespValue[] }
   /** RESP3 push (`>`), out of band (pub/sub messages); an array in RESP2. */
   | { readonly kind: 'push'; readonly items: readonly RespValue[] }
   /** Several replies to one request, one after the other (SUBSCRIBE a b: one per channel). */
@@ -70,6 +72,11 @@ export function bulkOrNull(value: Uint8Array | string | undefined): RespValue {
 /** An array reply. */
 export function array(items: readonly RespValue[]): RespValue {
   return { kind: 'array', items };
+}
+
+/** A set (`~` in RESP3, an array in RESP2). */
+export function set(items: readonly RespValue[]): RespValue {
+  return { kind: 'set', items };
 }
 
 /** A map reply (RESP3 `%`, a flat array in RESP2). */

@@ -97,6 +97,10 @@ export class RespWriter {
         if (protocol === 3) this.ascii(value.value ? '#t\r\n' : '#f\r\n');
         else this.ascii(value.value ? ':1\r\n' : ':0\r\n');
         return;
+      case 'set':
+        this.header(protocol === 3 ? 0x7e : 0x2a, value.items.length);
+        for (const item of value.items) this.write(item, protocol);
+        return;
       case 'push':
         this.header(protocol === 3 ? 0x3e : 0x2a, value.items.length);
         for (const item of value.items) this.write(item, protocol);

@@ -2,7 +2,7 @@
 // command (whoever added it) is described: COMMAND INFO's ten fields (with ACL categories from
 // the flags and group, key specs from the key positions) and COMMAND DOCS's map.
 
-import { array, bulk, integer, map, type RespValue, simple } from '../../resp-value.js';
+import { array, bulk, integer, map, type RespValue, set, simple } from '../../resp-value.js';
 import type { CommandSpec } from '../command-spec.js';
 
 /**
@@ -44,7 +44,7 @@ function keySpecs(spec: CommandSpec): RespValue[] {
   const flags = spec.flags.includes('write') ? ['RW', 'update'] : ['RO', 'access'];
   return [
     map([
-      [bulk('flags'), array(flags.map(simple))],
+      [bulk('flags'), set(flags.map(simple))],
       [
         bulk('begin_search'),
         map([
@@ -73,21 +73,21 @@ function keySpecs(spec: CommandSpec): RespValue[] {
 /**
  * One command as Redis 7 COMMAND INFO describes it: name, arity, flags, first key, last key,
  * step, ACL categories, tips (none), key specs, subcommands (none: containers such as CONFIG
- * are described as a whole).
+ * are described as a whole). The lists are sets, as Redis sends them (`~` in RESP3).
  */
 export function commandInfo(spec: CommandSpec, group: string): RespValue {
   const [first, last, step] = spec.keys;
   return array([
     bulk(spec.name),
     integer(spec.arity),
-    array(spec.flags.map(simple)),
+    set(spec.flags.map(simple)),
     integer(first),
     integer(last),
     integer(step),
-    array(categories(spec, group)),
-    array([]),
-    array(keySpecs(spec)),
-    array([]),
+    set(categories(spec, group)),
+    set([]),
+    set(keySpecs(spec)),
+    set([]),
   ]);
 }
 
