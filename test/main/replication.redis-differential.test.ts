@@ -24,6 +24,15 @@ import { RespClient } from '../fixtures/resp-client.js';
 import type { TestServer } from '../fixtures/shared-server.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
+/**
+ * Whether redis-server itself would leave its replicas behind on `args`: a BITFIELD under
+ * OVERFLOW FAIL whose every write failed still grows (or creates) the key on the master, but
+ * Redis propagates a BITFIELD only when a write happened, so no replica of it sees the change.
+ */
+function divergesInRedis(args: readonly string[]): boolean {
+  return args[0] === 'BITFIELD' && args.includes('FAIL');
+}
+
 describe.runIf(hasRedisServer())('kvd as a replica, against random command sequences', () => {
   let master: TestRedis;
   let replica: TestServer;
@@ -51,7 +60,7 @@ describe.runIf(hasRedisServer())('kvd as a replica, against random command seque
       fc.asyncProperty(fc.array(oneCommand, { minLength: 1, maxLength: 20 }), async (commands) => {
         await masterRaw.call('RESET');
         await masterRaw.call('FLUSHALL');
-        for (const args of commands) await masterRaw.call(...args);
+        for (const args of commands) if (!divergesInRedis(args)) await masterRaw.call(...args);
         await masterRaw.call('RESET'); // an EXEC left out would leave a transaction open
         await caughtUp(master.client, replicaClient);
         expect(await strings(replicaClient, false)).toEqual(await strings(master.client, true));

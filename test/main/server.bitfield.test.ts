@@ -105,6 +105,53 @@ describe('BITFIELD', () => {
     expect(
       await bitfield(redis, 'o', 'OVERFLOW', 'FAIL', 'SET', 'u8', 0, 256, 'GET', 'u8', 0),
     ).toEqual([null, '255']);
+    // Redis saturates a signed SET of a value at or below max - 2^63 to max, not min (its 64-bit
+    // `max - value` wraps): kvd does too, so that a replica of redis-server stays equal to it.
+    for (const [type, stored] of [
+      ['i5', '15'],
+      ['i32', '2147483647'],
+      ['i63', '4611686018427387903'],
+    ] as const) {
+      for (const value of [
+        '-9223372036854775808',
+        `-${2n ** 63n - 2n ** BigInt(Number(type.slice(1)) - 1) + 1n}`,
+      ]) {
+        expect(
+          await bitfield(redis, 'q', 'OVERFLOW', 'SAT', 'SET', type, 0, value, 'GET', type, 0),
+        ).toEqual([expect.any(String), stored]);
+      }
+    }
+    // One above that bound saturates to min, and i64 has no such case.
+    expect(
+      await bitfield(
+        redis,
+        'q',
+        'OVERFLOW',
+        'SAT',
+        'SET',
+        'i5',
+        0,
+        '-9223372036854775792',
+        'GET',
+        'i5',
+        0,
+      ),
+    ).toEqual(['15', '-16']);
+    expect(
+      await bitfield(
+        redis,
+        'q',
+        'OVERFLOW',
+        'SAT',
+        'SET',
+        'i64',
+        0,
+        '-9223372036854775808',
+        'GET',
+        'i64',
+        0,
+      ),
+    ).toEqual([expect.any(String), '-9223372036854775808']);
   });
 
   it('grows the value to hold written fields, even refused ones, keeping the expiry', async () => {

@@ -88,6 +88,9 @@ export function parseFieldOps(
   return { ops, writeBytes };
 }
 
+/** 2^63. */
+const SIGN_BIT_64 = 1n << 63n;
+
 /**
  * `wanted` made to fit a field of the op's type under its overflow rule: the value to store, or
  * undefined for FAIL when it does not fit.
@@ -98,7 +101,13 @@ function fitField(op: FieldOp, wanted: bigint): bigint | undefined {
   const max = op.signed ? (width >> 1n) - 1n : width - 1n;
   if (wanted >= min && wanted <= max) return wanted;
   if (op.overflow === 'fail') return undefined;
-  if (op.overflow === 'sat') return wanted > max ? max : min;
+  if (op.overflow === 'sat') {
+    // Redis computes `max - value` in 64 bits for a signed SET; for a value at or below
+    // max - 2^63 that wraps negative and Redis saturates to max, not min (i5 SET of
+    // -9223372036854775808 stores 15). Followed so that a replica of redis-server stays equal.
+    if (op.signed && op.op === 'set' && op.bits < 64 && wanted <= max - SIGN_BIT_64) return max;
+    return wanted > max ? max : min;
+  }
   const wrapped = ((wanted % width) + width) % width;
   return op.signed && wrapped > max ? wrapped - width : wrapped;
 }
