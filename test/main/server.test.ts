@@ -95,6 +95,28 @@ describe('kvd serve with redis-cli', () => {
         '',
       ].join('\n'),
     );
+    // The client's bytes are echoed as they came, as Redis does, even where they are not UTF-8,
+    // and the 128-byte limits count bytes.
+    const raw = await RespClient.connect(server.port);
+    const name = Buffer.from([0xbf, 0x41]);
+    const reply = await raw.call(name, Buffer.from([0xc3, 0x28]), 'é'.repeat(100));
+    expect(Buffer.from(reply.raw, 'latin1')).toEqual(
+      Buffer.concat([
+        Buffer.from("-ERR unknown command '"),
+        name,
+        Buffer.from("', with args beginning with: '"),
+        Buffer.from([0xc3, 0x28]),
+        Buffer.from("' '"),
+        // 123 bytes, 128 with the first argument's quotes: 61 é and the first byte of the next.
+        Buffer.from('é'.repeat(61)),
+        Buffer.from([0xc3]),
+        Buffer.from("' \r\n"),
+      ]),
+    );
+    expect((await raw.call('CLIENT', Buffer.from([0xff]))).raw).toBe(
+      "-ERR unknown subcommand '\u00ff'. Try CLIENT HELP.\r\n",
+    );
+    raw.close();
   });
 
   it('answers COMMAND (GETKEYS too), CONFIG GET, SELECT and STATS', async () => {

@@ -4,7 +4,11 @@
 /** A reply, independent of the protocol version that will carry it. */
 export type RespValue =
   | { readonly kind: 'simple'; readonly text: string }
-  | { readonly kind: 'error'; readonly text: string }
+  /**
+   * An error (`-`). `bytes`: the text holds raw bytes, one a char (latin1), written as they are:
+   * an error that quotes a client's arguments, which Redis echoes byte for byte.
+   */
+  | { readonly kind: 'error'; readonly text: string; readonly bytes?: true }
   | { readonly kind: 'integer'; readonly value: number | bigint }
   | { readonly kind: 'bulk'; readonly value: Uint8Array | string }
   /** RESP2 null bulk string (`$-1`), RESP3 null (`_`). */
@@ -50,6 +54,11 @@ export function simple(text: string): RespValue {
  */
 export function error(text: string): RespValue {
   return { kind: 'error', text };
+}
+
+/** An error quoting a client's bytes: `text` holds them one a char (latin1), sent as they are. */
+export function errorOfBytes(text: string): RespValue {
+  return { kind: 'error', text, bytes: true };
 }
 
 /** An integer reply (`:n`); a bigint carries the full signed 64-bit range. */

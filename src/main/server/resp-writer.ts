@@ -57,7 +57,7 @@ export class RespWriter {
         this.line(0x2b, value.text);
         return;
       case 'error':
-        this.line(0x2d, value.text);
+        this.line(0x2d, value.text, value.bytes ? 'latin1' : 'utf8');
         return;
       case 'integer':
         if (typeof value.value === 'number') this.header(0x3a, value.value);
@@ -159,14 +159,14 @@ export class RespWriter {
     return parts;
   }
 
-  /** `type`, `text` (UTF-8; CR and LF become spaces) and CRLF. */
-  private line(type: number, text: string): void {
+  /** `type`, `text` (UTF-8, or raw bytes as latin1; CR and LF become spaces) and CRLF. */
+  private line(type: number, text: string, encoding: 'utf8' | 'latin1' = 'utf8'): void {
     if (text.length <= SHORT_LINE_CHARS && this.shortAsciiLine(type, text)) return;
     text = oneLine(text);
-    const at = this.reserve(Buffer.byteLength(text) + 3);
+    const at = this.reserve(Buffer.byteLength(text, encoding) + 3);
     const slab = shared.slab;
     slab[at] = type;
-    const end = at + 1 + slab.write(text, at + 1, 'utf8');
+    const end = at + 1 + slab.write(text, at + 1, encoding);
     slab.writeUInt16LE(CRLF, end);
     this.advance(end + 2);
   }

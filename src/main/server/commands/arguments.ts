@@ -4,7 +4,7 @@
 
 import { Buffer } from 'node:buffer';
 import { KvError, type Logger } from '../../index.js';
-import { error, type RespValue } from '../resp-value.js';
+import { error, errorOfBytes, type RespValue } from '../resp-value.js';
 import { arityAllows } from './command-spec.js';
 import { NOT_AN_INTEGER, SYNTAX_ERROR } from './error-replies.js';
 import { keyword } from './keyword.js';
@@ -18,14 +18,15 @@ export function wrongArity(name: string): RespValue {
 
 /**
  * Redis's reply to an unknown command: the name (up to 128 bytes) and the first arguments
- * (each quoted and followed by a space, up to 128 bytes in all), NUL ending each as in C.
+ * (each quoted and followed by a space, up to 128 bytes in all), NUL ending each as in C, the
+ * client's bytes echoed as they came (not decoded as UTF-8).
  */
 export function unknownCommand(args: readonly Uint8Array[]): RespValue {
   let listed = '';
   for (let i = 1; i < args.length && listed.length < 128; i++) {
     listed += `'${cString(args[i]!).slice(0, 128 - listed.length)}' `;
   }
-  return error(
+  return errorOfBytes(
     `ERR unknown command '${cString(args[0]!).slice(0, 128)}', with args beginning with: ${listed}`,
   );
 }
@@ -44,7 +45,7 @@ export function arityRefusal(name: string): RespValue {
 
 /** Redis's reply to an unknown subcommand of `container` (CLIENT, COMMAND). */
 export function unknownSubcommand(container: string, sub: Uint8Array): RespValue {
-  return error(
+  return errorOfBytes(
     `ERR unknown subcommand '${cString(sub).slice(0, 128)}'. Try ${container.toUpperCase()} HELP.`,
   );
 }
@@ -89,5 +90,5 @@ export function errorReply(cause: unknown, log: Logger): RespValue {
 function cString(arg: Uint8Array): string {
   const nul = arg.indexOf(0);
   const bytes = nul >= 0 ? arg.subarray(0, nul) : arg;
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
 }
