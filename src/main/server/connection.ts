@@ -5,20 +5,16 @@
 import type { Socket } from 'node:net';
 import { ClientSession } from './client-session.js';
 import type { CommandContext, ConnectionStore, ServerContext } from './command-context.js';
-import { countCall, countRefused } from './command-stats.js';
-import {
-  arityRefusal,
-  errorReply,
-  subcommandRefusal,
-  unknownCommand,
-} from './commands/arguments.js';
-import { arityAllows, type CommandKind } from './commands/command-spec.js';
+import { countCall } from './command-stats.js';
+import { errorReply } from './commands/arguments.js';
+import type { CommandKind } from './commands/command-spec.js';
 import { heldByTransaction } from './commands/transactions/queueing.js';
 import type { ConnectionInfo, ConnectionOptions } from './connection-options.js';
 import { takesPlainGets } from './plain-gets.js';
 import { type Pumpable, pumpSoon } from './pump-queue.js';
 import { Request, type RequestOwner } from './request.js';
 import { answerWithoutRunning } from './request-gate.js';
+import { refusalAtLookup } from './request-refusal.js';
 import { RespParser, RespProtocolError } from './resp-parser.js';
 import { error, type RespValue } from './resp-value.js';
 import { RespWriter } from './resp-writer.js';
@@ -258,16 +254,7 @@ export class Connection implements RequestOwner, Pumpable {
   private dispatch(args: Buffer[]): void {
     this.server.counters.commandsProcessed++;
     const spec = this.server.commandLookup.find(args[0]!);
-    let early: RespValue | undefined;
-    if (!spec) {
-      early = unknownCommand(args);
-      this.server.commandStats.unknownCalls++;
-    } else if (!arityAllows(spec.arity, args.length)) {
-      early = arityRefusal(spec.name);
-      countRefused(this.server.commandStats.of(spec.name));
-    } else if (spec.subcommands) {
-      early = subcommandRefusal(spec.name, spec.subcommands, args);
-    }
+    const early = refusalAtLookup(this.server.commandStats, spec, args);
     const request = new Request(this, args, spec, early, this.session.protocol);
     this.replies.push(request);
     this.waiting.push(request);

@@ -7,11 +7,35 @@ import { Buffer } from 'node:buffer';
 import type { ClientSession } from './client-session.js';
 import type { CommandStore, ServerContext } from './command-context.js';
 import { countCall, countRefused } from './command-stats.js';
-import { errorReply, unknownCommand, wrongArity } from './commands/arguments.js';
-import { arityAllows } from './commands/command-spec.js';
+import { errorReply } from './commands/arguments.js';
+import type { CommandSpec } from './commands/command-spec.js';
 import { NOAUTH } from './request-gate.js';
+import { refusalAtLookup } from './request-refusal.js';
 import type { RespValue } from './resp-value.js';
 import { RespWriter } from './resp-writer.js';
+
+/** The reply to `args` for `spec`, which lookup let through: NOAUTH, or the handler's, counted. */
+async function run(
+  server: ServerContext,
+  store: CommandStore,
+  client: ClientSession,
+  spec: CommandSpec,
+  args: Buffer[],
+): Promise<RespValue> {
+  if (!client.authenticated && !spec.flags.includes('no-auth')) {
+    countRefused(server.commandStats.of(spec.name));
+    return NOAUTH;
+  }
+  const startedAt = performance.now();
+  let reply: RespValue;
+  try {
+    reply = await spec.handler({ store, client, server }, args);
+  } catch (cause) {
+    reply = errorReply(cause, server.log);
+  }
+  countCall(server.commandStats.of(spec.name), startedAt, reply);
+  return reply;
+}
 
 /** Runs `args` for `client` and resolves with its reply's bytes. Never rejects. Main thread. */
 export async function runRemoteCommand(
@@ -22,26 +46,8 @@ export async function runRemoteCommand(
 ): Promise<Buffer> {
   server.counters.commandsProcessed++;
   const spec = server.commandLookup.find(args[0]!);
-  let reply: RespValue;
-  if (!spec) {
-    server.commandStats.unknownCalls++;
-    reply = unknownCommand(args);
-  } else if (!arityAllows(spec.arity, args.length)) {
-    countRefused(server.commandStats.of(spec.name));
-    reply = wrongArity(spec.name);
-  } else if (!client.authenticated && !spec.flags.includes('no-auth')) {
-    countRefused(server.commandStats.of(spec.name));
-    reply = NOAUTH;
-  } else {
-    const startedAt = performance.now();
-    try {
-      reply = await spec.handler({ store, client, server }, args);
-    } catch (cause) {
-      reply = errorReply(cause, server.log);
-    }
-    countCall(server.commandStats.of(spec.name), startedAt, reply);
-  }
+  const refused = refusalAtLookup(server.commandStats, spec, args);
   const writer = new RespWriter();
-  writer.write(reply, client.protocol);
+  writer.write(refused ?? (await run(server, store, client, spec!, args)), client.protocol);
   return Buffer.concat(writer.take());
 }
