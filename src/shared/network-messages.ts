@@ -1,8 +1,8 @@
 // Owns the typed messages between the daemon's main thread and its network threads
 // (src/workers/network-thread.ts): a client's socket moving between them by fd, the few
-// connection-setup commands a network thread has the main thread run for a client it keeps,
-// CLIENT KILL, the clients' state, shutdown, and the counters a network thread publishes in
-// shared memory for INFO.
+// commands a network thread has the main thread run for a client it keeps (connection setup,
+// SCAN, KEYS, RANDOMKEY), CLIENT KILL, the clients' state, shutdown, and the counters a network
+// thread publishes in shared memory for INFO.
 
 import type { ConnectionInfo } from '../main/server/connection-options.js';
 import type { RespParserLimits } from '../main/server/resp-parser.js';
@@ -132,7 +132,7 @@ export type FromNetworkThread =
       readonly bytes: Uint8Array;
     }
   /**
-   * The client sent a connection-setup request (`REMOTE_COMMANDS`): the main thread runs it for
+   * The client sent a request of `REMOTE_COMMANDS`: the main thread runs it for
    * the client's session there and answers with `ran`; the thread keeps the client meanwhile.
    */
   | { readonly kind: 'run'; readonly id: number; readonly args: readonly Uint8Array[] }
@@ -154,10 +154,15 @@ export type FromNetworkThread =
 
 /**
  * Requests a network thread has the main thread run without giving the client up, by command
- * name (lower case) and, for CLIENT, subcommand: what client libraries send as they connect
- * (AUTH when a password is set; ioredis: CLIENT SETINFO, then INFO for its ready check). None of
- * them changes more than the client's name, library fields and authentication, which the main
- * thread's session for the client holds (and `ran` carries back).
+ * name (lower case) and, for CLIENT, subcommand:
+ * - what client libraries send as they connect (AUTH when a password is set; ioredis: CLIENT
+ *   SETINFO, then INFO for its ready check);
+ * - the reads of the whole keyspace that need what only the main thread holds: SCAN (its
+ *   cursors), KEYS (the key runs and the memtable, in byte order) and RANDOMKEY (sampled
+ *   through the writer).
+ * None of them changes more than the client's name, library fields and authentication, which
+ * the main thread's session for the client holds (and `ran` carries back). A client on a thread
+ * has written nothing (its first write sent it back), so a read run there sees all it could.
  */
 export const REMOTE_COMMANDS: ReadonlyMap<string, ReadonlySet<string> | undefined> = new Map<
   string,
@@ -168,6 +173,9 @@ export const REMOTE_COMMANDS: ReadonlyMap<string, ReadonlySet<string> | undefine
   ['ping', undefined],
   ['echo', undefined],
   ['client', new Set(['setinfo', 'setname', 'getname', 'id'])],
+  ['scan', undefined],
+  ['keys', undefined],
+  ['randomkey', undefined],
 ]);
 
 /** A request larger than this is never run remotely: the client goes back to the main thread. */

@@ -1,7 +1,7 @@
 // Owns one client on a network thread: it answers the client's plain GETs and the read commands
 // of thread-commands.ts (MGET, EXISTS, GETRANGE, TTL, …) from the shared index, in order, once the
-// client is authenticated; has the main thread run its connection-setup requests
-// (remote-request.ts: AUTH among them), reading nothing more until the reply is back; and hands
+// client is authenticated; has the main thread run its connection-setup requests and its SCAN,
+// KEYS and RANDOMKEY (remote-request.ts: AUTH among them), reading nothing more until the reply is back; and hands
 // the socket back to the main thread at the first request that is anything else (or a read that
 // failed), with the bytes from that request on. Replies already written are sent before the
 // socket moves, so the client sees every reply in order. It reads on only as its socket drains.
@@ -135,7 +135,12 @@ export class GetConnection {
     this.authenticated = authenticated;
     this.send(reply);
     this.awaitingMain = false;
-    this.goOn();
+    // A reply the socket has not taken (a large KEYS or SCAN) is sent before anything more is read.
+    if (this.socket.writableNeedDrain) {
+      const rest = this.pending;
+      this.pending = undefined;
+      this.waitForDrain(rest);
+    } else this.goOn();
   }
 
   private onData(chunk: Buffer): void {

@@ -225,6 +225,13 @@ describe('network threads', () => {
       fc.constant(encodeCommand(['client', 'getname'])),
       fc.constant(encodeCommand(['CLIENT', 'SETINFO', 'LIB-NAME', 'lib'])),
       key.map((k) => encodeCommand(['ECHO', k])),
+      // Whole-keyspace reads the main thread runs too (a fresh SCAN each: cursor ids are
+      // handed out alike by both daemons, which see the same requests); wrong arities.
+      fc.constantFrom('*', 'a', '?', 'k:*', '[ab]').map((p) => encodeCommand(['KEYS', p])),
+      fc
+        .constantFrom([], ['COUNT', '1'], ['MATCH', '?'], ['count', '0'], ['TYPE', 'list'])
+        .map((options) => encodeCommand(['SCAN', '0', ...options])),
+      fc.constantFrom(encodeCommand(['KEYS']), encodeCommand(['RANDOMKEY', 'x'])),
     );
     const marker = encodeCommand(['ECHO', 'end-of-stream']);
     /** Sends `bytes` cut at `cuts` on a fresh accepted client; returns every reply before the marker. */

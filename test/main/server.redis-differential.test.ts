@@ -91,6 +91,9 @@ async function chosenDifference(
   return exists.type === 'integer' && exists.value === 0;
 }
 
+/** Reads a network thread keeps its client for, which the main thread runs for it. */
+const REMOTE_READS = new Set(['scan', 'keys', 'randomkey']);
+
 /** Commands that open, end or watch for a transaction. */
 const TRANSACTION_COMMANDS = new Set(['multi', 'exec', 'discard', 'watch', 'unwatch', 'reset']);
 
@@ -289,7 +292,8 @@ describe.runIf(hasRedisServer())('a network thread against redis-server', () => 
         await reset(writer);
         for (const args of commands) {
           const name = args[0]!.toLowerCase();
-          const read = (THREAD_COMMANDS as readonly string[]).includes(name);
+          const read =
+            (THREAD_COMMANDS as readonly string[]).includes(name) || REMOTE_READS.has(name);
           // A read the thread cannot answer (a bad argument) hands its client back: take another.
           const kvdClient = read ? await threadReader() : writer.kvd;
           if (read) onThread++;

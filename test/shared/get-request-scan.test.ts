@@ -106,7 +106,7 @@ describe('remoteRequest', () => {
       ...args.map((a) => Buffer.from(`$${Buffer.byteLength(a)}\r\n${a}\r\n`)),
     ]);
 
-  it('takes the setup requests whole, with their length, and nothing else', () => {
+  it('takes the setup requests and the whole-keyspace reads whole, with their length, and nothing else', () => {
     const ping = bytes('PING');
     expect(remoteRequest(Buffer.concat([ping, bytes('GET', 'k')]))).toMatchObject({
       length: ping.length,
@@ -120,6 +120,10 @@ describe('remoteRequest', () => {
       ],
     });
     expect(remoteRequest(bytes('INFO', 'server'))).not.toBeUndefined();
+    // The whole-keyspace reads, run by the main thread too.
+    for (const args of [['SCAN', '0', 'MATCH', 'a*'], ['keys', '*'], ['RandomKey']])
+      expect(remoteRequest(bytes(...args))).toMatchObject({ local: false });
+    expect(remoteRequest(bytes('FLUSHALL'))).toBeUndefined();
     expect(remoteRequest(bytes('CLIENT', 'KILL', 'ID', '1'))).toBeUndefined();
     expect(remoteRequest(bytes('CLIENT'))).toBeUndefined();
     expect(remoteRequest(bytes('SET', 'k', 'v'))).toBeUndefined();

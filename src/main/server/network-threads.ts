@@ -1,7 +1,7 @@
 // Owns the daemon's network threads (`networkThreads` > 1): starting them, giving them newly
 // accepted clients in turn with the main thread (a socket moves by a copy of its fd), taking a
-// client back when it sends anything but a GET, a read of THREAD_COMMANDS or a connection-setup
-// request, and standing for the clients they serve in CLIENT LIST, CLIENT KILL, `allClients`,
+// client back when it sends anything but a GET, a read of THREAD_COMMANDS or a request of
+// REMOTE_COMMANDS (run here for it), and standing for the clients they serve in CLIENT LIST, CLIENT KILL, `allClients`,
 // INFO's client count and counters, the metrics, and maxclients; and what `networkThreads:
 // 'auto'` stands for.
 //
@@ -61,7 +61,7 @@ export interface NetworkThreadsOptions {
   readonly log: Logger;
   /** The Unix socket's path, for a Unix client's address (as the Connection names it). */
   readonly unixPath: () => string | undefined;
-  /** Runs a client's connection-setup request on the main thread, for its session here. */
+  /** Runs a client's request of REMOTE_COMMANDS on the main thread, for its session here. */
   readonly run: (session: ClientSession, args: Buffer[]) => Promise<Buffer>;
   /**
    * A client comes back to the main thread: serve `socket` (its unread bytes put back), with
@@ -293,8 +293,8 @@ export class NetworkThreads {
     await Promise.all(this.exited);
   }
 
-  private post(thread: Worker, message: ToNetworkThread): void {
-    thread.postMessage(message);
+  private post(thread: Worker, message: ToNetworkThread, transfer?: ArrayBuffer[]): void {
+    thread.postMessage(message, transfer);
   }
 
   private onMessage(thread: Worker, message: FromNetworkThread): void {
@@ -307,13 +307,20 @@ export class NetworkThreads {
         if (client === undefined) break;
         const args = message.args.map((a) => Buffer.from(a.buffer, a.byteOffset, a.length));
         void this.options.run(client.session, args).then((reply) => {
-          if (this.clients.get(message.id) === client)
-            this.post(thread, {
+          if (this.clients.get(message.id) !== client) return;
+          // Moved, not copied: a KEYS reply can be megabytes. A reply in a shared pool
+          // (Buffer.concat's small ones) is copied out first, or all the pool would be sent.
+          const own = ownBytes(reply);
+          this.post(
+            thread,
+            {
               kind: 'ran',
               id: message.id,
-              reply,
+              reply: own,
               authenticated: client.session.authenticated,
-            });
+            },
+            [own.buffer as ArrayBuffer],
+          );
         });
         break;
       }
@@ -369,4 +376,10 @@ export class NetworkThreads {
       this.threads.splice(at, 1);
     }
   }
+}
+
+/** `bytes`, or a copy of them, in an ArrayBuffer of their own (which can be transferred). */
+function ownBytes(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
+  return new Uint8Array(bytes);
 }

@@ -1,0 +1,149 @@
+// Tests that a network thread keeps a client that reads the whole keyspace: SCAN, KEYS and
+// RANDOMKEY are run by the main thread for it (REMOTE_COMMANDS) over real sockets, their replies
+// in order among the GETs the thread answers itself, a large KEYS reply whole, SCAN's cursors
+// shared with the main thread's clients, and errors (a bad cursor, a wrong arity) answered
+// without the client moving.
+
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startTestServer } from '../fixtures/kvd-server.js';
+import { encodeCommand, infoField, type Reply, RespClient } from '../fixtures/resp-client.js';
+import { removeTempDirs } from '../fixtures/temp-dir.js';
+
+type TestServer = Awaited<ReturnType<typeof startTestServer>>;
+const servers: TestServer[] = [];
+const sockets: RespClient[] = [];
+
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.close();
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+afterAll(removeTempDirs);
+
+/** A server with two threads, a client of the main thread and one of the network thread. */
+async function mainAndThreadClients(): Promise<{ main: RespClient; reader: RespClient }> {
+  const server = await startTestServer({ networkThreads: 2 });
+  servers.push(server);
+  const clients: RespClient[] = [];
+  for (let i = 0; i < 2; i++) {
+    const client = await RespClient.connect(server.port);
+    sockets.push(client);
+    // Accepted (one reply), so the next client takes the next turn: main thread, then thread.
+    expect((await client.call('GET', '_acc')).raw).toBe('$-1\r\n');
+    clients.push(client);
+  }
+  const [main, reader] = clients as [RespClient, RespClient];
+  expect((await main.call('CLIENT', 'LIST')).raw).toMatch(/io-thread=1\n/);
+  return { main, reader };
+}
+
+/** The bulk strings of an array reply, as strings, sorted. */
+function sortedBulks(reply: Reply | undefined): string[] {
+  if (reply?.type !== 'array' || !reply.value) throw new Error(`not an array: ${reply?.raw}`);
+  return reply.value.map((r) => (r.type === 'bulk' ? r.value.toString() : `?${r.raw}`)).sort();
+}
+
+/** Whether the network thread still serves its one client. */
+async function stillOnThread(main: RespClient): Promise<void> {
+  expect(await infoField(main, 'kvd_network_thread_clients')).toBe(1);
+  expect((await main.call('CLIENT', 'LIST')).raw).toMatch(/io-thread=1\n/);
+}
+
+describe('network threads and whole-keyspace reads', () => {
+  it('run SCAN, KEYS and RANDOMKEY on the main thread for a client they keep', async () => {
+    const { main, reader } = await mainAndThreadClients();
+    const keys = Array.from({ length: 25 }, (_, i) => `key:${String(i).padStart(2, '0')}`);
+    expect((await main.call('MSET', ...keys.flatMap((k) => [k, 'v']))).raw).toBe('+OK\r\n');
+
+    expect(sortedBulks(await reader.call('KEYS', '*'))).toEqual(keys);
+    expect(sortedBulks(await reader.call('KEYS', 'key:1?'))).toEqual(keys.slice(10, 20));
+    const picked = await reader.call('RANDOMKEY');
+    expect(picked.type === 'bulk' && keys.includes(picked.value.toString())).toBe(true);
+
+    // A whole SCAN, page by page, returns every key once.
+    const scanned: string[] = [];
+    let cursor = '0';
+    let pages = 0;
+    do {
+      const page = await reader.call('SCAN', cursor, 'COUNT', '7');
+      if (page.type !== 'array' || !page.value) throw new Error(page.raw);
+      const [next, found] = page.value;
+      cursor = next!.type === 'bulk' ? next!.value.toString() : '?';
+      scanned.push(...sortedBulks(found));
+      pages++;
+    } while (cursor !== '0' && pages < 100);
+    expect(scanned.sort()).toEqual(keys);
+    expect(pages).toBe(4);
+
+    // Counted as the main thread's commands, and the client never left its thread.
+    const stats = await main.call('INFO', 'commandstats');
+    const text = stats.type === 'bulk' ? stats.value.toString() : '';
+    expect(text).toMatch(/cmdstat_keys:calls=2,/);
+    expect(text).toMatch(/cmdstat_scan:calls=4,/);
+    expect(text).toMatch(/cmdstat_randomkey:calls=1,/);
+    await stillOnThread(main);
+  });
+
+  it('answer them in order among pipelined GETs, a large KEYS reply whole', async () => {
+    const { main, reader } = await mainAndThreadClients();
+    // ~3 MB of KEYS reply: more than a socket takes at once.
+    const value = 'x'.repeat(10);
+    const many = Array.from({ length: 30_000 }, (_, i) => `${'k'.repeat(80)}:${i}`);
+    for (let i = 0; i < many.length; i += 1000) {
+      const batch = many.slice(i, i + 1000).flatMap((k) => [k, value]);
+      expect((await main.call('MSET', ...batch)).raw).toBe('+OK\r\n');
+    }
+    expect((await main.call('SET', 'g', 'got')).raw).toBe('+OK\r\n');
+    reader.socket.pause(); // replies wait in the sockets until the client reads
+    reader.send(
+      Buffer.concat([
+        encodeCommand(['GET', 'g']),
+        encodeCommand(['KEYS', `${'k'.repeat(80)}:*`]),
+        encodeCommand(['GET', 'g']),
+        encodeCommand(['RANDOMKEY']),
+        encodeCommand(['DBSIZE']),
+        encodeCommand(['KEYS', 'g']),
+        encodeCommand(['GET', 'nope']),
+      ]),
+    );
+    reader.socket.resume();
+    expect((await reader.reply()).raw).toBe('$3\r\ngot\r\n');
+    expect(sortedBulks(await reader.reply())).toEqual([...many].sort());
+    expect((await reader.reply()).raw).toBe('$3\r\ngot\r\n');
+    expect((await reader.reply()).type).toBe('bulk');
+    expect((await reader.reply()).raw).toBe(`:${many.length + 1}\r\n`);
+    expect((await reader.reply()).raw).toBe('*1\r\n$1\r\ng\r\n');
+    expect((await reader.reply()).raw).toBe('$-1\r\n');
+    await stillOnThread(main);
+  });
+
+  it('share SCAN cursors with the main thread, and answer their errors on the thread', async () => {
+    const { main, reader } = await mainAndThreadClients();
+    const keys = ['a', 'b', 'c', 'd'];
+    expect((await main.call('MSET', ...keys.flatMap((k) => [k, '1']))).raw).toBe('+OK\r\n');
+    // A scan started on the thread's client goes on from the main thread's, and back.
+    const first = await reader.call('SCAN', '0', 'COUNT', '1');
+    expect(first.raw).toMatch(/^\*2\r\n\$\d+\r\n[1-9]\d*\r\n\*1\r\n\$1\r\na\r\n$/);
+    const cursor1 =
+      first.type === 'array' && first.value?.[0]?.type === 'bulk' ? first.value[0].value : '';
+    const second = await main.call('SCAN', cursor1.toString(), 'COUNT', '2');
+    expect(second.raw).toMatch(/\*2\r\n\$1\r\nb\r\n\$1\r\nc\r\n$/);
+    const cursor2 =
+      second.type === 'array' && second.value?.[0]?.type === 'bulk' ? second.value[0].value : '';
+    expect((await reader.call('SCAN', cursor2.toString())).raw).toBe(
+      '*2\r\n$1\r\n0\r\n*1\r\n$1\r\nd\r\n',
+    );
+    // Errors come back from the main thread; the client stays.
+    expect((await reader.call('SCAN', 'nope')).raw).toBe('-ERR invalid cursor\r\n');
+    expect((await reader.call('SCAN', '0', 'COUNT', '0')).raw).toBe('-ERR syntax error\r\n');
+    expect((await reader.call('KEYS')).raw).toBe(
+      "-ERR wrong number of arguments for 'keys' command\r\n",
+    );
+    expect((await reader.call('RANDOMKEY', 'x')).raw).toBe(
+      "-ERR wrong number of arguments for 'randomkey' command\r\n",
+    );
+    await stillOnThread(main);
+    expect((await reader.call('FLUSHALL')).raw).toBe('+OK\r\n'); // a write: the client moves
+    expect((await reader.call('RANDOMKEY')).raw).toBe('$-1\r\n');
+    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(0);
+  });
+});
