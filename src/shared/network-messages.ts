@@ -108,6 +108,8 @@ export type ToNetworkThread =
       readonly id: number;
       readonly reply: Uint8Array;
       readonly authenticated: boolean;
+      /** The protocol the client speaks now (HELLO changes it). */
+      readonly protocol: 2 | 3;
     }
   /**
    * The daemon is idle (idle-trim.ts): run a full garbage collection of the thread's heap, if
@@ -156,12 +158,13 @@ export type FromNetworkThread =
  * Requests a network thread has the main thread run without giving the client up, by command
  * name (lower case) and, for CLIENT, subcommand:
  * - what client libraries send as they connect (AUTH when a password is set; ioredis: CLIENT
- *   SETINFO, then INFO for its ready check);
+ *   SETINFO, then INFO for its ready check; go-redis 9 and Lettuce: HELLO 3);
  * - the reads of the whole keyspace that need what only the main thread holds: SCAN (its
  *   cursors), KEYS (the key runs and the memtable, in byte order) and RANDOMKEY (sampled
  *   through the writer).
- * None of them changes more than the client's name, library fields and authentication, which
- * the main thread's session for the client holds (and `ran` carries back). A client on a thread
+ * None of them changes more than the client's name, library fields, authentication and
+ * protocol, which the main thread's session for the client holds (`ran` carries the last two
+ * back). A client on a thread
  * has written nothing (its first write sent it back), so a read run there sees all it could.
  */
 export const REMOTE_COMMANDS: ReadonlyMap<string, ReadonlySet<string> | undefined> = new Map<
@@ -169,6 +172,7 @@ export const REMOTE_COMMANDS: ReadonlyMap<string, ReadonlySet<string> | undefine
   ReadonlySet<string> | undefined
 >([
   ['auth', undefined],
+  ['hello', undefined],
   ['info', undefined],
   ['ping', undefined],
   ['echo', undefined],

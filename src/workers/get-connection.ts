@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { GetRun, writeGetReplies } from '../main/server/get-replies.js';
 import { requestStart } from '../main/server/plain-gets.js';
 import type { RespParserLimits } from '../main/server/resp-parser.js';
-import { RespWriter } from '../main/server/resp-writer.js';
+import { type RespProtocol, RespWriter } from '../main/server/resp-writer.js';
 import { type GetRequestScan, SCAN_GET, SCAN_INCOMPLETE } from '../shared/get-request-scan.js';
 import type { NetworkClientState } from '../shared/network-messages.js';
 import type { RecordReader } from '../shared/record-reader.js';
@@ -66,6 +66,8 @@ export class GetConnection {
   /** GET replies, encoded into the thread's reply slab (resp-writer.ts). */
   private readonly replies = new RespWriter();
   private readonly run = new GetRun();
+  /** The protocol the client speaks: RESP2 until a HELLO 3 (run by the main thread). */
+  private protocol: RespProtocol = 2;
 
   constructor(
     readonly id: number,
@@ -130,9 +132,10 @@ export class GetConnection {
    * The main thread's reply to the request `run` sent, and whether the client is authenticated
    * after it: the reply is sent on, and parsing goes on.
    */
-  ran(reply: Buffer, authenticated: boolean): void {
+  ran(reply: Buffer, authenticated: boolean, protocol: RespProtocol): void {
     if (this.leaving) return;
     this.authenticated = authenticated;
+    this.protocol = protocol;
     this.send(reply);
     this.awaitingMain = false;
     // A reply the socket has not taken (a large KEYS or SCAN) is sent before anything more is read.
@@ -238,7 +241,7 @@ export class GetConnection {
   private answer(keys: readonly Buffer[]): number {
     const started = performance.now();
     const run = this.run;
-    writeGetReplies(this.host.reader, keys, this.replies, REPLY_BUDGET_BYTES, run);
+    writeGetReplies(this.host.reader, keys, this.replies, REPLY_BUDGET_BYTES, run, this.protocol);
     // A GET whose read threw is answered by the main thread, which reads it again.
     if (run.failed) this.readFailed = true;
     const done = run.answered;
@@ -256,7 +259,7 @@ export class GetConnection {
   private answerHere(args: readonly Buffer[]): boolean {
     const started = performance.now();
     const name = args[0]!.toString('latin1').toLowerCase();
-    const answer = this.host.commands.answer(name, args);
+    const answer = this.host.commands.answer(name, args, this.protocol);
     if (answer === undefined) return false;
     const usec = (performance.now() - started) * 1000;
     this.host.count(answer.command, 1, answer.hits, answer.misses, usec);

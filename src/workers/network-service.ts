@@ -129,7 +129,11 @@ export class NetworkService implements GetConnectionHost {
         const reply = message.reply;
         this.clients
           .get(message.id)
-          ?.ran(Buffer.from(reply.buffer, reply.byteOffset, reply.length), message.authenticated);
+          ?.ran(
+            Buffer.from(reply.buffer, reply.byteOffset, reply.length),
+            message.authenticated,
+            message.protocol,
+          );
         break;
       }
       case 'collect': {

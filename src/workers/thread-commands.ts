@@ -1,7 +1,8 @@
 // Owns the read commands a network thread answers from its own reader besides plain GETs (MGET,
 // EXISTS, TOUCH, STRLEN, TYPE, TTL, PTTL, EXPIRETIME, PEXPIRETIME, GETRANGE, SUBSTR, GETBIT,
-// BITCOUNT, BITPOS, LCS, BITFIELD_RO, DBSIZE), replied to in RESP2 exactly as the main thread
-// replies (the same pure functions compute both); whether the main
+// BITCOUNT, BITPOS, LCS, BITFIELD_RO, DBSIZE), replied to in the client's protocol (RESP2, or
+// RESP3 after HELLO 3) exactly as the main thread replies (the same pure functions compute
+// both); whether the main
 // thread must answer one instead (a wrong arity, an argument it would refuse, a key over
 // `maxKeyBytes`, a read that threw); and the bulk-string reply encoding the thread's GETs share.
 
@@ -17,15 +18,15 @@ import { applyFieldOps, parseFieldOps } from '../main/server/commands/bits/bitfi
 import { lcsReply, parseLcsRequest } from '../main/server/commands/strings/lcs-reply.js';
 import { substringRange } from '../main/server/commands/strings/substring-range.js';
 import { array, type RespValue } from '../main/server/resp-value.js';
-import { RespWriter } from '../main/server/resp-writer.js';
+import { type RespProtocol, RespWriter } from '../main/server/resp-writer.js';
 import type { IndexTable } from '../shared/index-table.js';
 import { KEY_GROUP } from '../shared/key-groups.js';
 import { THREAD_COMMANDS } from '../shared/network-messages.js';
 import type { RecordReader } from '../shared/record-reader.js';
 import { parseInteger } from '../shared/write-ops.js';
 
-/** A null bulk string: the reply to a GET of a missing key. */
-export const NULL_REPLY = Buffer.from('$-1\r\n');
+/** A null bulk string, the reply to a GET of a missing key, by protocol (RESP2, RESP3). */
+const NULL_REPLIES = { 2: Buffer.from('$-1\r\n'), 3: Buffer.from('_\r\n') } as const;
 const EMPTY_REPLY = Buffer.from('$0\r\n\r\n');
 const CRLF_BYTES = 2;
 const STRING_REPLY = Buffer.from('+string\r\n');
@@ -105,7 +106,7 @@ export class ThreadCommands {
    * is not an integer in range), a key longer than `maxKeyBytes`, or a read that threw (damage or
    * an I/O error: the main thread answers each key's error).
    */
-  answer(name: string, args: readonly Buffer[]): ThreadAnswer | undefined {
+  answer(name: string, args: readonly Buffer[], protocol: RespProtocol): ThreadAnswer | undefined {
     const arity = ARITY.get(name) ?? 0;
     if (arity === 0 || (arity > 0 ? args.length !== arity : args.length < -arity)) return undefined;
     const keys = keysOf(name, args);
@@ -121,7 +122,7 @@ export class ThreadCommands {
     try {
       switch (name) {
         case 'mget':
-          return this.mget(keys);
+          return this.mget(keys, protocol);
         case 'exists':
         case 'touch':
           return answered(integerReply(this.count(keys)));
@@ -143,7 +144,7 @@ export class ThreadCommands {
           const range = value && substringRange(value.length, start, end);
           if (!range) return answered(EMPTY_REPLY, value !== undefined);
           const part = value!.subarray(range[0], range[1] + 1);
-          return answered(encodeBulkReplies([part], bulkReplyBytes(part), ''), true);
+          return answered(encodeBulkReplies([part], bulkReplyBytes(part, 2), '', 2), true);
         }
         case 'getbit': {
           const offset = parseInteger(args[2]!);
@@ -165,14 +166,14 @@ export class ThreadCommands {
           return answered(integerReply(bitPosOf(value, request)), value !== undefined);
         }
         case 'lcs':
-          return this.lcs(args);
+          return this.lcs(args, protocol);
         case 'bitfield_ro': {
           // A SET or INCRBY (refused by BITFIELD_RO) or a bad argument: the main thread answers.
           const plan = parseFieldOps(this.maxBulkBytes, args);
           if ('kind' in plan || plan.writeBytes > 0) return undefined;
           const value = this.reader.get(key);
           const replies = applyFieldOps(value ?? EMPTY, plan.ops).replies;
-          return answered(this.encode(array(replies)), value !== undefined);
+          return answered(this.encode(array(replies), protocol), value !== undefined);
         }
         case 'dbsize':
           return answered(integerReply(this.index.count));
@@ -207,7 +208,7 @@ export class ThreadCommands {
   }
 
   /** LCS of two values read at one moment (as the main thread's `getMany` reads them). */
-  private lcs(args: readonly Buffer[]): ThreadAnswer | undefined {
+  private lcs(args: readonly Buffer[], protocol: RespProtocol): ThreadAnswer | undefined {
     const request = parseLcsRequest(args);
     if ('kind' in request) return undefined; // a bad option: the main thread answers
     const reader = this.reader;
@@ -217,22 +218,22 @@ export class ThreadCommands {
     ]);
     const found = (a === undefined ? 0 : 1) + (b === undefined ? 0 : 1);
     return {
-      reply: this.encode(lcsReply(request, a ?? EMPTY, b ?? EMPTY, this.maxBulkBytes)),
+      reply: this.encode(lcsReply(request, a ?? EMPTY, b ?? EMPTY, this.maxBulkBytes), protocol),
       command: COMMAND_LCS,
       hits: found,
       misses: 2 - found,
     };
   }
 
-  /** `value` encoded in RESP2 (a network thread's clients never switched to RESP3). */
-  private encode(value: RespValue): Buffer {
-    this.writer.write(value, 2);
+  /** `value` encoded in `protocol`. */
+  private encode(value: RespValue, protocol: RespProtocol): Buffer {
+    this.writer.write(value, protocol);
     const parts = this.writer.take();
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
   /** MGET: every key read while no atomic batch is half published, as the main thread reads them. */
-  private mget(keys: readonly Buffer[]): ThreadAnswer {
+  private mget(keys: readonly Buffer[], protocol: RespProtocol): ThreadAnswer {
     const reader = this.reader;
     const values = this.index.readWithoutHalfBatches(() => {
       const read: (Buffer | undefined)[] = [];
@@ -246,10 +247,10 @@ export class ThreadCommands {
     let bytes = 0;
     let hits = 0;
     for (const value of values) {
-      bytes += bulkReplyBytes(value);
+      bytes += bulkReplyBytes(value, protocol);
       if (value !== undefined) hits++;
     }
-    const reply = encodeBulkReplies(values, bytes, `*${values.length}\r\n`);
+    const reply = encodeBulkReplies(values, bytes, `*${values.length}\r\n`, protocol);
     return { reply, command: COMMAND_MGET, hits, misses: values.length - hits };
   }
 
@@ -269,23 +270,28 @@ export class ThreadCommands {
   }
 }
 
-/** The bytes of the RESP2 bulk-string reply to `value` (a null bulk string when undefined). */
-export function bulkReplyBytes(value: Buffer | undefined): number {
-  if (value === undefined) return NULL_REPLY.length;
+/** The bytes of the bulk-string reply to `value` (a null when undefined) in `protocol`. */
+export function bulkReplyBytes(value: Buffer | undefined, protocol: RespProtocol): number {
+  if (value === undefined) return NULL_REPLIES[protocol].length;
   return 1 + decimalDigits(value.length) + CRLF_BYTES + value.length + CRLF_BYTES;
 }
 
-/** `header` then the RESP2 bulk-string replies to `values` (`bytes` long in all), as one buffer. */
+/**
+ * `header` then the bulk-string replies to `values` in `protocol` (`bytes` long in all), as one
+ * buffer.
+ */
 export function encodeBulkReplies(
   values: readonly (Buffer | undefined)[],
   bytes: number,
   header: string,
+  protocol: RespProtocol,
 ): Buffer {
+  const nullReply = NULL_REPLIES[protocol];
   const out = Buffer.allocUnsafe(header.length + bytes);
   let at = out.write(header, 0, 'latin1');
   for (const value of values) {
     if (value === undefined) {
-      at += NULL_REPLY.copy(out, at);
+      at += nullReply.copy(out, at);
       continue;
     }
     out[at++] = 36; // '$'

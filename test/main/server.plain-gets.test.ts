@@ -1,7 +1,7 @@
 // Tests the main thread's plain-GET path (plain-gets.ts) over real sockets: any request stream,
 // cut anywhere, gets the same replies and the same counters as from a daemon whose GETs all
-// take the general path; a GET the session answers otherwise (before AUTH, in MULTI, in RESP3,
-// subscribed) is left to that path; a damaged record's GET is answered with its error between good ones;
+// take the general path, in RESP2 and RESP3 (HELLO in the stream); a GET the session answers
+// otherwise (before AUTH, in MULTI, subscribed) is left to that path; a damaged record's GET is answered with its error between good ones;
 // values stored compressed are answered whole; a client that pipelines GETs of large values
 // without reading is held back (its socket is paused) and then gets every byte.
 

@@ -239,7 +239,8 @@ describe.runIf(hasRedisServer())('a network thread against redis-server', () => 
   let kvd: TestServer;
   let redis: TestRedis;
   let writer: Pair;
-  let reader: RespClient | undefined;
+  /** The thread's client for each protocol, once found. */
+  const readers = new Map<2 | 3, RespClient>();
   const clients: RespClient[] = [];
 
   beforeAll(async () => {
@@ -265,14 +266,19 @@ describe.runIf(hasRedisServer())('a network thread against redis-server', () => 
     return (await kvd.allClients()).find((c) => c.address === address)?.thread;
   }
 
-  /** A kvd client that a network thread serves (new clients alternate with the main thread). */
-  async function threadReader(): Promise<RespClient> {
+  /**
+   * A kvd client that a network thread serves (new clients alternate with the main thread),
+   * speaking `protocol` (HELLO, which the main thread runs for it, as the thread keeps it).
+   */
+  async function threadReader(protocol: 2 | 3): Promise<RespClient> {
+    const reader = readers.get(protocol);
     if (reader && (await threadOf(reader)) === 1) return reader;
     for (;;) {
       const client = await RespClient.connect(kvd.port);
       clients.push(client);
       if ((await threadOf(client)) === 1) {
-        reader = client;
+        if (protocol === 3) expect((await client.call('HELLO', '3')).type).toBe('map');
+        readers.set(protocol, client);
         return client;
       }
     }
@@ -285,30 +291,33 @@ describe.runIf(hasRedisServer())('a network thread against redis-server', () => 
       commands.filter((args) => !TRANSACTION_COMMANDS.has(args[0]!.toLowerCase())),
     );
 
-  it('answers reads of what the main thread wrote as redis-server does', async () => {
-    let onThread = 0;
-    await fc.assert(
-      fc.asyncProperty(noTransactions, async (commands) => {
-        await reset(writer);
-        for (const args of commands) {
-          const name = args[0]!.toLowerCase();
-          const read =
-            (THREAD_COMMANDS as readonly string[]).includes(name) || REMOTE_READS.has(name);
-          // A read the thread cannot answer (a bad argument) hands its client back: take another.
-          const kvdClient = read ? await threadReader() : writer.kvd;
-          if (read) onThread++;
-          const [mine, theirs] = await Promise.all([
-            kvdClient.call(...args),
-            writer.redis.call(...args),
-          ]);
-          const a = comparable(args, mine);
-          const b = comparable(args, theirs);
-          if (a !== b && !(await chosenDifference(writer, args, mine, theirs)))
-            expect(`${JSON.stringify(args)} kvd: ${a}`).toBe(`${JSON.stringify(args)} kvd: ${b}`);
-        }
-      }),
-      { numRuns: Number(process.env.DIFF_RUNS ?? 300) },
-    );
-    expect(onThread).toBeGreaterThan(100); // reads sent to a client of the thread
-  }, 120_000);
+  for (const protocol of [2, 3] as const)
+    it(`answers reads of what the main thread wrote as redis-server does (RESP${protocol})`, async () => {
+      // The writer's two connections switch to the protocol too (reset sends HELLO).
+      const pair: Pair = { ...writer, protocol };
+      let onThread = 0;
+      await fc.assert(
+        fc.asyncProperty(noTransactions, async (commands) => {
+          await reset(pair);
+          for (const args of commands) {
+            const name = args[0]!.toLowerCase();
+            const read =
+              (THREAD_COMMANDS as readonly string[]).includes(name) || REMOTE_READS.has(name);
+            // A read the thread cannot answer (a bad argument) hands its client back: take another.
+            const kvdClient = read ? await threadReader(protocol) : pair.kvd;
+            if (read) onThread++;
+            const [mine, theirs] = await Promise.all([
+              kvdClient.call(...args),
+              pair.redis.call(...args),
+            ]);
+            const a = comparable(args, mine);
+            const b = comparable(args, theirs);
+            if (a !== b && !(await chosenDifference(pair, args, mine, theirs)))
+              expect(`${JSON.stringify(args)} kvd: ${a}`).toBe(`${JSON.stringify(args)} kvd: ${b}`);
+          }
+        }),
+        { numRuns: Number(process.env.DIFF_RUNS ?? 300) },
+      );
+      expect(onThread).toBeGreaterThan(100); // reads sent to a client of the thread
+    }, 120_000);
 });

@@ -170,7 +170,13 @@ describe('NetworkService', () => {
       'SETNAME',
       'x',
     ]);
-    main.post({ kind: 'ran', id: 7, reply: Buffer.from('+OK\r\n'), authenticated: true });
+    main.post({
+      kind: 'ran',
+      id: 7,
+      reply: Buffer.from('+OK\r\n'),
+      authenticated: true,
+      protocol: 2,
+    });
     expect((await client.reply()).raw).toBe('+OK\r\n');
     expect((await client.reply()).raw).toBe('$5\r\nvalue\r\n');
 
@@ -408,7 +414,13 @@ describe('NetworkService', () => {
       'AUTH',
       'secret',
     ]);
-    main.post({ kind: 'ran', id: 2, reply: Buffer.from('+OK\r\n'), authenticated: true });
+    main.post({
+      kind: 'ran',
+      id: 2,
+      reply: Buffer.from('+OK\r\n'),
+      authenticated: true,
+      protocol: 2,
+    });
     expect((await client.reply()).raw).toBe('+OK\r\n');
     expect((await client.reply()).raw).toBe('$5\r\nvalue\r\n');
     expect(counters[COUNTER_GETS]).toBe(1);
@@ -424,7 +436,13 @@ describe('NetworkService', () => {
     const denied = await connect(3, false);
     denied.send(encodeCommand(['AUTH', 'wrong']));
     expect(await main.next()).toMatchObject({ kind: 'run', id: 3 });
-    main.post({ kind: 'ran', id: 3, reply: Buffer.from('-WRONGPASS\r\n'), authenticated: false });
+    main.post({
+      kind: 'ran',
+      id: 3,
+      reply: Buffer.from('-WRONGPASS\r\n'),
+      authenticated: false,
+      protocol: 2,
+    });
     expect((await denied.reply()).raw).toBe('-WRONGPASS\r\n');
     denied.send(encodeCommand(['GET', 'k']));
     const moved = await main.next();

@@ -244,7 +244,7 @@ export class Connection implements RequestOwner, Pumpable {
     const input = this.parser.unparsed;
     if (input === undefined) return false;
     const from = this.parser.unparsedAt;
-    const end = plainGets.answer(input, from, this.writer);
+    const end = plainGets.answer(input, from, this.writer, this.session.protocol);
     if (end === from) return false;
     this.parser.skipTo(end);
     this.writeReplies();

@@ -5,7 +5,7 @@
 
 import { KEY_GROUP } from '../../shared/key-groups.js';
 import type { RecordReader } from '../../shared/record-reader.js';
-import type { RespWriter } from './resp-writer.js';
+import type { RespProtocol, RespWriter } from './resp-writer.js';
 
 /** `$-1\r\n`. */
 const NULL_REPLY_BYTES = 5;
@@ -23,7 +23,7 @@ export class GetRun {
 }
 
 /**
- * Writes the RESP2 replies to `GET keys[i]`, in order, into `writer`, until all are answered or
+ * Writes the replies to `GET keys[i]` in `protocol`, in order, into `writer`, until all are answered or
  * the replies reach `budgetBytes` (at least one is answered). A read that throws stops the run
  * (`run.failed`): the caller has that GET answered by the general path, which replies with the
  * error.
@@ -34,6 +34,7 @@ export function writeGetReplies(
   writer: RespWriter,
   budgetBytes: number,
   run: GetRun,
+  protocol: RespProtocol,
 ): void {
   let bytes = 0;
   let hits = 0;
@@ -46,7 +47,7 @@ export function writeGetReplies(
       for (let i = from; i < to && bytes < budgetBytes; i++) {
         const length = reader.findValue(keys[i]!, i - from);
         if (length < 0) {
-          writer.nullBulk();
+          writer.nullBulk(protocol);
           bytes += NULL_REPLY_BYTES;
         } else {
           writer.bulkFrom(length, reader);

@@ -318,6 +318,7 @@ export class NetworkThreads {
               id: message.id,
               reply: own,
               authenticated: client.session.authenticated,
+              protocol: client.session.protocol,
             },
             [own.buffer as ArrayBuffer],
           );

@@ -10,7 +10,7 @@ import type { ClientSession } from './client-session.js';
 import type { ServerCounters } from './command-context.js';
 import { type CommandStats, countBatch } from './command-stats.js';
 import { GetRun, writeGetReplies } from './get-replies.js';
-import type { RespWriter } from './resp-writer.js';
+import type { RespProtocol, RespWriter } from './resp-writer.js';
 
 /** Reply bytes answered in one go, before the connection writes them and looks at its socket. */
 const REPLY_BUDGET_BYTES = 512 * 1024;
@@ -41,7 +41,7 @@ export class PlainGets {
    * budget; returns where the first request it did not answer starts (`from` when none). A GET
    * whose read throws is left for the general path, which replies with the error.
    */
-  answer(bytes: Buffer, from: number, writer: RespWriter): number {
+  answer(bytes: Buffer, from: number, writer: RespWriter, protocol: RespProtocol): number {
     const reader = this.store.localReaderIfOpen();
     if (reader === undefined) return from;
     const scan = this.scan;
@@ -54,7 +54,7 @@ export class PlainGets {
     if (keys.length === 0) return from;
     const started = performance.now();
     const run = this.run;
-    writeGetReplies(reader, keys, writer, REPLY_BUDGET_BYTES, run);
+    writeGetReplies(reader, keys, writer, REPLY_BUDGET_BYTES, run, protocol);
     const answered = run.answered;
     const end = answered === keys.length ? p : requestStart(bytes, keys[answered]!);
     keys.length = 0;
@@ -71,12 +71,11 @@ export class PlainGets {
 }
 
 /**
- * Whether `session` answers a GET as any client does: in RESP2, authenticated, not in MULTI, not
- * subscribed, not a replication link, not closing.
+ * Whether `session` answers a GET as any client does: authenticated, not in MULTI, not
+ * subscribed, not a replication link, not closing (in RESP2 or RESP3: only a miss differs).
  */
 export function takesPlainGets(session: ClientSession): boolean {
   return (
-    session.protocol === 2 &&
     session.authenticated &&
     !session.muted &&
     !session.isMaster &&

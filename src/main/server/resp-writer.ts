@@ -135,8 +135,15 @@ export class RespWriter {
     this.advance(at + length + 2);
   }
 
-  /** Appends RESP2's null bulk string (`$-1`). */
-  nullBulk(): void {
+  /** Appends a null bulk string: `$-1` in RESP2, `_` in RESP3. */
+  nullBulk(protocol: RespProtocol): void {
+    if (protocol === 3) {
+      const at = this.reserve(3);
+      shared.slab[at] = 0x5f; // '_'
+      shared.slab.writeUInt16LE(CRLF, at + 1);
+      this.advance(at + 3);
+      return;
+    }
     const at = this.reserve(5);
     shared.slab.writeUInt32LE(NULL_BULK_HEAD, at);
     shared.slab[at + 4] = 0x0a;

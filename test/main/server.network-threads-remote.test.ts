@@ -1,8 +1,8 @@
-// Tests that a network thread keeps a client that reads the whole keyspace: SCAN, KEYS and
-// RANDOMKEY are run by the main thread for it (REMOTE_COMMANDS) over real sockets, their replies
-// in order among the GETs the thread answers itself, a large KEYS reply whole, SCAN's cursors
-// shared with the main thread's clients, and errors (a bad cursor, a wrong arity) answered
-// without the client moving.
+// Tests the requests a network thread has the main thread run while it keeps the client
+// (REMOTE_COMMANDS), over real sockets: the whole-keyspace reads SCAN, KEYS and RANDOMKEY (their
+// replies in order among the GETs the thread answers itself, a large KEYS reply whole, SCAN's
+// cursors shared with the main thread's clients, errors answered without the client moving), and
+// HELLO, after which the thread answers in RESP3.
 
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startTestServer } from '../fixtures/kvd-server.js';
@@ -145,5 +145,44 @@ describe('network threads and whole-keyspace reads', () => {
     expect((await reader.call('FLUSHALL')).raw).toBe('+OK\r\n'); // a write: the client moves
     expect((await reader.call('RANDOMKEY')).raw).toBe('$-1\r\n');
     expect(await infoField(main, 'kvd_network_thread_clients')).toBe(0);
+  });
+
+  it('switch a client to RESP3 with HELLO 3 and answer it in RESP3 on the thread', async () => {
+    const { main, reader } = await mainAndThreadClients();
+    expect((await main.call('MSET', 'a', 'ohmytext', 'b', 'mynewtext')).raw).toBe('+OK\r\n');
+    const hello = await reader.call('HELLO', '3', 'SETNAME', 'three');
+    expect(hello.type).toBe('map');
+    expect(hello.raw).toContain('$5\r\nproto\r\n:3\r\n');
+    const before = await infoField(main, 'kvd_network_thread_gets');
+    // A miss is RESP3's null, in a plain GET, a pipelined run of them, and MGET.
+    expect((await reader.call('GET', 'nope')).raw).toBe('_\r\n');
+    reader.send(
+      Buffer.concat([
+        encodeCommand(['GET', 'a']),
+        encodeCommand(['GET', 'nope']),
+        encodeCommand(['MGET', 'a', 'nope', 'b']),
+      ]),
+    );
+    expect((await reader.reply()).raw).toBe('$8\r\nohmytext\r\n');
+    expect((await reader.reply()).raw).toBe('_\r\n');
+    expect((await reader.reply()).raw).toBe('*3\r\n$8\r\nohmytext\r\n_\r\n$9\r\nmynewtext\r\n');
+    // LCS IDX is a map in RESP3.
+    expect((await reader.call('LCS', 'a', 'b', 'IDX', 'MINMATCHLEN', '4')).raw).toBe(
+      '%2\r\n$7\r\nmatches\r\n*1\r\n*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n$3\r\nlen\r\n:6\r\n',
+    );
+    expect((await reader.call('TTL', 'a')).raw).toBe(':-1\r\n');
+    // All answered there, and the main thread's listing knows the client's protocol and name.
+    expect(await infoField(main, 'kvd_network_thread_gets')).toBe(before + 6);
+    await stillOnThread(main);
+    expect((await main.call('CLIENT', 'LIST')).raw).toMatch(/name=three .*resp=3 .*io-thread=1\n/);
+    // HELLO 2 goes back to RESP2, still on the thread.
+    expect((await reader.call('HELLO', '2')).type).toBe('array');
+    expect((await reader.call('GET', 'nope')).raw).toBe('$-1\r\n');
+    expect((await reader.call('MGET', 'nope')).raw).toBe('*1\r\n$-1\r\n');
+    await stillOnThread(main);
+    // A bad HELLO is answered by the main thread and changes nothing.
+    expect((await reader.call('HELLO', '4')).raw).toBe('-NOPROTO unsupported protocol version\r\n');
+    expect((await reader.call('GET', 'nope')).raw).toBe('$-1\r\n');
+    await stillOnThread(main);
   });
 });
