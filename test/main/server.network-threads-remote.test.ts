@@ -184,5 +184,12 @@ describe('network threads and whole-keyspace reads', () => {
     expect((await reader.call('HELLO', '4')).raw).toBe('-NOPROTO unsupported protocol version\r\n');
     expect((await reader.call('GET', 'nope')).raw).toBe('$-1\r\n');
     await stillOnThread(main);
+    // A write sends the client to the main thread, which goes on in the protocol it chose.
+    expect((await reader.call('HELLO', '3')).type).toBe('map');
+    expect((await reader.call('SET', 'k', 'v')).raw).toBe('+OK\r\n');
+    expect((await reader.call('GET', 'nope')).raw).toBe('_\r\n');
+    expect((await reader.call('MGET', 'k', 'nope')).raw).toBe('*2\r\n$1\r\nv\r\n_\r\n');
+    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(0);
+    expect((await main.call('CLIENT', 'LIST')).raw).toMatch(/name=three .*resp=3 .*io-thread=0\n/);
   });
 });

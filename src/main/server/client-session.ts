@@ -72,13 +72,14 @@ export class ClientSession {
     readonly localAddress = '',
     /**
      * The session the client had on a network thread, when it comes back to the main thread:
-     * its name, library, authentication and age carry over.
+     * its name, library, authentication, protocol and age carry over.
      */
     carried?: ClientSession,
   ) {
     this.authenticated = carried?.authenticated ?? !passwordRequired;
     this.createdAt = carried?.createdAt ?? Date.now();
     if (carried !== undefined) {
+      this.protocol = carried.protocol;
       this.name = carried.name;
       this.libName = carried.libName;
       this.libVersion = carried.libVersion;
