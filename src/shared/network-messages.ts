@@ -106,7 +106,11 @@ export type ToNetworkThread =
   | {
       readonly kind: 'ran';
       readonly id: number;
-      readonly reply: Uint8Array;
+      /**
+       * The reply's bytes; undefined for a `run` with `refusedOnly` that was not refused: the
+       * thread hands the client back from that request on.
+       */
+      readonly reply: Uint8Array | undefined;
       readonly authenticated: boolean;
       /** The protocol the client speaks now (HELLO changes it). */
       readonly protocol: 2 | 3;
@@ -136,8 +140,16 @@ export type FromNetworkThread =
   /**
    * The client sent a request of `REMOTE_COMMANDS`: the main thread runs it for
    * the client's session there and answers with `ran`; the thread keeps the client meanwhile.
+   * With `refusedOnly` (any other request), the main thread answers it only if it refuses it at
+   * lookup (an unknown command or subcommand, a wrong arity), which changes nothing; otherwise
+   * `ran` has no reply and the client goes back.
    */
-  | { readonly kind: 'run'; readonly id: number; readonly args: readonly Uint8Array[] }
+  | {
+      readonly kind: 'run';
+      readonly id: number;
+      readonly args: readonly Uint8Array[];
+      readonly refusedOnly: boolean;
+    }
   /** The client's socket closed (it left, was killed, timed out, or could not be adopted). */
   | { readonly kind: 'gone'; readonly id: number }
   /**

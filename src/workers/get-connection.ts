@@ -1,7 +1,8 @@
 // Owns one client on a network thread: it answers the client's plain GETs and the read commands
 // of thread-commands.ts (MGET, EXISTS, GETRANGE, TTL, …) from the shared index, in order, once the
 // client is authenticated; has the main thread run its connection-setup requests and its SCAN,
-// KEYS and RANDOMKEY (remote-request.ts: AUTH among them), reading nothing more until the reply is back; and hands
+// KEYS and RANDOMKEY (remote-request.ts: AUTH among them), reading nothing more until the reply is back; has it
+// answer any other request it refuses at lookup (an unknown command, a wrong arity); and hands
 // the socket back to the main thread at the first request that is anything else (or a read that
 // failed), with the bytes from that request on. Replies already written are sent before the
 // socket moves, so the client sees every reply in order. It reads on only as its socket drains.
@@ -32,8 +33,11 @@ export interface GetConnectionHost {
    * found `hits` keys and missed `misses`.
    */
   count(command: number, calls: number, hits: number, misses: number, usec: number): void;
-  /** Has the main thread run `args` for the client; its reply comes to `ran`. */
-  run(connection: GetConnection, args: Buffer[]): void;
+  /**
+   * Has the main thread run `args` for the client (with `refusedOnly`, only if it refuses it at
+   * lookup); its reply, or none, comes to `ran`.
+   */
+  run(connection: GetConnection, args: Buffer[], refusedOnly: boolean): void;
   /** The socket is to move: `bytes` is what the main thread must parse first. */
   handBack(connection: GetConnection, socket: Socket, bytes: Buffer): void;
   /** The socket closed here. */
@@ -58,6 +62,8 @@ export class GetConnection {
   private whenFlushed: (() => void) | undefined;
   /** A request is with the main thread (`run`): nothing more is parsed until `ran`. */
   private awaitingMain = false;
+  /** The bytes of a request sent with `refusedOnly`, to hand back with the client if not refused. */
+  private unrefused: Buffer | undefined;
   /** Replies wait for the socket to drain: nothing more is parsed until it has. */
   private blocked = false;
   /** A read threw while answering (the main thread answers that GET). */
@@ -130,14 +136,24 @@ export class GetConnection {
 
   /**
    * The main thread's reply to the request `run` sent, and whether the client is authenticated
-   * after it: the reply is sent on, and parsing goes on.
+   * after it and in which protocol: the reply is sent on, and parsing goes on. No reply (a
+   * `refusedOnly` request the main thread did not refuse): the client goes back from it on.
    */
-  ran(reply: Buffer, authenticated: boolean, protocol: RespProtocol): void {
+  ran(reply: Buffer | undefined, authenticated: boolean, protocol: RespProtocol): void {
     if (this.leaving) return;
+    this.awaitingMain = false;
+    const request = this.unrefused;
+    this.unrefused = undefined;
+    if (reply === undefined) {
+      // Not refused: the client goes to the main thread from that request on.
+      const rest = this.pending;
+      this.pending = undefined;
+      this.leave(rest === undefined ? request! : Buffer.concat([request!, rest]));
+      return;
+    }
     this.authenticated = authenticated;
     this.protocol = protocol;
     this.send(reply);
-    this.awaitingMain = false;
     // A reply the socket has not taken (a large KEYS or SCAN) is sent before anything more is read.
     if (this.socket.writableNeedDrain) {
       const rest = this.pending;
@@ -216,7 +232,8 @@ export class GetConnection {
       this.awaitingMain = true;
       this.socket.pause();
       if (remote.length < rest.length) this.pending = rest.subarray(remote.length);
-      this.host.run(this, remote.args);
+      if (remote.refusedOnly) this.unrefused = rest.subarray(0, remote.length);
+      this.host.run(this, remote.args, remote.refusedOnly);
     }
     return undefined;
   }

@@ -92,8 +92,8 @@ export class NetworkService implements GetConnectionHost {
     }
   }
 
-  run(connection: GetConnection, args: Buffer[]): void {
-    this.send({ kind: 'run', id: connection.id, args });
+  run(connection: GetConnection, args: Buffer[], refusedOnly: boolean): void {
+    this.send({ kind: 'run', id: connection.id, args, refusedOnly });
   }
 
   handBack(connection: GetConnection, socket: Socket, bytes: Buffer): void {
@@ -130,7 +130,7 @@ export class NetworkService implements GetConnectionHost {
         this.clients
           .get(message.id)
           ?.ran(
-            Buffer.from(reply.buffer, reply.byteOffset, reply.length),
+            reply && Buffer.from(reply.buffer, reply.byteOffset, reply.length),
             message.authenticated,
             message.protocol,
           );

@@ -1,7 +1,8 @@
-// Owns deciding, on a network thread, whether a client's request that is not a plain GET can be
-// served while the thread keeps the client, and reading its arguments: run by the main thread
-// (REMOTE_COMMANDS) or answered here (thread-commands.ts), at most REMOTE_REQUEST_MAX_BYTES. The full RESP parser reads it, so what
-// is run is exactly what the main thread would have parsed.
+// Owns deciding, on a network thread, where a client's request that is not a plain GET is
+// served, and reading its arguments: answered here (thread-commands.ts), run by the main thread
+// (REMOTE_COMMANDS), or any other, which the main thread answers only if it refuses it at lookup
+// (else the client goes back); at most REMOTE_REQUEST_MAX_BYTES. The full RESP parser reads it,
+// so what is run is exactly what the main thread would have parsed.
 
 import { RespParser, type RespParserLimits } from '../main/server/resp-parser.js';
 import { REMOTE_COMMANDS, REMOTE_REQUEST_MAX_BYTES } from '../shared/network-messages.js';
@@ -13,14 +14,20 @@ export interface RemoteRequest {
   readonly length: number;
   /** True: answered on the thread (`isThreadCommand`); false: run by the main thread. */
   readonly local: boolean;
+  /**
+   * Any other request: the main thread answers it only if it refuses it at lookup (an unknown
+   * command or subcommand, a wrong arity: nothing changes), else the client goes back.
+   */
+  readonly refusedOnly: boolean;
 }
 
 /**
- * The request at the start of `bytes` if the thread serves it (remotely, or here once
- * authenticated: `isThreadCommand`); 'incomplete' if it may be one and more bytes are needed; undefined if the
- * client must go back to the main thread.
+ * The request at the start of `bytes` and where it is served (here once authenticated:
+ * `isThreadCommand`; by the main thread; by the main thread if it refuses it); 'incomplete' if
+ * more bytes are needed; undefined if the client must go back to the main thread at once (an
+ * inline request, a protocol error, a request longer than REMOTE_REQUEST_MAX_BYTES).
  * Parsed with the main thread's `limits` (its stricter ones before AUTH when `unauthenticated`),
- * so a request it would refuse goes back to it at once, for it to answer.
+ * so a request it would refuse as a protocol error goes back to it at once, for it to answer.
  */
 export function remoteRequest(
   bytes: Buffer,
@@ -42,12 +49,11 @@ export function remoteRequest(
   if (args.length === 0) return undefined;
   const name = args[0]!.toString('latin1').toLowerCase();
   const length = seen.length - parser.bufferedBytes;
-  if (isThreadCommand(name)) return unauthenticated ? undefined : { args, length, local: true };
-  if (!REMOTE_COMMANDS.has(name)) return undefined;
+  if (isThreadCommand(name) && !unauthenticated)
+    return { args, length, local: true, refusedOnly: false };
   const subcommands = REMOTE_COMMANDS.get(name);
-  if (subcommands !== undefined) {
-    const sub = args[1]?.toString('latin1').toLowerCase();
-    if (sub === undefined || !subcommands.has(sub)) return undefined;
-  }
-  return { args, length, local: false };
+  const remote =
+    REMOTE_COMMANDS.has(name) &&
+    (subcommands === undefined || subcommands.has(args[1]?.toString('latin1').toLowerCase() ?? ''));
+  return { args, length, local: false, refusedOnly: !remote };
 }

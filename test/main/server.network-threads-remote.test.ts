@@ -1,9 +1,11 @@
 // Tests the requests a network thread has the main thread run while it keeps the client
 // (REMOTE_COMMANDS), over real sockets: the whole-keyspace reads SCAN, KEYS and RANDOMKEY (their
 // replies in order among the GETs the thread answers itself, a large KEYS reply whole, SCAN's
-// cursors shared with the main thread's clients, errors answered without the client moving), and
-// HELLO, after which the thread answers in RESP3.
+// cursors shared with the main thread's clients, errors answered without the client moving),
+// HELLO, after which the thread answers in RESP3 (node-redis clients in RESP3 among them), and
+// any request the main thread refuses at lookup, which leaves the client on its thread.
 
+import { createClient } from 'redis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startTestServer } from '../fixtures/kvd-server.js';
 import { encodeCommand, infoField, type Reply, RespClient } from '../fixtures/resp-client.js';
@@ -191,5 +193,65 @@ describe('network threads and whole-keyspace reads', () => {
     expect((await reader.call('MGET', 'k', 'nope')).raw).toBe('*2\r\n$1\r\nv\r\n_\r\n');
     expect(await infoField(main, 'kvd_network_thread_clients')).toBe(0);
     expect((await main.call('CLIENT', 'LIST')).raw).toMatch(/name=three .*resp=3 .*io-thread=0\n/);
+  });
+
+  it('keep a client whose request the main thread refuses at lookup', async () => {
+    const { main, reader } = await mainAndThreadClients();
+    expect((await reader.call('NOSUCH', 'a')).raw).toBe(
+      "-ERR unknown command 'NOSUCH', with args beginning with: 'a' \r\n",
+    );
+    expect((await reader.call('CLIENT', 'MAINT_NOTIFICATIONS', 'ON')).raw).toBe(
+      "-ERR unknown subcommand 'MAINT_NOTIFICATIONS'. Try CLIENT HELP.\r\n",
+    );
+    expect((await reader.call('SET', 'a')).raw).toBe(
+      "-ERR wrong number of arguments for 'set' command\r\n",
+    );
+    expect((await reader.call('GET', 'a')).raw).toBe('$-1\r\n');
+    await stillOnThread(main);
+    const stats = await main.call('INFO', 'commandstats');
+    expect(stats.type === 'bulk' && stats.value.toString()).toMatch(
+      /cmdstat_set:calls=0,.*rejected_calls=1,failed_calls=0/,
+    );
+    // A request it does not refuse sends the client to the main thread, which runs it once.
+    expect((await reader.call('SET', 'a', '1')).raw).toBe('+OK\r\n');
+    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(0);
+    const after = await main.call('INFO', 'commandstats');
+    expect(after.type === 'bulk' && after.value.toString()).toMatch(
+      /cmdstat_set:calls=1,.*rejected_calls=1,/,
+    );
+  });
+
+  it('keep node-redis clients in RESP3 on their thread, answering as the main thread does', async () => {
+    const server = await startTestServer({ networkThreads: 2 });
+    servers.push(server);
+    const url = `redis://127.0.0.1:${server.port}`;
+    // RESP: 3 sends HELLO 3 as it connects. Clients alternate between the two threads.
+    const clients = Array.from({ length: 4 }, () => createClient({ url, RESP: 3 }));
+    try {
+      for (const c of clients) await c.connect();
+      const writer = clients[0]!;
+      for (let i = 0; i < 50; i++) await writer.set(`key:${i}`, `v${i}`);
+      for (const c of clients) {
+        expect(await c.get('key:7')).toBe('v7');
+        expect(await c.get('missing')).toBeNull();
+        expect(await c.mGet(['key:1', 'missing', 'key:2'])).toEqual(['v1', null, 'v2']);
+        expect(await c.ttl('key:3')).toBe(-1);
+        expect((await c.keys('key:1*')).sort()).toEqual(
+          ['key:1', ...Array.from({ length: 10 }, (_, i) => `key:1${i}`)].sort(),
+        );
+        const scanned: string[] = [];
+        for await (const page of c.scanIterator({ MATCH: 'key:*', COUNT: 7 }))
+          scanned.push(...page);
+        expect(scanned.length).toBe(50);
+      }
+      const admin = await RespClient.connect(server.port);
+      sockets.push(admin);
+      // The writer is the main thread's (its SETs would have sent it there anyway); of the
+      // others, which only read, the thread's are still there.
+      expect(await infoField(admin, 'kvd_network_thread_clients')).toBe(2);
+      expect(await infoField(admin, 'kvd_network_thread_gets')).toBeGreaterThanOrEqual(2 * 4);
+    } finally {
+      for (const c of clients) c.destroy();
+    }
   });
 });

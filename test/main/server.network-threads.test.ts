@@ -232,6 +232,14 @@ describe('network threads', () => {
         .constantFrom([], ['COUNT', '1'], ['MATCH', '?'], ['count', '0'], ['TYPE', 'list'])
         .map((options) => encodeCommand(['SCAN', '0', ...options])),
       fc.constantFrom(encodeCommand(['KEYS']), encodeCommand(['RANDOMKEY', 'x'])),
+      // Requests the main thread refuses at lookup, which leave the client on its thread.
+      fc.constantFrom(
+        encodeCommand(['NOSUCH', 'a']),
+        encodeCommand(['CLIENT', 'MAINT_NOTIFICATIONS', 'ON']),
+        encodeCommand(['SET', 'a']),
+        encodeCommand(['EXEC', 'x']),
+        encodeCommand(['config', 'nosuch']),
+      ),
       // HELLO, run by the main thread: the thread answers in RESP3 after HELLO 3.
       fc
         .constantFrom(['3'], ['2'], ['3', 'SETNAME', 'n'], ['4'], [])

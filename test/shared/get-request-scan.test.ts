@@ -106,7 +106,7 @@ describe('remoteRequest', () => {
       ...args.map((a) => Buffer.from(`$${Buffer.byteLength(a)}\r\n${a}\r\n`)),
     ]);
 
-  it('takes the setup requests and the whole-keyspace reads whole, with their length, and nothing else', () => {
+  it('takes the setup requests and the whole-keyspace reads whole, with their length, and others to be refused', () => {
     const ping = bytes('PING');
     expect(remoteRequest(Buffer.concat([ping, bytes('GET', 'k')]))).toMatchObject({
       length: ping.length,
@@ -122,11 +122,11 @@ describe('remoteRequest', () => {
     expect(remoteRequest(bytes('INFO', 'server'))).not.toBeUndefined();
     // The whole-keyspace reads, run by the main thread too.
     for (const args of [['SCAN', '0', 'MATCH', 'a*'], ['keys', '*'], ['RandomKey']])
-      expect(remoteRequest(bytes(...args))).toMatchObject({ local: false });
-    expect(remoteRequest(bytes('FLUSHALL'))).toBeUndefined();
-    expect(remoteRequest(bytes('CLIENT', 'KILL', 'ID', '1'))).toBeUndefined();
-    expect(remoteRequest(bytes('CLIENT'))).toBeUndefined();
-    expect(remoteRequest(bytes('SET', 'k', 'v'))).toBeUndefined();
+      expect(remoteRequest(bytes(...args))).toMatchObject({ local: false, refusedOnly: false });
+    // Any other request whole: the main thread answers it only if it refuses it at lookup.
+    for (const args of [['FLUSHALL'], ['CLIENT', 'KILL', 'ID', '1'], ['CLIENT'], ['SET', 'k', 'v']])
+      expect(remoteRequest(bytes(...args))).toMatchObject({ local: false, refusedOnly: true });
+    expect(remoteRequest(bytes('client', 'id'))).toMatchObject({ refusedOnly: false });
     expect(remoteRequest(Buffer.from('PING\r\n'))).toBeUndefined(); // inline
     expect(remoteRequest(Buffer.from('*x\r\n'))).toBeUndefined(); // a protocol error
     // An empty request has no reply (as in Redis): what follows it decides.

@@ -56,6 +56,17 @@ class MainEnd {
     while (this.seen.length === 0) await new Promise<void>((r) => this.waiters.push(r));
     return this.seen.shift()!;
   }
+  /**
+   * The next message, once the main thread's part of a handback is played: a request the
+   * thread sends only to be refused (`refusedOnly`) is answered as the main thread answers one
+   * it does not refuse (no reply), and the thread then hands the client back.
+   */
+  async handback(): Promise<FromNetworkThread> {
+    const message = await this.next();
+    if (message.kind !== 'run' || !message.refusedOnly) return message;
+    this.post({ kind: 'ran', id: message.id, reply: undefined, authenticated: true, protocol: 2 });
+    return this.next();
+  }
 }
 
 interface Setup {
@@ -140,7 +151,7 @@ async function expectHandedBack(
   for (const [i, request] of requests.entries()) {
     const refusing = await connect(firstId + i);
     refusing.send(request);
-    const back = await main.next();
+    const back = await main.handback();
     if (back.kind !== 'handback') throw new Error(JSON.stringify(back));
     expect([back.id, Buffer.from(back.bytes)]).toEqual([firstId + i, request]);
     new Socket({ fd: back.fd }).destroy();
@@ -184,7 +195,7 @@ describe('NetworkService', () => {
     const set = encodeCommand(['SET', 'k', 'new']);
     client.send(Buffer.concat([encodeCommand(['GET', 'k']), set, encodeCommand(['GET', 'k'])]));
     expect((await client.reply()).raw).toBe('$5\r\nvalue\r\n');
-    const back = await main.next();
+    const back = await main.handback();
     if (back.kind !== 'handback') throw new Error(JSON.stringify(back));
     expect(back.id).toBe(7);
     expect(Buffer.from(back.bytes)).toEqual(Buffer.concat([set, encodeCommand(['GET', 'k'])]));
@@ -194,6 +205,40 @@ describe('NetworkService', () => {
     expect((await client.reply()).raw).toBe('+OK\r\n');
     socket.destroy();
     await client.closed;
+  });
+
+  it('keeps a client whose request the main thread refuses at lookup, and hands back one it does not', async () => {
+    const { main, counters, client: connect } = await setUp();
+    const client = await connect(8);
+    const unknown = encodeCommand(['CLIENT', 'MAINT_NOTIFICATIONS', 'ON']);
+    const set = encodeCommand(['SET', 'k', 'v2']);
+    // The request and a GET after it: the GET waits for the main thread's answer.
+    client.send(Buffer.concat([unknown, encodeCommand(['GET', 'k'])]));
+    const run = await main.next();
+    expect(run).toMatchObject({ kind: 'run', id: 8, refusedOnly: true });
+    const refusal = "-ERR unknown subcommand 'MAINT_NOTIFICATIONS'. Try CLIENT HELP.\r\n";
+    main.post({
+      kind: 'ran',
+      id: 8,
+      reply: Buffer.from(refusal),
+      authenticated: true,
+      protocol: 2,
+    });
+    expect((await client.reply()).raw).toBe(refusal);
+    expect((await client.reply()).raw).toBe('$5\r\nvalue\r\n');
+    expect(counters[COUNTER_GETS]).toBe(1);
+    // Not refused: the client goes back with that request and all that followed it.
+    client.send(Buffer.concat([set, encodeCommand(['GET', 'k'])]));
+    expect(await main.next()).toMatchObject({ kind: 'run', id: 8, refusedOnly: true });
+    main.post({ kind: 'ran', id: 8, reply: undefined, authenticated: true, protocol: 2 });
+    const back = await main.next();
+    if (back.kind !== 'handback') throw new Error(JSON.stringify(back));
+    expect(Buffer.from(back.bytes)).toEqual(Buffer.concat([set, encodeCommand(['GET', 'k'])]));
+    // The fd is the main thread's now: what it writes reaches the client.
+    const socket = new Socket({ fd: back.fd, readable: true, writable: true });
+    socket.write('+OK\r\n');
+    expect((await client.reply()).raw).toBe('+OK\r\n');
+    socket.destroy();
   });
 
   it('answers MGET, EXISTS, STRLEN and TYPE here, in order with GETs, and hands back what it cannot', async () => {
@@ -256,13 +301,13 @@ describe('NetworkService', () => {
     // A wrong arity, or a key over maxKeyBytes (64): the main thread answers its error.
     const arity = await connect(5);
     arity.send(encodeCommand(['TYPE', 'k', 'k']));
-    const moved = await main.next();
+    const moved = await main.handback();
     if (moved.kind !== 'handback') throw new Error(JSON.stringify(moved));
     expect(Buffer.from(moved.bytes)).toEqual(encodeCommand(['TYPE', 'k', 'k']));
     new Socket({ fd: moved.fd }).destroy();
     const long = encodeCommand(['MGET', 'k', 'x'.repeat(65)]);
     client.send(long);
-    const back = await main.next();
+    const back = await main.handback();
     if (back.kind !== 'handback') throw new Error(JSON.stringify(back));
     expect(Buffer.from(back.bytes)).toEqual(long);
     new Socket({ fd: back.fd }).destroy();
@@ -380,7 +425,7 @@ describe('NetworkService', () => {
     const { main, client: connect } = await setUp();
     const inline = await connect(1);
     inline.send('PING\r\n');
-    const back = await main.next();
+    const back = await main.handback();
     expect(back).toMatchObject({ kind: 'handback', id: 1 });
     if (back.kind === 'handback') new Socket({ fd: back.fd }).destroy();
 
@@ -401,7 +446,7 @@ describe('NetworkService', () => {
     // A GET before AUTH goes to the main thread (which refuses it).
     const refused = await connect(1, false);
     refused.send(encodeCommand(['GET', 'k']));
-    const back = await main.next();
+    const back = await main.handback();
     if (back.kind !== 'handback') throw new Error(JSON.stringify(back));
     expect(Buffer.from(back.bytes)).toEqual(encodeCommand(['GET', 'k']));
     new Socket({ fd: back.fd }).destroy();
@@ -445,7 +490,7 @@ describe('NetworkService', () => {
     });
     expect((await denied.reply()).raw).toBe('-WRONGPASS\r\n');
     denied.send(encodeCommand(['GET', 'k']));
-    const moved = await main.next();
+    const moved = await main.handback();
     expect(moved).toMatchObject({ kind: 'handback', id: 3 });
     if (moved.kind === 'handback') new Socket({ fd: moved.fd }).destroy();
   });

@@ -61,8 +61,15 @@ export interface NetworkThreadsOptions {
   readonly log: Logger;
   /** The Unix socket's path, for a Unix client's address (as the Connection names it). */
   readonly unixPath: () => string | undefined;
-  /** Runs a client's request of REMOTE_COMMANDS on the main thread, for its session here. */
-  readonly run: (session: ClientSession, args: Buffer[]) => Promise<Buffer>;
+  /**
+   * Runs a client's request of REMOTE_COMMANDS on the main thread, for its session here; with
+   * `refusedOnly`, only if lookup refuses it (undefined otherwise).
+   */
+  readonly run: (
+    session: ClientSession,
+    args: Buffer[],
+    refusedOnly: boolean,
+  ) => Promise<Buffer | undefined>;
   /**
    * A client comes back to the main thread: serve `socket` (its unread bytes put back), with
    * what `session` holds (name, library, authentication, age) carried over.
@@ -306,11 +313,11 @@ export class NetworkThreads {
         const client = this.clients.get(message.id);
         if (client === undefined) break;
         const args = message.args.map((a) => Buffer.from(a.buffer, a.byteOffset, a.length));
-        void this.options.run(client.session, args).then((reply) => {
+        void this.options.run(client.session, args, message.refusedOnly).then((reply) => {
           if (this.clients.get(message.id) !== client) return;
           // Moved, not copied: a KEYS reply can be megabytes. A reply in a shared pool
           // (Buffer.concat's small ones) is copied out first, or all the pool would be sent.
-          const own = ownBytes(reply);
+          const own = reply && ownBytes(reply);
           this.post(
             thread,
             {
@@ -320,7 +327,7 @@ export class NetworkThreads {
               authenticated: client.session.authenticated,
               protocol: client.session.protocol,
             },
-            [own.buffer as ArrayBuffer],
+            own ? [own.buffer as ArrayBuffer] : [],
           );
         });
         break;

@@ -37,16 +37,22 @@ async function run(
   return reply;
 }
 
-/** Runs `args` for `client` and resolves with its reply's bytes. Never rejects. Main thread. */
+/**
+ * Runs `args` for `client` and resolves with its reply's bytes; with `refusedOnly`, only if
+ * lookup refuses it (an unknown command or subcommand, a wrong arity), else resolves with
+ * undefined, having run and counted nothing. Never rejects. Main thread.
+ */
 export async function runRemoteCommand(
   server: ServerContext,
   store: CommandStore,
   client: ClientSession,
   args: Buffer[],
-): Promise<Buffer> {
-  server.counters.commandsProcessed++;
+  refusedOnly: boolean,
+): Promise<Buffer | undefined> {
   const spec = server.commandLookup.find(args[0]!);
   const refused = refusalAtLookup(server.commandStats, spec, args);
+  if (refused === undefined && refusedOnly) return undefined;
+  server.counters.commandsProcessed++;
   const writer = new RespWriter();
   writer.write(refused ?? (await run(server, store, client, spec!, args)), client.protocol);
   return Buffer.concat(writer.take());

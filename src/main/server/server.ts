@@ -119,7 +119,8 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
           timed: options.metrics !== undefined,
           log,
           unixPath: () => settings.unixPath,
-          run: (session, args) => runRemoteCommand(context, store, session, args),
+          run: (session, args, refusedOnly) =>
+            runRemoteCommand(context, store, session, args, refusedOnly),
           onHandback: (id, socket, session) => serve(socket, id, session),
         })
       : undefined;
