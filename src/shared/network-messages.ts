@@ -168,12 +168,15 @@ export type FromNetworkThread =
 
 /**
  * Requests a network thread has the main thread run without giving the client up, by command
- * name (lower case) and, for CLIENT, subcommand:
+ * name (lower case) and, for CLIENT and CONFIG, subcommand:
  * - what client libraries send as they connect (AUTH when a password is set; ioredis: CLIENT
- *   SETINFO, then INFO for its ready check; go-redis 9 and Lettuce: HELLO 3);
+ *   SETINFO, then INFO for its ready check; go-redis 9 and Lettuce: HELLO 3; SELECT 0 where
+ *   a database is named; CONFIG GET, as BullMQ checks maxmemory-policy);
  * - the reads of the whole keyspace that need what only the main thread holds: SCAN (its
  *   cursors), KEYS (the key runs and the memtable, in byte order) and RANDOMKEY (sampled
- *   through the writer).
+ *   through the writer);
+ * - the other reads of the server's state: TIME, LASTSAVE, ROLE, COMMAND, OBJECT, CLIENT
+ *   INFO/LIST/HELP (and CLIENT NO-EVICT, which changes nothing).
  * None of them changes more than the client's name, library fields, authentication and
  * protocol, which the main thread's session for the client holds (`ran` carries the last two
  * back). A client on a thread
@@ -188,10 +191,17 @@ export const REMOTE_COMMANDS: ReadonlyMap<string, ReadonlySet<string> | undefine
   ['info', undefined],
   ['ping', undefined],
   ['echo', undefined],
-  ['client', new Set(['setinfo', 'setname', 'getname', 'id'])],
+  ['select', undefined],
+  ['client', new Set(['setinfo', 'setname', 'getname', 'id', 'info', 'list', 'help', 'no-evict'])],
+  ['config', new Set(['get', 'help'])],
   ['scan', undefined],
   ['keys', undefined],
   ['randomkey', undefined],
+  ['time', undefined],
+  ['lastsave', undefined],
+  ['role', undefined],
+  ['command', undefined],
+  ['object', undefined],
 ]);
 
 /** A request larger than this is never run remotely: the client goes back to the main thread. */

@@ -1,7 +1,8 @@
 // Tests the requests a network thread has the main thread run while it keeps the client
 // (REMOTE_COMMANDS), over real sockets: the whole-keyspace reads SCAN, KEYS and RANDOMKEY (their
 // replies in order among the GETs the thread answers itself, a large KEYS reply whole, SCAN's
-// cursors shared with the main thread's clients, errors answered without the client moving),
+// cursors shared with the main thread's clients, errors answered without the client moving), the
+// reads of the server's state (SELECT 0, CONFIG GET, TIME, COMMAND, OBJECT, CLIENT INFO, …),
 // HELLO, after which the thread answers in RESP3 (node-redis clients in RESP3 among them), and
 // any request the main thread refuses at lookup, which leaves the client on its thread.
 
@@ -193,6 +194,32 @@ describe('network threads and whole-keyspace reads', () => {
     expect((await reader.call('MGET', 'k', 'nope')).raw).toBe('*2\r\n$1\r\nv\r\n_\r\n');
     expect(await infoField(main, 'kvd_network_thread_clients')).toBe(0);
     expect((await main.call('CLIENT', 'LIST')).raw).toMatch(/name=three .*resp=3 .*io-thread=0\n/);
+  });
+
+  it('run the reads of the server state on the main thread for a client they keep', async () => {
+    const { main, reader } = await mainAndThreadClients();
+    expect((await main.call('SET', 'n', '12')).raw).toBe('+OK\r\n');
+    expect((await reader.call('SELECT', '0')).raw).toBe('+OK\r\n');
+    expect((await reader.call('SELECT', '1')).raw).toBe('-ERR DB index is out of range\r\n');
+    expect((await reader.call('CONFIG', 'GET', 'maxmemory-policy')).raw).toBe(
+      '*2\r\n$16\r\nmaxmemory-policy\r\n$10\r\nnoeviction\r\n',
+    );
+    expect((await reader.call('OBJECT', 'ENCODING', 'n')).raw).toBe('$3\r\nint\r\n');
+    expect((await reader.call('COMMAND', 'COUNT')).raw).toBe(
+      (await main.call('COMMAND', 'COUNT')).raw,
+    );
+    const time = await reader.call('TIME');
+    expect(time.type === 'array' && time.value?.length).toBe(2);
+    expect((await reader.call('LASTSAVE')).type).toBe('integer');
+    expect((await reader.call('ROLE')).raw).toMatch(/^\*3\r\n\$6\r\nmaster\r\n/);
+    expect((await reader.call('CLIENT', 'NO-EVICT', 'on')).raw).toBe('+OK\r\n');
+    // CLIENT INFO and CLIENT LIST see the client where it is: on its thread.
+    expect((await reader.call('CLIENT', 'INFO')).raw).toMatch(/ io-thread=1\n\r\n$/);
+    expect((await reader.call('CLIENT', 'LIST')).raw).toMatch(/io-thread=0\n.*io-thread=1\n/s);
+    await stillOnThread(main);
+    // CONFIG SET is not run there: the client goes back, and the main thread answers it.
+    expect((await reader.call('CONFIG', 'SET', 'maxmemory', '0')).type).not.toBe('array');
+    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(0);
   });
 
   it('keep a client whose request the main thread refuses at lookup', async () => {

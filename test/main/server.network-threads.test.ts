@@ -232,6 +232,16 @@ describe('network threads', () => {
         .constantFrom([], ['COUNT', '1'], ['MATCH', '?'], ['count', '0'], ['TYPE', 'list'])
         .map((options) => encodeCommand(['SCAN', '0', ...options])),
       fc.constantFrom(encodeCommand(['KEYS']), encodeCommand(['RANDOMKEY', 'x'])),
+      // Reads of the server's state, run by the main thread too; CONFIG SET, which is not.
+      fc.constantFrom(
+        encodeCommand(['SELECT', '0']),
+        encodeCommand(['select', '1']),
+        encodeCommand(['CONFIG', 'GET', 'maxmemory']),
+        encodeCommand(['COMMAND', 'COUNT']),
+        encodeCommand(['OBJECT', 'ENCODING', 'a']),
+        encodeCommand(['CLIENT', 'NO-EVICT', 'on']),
+        encodeCommand(['CONFIG', 'SET', 'maxmemory', '0']),
+      ),
       // Requests the main thread refuses at lookup, which leave the client on its thread.
       fc.constantFrom(
         encodeCommand(['NOSUCH', 'a']),
