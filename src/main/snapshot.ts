@@ -210,7 +210,7 @@ export class Snapshot {
     else {
       const tag = e.index.tagOfKey(key);
       for (const v of e.versions.candidates(tag, this.sequence)) {
-        const old = e.localReader.entryAt(v.handle, v.offset, v.length);
+        const old = e.localReader.located.entryAt(v.handle, v.offset, v.length);
         if (keyEquals(old.key, 0, old.key.length, key)) {
           found = old;
           break;

@@ -113,7 +113,7 @@ export function readKeysAt(reader: RecordReader, locations: Uint32Array): ArrayB
   const now = Date.now();
   for (let i = 0; i + 2 < locations.length; i += 3) {
     try {
-      const record = reader.recordAt(locations[i]!, locations[i + 1]!, locations[i + 2]!);
+      const record = reader.located.recordAt(locations[i]!, locations[i + 1]!, locations[i + 2]!);
       if (record.expiresAt !== 0 && record.expiresAt <= now) expired.push(record.key);
       else keys.push(record.key);
     } catch (error) {

@@ -4,11 +4,12 @@
 // the caller's thread, the reader pool's getMany/has and the writer's reads all run this code.
 
 import { Buffer } from 'node:buffer';
-import { KvError } from './errors.js';
 import type { IndexTable } from './index-table.js';
 import { type KeyInput, KeyScratch } from './key-bytes.js';
 import { eachHashedAhead, KEY_GROUP } from './key-groups.js';
+import { LocatedRecords } from './located-records.js';
 import { decompressValue } from './point-value.js';
+import { checksumMismatch, countedDamage, withPlace } from './record-damage.js';
 import { type ReadMode, SegmentFds } from './segment-fds.js';
 import { StoredRecord } from './stored-record.js';
 
@@ -46,6 +47,8 @@ function asBuffer(bytes: Uint8Array): Buffer {
 /** One thread's reader: its own fds and maps, the shared index. Not shareable across threads. */
 export class RecordReader {
   private readonly fds: SegmentFds;
+  /** Reads of records at known locations (snapshots, key listings), on this reader's fds. */
+  readonly located: LocatedRecords;
   // The lookup in progress, kept in fields so the hot path allocates no closures. After a hit,
   // `found` holds the record from `foundAt` (a map or the scratch buffer): valid only until
   // this thread's next read, so every caller copies out of it at once.
@@ -95,6 +98,7 @@ export class RecordReader {
     private readonly onExpired?: ExpiredListener,
   ) {
     this.fds = new SegmentFds(dir, index, readMode);
+    this.located = new LocatedRecords(this.fds, index);
   }
 
   /**
@@ -246,73 +250,6 @@ export class RecordReader {
     }
   }
 
-  /**
-   * The put record at a known location (a version a snapshot needs): its key and value (copies),
-   * version and expiry. Reads the whole record and checks its CRC: throws `KV_CORRUPTION`,
-   * `KV_IO`.
-   */
-  entryAt(handle: number, offset: number, length: number): Entry & { key: Uint8Array } {
-    const { bytes, record: r } = this.checkedRecord(handle, offset, length);
-    let value: Uint8Array;
-    try {
-      value = r.value(bytes);
-    } catch (error) {
-      throw this.counted(this.placed(error, handle, offset));
-    }
-    return {
-      key: bytes.slice(r.keyStart, r.keyStart + r.keyLength),
-      value: r.compressed ? asBuffer(value) : Buffer.from(value),
-      version: r.seq,
-      expiresAt: r.expiresAt,
-    };
-  }
-
-  /**
-   * The key of the put record at a known location, or undefined if it has expired. Reads the
-   * whole record and checks its CRC: throws `KV_CORRUPTION`, `KV_IO`.
-   */
-  keyAt(
-    handle: number,
-    offset: number,
-    length: number,
-    includeExpired = false,
-  ): Uint8Array | undefined {
-    const { key, expiresAt } = this.recordAt(handle, offset, length);
-    if (!includeExpired && expiresAt !== 0 && expiresAt <= Date.now()) return undefined;
-    return key;
-  }
-
-  /**
-   * The key (a copy) and expiry of the record at a known location, expired or not. Reads the
-   * whole record and checks its CRC: throws `KV_CORRUPTION`, `KV_IO`.
-   */
-  recordAt(handle: number, offset: number, length: number): { key: Uint8Array; expiresAt: number } {
-    const { bytes, record: r } = this.checkedRecord(handle, offset, length);
-    return { key: bytes.slice(r.keyStart, r.keyStart + r.keyLength), expiresAt: r.expiresAt };
-  }
-
-  /** The whole record at a known location, decoded, its CRC checked (damage counted and thrown). */
-  private checkedRecord(
-    handle: number,
-    offset: number,
-    length: number,
-  ): { bytes: Uint8Array; record: StoredRecord } {
-    try {
-      const bytes = this.fds.view(handle, offset, length);
-      const at = this.fds.viewAt;
-      const sorted = this.index.segments.isSorted(handle);
-      if (
-        !StoredRecord.checksumOk(bytes, at, length, sorted, this.fds.viewMapId) ||
-        !this.record.decode(bytes, at, length, sorted)
-      ) {
-        throw this.checksumError(handle, offset);
-      }
-      return { bytes, record: this.record };
-    } catch (error) {
-      throw this.counted(error);
-    }
-  }
-
   /** Unmaps and closes the fds of segments compaction has retired (their space is then freed). */
   sweep(): void {
     this.fds.sweep();
@@ -346,17 +283,11 @@ export class RecordReader {
     try {
       index.find(tag, this.check);
     } catch (error) {
-      throw this.counted(error);
+      throw countedDamage(this.index, error);
     } finally {
       index.endRead(tag);
     }
     return this.found !== undefined;
-  }
-
-  /** Counts `error` in the index's damaged-read counter if it is damage; returns it. */
-  private counted(error: unknown): unknown {
-    if (error instanceof KvError && error.code === 'KV_CORRUPTION') this.index.noteDamagedRead();
-    return error;
   }
 
   private copyValue(): Buffer {
@@ -366,7 +297,10 @@ export class RecordReader {
       try {
         return asBuffer(decompressValue(this.found!, start, length));
       } catch (error) {
-        throw this.counted(this.placed(error, this.foundHandle, this.foundOffset));
+        throw countedDamage(
+          this.index,
+          withPlace(error, this.fds.nameOf(this.foundHandle), this.foundOffset),
+        );
       }
     }
     const value = Buffer.allocUnsafe(length);
@@ -384,7 +318,7 @@ export class RecordReader {
     // The CRC is checked even when the key differs: a hash collision has a good CRC, a damaged
     // key (or key length) does not, and must not make the key look absent.
     if (!decoded || !StoredRecord.checksumOk(bytes, at, length, sorted, this.fds.viewMapId)) {
-      throw this.checksumError(handle, offset);
+      throw checksumMismatch(this.fds.nameOf(handle), offset);
     }
     if (!keyMatches) return false;
     const expiresAt = r.expiresAt;
@@ -403,24 +337,5 @@ export class RecordReader {
     this.foundSeq = r.seq;
     this.foundExpiresAt = expiresAt;
     return true;
-  }
-
-  /** `error`, if it is damage found in a value (point-value.ts), with the record's place. */
-  private placed(error: unknown, handle: number, offset: number): unknown {
-    if (!(error instanceof KvError) || error.code !== 'KV_CORRUPTION') return error;
-    const file = this.fds.nameOf(handle);
-    return new KvError('KV_CORRUPTION', `${error.message} in ${file} at offset ${offset}`, {
-      file,
-      offset,
-      cause: error,
-    });
-  }
-
-  private checksumError(handle: number, offset: number): KvError {
-    const file = this.fds.nameOf(handle);
-    return new KvError('KV_CORRUPTION', `checksum mismatch in ${file} at offset ${offset}`, {
-      file,
-      offset,
-    });
   }
 }

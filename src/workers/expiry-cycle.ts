@@ -95,7 +95,7 @@ export function runExpiryCycle(
       read++;
       let record: { key: Uint8Array; expiresAt: number };
       try {
-        record = reader.recordAt(l[i]!, l[i + 1]!, l[i + 2]!);
+        record = reader.located.recordAt(l[i]!, l[i + 1]!, l[i + 2]!);
       } catch {
         continue; // damage is reported by the reads and merges that meet it
       }

@@ -73,7 +73,7 @@ function clearAll(reader: RecordReader, index: IndexTable): Evaluation {
   const locations = index.writerCopyLocations();
   const keys: Uint8Array[] = [];
   for (let i = 0; i < locations.length; i += 3) {
-    const key = reader.keyAt(locations[i]!, locations[i + 1]!, locations[i + 2]!, true);
+    const key = reader.located.keyAt(locations[i]!, locations[i + 1]!, locations[i + 2]!, true);
     if (key) keys.push(key);
   }
   if (keys.length === 0) return { result: { applied: true, integer: 0n } };

@@ -33,7 +33,7 @@ describe('snapshot and keys at locations', () => {
     const locations = expectValue(await w.service.snapshot());
     const fd = openSync(join(dir, '000001.log'), 'r+');
     writeSync(fd, Buffer.from([0xff]), 0, 1, locations[1]! + locations[2]! - 1);
-    expect(() => w.reader.keyAt(locations[0]!, locations[1]!, locations[2]!)).toThrow(
+    expect(() => w.reader.located.keyAt(locations[0]!, locations[1]!, locations[2]!)).toThrow(
       expect.objectContaining({ code: 'KV_CORRUPTION' }),
     );
     await w.close();
