@@ -57,7 +57,11 @@ export async function pickRandomKey(e: StoreEngine): Promise<Buffer | undefined>
       const locations = await e.writer.sample(4);
       if (locations.length === 0) return undefined;
       for (let i = 0; i + 2 < locations.length; i += 3) {
-        const key = e.localReader.located.keyAt(locations[i]!, locations[i + 1]!, locations[i + 2]!);
+        const key = e.localReader.located.keyAt(
+          locations[i]!,
+          locations[i + 1]!,
+          locations[i + 2]!,
+        );
         if (key) return Buffer.from(key.buffer, key.byteOffset, key.length);
       }
     } finally {
