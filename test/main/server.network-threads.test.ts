@@ -3,7 +3,7 @@
 // at its first other request with every reply in order; any request stream, cut anywhere, gets
 // the same replies as from a one-thread daemon; CLIENT LIST/KILL, `allClients`, maxclients, shutdown, the
 // Unix socket, ioredis, and thread counts outside 1–16 are refused; `kvd serve` starts one per
-// CPU core (at most 4) unless told otherwise.
+// CPU core (at most 4) unless told otherwise. STREAM_RUNS=n runs the stream property n times.
 
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -290,7 +290,7 @@ describe('network threads', () => {
           // Turns alternate per accept: a run of two keeps the next run's pair in step.
         },
       ),
-      { numRuns: 40 },
+      { numRuns: Number(process.env.STREAM_RUNS ?? 40) },
     );
     expect(await infoField(admin, 'kvd_network_thread_gets')).toBeGreaterThan(40);
     admin.close();
