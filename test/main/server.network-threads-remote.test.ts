@@ -7,29 +7,18 @@
 // any request the main thread refuses at lookup, which leaves the client on its thread.
 
 import { createClient } from 'redis';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startTestServer } from '../fixtures/kvd-server.js';
-import { encodeCommand, infoField, type Reply, RespClient } from '../fixtures/resp-client.js';
-import { removeTempDirs } from '../fixtures/temp-dir.js';
+import { describe, expect, it } from 'vitest';
+import { encodeCommand, infoField, type Reply, type RespClient } from '../fixtures/resp-client.js';
+import { useTestServers } from '../fixtures/test-servers.js';
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
-const servers: TestServer[] = [];
-const sockets: RespClient[] = [];
-
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-afterAll(removeTempDirs);
+const tests = useTestServers();
 
 /** A server with two threads, a client of the main thread and one of the network thread. */
 async function mainAndThreadClients(): Promise<{ main: RespClient; reader: RespClient }> {
-  const server = await startTestServer({ networkThreads: 2 });
-  servers.push(server);
+  const server = await tests.serve({ networkThreads: 2 });
   const clients: RespClient[] = [];
   for (let i = 0; i < 2; i++) {
-    const client = await RespClient.connect(server.port);
-    sockets.push(client);
+    const client = await tests.connect(server.port);
     // Accepted (one reply), so the next client takes the next turn: main thread, then thread.
     expect((await client.call('GET', '_acc')).raw).toBe('$-1\r\n');
     clients.push(client);
@@ -249,8 +238,7 @@ describe('network threads and whole-keyspace reads', () => {
   });
 
   it('keep node-redis clients in RESP3 on their thread, answering as the main thread does', async () => {
-    const server = await startTestServer({ networkThreads: 2 });
-    servers.push(server);
+    const server = await tests.serve({ networkThreads: 2 });
     const url = `redis://127.0.0.1:${server.port}`;
     // RESP: 3 sends HELLO 3 as it connects. Clients alternate between the two threads.
     const clients = Array.from({ length: 4 }, () => createClient({ url, RESP: 3 }));
@@ -271,8 +259,7 @@ describe('network threads and whole-keyspace reads', () => {
           scanned.push(...page);
         expect(scanned.length).toBe(50);
       }
-      const admin = await RespClient.connect(server.port);
-      sockets.push(admin);
+      const admin = await tests.connect(server.port);
       // The writer is the main thread's (its SETs would have sent it there anyway); of the
       // others, which only read, the thread's are still there.
       expect(await infoField(admin, 'kvd_network_thread_clients')).toBe(2);

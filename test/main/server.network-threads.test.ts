@@ -9,37 +9,24 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Store } from '../../dist/main/index.js';
 import type { ConnectionInfo } from '../../dist/main/server/connection-options.js';
 import { flipByte } from '../fixtures/file-bytes.js';
 import { expectRejectsWith } from '../fixtures/kv-errors.js';
-import { spawnServer, startTestServer } from '../fixtures/kvd-server.js';
+import { spawnServer } from '../fixtures/kvd-server.js';
 import { pollUntil } from '../fixtures/poll.js';
 import { encodeCommand, infoField, RespClient } from '../fixtures/resp-client.js';
 import { readSegment, segmentFiles } from '../fixtures/segment-file.js';
-import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
+import { makeTempDir } from '../fixtures/temp-dir.js';
+import { useTestServers } from '../fixtures/test-servers.js';
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
-const servers: TestServer[] = [];
-const sockets: RespClient[] = [];
-
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-afterAll(removeTempDirs);
-
-async function serve(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  const server = await startTestServer(options);
-  servers.push(server);
-  return server;
-}
+const tests = useTestServers();
+const serve = tests.serve;
 
 /** A client accepted by the server (one GET answered), so the next one takes the next turn. */
 async function connected(target: number | string): Promise<RespClient> {
-  const client = await RespClient.connect(target);
-  sockets.push(client);
+  const client = await tests.connect(target);
   expect((await client.call('GET', '_acc')).raw).toBe('$-1\r\n');
   return client;
 }
@@ -286,7 +273,7 @@ describe('network threads', () => {
           const refB = await replies(await connected(single.port), bytes, cuts);
           expect(a).toEqual(refA);
           expect(b).toEqual(refB);
-          for (const s of sockets.splice(0)) s.close();
+          tests.closeClients();
           // Turns alternate per accept: a run of two keeps the next run's pair in step.
         },
       ),
@@ -534,7 +521,7 @@ describe('network threads', () => {
     const clients = [];
     for (let i = 0; i < 6; i++) clients.push(await connected(server.port));
     expect(await infoField(clients[0]!, 'kvd_network_thread_clients')).toBe(4);
-    await servers.splice(0)[0]!.close();
+    await tests.servers.splice(0)[0]!.close();
     for (const client of clients) expect(await client.rest()).toBe('');
   });
 

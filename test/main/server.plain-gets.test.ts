@@ -7,37 +7,24 @@
 
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Store } from '../../dist/main/index.js';
 import { flipByte } from '../fixtures/file-bytes.js';
-import { startTestServer } from '../fixtures/kvd-server.js';
 import { pollUntil } from '../fixtures/poll.js';
-import { encodeCommand, infoField, RespClient } from '../fixtures/resp-client.js';
+import { encodeCommand, infoField, type RespClient } from '../fixtures/resp-client.js';
 import { readSegment, segmentFiles } from '../fixtures/segment-file.js';
-import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
+import type { TestServer } from '../fixtures/shared-server.js';
+import { makeTempDir } from '../fixtures/temp-dir.js';
+import { useTestServers } from '../fixtures/test-servers.js';
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
-const servers: TestServer[] = [];
-const sockets: RespClient[] = [];
-
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-afterAll(removeTempDirs);
+const tests = useTestServers();
 
 /** A one-thread daemon, with the plain-GET path on (the default) or off. */
-async function serve(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  const server = await startTestServer({ networkThreads: 1, ...options });
-  servers.push(server);
-  return server;
+function serve(options: Parameters<typeof tests.serve>[0] = {}): Promise<TestServer> {
+  return tests.serve({ networkThreads: 1, ...options });
 }
 
-async function client(port: number): Promise<RespClient> {
-  const c = await RespClient.connect(port);
-  sockets.push(c);
-  return c;
-}
+const client = (port: number): Promise<RespClient> => tests.connect(port);
 
 /** The counters a GET moves, as INFO shows them. */
 async function getCounters(c: RespClient): Promise<number[]> {
@@ -107,7 +94,7 @@ describe('the main thread’s plain-GET path', () => {
           const want = await replies(await client(general.port), bytes, cuts);
           expect(got).toEqual(want);
           expect(await getCounters(plainAdmin)).toEqual(await getCounters(generalAdmin));
-          for (const s of sockets.splice(2)) s.close();
+          tests.closeClients(2);
         },
       ),
       { numRuns: 60 },
