@@ -1,8 +1,9 @@
 // Owns one client on a network thread: it answers the client's plain GETs and the read commands
 // of thread-commands.ts (MGET, EXISTS, GETRANGE, TTL, …) from the shared index, in order, once the
-// client is authenticated; has the main thread run its connection-setup requests and its SCAN,
-// KEYS and RANDOMKEY (remote-request.ts: AUTH among them), reading nothing more until the reply is back; has it
-// answer any other request it refuses at lookup (an unknown command, a wrong arity); and hands
+// client is authenticated; has the main thread run its requests of REMOTE_COMMANDS
+// (remote-request.ts: AUTH, HELLO, SCAN, KEYS among them), reading nothing more until the reply
+// is back, and answer any other request it refuses at lookup (an unknown command, a wrong
+// arity); and hands
 // the socket back to the main thread at the first request that is anything else (or a read that
 // failed), with the bytes from that request on. Replies already written are sent before the
 // socket moves, so the client sees every reply in order. It reads on only as its socket drains.

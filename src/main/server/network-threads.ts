@@ -1,9 +1,9 @@
 // Owns the daemon's network threads (`networkThreads` > 1): starting them, giving them newly
 // accepted clients in turn with the main thread (a socket moves by a copy of its fd), taking a
-// client back when it sends anything but a GET, a read of THREAD_COMMANDS or a request of
-// REMOTE_COMMANDS (run here for it), and standing for the clients they serve in CLIENT LIST, CLIENT KILL, `allClients`,
-// INFO's client count and counters, the metrics, and maxclients; and what `networkThreads:
-// 'auto'` stands for.
+// client back when it sends anything but a GET, a read of THREAD_COMMANDS, a request of
+// REMOTE_COMMANDS (run here for it) or one refused at lookup (answered here), and standing for
+// the clients they serve in CLIENT LIST, CLIENT KILL, `allClients`, INFO's client count and
+// counters, the metrics, and maxclients; and what `networkThreads: 'auto'` stands for.
 //
 // Why: a GET-only load is bound by one thread's socket work, and the machine has cores left
 // (bench/ANALYSIS.md, "How much of the two cores each server uses"). Every other command, and
@@ -72,7 +72,7 @@ export interface NetworkThreadsOptions {
   ) => Promise<Buffer | undefined>;
   /**
    * A client comes back to the main thread: serve `socket` (its unread bytes put back), with
-   * what `session` holds (name, library, authentication, age) carried over.
+   * what `session` holds (name, library, authentication, protocol, age) carried over.
    */
   readonly onHandback: (id: number, socket: Socket, session: ClientSession) => void;
 }

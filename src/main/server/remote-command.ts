@@ -1,7 +1,7 @@
-// Owns running one request on the main thread for a client a network thread keeps (a
-// connection-setup request, or SCAN, KEYS or RANDOMKEY: REMOTE_COMMANDS): looked up, checked
-// (arity, NOAUTH) and counted as a connection would, run against the client's session here, and
-// its reply encoded for the thread to send.
+// Owns running one request on the main thread for a client a network thread keeps (a request of
+// REMOTE_COMMANDS: connection setup, whole-keyspace and server-state reads; or any other, answered
+// only if refused at lookup): looked up, checked (arity, NOAUTH) and counted as a connection
+// would, run against the client's session here, and its reply encoded for the thread to send.
 
 import { Buffer } from 'node:buffer';
 import type { ClientSession } from './client-session.js';
