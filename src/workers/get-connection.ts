@@ -221,20 +221,19 @@ export class GetConnection {
         : remoteRequest(rest, this.host.parserLimits, !this.authenticated);
     if (remote === 'incomplete') this.pending = rest;
     else if (remote === undefined) this.leave(rest);
-    else if (remote.local) {
-      if (!this.answerHere(remote.args)) {
-        this.leave(rest);
-        return undefined;
-      }
+    else if (remote.local && this.answerHere(remote.args)) {
       const after = remote.length < rest.length ? rest.subarray(remote.length) : undefined;
       if (this.socket.writableNeedDrain) return this.waitForDrain(after);
       return after;
     } else {
+      // A command of the thread's own that it did not answer (a wrong arity, an argument it
+      // refuses, a read that threw) goes as any other: answered there only if refused at lookup.
+      const refusedOnly = remote.local || remote.refusedOnly;
       this.awaitingMain = true;
       this.socket.pause();
       if (remote.length < rest.length) this.pending = rest.subarray(remote.length);
-      if (remote.refusedOnly) this.unrefused = rest.subarray(0, remote.length);
-      this.host.run(this, remote.args, remote.refusedOnly);
+      if (refusedOnly) this.unrefused = rest.subarray(0, remote.length);
+      this.host.run(this, remote.args, refusedOnly);
     }
     return undefined;
   }

@@ -222,6 +222,10 @@ describe('network threads and whole-keyspace reads', () => {
     expect((await reader.call('SET', 'a')).raw).toBe(
       "-ERR wrong number of arguments for 'set' command\r\n",
     );
+    // A command the thread answers, with a wrong arity, is refused alike.
+    expect((await reader.call('TYPE', 'a', 'b')).raw).toBe(
+      "-ERR wrong number of arguments for 'type' command\r\n",
+    );
     expect((await reader.call('GET', 'a')).raw).toBe('$-1\r\n');
     await stillOnThread(main);
     const stats = await main.call('INFO', 'commandstats');

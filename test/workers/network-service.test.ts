@@ -298,7 +298,8 @@ describe('NetworkService', () => {
     expect(Math.abs(left / 1000 - ttl)).toBeLessThanOrEqual(0.5 + (Date.now() - asked) / 1000);
     expect([5, 6].map((c) => counters[commandCounter(c, BLOCK_CALLS)])).toEqual([2, 2]);
     expect([counters[COUNTER_HITS], counters[COUNTER_MISSES]]).toEqual([3, 3]);
-    // A wrong arity, or a key over maxKeyBytes (64): the main thread answers its error.
+    // A wrong arity, or a key over maxKeyBytes (64): sent to the main thread to be refused; not
+    // refused (as `handback` plays the main thread), the client goes back with the request.
     const arity = await connect(5);
     arity.send(encodeCommand(['TYPE', 'k', 'k']));
     const moved = await main.handback();
