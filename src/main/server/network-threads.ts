@@ -69,7 +69,7 @@ export interface NetworkThreadsOptions {
     session: ClientSession,
     args: Buffer[],
     refusedOnly: boolean,
-  ) => Promise<Buffer | undefined>;
+  ) => Promise<Uint8Array | undefined>;
   /**
    * A client comes back to the main thread: serve `socket` (its unread bytes put back), with
    * what `session` holds (name, library, authentication, protocol, age) carried over.
@@ -315,19 +315,17 @@ export class NetworkThreads {
         const args = message.args.map((a) => Buffer.from(a.buffer, a.byteOffset, a.length));
         void this.options.run(client.session, args, message.refusedOnly).then((reply) => {
           if (this.clients.get(message.id) !== client) return;
-          // Moved, not copied: a KEYS reply can be megabytes. A reply in a shared pool
-          // (Buffer.concat's small ones) is copied out first, or all the pool would be sent.
-          const own = reply && ownBytes(reply);
+          // Moved, not copied: a KEYS reply can be megabytes (its buffer is its own).
           this.post(
             thread,
             {
               kind: 'ran',
               id: message.id,
-              reply: own,
+              reply,
               authenticated: client.session.authenticated,
               protocol: client.session.protocol,
             },
-            own ? [own.buffer as ArrayBuffer] : [],
+            reply ? [reply.buffer as ArrayBuffer] : [],
           );
         });
         break;
@@ -384,10 +382,4 @@ export class NetworkThreads {
       this.threads.splice(at, 1);
     }
   }
-}
-
-/** `bytes`, or a copy of them, in an ArrayBuffer of their own (which can be transferred). */
-function ownBytes(bytes: Uint8Array): Uint8Array {
-  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
-  return new Uint8Array(bytes);
 }

@@ -3,7 +3,7 @@
 // only if refused at lookup): looked up, checked (arity, NOAUTH) and counted as a connection
 // would, run against the client's session here, and its reply encoded for the thread to send.
 
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 import type { ClientSession } from './client-session.js';
 import type { CommandStore, ServerContext } from './command-context.js';
 import { countCall, countRefused } from './command-stats.js';
@@ -38,7 +38,8 @@ async function run(
 }
 
 /**
- * Runs `args` for `client` and resolves with its reply's bytes; with `refusedOnly`, only if
+ * Runs `args` for `client` and resolves with its reply's bytes, in an ArrayBuffer of their own
+ * (so the reply can be transferred to the thread, not copied); with `refusedOnly`, only if
  * lookup refuses it (an unknown command or subcommand, a wrong arity), else resolves with
  * undefined, having run and counted nothing. Never rejects. Main thread.
  */
@@ -48,12 +49,21 @@ export async function runRemoteCommand(
   client: ClientSession,
   args: Buffer[],
   refusedOnly: boolean,
-): Promise<Buffer | undefined> {
+): Promise<Uint8Array | undefined> {
   const spec = server.commandLookup.find(args[0]!);
   const refused = refusalAtLookup(server.commandStats, spec, args);
   if (refused === undefined && refusedOnly) return undefined;
   server.counters.commandsProcessed++;
   const writer = new RespWriter();
   writer.write(refused ?? (await run(server, store, client, spec!, args)), client.protocol);
-  return Buffer.concat(writer.take());
+  const parts = writer.take();
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const reply = new Uint8Array(length); // not from Buffer's shared pool
+  let at = 0;
+  for (const part of parts) {
+    reply.set(part, at);
+    at += part.length;
+  }
+  return reply;
 }
