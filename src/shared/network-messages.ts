@@ -1,7 +1,7 @@
 // Owns the typed messages between the daemon's main thread and its network threads
-// (src/workers/network-thread.ts): a client's socket moving between them by fd, the few
-// commands a network thread has the main thread run for a client it keeps (connection setup,
-// SCAN, KEYS, RANDOMKEY), CLIENT KILL, the clients' state, shutdown, and the counters a network
+// (src/workers/network-thread.ts): a client's socket moving between them by fd, the requests a
+// network thread has the main thread run for a client it keeps (writes, connection setup, SCAN,
+// KEYS; their limits), CLIENT KILL, the clients' state, shutdown, and the counters a network
 // thread publishes in shared memory for INFO.
 
 import type { ConnectionInfo } from '../main/server/connection-options.js';
@@ -100,17 +100,18 @@ export type ToNetworkThread =
   /** CLIENT KILL: close the client's socket at once. */
   | { readonly kind: 'kill'; readonly id: number }
   /**
-   * The reply to the client's request sent with `run`, encoded (RESP2), and whether the client
-   * is authenticated after it (AUTH).
+   * The replies to the requests sent with `run`, encoded, and the client's state after them.
    */
   | {
       readonly kind: 'ran';
       readonly id: number;
+      /** The replies of the first `answered` requests, in order. */
+      readonly reply: Uint8Array;
       /**
-       * The reply's bytes; undefined for a `run` with `refusedOnly` that was not refused: the
-       * thread hands the client back from that request on.
+       * How many of the requests the main thread answered; if fewer than all, the client goes
+       * back to it from the next one on (a request it does not run for a thread's client).
        */
-      readonly reply: Uint8Array | undefined;
+      readonly answered: number;
       readonly authenticated: boolean;
       /** The protocol the client speaks now (HELLO changes it). */
       readonly protocol: 2 | 3;
@@ -138,17 +139,16 @@ export type FromNetworkThread =
       readonly bytes: Uint8Array;
     }
   /**
-   * The client sent a request of `REMOTE_COMMANDS`: the main thread runs it for
-   * the client's session there and answers with `ran`; the thread keeps the client meanwhile.
-   * With `refusedOnly` (any other request), the main thread answers it only if it refuses it at
-   * lookup (an unknown command or subcommand, a wrong arity), which changes nothing; otherwise
-   * `ran` has no reply and the client goes back.
+   * The client sent requests the thread does not answer itself (a write, SCAN, AUTH, …): the
+   * main thread runs them in order for the client's session there (`runRemoteRequests`), up to
+   * the first it does not run for a thread's client, and answers with `ran`. The thread keeps
+   * the client meanwhile and reads nothing more from it.
    */
   | {
       readonly kind: 'run';
       readonly id: number;
-      readonly args: readonly Uint8Array[];
-      readonly refusedOnly: boolean;
+      /** Each request's arguments, the command name first. */
+      readonly requests: readonly (readonly Uint8Array[])[];
     }
   /** The client's socket closed (it left, was killed, timed out, or could not be adopted). */
   | { readonly kind: 'gone'; readonly id: number }
@@ -167,42 +167,17 @@ export type FromNetworkThread =
   | { readonly kind: 'closed' };
 
 /**
- * Requests a network thread has the main thread run without giving the client up, by command
- * name (lower case) and, for CLIENT and CONFIG, subcommand:
- * - what client libraries send as they connect (AUTH when a password is set; ioredis: CLIENT
- *   SETINFO, then INFO for its ready check; go-redis 9 and Lettuce: HELLO 3; SELECT 0 where
- *   a database is named; CONFIG GET, as BullMQ checks maxmemory-policy);
- * - the reads of the whole keyspace that need what only the main thread holds: SCAN (its
- *   cursors), KEYS (the key runs and the memtable, in byte order) and RANDOMKEY (sampled
- *   through the writer);
- * - the other reads of the server's state: TIME, LASTSAVE, ROLE, COMMAND, OBJECT, CLIENT
- *   INFO/LIST/HELP (and CLIENT NO-EVICT, which changes nothing).
- * None of them changes more than the client's name, library fields, authentication and
- * protocol, which the main thread's session for the client holds (`ran` carries the last two
- * back). A client on a thread
- * has written nothing (its first write sent it back), so a read run there sees all it could.
+ * A request larger than this is never run remotely: the client goes back to the main thread
+ * (a network thread holds at most this much of a request it has not read whole).
  */
-export const REMOTE_COMMANDS: ReadonlyMap<string, ReadonlySet<string> | undefined> = new Map<
-  string,
-  ReadonlySet<string> | undefined
->([
-  ['auth', undefined],
-  ['hello', undefined],
-  ['info', undefined],
-  ['ping', undefined],
-  ['echo', undefined],
-  ['select', undefined],
-  ['client', new Set(['setinfo', 'setname', 'getname', 'id', 'info', 'list', 'help', 'no-evict'])],
-  ['config', new Set(['get', 'help'])],
-  ['scan', undefined],
-  ['keys', undefined],
-  ['randomkey', undefined],
-  ['time', undefined],
-  ['lastsave', undefined],
-  ['role', undefined],
-  ['command', undefined],
-  ['object', undefined],
-]);
+export const REMOTE_REQUEST_MAX_BYTES = 64 * 1024;
 
-/** A request larger than this is never run remotely: the client goes back to the main thread. */
-export const REMOTE_REQUEST_MAX_BYTES = 4096;
+/**
+ * At most this many requests go in one `run`: the requests that follow the first one the thread
+ * does not answer, as far as they are complete in what it has read (a pipeline's SETs are one
+ * round trip between the threads and one group commit, as on the main thread).
+ */
+export const REMOTE_BATCH_MAX_REQUESTS = 256;
+
+/** A `run`'s requests stop once they reach this many bytes together. */
+export const REMOTE_BATCH_MAX_BYTES = 64 * 1024;

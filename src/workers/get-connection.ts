@@ -1,12 +1,12 @@
 // Owns one client on a network thread: it answers the client's plain GETs and the read commands
 // of thread-commands.ts (MGET, EXISTS, GETRANGE, TTL, …) from the shared index, in order, once the
-// client is authenticated; has the main thread run its requests of REMOTE_COMMANDS
-// (remote-request.ts: AUTH, HELLO, SCAN, KEYS among them), reading nothing more until the reply
-// is back, and answer any other request it refuses at lookup (an unknown command, a wrong
-// arity); and hands
-// the socket back to the main thread at the first request that is anything else (or a read that
-// failed), with the bytes from that request on. Replies already written are sent before the
-// socket moves, so the client sees every reply in order. It reads on only as its socket drains.
+// client is authenticated; sends any other request to the main thread with the complete ones
+// that follow it (writes, AUTH, HELLO, SCAN, KEYS among them: remote-command.ts), reading nothing
+// more until their replies are back; and hands the socket back to the main thread from the first
+// request the main thread does not run for it (MULTI, SUBSCRIBE, QUIT, …), an inline request, a
+// protocol error, or a GET whose read failed, with the bytes from there on. Replies already
+// written are sent before the socket moves, so the client sees every reply in order. It reads on
+// only as its socket drains.
 
 import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
@@ -15,9 +15,13 @@ import { requestStart } from '../main/server/plain-gets.js';
 import type { RespParserLimits } from '../main/server/resp-parser.js';
 import { type RespProtocol, RespWriter } from '../main/server/resp-writer.js';
 import { type GetRequestScan, SCAN_GET, SCAN_INCOMPLETE } from '../shared/get-request-scan.js';
-import type { NetworkClientState } from '../shared/network-messages.js';
+import {
+  REMOTE_BATCH_MAX_BYTES as BATCH_BYTES,
+  REMOTE_BATCH_MAX_REQUESTS as BATCH_REQUESTS,
+  type NetworkClientState,
+} from '../shared/network-messages.js';
 import type { RecordReader } from '../shared/record-reader.js';
-import { remoteRequest } from './remote-request.js';
+import { followingRequests, remoteRequest } from './remote-request.js';
 import { COMMAND_GET, type ThreadCommands } from './thread-commands.js';
 
 /** What a connection needs from its thread. */
@@ -35,10 +39,10 @@ export interface GetConnectionHost {
    */
   count(command: number, calls: number, hits: number, misses: number, usec: number): void;
   /**
-   * Has the main thread run `args` for the client (with `refusedOnly`, only if it refuses it at
-   * lookup); its reply, or none, comes to `ran`.
+   * Has the main thread run `requests` (each one's arguments) for the client, in order, up to the
+   * first it does not run for a thread's client; their replies come to `ran`.
    */
-  run(connection: GetConnection, args: Buffer[], refusedOnly: boolean): void;
+  run(connection: GetConnection, requests: Buffer[][]): void;
   /** The socket is to move: `bytes` is what the main thread must parse first. */
   handBack(connection: GetConnection, socket: Socket, bytes: Buffer): void;
   /** The socket closed here. */
@@ -52,6 +56,18 @@ export interface GetConnectionHost {
  */
 export const REPLY_BUDGET_BYTES = 512 * 1024;
 
+/**
+ * Requests the main thread runs for a client (its writes, SCAN, AUTH, …) before the client may
+ * go back to the main thread for running more of them than the thread answers itself. Each
+ * costs a round trip between the threads: a client that mostly writes is served better by the
+ * main thread alone (the daemon's SETs ran ~25% slower kept on their thread, bench/ANALYSIS.md,
+ * "Writes from a network thread's client"), one that mostly reads by its thread.
+ */
+export const REMOTE_ALLOWANCE = 32;
+
+/** The two counts of a client's requests are halved once they reach this together. */
+const COUNT_WINDOW = 65_536;
+
 /** One client of a network thread. Network thread only. */
 export class GetConnection {
   /** Bytes read and not yet taken as a request (an unfinished GET). */
@@ -61,10 +77,12 @@ export class GetConnection {
   /** Set once the socket is to move (or the thread is closing): nothing more is read. */
   private leaving = false;
   private whenFlushed: (() => void) | undefined;
-  /** A request is with the main thread (`run`): nothing more is parsed until `ran`. */
+  /** Requests are with the main thread (`run`): nothing more is parsed until `ran`. */
   private awaitingMain = false;
-  /** The bytes of a request sent with `refusedOnly`, to hand back with the client if not refused. */
-  private unrefused: Buffer | undefined;
+  /** The bytes of the requests with the main thread, to hand back from any it does not run. */
+  private sent: Buffer | undefined;
+  /** Where each request with the main thread ends in `sent`. */
+  private sentEnds: number[] = [];
   /** Replies wait for the socket to drain: nothing more is parsed until it has. */
   private blocked = false;
   /** A read threw while answering (the main thread answers that GET). */
@@ -75,6 +93,9 @@ export class GetConnection {
   private readonly run = new GetRun();
   /** The protocol the client speaks: RESP2 until a HELLO 3 (run by the main thread). */
   private protocol: RespProtocol = 2;
+  /** Requests answered here, and run by the main thread (halved as they grow: COUNT_WINDOW). */
+  private answeredHere = 0;
+  private ranByMain = 0;
 
   constructor(
     readonly id: number,
@@ -136,25 +157,29 @@ export class GetConnection {
   }
 
   /**
-   * The main thread's reply to the request `run` sent, and whether the client is authenticated
-   * after it and in which protocol: the reply is sent on, and parsing goes on. No reply (a
-   * `refusedOnly` request the main thread did not refuse): the client goes back from it on.
+   * The main thread's replies to the first `answered` requests `run` sent, and whether the client
+   * is authenticated after them and in which protocol: the replies are sent on, and parsing goes
+   * on; or, if it answered fewer than all, the client goes back to it from the next one on.
    */
-  ran(reply: Buffer | undefined, authenticated: boolean, protocol: RespProtocol): void {
+  ran(reply: Buffer, answered: number, authenticated: boolean, protocol: RespProtocol): void {
     if (this.leaving) return;
     this.awaitingMain = false;
-    const request = this.unrefused;
-    this.unrefused = undefined;
-    if (reply === undefined) {
-      // Not refused: the client goes to the main thread from that request on.
-      const rest = this.pending;
-      this.pending = undefined;
-      this.leave(rest === undefined ? request! : Buffer.concat([request!, rest]));
-      return;
-    }
+    const sent = this.sent!;
+    const ends = this.sentEnds;
+    this.sent = undefined;
+    this.sentEnds = [];
     this.authenticated = authenticated;
     this.protocol = protocol;
-    this.send(reply);
+    this.counted(0, answered);
+    if (reply.length > 0) this.send(reply);
+    if (answered < ends.length) {
+      // The client goes to the main thread from the first request it did not run on.
+      const from = sent.subarray(answered === 0 ? 0 : ends[answered - 1]);
+      const rest = this.pending;
+      this.pending = undefined;
+      this.leave(rest === undefined ? from : Buffer.concat([from, rest]));
+      return;
+    }
     // A reply the socket has not taken (a large KEYS or SCAN) is sent before anything more is read.
     if (this.socket.writableNeedDrain) {
       const rest = this.pending;
@@ -225,15 +250,25 @@ export class GetConnection {
       const after = remote.length < rest.length ? rest.subarray(remote.length) : undefined;
       if (this.socket.writableNeedDrain) return this.waitForDrain(after);
       return after;
+    } else if (this.ranByMain >= REMOTE_ALLOWANCE && this.ranByMain > this.answeredHere) {
+      this.leave(rest); // it mostly sends what the main thread runs: served there from here on
     } else {
-      // A command of the thread's own that it did not answer (a wrong arity, an argument it
-      // refuses, a read that threw) goes as any other: answered there only if refused at lookup.
-      const refusedOnly = remote.local || remote.refusedOnly;
+      // Any other request, or a command of the thread's own that it did not answer (a wrong
+      // arity, an argument it refuses, a read that threw), goes to the main thread, with the
+      // complete requests after it (once authenticated: AUTH changes the parser's limits).
+      const requests = [remote.args];
+      const ends = [remote.length];
+      if (this.authenticated && remote.length < rest.length) {
+        const limits = this.host.parserLimits;
+        followingRequests(rest, remote.length, limits, requests, ends, BATCH_REQUESTS, BATCH_BYTES);
+      }
+      const end = ends[ends.length - 1]!;
       this.awaitingMain = true;
       this.socket.pause();
-      if (remote.length < rest.length) this.pending = rest.subarray(remote.length);
-      if (refusedOnly) this.unrefused = rest.subarray(0, remote.length);
-      this.host.run(this, remote.args, refusedOnly);
+      if (end < rest.length) this.pending = rest.subarray(end);
+      this.sent = rest.subarray(0, end);
+      this.sentEnds = ends;
+      this.host.run(this, requests);
     }
     return undefined;
   }
@@ -265,6 +300,7 @@ export class GetConnection {
     // Counted before the replies go: a client that has its reply sees it in INFO.
     const usec = (performance.now() - started) * 1000;
     this.host.count(COMMAND_GET, done, run.hits, done - run.hits, usec);
+    this.counted(done, 0);
     for (const part of this.replies.take()) this.send(part);
     return done;
   }
@@ -280,8 +316,19 @@ export class GetConnection {
     if (answer === undefined) return false;
     const usec = (performance.now() - started) * 1000;
     this.host.count(answer.command, 1, answer.hits, answer.misses, usec);
+    this.counted(1, 0);
     this.send(answer.reply);
     return true;
+  }
+
+  /** Adds to the counts of requests answered here and run by the main thread. */
+  private counted(here: number, byMain: number): void {
+    this.answeredHere += here;
+    this.ranByMain += byMain;
+    if (this.answeredHere + this.ranByMain >= COUNT_WINDOW) {
+      this.answeredHere >>>= 1;
+      this.ranByMain >>>= 1;
+    }
   }
 
   /** Writes `out`, counted until the kernel has it. */

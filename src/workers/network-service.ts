@@ -92,8 +92,8 @@ export class NetworkService implements GetConnectionHost {
     }
   }
 
-  run(connection: GetConnection, args: Buffer[], refusedOnly: boolean): void {
-    this.send({ kind: 'run', id: connection.id, args, refusedOnly });
+  run(connection: GetConnection, requests: Buffer[][]): void {
+    this.send({ kind: 'run', id: connection.id, requests });
   }
 
   handBack(connection: GetConnection, socket: Socket, bytes: Buffer): void {
@@ -130,7 +130,8 @@ export class NetworkService implements GetConnectionHost {
         this.clients
           .get(message.id)
           ?.ran(
-            reply && Buffer.from(reply.buffer, reply.byteOffset, reply.length),
+            Buffer.from(reply.buffer, reply.byteOffset, reply.length),
+            message.answered,
             message.authenticated,
             message.protocol,
           );

@@ -1,10 +1,12 @@
 // Tests the requests a network thread has the main thread run while it keeps the client
-// (REMOTE_COMMANDS), over real sockets: the whole-keyspace reads SCAN, KEYS and RANDOMKEY (their
-// replies in order among the GETs the thread answers itself, a large KEYS reply whole, SCAN's
-// cursors shared with the main thread's clients, errors answered without the client moving), the
-// reads of the server's state (SELECT 0, CONFIG GET, TIME, COMMAND, OBJECT, CLIENT INFO, …),
-// HELLO, after which the thread answers in RESP3 (node-redis clients in RESP3 among them), and
-// any request the main thread refuses at lookup, which leaves the client on its thread.
+// (remote-command.ts), over real sockets: writes (their replies in order among the GETs the
+// thread answers itself, which see them; READONLY/NOREPLICAS refusals; a client that mostly
+// writes going back), the whole-keyspace reads SCAN, KEYS and RANDOMKEY (a large KEYS reply
+// whole, SCAN's cursors shared with the main thread's clients, errors answered without the
+// client moving), the reads of the server's state (SELECT 0, CONFIG GET, TIME, COMMAND, OBJECT,
+// CLIENT INFO, …), HELLO, after which the thread answers in RESP3 (node-redis clients in RESP3
+// among them), any request the main thread refuses at lookup, and what still sends the client
+// back (MULTI, WATCH, CONFIG SET).
 
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
@@ -39,6 +41,86 @@ async function stillOnThread(main: RespClient): Promise<void> {
   expect(await infoField(main, 'kvd_network_thread_clients')).toBe(1);
   expect((await main.call('CLIENT', 'LIST')).raw).toMatch(/io-thread=1\n/);
 }
+
+describe('network threads and writes', () => {
+  it("run a thread client's writes on the main thread, in order, and keep the client", async () => {
+    const { main, reader } = await mainAndThreadClients();
+    expect((await reader.call('SET', 'a', '1')).raw).toBe('+OK\r\n');
+    expect((await reader.call('INCR', 'a')).raw).toBe(':2\r\n');
+    expect((await reader.call('GET', 'a')).raw).toBe('$1\r\n2\r\n');
+    // Pipelined: each read (answered on the thread) sees every write before it, and no later one.
+    const pipeline = [
+      ['SET', 'b', 'x'],
+      ['GET', 'b'],
+      ['APPEND', 'b', 'yz'],
+      ['APPEND', 'b', '!'],
+      ['STRLEN', 'b'],
+      ['GET', 'b'],
+      ['PEXPIRE', 'b', '100000'],
+      ['DEL', 'b', 'a'],
+      ['EXISTS', 'b', 'a'],
+      ['MGET', 'a', 'b'],
+    ];
+    const replies = await reader.pipeline(pipeline);
+    expect(replies.map((r) => r.raw)).toEqual([
+      '+OK\r\n',
+      '$1\r\nx\r\n',
+      ':3\r\n',
+      ':4\r\n',
+      ':4\r\n',
+      '$4\r\nxyz!\r\n',
+      ':1\r\n',
+      ':2\r\n',
+      ':0\r\n',
+      '*2\r\n$-1\r\n$-1\r\n',
+    ]);
+    // Many writes in one pipeline, among reads.
+    const many: string[][] = [];
+    for (let i = 0; i < 300; i++) many.push(['SET', `k:${i}`, `v${i}`], ['GET', `k:${i}`]);
+    const manyReplies = await reader.pipeline(many);
+    for (let i = 0; i < 300; i++) {
+      expect(manyReplies[2 * i]!.raw).toBe('+OK\r\n');
+      expect(manyReplies[2 * i + 1]!.raw).toBe(`$${`v${i}`.length}\r\nv${i}\r\n`);
+    }
+    // The main thread's clients see them; counted as the main thread's commands.
+    expect((await main.call('GET', 'k:299')).raw).toBe('$4\r\nv299\r\n');
+    const stats = await main.call('INFO', 'commandstats');
+    const text = stats.type === 'bulk' ? stats.value.toString() : '';
+    expect(text).toMatch(/cmdstat_set:calls=302,/);
+    expect(text).toMatch(/cmdstat_append:calls=2,/);
+    expect(await infoField(main, 'kvd_network_thread_gets')).toBeGreaterThanOrEqual(303);
+    await stillOnThread(main);
+  });
+
+  it('send back a client that mostly writes, and keep one that mostly reads', async () => {
+    const { main, reader } = await mainAndThreadClients();
+    const reads = Array.from({ length: 100 }, (_, i) => ['GET', `r:${i}`]);
+    const writes = Array.from({ length: 60 }, (_, i) => ['SET', `w:${i}`, '1']);
+    // More reads than writes: it stays, however many writes.
+    expect((await reader.pipeline(reads)).length).toBe(100);
+    for (const write of writes) expect((await reader.call(...write)).raw).toBe('+OK\r\n');
+    await stillOnThread(main);
+    // Writes outnumber its reads: the next one goes to the main thread with the client.
+    for (const write of writes) expect((await reader.call(...write)).raw).toBe('+OK\r\n');
+    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(0);
+    expect((await reader.call('GET', 'w:1')).raw).toBe('$1\r\n1\r\n');
+  });
+
+  it("refuse a thread client's write as its own connection would (NOREPLICAS)", async () => {
+    const server = await tests.serve({
+      networkThreads: 2,
+      replication: { minReplicasToWrite: 1, minReplicasMaxLag: 2, backlogBytes: 65_536 },
+    });
+    const main = await tests.connect(server.port);
+    expect((await main.call('GET', '_acc')).raw).toBe('$-1\r\n');
+    const reader = await tests.connect(server.port);
+    expect((await reader.call('GET', '_acc')).raw).toBe('$-1\r\n');
+    await stillOnThread(main);
+    expect((await reader.call('SET', 'k', 'v')).raw).toMatch(/^-NOREPLICAS Not enough good /);
+    expect((await reader.call('GET', 'k')).raw).toBe('$-1\r\n');
+    await stillOnThread(main);
+  });
+});
 
 describe('network threads and whole-keyspace reads', () => {
   it('run SCAN, KEYS and RANDOMKEY on the main thread for a client they keep', async () => {
@@ -134,9 +216,9 @@ describe('network threads and whole-keyspace reads', () => {
       "-ERR wrong number of arguments for 'randomkey' command\r\n",
     );
     await stillOnThread(main);
-    expect((await reader.call('FLUSHALL')).raw).toBe('+OK\r\n'); // a write: the client moves
+    expect((await reader.call('FLUSHALL')).raw).toBe('+OK\r\n'); // a write, run there too
     expect((await reader.call('RANDOMKEY')).raw).toBe('$-1\r\n');
-    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(0);
+    await stillOnThread(main);
   });
 
   it('switch a client to RESP3 with HELLO 3 and answer it in RESP3 on the thread', async () => {
@@ -176,9 +258,13 @@ describe('network threads and whole-keyspace reads', () => {
     expect((await reader.call('HELLO', '4')).raw).toBe('-NOPROTO unsupported protocol version\r\n');
     expect((await reader.call('GET', 'nope')).raw).toBe('$-1\r\n');
     await stillOnThread(main);
-    // A write sends the client to the main thread, which goes on in the protocol it chose.
+    // A write is run by the main thread, in RESP3, and the client stays.
     expect((await reader.call('HELLO', '3')).type).toBe('map');
     expect((await reader.call('SET', 'k', 'v')).raw).toBe('+OK\r\n');
+    expect((await reader.call('GETDEL', 'nope')).raw).toBe('_\r\n');
+    await stillOnThread(main);
+    // WATCH sends the client to the main thread, which goes on in the protocol it chose.
+    expect((await reader.call('WATCH', 'k')).raw).toBe('+OK\r\n');
     expect((await reader.call('GET', 'nope')).raw).toBe('_\r\n');
     expect((await reader.call('MGET', 'k', 'nope')).raw).toBe('*2\r\n$1\r\nv\r\n_\r\n');
     expect(await infoField(main, 'kvd_network_thread_clients')).toBe(0);
@@ -232,13 +318,20 @@ describe('network threads and whole-keyspace reads', () => {
     expect(stats.type === 'bulk' && stats.value.toString()).toMatch(
       /cmdstat_set:calls=0,.*rejected_calls=1,failed_calls=0/,
     );
-    // A request it does not refuse sends the client to the main thread, which runs it once.
+    // A request it does not refuse is run once, and the client stays.
     expect((await reader.call('SET', 'a', '1')).raw).toBe('+OK\r\n');
-    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(0);
+    await stillOnThread(main);
     const after = await main.call('INFO', 'commandstats');
     expect(after.type === 'bulk' && after.value.toString()).toMatch(
       /cmdstat_set:calls=1,.*rejected_calls=1,/,
     );
+    // One that needs the client's own connection sends it to the main thread, which runs it once.
+    expect((await reader.call('MULTI')).raw).toBe('+OK\r\n');
+    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(0);
+    expect((await reader.call('INCR', 'a')).raw).toBe('+QUEUED\r\n');
+    expect((await reader.call('EXEC')).raw).toBe('*1\r\n:2\r\n');
+    const multi = await main.call('INFO', 'commandstats');
+    expect(multi.type === 'bulk' && multi.value.toString()).toMatch(/cmdstat_multi:calls=1,/);
   });
 
   it('keep node-redis clients in RESP3 on their thread, answering as the main thread does', async () => {

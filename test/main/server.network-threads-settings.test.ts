@@ -70,12 +70,15 @@ describe('network threads with requirepass', () => {
     expect((await late.call('PING')).raw).toBe(NOAUTH);
     expect((await late.call('AUTH', 'wrong')).raw).toMatch(/^-WRONGPASS/);
     expect(await infoField(main, 'kvd_network_thread_clients')).toBe(2);
-    // A GET before AUTH is not read on the thread: the main thread refuses it and keeps the client.
+    // A GET or a write before AUTH is not read or run: the main thread refuses it (NOAUTH) and
+    // the client stays.
     expect((await late.call('GET', 'k')).raw).toBe(NOAUTH);
-    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(1);
+    expect((await late.call('SET', 'k', 'x')).raw).toBe(NOAUTH);
+    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(2);
+    expect(await infoField(main, 'kvd_network_thread_gets')).toBe(2);
     expect((await late.call('AUTH', 'secret')).raw).toBe('+OK\r\n');
     expect((await late.call('GET', 'k')).raw).toBe('$5\r\nvalue\r\n');
-    expect(await infoField(main, 'kvd_network_thread_gets')).toBe(2); // read on the main thread
+    expect(await infoField(main, 'kvd_network_thread_gets')).toBe(3); // read on the thread
   });
 
   it('answer AUTH and the GETs pipelined after it in order, on the thread', async () => {
@@ -90,10 +93,12 @@ describe('network threads with requirepass', () => {
         encodeCommand(['GET', 'k']),
       ]),
     );
-    // The first GET sends the client to the main thread, which answers all three.
+    // The main thread refuses the first GET and runs AUTH, one at a time; the GET after AUTH is
+    // read on the thread.
     expect((await client.reply()).raw).toBe(NOAUTH);
     expect((await client.reply()).raw).toBe('+OK\r\n');
     expect((await client.reply()).raw).toBe('$1\r\nv\r\n');
+    expect(await infoField(main, 'kvd_network_thread_gets')).toBe(1);
 
     await authenticated(server.port); // the main thread
     const next = await connect(server.port); // the network thread
@@ -107,8 +112,8 @@ describe('network threads with requirepass', () => {
     expect((await next.reply()).raw).toBe('+OK\r\n');
     expect((await next.reply()).raw).toBe('$1\r\nv\r\n');
     expect((await next.reply()).raw).toBe('$1\r\nv\r\n');
-    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(1);
-    expect(await infoField(main, 'kvd_network_thread_gets')).toBe(2);
+    expect(await infoField(main, 'kvd_network_thread_clients')).toBe(2);
+    expect(await infoField(main, 'kvd_network_thread_gets')).toBe(3);
   });
 
   it('carry a client’s authentication and name back to the main thread', async () => {

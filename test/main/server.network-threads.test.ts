@@ -1,6 +1,7 @@
 // Tests the daemon's network threads over real sockets: clients are shared out in turn with the
-// main thread; a network thread answers plain GETs (counted in INFO), and hands a client back
-// at its first other request with every reply in order; any request stream, cut anywhere, gets
+// main thread; a network thread answers plain GETs (counted in INFO), has the main thread run
+// its writes, and hands a client back at its first request that needs its connection there
+// (WATCH, MULTI) with every reply in order; any request stream, cut anywhere, gets
 // the same replies as from a one-thread daemon; CLIENT LIST/KILL, `allClients`, maxclients, shutdown, the
 // Unix socket, ioredis, and thread counts outside 1–16 are refused; `kvd serve` starts one per
 // CPU core (at most 4) unless told otherwise. STREAM_RUNS=n runs the stream property n times.
@@ -76,19 +77,26 @@ describe('network threads', () => {
     moving.send(
       Buffer.concat([
         encodeCommand(['GET', 'a']),
-        encodeCommand(['SET', 'b', '2']),
+        encodeCommand(['SET', 'b', '2']), // run by the main thread for it
         encodeCommand(['get', 'b']),
+        encodeCommand(['WATCH', 'b']), // needs its own connection there: the client moves
         encodeCommand(['GET', 'a']),
         encodeCommand(['CLIENT', 'ID']),
       ]),
     );
     const replies = [];
-    for (let i = 0; i < 5; i++) replies.push((await moving.reply()).raw);
-    expect(replies.slice(0, 4)).toEqual(['$1\r\n1\r\n', '+OK\r\n', '$1\r\n2\r\n', '$1\r\n1\r\n']);
+    for (let i = 0; i < 6; i++) replies.push((await moving.reply()).raw);
+    expect(replies.slice(0, 5)).toEqual([
+      '$1\r\n1\r\n',
+      '+OK\r\n',
+      '$1\r\n2\r\n',
+      '+OK\r\n',
+      '$1\r\n1\r\n',
+    ]);
     // The client keeps its id; it is listed once, now served by the main thread.
     const id = /id=(\d+)/g;
     const ids = before.type === 'bulk' ? [...before.value.toString().matchAll(id)] : [];
-    expect(replies[4]).toBe(`:${ids[1]![1]}\r\n`);
+    expect(replies[5]).toBe(`:${ids[1]![1]}\r\n`);
     expect(await infoField(main, 'kvd_network_thread_clients')).toBe(0);
     expect((await moving.call('GET', 'b')).raw).toBe('$1\r\n2\r\n');
     expect((await moving.call('CLIENT', 'GETNAME')).raw).toBe('$5\r\nmover\r\n');
@@ -107,6 +115,18 @@ describe('network threads', () => {
       key.map((k) => encodeCommand(['gEt', k])),
       fc.tuple(key, fc.string({ maxLength: 20 })).map(([k, v]) => encodeCommand(['SET', k, v])),
       key.map((k) => encodeCommand(['DEL', k])),
+      // Writes the main thread runs for the thread's client, one or several in a row; and
+      // what sends the client back to the main thread (MULTI, EXEC, WATCH).
+      fc
+        .tuple(fc.constantFrom('INCR', 'append', 'GETDEL', 'PERSIST', 'SETNX'), key)
+        .map(([c, k]) => encodeCommand(c === 'append' || c === 'SETNX' ? [c, k, '1'] : [c, k])),
+      fc.tuple(key, key).map(([a, b]) => encodeCommand(['MSET', a, 'x', b, 'y'])),
+      fc.constantFrom(
+        Buffer.concat([['MULTI'], ['INCR', 'a'], ['GET', 'a'], ['EXEC']].map(encodeCommand)),
+        encodeCommand(['EXEC']),
+        encodeCommand(['WATCH', 'a']),
+        encodeCommand(['FLUSHALL']),
+      ),
       key.map((k) => encodeCommand(['GET', k, k])),
       // MGET, answered on the thread (unless a key is too long: the main thread refuses it).
       {
@@ -496,7 +516,7 @@ describe('network threads', () => {
     clients[1]!.send('k\r\n');
     expect((await clients[1]!.reply()).raw).toBe('$-1\r\n');
     // A client the thread handed back is listed once, by the main thread.
-    expect((await clients[2]!.call('SET', 'k', 'v')).raw).toBe('+OK\r\n');
+    expect((await clients[2]!.call('WATCH', 'k')).raw).toBe('+OK\r\n');
     const after = await server.allClients();
     expect(after.filter((info) => info.name === 'c2').map((info) => info.thread)).toEqual([0]);
     expect(after.length).toBe(6);

@@ -3,8 +3,9 @@
 // arguments (numbers at and past 64 bits, bad integers and floats, offsets past the end, wrong
 // arities, expiries in the past and far ahead), both servers run each sequence on a fresh
 // keyspace, one command at a time (RESP2 and RESP3) or all in one pipeline, and every reply must
-// match byte for byte. A fourth property sends the reads to a client of a network thread and the
-// writes to one of the main thread. What differs by design is set aside (`comparable`,
+// match byte for byte. A fourth property sends the reads, and some of the writes, to a client of a
+// network thread (whose writes the main thread runs for it), and the other writes to one of the
+// main thread. What differs by design is set aside (`comparable`,
 // `chosenDifference`, README "Commands"). DIFF_RUNS=n runs each property n times.
 
 import { Buffer } from 'node:buffer';
@@ -285,27 +286,33 @@ describe.runIf(hasRedisServer())('a network thread against redis-server', () => 
   }
 
   // Transactions are per connection, and this test uses two kvd connections.
+  // Each write goes to the main thread's client or to the thread's (whose writes the main
+  // thread runs for it), as the boolean says.
   const noTransactions = fc
-    .array(command, { minLength: 1, maxLength: 25 })
+    .array(fc.tuple(command, fc.boolean()), { minLength: 1, maxLength: 25 })
     .map((commands) =>
-      commands.filter((args) => !TRANSACTION_COMMANDS.has(args[0]!.toLowerCase())),
+      commands.filter(([args]) => !TRANSACTION_COMMANDS.has(args[0]!.toLowerCase())),
     );
 
   for (const protocol of [2, 3] as const)
-    it(`answers reads of what the main thread wrote as redis-server does (RESP${protocol})`, async () => {
+    it(`answers reads and writes as redis-server does (RESP${protocol})`, async () => {
       // The writer's two connections switch to the protocol too (reset sends HELLO).
       const pair: Pair = { ...writer, protocol };
       let onThread = 0;
+      let writesOnThread = 0;
       await fc.assert(
         fc.asyncProperty(noTransactions, async (commands) => {
           await reset(pair);
-          for (const args of commands) {
+          for (const [args, writeOnThread] of commands) {
             const name = args[0]!.toLowerCase();
             const read =
               (THREAD_COMMANDS as readonly string[]).includes(name) || REMOTE_READS.has(name);
-            // A read the thread cannot answer (a bad argument) hands its client back: take another.
-            const kvdClient = read ? await threadReader(protocol) : pair.kvd;
+            // A client the thread handed back (it sent mostly writes, or a request that needs
+            // its connection on the main thread): take another.
+            const thread = read || writeOnThread;
+            const kvdClient = thread ? await threadReader(protocol) : pair.kvd;
             if (read) onThread++;
+            else if (thread) writesOnThread++;
             const [mine, theirs] = await Promise.all([
               kvdClient.call(...args),
               pair.redis.call(...args),
@@ -319,5 +326,6 @@ describe.runIf(hasRedisServer())('a network thread against redis-server', () => 
         { numRuns: Number(process.env.DIFF_RUNS ?? 300) },
       );
       expect(onThread).toBeGreaterThan(100); // reads sent to a client of the thread
+      expect(writesOnThread).toBeGreaterThan(100); // and writes
     }, 120_000);
 });

@@ -2,7 +2,8 @@
 // found whole and reported incomplete at every shorter prefix, with the key's exact place;
 // anything else, from its first byte that cannot belong to a plain GET, is "other"; and for
 // any bytes at all, a GET is reported only where the full RESP parser reads the same GET. And
-// which other requests a network thread has the main thread run (remoteRequest).
+// which other requests a network thread sends to the main thread (remoteRequest), with the ones
+// that follow it (followingRequests).
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +15,10 @@ import {
   SCAN_OTHER,
 } from '../../dist/shared/get-request-scan.js';
 import { REMOTE_REQUEST_MAX_BYTES } from '../../dist/shared/network-messages.js';
-import { remoteRequest as remoteRequestWith } from '../../dist/workers/remote-request.js';
+import {
+  followingRequests,
+  remoteRequest as remoteRequestWith,
+} from '../../dist/workers/remote-request.js';
 
 const MAX_KEY = 64;
 
@@ -120,17 +124,64 @@ describe('remoteRequest', () => {
       ],
     });
     expect(remoteRequest(bytes('INFO', 'server'))).not.toBeUndefined();
-    // The whole-keyspace reads, run by the main thread too.
-    for (const args of [['SCAN', '0', 'MATCH', 'a*'], ['keys', '*'], ['RandomKey']])
-      expect(remoteRequest(bytes(...args))).toMatchObject({ local: false, refusedOnly: false });
-    // Any other request whole: the main thread answers it only if it refuses it at lookup.
-    for (const args of [['FLUSHALL'], ['CLIENT', 'KILL', 'ID', '1'], ['CLIENT'], ['SET', 'k', 'v']])
-      expect(remoteRequest(bytes(...args))).toMatchObject({ local: false, refusedOnly: true });
-    expect(remoteRequest(bytes('client', 'id'))).toMatchObject({ refusedOnly: false });
+    // Any other request whole goes to the main thread, which runs it or takes the client back.
+    for (const args of [
+      ['SCAN', '0'],
+      ['FLUSHALL'],
+      ['CLIENT', 'KILL', 'ID', '1'],
+      ['SET', 'k', 'v'],
+    ])
+      expect(remoteRequest(bytes(...args))).toMatchObject({ local: false });
+    expect(remoteRequest(bytes('TYPE', 'k'))).toMatchObject({ local: true });
     expect(remoteRequest(Buffer.from('PING\r\n'))).toBeUndefined(); // inline
     expect(remoteRequest(Buffer.from('*x\r\n'))).toBeUndefined(); // a protocol error
     // An empty request has no reply (as in Redis): what follows it decides.
     expect(remoteRequest(Buffer.from('*0\r\n'))).toBe('incomplete');
+  });
+
+  it('gathers the complete requests that follow, up to one the thread answers or a limit', () => {
+    const first = bytes('SET', 'a', '1');
+    const gather = (rest: Buffer, maxRequests = 100, maxBytes = 1 << 20) => {
+      // The first request is already there: it counts towards the limit.
+      const requests: Buffer[][] = [[Buffer.from('SET')]];
+      const ends: number[] = [first.length];
+      const all = Buffer.concat([first, rest]);
+      followingRequests(
+        all,
+        first.length,
+        DEFAULT_PARSER_LIMITS,
+        requests,
+        ends,
+        maxRequests,
+        maxBytes,
+      );
+      return {
+        names: requests.slice(1).map((args) => args.map((a) => a.toString()).join(' ')),
+        ends: ends.slice(1),
+      };
+    };
+    const incr = bytes('INCR', 'a');
+    const del = bytes('DEL', 'a', 'b');
+    expect(gather(Buffer.concat([incr, del]))).toEqual({
+      names: ['INCR a', 'DEL a b'],
+      ends: [first.length + incr.length, first.length + incr.length + del.length],
+    });
+    // It stops at a GET or a read of the thread's (in any case), an inline request, an unfinished
+    // one, a protocol error, or a limit.
+    for (const stop of [
+      bytes('get', 'k'),
+      bytes('MGet', 'k'),
+      bytes('TTL', 'k'),
+      Buffer.from('PING\r\n'),
+      bytes('SET', 'k', 'v').subarray(0, 10),
+      Buffer.from('*x\r\n'),
+    ])
+      expect(gather(Buffer.concat([incr, stop, del])).names).toEqual(['INCR a']);
+    expect(gather(Buffer.concat([incr, incr, incr]), 2).names).toEqual(['INCR a']);
+    expect(
+      gather(Buffer.concat([incr, incr, incr]), 100, first.length + incr.length).names,
+    ).toEqual(['INCR a']);
+    expect(gather(Buffer.alloc(0)).names).toEqual([]);
   });
 
   it('waits for the rest of a short request, not of a long one', () => {

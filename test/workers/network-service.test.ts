@@ -30,6 +30,8 @@ import { pollUntil } from '../fixtures/poll.js';
 import { encodeCommand, RespClient } from '../fixtures/resp-client.js';
 import { makeTempDir, removeTempDirs } from '../fixtures/temp-dir.js';
 
+/** The main thread's replies when it answered none of a `run`'s requests. */
+const NO_REPLY = new Uint8Array(0);
 const COUNTER_GETS = commandCounter(0, BLOCK_CALLS);
 const COUNTER_MGETS = commandCounter(1, BLOCK_CALLS);
 
@@ -57,14 +59,21 @@ class MainEnd {
     return this.seen.shift()!;
   }
   /**
-   * The next message, once the main thread's part of a handback is played: a request the
-   * thread sends only to be refused (`refusedOnly`) is answered as the main thread answers one
-   * it does not refuse (no reply), and the thread then hands the client back.
+   * The next message, once the main thread's part of a handback is played: requests the thread
+   * sends to it (`run`) are answered as the main thread answers one it does not run for a
+   * thread's client (none answered), and the thread then hands the client back.
    */
   async handback(): Promise<FromNetworkThread> {
     const message = await this.next();
-    if (message.kind !== 'run' || !message.refusedOnly) return message;
-    this.post({ kind: 'ran', id: message.id, reply: undefined, authenticated: true, protocol: 2 });
+    if (message.kind !== 'run') return message;
+    this.post({
+      kind: 'ran',
+      id: message.id,
+      reply: NO_REPLY,
+      answered: 0,
+      authenticated: true,
+      protocol: 2,
+    });
     return this.next();
   }
 }
@@ -176,7 +185,7 @@ describe('NetworkService', () => {
     );
     const run = await main.next();
     expect(run).toMatchObject({ kind: 'run', id: 7 });
-    expect(run.kind === 'run' && run.args.map((a) => Buffer.from(a).toString())).toEqual([
+    expect(run.kind === 'run' && run.requests[0]!.map((a) => Buffer.from(a).toString())).toEqual([
       'CLIENT',
       'SETNAME',
       'x',
@@ -185,6 +194,7 @@ describe('NetworkService', () => {
       kind: 'ran',
       id: 7,
       reply: Buffer.from('+OK\r\n'),
+      answered: 1,
       authenticated: true,
       protocol: 2,
     });
@@ -215,12 +225,14 @@ describe('NetworkService', () => {
     // The request and a GET after it: the GET waits for the main thread's answer.
     client.send(Buffer.concat([unknown, encodeCommand(['GET', 'k'])]));
     const run = await main.next();
-    expect(run).toMatchObject({ kind: 'run', id: 8, refusedOnly: true });
+    expect(run).toMatchObject({ kind: 'run', id: 8 });
+    expect(run.kind === 'run' && run.requests.length).toBe(1); // the GET waits: the thread's
     const refusal = "-ERR unknown subcommand 'MAINT_NOTIFICATIONS'. Try CLIENT HELP.\r\n";
     main.post({
       kind: 'ran',
       id: 8,
       reply: Buffer.from(refusal),
+      answered: 1,
       authenticated: true,
       protocol: 2,
     });
@@ -229,8 +241,15 @@ describe('NetworkService', () => {
     expect(counters[COUNTER_GETS]).toBe(1);
     // Not refused: the client goes back with that request and all that followed it.
     client.send(Buffer.concat([set, encodeCommand(['GET', 'k'])]));
-    expect(await main.next()).toMatchObject({ kind: 'run', id: 8, refusedOnly: true });
-    main.post({ kind: 'ran', id: 8, reply: undefined, authenticated: true, protocol: 2 });
+    expect(await main.next()).toMatchObject({ kind: 'run', id: 8 });
+    main.post({
+      kind: 'ran',
+      id: 8,
+      reply: NO_REPLY,
+      answered: 0,
+      authenticated: true,
+      protocol: 2,
+    });
     const back = await main.next();
     if (back.kind !== 'handback') throw new Error(JSON.stringify(back));
     expect(Buffer.from(back.bytes)).toEqual(Buffer.concat([set, encodeCommand(['GET', 'k'])]));
@@ -239,6 +258,89 @@ describe('NetworkService', () => {
     socket.write('+OK\r\n');
     expect((await client.reply()).raw).toBe('+OK\r\n');
     socket.destroy();
+  });
+
+  it('sends the requests that follow one it does not answer with it, and hands back from the first not run', async () => {
+    const { main, counters, client: connect } = await setUp();
+    const client = await connect(9);
+    const requests = [['SET', 'a', '1'], ['INCR', 'a'], ['MULTI'], ['SET', 'b', '2']].map((args) =>
+      encodeCommand(args),
+    );
+    // Up to the GET, which the thread answers itself once the main thread has answered the rest.
+    client.send(
+      Buffer.concat([...requests, encodeCommand(['GET', 'k']), encodeCommand(['SET', 'c', '3'])]),
+    );
+    const run = await main.next();
+    if (run.kind !== 'run') throw new Error(JSON.stringify(run));
+    expect(run.requests.map((args) => args.map((a) => Buffer.from(a).toString()))).toEqual([
+      ['SET', 'a', '1'],
+      ['INCR', 'a'],
+      ['MULTI'],
+      ['SET', 'b', '2'],
+    ]);
+    // The main thread ran two (it does not run MULTI for a thread's client): their replies are
+    // sent, and the client goes back from MULTI on, with everything after it.
+    main.post({
+      kind: 'ran',
+      id: 9,
+      reply: Buffer.from('+OK\r\n:2\r\n'),
+      answered: 2,
+      authenticated: true,
+      protocol: 2,
+    });
+    expect((await client.reply()).raw).toBe('+OK\r\n');
+    expect((await client.reply()).raw).toBe(':2\r\n');
+    const back = await main.next();
+    if (back.kind !== 'handback') throw new Error(JSON.stringify(back));
+    expect(Buffer.from(back.bytes)).toEqual(
+      Buffer.concat([
+        requests[2]!,
+        requests[3]!,
+        encodeCommand(['GET', 'k']),
+        encodeCommand(['SET', 'c', '3']),
+      ]),
+    );
+    new Socket({ fd: back.fd }).destroy();
+    expect(counters[COUNTER_GETS]).toBe(0);
+
+    // All run: the GET after them is answered here, then the SET after it goes on its own.
+    const other = await connect(10);
+    other.send(
+      Buffer.concat([
+        requests[0]!,
+        requests[1]!,
+        encodeCommand(['GET', 'k']),
+        encodeCommand(['SET', 'c', '3']),
+      ]),
+    );
+    const first = await main.next();
+    expect(first.kind === 'run' && first.requests.length).toBe(2);
+    main.post({
+      kind: 'ran',
+      id: 10,
+      reply: Buffer.from('+OK\r\n:2\r\n'),
+      answered: 2,
+      authenticated: true,
+      protocol: 2,
+    });
+    const second = await main.next();
+    expect(
+      second.kind === 'run' &&
+        second.requests.map((args) => args.map((a) => Buffer.from(a).toString())),
+    ).toEqual([['SET', 'c', '3']]);
+    main.post({
+      kind: 'ran',
+      id: 10,
+      reply: Buffer.from('+OK\r\n'),
+      answered: 1,
+      authenticated: true,
+      protocol: 2,
+    });
+    expect((await other.reply()).raw).toBe('+OK\r\n');
+    expect((await other.reply()).raw).toBe(':2\r\n');
+    expect((await other.reply()).raw).toBe('$5\r\nvalue\r\n');
+    expect((await other.reply()).raw).toBe('+OK\r\n');
+    expect(counters[COUNTER_GETS]).toBe(1);
   });
 
   it('answers MGET, EXISTS, STRLEN and TYPE here, in order with GETs, and hands back what it cannot', async () => {
@@ -456,7 +558,7 @@ describe('NetworkService', () => {
     const client = await connect(2, false);
     client.send(Buffer.concat([encodeCommand(['AUTH', 'secret']), encodeCommand(['GET', 'k'])]));
     const run = await main.next();
-    expect(run.kind === 'run' && run.args.map((a) => Buffer.from(a).toString())).toEqual([
+    expect(run.kind === 'run' && run.requests[0]!.map((a) => Buffer.from(a).toString())).toEqual([
       'AUTH',
       'secret',
     ]);
@@ -464,6 +566,7 @@ describe('NetworkService', () => {
       kind: 'ran',
       id: 2,
       reply: Buffer.from('+OK\r\n'),
+      answered: 1,
       authenticated: true,
       protocol: 2,
     });
@@ -486,6 +589,7 @@ describe('NetworkService', () => {
       kind: 'ran',
       id: 3,
       reply: Buffer.from('-WRONGPASS\r\n'),
+      answered: 1,
       authenticated: false,
       protocol: 2,
     });

@@ -1,14 +1,16 @@
 // Owns the daemon's network threads (`networkThreads` > 1): starting them, giving them newly
-// accepted clients in turn with the main thread (a socket moves by a copy of its fd), taking a
-// client back when it sends anything but a GET, a read of THREAD_COMMANDS, a request of
-// REMOTE_COMMANDS (run here for it) or one refused at lookup (answered here), and standing for
-// the clients they serve in CLIENT LIST, CLIENT KILL, `allClients`, INFO's client count and
-// counters, the metrics, and maxclients; and what `networkThreads: 'auto'` stands for.
+// accepted clients in turn with the main thread (a socket moves by a copy of its fd), running
+// here the requests a thread's client sends that the thread does not answer (writes, SCAN, AUTH,
+// …: remote-command.ts), taking a client back when it sends one that needs its own connection
+// here (MULTI, WATCH, SUBSCRIBE, QUIT, …), and standing for the clients they serve in CLIENT
+// LIST, CLIENT KILL, `allClients`, INFO's client count and counters, the metrics, and
+// maxclients; and what `networkThreads: 'auto'` stands for.
 //
 // Why: a GET-only load is bound by one thread's socket work, and the machine has cores left
-// (bench/ANALYSIS.md, "How much of the two cores each server uses"). Every other command, and
-// every client once it sends one, stays on the main thread, so MULTI, WATCH, pub/sub, key
-// turns and replication see one thread as before. A network thread reads through the shared
+// (bench/ANALYSIS.md, "How much of the two cores each server uses"). Every command but the
+// thread's reads runs on the main thread, and every client that sends one that needs its
+// connection moves there, so MULTI, WATCH, pub/sub, key turns, the writer's queue and
+// replication see one thread as before. A network thread reads through the shared
 // index as the reader pool does, so it sees every write the writer has published.
 
 import { Buffer } from 'node:buffer';
@@ -40,6 +42,7 @@ import { ClientSession } from './client-session.js';
 import type { ServerCounters } from './command-context.js';
 import type { CommandStats } from './command-stats.js';
 import type { ConnectionInfo } from './connection-options.js';
+import type { RemoteReplies } from './remote-command.js';
 import type { RespParserLimits } from './resp-parser.js';
 
 /** Most network threads a daemon may have, the main thread included. */
@@ -62,14 +65,10 @@ export interface NetworkThreadsOptions {
   /** The Unix socket's path, for a Unix client's address (as the Connection names it). */
   readonly unixPath: () => string | undefined;
   /**
-   * Runs a client's request of REMOTE_COMMANDS on the main thread, for its session here; with
-   * `refusedOnly`, only if lookup refuses it (undefined otherwise).
+   * Runs a client's requests on the main thread, for its session here, up to the first it does
+   * not run for a thread's client (`runRemoteRequests`).
    */
-  readonly run: (
-    session: ClientSession,
-    args: Buffer[],
-    refusedOnly: boolean,
-  ) => Promise<Uint8Array | undefined>;
+  readonly run: (session: ClientSession, requests: Buffer[][]) => Promise<RemoteReplies>;
   /**
    * A client comes back to the main thread: serve `socket` (its unread bytes put back), with
    * what `session` holds (name, library, authentication, protocol, age) carried over.
@@ -312,8 +311,10 @@ export class NetworkThreads {
       case 'run': {
         const client = this.clients.get(message.id);
         if (client === undefined) break;
-        const args = message.args.map((a) => Buffer.from(a.buffer, a.byteOffset, a.length));
-        void this.options.run(client.session, args, message.refusedOnly).then((reply) => {
+        const requests = message.requests.map((args) =>
+          args.map((a) => Buffer.from(a.buffer, a.byteOffset, a.length)),
+        );
+        void this.options.run(client.session, requests).then(({ reply, answered }) => {
           if (this.clients.get(message.id) !== client) return;
           // Moved, not copied: a KEYS reply can be megabytes (its buffer is its own).
           this.post(
@@ -322,10 +323,11 @@ export class NetworkThreads {
               kind: 'ran',
               id: message.id,
               reply,
+              answered,
               authenticated: client.session.authenticated,
               protocol: client.session.protocol,
             },
-            reply ? [reply.buffer as ArrayBuffer] : [],
+            [reply.buffer as ArrayBuffer],
           );
         });
         break;

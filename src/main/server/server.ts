@@ -25,7 +25,7 @@ import { createDaemonMetrics } from './metrics-registry.js';
 import { checkNetworkThreads, NetworkThreads, resolveNetworkThreads } from './network-threads.js';
 import { PlainGets } from './plain-gets.js';
 import { PubSub } from './pubsub.js';
-import { runRemoteCommand } from './remote-command.js';
+import { runRemoteRequests } from './remote-command.js';
 import type { MasterClient } from './replication/master-link.js';
 import { ReplicationState } from './replication/replication-state.js';
 import type { StreamSocket } from './replication/stream-socket.js';
@@ -119,8 +119,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
           timed: options.metrics !== undefined,
           log,
           unixPath: () => settings.unixPath,
-          run: (session, args, refusedOnly) =>
-            runRemoteCommand(context, store, session, args, refusedOnly),
+          run: (session, requests) => runRemoteRequests(context, store, session, requests),
           onHandback: (id, socket, session) => serve(socket, id, session),
         })
       : undefined;
