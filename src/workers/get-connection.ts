@@ -171,6 +171,17 @@ export class GetConnection {
     this.authenticated = authenticated;
     this.protocol = protocol;
     this.counted(0, answered);
+    // Sent with the replies of what follows (goOn), in one write.
+    this.socket.cork();
+    try {
+      this.ranOn(reply, answered, sent, ends);
+    } finally {
+      this.socket.uncork();
+    }
+  }
+
+  /** `ran`, with the socket corked. */
+  private ranOn(reply: Buffer, answered: number, sent: Buffer, ends: readonly number[]): void {
     if (reply.length > 0) this.send(reply);
     if (answered < ends.length) {
       // The client goes to the main thread from the first request it did not run on.
@@ -207,7 +218,13 @@ export class GetConnection {
 
   /** Takes the requests in `b`, a reply budget at a time, until they wait or are all taken. */
   private take(b: Buffer): void {
-    for (let rest: Buffer | undefined = b; rest !== undefined; ) rest = this.takeSome(rest);
+    // Every reply written here goes to the kernel in one write, not one per run of requests.
+    this.socket.cork();
+    try {
+      for (let rest: Buffer | undefined = b; rest !== undefined; ) rest = this.takeSome(rest);
+    } finally {
+      this.socket.uncork();
+    }
   }
 
   /**

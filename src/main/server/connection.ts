@@ -163,6 +163,9 @@ export class Connection implements RequestOwner, Pumpable {
     this.pumping = true;
     const clock = this.server.commandStats.burstClock;
     clock.forget();
+    // Every reply written in this pump goes to the kernel in one write (a settled write's reply
+    // and the plain GETs answered after it, say), not one each.
+    this.socket.cork();
     try {
       do {
         // Replies first: answering frees room under maxPendingReplies for more requests.
@@ -175,6 +178,7 @@ export class Connection implements RequestOwner, Pumpable {
       this.updateReading();
       this.notifyIdle();
     } finally {
+      this.socket.uncork();
       clock.forget();
       this.pumping = false;
     }
