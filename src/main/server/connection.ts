@@ -37,6 +37,8 @@ export class Connection implements RequestOwner, Pumpable {
   private phase: CommandKind = 'none';
   /** Parsing stopped at a limit while complete requests may still be buffered. */
   private inputStalled = false;
+  /** Parsing stopped at a plain GET until the write in flight settles (`holdsForPlainGets`). */
+  private heldForPlainGets = false;
   private outputBlocked = false;
   /** No more requests are parsed (QUIT, protocol error, shutdown, socket gone). */
   private stopReading = false;
@@ -188,6 +190,7 @@ export class Connection implements RequestOwner, Pumpable {
   private canParse(): boolean {
     return (
       !this.stopReading &&
+      !this.heldForPlainGets &&
       !this.outputBlocked &&
       this.replies.length - this.replyHead < this.options.maxPendingReplies
     );
@@ -207,6 +210,7 @@ export class Connection implements RequestOwner, Pumpable {
   }
 
   private parseRequests(): void {
+    this.heldForPlainGets = false;
     while (!this.stopReading) {
       if (
         this.outputBlocked ||
@@ -216,6 +220,10 @@ export class Connection implements RequestOwner, Pumpable {
         return;
       }
       if (this.answerPlainGets()) continue;
+      if (this.holdsForPlainGets()) {
+        this.heldForPlainGets = true;
+        return;
+      }
       let args: Buffer[] | undefined;
       try {
         args = this.parser.next();
@@ -253,6 +261,26 @@ export class Connection implements RequestOwner, Pumpable {
     this.parser.skipTo(end);
     this.writeReplies();
     return true;
+  }
+
+  /**
+   * Whether the next request, a plain GET, waits unparsed until the write in flight settles (its
+   * settling pumps again): parsed now, it would wait anyway (a read runs after every earlier
+   * write), and through the general path; once the write has settled, nothing is owed to the
+   * client and the plain-GET path answers it. Reading pauses meanwhile.
+   */
+  private holdsForPlainGets(): boolean {
+    const plainGets = this.server.plainGets;
+    if (
+      plainGets === undefined ||
+      this.inFlight === 0 ||
+      (this.phase !== 'write' && this.phase !== 'exclusive') ||
+      !takesPlainGets(this.session)
+    ) {
+      return false;
+    }
+    const input = this.parser.unparsed;
+    return input !== undefined && plainGets.startsAt(input, this.parser.unparsedAt);
   }
 
   private dispatch(args: Buffer[]): void {
@@ -392,7 +420,8 @@ export class Connection implements RequestOwner, Pumpable {
   /** Reads while nothing holds it back: limits, a full socket buffer, or the end of reading. */
   private updateReading(): void {
     if (this.closed || this.ending) return;
-    const read = !this.stopReading && !this.outputBlocked && !this.inputStalled;
+    const read =
+      !this.stopReading && !this.outputBlocked && !this.inputStalled && !this.heldForPlainGets;
     if (read && this.socket.isPaused()) this.socket.resume();
     else if (!read && !this.socket.isPaused()) this.socket.pause();
   }

@@ -36,6 +36,14 @@ export class PlainGets {
     this.scan = new GetRequestScan(maxKeyBytes);
   }
 
+  /** Whether a plain GET starts `bytes` at `from`, and the path could answer it now. */
+  startsAt(bytes: Buffer, from: number): boolean {
+    return (
+      this.store.localReaderIfOpen() !== undefined &&
+      this.scan.scan(bytes, from, bytes.length) === SCAN_GET
+    );
+  }
+
   /**
    * Answers the plain GETs that start `bytes` at `from`, in order, into `writer`, up to a reply
    * budget; returns where the first request it did not answer starts (`from` when none). A GET
