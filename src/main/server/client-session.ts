@@ -1,10 +1,35 @@
 // Owns one client's session state as commands see it: id, name, protocol version, whether it
-// has authenticated, library info, its transaction (MULTI, WATCH), and a request to close after
-// the current reply.
+// has authenticated, library info, its transaction (MULTI, WATCH), a request to close after
+// the current reply, and its socket for bytes that are not replies (a replica's stream).
 
+import type { Socket } from 'node:net';
 import { TransactionState } from './commands/transactions/transaction-state.js';
 import type { Subscriptions } from './pubsub.js';
 import type { RespProtocol } from './resp-writer.js';
+
+/** A client's socket for bytes that are not replies (`ClientSession.raw`). */
+export interface RawSocket {
+  /** False when the socket wants `drained()` first (or is closed). */
+  write(bytes: Buffer): boolean;
+  drained(): Promise<void>;
+  close(): void;
+  /** Bytes written that the socket has not sent yet. */
+  pending(): number;
+}
+
+/** `socket` as a RawSocket; `isClosed` says whether its connection has closed. */
+export function rawSocket(socket: Socket, isClosed: () => boolean): RawSocket {
+  return {
+    write: (bytes) => !isClosed() && socket.write(bytes),
+    drained: () =>
+      new Promise((resolve) => {
+        socket.once('drain', resolve);
+        socket.once('close', resolve);
+      }),
+    close: () => socket.destroy(),
+    pending: () => socket.writableLength,
+  };
+}
 
 /**
  * The per-connection state commands read and change. Main thread. The connection reads
@@ -31,13 +56,7 @@ export class ClientSession {
    * The client's socket for bytes that are not replies (a replica's RDB file and stream), set by
    * the connection: `write` is false when the socket wants `drained()` first (or is closed).
    */
-  raw: {
-    write(bytes: Buffer): boolean;
-    drained(): Promise<void>;
-    close(): void;
-    /** Bytes written that the socket has not sent yet. */
-    pending(): number;
-  } = {
+  raw: RawSocket = {
     write: () => false,
     drained: () => Promise.resolve(),
     close: () => {},

@@ -3,14 +3,11 @@
 // in request order however the work completes, and apply backpressure both ways.
 
 import type { Socket } from 'node:net';
-import { ClientSession } from './client-session.js';
+import { ClientSession, rawSocket } from './client-session.js';
 import type { CommandContext, ConnectionStore, ServerContext } from './command-context.js';
-import { countCall } from './command-stats.js';
-import { errorReply } from './commands/arguments.js';
 import type { CommandKind } from './commands/command-spec.js';
 import { heldByTransaction } from './commands/transactions/queueing.js';
 import type { ConnectionInfo, ConnectionOptions } from './connection-options.js';
-import { takesPlainGets } from './plain-gets.js';
 import { type Pumpable, pumpSoon } from './pump-queue.js';
 import { Request, type RequestOwner } from './request.js';
 import { answerWithoutRunning } from './request-gate.js';
@@ -68,16 +65,7 @@ export class Connection implements RequestOwner, Pumpable {
     this.parser = new RespParser(options.parserLimits);
     this.parser.unauthenticated = !this.session.authenticated;
     this.context = { store, client: this.session, server };
-    this.session.raw = {
-      write: (bytes) => !this.closed && socket.write(bytes),
-      drained: () =>
-        new Promise((resolve) => {
-          socket.once('drain', resolve);
-          socket.once('close', resolve);
-        }),
-      close: () => this.destroy(),
-      pending: () => socket.writableLength,
-    };
+    this.session.raw = rawSocket(socket, () => this.closed);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
@@ -240,25 +228,16 @@ export class Connection implements RequestOwner, Pumpable {
 
   /**
    * Answers the plain GETs next in the input at once (plain-gets.ts) when nothing else is owed
-   * to the client and its session answers a GET as any other: returns whether it answered any.
+   * to the client: returns whether it answered any.
    */
   private answerPlainGets(): boolean {
-    const plainGets = this.server.plainGets;
-    if (
-      plainGets === undefined ||
+    const owes =
       this.replyHead !== this.replies.length ||
       this.waitingHead !== this.waiting.length ||
-      this.inFlight !== 0 ||
-      !takesPlainGets(this.session)
-    ) {
+      this.inFlight !== 0;
+    if (owes || !this.server.plainGets?.answerNext(this.parser, this.writer, this.session)) {
       return false;
     }
-    const input = this.parser.unparsed;
-    if (input === undefined) return false;
-    const from = this.parser.unparsedAt;
-    const end = plainGets.answer(input, from, this.writer, this.session.protocol);
-    if (end === from) return false;
-    this.parser.skipTo(end);
     this.writeReplies();
     return true;
   }
@@ -270,17 +249,11 @@ export class Connection implements RequestOwner, Pumpable {
    * client and the plain-GET path answers it. Reading pauses meanwhile.
    */
   private holdsForPlainGets(): boolean {
-    const plainGets = this.server.plainGets;
-    if (
-      plainGets === undefined ||
-      this.inFlight === 0 ||
-      (this.phase !== 'write' && this.phase !== 'exclusive') ||
-      !takesPlainGets(this.session)
-    ) {
-      return false;
-    }
-    const input = this.parser.unparsed;
-    return input !== undefined && plainGets.startsAt(input, this.parser.unparsedAt);
+    return (
+      this.inFlight > 0 &&
+      (this.phase === 'write' || this.phase === 'exclusive') &&
+      this.server.plainGets?.startsNext(this.parser, this.session) === true
+    );
   }
 
   private dispatch(args: Buffer[]): void {
@@ -314,54 +287,27 @@ export class Connection implements RequestOwner, Pumpable {
   }
 
   private start(request: Request, kind: CommandKind): void {
-    const spec = request.spec;
     const answered = answerWithoutRunning(request, this.session, this.server);
-    if (answered !== undefined || spec === undefined) {
+    if (answered !== undefined || request.spec === undefined) {
       this.answer(request, answered);
       return;
     }
-    const counters = this.server.commandStats.of(spec.name);
-    const direct = spec.direct;
-    if (direct !== undefined && (direct.kind === 'read' || direct.applies(request.args))) {
-      // No handler runs, so nothing about the session changes.
-      request.protocol = this.session.protocol;
-      request.counters = counters;
-      // Answered in a later burst (the store's batch): timed by bursts, like its end.
-      request.startedAt = this.server.commandStats.burstClock.now();
-      request.burstTimed = true;
+    if (request.isDirect) {
+      // Counted in flight first: the store may answer it at once (`settle`).
       this.inFlight++;
       this.phase = kind;
-      if (direct.kind === 'read') this.store.getFor(request);
-      else this.store.setFor(request, request.args[1]!, request.args[2]!);
+      request.startDirect(this.store);
       return;
     }
-    const startedAt = performance.now();
-    let result: RespValue | Promise<RespValue>;
-    try {
-      result = spec.handler(this.context, request.args);
-    } catch (cause) {
-      result = errorReply(cause, this.server.log);
+    if (request.run()) {
+      this.inFlight++;
+      this.phase = kind;
     }
-    // After the handler: HELLO 3 answers in RESP3.
-    request.protocol = this.session.protocol;
     this.parser.unauthenticated = !this.session.authenticated;
     if (this.session.closeRequested) {
       request.close = true;
       this.stopReading = true;
     }
-    if (!(result instanceof Promise)) {
-      request.value = result;
-      countCall(counters, startedAt, result);
-      return;
-    }
-    request.counters = counters;
-    request.startedAt = startedAt;
-    this.inFlight++;
-    this.phase = kind;
-    result.then(
-      (value) => this.settle(request, value),
-      (cause: unknown) => this.settle(request, errorReply(cause, this.server.log)),
-    );
   }
 
   /** Answers a request that ran no handler (in the protocol the session speaks now). */
@@ -372,14 +318,7 @@ export class Connection implements RequestOwner, Pumpable {
 
   /** A request's store work finished (its promise, or the store calling it as a target). */
   settle(request: Request, value: RespValue): void {
-    request.value = value;
-    const counters = request.counters;
-    if (counters) {
-      const endedAt = request.burstTimed
-        ? this.server.commandStats.burstClock.now()
-        : performance.now();
-      countCall(counters, request.startedAt, value, endedAt);
-    }
+    request.finish(value);
     this.inFlight--;
     this.schedulePump();
   }

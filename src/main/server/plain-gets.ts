@@ -10,6 +10,7 @@ import type { ClientSession } from './client-session.js';
 import type { ServerCounters } from './command-context.js';
 import { type CommandStats, countBatch } from './command-stats.js';
 import { GetRun, writeGetReplies } from './get-replies.js';
+import type { RespParser } from './resp-parser.js';
 import type { RespProtocol, RespWriter } from './resp-writer.js';
 
 /** Reply bytes answered in one go, before the connection writes them and looks at its socket. */
@@ -36,11 +37,28 @@ export class PlainGets {
     this.scan = new GetRequestScan(maxKeyBytes);
   }
 
-  /** Whether a plain GET starts `bytes` at `from`, and the path could answer it now. */
-  startsAt(bytes: Buffer, from: number): boolean {
+  /**
+   * Answers the plain GETs next in `parser`'s input for `session` (to whom nothing else is owed)
+   * into `writer`, if its session answers a GET as any other: returns whether it answered any.
+   */
+  answerNext(parser: RespParser, writer: RespWriter, session: ClientSession): boolean {
+    const input = parser.unparsed;
+    if (input === undefined || !takesPlainGets(session)) return false;
+    const from = parser.unparsedAt;
+    const end = this.answer(input, from, writer, session.protocol);
+    if (end === from) return false;
+    parser.skipTo(end);
+    return true;
+  }
+
+  /** Whether a plain GET is next in `parser`'s input, which the path could answer for `session`. */
+  startsNext(parser: RespParser, session: ClientSession): boolean {
+    const input = parser.unparsed;
     return (
+      input !== undefined &&
+      takesPlainGets(session) &&
       this.store.localReaderIfOpen() !== undefined &&
-      this.scan.scan(bytes, from, bytes.length) === SCAN_GET
+      this.scan.scan(input, parser.unparsedAt, input.length) === SCAN_GET
     );
   }
 

@@ -1,12 +1,13 @@
-// Owns one request of a connection from parsing to its reply: its arguments and command, the
-// reply once known, the protocol and close flag it is answered with, and its INFO commandstats
-// timing. A request is also the store's read or write target for the commands the connection
-// serves directly (GET, plain SET), so those cost no promise or closure per request.
+// Owns one request of a connection from parsing to its reply: its arguments and command, running
+// it (its command's direct form or its handler), the reply once known, the protocol and close
+// flag it is answered with, and its INFO commandstats timing. A request is also the store's read
+// or write target for the commands the connection serves directly (GET, plain SET), so those
+// cost no promise or closure per request.
 
 import type { ReadTarget } from '../read-queue.js';
 import type { WriteTarget } from '../write-queue.js';
-import type { CommandContext } from './command-context.js';
-import type { CommandCounters } from './command-stats.js';
+import type { CommandContext, ConnectionStore } from './command-context.js';
+import { type CommandCounters, countCall } from './command-stats.js';
 import { errorReply } from './commands/arguments.js';
 import type { CommandSpec, DirectForm } from './commands/command-spec.js';
 import { OK, type RespValue } from './resp-value.js';
@@ -50,6 +51,70 @@ export class Request implements ReadTarget, WriteTarget {
     request.value = reply;
     request.close = true;
     return request;
+  }
+
+  /** Whether its command's direct form serves it (GET, plain SET): `startDirect`, not `run`. */
+  get isDirect(): boolean {
+    const direct = this.spec?.direct;
+    return direct !== undefined && (direct.kind === 'read' || direct.applies(this.args));
+  }
+
+  /**
+   * Starts a request its command's direct form serves (`isDirect`): the store answers the
+   * request itself, as its target (through the owner's `settle`, which calls `finish`); it may
+   * do so at once.
+   */
+  startDirect(store: ConnectionStore): void {
+    const context = this.owner.context;
+    const stats = context.server.commandStats;
+    // No handler runs, so nothing about the session changes.
+    this.protocol = context.client.protocol;
+    this.counters = stats.of(this.spec!.name);
+    // Answered in a later burst (the store's batch): timed by bursts, like its end.
+    this.startedAt = stats.burstClock.now();
+    this.burstTimed = true;
+    if (this.spec!.direct!.kind === 'read') store.getFor(this);
+    else store.setFor(this, this.args[1]!, this.args[2]!);
+  }
+
+  /**
+   * Runs its command's handler. Returns true if its reply comes later (through the owner's
+   * `settle`, which calls `finish`), false if it has it now (`value`, counted). The reply is in
+   * the protocol the session speaks after the handler (HELLO 3 answers in RESP3).
+   */
+  run(): boolean {
+    const spec = this.spec!;
+    const context = this.owner.context;
+    const counters = context.server.commandStats.of(spec.name);
+    const startedAt = performance.now();
+    let result: RespValue | Promise<RespValue>;
+    try {
+      result = spec.handler(context, this.args);
+    } catch (cause) {
+      result = errorReply(cause, context.server.log);
+    }
+    this.protocol = context.client.protocol;
+    if (!(result instanceof Promise)) {
+      this.value = result;
+      countCall(counters, startedAt, result);
+      return false;
+    }
+    this.counters = counters;
+    this.startedAt = startedAt;
+    result.then(
+      (value) => this.owner.settle(this, value),
+      (cause: unknown) => this.owner.settle(this, errorReply(cause, context.server.log)),
+    );
+    return true;
+  }
+
+  /** Takes the reply of a request whose reply came later (`start`), counted. */
+  finish(value: RespValue): void {
+    this.value = value;
+    const counters = this.counters;
+    if (counters === undefined) return;
+    const clock = this.owner.context.server.commandStats.burstClock;
+    countCall(counters, this.startedAt, value, this.burstTimed ? clock.now() : performance.now());
   }
 
   /** The key a direct read reads (GET key). */
