@@ -65,6 +65,9 @@ export const REPLY_BUDGET_BYTES = 512 * 1024;
  */
 export const REMOTE_ALLOWANCE = 32;
 
+/** Reply bytes held back while requests are with the main thread, to go with their replies. */
+const HELD_REPLY_BYTES = 64 * 1024;
+
 /** The two counts of a client's requests are halved once they reach this together. */
 const COUNT_WINDOW = 65_536;
 
@@ -77,6 +80,8 @@ export class GetConnection {
   /** Set once the socket is to move (or the thread is closing): nothing more is read. */
   private leaving = false;
   private whenFlushed: (() => void) | undefined;
+  /** Its socket is corked: while it answers, or held so while requests are with the main thread. */
+  private corked = false;
   /** Requests are with the main thread (`run`): nothing more is parsed until `ran`. */
   private awaitingMain = false;
   /** The bytes of the requests with the main thread, to hand back from any it does not run. */
@@ -171,13 +176,31 @@ export class GetConnection {
     this.authenticated = authenticated;
     this.protocol = protocol;
     this.counted(0, answered);
-    // Sent with the replies of what follows (goOn), in one write.
-    this.socket.cork();
+    // Sent with the replies before it, held since, and of what follows (goOn), in one write.
+    this.cork();
     try {
       this.ranOn(reply, answered, sent, ends);
     } finally {
-      this.socket.uncork();
+      this.uncork();
     }
+  }
+
+  private cork(): void {
+    if (this.corked) return;
+    this.socket.cork();
+    this.corked = true;
+  }
+
+  /**
+   * Sends what was written since `cork`, unless requests are with the main thread: the replies
+   * before them are then held (up to HELD_REPLY_BYTES) and go with theirs, in one write.
+   */
+  private uncork(): void {
+    const holds =
+      this.awaitingMain && !this.leaving && this.socket.writableLength < HELD_REPLY_BYTES;
+    if (!this.corked || holds) return;
+    this.corked = false;
+    this.socket.uncork();
   }
 
   /** `ran`, with the socket corked. */
@@ -219,11 +242,11 @@ export class GetConnection {
   /** Takes the requests in `b`, a reply budget at a time, until they wait or are all taken. */
   private take(b: Buffer): void {
     // Every reply written here goes to the kernel in one write, not one per run of requests.
-    this.socket.cork();
+    this.cork();
     try {
       for (let rest: Buffer | undefined = b; rest !== undefined; ) rest = this.takeSome(rest);
     } finally {
-      this.socket.uncork();
+      this.uncork();
     }
   }
 

@@ -201,11 +201,12 @@ describe('NetworkService', () => {
     expect((await client.reply()).raw).toBe('+OK\r\n');
     expect((await client.reply()).raw).toBe('$5\r\nvalue\r\n');
 
-    // A GET, then a SET in the same write: the GET is answered here, the SET handed back.
+    // A GET, then a SET in the same write: the GET is answered here (its reply held until the
+    // main thread has answered about the SET), the SET handed back.
     const set = encodeCommand(['SET', 'k', 'new']);
     client.send(Buffer.concat([encodeCommand(['GET', 'k']), set, encodeCommand(['GET', 'k'])]));
-    expect((await client.reply()).raw).toBe('$5\r\nvalue\r\n');
     const back = await main.handback();
+    expect((await client.reply()).raw).toBe('$5\r\nvalue\r\n');
     if (back.kind !== 'handback') throw new Error(JSON.stringify(back));
     expect(back.id).toBe(7);
     expect(Buffer.from(back.bytes)).toEqual(Buffer.concat([set, encodeCommand(['GET', 'k'])]));

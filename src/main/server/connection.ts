@@ -11,10 +11,14 @@ import type { ConnectionInfo, ConnectionOptions } from './connection-options.js'
 import { type Pumpable, pumpSoon } from './pump-queue.js';
 import { Request, type RequestOwner } from './request.js';
 import { answerWithoutRunning } from './request-gate.js';
+import { RequestQueue } from './request-queue.js';
 import { refusalAtLookup } from './request-refusal.js';
 import { RespParser, RespProtocolError } from './resp-parser.js';
 import { error, type RespValue } from './resp-value.js';
 import { RespWriter } from './resp-writer.js';
+
+/** Reply bytes a connection holds back while its writes are in flight (`holdsReplies`). */
+const HELD_REPLY_BYTES = 64 * 1024;
 
 /**
  * One client. Main thread. Created by the server for each accepted socket; it owns the socket
@@ -25,10 +29,9 @@ export class Connection implements RequestOwner, Pumpable {
   private readonly parser: RespParser;
   private readonly writer = new RespWriter();
   readonly context: CommandContext;
-  private replies: Request[] = [];
-  private replyHead = 0;
-  private waiting: Request[] = [];
-  private waitingHead = 0;
+  /** Every request whose reply is owed, in order; and those not started yet. */
+  private readonly replies = new RequestQueue();
+  private readonly waiting = new RequestQueue();
   /** Requests started whose promise has not settled, all of kind `phase`. */
   private inFlight = 0;
   private phase: CommandKind = 'none';
@@ -43,6 +46,8 @@ export class Connection implements RequestOwner, Pumpable {
   /** `end()` was called: the socket drains its replies, then closes. */
   private ending = false;
   private pumping = false;
+  /** Its socket is corked: by the pump running, or held so since one (`holdsReplies`). */
+  private corked = false;
   private pumpScheduled = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -95,7 +100,7 @@ export class Connection implements RequestOwner, Pumpable {
       address: this.session.address,
       name: this.session.name,
       thread: this.session.ioThread,
-      pendingReplies: this.replies.length - this.replyHead,
+      pendingReplies: this.replies.size,
       inFlight: this.inFlight,
       paused: this.socket.isPaused(),
       outputBlocked: this.outputBlocked,
@@ -153,9 +158,11 @@ export class Connection implements RequestOwner, Pumpable {
     this.pumping = true;
     const clock = this.server.commandStats.burstClock;
     clock.forget();
-    // Every reply written in this pump goes to the kernel in one write (a settled write's reply
-    // and the plain GETs answered after it, say), not one each.
-    this.socket.cork();
+    // The pump's replies go to the kernel in one write (`holdsReplies`: or later, with more).
+    if (!this.corked) {
+      this.socket.cork();
+      this.corked = true;
+    }
     try {
       do {
         // Replies first: answering frees room under maxPendingReplies for more requests.
@@ -168,10 +175,28 @@ export class Connection implements RequestOwner, Pumpable {
       this.updateReading();
       this.notifyIdle();
     } finally {
-      this.socket.uncork();
+      if (!this.holdsReplies()) {
+        this.corked = false;
+        this.socket.uncork();
+      }
       clock.forget();
       this.pumping = false;
     }
+  }
+
+  /**
+   * Whether the replies written stay corked after the pump, to go with those of the writes in
+   * flight (acknowledged within milliseconds) in one write, as Redis sends a pipeline's replies:
+   * up to HELD_REPLY_BYTES; not behind a read or a command that may block (WAIT).
+   */
+  private holdsReplies(): boolean {
+    return (
+      this.inFlight > 0 &&
+      this.phase === 'write' &&
+      !this.outputBlocked &&
+      !this.closed &&
+      this.socket.writableLength < HELD_REPLY_BYTES
+    );
   }
 
   /** Whether parsing may go on: reading, output not blocked, room under maxPendingReplies. */
@@ -180,7 +205,7 @@ export class Connection implements RequestOwner, Pumpable {
       !this.stopReading &&
       !this.heldForPlainGets &&
       !this.outputBlocked &&
-      this.replies.length - this.replyHead < this.options.maxPendingReplies
+      this.replies.size < this.options.maxPendingReplies
     );
   }
 
@@ -200,10 +225,7 @@ export class Connection implements RequestOwner, Pumpable {
   private parseRequests(): void {
     this.heldForPlainGets = false;
     while (!this.stopReading) {
-      if (
-        this.outputBlocked ||
-        this.replies.length - this.replyHead >= this.options.maxPendingReplies
-      ) {
+      if (this.outputBlocked || this.replies.size >= this.options.maxPendingReplies) {
         this.inputStalled = true;
         return;
       }
@@ -231,10 +253,7 @@ export class Connection implements RequestOwner, Pumpable {
    * to the client: returns whether it answered any.
    */
   private answerPlainGets(): boolean {
-    const owes =
-      this.replyHead !== this.replies.length ||
-      this.waitingHead !== this.waiting.length ||
-      this.inFlight !== 0;
+    const owes = this.replies.size > 0 || this.waiting.size > 0 || this.inFlight !== 0;
     if (owes || !this.server.plainGets?.answerNext(this.parser, this.writer, this.session)) {
       return false;
     }
@@ -243,10 +262,9 @@ export class Connection implements RequestOwner, Pumpable {
   }
 
   /**
-   * Whether the next request, a plain GET, waits unparsed until the write in flight settles (its
-   * settling pumps again): parsed now, it would wait anyway (a read runs after every earlier
-   * write), and through the general path; once the write has settled, nothing is owed to the
-   * client and the plain-GET path answers it. Reading pauses meanwhile.
+   * Whether the next request, a plain GET, waits unparsed (reading paused) until the write in
+   * flight settles: parsed now, it would wait anyway, on the general path; then the plain-GET
+   * path answers it.
    */
   private holdsForPlainGets(): boolean {
     return (
@@ -270,19 +288,15 @@ export class Connection implements RequestOwner, Pumpable {
 
   /** Starts waiting requests in order while each is compatible with what is in flight. */
   private startWaiting(): void {
-    while (this.waitingHead < this.waiting.length && !this.session.closeRequested) {
-      const request = this.waiting[this.waitingHead]!;
+    while (this.waiting.size > 0 && !this.session.closeRequested) {
+      const request = this.waiting.peek()!;
       // A request the open transaction takes (queued or refused) touches no store.
       const held = request.early !== undefined || heldByTransaction(this.session, request.spec);
       const kind = held || !request.spec ? 'none' : request.spec.kind;
       const alongside = kind === this.phase && kind !== 'exclusive';
       if (kind !== 'none' && this.inFlight > 0 && !alongside) break;
-      this.waitingHead++;
+      this.waiting.shift();
       this.start(request, kind);
-    }
-    if (this.waitingHead === this.waiting.length) {
-      this.waiting = [];
-      this.waitingHead = 0;
     }
   }
 
@@ -326,31 +340,21 @@ export class Connection implements RequestOwner, Pumpable {
   /** Encodes the replies that are ready, in order, and hands them to the socket in one go. */
   private writeReplies(): void {
     let closeAfter = false;
-    while (this.replyHead < this.replies.length) {
-      const request = this.replies[this.replyHead]!;
-      if (request.value === undefined) break;
-      this.replyHead++;
+    for (let request = this.replies.peek(); request?.value !== undefined; ) {
+      this.replies.shift();
       if (!this.closed && !this.session.muted) this.writer.write(request.value, request.protocol);
       if (request.close) {
         closeAfter = true;
-        this.replyHead = this.replies.length; // nothing after it is answered
+        this.replies.clear(); // nothing after it is answered
         break;
       }
-    }
-    if (this.replyHead === this.replies.length) {
-      this.replies = [];
-      this.replyHead = 0;
+      request = this.replies.peek();
     }
     const parts = this.writer.take();
     if (parts.length > 0 && !this.closed && this.socket.writable) {
+      // Corked by the pump: the parts go in one write.
       let ok = true;
-      if (parts.length === 1) {
-        ok = this.socket.write(parts[0]!);
-      } else {
-        this.socket.cork();
-        for (const part of parts) ok = this.socket.write(part);
-        this.socket.uncork();
-      }
+      for (const part of parts) ok = this.socket.write(part);
       if (!ok) this.outputBlocked = true;
     }
     if (closeAfter) this.end();
@@ -383,7 +387,7 @@ export class Connection implements RequestOwner, Pumpable {
     return (
       this.inFlight === 0 &&
       !this.pumpScheduled &&
-      (this.waitingHead === this.waiting.length || this.session.closeRequested)
+      (this.waiting.size === 0 || this.session.closeRequested)
     );
   }
 
