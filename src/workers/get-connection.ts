@@ -132,7 +132,7 @@ export class GetConnection {
   /** Its state now, for `KvdServer.allClients`. */
   state(): NetworkClientState {
     const pending = this.pending;
-    const waiting = this.awaitingMain ? 1 : 0;
+    const waiting = this.awaitingMain ? this.sentEnds.length : 0;
     return {
       id: this.id,
       pendingReplies: waiting,

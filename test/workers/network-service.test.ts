@@ -262,7 +262,7 @@ describe('NetworkService', () => {
   });
 
   it('sends the requests that follow one it does not answer with it, and hands back from the first not run', async () => {
-    const { main, counters, client: connect } = await setUp();
+    const { main, counters, connection, client: connect } = await setUp();
     const client = await connect(9);
     const requests = [['SET', 'a', '1'], ['INCR', 'a'], ['MULTI'], ['SET', 'b', '2']].map((args) =>
       encodeCommand(args),
@@ -279,6 +279,7 @@ describe('NetworkService', () => {
       ['MULTI'],
       ['SET', 'b', '2'],
     ]);
+    expect(connection(9)!.state()).toMatchObject({ pendingReplies: 4, inFlight: 4 });
     // The main thread ran two (it does not run MULTI for a thread's client): their replies are
     // sent, and the client goes back from MULTI on, with everything after it.
     main.post({
