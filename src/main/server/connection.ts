@@ -5,7 +5,7 @@
 import type { Socket } from 'node:net';
 import { ClientSession, rawSocket } from './client-session.js';
 import type { CommandContext, ConnectionStore, ServerContext } from './command-context.js';
-import type { CommandKind } from './commands/command-spec.js';
+import { type CommandKind, waitsForInFlight } from './commands/command-spec.js';
 import { heldByTransaction } from './commands/transactions/queueing.js';
 import type { ConnectionInfo, ConnectionOptions } from './connection-options.js';
 import { type Pumpable, pumpSoon } from './pump-queue.js';
@@ -293,8 +293,7 @@ export class Connection implements RequestOwner, Pumpable {
       // A request the open transaction takes (queued or refused) touches no store.
       const held = request.early !== undefined || heldByTransaction(this.session, request.spec);
       const kind = held || !request.spec ? 'none' : request.spec.kind;
-      const alongside = kind === this.phase && kind !== 'exclusive';
-      if (kind !== 'none' && this.inFlight > 0 && !alongside) break;
+      if (waitsForInFlight(kind, this.phase, this.inFlight)) break;
       this.waiting.shift();
       this.start(request, kind);
     }

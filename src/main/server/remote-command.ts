@@ -8,10 +8,11 @@
 import type { Buffer } from 'node:buffer';
 import type { ClientSession } from './client-session.js';
 import type { CommandStore, ServerContext } from './command-context.js';
-import { countCall, countRefused } from './command-stats.js';
+import { countCall } from './command-stats.js';
 import { errorReply } from './commands/arguments.js';
-import type { CommandKind, CommandSpec } from './commands/command-spec.js';
-import { NOAUTH } from './request-gate.js';
+import { type CommandKind, type CommandSpec, waitsForInFlight } from './commands/command-spec.js';
+import { callHandler } from './request.js';
+import { answerWithoutRunning } from './request-gate.js';
 import { refusalAtLookup } from './request-refusal.js';
 import type { RespValue } from './resp-value.js';
 import { type RespProtocol, RespWriter } from './resp-writer.js';
@@ -95,43 +96,17 @@ function start(
 ): RespValue | Promise<RespValue> {
   const counters = server.commandStats.of(spec.name);
   const startedAt = performance.now();
-  let result: RespValue | Promise<RespValue>;
-  try {
-    result = spec.handler({ store, client, server }, args);
-  } catch (cause) {
-    result = errorReply(cause, server.log);
-  }
+  const result = callHandler(spec, { store, client, server }, args);
   if (!(result instanceof Promise)) {
     countCall(counters, startedAt, result);
     return result;
   }
-  return result.then(
-    (value) => {
+  return result
+    .catch((cause: unknown) => errorReply(cause, server.log))
+    .then((value) => {
       countCall(counters, startedAt, value);
       return value;
-    },
-    (cause: unknown) => {
-      const value = errorReply(cause, server.log);
-      countCall(counters, startedAt, value);
-      return value;
-    },
-  );
-}
-
-/**
- * The reply refusing `spec` for `client` before it runs (NOAUTH; READONLY on a replica,
- * NOREPLICAS), counted as the connection counts it; undefined when it may run.
- */
-function refusalBeforeRunning(
-  server: ServerContext,
-  client: ClientSession,
-  spec: CommandSpec,
-): RespValue | undefined {
-  if (!client.authenticated && !spec.flags.includes('no-auth')) {
-    countRefused(server.commandStats.of(spec.name));
-    return NOAUTH;
-  }
-  return server.replication.guardsWrites ? server.replication.refusal(client, spec) : undefined;
+    });
 }
 
 /**
@@ -156,13 +131,14 @@ export async function runRemoteRequests(
     const refused = refusalAtLookup(server.commandStats, spec, args);
     if (refused === undefined && !runsForThreadClient(server, spec!, args)) break;
     server.counters.commandsProcessed++;
-    const early = refused ?? refusalBeforeRunning(server, client, spec!);
+    // Refused before running (NOAUTH, READONLY, NOREPLICAS), counted, as the connection does.
+    const early = answerWithoutRunning({ spec, args, early: refused }, client, server);
     if (early !== undefined) {
       answers.push({ value: early, protocol: client.protocol });
       continue;
     }
     const kind = spec!.kind;
-    if (kind !== 'none' && inFlight.length > 0 && (kind !== phase || kind === 'exclusive')) {
+    if (waitsForInFlight(kind, phase, inFlight.length)) {
       await Promise.all(inFlight);
       inFlight = [];
     }

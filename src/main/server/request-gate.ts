@@ -5,8 +5,8 @@
 import type { ClientSession } from './client-session.js';
 import type { ServerContext } from './command-context.js';
 import { countRefused } from './command-stats.js';
+import type { CommandSpec } from './commands/command-spec.js';
 import { queueInTransaction } from './commands/transactions/queueing.js';
-import type { Request } from './request.js';
 import { error, NO_REPLY, type RespValue } from './resp-value.js';
 
 /** The reply to a command a client may not run before AUTH. */
@@ -14,10 +14,15 @@ export const NOAUTH = error('NOAUTH Authentication required.');
 
 /**
  * The reply `request` gets without its command running, or undefined if the command is to run.
- * Queueing it in the session's transaction is done here too.
+ * Queueing it in the session's transaction is done here too. The connection's requests and the
+ * ones the main thread runs for a network thread's client (remote-command.ts) both pass here.
  */
 export function answerWithoutRunning(
-  request: Request,
+  request: {
+    readonly spec: CommandSpec | undefined;
+    readonly args: readonly Buffer[];
+    readonly early: RespValue | undefined;
+  },
   session: ClientSession,
   server: ServerContext,
 ): RespValue | undefined {

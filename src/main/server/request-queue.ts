@@ -19,7 +19,8 @@ export class RequestQueue {
 
   /** The first one, still queued; undefined when empty. */
   peek(): Request | undefined {
-    return this.items[this.head];
+    // Never read past the end: an out-of-bounds read slows the hot path that peeks.
+    return this.head < this.items.length ? this.items[this.head] : undefined;
   }
 
   /** Takes the first one off (the queue must not be empty). */

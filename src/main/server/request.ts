@@ -13,6 +13,22 @@ import type { CommandSpec, DirectForm } from './commands/command-spec.js';
 import { OK, type RespValue } from './resp-value.js';
 import type { RespProtocol } from './resp-writer.js';
 
+/**
+ * `spec`'s handler's reply to `args`, or the promise of it; an error it throws becomes its error
+ * reply (a promise's rejection is the caller's to turn into one).
+ */
+export function callHandler(
+  spec: CommandSpec,
+  context: CommandContext,
+  args: readonly Buffer[],
+): RespValue | Promise<RespValue> {
+  try {
+    return spec.handler(context, args);
+  } catch (cause) {
+    return errorReply(cause, context.server.log);
+  }
+}
+
 /** What a request reports its outcome to: its connection. */
 export interface RequestOwner {
   readonly context: CommandContext;
@@ -87,12 +103,7 @@ export class Request implements ReadTarget, WriteTarget {
     const context = this.owner.context;
     const counters = context.server.commandStats.of(spec.name);
     const startedAt = performance.now();
-    let result: RespValue | Promise<RespValue>;
-    try {
-      result = spec.handler(context, this.args);
-    } catch (cause) {
-      result = errorReply(cause, context.server.log);
-    }
+    const result = callHandler(spec, context, this.args);
     this.protocol = context.client.protocol;
     if (!(result instanceof Promise)) {
       this.value = result;

@@ -66,6 +66,14 @@ export interface CommandSpec {
   readonly summary?: string;
 }
 
+/**
+ * Whether a request of `kind` must wait for the `inFlight` requests of its connection, all of
+ * kind `phase`, to settle before it starts (the order `CommandKind` describes).
+ */
+export function waitsForInFlight(kind: CommandKind, phase: CommandKind, inFlight: number): boolean {
+  return kind !== 'none' && inFlight > 0 && (kind !== phase || kind === 'exclusive');
+}
+
 /** No key positions. */
 export const NO_KEYS = [0, 0, 0] as const;
 
