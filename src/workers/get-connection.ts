@@ -4,9 +4,10 @@
 // that follow it (writes, AUTH, HELLO, SCAN, KEYS among them: remote-command.ts), reading nothing
 // more until their replies are back; and hands the socket back to the main thread from the first
 // request the main thread does not run for it (MULTI, SUBSCRIBE, QUIT, …), an inline request, a
-// protocol error, or a GET whose read failed, with the bytes from there on. Replies already
-// written are sent before the socket moves, so the client sees every reply in order. It reads on
-// only as its socket drains.
+// protocol error, or a GET whose read failed, with the bytes from there on, or once the client
+// mostly writes or waits for each reply (LONE_READS_MAX). Replies already written are sent
+// before the socket moves, so the client sees every reply in order. It reads on only as its
+// socket drains.
 
 import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
@@ -65,6 +66,15 @@ export const REPLY_BUDGET_BYTES = 512 * 1024;
  */
 export const REMOTE_ALLOWANCE = 32;
 
+/**
+ * Reads in a row that each brought one request (a client that waits for each reply, `-P 1`)
+ * after which the client goes to the main thread. On a machine whose cores the clients share, a
+ * network thread then costs more in wake-ups than it gives: each read wakes it for one request
+ * (bench/ANALYSIS.md, "Two threads at −P1"). A read that brings two or more starts the count
+ * again, so a client that pipelines stays.
+ */
+export const LONE_READS_MAX = 64;
+
 /** Reply bytes held back while requests are with the main thread, to go with their replies. */
 const HELD_REPLY_BYTES = 64 * 1024;
 
@@ -101,6 +111,10 @@ export class GetConnection {
   /** Requests answered here, and run by the main thread (halved as they grow: COUNT_WINDOW). */
   private answeredHere = 0;
   private ranByMain = 0;
+  /** Requests the current read brought that were answered here or sent to the main thread. */
+  private takenThisRead = 0;
+  /** Reads in a row that each brought one request (`LONE_READS_MAX`). */
+  private loneReads = 0;
 
   constructor(
     readonly id: number,
@@ -226,8 +240,25 @@ export class GetConnection {
     if (this.leaving) return;
     const b = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
     this.pending = undefined;
-    if (this.awaitingMain || this.blocked) this.pending = b;
-    else this.take(b);
+    if (this.awaitingMain || this.blocked) {
+      this.pending = b;
+      return;
+    }
+    this.takenThisRead = 0;
+    this.take(b);
+    this.countRead();
+  }
+
+  /**
+   * Counts a read by the requests it brought; after LONE_READS_MAX reads in a row of one each,
+   * hands the client to the main thread once nothing of it is left here.
+   */
+  private countRead(): void {
+    const taken = this.takenThisRead;
+    if (taken > 1) this.loneReads = 0;
+    else if (taken === 1) this.loneReads++;
+    const idle = !this.leaving && !this.awaitingMain && !this.blocked && this.pending === undefined;
+    if (this.loneReads >= LONE_READS_MAX && idle) this.leave(Buffer.alloc(0));
   }
 
   /** Reads and parses on (after `ran` or 'drain'), unless something else still waits. */
@@ -308,6 +339,7 @@ export class GetConnection {
       if (end < rest.length) this.pending = rest.subarray(end);
       this.sent = rest.subarray(0, end);
       this.sentEnds = ends;
+      this.takenThisRead += requests.length;
       this.host.run(this, requests);
     }
     return undefined;
@@ -363,6 +395,7 @@ export class GetConnection {
 
   /** Adds to the counts of requests answered here and run by the main thread. */
   private counted(here: number, byMain: number): void {
+    this.takenThisRead += here;
     this.answeredHere += here;
     this.ranByMain += byMain;
     if (this.answeredHere + this.ranByMain >= COUNT_WINDOW) {

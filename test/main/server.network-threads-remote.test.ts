@@ -1,15 +1,17 @@
 // Tests the requests a network thread has the main thread run while it keeps the client
 // (remote-command.ts), over real sockets: writes (their replies in order among the GETs the
 // thread answers itself, which see them; READONLY/NOREPLICAS refusals; a client that mostly
-// writes going back), the whole-keyspace reads SCAN, KEYS and RANDOMKEY (a large KEYS reply
-// whole, SCAN's cursors shared with the main thread's clients, errors answered without the
-// client moving), the reads of the server's state (SELECT 0, CONFIG GET, TIME, COMMAND, OBJECT,
-// CLIENT INFO, …), HELLO, after which the thread answers in RESP3 (node-redis clients in RESP3
-// among them), any request the main thread refuses at lookup, and what still sends the client
-// back (MULTI, WATCH, CONFIG SET).
+// writes going back), a client that waits for each reply going back, the whole-keyspace reads
+// SCAN, KEYS and RANDOMKEY (a large KEYS reply whole, SCAN's cursors shared with the main
+// thread's clients, errors answered without the client moving), the reads of the server's
+// state (SELECT 0, CONFIG GET, TIME, COMMAND, OBJECT, CLIENT INFO, …), HELLO, after which the
+// thread answers in RESP3 (node-redis clients in RESP3 among them), any request the main
+// thread refuses at lookup, and what still sends the client back (MULTI, WATCH, CONFIG SET).
 
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
+import { LONE_READS_MAX } from '../../dist/workers/get-connection.js';
+import { pollUntil } from '../fixtures/poll.js';
 import { encodeCommand, infoField, type Reply, type RespClient } from '../fixtures/resp-client.js';
 import { useTestServers } from '../fixtures/test-servers.js';
 
@@ -104,6 +106,38 @@ describe('network threads and writes', () => {
     for (const write of writes) expect((await reader.call(...write)).raw).toBe('+OK\r\n');
     expect(await infoField(main, 'kvd_network_thread_clients')).toBe(0);
     expect((await reader.call('GET', 'w:1')).raw).toBe('$1\r\n1\r\n');
+  });
+
+  it('send back a client that waits for each reply, and keep one that pipelines', async () => {
+    const { main, reader } = await mainAndThreadClients();
+    const lone = async (count: number): Promise<void> => {
+      for (let i = 0; i < count; i++) expect((await reader.call('GET', 'k')).raw).toBe('$-1\r\n');
+    };
+    // Its first GET (mainAndThreadClients) was one read of one request: LONE_READS_MAX − 2 more.
+    await lone(LONE_READS_MAX - 2);
+    await stillOnThread(main);
+    // A read of two requests starts the count again.
+    expect(
+      (
+        await reader.pipeline([
+          ['GET', 'k'],
+          ['EXISTS', 'k'],
+        ])
+      ).map((r) => r.raw),
+    ).toEqual(['$-1\r\n', ':0\r\n']);
+    await lone(LONE_READS_MAX - 1);
+    await stillOnThread(main);
+    // The LONE_READS_MAXth read in a row of one request: the client goes to the main thread
+    // after its reply, and is served there.
+    await lone(1);
+    await pollUntil(
+      'the client is handed back',
+      async () => (await infoField(main, 'kvd_network_thread_clients')) === 0,
+      5_000,
+    );
+    expect((await reader.call('SET', 'k', 'v')).raw).toBe('+OK\r\n');
+    expect((await reader.call('GET', 'k')).raw).toBe('$1\r\nv\r\n');
+    expect((await reader.call('CLIENT', 'INFO')).raw).toMatch(/ io-thread=0\n\r\n$/);
   });
 
   it("refuse a thread client's write as its own connection would (NOREPLICAS)", async () => {

@@ -2,9 +2,10 @@
 // accepted clients in turn with the main thread (a socket moves by a copy of its fd), running
 // here the requests a thread's client sends that the thread does not answer (writes, SCAN, AUTH,
 // …: remote-command.ts), taking a client back when it sends one that needs its own connection
-// here (MULTI, WATCH, SUBSCRIBE, QUIT, …), and standing for the clients they serve in CLIENT
-// LIST, CLIENT KILL, `allClients`, INFO's client count and counters, the metrics, and
-// maxclients; and what `networkThreads: 'auto'` stands for.
+// here (MULTI, WATCH, SUBSCRIBE, QUIT, …) or when it mostly writes or waits for each reply
+// (get-connection.ts), and standing for the clients they serve in CLIENT LIST, CLIENT KILL,
+// `allClients`, INFO's client count and counters, the metrics, and maxclients; and what
+// `networkThreads: 'auto'` stands for.
 //
 // Why: a GET-only load is bound by one thread's socket work, and the machine has cores left
 // (bench/ANALYSIS.md, "How much of the two cores each server uses"). Every command but the
