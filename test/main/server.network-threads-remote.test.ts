@@ -140,6 +140,26 @@ describe('network threads and writes', () => {
     expect((await reader.call('CLIENT', 'INFO')).raw).toMatch(/ io-thread=0\n\r\n$/);
   });
 
+  it('send back a client that waits for each reply only once its write has been answered', async () => {
+    const { main, reader } = await mainAndThreadClients();
+    // GETs and SETs one at a time: the SETs never outnumber the GETs (REMOTE_ALLOWANCE).
+    for (let i = 0; i < (LONE_READS_MAX - 2) / 2; i++) {
+      expect((await reader.call('SET', `k${i}`, 'v')).raw).toBe('+OK\r\n');
+      expect((await reader.call('GET', `k${i}`)).raw).toBe('$1\r\nv\r\n');
+    }
+    // The LONE_READS_MAXth read in a row of one request is a SET, with the main thread: the
+    // client stays until that is answered, and its next read takes it to the main thread.
+    expect((await reader.call('SET', 'last', 'w')).raw).toBe('+OK\r\n');
+    await stillOnThread(main);
+    expect((await reader.call('GET', 'last')).raw).toBe('$1\r\nw\r\n');
+    await pollUntil(
+      'the client is handed back',
+      async () => (await infoField(main, 'kvd_network_thread_clients')) === 0,
+      5_000,
+    );
+    expect((await reader.call('GET', 'k0')).raw).toBe('$1\r\nv\r\n');
+  });
+
   it("refuse a thread client's write as its own connection would (NOREPLICAS)", async () => {
     const server = await tests.serve({
       networkThreads: 2,
