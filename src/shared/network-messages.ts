@@ -23,6 +23,8 @@ export interface NetworkThreadInit extends ReaderInit {
   readonly slot: number;
   /** Whether to count latencies by bucket (the daemon's metrics endpoint is on). */
   readonly timed: boolean;
+  /** One Int32, 1 while the machine's cores are busy (core-load.ts, `CoreLoad`). */
+  readonly coreLoad: SharedArrayBuffer;
 }
 
 /**

@@ -44,6 +44,11 @@ export interface GetConnectionHost {
    * first it does not run for a thread's client; their replies come to `ran`.
    */
   run(connection: GetConnection, requests: Buffer[][]): void;
+  /**
+   * Whether the machine's cores are busy (core-load.ts): a client that waits for each reply goes
+   * to the main thread only then.
+   */
+  coresBusy(): boolean;
   /** The socket is to move: `bytes` is what the main thread must parse first. */
   handBack(connection: GetConnection, socket: Socket, bytes: Buffer): void;
   /** The socket closed here. */
@@ -68,10 +73,11 @@ export const REMOTE_ALLOWANCE = 32;
 
 /**
  * Reads in a row that each brought one request (a client that waits for each reply, `-P 1`)
- * after which the client goes to the main thread. On a machine whose cores the clients share, a
- * network thread then costs more in wake-ups than it gives: each read wakes it for one request
- * (bench/ANALYSIS.md, "Two threads at −P1"). A read that brings two or more starts the count
- * again, so a client that pipelines stays.
+ * after which the client goes to the main thread, while the machine's cores are busy
+ * (core-load.ts): a network thread then costs more in wake-ups than it gives, as each read wakes
+ * it for one request (bench/ANALYSIS.md, "Two threads at −P1"). A read that brings two or more
+ * starts the count again, so a client that pipelines stays; with cores to spare, every client
+ * stays.
  */
 export const LONE_READS_MAX = 64;
 
@@ -258,7 +264,9 @@ export class GetConnection {
     if (taken > 1) this.loneReads = 0;
     else if (taken === 1) this.loneReads++;
     const idle = !this.leaving && !this.awaitingMain && !this.blocked && this.pending === undefined;
-    if (this.loneReads >= LONE_READS_MAX && idle) this.leave(Buffer.alloc(0));
+    if (this.loneReads >= LONE_READS_MAX && idle && this.host.coresBusy()) {
+      this.leave(Buffer.alloc(0));
+    }
   }
 
   /** Reads and parses on (after `ran` or 'drain'), unless something else still waits. */

@@ -7,6 +7,7 @@
 import { Buffer } from 'node:buffer';
 import { Socket } from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
+import { coresBusy } from '../main/server/core-load.js';
 import type { RespParserLimits } from '../main/server/resp-parser.js';
 import { latencyBucket } from '../shared/command-latency-bounds.js';
 import { socketFds } from '../shared/file-map.js';
@@ -46,6 +47,7 @@ export class NetworkService implements GetConnectionHost {
   readonly parserLimits: RespParserLimits;
   private readonly counters: Float64Array;
   private readonly timed: boolean;
+  private readonly coreLoad: Int32Array;
   private readonly clients = new Map<number, GetConnection>();
   private readonly sweeper: NodeJS.Timeout;
   private closing = false;
@@ -54,6 +56,7 @@ export class NetworkService implements GetConnectionHost {
     init: NetworkThreadInit,
     private readonly port: MessagePort,
   ) {
+    this.coreLoad = new Int32Array(init.coreLoad);
     this.counters = new Float64Array(
       init.counters,
       init.slot * NETWORK_COUNTERS * 8,
@@ -106,6 +109,10 @@ export class NetworkService implements GetConnectionHost {
       return;
     }
     this.send({ kind: 'handback', id: connection.id, fd: copy, bytes });
+  }
+
+  coresBusy(): boolean {
+    return coresBusy(this.coreLoad);
   }
 
   gone(connection: GetConnection): void {

@@ -601,6 +601,7 @@ describe('the kvd/server subpath', () => {
       [{ replicaOf: { host: 'h', port: 'p' } }, 'replicaOf.port must be an integer from 1'],
       [{ tls: { cert: 1, key: 'k' } }, 'tls.cert must be a string or a Buffer'],
       [{ logger: {} }, 'logger must be true, false or an object with debug, info, warn and error'],
+      [{ loneClients: 'never' }, "loneClients must be 'when-cores-busy' or 'always'"],
       [{ store: { bogus: 1 } }, 'unknown option bogus'], // the Store's own check, after this one
     ];
     for (const [options, message] of refused) {

@@ -24,7 +24,11 @@ import {
   THREAD_COMMANDS,
   type ToNetworkThread,
 } from '../../dist/shared/network-messages.js';
-import { type GetConnection, REPLY_BUDGET_BYTES } from '../../dist/workers/get-connection.js';
+import {
+  type GetConnection,
+  LONE_READS_MAX,
+  REPLY_BUDGET_BYTES,
+} from '../../dist/workers/get-connection.js';
 import { NetworkService } from '../../dist/workers/network-service.js';
 import { pollUntil } from '../fixtures/poll.js';
 import { encodeCommand, RespClient } from '../fixtures/resp-client.js';
@@ -83,6 +87,8 @@ interface Setup {
   /** The service's connection for client `id`. */
   connection(id: number): GetConnection | undefined;
   readonly counters: Float64Array;
+  /** The cores-busy flag the service reads (core-load.ts): 0 at first. */
+  readonly coreLoad: Int32Array;
   /** A new client whose socket the service has adopted as `id` (not yet `authenticated`). */
   client(id: number, authenticated?: boolean): Promise<RespClient>;
 }
@@ -95,6 +101,7 @@ async function setUp(): Promise<Setup> {
   await store.set('big', Buffer.alloc(100_000, 3));
   await store.set('expiring', 'v', { expiresAt: Date.now() + 100_000 });
   const shared = new SharedArrayBuffer(NETWORK_COUNTERS * 8);
+  const coreLoad = new SharedArrayBuffer(4);
   const channel = new MessageChannel();
   const service = new NetworkService(
     {
@@ -105,6 +112,7 @@ async function setUp(): Promise<Setup> {
       counters: shared,
       slot: 0,
       timed: true,
+      coreLoad,
     },
     channel.port1,
   );
@@ -128,6 +136,7 @@ async function setUp(): Promise<Setup> {
     main,
     connection: (id) => clients.get(id),
     counters: new Float64Array(shared),
+    coreLoad: new Int32Array(coreLoad),
     async client(id, authenticated = true) {
       const client = await RespClient.connect(port);
       cleanups.push(() => client.close());
@@ -524,6 +533,38 @@ describe('NetworkService', () => {
     ].map((args) => encodeCommand(args));
     await expectHandedBack(setup, refused, 20);
     expect([calls('bitcount'), calls('bitpos')]).toEqual([6, 7]);
+  });
+
+  it('hands back a client that waits for each reply only while the cores are busy', async () => {
+    const { main, coreLoad, client: connect } = await setUp();
+    const client = await connect(4);
+    // Cores to spare: it stays, however many reads in a row bring one request each.
+    for (let i = 0; i < LONE_READS_MAX + 10; i++)
+      expect((await client.call('GET', 'k')).raw).toBe('$5\r\nvalue\r\n');
+    // Busy cores: the next read of one request sends it to the main thread, with no bytes.
+    Atomics.store(coreLoad, 0, 1);
+    expect((await client.call('GET', 'k')).raw).toBe('$5\r\nvalue\r\n');
+    const back = await main.next();
+    expect(back).toMatchObject({ kind: 'handback', id: 4 });
+    if (back.kind !== 'handback') throw new Error(back.kind);
+    expect(back.bytes.length).toBe(0);
+    new Socket({ fd: back.fd }).destroy();
+    // A read of two requests starts the count again.
+    const piped = await connect(5);
+    for (let i = 0; i < LONE_READS_MAX - 1; i++)
+      expect((await piped.call('GET', 'k')).raw).toBe('$5\r\nvalue\r\n');
+    expect(
+      (
+        await piped.pipeline([
+          ['GET', 'k'],
+          ['GET', 'k'],
+        ])
+      ).length,
+    ).toBe(2);
+    for (let i = 0; i < LONE_READS_MAX - 1; i++)
+      expect((await piped.call('GET', 'k')).raw).toBe('$5\r\nvalue\r\n');
+    piped.close();
+    expect(await main.next()).toEqual({ kind: 'gone', id: 5 });
   });
 
   it('hands a client back at an inline request, and reports clients that leave or are killed', async () => {

@@ -43,6 +43,7 @@ import { ClientSession } from './client-session.js';
 import type { ServerCounters } from './command-context.js';
 import type { CommandStats } from './command-stats.js';
 import type { ConnectionInfo } from './connection-options.js';
+import { CoreLoad, type LoneClientsHandBack } from './core-load.js';
 import type { RemoteReplies } from './remote-command.js';
 import type { RespParserLimits } from './resp-parser.js';
 
@@ -62,6 +63,8 @@ export interface NetworkThreadsOptions {
   readonly passwordRequired: boolean;
   /** Count latencies for the metrics endpoint (`CommandStats.enableLatency`). */
   readonly timed: boolean;
+  /** When a thread hands a client that waits for each reply to the main thread (core-load.ts). */
+  readonly loneClients: LoneClientsHandBack;
   readonly log: Logger;
   /** The Unix socket's path, for a Unix client's address (as the Connection names it). */
   readonly unixPath: () => string | undefined;
@@ -152,8 +155,10 @@ export class NetworkThreads {
   /** `list` requests awaiting their thread's `listed`, by request number. */
   private readonly listings = new Map<number, Listing>();
   private nextListing = 0;
+  private readonly coreLoad: CoreLoad;
 
   constructor(private readonly options: NetworkThreadsOptions) {
+    this.coreLoad = new CoreLoad(options.loneClients);
     const extra = options.threads - 1;
     const shared = new SharedArrayBuffer(extra * NETWORK_COUNTERS * 8);
     this.counters = new Float64Array(shared);
@@ -167,6 +172,7 @@ export class NetworkThreads {
         counters: shared,
         slot,
         timed: options.timed,
+        coreLoad: this.coreLoad.shared,
       };
       const thread = new Worker(new URL('../../workers/network-thread.js', import.meta.url), {
         workerData: init,
@@ -290,6 +296,7 @@ export class NetworkThreads {
   /** Ends every network thread's clients (their answered replies sent) and the threads. */
   async close(): Promise<void> {
     this.closing = true;
+    this.coreLoad.close();
     // Held until they exit: with the listeners closed, an unref'd thread would let the process
     // end before its clients have their last replies (and `kvd serve` would exit 13, its
     // awaited close unsettled).

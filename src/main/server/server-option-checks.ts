@@ -37,6 +37,7 @@ const SERVER_OPTIONS: Shape<Required<ServerOptions>> = {
   networkThreads: true,
   logger: true,
   plainGets: true,
+  loneClients: true,
 };
 const TLS: Shape<NonNullable<ServerOptions['tls']>> = { cert: true, key: true };
 const METRICS: Shape<Required<NonNullable<ServerOptions['metrics']>>> = { port: true, host: true };
@@ -120,6 +121,12 @@ export function checkServerOptions(options: ServerOptions): void {
   }
   if (o.plainGets !== undefined && typeof o.plainGets !== 'boolean')
     throw invalid('plainGets must be a boolean');
+  if (
+    o.loneClients !== undefined &&
+    o.loneClients !== 'when-cores-busy' &&
+    o.loneClients !== 'always'
+  )
+    throw invalid("loneClients must be 'when-cores-busy' or 'always'");
   // networkThreads: resolveNetworkThreads and checkNetworkThreads (network-threads.ts).
 }
 

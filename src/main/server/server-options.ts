@@ -84,6 +84,12 @@ export interface ServerOptions {
    * (tests compare the two).
    */
   readonly plainGets?: boolean;
+  /**
+   * @internal When a network thread hands a client that waits for each reply (64 reads in a row
+   * of one request) to the main thread: `'when-cores-busy'` (the default: while the machine's
+   * cores spent under 15% of the last second idle, core-load.ts) or `'always'` (tests).
+   */
+  readonly loneClients?: 'when-cores-busy' | 'always';
 }
 
 /** A running daemon. */

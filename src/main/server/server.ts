@@ -117,6 +117,7 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
           idleTimeoutMs: connectionOptions.idleTimeoutMs,
           passwordRequired: expected !== undefined,
           timed: options.metrics !== undefined,
+          loneClients: options.loneClients ?? 'when-cores-busy',
           log,
           unixPath: () => settings.unixPath,
           run: (session, requests) => runRemoteRequests(context, store, session, requests),
