@@ -5,7 +5,7 @@
 // more until their replies are back; and hands the socket back to the main thread from the first
 // request the main thread does not run for it (MULTI, SUBSCRIBE, QUIT, …), an inline request, a
 // protocol error, or a GET whose read failed, with the bytes from there on, or once the client
-// mostly writes or waits for each reply (LONE_READS_MAX). Replies already written are sent
+// mostly writes or waits for each reply (client-habits.ts). Replies already written are sent
 // before the socket moves, so the client sees every reply in order. It reads on only as its
 // socket drains.
 
@@ -22,6 +22,7 @@ import {
   type NetworkClientState,
 } from '../shared/network-messages.js';
 import type { RecordReader } from '../shared/record-reader.js';
+import { ClientHabits } from './client-habits.js';
 import { followingRequests, remoteRequest } from './remote-request.js';
 import { COMMAND_GET, type ThreadCommands } from './thread-commands.js';
 
@@ -62,30 +63,8 @@ export interface GetConnectionHost {
  */
 export const REPLY_BUDGET_BYTES = 512 * 1024;
 
-/**
- * Requests the main thread runs for a client (its writes, SCAN, AUTH, …) before the client may
- * go back to the main thread for running more of them than the thread answers itself. Each
- * costs a round trip between the threads: a client that mostly writes is served better by the
- * main thread alone (the daemon's SETs ran ~25% slower kept on their thread, bench/ANALYSIS.md,
- * "Writes from a network thread's client"), one that mostly reads by its thread.
- */
-export const REMOTE_ALLOWANCE = 32;
-
-/**
- * Reads in a row that each brought one request (a client that waits for each reply, `-P 1`)
- * after which the client goes to the main thread, while the machine's cores are busy
- * (core-load.ts): a network thread then costs more in wake-ups than it gives, as each read wakes
- * it for one request (bench/ANALYSIS.md, "Two threads at −P1"). A read that brings two or more
- * starts the count again, so a client that pipelines stays; with cores to spare, every client
- * stays.
- */
-export const LONE_READS_MAX = 64;
-
 /** Reply bytes held back while requests are with the main thread, to go with their replies. */
 const HELD_REPLY_BYTES = 64 * 1024;
-
-/** The two counts of a client's requests are halved once they reach this together. */
-const COUNT_WINDOW = 65_536;
 
 /** One client of a network thread. Network thread only. */
 export class GetConnection {
@@ -114,13 +93,8 @@ export class GetConnection {
   private readonly run = new GetRun();
   /** The protocol the client speaks: RESP2 until a HELLO 3 (run by the main thread). */
   private protocol: RespProtocol = 2;
-  /** Requests answered here, and run by the main thread (halved as they grow: COUNT_WINDOW). */
-  private answeredHere = 0;
-  private ranByMain = 0;
-  /** Requests the current read brought that were answered here or sent to the main thread. */
-  private takenThisRead = 0;
-  /** Reads in a row that each brought one request (`LONE_READS_MAX`). */
-  private loneReads = 0;
+  /** What it has been sending: when the main thread would serve it better. */
+  private readonly habits = new ClientHabits();
 
   constructor(
     readonly id: number,
@@ -195,7 +169,7 @@ export class GetConnection {
     this.sentEnds = [];
     this.authenticated = authenticated;
     this.protocol = protocol;
-    this.counted(0, answered);
+    this.habits.ranByMainThread(answered);
     // Sent with the replies before it, held since, and of what follows (goOn), in one write.
     this.cork();
     try {
@@ -250,23 +224,13 @@ export class GetConnection {
       this.pending = b;
       return;
     }
-    this.takenThisRead = 0;
+    this.habits.readStarts();
     this.take(b);
-    this.countRead();
-  }
-
-  /**
-   * Counts a read by the requests it brought; after LONE_READS_MAX reads in a row of one each,
-   * hands the client to the main thread once nothing of it is left here.
-   */
-  private countRead(): void {
-    const taken = this.takenThisRead;
-    if (taken > 1) this.loneReads = 0;
-    else if (taken === 1) this.loneReads++;
+    // A client that waits for each reply goes to the main thread while the cores are busy, once
+    // nothing of it is left here.
+    const lone = this.habits.readEnds();
     const idle = !this.leaving && !this.awaitingMain && !this.blocked && this.pending === undefined;
-    if (this.loneReads >= LONE_READS_MAX && idle && this.host.coresBusy()) {
-      this.leave(Buffer.alloc(0));
-    }
+    if (lone && idle && this.host.coresBusy()) this.leave(Buffer.alloc(0));
   }
 
   /** Reads and parses on (after `ran` or 'drain'), unless something else still waits. */
@@ -329,7 +293,7 @@ export class GetConnection {
       const after = remote.length < rest.length ? rest.subarray(remote.length) : undefined;
       if (this.socket.writableNeedDrain) return this.waitForDrain(after);
       return after;
-    } else if (this.ranByMain >= REMOTE_ALLOWANCE && this.ranByMain > this.answeredHere) {
+    } else if (this.habits.mostlyForMain) {
       this.leave(rest); // it mostly sends what the main thread runs: served there from here on
     } else {
       // Any other request, or a command of the thread's own that it did not answer (a wrong
@@ -347,7 +311,7 @@ export class GetConnection {
       if (end < rest.length) this.pending = rest.subarray(end);
       this.sent = rest.subarray(0, end);
       this.sentEnds = ends;
-      this.takenThisRead += requests.length;
+      this.habits.sent(requests.length);
       this.host.run(this, requests);
     }
     return undefined;
@@ -380,7 +344,7 @@ export class GetConnection {
     // Counted before the replies go: a client that has its reply sees it in INFO.
     const usec = (performance.now() - started) * 1000;
     this.host.count(COMMAND_GET, done, run.hits, done - run.hits, usec);
-    this.counted(done, 0);
+    this.habits.answered(done);
     for (const part of this.replies.take()) this.send(part);
     return done;
   }
@@ -396,20 +360,9 @@ export class GetConnection {
     if (answer === undefined) return false;
     const usec = (performance.now() - started) * 1000;
     this.host.count(answer.command, 1, answer.hits, answer.misses, usec);
-    this.counted(1, 0);
+    this.habits.answered(1);
     this.send(answer.reply);
     return true;
-  }
-
-  /** Adds to the counts of requests answered here and run by the main thread. */
-  private counted(here: number, byMain: number): void {
-    this.takenThisRead += here;
-    this.answeredHere += here;
-    this.ranByMain += byMain;
-    if (this.answeredHere + this.ranByMain >= COUNT_WINDOW) {
-      this.answeredHere >>>= 1;
-      this.ranByMain >>>= 1;
-    }
   }
 
   /** Writes `out`, counted until the kernel has it. */

@@ -10,7 +10,7 @@
 
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
-import { LONE_READS_MAX } from '../../dist/workers/get-connection.js';
+import { LONE_READS_MAX } from '../../dist/workers/client-habits.js';
 import { pollUntil } from '../fixtures/poll.js';
 import { encodeCommand, infoField, type Reply, type RespClient } from '../fixtures/resp-client.js';
 import { useTestServers } from '../fixtures/test-servers.js';

@@ -24,11 +24,8 @@ import {
   THREAD_COMMANDS,
   type ToNetworkThread,
 } from '../../dist/shared/network-messages.js';
-import {
-  type GetConnection,
-  LONE_READS_MAX,
-  REPLY_BUDGET_BYTES,
-} from '../../dist/workers/get-connection.js';
+import { LONE_READS_MAX } from '../../dist/workers/client-habits.js';
+import { type GetConnection, REPLY_BUDGET_BYTES } from '../../dist/workers/get-connection.js';
 import { NetworkService } from '../../dist/workers/network-service.js';
 import { pollUntil } from '../fixtures/poll.js';
 import { encodeCommand, RespClient } from '../fixtures/resp-client.js';
