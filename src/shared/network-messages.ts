@@ -98,6 +98,10 @@ export type ToNetworkThread =
       readonly id: number;
       readonly fd: number;
       readonly authenticated: boolean;
+      /** The protocol it speaks (a client the main thread served may have sent HELLO 3). */
+      readonly protocol: 2 | 3;
+      /** What it sent that the main thread read and did not parse: taken before its socket. */
+      readonly bytes: Uint8Array;
     }
   /** CLIENT KILL: close the client's socket at once. */
   | { readonly kind: 'kill'; readonly id: number }

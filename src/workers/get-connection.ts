@@ -91,8 +91,6 @@ export class GetConnection {
   /** GET replies, encoded into the thread's reply slab (resp-writer.ts). */
   private readonly replies = new RespWriter();
   private readonly run = new GetRun();
-  /** The protocol the client speaks: RESP2 until a HELLO 3 (run by the main thread). */
-  private protocol: RespProtocol = 2;
   /** What it has been sending: when the main thread would serve it better. */
   private readonly habits = new ClientHabits();
 
@@ -102,6 +100,8 @@ export class GetConnection {
     private readonly host: GetConnectionHost,
     /** Whether the client may read: false until AUTH succeeds when a password is required. */
     private authenticated: boolean,
+    /** The protocol the client speaks: RESP2 until a HELLO 3 (run by the main thread). */
+    private protocol: RespProtocol = 2,
   ) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -214,6 +214,11 @@ export class GetConnection {
       this.pending = undefined;
       this.waitForDrain(rest);
     } else this.goOn();
+  }
+
+  /** Takes `bytes`, what the client sent before it came here, as its first read. */
+  takeFirst(bytes: Buffer): void {
+    this.onData(bytes);
   }
 
   private onData(chunk: Buffer): void {

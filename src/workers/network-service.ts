@@ -127,7 +127,7 @@ export class NetworkService implements GetConnectionHost {
   private receive(message: ToNetworkThread): void {
     switch (message.kind) {
       case 'adopt':
-        this.adopt(message.id, message.fd, message.authenticated);
+        this.adopt(message);
         break;
       case 'kill':
         this.clients.get(message.id)?.destroy();
@@ -170,7 +170,8 @@ export class NetworkService implements GetConnectionHost {
     }
   }
 
-  private adopt(id: number, fd: number, authenticated: boolean): void {
+  private adopt(message: ToNetworkThread & { kind: 'adopt' }): void {
+    const { id, fd, bytes } = message;
     let socket: Socket;
     try {
       socket = new Socket({ fd, readable: true, writable: true });
@@ -183,7 +184,11 @@ export class NetworkService implements GetConnectionHost {
       this.send({ kind: 'gone', id });
       return;
     }
-    this.clients.set(id, new GetConnection(id, socket, this, authenticated));
+    const client = new GetConnection(id, socket, this, message.authenticated, message.protocol);
+    this.clients.set(id, client);
+    // Before the socket's first read (a later turn of the event loop): the client's order holds.
+    if (bytes.length > 0)
+      client.takeFirst(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
   }
 
   private finish(): void {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { resolveNetworkThreads } from '../../dist/main/server/network-threads.js';
+import { resolveNetworkThreads } from '../../dist/main/server/network-thread-count.js';
 import { parseNetworkThreads } from '../../dist/main/server/serve-flag-parsers.js';
 import { startServer } from '../../dist/main/server/server.js';
 import { startTestServer } from '../fixtures/kvd-server.js';

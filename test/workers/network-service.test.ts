@@ -86,8 +86,16 @@ interface Setup {
   readonly counters: Float64Array;
   /** The cores-busy flag the service reads (core-load.ts): 0 at first. */
   readonly coreLoad: Int32Array;
-  /** A new client whose socket the service has adopted as `id` (not yet `authenticated`). */
-  client(id: number, authenticated?: boolean): Promise<RespClient>;
+  /**
+   * A new client whose socket the service has adopted as `id` (not yet `authenticated`), in
+   * `protocol`, with `bytes` the main thread read from it first.
+   */
+  client(
+    id: number,
+    authenticated?: boolean,
+    protocol?: 2 | 3,
+    bytes?: Uint8Array,
+  ): Promise<RespClient>;
 }
 
 async function setUp(): Promise<Setup> {
@@ -134,7 +142,7 @@ async function setUp(): Promise<Setup> {
     connection: (id) => clients.get(id),
     counters: new Float64Array(shared),
     coreLoad: new Int32Array(coreLoad),
-    async client(id, authenticated = true) {
+    async client(id, authenticated = true, protocol = 2, bytes = new Uint8Array(0)) {
       const client = await RespClient.connect(port);
       cleanups.push(() => client.close());
       const socket =
@@ -143,7 +151,14 @@ async function setUp(): Promise<Setup> {
       const copy = socketFds!.dupFd(fd);
       if (typeof copy !== 'number') throw new Error(copy);
       socket.destroy();
-      main.post({ kind: 'adopt', id, fd: copy, authenticated });
+      main.post({
+        kind: 'adopt',
+        id,
+        fd: copy,
+        authenticated,
+        protocol,
+        bytes,
+      });
       return client;
     },
   };
@@ -562,6 +577,23 @@ describe('NetworkService', () => {
       expect((await piped.call('GET', 'k')).raw).toBe('$5\r\nvalue\r\n');
     piped.close();
     expect(await main.next()).toEqual({ kind: 'gone', id: 5 });
+  });
+
+  it('adopts a client in its protocol, taking the bytes the main thread read first', async () => {
+    const { main, client } = await setUp();
+    const get = encodeCommand(['GET', 'k']);
+    const first = Buffer.concat([get, encodeCommand(['GET', 'missing']), get.subarray(0, 5)]);
+    const reader = await client(8, true, 3, first);
+    expect((await reader.reply()).raw).toBe('$5\r\nvalue\r\n');
+    expect((await reader.reply()).raw).toBe('_\r\n'); // RESP3's null
+    reader.send(get.subarray(5));
+    expect((await reader.reply()).raw).toBe('$5\r\nvalue\r\n');
+    // A request it does not answer goes to the main thread as any other.
+    reader.command('SET', 'k', 'w');
+    const run = await main.next();
+    expect(run.kind === 'run' && run.requests.map((r) => Buffer.from(r[0]!).toString())).toEqual([
+      'SET',
+    ]);
   });
 
   it('hands a client back at an inline request, and reports clients that leave or are killed', async () => {

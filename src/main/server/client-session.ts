@@ -17,6 +17,23 @@ export interface RawSocket {
   pending(): number;
 }
 
+/**
+ * A client socket's peer (`ip:port`, or `unix:<unixPath>` for the Unix socket) and this server's
+ * end (`ip:port`, or '' for the Unix socket), as CLIENT LIST's addr and laddr name them.
+ */
+export function socketAddresses(
+  socket: Socket,
+  unixPath: string | undefined,
+): { readonly address: string; readonly local: string } {
+  return {
+    address:
+      socket.remoteAddress !== undefined
+        ? `${socket.remoteAddress}:${socket.remotePort}`
+        : `unix:${unixPath ?? ''}`,
+    local: socket.localAddress !== undefined ? `${socket.localAddress}:${socket.localPort}` : '',
+  };
+}
+
 /** `socket` as a RawSocket; `isClosed` says whether its connection has closed. */
 export function rawSocket(socket: Socket, isClosed: () => boolean): RawSocket {
   return {
@@ -71,6 +88,8 @@ export class ClientSession {
    * thread, n the nth network thread (network-threads.ts).
    */
   ioThread = 0;
+  /** How often it moved from the main thread back to a network thread (thread-return.ts). */
+  threadReturns = 0;
   /** REPLCONF listening-port: where a replica says it listens (INFO's slaveN port). */
   replicaPort = 0;
   /** REPLCONF ip-address: the address a replica announces (INFO's slaveN ip), if it does. */
@@ -102,6 +121,7 @@ export class ClientSession {
       this.name = carried.name;
       this.libName = carried.libName;
       this.libVersion = carried.libVersion;
+      this.threadReturns = carried.threadReturns;
     }
   }
 

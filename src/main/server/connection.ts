@@ -3,7 +3,7 @@
 // in request order however the work completes, and apply backpressure both ways.
 
 import type { Socket } from 'node:net';
-import { ClientSession, rawSocket } from './client-session.js';
+import { ClientSession, rawSocket, socketAddresses } from './client-session.js';
 import type { CommandContext, ConnectionStore, ServerContext } from './command-context.js';
 import { type CommandKind, waitsForInFlight } from './commands/command-spec.js';
 import { heldByTransaction } from './commands/transactions/queueing.js';
@@ -16,6 +16,7 @@ import { refusalAtLookup } from './request-refusal.js';
 import { RespParser, RespProtocolError } from './resp-parser.js';
 import { error, type RespValue } from './resp-value.js';
 import { RespWriter } from './resp-writer.js';
+import type { ThreadReturn } from './thread-return.js';
 
 /** Reply bytes a connection holds back while its writes are in flight (`holdsReplies`). */
 const HELD_REPLY_BYTES = 64 * 1024;
@@ -59,13 +60,10 @@ export class Connection implements RequestOwner, Pumpable {
     private readonly options: ConnectionOptions,
     private readonly onClose: (connection: Connection) => void,
     carried?: ClientSession, // its session on a network thread, when it comes back from one
+    /** Counts what a client handed back sends, to move it to a thread again (thread-return.ts). */
+    private readonly returning?: ThreadReturn,
   ) {
-    const address =
-      socket.remoteAddress !== undefined
-        ? `${socket.remoteAddress}:${socket.remotePort}`
-        : `unix:${server.settings.unixPath ?? ''}`;
-    const local =
-      socket.localAddress !== undefined ? `${socket.localAddress}:${socket.localPort}` : '';
+    const { address, local } = socketAddresses(socket, server.settings.unixPath);
     this.session = new ClientSession(id, address, server.settings.passwordRequired, local, carried);
     this.parser = new RespParser(options.parserLimits);
     this.parser.unauthenticated = !this.session.authenticated;
@@ -148,8 +146,23 @@ export class Connection implements RequestOwner, Pumpable {
 
   private onData(chunk: Buffer): void {
     if (this.stopReading) return;
+    const returning = this.returning;
+    returning?.readStarts();
     this.parser.push(chunk);
     this.pump();
+    returning?.readEnds();
+    if (returning?.due === true) this.returnToThread(returning);
+  }
+
+  /** Moves the client to a network thread (thread-return.ts) if every request is answered. */
+  private returnToThread(returning: ThreadReturn): void {
+    const answered = this.isIdle() && this.replies.size === 0 && !this.corked;
+    const reading = !this.stopReading && !this.inputStalled && !this.heldForPlainGets;
+    if (!answered || !reading || this.closed) return;
+    if (!returning.moveIfFree(this.socket, this.session, this.parser)) return;
+    this.stopReading = true; // its socket is destroyed; its fd's copy lives on there
+    this.parser.release();
+    this.onClose(this);
   }
 
   /** Parses what it may, starts what it can, sends what is ready, and pauses or resumes. */
@@ -182,6 +195,8 @@ export class Connection implements RequestOwner, Pumpable {
       clock.forget();
       this.pumping = false;
     }
+    // Its last requests, in flight at the end of the read that made its return due, are answered.
+    if (this.returning?.due === true) this.returnToThread(this.returning);
   }
 
   /**
@@ -254,9 +269,11 @@ export class Connection implements RequestOwner, Pumpable {
    */
   private answerPlainGets(): boolean {
     const owes = this.replies.size > 0 || this.waiting.size > 0 || this.inFlight !== 0;
-    if (owes || !this.server.plainGets?.answerNext(this.parser, this.writer, this.session)) {
-      return false;
-    }
+    const answered = owes
+      ? 0
+      : (this.server.plainGets?.answerNext(this.parser, this.writer, this.session) ?? 0);
+    if (answered === 0) return false;
+    this.returning?.answeredGets(answered);
     this.writeReplies();
     return true;
   }
@@ -277,6 +294,7 @@ export class Connection implements RequestOwner, Pumpable {
   private dispatch(args: Buffer[]): void {
     this.server.counters.commandsProcessed++;
     const spec = this.server.commandLookup.find(args[0]!);
+    this.returning?.parsed(spec);
     const early = refusalAtLookup(this.server.commandStats, spec, args);
     const request = new Request(this, args, spec, early, this.session.protocol);
     this.replies.push(request);

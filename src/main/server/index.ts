@@ -3,7 +3,7 @@
 // 'kvd/server'.
 
 export type { ConnectionInfo } from './connection-options.js';
-export type { NetworkThreadsSetting } from './network-threads.js';
+export type { NetworkThreadsSetting } from './network-thread-count.js';
 export type { ReplicaBufferLimit } from './replication/replica-peer.js';
 export type { MasterAddress, ReplicationOptions } from './replication/replication-state.js';
 export type { RespParserLimits } from './resp-parser.js';

@@ -3,9 +3,10 @@
 // here the requests a thread's client sends that the thread does not answer (writes, SCAN, AUTH,
 // …: remote-command.ts), taking a client back when it sends one that needs its own connection
 // here (MULTI, WATCH, SUBSCRIBE, QUIT, …) or when it mostly writes or waits for each reply
-// (get-connection.ts), and standing for the clients they serve in CLIENT LIST, CLIENT KILL,
-// `allClients`, INFO's client count and counters, the metrics, and maxclients; and what
-// `networkThreads: 'auto'` stands for.
+// (get-connection.ts), moving such a client to a thread again once it pipelines the thread's
+// reads (thread-return.ts), and standing for the clients they serve in CLIENT LIST, CLIENT
+// KILL, `allClients`, INFO's client count and counters, the metrics, and maxclients. How many
+// threads run: network-thread-count.ts.
 //
 // Why: a GET-only load is bound by one thread's socket work, and the machine has cores left
 // (bench/ANALYSIS.md, "How much of the two cores each server uses"). Every command but the
@@ -18,7 +19,6 @@ import { Buffer } from 'node:buffer';
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
-import { KvError } from '../../shared/errors.js';
 import { socketFds } from '../../shared/file-map.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ReaderInit } from '../../shared/messages.js';
@@ -39,16 +39,13 @@ import {
   type ToNetworkThread,
 } from '../../shared/network-messages.js';
 import { threadExecArgv } from '../thread-exec-argv.js';
-import { ClientSession } from './client-session.js';
+import { ClientSession, type RawSocket, socketAddresses } from './client-session.js';
 import type { ServerCounters } from './command-context.js';
 import type { CommandStats } from './command-stats.js';
 import type { ConnectionInfo } from './connection-options.js';
 import { CoreLoad, type LoneClientsHandBack } from './core-load.js';
 import type { RemoteReplies } from './remote-command.js';
 import type { RespParserLimits } from './resp-parser.js';
-
-/** Most network threads a daemon may have, the main thread included. */
-export const MAX_NETWORK_THREADS = 16;
 
 /** What the network threads need from the server. */
 export interface NetworkThreadsOptions {
@@ -80,6 +77,16 @@ export interface NetworkThreadsOptions {
   readonly onHandback: (id: number, socket: Socket, session: ClientSession) => void;
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/** A thread's client has no socket here: bytes that are not replies go nowhere. */
+const UNSOCKETED: RawSocket = {
+  write: () => false,
+  drained: () => Promise.resolve(),
+  close: () => {},
+  pending: () => 0,
+};
+
 interface RemoteClient {
   readonly session: ClientSession;
   readonly thread: Worker;
@@ -89,56 +96,6 @@ interface RemoteClient {
 interface Listing {
   readonly thread: Worker;
   readonly settle: (clients: readonly NetworkClientState[]) => void;
-}
-
-/**
- * Most threads `networkThreads: 'auto'` starts, the main one included. Each network thread is a
- * V8 isolate of its own (~10 MB of anonymous memory when idle, bench/ANALYSIS.md "Network
- * threads"), and only reads move to them, so more cores than this are left to the writer and
- * the reader pool. Measured on 2 cores only: a guess above that, not a measured knee.
- */
-export const AUTO_NETWORK_THREADS_MAX = 4;
-
-/** `networkThreads`: a count (the main thread included), or `'auto'`. */
-export type NetworkThreadsSetting = number | 'auto';
-
-/** What `'auto'` looks at. */
-export interface NetworkThreadsHost {
-  /** CPU cores this process may use (`os.availableParallelism()`). */
-  readonly cores: number;
-  /** kvd's native addon is loaded (a socket moves between threads through it). */
-  readonly addon: boolean;
-  /** Some clients may connect without TLS (plain TCP or the Unix socket). */
-  readonly plainClients: boolean;
-}
-
-/**
- * The thread count a setting stands for. `'auto'` is one thread per core, at most
- * AUTO_NETWORK_THREADS_MAX; 1 without the native addon, or when every listener speaks TLS
- * (TLS clients stay on the main thread, so a network thread would have none). A number is
- * itself (`checkNetworkThreads` judges it).
- */
-export function resolveNetworkThreads(
-  setting: NetworkThreadsSetting,
-  host: NetworkThreadsHost,
-): number {
-  if (setting !== 'auto') return setting;
-  if (!host.addon || !host.plainClients) return 1;
-  return Math.max(1, Math.min(host.cores, AUTO_NETWORK_THREADS_MAX));
-}
-
-/**
- * Throws `KV_INVALID_ARGUMENT` unless a daemon with `threads` network threads can run here.
- * (TLS clients stay on the main thread: `offer` keeps them.)
- */
-export function checkNetworkThreads(threads: number): void {
-  const fail = (why: string): never => {
-    throw new KvError('KV_INVALID_ARGUMENT', `networkThreads ${threads}: ${why}`);
-  };
-  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_NETWORK_THREADS)
-    fail(`must be an integer from 1 to ${MAX_NETWORK_THREADS}`);
-  if (threads === 1) return;
-  if (socketFds === undefined) fail("needs kvd's native addon (npm ci builds it)");
 }
 
 /** The running network threads. Main thread. */
@@ -217,19 +174,47 @@ export class NetworkThreads {
     if (fd === undefined || fd < 0) return false;
     const copy = socketFds!.dupFd(fd);
     if (typeof copy !== 'number') return false;
-    const address =
-      socket.remoteAddress !== undefined
-        ? `${socket.remoteAddress}:${socket.remotePort}`
-        : `unix:${this.options.unixPath() ?? ''}`;
-    const local =
-      socket.localAddress !== undefined ? `${socket.localAddress}:${socket.localPort}` : '';
+    const { address, local } = socketAddresses(socket, this.options.unixPath());
     const session = new ClientSession(id, address, this.options.passwordRequired, local);
-    session.ioThread = turn;
-    session.raw = { ...session.raw, close: () => this.post(thread, { kind: 'kill', id }) };
+    this.hand(socket, copy, session, thread, EMPTY);
+    return true;
+  }
+
+  /**
+   * Moves a client the main thread serves to the network thread with the fewest clients
+   * (thread-return.ts): `bytes`, read and not parsed, are the first it takes. Returns true once
+   * `socket` is destroyed here (its fd's copy lives on there), false if it stays.
+   */
+  returnToThread(socket: Socket, session: ClientSession, bytes: Buffer): boolean {
+    if (this.closing || this.threads.length === 0 || 'encrypted' in socket) return false;
+    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (fd === undefined || fd < 0) return false;
+    const copy = socketFds!.dupFd(fd);
+    if (typeof copy !== 'number') return false;
+    const served = new Map(this.threads.map((thread) => [thread, 0]));
+    for (const client of this.clients.values())
+      served.set(client.thread, (served.get(client.thread) ?? 0) + 1);
+    const [thread] = [...served].reduce((least, next) => (next[1] < least[1] ? next : least));
+    session.threadReturns++;
+    this.hand(socket, copy, session, thread, bytes);
+    return true;
+  }
+
+  /** Serves `session`'s client on `thread` from `fd` (a copy of `socket`'s) and `bytes` on. */
+  private hand(socket: Socket, fd: number, session: ClientSession, thread: Worker, bytes: Buffer) {
+    const id = session.id;
+    session.ioThread = this.threads.indexOf(thread) + 1;
+    session.raw = { ...UNSOCKETED, close: () => this.post(thread, { kind: 'kill', id }) };
     this.clients.set(id, { session, thread });
     socket.destroy(); // the copy keeps the connection open
-    this.post(thread, { kind: 'adopt', id, fd: copy, authenticated: session.authenticated });
-    return true;
+    this.post(thread, {
+      kind: 'adopt',
+      id,
+      fd,
+      authenticated: session.authenticated,
+      protocol: session.protocol,
+      bytes: Uint8Array.from(bytes), // its own memory: a view would carry its whole buffer
+    });
   }
 
   /**

@@ -39,16 +39,16 @@ export class PlainGets {
 
   /**
    * Answers the plain GETs next in `parser`'s input for `session` (to whom nothing else is owed)
-   * into `writer`, if its session answers a GET as any other: returns whether it answered any.
+   * into `writer`, if its session answers a GET as any other: returns how many it answered.
    */
-  answerNext(parser: RespParser, writer: RespWriter, session: ClientSession): boolean {
+  answerNext(parser: RespParser, writer: RespWriter, session: ClientSession): number {
     const input = parser.unparsed;
-    if (input === undefined || !takesPlainGets(session)) return false;
+    if (input === undefined || !takesPlainGets(session)) return 0;
     const from = parser.unparsedAt;
     const end = this.answer(input, from, writer, session.protocol);
-    if (end === from) return false;
+    if (end === from) return 0;
     parser.skipTo(end);
-    return true;
+    return this.run.answered;
   }
 
   /** Whether a plain GET is next in `parser`'s input, which the path could answer for `session`. */

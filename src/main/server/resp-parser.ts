@@ -158,6 +158,16 @@ export class RespParser {
     this.pos = at;
   }
 
+  /**
+   * The bytes pushed and not yet parsed, when no part of a request has been taken from them
+   * (empty when there are none), else undefined: what another parser can start from when the
+   * client moves (thread-return.ts). Valid until `push`.
+   */
+  get restBetweenRequests(): Buffer | undefined {
+    if (this.argsLeft !== 0 || this.gather !== undefined) return undefined;
+    return this.pos >= this.buf.length ? EMPTY : this.buf.subarray(this.pos);
+  }
+
   /** Drops every buffer and the request in progress (the client is gone). */
   release(): void {
     this.buf = EMPTY;

@@ -127,7 +127,7 @@ export function checkServerOptions(options: ServerOptions): void {
     o.loneClients !== 'always'
   )
     throw invalid("loneClients must be 'when-cores-busy' or 'always'");
-  // networkThreads: resolveNetworkThreads and checkNetworkThreads (network-threads.ts).
+  // networkThreads: resolveNetworkThreads and checkNetworkThreads (network-thread-count.ts).
 }
 
 function checkReplication(r: Record<string, unknown>): void {

@@ -3,7 +3,7 @@
 
 import type { Logger, Store, StoreOptions } from '../index.js';
 import type { ConnectionInfo } from './connection-options.js';
-import type { NetworkThreadsSetting } from './network-threads.js';
+import type { NetworkThreadsSetting } from './network-thread-count.js';
 import type { MasterAddress, ReplicationOptions } from './replication/replication-state.js';
 import type { RespParserLimits } from './resp-parser.js';
 

@@ -22,7 +22,8 @@ import { IdleTrim } from './idle-trim.js';
 import { type Listeners, openListeners } from './listeners.js';
 import { type MetricsEndpoint, startMetricsEndpoint } from './metrics-endpoint.js';
 import { createDaemonMetrics } from './metrics-registry.js';
-import { checkNetworkThreads, NetworkThreads, resolveNetworkThreads } from './network-threads.js';
+import { checkNetworkThreads, resolveNetworkThreads } from './network-thread-count.js';
+import { NetworkThreads } from './network-threads.js';
 import { PlainGets } from './plain-gets.js';
 import { PubSub } from './pubsub.js';
 import { runRemoteRequests } from './remote-command.js';
@@ -33,6 +34,7 @@ import { DEFAULT_PARSER_LIMITS, defaultMaxBulkBytes } from './resp-parser.js';
 import { ScanCursors } from './scan-cursors.js';
 import { checkServerOptions } from './server-option-checks.js';
 import type { KvdServer, ServerOptions } from './server-options.js';
+import { ThreadReturn } from './thread-return.js';
 
 export type { KvdServer, ServerOptions };
 
@@ -217,8 +219,15 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
       connections.delete(gone);
       if (connections.size === 0) for (const resolve of whenNoClients.splice(0)) resolve();
     };
+    // A client a network thread handed back may go to one again (thread-return.ts).
+    const returning =
+      carried !== undefined && threads !== undefined
+        ? new ThreadReturn(carried.threadReturns, (s, session, bytes) =>
+            threads.returnToThread(s, session, bytes),
+          )
+        : undefined;
     connections.add(
-      new Connection(socket, id, context, store, connectionOptions, onClose, carried),
+      new Connection(socket, id, context, store, connectionOptions, onClose, carried, returning),
     );
   }
 
