@@ -6,9 +6,13 @@
  * pipeline's replies before sending the next. One thread, epoll, no allocation per request: the
  * load costs the machine little beside the server. Prints the replies a second over `seconds`
  * after one second of warm-up. bench/ANALYSIS.md, "Writes from a network thread's client".
+ * With `lonePipelines`, each client first sends that many requests one at a time, waiting for
+ * each reply, before it pipelines; the warm-up then lasts until every client pipelines: a
+ * long-lived client whose habits change (bench/ANALYSIS.md, "A client handed back goes to a
+ * thread again").
  *
  *   cc -O2 -o /tmp/mixed-load bench/mixed-load.c
- *   /tmp/mixed-load <port> <conns> <pipeline> <setPercent> <seconds> <keys> <valueBytes>
+ *   /tmp/mixed-load <port> <conns> <pipeline> <setPercent> <seconds> <keys> <valueBytes> [lonePipelines]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,11 +33,12 @@ typedef struct {
   long num;        /* the bulk length read so far */
   int negative;
   long need;       /* bulk bytes (and CRLF) still to skip */
+  int lone;        /* requests sent one at a time so far (up to lonePipelines) */
   char *out;       /* the pipeline being written */
   size_t outLen, outAt;
 } Client;
 
-static int pipelineLength, setPercent, keys, valueBytes;
+static int pipelineLength, setPercent, keys, valueBytes, lonePipelines, lonesDone;
 static char *value;
 static unsigned long long counted;
 static int measuring, stopping;
@@ -46,7 +51,12 @@ static double now(void) {
 
 static void fill(Client *c) {
   size_t at = 0;
-  for (int i = 0; i < pipelineLength; i++) {
+  int length = pipelineLength;
+  if (c->lone < lonePipelines) {
+    if (++c->lone == lonePipelines) lonesDone++;
+    length = 1;
+  }
+  for (int i = 0; i < length; i++) {
     char key[32];
     int keyLen = snprintf(key, sizeof key, "key:%012d", rand() % keys);
     if (rand() % 100 < setPercent) {
@@ -61,7 +71,7 @@ static void fill(Client *c) {
   }
   c->outLen = at;
   c->outAt = 0;
-  c->owed = pipelineLength;
+  c->owed = length;
 }
 
 static int flush(Client *c) {
@@ -120,8 +130,9 @@ static void consume(Client *c, const unsigned char *b, ssize_t n) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 8) {
-    fprintf(stderr, "usage: %s port conns pipeline setPercent seconds keys valueBytes\n", argv[0]);
+  if (argc != 8 && argc != 9) {
+    fprintf(stderr, "usage: %s port conns pipeline setPercent seconds keys valueBytes [lonePipelines]\n",
+            argv[0]);
     return 2;
   }
   int port = atoi(argv[1]), conns = atoi(argv[2]);
@@ -130,6 +141,7 @@ int main(int argc, char **argv) {
   double seconds = atof(argv[5]);
   keys = atoi(argv[6]);
   valueBytes = atoi(argv[7]);
+  lonePipelines = argc == 9 ? atoi(argv[8]) : 0;
   value = malloc(valueBytes);
   memset(value, 'x', valueBytes);
   srand(12345);
@@ -157,7 +169,7 @@ int main(int argc, char **argv) {
   struct epoll_event events[64];
   for (;;) {
     double t = now();
-    if (!measuring && t - started >= 1) {
+    if (!measuring && t - started >= 1 && (lonePipelines == 0 || lonesDone >= conns)) {
       measuring = 1;
       measuredFrom = t;
     }
