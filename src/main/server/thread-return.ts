@@ -45,11 +45,20 @@ export class ThreadReturn {
     this.readsNeeded = RETURN_READS << Math.min(returns, MAX_DOUBLINGS);
   }
 
-  /** A read's bytes are about to be parsed. */
+  /**
+   * A read's bytes are about to be parsed: the read before is counted, with every request
+   * parsed since it came (a pump after its write settled may parse the rest of its bytes). A
+   * read of two requests or more, most of them the thread's, adds one; a read of one request,
+   * or of mostly requests the main thread runs, starts the count again; a read that completed
+   * no request does not count.
+   */
   readStarts(): void {
+    if (this.requests > 0) {
+      this.pipelinedReads = this.pipelines() ? this.pipelinedReads + 1 : 0;
+      this.requests = 0;
+      this.forMain = 0;
+    }
     this.reading = true;
-    this.requests = 0;
-    this.forMain = 0;
   }
 
   /** A request was parsed (`spec` undefined: an unknown command). */
@@ -63,25 +72,26 @@ export class ThreadReturn {
     this.requests += count;
   }
 
-  /**
-   * The read is parsed: counts it. A read of two requests or more, most of them the thread's,
-   * adds one; a read of one request, or of mostly requests the main thread runs, starts the count
-   * again; a read that completed no request does not count.
-   */
+  /** The read's bytes are parsed, as far as they can be now. */
   readEnds(): void {
     this.reading = false;
-    const requests = this.requests;
-    if (requests >= 2 && this.forMain * 2 < requests) this.pipelinedReads++;
-    else if (requests > 0) this.pipelinedReads = 0;
   }
 
   /**
-   * Whether the client pipelines the thread's reads (RETURN_READS, doubled by its returns, such
-   * reads in a row), outside a read: it goes once nothing of it is left on the main thread (its
-   * last requests may still be in flight at the end of the read that made it due).
+   * Whether the client pipelines the thread's reads: RETURN_READS reads in a row (doubled by its
+   * returns), the last one's requests so far included, and not in the middle of a read. It goes
+   * once nothing of it is left on the main thread (its last requests may still be in flight or
+   * unparsed at the end of the read that made it due).
    */
   get due(): boolean {
-    return !this.reading && this.pipelinedReads >= this.readsNeeded;
+    if (this.reading) return false;
+    if (this.requests === 0) return this.pipelinedReads >= this.readsNeeded;
+    return this.pipelines() && this.pipelinedReads + 1 >= this.readsNeeded;
+  }
+
+  /** Whether the requests of the current read so far are two or more, most of them the thread's. */
+  private pipelines(): boolean {
+    return this.requests >= 2 && this.forMain * 2 < this.requests;
   }
 
   /**
