@@ -3,8 +3,8 @@
 # send 2,000 GETs one at a time (the network threads hand them to the main thread while the
 # cores are busy), then pipeline 16 requests at a time, GETs only and then 10% SETs, measured
 # once every client pipelines (bench/mixed-load.c's lonePipelines). Each server is fresh, loaded
-# with 100k SETs (-P16) and left quiet 20 s. Also prints how many clients a network thread serves
-# during the GET load. bench/ANALYSIS.md, "A client handed back goes to a thread again".
+# with 100k SETs (-P16) and left quiet 20 s. Also prints how many clients the network threads
+# serve during each load. bench/ANALYSIS.md, "A client handed back goes to a thread again".
 #
 #   cc -O2 -o /tmp/mixed-load bench/mixed-load.c
 #   bench/thread-return-load.sh <rounds> <kvd checkout>:<threads> [<kvd checkout>:<threads> ...]
@@ -31,8 +31,14 @@ for round in $(seq 1 "$ROUNDS"); do
     onThreads=$(redis-cli -p $PORT info clients | grep kvd_network_thread_clients | tr -d '\r')
     wait $load
     gets=$(cut -d= -f2 "$out")
-    mixed=$(/tmp/mixed-load $PORT 50 16 10 8 100000 100 2000 | cut -d= -f2)
-    echo "round $round $dir threads=$threads GETs-P16=$gets ($onThreads) 10%-SETs-P16=$mixed"
+    /tmp/mixed-load $PORT 50 16 10 8 100000 100 2000 > "$out" &
+    load=$!
+    sleep 5
+    mixedOnThreads=$(redis-cli -p $PORT info clients | grep kvd_network_thread_clients | tr -d '\r')
+    wait $load
+    mixed=$(cut -d= -f2 "$out")
+    echo "round $round $dir threads=$threads GETs-P16=$gets ($onThreads)" \
+      "10%-SETs-P16=$mixed ($mixedOnThreads)"
     kill $server
     wait $server 2> /dev/null
     rm -rf "$data" "$out"
