@@ -216,11 +216,6 @@ export class GetConnection {
     } else this.goOn();
   }
 
-  /** Takes `bytes`, what the client sent before it came here, as its first read. */
-  takeFirst(bytes: Buffer): void {
-    this.onData(bytes);
-  }
-
   private onData(chunk: Buffer): void {
     if (this.leaving) return;
     const b = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);

@@ -184,11 +184,10 @@ export class NetworkService implements GetConnectionHost {
       this.send({ kind: 'gone', id });
       return;
     }
+    // Read first, before what the socket reads (as the main thread puts a handed-back client's).
+    if (bytes.length > 0) socket.unshift(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
     const client = new GetConnection(id, socket, this, message.authenticated, message.protocol);
     this.clients.set(id, client);
-    // Before the socket's first read (a later turn of the event loop): the client's order holds.
-    if (bytes.length > 0)
-      client.takeFirst(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
   }
 
   private finish(): void {
