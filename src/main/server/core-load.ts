@@ -1,11 +1,12 @@
-// Owns telling the network threads whether the machine's cores are busy: the share of time all
-// its cores spent idle over the last second (`os.cpus()`), under CORES_BUSY_IDLE_SHARE, kept in
-// shared memory the threads read. A network thread hands a client that waits for each reply to
-// the main thread only while the cores are busy (get-connection.ts, LONE_READS_MAX): then each of
-// its wake-ups for one request costs more than its core gives (bench/ANALYSIS.md, "Two threads
-// at −P1"); with cores to spare, such clients keep their thread.
+// Owns telling the network threads whether the machine's cores are busy: the share of time the
+// cores this process may use spent idle over the last second (core-times.ts: the cores its
+// affinity allows, or its cgroup's CPU quota), under CORES_BUSY_IDLE_SHARE, kept in shared memory
+// the threads read. A network thread hands a client that waits for each reply to the main thread
+// only while the cores are busy (get-connection.ts, LONE_READS_MAX): then each of its wake-ups
+// for one request costs more than its core gives (bench/ANALYSIS.md, "Two threads at −P1"); with
+// cores to spare, such clients keep their thread.
 
-import { cpus } from 'node:os';
+import { type CoreTimes, machineCoreTimes } from './core-times.js';
 
 /** The cores count as busy while they spent less than this share of their time idle. */
 export const CORES_BUSY_IDLE_SHARE = 0.15;
@@ -15,22 +16,6 @@ const SAMPLE_INTERVAL_MS = 1_000;
 
 /** When a network thread hands a client that waits for each reply to the main thread. */
 export type LoneClientsHandBack = 'when-cores-busy' | 'always';
-
-/** Every core's idle and total time so far (ms). */
-export interface CoreTimes {
-  readonly idle: number;
-  readonly total: number;
-}
-
-function coreTimes(): CoreTimes {
-  let idle = 0;
-  let total = 0;
-  for (const { times } of cpus()) {
-    idle += times.idle;
-    total += times.user + times.nice + times.sys + times.idle + times.irq;
-  }
-  return { idle, total };
-}
 
 /** The share of `after − before` the cores spent idle (1 when no time passed). */
 export function idleShare(before: CoreTimes, after: CoreTimes): number {
@@ -49,7 +34,7 @@ export class CoreLoad {
   /** `readTimes`: the cores' times so far (tests give their own). */
   constructor(
     mode: LoneClientsHandBack,
-    private readonly readTimes: () => CoreTimes = coreTimes,
+    private readonly readTimes: () => CoreTimes = machineCoreTimes(),
   ) {
     this.last = readTimes();
     if (mode === 'always') {
