@@ -13,6 +13,21 @@ set -u
 PORT=6394
 ROUNDS=$1
 shift
+
+# The load with $1 % SETs: its rate, and (after 5 s) the clients the network threads serve.
+measure() {
+  local out
+  out=$(mktemp)
+  /tmp/mixed-load $PORT 50 16 "$1" 8 100000 100 2000 > "$out" &
+  local load=$!
+  sleep 5
+  local onThreads
+  onThreads=$(redis-cli -p $PORT info clients | grep kvd_network_thread_clients | tr -d '\r')
+  wait $load
+  echo "$(cut -d= -f2 "$out") ($onThreads)"
+  rm -f "$out"
+}
+
 for round in $(seq 1 "$ROUNDS"); do
   for config in "$@"; do
     dir=${config%%:*}
@@ -24,23 +39,11 @@ for round in $(seq 1 "$ROUNDS"); do
     for _ in $(seq 1 50); do redis-cli -p $PORT ping > /dev/null 2>&1 && break; sleep 0.2; done
     redis-benchmark -p $PORT -t set -n 100000 -r 100000 -d 100 -P 16 -c 50 -q > /dev/null
     sleep 20
-    out=$(mktemp)
-    /tmp/mixed-load $PORT 50 16 0 8 100000 100 2000 > "$out" &
-    load=$!
-    sleep 5
-    onThreads=$(redis-cli -p $PORT info clients | grep kvd_network_thread_clients | tr -d '\r')
-    wait $load
-    gets=$(cut -d= -f2 "$out")
-    /tmp/mixed-load $PORT 50 16 10 8 100000 100 2000 > "$out" &
-    load=$!
-    sleep 5
-    mixedOnThreads=$(redis-cli -p $PORT info clients | grep kvd_network_thread_clients | tr -d '\r')
-    wait $load
-    mixed=$(cut -d= -f2 "$out")
-    echo "round $round $dir threads=$threads GETs-P16=$gets ($onThreads)" \
-      "10%-SETs-P16=$mixed ($mixedOnThreads)"
+    gets=$(measure 0)
+    mixed=$(measure 10)
+    echo "round $round $dir threads=$threads GETs-P16=$gets 10%-SETs-P16=$mixed"
     kill $server
     wait $server 2> /dev/null
-    rm -rf "$data" "$out"
+    rm -rf "$data"
   done
 done

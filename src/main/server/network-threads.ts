@@ -169,11 +169,8 @@ export class NetworkThreads {
     const turn = this.turn;
     this.turn = (turn + 1) % (this.threads.length + 1);
     const thread = this.threads[turn - 1];
-    if (thread === undefined || this.closing || 'encrypted' in socket) return false;
-    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-    if (fd === undefined || fd < 0) return false;
-    const copy = socketFds!.dupFd(fd);
-    if (typeof copy !== 'number') return false;
+    const copy = thread === undefined ? undefined : this.fdCopy(socket);
+    if (thread === undefined || copy === undefined) return false;
     const { address, local } = socketAddresses(socket, this.options.unixPath());
     const session = new ClientSession(id, address, this.options.passwordRequired, local);
     this.hand(socket, copy, session, thread, EMPTY);
@@ -186,11 +183,8 @@ export class NetworkThreads {
    * `socket` is destroyed here (its fd's copy lives on there), false if it stays.
    */
   returnToThread(socket: Socket, session: ClientSession, bytes: Buffer): boolean {
-    if (this.closing || this.threads.length === 0 || 'encrypted' in socket) return false;
-    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-    if (fd === undefined || fd < 0) return false;
-    const copy = socketFds!.dupFd(fd);
-    if (typeof copy !== 'number') return false;
+    const copy = this.threads.length === 0 ? undefined : this.fdCopy(socket);
+    if (copy === undefined) return false;
     const served = new Map(this.threads.map((thread) => [thread, 0]));
     for (const client of this.clients.values())
       served.set(client.thread, (served.get(client.thread) ?? 0) + 1);
@@ -200,8 +194,26 @@ export class NetworkThreads {
     return true;
   }
 
+  /**
+   * A copy of `socket`'s fd for a network thread, or undefined: while closing, for a TLS socket
+   * (its TLS state lives here), or if it has no fd or the copy failed.
+   */
+  private fdCopy(socket: Socket): number | undefined {
+    if (this.closing || 'encrypted' in socket) return undefined;
+    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (fd === undefined || fd < 0) return undefined;
+    const copy = socketFds!.dupFd(fd);
+    return typeof copy === 'number' ? copy : undefined;
+  }
+
   /** Serves `session`'s client on `thread` from `fd` (a copy of `socket`'s) and `bytes` on. */
-  private hand(socket: Socket, fd: number, session: ClientSession, thread: Worker, bytes: Buffer) {
+  private hand(
+    socket: Socket,
+    fd: number,
+    session: ClientSession,
+    thread: Worker,
+    bytes: Buffer,
+  ): void {
     const id = session.id;
     session.ioThread = this.threads.indexOf(thread) + 1;
     session.raw = { ...UNSOCKETED, close: () => this.post(thread, { kind: 'kill', id }) };
