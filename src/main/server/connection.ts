@@ -9,17 +9,14 @@ import { type CommandKind, waitsForInFlight } from './commands/command-spec.js';
 import { heldByTransaction } from './commands/transactions/queueing.js';
 import type { ConnectionInfo, ConnectionOptions } from './connection-options.js';
 import { type Pumpable, pumpSoon } from './pump-queue.js';
+import { ReplyOutput } from './reply-output.js';
 import { Request, type RequestOwner } from './request.js';
 import { answerWithoutRunning } from './request-gate.js';
 import { RequestQueue } from './request-queue.js';
 import { refusalAtLookup } from './request-refusal.js';
 import { RespParser, RespProtocolError } from './resp-parser.js';
 import { error, type RespValue } from './resp-value.js';
-import { RespWriter } from './resp-writer.js';
 import type { ThreadReturn } from './thread-return.js';
-
-/** Reply bytes a connection holds back while its writes are in flight (`holdsReplies`). */
-const HELD_REPLY_BYTES = 64 * 1024;
 
 /**
  * One client. Main thread. Created by the server for each accepted socket; it owns the socket
@@ -28,7 +25,7 @@ const HELD_REPLY_BYTES = 64 * 1024;
 export class Connection implements RequestOwner, Pumpable {
   readonly session: ClientSession;
   private readonly parser: RespParser;
-  private readonly writer = new RespWriter();
+  private readonly output: ReplyOutput;
   readonly context: CommandContext;
   /** Every request whose reply is owed, in order; and those not started yet. */
   private readonly replies = new RequestQueue();
@@ -40,15 +37,12 @@ export class Connection implements RequestOwner, Pumpable {
   private inputStalled = false;
   /** Parsing stopped at a plain GET until the write in flight settles (`holdsForPlainGets`). */
   private heldForPlainGets = false;
-  private outputBlocked = false;
   /** No more requests are parsed (QUIT, protocol error, shutdown, socket gone). */
   private stopReading = false;
   private closed = false;
   /** `end()` was called: the socket drains its replies, then closes. */
   private ending = false;
   private pumping = false;
-  /** Its socket is corked: by the pump running, or held so since one (`holdsReplies`). */
-  private corked = false;
   private pumpScheduled = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -66,13 +60,14 @@ export class Connection implements RequestOwner, Pumpable {
     const { address, local } = socketAddresses(socket, server.settings.unixPath);
     this.session = new ClientSession(id, address, server.settings.passwordRequired, local, carried);
     this.parser = new RespParser(options.parserLimits);
+    this.output = new ReplyOutput(socket);
     this.parser.unauthenticated = !this.session.authenticated;
     this.context = { store, client: this.session, server };
     this.session.raw = rawSocket(socket, () => this.closed);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
-      this.outputBlocked = false;
+      this.output.blocked = false;
       this.pump();
     });
     socket.on('error', (err: Error) =>
@@ -101,7 +96,7 @@ export class Connection implements RequestOwner, Pumpable {
       pendingReplies: this.replies.size,
       inFlight: this.inFlight,
       paused: this.socket.isPaused(),
-      outputBlocked: this.outputBlocked,
+      outputBlocked: this.output.blocked,
       outputBytes: this.socket.writableLength,
       inputBytes: this.parser.bufferedBytes,
       inputBufferBytes: this.parser.retainedBytes,
@@ -156,7 +151,7 @@ export class Connection implements RequestOwner, Pumpable {
 
   /** Moves the client to a network thread (thread-return.ts) if every request is answered. */
   private returnToThread(returning: ThreadReturn): void {
-    const answered = this.isIdle() && this.replies.size === 0 && !this.corked;
+    const answered = this.isIdle() && this.replies.size === 0 && !this.output.corked;
     const reading = !this.stopReading && !this.inputStalled && !this.heldForPlainGets;
     if (!answered || !reading || this.closed) return;
     if (!returning.moveIfFree(this.socket, this.session, this.parser)) return;
@@ -172,10 +167,7 @@ export class Connection implements RequestOwner, Pumpable {
     const clock = this.server.commandStats.burstClock;
     clock.forget();
     // The pump's replies go to the kernel in one write (`holdsReplies`: or later, with more).
-    if (!this.corked) {
-      this.socket.cork();
-      this.corked = true;
-    }
+    this.output.cork();
     try {
       do {
         // Replies first: answering frees room under maxPendingReplies for more requests.
@@ -188,10 +180,7 @@ export class Connection implements RequestOwner, Pumpable {
       this.updateReading();
       this.notifyIdle();
     } finally {
-      if (!this.holdsReplies()) {
-        this.corked = false;
-        this.socket.uncork();
-      }
+      this.output.endPump(this.holdsReplies());
       clock.forget();
       this.pumping = false;
     }
@@ -199,19 +188,9 @@ export class Connection implements RequestOwner, Pumpable {
     if (this.returning?.due === true) this.returnToThread(this.returning);
   }
 
-  /**
-   * Whether the replies written stay corked after the pump, to go with those of the writes in
-   * flight (acknowledged within milliseconds) in one write, as Redis sends a pipeline's replies:
-   * up to HELD_REPLY_BYTES; not behind a read or a command that may block (WAIT).
-   */
+  /** Whether the pump's replies stay corked: while writes, not reads or WAIT, are in flight. */
   private holdsReplies(): boolean {
-    return (
-      this.inFlight > 0 &&
-      this.phase === 'write' &&
-      !this.outputBlocked &&
-      !this.closed &&
-      this.socket.writableLength < HELD_REPLY_BYTES
-    );
+    return this.output.holdsWhile(this.inFlight > 0 && this.phase === 'write', this.closed);
   }
 
   /** Whether parsing may go on: reading, output not blocked, room under maxPendingReplies. */
@@ -219,7 +198,7 @@ export class Connection implements RequestOwner, Pumpable {
     return (
       !this.stopReading &&
       !this.heldForPlainGets &&
-      !this.outputBlocked &&
+      !this.output.blocked &&
       this.replies.size < this.options.maxPendingReplies
     );
   }
@@ -240,7 +219,7 @@ export class Connection implements RequestOwner, Pumpable {
   private parseRequests(): void {
     this.heldForPlainGets = false;
     while (!this.stopReading) {
-      if (this.outputBlocked || this.replies.size >= this.options.maxPendingReplies) {
+      if (this.output.blocked || this.replies.size >= this.options.maxPendingReplies) {
         this.inputStalled = true;
         return;
       }
@@ -271,7 +250,7 @@ export class Connection implements RequestOwner, Pumpable {
     const owes = this.replies.size > 0 || this.waiting.size > 0 || this.inFlight !== 0;
     const answered = owes
       ? 0
-      : (this.server.plainGets?.answerNext(this.parser, this.writer, this.session) ?? 0);
+      : (this.server.plainGets?.answerNext(this.parser, this.output.writer, this.session) ?? 0);
     if (answered === 0) return false;
     this.returning?.answeredGets(answered);
     this.writeReplies();
@@ -356,32 +335,14 @@ export class Connection implements RequestOwner, Pumpable {
 
   /** Encodes the replies that are ready, in order, and hands them to the socket in one go. */
   private writeReplies(): void {
-    let closeAfter = false;
-    for (let request = this.replies.peek(); request?.value !== undefined; ) {
-      this.replies.shift();
-      if (!this.closed && !this.session.muted) this.writer.write(request.value, request.protocol);
-      if (request.close) {
-        closeAfter = true;
-        this.replies.clear(); // nothing after it is answered
-        break;
-      }
-      request = this.replies.peek();
-    }
-    const parts = this.writer.take();
-    if (parts.length > 0 && !this.closed && this.socket.writable) {
-      // Corked by the pump: the parts go in one write.
-      let ok = true;
-      for (const part of parts) ok = this.socket.write(part);
-      if (!ok) this.outputBlocked = true;
-    }
-    if (closeAfter) this.end();
+    if (this.output.send(this.replies, this.closed, this.session.muted)) this.end();
   }
 
   /** Reads while nothing holds it back: limits, a full socket buffer, or the end of reading. */
   private updateReading(): void {
     if (this.closed || this.ending) return;
     const read =
-      !this.stopReading && !this.outputBlocked && !this.inputStalled && !this.heldForPlainGets;
+      !this.stopReading && !this.output.blocked && !this.inputStalled && !this.heldForPlainGets;
     if (read && this.socket.isPaused()) this.socket.resume();
     else if (!read && !this.socket.isPaused()) this.socket.pause();
   }
