@@ -2,17 +2,16 @@
 // cores given by the test: the allowed cores' times summed (Cpus_allowed_list), a cgroup v2 CPU
 // quota's time against its usage (cpu.max, cpu.stat; nested and namespaced cgroups), the fewer
 // of the quota's and the allowed cores, and what falls back to the cores (no quota, `max`,
-// unreadable files, cgroup v1); and the parsers. With CoreLoad: a container whose quota is used
+// unreadable files); and the parsers. cgroup v1 and the mounts: cgroup-quota.test.ts. With CoreLoad: a container whose quota is used
 // up reads busy while the host's cores are idle.
 
 import { describe, expect, it } from 'vitest';
+import { parseCpuMax, parseUsageUsec } from '../../dist/main/server/cgroup-quota.js';
 import { CoreLoad, coresBusy, idleShare } from '../../dist/main/server/core-load.js';
 import {
   type CoreInfo,
   machineCoreTimes,
   parseCpuList,
-  parseCpuMax,
-  parseUsageUsec,
   sumCoreTimes,
 } from '../../dist/main/server/core-times.js';
 
@@ -110,11 +109,11 @@ describe('core times', () => {
     expect(idleShare(before, read())).toBeCloseTo(0.5);
   });
 
-  it('falls back to the cores without a cgroup v2 quota it can read', () => {
+  it('falls back to the cores without a cgroup quota it can read', () => {
     const cores = [core(100, 900), core(300, 700)];
     const fallbacks: Record<string, string>[] = [
       {}, // nothing readable
-      { '/proc/self/cgroup': '4:cpu,cpuacct:/docker/abc\n' }, // cgroup v1 only
+      { '/proc/self/cgroup': '4:cpu,cpuacct:/docker/abc\n' }, // cgroup v1, its files unreadable
       { '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/cpu.max': '200000 100000' }, // no cpu.stat
       { '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/cpu.stat': 'usage_usec 5\n' }, // no cpu.max
     ];
