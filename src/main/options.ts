@@ -2,7 +2,6 @@
 // table of option names (RESOLVERS, checked against StoreOptions by the compiler) that decides
 // which names Store.open accepts.
 
-import { availableParallelism } from 'node:os';
 import {
   COMPRESSIONS,
   type Compression,
@@ -18,6 +17,7 @@ import { LOG_LEVELS, type Logger } from '../shared/logger.js';
 import type { Durability } from '../shared/messages.js';
 import type { ReadMode } from '../shared/segment-fds.js';
 import { refuseUnknown } from './unknown-options.js';
+import { usableCores } from './usable-cores.js';
 
 // Durability and ReadMode are defined where the threads' shared code needs them (src/shared:
 // workers never import src/main) and reach the public API through this module, so each keeps
@@ -61,7 +61,7 @@ export interface CompactionOptions {
 export interface StoreOptions {
   /** When a write is durable: `always` (fdatasync before the promise resolves), `everysec` (default), `no`. */
   durability?: Durability;
-  /** Reader pool threads (default: the machine's available parallelism). */
+  /** Reader pool threads (default: the cores kvd may use: its affinity's, capped by a cgroup CPU quota). */
   readers?: number;
   /** Size at which the active segment is sealed and a new one started (default 64 MiB; 4 KiB to 1 GiB). */
   segmentBytes?: number;
@@ -244,7 +244,7 @@ const RESOLVERS: Resolvers = {
     }
     return v;
   },
-  readers: (v = Math.max(1, availableParallelism())) => checkInteger('readers', v, 1, 256),
+  readers: (v = usableCores()) => checkInteger('readers', v, 1, 256),
   segmentBytes: (v = DEFAULTS.segmentBytes) =>
     checkInteger('segmentBytes', v, LIMITS.minSegmentBytes, LIMITS.maxSegmentBytes),
   maxKeyBytes: (v = DEFAULTS.maxKeyBytes) => checkInteger('maxKeyBytes', v, 0, LIMITS.maxKeyBytes),

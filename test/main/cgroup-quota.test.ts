@@ -1,16 +1,13 @@
 // Tests how this process's cgroup CPU quota is found (cgroup-quota.ts), with the system's files
-// given by the test: cgroup v1 (cpu.cfs_quota_us over cpu.cfs_period_us, cpuacct.usage) with
+// given by the test: cgroup v1 (cpu.cfs_quota_us over cpu.cfs_period_us) with
 // the controllers mounted apart or together, a container whose mount shows only its own cgroup
 // (Docker without a cgroup namespace), v2 mounted in hybrid mode (/sys/fs/cgroup/unified), the
-// mountinfo's escapes, no quota (-1, max) and unreadable files; and, through machineCoreTimes,
-// that a v1 quota's use is what the cores' busy share reads. It also parses this machine's own
-// mounts.
+// mountinfo's escapes, no quota (-1, max) and unreadable files; the parsers; and this machine's
+// own mounts.
 
 import { readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { cgroupCpuQuota, parseCgroupMounts } from '../../dist/main/server/cgroup-quota.js';
-import { idleShare } from '../../dist/main/server/core-load.js';
-import { machineCoreTimes } from '../../dist/main/server/core-times.js';
+import { cgroupCpuQuota, parseCgroupMounts, parseCpuMax } from '../../dist/main/cgroup-quota.js';
 
 /** A mountinfo line of a cgroup (v1) mount of `controllers`, its cgroup `root` at `point`. */
 function v1Mount(id: number, root: string, point: string, controllers: string): string {
@@ -21,6 +18,12 @@ const V2_UNIFIED = '41 31 0:38 / /sys/fs/cgroup/unified rw,relatime shared:9 - c
 const TMPFS = '31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755';
 
 describe('cgroup CPU quota', () => {
+  it('parses cpu.max', () => {
+    expect(parseCpuMax('200000 100000\n')).toBe(2);
+    expect(parseCpuMax('50000 100000')).toBe(0.5);
+    expect(parseCpuMax('max 100000')).toBeUndefined();
+  });
+
   it('parses the cgroup mounts of a mountinfo, escapes undone, other mounts left out', () => {
     const mounts = parseCgroupMounts(
       [
@@ -48,8 +51,7 @@ describe('cgroup CPU quota', () => {
     ]);
   });
 
-  it('reads a v1 quota and its usage, the controllers mounted apart (as on this VM)', () => {
-    let usageNs = 5_000_000;
+  it('reads a v1 quota, the controllers mounted apart (as on this VM)', () => {
     const quota = cgroupCpuQuota(
       (path) =>
         ({
@@ -62,16 +64,12 @@ describe('cgroup CPU quota', () => {
           ].join('\n'),
           '/sys/fs/cgroup/cpu/app/cpu.cfs_quota_us': '150000\n',
           '/sys/fs/cgroup/cpu/app/cpu.cfs_period_us': '100000\n',
-          '/sys/fs/cgroup/cpuacct/app/cpuacct.usage': `${usageNs}\n`,
           // The root's files, which must not be read for /app.
           '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1\n',
           '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n',
         })[path],
     );
-    expect(quota?.cores).toBe(1.5);
-    expect(quota?.usageMs()).toBe(5);
-    usageNs += 2_000_000_000;
-    expect(quota?.usageMs()).toBe(2005);
+    expect(quota).toBe(1.5);
   });
 
   it("reads a container's own cgroup at its mount when /proc/self/cgroup names the host's path", () => {
@@ -85,11 +83,9 @@ describe('cgroup CPU quota', () => {
           ].join('\n'),
           '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '50000\n',
           '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000\n',
-          '/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage': '7000000\n',
         })[path],
     );
-    expect(quota?.cores).toBe(0.5);
-    expect(quota?.usageMs()).toBe(7);
+    expect(quota).toBe(0.5);
     // A child of the container's cgroup is below the mount point by the path under its root.
     const child = cgroupCpuQuota(
       (path) =>
@@ -98,14 +94,11 @@ describe('cgroup CPU quota', () => {
           '/proc/self/mountinfo': v1Mount(32, '/docker/abc', '/c', 'cpu,cpuacct'),
           '/c/cpu.cfs_quota_us': '50000\n',
           '/c/cpu.cfs_period_us': '100000\n',
-          '/c/cpuacct.usage': '7000000\n',
           '/c/worker/cpu.cfs_quota_us': '25000\n',
           '/c/worker/cpu.cfs_period_us': '100000\n',
-          '/c/worker/cpuacct.usage': '1000000\n',
         })[path],
     );
-    expect(child?.cores).toBe(0.25);
-    expect(child?.usageMs()).toBe(1);
+    expect(child).toBe(0.25);
     // No mountinfo to read: the host's path is not there, the mount point's files are.
     const unmapped = cgroupCpuQuota(
       (path) =>
@@ -113,10 +106,9 @@ describe('cgroup CPU quota', () => {
           '/proc/self/cgroup': '4:cpu,cpuacct:/docker/abc\n',
           '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '50000\n',
           '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000\n',
-          '/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage': '7000000\n',
         })[path],
     );
-    expect(unmapped?.cores).toBe(0.5);
+    expect(unmapped).toBe(0.5);
   });
 
   it('takes the v1 hierarchies at /sys/fs/cgroup/<controllers> without a mountinfo', () => {
@@ -126,10 +118,9 @@ describe('cgroup CPU quota', () => {
           '/proc/self/cgroup': '4:cpu,cpuacct:/svc\n',
           '/sys/fs/cgroup/cpu,cpuacct/svc/cpu.cfs_quota_us': '200000',
           '/sys/fs/cgroup/cpu,cpuacct/svc/cpu.cfs_period_us': '100000',
-          '/sys/fs/cgroup/cpu,cpuacct/svc/cpuacct.usage': '0',
         })[path],
     );
-    expect(quota?.cores).toBe(2);
+    expect(quota).toBe(2);
   });
 
   it('reads v2 where it is mounted (hybrid mode), before v1', () => {
@@ -143,17 +134,13 @@ describe('cgroup CPU quota', () => {
             V2_UNIFIED,
           ].join('\n'),
           '/sys/fs/cgroup/unified/svc/cpu.max': '300000 100000\n',
-          '/sys/fs/cgroup/unified/svc/cpu.stat': 'usage_usec 4000\n',
           '/sys/fs/cgroup/cpu,cpuacct/svc/cpu.cfs_quota_us': '100000',
           '/sys/fs/cgroup/cpu,cpuacct/svc/cpu.cfs_period_us': '100000',
-          '/sys/fs/cgroup/cpu,cpuacct/svc/cpuacct.usage': '0',
           // Where v2 would be in unified mode: not this machine's.
           '/sys/fs/cgroup/svc/cpu.max': '100000 100000\n',
-          '/sys/fs/cgroup/svc/cpu.stat': 'usage_usec 0\n',
         })[path],
     );
-    expect(quota?.cores).toBe(3);
-    expect(quota?.usageMs()).toBe(4);
+    expect(quota).toBe(3);
   });
 
   it('finds no quota when there is none or its files do not read', () => {
@@ -166,53 +153,25 @@ describe('cgroup CPU quota', () => {
         '/proc/self/mountinfo': mountinfo,
         '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '-1\n', // no quota
         '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000\n',
-        '/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage': '10\n',
       },
       {
         '/proc/self/cgroup': '4:cpu,cpuacct:/\n',
         '/proc/self/mountinfo': mountinfo,
-        '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '100000\n',
-        '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000\n', // no cpuacct.usage
+        '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '100000\n', // no cpu.cfs_period_us
       },
       {
         '/proc/self/cgroup': '4:cpu,cpuacct:/\n',
         '/proc/self/mountinfo': mountinfo,
         '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': 'garbage\n',
         '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000\n',
-        '/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage': '10\n',
       },
       {
         '/proc/self/cgroup': '0::/\n',
         '/proc/self/mountinfo': V2_UNIFIED,
         '/sys/fs/cgroup/unified/cpu.max': 'max 100000\n',
-        '/sys/fs/cgroup/unified/cpu.stat': 'usage_usec 1\n',
       },
     ];
     for (const texts of cases) expect(cgroupCpuQuota((path) => texts[path])).toBeUndefined();
-  });
-
-  it("reads busy when a v1 quota is used up while the host's cores are idle", () => {
-    let clock = 0;
-    let usageNs = 0;
-    const idleHost = [0, 1, 2, 3].map(() => ({
-      times: { user: 0, nice: 0, sys: 0, idle: 1000, irq: 0 },
-    }));
-    const read = machineCoreTimes(
-      (path) =>
-        ({
-          '/proc/self/cgroup': '4:cpu,cpuacct:/job\n',
-          '/proc/self/mountinfo': v1Mount(32, '/', '/sys/fs/cgroup/cpu,cpuacct', 'cpu,cpuacct'),
-          '/sys/fs/cgroup/cpu,cpuacct/job/cpu.cfs_quota_us': '100000\n',
-          '/sys/fs/cgroup/cpu,cpuacct/job/cpu.cfs_period_us': '100000\n',
-          '/sys/fs/cgroup/cpu,cpuacct/job/cpuacct.usage': `${usageNs}\n`,
-        })[path],
-      () => idleHost,
-      () => clock,
-    );
-    const before = read();
-    clock += 1000;
-    usageNs += 980_000_000; // 98% of its one core
-    expect(idleShare(before, read())).toBeCloseTo(0.02);
   });
 
   it("parses this machine's own mounts: each cgroup mount point is a directory", () => {

@@ -1,6 +1,6 @@
 // Owns telling the network threads whether the machine's cores are busy: the share of time the
-// cores this process may use spent idle over the last second (core-times.ts: the cores its
-// affinity allows, or its cgroup's CPU quota), under CORES_BUSY_IDLE_SHARE, kept in shared memory
+// cores this process may run on spent idle over the last second (core-times.ts: the cores its
+// affinity allows; not a CPU quota), under CORES_BUSY_IDLE_SHARE, kept in shared memory
 // the threads read. A network thread hands a client that waits for each reply to the main thread
 // only while the cores are busy (get-connection.ts, LONE_READS_MAX): then each of its wake-ups
 // for one request costs more than its core gives (bench/ANALYSIS.md, "Two threads at −P1"); with

@@ -1,26 +1,16 @@
-// Owns where the busy and idle time of the cores this process may use is read from, for
-// core-load.ts: by default every core's times (`os.cpus()`) summed over the cores its affinity
-// allows (/proc/self/status, Cpus_allowed_list: a cpuset container or `taskset`); when its
-// cgroup has a CPU quota (v2 or v1: cgroup-quota.ts), the quota's time against what the cgroup
-// used. A container limited either way then reads busy when its own share of the cores is, not
-// when the host's cores are.
+// Owns where the busy and idle time of the cores this process may run on is read from, for
+// core-load.ts: every core's times (`os.cpus()`) summed over the cores its affinity allows
+// (/proc/self/status, Cpus_allowed_list: a cpuset container or `taskset`), so a container
+// pinned to some of the host's cores reads busy when those are. A CPU quota is not counted
+// (`machineCoreTimes`).
 
-import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { cgroupCpuQuota, type ReadText } from './cgroup-quota.js';
+import { type ReadText, readSystemText } from '../cgroup-quota.js';
 
 /** Time the cores spent idle, and in all, so far (ms). */
 export interface CoreTimes {
   readonly idle: number;
   readonly total: number;
-}
-
-function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'latin1');
-  } catch {
-    return undefined;
-  }
 }
 
 /** The CPU numbers of a list like `0-3,8,10-11`, or undefined if it is not one. */
@@ -63,25 +53,17 @@ export function sumCoreTimes(cores: readonly CoreInfo[], allowed?: readonly numb
 }
 
 /**
- * The reader of the cores' times for this process: its cgroup's quota if it has one (the fewer of
- * the quota's cores and the allowed cores), else the allowed cores' times. `now` is a monotonic
- * clock in ms.
+ * The reader of the cores' times for this process: the allowed cores' times. A cgroup CPU quota
+ * is not counted (bench/ANALYSIS.md, "In a CPU quota"): it limits kvd's CPU time, not the cores
+ * its threads and its clients share, and in a one-core quota handing clients that wait for each
+ * reply to the main thread served 10% fewer GETs than keeping two threads.
  */
 export function machineCoreTimes(
-  read: ReadText = readText,
+  read: ReadText = readSystemText,
   readCores: () => readonly CoreInfo[] = cpus,
-  now: () => number = () => performance.now(),
 ): () => CoreTimes {
   const status = read('/proc/self/status');
   const listed = /^Cpus_allowed_list:\s*(\S+)$/m.exec(status ?? '');
   const allowed = listed === null ? undefined : parseCpuList(listed[1]!);
-  const quota = cgroupCpuQuota(read);
-  if (quota !== undefined) {
-    const cores = Math.min(quota.cores, allowed?.length ?? readCores().length);
-    return () => {
-      const total = now() * cores;
-      return { idle: total - (quota.usageMs() ?? 0), total };
-    };
-  }
   return () => sumCoreTimes(readCores(), allowed);
 }

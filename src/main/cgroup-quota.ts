@@ -1,20 +1,23 @@
-// Owns reading this process's cgroup CPU quota and what its cgroup has used, for core-times.ts:
-// cgroup v2 (cpu.max against cpu.stat's usage_usec) or v1 (cpu.cfs_quota_us over
-// cpu.cfs_period_us against cpuacct.usage), each cgroup's directory found from
+// Owns reading this process's cgroup CPU quota, for usable-cores.ts (the reader pool's default
+// size): cgroup v2 (cpu.max) or v1 (cpu.cfs_quota_us over cpu.cfs_period_us), its directory
+// found from
 // /proc/self/cgroup and the cgroup file systems' mounts in /proc/self/mountinfo: a hierarchy
 // mounted elsewhere than /sys/fs/cgroup (v2 in hybrid mode at /sys/fs/cgroup/unified), or whose
 // mount shows only the container's own cgroup (Docker without a cgroup namespace, where
 // /proc/self/cgroup names the host's path).
 
+import { readFileSync } from 'node:fs';
+
 /** A file's text, or undefined if it cannot be read (tests give their own). */
 export type ReadText = (path: string) => string | undefined;
 
-/** A CPU quota and the cgroup's use of it. */
-export interface CgroupCpu {
-  /** How many cores' time the quota allows (1.5 = one and a half cores). */
-  readonly cores: number;
-  /** The CPU time the cgroup has used so far (ms), or undefined if it can no longer be read. */
-  usageMs(): number | undefined;
+/** The system's `ReadText`: a file's text read now, or undefined if it cannot be read. */
+export function readSystemText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch {
+    return undefined;
+  }
 }
 
 /** One cgroup file system mounted: the cgroup path at its root, where, and its type and options. */
@@ -88,58 +91,33 @@ export function parseCpuMax(text: string): number | undefined {
   return q > 0 && p > 0 ? q / p : undefined;
 }
 
-/** `usage_usec` of a cgroup v2 `cpu.stat`, or undefined. */
-export function parseUsageUsec(text: string): number | undefined {
-  const match = /^usage_usec (\d+)$/m.exec(text);
-  return match === null ? undefined : Number(match[1]);
-}
-
-/** A count in a file of one number (`cpu.cfs_quota_us`, `cpuacct.usage`), or undefined. */
+/** A count in a file of one number (`cpu.cfs_quota_us`), or undefined. */
 function parseCount(text: string | undefined): number | undefined {
   if (text === undefined || !/^\s*-?\d+\s*$/.test(text)) return undefined;
   return Number(text);
 }
 
-/** The v2 quota of the cgroup at `path`, if it has one and its usage reads. */
-function v2Quota(read: ReadText, mount: CgroupMount, path: string): CgroupCpu | undefined {
+/** The cores the v2 quota of the cgroup at `path` allows, if it has one. */
+function v2Quota(read: ReadText, mount: CgroupMount, path: string): number | undefined {
   const found = readIn(read, cgroupDirs(mount, path), 'cpu.max');
-  const cores = found === undefined ? undefined : parseCpuMax(found[1]);
-  if (found === undefined || cores === undefined) return undefined;
-  const statPath = `${found[0]}/cpu.stat`;
-  const usageMs = (): number | undefined => {
-    const stat = read(statPath);
-    const usec = stat === undefined ? undefined : parseUsageUsec(stat);
-    return usec === undefined ? undefined : usec / 1000;
-  };
-  return usageMs() === undefined ? undefined : { cores, usageMs };
+  return found === undefined ? undefined : parseCpuMax(found[1]);
 }
 
-/** The v1 quota (cpu controller) with the usage (cpuacct controller), if both read. */
-function v1Quota(
-  read: ReadText,
-  cpu: [CgroupMount, string],
-  cpuacct: [CgroupMount, string],
-): CgroupCpu | undefined {
-  const found = readIn(read, cgroupDirs(...cpu), 'cpu.cfs_quota_us');
+/** The cores the v1 quota (cpu controller) of the cgroup at `path` allows, if it has one. */
+function v1Quota(read: ReadText, mount: CgroupMount, path: string): number | undefined {
+  const found = readIn(read, cgroupDirs(mount, path), 'cpu.cfs_quota_us');
   const quota = parseCount(found?.[1]);
   const period = found && parseCount(read(`${found[0]}/cpu.cfs_period_us`));
   if (quota === undefined || period === undefined || quota <= 0 || period <= 0) return undefined;
-  const usage = readIn(read, cgroupDirs(...cpuacct), 'cpuacct.usage');
-  if (usage === undefined) return undefined;
-  const usagePath = `${usage[0]}/cpuacct.usage`;
-  const usageMs = (): number | undefined => {
-    const ns = parseCount(read(usagePath));
-    return ns === undefined ? undefined : ns / 1e6;
-  };
-  return usageMs() === undefined ? undefined : { cores: quota / period, usageMs };
+  return quota / period;
 }
 
 /**
- * This process's cgroup CPU quota (v2, else v1), or undefined when it has none (or none that
- * reads). Without a readable mountinfo, v2 is taken as mounted at /sys/fs/cgroup and each v1
+ * How many cores' time this process's cgroup CPU quota allows (v2, else v1; 1.5 = one and a
+ * half cores), or undefined when it has none (or none that reads). Without a readable mountinfo, v2 is taken as mounted at /sys/fs/cgroup and each v1
  * hierarchy at /sys/fs/cgroup/<its controllers>.
  */
-export function cgroupCpuQuota(read: ReadText): CgroupCpu | undefined {
+export function cgroupCpuQuota(read: ReadText): number | undefined {
   const lines = (read('/proc/self/cgroup') ?? '').split('\n');
   const mountinfo = read('/proc/self/mountinfo');
   const mounts = mountinfo === undefined ? undefined : parseCgroupMounts(mountinfo);
@@ -155,21 +133,17 @@ export function cgroupCpuQuota(read: ReadText): CgroupCpu | undefined {
     const quota = v2Quota(read, v2Mount, v2Path);
     if (quota !== undefined) return quota;
   }
-  const v1 = (controller: string): [CgroupMount, string] | undefined => {
-    for (const line of lines) {
-      const [, listed, path] = /^\d+:([^:]*):(.*)$/.exec(line.trim()) ?? [];
-      if (listed === undefined || path === undefined) continue;
-      const controllers = listed.split(',');
-      if (!controllers.includes(controller)) continue;
-      const mount =
-        mounts === undefined
-          ? { root: '/', mountPoint: `/sys/fs/cgroup/${listed}`, v2: false, controllers }
-          : mounts.find((m) => !m.v2 && m.controllers.includes(controller));
-      return mount === undefined ? undefined : [mount, path];
-    }
-    return undefined;
-  };
-  const cpu = v1('cpu');
-  const cpuacct = v1('cpuacct');
-  return cpu === undefined || cpuacct === undefined ? undefined : v1Quota(read, cpu, cpuacct);
+  // The v1 hierarchy that holds the cpu controller, and this process's path in it.
+  for (const line of lines) {
+    const [, listed, path] = /^\d+:([^:]*):(.*)$/.exec(line.trim()) ?? [];
+    if (listed === undefined || path === undefined) continue;
+    const controllers = listed.split(',');
+    if (!controllers.includes('cpu')) continue;
+    const mount =
+      mounts === undefined
+        ? { root: '/', mountPoint: `/sys/fs/cgroup/${listed}`, v2: false, controllers }
+        : mounts.find((m) => !m.v2 && m.controllers.includes('cpu'));
+    return mount === undefined ? undefined : v1Quota(read, mount, path);
+  }
+  return undefined;
 }
