@@ -1,10 +1,9 @@
 // Owns reading this process's cgroup CPU quota, for usable-cores.ts (the reader pool's default
 // size): cgroup v2 (cpu.max) or v1 (cpu.cfs_quota_us over cpu.cfs_period_us), its directory
-// found from
-// /proc/self/cgroup and the cgroup file systems' mounts in /proc/self/mountinfo: a hierarchy
-// mounted elsewhere than /sys/fs/cgroup (v2 in hybrid mode at /sys/fs/cgroup/unified), or whose
-// mount shows only the container's own cgroup (Docker without a cgroup namespace, where
-// /proc/self/cgroup names the host's path).
+// found from /proc/self/cgroup and the cgroup file systems' mounts in /proc/self/mountinfo: a
+// hierarchy mounted elsewhere than /sys/fs/cgroup (v2 in hybrid mode at
+// /sys/fs/cgroup/unified), or whose mount shows only the container's own cgroup (Docker
+// without a cgroup namespace, where /proc/self/cgroup names the host's path).
 
 import { readFileSync } from 'node:fs';
 
@@ -114,8 +113,9 @@ function v1Quota(read: ReadText, mount: CgroupMount, path: string): number | und
 
 /**
  * How many cores' time this process's cgroup CPU quota allows (v2, else v1; 1.5 = one and a
- * half cores), or undefined when it has none (or none that reads). Without a readable mountinfo, v2 is taken as mounted at /sys/fs/cgroup and each v1
- * hierarchy at /sys/fs/cgroup/<its controllers>.
+ * half cores), or undefined when it has none (or none that reads). Without a readable
+ * mountinfo, v2 is taken as mounted at /sys/fs/cgroup and each v1 hierarchy at
+ * /sys/fs/cgroup/<its controllers>.
  */
 export function cgroupCpuQuota(read: ReadText): number | undefined {
   const lines = (read('/proc/self/cgroup') ?? '').split('\n');
