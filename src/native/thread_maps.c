@@ -72,6 +72,26 @@ static napi_value throw_io(napi_env env, const char *what, int err) {
   return NULL;
 }
 
+// Undoes a map that was registered but could not be handed to JS, and throws `why`.
+static napi_value discard_mapping(napi_env env, ThreadMaps *t, Mapping *m, const char *why) {
+  unregister_mapping(m);
+  kvd_release_thread_maps(t);
+  munmap(m->addr, m->length);
+  free(m);
+  napi_throw_error(env, "KV_IO", why);
+  return NULL;
+}
+
+// The Mapping of the buffer that is the call's first argument (stored in `buffer`), or NULL.
+static Mapping *mapping_argument(napi_env env, napi_callback_info info, napi_value *buffer) {
+  size_t argc = 1;
+  Mapping *m = NULL;
+  if (napi_get_cb_info(env, info, &argc, buffer, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_unwrap(env, *buffer, (void **)&m) != napi_ok)
+    return NULL;
+  return m;
+}
+
 napi_value kvd_map_file(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -102,33 +122,20 @@ napi_value kvd_map_file(napi_env env, napi_callback_info info) {
     return throw_io(env, "malloc", ENOMEM);
   }
   napi_value buffer;
-  if (napi_create_external_arraybuffer(env, addr, (size_t)length, NULL, NULL, &buffer) != napi_ok) {
-    unregister_mapping(m);
-    kvd_release_thread_maps(t);
-    munmap(addr, (size_t)length);
-    free(m);
-    napi_throw_error(env, "KV_IO", "cannot wrap a mapping in an ArrayBuffer");
-    return NULL;
-  }
+  if (napi_create_external_arraybuffer(env, addr, (size_t)length, NULL, NULL, &buffer) != napi_ok)
+    return discard_mapping(env, t, m, "cannot wrap a mapping in an ArrayBuffer");
   if (napi_wrap(env, buffer, m, finalize_mapping, NULL, NULL) != napi_ok) {
     // Without the wrap nobody could unmap it: detach and unmap now, and fail.
     napi_detach_arraybuffer(env, buffer);
-    unregister_mapping(m);
-    kvd_release_thread_maps(t);
-    munmap(addr, (size_t)length);
-    free(m);
-    napi_throw_error(env, "KV_IO", "cannot attach a mapping to its ArrayBuffer");
-    return NULL;
+    return discard_mapping(env, t, m, "cannot attach a mapping to its ArrayBuffer");
   }
   return buffer;
 }
 
 napi_value kvd_unmap_file(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  Mapping *m = NULL;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_unwrap(env, argv[0], (void **)&m) != napi_ok || m == NULL) {
+  Mapping *m = mapping_argument(env, info, argv);
+  if (m == NULL) {
     napi_throw_type_error(env, "KV_INVALID_ARGUMENT", "unmap(buffer) needs a buffer from map()");
     return NULL;
   }
@@ -145,12 +152,9 @@ napi_value kvd_unmap_file(napi_env env, napi_callback_info info) {
 }
 
 napi_value kvd_map_id(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  Mapping *m = NULL;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_unwrap(env, argv[0], (void **)&m) != napi_ok || m == NULL || !m->mapped ||
-      m->owner == NULL || m->owner != kvd_thread_maps(env)) {
+  Mapping *m = mapping_argument(env, info, argv);
+  if (m == NULL || !m->mapped || m->owner == NULL || m->owner != kvd_thread_maps(env)) {
     napi_throw_type_error(env, "KV_INVALID_ARGUMENT",
                           "mapId(buffer) needs a buffer this thread mapped and has not unmapped");
     return NULL;
