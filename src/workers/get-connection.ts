@@ -15,6 +15,7 @@ import { GetRun, writeGetReplies } from '../main/server/get-replies.js';
 import { requestStart } from '../main/server/plain-gets.js';
 import type { RespParserLimits } from '../main/server/resp-parser.js';
 import { type RespProtocol, RespWriter } from '../main/server/resp-writer.js';
+import { TurnEndCork } from '../main/server/turn-end-sends.js';
 import { type GetRequestScan, SCAN_GET, SCAN_INCOMPLETE } from '../shared/get-request-scan.js';
 import {
   REMOTE_BATCH_MAX_BYTES as BATCH_BYTES,
@@ -75,8 +76,8 @@ export class GetConnection {
   /** Set once the socket is to move (or the thread is closing): nothing more is read. */
   private leaving = false;
   private whenFlushed: (() => void) | undefined;
-  /** Its socket is corked: while it answers, or held so while requests are with the main thread. */
-  private corked = false;
+  /** Its socket, corked while it answers until the turn's end, or held so (`uncork`). */
+  private readonly corking: TurnEndCork;
   /** Requests are with the main thread (`run`): nothing more is parsed until `ran`. */
   private awaitingMain = false;
   /** The bytes of the requests with the main thread, to hand back from any it does not run. */
@@ -103,6 +104,10 @@ export class GetConnection {
     /** The protocol the client speaks: RESP2 until a HELLO 3 (run by the main thread). */
     private protocol: RespProtocol = 2,
   ) {
+    this.corking = new TurnEndCork(
+      socket,
+      () => this.awaitingMain && !this.leaving && socket.writableLength < HELD_REPLY_BYTES,
+    );
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => {}); // 'close' follows
@@ -180,21 +185,16 @@ export class GetConnection {
   }
 
   private cork(): void {
-    if (this.corked) return;
-    this.socket.cork();
-    this.corked = true;
+    this.corking.cork();
   }
 
   /**
-   * Sends what was written since `cork`, unless requests are with the main thread: the replies
-   * before them are then held (up to HELD_REPLY_BYTES) and go with theirs, in one write.
+   * What was written since `cork` goes at the turn's end with the thread's other replies, unless
+   * requests are with the main thread then: the replies before them are held (up to
+   * HELD_REPLY_BYTES) and go with theirs, in one write.
    */
   private uncork(): void {
-    const holds =
-      this.awaitingMain && !this.leaving && this.socket.writableLength < HELD_REPLY_BYTES;
-    if (!this.corked || holds) return;
-    this.corked = false;
-    this.socket.uncork();
+    this.corking.release();
   }
 
   /** `ran`, with the socket corked. */

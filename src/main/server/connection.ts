@@ -60,7 +60,10 @@ export class Connection implements RequestOwner, Pumpable {
     const { address, local } = socketAddresses(socket, server.settings.unixPath);
     this.session = new ClientSession(id, address, server.settings.passwordRequired, local, carried);
     this.parser = new RespParser(options.parserLimits);
-    this.output = new ReplyOutput(socket);
+    this.output = new ReplyOutput(socket, () => {
+      // A return that was due waited for these replies to be sent.
+      if (this.returning?.due === true) this.returnToThread(this.returning);
+    });
     this.parser.unauthenticated = !this.session.authenticated;
     this.context = { store, client: this.session, server };
     this.session.raw = rawSocket(socket, () => this.closed);
@@ -167,7 +170,7 @@ export class Connection implements RequestOwner, Pumpable {
     const clock = this.server.commandStats.burstClock;
     clock.forget();
     // The pump's replies go to the kernel in one write (`holdsReplies`: or later, with more).
-    this.output.cork();
+    this.output.startPump();
     try {
       do {
         // Replies first: answering frees room under maxPendingReplies for more requests.

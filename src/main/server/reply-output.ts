@@ -1,10 +1,12 @@
-// Owns what a connection sends: its replies encoded in request order, handed to the socket in
-// one write per pump (corked), held back while the connection's writes are in flight, and the
-// socket's backpressure (a write the socket could not take blocks output until 'drain').
+// Owns what a connection sends: its replies encoded in request order, handed to the socket
+// corked and sent in one write at the turn's end (turn-end-sends.ts), held back while the
+// connection's writes are in flight, and the socket's backpressure (a write the socket could not
+// take blocks output until 'drain').
 
 import type { Socket } from 'node:net';
 import type { RequestQueue } from './request-queue.js';
 import { RespWriter } from './resp-writer.js';
+import { TurnEndCork } from './turn-end-sends.js';
 
 /** Reply bytes a connection holds back while its writes are in flight (`holdsWhile`). */
 const HELD_REPLY_BYTES = 64 * 1024;
@@ -15,23 +17,33 @@ export class ReplyOutput {
   readonly writer = new RespWriter();
   /** The socket did not take the last write: nothing more is parsed until it drains. */
   blocked = false;
-  /** The socket is corked: by a pump running, or held so since one (`holdsWhile`). */
-  corked = false;
+  /** Its socket, corked by a pump until the turn's end, or held so since (`holdsWhile`). */
+  private readonly cork: TurnEndCork;
+  /** The last pump's replies are to be sent at the turn's end (not held). */
+  private sendDue = false;
 
-  constructor(private readonly socket: Socket) {}
-
-  /** A pump starts: its replies go to the kernel in one write (or later, with more). */
-  cork(): void {
-    if (this.corked) return;
-    this.socket.cork();
-    this.corked = true;
+  constructor(
+    private readonly socket: Socket,
+    /** Called once its replies went to the socket at a turn's end. */
+    onSent: () => void,
+  ) {
+    this.cork = new TurnEndCork(socket, () => !this.sendDue, onSent);
   }
 
-  /** A pump ends: the socket is uncorked unless its replies are held (`holdsWhile`). */
+  /** Whether replies written wait in the socket (for the turn's end, or held). */
+  get corked(): boolean {
+    return this.cork.corked;
+  }
+
+  /** A pump starts: its replies go to the kernel in one write (or later, with more). */
+  startPump(): void {
+    this.cork.cork();
+  }
+
+  /** A pump ends: its replies go at the turn's end, with the turn's others, unless held (`holdsWhile`). */
   endPump(hold: boolean): void {
-    if (hold) return;
-    this.corked = false;
-    this.socket.uncork();
+    this.sendDue = !hold;
+    if (!hold) this.cork.release();
   }
 
   /**
