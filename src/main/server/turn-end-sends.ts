@@ -7,6 +7,7 @@
 // Measured in bench/ANALYSIS.md, "Replies sent at the turn's end".
 
 import type { Socket } from 'node:net';
+import { RunQueue } from './run-queue.js';
 
 /** A connection whose replies wait, corked, for the turn's end. */
 export interface TurnEndSender {
@@ -14,36 +15,19 @@ export interface TurnEndSender {
   sendCorked(): void;
 }
 
-/** Senders due at this turn's end, in the order they asked; `next` is the next to send. */
-let due: TurnEndSender[] = [];
-let next = 0;
-let scheduled = false;
+/** Senders due at this turn's end, in the order they asked, sent from one `setImmediate`. */
+const due = new RunQueue<TurnEndSender>(
+  (run) => setImmediate(run),
+  (sender) => sender.sendCorked(),
+);
 
 /**
  * Has `sender.sendCorked()` run at the end of this turn, with every other sender that asks
- * before then. The caller asks once a turn (a sender listed twice is sent twice).
+ * before then (or while they are sent). The caller asks once a turn (a sender listed twice is
+ * sent twice).
  */
 export function sendAtTurnEnd(sender: TurnEndSender): void {
-  due.push(sender);
-  if (scheduled) return;
-  scheduled = true;
-  setImmediate(sendDue);
-}
-
-/** Sends every sender due, those that ask meanwhile included. */
-function sendDue(): void {
-  try {
-    while (next < due.length) due[next++]!.sendCorked();
-  } finally {
-    if (next < due.length) {
-      // A send threw: the rest still go, from the next turn's end (the error goes on as before).
-      setImmediate(sendDue);
-    } else {
-      due = [];
-      next = 0;
-      scheduled = false;
-    }
-  }
+  due.add(sender);
 }
 
 /**
