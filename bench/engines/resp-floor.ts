@@ -3,9 +3,10 @@
 // copied) and answers from constants: SET with +OK, GET with one fixed 100-byte value, PING with
 // +PONG. No store, no durability, no command table. Whatever it cannot reach under
 // redis-benchmark, no single-threaded Node daemon can, kvd included: its rate is the ceiling
-// that kvd's rate is read against. Run as its own process: `node resp-floor.js PORT`.
+// that kvd's rate is read against. Its sockets read into one buffer, as kvd's do. Run as its
+// own process: `node resp-floor.js PORT`.
 
-import { createServer, type Socket } from 'node:net';
+import { createServer, Socket, type SocketConstructorOpts } from 'node:net';
 
 const CR = 13;
 const OK = Buffer.from('+OK\r\n');
@@ -73,13 +74,30 @@ function answer(socket: Socket, buf: Buffer): number {
 }
 
 const port = Number(process.argv[2]);
-createServer((socket) => {
-  socket.setNoDelay(true);
+/** The read buffer of every socket (Node's `onread`): a read is answered before the next. */
+const readBuffer = Buffer.allocUnsafe(64 * 1024);
+// Paused, so that no read is made before its socket reads into `readBuffer` instead.
+createServer({ pauseOnConnect: true }, (accepted) => {
   let rest: Buffer | undefined;
-  socket.on('data', (chunk: Buffer) => {
-    const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
-    const used = answer(socket, buf);
-    rest = used < buf.length ? buf.subarray(used) : undefined;
-  });
+  // A socket on the accepted one's handle, made with `onread` (which a server cannot pass on):
+  // Node allocates no buffer a read, as kvd's sockets (src/shared/socket-reads.ts).
+  const handle = (accepted as unknown as { _handle: unknown })._handle;
+  const options = {
+    handle,
+    readable: true,
+    writable: true,
+    onread: {
+      buffer: readBuffer,
+      callback: (bytes: number): boolean => {
+        const chunk = readBuffer.subarray(0, bytes);
+        const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
+        const used = answer(socket, buf);
+        rest = used < buf.length ? Buffer.from(buf.subarray(used)) : undefined; // its own bytes
+        return true;
+      },
+    },
+  };
+  const socket = new Socket(options as SocketConstructorOpts);
+  socket.setNoDelay(true);
   socket.on('error', () => socket.destroy());
 }).listen(port, '127.0.0.1');

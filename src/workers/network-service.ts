@@ -5,7 +5,7 @@
 // in place.
 
 import { Buffer } from 'node:buffer';
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
 import { coresBusy } from '../main/server/core-load.js';
 import type { RespParserLimits } from '../main/server/resp-parser.js';
@@ -27,6 +27,7 @@ import {
   type ToNetworkThread,
 } from '../shared/network-messages.js';
 import { RecordReader } from '../shared/record-reader.js';
+import { socketOnFd } from '../shared/socket-reads.js';
 import { GetConnection, type GetConnectionHost } from './get-connection.js';
 import { ThreadCommands } from './thread-commands.js';
 
@@ -174,7 +175,7 @@ export class NetworkService implements GetConnectionHost {
     const { id, fd, bytes } = message;
     let socket: Socket;
     try {
-      socket = new Socket({ fd, readable: true, writable: true });
+      socket = socketOnFd(fd);
     } catch {
       this.send({ kind: 'gone', id });
       return;

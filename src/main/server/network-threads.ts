@@ -17,7 +17,7 @@
 
 import { Buffer } from 'node:buffer';
 import { closeSync } from 'node:fs';
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { socketFds } from '../../shared/file-map.js';
 import type { Logger } from '../../shared/logger.js';
@@ -38,6 +38,7 @@ import {
   THREAD_COMMANDS,
   type ToNetworkThread,
 } from '../../shared/network-messages.js';
+import { socketOnFd } from '../../shared/socket-reads.js';
 import { threadExecArgv } from '../thread-exec-argv.js';
 import { ClientSession, type RawSocket, socketAddresses } from './client-session.js';
 import type { ServerCounters } from './command-context.js';
@@ -344,7 +345,7 @@ export class NetworkThreads {
           closeSync(message.fd);
           break;
         }
-        const socket = new Socket({ fd: message.fd, readable: true, writable: true });
+        const socket = socketOnFd(message.fd);
         const bytes = message.bytes;
         if (bytes.length > 0)
           socket.unshift(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));

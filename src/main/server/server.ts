@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { heapTrim, socketFds } from '../../shared/file-map.js';
+import { withOwnReadBuffer } from '../../shared/socket-reads.js';
 import { DEFAULTS, Store } from '../index.js';
 import { storeLogger } from '../store-logger.js';
 import { BackgroundSave } from './background-save.js';
@@ -206,7 +207,8 @@ export async function startServer(options: ServerOptions): Promise<KvdServer> {
       return;
     }
     const id = nextClientId++;
-    if (!threads?.offer(socket, id)) serve(socket, id);
+    // Served here, it reads into the thread's read buffer (socket-reads.ts).
+    if (!threads?.offer(socket, id)) serve(withOwnReadBuffer(socket), id);
   }
 
   /** Serves `socket` on this thread; `carried`: its session on a network thread, if it had one. */
